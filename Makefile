@@ -1,0 +1,55 @@
+# Partner Portal — `make run` to try it, `make test` to prove it.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed
+
+.PHONY: help install run test lint format lock migrate seed clean
+
+help:
+	@echo "make run      set up everything and serve the demo on http://127.0.0.1:$(PORT)"
+	@echo "make test     the whole test suite (SQLite unless DATABASE_URL/REDIS_URL are set)"
+	@echo "make install  virtualenv + locked dependencies"
+	@echo "make lint     ruff check and format check"
+	@echo "make lock     regenerate requirements.lock from pyproject.toml"
+
+$(STAMP): requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo --quiet-logins
+
+run: migrate
+	@$(BIN)/python manage.py seed_demo
+	@echo ""
+	@echo "Partner Portal on http://127.0.0.1:$(PORT)/  (sign in as partner.owner@demo.test)"
+	@echo ""
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lock:
+	$(PYTHON) -m venv /tmp/portal-lock-venv
+	/tmp/portal-lock-venv/bin/pip install --quiet pip-tools==7.6.2
+	/tmp/portal-lock-venv/bin/pip-compile --quiet --extra dev --generate-hashes --strip-extras \
+		--allow-unsafe -o requirements.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

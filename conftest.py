@@ -1,0 +1,98 @@
+"""Fixtures every app's tests share: a world with two partner trees, so
+"the other tenant gets 404" is one line (STYLE.md, Tests)."""
+
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+
+from tenants.models import Role, Tenant, User
+from tenants.tests.factories import (
+    CustomerFactory,
+    MembershipFactory,
+    PartnerFactory,
+    ProviderFactory,
+    UserFactory,
+)
+
+
+@dataclass
+class World:
+    provider: Tenant
+    partner: Tenant  # "Alpine": owner, admin, collaborator
+    sub_partner: Tenant  # below partner
+    customer: Tenant  # of partner: owner, admin, user
+    other_partner: Tenant  # unrelated tree
+    other_customer: Tenant  # of other_partner
+    partner_owner: User
+    partner_admin: User
+    collaborator: User
+    sub_partner_owner: User
+    customer_owner: User
+    customer_admin: User
+    customer_user: User
+    other_owner: User
+    other_customer_owner: User
+    staff: User
+
+
+def _member(tenant: Tenant, role: str, buyer: bool = False) -> User:
+    return MembershipFactory(tenant=tenant, role=role, buyer=buyer).user
+
+
+@pytest.fixture
+def world(db) -> World:
+    provider = ProviderFactory(slug="provider")
+    partner = PartnerFactory(name="Alpine IT", parent=provider, slug="alpine")
+    sub_partner = PartnerFactory(name="Lakeside", parent=partner, slug="lakeside")
+    customer = CustomerFactory(name="Bäckerei Müller", parent=partner, slug="mueller")
+    other_partner = PartnerFactory(
+        name="Rhein Cloud", parent=provider, currency="EUR", slug="rhein"
+    )
+    other_customer = CustomerFactory(
+        name="Bergmann", parent=other_partner, currency="EUR", slug="bergmann"
+    )
+    return World(
+        provider=provider,
+        partner=partner,
+        sub_partner=sub_partner,
+        customer=customer,
+        other_partner=other_partner,
+        other_customer=other_customer,
+        partner_owner=_member(partner, Role.OWNER, buyer=True),
+        partner_admin=_member(partner, Role.ADMIN),
+        collaborator=_member(partner, Role.COLLABORATOR),
+        sub_partner_owner=_member(sub_partner, Role.OWNER),
+        customer_owner=_member(customer, Role.OWNER, buyer=True),
+        customer_admin=_member(customer, Role.ADMIN, buyer=True),
+        customer_user=_member(customer, Role.USER),
+        other_owner=_member(other_partner, Role.OWNER),
+        other_customer_owner=_member(other_customer, Role.OWNER),
+        staff=UserFactory(is_staff=True, is_superuser=True, email="staff@example.test"),
+    )
+
+
+@pytest.fixture
+def api():
+    """`api(user, tenant)`: an API client signed in as `user`, acting in `tenant`."""
+
+    def make(user: User | None = None, tenant: Tenant | None = None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_login(user)
+        if tenant is not None:
+            client.credentials(HTTP_X_TENANT=str(tenant.id))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def browser(client):
+    """`browser(user)`: the Django test client signed in as `user`."""
+
+    def make(user: User):
+        client.force_login(user)
+        return client
+
+    return make

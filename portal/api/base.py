@@ -1,0 +1,81 @@
+"""The one base for API views: it resolves the organization of the request once
+and checks the role the view needs, before any handler runs.
+
+The organization is the token's own; for a session, the `X-Tenant` header (a
+user with a single membership may omit it). A tenant the caller does not belong
+to is a 404, like a missing one. Subclasses name what they need with
+`allowed_kinds` and `min_role` / `min_role_by_action`; they do not override
+`initial`.
+"""
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import Http404
+from rest_framework import exceptions, generics, viewsets
+from rest_framework.views import APIView
+
+from tenants.models import ApiToken, Membership, Role, Tenant
+from tenants.selectors import OrgContext, org_context_for
+
+TENANT_HEADER = "HTTP_X_TENANT"
+
+
+def resolve_org(request) -> OrgContext:
+    user = request.user
+    if isinstance(request.auth, ApiToken):
+        token = request.auth
+        membership = Membership.objects.select_related("tenant").get(user=user, tenant=token.tenant)
+        header = request.META.get(TENANT_HEADER)
+        if header and header not in (str(token.tenant_id), token.tenant_id.hex):
+            raise Http404("No such organization.")
+        return OrgContext(tenant=membership.tenant, user=user, membership=membership)
+    header = request.META.get(TENANT_HEADER)
+    if header:
+        return org_context_for(user=user, tenant_id=header)
+    memberships = list(Membership.objects.select_related("tenant").filter(user=user)[:2])
+    if len(memberships) == 1:
+        return OrgContext(tenant=memberships[0].tenant, user=user, membership=memberships[0])
+    raise exceptions.ValidationError(
+        {"X-Tenant": ["Name the organization with the X-Tenant header (a tenant id)."]}
+    )
+
+
+class OrgScopedMixin:
+    allowed_kinds: tuple[str, ...] = (
+        Tenant.Kind.PROVIDER,
+        Tenant.Kind.PARTNER,
+        Tenant.Kind.CUSTOMER,
+    )
+    min_role: str = Role.USER
+    min_role_by_action: dict[str, str] = {}
+    org: OrgContext
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.org = resolve_org(request)
+        if self.org.tenant.kind not in self.allowed_kinds:
+            raise Http404("Not available for this organization.")
+        action = getattr(self, "action", None) or request.method.lower()
+        needed = self.min_role_by_action.get(action, self.min_role)
+        if not self.org.has_role(needed):
+            raise exceptions.PermissionDenied(f"This needs the {needed} role in this organization.")
+
+
+class OrgAPIView(OrgScopedMixin, APIView):
+    pass
+
+
+class OrgGenericAPIView(OrgScopedMixin, generics.GenericAPIView):
+    pass
+
+
+class OrgViewSet(OrgScopedMixin, viewsets.GenericViewSet):
+    """Subclasses set `queryset = Model.objects.none()` (for the schema) and
+    implement `get_org_queryset()`, which reads `self.org` through a selector."""
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return self.get_org_queryset()
+
+    def get_org_queryset(self):
+        raise ImproperlyConfigured(f"{type(self).__name__} must define get_org_queryset().")

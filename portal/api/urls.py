@@ -1,0 +1,26 @@
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from subscriptions.api import ProductViewSet
+from tenants.api import (
+    ApiTokenViewSet,
+    BrandingAPI,
+    MeAPI,
+    MemberViewSet,
+    OrganizationAPI,
+    PartnerCreateAPI,
+)
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("members", MemberViewSet, basename="member")
+router.register("tokens", ApiTokenViewSet, basename="token")
+router.register("products", ProductViewSet, basename="product")
+
+urlpatterns = [
+    path("me/", MeAPI.as_view(), name="me"),
+    path("organization/", OrganizationAPI.as_view(), name="organization"),
+    path("organization/branding/", BrandingAPI.as_view(), name="organization-branding"),
+    path("partners/", PartnerCreateAPI.as_view(), name="partner-create"),
+    path("", include(router.urls)),
+]

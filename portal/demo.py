@@ -1,0 +1,347 @@
+"""Demo data: a small, realistic world (and, on request, thousands of customers).
+
+Idempotent: every object is found by a natural key (slug, email, code) before
+it is created, so running the seed twice changes nothing.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from allauth.account.models import EmailAddress
+from django.db import transaction
+
+from subscriptions.models import Feature, PriceTier, Product, ProductPrice
+from tenants.models import Branding, Contact, Membership, Role, Tenant, User
+from tenants.services import tenant_build
+
+DEMO_PASSWORD = "demo-pass-2026"
+SCALE_SLUG_PREFIX = "scale-customer-"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    organization: str
+    role: str
+
+
+def _user(email: str, *, staff: bool = False) -> User:
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(
+            email=email, password=DEMO_PASSWORD, is_staff=staff, is_superuser=staff
+        )
+    EmailAddress.objects.get_or_create(
+        user=user, email=email, defaults={"primary": True, "verified": True}
+    )
+    return user
+
+
+def _tenant(
+    slug: str, *, kind: str, name: str, parent: Tenant | None, currency: str, **fields
+) -> Tenant:
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        tenant = tenant_build(
+            kind=kind, name=name, parent=parent, currency=currency, slug=slug, **fields
+        )
+        tenant.save(force_insert=True)
+    return tenant
+
+
+def _member(tenant: Tenant, email: str, role: str, *, buyer: bool = False) -> DemoLogin:
+    Membership.objects.get_or_create(
+        user=_user(email), tenant=tenant, defaults={"role": role, "buyer": buyer}
+    )
+    return DemoLogin(
+        email=email, organization=tenant.name, role=f"{role}{' (buyer)' if buyer else ''}"
+    )
+
+
+def _contact(customer: Tenant, first: str, last: str, email: str, *, primary: bool = False) -> None:
+    Contact.objects.get_or_create(
+        customer=customer,
+        email=email,
+        defaults={"first_name": first, "last_name": last, "is_primary": primary},
+    )
+
+
+def _product(
+    code: str,
+    *,
+    name: str,
+    category: str,
+    billing_period: str,
+    chf: str,
+    eur: str,
+    family: str = "",
+    edition_rank: int = 0,
+    tiers=(),
+    features=(),
+) -> Product:
+    product, _ = Product.objects.get_or_create(
+        code=code,
+        defaults={
+            "name": name,
+            "category": category,
+            "billing_period": billing_period,
+            "family": family,
+            "edition_rank": edition_rank,
+        },
+    )
+    for currency, amount in (("CHF", chf), ("EUR", eur)):
+        ProductPrice.objects.get_or_create(
+            product=product, currency=currency, defaults={"amount": Decimal(amount)}
+        )
+    for min_quantity, rate in tiers:
+        PriceTier.objects.get_or_create(
+            product=product, min_quantity=min_quantity, defaults={"rate": Decimal(rate)}
+        )
+    if features:
+        product.features.add(*features)
+    return product
+
+
+def seed_catalog() -> None:
+    _product(
+        "web-hosting",
+        name="Web Hosting",
+        category="hosting",
+        billing_period="monthly",
+        chf="9.92",
+        eur="5.75",
+        tiers=[(35, "0.25")],
+    )
+    _product(
+        "domain-ch",
+        name=".ch Domain",
+        category="domain",
+        billing_period="annual",
+        chf="13.00",
+        eur="11.50",
+    )
+    _product(
+        "mail-pro",
+        name="Mail Pro mailbox",
+        category="email",
+        billing_period="monthly",
+        chf="4.50",
+        eur="3.90",
+        tiers=[(50, "0.10"), (200, "0.20")],
+    )
+    feature = {
+        code: Feature.objects.get_or_create(code=code, defaults={"name": name})[0]
+        for code, name in [
+            ("file-backup", "File and image backup"),
+            ("cloud-storage", "Cloud storage"),
+            ("vulnerability-assessment", "Vulnerability assessment"),
+            ("patch-management", "Patch management"),
+            ("remote-desktop", "Remote desktop"),
+            ("auto-discovery", "Auto-discovery"),
+        ]
+    }
+    basic = [feature["file-backup"], feature["cloud-storage"]]
+    standard = [*basic, feature["vulnerability-assessment"], feature["remote-desktop"]]
+    advanced = [*standard, feature["patch-management"], feature["auto-discovery"]]
+    _product(
+        "backup-standard",
+        name="Backup Standard",
+        category="backup",
+        billing_period="monthly",
+        chf="5.50",
+        eur="5.00",
+        family="backup",
+        edition_rank=1,
+        features=basic,
+    )
+    _product(
+        "protect-standard",
+        name="Protect Standard",
+        category="backup",
+        billing_period="monthly",
+        chf="7.90",
+        eur="7.20",
+        family="backup",
+        edition_rank=2,
+        features=standard,
+    )
+    _product(
+        "protect-advanced",
+        name="Protect Advanced",
+        category="backup",
+        billing_period="monthly",
+        chf="11.90",
+        eur="10.90",
+        family="backup",
+        edition_rank=3,
+        features=advanced,
+    )
+
+
+@transaction.atomic
+def seed_demo() -> list[DemoLogin]:
+    """The demo world; returns the logins to print."""
+    _user("staff@demo.test", staff=True)
+    logins = [DemoLogin("staff@demo.test", "Django admin (/admin/)", "platform staff")]
+    provider = _tenant(
+        "provider", kind=Tenant.Kind.PROVIDER, name="Cloud Provider", parent=None, currency="CHF"
+    )
+    Branding.objects.get_or_create(
+        tenant=provider,
+        defaults={
+            "display_name": "Cloud Provider",
+            "support_email": "support@provider.demo.test",
+            "accent_color": "#1f6feb",
+            "buy_url": "https://shop.provider.demo.test/buy",
+        },
+    )
+    alpine = _tenant(
+        "alpine-it",
+        kind=Tenant.Kind.PARTNER,
+        name="Alpine IT Partners",
+        parent=provider,
+        currency="CHF",
+        city="Bern",
+        country="CH",
+        website="https://alpine-it.demo.test",
+        listed_in_directory=True,
+        receives_tenders=True,
+        specialities=["backup", "hosting"],
+    )
+    Branding.objects.get_or_create(
+        tenant=alpine,
+        defaults={
+            "display_name": "Alpine IT",
+            "support_email": "help@alpine-it.demo.test",
+            "support_phone": "+41 31 555 01 00",
+            "accent_color": "#0b7a53",
+        },
+    )
+    lakeside = _tenant(
+        "lakeside-resellers",
+        kind=Tenant.Kind.PARTNER,
+        name="Lakeside Resellers",
+        parent=alpine,
+        currency="CHF",
+        city="Lugano",
+        country="CH",
+    )
+    rhein = _tenant(
+        "rhein-cloud",
+        kind=Tenant.Kind.PARTNER,
+        name="Rhein Cloud GmbH",
+        parent=provider,
+        currency="EUR",
+        city="Köln",
+        country="DE",
+        discount_rate=Decimal("0.25"),
+        listed_in_directory=True,
+    )
+    logins += [
+        _member(alpine, "partner.owner@demo.test", Role.OWNER, buyer=True),
+        _member(alpine, "partner.admin@demo.test", Role.ADMIN, buyer=True),
+        _member(alpine, "partner.collaborator@demo.test", Role.COLLABORATOR),
+        _member(lakeside, "subpartner.owner@demo.test", Role.OWNER, buyer=True),
+        _member(rhein, "other.owner@demo.test", Role.OWNER, buyer=True),
+    ]
+    mueller = _tenant(
+        "baeckerei-mueller",
+        kind=Tenant.Kind.CUSTOMER,
+        name="Bäckerei Müller AG",
+        parent=alpine,
+        currency="CHF",
+        rank="A",
+        email_domains=["mueller-baeckerei.ch"],
+        tax_id="CHE-123.456.789",
+        phone="+41 31 555 22 33",
+        address="Marktgasse 5",
+        city="Bern",
+        postal_code="3011",
+        country="CH",
+    )
+    rossi = _tenant(
+        "studio-rossi",
+        kind=Tenant.Kind.CUSTOMER,
+        name="Studio Rossi",
+        parent=alpine,
+        currency="EUR",
+        city="Milano",
+        country="IT",
+        email_domains=["studiorossi.it"],
+    )
+    seeblick = _tenant(
+        "hotel-seeblick",
+        kind=Tenant.Kind.CUSTOMER,
+        name="Hotel Seeblick",
+        parent=lakeside,
+        currency="CHF",
+        city="Lugano",
+        country="CH",
+    )
+    bergmann = _tenant(
+        "bergmann-consulting",
+        kind=Tenant.Kind.CUSTOMER,
+        name="Bergmann Consulting",
+        parent=rhein,
+        currency="EUR",
+        city="Düsseldorf",
+        country="DE",
+    )
+    logins += [
+        _member(mueller, "customer.owner@demo.test", Role.OWNER, buyer=True),
+        _member(mueller, "customer.admin@demo.test", Role.ADMIN, buyer=True),
+        _member(mueller, "customer.user@demo.test", Role.USER),
+        _member(rossi, "rossi.owner@demo.test", Role.OWNER, buyer=True),
+        _member(seeblick, "seeblick.owner@demo.test", Role.OWNER),
+        _member(bergmann, "bergmann.owner@demo.test", Role.OWNER, buyer=True),
+    ]
+    _contact(mueller, "Anna", "Müller", "anna@mueller-baeckerei.ch", primary=True)
+    _contact(mueller, "Peter", "Keller", "peter@mueller-baeckerei.ch")
+    _contact(rossi, "Giulia", "Rossi", "giulia@studiorossi.it", primary=True)
+    _contact(seeblick, "Marco", "Bernasconi", "marco@seeblick.ch", primary=True)
+    _contact(bergmann, "Jonas", "Bergmann", "jonas@bergmann.de", primary=True)
+    seed_catalog()
+    return logins
+
+
+def seed_scale_customers(
+    *, count: int, partner_slug: str = "alpine-it", batch_size: int = 2000
+) -> int:
+    """Top up the partner's book to `count` scale customers, each with a primary
+    contact, with bulk inserts. Returns how many were created."""
+    partner = Tenant.objects.get(slug=partner_slug)
+    existing = Tenant.objects.filter(slug__startswith=SCALE_SLUG_PREFIX).count()
+    created = 0
+    cities = ["Zürich", "Genève", "Basel", "Lausanne", "Bern", "Luzern", "Lugano", "St. Gallen"]
+    for start in range(existing, count, batch_size):
+        stop = min(start + batch_size, count)
+        with transaction.atomic():
+            customers = [
+                tenant_build(
+                    kind=Tenant.Kind.CUSTOMER,
+                    name=f"Scale Customer {n:05d}",
+                    parent=partner,
+                    currency="CHF" if n % 3 else "EUR",
+                    slug=f"{SCALE_SLUG_PREFIX}{n:05d}",
+                    city=cities[n % len(cities)],
+                    country="CH",
+                    rank="ABC"[n % 3],
+                )
+                for n in range(start + 1, stop + 1)
+            ]
+            Tenant.objects.bulk_create(customers, batch_size=batch_size)
+            Contact.objects.bulk_create(
+                [
+                    Contact(
+                        customer=c,
+                        first_name="Contact",
+                        last_name=c.slug[-5:],
+                        is_primary=True,
+                        email=f"contact{c.slug[-5:]}@scale.demo.test",
+                    )
+                    for c in customers
+                ],
+                batch_size=batch_size,
+            )
+        created += len(customers)
+    return created

@@ -1,0 +1,35 @@
+import time
+
+from django.core.management.base import BaseCommand
+
+from portal.demo import DEMO_PASSWORD, seed_demo, seed_scale_customers
+
+
+class Command(BaseCommand):
+    help = "Load the demo data (idempotent). --customers N adds N customers for scale work."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--customers",
+            type=int,
+            default=0,
+            help="How many scale customers the demo partner has.",
+        )
+        parser.add_argument(
+            "--quiet-logins", action="store_true", help="Do not print the demo logins."
+        )
+
+    def handle(self, *args, customers: int, quiet_logins: bool, **options):
+        logins = seed_demo()
+        if customers:
+            started = time.monotonic()
+            created = seed_scale_customers(count=customers)
+            self.stdout.write(
+                f"Scale customers: {created} created in {time.monotonic() - started:.1f}s "
+                f"({customers} in all)."
+            )
+        if quiet_logins:
+            return
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
+        for login in logins:
+            self.stdout.write(f"  {login.email:<34} {login.organization} — {login.role}")

@@ -1,0 +1,7 @@
+"""`make run`: SQLite, eager Celery, email on the console, DEBUG on."""
+
+from portal.settings.base import *  # noqa: F403
+from portal.settings.env import env
+
+DEBUG = env.bool("DEBUG", default=True)
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")

@@ -1,0 +1,17 @@
+"""`make test`: SQLite unless DATABASE_URL / REDIS_URL point at the real services."""
+
+from portal.settings.base import *  # noqa: F403
+
+SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SITE_URL = "https://portal.example.test"
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+# Tasks run in-process so tests see their effects; tests of the broker path start
+# a real worker against CELERY_BROKER_URL (Redis when REDIS_URL is set).
+CELERY_TASK_ALWAYS_EAGER = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"user": "100000/hour"}}  # noqa: F405

@@ -1,0 +1,9 @@
+from celery import shared_task
+from django.core.cache import cache
+
+
+@shared_task
+def ping(token: str) -> str:
+    """A round trip through the broker and a worker: leaves `pong` in the cache."""
+    cache.set(f"ping:{token}", "pong", timeout=60)
+    return "pong"

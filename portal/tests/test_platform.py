@@ -1,0 +1,155 @@
+"""The platform: health check, API schema and docs, settings, Celery, migrations, demo data."""
+
+import importlib
+import io
+import os
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.test import override_settings
+
+from portal.demo import seed_demo
+from tenants.models import Membership, Tenant, User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_reports_database_and_broker(client, settings):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["database"] == "ok" and body["status"] == "ok"
+    assert body["broker"] == ("ok" if settings.REDIS_URL else "eager")
+
+
+@override_settings(REDIS_URL="redis://127.0.0.1:1/0")
+def test_healthz_is_503_when_the_broker_is_down(client):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert (
+        response.json()["broker"].startswith("down") and response.json()["status"] == "unavailable"
+    )
+
+
+def test_healthz_is_503_when_the_database_is_down(client, monkeypatch):
+    def broken_cursor(*args, **kwargs):
+        raise ConnectionError("database unreachable")
+
+    monkeypatch.setattr("portal.health.connection.cursor", broken_cursor)
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.json()["database"].startswith("down")
+
+
+def test_the_schema_and_docs_serve_with_local_assets(client):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200 and b"/api/v1/organization/" in schema.content
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "/static/drf_spectacular_sidecar/" in html and "cdn" not in html.lower()
+
+
+def test_the_base_layout_uses_only_vendored_assets(world, browser):
+    html = browser(world.partner_owner).get("/t/alpine/").content.decode()
+    assert "/static/vendor/htmx/htmx.min.js" in html and "/static/vendor/pico/pico.min.css" in html
+    assert "https://" not in html.split("<body")[0]  # nothing fetched from elsewhere
+
+
+def _load_prod(monkeypatch, **environ):
+    for key in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    import portal.settings.prod as prod
+
+    return importlib.reload(prod)
+
+
+def test_production_settings_refuse_a_missing_secret_and_debug(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
+        _load_prod(monkeypatch, ALLOWED_HOSTS="portal.example.com")
+    with pytest.raises(ImproperlyConfigured, match="DEBUG"):
+        _load_prod(
+            monkeypatch, SECRET_KEY="x" * 60, DEBUG="true", ALLOWED_HOSTS="portal.example.com"
+        )
+    prod = _load_prod(monkeypatch, SECRET_KEY="x" * 60, ALLOWED_HOSTS="portal.example.com")
+    assert prod.DEBUG is False and prod.SESSION_COOKIE_SECURE and prod.SECURE_HSTS_SECONDS > 0
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.prod",
+        "SECRET_KEY": "k" * 64 + "-Zq9",
+        "ALLOWED_HOSTS": "portal.example.com",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_celery_uses_json_only_and_late_acks():
+    from portal.celery import app
+
+    assert app.conf.accept_content == ["json"] and app.conf.task_serializer == "json"
+    assert app.conf.task_acks_late is True
+
+
+def test_a_task_travels_through_the_configured_broker_to_a_real_worker(settings):
+    """With REDIS_URL set (CI) this goes through Redis; otherwise the in-memory transport."""
+    import time
+    import uuid
+
+    from celery.contrib.testing.worker import start_worker
+    from django.core.cache import cache
+
+    from portal.celery import app
+    from portal.tasks import ping
+
+    token = uuid.uuid4().hex
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(
+            app, perform_ping_check=False, pool="solo", loglevel="WARNING", shutdown_timeout=10
+        ):
+            ping.delay(token)
+            deadline = time.monotonic() + 20
+            while cache.get(f"ping:{token}") is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+    finally:
+        app.conf.task_always_eager = True
+    assert cache.get(f"ping:{token}") == "pong"
+
+
+def test_migrations_are_complete():
+    out = io.StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
+
+
+def test_seed_demo_is_idempotent_and_scales_with_bulk_inserts():
+    first = seed_demo()
+    counts = (User.objects.count(), Tenant.objects.count(), Membership.objects.count())
+    seed_demo()
+    assert (User.objects.count(), Tenant.objects.count(), Membership.objects.count()) == counts
+    assert {login.email for login in first} >= {
+        "partner.owner@demo.test",
+        "customer.user@demo.test",
+    }
+
+    out = io.StringIO()
+    call_command("seed_demo", "--customers", "250", "--quiet-logins", stdout=out)
+    call_command("seed_demo", "--customers", "250", "--quiet-logins", stdout=out)
+    alpine = Tenant.objects.get(slug="alpine-it")
+    assert Tenant.objects.filter(parent=alpine, slug__startswith="scale-customer-").count() == 250
+    assert alpine.children.filter(contacts__is_primary=True).count() >= 250

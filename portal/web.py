@@ -1,0 +1,44 @@
+"""The one base for browser pages inside an organization (`/t/<slug>/…`).
+
+The slug in the URL names the organization (never hidden session state, so two
+tabs can work in two organizations); it is resolved once here. Not a member →
+404, like a missing organization; a role too low → 403.
+"""
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+
+from portal.api.exceptions import validation_detail
+from tenants.models import Role, Tenant
+from tenants.selectors import OrgContext, org_context_for
+
+
+class OrgViewMixin(LoginRequiredMixin):
+    allowed_kinds: tuple[str, ...] = (
+        Tenant.Kind.PROVIDER,
+        Tenant.Kind.PARTNER,
+        Tenant.Kind.CUSTOMER,
+    )
+    min_role: str = Role.USER
+    org: OrgContext
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.org = org_context_for(user=request.user, slug=kwargs["slug"])
+        if self.org.tenant.kind not in self.allowed_kinds:
+            raise Http404("Not available for this organization.")
+        if not self.org.has_role(self.min_role):
+            raise PermissionDenied(f"This page needs the {self.min_role} role.")
+        request.org = self.org
+        return super().dispatch(request, *args, **kwargs)
+
+
+def form_add_service_errors(form, exc: DjangoValidationError) -> None:
+    """Show a service's ValidationError inline: on its field when the form has it."""
+    for field, messages in validation_detail(exc).items():
+        target = field if field in form.fields else None
+        for message in messages:
+            form.add_error(target, message)

@@ -1,0 +1,131 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
+
+from tenants.models import ApiToken, Branding, Contact, Membership, OutboundEmail, Tenant, User
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fk_name = "user"
+    extra = 0
+    autocomplete_fields = ["tenant"]
+    fields = ["tenant", "role", "buyer"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "full_name", "is_staff", "is_active", "date_joined", "last_login"]
+    list_filter = ["is_staff", "is_superuser", "is_active"]
+    search_fields = ["email", "full_name"]
+    inlines = [MembershipInline]
+    fieldsets = [
+        (None, {"fields": ["email", "password", "full_name"]}),
+        (
+            "Permissions",
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+
+class MemberInline(admin.TabularInline):
+    model = Membership
+    fk_name = "tenant"
+    extra = 0
+    autocomplete_fields = ["user"]
+    fields = ["user", "role", "buyer"]
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "kind",
+        "parent",
+        "status",
+        "currency",
+        "discount_rate",
+        "country",
+        "created_at",
+    ]
+    list_filter = [
+        "kind",
+        "status",
+        "currency",
+        "listed_in_directory",
+        "receives_tenders",
+        "country",
+    ]
+    search_fields = ["name", "slug", "tax_id", "city"]
+    list_select_related = ["parent"]
+    autocomplete_fields = ["parent"]
+    readonly_fields = ["id", "path", "depth", "created_at", "updated_at"]
+    inlines = [MemberInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def save_model(self, request, obj, form, change):
+        """Keep the materialized path right when staff create or re-parent a tenant."""
+        from tenants.services import tenant_move
+
+        if not change:
+            obj.path = Tenant.build_path(obj.parent, obj.id)
+            obj.depth = obj.parent.depth + 1 if obj.parent else 0
+            super().save_model(request, obj, form, change)
+        else:
+            parent_changed = "parent" in form.changed_data
+            super().save_model(request, obj, form, change)
+            if parent_changed:
+                tenant_move(tenant=obj, new_parent=obj.parent)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "tenant", "role", "buyer", "created_at"]
+    list_filter = ["role", "buyer", "tenant__kind"]
+    search_fields = ["user__email", "tenant__name"]
+    list_select_related = ["user", "tenant"]
+    autocomplete_fields = ["user", "tenant", "invited_by"]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "customer", "email", "phone", "is_primary"]
+    list_filter = ["is_primary"]
+    search_fields = ["first_name", "last_name", "email", "customer__name"]
+    list_select_related = ["customer"]
+    autocomplete_fields = ["customer"]
+
+
+@admin.register(Branding)
+class BrandingAdmin(admin.ModelAdmin):
+    list_display = ["tenant", "display_name", "support_email", "accent_color", "buy_url"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    search_fields = ["tenant__name", "display_name"]
+    list_select_related = ["tenant"]
+    autocomplete_fields = ["tenant"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "tenant", "user", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "tenant__name", "user__email"]
+    list_select_related = ["tenant", "user"]
+    readonly_fields = ["id", "tenant", "user", "prefix", "token_hash", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # tokens are made by their owners, shown once
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    list_display = ["subject", "to", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["status"]
+    search_fields = ["to", "subject", "key"]
+    readonly_fields = [f.name for f in OutboundEmail._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

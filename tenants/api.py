@@ -1,0 +1,147 @@
+"""API of the tenancy core: parse, call a service or selector, render."""
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, permissions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.api.base import OrgAPIView, OrgViewSet, resolve_org
+from tenants import selectors, services
+from tenants.models import ApiToken, Membership, Role
+from tenants.serializers import (
+    ApiTokenCreatedSerializer,
+    ApiTokenCreateSerializer,
+    ApiTokenSerializer,
+    BrandingSerializer,
+    MemberInviteSerializer,
+    MemberSerializer,
+    MemberUpdateSerializer,
+    MeSerializer,
+    OrganizationSerializer,
+    PartnerCreateSerializer,
+    PartnerSerializer,
+)
+
+
+class MeAPI(APIView):
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        memberships = list(selectors.user_memberships(user=request.user))
+        try:
+            current = resolve_org(request).tenant
+        except (exceptions.ValidationError, Http404):  # none named, several to choose from
+            current = None
+        data = {
+            "id": request.user.id,
+            "email": request.user.email,
+            "memberships": memberships,
+            "current_tenant": current,
+        }
+        return Response(MeSerializer(data).data)
+
+
+class OrganizationAPI(OrgAPIView):
+    min_role_by_action = {"patch": Role.ADMIN}
+
+    @extend_schema(responses=OrganizationSerializer)
+    def get(self, request):
+        return Response(OrganizationSerializer(self.org.tenant).data)
+
+    @extend_schema(request=OrganizationSerializer, responses=OrganizationSerializer)
+    def patch(self, request):
+        serializer = OrganizationSerializer(self.org.tenant, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        tenant = services.organization_update(org=self.org, data=serializer.validated_data)
+        return Response(OrganizationSerializer(tenant).data)
+
+
+class BrandingAPI(OrgAPIView):
+    min_role_by_action = {"put": Role.ADMIN}
+
+    def _render(self):
+        branding = selectors.branding_own(tenant=self.org.tenant)
+        branding.effective = selectors.branding_effective(tenant=self.org.tenant)
+        return Response(BrandingSerializer(branding).data)
+
+    @extend_schema(responses=BrandingSerializer)
+    def get(self, request):
+        return self._render()
+
+    @extend_schema(request=BrandingSerializer, responses=BrandingSerializer)
+    def put(self, request):
+        serializer = BrandingSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.branding_update(org=self.org, data=serializer.validated_data)
+        return self._render()
+
+
+class MemberViewSet(mixins.ListModelMixin, OrgViewSet):
+    serializer_class = MemberSerializer
+    min_role = Role.ADMIN
+    ordering_fields = ["created_at", "role"]
+    search_fields = ["user__email"]
+    filterset_fields = ["role", "buyer"]
+    queryset = Membership.objects.none()
+
+    def get_org_queryset(self):
+        return selectors.members_list(org=self.org)
+
+    @extend_schema(request=MemberInviteSerializer, responses={201: MemberSerializer})
+    def create(self, request):
+        serializer = MemberInviteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.member_invite(org=self.org, **serializer.validated_data)
+        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MemberUpdateSerializer, responses=MemberSerializer)
+    def partial_update(self, request, pk=None):
+        membership = selectors.member_get(org=self.org, membership_id=pk)
+        serializer = MemberUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.member_update(
+            org=self.org, membership=membership, **serializer.validated_data
+        )
+        return Response(MemberSerializer(membership).data)
+
+    def destroy(self, request, pk=None):
+        membership = selectors.member_get(org=self.org, membership_id=pk)
+        services.member_remove(org=self.org, membership=membership)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, OrgViewSet):
+    serializer_class = ApiTokenSerializer
+    min_role = Role.ADMIN
+    ordering_fields = ["created_at", "last_used_at"]
+    search_fields = ["name"]
+    queryset = ApiToken.objects.none()
+
+    def get_org_queryset(self):
+        return selectors.api_tokens_list(org=self.org)
+
+    @extend_schema(request=ApiTokenCreateSerializer, responses={201: ApiTokenCreatedSerializer})
+    def create(self, request):
+        serializer = ApiTokenCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, raw = services.api_token_create(org=self.org, name=serializer.validated_data["name"])
+        token.token = raw
+        return Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request, pk=None):
+        token = selectors.api_token_get(org=self.org, token_id=pk)
+        services.api_token_revoke(org=self.org, token=token)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PartnerCreateAPI(APIView):
+    """Staff create a partner and its owner (the owner gets a set-password email)."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(request=PartnerCreateSerializer, responses={201: PartnerSerializer})
+    def post(self, request):
+        serializer = PartnerCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        partner = services.partner_create(actor=request.user, **serializer.validated_data)
+        return Response(PartnerSerializer(partner).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,45 @@
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+
+from tenants.selectors import api_token_authenticate
+from tenants.services import api_token_touch
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer <token>`: the token's user, acting in the token's tenant
+    (`request.auth` is the ApiToken)."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        parts = header.split()
+        if parts[0].lower() != self.keyword.lower():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Invalid Authorization header.")
+        token = api_token_authenticate(raw=parts[1])
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        api_token_touch(
+            token=token, precision_seconds=settings.API_TOKEN_LAST_USED_PRECISION_SECONDS
+        )
+        return token.user, token
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "tenants.authentication.ApiTokenAuthentication"
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token made by an owner or admin.",
+        }

@@ -1,0 +1,93 @@
+"""The email pipeline every app uses: render from templates/email/, queue in the
+outbox inside the caller's transaction, deliver from a Celery task after commit.
+
+    email_queue(key="offer-sent:<id>", to=..., template="offers/offer_sent", context={...})
+
+renders `email/<template>.subject.txt`, `.txt` and `.html` with `site_url` in
+the context, so every link in an email is absolute.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from tenants.models import OutboundEmail
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+
+
+def absolute_url(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def email_queue(*, key: str, to: str, template: str, context: dict) -> OutboundEmail:
+    """Queue an email once per `key`; delivery is enqueued when the transaction commits."""
+    from tenants.tasks import deliver_email
+
+    context = {**context, "site_url": settings.SITE_URL}
+    subject = " ".join(render_to_string(f"email/{template}.subject.txt", context).split())
+    email, created = OutboundEmail.objects.get_or_create(
+        key=key,
+        defaults={
+            "to": to,
+            "subject": f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
+            "body_text": render_to_string(f"email/{template}.txt", context),
+            "body_html": render_to_string(f"email/{template}.html", context),
+        },
+    )
+    if created:
+        deliver_email.delay_on_commit(str(email.id))
+    return email
+
+
+def email_deliver(*, email_id: str) -> bool:
+    """Send one queued email if it is still pending. True when this call sent it.
+
+    The row is locked while sending, so two workers never send the same email;
+    a failure leaves it pending for the retry (and the sweeper) until MAX_ATTEMPTS.
+    """
+    with transaction.atomic():
+        email = (
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(id=email_id, status=OutboundEmail.Status.PENDING)
+            .first()
+        )
+        if email is None:
+            return False
+        message = EmailMultiAlternatives(email.subject, email.body_text, to=[email.to])
+        if email.body_html:
+            message.attach_alternative(email.body_html, "text/html")
+        email.attempts += 1
+        try:
+            message.send()
+        except Exception as exc:
+            failure = exc
+            email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if email.attempts >= MAX_ATTEMPTS:
+                email.status = OutboundEmail.Status.FAILED
+            email.save(update_fields=["attempts", "last_error", "status"])
+        else:
+            email.status = OutboundEmail.Status.SENT
+            email.sent_at = timezone.now()
+            email.save(update_fields=["attempts", "status", "sent_at"])
+            return True
+    # The failure is recorded (the block above committed); raising lets Celery retry.
+    log.warning("email %s not sent (attempt %s): %s", email.id, email.attempts, failure)
+    if email.status == OutboundEmail.Status.FAILED:
+        return False
+    raise failure
+
+
+def email_pending_ids(*, older_than_seconds: int) -> list[str]:
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    return [
+        str(pk)
+        for pk in OutboundEmail.objects.filter(
+            status=OutboundEmail.Status.PENDING, created_at__lt=cutoff
+        ).values_list("id", flat=True)[:1000]
+    ]

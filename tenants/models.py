@@ -1,0 +1,333 @@
+"""The tenancy core: users, organizations (tenants) in a tree, memberships,
+contacts, branding and API tokens. This app imports no other domain app."""
+
+import uuid
+from decimal import Decimal
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+PATH_SEPARATOR = "/"
+DEFAULT_DISCOUNT_RATE = Decimal("0.20")
+MAX_DISCOUNT_RATE = Decimal("0.35")
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)  # None gives an unusable password
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Email is the login; the same person may belong to several tenants."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="Platform staff: Django admin and catalog."
+    )
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+
+class Tenant(models.Model):
+    """An organization: the provider root, a partner or a customer.
+
+    `path` is a materialized path of ancestor ids ("<root>/<partner>/<self>/"), so
+    all descendants at any depth are one indexed prefix query (selectors.py).
+    A customer's parent is its home partner; a partner's is the partner above it
+    or the provider root.
+    """
+
+    class Kind(models.TextChoices):
+        PROVIDER = "provider", "Provider"
+        PARTNER = "partner", "Partner"
+        CUSTOMER = "customer", "Customer"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    class Currency(models.TextChoices):
+        CHF = "CHF", "CHF"
+        EUR = "EUR", "EUR"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    path = models.CharField(max_length=1024, unique=True, editable=False)
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.CHF)
+
+    # Customer profile (SPEC §2): all optional but the name.
+    rank = models.CharField(max_length=50, blank=True, help_text="Internal label, no effect.")
+    email_domains = models.JSONField(default=list, blank=True)
+    tax_id = models.CharField("company/tax id", max_length=64, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    fax = models.CharField(max_length=40, blank=True)
+    address = models.CharField(max_length=255, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code.")
+
+    # Partner listing (SPEC §3) and commercial terms (SPEC §7).
+    website = models.URLField(blank=True)
+    specialities = models.JSONField(default=list, blank=True)
+    listed_in_directory = models.BooleanField(default=False)
+    receives_tenders = models.BooleanField(default=False)
+    discount_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=DEFAULT_DISCOUNT_RATE,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(MAX_DISCOUNT_RATE)],
+        help_text="Partner discount on public prices, 0.20 by default, at most 0.35.",
+    )
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            models.Index(
+                fields=["path"], name="tenant_path_prefix", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(fields=["parent", "kind", "name"], name="tenant_parent_kind_name"),
+            models.Index(Lower("name"), name="tenant_name_ci"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(discount_rate__gte=0)
+                & models.Q(discount_rate__lte=MAX_DISCOUNT_RATE),
+                name="tenant_discount_rate_range",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="provider") | models.Q(parent__isnull=True),
+                name="tenant_provider_is_root",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_partner(self) -> bool:
+        return self.kind == self.Kind.PARTNER
+
+    @property
+    def is_customer(self) -> bool:
+        return self.kind == self.Kind.CUSTOMER
+
+    @property
+    def ancestor_ids(self) -> list[uuid.UUID]:
+        """Ids from the root down to the parent, read off the path (no query)."""
+        return [
+            uuid.UUID(part) for part in self.path.strip(PATH_SEPARATOR).split(PATH_SEPARATOR)[:-1]
+        ]
+
+    @staticmethod
+    def build_path(parent: "Tenant | None", tenant_id: uuid.UUID) -> str:
+        prefix = parent.path if parent is not None else ""
+        return f"{prefix}{tenant_id.hex}{PATH_SEPARATOR}"
+
+
+class Role(models.TextChoices):
+    """Membership roles. Partners: owner/admin/collaborator; customers: owner/admin/user."""
+
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    COLLABORATOR = "collaborator", "Collaborator"
+    USER = "user", "User"
+
+
+# Roles are ordered: a permission names the lowest role it needs.
+ROLE_RANK = {Role.OWNER: 30, Role.ADMIN: 20, Role.COLLABORATOR: 10, Role.USER: 10}
+ROLES_BY_KIND = {
+    Tenant.Kind.PROVIDER: (Role.OWNER, Role.ADMIN, Role.COLLABORATOR),
+    Tenant.Kind.PARTNER: (Role.OWNER, Role.ADMIN, Role.COLLABORATOR),
+    Tenant.Kind.CUSTOMER: (Role.OWNER, Role.ADMIN, Role.USER),
+}
+
+
+class Membership(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    buyer = models.BooleanField(default=False, help_text="May this person buy?")
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["tenant__name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "tenant"], name="membership_user_tenant_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.tenant} ({self.role})"
+
+    def has_role(self, minimum: str) -> bool:
+        return ROLE_RANK[self.role] >= ROLE_RANK[minimum]
+
+
+class Contact(models.Model):
+    """A person at a customer; need not be a user. Exactly one primary per customer."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="contacts")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    is_primary = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-is_primary", "last_name", "first_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(is_primary=True),
+                name="contact_one_primary_per_customer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour as #rrggbb.")
+
+
+def validate_https(value: str) -> None:
+    if value and not value.lower().startswith("https://"):
+        raise ValidationError("The Buy URL must start with https://.")
+
+
+class Branding(models.Model):
+    """A tenant's own branding. Empty fields inherit from the nearest ancestor
+    (selectors.branding_effective)."""
+
+    INHERITED_FIELDS = ("display_name", "support_email", "support_phone", "accent_color", "buy_url")
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="branding")
+    display_name = models.CharField(max_length=200, blank=True)
+    support_email = models.EmailField(blank=True)
+    support_phone = models.CharField(max_length=40, blank=True)
+    accent_color = models.CharField(max_length=7, blank=True, validators=[hex_colour])
+    buy_url = models.URLField(blank=True, max_length=500, validators=[validate_https])
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "branding"
+
+    def __str__(self) -> str:
+        return f"Branding of {self.tenant}"
+
+
+class ApiToken(models.Model):
+    """A bearer token acting as its user inside one tenant. Only a SHA-256 of the
+    token is stored; the token itself is shown once, at creation."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, help_text="The first characters, to recognise it.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class OutboundEmail(models.Model):
+    """The outbox: one row per email the portal means to send.
+
+    `key` names the event ("membership-invitation:<id>"), so queueing the same
+    event twice is a no-op; the delivery task sends a row only while it is
+    `pending`, so a redelivered task sends nothing twice; a beat job re-enqueues
+    rows left pending (a broker outage loses nothing).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    key = models.CharField(max_length=200, unique=True)
+    to = models.EmailField()
+    subject = models.CharField(max_length=255)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="outbound_email_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.to} ({self.status})"

@@ -1,0 +1,170 @@
+"""Reads of the tenancy core, already scoped to what the actor may see.
+
+Every tenant-owned lookup outside the caller's reach raises the same Http404 as a
+missing id, so nothing reveals that another organization's object exists.
+"""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from tenants.models import ROLE_RANK, ApiToken, Branding, Membership, Role, Tenant, User
+
+
+@dataclass(frozen=True)
+class OrgContext:
+    """The organization a request acts in, and the actor's standing there.
+
+    `membership` is None only for platform staff acting without one; staff rank
+    above owners (SPEC §1: staff may see everything).
+    """
+
+    tenant: Tenant
+    user: User
+    membership: Membership | None
+
+    @property
+    def role(self) -> str | None:
+        return self.membership.role if self.membership else None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.user.is_staff
+
+    def has_role(self, minimum: str) -> bool:
+        if self.membership is None:
+            return self.is_staff
+        return ROLE_RANK[self.membership.role] >= ROLE_RANK[minimum]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role(Role.ADMIN)
+
+    @property
+    def is_owner(self) -> bool:
+        return self.has_role(Role.OWNER)
+
+
+def _parse_uuid(value) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise Http404("No such organization.") from exc
+
+
+def org_context_for(*, user: User, tenant_id=None, slug: str | None = None) -> OrgContext:
+    """The organization `user` acts in, named by id (API) or slug (browser).
+
+    A tenant the user is not a member of is a 404, exactly like a missing one;
+    staff may act in any tenant.
+    """
+    if not user.is_authenticated:
+        raise Http404("No such organization.")
+    lookup = {"slug": slug} if slug is not None else {"id": _parse_uuid(tenant_id)}
+    membership = (
+        Membership.objects.select_related("tenant", "user")
+        .filter(user=user, **{f"tenant__{k}": v for k, v in lookup.items()})
+        .first()
+    )
+    if membership is not None:
+        return OrgContext(tenant=membership.tenant, user=user, membership=membership)
+    if user.is_staff:
+        tenant = Tenant.objects.filter(**lookup).first()
+        if tenant is not None:
+            return OrgContext(tenant=tenant, user=user, membership=None)
+    raise Http404("No such organization.")
+
+
+def user_memberships(*, user: User) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name")
+
+
+def tenant_descendants(*, tenant: Tenant, kind: str | None = None) -> QuerySet[Tenant]:
+    """Every tenant below `tenant`, direct and indirect, in one prefix query."""
+    qs = Tenant.objects.filter(path__startswith=tenant.path, depth__gt=tenant.depth)
+    return qs.filter(kind=kind) if kind else qs
+
+
+def tenant_ancestors(*, tenant: Tenant) -> list[Tenant]:
+    """From the parent up to the root (nearest first), in one query."""
+    ids = tenant.ancestor_ids
+    if not ids:
+        return []
+    return list(Tenant.objects.filter(id__in=ids).order_by("-depth"))
+
+
+def provider_root() -> Tenant:
+    return Tenant.objects.get(kind=Tenant.Kind.PROVIDER, parent__isnull=True)
+
+
+def members_list(*, org: OrgContext) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(tenant=org.tenant).select_related("user").order_by("user__email")
+    )
+
+
+def member_get(*, org: OrgContext, membership_id) -> Membership:
+    try:
+        return members_list(org=org).get(id=_parse_uuid(membership_id))
+    except Membership.DoesNotExist as exc:
+        raise Http404("No such member.") from exc
+
+
+def api_tokens_list(*, org: OrgContext) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(tenant=org.tenant).select_related("user")
+
+
+def api_token_get(*, org: OrgContext, token_id) -> ApiToken:
+    try:
+        return api_tokens_list(org=org).get(id=_parse_uuid(token_id))
+    except ApiToken.DoesNotExist as exc:
+        raise Http404("No such token.") from exc
+
+
+def api_token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def api_token_authenticate(*, raw: str) -> ApiToken | None:
+    """The live token for `raw`, its user still an active member of its tenant."""
+    token = (
+        ApiToken.objects.select_related("user", "tenant")
+        .filter(token_hash=api_token_hash(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if (
+        token is None
+        or not Membership.objects.filter(user=token.user, tenant=token.tenant).exists()
+    ):
+        return None
+    return token
+
+
+def branding_effective(*, tenant: Tenant) -> dict[str, str]:
+    """Each branding field: the tenant's own value, else the nearest ancestor's.
+
+    One query whatever the depth: the ancestors are read off the path.
+    """
+    chain = [tenant.id, *reversed(tenant.ancestor_ids)]  # nearest first
+    rows = {b.tenant_id: b for b in Branding.objects.filter(tenant_id__in=chain)}
+    effective = {}
+    for field in Branding.INHERITED_FIELDS:
+        effective[field] = next(
+            (
+                getattr(rows[tid], field)
+                for tid in chain
+                if tid in rows and getattr(rows[tid], field)
+            ),
+            "",
+        )
+    if not effective["display_name"]:
+        effective["display_name"] = tenant.name
+    return effective
+
+
+def branding_own(*, tenant: Tenant) -> Branding:
+    """The tenant's own branding row (unsaved and empty when it has none)."""
+    return Branding.objects.filter(tenant=tenant).first() or Branding(tenant=tenant)

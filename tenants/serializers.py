@@ -1,0 +1,150 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from tenants.models import MAX_DISCOUNT_RATE, ApiToken, Branding, Membership, Role, Tenant
+from tenants.services import ORGANIZATION_FIELDS, PARTNER_LISTING_FIELDS
+
+
+class TenantRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tenant
+        fields = ["id", "name", "kind"]
+
+
+class MembershipRefSerializer(serializers.ModelSerializer):
+    tenant = TenantRefSerializer()
+
+    class Meta:
+        model = Membership
+        fields = ["tenant", "role", "buyer"]
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    memberships = MembershipRefSerializer(many=True)
+    current_tenant = TenantRefSerializer(allow_null=True)
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    email_domains = serializers.ListField(
+        child=serializers.CharField(max_length=253), required=False, max_length=50
+    )
+    specialities = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=50
+    )
+
+    class Meta:
+        model = Tenant
+        fields = [
+            "id",
+            "kind",
+            "name",
+            "slug",
+            "status",
+            "currency",
+            "parent",
+            *ORGANIZATION_FIELDS[1:],
+            *PARTNER_LISTING_FIELDS,
+        ]
+        read_only_fields = ["id", "kind", "slug", "status", "currency", "parent"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not instance.is_partner:
+            for field in PARTNER_LISTING_FIELDS:
+                data.pop(field, None)
+        return data
+
+
+class BrandingValuesSerializer(serializers.Serializer):
+    display_name = serializers.CharField(allow_blank=True)
+    support_email = serializers.EmailField(allow_blank=True)
+    support_phone = serializers.CharField(allow_blank=True)
+    accent_color = serializers.CharField(allow_blank=True)
+    buy_url = serializers.CharField(allow_blank=True)
+
+
+class BrandingSerializer(serializers.ModelSerializer):
+    effective = BrandingValuesSerializer(read_only=True)
+
+    class Meta:
+        model = Branding
+        fields = [*Branding.INHERITED_FIELDS, "effective"]
+        extra_kwargs = {f: {"required": False} for f in Branding.INHERITED_FIELDS}
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    user = serializers.UUIDField(source="user_id", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user", "email", "role", "buyer", "created_at"]
+        read_only_fields = ["id", "user", "email", "created_at"]
+
+
+class MemberInviteSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    role = serializers.ChoiceField(choices=Role.choices)
+    buyer = serializers.BooleanField(default=False)
+
+
+class MemberUpdateSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    buyer = serializers.BooleanField(required=False)
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    user = serializers.EmailField(source="user.email", read_only=True)
+    active = serializers.BooleanField(source="is_active", read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "user",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+            "active",
+        ]
+        read_only_fields = fields
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    token = serializers.CharField(read_only=True, help_text="Shown once; store it now.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields
+
+
+class PartnerCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    owner_email = serializers.EmailField(max_length=254)
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=Tenant.objects.filter(kind=Tenant.Kind.PARTNER), required=False, allow_null=True
+    )
+    currency = serializers.ChoiceField(choices=Tenant.Currency.choices, default=Tenant.Currency.CHF)
+    discount_rate = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        required=False,
+        min_value=Decimal("0"),
+        max_value=MAX_DISCOUNT_RATE,
+    )
+
+
+class PartnerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tenant
+        fields = ["id", "name", "slug", "kind", "parent", "currency", "discount_rate", "status"]
+        read_only_fields = fields

@@ -1,0 +1,351 @@
+"""Every write of the tenancy core. Browser views and API endpoints both call
+these; each validates, checks the actor's role, runs in a transaction and
+enqueues its side effects after commit."""
+
+import secrets
+import uuid
+from decimal import Decimal
+
+from allauth.account.models import EmailAddress
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from tenants.exceptions import Conflict
+from tenants.models import (
+    MAX_DISCOUNT_RATE,
+    ROLES_BY_KIND,
+    ApiToken,
+    Branding,
+    Contact,
+    Membership,
+    Role,
+    Tenant,
+    User,
+)
+from tenants.selectors import OrgContext, api_token_hash, provider_root
+
+API_TOKEN_PREFIX = "pp_"
+
+ORGANIZATION_FIELDS = (
+    "name",
+    "rank",
+    "email_domains",
+    "tax_id",
+    "phone",
+    "fax",
+    "address",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+)
+PARTNER_LISTING_FIELDS = ("website", "specialities", "listed_in_directory", "receives_tenders")
+
+
+def require_role(org: OrgContext, minimum: str) -> None:
+    if not org.has_role(minimum):
+        raise PermissionDenied(f"This needs the {minimum} role in {org.tenant.name}.")
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:60] or "org"
+    slug = base
+    while Tenant.objects.filter(slug=slug).exists():
+        slug = f"{base}-{secrets.token_hex(3)}"
+    return slug
+
+
+def tenant_build(*, kind: str, name: str, parent: Tenant | None, currency: str, **fields) -> Tenant:
+    """An unsaved tenant with its id, slug and path set (also for bulk_create)."""
+    tenant_id = uuid.uuid4()
+    slug = fields.pop("slug", None) or f"{slugify(name)[:60] or 'org'}-{tenant_id.hex[:6]}"
+    return Tenant(
+        id=tenant_id,
+        kind=kind,
+        name=name,
+        slug=slug,
+        parent=parent,
+        path=Tenant.build_path(parent, tenant_id),
+        depth=(parent.depth + 1) if parent else 0,
+        currency=currency,
+        **fields,
+    )
+
+
+@transaction.atomic
+def tenant_create(
+    *, kind: str, name: str, parent: Tenant | None, currency: str = "CHF", **fields
+) -> Tenant:
+    if kind == Tenant.Kind.PARTNER and (parent is None or parent.kind == Tenant.Kind.CUSTOMER):
+        raise ValidationError({"parent": "A partner hangs under another partner or the provider."})
+    if kind == Tenant.Kind.CUSTOMER and parent is not None and parent.kind != Tenant.Kind.PARTNER:
+        raise ValidationError({"parent": "A customer's parent is its home partner."})
+    tenant = tenant_build(
+        kind=kind,
+        name=name,
+        parent=parent,
+        currency=currency,
+        slug=fields.pop("slug", None) or _unique_slug(name),
+        **fields,
+    )
+    tenant.full_clean(exclude=["path", "parent"])
+    tenant.save(force_insert=True)
+    return tenant
+
+
+@transaction.atomic
+def tenant_move(*, tenant: Tenant, new_parent: Tenant | None) -> Tenant:
+    """Re-hang `tenant` (and its whole sub-tree) under `new_parent`.
+
+    Used when a customer's home partner changes (SPEC §2). Paths of the sub-tree
+    are rewritten in one UPDATE per descendant depth-free prefix swap.
+    """
+    if new_parent is not None and new_parent.path.startswith(tenant.path):
+        raise ValidationError({"parent": "A tenant cannot move below itself."})
+    old_path, old_depth = tenant.path, tenant.depth
+    new_path = Tenant.build_path(new_parent, tenant.id)
+    new_depth = (new_parent.depth + 1) if new_parent else 0
+    subtree = list(Tenant.objects.select_for_update().filter(path__startswith=old_path))
+    for node in subtree:
+        node.path = new_path + node.path[len(old_path) :]
+        node.depth = node.depth - old_depth + new_depth
+        if node.pk == tenant.pk:
+            node.parent = new_parent
+    Tenant.objects.bulk_update(subtree, ["path", "depth", "parent"])
+    tenant.refresh_from_db()
+    return tenant
+
+
+def user_get_or_create_invited(*, email: str) -> tuple[User, bool]:
+    """The account for `email`, created with an unusable password when missing
+    (API.md, "Accounts made on the way"). The emailed link sets the password."""
+    email = User.objects.normalize_email(email).strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ValidationError({"email": "Enter a valid email address."}) from exc
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None:
+        return user, False
+    user = User.objects.create_user(email=email, password=None)
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+    return user, True
+
+
+def _check_role_fits(tenant: Tenant, role: str) -> None:
+    if role not in ROLES_BY_KIND[tenant.kind]:
+        allowed = ", ".join(ROLES_BY_KIND[tenant.kind])
+        raise ValidationError({"role": f"A {tenant.kind} organization has the roles {allowed}."})
+
+
+def _enqueue_invitation(membership: Membership) -> None:
+    from tenants.tasks import send_membership_invitation
+
+    send_membership_invitation.delay_on_commit(str(membership.id))
+
+
+@transaction.atomic
+def partner_create(
+    *,
+    actor: User,
+    name: str,
+    owner_email: str,
+    currency: str = "CHF",
+    parent: Tenant | None = None,
+    discount_rate: Decimal | None = None,
+) -> Tenant:
+    """Staff create a partner and its owner's account and membership (SPEC §1)."""
+    if not actor.is_staff:
+        raise PermissionDenied("Only platform staff create partners.")
+    if parent is not None and parent.kind != Tenant.Kind.PARTNER:
+        raise ValidationError({"parent": "The parent must be a partner."})
+    if discount_rate is not None and not (Decimal("0") <= discount_rate <= MAX_DISCOUNT_RATE):
+        raise ValidationError({"discount_rate": f"Between 0 and {MAX_DISCOUNT_RATE}."})
+    extra = {"discount_rate": discount_rate} if discount_rate is not None else {}
+    partner = tenant_create(
+        kind=Tenant.Kind.PARTNER,
+        name=name,
+        parent=parent or provider_root(),
+        currency=currency,
+        **extra,
+    )
+    owner, _ = user_get_or_create_invited(email=owner_email)
+    membership = Membership.objects.create(
+        user=owner, tenant=partner, role=Role.OWNER, buyer=True, invited_by=actor
+    )
+    _enqueue_invitation(membership)
+    return partner
+
+
+@transaction.atomic
+def organization_update(*, org: OrgContext, data: dict) -> Tenant:
+    """Owners and admins edit their organization's profile (and a partner its listing)."""
+    require_role(org, Role.ADMIN)
+    allowed = ORGANIZATION_FIELDS + (PARTNER_LISTING_FIELDS if org.tenant.is_partner else ())
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed here."))
+    tenant = Tenant.objects.select_for_update().get(pk=org.tenant.pk)
+    for field, value in data.items():
+        setattr(tenant, field, value)
+    tenant.email_domains = [d.strip().lower() for d in tenant.email_domains if d.strip()]
+    if any("@" in d for d in tenant.email_domains):
+        raise ValidationError({"email_domains": "Give domains without @ (example.com)."})
+    tenant.full_clean(exclude=["path", "parent", "slug"])
+    tenant.save(update_fields=[*data.keys(), "email_domains", "updated_at"])
+    return tenant
+
+
+@transaction.atomic
+def branding_update(*, org: OrgContext, data: dict) -> Branding:
+    require_role(org, Role.ADMIN)
+    branding, _ = Branding.objects.select_for_update().get_or_create(tenant=org.tenant)
+    for field in Branding.INHERITED_FIELDS:
+        if field in data:
+            setattr(branding, field, data[field] or "")
+    branding.full_clean()
+    branding.save()
+    return branding
+
+
+@transaction.atomic
+def member_invite(*, org: OrgContext, email: str, role: str, buyer: bool = False) -> Membership:
+    """Add a person to the organization; a new account gets a set-password email."""
+    require_role(org, Role.ADMIN)
+    _check_role_fits(org.tenant, role)
+    if role == Role.OWNER:
+        require_role(org, Role.OWNER)
+    user, _ = user_get_or_create_invited(email=email)
+    if Membership.objects.filter(user=user, tenant=org.tenant).exists():
+        raise ValidationError({"email": "This person is already a member."})
+    try:
+        with transaction.atomic():
+            membership = Membership.objects.create(
+                user=user, tenant=org.tenant, role=role, buyer=buyer, invited_by=org.user
+            )
+    except IntegrityError as exc:  # a concurrent invite of the same person
+        raise ValidationError({"email": "This person is already a member."}) from exc
+    _enqueue_invitation(membership)
+    return membership
+
+
+def _lock_owners(tenant: Tenant) -> list[Membership]:
+    return list(Membership.objects.select_for_update().filter(tenant=tenant, role=Role.OWNER))
+
+
+@transaction.atomic
+def member_update(
+    *, org: OrgContext, membership: Membership, role: str | None = None, buyer: bool | None = None
+) -> Membership:
+    require_role(org, Role.ADMIN)
+    owners = _lock_owners(org.tenant)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk, tenant=org.tenant)
+    touches_owner = membership.role == Role.OWNER or role == Role.OWNER
+    if role is not None and role != membership.role:
+        _check_role_fits(org.tenant, role)
+        if touches_owner:
+            require_role(org, Role.OWNER)
+        if membership.role == Role.OWNER and len(owners) == 1:
+            raise Conflict("The organization needs at least one owner.")
+        membership.role = role
+    if buyer is not None:
+        if membership.role == Role.OWNER and membership.user_id != org.user.pk:
+            require_role(org, Role.OWNER)
+        membership.buyer = buyer
+    membership.save(update_fields=["role", "buyer"])
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, org: OrgContext, membership: Membership) -> None:
+    require_role(org, Role.ADMIN)
+    owners = _lock_owners(org.tenant)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk, tenant=org.tenant)
+    if membership.role == Role.OWNER:
+        require_role(org, Role.OWNER)
+        if len(owners) == 1:
+            raise Conflict("The organization needs at least one owner.")
+    ApiToken.objects.filter(
+        user=membership.user, tenant=org.tenant, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    membership.delete()
+
+
+@transaction.atomic
+def api_token_create(*, org: OrgContext, name: str) -> tuple[ApiToken, str]:
+    """A new token for the actor in this organization; the raw token is returned
+    once and never stored."""
+    require_role(org, Role.ADMIN)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the token a name."})
+    if org.membership is None:
+        raise PermissionDenied("Tokens act as a member; staff need a membership here.")
+    raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        tenant=org.tenant,
+        user=org.user,
+        name=name[:100],
+        prefix=raw[:10],
+        token_hash=api_token_hash(raw),
+    )
+    return token, raw
+
+
+def api_token_revoke(*, org: OrgContext, token: ApiToken) -> ApiToken:
+    require_role(org, Role.ADMIN)
+    ApiToken.objects.filter(pk=token.pk, tenant=org.tenant, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    token.refresh_from_db()
+    return token
+
+
+def api_token_touch(*, token: ApiToken, precision_seconds: int) -> None:
+    """Record the token's last use, at most one write per `precision_seconds`."""
+    now = timezone.now()
+    if token.last_used_at and (now - token.last_used_at).total_seconds() < precision_seconds:
+        return
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
+
+
+@transaction.atomic
+def contact_create(
+    *,
+    customer: Tenant,
+    first_name: str,
+    last_name: str,
+    email: str = "",
+    phone: str = "",
+    is_primary: bool = False,
+) -> Contact:
+    """A customer's contact; the first one, or one marked primary, becomes the primary."""
+    if customer.kind != Tenant.Kind.CUSTOMER:
+        raise ValidationError("Contacts belong to customers.")
+    Tenant.objects.select_for_update().filter(pk=customer.pk).first()
+    has_primary = Contact.objects.filter(customer=customer, is_primary=True).exists()
+    contact = Contact(
+        customer=customer, first_name=first_name, last_name=last_name, email=email, phone=phone
+    )
+    contact.full_clean(exclude=["is_primary"])
+    if is_primary or not has_primary:
+        Contact.objects.filter(customer=customer, is_primary=True).update(is_primary=False)
+        contact.is_primary = True
+    contact.save(force_insert=True)
+    return contact
+
+
+@transaction.atomic
+def contact_make_primary(*, contact: Contact) -> Contact:
+    """Switch the primary contact atomically: exactly one stays primary."""
+    Tenant.objects.select_for_update().filter(pk=contact.customer_id).first()
+    Contact.objects.filter(customer_id=contact.customer_id, is_primary=True).exclude(
+        pk=contact.pk
+    ).update(is_primary=False)
+    Contact.objects.filter(pk=contact.pk).update(is_primary=True)
+    contact.is_primary = True
+    return contact

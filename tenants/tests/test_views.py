@@ -1,0 +1,183 @@
+"""The browser side: sign-in, the console shell, members, tokens, organization."""
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+import tenants.urls
+from tenants.models import ApiToken, Membership
+from tenants.tests.factories import PASSWORD
+from tests.isolation import assert_all_404, missing_id, org_page_urls
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_login_page_serves_and_the_partner_owner_reaches_the_console(world, client):
+    assert client.get("/").status_code == 302
+    page = client.get(reverse("account_login"))
+    assert page.status_code == 200 and b'name="login"' in page.content
+
+    response = client.post(
+        reverse("account_login"),
+        {"login": world.partner_owner.email, "password": PASSWORD},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == "/t/alpine/"
+    assert b"Partner console" in response.content and b"Alpine IT" in response.content
+
+
+def test_sign_up_is_closed_everyone_comes_by_invitation(client):
+    response = client.get(reverse("account_signup"))
+    assert b"Sign Up Closed" in response.content or b"closed" in response.content.lower()
+
+
+def test_a_person_in_several_organizations_chooses_one(world, browser):
+    Membership.objects.create(user=world.partner_owner, tenant=world.customer, role="user")
+    page = browser(world.partner_owner).get("/")
+    assert page.status_code == 200
+    assert b"/t/alpine/" in page.content and b"/t/mueller/" in page.content
+
+
+def test_the_customer_portal_shows_its_partner(world, browser):
+    page = browser(world.customer_user).get("/t/mueller/")
+    assert page.status_code == 200
+    assert b"Customer portal" in page.content and b"Alpine IT" in page.content
+    assert b"API tokens" not in page.content  # users manage no tokens
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(world, client):
+    for url in org_page_urls(tenants.urls, slug="alpine", membership_id=missing_id()):
+        response = client.get(url)
+        assert response.status_code == 302 and reverse("account_login") in response["Location"]
+
+
+def test_every_page_of_another_organization_is_a_404(world, browser):
+    foreign_member = Membership.objects.get(user=world.other_owner)
+    client = browser(world.partner_owner)
+    assert_all_404(
+        client, org_page_urls(tenants.urls, slug="rhein", membership_id=foreign_member.id)
+    )
+    assert_all_404(
+        client, org_page_urls(tenants.urls, slug="no-such-org", membership_id=missing_id())
+    )
+    # A member id of another organization, under one's own slug, is a 404 too.
+    assert_all_404(
+        client,
+        [reverse("member_change", kwargs={"slug": "alpine", "membership_id": foreign_member.id})],
+        methods=("post",),
+    )
+
+
+def test_inviting_from_the_members_page(world, browser, django_capture_on_commit_callbacks):
+    client = browser(world.partner_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/t/alpine/members/", {"email": "new@alpine.test", "role": "collaborator"}, follow=True
+        )
+    assert b"new@alpine.test was invited" in response.content
+    assert Membership.objects.filter(tenant=world.partner, user__email="new@alpine.test").exists()
+    assert mail.outbox[-1].to == ["new@alpine.test"]
+
+
+def test_bad_invitations_show_inline_errors_and_write_nothing(world, browser):
+    client = browser(world.partner_admin)
+    response = client.post("/t/alpine/members/", {"email": "not-an-email", "role": "user"})
+    assert response.status_code == 400
+    assert b"Enter a valid email address." in response.content
+    assert b"Select a valid choice" in response.content  # "user" is no partner role
+    duplicate = client.post(
+        "/t/alpine/members/", {"email": world.collaborator.email, "role": "admin"}
+    )
+    assert duplicate.status_code == 400 and b"already a member" in duplicate.content
+    assert Membership.objects.filter(tenant=world.partner).count() == 3
+
+
+def test_changing_and_removing_members_from_the_page(world, browser):
+    membership = Membership.objects.get(user=world.collaborator, tenant=world.partner)
+    client = browser(world.partner_owner)
+    prefix = str(membership.id)
+    client.post(
+        f"/t/alpine/members/{membership.id}/", {f"{prefix}-role": "admin", f"{prefix}-buyer": "on"}
+    )
+    membership.refresh_from_db()
+    assert membership.role == "admin" and membership.buyer
+
+    owner = Membership.objects.get(user=world.partner_owner, tenant=world.partner)
+    response = client.post(f"/t/alpine/members/{owner.id}/", {"action": "remove"}, follow=True)
+    assert b"at least one owner" in response.content
+
+    client.post(f"/t/alpine/members/{membership.id}/", {"action": "remove"})
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_collaborators_see_members_but_cannot_change_them(world, browser):
+    client = browser(world.collaborator)
+    page = client.get("/t/alpine/members/")
+    assert page.status_code == 200 and b"Send invitation" not in page.content
+    target = Membership.objects.get(user=world.partner_admin)
+    assert client.post(f"/t/alpine/members/{target.id}/", {"action": "remove"}).status_code == 403
+    assert client.get("/t/alpine/tokens/").status_code == 403
+
+
+def test_a_token_made_on_the_page_is_shown_once(world, browser):
+    client = browser(world.partner_admin)
+    response = client.post("/t/alpine/tokens/", {"name": "billing sync"})
+    assert response.status_code == 201
+    token = ApiToken.objects.get(tenant=world.partner)
+    assert token.prefix.encode() in response.content and b"shown only this once" in response.content
+    again = client.get("/t/alpine/tokens/")
+    assert b"shown only this once" not in again.content and b"billing sync" in again.content
+
+    client.post("/t/alpine/tokens/", {"revoke": str(token.id)})
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert client.post("/t/alpine/tokens/", {"name": ""}).status_code == 400
+
+
+def test_editing_the_organization_and_its_branding(world, browser):
+    client = browser(world.customer_owner)
+    response = client.post(
+        "/t/mueller/organization/",
+        {
+            "form": "profile",
+            "name": "Bäckerei Müller AG",
+            "email_domains": "mueller.ch, baeckerei.ch",
+            "city": "Bern",
+            "country": "CH",
+        },
+    )
+    assert response.status_code == 302
+    world.customer.refresh_from_db()
+    assert world.customer.name == "Bäckerei Müller AG" and world.customer.email_domains == [
+        "mueller.ch",
+        "baeckerei.ch",
+    ]
+
+    bad = client.post(
+        "/t/mueller/organization/", {"form": "branding", "buy_url": "http://shop.test"}
+    )
+    assert bad.status_code == 400 and b"https://" in bad.content
+    good = client.post(
+        "/t/mueller/organization/",
+        {"form": "branding", "display_name": "Müller", "accent_color": "#aa5500"},
+        follow=True,
+    )
+    assert b"Saved." in good.content and b"#aa5500" in good.content
+
+
+def test_staff_find_every_model_in_the_admin(world, browser):
+    client = browser(world.staff)
+    for model in (
+        "user",
+        "tenant",
+        "membership",
+        "contact",
+        "branding",
+        "apitoken",
+        "outboundemail",
+    ):
+        assert client.get(f"/admin/tenants/{model}/").status_code == 200, model
+    assert client.get("/admin/tenants/tenant/add/").status_code == 200
+    assert client.get(f"/admin/tenants/tenant/{world.customer.id}/change/").status_code == 200
+    for model in ("product", "feature"):
+        assert client.get(f"/admin/subscriptions/{model}/?q=x").status_code == 200

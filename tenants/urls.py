@@ -1,0 +1,13 @@
+"""Browser pages under /t/<slug>/ (the organization is named by the URL)."""
+
+from django.urls import path
+
+from tenants import views
+
+urlpatterns = [
+    path("", views.DashboardView.as_view(), name="org_dashboard"),
+    path("members/", views.MembersView.as_view(), name="members"),
+    path("members/<uuid:membership_id>/", views.MemberChangeView.as_view(), name="member_change"),
+    path("tokens/", views.ApiTokensView.as_view(), name="tokens"),
+    path("organization/", views.OrganizationView.as_view(), name="organization"),
+]

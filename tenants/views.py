@@ -1,0 +1,191 @@
+"""Browser pages of the tenancy core: dashboard, members, API tokens, organization.
+Thin: forms parse, services write, selectors read."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views import View
+
+from portal.web import OrgViewMixin, form_add_service_errors
+from tenants import selectors, services
+from tenants.exceptions import Conflict
+from tenants.forms import (
+    ApiTokenForm,
+    BrandingForm,
+    MemberInviteForm,
+    MemberUpdateForm,
+    OrganizationForm,
+)
+from tenants.models import Role, Tenant
+
+PAGE_SIZE = 50
+
+
+class DashboardView(OrgViewMixin, View):
+    def get(self, request, slug):
+        tenant = self.org.tenant
+        context = {"member_count": selectors.members_list(org=self.org).count()}
+        if tenant.kind == Tenant.Kind.CUSTOMER:
+            context["home_partner"] = tenant.parent
+            context["contacts"] = tenant.contacts.all()[:10]
+            return render(request, "tenants/dashboard_customer.html", context)
+        book = selectors.tenant_descendants(tenant=tenant)
+        context.update(
+            customer_count=book.filter(kind=Tenant.Kind.CUSTOMER, parent=tenant).count(),
+            tree_customer_count=book.filter(kind=Tenant.Kind.CUSTOMER).count(),
+            sub_partner_count=book.filter(kind=Tenant.Kind.PARTNER).count(),
+            recent_customers=book.filter(kind=Tenant.Kind.CUSTOMER, parent=tenant).order_by(
+                "-created_at"
+            )[:10],
+        )
+        return render(request, "tenants/dashboard_partner.html", context)
+
+
+class MembersView(OrgViewMixin, View):
+    def render_page(self, request, invite_form=None, status=200):
+        page = Paginator(selectors.members_list(org=self.org), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        rows = [
+            (
+                m,
+                MemberUpdateForm(
+                    tenant=self.org.tenant,
+                    initial={"role": m.role, "buyer": m.buyer},
+                    prefix=str(m.id),
+                ),
+            )
+            for m in page.object_list
+        ]
+        return render(
+            request,
+            "tenants/members.html",
+            {
+                "page": page,
+                "rows": rows,
+                "can_manage": self.org.is_admin,
+                "invite_form": invite_form or MemberInviteForm(tenant=self.org.tenant),
+            },
+            status=status,
+        )
+
+    def get(self, request, slug):
+        return self.render_page(request)
+
+    def post(self, request, slug):
+        form = MemberInviteForm(request.POST, tenant=self.org.tenant)
+        if form.is_valid():
+            try:
+                membership = services.member_invite(org=self.org, **form.cleaned_data)
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"{membership.user.email} was invited as {membership.get_role_display()}.",
+                )
+                return redirect("members", slug=slug)
+        return self.render_page(request, invite_form=form, status=400)
+
+
+class MemberChangeView(OrgViewMixin, View):
+    min_role = Role.ADMIN
+
+    def post(self, request, slug, membership_id):
+        membership = selectors.member_get(org=self.org, membership_id=membership_id)
+        try:
+            if request.POST.get("action") == "remove":
+                services.member_remove(org=self.org, membership=membership)
+                messages.success(
+                    request, f"{membership.user.email} no longer belongs to {self.org.tenant.name}."
+                )
+            else:
+                form = MemberUpdateForm(
+                    request.POST, tenant=self.org.tenant, prefix=str(membership.id)
+                )
+                if not form.is_valid():
+                    messages.error(request, "Choose one of the roles offered.")
+                    return redirect("members", slug=slug)
+                services.member_update(org=self.org, membership=membership, **form.cleaned_data)
+                messages.success(request, f"{membership.user.email} was updated.")
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+        return redirect("members", slug=slug)
+
+
+class ApiTokensView(OrgViewMixin, View):
+    min_role = Role.ADMIN
+
+    def render_page(self, request, form=None, new_token=None, status=200):
+        page = Paginator(selectors.api_tokens_list(org=self.org), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        return render(
+            request,
+            "tenants/tokens.html",
+            {
+                "page": page,
+                "form": form or ApiTokenForm(),
+                "new_token": new_token,
+            },
+            status=status,
+        )
+
+    def get(self, request, slug):
+        return self.render_page(request)
+
+    def post(self, request, slug):
+        if "revoke" in request.POST:
+            token = selectors.api_token_get(org=self.org, token_id=request.POST["revoke"])
+            services.api_token_revoke(org=self.org, token=token)
+            messages.success(request, f"The token “{token.name}” was revoked.")
+            return redirect("tokens", slug=slug)
+        form = ApiTokenForm(request.POST)
+        if form.is_valid():
+            try:
+                token, raw = services.api_token_create(org=self.org, name=form.cleaned_data["name"])
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                return self.render_page(request, new_token={"token": token, "raw": raw}, status=201)
+        return self.render_page(request, form=form, status=400)
+
+
+class OrganizationView(OrgViewMixin, View):
+    def render_page(self, request, profile_form=None, branding_form=None, status=200):
+        tenant = self.org.tenant
+        return render(
+            request,
+            "tenants/organization.html",
+            {
+                "profile_form": profile_form or OrganizationForm(instance=tenant),
+                "branding_form": branding_form
+                or BrandingForm(instance=selectors.branding_own(tenant=tenant)),
+                "can_edit": self.org.is_admin,
+            },
+            status=status,
+        )
+
+    def get(self, request, slug):
+        return self.render_page(request)
+
+    def post(self, request, slug):
+        tenant = self.org.tenant
+        if request.POST.get("form") == "branding":
+            form = BrandingForm(request.POST, instance=selectors.branding_own(tenant=tenant))
+            save, form_name = services.branding_update, "branding_form"
+        else:
+            form = OrganizationForm(request.POST, instance=Tenant.objects.get(pk=tenant.pk))
+            save, form_name = services.organization_update, "profile_form"
+        if form.is_valid():
+            try:
+                save(org=self.org, data=form.cleaned_data)
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                messages.success(request, "Saved.")
+                return redirect("organization", slug=slug)
+        return self.render_page(request, status=400, **{form_name: form})
