@@ -279,3 +279,16 @@ def test_staff_create_partners_through_the_api(world, api):
         "/api/v1/partners/", {**payload, "parent": str(world.customer.id)}
     )
     assert under_customer.status_code == 400 and "parent" in under_customer.json()
+
+
+def test_the_token_list_takes_a_fixed_number_of_queries(world, api, django_assert_max_num_queries):
+    client = api(world.partner_owner, world.partner)
+    owner = selectors.org_context_for(user=world.partner_owner, tenant_id=world.partner.id)
+    services.api_token_create(org=owner, name="first")
+    client.get("/api/v1/tokens/")
+    with django_assert_max_num_queries(6):
+        assert client.get("/api/v1/tokens/").json()["count"] == 1
+    for n in range(15):
+        services.api_token_create(org=owner, name=f"t{n}")
+    with django_assert_max_num_queries(6):
+        assert client.get("/api/v1/tokens/?ordering=-created_at").json()["count"] == 16

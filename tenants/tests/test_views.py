@@ -1,5 +1,7 @@
 """The browser side: sign-in, the console shell, members, tokens, organization."""
 
+import re
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -181,3 +183,36 @@ def test_staff_find_every_model_in_the_admin(world, browser):
     assert client.get(f"/admin/tenants/tenant/{world.customer.id}/change/").status_code == 200
     for model in ("product", "feature"):
         assert client.get(f"/admin/subscriptions/{model}/?q=x").status_code == 200
+
+
+def test_an_invited_person_sets_a_password_through_the_emailed_link(
+    world, client, django_capture_on_commit_callbacks
+):
+    from allauth.account.models import EmailAddress
+
+    from tenants import selectors, services
+
+    owner = selectors.org_context_for(user=world.customer_owner, slug="mueller")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.member_invite(org=owner, email="fresh@mueller.test", role="user")
+    link = re.search(
+        r"https://portal\.example\.test(/accounts/password/reset/key/\S+)", mail.outbox[-1].body
+    ).group(1)
+
+    form_page = client.get(link, follow=True)
+    assert form_page.status_code == 200 and b"password1" in form_page.content
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"password1": "a-Long-new-pass-42", "password2": "a-Long-new-pass-42"},
+        follow=True,
+    )
+    assert done.status_code == 200
+    assert EmailAddress.objects.get(email="fresh@mueller.test").verified
+    client.logout()
+    signed_in = client.post(
+        reverse("account_login"),
+        {"login": "fresh@mueller.test", "password": "a-Long-new-pass-42"},
+        follow=True,
+    )
+    assert signed_in.redirect_chain[-1][0] == "/t/mueller/"
+    assert client.get(link, follow=True).content.count(b"password1") == 0  # the link works once
