@@ -97,6 +97,14 @@ class Tenant(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    origin = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The partner that created this customer; its home partner when no full access is granted.",
+    )
     path = models.CharField(max_length=1024, unique=True, editable=False)
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)

@@ -181,22 +181,27 @@ def partner_create(
 
 
 @transaction.atomic
-def organization_update(*, org: OrgContext, data: dict) -> Tenant:
-    """Owners and admins edit their organization's profile (and a partner its listing)."""
-    require_role(org, Role.ADMIN)
-    allowed = ORGANIZATION_FIELDS + (PARTNER_LISTING_FIELDS if org.tenant.is_partner else ())
+def tenant_profile_update(*, tenant: Tenant, data: dict, allowed: tuple[str, ...]) -> Tenant:
+    """Write profile fields of `tenant` (the caller has checked who may)."""
     unknown = set(data) - set(allowed)
     if unknown:
         raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed here."))
-    tenant = Tenant.objects.select_for_update().get(pk=org.tenant.pk)
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     for field, value in data.items():
         setattr(tenant, field, value)
     tenant.email_domains = [d.strip().lower() for d in tenant.email_domains if d.strip()]
     if any("@" in d for d in tenant.email_domains):
         raise ValidationError({"email_domains": "Give domains without @ (example.com)."})
-    tenant.full_clean(exclude=["path", "parent", "slug"])
+    tenant.full_clean(exclude=["path", "parent", "slug", "origin"])
     tenant.save(update_fields=[*data.keys(), "email_domains", "updated_at"])
     return tenant
+
+
+def organization_update(*, org: OrgContext, data: dict) -> Tenant:
+    """Owners and admins edit their organization's profile (and a partner its listing)."""
+    require_role(org, Role.ADMIN)
+    allowed = ORGANIZATION_FIELDS + (PARTNER_LISTING_FIELDS if org.tenant.is_partner else ())
+    return tenant_profile_update(tenant=org.tenant, data=data, allowed=allowed)
 
 
 @transaction.atomic

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     # Domain apps, from the core upwards (STYLE.md: apps import downwards).
     "tenants",
     "subscriptions",
+    "partners",
     "portal",
 ]
 
@@ -197,6 +198,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-emails": {"task": "tenants.tasks.sweep_pending_emails", "schedule": 300.0},
+    "expire-partnerships": {"task": "partners.tasks.expire_partnerships", "schedule": 900.0},
+    "remind-partnerships-ending": {
+        "task": "partners.tasks.remind_partnerships_ending",
+        "schedule": 3600.0,
+    },
 }
 
 # Tenancy

@@ -1,0 +1,191 @@
+"""Partnerships: who may manage what, agreed by both sides (SPEC §3)."""
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from subscriptions.models import Product
+from tenants.models import Tenant, User
+
+
+class Access(models.TextChoices):
+    LIMITED = "limited", "Limited (listed products)"
+    FULL = "full", "Full (the whole organization)"
+
+
+class Payment(models.TextChoices):
+    CUSTOMER = "customer", "The customer pays"
+    PARTNER = "partner", "The partner pays"
+
+
+class Side(models.TextChoices):
+    PARTNER = "partner", "Partner"
+    CUSTOMER = "customer", "Customer"
+
+
+class Partnership(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACTIVE = "active", "Active"
+        DECLINED = "declined", "Declined"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+        ENDED = "ended", "Ended"
+
+    LIVE_STATUSES = (Status.PENDING, Status.ACTIVE)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    partner = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="partnerships_as_partner"
+    )
+    customer = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="partnerships_as_customer"
+    )
+    access = models.CharField(max_length=16, choices=Access.choices)
+    payment = models.CharField(max_length=16, choices=Payment.choices, blank=True)
+    products = models.ManyToManyField(Product, blank=True, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+
+    initiated_by = models.CharField(max_length=16, choices=Side.choices)
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the inviting side asked for: access, payment, products.",
+    )
+    message = models.TextField(blank=True, max_length=2000)
+
+    # The invitation link (partner → customer) is signed over (id, nonce): a resend
+    # draws a new nonce, so the old link stops working; answering clears it.
+    invitation_email = models.EmailField(blank=True)
+    invitation_nonce = models.CharField(max_length=32, blank=True)
+    invitation_expires_at = models.DateTimeField(null=True, blank=True)
+
+    activated_at = models.DateTimeField(null=True, blank=True)
+    ends_on = models.DateField(
+        null=True, blank=True, help_text="Access stops by itself after this day."
+    )
+    extension_requested_until = models.DateField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    close_reason = models.TextField(blank=True, max_length=2000)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(access="full", status="active"),
+                name="partnership_one_full_per_customer",
+            ),
+            models.UniqueConstraint(
+                fields=["partner", "customer"],
+                condition=models.Q(status__in=["pending", "active"]),
+                name="partnership_one_live_per_pair",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(access="full") & ~models.Q(payment=""))
+                | (models.Q(access="limited") & models.Q(payment="")),
+                name="partnership_payment_iff_full",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["partner", "status"], name="partnership_partner_status"),
+            models.Index(fields=["customer", "status"], name="partnership_customer_status"),
+            models.Index(fields=["status", "ends_on"], name="partnership_status_ends_on"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner} ↔ {self.customer} ({self.access}, {self.status})"
+
+    @property
+    def is_full(self) -> bool:
+        return self.access == Access.FULL
+
+    @property
+    def invited_side(self) -> str:
+        return Side.CUSTOMER if self.initiated_by == Side.PARTNER else Side.PARTNER
+
+    def side_of(self, tenant: Tenant) -> str | None:
+        if tenant.pk == self.partner_id:
+            return Side.PARTNER
+        if tenant.pk == self.customer_id:
+            return Side.CUSTOMER
+        return None
+
+
+class PartnershipEvent(models.Model):
+    """The history of a grant: who changed what, when, before and after.
+    Append-only: rows are never updated or deleted by the portal."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Requested"
+        ACCEPTED = "accepted", "Accepted"
+        ACCEPTED_WITH_CHANGES = "accepted_with_changes", "Accepted with changes"
+        DECLINED = "declined", "Declined"
+        CANCELLED = "cancelled", "Cancelled"
+        RESENT = "resent", "Invitation resent"
+        CHANGED = "changed", "Access changed"
+        PAYMENT_CHANGED = "payment_changed", "Payment mode changed"
+        EXTENSION_REQUESTED = "extension_requested", "Extension requested"
+        EXTENDED = "extended", "Extended"
+        EXPIRED = "expired", "Expired"
+        ENDED = "ended", "Ended"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    note = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["at"]
+        indexes = [models.Index(fields=["partnership", "at"], name="partnership_event_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Partnership history cannot be edited.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Partnership history cannot be deleted.")
+
+
+class CustomerAssignment(models.Model):
+    """A partner collaborator assigned to a customer: they see and manage only these."""
+
+    partner = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="collaborator_assignments"
+    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="customer_assignments")
+    assigned_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "customer", "user"], name="assignment_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.customer}"

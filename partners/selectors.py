@@ -1,0 +1,191 @@
+"""Who may act on which customer: the one permission function every app uses.
+
+SPEC §3: a partner user may act on customer C's product P only when their
+partner has an active partnership with C, the partnership is full or lists P,
+and the user is owner/admin or is assigned to C. Everything else behaves as if
+C did not exist (404).
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core import signing
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent
+from subscriptions.models import Product
+from tenants.models import Role, Tenant
+from tenants.selectors import OrgContext
+
+NOT_FOUND = "No such customer."
+
+
+def _as_uuid(value, message: str) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise Http404(message) from exc
+
+
+def _active_grants(partner: Tenant) -> QuerySet[Partnership]:
+    return Partnership.objects.filter(partner=partner, status=Partnership.Status.ACTIVE)
+
+
+def customers_visible_to(*, org: OrgContext, product: Product | None = None) -> QuerySet[Tenant]:
+    """The customers this partner user may see and act on (for `product`, when given)."""
+    if not org.tenant.is_partner:
+        return Tenant.objects.none()
+    grants = _active_grants(org.tenant).filter(customer=OuterRef("pk"))
+    if product is not None:
+        grants = grants.filter(Q(access=Access.FULL) | Q(products=product))
+    customers = Tenant.objects.filter(Exists(grants), kind=Tenant.Kind.CUSTOMER)
+    if not org.has_role(Role.ADMIN):
+        assigned = CustomerAssignment.objects.filter(
+            partner=org.tenant, user=org.user, customer=OuterRef("pk")
+        )
+        customers = customers.filter(Exists(assigned))
+    return customers
+
+
+def partner_may_act_on(
+    *, org: OrgContext, customer: Tenant, product: Product | None = None
+) -> bool:
+    return customers_visible_to(org=org, product=product).filter(pk=customer.pk).exists()
+
+
+def customer_get_for_partner(
+    *, org: OrgContext, customer_id, product: Product | None = None
+) -> Tenant:
+    """The customer, if this partner user may act on it (and on `product`); else 404."""
+    customer_id = _as_uuid(customer_id, NOT_FOUND)
+    customer = customers_visible_to(org=org, product=product).filter(pk=customer_id).first()
+    if customer is None:
+        raise Http404(NOT_FOUND)
+    return customer
+
+
+def partnerships_for(*, org: OrgContext) -> QuerySet[Partnership]:
+    """Every partnership the organization is a side of (history included).
+
+    Partner collaborators see only those of customers assigned to them.
+    """
+    tenant = org.tenant
+    qs = Partnership.objects.select_related("partner", "customer", "invited_by").prefetch_related(
+        Prefetch("products", queryset=Product.objects.order_by("code"))
+    )
+    if tenant.is_customer:
+        return qs.filter(customer=tenant)
+    if not tenant.is_partner:
+        return qs.none()
+    qs = qs.filter(partner=tenant)
+    if not org.has_role(Role.ADMIN):
+        assigned = CustomerAssignment.objects.filter(
+            partner=tenant, user=org.user, customer=OuterRef("customer")
+        )
+        qs = qs.filter(Exists(assigned))
+    return qs
+
+
+def partnership_get(*, org: OrgContext, partnership_id) -> Partnership:
+    partnership_id = _as_uuid(partnership_id, "No such partnership.")
+    partnership = partnerships_for(org=org).filter(pk=partnership_id).first()
+    if partnership is None:
+        raise Http404("No such partnership.")
+    return partnership
+
+
+def partnership_history(*, partnership: Partnership) -> QuerySet[PartnershipEvent]:
+    return partnership.events.select_related("actor").order_by("at")
+
+
+INVITATION_SALT = "partners.invitation"
+
+
+def invitation_token(partnership: Partnership) -> str:
+    """The signed token of the partnership's current invitation link."""
+    return signing.dumps(
+        {"p": str(partnership.pk), "n": partnership.invitation_nonce}, salt=INVITATION_SALT
+    )
+
+
+def partnership_for_invitation(*, token: str, email: str | None) -> Partnership | None:
+    """The pending partnership behind a live invitation link for `email`, else None.
+
+    Tampered, expired, superseded (resent), answered, cancelled and wrong-account
+    links all give None, so the caller answers them all alike.
+    """
+    if not token or len(token) > 500:
+        return None
+    try:
+        payload = signing.loads(
+            token, salt=INVITATION_SALT, max_age=settings.INVITATION_MAX_AGE_DAYS * 86400
+        )
+        partnership_id, nonce = uuid.UUID(payload["p"]), payload["n"]
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    partnership = (
+        Partnership.objects.select_related("partner", "customer")
+        .filter(pk=partnership_id, status=Partnership.Status.PENDING)
+        .exclude(invitation_nonce="")
+        .first()
+    )
+    if partnership is None or not constant_time_compare(partnership.invitation_nonce, nonce):
+        return None
+    if (
+        partnership.invitation_expires_at is None
+        or partnership.invitation_expires_at <= timezone.now()
+    ):
+        return None
+    if email is not None and partnership.invitation_email.lower() != email.lower():
+        return None
+    return partnership
+
+
+def partner_directory(*, query: str = "") -> QuerySet[Tenant]:
+    """Partners listed in the directory, searchable by name and owner email."""
+    qs = Tenant.objects.filter(
+        kind=Tenant.Kind.PARTNER, listed_in_directory=True, status=Tenant.Status.ACTIVE
+    )
+    query = query.strip()
+    if query:
+        qs = qs.filter(
+            Q(name__icontains=query)
+            | Q(memberships__role=Role.OWNER, memberships__user__email__iexact=query)
+            | Q(branding__support_email__iexact=query)
+        ).distinct()
+    return qs.order_by("name")
+
+
+def directory_partner_get(*, partner_id) -> Tenant:
+    partner_id = _as_uuid(partner_id, "No such partner.")
+    partner = partner_directory().filter(pk=partner_id).first()
+    if partner is None:
+        raise Http404("No such partner.")
+    return partner
+
+
+def assigned_collaborators(*, org: OrgContext, customer: Tenant):
+    return CustomerAssignment.objects.filter(partner=org.tenant, customer=customer).select_related(
+        "user"
+    )
+
+
+def partnerships_due_to_expire(*, today) -> QuerySet[Partnership]:
+    return Partnership.objects.filter(status=Partnership.Status.ACTIVE, ends_on__lt=today)
+
+
+def invitations_past_expiry(*, now) -> QuerySet[Partnership]:
+    return Partnership.objects.filter(
+        status=Partnership.Status.PENDING, invitation_expires_at__lte=now
+    )
+
+
+def partnerships_ending_on(*, day) -> list:
+    return list(
+        Partnership.objects.filter(status=Partnership.Status.ACTIVE, ends_on=day).values_list(
+            "pk", flat=True
+        )
+    )
