@@ -43,11 +43,14 @@ def _member(tenant: Tenant, role: str, buyer: bool = False) -> User:
 @pytest.fixture
 def world(db) -> World:
     provider = ProviderFactory(slug="provider")
-    partner = PartnerFactory(name="Alpine IT", parent=provider, slug="alpine")
+    # Both top-level partners are listed in the directory; the sub-partner is not.
+    partner = PartnerFactory(
+        name="Alpine IT", parent=provider, slug="alpine", listed_in_directory=True
+    )
     sub_partner = PartnerFactory(name="Lakeside", parent=partner, slug="lakeside")
     customer = CustomerFactory(name="Bäckerei Müller", parent=partner, slug="mueller")
     other_partner = PartnerFactory(
-        name="Rhein Cloud", parent=provider, currency="EUR", slug="rhein"
+        name="Rhein Cloud", parent=provider, currency="EUR", slug="rhein", listed_in_directory=True
     )
     other_customer = CustomerFactory(
         name="Bergmann", parent=other_partner, currency="EUR", slug="bergmann"

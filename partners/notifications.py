@@ -3,37 +3,10 @@ transaction, keyed by the history event and the recipient, so it goes out once."
 
 from django.urls import reverse
 
-from partners.models import Access, Partnership, PartnershipEvent, Payment, Side
+from partners.grants import grant_differences, grant_text
+from partners.models import Partnership, PartnershipEvent, Side
 from tenants.emails import absolute_url, email_queue
 from tenants.models import Membership, Role, Tenant, User
-
-
-def describe_grant(grant: dict) -> str:
-    if grant.get("access") == Access.FULL:
-        text = f"Full access, {Payment(grant['payment']).label.lower()}"
-    else:
-        text = f"Limited access to {', '.join(grant.get('products') or []) or 'no product'}"
-    if grant.get("ends_on"):
-        text += f", until {grant['ends_on']}"
-    return text
-
-
-def grant_differences(asked: dict, granted: dict) -> list[str]:
-    labels = {
-        "access": "Access",
-        "payment": "Payment",
-        "products": "Products",
-        "ends_on": "End date",
-    }
-    lines = []
-    for key, label in labels.items():
-        if asked.get(key) != granted.get(key):
-            before = ", ".join(asked[key]) if isinstance(asked.get(key), list) else asked.get(key)
-            after = (
-                ", ".join(granted[key]) if isinstance(granted.get(key), list) else granted.get(key)
-            )
-            lines.append(f"{label}: asked {before or '—'}, granted {after or '—'}")
-    return lines
 
 
 def _recipients(tenant: Tenant, *roles: str) -> list[User]:
@@ -86,7 +59,7 @@ def invitation_to_customer(*, partnership: Partnership, event: PartnershipEvent)
         context={
             "partner": partnership.partner.name,
             "customer": partnership.customer.name,
-            "asked": describe_grant(partnership.requested),
+            "asked": grant_text(partnership.requested),
             "message": partnership.message,
             "action_url": url,
             "expires_at": partnership.invitation_expires_at,
@@ -98,7 +71,7 @@ def invitation_to_partner(*, partnership: Partnership, event: PartnershipEvent) 
     tenant = partnership.partner
     lines = [
         f"{partnership.customer.name} invites {tenant.name} to manage its organization.",
-        f"Offered: {describe_grant(partnership.requested)}.",
+        f"Offered: {grant_text(partnership.requested)}.",
     ]
     if partnership.message:
         lines.append(f"Their message: “{partnership.message}”")
@@ -123,7 +96,7 @@ def answered(*, partnership: Partnership, event: PartnershipEvent) -> None:
         lines = [subject + "."] + ([f"Their reason: “{event.note}”"] if event.note else [])
     else:
         subject = f"{other.name} accepted your invitation"
-        lines = [subject + f": {describe_grant(event.after)}."]
+        lines = [subject + f": {grant_text(event.after)}."]
         differences = grant_differences(event.before, event.after)
         if differences:
             lines += ["They granted other access than you asked for:", *differences]
@@ -140,7 +113,7 @@ def answered(*, partnership: Partnership, event: PartnershipEvent) -> None:
 def changed(*, partnership: Partnership, event: PartnershipEvent) -> None:
     tenant, users = _side(partnership, Side.PARTNER)
     lines = [
-        f"{partnership.customer.name} changed your access: {describe_grant(event.after)}.",
+        f"{partnership.customer.name} changed your access: {grant_text(event.after)}.",
         *grant_differences(event.before, event.after),
         "The change applies at once, to orders from now on.",
     ]

@@ -7,16 +7,20 @@ C did not exist (404).
 """
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent
+from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Side
 from subscriptions.models import Product
+from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext
 
@@ -189,3 +193,75 @@ def partnerships_ending_on(*, day) -> list:
             "pk", flat=True
         )
     )
+
+
+# --- who may take which action on a partnership ------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    side: str  # "invited", "inviting", "partner", "customer" or "either"
+    role: str
+    statuses: tuple[str, ...]
+    when: Callable[[Partnership], bool] | None = None
+    refused: str = ""
+
+
+PARTNERSHIP_ACTIONS = {
+    "accept": ActionRule("invited", Role.OWNER, (Partnership.Status.PENDING,)),
+    "decline": ActionRule("invited", Role.OWNER, (Partnership.Status.PENDING,)),
+    "resend": ActionRule("inviting", Role.OWNER, (Partnership.Status.PENDING,)),
+    "cancel": ActionRule("inviting", Role.OWNER, (Partnership.Status.PENDING,)),
+    "change": ActionRule("customer", Role.OWNER, (Partnership.Status.ACTIVE,)),
+    "end": ActionRule("either", Role.OWNER, (Partnership.Status.ACTIVE,)),
+    "request_extension": ActionRule(
+        "partner",
+        Role.ADMIN,
+        (Partnership.Status.ACTIVE,),
+        when=lambda p: p.ends_on is not None,
+        refused="This partnership has no end date to extend.",
+    ),
+    "approve_extension": ActionRule(
+        "customer",
+        Role.OWNER,
+        (Partnership.Status.ACTIVE,),
+        when=lambda p: p.extension_requested_until is not None,
+        refused="No extension was asked for.",
+    ),
+}
+
+
+def _side_matches(rule: ActionRule, partnership: Partnership, side: str | None) -> bool:
+    wanted = {
+        "invited": partnership.invited_side,
+        "inviting": partnership.initiated_by,
+        "partner": Side.PARTNER,
+        "customer": Side.CUSTOMER,
+    }.get(rule.side)
+    return side is not None and (rule.side == "either" or side == wanted)
+
+
+def partnership_check(*, org: OrgContext, partnership: Partnership, action: str) -> None:
+    """Raise why `org` may not take `action` now: PermissionDenied for the wrong
+    side or role (403), Conflict for the partnership's state (409)."""
+    rule = PARTNERSHIP_ACTIONS[action]
+    if not _side_matches(rule, partnership, partnership.side_of(org.tenant)):
+        raise PermissionDenied("The other side of this partnership does that.")
+    if not org.has_role(rule.role):
+        raise PermissionDenied(f"This needs the {rule.role} role.")
+    if partnership.status not in rule.statuses:
+        raise Conflict(f"This partnership is {partnership.status}; that is not possible now.")
+    if rule.when is not None and not rule.when(partnership):
+        raise Conflict(rule.refused)
+
+
+def partnership_actions(*, org: OrgContext, partnership: Partnership) -> list[str]:
+    """The actions `org` may take on the partnership now (for pages and the API)."""
+    allowed = []
+    for action in PARTNERSHIP_ACTIONS:
+        try:
+            partnership_check(org=org, partnership=partnership, action=action)
+        except (PermissionDenied, Conflict):
+            continue
+        allowed.append(action)
+    return allowed

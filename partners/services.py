@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from partners import notifications
 from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Payment, Side
-from partners.selectors import customer_get_for_partner
+from partners.selectors import customer_get_for_partner, partner_directory, partnership_check
 from subscriptions.models import Product
 from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant, User
@@ -296,6 +296,8 @@ def partnership_invite_partner(
     if not org.tenant.is_customer:
         raise PermissionDenied("Only customers invite partners.")
     require_role(org, Role.OWNER)
+    if not partner_directory().filter(pk=partner.pk).exists():
+        raise ValidationError({"partner": "Choose a partner from the directory."})
     grant = clean_grant(access=access, payment=payment, products=products, ends_on=ends_on)
     if Partnership.objects.filter(
         partner=partner, customer=org.tenant, status__in=Partnership.LIVE_STATUSES
@@ -340,8 +342,7 @@ def partnership_accept(
     """The invited side's owner accepts. A customer may grant other access than
     asked (other products, limited instead of full, the other payment mode)."""
     partnership = _lock(partnership)
-    _require_side(org, partnership, partnership.invited_side)
-    _require_status(partnership, Status.PENDING)
+    partnership_check(org=org, partnership=partnership, action="accept")
     _expire_if_past(partnership)
     asked = grant_of(partnership)
     changes = (
@@ -369,8 +370,7 @@ def partnership_decline(
     *, org: OrgContext, partnership: Partnership, reason: str = ""
 ) -> Partnership:
     partnership = _lock(partnership)
-    _require_side(org, partnership, partnership.invited_side)
-    _require_status(partnership, Status.PENDING)
+    partnership_check(org=org, partnership=partnership, action="decline")
     _close(partnership, Status.DECLINED, org.user, reason)
     event = _record(
         partnership, Kind.DECLINED, org.user, before=grant_of(partnership), note=reason[:2000]
@@ -403,8 +403,7 @@ def _close(partnership: Partnership, status: str, actor: User | None, reason: st
 def partnership_cancel(*, org: OrgContext, partnership: Partnership) -> Partnership:
     """The inviting side withdraws a pending invitation; its link stops working."""
     partnership = _lock(partnership)
-    _require_side(org, partnership, partnership.initiated_by)
-    _require_status(partnership, Status.PENDING)
+    partnership_check(org=org, partnership=partnership, action="cancel")
     _close(partnership, Status.CANCELLED, org.user)
     _record(partnership, Kind.CANCELLED, org.user, before=grant_of(partnership))
     return partnership
@@ -414,8 +413,7 @@ def partnership_cancel(*, org: OrgContext, partnership: Partnership) -> Partners
 def partnership_resend(*, org: OrgContext, partnership: Partnership) -> Partnership:
     """A new link (the old one stops working) and a new expiry."""
     partnership = _lock(partnership)
-    _require_side(org, partnership, partnership.initiated_by)
-    _require_status(partnership, Status.PENDING)
+    partnership_check(org=org, partnership=partnership, action="resend")
     _new_invitation(partnership)
     partnership.save(update_fields=["invitation_nonce", "invitation_expires_at", "updated_at"])
     event = _record(
@@ -447,8 +445,7 @@ def partnership_change(
     """The customer owner changes access or the payment mode of an active grant.
     Applied at once; orders placed before keep what they were placed under."""
     partnership = _lock(partnership)
-    _require_side(org, partnership, Side.CUSTOMER)
-    _require_status(partnership, Status.ACTIVE)
+    partnership_check(org=org, partnership=partnership, action="change")
     before = grant_of(partnership)
     grant = _merged_grant(
         partnership, access=access, payment=payment, products=products, ends_on=ends_on
@@ -471,13 +468,10 @@ def partnership_end(*, org: OrgContext, partnership: Partnership, password: str)
     """Either side's owner ends the partnership, confirming with their password.
     Access stops at once; the history stays readable to both sides."""
     partnership = _lock(partnership)
-    side = partnership.side_of(org.tenant)
-    if side is None:
-        raise PermissionDenied("Only the two sides may end a partnership.")
-    require_role(org, Role.OWNER)
+    partnership_check(org=org, partnership=partnership, action="end")
     if not password or not org.user.check_password(password):
         raise ValidationError({"password": "That is not your password."})
-    _require_status(partnership, Status.ACTIVE)
+    side = partnership.side_of(org.tenant)
     before = grant_of(partnership)
     _close(partnership, Status.ENDED, org.user)
     event = _record(partnership, Kind.ENDED, org.user, before=before, note=f"ended by the {side}")
@@ -492,10 +486,7 @@ def partnership_request_extension(
 ) -> Partnership:
     """The partner asks the customer to move the end date to `until`."""
     partnership = _lock(partnership)
-    _require_side(org, partnership, Side.PARTNER, minimum=Role.ADMIN)
-    _require_status(partnership, Status.ACTIVE)
-    if partnership.ends_on is None:
-        raise Conflict("This partnership has no end date to extend.")
+    partnership_check(org=org, partnership=partnership, action="request_extension")
     if until <= partnership.ends_on:
         raise ValidationError({"until": "Ask for a day after the current end date."})
     partnership.extension_requested_until = until
@@ -514,10 +505,7 @@ def partnership_request_extension(
 @transaction.atomic
 def partnership_approve_extension(*, org: OrgContext, partnership: Partnership) -> Partnership:
     partnership = _lock(partnership)
-    _require_side(org, partnership, Side.CUSTOMER)
-    _require_status(partnership, Status.ACTIVE)
-    if partnership.extension_requested_until is None:
-        raise Conflict("No extension was asked for.")
+    partnership_check(org=org, partnership=partnership, action="approve_extension")
     before = {"ends_on": partnership.ends_on.isoformat() if partnership.ends_on else None}
     partnership.ends_on = partnership.extension_requested_until
     partnership.extension_requested_until = None

@@ -9,7 +9,9 @@ from decimal import Decimal
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
+from django.utils import timezone
 
+from partners.models import CustomerAssignment, Partnership, PartnershipEvent
 from subscriptions.models import Feature, PriceTier, Product, ProductPrice
 from tenants.models import Branding, Contact, Membership, Role, Tenant, User
 from tenants.services import tenant_build
@@ -41,6 +43,8 @@ def _tenant(
     slug: str, *, kind: str, name: str, parent: Tenant | None, currency: str, **fields
 ) -> Tenant:
     tenant = Tenant.objects.filter(slug=slug).first()
+    if kind == Tenant.Kind.CUSTOMER:
+        fields.setdefault("origin", parent)
     if tenant is None:
         tenant = tenant_build(
             kind=kind, name=name, parent=parent, currency=currency, slug=slug, **fields
@@ -301,14 +305,57 @@ def seed_demo() -> list[DemoLogin]:
     _contact(seeblick, "Marco", "Bernasconi", "marco@seeblick.ch", primary=True)
     _contact(bergmann, "Jonas", "Bergmann", "jonas@bergmann.de", primary=True)
     seed_catalog()
+    _partnership(alpine, mueller, access="full", payment="customer")
+    _partnership(alpine, rossi, access="limited", products=["web-hosting", "domain-ch"])
+    _partnership(lakeside, seeblick, access="full", payment="partner")
+    _partnership(rhein, bergmann, access="full", payment="customer")
+    CustomerAssignment.objects.get_or_create(
+        partner=alpine,
+        customer=mueller,
+        user=User.objects.get(email="partner.collaborator@demo.test"),
+    )
     return logins
+
+
+def _partnership(
+    partner: Tenant, customer: Tenant, *, access: str, payment: str = "", products=()
+) -> None:
+    """An active grant agreed in the past (demo data: no invitation round-trip)."""
+    if Partnership.objects.filter(partner=partner, customer=customer).exists():
+        return
+    partnership = Partnership.objects.create(
+        partner=partner,
+        customer=customer,
+        access=access,
+        payment=payment,
+        status=Partnership.Status.ACTIVE,
+        initiated_by="partner",
+        activated_at=timezone.now(),
+        requested={
+            "access": access,
+            "payment": payment,
+            "products": sorted(products),
+            "ends_on": None,
+        },
+    )
+    partnership.products.set(Product.objects.filter(code__in=products))
+    PartnershipEvent.objects.create(
+        partnership=partnership, kind="created", after=partnership.requested
+    )
+    PartnershipEvent.objects.create(
+        partnership=partnership,
+        kind="accepted",
+        before=partnership.requested,
+        after=partnership.requested,
+    )
 
 
 def seed_scale_customers(
     *, count: int, partner_slug: str = "alpine-it", batch_size: int = 2000
 ) -> int:
-    """Top up the partner's book to `count` scale customers, each with a primary
-    contact, with bulk inserts. Returns how many were created."""
+    """Top up the partner's book to `count` scale customers, each unclaimed (an
+    active full grant, partner pays) with a primary contact, with bulk inserts.
+    Returns how many were created."""
     partner = Tenant.objects.get(slug=partner_slug)
     existing = Tenant.objects.filter(slug__startswith=SCALE_SLUG_PREFIX).count()
     created = 0
@@ -330,6 +377,28 @@ def seed_scale_customers(
                 for n in range(start + 1, stop + 1)
             ]
             Tenant.objects.bulk_create(customers, batch_size=batch_size)
+            now = timezone.now()
+            Partnership.objects.bulk_create(
+                [
+                    Partnership(
+                        partner=partner,
+                        customer=c,
+                        access="full",
+                        payment="partner",
+                        initiated_by="partner",
+                        status=Partnership.Status.ACTIVE,
+                        activated_at=now,
+                        requested={
+                            "access": "full",
+                            "payment": "partner",
+                            "products": [],
+                            "ends_on": None,
+                        },
+                    )
+                    for c in customers
+                ],
+                batch_size=batch_size,
+            )
             Contact.objects.bulk_create(
                 [
                     Contact(

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from partners.views import InvitationView
 from portal import views
 from portal.health import healthz
 
@@ -13,5 +14,7 @@ urlpatterns = [
     path("api/v1/", include(("portal.api.urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("invitations/<str:token>/", InvitationView.as_view(), name="invitation"),
     path("t/<slug:slug>/", include("tenants.urls")),
+    path("t/<slug:slug>/", include("partners.urls")),
 ]

@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -133,6 +134,26 @@ def user_get_or_create_invited(*, email: str) -> tuple[User, bool]:
     user = User.objects.create_user(email=email, password=None)
     EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
     return user, True
+
+
+def user_email_verified(*, user: User) -> None:
+    """Mark the user's address verified: they used a link emailed to it."""
+    if not EmailAddress.objects.filter(user=user, email__iexact=user.email).update(verified=True):
+        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+
+
+@transaction.atomic
+def user_set_first_password(*, user: User, password: str) -> User:
+    """An account made on the way gets its first password through an emailed
+    invitation link, which also proves the address. Never replaces a password."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.has_usable_password():
+        raise Conflict("This account already has a password; sign in instead.")
+    validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    user_email_verified(user=user)
+    return user
 
 
 def _check_role_fits(tenant: Tenant, role: str) -> None:

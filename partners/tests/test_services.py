@@ -25,7 +25,9 @@ def ctx(user, tenant):
 
 @pytest.fixture
 def products(db):
-    return ProductFactory(code="web-hosting"), ProductFactory(code="backup")
+    return ProductFactory(code="web-hosting", name="Web Hosting"), ProductFactory(
+        code="backup", name="Backup"
+    )
 
 
 @pytest.fixture
@@ -179,8 +181,8 @@ def test_the_customer_may_grant_other_access_and_the_partner_learns_the_differen
     }
     body = mail.outbox[0].body
     assert (
-        "Access: asked full, granted limited" in body
-        and "Products: asked —, granted web-hosting" in body
+        "Access: asked Full (the whole organization), granted Limited (listed products)" in body
+        and "Products: asked —, granted Web Hosting" in body
     )
     partner_ctx = ctx(world.partner_owner, world.partner)
     assert selectors.partner_may_act_on(org=partner_ctx, customer=partnership.customer, product=web)
@@ -276,6 +278,15 @@ def test_invitation_links_are_bound_signed_and_expire(world, run_on_commit):
 
 def test_a_customer_invites_a_partner_whose_owners_answer(world, run_on_commit, products):
     web, _ = products
+    Tenant.objects.filter(pk=world.other_partner.pk).update(listed_in_directory=False)
+    with pytest.raises(ValidationError) as error:  # only partners listed in the directory
+        services.partnership_invite_partner(
+            org=ctx(world.customer_owner, world.customer),
+            partner=world.other_partner,
+            access="limited",
+            products=[web],
+        )
+    assert "partner" in error.value.message_dict
     world.other_partner.listed_in_directory = True
     world.other_partner.save()
     partnership = run_on_commit(
@@ -329,6 +340,7 @@ def test_a_customer_gives_full_access_to_one_partner_at_most_and_hangs_under_it(
     world, run_on_commit, products
 ):
     web, _ = products
+    Tenant.objects.filter(pk=world.other_partner.pk).update(listed_in_directory=True)
     first, owner = _accepted(world, run_on_commit)
     customer = first.customer
     second = run_on_commit(
@@ -458,20 +470,18 @@ def test_history_cannot_be_edited_or_deleted(world, run_on_commit):
 
 
 def test_an_end_date_brings_reminders_once_an_extension_and_then_expiry(world, run_on_commit):
+    remind = tasks.remind_partnerships_ending.run
     today = timezone.localdate()
     partnership, owner = _accepted(
         world, run_on_commit, ends_on=today + datetime.timedelta(days=30)
     )
     mail.outbox.clear()
 
-    assert tasks.remind_partnerships_ending.run() == 1
-    assert (
-        tasks.remind_partnerships_ending.run() == 1
-    )  # runs again: the outbox keys keep it to one email each
-    sent = len(mail.outbox)
-    assert sent == 3 and all(
-        "ends in 30 days" in m.subject for m in mail.outbox
-    )  # partner owner+admin, customer owner
+    assert run_on_commit(remind) == 1
+    assert run_on_commit(remind) == 1  # again: the outbox keys keep it to one email each
+    # the partner's owner and admin, the customer's owner
+    assert len(mail.outbox) == 3
+    assert all("ends in 30 days" in m.subject for m in mail.outbox)
 
     run_on_commit(
         services.partnership_request_extension,

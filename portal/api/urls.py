@@ -1,6 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from partners.api import CustomerViewSet, PartnerDirectoryAPI, PartnershipViewSet
 from subscriptions.api import ProductViewSet
 from tenants.api import (
     ApiTokenViewSet,
@@ -16,11 +17,14 @@ router.include_root_view = False
 router.register("members", MemberViewSet, basename="member")
 router.register("tokens", ApiTokenViewSet, basename="token")
 router.register("products", ProductViewSet, basename="product")
+router.register("customers", CustomerViewSet, basename="customer")
+router.register("partnerships", PartnershipViewSet, basename="partnership")
 
 urlpatterns = [
     path("me/", MeAPI.as_view(), name="me"),
     path("organization/", OrganizationAPI.as_view(), name="organization"),
     path("organization/branding/", BrandingAPI.as_view(), name="organization-branding"),
     path("partners/", PartnerCreateAPI.as_view(), name="partner-create"),
+    path("partners/directory/", PartnerDirectoryAPI.as_view(), name="partner-directory"),
     path("", include(router.urls)),
 ]

@@ -1,5 +1,8 @@
 """`make test`: SQLite unless DATABASE_URL / REDIS_URL point at the real services."""
 
+import os
+import tempfile
+
 from portal.settings.base import *  # noqa: F403
 
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
@@ -10,6 +13,12 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # Tasks run in-process so tests see their effects; tests of the broker path start
 # a real worker against CELERY_BROKER_URL (Redis when REDIS_URL is set).
 CELERY_TASK_ALWAYS_EAGER = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not shared-cache memory, so concurrent tests wait for the write lock.
+    # One file per test process, in the temp folder; removed when the run ends.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"portal-test-{os.getpid()}.sqlite3")
+    }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

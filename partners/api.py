@@ -1,0 +1,254 @@
+"""API of partnerships (API.md, SPEC §3): parse, call a service or selector, render.
+Who may do what is decided in partners.services and partners.selectors."""
+
+from django.db.models import Prefetch, prefetch_related_objects
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, mixins, permissions, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from partners import selectors, services
+from partners.models import Partnership
+from partners.serializers import (
+    CollaboratorSerializer,
+    CollaboratorsSetSerializer,
+    CustomerCreatedSerializer,
+    CustomerCreateSerializer,
+    CustomerRowSerializer,
+    CustomerSerializer,
+    DeclineSerializer,
+    DirectoryPartnerSerializer,
+    EndSerializer,
+    ExtensionRequestSerializer,
+    GrantInputSerializer,
+    PartnershipDetailSerializer,
+    PartnershipInviteSerializer,
+    PartnershipSerializer,
+)
+from portal.api.base import OrgViewSet
+from tenants.models import Role, Tenant
+
+
+class CustomerViewSet(mixins.ListModelMixin, OrgViewSet):
+    """The customers the caller may see and act on (SPEC §3), with the caller's
+    live partnership with each."""
+
+    serializer_class = CustomerRowSerializer
+    allowed_kinds = (Tenant.Kind.PARTNER,)
+    min_role = Role.COLLABORATOR
+    min_role_by_action = {"create": Role.OWNER, "collaborators_update": Role.ADMIN}
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at"]
+    ordering = ["name"]
+    filterset_fields = ["status", "currency", "country"]
+    queryset = Tenant.objects.none()
+
+    def _live_partnerships(self) -> Prefetch:
+        return Prefetch(
+            "partnerships_as_customer",
+            queryset=Partnership.objects.filter(
+                partner=self.org.tenant, status__in=Partnership.LIVE_STATUSES
+            ),
+            to_attr="live_partnerships",
+        )
+
+    def get_org_queryset(self):
+        return selectors.customers_visible_to(org=self.org).prefetch_related(
+            self._live_partnerships()
+        )
+
+    def _get_customer(self, pk) -> Tenant:
+        customer = selectors.customer_get_for_partner(org=self.org, customer_id=pk)
+        prefetch_related_objects([customer], self._live_partnerships())
+        return customer
+
+    @extend_schema(request=CustomerCreateSerializer, responses={201: CustomerCreatedSerializer})
+    def create(self, request):
+        serializer = CustomerCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        partnership = services.customer_add(org=self.org, **serializer.validated_data)
+        customer = partnership.customer
+        customer.created_partnership = selectors.partnership_get(
+            org=self.org, partnership_id=partnership.pk
+        )
+        return Response(CustomerCreatedSerializer(customer).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=CustomerSerializer)
+    def retrieve(self, request, pk=None):
+        return Response(CustomerSerializer(self._get_customer(pk)).data)
+
+    @extend_schema(request=CustomerSerializer, responses=CustomerSerializer)
+    def partial_update(self, request, pk=None):
+        customer = self._get_customer(pk)
+        serializer = CustomerSerializer(customer, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.customer_profile_update(
+            org=self.org, customer=customer, data=serializer.validated_data
+        )
+        return Response(CustomerSerializer(self._get_customer(pk)).data)
+
+    @extend_schema(responses=CollaboratorSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def collaborators(self, request, pk=None):
+        customer = self._get_customer(pk)
+        assigned = selectors.assigned_collaborators(org=self.org, customer=customer)
+        return Response(CollaboratorSerializer(assigned.order_by("user__email"), many=True).data)
+
+    @extend_schema(request=CollaboratorsSetSerializer, responses=CollaboratorSerializer(many=True))
+    @collaborators.mapping.put
+    def collaborators_update(self, request, pk=None):
+        customer = self._get_customer(pk)
+        serializer = CollaboratorsSetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.collaborators_set(
+            org=self.org, customer=customer, user_ids=serializer.validated_data["users"]
+        )
+        assigned = selectors.assigned_collaborators(org=self.org, customer=customer)
+        return Response(CollaboratorSerializer(assigned.order_by("user__email"), many=True).data)
+
+
+def _action_schema(request=None):
+    return extend_schema(request=request, responses=PartnershipDetailSerializer)
+
+
+class PartnershipViewSet(mixins.ListModelMixin, OrgViewSet):
+    """Partnerships of the caller's organization, from either side, with their
+    history; the invitations, answers, changes and endings of SPEC §3."""
+
+    serializer_class = PartnershipSerializer
+    allowed_kinds = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
+    min_role_by_action = {
+        "create": Role.OWNER,
+        "partial_update": Role.OWNER,
+        "accept": Role.OWNER,
+        "decline": Role.OWNER,
+        "resend": Role.OWNER,
+        "cancel": Role.OWNER,
+        "end": Role.OWNER,
+        "request_extension": Role.ADMIN,
+        "approve_extension": Role.OWNER,
+    }
+    filterset_fields = ["status", "access", "initiated_by"]
+    search_fields = ["partner__name", "customer__name"]
+    ordering_fields = ["created_at", "activated_at", "closed_at"]
+    queryset = Partnership.objects.none()
+
+    def get_org_queryset(self):
+        return selectors.partnerships_for(org=self.org)
+
+    def _get(self, pk) -> Partnership:
+        return selectors.partnership_get(org=self.org, partnership_id=pk)
+
+    def _render(self, pk, status_code=status.HTTP_200_OK) -> Response:
+        partnership = self._get(pk)
+        partnership.history = list(selectors.partnership_history(partnership=partnership))
+        partnership.actions = selectors.partnership_actions(org=self.org, partnership=partnership)
+        return Response(PartnershipDetailSerializer(partnership).data, status=status_code)
+
+    @extend_schema(
+        request=PartnershipInviteSerializer, responses={201: PartnershipDetailSerializer}
+    )
+    def create(self, request):
+        serializer = PartnershipInviteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        partnership = services.partnership_invite_partner(org=self.org, **serializer.validated_data)
+        return self._render(partnership.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(responses=PartnershipDetailSerializer)
+    def retrieve(self, request, pk=None):
+        return self._render(pk)
+
+    @_action_schema(GrantInputSerializer)
+    def partial_update(self, request, pk=None):
+        partnership = self._get(pk)
+        serializer = GrantInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.partnership_change(
+            org=self.org, partnership=partnership, **serializer.validated_data
+        )
+        return self._render(pk)
+
+    @_action_schema(GrantInputSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        partnership = self._get(pk)
+        serializer = GrantInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.partnership_accept(
+            org=self.org, partnership=partnership, **serializer.validated_data
+        )
+        return self._render(pk)
+
+    @_action_schema(DeclineSerializer)
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        partnership = self._get(pk)
+        serializer = DeclineSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.partnership_decline(
+            org=self.org, partnership=partnership, **serializer.validated_data
+        )
+        return self._render(pk)
+
+    @_action_schema()
+    @action(detail=True, methods=["post"])
+    def resend(self, request, pk=None):
+        services.partnership_resend(org=self.org, partnership=self._get(pk))
+        return self._render(pk)
+
+    @_action_schema()
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        services.partnership_cancel(org=self.org, partnership=self._get(pk))
+        return self._render(pk)
+
+    @_action_schema(EndSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        partnership = self._get(pk)
+        serializer = EndSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.partnership_end(org=self.org, partnership=partnership, **serializer.validated_data)
+        return self._render(pk)
+
+    @_action_schema(ExtensionRequestSerializer)
+    @action(detail=True, methods=["post"], url_path="request-extension")
+    def request_extension(self, request, pk=None):
+        partnership = self._get(pk)
+        serializer = ExtensionRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.partnership_request_extension(
+            org=self.org, partnership=partnership, **serializer.validated_data
+        )
+        return self._render(pk)
+
+    @_action_schema()
+    @action(detail=True, methods=["post"], url_path="approve-extension")
+    def approve_extension(self, request, pk=None):
+        services.partnership_approve_extension(org=self.org, partnership=self._get(pk))
+        return self._render(pk)
+
+
+class PartnerDirectoryAPI(generics.ListAPIView):
+    """Partners listed in the directory, for anyone signed in (no organization needed)."""
+
+    serializer_class = DirectoryPartnerSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    filter_backends = []
+    queryset = Tenant.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return selectors.partner_directory(query=self.request.query_params.get("q", "")[:200])
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "q", OpenApiTypes.STR, description="Part of a name, or an owner's email."
+            )
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -1,0 +1,650 @@
+"""Browser pages of partnerships (SPEC §3, §9): the partner's customers, the
+customer's partners, one partnership page both sides share, and the public
+invitation landing. Thin: forms parse, services write, selectors read."""
+
+import datetime
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.forms import SetPasswordForm
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.http import Http404, HttpResponseBadRequest, HttpResponseNotFound
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.dateformat import format as date_format
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+
+from partners import selectors, services
+from partners.forms import (
+    CollaboratorsForm,
+    CustomerAddForm,
+    DeclineForm,
+    EndForm,
+    ExtensionForm,
+    GrantForm,
+    PartnerInviteForm,
+    grant_initial,
+)
+from partners.grants import grant_comparison, grant_text, grant_value, product_names
+from partners.models import Access, Partnership, Side
+from portal.web import OrgViewMixin, form_add_service_errors
+from subscriptions.models import Product
+from tenants.exceptions import Conflict
+from tenants.models import Role, Tenant, User
+from tenants.selectors import org_context_for
+from tenants.services import user_set_first_password
+
+PAGE_SIZE = 50
+DIRECTORY_LIMIT = 20
+Status = Partnership.Status
+
+
+def _describe_change(data: dict, names: dict[str, str]) -> str:
+    if not data:
+        return ""
+    if "access" in data:
+        return grant_text(data, names)
+    parts = []
+    for key, value in data.items():
+        if key == "ends_on":
+            parts.append(f"end date {grant_value('ends_on', data, names)}")
+        elif key == "expires_at" and value:
+            moment = timezone.localtime(datetime.datetime.fromisoformat(value))
+            parts.append(f"link valid until {date_format(moment, 'j M Y H:i')}")
+        else:
+            parts.append(f"{key} {value}")
+    return "; ".join(parts)
+
+
+def _history(partnership: Partnership) -> list[dict]:
+    events = list(selectors.partnership_history(partnership=partnership))
+    names = product_names(*(e.before for e in events), *(e.after for e in events))
+    return [
+        {
+            "event": event,
+            "before": _describe_change(event.before, names),
+            "after": _describe_change(event.after, names),
+        }
+        for event in events
+    ]
+
+
+def _list_url(org, slug: str) -> str:
+    name = "partner_customers" if org.tenant.is_partner else "customer_partners"
+    return reverse(name, kwargs={"slug": slug})
+
+
+# --- partner console ------------------------------------------------------------------
+
+
+class PartnerCustomersView(OrgViewMixin, View):
+    """The customers this partner user may see, with their live grant, and the
+    pending invitations both ways."""
+
+    allowed_kinds = (Tenant.Kind.PARTNER,)
+
+    def get(self, request, slug):
+        query = request.GET.get("q", "").strip()
+        customers = selectors.customers_visible_to(org=self.org)
+        if query:
+            customers = customers.filter(Q(name__icontains=query) | Q(city__icontains=query))
+        live = Partnership.objects.filter(
+            partner=self.org.tenant, status=Status.ACTIVE
+        ).prefetch_related(Prefetch("products", queryset=Product.objects.order_by("name")))
+        customers = customers.prefetch_related(
+            Prefetch("partnerships_as_customer", queryset=live, to_attr="live_partnerships")
+        ).order_by("name", "pk")
+        page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = [(c, c.live_partnerships[0] if c.live_partnerships else None) for c in page]
+        pending = list(
+            selectors.partnerships_for(org=self.org)
+            .filter(status=Status.PENDING)
+            .order_by("-created_at")
+        )
+        return render(
+            request,
+            "partners/customers.html",
+            {
+                "page": page,
+                "rows": rows,
+                "query": query,
+                "sent": [p for p in pending if p.initiated_by == Side.PARTNER],
+                "received": [p for p in pending if p.initiated_by == Side.CUSTOMER],
+            },
+        )
+
+
+class CustomerAddView(OrgViewMixin, View):
+    allowed_kinds = (Tenant.Kind.PARTNER,)
+    min_role = Role.OWNER
+
+    def render_page(self, request, form, status=200):
+        return render(request, "partners/customer_add.html", {"form": form}, status=status)
+
+    def get(self, request, slug):
+        initial = {"currency": self.org.tenant.currency, "access": Access.FULL}
+        return self.render_page(request, CustomerAddForm(initial=initial))
+
+    def post(self, request, slug):
+        form = CustomerAddForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                partnership = services.customer_add(
+                    org=self.org,
+                    name=data["name"],
+                    currency=data["currency"],
+                    owner_email=data["owner_email"],
+                    message=data["message"],
+                    **form.grant(),
+                )
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                customer = partnership.customer
+                if partnership.status == Status.PENDING:
+                    text = (
+                        f"{customer.name} was added. We emailed {partnership.invitation_email} "
+                        "to accept, change or decline the access you asked for."
+                    )
+                else:
+                    text = (
+                        f"{customer.name} was added. You manage it now, with full access paid "
+                        "by you, until you invite an owner."
+                    )
+                messages.success(request, text)
+                return redirect("partnership_detail", slug=slug, partnership_id=partnership.pk)
+        return self.render_page(request, form, status=400)
+
+
+class CustomerCollaboratorsView(OrgViewMixin, View):
+    allowed_kinds = (Tenant.Kind.PARTNER,)
+    min_role = Role.ADMIN
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        """Another organization's id is a 404 whatever the method, like a missing one."""
+        selectors.customer_get_for_partner(org=self.org, customer_id=kwargs["customer_id"])
+        return super().http_method_not_allowed(request, *args, **kwargs)
+
+    def render_page(self, request, customer, form, status=200):
+        return render(
+            request,
+            "partners/collaborators.html",
+            {"customer": customer, "form": form},
+            status=status,
+        )
+
+    def get(self, request, slug, customer_id):
+        customer = selectors.customer_get_for_partner(org=self.org, customer_id=customer_id)
+        assigned = [
+            a.user_id for a in selectors.assigned_collaborators(org=self.org, customer=customer)
+        ]
+        form = CollaboratorsForm(partner=self.org.tenant, initial={"users": assigned})
+        return self.render_page(request, customer, form)
+
+    def post(self, request, slug, customer_id):
+        customer = selectors.customer_get_for_partner(org=self.org, customer_id=customer_id)
+        form = CollaboratorsForm(request.POST, partner=self.org.tenant)
+        if form.is_valid():
+            try:
+                assignments = services.collaborators_set(
+                    org=self.org,
+                    customer=customer,
+                    user_ids=[user.pk for user in form.cleaned_data["users"]],
+                )
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                who = ", ".join(a.user.email for a in assignments) or "no collaborator"
+                messages.success(request, f"{customer.name} is now managed by {who}.")
+                return redirect("customer_collaborators", slug=slug, customer_id=customer.pk)
+        return self.render_page(request, customer, form, status=400)
+
+
+# --- the partnership page (both sides) ------------------------------------------------
+
+
+class PartnershipDetailView(OrgViewMixin, View):
+    """One page for both sides; every action POSTs here with an `action` field
+    and comes back with a message (PRG). The services decide who may do what;
+    the page only offers what the viewer may do."""
+
+    allowed_kinds = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
+    ACTIONS = (
+        "accept",
+        "accept_changes",
+        "decline",
+        "resend",
+        "cancel",
+        "change",
+        "end",
+        "request_extension",
+        "approve_extension",
+    )
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        """Another organization's id is a 404 whatever the method, like a missing one."""
+        selectors.partnership_get(org=self.org, partnership_id=kwargs["partnership_id"])
+        return super().http_method_not_allowed(request, *args, **kwargs)
+
+    def get(self, request, slug, partnership_id):
+        partnership = selectors.partnership_get(org=self.org, partnership_id=partnership_id)
+        return self.render_page(request, partnership)
+
+    def post(self, request, slug, partnership_id):
+        partnership = selectors.partnership_get(org=self.org, partnership_id=partnership_id)
+        action = request.POST.get("action", "")
+        if action not in self.ACTIONS:
+            return HttpResponseBadRequest("Unknown action.")
+        try:
+            response = getattr(self, f"do_{action}")(request, partnership)
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            if response is not None:
+                return response
+        if request.POST.get("return_to") == "list":
+            return redirect(_list_url(self.org, slug))
+        return redirect("partnership_detail", slug=slug, partnership_id=partnership.pk)
+
+    # Each action returns None (redirect back) or a page with the form's errors.
+
+    def do_accept(self, request, partnership):
+        accepted = services.partnership_accept(org=self.org, partnership=partnership)
+        messages.success(request, self._accepted_text(accepted))
+
+    def do_accept_changes(self, request, partnership):
+        form = GrantForm(request.POST)
+        if form.is_valid():
+            try:
+                accepted = services.partnership_accept(
+                    org=self.org, partnership=partnership, **form.grant()
+                )
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                messages.success(request, self._accepted_text(accepted))
+                return None
+        return self.render_page(request, partnership, status=400, accept_form=form)
+
+    def _accepted_text(self, partnership) -> str:
+        granted = grant_text(services.grant_of(partnership))
+        if partnership.side_of(self.org.tenant) == Side.PARTNER:
+            return f"You now manage {partnership.customer.name}: {granted}."
+        return f"You accepted. {partnership.partner.name} now manages your organization: {granted}."
+
+    def do_decline(self, request, partnership):
+        form = DeclineForm(request.POST)
+        if not form.is_valid():
+            return self.render_page(request, partnership, status=400, decline_form=form)
+        services.partnership_decline(
+            org=self.org, partnership=partnership, reason=form.cleaned_data["reason"]
+        )
+        messages.success(request, "You declined the invitation. The other side was told by email.")
+
+    def do_resend(self, request, partnership):
+        resent = services.partnership_resend(org=self.org, partnership=partnership)
+        to = resent.invitation_email if resent.initiated_by == Side.PARTNER else resent.partner.name
+        messages.success(
+            request,
+            f"The invitation was sent again to {to}; the previous link no longer works.",
+        )
+
+    def do_cancel(self, request, partnership):
+        services.partnership_cancel(org=self.org, partnership=partnership)
+        messages.success(request, "The invitation was cancelled; its link no longer works.")
+
+    def do_change(self, request, partnership):
+        form = GrantForm(request.POST)
+        if form.is_valid():
+            before = services.grant_of(partnership)
+            try:
+                changed = services.partnership_change(
+                    org=self.org, partnership=partnership, **form.grant()
+                )
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                after = services.grant_of(changed)
+                if after == before:
+                    messages.info(request, "Nothing changed.")
+                else:
+                    messages.success(
+                        request,
+                        f"Access changed: {grant_text(after)}. It applies at once to orders "
+                        f"from now on; {changed.partner.name} was told by email.",
+                    )
+                return None
+        return self.render_page(request, partnership, status=400, change_form=form)
+
+    def do_end(self, request, partnership):
+        form = EndForm(request.POST)
+        if form.is_valid():
+            try:
+                services.partnership_end(
+                    org=self.org, partnership=partnership, password=form.cleaned_data["password"]
+                )
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    "The partnership was ended and access stopped at once. The other side was "
+                    "told by email; the history stays here.",
+                )
+                return None
+        return self.render_page(request, partnership, status=400, end_form=form)
+
+    def do_request_extension(self, request, partnership):
+        form = ExtensionForm(request.POST)
+        if form.is_valid():
+            try:
+                services.partnership_request_extension(
+                    org=self.org, partnership=partnership, until=form.cleaned_data["until"]
+                )
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"You asked {partnership.customer.name} to keep your access until "
+                    f"{date_format(form.cleaned_data['until'], 'j M Y')}.",
+                )
+                return None
+        return self.render_page(request, partnership, status=400, extension_form=form)
+
+    def do_approve_extension(self, request, partnership):
+        extended = services.partnership_approve_extension(org=self.org, partnership=partnership)
+        messages.success(
+            request,
+            f"{extended.partner.name} keeps access until {date_format(extended.ends_on, 'j M Y')}.",
+        )
+
+    # --- the page
+
+    def permissions(self, partnership) -> dict[str, bool]:
+        """What the page offers: the actions the rules allow this viewer now."""
+        actions = set(selectors.partnership_actions(org=self.org, partnership=partnership))
+        return {
+            "answer": "accept" in actions,
+            "answer_with_changes": "accept" in actions
+            and partnership.invited_side == Side.CUSTOMER,
+            "withdraw": "cancel" in actions,
+            "change": "change" in actions,
+            "end": "end" in actions,
+            "request_extension": "request_extension" in actions,
+            "approve_extension": "approve_extension" in actions,
+        }
+
+    def render_page(self, request, partnership, status=200, **forms):
+        side = partnership.side_of(self.org.tenant)
+        can = self.permissions(partnership)
+        asked = partnership.requested or {}
+        current = services.grant_of(partnership)
+        answered = partnership.activated_at and partnership.status != Status.PENDING
+        granted = current if answered else None
+        context = {
+            "partnership": partnership,
+            "side": side,
+            "other": partnership.customer if side == Side.PARTNER else partnership.partner,
+            "inviting": partnership.partner
+            if partnership.initiated_by == Side.PARTNER
+            else partnership.customer,
+            "invited": partnership.customer
+            if partnership.initiated_by == Side.PARTNER
+            else partnership.partner,
+            "current": grant_text(current),
+            "comparison": grant_comparison(asked, granted),
+            "history": _history(partnership),
+            "can": can,
+            "list_url": _list_url(self.org, self.org.tenant.slug),
+        }
+        if can["answer_with_changes"]:
+            context["accept_form"] = forms.get("accept_form") or GrantForm(
+                initial=grant_initial(asked)
+            )
+        if can["answer"]:
+            context["decline_form"] = forms.get("decline_form") or DeclineForm()
+        if can["change"]:
+            context["change_form"] = forms.get("change_form") or GrantForm(
+                initial=grant_initial(current)
+            )
+        if can["end"]:
+            context["end_form"] = forms.get("end_form") or EndForm()
+        if can["request_extension"]:
+            context["extension_form"] = forms.get("extension_form") or ExtensionForm(
+                initial={"until": partnership.extension_requested_until}
+            )
+        return render(request, "partners/partnership.html", context, status=status)
+
+
+# --- customer portal ---------------------------------------------------------------------
+
+
+class CustomerPartnersView(OrgViewMixin, View):
+    allowed_kinds = (Tenant.Kind.CUSTOMER,)
+
+    def get(self, request, slug):
+        partnerships = list(selectors.partnerships_for(org=self.org).order_by("-created_at"))
+        return render(
+            request,
+            "partners/partners.html",
+            {
+                "active": [p for p in partnerships if p.status == Status.ACTIVE],
+                "pending": [p for p in partnerships if p.status == Status.PENDING],
+                "history": [p for p in partnerships if p.status not in Partnership.LIVE_STATUSES],
+            },
+        )
+
+
+class PartnerInviteView(OrgViewMixin, View):
+    """Search the directory (htmx swaps the results in place), pick a partner and
+    the access to offer."""
+
+    allowed_kinds = (Tenant.Kind.CUSTOMER,)
+    min_role = Role.OWNER
+
+    def directory(self, query: str, chosen: Tenant | None = None) -> dict:
+        results = list(selectors.partner_directory(query=query)[: DIRECTORY_LIMIT + 1])
+        more = len(results) > DIRECTORY_LIMIT
+        results = results[:DIRECTORY_LIMIT]
+        if chosen is not None and chosen not in results:
+            results.insert(0, chosen)
+        return {
+            "results": results,
+            "more": more,
+            "query": query,
+            "chosen_id": str(chosen.pk) if chosen else "",
+        }
+
+    def render_page(self, request, form, query="", chosen=None, status=200):
+        context = {"form": form, **self.directory(query, chosen)}
+        return render(request, "partners/invite.html", context, status=status)
+
+    def get(self, request, slug):
+        query = request.GET.get("q", "").strip()[:200]
+        if request.headers.get("HX-Request"):
+            response = render(request, "partners/_directory_results.html", self.directory(query))
+        else:
+            response = self.render_page(request, PartnerInviteForm(), query=query)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+
+    def post(self, request, slug):
+        form = PartnerInviteForm(request.POST)
+        if form.is_valid():
+            partner = form.cleaned_data["partner"]
+            try:
+                partnership = services.partnership_invite_partner(
+                    org=self.org,
+                    partner=partner,
+                    message=form.cleaned_data["message"],
+                    **form.grant(),
+                )
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"{partner.name} was invited; its owners got an email to accept or decline.",
+                )
+                return redirect("partnership_detail", slug=slug, partnership_id=partnership.pk)
+        chosen = form.cleaned_data.get("partner")
+        return self.render_page(request, form, chosen=chosen, status=400)
+
+
+# --- the invitation landing (public) ------------------------------------------------------
+
+
+def invitation_unusable() -> HttpResponseNotFound:
+    """One answer for every link that does not work, whatever the reason, and the
+    same bytes for everyone: rendered without the request (no user, no token)."""
+    response = HttpResponseNotFound(render_to_string("partners/invitation_unusable.html"))
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@method_decorator(never_cache, name="dispatch")
+class InvitationView(View):
+    """The link emailed to a customer's owner. Opening it changes nothing (mail
+    scanners open links); only the buttons on the page do."""
+
+    partnership: Partnership
+    invitee: User
+
+    def dispatch(self, request, token):
+        user = request.user
+        email = user.email if user.is_authenticated else None
+        partnership = selectors.partnership_for_invitation(token=token, email=email)
+        if partnership is None:
+            return invitation_unusable()
+        invitee = User.objects.filter(email__iexact=partnership.invitation_email).first()
+        if invitee is None or not invitee.is_active:
+            return invitation_unusable()
+        self.partnership, self.invitee = partnership, invitee
+        response = super().dispatch(request, token)
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    def get(self, request, token):
+        if not request.user.is_authenticated:
+            return self.render_anonymous(request)
+        return self.render_answer(request)
+
+    def post(self, request, token):
+        if not request.user.is_authenticated:
+            return self.set_password(request)
+        action = request.POST.get("action")
+        if action == "accept":
+            return self.accept(request)
+        if action == "decline":
+            return self.decline(request)
+        return HttpResponseBadRequest("Unknown action.")
+
+    # --- not signed in: choose a password, or sign in
+
+    def render_anonymous(self, request, form=None, status=200):
+        context = {"partnership": self.partnership}
+        if self.invitee.has_usable_password():
+            context["mode"] = "sign_in"
+            context["login_url"] = f"{reverse('account_login')}?{urlencode({'next': request.path})}"
+        else:
+            context["mode"] = "set_password"
+            context["form"] = form or SetPasswordForm(self.invitee)
+        return render(request, "partners/invitation.html", context, status=status)
+
+    def set_password(self, request):
+        if self.invitee.has_usable_password():
+            return redirect(request.path)
+        form = SetPasswordForm(self.invitee, request.POST)
+        if not form.is_valid():
+            return self.render_anonymous(request, form=form, status=400)
+        try:
+            user = user_set_first_password(
+                user=self.invitee, password=form.cleaned_data["new_password1"]
+            )
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+            return self.render_anonymous(request, form=form, status=400)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Your password is set and you are signed in.")
+        return redirect(request.path)
+
+    # --- signed in as the invitee: answer
+
+    def customer_org(self):
+        try:
+            return org_context_for(user=self.request.user, tenant_id=self.partnership.customer_id)
+        except Http404:
+            return None
+
+    def render_answer(self, request, accept_form=None, decline_form=None, status=200):
+        if self.customer_org() is None:
+            return invitation_unusable()
+        partnership = self.partnership
+        asked = partnership.requested or {}
+        context = {
+            "mode": "answer",
+            "partnership": partnership,
+            "asked": grant_comparison(asked, None),
+            "accept_form": accept_form or GrantForm(initial=grant_initial(asked)),
+            "decline_form": decline_form or DeclineForm(),
+        }
+        return render(request, "partners/invitation.html", context, status=status)
+
+    def _done(self, org, partnership):
+        return redirect("partnership_detail", slug=org.tenant.slug, partnership_id=partnership.pk)
+
+    def accept(self, request):
+        org = self.customer_org()
+        if org is None:
+            return invitation_unusable()
+        form = GrantForm(request.POST)
+        if form.is_valid():
+            try:
+                partnership = services.partnership_accept(
+                    org=org, partnership=self.partnership, **form.grant()
+                )
+            except Conflict as exc:
+                messages.error(request, exc.message)
+                return redirect(request.path)
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                granted = services.grant_of(partnership)
+                if granted == partnership.requested:
+                    text = (
+                        f"You accepted. {partnership.partner.name} now manages your organization: "
+                    )
+                else:
+                    text = f"You granted {partnership.partner.name} other access than asked: "
+                messages.success(request, text + grant_text(granted) + ".")
+                return self._done(org, partnership)
+        return self.render_answer(request, accept_form=form, status=400)
+
+    def decline(self, request):
+        org = self.customer_org()
+        if org is None:
+            return invitation_unusable()
+        form = DeclineForm(request.POST)
+        if not form.is_valid():
+            return self.render_answer(request, decline_form=form, status=400)
+        try:
+            partnership = services.partnership_decline(
+                org=org, partnership=self.partnership, reason=form.cleaned_data["reason"]
+            )
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect(request.path)
+        messages.success(request, f"You declined. {partnership.partner.name} was told by email.")
+        return self._done(org, partnership)
