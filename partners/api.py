@@ -159,75 +159,57 @@ class PartnershipViewSet(mixins.ListModelMixin, OrgViewSet):
     def retrieve(self, request, pk=None):
         return self._render(pk)
 
+    def _act(self, request, pk, service, input_serializer=None) -> Response:
+        """Parse the input (if any), run one transition service, render the result."""
+        partnership = self._get(pk)
+        data = {}
+        if input_serializer is not None:
+            serializer = input_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        service(org=self.org, partnership=partnership, **data)
+        return self._render(pk)
+
     @_action_schema(GrantInputSerializer)
     def partial_update(self, request, pk=None):
-        partnership = self._get(pk)
-        serializer = GrantInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.partnership_change(
-            org=self.org, partnership=partnership, **serializer.validated_data
-        )
-        return self._render(pk)
+        return self._act(request, pk, services.partnership_change, GrantInputSerializer)
 
     @_action_schema(GrantInputSerializer)
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
-        partnership = self._get(pk)
-        serializer = GrantInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.partnership_accept(
-            org=self.org, partnership=partnership, **serializer.validated_data
-        )
-        return self._render(pk)
+        return self._act(request, pk, services.partnership_accept, GrantInputSerializer)
 
     @_action_schema(DeclineSerializer)
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
-        partnership = self._get(pk)
-        serializer = DeclineSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.partnership_decline(
-            org=self.org, partnership=partnership, **serializer.validated_data
-        )
-        return self._render(pk)
+        return self._act(request, pk, services.partnership_decline, DeclineSerializer)
 
     @_action_schema()
     @action(detail=True, methods=["post"])
     def resend(self, request, pk=None):
-        services.partnership_resend(org=self.org, partnership=self._get(pk))
-        return self._render(pk)
+        return self._act(request, pk, services.partnership_resend)
 
     @_action_schema()
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        services.partnership_cancel(org=self.org, partnership=self._get(pk))
-        return self._render(pk)
+        return self._act(request, pk, services.partnership_cancel)
 
     @_action_schema(EndSerializer)
     @action(detail=True, methods=["post"])
     def end(self, request, pk=None):
-        partnership = self._get(pk)
-        serializer = EndSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.partnership_end(org=self.org, partnership=partnership, **serializer.validated_data)
-        return self._render(pk)
+        return self._act(request, pk, services.partnership_end, EndSerializer)
 
     @_action_schema(ExtensionRequestSerializer)
     @action(detail=True, methods=["post"], url_path="request-extension")
     def request_extension(self, request, pk=None):
-        partnership = self._get(pk)
-        serializer = ExtensionRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.partnership_request_extension(
-            org=self.org, partnership=partnership, **serializer.validated_data
+        return self._act(
+            request, pk, services.partnership_request_extension, ExtensionRequestSerializer
         )
-        return self._render(pk)
 
     @_action_schema()
     @action(detail=True, methods=["post"], url_path="approve-extension")
     def approve_extension(self, request, pk=None):
-        services.partnership_approve_extension(org=self.org, partnership=self._get(pk))
-        return self._render(pk)
+        return self._act(request, pk, services.partnership_approve_extension)
 
 
 class PartnerDirectoryAPI(generics.ListAPIView):

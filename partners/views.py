@@ -304,64 +304,59 @@ class PartnershipDetailView(OrgViewMixin, View):
         services.partnership_cancel(org=self.org, partnership=partnership)
         messages.success(request, "The invitation was cancelled; its link no longer works.")
 
-    def do_change(self, request, partnership):
-        form = GrantForm(request.POST)
+    def _form_action(self, request, partnership, form_class, form_name, apply):
+        """Validate `form_class`; `apply(cleaned_data)` calls the service and says
+        what happened. Errors come back inline on the page."""
+        form = form_class(request.POST)
         if form.is_valid():
-            before = services.grant_of(partnership)
             try:
-                changed = services.partnership_change(
-                    org=self.org, partnership=partnership, **form.grant()
-                )
+                messages.success(request, apply(form))
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             else:
-                after = services.grant_of(changed)
-                if after == before:
-                    messages.info(request, "Nothing changed.")
-                else:
-                    messages.success(
-                        request,
-                        f"Access changed: {grant_text(after)}. It applies at once to orders "
-                        f"from now on; {changed.partner.name} was told by email.",
-                    )
                 return None
-        return self.render_page(request, partnership, status=400, change_form=form)
+        return self.render_page(request, partnership, status=400, **{form_name: form})
+
+    def do_change(self, request, partnership):
+        def apply(form):
+            before = services.grant_of(partnership)
+            changed = services.partnership_change(
+                org=self.org, partnership=partnership, **form.grant()
+            )
+            after = services.grant_of(changed)
+            if after == before:
+                return "Nothing changed."
+            return (
+                f"Access changed: {grant_text(after)}. It applies at once to orders "
+                f"from now on; {changed.partner.name} was told by email."
+            )
+
+        return self._form_action(request, partnership, GrantForm, "change_form", apply)
 
     def do_end(self, request, partnership):
-        form = EndForm(request.POST)
-        if form.is_valid():
-            try:
-                services.partnership_end(
-                    org=self.org, partnership=partnership, password=form.cleaned_data["password"]
-                )
-            except ValidationError as exc:
-                form_add_service_errors(form, exc)
-            else:
-                messages.success(
-                    request,
-                    "The partnership was ended and access stopped at once. The other side was "
-                    "told by email; the history stays here.",
-                )
-                return None
-        return self.render_page(request, partnership, status=400, end_form=form)
+        def apply(form):
+            services.partnership_end(
+                org=self.org, partnership=partnership, password=form.cleaned_data["password"]
+            )
+            return (
+                "The partnership was ended and access stopped at once. The other side was "
+                "told by email; the history stays here."
+            )
+
+        return self._form_action(request, partnership, EndForm, "end_form", apply)
 
     def do_request_extension(self, request, partnership):
-        form = ExtensionForm(request.POST)
-        if form.is_valid():
-            try:
-                services.partnership_request_extension(
-                    org=self.org, partnership=partnership, until=form.cleaned_data["until"]
-                )
-            except ValidationError as exc:
-                form_add_service_errors(form, exc)
-            else:
-                messages.success(
-                    request,
-                    f"You asked {partnership.customer.name} to keep your access until "
-                    f"{date_format(form.cleaned_data['until'], 'j M Y')}.",
-                )
-                return None
-        return self.render_page(request, partnership, status=400, extension_form=form)
+        def apply(form):
+            until = form.cleaned_data["until"]
+            services.partnership_request_extension(
+                org=self.org, partnership=partnership, until=until
+            )
+            return (
+                f"You asked {partnership.customer.name} to keep your access until "
+                f"{date_format(until, 'j M Y')}."
+            )
+
+        return self._form_action(request, partnership, ExtensionForm, "extension_form", apply)
 
     def do_approve_extension(self, request, partnership):
         extended = services.partnership_approve_extension(org=self.org, partnership=partnership)
