@@ -22,6 +22,7 @@ from partners.serializers import (
     EndSerializer,
     ExtensionRequestSerializer,
     GrantInputSerializer,
+    OwnerInviteSerializer,
     PartnershipDetailSerializer,
     PartnershipInviteSerializer,
     PartnershipSerializer,
@@ -37,7 +38,11 @@ class CustomerViewSet(mixins.ListModelMixin, OrgViewSet):
     serializer_class = CustomerRowSerializer
     allowed_kinds = (Tenant.Kind.PARTNER,)
     min_role = Role.COLLABORATOR
-    min_role_by_action = {"create": Role.OWNER, "collaborators_update": Role.ADMIN}
+    min_role_by_action = {
+        "create": Role.OWNER,
+        "collaborators_update": Role.ADMIN,
+        "invite_owner": Role.OWNER,
+    }
     search_fields = ["name"]
     ordering_fields = ["name", "created_at"]
     ordering = ["name"]
@@ -107,6 +112,27 @@ class CustomerViewSet(mixins.ListModelMixin, OrgViewSet):
         assigned = selectors.assigned_collaborators(org=self.org, customer=customer)
         return Response(CollaboratorSerializer(assigned.order_by("user__email"), many=True).data)
 
+    @extend_schema(request=OwnerInviteSerializer, responses=PartnershipDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="invite-owner")
+    def invite_owner(self, request, pk=None):
+        """Invite the owner of an unclaimed customer, who then reviews the grant."""
+        customer = self._get_customer(pk)
+        serializer = OwnerInviteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        partnership = services.customer_owner_invite(
+            org=self.org, customer=customer, owner_email=serializer.validated_data["email"]
+        )
+        return partnership_response(self.org, partnership.pk)
+
+
+def partnership_response(org, partnership_id, status_code=status.HTTP_200_OK) -> Response:
+    """A partnership as the caller sees it: the grant, its history, and what the
+    caller may do next."""
+    partnership = selectors.partnership_get(org=org, partnership_id=partnership_id)
+    partnership.history = list(selectors.partnership_history(partnership=partnership))
+    partnership.actions = selectors.partnership_actions(org=org, partnership=partnership)
+    return Response(PartnershipDetailSerializer(partnership).data, status=status_code)
+
 
 def _action_schema(request=None):
     return extend_schema(request=request, responses=PartnershipDetailSerializer)
@@ -141,10 +167,7 @@ class PartnershipViewSet(mixins.ListModelMixin, OrgViewSet):
         return selectors.partnership_get(org=self.org, partnership_id=pk)
 
     def _render(self, pk, status_code=status.HTTP_200_OK) -> Response:
-        partnership = self._get(pk)
-        partnership.history = list(selectors.partnership_history(partnership=partnership))
-        partnership.actions = selectors.partnership_actions(org=self.org, partnership=partnership)
-        return Response(PartnershipDetailSerializer(partnership).data, status=status_code)
+        return partnership_response(self.org, pk, status_code)
 
     @extend_schema(
         request=PartnershipInviteSerializer, responses={201: PartnershipDetailSerializer}

@@ -154,3 +154,11 @@ class CollaboratorsForm(forms.Form):
         self.fields["users"].queryset = User.objects.filter(
             memberships__tenant=partner, memberships__role=Role.COLLABORATOR
         ).order_by("email")
+
+
+class OwnerInviteForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254,
+        label="Owner's email",
+        help_text="They get a link to set a password and review your access: keep, change or decline it.",
+    )

@@ -111,6 +111,13 @@ class Partnership(models.Model):
         return self.access == Access.FULL
 
     @property
+    def awaits_answer(self) -> bool:
+        """Pending, or active but sent to a newly invited owner to review."""
+        return self.status == self.Status.PENDING or (
+            self.status == self.Status.ACTIVE and bool(self.invitation_nonce)
+        )
+
+    @property
     def invited_side(self) -> str:
         return Side.CUSTOMER if self.initiated_by == Side.PARTNER else Side.PARTNER
 
@@ -128,6 +135,7 @@ class PartnershipEvent(models.Model):
 
     class Kind(models.TextChoices):
         CREATED = "created", "Requested"
+        OWNER_INVITED = "owner_invited", "Owner invited to review"
         ACCEPTED = "accepted", "Accepted"
         ACCEPTED_WITH_CHANGES = "accepted_with_changes", "Accepted with changes"
         DECLINED = "declined", "Declined"

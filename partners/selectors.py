@@ -21,7 +21,7 @@ from django.utils.crypto import constant_time_compare
 from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Side
 from subscriptions.models import Product
 from tenants.exceptions import Conflict
-from tenants.models import Role, Tenant
+from tenants.models import Membership, Role, Tenant
 from tenants.selectors import OrgContext
 
 NOT_FOUND = "No such customer."
@@ -116,7 +116,8 @@ def invitation_token(partnership: Partnership) -> str:
 
 
 def partnership_for_invitation(*, token: str, email: str | None) -> Partnership | None:
-    """The pending partnership behind a live invitation link for `email`, else None.
+    """The partnership behind a live invitation link for `email`, else None: a
+    pending one, or an unclaimed customer's active one sent to its new owner.
 
     Tampered, expired, superseded (resent), answered, cancelled and wrong-account
     links all give None, so the caller answers them all alike.
@@ -132,7 +133,7 @@ def partnership_for_invitation(*, token: str, email: str | None) -> Partnership 
         return None
     partnership = (
         Partnership.objects.select_related("partner", "customer")
-        .filter(pk=partnership_id, status=Partnership.Status.PENDING)
+        .filter(pk=partnership_id, status__in=Partnership.LIVE_STATUSES)
         .exclude(invitation_nonce="")
         .first()
     )
@@ -208,11 +209,38 @@ class ActionRule:
 
 
 PARTNERSHIP_ACTIONS = {
-    "accept": ActionRule("invited", Role.OWNER, (Partnership.Status.PENDING,)),
-    "decline": ActionRule("invited", Role.OWNER, (Partnership.Status.PENDING,)),
-    "resend": ActionRule("inviting", Role.OWNER, (Partnership.Status.PENDING,)),
+    # An unclaimed customer's grant is active before its owner has reviewed it:
+    # the owner answers it like an invitation (SPEC §3).
+    "accept": ActionRule(
+        "invited",
+        Role.OWNER,
+        (Partnership.Status.PENDING, Partnership.Status.ACTIVE),
+        when=lambda p: p.awaits_answer,
+        refused="There is nothing to answer.",
+    ),
+    "decline": ActionRule(
+        "invited",
+        Role.OWNER,
+        (Partnership.Status.PENDING, Partnership.Status.ACTIVE),
+        when=lambda p: p.awaits_answer,
+        refused="There is nothing to answer.",
+    ),
+    "resend": ActionRule(
+        "inviting",
+        Role.OWNER,
+        (Partnership.Status.PENDING, Partnership.Status.ACTIVE),
+        when=lambda p: p.awaits_answer,
+        refused="There is no invitation to send again.",
+    ),
     "cancel": ActionRule("inviting", Role.OWNER, (Partnership.Status.PENDING,)),
     "change": ActionRule("customer", Role.OWNER, (Partnership.Status.ACTIVE,)),
+    "invite_owner": ActionRule(
+        "partner",
+        Role.OWNER,
+        (Partnership.Status.ACTIVE,),
+        when=lambda p: not p.awaits_answer and not _has_owner(p.customer_id),
+        refused="This customer already has an owner, or one is invited.",
+    ),
     "end": ActionRule("either", Role.OWNER, (Partnership.Status.ACTIVE,)),
     "request_extension": ActionRule(
         "partner",
@@ -229,6 +257,10 @@ PARTNERSHIP_ACTIONS = {
         refused="No extension was asked for.",
     ),
 }
+
+
+def _has_owner(customer_id) -> bool:
+    return Membership.objects.filter(tenant_id=customer_id, role=Role.OWNER).exists()
 
 
 def _side_matches(rule: ActionRule, partnership: Partnership, side: str | None) -> bool:

@@ -282,6 +282,10 @@ class CollaboratorsSetSerializer(serializers.Serializer):
     )
 
 
+class OwnerInviteSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254, help_text="The customer owner's email.")
+
+
 # --- directory ----------------------------------------------------------------------
 
 

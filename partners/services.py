@@ -321,10 +321,48 @@ def partnership_invite_partner(
     return partnership
 
 
+@transaction.atomic
+def customer_owner_invite(*, org: OrgContext, customer: Tenant, owner_email: str) -> Partnership:
+    """The partner invites an owner for a customer it created unclaimed. The new
+    owner reviews the grant as an invitation: keeps it, changes it or declines."""
+    customer = customer_get_for_partner(org=org, customer_id=customer.pk)
+    partnership = (
+        Partnership.objects.select_for_update()
+        .select_related("partner", "customer")
+        .get(partner=org.tenant, customer=customer, status=Status.ACTIVE)
+    )
+    partnership_check(org=org, partnership=partnership, action="invite_owner")
+    owner, _ = user_get_or_create_invited(email=owner_email)
+    Membership.objects.get_or_create(
+        user=owner,
+        tenant=customer,
+        defaults={"role": Role.OWNER, "buyer": True, "invited_by": org.user},
+    )
+    partnership.invitation_email = owner.email
+    _new_invitation(partnership)
+    partnership.requested = grant_of(partnership)
+    partnership.save(
+        update_fields=[
+            "invitation_email",
+            "invitation_nonce",
+            "invitation_expires_at",
+            "requested",
+            "updated_at",
+        ]
+    )
+    event = _record(partnership, Kind.OWNER_INVITED, org.user, after={"email": owner.email})
+    notifications.invitation_to_customer(partnership=partnership, event=event)
+    return partnership
+
+
 # --- answering ----------------------------------------------------------------
 
 
 def _expire_if_past(partnership: Partnership) -> None:
+    """A pending invitation past its expiry cannot be accepted any more (the beat
+    job marks it expired). An owner's review of an active grant does not lapse."""
+    if partnership.status != Status.PENDING:
+        return
     if partnership.invitation_expires_at and partnership.invitation_expires_at <= timezone.now():
         raise Conflict("This invitation has expired.")
 
@@ -354,7 +392,7 @@ def partnership_accept(
         partnership, access=access, payment=payment, products=products, ends_on=ends_on
     )
     partnership.status = Status.ACTIVE
-    partnership.activated_at = timezone.now()
+    partnership.activated_at = partnership.activated_at or timezone.now()
     partnership.invitation_nonce = ""
     _save_active(partnership, grant)
     granted = grant_of(partnership)
@@ -375,6 +413,7 @@ def partnership_decline(
     event = _record(
         partnership, Kind.DECLINED, org.user, before=grant_of(partnership), note=reason[:2000]
     )
+    home_partner_sync(customer=partnership.customer)
     notifications.answered(partnership=partnership, event=event)
     return partnership
 

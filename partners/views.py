@@ -30,6 +30,7 @@ from partners.forms import (
     EndForm,
     ExtensionForm,
     GrantForm,
+    OwnerInviteForm,
     PartnerInviteForm,
     grant_initial,
 )
@@ -228,6 +229,7 @@ class PartnershipDetailView(OrgViewMixin, View):
         "end",
         "request_extension",
         "approve_extension",
+        "invite_owner",
     )
 
     def http_method_not_allowed(self, request, *args, **kwargs):
@@ -358,6 +360,18 @@ class PartnershipDetailView(OrgViewMixin, View):
 
         return self._form_action(request, partnership, ExtensionForm, "extension_form", apply)
 
+    def do_invite_owner(self, request, partnership):
+        def apply(form):
+            services.customer_owner_invite(
+                org=self.org, customer=partnership.customer, owner_email=form.cleaned_data["email"]
+            )
+            return (
+                f"{form.cleaned_data['email']} was invited as the owner of "
+                f"{partnership.customer.name}, to review your access."
+            )
+
+        return self._form_action(request, partnership, OwnerInviteForm, "owner_form", apply)
+
     def do_approve_extension(self, request, partnership):
         extended = services.partnership_approve_extension(org=self.org, partnership=partnership)
         messages.success(
@@ -375,6 +389,8 @@ class PartnershipDetailView(OrgViewMixin, View):
             "answer_with_changes": "accept" in actions
             and partnership.invited_side == Side.CUSTOMER,
             "withdraw": "cancel" in actions,
+            "resend": "resend" in actions,
+            "invite_owner": "invite_owner" in actions,
             "change": "change" in actions,
             "end": "end" in actions,
             "request_extension": "request_extension" in actions,
@@ -414,6 +430,8 @@ class PartnershipDetailView(OrgViewMixin, View):
             context["change_form"] = forms.get("change_form") or GrantForm(
                 initial=grant_initial(current)
             )
+        if can["invite_owner"]:
+            context["owner_form"] = forms.get("owner_form") or OwnerInviteForm()
         if can["end"]:
             context["end_form"] = forms.get("end_form") or EndForm()
         if can["request_extension"]:

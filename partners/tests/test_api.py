@@ -965,3 +965,26 @@ def test_the_directory_lists_opted_in_partners_to_anyone_signed_in(world, api):
     assert [p["name"] for p in by_owner["results"]] == ["Lakeside"]
     assert api(nobody).get(f"{DIRECTORY}?q=rhein").json()["count"] == 0  # not listed
     assert api().get(DIRECTORY).status_code in (401, 403)
+
+
+def test_a_partner_owner_invites_the_owner_of_an_unclaimed_customer(
+    world, api, django_capture_on_commit_callbacks
+):
+    partnership = unclaimed(world, "Ohne Chef AG")
+    url = f"/api/v1/customers/{partnership.customer_id}/invite-owner/"
+    assert (
+        api(world.partner_admin, world.partner).post(url, {"email": "c@o.test"}).status_code == 403
+    )
+    assert api(world.partner_owner, world.partner).post(url, {"email": "nope"}).status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(world.partner_owner, world.partner).post(url, {"email": "chef@ohne.test"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "active" and "resend" in body["actions"]
+    assert "invite_owner" not in body["actions"]
+    assert [e["kind"] for e in body["history"]][-1] == "owner_invited"
+    assert mail.outbox[-1].to == ["chef@ohne.test"]
+    again = api(world.partner_owner, world.partner).post(url, {"email": "other@ohne.test"})
+    assert again.status_code == 409
+    foreign = api(world.other_owner, world.other_partner).post(url, {"email": "x@y.test"})
+    assert foreign.status_code == 404

@@ -583,3 +583,105 @@ def test_every_partnership_email_goes_out_once_even_when_its_task_runs_again(wor
         assert deliver_email.run(str(email.pk)) is False  # already sent: a redelivery is a no-op
     assert len(mail.outbox) == count == OutboundEmail.objects.filter(status="sent").count()
     assert PartnershipEvent.objects.count() == 2
+
+
+# --- an unclaimed customer gets its owner ---------------------------------------------
+
+
+def test_the_owner_of_an_unclaimed_customer_reviews_the_grant_and_may_change_it(
+    world, run_on_commit, products
+):
+    web, _ = products
+    partnership = add_customer(world, run_on_commit, owner_email="", access=None, payment=None)
+    customer = partnership.customer
+    partner_ctx = ctx(world.partner_owner, world.partner)
+    assert "invite_owner" in selectors.partnership_actions(org=partner_ctx, partnership=partnership)
+
+    run_on_commit(
+        services.customer_owner_invite,
+        org=partner_ctx,
+        customer=customer,
+        owner_email="chef@unclaimed.test",
+    )
+
+    partnership.refresh_from_db()
+    assert partnership.status == Status.ACTIVE and partnership.awaits_answer
+    assert mail.outbox[-1].to == ["chef@unclaimed.test"] and "/invitations/" in mail.outbox[-1].body
+    token = selectors.invitation_token(partnership)
+    assert (
+        selectors.partnership_for_invitation(token=token, email="chef@unclaimed.test")
+        == partnership
+    )
+    assert selectors.partner_may_act_on(
+        org=partner_ctx, customer=customer
+    )  # still managed meanwhile
+    with pytest.raises(Conflict):  # one owner invitation at a time
+        services.customer_owner_invite(org=partner_ctx, customer=customer, owner_email="x@y.test")
+
+    owner = Membership.objects.get(tenant=customer, role=Role.OWNER).user
+    run_on_commit(
+        services.partnership_accept,
+        org=ctx(owner, customer),
+        partnership=partnership,
+        access="limited",
+        products=[web],
+    )
+
+    partnership.refresh_from_db()
+    assert (partnership.access, partnership.status, partnership.awaits_answer) == (
+        "limited",
+        "active",
+        False,
+    )
+    assert [e.kind for e in partnership.events.all()] == [
+        "created",
+        "owner_invited",
+        "accepted_with_changes",
+    ]
+    assert selectors.partnership_for_invitation(token=token, email="chef@unclaimed.test") is None
+    assert "invite_owner" not in selectors.partnership_actions(
+        org=partner_ctx, partnership=partnership
+    )
+
+
+def test_declining_the_review_stops_the_partners_access(world, run_on_commit):
+    partnership = add_customer(world, run_on_commit, owner_email="", access=None, payment=None)
+    partner_ctx = ctx(world.partner_owner, world.partner)
+    run_on_commit(
+        services.customer_owner_invite,
+        org=partner_ctx,
+        customer=partnership.customer,
+        owner_email="chef@unclaimed.test",
+    )
+    owner = Membership.objects.get(tenant=partnership.customer, role=Role.OWNER).user
+
+    run_on_commit(
+        services.partnership_decline,
+        org=ctx(owner, partnership.customer),
+        partnership=partnership,
+        reason="We manage ourselves",
+    )
+
+    partnership.refresh_from_db()
+    assert partnership.status == Status.DECLINED
+    assert not selectors.partner_may_act_on(org=partner_ctx, customer=partnership.customer)
+    assert "We manage ourselves" in mail.outbox[-1].body
+
+
+def test_only_a_customer_without_owner_gets_one_invited(world, run_on_commit):
+    partnership, _ = _accepted(world, run_on_commit)
+    with pytest.raises(Conflict):
+        services.customer_owner_invite(
+            org=ctx(world.partner_owner, world.partner),
+            customer=partnership.customer,
+            owner_email="x@y.test",
+        )
+    unclaimed = add_customer(
+        world, run_on_commit, name="Ohne Chef", owner_email="", access=None, payment=None
+    )
+    with pytest.raises(PermissionDenied):
+        services.customer_owner_invite(
+            org=ctx(world.partner_admin, world.partner),
+            customer=unclaimed.customer,
+            owner_email="x@y.test",
+        )

@@ -762,3 +762,41 @@ def test_the_invitee_declines_with_a_reason(world, client, django_capture_on_com
     assert Membership.objects.filter(
         user__email="no@thanks.test", tenant=partnership.customer
     ).exists()
+
+
+def test_the_partner_invites_the_owner_of_an_unclaimed_customer_who_keeps_the_grant(
+    world, client, django_capture_on_commit_callbacks
+):
+    partnership = add_unclaimed(world)
+    partner = client
+    partner.force_login(world.partner_owner)
+    url = page_url(partnership, world.partner)
+    assert b"Invite the customer's owner" in partner.get(url).content
+
+    bad = partner.post(url, {"action": "invite_owner", "email": "not-an-email"})
+    assert bad.status_code == 400 and b"Enter a valid email address." in bad.content
+    with django_capture_on_commit_callbacks(execute=True):
+        done = partner.post(
+            url, {"action": "invite_owner", "email": "chef@unclaimed.test"}, follow=True
+        )
+    assert b"was invited as the owner" in done.content
+    assert b"reviews the access you hold now" in done.content
+    link = LINK.search(mail.outbox[-1].body).group(1)
+
+    partner.logout()
+    landing = client.get(link)
+    assert b"Choose a password" in landing.content or b"password" in landing.content
+    client.post(
+        link, {"new_password1": "a-Long-new-pass-42", "new_password2": "a-Long-new-pass-42"}
+    )
+    review = client.get(link)
+    assert b"manages Unclaimed AG" in review.content and b"holds now" in review.content
+    with django_capture_on_commit_callbacks(execute=True):
+        kept = client.post(
+            link, {"action": "accept", "access": "full", "payment": "partner"}, follow=True
+        )
+    assert kept.status_code == 200
+    partnership.refresh_from_db()
+    assert partnership.status == "active" and not partnership.awaits_answer
+    assert partnership.events.last().kind == "accepted"
+    assert client.get(link).status_code == 404  # the link worked once
