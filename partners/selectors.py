@@ -297,3 +297,12 @@ def partnership_actions(*, org: OrgContext, partnership: Partnership) -> list[st
             continue
         allowed.append(action)
     return allowed
+
+
+def partnerships_awaiting_answer(*, org: OrgContext) -> QuerySet[Partnership]:
+    """Invitations not answered yet, sent or received: pending ones, and active
+    grants that a newly invited owner is to review."""
+    return partnerships_for(org=org).filter(
+        Q(status=Partnership.Status.PENDING)
+        | (Q(status=Partnership.Status.ACTIVE) & ~Q(invitation_nonce=""))
+    )

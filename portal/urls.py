@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("invitations/<str:token>/", InvitationView.as_view(), name="invitation"),
+    path("t/<slug:slug>/", views.DashboardView.as_view(), name="org_dashboard"),
     path("t/<slug:slug>/", include("tenants.urls")),
     path("t/<slug:slug>/", include("partners.urls")),
 ]

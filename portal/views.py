@@ -1,7 +1,19 @@
+"""Pages that gather several apps: the landing after sign-in and each
+organization's dashboard (the partner console's and the customer portal's)."""
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.views import View
 
-from tenants.selectors import user_memberships
+from partners.models import Partnership
+from partners.selectors import (
+    customers_visible_to,
+    partnerships_awaiting_answer,
+    partnerships_for,
+)
+from portal.web import OrgViewMixin
+from tenants.models import Tenant
+from tenants.selectors import members_list, tenant_descendants, user_memberships
 
 
 @login_required
@@ -11,3 +23,29 @@ def home(request):
     if len(memberships) == 1:
         return redirect("org_dashboard", slug=memberships[0].tenant.slug)
     return render(request, "home.html", {"memberships": memberships})
+
+
+class DashboardView(OrgViewMixin, View):
+    def get(self, request, slug):
+        tenant = self.org.tenant
+        partnerships = partnerships_for(org=self.org)
+        context = {
+            "member_count": members_list(org=self.org).count(),
+            "awaiting": partnerships_awaiting_answer(org=self.org)[:20],
+        }
+        if tenant.kind == Tenant.Kind.CUSTOMER:
+            context.update(
+                partnerships=partnerships.filter(status=Partnership.Status.ACTIVE),
+                contacts=tenant.contacts.all()[:10],
+            )
+            return render(request, "portal/dashboard_customer.html", context)
+        managed = customers_visible_to(org=self.org)
+        context.update(
+            managed_count=managed.count(),
+            tree_customer_count=tenant_descendants(
+                tenant=tenant, kind=Tenant.Kind.CUSTOMER
+            ).count(),
+            sub_partner_count=tenant_descendants(tenant=tenant, kind=Tenant.Kind.PARTNER).count(),
+            recent_customers=managed.order_by("-created_at")[:10],
+        )
+        return render(request, "portal/dashboard_partner.html", context)

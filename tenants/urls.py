@@ -5,7 +5,6 @@ from django.urls import path
 from tenants import views
 
 urlpatterns = [
-    path("", views.DashboardView.as_view(), name="org_dashboard"),
     path("members/", views.MembersView.as_view(), name="members"),
     path("members/<uuid:membership_id>/", views.MemberChangeView.as_view(), name="member_change"),
     path("tokens/", views.ApiTokensView.as_view(), name="tokens"),

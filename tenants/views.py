@@ -22,26 +22,6 @@ from tenants.models import Role, Tenant
 PAGE_SIZE = 50
 
 
-class DashboardView(OrgViewMixin, View):
-    def get(self, request, slug):
-        tenant = self.org.tenant
-        context = {"member_count": selectors.members_list(org=self.org).count()}
-        if tenant.kind == Tenant.Kind.CUSTOMER:
-            context["home_partner"] = tenant.parent
-            context["contacts"] = tenant.contacts.all()[:10]
-            return render(request, "tenants/dashboard_customer.html", context)
-        book = selectors.tenant_descendants(tenant=tenant)
-        context.update(
-            customer_count=book.filter(kind=Tenant.Kind.CUSTOMER, parent=tenant).count(),
-            tree_customer_count=book.filter(kind=Tenant.Kind.CUSTOMER).count(),
-            sub_partner_count=book.filter(kind=Tenant.Kind.PARTNER).count(),
-            recent_customers=book.filter(kind=Tenant.Kind.CUSTOMER, parent=tenant).order_by(
-                "-created_at"
-            )[:10],
-        )
-        return render(request, "tenants/dashboard_partner.html", context)
-
-
 class MembersView(OrgViewMixin, View):
     def render_page(self, request, invite_form=None, status=200):
         page = Paginator(selectors.members_list(org=self.org), PAGE_SIZE).get_page(

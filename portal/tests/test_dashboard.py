@@ -1,0 +1,79 @@
+"""The dashboards: what a partner and a customer see first."""
+
+import pytest
+
+from partners import services
+from tenants.selectors import org_context_for
+from tests.isolation import assert_all_404
+
+pytestmark = pytest.mark.django_db
+
+
+def ctx(user, tenant):
+    return org_context_for(user=user, tenant_id=tenant.id)
+
+
+def test_the_partner_dashboard_counts_managed_customers_and_waiting_invitations(world, browser):
+    owner = ctx(world.partner_owner, world.partner)
+    services.customer_add(org=owner, name="Managed AG")
+    services.customer_add(
+        org=owner,
+        name="Invited AG",
+        owner_email="boss@invited.test",
+        access="full",
+        payment="customer",
+    )
+
+    page = browser(world.partner_owner).get("/t/alpine/").content.decode()
+
+    assert "Managed AG" in page and "customers you manage" in page
+    assert "Invited AG" in page and "you invited them" in page
+
+
+def test_the_partner_dashboard_takes_a_fixed_number_of_queries(
+    world, browser, django_assert_max_num_queries
+):
+    owner = ctx(world.partner_owner, world.partner)
+    client = browser(world.partner_owner)
+    services.customer_add(org=owner, name="First AG")
+    services.customer_add(
+        org=owner,
+        name="First Asked AG",
+        owner_email="o@first.test",
+        access="full",
+        payment="customer",
+    )
+    client.get("/t/alpine/")
+    with django_assert_max_num_queries(14) as few:
+        client.get("/t/alpine/")
+    for n in range(12):
+        services.customer_add(org=owner, name=f"More {n} AG")
+        services.customer_add(
+            org=owner,
+            name=f"Asked {n} AG",
+            owner_email=f"o{n}@asked.test",
+            access="full",
+            payment="customer",
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get("/t/alpine/")
+
+
+def test_the_customer_overview_lists_its_partners(world, browser):
+    partnership = services.partnership_invite_partner(
+        org=ctx(world.customer_owner, world.customer),
+        partner=world.partner,
+        access="full",
+        payment="customer",
+    )
+    page = browser(world.customer_owner).get("/t/mueller/").content.decode()
+    assert "Alpine IT" in page and "you invited them" in page
+    services.partnership_accept(
+        org=ctx(world.partner_owner, world.partner), partnership=partnership
+    )
+    page = browser(world.customer_user).get("/t/mueller/").content.decode()
+    assert "Alpine IT" in page and "Nothing is waiting for an answer." in page
+
+
+def test_another_organizations_dashboard_is_a_404(world, browser):
+    assert_all_404(browser(world.partner_owner), ["/t/rhein/", "/t/bergmann/", "/t/nowhere/"])
