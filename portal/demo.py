@@ -339,12 +339,22 @@ def _partnership(
         },
     )
     partnership.products.set(Product.objects.filter(code__in=products))
+    owners = {
+        m.tenant_id: m.user
+        for m in Membership.objects.filter(
+            tenant__in=[partner, customer], role=Role.OWNER
+        ).select_related("user")
+    }
     PartnershipEvent.objects.create(
-        partnership=partnership, kind="created", after=partnership.requested
+        partnership=partnership,
+        kind="created",
+        actor=owners.get(partner.pk),
+        after=partnership.requested,
     )
     PartnershipEvent.objects.create(
         partnership=partnership,
         kind="accepted",
+        actor=owners.get(customer.pk),
         before=partnership.requested,
         after=partnership.requested,
     )
