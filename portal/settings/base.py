@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "django_filters",
+    "formtools",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "allauth",
