@@ -1,5 +1,17 @@
 """Every read of partners/, scoped to what the actor may see: partnerships and the permission function (partnerships.py), the customers partners manage (customers.py)."""
 
+from partners.selectors.customers import (
+    alert_profile_get,
+    alert_profiles,
+    contact_get,
+    contract_get,
+    contracts_list,
+    customer_detail,
+    customer_list,
+    customer_search,
+    sla_policies,
+    sla_policy_get,
+)
 from partners.selectors.partnerships import (
     INVITATION_SALT,
     NOT_FOUND,
@@ -29,8 +41,16 @@ __all__ = [
     "NOT_FOUND",
     "PARTNERSHIP_ACTIONS",
     "ActionRule",
+    "alert_profile_get",
+    "alert_profiles",
     "assigned_collaborators",
+    "contact_get",
+    "contract_get",
+    "contracts_list",
+    "customer_detail",
     "customer_get_for_partner",
+    "customer_list",
+    "customer_search",
     "customers_visible_to",
     "directory_partner_get",
     "invitation_token",
@@ -46,4 +66,6 @@ __all__ = [
     "partnerships_due_to_expire",
     "partnerships_ending_on",
     "partnerships_for",
+    "sla_policies",
+    "sla_policy_get",
 ]

@@ -1,5 +1,20 @@
 """Every write of partners/: partnerships (partnerships.py) and the customers partners manage (customers.py)."""
 
+from partners.services.customers import (
+    alert_profile_save,
+    contact_add,
+    contact_remove,
+    contact_set_primary,
+    contact_update,
+    contract_clean,
+    contract_create,
+    contract_delete,
+    contract_update,
+    customer_onboard,
+    partner_list_entry_delete,
+    service_profile_set,
+    sla_policy_save,
+)
 from partners.services.partnerships import (
     REMINDER_DAYS,
     clean_grant,
@@ -24,13 +39,24 @@ from partners.services.partnerships import (
 
 __all__ = [
     "REMINDER_DAYS",
+    "alert_profile_save",
     "clean_grant",
     "collaborators_set",
+    "contact_add",
+    "contact_remove",
+    "contact_set_primary",
+    "contact_update",
+    "contract_clean",
+    "contract_create",
+    "contract_delete",
+    "contract_update",
     "customer_add",
+    "customer_onboard",
     "customer_owner_invite",
     "customer_profile_update",
     "grant_of",
     "home_partner_sync",
+    "partner_list_entry_delete",
     "partnership_accept",
     "partnership_approve_extension",
     "partnership_cancel",
@@ -42,4 +68,6 @@ __all__ = [
     "partnership_remind",
     "partnership_request_extension",
     "partnership_resend",
+    "service_profile_set",
+    "sla_policy_save",
 ]

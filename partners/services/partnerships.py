@@ -222,7 +222,7 @@ def customer_add(
     message: str = "",
     **profile,
 ) -> Partnership:
-    """A partner owner adds a customer in management (SPEC §3).
+    """A partner adds a customer in management (SPEC §3).
 
     With `owner_email`: the customer, its owner's account and membership, a
     pending partnership asking for the given access, and an invitation email.
@@ -231,7 +231,9 @@ def customer_add(
     """
     if not org.tenant.is_partner:
         raise PermissionDenied("Only partners add customers.")
-    require_role(org, Role.OWNER)
+    # Owners and admins create customers (SPEC §2); asking a customer's owner for
+    # access is for the partner's legal managers, its owners (SPEC §3).
+    require_role(org, Role.OWNER if owner_email else Role.ADMIN)
     if owner_email:
         grant = clean_grant(
             access=access or "", payment=payment, products=products, ends_on=ends_on

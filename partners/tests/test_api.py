@@ -226,12 +226,18 @@ def test_a_customer_without_an_owner_is_unclaimed_and_managed_at_once(world, api
     assert len(mail.outbox) == 0
 
 
-@pytest.mark.parametrize("user", ["partner_admin", "collaborator"])
-def test_only_the_partner_owner_adds_customers(world, api, user):
+def test_collaborators_add_no_customers_and_admins_ask_no_owner_for_access(world, api):
     before = counts()
-    response = api(getattr(world, user), world.partner).post(CUSTOMERS, {"name": "Nope AG"})
+    response = api(world.collaborator, world.partner).post(CUSTOMERS, {"name": "Nope AG"})
     assert response.status_code == 403
+    asking = api(world.partner_admin, world.partner).post(
+        CUSTOMERS,
+        {"name": "Nope AG", "owner_email": "o@nope.test", "access": "full", "payment": "customer"},
+    )
+    assert asking.status_code == 403
     assert counts() == before
+    unclaimed = api(world.partner_admin, world.partner).post(CUSTOMERS, {"name": "Admin AG"})
+    assert unclaimed.status_code == 201
 
 
 @pytest.mark.parametrize(

@@ -99,9 +99,21 @@ def test_an_unclaimed_customer_is_managed_at_once_with_full_access_paid_by_the_p
     assert "owner_email" in error.value.message_dict
 
 
-def test_only_partner_owners_add_customers(world, run_on_commit):
+def test_owners_and_admins_add_customers_but_only_owners_ask_for_access(world, run_on_commit):
+    admin = ctx(world.partner_admin, world.partner)
+    unclaimed = run_on_commit(services.customer_add, org=admin, name="Admin Made AG")
+    assert unclaimed.status == Status.ACTIVE
     with pytest.raises(PermissionDenied):
-        run_on_commit(services.customer_add, org=ctx(world.partner_admin, world.partner), name="X")
+        run_on_commit(
+            services.customer_add,
+            org=admin,
+            name="X",
+            owner_email="o@x.test",
+            access="full",
+            payment="customer",
+        )
+    with pytest.raises(PermissionDenied):
+        run_on_commit(services.customer_add, org=ctx(world.collaborator, world.partner), name="X")
     with pytest.raises(PermissionDenied):
         run_on_commit(
             services.customer_add, org=ctx(world.customer_owner, world.customer), name="X"

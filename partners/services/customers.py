@@ -1,0 +1,245 @@
+"""Writes of what a partner records about the customers it manages (SPEC §2):
+onboarding in one transaction, contacts, contracts, SLA policies, alert
+profiles and service profiles. Access goes through the permission function."""
+
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+
+from partners.models import (
+    CONTRACT_AMOUNT_FIELDS,
+    CONTRACT_AMOUNTS,
+    AlertProfile,
+    Contract,
+    Partnership,
+    ServiceProfile,
+    SlaPolicy,
+)
+from partners.selectors.partnerships import customer_get_for_partner
+from partners.services.partnerships import customer_add
+from tenants.models import Contact, Role, Tenant
+from tenants.selectors import OrgContext
+from tenants.services import contact_create, contact_make_primary, require_role
+
+
+def _require_partner_admin(org: OrgContext) -> None:
+    if not org.tenant.is_partner:
+        raise PermissionDenied("Only partners keep these records.")
+    require_role(org, Role.ADMIN)
+
+
+# --- onboarding --------------------------------------------------------------------
+
+
+@transaction.atomic
+def customer_onboard(
+    *,
+    org: OrgContext,
+    name: str,
+    grant: dict | None = None,
+    contract: dict | None = None,
+    service_profile: dict | None = None,
+    primary_contact: dict | None = None,
+    **profile,
+) -> Partnership:
+    """The wizard's end (and `POST customers/` with the nested parts): the customer,
+    its partnership request (issue 3), an optional contract, a service profile and
+    the primary contact, all or nothing."""
+    partnership = customer_add(org=org, name=name, **(grant or {}), **profile)
+    customer = partnership.customer
+    if contract:
+        _contract_save(Contract(partner=org.tenant, customer=customer), contract)
+    if service_profile:
+        _service_profile_save(org, customer, **service_profile)
+    if primary_contact:
+        contact_create(customer=customer, is_primary=True, **primary_contact)
+    return partnership
+
+
+# --- contacts ------------------------------------------------------------------------
+
+
+def _contact_for(org: OrgContext, contact_id) -> Contact:
+    contact = Contact.objects.select_related("customer").filter(pk=contact_id).first()
+    if contact is None:
+        raise Http404("No such contact.")
+    customer_get_for_partner(org=org, customer_id=contact.customer_id)
+    return contact
+
+
+def contact_add(*, org: OrgContext, customer: Tenant, **fields) -> Contact:
+    customer = customer_get_for_partner(org=org, customer_id=customer.pk)
+    return contact_create(customer=customer, **fields)
+
+
+@transaction.atomic
+def contact_update(*, org: OrgContext, contact: Contact, data: dict) -> Contact:
+    contact = _contact_for(org, contact.pk)
+    make_primary = data.pop("is_primary", None)
+    for field, value in data.items():
+        setattr(contact, field, value)
+    contact.full_clean(exclude=["customer", "is_primary"])
+    contact.save(update_fields=[*data.keys()] or None)
+    if make_primary:
+        contact = contact_make_primary(contact=contact)
+    elif make_primary is False and contact.is_primary:
+        raise ValidationError({"is_primary": "Make another contact primary instead."})
+    return contact
+
+
+def contact_set_primary(*, org: OrgContext, contact: Contact) -> Contact:
+    return contact_make_primary(contact=_contact_for(org, contact.pk))
+
+
+@transaction.atomic
+def contact_remove(*, org: OrgContext, contact: Contact) -> None:
+    """Remove a contact; the primary goes only after another one is made primary."""
+    contact = _contact_for(org, contact.pk)
+    if contact.is_primary:
+        raise ValidationError("Make another contact primary before removing this one.")
+    contact.delete()
+
+
+# --- contracts -------------------------------------------------------------------------
+
+
+def contract_clean(data: dict) -> dict:
+    """Each contract type asks only for its own amounts (CONTRACT_AMOUNTS)."""
+    errors = {}
+    kind = data.get("type")
+    if kind not in CONTRACT_AMOUNTS:
+        raise ValidationError({"type": "Choose a contract type."})
+    needed = CONTRACT_AMOUNTS[kind]
+    for field in CONTRACT_AMOUNT_FIELDS:
+        value = data.get(field)
+        if field in needed and (value is None or value <= Decimal("0")):
+            errors[field] = "This contract type needs an amount above zero."
+        elif field not in needed and value is not None:
+            errors[field] = "This contract type has no such amount."
+    starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
+    if isinstance(starts_on, datetime.date) and ends_on and ends_on <= starts_on:
+        errors["ends_on"] = "The end comes after the start."
+    if errors:
+        raise ValidationError(errors)
+    return data
+
+
+def _contract_save(contract: Contract, data: dict) -> Contract:
+    contract_clean(
+        {
+            **{
+                f: getattr(contract, f)
+                for f in ("type", "starts_on", "ends_on", *CONTRACT_AMOUNT_FIELDS)
+            },
+            **data,
+        }
+    )
+    for field, value in data.items():
+        setattr(contract, field, value)
+    contract.full_clean(exclude=["partner", "customer"])
+    contract.save()
+    return contract
+
+
+def contract_create(*, org: OrgContext, customer: Tenant, data: dict) -> Contract:
+    customer = customer_get_for_partner(org=org, customer_id=customer.pk)
+    return _contract_save(Contract(partner=org.tenant, customer=customer), data)
+
+
+def contract_update(*, org: OrgContext, contract: Contract, data: dict) -> Contract:
+    customer_get_for_partner(org=org, customer_id=contract.customer_id)
+    if contract.partner_id != org.tenant.pk:
+        raise PermissionDenied("Only the partner that made a contract changes it.")
+    if "type" in data and data["type"] != contract.type:
+        for field in CONTRACT_AMOUNT_FIELDS:  # a new type starts from its own amounts
+            data.setdefault(field, None)
+    return _contract_save(contract, data)
+
+
+def contract_delete(*, org: OrgContext, contract: Contract) -> None:
+    customer_get_for_partner(org=org, customer_id=contract.customer_id)
+    if contract.partner_id != org.tenant.pk:
+        raise PermissionDenied("Only the partner that made a contract removes it.")
+    contract.delete()
+
+
+# --- the partner's lists: SLA policies and alert profiles -----------------------------
+
+
+def _named_save(instance, data: dict, label: str):
+    for field, value in data.items():
+        setattr(instance, field, value)
+    instance.full_clean(exclude=["partner"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as exc:
+        if "name" in str(exc).lower() or "unique" in str(exc).lower():
+            raise ValidationError({"name": f"You already have a {label} with this name."}) from exc
+        raise ValidationError(f"Check the values of this {label}.") from exc
+    return instance
+
+
+def sla_policy_save(*, org: OrgContext, data: dict, policy: SlaPolicy | None = None) -> SlaPolicy:
+    _require_partner_admin(org)
+    policy = policy or SlaPolicy(partner=org.tenant)
+    if policy.partner_id != org.tenant.pk:
+        raise PermissionDenied("Not your SLA policy.")
+    response = data.get("first_response_minutes", policy.first_response_minutes)
+    resolution = data.get("resolution_minutes", policy.resolution_minutes)
+    if response is not None and resolution is not None and resolution < response:
+        raise ValidationError(
+            {"resolution_minutes": "Resolution cannot come before the first response."}
+        )
+    return _named_save(policy, data, "SLA policy")
+
+
+def alert_profile_save(
+    *, org: OrgContext, data: dict, profile: AlertProfile | None = None
+) -> AlertProfile:
+    _require_partner_admin(org)
+    profile = profile or AlertProfile(partner=org.tenant)
+    if profile.partner_id != org.tenant.pk:
+        raise PermissionDenied("Not your alert profile.")
+    for field in ("cpu_percent", "memory_percent", "disk_percent"):
+        if field in data and not 1 <= data[field] <= 100:
+            raise ValidationError({field: "Between 1 and 100."})
+    return _named_save(profile, data, "alert profile")
+
+
+def partner_list_entry_delete(*, org: OrgContext, entry: SlaPolicy | AlertProfile) -> None:
+    """Remove an SLA policy or alert profile; service profiles using it keep none."""
+    _require_partner_admin(org)
+    if entry.partner_id != org.tenant.pk:
+        raise PermissionDenied("Not yours.")
+    entry.delete()
+
+
+# --- service profiles ------------------------------------------------------------------
+
+
+def _service_profile_save(
+    org: OrgContext, customer: Tenant, *, sla=None, alert_profile=None
+) -> ServiceProfile:
+    errors = {}
+    if sla is not None and sla.partner_id != org.tenant.pk:
+        errors["sla"] = "Choose one of your SLA policies."
+    if alert_profile is not None and alert_profile.partner_id != org.tenant.pk:
+        errors["alert_profile"] = "Choose one of your alert profiles."
+    if errors:
+        raise ValidationError(errors)
+    profile, _ = ServiceProfile.objects.update_or_create(
+        partner=org.tenant, customer=customer, defaults={"sla": sla, "alert_profile": alert_profile}
+    )
+    return profile
+
+
+@transaction.atomic
+def service_profile_set(
+    *, org: OrgContext, customer: Tenant, sla=None, alert_profile=None
+) -> ServiceProfile:
+    customer = customer_get_for_partner(org=org, customer_id=customer.pk)
+    return _service_profile_save(org, customer, sla=sla, alert_profile=alert_profile)
