@@ -1,18 +1,25 @@
-"""API of partnerships (API.md, SPEC §3): parse, call a service or selector, render.
-Who may do what is decided in partners.services and partners.selectors."""
+"""API of partnerships (API.md, SPEC §2, §3): parse, call a service or selector,
+render. Who may do what is decided in partners.services and partners.selectors."""
 
+import django_filters
 from django.db.models import Prefetch, prefetch_related_objects
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, permissions, status
 from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from partners import selectors, services
-from partners.models import Partnership
+from partners.filters import CustomerFilter
+from partners.models import AlertProfile, Partnership, ServiceProfile, SlaPolicy
 from partners.serializers import (
+    AlertProfileSerializer,
     CollaboratorSerializer,
     CollaboratorsSetSerializer,
+    ContactSerializer,
+    ContractSerializer,
     CustomerCreatedSerializer,
     CustomerCreateSerializer,
     CustomerRowSerializer,
@@ -26,14 +33,40 @@ from partners.serializers import (
     PartnershipDetailSerializer,
     PartnershipInviteSerializer,
     PartnershipSerializer,
+    ServiceProfileSerializer,
+    SlaPolicySerializer,
 )
 from portal.api.base import OrgViewSet
 from tenants.models import Role, Tenant
 
 
+class CustomerListFilter(CustomerFilter):
+    """The customer list's one FilterSet (`partners.filters.CustomerFilter`: `q`,
+    the filters, `ordering`), plus `search`, the name `q` had before, and a
+    stable order for pagination: by name unless `ordering` says otherwise, then
+    by id."""
+
+    search = django_filters.CharFilter(
+        method="search", label="The same as q (kept for existing integrations).", max_length=200
+    )
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        ordering = queryset.query.order_by or ("name",)
+        # The id breaks ties in the direction of the first key, so that `name`
+        # and `-name` both walk the tenant_customer_name index (name, id).
+        tie_break = "-pk" if ordering[0].startswith("-") else "pk"
+        return queryset.order_by(*ordering, tie_break)
+
+
+def _id_parameter(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.UUID, OpenApiParameter.PATH, description=description)
+
+
 class CustomerViewSet(mixins.ListModelMixin, OrgViewSet):
     """The customers the caller may see and act on (SPEC §3), with the caller's
-    live partnership with each."""
+    active grant and the primary contact; what the partner records about each
+    (SPEC §2): contacts, contracts, service profile."""
 
     serializer_class = CustomerRowSerializer
     allowed_kinds = (Tenant.Kind.PARTNER,)
@@ -43,10 +76,8 @@ class CustomerViewSet(mixins.ListModelMixin, OrgViewSet):
         "collaborators_update": Role.ADMIN,
         "invite_owner": Role.OWNER,
     }
-    search_fields = ["name"]
-    ordering_fields = ["name", "created_at"]
-    ordering = ["name"]
-    filterset_fields = ["status", "currency", "country"]
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CustomerListFilter
     queryset = Tenant.objects.none()
 
     def _live_partnerships(self) -> Prefetch:
@@ -59,20 +90,30 @@ class CustomerViewSet(mixins.ListModelMixin, OrgViewSet):
         )
 
     def get_org_queryset(self):
-        return selectors.customers_visible_to(org=self.org).prefetch_related(
-            self._live_partnerships()
-        )
+        self.request.org = self.org  # CustomerFilter's collaborator filter reads it
+        return selectors.customer_list(org=self.org)
 
     def _get_customer(self, pk) -> Tenant:
         customer = selectors.customer_get_for_partner(org=self.org, customer_id=pk)
         prefetch_related_objects([customer], self._live_partnerships())
         return customer
 
+    @extend_schema(
+        description="`q` (or `search`) matches the name, an email domain, a contact's email "
+        "or the company/tax id; `ordering` is name, created_at, city or country (`-` for "
+        "descending), by name by default."
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
     @extend_schema(request=CustomerCreateSerializer, responses={201: CustomerCreatedSerializer})
     def create(self, request):
-        serializer = CustomerCreateSerializer(data=request.data)
+        """Add a customer, and with it, all or nothing: the grant asked for (with
+        `owner_email`) or an unclaimed customer managed at once, an optional
+        first contract, service profile and primary contact."""
+        serializer = CustomerCreateSerializer(data=request.data, context={"org": self.org})
         serializer.is_valid(raise_exception=True)
-        partnership = services.customer_add(org=self.org, **serializer.validated_data)
+        partnership = services.customer_onboard(org=self.org, **serializer.onboarding())
         customer = partnership.customer
         customer.created_partnership = selectors.partnership_get(
             org=self.org, partnership_id=partnership.pk
@@ -123,6 +164,150 @@ class CustomerViewSet(mixins.ListModelMixin, OrgViewSet):
             org=self.org, customer=customer, owner_email=serializer.validated_data["email"]
         )
         return partnership_response(self.org, partnership.pk)
+
+    # --- contacts -----------------------------------------------------------------------
+
+    @extend_schema(responses=ContactSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def contacts(self, request, pk=None):
+        customer = self._get_customer(pk)
+        return Response(ContactSerializer(customer.contacts.all(), many=True).data)
+
+    @extend_schema(request=ContactSerializer, responses={201: ContactSerializer})
+    @contacts.mapping.post
+    def contact_create(self, request, pk=None):
+        """Add a contact; the first one, or one sent with `is_primary`, becomes the primary."""
+        customer = self._get_customer(pk)
+        serializer = ContactSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contact = services.contact_add(org=self.org, customer=customer, **serializer.validated_data)
+        return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
+
+    def _get_contact(self, pk, contact_id):
+        customer = self._get_customer(pk)
+        return selectors.contact_get(org=self.org, customer=customer, contact_id=contact_id)
+
+    @extend_schema(
+        request=ContactSerializer,
+        responses=ContactSerializer,
+        parameters=[_id_parameter("contact_id", "A contact of this customer.")],
+    )
+    @action(
+        detail=True,
+        methods=["patch"],
+        url_path=r"contacts/(?P<contact_id>[^/.]+)",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def contact(self, request, pk=None, contact_id=None):
+        """Change a contact; `is_primary: true` makes it the primary (the previous
+        primary stops being one), `false` on the primary is refused."""
+        contact = self._get_contact(pk, contact_id)
+        serializer = ContactSerializer(contact, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        contact = services.contact_update(
+            org=self.org, contact=contact, data=dict(serializer.validated_data)
+        )
+        return Response(ContactSerializer(contact).data)
+
+    @extend_schema(
+        responses={204: None},
+        parameters=[_id_parameter("contact_id", "A contact of this customer.")],
+    )
+    @contact.mapping.delete
+    def contact_delete(self, request, pk=None, contact_id=None):
+        """Remove a contact; the primary one only after another is made primary (400)."""
+        services.contact_remove(org=self.org, contact=self._get_contact(pk, contact_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    # --- contracts ----------------------------------------------------------------------
+
+    def _contracts(self, customer: Tenant):
+        return selectors.contracts_list(org=self.org, customer=customer).select_related("customer")
+
+    @extend_schema(responses=ContractSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def contracts(self, request, pk=None):
+        """This partner's contracts with the customer, the latest start first."""
+        customer = self._get_customer(pk)
+        return Response(ContractSerializer(self._contracts(customer), many=True).data)
+
+    @extend_schema(request=ContractSerializer, responses={201: ContractSerializer})
+    @contracts.mapping.post
+    def contract_create(self, request, pk=None):
+        customer = self._get_customer(pk)
+        serializer = ContractSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contract = services.contract_create(
+            org=self.org, customer=customer, data=dict(serializer.validated_data)
+        )
+        return Response(ContractSerializer(contract).data, status=status.HTTP_201_CREATED)
+
+    def _get_contract(self, pk, contract_id):
+        customer = self._get_customer(pk)
+        contract = selectors.contract_get(org=self.org, customer=customer, contract_id=contract_id)
+        contract.customer = customer
+        return contract
+
+    @extend_schema(
+        request=ContractSerializer,
+        responses=ContractSerializer,
+        parameters=[_id_parameter("contract_id", "One of your contracts with this customer.")],
+    )
+    @action(
+        detail=True,
+        methods=["patch"],
+        url_path=r"contracts/(?P<contract_id>[^/.]+)",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def contract(self, request, pk=None, contract_id=None):
+        """Change a contract; a new `type` starts from its own amounts (give them)."""
+        contract = self._get_contract(pk, contract_id)
+        serializer = ContractSerializer(contract, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        contract = services.contract_update(
+            org=self.org, contract=contract, data=dict(serializer.validated_data)
+        )
+        return Response(ContractSerializer(contract).data)
+
+    @extend_schema(
+        responses={204: None},
+        parameters=[_id_parameter("contract_id", "One of your contracts with this customer.")],
+    )
+    @contract.mapping.delete
+    def contract_delete(self, request, pk=None, contract_id=None):
+        services.contract_delete(org=self.org, contract=self._get_contract(pk, contract_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    # --- service profile ----------------------------------------------------------------
+
+    def _service_profile(self, pk) -> ServiceProfile:
+        profile = selectors.customer_detail(org=self.org, customer_id=pk).service_profile
+        return profile or ServiceProfile()
+
+    @extend_schema(responses=ServiceProfileSerializer)
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="service-profile",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def service_profile(self, request, pk=None):
+        """Your SLA policy and alert profile for this customer (null: none chosen)."""
+        return Response(ServiceProfileSerializer(self._service_profile(pk)).data)
+
+    @extend_schema(request=ServiceProfileSerializer, responses=ServiceProfileSerializer)
+    @service_profile.mapping.put
+    def service_profile_update(self, request, pk=None):
+        customer = self._get_customer(pk)
+        serializer = ServiceProfileSerializer(data=request.data, context={"org": self.org})
+        serializer.is_valid(raise_exception=True)
+        profile = services.service_profile_set(
+            org=self.org, customer=customer, **serializer.validated_data
+        )
+        return Response(ServiceProfileSerializer(profile).data)
 
 
 def partnership_response(org, partnership_id, status_code=status.HTTP_200_OK) -> Response:
@@ -257,3 +442,85 @@ class PartnerDirectoryAPI(generics.ListAPIView):
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+# --- the partner's own lists: SLA policies and alert profiles ------------------------------
+
+
+class PartnerListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
+    """A partner's own list (SLA policies, alert profiles): its members read it,
+    owners and admins write it; another partner's entry is a 404 like a missing one.
+    Subclasses read through the selectors (`get_org_queryset`, `get_entry`) and
+    write through the save service (`save_entry`)."""
+
+    allowed_kinds = (Tenant.Kind.PARTNER,)
+    min_role = Role.COLLABORATOR
+    min_role_by_action = {
+        "create": Role.ADMIN,
+        "partial_update": Role.ADMIN,
+        "destroy": Role.ADMIN,
+    }
+    filter_backends = [OrderingFilter]
+    ordering_fields = ["name"]
+    ordering = ["name"]
+
+    def get_entry(self, pk):
+        raise NotImplementedError
+
+    def save_entry(self, data: dict, entry=None):
+        raise NotImplementedError
+
+    def get_object(self):
+        return self.get_entry(self.kwargs["pk"])
+
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        entry = self.save_entry(dict(serializer.validated_data))
+        return Response(self.get_serializer(entry).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        entry = self.get_object()
+        serializer = self.get_serializer(entry, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        return Response(
+            self.get_serializer(self.save_entry(dict(serializer.validated_data), entry)).data
+        )
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        """Remove it; service profiles that used it keep none."""
+        services.partner_list_entry_delete(org=self.org, entry=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SlaPolicyViewSet(PartnerListViewSet):
+    """Your SLA policies: first response and resolution targets, in minutes."""
+
+    serializer_class = SlaPolicySerializer
+    queryset = SlaPolicy.objects.none()
+
+    def get_org_queryset(self):
+        return selectors.sla_policies(org=self.org)
+
+    def get_entry(self, pk):
+        return selectors.sla_policy_get(org=self.org, policy_id=pk)
+
+    def save_entry(self, data: dict, entry=None):
+        return services.sla_policy_save(org=self.org, data=data, policy=entry)
+
+
+class AlertProfileViewSet(PartnerListViewSet):
+    """Your alert-threshold profiles: CPU, memory and disk percentages, minutes offline."""
+
+    serializer_class = AlertProfileSerializer
+    queryset = AlertProfile.objects.none()
+
+    def get_org_queryset(self):
+        return selectors.alert_profiles(org=self.org)
+
+    def get_entry(self, pk):
+        return selectors.alert_profile_get(org=self.org, profile_id=pk)
+
+    def save_entry(self, data: dict, entry=None):
+        return services.alert_profile_save(org=self.org, data=data, profile=entry)

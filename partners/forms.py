@@ -1,17 +1,32 @@
-"""Forms of the partnership pages. They parse; the services validate the rules
+"""Forms of the partnership and customer pages. They parse; the services validate the rules
 (clean_grant) and the views show a service's errors inline."""
 
 import datetime
+import re
 
 from django import forms
 
-from partners.models import Access, Payment
-from partners.selectors import partner_directory
+from partners.models import (
+    CONTRACT_AMOUNT_FIELDS,
+    CONTRACT_AMOUNTS,
+    Access,
+    AlertProfile,
+    Contract,
+    Payment,
+    SlaPolicy,
+)
+from partners.selectors import alert_profiles, partner_directory, sla_policies
+from partners.services import clean_grant, contract_clean
 from subscriptions.models import Product
 from subscriptions.selectors import products_list
+from tenants.forms import CommaListField
 from tenants.models import Role, Tenant, User
+from tenants.selectors import OrgContext
+from tenants.services import ORGANIZATION_FIELDS
 
 GRANT_FIELDS = ("access", "payment", "products", "ends_on")
+COUNTRY_CODE = re.compile(r"[A-Z]{2}")
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class GrantForm(forms.Form):
@@ -74,27 +89,6 @@ def grant_initial(grant: dict) -> dict:
     }
 
 
-class CustomerAddForm(GrantForm):
-    name = forms.CharField(max_length=200, label="Customer name")
-    currency = forms.ChoiceField(choices=Tenant.Currency.choices)
-    owner_email = forms.EmailField(
-        required=False,
-        max_length=254,
-        label="Owner's email (optional)",
-        help_text="The customer's legal manager: they get an email to accept, change or "
-        "decline the access you ask for. Without an email the customer is unclaimed: you "
-        "manage it at once with full access, paid by you, until you invite an owner.",
-    )
-    message = forms.CharField(
-        required=False,
-        max_length=2000,
-        label="Message to the owner (optional)",
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-
-    field_order = ["name", "currency", "owner_email", *GRANT_FIELDS, "message"]
-
-
 class PartnerInviteForm(GrantForm):
     partner = forms.ModelChoiceField(
         queryset=Tenant.objects.none(),
@@ -141,6 +135,13 @@ class ExtensionForm(forms.Form):
     )
 
 
+def partner_collaborators(partner: Tenant):
+    """The partner's collaborators, whom owners and admins assign to customers."""
+    return User.objects.filter(
+        memberships__tenant=partner, memberships__role=Role.COLLABORATOR
+    ).order_by("email")
+
+
 class CollaboratorsForm(forms.Form):
     users = forms.ModelMultipleChoiceField(
         queryset=User.objects.none(),
@@ -151,9 +152,7 @@ class CollaboratorsForm(forms.Form):
 
     def __init__(self, *args, partner: Tenant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["users"].queryset = User.objects.filter(
-            memberships__tenant=partner, memberships__role=Role.COLLABORATOR
-        ).order_by("email")
+        self.fields["users"].queryset = partner_collaborators(partner)
 
 
 class OwnerInviteForm(forms.Form):
@@ -161,4 +160,283 @@ class OwnerInviteForm(forms.Form):
         max_length=254,
         label="Owner's email",
         help_text="They get a link to set a password and review your access: keep, change or decline it.",
+    )
+
+
+# --- the customers a partner manages (SPEC §2): profile, contract, service, contacts ----
+
+
+class CustomerProfileForm(forms.ModelForm):
+    """Name and the optional profile fields (organization_update's ORGANIZATION_FIELDS)."""
+
+    email_domains = CommaListField(
+        required=False,
+        label="Email domains",
+        help_text="Without @, separated by commas: example.com, example.ch.",
+    )
+
+    country = forms.CharField(
+        required=False,
+        label="Country",
+        help_text="Two letters (ISO 3166): CH, DE, IT…",
+        widget=forms.TextInput(attrs={"size": 2, "autocomplete": "country", "placeholder": "CH"}),
+    )
+
+    class Meta:
+        model = Tenant
+        fields = list(ORGANIZATION_FIELDS)
+        labels = {"name": "Customer name", "tax_id": "Company / tax id"}
+        widgets = {
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+            "fax": forms.TextInput(attrs={"type": "tel"}),
+            "address": forms.TextInput(attrs={"autocomplete": "street-address"}),
+            "postal_code": forms.TextInput(attrs={"autocomplete": "postal-code"}),
+        }
+
+    def clean_email_domains(self):
+        domains = [d.lower() for d in self.cleaned_data["email_domains"]]
+        if any("@" in d for d in domains):
+            raise forms.ValidationError("Give domains without @ (example.com).")
+        return domains
+
+    def clean_country(self):
+        country = self.cleaned_data["country"].strip().upper()
+        if country and not COUNTRY_CODE.fullmatch(country):
+            raise forms.ValidationError("Two letters, e.g. CH.")
+        return country
+
+    def validate_unique(self):
+        """Saved by a service, which validates the model itself."""
+
+    def profile(self) -> dict:
+        return {name: self.cleaned_data[name] for name in ORGANIZATION_FIELDS}
+
+
+class CustomerCreateProfileForm(CustomerProfileForm):
+    """The wizard's first step: the profile and the customer's currency."""
+
+    class Meta(CustomerProfileForm.Meta):
+        fields = [*ORGANIZATION_FIELDS, "currency"]
+        help_texts = {"currency": "Prices, contracts and invoices of this customer."}
+
+
+def _decimal(label: str, **kwargs) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label, required=False, max_digits=12, decimal_places=2, min_value=0, **kwargs
+    )
+
+
+class ContractForm(forms.Form):
+    """A contract: each type asks only for its own amounts (CONTRACT_AMOUNTS). The
+    others are dropped, so a hidden amount is never required nor refused."""
+
+    type = forms.ChoiceField(
+        choices=[("", "Choose a type…"), *Contract.Type.choices],
+        label="Contract type",
+        widget=forms.Select(attrs={"data-contract-type": ""}),
+    )
+    name = forms.CharField(max_length=200, label="Contract name")
+    starts_on = forms.DateField(label="Start", widget=DATE_INPUT)
+    ends_on = forms.DateField(label="End (optional)", required=False, widget=DATE_INPUT)
+    fee = _decimal("Monthly fee")
+    hourly_rate = _decimal("Hourly rate")
+    hours = _decimal("Hours in the block")
+    amount = _decimal("Amount")
+
+    AMOUNT_FIELDS = CONTRACT_AMOUNT_FIELDS
+
+    def amount_fields(self):
+        """The amount inputs, each with the types that ask for it (for the page's script)."""
+        return [
+            (self[name], " ".join(t for t, needed in CONTRACT_AMOUNTS.items() if name in needed))
+            for name in CONTRACT_AMOUNT_FIELDS
+        ]
+
+    def clean(self):
+        data = super().clean()
+        needed = CONTRACT_AMOUNTS.get(data.get("type"), ())
+        for name in CONTRACT_AMOUNT_FIELDS:
+            if name not in needed:
+                data[name] = None
+                self._errors.pop(name, None)
+        if data.get("type"):
+            try:
+                contract_clean(dict(data))
+            except forms.ValidationError as exc:
+                for name, messages in exc.message_dict.items():
+                    if name not in self._errors:
+                        self.add_error(name if name in self.fields else None, messages)
+        return data
+
+    def contract(self) -> dict:
+        return {
+            name: self.cleaned_data.get(name)
+            for name in ("type", "name", "starts_on", "ends_on", *CONTRACT_AMOUNT_FIELDS)
+        }
+
+
+class ContractStepForm(ContractForm):
+    """The wizard's optional contract: nothing is asked unless "Add a contract" is ticked."""
+
+    add_contract = forms.BooleanField(required=False, label="Add a contract")
+    field_order = ["add_contract"]
+    REQUIRED = ("type", "name", "starts_on")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.REQUIRED:
+            self.fields[name].required = False
+
+    def clean(self):
+        if not self.cleaned_data.get("add_contract"):
+            self._errors.clear()
+            self.cleaned_data = {"add_contract": False}
+            return self.cleaned_data
+        for name in self.REQUIRED:
+            if not self.cleaned_data.get(name) and name not in self._errors:
+                self.add_error(name, self.fields[name].error_messages["required"])
+        return super().clean()
+
+    def contract(self) -> dict | None:
+        return super().contract() if self.cleaned_data.get("add_contract") else None
+
+
+class ServiceProfileForm(forms.Form):
+    """The SLA and alert-threshold profile, from the partner's own lists."""
+
+    sla = forms.ModelChoiceField(
+        queryset=SlaPolicy.objects.none(), required=False, label="SLA", empty_label="No SLA"
+    )
+    alert_profile = forms.ModelChoiceField(
+        queryset=AlertProfile.objects.none(),
+        required=False,
+        label="Alert-threshold profile",
+        empty_label="No alert profile",
+    )
+
+    def __init__(self, *args, org: OrgContext, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sla"].queryset = sla_policies(org=org)
+        self.fields["alert_profile"].queryset = alert_profiles(org=org)
+
+    def service_profile(self) -> dict:
+        return {
+            "sla": self.cleaned_data["sla"],
+            "alert_profile": self.cleaned_data["alert_profile"],
+        }
+
+
+class ContactForm(forms.Form):
+    first_name = forms.CharField(
+        max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    last_name = forms.CharField(
+        max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    email = forms.EmailField(required=False, max_length=254, label="Email (optional)")
+    phone = forms.CharField(
+        required=False,
+        max_length=40,
+        label="Phone (optional)",
+        widget=forms.TextInput(attrs={"type": "tel"}),
+    )
+
+    def contact(self) -> dict:
+        return {
+            name: self.cleaned_data[name] for name in ("first_name", "last_name", "email", "phone")
+        }
+
+
+class ContactAddForm(ContactForm):
+    is_primary = forms.BooleanField(
+        required=False,
+        label="Make this the primary contact",
+        help_text="A customer's first contact becomes its primary contact anyway.",
+    )
+
+
+class PrimaryContactForm(ContactForm):
+    """The wizard's primary contact: someone to reach, so an email is needed."""
+
+    email = forms.EmailField(max_length=254, label="Email")
+
+
+class AccessStepForm(GrantForm):
+    """The wizard's access step (partner owners): ask the customer's owner for
+    access, or leave the customer unclaimed (managed by you, full, paid by you)."""
+
+    owner_email = forms.EmailField(
+        required=False,
+        max_length=254,
+        label="Owner's email (optional)",
+        help_text="The customer's legal manager: they get an email to accept, change or "
+        "decline the access you ask for. Without an email the customer is unclaimed: you "
+        "manage it at once with full access, paid by you, until you invite an owner.",
+    )
+    message = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Message to the owner (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    field_order = ["owner_email", *GRANT_FIELDS, "message"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["access"].required = False
+
+    def clean(self):
+        if "owner_email" in self._errors:
+            return self.cleaned_data
+        if not self.cleaned_data.get("owner_email"):
+            self._errors.clear()
+            self.cleaned_data = {"owner_email": ""}
+            return self.cleaned_data
+        data = super().clean()
+        if not any(name in self._errors for name in GRANT_FIELDS):
+            try:
+                clean_grant(**self.grant())
+            except forms.ValidationError as exc:
+                for name, messages in exc.message_dict.items():
+                    self.add_error(name if name in self.fields else None, messages)
+        return data
+
+    def access_request(self) -> dict | None:
+        """customer_add's grant arguments; None leaves the customer unclaimed."""
+        if not self.cleaned_data.get("owner_email"):
+            return None
+        return {
+            "owner_email": self.cleaned_data["owner_email"],
+            "message": self.cleaned_data["message"],
+            **self.grant(),
+        }
+
+
+class ConfirmForm(forms.Form):
+    """The wizard's last step: the summary, nothing to type."""
+
+
+# --- the partner's lists -----------------------------------------------------------------
+
+
+class SlaPolicyForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    first_response_minutes = forms.IntegerField(
+        min_value=1, label="First response (minutes)", help_text="E.g. 60 for one hour."
+    )
+    resolution_minutes = forms.IntegerField(
+        min_value=1, label="Resolution (minutes)", help_text="E.g. 480 for one working day."
+    )
+
+
+class AlertProfileForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    cpu_percent = forms.IntegerField(min_value=0, initial=90, label="CPU (%)")
+    memory_percent = forms.IntegerField(min_value=0, initial=90, label="Memory (%)")
+    disk_percent = forms.IntegerField(min_value=0, initial=90, label="Disk (%)")
+    offline_minutes = forms.IntegerField(
+        min_value=1,
+        initial=15,
+        label="Offline for (minutes)",
+        help_text="Alert when a machine has not reported for this long.",
     )

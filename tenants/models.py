@@ -146,6 +146,13 @@ class Tenant(models.Model):
             ),
             models.Index(fields=["parent", "kind", "name"], name="tenant_parent_kind_name"),
             models.Index(Lower("name"), name="tenant_name_ci"),
+            # The customer list's default order (name, then id) walks this index
+            # and stops after one page instead of sorting every customer.
+            models.Index(
+                fields=["name", "id"],
+                condition=models.Q(kind="customer"),
+                name="tenant_customer_name",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -76,6 +76,14 @@ def tenant_build(*, kind: str, name: str, parent: Tenant | None, currency: str, 
     )
 
 
+def clean_email_domains(domains) -> list[str]:
+    """Email domains as stored: trimmed, lower case, without @ (SPEC §2)."""
+    domains = [d.strip().lower() for d in domains or [] if d.strip()]
+    if any("@" in d for d in domains):
+        raise ValidationError({"email_domains": "Give domains without @ (example.com)."})
+    return domains
+
+
 @transaction.atomic
 def tenant_create(
     *, kind: str, name: str, parent: Tenant | None, currency: str = "CHF", **fields
@@ -84,6 +92,8 @@ def tenant_create(
         raise ValidationError({"parent": "A partner hangs under another partner or the provider."})
     if kind == Tenant.Kind.CUSTOMER and parent is not None and parent.kind != Tenant.Kind.PARTNER:
         raise ValidationError({"parent": "A customer's parent is its home partner."})
+    if "email_domains" in fields:
+        fields["email_domains"] = clean_email_domains(fields["email_domains"])
     tenant = tenant_build(
         kind=kind,
         name=name,
@@ -210,9 +220,7 @@ def tenant_profile_update(*, tenant: Tenant, data: dict, allowed: tuple[str, ...
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     for field, value in data.items():
         setattr(tenant, field, value)
-    tenant.email_domains = [d.strip().lower() for d in tenant.email_domains if d.strip()]
-    if any("@" in d for d in tenant.email_domains):
-        raise ValidationError({"email_domains": "Give domains without @ (example.com)."})
+    tenant.email_domains = clean_email_domains(tenant.email_domains)
     tenant.full_clean(exclude=["path", "parent", "slug", "origin"])
     tenant.save(update_fields=[*data.keys(), "email_domains", "updated_at"])
     return tenant

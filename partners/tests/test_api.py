@@ -118,9 +118,11 @@ def test_the_customer_list_shows_what_the_caller_may_see_with_its_live_partnersh
         "slug",
         "currency",
         "status",
+        "rank",
         "city",
         "country",
         "partnership",
+        "primary_contact",
     }
     assert row["name"] == "Bäckerei Müller" and row["id"] == str(world.customer.id)
     assert row["partnership"] == {

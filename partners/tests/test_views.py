@@ -88,7 +88,7 @@ def test_each_page_serves_the_roles_it_is_for_and_refuses_the_others(world, clie
         (world.partner_admin, "/t/alpine/customers/", 200),
         (world.collaborator, "/t/alpine/customers/", 200),
         (world.partner_owner, "/t/alpine/customers/add/", 200),
-        (world.partner_admin, "/t/alpine/customers/add/", 403),
+        (world.partner_admin, "/t/alpine/customers/add/", 200),
         (world.collaborator, "/t/alpine/customers/add/", 403),
         (world.partner_owner, f"/t/alpine/customers/{customer_id}/collaborators/", 200),
         (world.partner_admin, f"/t/alpine/customers/{customer_id}/collaborators/", 200),
@@ -125,9 +125,18 @@ def test_the_sub_navigation_names_the_partnership_pages(world, browser):
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(world, client):
-    for url in org_page_urls(
-        partners.urls, slug="alpine", customer_id=missing_id(), partnership_id=missing_id()
-    ):
+    ids = dict.fromkeys(
+        (
+            "customer_id",
+            "partnership_id",
+            "contact_id",
+            "contract_id",
+            "policy_id",
+            "profile_id",
+            "job_id",
+        )
+    )
+    for url in org_page_urls(partners.urls, slug="alpine", **{k: missing_id() for k in ids}):
         response = client.get(url)
         assert response.status_code == 302 and reverse("account_login") in response["Location"]
 
@@ -138,22 +147,25 @@ def test_every_page_of_another_organization_is_a_404(world, browser):
     )
     ours = mueller_gives_alpine(world)
     client = browser(world.partner_owner)
+    ids = {
+        "customer_id": foreign.customer_id,
+        "partnership_id": foreign.pk,
+        **{
+            key: missing_id()
+            for key in ("contact_id", "contract_id", "policy_id", "profile_id", "job_id")
+        },
+    }
     for slug in ("rhein", "bergmann", "no-such-org"):
-        assert_all_404(
-            client,
-            org_page_urls(
-                partners.urls, slug=slug, customer_id=foreign.customer_id, partnership_id=foreign.pk
-            ),
-        )
+        assert_all_404(client, org_page_urls(partners.urls, slug=slug, **ids))
     # Another organization's ids under one's own slug are 404s too, on both sides.
     with_ids = [
         url
-        for url in org_page_urls(
-            partners.urls, slug="alpine", customer_id=foreign.customer_id, partnership_id=foreign.pk
-        )
+        for url in org_page_urls(partners.urls, slug="alpine", **ids)
         if str(foreign.pk) in url or str(foreign.customer_id) in url
     ]
-    assert len(with_ids) == 2
+    assert (
+        len(with_ids) == 5
+    )  # the customer page, its contacts, contracts, collaborators; the partnership
     assert_all_404(client, with_ids)
     assert_all_404(browser(world.customer_owner), [page_url(foreign, world.customer)])
     # And the outsider does not reach ours.
@@ -215,7 +227,7 @@ def test_the_customer_list_takes_a_constant_number_of_queries(
     with django_assert_max_num_queries(len(few)):
         page = client.get("/t/alpine/customers/")
     content = page.content.decode()
-    assert "Davos 11" in content and "Limited: Mail Pro, Web Hosting" in content
+    assert "Davos 11" in content and '<td data-label="Access">Limited</td>' in content
     assert "The partner pays" in content and "Flims 3" in content  # pending, in its section
     assert "Chur SA" not in content.split("Pending invitations")[0]
 
@@ -238,75 +250,6 @@ def test_empty_states_say_what_to_do_next(world, browser):
     collaborator_page = browser(world.collaborator).get("/t/alpine/customers/").content.decode()
     assert "No customers are assigned to you yet" in collaborator_page
     assert "Add a customer" not in collaborator_page
-
-
-def test_adding_a_customer_with_an_owner_email_invites_the_owner(
-    world, browser, catalog, django_capture_on_commit_callbacks
-):
-    client = browser(world.partner_owner)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            "/t/alpine/customers/add/",
-            {
-                "name": "Hotel Alpenblick",
-                "currency": "CHF",
-                "owner_email": "Chef@Alpenblick.test",
-                "access": "limited",
-                "products": [str(catalog["web"].pk), str(catalog["mail"].pk)],
-                "ends_on": in_a_month().isoformat(),
-                "message": "As discussed on the phone.",
-            },
-            follow=True,
-        )
-    partnership = Partnership.objects.get(customer__name="Hotel Alpenblick")
-    assert response.redirect_chain[-1][0] == page_url(partnership, world.partner)
-    assert "We emailed chef@alpenblick.test" in response.content.decode()
-    assert partnership.status == "pending" and partnership.access == "limited"
-    assert sorted(partnership.requested["products"]) == ["mail-pro", "web-hosting"]
-    assert mail.outbox[-1].to == ["chef@alpenblick.test"] and LINK.search(mail.outbox[-1].body)
-    assert (
-        b"Resend the invitation" in response.content
-        and b"Cancel the invitation" in response.content
-    )
-    listing = client.get("/t/alpine/customers/").content.decode()
-    assert "Hotel Alpenblick" in listing.split("Pending invitations")[1]
-
-
-def test_adding_an_unclaimed_customer_manages_it_at_once(world, browser):
-    client = browser(world.partner_owner)
-    response = client.post(
-        "/t/alpine/customers/add/",
-        {"name": "Garage Meier", "currency": "EUR", "access": "full", "payment": "partner"},
-        follow=True,
-    )
-    partnership = Partnership.objects.get(customer__name="Garage Meier")
-    assert partnership.status == "active" and partnership.access == "full"
-    assert partnership.payment == "partner" and partnership.customer.currency == "EUR"
-    assert b"You manage it now" in response.content
-    listing = client.get("/t/alpine/customers/").content.decode()
-    assert "Garage Meier" in listing and "The partner pays" in listing
-
-
-def test_adding_a_customer_shows_the_services_errors_inline(world, browser, catalog):
-    client = browser(world.partner_owner)
-    limited_without_products = client.post(
-        "/t/alpine/customers/add/",
-        {"name": "X", "currency": "CHF", "owner_email": "x@x.test", "access": "limited"},
-    )
-    assert limited_without_products.status_code == 400
-    assert b"Limited access lists at least one product." in limited_without_products.content
-    unclaimed_limited = client.post(
-        "/t/alpine/customers/add/",
-        {"name": "X", "currency": "CHF", "access": "limited", "products": [str(catalog["web"].pk)]},
-    )
-    assert unclaimed_limited.status_code == 400
-    assert b"give the owner&#x27;s email to ask for other access" in unclaimed_limited.content
-    full_without_payment = client.post(
-        "/t/alpine/customers/add/",
-        {"name": "X", "currency": "CHF", "owner_email": "x@x.test", "access": "full"},
-    )
-    assert b"Full access needs a payment mode" in full_without_payment.content
-    assert not Partnership.objects.exists()
 
 
 def test_assigning_collaborators_to_a_customer(world, browser):

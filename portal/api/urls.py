@@ -1,7 +1,13 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from partners.api import CustomerViewSet, PartnerDirectoryAPI, PartnershipViewSet
+from partners.api import (
+    AlertProfileViewSet,
+    CustomerViewSet,
+    PartnerDirectoryAPI,
+    PartnershipViewSet,
+    SlaPolicyViewSet,
+)
 from subscriptions.api import ProductViewSet
 from tenants.api import (
     ApiTokenViewSet,
@@ -19,6 +25,8 @@ router.register("tokens", ApiTokenViewSet, basename="token")
 router.register("products", ProductViewSet, basename="product")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("partnerships", PartnershipViewSet, basename="partnership")
+router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
+router.register("alert-profiles", AlertProfileViewSet, basename="alert-profile")
 
 urlpatterns = [
     path("me/", MeAPI.as_view(), name="me"),
@@ -26,5 +34,6 @@ urlpatterns = [
     path("organization/branding/", BrandingAPI.as_view(), name="organization-branding"),
     path("partners/", PartnerCreateAPI.as_view(), name="partner-create"),
     path("partners/directory/", PartnerDirectoryAPI.as_view(), name="partner-directory"),
+    path("customers/import/", include("partners.api_imports")),  # before customers/{id}/
     path("", include(router.urls)),
 ]

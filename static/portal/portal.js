@@ -15,6 +15,23 @@
       event.target.select();
     }
   });
+  // A contract's amounts: <select data-contract-type> inside [data-contract] shows
+  // only the [data-contract-amount] boxes whose data-types name the chosen type.
+  function showContractAmounts(select) {
+    var scope = select.closest("[data-contract]");
+    if (!scope) { return; }
+    var type = select.value;
+    scope.querySelectorAll("[data-contract-amount]").forEach(function (box) {
+      var types = (box.getAttribute("data-types") || "").split(" ");
+      box.hidden = !type || types.indexOf(type) === -1;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select[data-contract-type]")) {
+      showContractAmounts(event.target);
+    }
+  });
+  document.querySelectorAll("select[data-contract-type]").forEach(showContractAmounts);
   // The tenant's accent colour, from <meta name="accent-color">.
   var accent = document.querySelector('meta[name="accent-color"]');
   if (accent) {

@@ -1,6 +1,6 @@
-"""Browser pages of partnerships (SPEC §3, §9): the partner's customers, the
-customer's partners, one partnership page both sides share, and the public
-invitation landing. Thin: forms parse, services write, selectors read."""
+"""Browser pages of partnerships (SPEC §3, §9): who manages a customer (its
+collaborators), the customer's partners, one partnership page both sides share,
+and the public invitation landing. Thin: forms parse, services write, selectors read."""
 
 import datetime
 from urllib.parse import urlencode
@@ -9,8 +9,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
 from django.http import Http404, HttpResponseBadRequest, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -25,7 +23,6 @@ from django.views.decorators.cache import never_cache
 from partners import selectors, services
 from partners.forms import (
     CollaboratorsForm,
-    CustomerAddForm,
     DeclineForm,
     EndForm,
     ExtensionForm,
@@ -35,15 +32,13 @@ from partners.forms import (
     grant_initial,
 )
 from partners.grants import grant_comparison, grant_text, grant_value, product_names
-from partners.models import Access, Partnership, Side
+from partners.models import Partnership, Side
 from portal.web import OrgViewMixin, form_add_service_errors
-from subscriptions.models import Product
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant, User
 from tenants.selectors import org_context_for
 from tenants.services import user_set_first_password
 
-PAGE_SIZE = 50
 DIRECTORY_LIMIT = 20
 Status = Partnership.Status
 
@@ -84,86 +79,6 @@ def _list_url(org, slug: str) -> str:
 
 
 # --- partner console ------------------------------------------------------------------
-
-
-class PartnerCustomersView(OrgViewMixin, View):
-    """The customers this partner user may see, with their live grant, and the
-    pending invitations both ways."""
-
-    allowed_kinds = (Tenant.Kind.PARTNER,)
-
-    def get(self, request, slug):
-        query = request.GET.get("q", "").strip()
-        customers = selectors.customers_visible_to(org=self.org)
-        if query:
-            customers = customers.filter(Q(name__icontains=query) | Q(city__icontains=query))
-        live = Partnership.objects.filter(
-            partner=self.org.tenant, status=Status.ACTIVE
-        ).prefetch_related(Prefetch("products", queryset=Product.objects.order_by("name")))
-        customers = customers.prefetch_related(
-            Prefetch("partnerships_as_customer", queryset=live, to_attr="live_partnerships")
-        ).order_by("name", "pk")
-        page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
-        rows = [(c, c.live_partnerships[0] if c.live_partnerships else None) for c in page]
-        pending = list(
-            selectors.partnerships_for(org=self.org)
-            .filter(status=Status.PENDING)
-            .order_by("-created_at")
-        )
-        return render(
-            request,
-            "partners/customers.html",
-            {
-                "page": page,
-                "rows": rows,
-                "query": query,
-                "sent": [p for p in pending if p.initiated_by == Side.PARTNER],
-                "received": [p for p in pending if p.initiated_by == Side.CUSTOMER],
-            },
-        )
-
-
-class CustomerAddView(OrgViewMixin, View):
-    allowed_kinds = (Tenant.Kind.PARTNER,)
-    min_role = Role.OWNER
-
-    def render_page(self, request, form, status=200):
-        return render(request, "partners/customer_add.html", {"form": form}, status=status)
-
-    def get(self, request, slug):
-        initial = {"currency": self.org.tenant.currency, "access": Access.FULL}
-        return self.render_page(request, CustomerAddForm(initial=initial))
-
-    def post(self, request, slug):
-        form = CustomerAddForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                partnership = services.customer_add(
-                    org=self.org,
-                    name=data["name"],
-                    currency=data["currency"],
-                    owner_email=data["owner_email"],
-                    message=data["message"],
-                    **form.grant(),
-                )
-            except ValidationError as exc:
-                form_add_service_errors(form, exc)
-            else:
-                customer = partnership.customer
-                if partnership.status == Status.PENDING:
-                    text = (
-                        f"{customer.name} was added. We emailed {partnership.invitation_email} "
-                        "to accept, change or decline the access you asked for."
-                    )
-                else:
-                    text = (
-                        f"{customer.name} was added. You manage it now, with full access paid "
-                        "by you, until you invite an owner."
-                    )
-                messages.success(request, text)
-                return redirect("partnership_detail", slug=slug, partnership_id=partnership.pk)
-        return self.render_page(request, form, status=400)
 
 
 class CustomerCollaboratorsView(OrgViewMixin, View):
