@@ -21,6 +21,7 @@ larger ones by a Celery task (ImportJob) that reports its progress.
 """
 
 import csv
+import datetime
 import io
 import logging
 import re
@@ -32,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.text import slugify
@@ -56,6 +58,10 @@ MAX_ROWS = 20_000
 SYNC_ROWS_MAX = 1_000  # above this, a Celery task writes the file (ImportJob)
 PROGRESS_EVERY = 500  # rows per bulk batch and per progress report
 JOB_ERRORS_KEPT = 1_000
+# A job `running` for this long lost its worker (its transaction rolled back, so
+# nothing was written): it may be claimed again. 10,000 rows take about a minute.
+JOB_STALE_AFTER = datetime.timedelta(minutes=30)
+JOB_LOST_AFTER = datetime.timedelta(minutes=5)  # queued this long: its message was lost
 
 CUSTOMERS = ImportJob.Kind.CUSTOMERS.value
 CONTACTS = ImportJob.Kind.CONTACTS.value
@@ -1053,11 +1059,26 @@ def _job_finish(job: ImportJob, status: str, **fields) -> None:
     )
 
 
+def import_jobs_to_retry(*, now) -> list:
+    """Jobs whose message or worker was lost: queued too long, or running stale."""
+    return list(
+        ImportJob.objects.filter(
+            Q(status=ImportJob.Status.QUEUED, created_at__lt=now - JOB_LOST_AFTER)
+            | Q(status=ImportJob.Status.RUNNING, started_at__lt=now - JOB_STALE_AFTER)
+        ).values_list("pk", flat=True)[:100]
+    )
+
+
 def import_job_run(*, job_id) -> str:
     """The task's work: write a queued job's file in one transaction. Idempotent:
-    a job that is not queued any more (running, done, failed) is left alone."""
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now()
+    a job done, failed or running (on a live worker) is left alone; one left
+    running by a worker that died is claimed again."""
+    now = timezone.now()
+    claimable = Q(status=ImportJob.Status.QUEUED) | Q(
+        status=ImportJob.Status.RUNNING, started_at__lt=now - JOB_STALE_AFTER
+    )
+    claimed = ImportJob.objects.filter(claimable, pk=job_id).update(
+        status=ImportJob.Status.RUNNING, started_at=now
     )
     if not claimed:
         return "skipped"

@@ -35,3 +35,12 @@ def remind_partnerships_ending() -> int:
 def run_import_job(job_id: str) -> str:
     """Write a large import (partners.imports); a job no longer queued is skipped."""
     return imports.import_job_run(job_id=job_id)
+
+
+@shared_task
+def sweep_import_jobs() -> int:
+    """Re-enqueue import jobs whose message or worker was lost (beat)."""
+    ids = imports.import_jobs_to_retry(now=timezone.now())
+    for job_id in ids:
+        run_import_job.delay(str(job_id))
+    return len(ids)

@@ -208,6 +208,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "partners.tasks.remind_partnerships_ending",
         "schedule": 3600.0,
     },
+    "sweep-import-jobs": {"task": "partners.tasks.sweep_import_jobs", "schedule": 300.0},
 }
 
 # Tenancy
