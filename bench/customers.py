@@ -18,11 +18,11 @@ import io
 import os
 import statistics
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from benchdb import bench_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = 100
@@ -42,40 +42,6 @@ def parse_args():
 
 
 # --- the database --------------------------------------------------------------------------
-
-
-def bench_database() -> tuple[str, callable]:
-    """A fresh database for the bench: its URL and how to remove it."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-        from psycopg import sql
-
-        parts = urlsplit(url)
-        name = f"{parts.path.lstrip('/') or 'portal'}_bench"
-        admin_url = urlunsplit(parts._replace(path="/postgres"))
-
-        def run(statement):
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(statement)
-
-        run(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        run(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-        def drop():
-            run(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-        return urlunsplit(parts._replace(path=f"/{name}")), drop
-    if url:
-        sys.exit("bench: DATABASE_URL must be PostgreSQL (or unset for SQLite).")
-    handle, path = tempfile.mkstemp(prefix="portal-bench-", suffix=".sqlite3")
-    os.close(handle)
-
-    def remove():
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(path + suffix).unlink(missing_ok=True)
-
-    return f"sqlite:///{path}", remove
 
 
 def database_label(connection) -> str:
@@ -199,7 +165,7 @@ def report(small: dict, large: dict, size: int) -> bool:
 def main() -> int:
     args = parse_args()
     load_at_start = os.getloadavg()[0]
-    database_url, remove = bench_database()
+    database_url, remove = bench_database("bench")
     try:
         setup_django(database_url)
         from django.core.management import call_command

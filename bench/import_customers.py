@@ -18,11 +18,11 @@ every city changed (every row updated through the services).
 import argparse
 import os
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from benchdb import bench_database
 
 ROOT = Path(__file__).resolve().parent.parent
 PEAK_GOAL_MB = 200
@@ -33,40 +33,6 @@ def parse_args():
     parser.add_argument("--rows", type=int, default=10_000, help="Rows in the file.")
     parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
     return parser.parse_args()
-
-
-def bench_database() -> tuple[str, callable]:
-    """A fresh database for the bench: its URL and how to remove it."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-        from psycopg import sql
-
-        parts = urlsplit(url)
-        name = f"{parts.path.lstrip('/') or 'portal'}_import_bench"
-        admin_url = urlunsplit(parts._replace(path="/postgres"))
-
-        def run(statement):
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(statement)
-
-        run(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        run(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-        def drop():
-            run(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-        return urlunsplit(parts._replace(path=f"/{name}")), drop
-    if url:
-        sys.exit("bench: DATABASE_URL must be PostgreSQL (or unset for SQLite).")
-    handle, path = tempfile.mkstemp(prefix="portal-import-bench-", suffix=".sqlite3")
-    os.close(handle)
-
-    def remove():
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(path + suffix).unlink(missing_ok=True)
-
-    return f"sqlite:///{path}", remove
 
 
 def customers_file(rows: int, city: str = "Bern") -> bytes:
@@ -143,7 +109,7 @@ def main():
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
     os.environ.setdefault("DEBUG", "false")  # as in production: no query log in memory
-    url, remove = bench_database()
+    url, remove = bench_database("import_bench")
     os.environ["DATABASE_URL"] = url
     try:
         import django
