@@ -4,6 +4,7 @@ Idempotent: every object is found by a natural key (slug, email, code) before
 it is created, so running the seed twice changes nothing.
 """
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -11,7 +12,15 @@ from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.utils import timezone
 
-from partners.models import CustomerAssignment, Partnership, PartnershipEvent
+from partners.models import (
+    AlertProfile,
+    Contract,
+    CustomerAssignment,
+    Partnership,
+    PartnershipEvent,
+    ServiceProfile,
+    SlaPolicy,
+)
 from subscriptions.models import Feature, PriceTier, Product, ProductPrice
 from tenants.models import Branding, Contact, Membership, Role, Tenant, User
 from tenants.services import tenant_build
@@ -314,7 +323,46 @@ def seed_demo() -> list[DemoLogin]:
         customer=mueller,
         user=User.objects.get(email="partner.collaborator@demo.test"),
     )
+    _service_records(alpine, mueller)
     return logins
+
+
+def _service_records(partner: Tenant, customer: Tenant) -> None:
+    """The partner's SLA and alert lists, and one customer's contract and service profile."""
+    premium, _ = SlaPolicy.objects.get_or_create(
+        partner=partner,
+        name="Premium",
+        defaults={"first_response_minutes": 15, "resolution_minutes": 240},
+    )
+    SlaPolicy.objects.get_or_create(
+        partner=partner,
+        name="Standard",
+        defaults={"first_response_minutes": 60, "resolution_minutes": 960},
+    )
+    servers, _ = AlertProfile.objects.get_or_create(
+        partner=partner,
+        name="Servers",
+        defaults={
+            "cpu_percent": 85,
+            "memory_percent": 85,
+            "disk_percent": 90,
+            "offline_minutes": 5,
+        },
+    )
+    AlertProfile.objects.get_or_create(partner=partner, name="Workstations")
+    Contract.objects.get_or_create(
+        partner=partner,
+        customer=customer,
+        name="Managed IT care",
+        defaults={
+            "type": Contract.Type.RETAINER,
+            "starts_on": datetime.date(2026, 1, 1),
+            "fee": Decimal("450.00"),
+        },
+    )
+    ServiceProfile.objects.get_or_create(
+        partner=partner, customer=customer, defaults={"sla": premium, "alert_profile": servers}
+    )
 
 
 def _partnership(
