@@ -450,8 +450,8 @@ class PartnerDirectoryAPI(generics.ListAPIView):
 class PartnerListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
     """A partner's own list (SLA policies, alert profiles): its members read it,
     owners and admins write it; another partner's entry is a 404 like a missing one.
-    Subclasses read through the selectors (`get_org_queryset`, `get_entry`) and
-    write through the save service (`save_entry`)."""
+    Subclasses name their `partner_list` (partners.services.PartnerList), which
+    reads through the selectors and writes through the save service."""
 
     allowed_kinds = (Tenant.Kind.PARTNER,)
     min_role = Role.COLLABORATOR
@@ -464,11 +464,16 @@ class PartnerListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVi
     ordering_fields = ["name"]
     ordering = ["name"]
 
+    partner_list: services.PartnerList
+
+    def get_org_queryset(self):
+        return self.partner_list.entries(org=self.org)
+
     def get_entry(self, pk):
-        raise NotImplementedError
+        return self.partner_list.entry(org=self.org, entry_id=pk)
 
     def save_entry(self, data: dict, entry=None):
-        raise NotImplementedError
+        return self.partner_list.save(org=self.org, data=data, entry=entry)
 
     def get_object(self):
         return self.get_entry(self.kwargs["pk"])
@@ -499,15 +504,7 @@ class SlaPolicyViewSet(PartnerListViewSet):
 
     serializer_class = SlaPolicySerializer
     queryset = SlaPolicy.objects.none()
-
-    def get_org_queryset(self):
-        return selectors.sla_policies(org=self.org)
-
-    def get_entry(self, pk):
-        return selectors.sla_policy_get(org=self.org, policy_id=pk)
-
-    def save_entry(self, data: dict, entry=None):
-        return services.sla_policy_save(org=self.org, data=data, policy=entry)
+    partner_list = services.SLA_POLICIES
 
 
 class AlertProfileViewSet(PartnerListViewSet):
@@ -515,12 +512,4 @@ class AlertProfileViewSet(PartnerListViewSet):
 
     serializer_class = AlertProfileSerializer
     queryset = AlertProfile.objects.none()
-
-    def get_org_queryset(self):
-        return selectors.alert_profiles(org=self.org)
-
-    def get_entry(self, pk):
-        return selectors.alert_profile_get(org=self.org, profile_id=pk)
-
-    def save_entry(self, data: dict, entry=None):
-        return services.alert_profile_save(org=self.org, data=data, profile=entry)
+    partner_list = services.ALERT_PROFILES

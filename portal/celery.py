@@ -9,7 +9,8 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
+if not os.environ.get("DJANGO_SETTINGS_MODULE"):  # unset or empty
+    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings.dev"
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -1,6 +1,9 @@
 """Every write of partners/: partnerships (partnerships.py) and the customers partners manage (customers.py)."""
 
 from partners.services.customers import (
+    ALERT_PROFILES,
+    SLA_POLICIES,
+    PartnerList,
     alert_profile_save,
     contact_add,
     contact_remove,
@@ -38,7 +41,10 @@ from partners.services.partnerships import (
 )
 
 __all__ = [
+    "ALERT_PROFILES",
     "REMINDER_DAYS",
+    "SLA_POLICIES",
+    "PartnerList",
     "alert_profile_save",
     "clean_grant",
     "collaborators_set",

@@ -3,10 +3,13 @@ onboarding in one transaction, contacts, contracts, SLA policies, alert
 profiles and service profiles. Access goes through the permission function."""
 
 import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.http import Http404
 
 from partners.models import (
@@ -17,6 +20,12 @@ from partners.models import (
     Partnership,
     ServiceProfile,
     SlaPolicy,
+)
+from partners.selectors.customers import (
+    alert_profile_get,
+    alert_profiles,
+    sla_policies,
+    sla_policy_get,
 )
 from partners.selectors.partnerships import customer_get_for_partner
 from partners.services.partnerships import customer_add
@@ -243,3 +252,28 @@ def service_profile_set(
 ) -> ServiceProfile:
     customer = customer_get_for_partner(org=org, customer_id=customer.pk)
     return _service_profile_save(org, customer, sla=sla, alert_profile=alert_profile)
+
+
+@dataclass(frozen=True)
+class PartnerList:
+    """A list a partner keeps for itself, read and written the same way by the
+    pages and the API: its entries, one entry (404 if not the partner's), save."""
+
+    label: str
+    entries: Callable[..., QuerySet]
+    entry: Callable[..., SlaPolicy | AlertProfile]
+    save: Callable[..., SlaPolicy | AlertProfile]
+
+
+SLA_POLICIES = PartnerList(
+    label="SLA policy",
+    entries=sla_policies,
+    entry=lambda *, org, entry_id: sla_policy_get(org=org, policy_id=entry_id),
+    save=lambda *, org, data, entry=None: sla_policy_save(org=org, data=data, policy=entry),
+)
+ALERT_PROFILES = PartnerList(
+    label="alert profile",
+    entries=alert_profiles,
+    entry=lambda *, org, entry_id: alert_profile_get(org=org, profile_id=entry_id),
+    save=lambda *, org, data, entry=None: alert_profile_save(org=org, data=data, profile=entry),
+)

@@ -603,15 +603,16 @@ class PartnerListMixin(OrgViewMixin):
     list_title: str  # "SLA policies"
     id_kwarg: str  # the entry's id in the URL
     fields: tuple[str, ...]
+    partner_list: services.PartnerList  # how to read and write it
 
     def entries(self):
-        raise NotImplementedError
+        return self.partner_list.entries(org=self.org)
 
     def entry(self, entry_id):
-        raise NotImplementedError
+        return self.partner_list.entry(org=self.org, entry_id=entry_id)
 
     def save(self, data: dict, entry=None):
-        raise NotImplementedError
+        return self.partner_list.save(org=self.org, data=data, entry=entry)
 
     def to_list(self):
         return redirect(self.list_url_name, slug=self.org.tenant.slug)
@@ -697,15 +698,7 @@ class SlaPolicyMixin(PartnerListMixin):
     list_title = "SLA policies"
     label = "SLA policy"
     id_kwarg = "policy_id"
-
-    def entries(self):
-        return selectors.sla_policies(org=self.org)
-
-    def entry(self, entry_id):
-        return selectors.sla_policy_get(org=self.org, policy_id=entry_id)
-
-    def save(self, data, entry=None):
-        return services.sla_policy_save(org=self.org, data=data, policy=entry)
+    partner_list = services.SLA_POLICIES
 
 
 class AlertProfileMixin(PartnerListMixin):
@@ -715,15 +708,7 @@ class AlertProfileMixin(PartnerListMixin):
     list_title = "Alert profiles"
     label = "alert profile"
     id_kwarg = "profile_id"
-
-    def entries(self):
-        return selectors.alert_profiles(org=self.org)
-
-    def entry(self, entry_id):
-        return selectors.alert_profile_get(org=self.org, profile_id=entry_id)
-
-    def save(self, data, entry=None):
-        return services.alert_profile_save(org=self.org, data=data, profile=entry)
+    partner_list = services.ALERT_PROFILES
 
 
 class SlaPoliciesView(SlaPolicyMixin, PartnerListView):
