@@ -219,3 +219,21 @@ def test_an_invited_person_sets_a_password_through_the_emailed_link(
     )
     assert signed_in.redirect_chain[-1][0] == "/t/mueller/"
     assert client.get(link, follow=True).content.count(b"password1") == 0  # the link works once
+
+
+def test_repeated_failed_sign_ins_are_rate_limited(world, client):
+    from django.core.cache import cache
+
+    cache.clear()
+    email = world.customer_user.email
+    answers = [
+        client.post(reverse("account_login"), {"login": email, "password": "wrong-guess"})
+        for _ in range(7)
+    ]
+    assert answers[0].status_code == 200 and b"not correct" in answers[0].content
+    assert any(
+        a.status_code == 429 or b"Too many failed login attempts" in a.content for a in answers[5:]
+    )
+    blocked = client.post(reverse("account_login"), {"login": email, "password": PASSWORD})
+    assert blocked.status_code == 429 or b"Too many failed login attempts" in blocked.content
+    cache.clear()
