@@ -2,7 +2,7 @@
 their public prices per currency, degressive tiers and features."""
 
 import uuid
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -115,3 +115,105 @@ class PriceTier(models.Model):
 
     def __str__(self) -> str:
         return f"from {self.min_quantity}: {self.rate:%} off"
+
+
+# --- subscriptions (SPEC §4) --------------------------------------------------------------
+
+MONTHS_PER_PERIOD = {"monthly": 1, "annual": 12}
+
+
+class SubscriptionQuerySet(models.QuerySet):
+    def with_mrr(self):
+        """Annotate `mrr_value`: quantity times the net unit price per month (an annual price over 12),
+        computed by the database (not rounded; round once where it is shown)."""
+        months = models.Case(
+            models.When(billing_period="annual", then=models.Value(12)),
+            default=models.Value(1),
+        )
+        return self.annotate(
+            mrr_value=models.ExpressionWrapper(
+                models.F("quantity") * models.F("unit_price") / months,
+                output_field=models.DecimalField(max_digits=20, decimal_places=6),
+            )
+        )
+
+    def active_on(self, day):
+        """Live on `day`: started, not past its last day (`ends_on` is inclusive), not cancelled."""
+        return self.filter(starts_on__lte=day, cancelled_at__isnull=True).filter(
+            models.Q(ends_on__isnull=True) | models.Q(ends_on__gte=day)
+        )
+
+
+class Subscription(models.Model):
+    """A customer's subscription to a product. `ends_on` is the last day of
+    service (None: it renews); `status` follows from the dates, except `cancelled`."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="subscriptions")
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Net price of one unit for one billing period.",
+    )
+    currency = models.CharField(max_length=3, choices=[("CHF", "CHF"), ("EUR", "EUR")])
+    billing_period = models.CharField(max_length=16, choices=Product.BillingPeriod.choices)
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SubscriptionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_on", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=1), name="subscription_quantity_min"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gte=0), name="subscription_price_min"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_on__isnull=True)
+                | models.Q(ends_on__gte=models.F("starts_on")),
+                name="subscription_ends_after_start",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "starts_on"], name="subscription_customer_start"),
+            models.Index(fields=["starts_on", "ends_on"], name="subscription_dates"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product.code} for {self.customer}"
+
+    def status_on(self, day) -> str:
+        if self.cancelled_at is not None:
+            return self.Status.CANCELLED
+        if self.starts_on > day:
+            return self.Status.SCHEDULED
+        if self.ends_on is not None and self.ends_on < day:
+            return self.Status.ENDED
+        return self.Status.ACTIVE
+
+    @property
+    def status(self) -> str:
+        return self.status_on(timezone.localdate())
+
+    @property
+    def mrr(self) -> Decimal:
+        """This subscription's MRR, rounded half-up to 0.01 once."""
+        monthly = Decimal(self.quantity) * self.unit_price / MONTHS_PER_PERIOD[self.billing_period]
+        return monthly.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
