@@ -122,21 +122,37 @@ class PriceTier(models.Model):
 MONTHS_PER_PERIOD = {"monthly": 1, "annual": 12}
 
 
-class SubscriptionQuerySet(models.QuerySet):
-    def with_mrr(self):
-        """Annotate `mrr_value`: quantity times the net unit price per month (an annual price over 12),
-        computed by the database (not rounded; round once where it is shown)."""
-        months = models.Case(
-            models.When(billing_period="annual", then=models.Value(12)),
-            default=models.Value(1),
-        )
-        return self.annotate(
-            mrr_value=models.ExpressionWrapper(
-                models.F("quantity") * models.F("unit_price") / months,
-                output_field=models.DecimalField(max_digits=20, decimal_places=6),
-            )
-        )
+# Twelve times a subscription's MRR: the database only multiplies, so sums are
+# exact on every database (SQLite divides whole numbers as integers); the
+# division by 12 happens once per figure, in Python (`mrr_from_twelves`).
+MRR_TWELVES = (
+    models.F("quantity")
+    * models.F("unit_price")
+    * models.Case(
+        models.When(billing_period="annual", then=models.Value(1)), default=models.Value(12)
+    )
+)
 
+
+def mrr_sum(condition: models.Q) -> models.Sum:
+    """An aggregate of twelve times the MRR of the subscriptions matching `condition`."""
+    return models.Sum(
+        MRR_TWELVES,
+        filter=condition,
+        output_field=models.DecimalField(max_digits=24, decimal_places=2),
+    )
+
+
+def mrr_from_twelves(twelves) -> Decimal:
+    """MRR from a sum of twelves, rounded half-up to 0.01 once."""
+    if twelves is None:
+        return Decimal("0.00")
+    if not isinstance(twelves, Decimal):
+        twelves = Decimal(str(twelves))
+    return (twelves / 12).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+class SubscriptionQuerySet(models.QuerySet):
     def active_on(self, day):
         """Live on `day`: started, not past its last day (`ends_on` is inclusive), not cancelled."""
         return self.filter(starts_on__lte=day, cancelled_at__isnull=True).filter(

@@ -1,10 +1,18 @@
+import calendar
 import contextlib
+import datetime
 import uuid
+from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from subscriptions.models import Product
+from partners.models import Access, Partnership
+from partners.selectors.partnerships import customer_get_for_partner, customers_visible_to
+from subscriptions.models import Product, Subscription, mrr_from_twelves, mrr_sum
+from tenants.models import Tenant
+from tenants.selectors import OrgContext
 
 
 def products_list(*, include_inactive: bool = False) -> QuerySet[Product]:
@@ -21,3 +29,122 @@ def product_get(*, code_or_id: str, include_inactive: bool = False) -> Product:
     if product is None:
         raise Http404("No such product.")
     return product
+
+
+# --- subscriptions (SPEC §4) --------------------------------------------------------------
+
+CENT = Decimal("0.01")
+
+
+def subscriptions_for(*, org: OrgContext) -> QuerySet[Subscription]:
+    """The subscriptions the organization may see: a partner user those of the
+    customers it may act on (under a limited grant, of the listed products only;
+    a collaborator, of its assigned customers); a customer its own."""
+    qs = Subscription.objects.select_related("customer", "product")
+    tenant = org.tenant
+    if tenant.is_customer:
+        return qs.filter(customer=tenant)
+    if not tenant.is_partner:
+        return qs.none()
+    grants = Partnership.objects.filter(
+        partner=tenant, status=Partnership.Status.ACTIVE, customer=OuterRef("customer")
+    ).filter(Q(access=Access.FULL) | Q(products=OuterRef("product")))
+    return qs.filter(customer__in=customers_visible_to(org=org)).filter(Exists(grants))
+
+
+def subscription_get(*, org: OrgContext, subscription_id) -> Subscription:
+    """One subscription the organization may see; anything else is a 404 like a missing id."""
+    try:
+        subscription_id = uuid.UUID(str(subscription_id))
+    except ValueError as exc:
+        raise Http404("No such subscription.") from exc
+    subscription = subscriptions_for(org=org).filter(pk=subscription_id).first()
+    if subscription is None:
+        raise Http404("No such subscription.")
+    return subscription
+
+
+def subscription_customer_get(*, org: OrgContext, customer_id) -> Tenant:
+    """The customer whose subscriptions or MRR `org` asks for: one a partner user
+    may act on, or the customer organization itself; anything else is a 404."""
+    if org.tenant.is_partner:
+        return customer_get_for_partner(org=org, customer_id=customer_id)
+    if org.tenant.is_customer and str(customer_id) in (str(org.tenant.pk), org.tenant.pk.hex):
+        return org.tenant
+    raise Http404("No such customer.")
+
+
+def _live_on(day: datetime.date) -> Q:
+    """The condition of SubscriptionQuerySet.active_on, as a Q for conditional aggregates
+    (over rows already filtered to those not cancelled)."""
+    return Q(starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day))
+
+
+def _month_ends(today: datetime.date, months: int) -> list[datetime.date]:
+    """The last day of each of the last `months` months, oldest first, this month included."""
+    ends = []
+    year, month = today.year, today.month
+    for _ in range(months):
+        ends.append(datetime.date(year, month, calendar.monthrange(year, month)[1]))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return ends[::-1]
+
+
+def _next_change(next_start, last_end) -> datetime.date | None:
+    """The first day anything changes: a start, or the day after a last day of service."""
+    days = [d for d in (next_start, last_end and last_end + datetime.timedelta(days=1)) if d]
+    return min(days, default=None)
+
+
+def _trend(upcoming: Decimal, current: Decimal) -> str:
+    if upcoming > current:
+        return "up"
+    return "down" if upcoming < current else "flat"
+
+
+def customer_mrr(*, customer: Tenant, today: datetime.date | None = None, months: int = 12) -> dict:
+    """The customer's subscription widget (SPEC §4): current MRR and its end date,
+    the upcoming MRR after the next change with its trend and dates, and the MRR
+    on the last day of each of the last `months` months.
+
+    Two aggregate queries, whatever the number of subscriptions: one for today
+    and the history, one for the upcoming period (its day is known only then).
+    Each figure is summed unrounded by the database and rounded once, half-up.
+    """
+    today = today or timezone.localdate()
+    live = Subscription.objects.filter(customer=customer, cancelled_at__isnull=True)
+    month_ends = _month_ends(today, months)
+    now = live.aggregate(
+        current=mrr_sum(_live_on(today)),
+        current_end=Min("ends_on", filter=_live_on(today)),
+        next_start=Min("starts_on", filter=Q(starts_on__gt=today)),
+        last_end=Min("ends_on", filter=Q(ends_on__gte=today)),
+        **{f"m{i}": mrr_sum(_live_on(day)) for i, day in enumerate(month_ends)},
+    )
+    current = mrr_from_twelves(now["current"])
+    upcoming = None
+    change_on = _next_change(now["next_start"], now["last_end"])
+    if change_on is not None:
+        then = live.aggregate(
+            mrr=mrr_sum(_live_on(change_on)),
+            next_start=Min("starts_on", filter=Q(starts_on__gt=change_on)),
+            last_end=Min("ends_on", filter=Q(ends_on__gte=change_on)),
+        )
+        after = _next_change(then["next_start"], then["last_end"])
+        mrr = mrr_from_twelves(then["mrr"])
+        upcoming = {
+            "mrr": mrr,
+            "trend": _trend(mrr, current),
+            "starts_on": change_on,
+            "ends_on": after - datetime.timedelta(days=1) if after else None,
+        }
+    return {
+        "currency": customer.currency,
+        "current_mrr": current,
+        "current_end_date": now["current_end"],
+        "upcoming": upcoming,
+        "history": [
+            {"month": day.strftime("%Y-%m"), "mrr": mrr_from_twelves(now[f"m{i}"])}
+            for i, day in enumerate(month_ends)
+        ],
+    }

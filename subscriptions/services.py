@@ -1,12 +1,19 @@
-"""Writes of the catalog (staff only) and, later, of subscriptions."""
+"""Writes of the catalog (staff only) and of subscriptions (who may: partners.selectors)."""
 
+import datetime
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
 
-from subscriptions.models import Feature, PriceTier, Product, ProductPrice
-from tenants.models import User
+from partners.selectors.partnerships import customer_get_for_partner
+from subscriptions.models import Feature, PriceTier, Product, ProductPrice, Subscription
+from tenants.exceptions import Conflict
+from tenants.models import Role, Tenant, User
+from tenants.selectors import OrgContext
+from tenants.services import require_role
 
 PRODUCT_FIELDS = (
     "code",
@@ -97,3 +104,110 @@ def product_update(
     if features is not None:
         _replace_features(product, features)
     return product
+
+
+# --- subscriptions (SPEC §4) --------------------------------------------------------------
+
+SUBSCRIPTION_FIELDS = ("quantity", "unit_price", "starts_on", "ends_on")
+
+
+def subscription_write_check(*, org: OrgContext, customer: Tenant, product: Product | None = None):
+    """Who may add or change a customer's subscriptions: a partner user allowed on
+    the customer (and on `product`, for a limited grant), else 404; or the
+    customer's own owner/admin (a customer user: 403)."""
+    if org.tenant.is_partner:
+        customer_get_for_partner(org=org, customer_id=customer.pk, product=product)
+    elif org.tenant.pk == customer.pk:
+        require_role(org, Role.ADMIN)
+    else:
+        raise Http404("No such customer.")
+
+
+def _public_price(product: Product, currency: str) -> Decimal:
+    price = ProductPrice.objects.filter(product=product, currency=currency).first()
+    if price is None:
+        raise ValidationError({"product": f"This product has no public price in {currency}."})
+    return price.amount
+
+
+def _subscription_clean(subscription: Subscription) -> None:
+    errors = {}
+    if subscription.quantity is None or subscription.quantity < 1:
+        errors["quantity"] = "Give at least 1."
+    if subscription.unit_price is None or subscription.unit_price < 0:
+        errors["unit_price"] = "Give a price of 0 or more."
+    if subscription.ends_on is not None and subscription.ends_on < subscription.starts_on:
+        errors["ends_on"] = "The last day of service cannot be before the start."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def subscription_create(
+    *,
+    org: OrgContext,
+    customer: Tenant,
+    product: Product,
+    quantity: int,
+    starts_on: datetime.date,
+    ends_on: datetime.date | None = None,
+    unit_price: Decimal | None = None,
+) -> Subscription:
+    """A subscription in the customer's currency, billed per the product's period;
+    the unit price defaults to the customer's public price from the catalog."""
+    subscription_write_check(org=org, customer=customer, product=product)
+    if not product.is_active:
+        raise ValidationError({"product": "This product is no longer sold."})
+    if unit_price is None:
+        unit_price = _public_price(product, customer.currency)
+    subscription = Subscription(
+        customer=customer,
+        product=product,
+        quantity=quantity,
+        unit_price=unit_price,
+        currency=customer.currency,
+        billing_period=product.billing_period,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+    _subscription_clean(subscription)
+    subscription.save(force_insert=True)
+    return subscription
+
+
+def _lock_subscription(subscription: Subscription) -> Subscription:
+    locked = (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("customer", "product")
+        .get(pk=subscription.pk)
+    )
+    if locked.cancelled_at is not None:
+        raise Conflict("This subscription is cancelled.")
+    return locked
+
+
+@transaction.atomic
+def subscription_update(*, org: OrgContext, subscription: Subscription, data: dict) -> Subscription:
+    """Change quantity, unit price or dates of a subscription that is not cancelled."""
+    subscription_write_check(org=org, customer=subscription.customer, product=subscription.product)
+    subscription = _lock_subscription(subscription)
+    changed = [field for field in SUBSCRIPTION_FIELDS if field in data]
+    for field in changed:
+        setattr(subscription, field, data[field])
+    _subscription_clean(subscription)
+    subscription.save(update_fields=[*changed, "updated_at"])
+    return subscription
+
+
+@transaction.atomic
+def subscription_cancel(*, org: OrgContext, subscription: Subscription) -> Subscription:
+    """Cancel: the row stays, with the status `cancelled`; a second cancel is a 409."""
+    subscription_write_check(org=org, customer=subscription.customer, product=subscription.product)
+    now = timezone.now()
+    cancelled = Subscription.objects.filter(pk=subscription.pk, cancelled_at__isnull=True).update(
+        cancelled_at=now, updated_at=now
+    )
+    if cancelled != 1:
+        raise Conflict("This subscription is already cancelled.")
+    subscription.cancelled_at = now
+    return subscription

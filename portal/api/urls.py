@@ -8,7 +8,7 @@ from partners.api import (
     PartnershipViewSet,
     SlaPolicyViewSet,
 )
-from subscriptions.api import ProductViewSet
+from subscriptions.api import CustomerMrrAPI, ProductViewSet, SubscriptionViewSet
 from tenants.api import (
     ApiTokenViewSet,
     BrandingAPI,
@@ -23,6 +23,7 @@ router.include_root_view = False
 router.register("members", MemberViewSet, basename="member")
 router.register("tokens", ApiTokenViewSet, basename="token")
 router.register("products", ProductViewSet, basename="product")
+router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("partnerships", PartnershipViewSet, basename="partnership")
 router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
@@ -35,5 +36,9 @@ urlpatterns = [
     path("partners/", PartnerCreateAPI.as_view(), name="partner-create"),
     path("partners/directory/", PartnerDirectoryAPI.as_view(), name="partner-directory"),
     path("customers/import/", include("partners.api_imports")),  # before customers/{id}/
+    path("mrr/", include("subscriptions.api_mrr")),
+    path(  # before the router: customers/{id}/ is partners' CustomerViewSet
+        "customers/<uuid:customer_id>/mrr/", CustomerMrrAPI.as_view(), name="customer-mrr"
+    ),
     path("", include(router.urls)),
 ]

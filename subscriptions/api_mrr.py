@@ -1,0 +1,148 @@
+"""API of the partner's book (API.md `GET mrr/`, SPEC §4): its MRR month by month
+with the movements, and the customers behind a month's movements. Parse, call
+subscriptions.mrr, render. Mounted at mrr/ by portal/api/urls.py."""
+
+from django.urls import path
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from portal.api.base import OrgAPIView
+from subscriptions import mrr
+from tenants.models import Role, Tenant
+
+CURRENCIES = [("CHF", "CHF"), ("EUR", "EUR")]
+CHANGES = ["started", "ended", "cancelled"]
+
+
+@extend_schema_field(
+    {"type": "string", "enum": list(mrr.KINDS)}, component_name="MrrMovementKindEnum"
+)
+class MovementKindField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=mrr.KINDS, **kwargs)
+
+
+@extend_schema_field(
+    {"type": "string", "enum": CHANGES}, component_name="MrrSubscriptionChangeEnum"
+)
+class SubscriptionChangeField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=CHANGES, **kwargs)
+
+
+def _money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
+
+
+class BookQuerySerializer(serializers.Serializer):
+    currency = serializers.ChoiceField(
+        choices=CURRENCIES, required=False, help_text="Default: the partner's currency."
+    )
+    subtree = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Every customer below the partner (owners and admins), "
+        "not only those the caller may act on.",
+    )
+
+
+class BookMrrQuerySerializer(BookQuerySerializer):
+    months = serializers.IntegerField(
+        min_value=1, max_value=mrr.MONTHS_MAX, required=False, default=12
+    )
+
+
+class MovementsQuerySerializer(BookQuerySerializer):
+    month = serializers.RegexField(
+        r"^\d{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM, a past or the current month."
+    )
+    kind = MovementKindField(required=False)
+
+    def validate_month(self, value: str) -> str:
+        if mrr.parse_month(value) > timezone.localdate():
+            raise serializers.ValidationError("Not a past or current month.")
+        return value
+
+
+class BookMonthSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text="YYYY-MM; its MRR is the MRR on its last day.")
+    mrr = _money()
+    new = _money()
+    expansion = _money()
+    contraction = _money(help_text="Negative.")
+    churn = _money(help_text="Negative.")
+    reactivation = _money()
+
+
+class BookMrrSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    current_mrr = _money()
+    upcoming_mrr = _money(help_text="The MRR on the next day anything changes.")
+    history = BookMonthSerializer(many=True)
+
+
+class CustomerRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class SubscriptionChangeSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    product = serializers.CharField(help_text="The product's code.")
+    quantity = serializers.IntegerField()
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField(allow_null=True)
+    change = SubscriptionChangeField()
+
+
+class MovementSerializer(serializers.Serializer):
+    customer = CustomerRefSerializer()
+    kind = MovementKindField()
+    mrr_before = _money()
+    mrr_after = _money()
+    change = _money()
+    subscriptions = SubscriptionChangeSerializer(many=True)
+
+
+class BookMrrAPI(OrgAPIView):
+    """The partner's book: its customers' MRR (never converted between currencies)."""
+
+    allowed_kinds = (Tenant.Kind.PARTNER,)
+    min_role = Role.COLLABORATOR
+
+    @extend_schema(
+        operation_id="mrr_book",
+        parameters=[BookMrrQuerySerializer],
+        responses=BookMrrSerializer,
+    )
+    def get(self, request):
+        params = BookMrrQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        book = mrr.book_mrr(org=self.org, **params.validated_data)
+        return Response(BookMrrSerializer(book).data)
+
+
+class BookMovementsAPI(OrgAPIView):
+    """The customers behind a month's movements; each kind's `change` sums to its figure."""
+
+    allowed_kinds = (Tenant.Kind.PARTNER,)
+    min_role = Role.COLLABORATOR
+
+    @extend_schema(
+        operation_id="mrr_movements",
+        parameters=[MovementsQuerySerializer],
+        responses=MovementSerializer(many=True),
+    )
+    def get(self, request):
+        params = MovementsQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        moves = mrr.book_movements(org=self.org, **params.validated_data)
+        return Response(MovementSerializer(moves, many=True).data)
+
+
+urlpatterns = [
+    path("", BookMrrAPI.as_view(), name="mrr-book"),
+    path("movements/", BookMovementsAPI.as_view(), name="mrr-movements"),
+]

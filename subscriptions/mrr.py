@@ -1,0 +1,252 @@
+"""The partner's book: its MRR month by month and the standard movements
+(ChartMogul's definitions, at the customer level), read from subscription dates.
+
+Definitions, once:
+
+- The MRR of a month is the MRR on its last day (for the current month: today);
+  a customer's MRR on a day is the sum of its live subscriptions
+  (`SubscriptionQuerySet.active_on`: cancelled ones never count), rounded
+  half-up to 0.01 once per customer and day. Book figures are exact sums of those
+  rounded amounts, so `mrr[M] - mrr[M-1]` equals the sum of M's movements.
+- A subscription that starts on day d counts from d's month end on; one whose
+  last day is d (`ends_on`, inclusive) still counts at d's month end when d is
+  that last day, and drops in the month of d + 1.
+- Movements of month M compare each customer's MRR at the end of M-1 and at the
+  end of M: new (0 → > 0, never paid before), reactivation (0 → > 0, paid on any
+  earlier day: a positive subscription started on or before the end of M-1),
+  expansion / contraction (> 0 → more / less), churn (> 0 → 0). Contraction and
+  churn are negative.
+- Amounts are never converted: a book holds the customers of one currency.
+"""
+
+import datetime
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Min, Q, QuerySet
+from django.utils import timezone
+
+from partners.selectors.partnerships import customers_visible_to
+from subscriptions.models import Subscription, mrr_from_twelves, mrr_sum
+from tenants.models import Role, Tenant
+from tenants.selectors import OrgContext, tenant_descendants
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+KINDS = ("new", "expansion", "contraction", "churn", "reactivation")
+MONTHS_MAX = 36
+
+
+def _month_start(day: datetime.date, back: int = 0) -> datetime.date:
+    index = day.year * 12 + day.month - 1 - back
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def _month_end(first: datetime.date) -> datetime.date:
+    return _month_start(first, back=-1) - datetime.timedelta(days=1)
+
+
+def parse_month(value: str) -> datetime.date:
+    """The first day of month "YYYY-MM"."""
+    try:
+        year, month = (int(part) for part in value.split("-"))
+        if len(value) != 7:
+            raise ValueError(value)
+        return datetime.date(year, month, 1)
+    except (ValueError, AttributeError) as exc:
+        raise ValidationError({"month": "A month as YYYY-MM."}) from exc
+
+
+def book_customers(*, org: OrgContext, currency: str | None = None, subtree: bool = False):
+    """The customers of the book and its currency: those the user may act on,
+    or with `subtree` (partner owners and admins) every customer below the partner."""
+    if not org.tenant.is_partner:
+        raise PermissionDenied("Only partners have a book.")
+    currency = currency or org.tenant.currency
+    if subtree:
+        if not org.has_role(Role.ADMIN):
+            raise PermissionDenied("The sub-tree's book is for partner owners and admins.")
+        customers = tenant_descendants(tenant=org.tenant, kind=Tenant.Kind.CUSTOMER)
+    else:
+        customers = customers_visible_to(org=org)
+    return customers.filter(currency=currency), currency
+
+
+def _book_subscriptions(customers: QuerySet[Tenant], currency: str):
+    return Subscription.objects.filter(
+        customer__in=customers.values("pk"), currency=currency, cancelled_at__isnull=True
+    ).order_by()
+
+
+def _live_on(day: datetime.date) -> Q:
+    return Q(starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day))
+
+
+def _customer_series(subscriptions, ends: list[datetime.date], *, upcoming_from=None):
+    """One aggregate query: per customer, the MRR at each of `ends` and whether it
+    paid on or before each of `ends[:-1]` (a positive subscription started by then);
+    with `upcoming_from`, the first start after it and the first last day from it on."""
+    aggregates = {}
+    for i, end in enumerate(ends):
+        aggregates[f"mrr_{i}"] = mrr_sum(_live_on(end))
+        if i < len(ends) - 1:
+            aggregates[f"paid_{i}"] = mrr_sum(Q(starts_on__lte=end))
+    if upcoming_from is not None:
+        aggregates["next_start"] = Min("starts_on", filter=Q(starts_on__gt=upcoming_from))
+        aggregates["next_end"] = Min("ends_on", filter=Q(ends_on__gte=upcoming_from))
+    rows = subscriptions.values("customer", "customer__name").annotate(**aggregates)
+    series = []
+    for row in rows:
+        row["mrr"] = [mrr_from_twelves(row[f"mrr_{i}"]) for i in range(len(ends))]
+        row["paid"] = [(row[f"paid_{i}"] or 0) > 0 for i in range(len(ends) - 1)]
+        series.append(row)
+    return series
+
+
+def _movement(before: Decimal, after: Decimal, paid_before: bool) -> tuple[str, Decimal] | None:
+    if before == after:
+        return None
+    if before == 0:
+        return ("reactivation" if paid_before else "new"), after
+    if after == 0:
+        return "churn", -before
+    return ("expansion" if after > before else "contraction"), after - before
+
+
+def _month_ends(today: datetime.date, months: int) -> tuple[list[datetime.date], list[str]]:
+    """The end of the month before the window, then each month's end (the last: today)."""
+    firsts = [_month_start(today, back=k) for k in range(months, -1, -1)]
+    ends = [_month_end(first) for first in firsts[:-1]] + [today]
+    return ends, [first.strftime("%Y-%m") for first in firsts[1:]]
+
+
+def book_mrr(
+    *,
+    org: OrgContext,
+    currency: str | None = None,
+    months: int = 12,
+    subtree: bool = False,
+    today: datetime.date | None = None,
+) -> dict:
+    """The book's current and upcoming MRR and its last `months` months with their
+    movements. Two queries: the per-customer series, then the upcoming MRR."""
+    if not 1 <= months <= MONTHS_MAX:
+        raise ValidationError({"months": f"From 1 to {MONTHS_MAX}."})
+    today = today or timezone.localdate()
+    customers, currency = book_customers(org=org, currency=currency, subtree=subtree)
+    subscriptions = _book_subscriptions(customers, currency)
+    ends, labels = _month_ends(today, months)
+    series = _customer_series(subscriptions, ends, upcoming_from=today)
+
+    history = []
+    for m, label in enumerate(labels, start=1):
+        month = {"month": label, "mrr": sum((s["mrr"][m] for s in series), ZERO)}
+        month.update(dict.fromkeys(KINDS, ZERO))
+        for s in series:
+            moved = _movement(s["mrr"][m - 1], s["mrr"][m], s["paid"][m - 1])
+            if moved:
+                month[moved[0]] += moved[1]
+        history.append(month)
+
+    current = history[-1]["mrr"]
+    return {
+        "currency": currency,
+        "current_mrr": current,
+        "upcoming_mrr": _upcoming_mrr(subscriptions, series, default=current),
+        "history": history,
+    }
+
+
+def _upcoming_mrr(subscriptions, series: list[dict], *, default: Decimal) -> Decimal:
+    """The MRR on the next day anything changes: a start, or the day after a last day."""
+    days = [s["next_start"] for s in series if s["next_start"]]
+    days += [s["next_end"] + datetime.timedelta(days=1) for s in series if s["next_end"]]
+    if not days:
+        return default
+    day = min(days)
+    rows = subscriptions.values("customer").annotate(mrr=mrr_sum(_live_on(day)))
+    return sum((mrr_from_twelves(row["mrr"]) for row in rows), ZERO)
+
+
+def book_movements(
+    *,
+    org: OrgContext,
+    month: str,
+    kind: str | None = None,
+    currency: str | None = None,
+    subtree: bool = False,
+    today: datetime.date | None = None,
+) -> list[dict]:
+    """The customers behind each movement figure of `month` ("YYYY-MM"), with
+    the subscriptions that started, ended or were cancelled in it. The `change`
+    of each kind's rows sums to that month's figure in `book_mrr`."""
+    today = today or timezone.localdate()
+    first = parse_month(month)
+    if first > today:
+        raise ValidationError({"month": "Not a past or current month."})
+    if kind is not None and kind not in KINDS:
+        raise ValidationError({"kind": f"One of {', '.join(KINDS)}."})
+    customers, currency = book_customers(org=org, currency=currency, subtree=subtree)
+    subscriptions = _book_subscriptions(customers, currency)
+    before = first - datetime.timedelta(days=1)
+    after = min(_month_end(first), today)
+
+    moves = []
+    for s in _customer_series(subscriptions, [before, after]):
+        moved = _movement(s["mrr"][0], s["mrr"][1], s["paid"][0])
+        if moved and kind in (None, moved[0]):
+            moves.append(
+                {
+                    "customer": {"id": s["customer"], "name": s["customer__name"]},
+                    "kind": moved[0],
+                    "mrr_before": s["mrr"][0],
+                    "mrr_after": s["mrr"][1],
+                    "change": moved[1],
+                    "subscriptions": [],
+                }
+            )
+    _attach_changes(moves, customers, currency, before, after)
+    moves.sort(key=lambda m: (KINDS.index(m["kind"]), m["customer"]["name"]))
+    return moves
+
+
+def _attach_changes(
+    moves: Iterable[dict], customers, currency: str, before: datetime.date, after: datetime.date
+) -> None:
+    """One query: what started, ended (its last day from `before` to the day before
+    `after`) or was cancelled in the month, for the customers that moved."""
+    by_customer = {m["customer"]["id"]: m for m in moves}
+    if not by_customer:
+        return
+    live = Q(cancelled_at__isnull=True)
+    started = live & Q(starts_on__gt=before, starts_on__lte=after)
+    ended = live & Q(ends_on__gte=before, ends_on__lt=after)
+    cancelled = Q(cancelled_at__date__gt=before, cancelled_at__date__lte=after)
+    rows = (
+        Subscription.objects.filter(customer__in=customers.values("pk"), currency=currency)
+        .filter(customer__in=list(by_customer))
+        .filter(started | ended | cancelled)
+        .select_related("product")
+        .order_by("starts_on", "created_at")
+    )
+    for sub in rows:
+        changes = []
+        if sub.cancelled_at is not None:
+            changes.append("cancelled")
+        else:
+            if before < sub.starts_on <= after:
+                changes.append("started")
+            if sub.ends_on is not None and before <= sub.ends_on < after:
+                changes.append("ended")
+        for change in changes:
+            by_customer[sub.customer_id]["subscriptions"].append(
+                {
+                    "id": sub.id,
+                    "product": sub.product.code,
+                    "quantity": sub.quantity,
+                    "starts_on": sub.starts_on,
+                    "ends_on": sub.ends_on,
+                    "change": change,
+                }
+            )
