@@ -9,4 +9,5 @@ def portal(request) -> dict:
         context["switcher_memberships"] = user_memberships(user=request.user)
     if org is not None:
         context["branding"] = branding_effective(tenant=org.tenant)
+        context["subscriptions_on"] = org.tenant.subscriptions_enabled
     return context

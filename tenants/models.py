@@ -135,6 +135,13 @@ class Tenant(models.Model):
         help_text="Partner discount on public prices, 0.20 by default, at most 0.35.",
     )
 
+    # Organization settings (API.md `organization/settings/`).
+    subscriptions_enabled = models.BooleanField(
+        default=True,
+        help_text="Off: subscription widgets, fields and smart-list filters are hidden for this "
+        "organization's users; no data is deleted.",
+    )
+
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
