@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from partners.models import (
@@ -21,7 +22,7 @@ from partners.models import (
     ServiceProfile,
     SlaPolicy,
 )
-from subscriptions.models import Feature, PriceTier, Product, ProductPrice
+from subscriptions.models import Feature, PriceTier, Product, ProductPrice, Subscription
 from tenants.models import Branding, Contact, Membership, Role, Tenant, User
 from tenants.services import tenant_build
 
@@ -324,7 +325,161 @@ def seed_demo() -> list[DemoLogin]:
         user=User.objects.get(email="partner.collaborator@demo.test"),
     )
     _service_records(alpine, mueller)
+    _small_customers(alpine)
+    seed_subscription_history(mueller=mueller, rossi=rossi)
     return logins
+
+
+# The demo partner's small customers (Alpine IT manages them, unclaimed): slug,
+# name, currency, city. Their subscription stories are in `_HISTORIES`.
+SMALL_CUSTOMERS = [
+    ("praxis-weber", "Zahnarztpraxis Weber", "CHF", "Thun"),
+    ("garage-huber", "Garage Huber", "CHF", "Burgdorf"),
+    ("schreinerei-brunner", "Schreinerei Brunner", "CHF", "Biel/Bienne"),
+    ("architekturbuero-frei", "Architekturbüro Frei", "CHF", "Solothurn"),
+    ("cafe-central-bern", "Café Central", "CHF", "Bern"),
+    ("ferienwohnungen-alpenblick", "Ferienwohnungen Alpenblick", "CHF", "Grindelwald"),
+]
+
+
+def _small_customers(partner: Tenant) -> None:
+    for slug, name, currency, city in SMALL_CUSTOMERS:
+        customer = _tenant(
+            slug,
+            kind=Tenant.Kind.CUSTOMER,
+            name=name,
+            parent=partner,
+            currency=currency,
+            city=city,
+            country="CH",
+        )
+        _partnership(partner, customer, access="full", payment="partner")
+
+
+def _on(today: datetime.date, months_back: int, day: int = 1) -> datetime.date:
+    """Day `day` (at most 28) of the month `months_back` before today's; months_back
+    0 with a day after today gives today (demo data never starts in the future by accident)."""
+    index = today.year * 12 + today.month - 1 - months_back
+    date = datetime.date(index // 12, index % 12 + 1, min(day, 28))
+    return min(date, today) if months_back == 0 else date
+
+
+# Per customer slug: (product code, quantity, starts (months back, day), ends
+# (months back, day) or None, or a number of days from today for the future).
+# Months count back from today's month; a subscription ending mid-month drops
+# out that month. Over the last 12 months the book shows every movement.
+_HISTORIES = {
+    "baeckerei-mueller": [
+        ("web-hosting", 3, (24, 3), None),
+        ("domain-ch", 2, (24, 3), None),
+        ("mail-pro", 12, (23, 10), None),
+        ("mail-pro", 6, (8, 5), None),  # expansion
+        ("backup-standard", 5, (20, 1), (6, 14)),  # upgraded to Protect: expansion
+        ("protect-standard", 5, (6, 15), None),
+        ("protect-advanced", 2, "in", 12),  # upcoming upgrade
+    ],
+    "studio-rossi": [
+        ("web-hosting", 2, (18, 1), None),
+        ("domain-ch", 1, (18, 1), None),
+        ("web-hosting", 3, (5, 20), None),  # expansion (EUR book)
+    ],
+    "praxis-weber": [  # new three months ago
+        ("web-hosting", 1, (3, 7), None),
+        ("mail-pro", 5, (3, 7), "in", 20),  # fewer mailboxes soon
+        ("mail-pro", 3, "in", 21),
+        ("domain-ch", 1, (3, 7), None),
+    ],
+    "garage-huber": [  # a long-time customer that churned nine months ago
+        ("web-hosting", 1, (22, 1), (9, 10)),
+        ("mail-pro", 3, (22, 1), (9, 10)),
+        ("domain-ch", 1, (22, 1), (9, 10)),
+    ],
+    "schreinerei-brunner": [  # left 14 months ago, came back four months ago
+        ("web-hosting", 1, (20, 1), (14, 12)),
+        ("web-hosting", 1, (4, 2), None),  # reactivation
+        ("backup-standard", 3, (4, 2), None),
+    ],
+    "architekturbuero-frei": [  # fewer seats, then a cheaper backup edition
+        ("mail-pro", 20, (16, 1), (7, 14)),
+        ("mail-pro", 12, (7, 15), None),  # contraction
+        ("protect-advanced", 10, (16, 1), (2, 9)),
+        ("protect-standard", 10, (2, 10), None),  # contraction
+        ("domain-ch", 3, (16, 1), None),
+    ],
+    "cafe-central-bern": [  # new ten months ago, grows, more to come
+        ("web-hosting", 1, (10, 18), None),
+        ("domain-ch", 1, (10, 18), None),
+        ("mail-pro", 4, (1, 3), None),  # expansion last month
+        ("protect-standard", 2, "in", 10),
+    ],
+    "ferienwohnungen-alpenblick": [  # churned last month
+        ("web-hosting", 2, (12, 1), (1, 15)),
+        ("mail-pro", 2, (12, 1), (1, 15)),
+    ],
+}
+
+
+def _history_dates(spec: tuple, today: datetime.date):
+    """(starts_on, ends_on) from a `_HISTORIES` row's date part."""
+    rest = list(spec)
+    if rest[0] == "in":
+        starts_on = today + datetime.timedelta(days=rest[1])
+        rest = rest[2:]
+    else:
+        starts_on = _on(today, *rest[0])
+        rest = rest[1:]
+    if not rest or rest[0] is None:
+        return starts_on, None
+    if rest[0] == "in":
+        return starts_on, today + datetime.timedelta(days=rest[1])
+    return starts_on, _on(today, *rest[0])
+
+
+def seed_subscription_history(*, mueller: Tenant, rossi: Tenant) -> int:
+    """24 months of subscriptions for the demo partner's customers, dated from
+    today so that the book tells a story on the first run. A customer that has
+    any subscription is left alone (idempotent). Returns how many were created."""
+    today = timezone.localdate()
+    customers = {mueller.slug: mueller, rossi.slug: rossi}
+    customers.update(
+        (t.slug, t) for t in Tenant.objects.filter(slug__in=[c[0] for c in SMALL_CUSTOMERS])
+    )
+    prices = _catalog_prices()
+    seeded = set(
+        Subscription.objects.filter(customer__in=customers.values()).values_list(
+            "customer__slug", flat=True
+        )
+    )
+    rows = []
+    for slug, history in _HISTORIES.items():
+        customer = customers[slug]
+        if slug in seeded:
+            continue
+        for code, quantity, *dates in history:
+            starts_on, ends_on = _history_dates(tuple(dates), today)
+            product, unit_price = prices[code, customer.currency]
+            rows.append(
+                Subscription(
+                    customer=customer,
+                    product=product,
+                    quantity=quantity,
+                    unit_price=unit_price,
+                    currency=customer.currency,
+                    billing_period=product.billing_period,
+                    starts_on=starts_on,
+                    ends_on=ends_on,
+                )
+            )
+    Subscription.objects.bulk_create(rows)
+    return len(rows)
+
+
+def _catalog_prices() -> dict[tuple[str, str], tuple[Product, Decimal]]:
+    """(code, currency) → (product, public price): the demo's subscriptions are sold at list price."""
+    return {
+        (price.product.code, price.currency): (price.product, price.amount)
+        for price in ProductPrice.objects.select_related("product")
+    }
 
 
 def _service_records(partner: Tenant, customer: Tenant) -> None:
@@ -471,4 +626,68 @@ def seed_scale_customers(
                 batch_size=batch_size,
             )
         created += len(customers)
+    return created
+
+
+SCALE_SUBSCRIPTIONS_PER_CUSTOMER = 10
+_SCALE_PRODUCTS = [
+    "web-hosting",
+    "domain-ch",
+    "mail-pro",
+    "backup-standard",
+    "protect-standard",
+    "protect-advanced",
+]
+
+
+def _scale_subscriptions(customer: Tenant, n: int, today: datetime.date, prices) -> list:
+    """Ten subscriptions over the last 24 months, varied by the customer's number
+    `n`: most renew, some ended (churn, contraction), some start later (expansion)."""
+    rows = []
+    for i in range(SCALE_SUBSCRIPTIONS_PER_CUSTOMER):
+        product, unit_price = prices[_SCALE_PRODUCTS[(n + i) % 6], customer.currency]
+        start_back = (n * 7 + i * 5) % 24
+        starts_on = _on(today, start_back, 1 + (n * 11 + i) % 28)
+        ends_on = None
+        if (n + i) % 4 == 0:
+            end_back = (n + i * 3) % (start_back + 1)
+            ends_on = max(_on(today, end_back, 1 + (n + i) % 28), starts_on)
+        rows.append(
+            Subscription(
+                customer=customer,
+                product=product,
+                quantity=1 + (n * 3 + i * 7) % 25,
+                unit_price=unit_price,
+                currency=customer.currency,
+                billing_period=product.billing_period,
+                starts_on=starts_on,
+                ends_on=ends_on,
+            )
+        )
+    return rows
+
+
+def seed_scale_subscriptions(*, batch_size: int = 2000) -> int:
+    """Subscriptions for every scale customer that has none yet, with bulk
+    inserts (`--customers 10000` gives 100,000). Returns how many were created."""
+    today = timezone.localdate()
+    prices = _catalog_prices()
+    pending = (
+        Tenant.objects.filter(slug__startswith=SCALE_SLUG_PREFIX)
+        .filter(~Exists(Subscription.objects.filter(customer=OuterRef("pk"))))
+        .order_by("slug")
+        .only("pk", "slug", "currency")
+    )
+    created = 0
+    while batch := list(pending[:batch_size]):
+        with transaction.atomic():
+            rows = [
+                row
+                for customer in batch
+                for row in _scale_subscriptions(
+                    customer, int(customer.slug.removeprefix(SCALE_SLUG_PREFIX)), today, prices
+                )
+            ]
+            Subscription.objects.bulk_create(rows, batch_size=batch_size)
+        created += len(rows)
     return created

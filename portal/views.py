@@ -12,6 +12,7 @@ from partners.selectors import (
     partnerships_for,
 )
 from portal.web import OrgViewMixin
+from subscriptions.mrr import book_mrr
 from tenants.models import Tenant
 from tenants.selectors import members_list, tenant_descendants, user_memberships
 
@@ -48,4 +49,6 @@ class DashboardView(OrgViewMixin, View):
             sub_partner_count=tenant_descendants(tenant=tenant, kind=Tenant.Kind.PARTNER).count(),
             recent_customers=managed.order_by("-created_at")[:10],
         )
+        if tenant.is_partner and tenant.subscriptions_enabled:
+            context["book"] = book_mrr(org=self.org)
         return render(request, "portal/dashboard_partner.html", context)

@@ -1,4 +1,5 @@
 import django_filters
+from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, permissions, status, viewsets
@@ -62,6 +63,18 @@ class ProductViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 # --- subscriptions (SPEC §4) --------------------------------------------------------------
 
 
+class SubscriptionsFeatureMixin:
+    """For the subscription endpoints of an organization: an organization that
+    switched subscriptions off (`Tenant.subscriptions_enabled`) gets the 404 of a
+    feature that does not exist; its data stays, and switching on brings it back.
+    Runs after the base class has resolved the organization and checked the role."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if not self.org.tenant.subscriptions_enabled:
+            raise Http404("Subscriptions are switched off for this organization.")
+
+
 class SubscriptionFilter(django_filters.FilterSet):
     # A plain id filter: an unknown and a foreign customer both give an empty list.
     customer = django_filters.UUIDFilter(field_name="customer_id", help_text="A customer's id.")
@@ -71,7 +84,7 @@ class SubscriptionFilter(django_filters.FilterSet):
         fields = ["customer"]
 
 
-class SubscriptionViewSet(mixins.ListModelMixin, OrgViewSet):
+class SubscriptionViewSet(SubscriptionsFeatureMixin, mixins.ListModelMixin, OrgViewSet):
     """Subscriptions of the customers the caller may act on (a customer: its own).
     Partner users allowed on the customer and product, and the customer's owners
     and admins, add and change them; DELETE cancels (the row stays, `cancelled`)."""
@@ -132,7 +145,7 @@ class SubscriptionViewSet(mixins.ListModelMixin, OrgViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CustomerMrrAPI(OrgAPIView):
+class CustomerMrrAPI(SubscriptionsFeatureMixin, OrgAPIView):
     """A customer's subscription widget: current MRR and its end date, the upcoming
     MRR after the next change (with its trend), and the last 12 months. For the
     partner users allowed on the customer and for the customer's own members."""
@@ -142,4 +155,5 @@ class CustomerMrrAPI(OrgAPIView):
     @extend_schema(responses=CustomerMrrSerializer)
     def get(self, request, customer_id):
         customer = selectors.subscription_customer_get(org=self.org, customer_id=customer_id)
-        return Response(CustomerMrrSerializer(selectors.customer_mrr(customer=customer)).data)
+        mrr = selectors.customer_mrr_seen_by(org=self.org, customer=customer)
+        return Response(CustomerMrrSerializer(mrr).data)

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from portal.api.base import OrgAPIView
 from subscriptions import mrr
+from subscriptions.api import SubscriptionsFeatureMixin
 from tenants.models import Role, Tenant
 
 CURRENCIES = [("CHF", "CHF"), ("EUR", "EUR")]
@@ -106,7 +107,7 @@ class MovementSerializer(serializers.Serializer):
     subscriptions = SubscriptionChangeSerializer(many=True)
 
 
-class BookMrrAPI(OrgAPIView):
+class BookMrrAPI(SubscriptionsFeatureMixin, OrgAPIView):
     """The partner's book: its customers' MRR (never converted between currencies)."""
 
     allowed_kinds = (Tenant.Kind.PARTNER,)
@@ -124,7 +125,7 @@ class BookMrrAPI(OrgAPIView):
         return Response(BookMrrSerializer(book).data)
 
 
-class BookMovementsAPI(OrgAPIView):
+class BookMovementsAPI(SubscriptionsFeatureMixin, OrgAPIView):
     """The customers behind a month's movements; each kind's `change` sums to its figure."""
 
     allowed_kinds = (Tenant.Kind.PARTNER,)

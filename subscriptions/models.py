@@ -233,3 +233,38 @@ class Subscription(models.Model):
         """This subscription's MRR, rounded half-up to 0.01 once."""
         monthly = Decimal(self.quantity) * self.unit_price / MONTHS_PER_PERIOD[self.billing_period]
         return monthly.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+# --- smart lists (SPEC §4) ----------------------------------------------------------------
+
+
+class SmartList(models.Model):
+    """A partner's saved filter over its customers and the columns it shows
+    (`subscriptions.smart_lists` validates both). Kept as saved whatever the
+    organization's subscriptions switch says, so switching back on restores it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    partner = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.CASCADE, related_name="smart_lists"
+    )
+    name = models.CharField(max_length=200)
+    filters = models.JSONField(default=dict, blank=True)
+    columns = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        "tenants.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="smart_lists_created",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "name"], name="smart_list_partner_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

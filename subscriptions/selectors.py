@@ -102,17 +102,37 @@ def _trend(upcoming: Decimal, current: Decimal) -> str:
     return "down" if upcoming < current else "flat"
 
 
-def customer_mrr(*, customer: Tenant, today: datetime.date | None = None, months: int = 12) -> dict:
+def customer_mrr_seen_by(*, org: OrgContext, customer: Tenant, **kwargs) -> dict:
+    """The customer's MRR as `org` may see it: a partner under a limited grant
+    sees only the products it manages (like the subscription list); the customer
+    and a full-access partner see everything."""
+    seen = subscriptions_for(org=org).filter(customer=customer)
+    return customer_mrr(customer=customer, subscriptions=seen, **kwargs)
+
+
+def customer_mrr(
+    *,
+    customer: Tenant,
+    today: datetime.date | None = None,
+    months: int = 12,
+    subscriptions: QuerySet[Subscription] | None = None,
+) -> dict:
     """The customer's subscription widget (SPEC §4): current MRR and its end date,
     the upcoming MRR after the next change with its trend and dates, and the MRR
-    on the last day of each of the last `months` months.
+    on the last day of each of the last `months` months (over `subscriptions`,
+    by default all of the customer's).
 
     Two aggregate queries, whatever the number of subscriptions: one for today
     and the history, one for the upcoming period (its day is known only then).
     Each figure is summed unrounded by the database and rounded once, half-up.
     """
     today = today or timezone.localdate()
-    live = Subscription.objects.filter(customer=customer, cancelled_at__isnull=True)
+    base = (
+        subscriptions
+        if subscriptions is not None
+        else Subscription.objects.filter(customer=customer)
+    )
+    live = base.filter(cancelled_at__isnull=True).order_by()
     month_ends = _month_ends(today, months)
     now = live.aggregate(
         current=mrr_sum(_live_on(today)),

@@ -19,6 +19,7 @@ from tenants.serializers import (
     MemberUpdateSerializer,
     MeSerializer,
     OrganizationSerializer,
+    OrganizationSettingsSerializer,
     PartnerCreateSerializer,
     PartnerSerializer,
 )
@@ -54,6 +55,23 @@ class OrganizationAPI(OrgAPIView):
         serializer.is_valid(raise_exception=True)
         tenant = services.organization_update(org=self.org, data=serializer.validated_data)
         return Response(OrganizationSerializer(tenant).data)
+
+
+class OrganizationSettingsAPI(OrgAPIView):
+    """The organization's switches: members read them, the owner changes them."""
+
+    min_role_by_action = {"patch": Role.OWNER}
+
+    @extend_schema(responses=OrganizationSettingsSerializer)
+    def get(self, request):
+        return Response(OrganizationSettingsSerializer(self.org.tenant).data)
+
+    @extend_schema(request=OrganizationSettingsSerializer, responses=OrganizationSettingsSerializer)
+    def patch(self, request):
+        serializer = OrganizationSettingsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tenant = services.organization_settings_update(org=self.org, **serializer.validated_data)
+        return Response(OrganizationSettingsSerializer(tenant).data)
 
 
 class BrandingAPI(OrgAPIView):

@@ -58,6 +58,13 @@ class OrganizationSerializer(serializers.ModelSerializer):
         return data
 
 
+class OrganizationSettingsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tenant
+        fields = ["subscriptions_enabled"]
+        extra_kwargs = {"subscriptions_enabled": {"required": True}}
+
+
 class BrandingValuesSerializer(serializers.Serializer):
     display_name = serializers.CharField(allow_blank=True)
     support_email = serializers.EmailField(allow_blank=True)

@@ -234,6 +234,19 @@ def organization_update(*, org: OrgContext, data: dict) -> Tenant:
 
 
 @transaction.atomic
+def organization_settings_update(*, org: OrgContext, subscriptions_enabled: bool) -> Tenant:
+    """The owner switches the organization's features (API.md `organization/settings/`).
+
+    Switching subscriptions off hides them from the organization's users and
+    deletes nothing, so switching on again brings everything back (SPEC §4)."""
+    require_role(org, Role.OWNER)
+    tenant = Tenant.objects.select_for_update().get(pk=org.tenant.pk)
+    tenant.subscriptions_enabled = subscriptions_enabled
+    tenant.save(update_fields=["subscriptions_enabled", "updated_at"])
+    return tenant
+
+
+@transaction.atomic
 def branding_update(*, org: OrgContext, data: dict) -> Branding:
     require_role(org, Role.ADMIN)
     branding, _ = Branding.objects.select_for_update().get_or_create(tenant=org.tenant)

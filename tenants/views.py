@@ -154,6 +154,16 @@ class OrganizationView(OrgViewMixin, View):
 
     def post(self, request, slug):
         tenant = self.org.tenant
+        if request.POST.get("form") == "settings":
+            enabled = request.POST.get("subscriptions_enabled") == "on"
+            services.organization_settings_update(org=self.org, subscriptions_enabled=enabled)
+            messages.success(
+                request,
+                "Subscriptions are on."
+                if enabled
+                else "Subscriptions are off: their widgets, fields and filters are hidden; no data was deleted.",
+            )
+            return redirect("organization", slug=slug)
         if request.POST.get("form") == "branding":
             form = BrandingForm(request.POST, instance=selectors.branding_own(tenant=tenant))
             save, form_name = services.branding_update, "branding_form"

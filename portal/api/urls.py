@@ -15,6 +15,7 @@ from tenants.api import (
     MeAPI,
     MemberViewSet,
     OrganizationAPI,
+    OrganizationSettingsAPI,
     PartnerCreateAPI,
 )
 
@@ -33,10 +34,16 @@ urlpatterns = [
     path("me/", MeAPI.as_view(), name="me"),
     path("organization/", OrganizationAPI.as_view(), name="organization"),
     path("organization/branding/", BrandingAPI.as_view(), name="organization-branding"),
+    path(
+        "organization/settings/",
+        OrganizationSettingsAPI.as_view(),
+        name="organization-settings",
+    ),
     path("partners/", PartnerCreateAPI.as_view(), name="partner-create"),
     path("partners/directory/", PartnerDirectoryAPI.as_view(), name="partner-directory"),
     path("customers/import/", include("partners.api_imports")),  # before customers/{id}/
     path("mrr/", include("subscriptions.api_mrr")),
+    path("smart-lists/", include("subscriptions.api_smart_lists")),
     path(  # before the router: customers/{id}/ is partners' CustomerViewSet
         "customers/<uuid:customer_id>/mrr/", CustomerMrrAPI.as_view(), name="customer-mrr"
     ),

@@ -486,3 +486,32 @@ def test_another_tenant_gets_the_404_of_a_missing_id(world, api, hosting):
         assert client.get(LIST, {"customer": str(world.customer.id)}).json()["count"] == 0
     subscription.refresh_from_db()
     assert subscription.cancelled_at is None
+
+
+def test_a_limited_partner_sees_only_the_mrr_of_the_products_it_manages(world, api):
+    from partners import services as partner_services
+
+    managed = ProductFactory(code="managed-one", prices={"CHF": "10.00", "EUR": "9.00"})
+    other = ProductFactory(code="not-managed", prices={"CHF": "100.00", "EUR": "90.00"})
+    partnership = partner_services.partnership_invite_partner(
+        org=org_context_for(user=world.customer_owner, tenant_id=world.customer.id),
+        partner=world.partner,
+        access="limited",
+        products=[managed],
+    )
+    partner_services.partnership_accept(
+        org=org_context_for(user=world.partner_owner, tenant_id=world.partner.id),
+        partnership=partnership,
+    )
+    owner = org_context_for(user=world.customer_owner, tenant_id=world.customer.id)
+    for product, quantity in ((managed, 2), (other, 1)):
+        services.subscription_create(
+            org=owner,
+            customer=world.customer,
+            product=product,
+            quantity=quantity,
+            starts_on=TODAY - datetime.timedelta(days=40),
+        )
+    url = f"/api/v1/customers/{world.customer.id}/mrr/"
+    assert api(world.customer_owner, world.customer).get(url).json()["current_mrr"] == "120.00"
+    assert api(world.partner_owner, world.partner).get(url).json()["current_mrr"] == "20.00"

@@ -237,3 +237,18 @@ def test_repeated_failed_sign_ins_are_rate_limited(world, client):
     blocked = client.post(reverse("account_login"), {"login": email, "password": PASSWORD})
     assert blocked.status_code == 429 or b"Too many failed login attempts" in blocked.content
     cache.clear()
+
+
+def test_the_owner_switches_subscriptions_off_and_on_from_the_organization_page(world, browser):
+    client = browser(world.partner_owner)
+    off = client.post("/t/alpine/organization/", {"form": "settings"}, follow=True)
+    assert b"Subscriptions are off" in off.content
+    world.partner.refresh_from_db()
+    assert world.partner.subscriptions_enabled is False
+    client.post("/t/alpine/organization/", {"form": "settings", "subscriptions_enabled": "on"})
+    world.partner.refresh_from_db()
+    assert world.partner.subscriptions_enabled is True
+    admin = browser(world.partner_admin)
+    assert admin.post("/t/alpine/organization/", {"form": "settings"}).status_code == 403
+    world.partner.refresh_from_db()
+    assert world.partner.subscriptions_enabled is True

@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from portal.demo import DEMO_PASSWORD, seed_demo, seed_scale_customers
+from portal.demo import DEMO_PASSWORD, seed_demo, seed_scale_customers, seed_scale_subscriptions
 
 
 class Command(BaseCommand):
@@ -13,7 +13,7 @@ class Command(BaseCommand):
             "--customers",
             type=int,
             default=0,
-            help="How many scale customers the demo partner has.",
+            help="How many scale customers the demo partner has (each with 10 subscriptions).",
         )
         parser.add_argument(
             "--quiet-logins", action="store_true", help="Do not print the demo logins."
@@ -27,6 +27,12 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Scale customers: {created} created in {time.monotonic() - started:.1f}s "
                 f"({customers} in all)."
+            )
+            started = time.monotonic()
+            subscriptions = seed_scale_subscriptions()
+            self.stdout.write(
+                f"Scale subscriptions: {subscriptions} created in "
+                f"{time.monotonic() - started:.1f}s."
             )
         if quiet_logins:
             return

@@ -1,0 +1,171 @@
+"""The partner's book at 100,000 subscriptions: `book_mrr` against one hand-written SQL aggregate.
+
+Not a test: it prints figures. See bench/README.md.
+
+    .venv/bin/python bench/mrr.py                           # SQLite, a temp file
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal \\
+        .venv/bin/python bench/mrr.py                       # PostgreSQL, database portal_bench_mrr
+
+The demo is seeded with `seed_demo --customers 10000` (10 subscriptions each).
+Then, --runs times each after --warmup, it times `subscriptions.mrr.book_mrr`
+for partner.owner@demo.test at Alpine IT over 12 months, and one raw SQL
+statement computing the same 12 month-end MRR figures (per customer, a CASE
+per month end inside SUM, rounded half-up to the cent once per customer and
+month as `book_mrr` does, then summed), checks the figures are equal and
+prints the ratio of the medians.
+"""
+
+import argparse
+import datetime
+import os
+import statistics
+import sys
+import time
+from decimal import Decimal
+
+from benchdb import bench_database
+from customers import OWNER_EMAIL, PARTNER_SLUG, analyze, database_label, seed, setup_django
+
+RATIO_GOAL = 2.0
+MONTHS = 12
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=10_000, help="Scale customers.")
+    parser.add_argument("--runs", type=int, default=15, help="Measured calls per figure.")
+    parser.add_argument("--warmup", type=int, default=3, help="Unmeasured calls first.")
+    parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
+    return parser.parse_args()
+
+
+def hand_sql(partner, currency: str, ends: list[datetime.date]) -> tuple[str, list]:
+    """The month-end MRR of the partner's visible customers in `currency`, in cents.
+
+    Amounts are whole cents times twelve (an annual price counts once, a monthly
+    one twelve times), so the division by 12 is an exact integer one on every
+    database: (twelfths + 6) / 12 is the cent rounded half-up."""
+    from django.db import connection
+
+    from partners.models import Partnership
+    from subscriptions.models import Subscription
+    from tenants.models import Tenant
+
+    subscriptions = Subscription._meta.db_table
+    tenants = Tenant._meta.db_table
+    partnerships = Partnership._meta.db_table
+    months = ",\n".join(
+        f"SUM(CASE WHEN s.starts_on <= %s AND (s.ends_on IS NULL OR s.ends_on >= %s) "
+        f"THEN s.twelfths ELSE 0 END) AS m{i}"
+        for i in range(len(ends))
+    )
+    totals = ", ".join(f"SUM((CAST(m{i} AS BIGINT) + 6) / 12)" for i in range(len(ends)))
+    query = f"""
+        SELECT {totals} FROM (
+            SELECT s.customer_id, {months}
+            FROM (
+                SELECT customer_id, starts_on, ends_on,
+                       CAST(ROUND(quantity * unit_price * 100) AS BIGINT)
+                       * CASE WHEN billing_period = 'annual' THEN 1 ELSE 12 END AS twelfths
+                FROM {subscriptions}
+                WHERE currency = %s AND cancelled_at IS NULL AND customer_id IN (
+                    SELECT c.id FROM {tenants} c
+                    WHERE c.kind = 'customer' AND c.currency = %s AND EXISTS (
+                        SELECT 1 FROM {partnerships} p
+                        WHERE p.customer_id = c.id AND p.partner_id = %s AND p.status = 'active'
+                    )
+                )
+            ) s
+            GROUP BY s.customer_id
+        ) per_customer
+    """  # noqa: S608 (names from the models, values as parameters)
+    params = []
+    for end in ends:
+        day = connection.ops.adapt_datefield_value(end)
+        params += [day, day]
+    params += [currency, currency, Tenant._meta.pk.get_db_prep_value(partner.pk, connection)]
+    return query, params
+
+
+def hand_mrr(query: str, params: list) -> list[Decimal]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        row = cursor.fetchone()
+    return [(Decimal(int(cents or 0)) / 100).quantize(Decimal("0.01")) for cents in row]
+
+
+def timed(call, runs: int, warmup: int):
+    for _ in range(warmup):
+        call()
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = call()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings), min(timings), result
+
+
+def main() -> int:
+    args = parse_args()
+    load_at_start = os.getloadavg()[0]
+    database_url, remove = bench_database("bench_mrr")
+    try:
+        setup_django(database_url)
+        from django.core.management import call_command
+        from django.db import connection
+        from django.utils import timezone
+
+        from subscriptions import mrr
+        from subscriptions.models import Subscription
+        from tenants.models import Tenant, User
+        from tenants.selectors import org_context_for
+
+        call_command("migrate", verbosity=0)
+        print(f"database: {database_label(connection)}")
+        print(f"seeded {args.customers} customers in {seed(args.customers):.1f}s")
+        analyze()
+        partner = Tenant.objects.get(slug=PARTNER_SLUG)
+        org = org_context_for(user=User.objects.get(email=OWNER_EMAIL), tenant_id=partner.id)
+        today = timezone.localdate()
+        ends, labels = mrr._month_ends(today, MONTHS)
+        query, params = hand_sql(partner, partner.currency, ends[1:])
+        book_customers, _ = mrr.book_customers(org=org)
+        print(
+            f"{Subscription.objects.count()} subscriptions; the {partner.currency} book: "
+            f"{book_customers.count()} customers, "
+            f"{Subscription.objects.filter(customer__in=book_customers).count()} subscriptions"
+        )
+
+        book_ms, book_min, book = timed(
+            lambda: mrr.book_mrr(org=org, months=MONTHS), args.runs, args.warmup
+        )
+        sql_ms, sql_min, figures = timed(lambda: hand_mrr(query, params), args.runs, args.warmup)
+        expected = [month["mrr"] for month in book["history"]]
+        equal = figures == expected
+        ratio = book_ms / sql_ms
+        print(
+            f"median of {args.runs} calls after {args.warmup} warm-up; load average "
+            f"{load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} now "
+            f"({os.cpu_count()} CPUs)"
+        )
+        print(f"{'figure':<28}{'median ms':>10}{'min ms':>10}")
+        print(f"{'book_mrr (months=12)':<28}{book_ms:>10.1f}{book_min:>10.1f}")
+        print(f"{'hand-written SQL':<28}{sql_ms:>10.1f}{sql_min:>10.1f}")
+        print(
+            f"ratio {ratio:.2f} (goal <= {RATIO_GOAL}): {'ok' if ratio <= RATIO_GOAL else 'MISS'}; "
+            f"figures equal: {'ok' if equal else 'MISS'}"
+        )
+        print(f"{'month':<9}{'book_mrr':>14}{'SQL':>14}")
+        for label, a, b in zip(labels, expected, figures, strict=True):
+            print(f"{label:<9}{a:>14}{b:>14}{'' if a == b else '  <- differs'}")
+        connection.close()
+    finally:
+        if not args.keep:
+            remove()
+    return 0 if equal and ratio <= RATIO_GOAL else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,367 @@
+"""The browser pages of subscriptions (SPEC §4, §9): the widget on the customer
+page, add / edit / cancel from both sides, the partner dashboard's MRR with its
+movements and their drill-down, the feature switch, and isolation."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+import subscriptions.urls
+from partners.services import customer_add
+from subscriptions.models import Subscription
+from subscriptions.services import subscription_create
+from subscriptions.tests.factories import ProductFactory
+from tenants.selectors import org_context_for
+from tests.isolation import assert_all_404, org_page_urls
+
+pytestmark = pytest.mark.django_db
+
+TODAY = timezone.localdate()
+DAY = datetime.timedelta(days=1)
+
+
+def ctx(user, tenant):
+    return org_context_for(user=user, tenant_id=tenant.id)
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+@pytest.fixture
+def product(world):
+    return ProductFactory(name="Mail Pro", prices={"CHF": "9.92", "EUR": "8.90"})
+
+
+@pytest.fixture
+def managed(world):
+    """A customer Alpine manages (unclaimed: full access, paid by Alpine)."""
+    return customer_add(org=ctx(world.partner_owner, world.partner), name="Neu AG").customer
+
+
+def subscribe(world, customer, product, quantity=35, starts_on=TODAY - 40 * DAY, **kwargs):
+    org = (
+        ctx(world.customer_owner, customer)
+        if customer == world.customer
+        else ctx(world.partner_owner, world.partner)
+    )
+    return subscription_create(
+        org=org,
+        customer=customer,
+        product=product,
+        quantity=quantity,
+        starts_on=starts_on,
+        **kwargs,
+    )
+
+
+def partner_url(name, customer, subscription=None, slug="alpine") -> str:
+    kwargs = {"slug": slug, "customer_id": customer.pk}
+    if subscription is not None:
+        kwargs["subscription_id"] = subscription.pk
+    return reverse(f"customer_{name}", kwargs=kwargs)
+
+
+def customer_url(name, subscription=None, slug="mueller") -> str:
+    kwargs = {"slug": slug}
+    if subscription is not None:
+        kwargs["subscription_id"] = subscription.pk
+    return reverse(name, kwargs=kwargs)
+
+
+def detail_url(customer) -> str:
+    return reverse("customer_detail", kwargs={"slug": "alpine", "customer_id": customer.pk})
+
+
+def form_data(**overrides) -> dict:
+    data = {"quantity": "35", "unit_price": "", "starts_on": TODAY.isoformat(), "ends_on": ""}
+    data.update(overrides)
+    return data
+
+
+# --- the widget -------------------------------------------------------------------------
+
+
+def test_widget_on_the_customer_page_shows_current_and_upcoming_mrr(
+    world, browser, managed, product
+):
+    # Given 35 x 9.92 live until in 60 days, and 5 more from in 10 days
+    subscribe(world, managed, product, ends_on=TODAY + 60 * DAY)
+    subscribe(world, managed, product, quantity=5, starts_on=TODAY + 10 * DAY)
+
+    page = text(browser(world.partner_owner).get(detail_url(managed)))
+
+    assert 'data-figure="current-mrr">CHF 347.20' in page  # 35 x 9.92
+    assert f"Ends {(TODAY + 60 * DAY):%-d %b %Y}" in page
+    # 347.20 + 5 x 9.92 = 396.80, up, until the first subscription's last day
+    assert 'data-figure="upcoming-mrr">CHF 396.80' in page
+    assert "</span> up</span>" in page
+    assert f"From {(TODAY + 10 * DAY):%-d %b %Y} to {(TODAY + 60 * DAY):%-d %b %Y}" in page
+    # The history: 12 bars, each with its title, and the table fallback
+    widget = page.split('data-testid="subscription-widget"')[1]
+    assert widget.count("<title>") == 12
+    assert f"<title>{TODAY:%Y-%m}: CHF 347.20</title>" in widget
+    assert "as a table</summary>" in widget
+    assert partner_url("subscription_add", managed) in widget
+
+
+def test_customer_subscriptions_page_lists_with_the_widget(world, browser, product):
+    subscribe(world, world.customer, product, quantity=2, ends_on=TODAY + 5 * DAY)
+
+    response = browser(world.customer_user).get(customer_url("subscriptions"))
+
+    page = text(response)
+    assert response.status_code == 200
+    assert "CHF 19.84" in page  # 2 x 9.92
+    assert "</span> down</span>" in page  # nothing after its last day
+    assert "Mail Pro" in page and "Active" in page
+    assert customer_url("subscription_add") not in page  # a user reads only
+
+
+# --- add, edit, cancel ------------------------------------------------------------------
+
+
+def test_partner_adds_a_subscription_at_the_catalog_price(world, browser, managed, product):
+    client = browser(world.partner_owner)
+
+    response = client.post(
+        partner_url("subscription_add", managed), form_data(product=str(product.pk))
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == partner_url("subscriptions", managed)
+    subscription = Subscription.objects.get(customer=managed)
+    assert (subscription.quantity, subscription.unit_price) == (35, Decimal("9.92"))
+    assert subscription.mrr == Decimal("347.20")
+    assert "CHF 347.20" in text(client.get(partner_url("subscriptions", managed)))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"quantity": "0"}, "quantity", "Give at least 1."),
+        (
+            {"ends_on": (TODAY - DAY).isoformat()},
+            "ends_on",
+            "The last day of service cannot be before the start.",
+        ),
+    ],
+)
+def test_add_shows_the_service_errors_inline(
+    world, browser, managed, product, overrides, field, message
+):
+    response = browser(world.partner_owner).post(
+        partner_url("subscription_add", managed), form_data(product=str(product.pk), **overrides)
+    )
+
+    assert response.status_code == 400
+    assert response.context["form"].errors[field] == [message]
+    assert f'id="id_{field}_error"' in text(response)
+    assert not Subscription.objects.exists()
+
+
+def test_edit_saves_and_shows_errors_inline(world, browser, managed, product):
+    subscription = subscribe(world, managed, product)
+    client = browser(world.partner_owner)
+    url = partner_url("subscription_edit", managed, subscription)
+    starts = subscription.starts_on.isoformat()
+
+    assert client.get(url).status_code == 200
+    refused = client.post(url, form_data(quantity="0", unit_price="9.92", starts_on=starts))
+    saved = client.post(url, form_data(quantity="40", unit_price="9.50", starts_on=starts))
+
+    assert refused.status_code == 400
+    assert refused.context["form"].errors["quantity"] == ["Give at least 1."]
+    assert saved.status_code == 302
+    subscription.refresh_from_db()
+    assert (subscription.quantity, subscription.unit_price) == (40, Decimal("9.50"))
+
+
+def test_cancel_asks_then_cancels_once(world, browser, managed, product):
+    subscription = subscribe(world, managed, product)
+    client = browser(world.partner_owner)
+    url = partner_url("subscription_cancel", managed, subscription)
+
+    confirm = client.get(url)
+    first = client.post(url)
+    second = client.post(url, follow=True)
+
+    assert "Cancel the subscription</button>" in text(confirm)
+    assert first.status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.cancelled_at is not None
+    assert "already cancelled" in text(second)
+    assert "CHF 0.00" in text(client.get(partner_url("subscriptions", managed)))
+
+
+def test_customer_admin_adds_and_customer_user_may_not(world, browser, product):
+    url = customer_url("subscription_add")
+    data = form_data(product=str(product.pk), quantity="3")
+
+    user = browser(world.customer_user)
+    assert user.get(url).status_code == 403
+    assert user.post(url, data).status_code == 403
+    assert user.post(url, {**data, "quantity": "0"}).status_code == 403
+    admin = browser(world.customer_admin)
+    assert admin.post(url, data).status_code == 302
+
+    assert Subscription.objects.get(customer=world.customer).quantity == 3
+
+
+def test_unassigned_collaborator_gets_404(world, browser, managed, product):
+    subscription = subscribe(world, managed, product)
+    client = browser(world.collaborator)
+
+    for name in ("subscriptions", "subscription_add"):
+        assert client.get(partner_url(name, managed)).status_code == 404
+    for name in ("subscription_edit", "subscription_cancel"):
+        assert client.post(partner_url(name, managed, subscription)).status_code == 404
+    assert Subscription.objects.get().cancelled_at is None
+
+
+# --- the partner dashboard and its drill-down ---------------------------------------------
+
+
+def test_dashboard_shows_mrr_and_movement_links(world, browser, managed, product):
+    subscribe(world, managed, product, starts_on=TODAY)
+    subscribe(world, managed, product, quantity=10, starts_on=TODAY + 5 * DAY)
+    month = f"{TODAY:%Y-%m}"
+
+    response = browser(world.partner_owner).get(f"/t/{world.partner.slug}/")
+
+    page = text(response)
+    assert 'data-figure="book-mrr">CHF 347.20' in page
+    assert 'data-figure="book-upcoming-mrr">CHF 446.40' in page  # + 10 x 9.92
+    movements = reverse("mrr_movements", kwargs={"slug": "alpine"})
+    assert f'href="{movements}?month={month}&amp;kind=new" data-movement="{month}-new">347.20' in (
+        page
+    )
+    assert page.count("<title>") >= 12
+
+
+def test_drill_down_total_equals_the_dashboard_figure(world, browser, managed, product):
+    other = customer_add(org=ctx(world.partner_owner, world.partner), name="Zweite AG").customer
+    subscribe(world, managed, product, starts_on=TODAY)
+    subscribe(world, other, product, quantity=7, starts_on=TODAY)
+    client = browser(world.partner_owner)
+    month = f"{TODAY:%Y-%m}"
+
+    figure = client.get(f"/t/{world.partner.slug}/").context["book"]["history"][-1]["new"]
+    drill = client.get(
+        reverse("mrr_movements", kwargs={"slug": "alpine"}), {"month": month, "kind": "new"}
+    )
+
+    assert figure == Decimal("416.64")  # (35 + 7) x 9.92
+    assert drill.status_code == 200
+    assert drill.context["total"] == figure
+    page = text(drill)
+    assert "Neu AG" in page and "Zweite AG" in page
+    assert f'data-figure="total"><strong>CHF {figure}' in page
+
+
+def test_drill_down_refuses_a_bad_month(world, browser):
+    url = reverse("mrr_movements", kwargs={"slug": "alpine"})
+
+    response = browser(world.partner_owner).get(url, {"month": "2024-13"})
+
+    assert response.status_code == 400
+    assert "A month as YYYY-MM." in text(response)
+
+
+def _dashboard_queries(client, slug) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/t/{slug}/").status_code == 200
+    return len(queries)
+
+
+def test_dashboard_query_count_does_not_grow_with_the_book(world, browser, product):
+    org = ctx(world.partner_owner, world.partner)
+    client = browser(world.partner_owner)
+
+    def grow(count):
+        for i in range(count):
+            customer = customer_add(org=org, name=f"Kunde {Subscription.objects.count()} {i}")
+            subscribe(world, customer.customer, product, quantity=i + 1)
+
+    grow(3)
+    small = _dashboard_queries(client, world.partner.slug)
+    grow(17)
+    large = _dashboard_queries(client, world.partner.slug)
+
+    assert large == small
+
+
+# --- the feature switch -------------------------------------------------------------------
+
+
+def test_switch_off_hides_the_widget_and_closes_the_pages(world, browser, managed, product):
+    subscription = subscribe(world, managed, product)
+    world.partner.subscriptions_enabled = False
+    world.partner.save(update_fields=["subscriptions_enabled"])
+    client = browser(world.partner_owner)
+
+    detail = text(client.get(detail_url(managed)))
+    dashboard = text(client.get(f"/t/{world.partner.slug}/"))
+
+    assert "subscription-widget" not in detail and 'href="#subscriptions"' not in detail
+    assert "Monthly recurring revenue" not in dashboard and "mrr/movements" not in dashboard
+    for url in org_page_urls(
+        subscriptions.urls, slug="alpine", customer_id=managed.pk, subscription_id=subscription.pk
+    ):
+        assert client.get(url).status_code == 404, url
+    # Switched on again: as it was
+    world.partner.subscriptions_enabled = True
+    world.partner.save(update_fields=["subscriptions_enabled"])
+    assert "CHF 347.20" in text(client.get(detail_url(managed)))
+
+
+def test_switch_off_for_a_customer_hides_its_link_and_page(world, browser, product):
+    subscribe(world, world.customer, product)
+    world.customer.subscriptions_enabled = False
+    world.customer.save(update_fields=["subscriptions_enabled"])
+    client = browser(world.customer_owner)
+
+    overview = text(client.get(f"/t/{world.customer.slug}/"))
+
+    assert customer_url("subscriptions") not in overview
+    assert "subscription-widget" not in overview
+    assert client.get(customer_url("subscriptions")).status_code == 404
+
+
+# --- isolation ----------------------------------------------------------------------------
+
+
+def test_every_page_is_404_for_an_outsider(world, client, managed, product):
+    subscription = subscribe(world, managed, product)
+    client.force_login(world.other_owner)
+
+    urls = org_page_urls(
+        subscriptions.urls, slug="alpine", customer_id=managed.pk, subscription_id=subscription.pk
+    )
+
+    assert_all_404(client, urls)
+
+
+def test_another_partners_customer_and_subscription_are_404(world, client, managed, product):
+    subscription = subscribe(world, managed, product)
+    client.force_login(world.other_owner)
+    rhein_customer = world.other_customer
+
+    urls = [
+        partner_url(name, customer, sub, slug="rhein")
+        for name, customer, sub in (
+            ("subscriptions", managed, None),
+            ("subscription_add", managed, None),
+            ("subscription_edit", managed, subscription),
+            ("subscription_cancel", managed, subscription),
+            ("subscription_edit", rhein_customer, subscription),
+        )
+    ]
+
+    assert_all_404(client, urls)
+    assert_all_404(client, [customer_url("subscriptions", slug="rhein")])

@@ -1,0 +1,248 @@
+"""Browser pages of subscriptions (SPEC §4, §9): a customer's subscriptions with
+the widget, add, edit and cancel — from the partner console
+(`customers/<id>/subscriptions/…`) and from the customer portal
+(`subscriptions/…`) — and the drill-down behind the partner dashboard's movement
+figures. Thin: forms parse, subscriptions.services write (and check who may),
+selectors read. With the organization's subscriptions switched off, every page is a 404."""
+
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+
+from portal.api.exceptions import validation_detail
+from portal.web import OrgViewMixin, form_add_service_errors
+from subscriptions import mrr, selectors, services
+from subscriptions.forms import SubscriptionAddForm, SubscriptionForm
+from subscriptions.models import Subscription
+from tenants.exceptions import Conflict
+from tenants.models import Role, Tenant
+
+
+class SubscriptionsOnMixin:
+    """After OrgViewMixin in the bases: the organization must have subscriptions on."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.org.tenant.subscriptions_enabled:
+            raise Http404("Subscriptions are switched off for this organization.")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class CustomerSubscriptionsMixin(OrgViewMixin, SubscriptionsOnMixin):
+    """The customer of the page: named by the URL on the partner side (404 unless
+    this user may act on it), the organization itself in the customer portal."""
+
+    allowed_kinds = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        self.customer()
+        if "subscription_id" in kwargs:
+            self.subscription(kwargs["subscription_id"])
+        return super().http_method_not_allowed(request, *args, **kwargs)
+
+    @property
+    def on_partner_side(self) -> bool:
+        return self.org.tenant.is_partner
+
+    def customer(self) -> Tenant:
+        if not hasattr(self, "_customer"):
+            customer_id = self.kwargs.get("customer_id")
+            if self.on_partner_side != (customer_id is not None):
+                raise Http404("No such page.")
+            self._customer = selectors.subscription_customer_get(
+                org=self.org, customer_id=customer_id or self.org.tenant.pk
+            )
+        return self._customer
+
+    def subscription(self, subscription_id) -> Subscription:
+        subscription = selectors.subscription_get(org=self.org, subscription_id=subscription_id)
+        if subscription.customer_id != self.customer().pk:
+            raise Http404("No such subscription.")
+        return subscription
+
+    def can_write(self) -> bool:
+        return self.on_partner_side or self.org.has_role(Role.ADMIN)
+
+    def url(self, name: str, subscription: Subscription | None = None) -> str:
+        kwargs = {"slug": self.org.tenant.slug}
+        if self.on_partner_side:
+            name = f"customer_{name}"
+            kwargs["customer_id"] = self.customer().pk
+        if subscription is not None:
+            kwargs["subscription_id"] = subscription.pk
+        return reverse(name, kwargs=kwargs)
+
+    def to_list(self):
+        return redirect(self.url("subscriptions"))
+
+    def page_context(self, **extra) -> dict:
+        return {
+            "customer": self.customer(),
+            "partner_side": self.on_partner_side,
+            "list_url": self.url("subscriptions"),
+            **extra,
+        }
+
+
+class SubscriptionListView(CustomerSubscriptionsMixin, View):
+    """The widget, then every subscription this user may see, newest start first."""
+
+    def get(self, request, slug, customer_id=None):
+        customer = self.customer()
+        today = timezone.localdate()
+        rows = [
+            {
+                "subscription": s,
+                "status": s.status_on(today),
+                "edit_url": self.url("subscription_edit", s),
+                "cancel_url": self.url("subscription_cancel", s),
+            }
+            for s in selectors.subscriptions_for(org=self.org)
+            .filter(customer=customer)
+            .order_by("-starts_on", "-created_at")
+        ]
+        context = self.page_context(
+            rows=rows,
+            can_write=self.can_write(),
+            add_url=self.url("subscription_add"),
+        )
+        return render(request, "subscriptions/list.html", context)
+
+
+class SubscriptionAddView(CustomerSubscriptionsMixin, View):
+    def render_form(self, request, form, status=200):
+        return render(
+            request,
+            "subscriptions/form.html",
+            self.page_context(form=form, title="Add a subscription", submit="Add"),
+            status=status,
+        )
+
+    def new_form(self, data=None):
+        return SubscriptionAddForm(
+            data,
+            currency=self.customer().currency,
+            initial={"quantity": 1, "starts_on": timezone.localdate()},
+        )
+
+    def get(self, request, slug, customer_id=None):
+        services.subscription_write_check(org=self.org, customer=self.customer())
+        return self.render_form(request, self.new_form())
+
+    def post(self, request, slug, customer_id=None):
+        customer = self.customer()
+        form = self.new_form(request.POST)
+        if form.is_valid():
+            try:
+                subscription = services.subscription_create(
+                    org=self.org, customer=customer, **form.data_for_service()
+                )
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request, f"{subscription.quantity} x {subscription.product.name} was added."
+                )
+                return self.to_list()
+        else:
+            # Who may not write learns it before fixing the form.
+            services.subscription_write_check(org=self.org, customer=customer)
+        return self.render_form(request, form, status=400)
+
+
+class SubscriptionEditView(CustomerSubscriptionsMixin, View):
+    def render_form(self, request, subscription, form, status=200):
+        context = self.page_context(
+            form=form,
+            subscription=subscription,
+            title=f"Edit {subscription.product.name}",
+            submit="Save",
+            cancel_url=self.url("subscription_cancel", subscription),
+        )
+        return render(request, "subscriptions/form.html", context, status=status)
+
+    def get(self, request, slug, subscription_id, customer_id=None):
+        subscription = self.subscription(subscription_id)
+        services.subscription_write_check(
+            org=self.org, customer=subscription.customer, product=subscription.product
+        )
+        initial = {
+            name: getattr(subscription, name)
+            for name in ("quantity", "unit_price", "starts_on", "ends_on")
+        }
+        return self.render_form(request, subscription, SubscriptionForm(initial=initial))
+
+    def post(self, request, slug, subscription_id, customer_id=None):
+        subscription = self.subscription(subscription_id)
+        form = SubscriptionForm(request.POST)
+        if form.is_valid():
+            try:
+                services.subscription_update(
+                    org=self.org, subscription=subscription, data=form.data_for_service()
+                )
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            except Conflict as exc:
+                messages.error(request, exc.message)
+                return self.to_list()
+            else:
+                messages.success(request, f"{subscription.product.name} was saved.")
+                return self.to_list()
+        return self.render_form(request, subscription, form, status=400)
+
+
+class SubscriptionCancelView(CustomerSubscriptionsMixin, View):
+    """GET: the confirmation; POST: cancel (the row stays, with the status cancelled)."""
+
+    def get(self, request, slug, subscription_id, customer_id=None):
+        subscription = self.subscription(subscription_id)
+        services.subscription_write_check(
+            org=self.org, customer=subscription.customer, product=subscription.product
+        )
+        context = self.page_context(
+            subscription=subscription, cancel_url=self.url("subscription_cancel", subscription)
+        )
+        return render(request, "subscriptions/cancel.html", context)
+
+    def post(self, request, slug, subscription_id, customer_id=None):
+        subscription = self.subscription(subscription_id)
+        try:
+            services.subscription_cancel(org=self.org, subscription=subscription)
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"{subscription.product.name} was cancelled.")
+        return self.to_list()
+
+
+class MrrMovementsView(OrgViewMixin, SubscriptionsOnMixin, View):
+    """The customers and subscription changes behind one movement figure of the
+    partner dashboard (`?month=YYYY-MM&kind=new`); their changes add up to it."""
+
+    allowed_kinds = (Tenant.Kind.PARTNER,)
+
+    def get(self, request, slug):
+        month = request.GET.get("month") or timezone.localdate().strftime("%Y-%m")
+        kind = request.GET.get("kind") or None
+        try:
+            moves = mrr.book_movements(org=self.org, month=month, kind=kind)
+        except ValidationError as exc:
+            errors = [m for messages_ in validation_detail(exc).values() for m in messages_]
+            return render(request, "subscriptions/movements.html", {"errors": errors}, status=400)
+        first = mrr.parse_month(month)
+        context = {
+            "month": month,
+            "month_start": first,
+            "kind": kind,
+            "kinds": mrr.KINDS,
+            "moves": moves,
+            "total": sum((m["change"] for m in moves), mrr.ZERO),
+            "currency": self.org.tenant.currency,
+            "previous_month": (first - datetime.timedelta(days=1)).strftime("%Y-%m"),
+        }
+        return render(request, "subscriptions/movements.html", context)
