@@ -23,6 +23,7 @@ from partners.models import (
     SlaPolicy,
 )
 from subscriptions.models import Feature, PriceTier, Product, ProductPrice, Subscription
+from subscriptions.services import subscription_build
 from tenants.models import Branding, Contact, Membership, Role, Tenant, User
 from tenants.services import tenant_build
 
@@ -459,13 +460,11 @@ def seed_subscription_history(*, mueller: Tenant, rossi: Tenant) -> int:
             starts_on, ends_on = _history_dates(tuple(dates), today)
             product, unit_price = prices[code, customer.currency]
             rows.append(
-                Subscription(
+                subscription_build(
                     customer=customer,
                     product=product,
                     quantity=quantity,
                     unit_price=unit_price,
-                    currency=customer.currency,
-                    billing_period=product.billing_period,
                     starts_on=starts_on,
                     ends_on=ends_on,
                 )
@@ -653,13 +652,11 @@ def _scale_subscriptions(customer: Tenant, n: int, today: datetime.date, prices)
             end_back = (n + i * 3) % (start_back + 1)
             ends_on = max(_on(today, end_back, 1 + (n + i) % 28), starts_on)
         rows.append(
-            Subscription(
+            subscription_build(
                 customer=customer,
                 product=product,
                 quantity=1 + (n * 3 + i * 7) % 25,
                 unit_price=unit_price,
-                currency=customer.currency,
-                billing_period=product.billing_period,
                 starts_on=starts_on,
                 ends_on=ends_on,
             )

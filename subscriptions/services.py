@@ -142,6 +142,29 @@ def _subscription_clean(subscription: Subscription) -> None:
         raise ValidationError(errors)
 
 
+def subscription_build(
+    *,
+    customer: Tenant,
+    product: Product,
+    quantity: int,
+    unit_price: Decimal,
+    starts_on: datetime.date,
+    ends_on: datetime.date | None = None,
+) -> Subscription:
+    """An unsaved subscription in the customer's currency, billed per the product's
+    period (subscription_create saves it after the checks; seeds bulk-insert it)."""
+    return Subscription(
+        customer=customer,
+        product=product,
+        quantity=quantity,
+        unit_price=unit_price,
+        currency=customer.currency,
+        billing_period=product.billing_period,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+
+
 @transaction.atomic
 def subscription_create(
     *,
@@ -160,13 +183,11 @@ def subscription_create(
         raise ValidationError({"product": "This product is no longer sold."})
     if unit_price is None:
         unit_price = _public_price(product, customer.currency)
-    subscription = Subscription(
+    subscription = subscription_build(
         customer=customer,
         product=product,
         quantity=quantity,
         unit_price=unit_price,
-        currency=customer.currency,
-        billing_period=product.billing_period,
         starts_on=starts_on,
         ends_on=ends_on,
     )
