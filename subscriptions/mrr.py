@@ -24,7 +24,9 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Min, Q, QuerySet
+from django.db import connections
+from django.db.models import BigIntegerField, Case, F, Min, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Cast, Round
 from django.utils import timezone
 
 from partners.selectors.partnerships import customers_visible_to
@@ -83,18 +85,14 @@ def _live_on(day: datetime.date) -> Q:
     return Q(starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day))
 
 
-def _customer_series(subscriptions, ends: list[datetime.date], *, upcoming_from=None):
+def _customer_series(subscriptions, ends: list[datetime.date]):
     """One aggregate query: per customer, the MRR at each of `ends` and whether it
-    paid on or before each of `ends[:-1]` (a positive subscription started by then);
-    with `upcoming_from`, the first start after it and the first last day from it on."""
+    paid on or before each of `ends[:-1]` (a positive subscription started by then)."""
     aggregates = {}
     for i, end in enumerate(ends):
         aggregates[f"mrr_{i}"] = mrr_sum(_live_on(end))
         if i < len(ends) - 1:
             aggregates[f"paid_{i}"] = mrr_sum(Q(starts_on__lte=end))
-    if upcoming_from is not None:
-        aggregates["next_start"] = Min("starts_on", filter=Q(starts_on__gt=upcoming_from))
-        aggregates["next_end"] = Min("ends_on", filter=Q(ends_on__gte=upcoming_from))
     rows = subscriptions.values("customer", "customer__name").annotate(**aggregates)
     series = []
     for row in rows:
@@ -121,6 +119,45 @@ def _month_ends(today: datetime.date, months: int) -> tuple[list[datetime.date],
     return ends, [first.strftime("%Y-%m") for first in firsts[1:]]
 
 
+# Twelve times a subscription's MRR in whole cents: prices have two decimals, so
+# the rounding only absorbs SQLite's binary floats; every sum is then an exact
+# integer on both databases.
+CENT_TWELVES = (
+    Cast(Round(F("unit_price") * Value(100)), BigIntegerField())
+    * F("quantity")
+    * Case(When(billing_period="annual", then=Value(1)), default=Value(12))
+)
+
+
+def _cent_twelves_on(day: datetime.date) -> Sum:
+    return Sum(
+        Case(When(_live_on(day), then=CENT_TWELVES), default=Value(0)),
+        output_field=BigIntegerField(),
+    )
+
+
+def _cents(twelves: str) -> str:
+    """SQL: a customer's MRR in cents from its sum of cent twelves, rounded half-up
+    (an integer division, the amounts are never negative), as `mrr_from_twelves`."""
+    return f"((CAST({twelves} AS BIGINT) + 6) / 12)"
+
+
+def _money(cents) -> Decimal:
+    return (Decimal(int(cents or 0)) / 100).quantize(CENT)
+
+
+def _as_date(value) -> datetime.date | None:
+    if value is None or isinstance(value, datetime.date):
+        return value
+    return datetime.date.fromisoformat(value)
+
+
+def _fetch_one(subscriptions, sql: str, params: list) -> tuple:
+    with connections[subscriptions.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
 def book_mrr(
     *,
     org: OrgContext,
@@ -130,43 +167,80 @@ def book_mrr(
     today: datetime.date | None = None,
 ) -> dict:
     """The book's current and upcoming MRR and its last `months` months with their
-    movements. Two queries: the per-customer series, then the upcoming MRR."""
+    movements. Two queries, each returning one row: the month figures with their
+    movements (the database classifies each customer), then the upcoming MRR."""
     if not 1 <= months <= MONTHS_MAX:
         raise ValidationError({"months": f"From 1 to {MONTHS_MAX}."})
     today = today or timezone.localdate()
     customers, currency = book_customers(org=org, currency=currency, subtree=subtree)
     subscriptions = _book_subscriptions(customers, currency)
     ends, labels = _month_ends(today, months)
-    series = _customer_series(subscriptions, ends, upcoming_from=today)
-
-    history = []
-    for m, label in enumerate(labels, start=1):
-        month = {"month": label, "mrr": sum((s["mrr"][m] for s in series), ZERO)}
-        month.update(dict.fromkeys(KINDS, ZERO))
-        for s in series:
-            moved = _movement(s["mrr"][m - 1], s["mrr"][m], s["paid"][m - 1])
-            if moved:
-                month[moved[0]] += moved[1]
-        history.append(month)
+    history, next_start, next_end = _book_history(subscriptions, ends, labels, today)
 
     current = history[-1]["mrr"]
+    # The next day anything changes: a start, or the day after a last day.
+    days = [next_start] if next_start else []
+    days += [next_end + datetime.timedelta(days=1)] if next_end else []
     return {
         "currency": currency,
         "current_mrr": current,
-        "upcoming_mrr": _upcoming_mrr(subscriptions, series, default=current),
+        "upcoming_mrr": _book_mrr_on(subscriptions, min(days)) if days else current,
         "history": history,
     }
 
 
-def _upcoming_mrr(subscriptions, series: list[dict], *, default: Decimal) -> Decimal:
-    """The MRR on the next day anything changes: a start, or the day after a last day."""
-    days = [s["next_start"] for s in series if s["next_start"]]
-    days += [s["next_end"] + datetime.timedelta(days=1) for s in series if s["next_end"]]
-    if not days:
-        return default
-    day = min(days)
-    rows = subscriptions.values("customer").annotate(mrr=mrr_sum(_live_on(day)))
-    return sum((mrr_from_twelves(row["mrr"]) for row in rows), ZERO)
+def _book_history(subscriptions, ends: list[datetime.date], labels: list[str], today):
+    """One query, one row: per month of `labels` the book's MRR and movements, each
+    customer's MRR at `ends` (the end before the window first) rounded once per
+    customer and month end, then classified and summed by the database; and the
+    first start after `today` and the first last day from `today` on."""
+    per_customer = subscriptions.values("customer").annotate(
+        first_paid=Min("starts_on", filter=Q(unit_price__gt=0)),
+        next_start=Min("starts_on", filter=Q(starts_on__gt=today)),
+        next_end=Min("ends_on", filter=Q(ends_on__gte=today)),
+        **{f"t{i}": _cent_twelves_on(end) for i, end in enumerate(ends)},
+    )
+    inner, params = per_customer.query.get_compiler(using=subscriptions.db).as_sql()
+    connection = connections[subscriptions.db]
+    rounded = ", ".join(_cents(f"t{i}") + f" AS c{i}" for i in range(len(ends)))
+    # Paid by the end before: a positive subscription started by then (prices and
+    # quantities are never negative, so that is a positive "paid" sum).
+    paid = "(first_paid IS NOT NULL AND first_paid <= %s)"
+    columns = ["MIN(next_start)", "MIN(next_end)"]
+    day_params = []
+    for m in range(1, len(ends)):
+        before, after = f"c{m - 1}", f"c{m}"
+        day_params += [connection.ops.adapt_datefield_value(ends[m - 1])] * 2
+        columns += [  # the month's MRR, then its movements in KINDS' order
+            f"SUM({after})",
+            f"SUM(CASE WHEN {before} = 0 AND {after} > 0 AND NOT {paid} THEN {after} ELSE 0 END)",
+            f"SUM(CASE WHEN {before} > 0 AND {after} > {before} THEN {after} - {before} ELSE 0 END)",
+            f"SUM(CASE WHEN {before} > 0 AND {after} > 0 AND {after} < {before} "
+            f"THEN {after} - {before} ELSE 0 END)",
+            f"SUM(CASE WHEN {before} > 0 AND {after} = 0 THEN -{before} ELSE 0 END)",
+            f"SUM(CASE WHEN {before} = 0 AND {after} > 0 AND {paid} THEN {after} ELSE 0 END)",
+        ]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM ("  # noqa: S608 (no values, only parameters)
+        f"SELECT first_paid, next_start, next_end, {rounded} FROM ({inner}) per_customer"
+        ") rounded"
+    )
+    row = _fetch_one(subscriptions, sql, day_params + list(params))
+    history = []
+    for m, label in enumerate(labels):
+        figures = row[2 + 6 * m : 2 + 6 * (m + 1)]
+        month = {"month": label, "mrr": _money(figures[0])}
+        month.update(zip(KINDS, map(_money, figures[1:]), strict=True))
+        history.append(month)
+    return history, _as_date(row[0]), _as_date(row[1])
+
+
+def _book_mrr_on(subscriptions, day: datetime.date) -> Decimal:
+    """One query, one row: the book's MRR on `day`, rounded once per customer."""
+    per_customer = subscriptions.values("customer").annotate(t0=_cent_twelves_on(day))
+    inner, params = per_customer.query.get_compiler(using=subscriptions.db).as_sql()
+    sql = f"SELECT SUM({_cents('t0')}) FROM ({inner}) per_customer"  # noqa: S608
+    return _money(_fetch_one(subscriptions, sql, list(params))[0])
 
 
 def book_movements(
