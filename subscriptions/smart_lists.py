@@ -18,8 +18,9 @@ The switch (`Tenant.subscriptions_enabled`): while off, the subscription filters
 evaluated — by the page, the API and the CSV alike, so all three list the same
 customers — and cannot be changed; the saved filters and columns stay in the
 database untouched, so switching on again brings the list back as it was. The
-page hides the subscription columns while off; the API and the CSV keep the
-saved columns (SPEC §4: "existing smart-list columns stay").
+subscription columns a list already has stay, on the page, in the API and in
+the CSV (SPEC §4, Zendesk Sell: "existing smart-list columns stay"); while off
+they are only not offered for adding.
 """
 
 import csv
@@ -322,13 +323,6 @@ def effective_filters(*, org: OrgContext, smart_list: SmartList) -> dict:
     return {k: v for k, v in smart_list.filters.items() if k not in SUBSCRIPTION_FILTERS}
 
 
-def visible_columns(*, org: OrgContext, smart_list: SmartList) -> list[str]:
-    """The columns the page shows: without the subscription ones while off."""
-    if org.tenant.subscriptions_enabled:
-        return list(smart_list.columns)
-    return [c for c in smart_list.columns if c not in SUBSCRIPTION_COLUMNS]
-
-
 def _live(day) -> Q:
     return Q(starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day))
 
@@ -447,8 +441,9 @@ def parse_ordering(*, org: OrgContext, smart_list: SmartList, ordering: str | No
     """A column of the list (`-` for descending) to sort by; anything else: by name."""
     ordering = (ordering or "").strip()
     column = ordering.removeprefix("-")
-    allowed = visible_columns(org=org, smart_list=smart_list)
-    if column not in COLUMNS or (column in SUBSCRIPTION_COLUMNS and column not in allowed):
+    if column not in COLUMNS or (
+        column in SUBSCRIPTION_COLUMNS and column not in smart_list.columns
+    ):
         return "name"
     return ordering
 

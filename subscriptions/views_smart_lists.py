@@ -115,7 +115,7 @@ class SmartListView(OrgViewMixin, View):
     min_role = Role.COLLABORATOR
 
     def _render(self, request, smart_list, form, status=200):
-        columns = smart_lists.visible_columns(org=self.org, smart_list=smart_list)
+        columns = list(smart_list.columns)  # they stay while the switch is off
         ordering = smart_lists.parse_ordering(
             org=self.org, smart_list=smart_list, ordering=request.GET.get("ordering")
         )

@@ -246,7 +246,9 @@ def test_csv_page_download_reads_rows_in_chunks(world, book, browser, monkeypatc
 # --- the subscriptions switch -------------------------------------------------------------
 
 
-def test_switch_off_hides_and_ignores_then_on_brings_all_back(world, book, browser, api):
+def test_switch_off_ignores_filters_keeps_columns_then_on_brings_all_back(
+    world, book, browser, api
+):
     smart_list = _list(world, {"country": "CH", "mrr_min": "100", "trend": "flat"})
     saved = (dict(smart_list.filters), list(smart_list.columns))
     page_url = reverse("smart_list", args=[world.partner.slug, smart_list.pk])
@@ -261,11 +263,12 @@ def test_switch_off_hides_and_ignores_then_on_brings_all_back(world, book, brows
     api_rows = api(world.partner_owner, world.partner).get(_results_url(smart_list)).json()
 
     assert page.status_code == 200
-    assert [h["key"] for h in page.context["headers"]] == ["name", "country"]
+    # Existing columns stay (SPEC §4); the subscription filters are not offered and not applied.
+    assert [h["key"] for h in page.context["headers"]] == list(smart_lists.COLUMNS)
+    assert "Current MRR" in page.content.decode()
     assert [row[0] for row in page.context["table"]] == ["Alpha", "Gamma"]  # MRR/trend ignored
     assert "mrr_min" not in page.context["form"].fields
     assert "trend" not in page.context["form"].fields
-    assert "Current MRR" not in page.content.decode()
     assert edited.status_code == 302
     assert api_rows["count"] == 2
     smart_list.refresh_from_db()
