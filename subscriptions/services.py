@@ -222,8 +222,11 @@ def subscription_update(*, org: OrgContext, subscription: Subscription, data: di
 
 @transaction.atomic
 def subscription_cancel(*, org: OrgContext, subscription: Subscription) -> Subscription:
-    """Cancel: the row stays, with the status `cancelled`; a second cancel is a 409."""
+    """Cancel: the row stays, with the status `cancelled`; a second cancel is a 409,
+    and so is cancelling one that has ended (its months stay in the history)."""
     subscription_write_check(org=org, customer=subscription.customer, product=subscription.product)
+    if subscription.status == Subscription.Status.ENDED:
+        raise Conflict("This subscription has ended; its history stays as it was.")
     now = timezone.now()
     cancelled = Subscription.objects.filter(pk=subscription.pk, cancelled_at__isnull=True).update(
         cancelled_at=now, updated_at=now

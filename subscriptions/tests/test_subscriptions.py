@@ -515,3 +515,22 @@ def test_a_limited_partner_sees_only_the_mrr_of_the_products_it_manages(world, a
     url = f"/api/v1/customers/{world.customer.id}/mrr/"
     assert api(world.customer_owner, world.customer).get(url).json()["current_mrr"] == "120.00"
     assert api(world.partner_owner, world.partner).get(url).json()["current_mrr"] == "20.00"
+
+
+def test_an_ended_subscription_cannot_be_cancelled_so_its_history_stays(world):
+    from tenants.exceptions import Conflict
+
+    product = ProductFactory(prices={"CHF": "10.00", "EUR": "9.00"})
+    owner = org_context_for(user=world.customer_owner, tenant_id=world.customer.id)
+    ended = services.subscription_create(
+        org=owner,
+        customer=world.customer,
+        product=product,
+        quantity=1,
+        starts_on=datetime.date(2020, 1, 1),
+        ends_on=datetime.date(2020, 12, 31),
+    )
+    with pytest.raises(Conflict):
+        services.subscription_cancel(org=owner, subscription=ended)
+    ended.refresh_from_db()
+    assert ended.cancelled_at is None and ended.status == "ended"
