@@ -1,8 +1,10 @@
-"""What the benchmarks share: a throwaway database of their own."""
+"""What the benchmarks share: a throwaway database of their own, and timing."""
 
 import os
+import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -43,3 +45,16 @@ def bench_database(suffix: str) -> tuple[str, Callable[[], None]]:
             Path(path + extra).unlink(missing_ok=True)
 
     return f"sqlite:///{path}", remove
+
+
+def timed(call: Callable, runs: int, warmup: int, *, scale: float = 1.0):
+    """Median and minimum of `runs` calls after `warmup` unmeasured ones, in
+    seconds times `scale` (1000 for milliseconds), and the last call's result."""
+    for _ in range(warmup):
+        call()
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = call()
+        timings.append((time.perf_counter() - started) * scale)
+    return statistics.median(timings), min(timings), result

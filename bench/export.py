@@ -26,12 +26,11 @@ ratio of the medians (goal <= 3) and the peak memory (goal < 150 MB).
 import argparse
 import os
 import resource
-import statistics
 import sys
 import time
 import tracemalloc
 
-from benchdb import bench_database
+from benchdb import bench_database, timed
 from customers import OWNER_EMAIL, PARTNER_SLUG, analyze, database_label, seed, setup_django
 
 RATIO_GOAL = 3.0
@@ -109,17 +108,6 @@ def copy_out(statement: str) -> bytes:
         for block in copy:
             blocks.append(bytes(block))
     return b"".join(blocks)
-
-
-def timed(call, runs: int, warmup: int):
-    for _ in range(warmup):
-        call()
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = call()
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings), min(timings), result
 
 
 def main() -> int:

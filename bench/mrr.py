@@ -18,12 +18,10 @@ prints the ratio of the medians.
 import argparse
 import datetime
 import os
-import statistics
 import sys
-import time
 from decimal import Decimal
 
-from benchdb import bench_database
+from benchdb import bench_database, timed
 from customers import OWNER_EMAIL, PARTNER_SLUG, analyze, database_label, seed, setup_django
 
 RATIO_GOAL = 2.0
@@ -96,17 +94,6 @@ def hand_mrr(query: str, params: list) -> list[Decimal]:
     return [(Decimal(int(cents or 0)) / 100).quantize(Decimal("0.01")) for cents in row]
 
 
-def timed(call, runs: int, warmup: int):
-    for _ in range(warmup):
-        call()
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = call()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings), min(timings), result
-
-
 def main() -> int:
     args = parse_args()
     load_at_start = os.getloadavg()[0]
@@ -139,9 +126,11 @@ def main() -> int:
         )
 
         book_ms, book_min, book = timed(
-            lambda: mrr.book_mrr(org=org, months=MONTHS), args.runs, args.warmup
+            lambda: mrr.book_mrr(org=org, months=MONTHS), args.runs, args.warmup, scale=1000
         )
-        sql_ms, sql_min, figures = timed(lambda: hand_mrr(query, params), args.runs, args.warmup)
+        sql_ms, sql_min, figures = timed(
+            lambda: hand_mrr(query, params), args.runs, args.warmup, scale=1000
+        )
         expected = [month["mrr"] for month in book["history"]]
         equal = figures == expected
         ratio = book_ms / sql_ms
