@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from billing.models import Order
 from partners.models import (
     AlertProfile,
     Contract,
@@ -328,7 +329,55 @@ def seed_demo() -> list[DemoLogin]:
     _service_records(alpine, mueller)
     _small_customers(alpine)
     seed_subscription_history(mueller=mueller, rossi=rossi)
+    seed_billing(mueller=mueller, rossi=rossi, seeblick=seeblick)
     return logins
+
+
+def seed_billing(*, mueller: Tenant, rossi: Tenant, seeblick: Tenant) -> None:
+    """Orders through the billing services, one per kind of settlement, so the
+    demo has invoices on both sides and a cashback balance (once)."""
+    from billing.services import LineRequest, order_place, subscription_renew
+    from billing.services.renewals import current_period_start
+    from tenants.selectors import org_context_for
+
+    if Order.objects.filter(customer__in=[mueller, rossi, seeblick]).exists():
+        return
+
+    def as_member(email: str, tenant: Tenant):
+        return org_context_for(user=User.objects.get(email=email), tenant_id=tenant.pk)
+
+    def product(code: str) -> Product:
+        return Product.objects.get(code=code)
+
+    orders = [
+        # full, customer pays: the customer orders; Alpine IT earns cashback
+        ("customer.owner@demo.test", mueller, mueller, "web-hosting", 35),
+        # full, customer pays: the partner orders for the customer; cashback again
+        ("partner.owner@demo.test", Tenant.objects.get(slug="alpine-it"), mueller, "mail-pro", 60),
+        # limited, product managed: the customer orders; cashback
+        ("rossi.owner@demo.test", rossi, rossi, "domain-ch", 2),
+        # full, partner pays: Lakeside orders and pays the preferential price
+        (
+            "subpartner.owner@demo.test",
+            Tenant.objects.get(slug="lakeside-resellers"),
+            seeblick,
+            "web-hosting",
+            40,
+        ),
+    ]
+    for email, tenant, customer, code, quantity in orders:
+        order_place(
+            org=as_member(email, tenant),
+            customer_id=customer.pk,
+            lines=[LineRequest(product(code), quantity)],
+        )
+    today = timezone.localdate()
+    for subscription in Subscription.objects.filter(
+        customer=mueller, ends_on__isnull=True, cancelled_at__isnull=True, starts_on__lt=today
+    )[:2]:
+        period = current_period_start(subscription, today)
+        if period is not None:
+            subscription_renew(subscription_id=subscription.pk, period_starts_on=period)
 
 
 # The demo partner's small customers (Alpine IT manages them, unclaimed): slug,

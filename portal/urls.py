@@ -20,4 +20,5 @@ urlpatterns = [
     path("t/<slug:slug>/", include("partners.urls")),
     path("t/<slug:slug>/", include("subscriptions.views_smart_lists")),
     path("t/<slug:slug>/", include("subscriptions.urls")),
+    path("t/<slug:slug>/", include("billing.urls")),
 ]

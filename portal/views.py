@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views import View
 
+from billing.selectors import billing_summary, cashback_balance
 from partners.models import Partnership
 from partners.selectors import (
     customers_visible_to,
@@ -38,6 +39,7 @@ class DashboardView(OrgViewMixin, View):
             context.update(
                 partnerships=partnerships.filter(status=Partnership.Status.ACTIVE),
                 contacts=tenant.contacts.all()[:10],
+                billing=billing_summary(org=self.org),
             )
             return render(request, "portal/dashboard_customer.html", context)
         managed = customers_visible_to(org=self.org)
@@ -49,6 +51,10 @@ class DashboardView(OrgViewMixin, View):
             sub_partner_count=tenant_descendants(tenant=tenant, kind=Tenant.Kind.PARTNER).count(),
             recent_customers=managed.order_by("-created_at")[:10],
         )
+        if tenant.is_partner and self.org.is_admin:
+            # The balance alone: the month's figures are one click away, on the
+            # billing page, and this page keeps its fixed query budget.
+            context["cashback_balance"] = cashback_balance(partner=tenant)
         if tenant.is_partner and tenant.subscriptions_enabled:
             context["book"] = book_mrr(org=self.org)
         return render(request, "portal/dashboard_partner.html", context)

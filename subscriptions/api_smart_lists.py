@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from portal.api.base import OrgAPIView, OrgViewSet
 from subscriptions import smart_lists
 from subscriptions.models import Product, SmartList
+from tenants import exports
 from tenants.models import Role, Tenant
 
 
@@ -184,13 +185,11 @@ class SmartListExportAPI(OrgAPIView):
 
 def csv_response(*, org, smart_list: SmartList) -> StreamingHttpResponse:
     """The streamed CSV download (the API's and the page's)."""
-    response = StreamingHttpResponse(
-        smart_lists.smart_list_csv_lines(org=org, smart_list=smart_list),
-        content_type="text/csv; charset=utf-8",
-    )
     filename = slugify(smart_list.name) or "smart-list"
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    return response
+    return exports.csv_response(
+        smart_lists.smart_list_csv_lines(org=org, smart_list=smart_list),
+        filename=f"{filename}.csv",
+    )
 
 
 collection = SmartListViewSet.as_view({"get": "list", "post": "create"})

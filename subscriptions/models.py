@@ -13,6 +13,23 @@ code_validator = RegexValidator(
 )
 
 
+CENT = Decimal("0.01")
+
+
+def round_money(value: Decimal) -> Decimal:
+    """Half-up to 0.01: the one rounding of every money step (SPEC §7)."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def degressive_rate(tiers, quantity: int) -> Decimal:
+    """The rate of the highest degressive tier `quantity` reaches (0 below all);
+    it applies to every unit, for everyone."""
+    reached = [t for t in tiers if t.min_quantity <= quantity]
+    if not reached:
+        return Decimal("0")
+    return max(reached, key=lambda t: t.min_quantity).rate
+
+
 class Feature(models.Model):
     code = models.CharField(max_length=64, unique=True, validators=[code_validator])
     name = models.CharField(max_length=200)

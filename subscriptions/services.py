@@ -9,7 +9,15 @@ from django.http import Http404
 from django.utils import timezone
 
 from partners.selectors.partnerships import customer_get_for_partner
-from subscriptions.models import Feature, PriceTier, Product, ProductPrice, Subscription
+from subscriptions.models import (
+    Feature,
+    PriceTier,
+    Product,
+    ProductPrice,
+    Subscription,
+    degressive_rate,
+    round_money,
+)
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant, User
 from tenants.selectors import OrgContext
@@ -123,11 +131,13 @@ def subscription_write_check(*, org: OrgContext, customer: Tenant, product: Prod
         raise Http404("No such customer.")
 
 
-def _public_price(product: Product, currency: str) -> Decimal:
+def _public_price(product: Product, currency: str, quantity: int) -> Decimal:
+    """The public price of one unit for `quantity` units: the degressive tier
+    reached applies to everyone (SPEC §7)."""
     price = ProductPrice.objects.filter(product=product, currency=currency).first()
     if price is None:
         raise ValidationError({"product": f"This product has no public price in {currency}."})
-    return price.amount
+    return round_money(price.amount * (1 - degressive_rate(product.tiers.all(), quantity)))
 
 
 def _subscription_clean(subscription: Subscription) -> None:
@@ -182,7 +192,7 @@ def subscription_create(
     if not product.is_active:
         raise ValidationError({"product": "This product is no longer sold."})
     if unit_price is None:
-        unit_price = _public_price(product, customer.currency)
+        unit_price = _public_price(product, customer.currency, quantity)
     subscription = subscription_build(
         customer=customer,
         product=product,

@@ -23,7 +23,6 @@ the CSV (SPEC §4, Zendesk Sell: "existing smart-list columns stay"); while off
 they are only not offered for adding.
 """
 
-import csv
 import datetime
 import uuid
 from collections.abc import Iterator
@@ -61,6 +60,7 @@ from subscriptions.models import (
     Subscription,
     mrr_from_twelves,
 )
+from tenants.exports import csv_lines
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, tenant_descendants
 
@@ -494,26 +494,12 @@ def row_values(row: dict) -> dict:
     }
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return str(value)  # Decimals as plain decimals: 1234.50
-
-
 def smart_list_csv_lines(*, org: OrgContext, smart_list: SmartList) -> Iterator[str]:
     """The CSV, one line at a time: the saved columns' header, then a row per
     customer read in chunks of 2000, so memory stays flat at any size."""
-    writer = csv.writer(_Echo())
     columns = list(smart_list.columns)
-    yield writer.writerow([COLUMN_LABELS[c] for c in columns])
-    rows = smart_list_rows(org=org, smart_list=smart_list)
-    for row in rows.iterator(chunk_size=2000):
-        values = row_values(row)
-        yield writer.writerow([_csv_cell(values[c]) for c in columns])
+    rows = smart_list_rows(org=org, smart_list=smart_list).iterator(chunk_size=2000)
+    return csv_lines(
+        [COLUMN_LABELS[c] for c in columns],
+        ([row_values(row)[c] for c in columns] for row in rows),
+    )

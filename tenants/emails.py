@@ -45,6 +45,23 @@ def email_queue(*, key: str, to: str, template: str, context: dict) -> OutboundE
     return email
 
 
+def notify(*, key: str, users, subject: str, lines: list[str], url: str, label: str) -> None:
+    """The plain notification (email/notification.*) to each of `users` once:
+    `lines` of text and one link, `url` a path inside the portal."""
+    for user in {u.pk: u for u in users}.values():
+        email_queue(
+            key=f"{key}:{user.pk}",
+            to=user.email,
+            template="notification",
+            context={
+                "subject": subject,
+                "lines": lines,
+                "action_url": absolute_url(url),
+                "action_label": label,
+            },
+        )
+
+
 def email_deliver(*, email_id: str) -> bool:
     """Send one queued email if it is still pending. True when this call sent it.
 

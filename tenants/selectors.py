@@ -48,11 +48,13 @@ class OrgContext:
         return self.has_role(Role.OWNER)
 
 
-def _parse_uuid(value) -> uuid.UUID:
+def uuid_or_404(value, message: str) -> uuid.UUID:
+    """An id from a URL or a request body; anything that is not one is the 404
+    of a missing object, so a malformed id reveals nothing either."""
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except (TypeError, ValueError, AttributeError) as exc:
-        raise Http404("No such organization.") from exc
+        raise Http404(message) from exc
 
 
 def org_context_for(*, user: User, tenant_id=None, slug: str | None = None) -> OrgContext:
@@ -63,7 +65,11 @@ def org_context_for(*, user: User, tenant_id=None, slug: str | None = None) -> O
     """
     if not user.is_authenticated:
         raise Http404("No such organization.")
-    lookup = {"slug": slug} if slug is not None else {"id": _parse_uuid(tenant_id)}
+    lookup = (
+        {"slug": slug}
+        if slug is not None
+        else {"id": uuid_or_404(tenant_id, "No such organization.")}
+    )
     membership = (
         Membership.objects.select_related("tenant", "user")
         .filter(user=user, **{f"tenant__{k}": v for k, v in lookup.items()})
@@ -108,7 +114,7 @@ def members_list(*, org: OrgContext) -> QuerySet[Membership]:
 
 def member_get(*, org: OrgContext, membership_id) -> Membership:
     try:
-        return members_list(org=org).get(id=_parse_uuid(membership_id))
+        return members_list(org=org).get(id=uuid_or_404(membership_id, "No such member."))
     except Membership.DoesNotExist as exc:
         raise Http404("No such member.") from exc
 
@@ -119,7 +125,7 @@ def api_tokens_list(*, org: OrgContext) -> QuerySet[ApiToken]:
 
 def api_token_get(*, org: OrgContext, token_id) -> ApiToken:
     try:
-        return api_tokens_list(org=org).get(id=_parse_uuid(token_id))
+        return api_tokens_list(org=org).get(id=uuid_or_404(token_id, "No such token."))
     except ApiToken.DoesNotExist as exc:
         raise Http404("No such token.") from exc
 

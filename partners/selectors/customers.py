@@ -7,9 +7,9 @@ from django.db.models.functions import Cast
 from django.http import Http404
 
 from partners.models import AlertProfile, Contract, Partnership, ServiceProfile, SlaPolicy
-from partners.selectors.partnerships import _as_uuid, customer_get_for_partner, customers_visible_to
+from partners.selectors.partnerships import customer_get_for_partner, customers_visible_to
 from tenants.models import Contact, Tenant
-from tenants.selectors import OrgContext
+from tenants.selectors import OrgContext, uuid_or_404
 
 
 def customer_list(*, org: OrgContext) -> QuerySet[Tenant]:
@@ -70,7 +70,7 @@ def contracts_list(*, org: OrgContext, customer: Tenant) -> QuerySet[Contract]:
 def contract_get(*, org: OrgContext, customer: Tenant, contract_id) -> Contract:
     contract = (
         contracts_list(org=org, customer=customer)
-        .filter(pk=_as_uuid(contract_id, "No such contract."))
+        .filter(pk=uuid_or_404(contract_id, "No such contract."))
         .first()
     )
     if contract is None:
@@ -79,7 +79,7 @@ def contract_get(*, org: OrgContext, customer: Tenant, contract_id) -> Contract:
 
 
 def contact_get(*, org: OrgContext, customer: Tenant, contact_id) -> Contact:
-    contact = customer.contacts.filter(pk=_as_uuid(contact_id, "No such contact.")).first()
+    contact = customer.contacts.filter(pk=uuid_or_404(contact_id, "No such contact.")).first()
     if contact is None:
         raise Http404("No such contact.")
     return contact
@@ -94,7 +94,7 @@ def alert_profiles(*, org: OrgContext) -> QuerySet[AlertProfile]:
 
 
 def sla_policy_get(*, org: OrgContext, policy_id) -> SlaPolicy:
-    policy = sla_policies(org=org).filter(pk=_as_uuid(policy_id, "No such SLA policy.")).first()
+    policy = sla_policies(org=org).filter(pk=uuid_or_404(policy_id, "No such SLA policy.")).first()
     if policy is None:
         raise Http404("No such SLA policy.")
     return policy
@@ -102,7 +102,7 @@ def sla_policy_get(*, org: OrgContext, policy_id) -> SlaPolicy:
 
 def alert_profile_get(*, org: OrgContext, profile_id) -> AlertProfile:
     profile = (
-        alert_profiles(org=org).filter(pk=_as_uuid(profile_id, "No such alert profile.")).first()
+        alert_profiles(org=org).filter(pk=uuid_or_404(profile_id, "No such alert profile.")).first()
     )
     if profile is None:
         raise Http404("No such alert profile.")

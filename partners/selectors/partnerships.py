@@ -22,16 +22,9 @@ from partners.models import Access, CustomerAssignment, Partnership, Partnership
 from subscriptions.models import Product
 from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant
-from tenants.selectors import OrgContext
+from tenants.selectors import OrgContext, uuid_or_404
 
 NOT_FOUND = "No such customer."
-
-
-def _as_uuid(value, message: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise Http404(message) from exc
 
 
 def _active_grants(partner: Tenant) -> QuerySet[Partnership]:
@@ -64,11 +57,34 @@ def customer_get_for_partner(
     *, org: OrgContext, customer_id, product: Product | None = None
 ) -> Tenant:
     """The customer, if this partner user may act on it (and on `product`); else 404."""
-    customer_id = _as_uuid(customer_id, NOT_FOUND)
+    customer_id = uuid_or_404(customer_id, NOT_FOUND)
     customer = customers_visible_to(org=org, product=product).filter(pk=customer_id).first()
     if customer is None:
         raise Http404(NOT_FOUND)
     return customer
+
+
+def managing_partnership(
+    *, customer: Tenant, product: Product, partner: Tenant | None = None, lock: bool = False
+) -> Partnership | None:
+    """The active partnership that manages `product` for `customer` (of `partner`,
+    when given): the full one, else the oldest limited one that lists the product.
+    `lock` holds the row, so a payment change waits for the order that reads it."""
+    grants = Partnership.objects.filter(customer=customer, status=Partnership.Status.ACTIVE).filter(
+        Q(access=Access.FULL) | Q(products=product)
+    )
+    if partner is not None:
+        grants = grants.filter(partner=partner)
+    # "full" sorts before "limited"; among limited grants, the oldest wins.
+    chosen = grants.order_by("access", "activated_at", "created_at").values_list("pk", flat=True)
+    chosen = chosen.first()
+    if chosen is None:
+        return None
+    rows = Partnership.objects.select_related("partner")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    partnership = rows.get(pk=chosen)
+    return partnership if partnership.status == Partnership.Status.ACTIVE else None
 
 
 def partnerships_for(*, org: OrgContext) -> QuerySet[Partnership]:
@@ -94,7 +110,7 @@ def partnerships_for(*, org: OrgContext) -> QuerySet[Partnership]:
 
 
 def partnership_get(*, org: OrgContext, partnership_id) -> Partnership:
-    partnership_id = _as_uuid(partnership_id, "No such partnership.")
+    partnership_id = uuid_or_404(partnership_id, "No such partnership.")
     partnership = partnerships_for(org=org).filter(pk=partnership_id).first()
     if partnership is None:
         raise Http404("No such partnership.")
@@ -165,7 +181,7 @@ def partner_directory(*, query: str = "") -> QuerySet[Tenant]:
 
 
 def directory_partner_get(*, partner_id) -> Tenant:
-    partner_id = _as_uuid(partner_id, "No such partner.")
+    partner_id = uuid_or_404(partner_id, "No such partner.")
     partner = partner_directory().filter(pk=partner_id).first()
     if partner is None:
         raise Http404("No such partner.")

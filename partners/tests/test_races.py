@@ -6,36 +6,14 @@ import threading
 
 import pytest
 from django.core import mail
-from django.db import OperationalError, connection
+from django.db import OperationalError
 
 from partners import services
 from partners.models import Partnership
 from tenants.exceptions import Conflict
 from tenants.models import Membership
 from tenants.selectors import org_context_for
-
-THREADS = 8
-
-
-def race(target, count=THREADS) -> list:
-    barrier = threading.Barrier(count)
-    outcomes = []
-
-    def run():
-        try:
-            barrier.wait()
-            outcomes.append(target())
-        except (Conflict, OperationalError) as exc:
-            outcomes.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
+from tests.concurrency import race
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,6 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from billing.api import BillingExportAPI, CashbackAPI, InvoiceViewSet, OrderViewSet, QuoteAPI
 from partners.api import (
     AlertProfileViewSet,
     CustomerViewSet,
@@ -29,6 +30,8 @@ router.register("customers", CustomerViewSet, basename="customer")
 router.register("partnerships", PartnershipViewSet, basename="partnership")
 router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
 router.register("alert-profiles", AlertProfileViewSet, basename="alert-profile")
+router.register("orders", OrderViewSet, basename="order")
+router.register("invoices", InvoiceViewSet, basename="invoice")
 
 urlpatterns = [
     path("me/", MeAPI.as_view(), name="me"),
@@ -47,5 +50,8 @@ urlpatterns = [
     path(  # before the router: customers/{id}/ is partners' CustomerViewSet
         "customers/<uuid:customer_id>/mrr/", CustomerMrrAPI.as_view(), name="customer-mrr"
     ),
+    path("quotes/", QuoteAPI.as_view(), name="quote"),
+    path("cashback/", CashbackAPI.as_view(), name="cashback"),
+    path("billing/export.csv", BillingExportAPI.as_view(), name="billing-export"),
     path("", include(router.urls)),
 ]

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "tenants",
     "subscriptions",
     "partners",
+    "billing",
     "portal",
 ]
 
@@ -214,11 +215,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "sweep-import-jobs": {"task": "partners.tasks.sweep_import_jobs", "schedule": 300.0},
+    "place-renewals": {"task": "billing.tasks.place_renewals", "schedule": 3600.0},
 }
 
 # Tenancy
 API_TOKEN_LAST_USED_PRECISION_SECONDS = 60
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=14)
+
+# Billing: renewals missed while the job was down are placed up to this many days late.
+RENEWAL_CATCH_UP_DAYS = env.int("RENEWAL_CATCH_UP_DAYS", default=7)
 
 LOGGING = {
     "version": 1,

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from partners import services as partner_services
 from subscriptions import selectors, services
-from subscriptions.models import Subscription
+from subscriptions.models import PriceTier, Subscription
 from subscriptions.tests.factories import ProductFactory
 from tenants.exceptions import Conflict
 from tenants.selectors import org_context_for
@@ -99,6 +99,17 @@ def test_a_partner_adds_a_subscription_at_the_customers_public_price(world, api,
     assert body["status"] == "active"
     assert body["mrr"] == "347.20"
     assert selectors.customer_mrr(customer=world.customer)["current_mrr"] == Decimal("347.20")
+
+
+def test_the_default_price_includes_the_degressive_tier_reached(world, hosting):
+    # SPEC §7: degressive tiers apply to everyone; 35 units reach the 25 % tier
+    PriceTier.objects.create(product=hosting, min_quantity=30, rate=Decimal("0.25"))
+
+    many = subscribe(world, hosting, quantity=35)
+    few = subscribe(world, hosting, quantity=29)
+
+    assert many.unit_price == Decimal("7.44")  # 9.92 x 0.75
+    assert few.unit_price == Decimal("9.92")
 
 
 def test_an_annual_price_is_divided_by_12_and_rounded_half_up_once(world):

@@ -1,0 +1,187 @@
+"""API of billing (API.md `quotes/`, `orders/`, `invoices/`, `cashback/`,
+`billing/export.csv`; SPEC §7): parse, call billing.services or
+billing.selectors, render. Who may order, what each side may see of an order's
+money and which invoices an organization reads are decided there."""
+
+import django_filters
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, renderers, status
+from rest_framework.response import Response
+
+from billing import selectors, services
+from billing.models import Invoice, Order
+from billing.serializers import (
+    BalanceSerializer,
+    CashbackEntrySerializer,
+    CashbackPageSerializer,
+    InvoiceSerializer,
+    OrderCreateSerializer,
+    OrderSerializer,
+    QuoteSerializer,
+    quote_as_seen,
+)
+from portal.api.base import OrgAPIView, OrgGenericAPIView, OrgViewSet
+from subscriptions.api_smart_lists import CsvRenderer
+from tenants import exports
+from tenants.models import Role, Tenant
+from tenants.selectors import OrgContext
+
+BOTH_SIDES = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
+
+
+def _order_request(request, org: OrgContext) -> tuple:
+    """(customer id, [LineRequest]) from the body, or a 400 with field errors."""
+    serializer = OrderCreateSerializer(data=request.data, context={"org": org})
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    lines = [services.LineRequest(line["product"], line["quantity"]) for line in data["lines"]]
+    return data["customer"], lines
+
+
+class QuoteAPI(OrgAPIView):
+    """What ordering these lines for the customer would cost now, line by line,
+    and who would pay and earn; nothing is written. Partner users allowed on the
+    customer and its products; a customer's members for their own organization."""
+
+    allowed_kinds = BOTH_SIDES
+
+    @extend_schema(
+        operation_id="quotes_create",
+        request=OrderCreateSerializer,
+        responses={200: QuoteSerializer},
+    )
+    def post(self, request):
+        customer_id, lines = _order_request(request, self.org)
+        quote = services.quote(org=self.org, customer_id=customer_id, lines=lines)
+        by_partner = selectors.sees_margin(self.org)
+        return Response(QuoteSerializer(quote_as_seen(quote, by_partner=by_partner)).data)
+
+
+class OrderFilter(django_filters.FilterSet):
+    # Plain filters over the caller's orders: a foreign customer gives an empty list.
+    kind = django_filters.ChoiceFilter(choices=Order.Kind.choices)
+    customer = django_filters.UUIDFilter(field_name="customer_id", help_text="A customer's id.")
+
+    class Meta:
+        model = Order
+        fields = ["kind", "customer"]
+
+
+class OrderViewSet(mixins.ListModelMixin, OrgViewSet):
+    """Orders and renewals of the caller's organization: a customer's own, or
+    those of the customers a partner managed (collaborators: their assigned
+    customers), newest first. Amounts a side may not see are null."""
+
+    serializer_class = OrderSerializer
+    allowed_kinds = BOTH_SIDES
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = OrderFilter
+    queryset = Order.objects.none()
+
+    def get_org_queryset(self):
+        return selectors.orders_for(org=self.org).order_by("-placed_at", "-pk")
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "org": self.org}
+
+    def _render(self, order_id, status_code=status.HTTP_200_OK) -> Response:
+        order = selectors.order_get(org=self.org, order_id=order_id)
+        return Response(self.get_serializer(order).data, status=status_code)
+
+    @extend_schema(request=OrderCreateSerializer, responses={201: OrderSerializer})
+    def create(self, request):
+        """Place an order: each line starts a subscription today for one billing
+        period, priced and settled by SPEC §7; the invoice goes to the payer and
+        the partner's cashback to its prepaid account. Customer owners and admins,
+        and partner users allowed on the customer, with the buyer flag."""
+        customer_id, lines = _order_request(request, self.org)
+        order = services.order_place(org=self.org, customer_id=customer_id, lines=lines)
+        return self._render(order.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(responses=OrderSerializer)
+    def retrieve(self, request, pk=None):
+        return self._render(pk)
+
+
+class InvoiceFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=Invoice.Kind.choices)
+
+    class Meta:
+        model = Invoice
+        fields = ["kind"]
+
+
+class InvoiceViewSet(mixins.ListModelMixin, OrgViewSet):
+    """Invoices and credit notes addressed to the caller's organization, newest
+    first; the other side of the order gets the 404 of a missing id."""
+
+    serializer_class = InvoiceSerializer
+    allowed_kinds = BOTH_SIDES
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = InvoiceFilter
+    queryset = Invoice.objects.none()
+
+    def get_org_queryset(self):
+        return selectors.invoices_for(org=self.org).order_by("-issued_at", "-sequence_number")
+
+    @extend_schema(responses=InvoiceSerializer)
+    def retrieve(self, request, pk=None):
+        invoice = selectors.invoice_get(org=self.org, invoice_id=pk)
+        return Response(InvoiceSerializer(invoice).data)
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", OpenApiTypes.INT, description="A page number."),
+    OpenApiParameter("page_size", OpenApiTypes.INT, description="Entries per page, up to 200."),
+]
+
+
+class CashbackAPI(OrgGenericAPIView):
+    """The partner's prepaid account: its ledger, newest first, paginated, with
+    the balance per currency. Partner owners and admins."""
+
+    allowed_kinds = (Tenant.Kind.PARTNER,)
+    min_role = Role.ADMIN
+    filter_backends = []
+
+    @extend_schema(
+        operation_id="cashback_list",
+        parameters=PAGE_PARAMETERS,
+        responses=CashbackPageSerializer,
+    )
+    def get(self, request):
+        ledger = selectors.cashback_ledger(org=self.org).order_by("-created_at", "-pk")
+        page = self.paginate_queryset(ledger)
+        response = self.get_paginated_response(CashbackEntrySerializer(page, many=True).data)
+        balance = selectors.cashback_balance(partner=self.org.tenant)
+        rows = [{"currency": currency, "amount": amount} for currency, amount in balance.items()]
+        response.data["balance"] = BalanceSerializer(rows, many=True).data
+        return response
+
+
+def billing_export_response(*, org: OrgContext):
+    """The streamed billing CSV (the API's and the page's)."""
+    filename = f"billing-{org.tenant.slug}-{timezone.localdate().isoformat()}.csv"
+    return exports.csv_response(
+        exports.csv_lines(selectors.BILLING_EXPORT_COLUMNS, selectors.billing_export_rows(org=org)),
+        filename=filename,
+    )
+
+
+class BillingExportAPI(OrgAPIView):
+    """The billing data of the partner's customers as CSV, streamed: one row per
+    order line, oldest first; invoice numbers only of invoices addressed to the
+    partner. Partner owners and admins."""
+
+    allowed_kinds = (Tenant.Kind.PARTNER,)
+    min_role = Role.ADMIN
+    renderer_classes = [renderers.JSONRenderer, CsvRenderer]
+
+    @extend_schema(
+        operation_id="billing_export_csv", responses={(200, "text/csv"): OpenApiTypes.STR}
+    )
+    def get(self, request):
+        return billing_export_response(org=self.org)

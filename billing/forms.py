@@ -1,0 +1,96 @@
+"""The form of the quote and order pages: up to five lines of product and
+quantity (and, on the partner's quote page, the customer). It parses; the
+billing services price, check and write, and their messages show inline."""
+
+from django import forms
+from django.http import QueryDict
+
+from billing.services import LineRequest
+from billing.services.orders import MAX_QUANTITY
+from subscriptions.models import Product
+from tenants.models import Tenant
+
+FORM_LINES = 5
+
+
+class OrderLinesForm(forms.Form):
+    """`products` (the active catalog) and `customers` are read once by the view,
+    so five product selects cost one query, not five."""
+
+    def __init__(self, *args, products: list[Product], customers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.products = {str(p.pk): p for p in products}
+        self.customers = None
+        if customers is not None:
+            self.customers = {str(c.pk): c for c in customers}
+            self.fields["customer"] = forms.ChoiceField(
+                choices=[("", "Choose a customer…")]
+                + [(pk, c.name) for pk, c in self.customers.items()],
+            )
+        product_choices = [("", "—")] + [
+            (pk, f"{p.name} ({p.get_billing_period_display().lower()})")
+            for pk, p in self.products.items()
+        ]
+        for n in range(FORM_LINES):
+            self.fields[f"product_{n}"] = forms.ChoiceField(
+                label=f"Product {n + 1}", choices=product_choices, required=False
+            )
+            self.fields[f"quantity_{n}"] = forms.IntegerField(
+                label=f"Quantity {n + 1}",
+                min_value=1,
+                max_value=MAX_QUANTITY,
+                required=False,
+                widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+            )
+
+    @property
+    def rows(self) -> list[tuple]:
+        """(product field, quantity field) per line, for the template."""
+        return [(self[f"product_{n}"], self[f"quantity_{n}"]) for n in range(FORM_LINES)]
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = 0
+        for n in range(FORM_LINES):
+            product = cleaned.get(f"product_{n}")
+            quantity = cleaned.get(f"quantity_{n}")
+            if f"quantity_{n}" in self.errors or f"product_{n}" in self.errors:
+                chosen += 1
+                continue
+            if product and quantity is None:
+                self.add_error(f"quantity_{n}", "Give a quantity.")
+            elif quantity is not None and not product:
+                self.add_error(f"product_{n}", "Choose a product for this quantity.")
+            if product or quantity is not None:
+                chosen += 1
+        if not chosen:
+            raise forms.ValidationError("Choose at least one product and its quantity.")
+        return cleaned
+
+    @property
+    def customer_field(self):
+        """The customer select (partner's quote page), else None."""
+        return self["customer"] if "customer" in self.fields else None
+
+    def chosen_customer(self) -> Tenant | None:
+        if self.customers is None:
+            return None
+        return self.customers[self.cleaned_data["customer"]]
+
+    def line_requests(self) -> list[LineRequest]:
+        return [
+            LineRequest(
+                self.products[self.cleaned_data[f"product_{n}"]],
+                self.cleaned_data[f"quantity_{n}"],
+            )
+            for n in range(FORM_LINES)
+            if self.cleaned_data.get(f"product_{n}")
+        ]
+
+    def querystring(self) -> str:
+        """The lines as a query string, to carry a quote over to the order page."""
+        query = QueryDict(mutable=True)
+        for n, line in enumerate(self.line_requests()):
+            query[f"product_{n}"] = str(line.product.pk)
+            query[f"quantity_{n}"] = str(line.quantity)
+        return query.urlencode()

@@ -1,0 +1,270 @@
+"""Orders, invoices and the partner's prepaid account (SPEC §7).
+
+Money is `Decimal` with two places everywhere; every amount here was rounded
+once per step by `billing.pricing`. Orders, invoices and ledger entries are
+records of what happened: the portal never edits or deletes them (a refund is a
+credit note and a counter-entry, not a change).
+"""
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from partners.models import Access, Partnership, Payment, Side
+from subscriptions.models import Product, Subscription
+from tenants.models import Tenant, User
+
+CURRENCIES = Tenant.Currency.choices
+
+
+def money_field(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=14, decimal_places=2, **kwargs)
+
+
+class AppendOnly(models.Model):
+    """Rows written once: saving an existing row or deleting one raises."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError(f"{type(self).__name__} rows cannot be edited.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{type(self).__name__} rows cannot be deleted.")
+
+
+class Payer(models.TextChoices):
+    CUSTOMER = "customer", "The customer"
+    PARTNER = "partner", "The partner"
+
+
+class PriceBasis(models.TextChoices):
+    PUBLIC = "public", "Public price"
+    PREFERENTIAL = "preferential", "Preferential price"
+
+
+class Earning(models.TextChoices):
+    CASHBACK = "cashback", "Cashback"
+    DISCOUNT = "discount", "The discount"
+    NOTHING = "nothing", "Nothing"
+
+
+class Order(models.Model):
+    """An order or a renewal for one customer, settled once by SPEC §7's table
+    from the partnership as it was at that moment (`access`, `payment`,
+    `discount_rate` are that snapshot). One order has one payer and one earning
+    partner (or none); its totals are the sums of its lines."""
+
+    class Kind(models.TextChoices):
+        ORDER = "order", "Order"
+        RENEWAL = "renewal", "Renewal"
+
+    class Status(models.TextChoices):
+        PLACED = "placed", "Placed"
+        REFUNDED = "refunded", "Refunded"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ORDER)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PLACED)
+    customer = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="orders")
+    partner = models.ForeignKey(
+        Tenant,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="managed_orders",
+        help_text="The partner managing these products at the moment of the order, if any.",
+    )
+    partnership = models.ForeignKey(
+        Partnership, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
+    access = models.CharField(max_length=16, choices=Access.choices, blank=True)
+    payment = models.CharField(max_length=16, choices=Payment.choices, blank=True)
+    discount_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    ordered_by = models.CharField(max_length=16, choices=Side.choices)
+    placed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    payer = models.CharField(max_length=16, choices=Payer.choices)
+    payer_tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    price_basis = models.CharField(max_length=16, choices=PriceBasis.choices)
+    earning = models.CharField(max_length=16, choices=Earning.choices)
+    currency = models.CharField(max_length=3, choices=CURRENCIES)
+    list_amount = money_field()
+    public_amount = money_field()
+    preferential_amount = money_field()
+    charged_amount = money_field()
+    cashback_amount = money_field(help_text="Credited to the partner's prepaid account.")
+    discount_amount = money_field(help_text="Kept by a partner who pays the preferential price.")
+    placed_at = models.DateTimeField(default=timezone.now, editable=False)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    refunded_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    refund_reason = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["-placed_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(charged_amount__gte=0)
+                & models.Q(cashback_amount__gte=0)
+                & models.Q(discount_amount__gte=0),
+                name="order_amounts_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(partner__isnull=True, earning="nothing")
+                | models.Q(partner__isnull=False),
+                name="order_earning_needs_partner",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-placed_at"], name="order_customer_placed"),
+            models.Index(fields=["partner", "-placed_at"], name="order_partner_placed"),
+            models.Index(fields=["payer_tenant", "-placed_at"], name="order_payer_placed"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_kind_display()} for {self.customer} ({self.currency} {self.charged_amount})"
+        )
+
+
+class OrderLine(models.Model):
+    """One product of an order with every step of its price waterfall."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="order_lines"
+    )
+    quantity = models.PositiveIntegerField()
+    unit_price = money_field(help_text="The public price of one unit for one period.")
+    tier_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    list_amount = money_field()
+    after_partner_discount = money_field()
+    preferential_amount = money_field()
+    public_amount = money_field()
+    charged_amount = money_field()
+    cashback_amount = money_field()
+    discount_amount = money_field()
+    period_starts_on = models.DateField()
+    period_ends_on = models.DateField()
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="order_line_quantity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product.code}"
+
+
+class Renewal(models.Model):
+    """The mark that one period of a subscription was renewed: the unique
+    constraint bills a period once, however often the job runs or races."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="+")
+    period_starts_on = models.DateField()
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="renewal")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "period_starts_on"], name="renewal_once_per_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} from {self.period_starts_on}"
+
+
+class InvoiceSequence(models.Model):
+    """One gap-free numbering (e.g. invoices of 2026): the row is locked while a
+    number is drawn, in the transaction that writes the invoice, so a rolled-back
+    order gives its number back."""
+
+    key = models.CharField(max_length=32, unique=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key} (last {self.last_number})"
+
+
+class Invoice(AppendOnly):
+    """The invoice of an order (or the credit note of its refund), addressed to
+    the payer and visible only to the payer's organization."""
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "Invoice"
+        CREDIT_NOTE = "credit_note", "Credit note"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INVOICE)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="invoices")
+    sequence = models.ForeignKey(InvoiceSequence, on_delete=models.PROTECT, related_name="+")
+    sequence_number = models.PositiveIntegerField()
+    number = models.CharField(max_length=40, unique=True)
+    payer = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="invoices")
+    issuer = models.JSONField(default=dict, help_text="The provider's name and address then.")
+    bill_to = models.JSONField(default=dict, help_text="The payer's name and address then.")
+    currency = models.CharField(max_length=3, choices=CURRENCIES)
+    total = money_field(help_text="Negative on a credit note.")
+    issued_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-issued_at", "-sequence_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sequence", "sequence_number"], name="invoice_number_once"
+            ),
+            models.UniqueConstraint(fields=["order", "kind"], name="invoice_one_per_kind"),
+        ]
+        indexes = [models.Index(fields=["payer", "-issued_at"], name="invoice_payer_issued")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CashbackEntry(AppendOnly):
+    """The partner's prepaid account: a credit per order that earns cashback, a
+    counter-entry when it is reversed. The balance is the sum, per currency."""
+
+    class Kind(models.TextChoices):
+        CREDIT = "credit", "Cashback"
+        REVERSAL = "reversal", "Reversal"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    partner = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="cashback_entries")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="cashback_entries")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = money_field()
+    currency = models.CharField(max_length=3, choices=CURRENCIES)
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+    )
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "cashback entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="credit", amount__gt=0, reverses__isnull=True)
+                | models.Q(kind="reversal", amount__lt=0, reverses__isnull=False),
+                name="cashback_entry_sign",
+            ),
+            models.UniqueConstraint(
+                fields=["order"], condition=models.Q(kind="credit"), name="cashback_once_per_order"
+            ),
+        ]
+        indexes = [models.Index(fields=["partner", "-created_at"], name="cashback_partner_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.currency} {self.amount}"

@@ -1,0 +1,96 @@
+"""The one pricing rule of SPEC §7, and who pays and who earns.
+
+Price of q units: the list amount is q x the public unit price; the degressive
+rate of the highest tier reached applies to everyone; a partner's discount rate
+comes first and the degressive rate on what remains. Each step is rounded
+half-up to 0.01 once:
+
+    list                   = q x unit                          347.20
+    after partner discount = round(list x (1 - discount))      277.76
+    preferential           = round(after x (1 - degressive))   208.32
+    public                 = round(list x (1 - degressive))    260.40
+
+Everything here is pure: the callers load the catalog and the partnership.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from billing.models import Earning, Payer, PriceBasis
+from partners.models import Access, Payment, Side
+from subscriptions.models import round_money
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class Waterfall:
+    quantity: int
+    unit_price: Decimal
+    tier_rate: Decimal
+    discount_rate: Decimal
+    list_amount: Decimal
+    after_partner_discount: Decimal
+    preferential_amount: Decimal
+    public_amount: Decimal
+
+    @property
+    def margin(self) -> Decimal:
+        """Public - preferential: the partner's cashback, or its discount."""
+        return self.public_amount - self.preferential_amount
+
+    @property
+    def public_unit_price(self) -> Decimal:
+        """The public price of one unit after the degressive rate (for subscriptions)."""
+        return round_money(self.unit_price * (1 - self.tier_rate))
+
+
+def waterfall(
+    *, unit_price: Decimal, quantity: int, tier_rate: Decimal, discount_rate: Decimal
+) -> Waterfall:
+    list_amount = round_money(unit_price * quantity)
+    after_partner_discount = round_money(list_amount * (1 - discount_rate))
+    return Waterfall(
+        quantity=quantity,
+        unit_price=unit_price,
+        tier_rate=tier_rate,
+        discount_rate=discount_rate,
+        list_amount=list_amount,
+        after_partner_discount=after_partner_discount,
+        preferential_amount=round_money(after_partner_discount * (1 - tier_rate)),
+        public_amount=round_money(list_amount * (1 - tier_rate)),
+    )
+
+
+@dataclass(frozen=True)
+class Terms:
+    """One row of SPEC §7's table: who pays which price, and what the partner earns."""
+
+    payer: str
+    price_basis: str
+    earning: str
+
+    def charged(self, price: Waterfall) -> Decimal:
+        if self.price_basis == PriceBasis.PREFERENTIAL:
+            return price.preferential_amount
+        return price.public_amount
+
+    def cashback(self, price: Waterfall) -> Decimal:
+        return price.margin if self.earning == Earning.CASHBACK else ZERO
+
+    def discount(self, price: Waterfall) -> Decimal:
+        return price.margin if self.earning == Earning.DISCOUNT else ZERO
+
+
+CUSTOMER_PAYS_PUBLIC = Terms(Payer.CUSTOMER, PriceBasis.PUBLIC, Earning.CASHBACK)
+
+
+def order_terms(*, access: str | None, payment: str | None, ordered_by: str) -> Terms:
+    """SPEC §7's table. `access` is None when no active partnership manages the
+    product. A partner ordering under limited access (the table is silent)
+    orders with the customer's means, like a full customer-pays partner."""
+    if access is None:
+        return Terms(Payer.CUSTOMER, PriceBasis.PUBLIC, Earning.NOTHING)
+    if access == Access.FULL and payment == Payment.PARTNER and ordered_by == Side.PARTNER:
+        return Terms(Payer.PARTNER, PriceBasis.PREFERENTIAL, Earning.DISCOUNT)
+    return CUSTOMER_PAYS_PUBLIC

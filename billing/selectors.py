@@ -1,0 +1,230 @@
+"""Reads of billing, scoped to what the organization may see (SPEC §7).
+
+Orders are seen by both sides: the customer, and the partner that managed the
+products (collaborators: their assigned customers only). Invoices are seen only
+by the payer's organization; the other side gets the 404 of a missing id. Amounts
+a side must not learn are withheld by `order_figures`: the customer never sees
+the partner's preferential price or earnings, nor the amount of an order its
+partner paid.
+"""
+
+import datetime
+from collections.abc import Iterator
+from decimal import Decimal
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from billing.models import CashbackEntry, Invoice, Order, OrderLine
+from partners.models import CustomerAssignment
+from tenants.models import Role, Tenant
+from tenants.selectors import OrgContext, uuid_or_404
+
+
+def _assigned_only(org: OrgContext, qs: QuerySet, customer_field: str) -> QuerySet:
+    """A partner collaborator sees only what concerns the customers assigned to them."""
+    if org.has_role(Role.ADMIN):
+        return qs
+    assigned = CustomerAssignment.objects.filter(
+        partner=org.tenant, user=org.user, customer=OuterRef(customer_field)
+    )
+    return qs.filter(Exists(assigned))
+
+
+def orders_for(*, org: OrgContext) -> QuerySet[Order]:
+    tenant = org.tenant
+    qs = Order.objects.select_related("customer", "partner", "payer_tenant", "placed_by")
+    qs = qs.prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.select_related("product")),
+        Prefetch(
+            "invoices", queryset=Invoice.objects.filter(payer=tenant, kind=Invoice.Kind.INVOICE)
+        ),
+    )
+    if tenant.is_customer:
+        return qs.filter(customer=tenant)
+    if tenant.is_partner:
+        return _assigned_only(org, qs.filter(partner=tenant), "customer")
+    return qs.none()
+
+
+def order_get(*, org: OrgContext, order_id) -> Order:
+    order = orders_for(org=org).filter(pk=uuid_or_404(order_id, "No such order.")).first()
+    if order is None:
+        raise Http404("No such order.")
+    return order
+
+
+def sees_margin(org: OrgContext) -> bool:
+    """Only the partner side reads preferential prices, cashback and discounts
+    (of orders and of quotes): a customer never learns its partner's margin."""
+    return org.tenant.is_partner
+
+
+def order_figures(*, org: OrgContext, order: Order) -> dict:
+    """What this side may read of an order's money: the payer sees what it was
+    charged (and its invoice); only the partner sees its margin."""
+    is_payer = order.payer_tenant_id == org.tenant.pk
+    is_partner = sees_margin(org)
+    return {
+        "charged": order.charged_amount if is_payer or order.payer == "customer" else None,
+        "preferential": order.preferential_amount if is_partner else None,
+        "cashback": order.cashback_amount if is_partner else None,
+        "discount": order.discount_amount if is_partner else None,
+        "invoice": next(iter(order.invoices.all()), None) if is_payer else None,
+    }
+
+
+def invoices_for(*, org: OrgContext) -> QuerySet[Invoice]:
+    """The invoices addressed to this organization, and nothing else."""
+    tenant = org.tenant
+    if not (tenant.is_customer or tenant.is_partner):
+        return Invoice.objects.none()
+    qs = Invoice.objects.filter(payer=tenant).select_related("order", "order__customer")
+    qs = qs.prefetch_related(
+        Prefetch("order__lines", queryset=OrderLine.objects.select_related("product"))
+    )
+    if tenant.is_partner:
+        qs = _assigned_only(org, qs, "order__customer")
+    return qs
+
+
+def invoice_get(*, org: OrgContext, invoice_id) -> Invoice:
+    invoice = invoices_for(org=org).filter(pk=uuid_or_404(invoice_id, "No such invoice.")).first()
+    if invoice is None:
+        raise Http404("No such invoice.")
+    return invoice
+
+
+def invoice_lines(*, invoice: Invoice) -> list[dict]:
+    """The lines printed on an invoice: list price, the reductions (degressive
+    tier, and the partner's discount when it pays the preferential price) and
+    the amount. On a credit note every figure is negated, so the lines add up
+    to its negative total."""
+    sign = -1 if invoice.kind == Invoice.Kind.CREDIT_NOTE else 1
+    return [
+        {
+            "line": line,
+            "product": line.product,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "period_starts_on": line.period_starts_on,
+            "period_ends_on": line.period_ends_on,
+            "list_amount": sign * line.list_amount,
+            "reduction": sign * (line.charged_amount - line.list_amount),
+            "amount": sign * line.charged_amount,
+        }
+        for line in invoice.order.lines.all()
+    ]
+
+
+def cashback_ledger(*, org: OrgContext) -> QuerySet[CashbackEntry]:
+    if not org.tenant.is_partner:
+        return CashbackEntry.objects.none()
+    return CashbackEntry.objects.filter(partner=org.tenant).select_related("order__customer")
+
+
+def cashback_balance(*, partner: Tenant) -> dict[str, Decimal]:
+    """The prepaid account's balance per currency: the sum of its entries."""
+    rows = (
+        CashbackEntry.objects.filter(partner=partner)
+        .values("currency")
+        .annotate(balance=Sum("amount"))
+        .order_by("currency")
+    )
+    return {row["currency"]: row["balance"] for row in rows}
+
+
+def billing_summary(*, org: OrgContext, today: datetime.date | None = None) -> dict:
+    """The figures of a billing dashboard for this month, per currency: orders
+    placed (refunded ones left out), their public volume and, for a partner,
+    its cashback and discount; what was invoiced to the organization."""
+    today = today or timezone.localdate()
+    month_start = today.replace(day=1)
+    orders = orders_for(org=org).filter(
+        placed_at__date__gte=month_start, status=Order.Status.PLACED
+    )
+    sums = {"orders": Count("pk"), "public": Sum("public_amount")}
+    if sees_margin(org):
+        sums |= {"cashback": Sum("cashback_amount"), "discount": Sum("discount_amount")}
+    per_currency = orders.order_by().values("currency").annotate(**sums).order_by("currency")
+    invoiced = (
+        invoices_for(org=org)
+        .filter(issued_at__date__gte=month_start)
+        .order_by()
+        .values("currency")
+        .annotate(total=Sum("total"), count=Count("pk"))
+        .order_by("currency")
+    )
+    return {
+        "month": month_start,
+        "orders": list(per_currency),
+        "invoiced": list(invoiced),
+        "cashback_balance": cashback_balance(partner=org.tenant) if org.tenant.is_partner else {},
+    }
+
+
+BILLING_EXPORT_COLUMNS = (
+    "placed_on",
+    "order_id",
+    "kind",
+    "status",
+    "customer_id",
+    "customer",
+    "product_code",
+    "product",
+    "quantity",
+    "period_starts_on",
+    "period_ends_on",
+    "currency",
+    "payer",
+    "list_amount",
+    "public_amount",
+    "preferential_amount",
+    "charged_amount",
+    "earning",
+    "cashback_amount",
+    "discount_amount",
+    "invoice_number",
+)
+
+
+def billing_export_rows(*, org: OrgContext) -> Iterator[tuple]:
+    """One row per order line of the orders this partner may see, oldest first,
+    streamed from the database. The invoice number is given only for invoices
+    addressed to the partner itself."""
+    orders = orders_for(org=org).values("pk")
+    own_invoice = Invoice.objects.filter(
+        order=OuterRef("order"), payer=org.tenant, kind=Invoice.Kind.INVOICE
+    ).values("number")[:1]
+    rows = (
+        OrderLine.objects.filter(order__in=orders)
+        .annotate(invoice_number=Subquery(own_invoice))
+        .order_by("order__placed_at", "order_id", "id")
+        .values_list(
+            "order__placed_at",
+            "order_id",
+            "order__kind",
+            "order__status",
+            "order__customer_id",
+            "order__customer__name",
+            "product__code",
+            "product__name",
+            "quantity",
+            "period_starts_on",
+            "period_ends_on",
+            "order__currency",
+            "order__payer",
+            "list_amount",
+            "public_amount",
+            "preferential_amount",
+            "charged_amount",
+            "order__earning",
+            "cashback_amount",
+            "discount_amount",
+            "invoice_number",
+        )
+    )
+    for row in rows.iterator(chunk_size=2000):
+        placed_at = timezone.localtime(row[0])
+        yield (placed_at.date().isoformat(), *row[1:20], row[20] or "")

@@ -1,0 +1,319 @@
+"""Shapes of the billing API (API.md `quotes/`, `orders/`, `invoices/`, `cashback/`).
+
+What a side may read of an order's money is decided by
+`billing.selectors.order_figures`; an amount withheld from a side is null, never
+absent, so both sides read the same shape. Money is a decimal string with two
+places plus the `currency` of the order."""
+
+import uuid
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from billing import selectors
+from billing.models import CashbackEntry, Earning, Invoice, Order, OrderLine, Payer, PriceBasis
+from billing.selectors import order_figures
+from billing.services import Quote
+from billing.services.orders import MAX_LINES, MAX_QUANTITY
+from partners.models import Side
+from partners.serializers import ProductCodeField
+
+PARTNER_ONLY = (
+    "The partner's side only: null for the customer, which never learns its partner's margin."
+)
+CHARGED = "What the payer was charged: null for the customer when its partner paid the order."
+
+
+def money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True, **kwargs)
+
+
+def withheld_money(help_text: str, **kwargs) -> serializers.DecimalField:
+    return money(allow_null=True, help_text=help_text, **kwargs)
+
+
+def rate(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=5, decimal_places=4, read_only=True, **kwargs)
+
+
+def named_choice(choices, component_name: str, **kwargs) -> serializers.ChoiceField:
+    """A choice field whose enum has its own name in the schema (several models
+    share the field names `kind` and `status`)."""
+
+    @extend_schema_field({"type": "string", "enum": choices.values}, component_name=component_name)
+    class NamedChoiceField(serializers.ChoiceField):
+        pass
+
+    return NamedChoiceField(choices=choices.choices, read_only=True, **kwargs)
+
+
+# --- input ------------------------------------------------------------------------------
+
+
+class OrderLineCreateSerializer(serializers.Serializer):
+    product = ProductCodeField(help_text="The product's code.")
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    """The body of `POST quotes/` and `POST orders/`. Whether the lines may be
+    ordered together (each product once, one managing partner) is the service's
+    decision; its refusals come back as 400 on `lines`."""
+
+    customer = serializers.UUIDField(
+        required=False,
+        help_text="The customer's id; a customer organization may leave it out (itself).",
+    )
+    lines = OrderLineCreateSerializer(many=True, max_length=MAX_LINES)
+
+    def validate(self, attrs):
+        org = self.context["org"]
+        if attrs.get("customer") is None:
+            if not org.tenant.is_customer:
+                raise serializers.ValidationError({"customer": ["Choose the customer."]})
+            attrs["customer"] = org.tenant.pk
+        return attrs
+
+
+# --- quotes -----------------------------------------------------------------------------
+
+
+class QuoteLineSerializer(serializers.Serializer):
+    product = serializers.CharField(help_text="The product's code.")
+    quantity = serializers.IntegerField()
+    unit_price = money(help_text="The public price of one unit for one period.")
+    tier_rate = rate(help_text="The degressive rate this quantity reaches.")
+    list_amount = money(help_text="quantity x unit_price.")
+    after_partner_discount = withheld_money(PARTNER_ONLY)
+    preferential_amount = withheld_money(PARTNER_ONLY)
+    public_amount = money(help_text="The list amount after the degressive rate.")
+    payer = serializers.ChoiceField(choices=Payer.choices)
+    charged = money(help_text="What the payer would be charged for this line.")
+    cashback = withheld_money(PARTNER_ONLY)
+    discount = withheld_money(PARTNER_ONLY)
+
+
+class QuoteTotalsSerializer(serializers.Serializer):
+    list_amount = money()
+    public_amount = money()
+    preferential_amount = withheld_money(PARTNER_ONLY)
+    charged = money()
+    cashback = withheld_money(PARTNER_ONLY)
+    discount = withheld_money(PARTNER_ONLY)
+
+
+class QuoteSerializer(serializers.Serializer):
+    """What an order of these lines would cost now, and who would pay and earn.
+    Nothing is written. Seen by the customer, the partner's figures are null."""
+
+    customer = serializers.UUIDField()
+    currency = serializers.CharField()
+    payer = serializers.ChoiceField(choices=Payer.choices)
+    price_basis = serializers.ChoiceField(choices=PriceBasis.choices)
+    earning = serializers.ChoiceField(choices=Earning.choices)
+    partner = serializers.UUIDField(
+        allow_null=True, help_text="The partner managing these products, if any."
+    )
+    lines = QuoteLineSerializer(many=True)
+    totals = QuoteTotalsSerializer()
+
+
+def quote_as_seen(quote: Quote, *, by_partner: bool) -> dict:
+    """The quote as the requesting side may read it: a customer never sees its
+    partner's preferential price, cashback or discount (as `order_figures`)."""
+
+    def margin(value):
+        return value if by_partner else None
+
+    lines = [
+        {
+            "product": line.product.code,
+            "quantity": line.price.quantity,
+            "unit_price": line.price.unit_price,
+            "tier_rate": line.price.tier_rate,
+            "list_amount": line.price.list_amount,
+            "after_partner_discount": margin(line.price.after_partner_discount),
+            "preferential_amount": margin(line.price.preferential_amount),
+            "public_amount": line.price.public_amount,
+            "payer": quote.terms.payer,
+            "charged": line.charged,
+            "cashback": margin(line.cashback),
+            "discount": margin(line.discount),
+        }
+        for line in quote.lines
+    ]
+    return {
+        "customer": quote.customer.pk,
+        "currency": quote.currency,
+        "payer": quote.terms.payer,
+        "price_basis": quote.terms.price_basis,
+        "earning": quote.terms.earning,
+        "partner": quote.partner.pk if quote.partner else None,
+        "lines": lines,
+        "totals": {
+            "list_amount": quote.total("list_amount"),
+            "public_amount": quote.total("public_amount"),
+            "preferential_amount": margin(quote.total("preferential_amount")),
+            "charged": quote.charged,
+            "cashback": margin(quote.cashback),
+            "discount": margin(quote.discount),
+        },
+    }
+
+
+# --- orders -----------------------------------------------------------------------------
+
+# Serialized field -> the key of `order_figures` that withholds it (None = withheld).
+ORDER_FIGURES = {
+    "charged_amount": "charged",
+    "preferential_amount": "preferential",
+    "cashback_amount": "cashback",
+    "discount_amount": "discount",
+}
+LINE_FIGURES = {**ORDER_FIGURES, "after_partner_discount": "preferential"}
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    product = serializers.CharField(source="product.code", help_text="The product's code.")
+    after_partner_discount = withheld_money(PARTNER_ONLY)
+    preferential_amount = withheld_money(PARTNER_ONLY)
+    charged_amount = withheld_money(CHARGED)
+    cashback_amount = withheld_money(PARTNER_ONLY)
+    discount_amount = withheld_money(PARTNER_ONLY)
+    subscription = serializers.UUIDField(
+        source="subscription_id",
+        allow_null=True,
+        help_text="The subscription this line started or renewed.",
+    )
+
+    class Meta:
+        model = OrderLine
+        fields = ["product", "quantity", "unit_price", "tier_rate", "list_amount"]
+        fields += ["after_partner_discount", "preferential_amount", "public_amount"]
+        fields += ["charged_amount", "cashback_amount", "discount_amount", "subscription"]
+        fields += ["period_starts_on", "period_ends_on"]
+        read_only_fields = fields
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    """An order or renewal as the requesting side may read it (`order_figures`):
+    the partner sees everything; the customer sees neither the preferential price
+    nor the partner's earnings, nor the charged amount of an order its partner
+    paid. `invoice` is given only to the payer."""
+
+    customer = serializers.UUIDField(source="customer_id")
+    partner = serializers.UUIDField(
+        source="partner_id", allow_null=True, help_text="The partner that managed the products."
+    )
+    preferential_amount = withheld_money(PARTNER_ONLY)
+    charged_amount = withheld_money(CHARGED)
+    cashback_amount = withheld_money(PARTNER_ONLY)
+    discount_amount = withheld_money(PARTNER_ONLY)
+    kind = named_choice(Order.Kind, "OrderKindEnum")
+    status = named_choice(Order.Status, "OrderStatusEnum")
+    ordered_by = named_choice(Side, "OrderedByEnum", help_text="The side that placed it.")
+    invoice = serializers.SerializerMethodField(
+        help_text="The order's invoice, for the payer's organization only (else null)."
+    )
+    lines = OrderLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = ["id", "kind", "status", "customer", "partner", "ordered_by", "payer"]
+        fields += ["price_basis", "earning", "access", "payment", "currency", "list_amount"]
+        fields += ["public_amount", "preferential_amount", "charged_amount", "cashback_amount"]
+        fields += ["discount_amount", "invoice", "lines", "placed_at"]
+        read_only_fields = fields
+
+    def _figures(self, order: Order) -> dict:
+        return order_figures(org=self.context["org"], order=order)
+
+    def get_invoice(self, order: Order) -> uuid.UUID | None:
+        invoice = self._figures(order)["invoice"]
+        return invoice.pk if invoice is not None else None
+
+    def to_representation(self, order: Order) -> dict:
+        data = super().to_representation(order)
+        figures = self._figures(order)
+        withheld = {key for key, value in figures.items() if value is None}
+        for field, key in ORDER_FIGURES.items():
+            if key in withheld:
+                data[field] = None
+        for line in data["lines"]:
+            for field, key in LINE_FIGURES.items():
+                if key in withheld:
+                    line[field] = None
+        return data
+
+
+# --- invoices ---------------------------------------------------------------------------
+
+
+class BillToSerializer(serializers.Serializer):
+    """The payer's name and address as printed on the invoice, frozen at issue."""
+
+    name = serializers.CharField()
+    address = serializers.CharField()
+    postal_code = serializers.CharField()
+    city = serializers.CharField()
+    state = serializers.CharField()
+    country = serializers.CharField()
+    tax_id = serializers.CharField()
+
+
+class InvoiceLineSerializer(serializers.Serializer):
+    product = serializers.CharField(source="product.code", help_text="The product's code.")
+    quantity = serializers.IntegerField()
+    period_starts_on = serializers.DateField()
+    period_ends_on = serializers.DateField()
+    amount = money(help_text="Negative on a credit note: the lines add up to the total.")
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    """An invoice (or credit note) addressed to the caller's organization."""
+
+    kind = named_choice(Invoice.Kind, "InvoiceKindEnum")
+    order = serializers.UUIDField(source="order_id")
+    payer = serializers.UUIDField(source="payer_id", help_text="The organization invoiced.")
+    bill_to = BillToSerializer(read_only=True)
+    lines = serializers.SerializerMethodField(help_text="The order's lines as invoiced.")
+
+    class Meta:
+        model = Invoice
+        fields = ["id", "number", "kind", "order", "payer", "bill_to", "currency", "total"]
+        fields += ["issued_at", "lines"]
+        read_only_fields = fields
+
+    @extend_schema_field(InvoiceLineSerializer(many=True))
+    def get_lines(self, invoice: Invoice) -> list:
+        return InvoiceLineSerializer(selectors.invoice_lines(invoice=invoice), many=True).data
+
+
+# --- cashback ---------------------------------------------------------------------------
+
+
+class CashbackEntrySerializer(serializers.ModelSerializer):
+    kind = named_choice(CashbackEntry.Kind, "CashbackEntryKindEnum")
+    order = serializers.UUIDField(source="order_id")
+    customer = serializers.UUIDField(source="order.customer_id", help_text="The order's customer.")
+
+    class Meta:
+        model = CashbackEntry
+        fields = ["id", "kind", "amount", "currency", "order", "customer", "note", "created_at"]
+        read_only_fields = fields
+
+
+class BalanceSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    amount = money()
+
+
+class CashbackPageSerializer(serializers.Serializer):
+    """One page of the prepaid account's ledger (newest first) with the balance
+    per currency, which is the sum of every entry, not of this page."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    balance = BalanceSerializer(many=True)
+    results = CashbackEntrySerializer(many=True)

@@ -1,0 +1,34 @@
+"""Every write of billing: quotes and orders (orders.py), invoices (invoices.py),
+renewals (renewals.py)."""
+
+from billing.services.invoices import invoice_issue
+from billing.services.orders import (
+    LineRequest,
+    Quote,
+    QuoteLine,
+    order_check,
+    order_place,
+    order_place_confirmed,
+    order_record,
+    order_refund,
+    quote,
+    quote_build,
+)
+from billing.services.renewals import renewals_due, renewals_place_due, subscription_renew
+
+__all__ = [
+    "LineRequest",
+    "Quote",
+    "QuoteLine",
+    "invoice_issue",
+    "order_check",
+    "order_place",
+    "order_place_confirmed",
+    "order_record",
+    "order_refund",
+    "quote",
+    "quote_build",
+    "renewals_due",
+    "renewals_place_due",
+    "subscription_renew",
+]

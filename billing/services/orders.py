@@ -1,0 +1,417 @@
+"""Quotes and orders (SPEC §7): the price waterfall of each line, who pays and
+who earns, read from the partnership at the moment of the order; then the
+invoice to the payer and the partner's cashback, in the same transaction."""
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from billing import notifications
+from billing.models import CashbackEntry, Earning, Invoice, Order, OrderLine, Payer
+from billing.pricing import ZERO, Terms, Waterfall, order_terms, waterfall
+from billing.services.invoices import invoice_issue
+from partners.models import Partnership, Side
+from partners.selectors import customer_get_for_partner, managing_partnership, partner_may_act_on
+from subscriptions.models import MONTHS_PER_PERIOD, Product, Subscription, degressive_rate
+from subscriptions.services import subscription_create
+from tenants.exceptions import Conflict
+from tenants.models import Role, Tenant, User
+from tenants.selectors import OrgContext
+
+MAX_QUANTITY = 100_000
+MAX_LINES = 50
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    product: Product
+    quantity: int
+    subscription: Subscription | None = None
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    product: Product
+    price: Waterfall
+    charged: Decimal
+    cashback: Decimal
+    discount: Decimal
+    subscription: Subscription | None = None
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What an order would cost now, line by line, and who would pay and earn."""
+
+    customer: Tenant
+    currency: str
+    ordered_by: str
+    partnership: Partnership | None
+    terms: Terms
+    lines: list[QuoteLine]
+
+    @property
+    def partner(self) -> Tenant | None:
+        return self.partnership.partner if self.partnership else None
+
+    @property
+    def payer_tenant(self) -> Tenant:
+        return self.partner if self.terms.payer == Payer.PARTNER else self.customer
+
+    def total(self, field: str) -> Decimal:
+        return sum((getattr(line.price, field) for line in self.lines), ZERO)
+
+    @property
+    def charged(self) -> Decimal:
+        return sum((line.charged for line in self.lines), ZERO)
+
+    @property
+    def cashback(self) -> Decimal:
+        return sum((line.cashback for line in self.lines), ZERO)
+
+    @property
+    def discount(self) -> Decimal:
+        return sum((line.discount for line in self.lines), ZERO)
+
+
+def _unit_price(product: Product, currency: str) -> Decimal:
+    for price in product.prices.all():
+        if price.currency == currency:
+            return price.amount
+    raise ValidationError({"lines": f"{product.name} has no public price in {currency}."})
+
+
+def _clean_lines(lines: Sequence[LineRequest]) -> None:
+    if not lines:
+        raise ValidationError({"lines": "Order at least one product."})
+    if len(lines) > MAX_LINES:
+        raise ValidationError({"lines": f"At most {MAX_LINES} lines per order."})
+    codes = [line.product.code for line in lines]
+    if len(set(codes)) != len(codes):
+        raise ValidationError({"lines": "Give each product once, with its whole quantity."})
+    for line in lines:
+        if not 1 <= line.quantity <= MAX_QUANTITY:
+            raise ValidationError({"lines": f"Quantities go from 1 to {MAX_QUANTITY}."})
+        if not line.product.is_active:
+            raise ValidationError({"lines": f"{line.product.name} is no longer sold."})
+        if line.subscription is not None and line.subscription.product_id != line.product.pk:
+            raise ValidationError({"lines": "A line bills a subscription of its own product."})
+
+
+def _managing(
+    org: OrgContext | None, customer: Tenant, lines: Sequence[LineRequest], *, lock: bool
+) -> tuple[str, Partnership | None]:
+    """Who orders, and the one partnership the order is settled under.
+
+    A partner user orders under its own partnership, for products it may act on
+    (else 404). A customer orders; each product's managing partnership (or none)
+    must be the same for every line, since one order has one earning partner."""
+    if org is not None and org.tenant.is_partner:
+        outside = [
+            line.product.name
+            for line in lines
+            if not partner_may_act_on(org=org, customer=customer, product=line.product)
+        ]
+        if outside:
+            raise ValidationError(
+                {
+                    "lines": f"Your access to {customer.name} does not include "
+                    f"{', '.join(outside)}. Ask its owner for full access, or for these products."
+                }
+            )
+        partnership = managing_partnership(
+            customer=customer, product=lines[0].product, partner=org.tenant, lock=lock
+        )
+        if partnership is None:  # ended between the check and the lock
+            raise Http404("No such customer.")
+        return Side.PARTNER, partnership
+    found = {
+        line.product.code: managing_partnership(customer=customer, product=line.product, lock=lock)
+        for line in lines
+    }
+    partners = {p.pk if p else None for p in found.values()}
+    if len(partners) > 1:
+        names = ", ".join(
+            f"{code} ({p.partner.name if p else 'no partner'})" for code, p in found.items()
+        )
+        raise ValidationError(
+            {
+                "lines": f"These products are managed by different partners: {names}. "
+                "Place one order per partner."
+            }
+        )
+    return Side.CUSTOMER, next(iter(found.values()))
+
+
+def _customer_for(org: OrgContext, customer_id) -> Tenant:
+    if org.tenant.is_partner:
+        return customer_get_for_partner(org=org, customer_id=customer_id)
+    if org.tenant.is_customer and str(customer_id) == str(org.tenant.pk):
+        return org.tenant
+    raise Http404("No such customer.")
+
+
+def quote_build(
+    *,
+    customer: Tenant,
+    lines: Sequence[LineRequest],
+    ordered_by: str,
+    partnership: Partnership | None,
+) -> Quote:
+    terms = order_terms(
+        access=partnership.access if partnership else None,
+        payment=partnership.payment if partnership else None,
+        ordered_by=ordered_by,
+    )
+    discount_rate = partnership.partner.discount_rate if partnership else Decimal("0")
+    quoted = []
+    for line in lines:
+        price = waterfall(
+            unit_price=_unit_price(line.product, customer.currency),
+            quantity=line.quantity,
+            tier_rate=degressive_rate(line.product.tiers.all(), line.quantity),
+            discount_rate=discount_rate,
+        )
+        quoted.append(
+            QuoteLine(
+                product=line.product,
+                price=price,
+                charged=terms.charged(price),
+                cashback=terms.cashback(price),
+                discount=terms.discount(price),
+                subscription=line.subscription,
+            )
+        )
+    return Quote(
+        customer=customer,
+        currency=customer.currency,
+        ordered_by=ordered_by,
+        partnership=partnership,
+        terms=terms,
+        lines=quoted,
+    )
+
+
+def quote(*, org: OrgContext, customer_id, lines: Sequence[LineRequest]) -> Quote:
+    """What the caller would pay, and earn, ordering `lines` for the customer now."""
+    customer = _customer_for(org, customer_id)
+    _clean_lines(lines)
+    lines = _with_catalog(lines)
+    ordered_by, partnership = _managing(org, customer, lines, lock=False)
+    return quote_build(
+        customer=customer, lines=lines, ordered_by=ordered_by, partnership=partnership
+    )
+
+
+def order_check(*, org: OrgContext) -> None:
+    """Ordering spends money: an owner or admin of a customer, or anyone allowed
+    on the customer at a partner, with the buyer flag of its membership."""
+    if org.tenant.is_customer and not org.has_role(Role.ADMIN):
+        raise PermissionDenied("Only owners and admins who are buyers may order.")
+    if org.membership is None or not org.membership.buyer:
+        raise PermissionDenied("Only members with the buyer flag may order.")
+
+
+def period_end(
+    starts_on: datetime.date, billing_period: str, anchor: datetime.date | None = None
+) -> datetime.date:
+    """The last day of the billing period that begins on `starts_on`. Periods are
+    counted from `anchor` (the subscription's start), so a subscription started on
+    31 January runs 31 Jan-27 Feb, 28 Feb-30 Mar, 31 Mar-…: no gap, no overlap."""
+    anchor = anchor if anchor is not None and anchor <= starts_on else starts_on
+    months = MONTHS_PER_PERIOD[billing_period]
+    k = max(1, ((starts_on.year - anchor.year) * 12 + starts_on.month - anchor.month) // months)
+    while anchor + relativedelta(months=k * months) <= starts_on:
+        k += 1
+    return anchor + relativedelta(months=k * months) - datetime.timedelta(days=1)
+
+
+def _cashback_credit(order: Order) -> None:
+    if order.earning == Earning.CASHBACK and order.cashback_amount > 0:
+        CashbackEntry.objects.create(
+            partner=order.partner,
+            order=order,
+            kind=CashbackEntry.Kind.CREDIT,
+            amount=order.cashback_amount,
+            currency=order.currency,
+            note=f"{order.get_kind_display()} for {order.customer.name}",
+        )
+
+
+def order_record(
+    *,
+    quote: Quote,
+    kind: str,
+    placed_by: User | None,
+    period_starts_on: datetime.date,
+    subscriptions: Sequence[Subscription],
+) -> Order:
+    """Write the order of `quote` with its lines (one per subscription), its
+    invoice to the payer and the partner's cashback; queue the emails. Runs
+    inside the caller's transaction, after the caller's checks."""
+    partnership = quote.partnership
+    order = Order.objects.create(
+        kind=kind,
+        customer=quote.customer,
+        partner=quote.partner,
+        partnership=partnership,
+        access=partnership.access if partnership else "",
+        payment=partnership.payment if partnership else "",
+        discount_rate=quote.partner.discount_rate if quote.partner else Decimal("0"),
+        ordered_by=quote.ordered_by,
+        placed_by=placed_by,
+        payer=quote.terms.payer,
+        payer_tenant=quote.payer_tenant,
+        price_basis=quote.terms.price_basis,
+        earning=quote.terms.earning,
+        currency=quote.currency,
+        list_amount=quote.total("list_amount"),
+        public_amount=quote.total("public_amount"),
+        preferential_amount=quote.total("preferential_amount"),
+        charged_amount=quote.charged,
+        cashback_amount=quote.cashback,
+        discount_amount=quote.discount,
+    )
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                product=line.product,
+                subscription=subscription,
+                quantity=line.price.quantity,
+                unit_price=line.price.unit_price,
+                tier_rate=line.price.tier_rate,
+                list_amount=line.price.list_amount,
+                after_partner_discount=line.price.after_partner_discount,
+                preferential_amount=line.price.preferential_amount,
+                public_amount=line.price.public_amount,
+                charged_amount=line.charged,
+                cashback_amount=line.cashback,
+                discount_amount=line.discount,
+                period_starts_on=period_starts_on,
+                period_ends_on=period_end(
+                    period_starts_on,
+                    line.product.billing_period,
+                    anchor=subscription.starts_on,
+                ),
+            )
+            for line, subscription in zip(quote.lines, subscriptions, strict=True)
+        ]
+    )
+    invoice = invoice_issue(order=order)
+    _cashback_credit(order)
+    notifications.order_placed(order=order, invoice=invoice)
+    return order
+
+
+def _with_catalog(lines: Sequence[LineRequest]) -> list[LineRequest]:
+    """The lines with each product's prices and tiers loaded in two queries."""
+    products = Product.objects.prefetch_related("prices", "tiers").in_bulk(
+        [line.product.pk for line in lines]
+    )
+    return [
+        LineRequest(products[line.product.pk], line.quantity, line.subscription) for line in lines
+    ]
+
+
+@transaction.atomic
+def order_place(*, org: OrgContext, customer_id, lines: Sequence[LineRequest]) -> Order:
+    """Order `lines` for the customer: each line starts a subscription today for
+    one billing period (or bills the given subscription), priced and settled now."""
+    customer = _customer_for(org, customer_id)
+    order_check(org=org)
+    _clean_lines(lines)
+    if any(line.subscription and line.subscription.customer_id != customer.pk for line in lines):
+        raise Http404("No such subscription.")
+    lines = _with_catalog(lines)
+    ordered_by, partnership = _managing(org, customer, lines, lock=True)
+    priced = quote_build(
+        customer=customer, lines=lines, ordered_by=ordered_by, partnership=partnership
+    )
+    today = timezone.localdate()
+    subscriptions = [
+        line.subscription
+        or subscription_create(
+            org=org,
+            customer=customer,
+            product=line.product,
+            quantity=line.price.quantity,
+            starts_on=today,
+            unit_price=line.price.public_unit_price,
+        )
+        for line in priced.lines
+    ]
+    return order_record(
+        quote=priced,
+        kind=Order.Kind.ORDER,
+        placed_by=org.user,
+        period_starts_on=today,
+        subscriptions=subscriptions,
+    )
+
+
+@transaction.atomic
+def order_place_confirmed(
+    *, customer: Tenant, partner: Tenant, lines: Sequence[LineRequest], placed_by: User | None
+) -> Order:
+    """An order the partner prepared and the customer confirmed (an accepted
+    offer): settled as ordered by the partner for the customer, under the
+    partnership as it is now. The caller checked who may confirm; a partner that
+    no longer manages every product is a 409."""
+    _clean_lines(lines)
+    lines = _with_catalog(lines)
+    partnership = None
+    for line in lines:
+        partnership = managing_partnership(
+            customer=customer, product=line.product, partner=partner, lock=True
+        )
+        if partnership is None:
+            raise Conflict(f"{partner.name} no longer manages {line.product.name} for you.")
+    priced = quote_build(
+        customer=customer, lines=lines, ordered_by=Side.PARTNER, partnership=partnership
+    )
+    return order_record(
+        quote=priced,
+        kind=Order.Kind.ORDER,
+        placed_by=placed_by,
+        period_starts_on=timezone.localdate(),
+        subscriptions=[line.subscription for line in priced.lines],
+    )
+
+
+@transaction.atomic
+def order_refund(*, actor: User, order_id, reason: str = "") -> Order:
+    """Refund an order (platform staff): a credit note to the same payer and the
+    reversal of its cashback, as counter-entries; the order and its invoice stay.
+    A second refund is a 409."""
+    if not actor.is_staff:
+        raise PermissionDenied("Only platform staff refund orders.")
+    now = timezone.now()
+    refunded = Order.objects.filter(pk=order_id, status=Order.Status.PLACED).update(
+        status=Order.Status.REFUNDED, refunded_at=now, refunded_by=actor, refund_reason=reason
+    )
+    if refunded != 1:
+        if not Order.objects.filter(pk=order_id).exists():
+            raise Http404("No such order.")
+        raise Conflict("This order is already refunded.")
+    order = Order.objects.select_related("customer", "partner", "payer_tenant").get(pk=order_id)
+    credit_note = invoice_issue(order=order, kind=Invoice.Kind.CREDIT_NOTE)
+    for credit in CashbackEntry.objects.filter(order=order, kind=CashbackEntry.Kind.CREDIT):
+        CashbackEntry.objects.create(
+            partner=credit.partner,
+            order=order,
+            kind=CashbackEntry.Kind.REVERSAL,
+            amount=-credit.amount,
+            currency=credit.currency,
+            reverses=credit,
+            note=f"Refund of the {order.get_kind_display().lower()} for {order.customer.name}",
+        )
+    notifications.order_refunded(order=order, credit_note=credit_note)
+    return order

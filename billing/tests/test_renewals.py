@@ -1,0 +1,197 @@
+"""Auto-renewal (SPEC §7): each period of a renewing subscription is billed once,
+by the rules of any order, however often the job runs and even when workers race
+(the unique constraint on the period, not hope)."""
+
+import datetime
+import itertools
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from billing import tasks
+from billing.models import Order, Renewal
+from billing.services import renewals
+from billing.services.orders import period_end
+from billing.tests.conftest import grant
+from subscriptions.models import Subscription
+from subscriptions.services import subscription_build
+from tests.concurrency import race
+
+TODAY = datetime.date(2026, 11, 22)
+
+
+def subscribe(world, product, *, starts_on, quantity=35, **fields) -> Subscription:
+    subscription = subscription_build(
+        customer=world.customer,
+        product=product,
+        quantity=quantity,
+        unit_price=Decimal("7.44"),
+        starts_on=starts_on,
+    )
+    for name, value in fields.items():
+        setattr(subscription, name, value)
+    subscription.save()
+    return subscription
+
+
+@pytest.mark.parametrize(
+    ("starts_on", "period", "today", "expected"),
+    [
+        ("2026-09-10", "monthly", "2026-11-22", "2026-11-10"),
+        ("2026-09-10", "monthly", "2026-11-09", "2026-10-10"),
+        ("2026-11-10", "monthly", "2026-11-22", None),  # still the first period
+        ("2026-01-31", "monthly", "2026-02-28", "2026-02-28"),
+        ("2026-01-31", "monthly", "2026-03-30", "2026-02-28"),
+        ("2026-01-31", "monthly", "2026-03-31", "2026-03-31"),
+        ("2024-03-01", "annual", "2026-11-22", "2026-03-01"),
+        ("2026-03-01", "annual", "2026-11-22", None),
+    ],
+)
+def test_the_period_a_day_falls_in(starts_on, period, today, expected):
+    subscription = Subscription(
+        starts_on=datetime.date.fromisoformat(starts_on), billing_period=period
+    )
+    found = renewals.current_period_start(subscription, datetime.date.fromisoformat(today))
+    assert found == (datetime.date.fromisoformat(expected) if expected else None)
+
+
+def test_periods_follow_each_other_without_gap(hosting):
+    start = datetime.date(2026, 1, 31)
+    subscription = Subscription(starts_on=start, billing_period="monthly")
+    day, starts = start, []
+    while day < datetime.date(2026, 6, 1):
+        found = renewals.current_period_start(subscription, day) or start
+        if not starts or starts[-1] != found:
+            starts.append(found)
+        day += datetime.timedelta(days=1)
+    for current, following in itertools.pairwise(starts):
+        assert (
+            period_end(current, "monthly", anchor=start) + datetime.timedelta(days=1) == following
+        )
+
+
+def test_due_lists_renewing_subscriptions_whose_period_began_lately(world, hosting, settings):
+    settings.RENEWAL_CATCH_UP_DAYS = 7
+    due = subscribe(world, hosting, starts_on=datetime.date(2026, 9, 20))  # renewed on 11-20
+    subscribe(world, hosting, starts_on=datetime.date(2026, 9, 5))  # 11-05: too long ago
+    subscribe(world, hosting, starts_on=datetime.date(2026, 11, 1))  # first period
+    # a term that ended before the period began
+    subscribe(
+        world, hosting, starts_on=datetime.date(2026, 9, 20), ends_on=datetime.date(2026, 11, 19)
+    )
+    subscribe(
+        world,
+        hosting,
+        starts_on=datetime.date(2026, 9, 20),
+        cancelled_at=datetime.datetime(2026, 10, 1, tzinfo=datetime.UTC),
+    )
+    # a term that runs on: billed period by period up to its last day
+    term = subscribe(
+        world, hosting, starts_on=datetime.date(2026, 9, 20), ends_on=datetime.date(2027, 9, 19)
+    )
+    assert sorted(renewals.renewals_due(today=TODAY)) == sorted(
+        [(str(due.pk), datetime.date(2026, 11, 20)), (str(term.pk), datetime.date(2026, 11, 20))]
+    )
+
+
+@pytest.mark.parametrize(
+    ("grant_kwargs", "payer", "charged", "cashback", "discount"),
+    [
+        (None, "customer", "260.40", "0.00", "0.00"),
+        ({"access": "full", "payment": "customer"}, "customer", "260.40", "52.08", "0.00"),
+        ({"access": "full", "payment": "partner"}, "partner", "208.32", "0.00", "52.08"),
+        ({"access": "limited"}, "customer", "260.40", "52.08", "0.00"),
+    ],
+    ids=["no partner", "customer pays", "partner pays", "limited"],
+)
+def test_a_renewal_is_settled_by_the_partnership_of_today(
+    world, hosting, grant_kwargs, payer, charged, cashback, discount
+):
+    if grant_kwargs is not None:
+        if grant_kwargs["access"] == "limited":
+            grant_kwargs = {**grant_kwargs, "products": [hosting]}
+        grant(world, **grant_kwargs)
+    subscription = subscribe(world, hosting, starts_on=datetime.date(2026, 10, 20))
+    order = renewals.subscription_renew(
+        subscription_id=subscription.pk, period_starts_on=datetime.date(2026, 11, 20)
+    )
+    assert order.kind == "renewal"
+    assert (order.payer, order.charged_amount, order.cashback_amount, order.discount_amount) == (
+        payer,
+        Decimal(charged),
+        Decimal(cashback),
+        Decimal(discount),
+    )
+    line = order.lines.get()
+    assert (line.subscription, line.quantity, line.period_starts_on, line.period_ends_on) == (
+        subscription,
+        35,
+        datetime.date(2026, 11, 20),
+        datetime.date(2026, 12, 19),
+    )
+    assert order.invoices.get().payer == (world.partner if payer == "partner" else world.customer)
+
+
+def test_the_job_run_twice_bills_each_period_once(world, hosting):
+    subscription = subscribe(world, hosting, starts_on=datetime.date(2026, 10, 20))
+    period = datetime.date(2026, 11, 20)
+    first = renewals.subscription_renew(subscription_id=subscription.pk, period_starts_on=period)
+    again = renewals.subscription_renew(subscription_id=subscription.pk, period_starts_on=period)
+    # the task, redelivered, is a no-op too
+    assert tasks.renew_subscription(str(subscription.pk), period.isoformat()) is None
+    assert first is not None and again is None
+    assert Order.objects.count() == 1
+    assert list(renewals.renewals_due(today=TODAY)) == []
+
+
+def test_the_unique_constraint_refuses_a_second_renewal_of_a_period(world, hosting):
+    subscription = subscribe(world, hosting, starts_on=datetime.date(2026, 10, 20))
+    period = datetime.date(2026, 11, 20)
+    order = renewals.subscription_renew(subscription_id=subscription.pk, period_starts_on=period)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Renewal.objects.create(subscription=subscription, period_starts_on=period, order=order)
+
+
+def test_a_cancelled_subscription_is_not_renewed(world, hosting):
+    subscription = subscribe(
+        world,
+        hosting,
+        starts_on=datetime.date(2026, 10, 20),
+        cancelled_at=datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC),
+    )
+    assert (
+        renewals.subscription_renew(
+            subscription_id=subscription.pk, period_starts_on=datetime.date(2026, 11, 20)
+        )
+        is None
+    )
+    assert not Order.objects.exists()
+
+
+def test_the_beat_job_places_what_is_due(world, hosting, monkeypatch):
+    subscribe(world, hosting, starts_on=datetime.date(2026, 10, 20))
+    monkeypatch.setattr(renewals.timezone, "localdate", lambda *args: TODAY)
+    monkeypatch.setattr(tasks.timezone, "localdate", lambda *args: TODAY)
+    assert tasks.place_renewals() == 1  # eager: the renewal task ran too
+    assert tasks.place_renewals() == 0
+    assert Order.objects.filter(kind="renewal").count() == 1
+    assert renewals.renewals_place_due(today=TODAY) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_racing_on_one_period_bill_it_once(world, hosting):
+    grant(world, access="full", payment="customer")
+    subscription = subscribe(world, hosting, starts_on=datetime.date(2026, 10, 20))
+    period = datetime.date(2026, 11, 20)
+
+    outcomes = race(
+        lambda: renewals.subscription_renew(
+            subscription_id=subscription.pk, period_starts_on=period
+        )
+    )
+    orders = [o for o in outcomes if isinstance(o, Order)]
+    assert len(orders) == 1, outcomes
+    assert Order.objects.count() == 1
+    assert Renewal.objects.count() == 1
+    assert orders[0].cashback_entries.count() == 1

@@ -1,0 +1,409 @@
+"""Browser pages of billing (SPEC §7, §9) under /t/<slug>/: the partner's billing
+summary, CSV export and cashback ledger; the price quote; placing an order (in
+the customer portal, and in the partner console for a customer); the orders and
+invoices of both sides. Thin: forms parse, billing.services price and write,
+billing.selectors read, scoped to the organization, and `order_figures` decides
+which amounts a side may see. Mounted by portal/urls.py from billing/urls.py."""
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views import View
+
+from billing import selectors, services
+from billing.api import billing_export_response
+from billing.forms import OrderLinesForm
+from billing.models import Earning, Order, Payer, PriceBasis
+from partners.selectors import customer_get_for_partner, customers_visible_to
+from portal.web import OrgViewMixin, form_add_service_errors
+from subscriptions.models import Product
+from tenants.models import Role, Tenant
+from tenants.selectors import OrgContext
+
+PAGE_SIZE = 50
+PARTNER_ONLY = (Tenant.Kind.PARTNER,)
+PARTNER_OR_CUSTOMER = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
+
+
+def _money(currency: str, amount: Decimal) -> str:
+    return f"{currency} {amount:,.2f}"
+
+
+def _is_htmx(request) -> bool:
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
+
+
+def _buyer_refusal(org: OrgContext) -> str | None:
+    """Why this member may not order, in the service's own words; None if they may."""
+    try:
+        services.order_check(org=org)
+    except PermissionDenied as exc:
+        return str(exc)
+    return None
+
+
+def _active_products() -> list[Product]:
+    return list(Product.objects.filter(is_active=True).order_by("name", "code"))
+
+
+class _ResolveFirst:
+    """After OrgViewMixin in the bases: load what the URL names before the method
+    is dispatched, so another organization's id answers the 404 of a missing one
+    whatever the method (never a 405 that would tell it exists)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        self.resolve()
+        return super().dispatch(request, *args, **kwargs)
+
+    def resolve(self) -> None:
+        """Load the order, invoice or customer named by `self.kwargs` (or 404)."""
+
+
+class BillingView(OrgViewMixin, _ResolveFirst, View):
+    allowed_kinds = PARTNER_OR_CUSTOMER
+
+    @property
+    def partner_side(self) -> bool:
+        return self.org.tenant.is_partner
+
+    def render_page(self, request, template: str, context: dict, status: int = 200):
+        context = {"partner_side": self.partner_side, **context}
+        return render(request, template, context, status=status)
+
+
+# --- the partner's summary, export and prepaid account ------------------------------------
+
+
+class BillingDashboardView(BillingView):
+    allowed_kinds = PARTNER_ONLY
+    min_role = Role.ADMIN
+
+    def get(self, request, slug):
+        summary = selectors.billing_summary(org=self.org)
+        return self.render_page(request, "billing/dashboard.html", {"summary": summary})
+
+
+class BillingExportView(BillingView):
+    """Every order line this partner may see, streamed (SPEC §7)."""
+
+    allowed_kinds = PARTNER_ONLY
+    min_role = Role.ADMIN
+
+    def get(self, request, slug):
+        return billing_export_response(org=self.org)
+
+
+class CashbackView(BillingView):
+    allowed_kinds = PARTNER_ONLY
+    min_role = Role.ADMIN
+
+    def get(self, request, slug):
+        entries = selectors.cashback_ledger(org=self.org).order_by("-created_at", "-pk")
+        page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+        balance = selectors.cashback_balance(partner=self.org.tenant)
+        return self.render_page(
+            request, "billing/cashback.html", {"page": page, "balance": balance}
+        )
+
+
+# --- quotes and orders ----------------------------------------------------------------------
+
+
+def _quote_context(org: OrgContext, quote: services.Quote) -> dict:
+    """The quote as this side may read it: the customer never sees the partner's
+    discount, preferential price or earnings."""
+    partner_side = org.tenant.is_partner
+    terms = quote.terms
+    earning = terms.earning if partner_side and terms.earning != Earning.NOTHING else None
+    rows = []
+    for line in quote.lines:
+        price = line.price
+        row = {
+            "product": line.product,
+            "quantity": price.quantity,
+            "tier_rate": price.tier_rate,
+            "list_amount": price.list_amount,
+            "public_amount": price.public_amount,
+            "charged": line.charged,
+        }
+        if partner_side:
+            row["after_partner_discount"] = price.after_partner_discount
+            row["preferential_amount"] = price.preferential_amount
+            row["earned"] = line.discount if earning == Earning.DISCOUNT else line.cashback
+        rows.append(row)
+    totals = {
+        "list_amount": quote.total("list_amount"),
+        "public_amount": quote.total("public_amount"),
+        "charged": quote.charged,
+    }
+    if partner_side:
+        totals["after_partner_discount"] = quote.total("after_partner_discount")
+        totals["preferential_amount"] = quote.total("preferential_amount")
+        totals["earned"] = quote.discount if earning == Earning.DISCOUNT else quote.cashback
+    you_pay = quote.payer_tenant.pk == org.tenant.pk
+    return {
+        "quote": quote,
+        "quote_rows": rows,
+        "quote_totals": totals,
+        "payer_name": "You" if you_pay else quote.payer_tenant.name,
+        "price_basis": PriceBasis(terms.price_basis).label,
+        "earning": earning,
+        "discount_percent": (
+            quote.partner.discount_rate * 100 if partner_side and quote.partner else None
+        ),
+    }
+
+
+class QuoteView(BillingView):
+    """What an order would cost now, line by line (htmx swaps the panel in place;
+    a plain POST renders the whole page)."""
+
+    def new_form(self, data=None, initial=None) -> OrderLinesForm:
+        customers = None
+        if self.partner_side:
+            customers = list(customers_visible_to(org=self.org).order_by("name", "pk"))
+        return OrderLinesForm(
+            data, products=_active_products(), customers=customers, initial=initial
+        )
+
+    def respond(self, request, context: dict, status: int = 200):
+        context = {"partner_side": self.partner_side, **context}
+        if _is_htmx(request):
+            response = render(request, "billing/_quote_panel.html", context)
+        else:
+            response = render(request, "billing/quote.html", context, status=status)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+
+    def get(self, request, slug):
+        initial = {"customer": request.GET.get("customer", "")}
+        return self.respond(request, {"form": self.new_form(initial=initial)})
+
+    def post(self, request, slug):
+        form = self.new_form(request.POST)
+        context = {"form": form}
+        if form.is_valid():
+            customer = form.chosen_customer() or self.org.tenant
+            try:
+                quote = services.quote(
+                    org=self.org, customer_id=customer.pk, lines=form.line_requests()
+                )
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                context.update(_quote_context(self.org, quote))
+                if _buyer_refusal(self.org) is None:
+                    context["order_url"] = f"{self.place_url(customer)}?{form.querystring()}"
+                return self.respond(request, context)
+        return self.respond(request, context, status=400)
+
+    def place_url(self, customer: Tenant) -> str:
+        if self.partner_side:
+            return reverse(
+                "customer_order_place",
+                kwargs={"slug": self.org.tenant.slug, "customer_id": customer.pk},
+            )
+        return reverse("order_place", kwargs={"slug": self.org.tenant.slug})
+
+
+class OrderPlaceView(BillingView):
+    """Order for the customer: `orders/new/` in the customer portal,
+    `customers/<id>/orders/new/` in the partner console. "Preview price" shows the
+    quote (htmx, or the whole page), "Place order" orders it. Who may not order
+    (not a buyer, or a customer user) gets the reason, with a 403."""
+
+    def resolve(self) -> None:
+        customer_id = self.kwargs.get("customer_id")
+        if self.partner_side != (customer_id is not None):
+            raise Http404("No such page.")
+        if customer_id is not None:
+            self.customer = customer_get_for_partner(org=self.org, customer_id=customer_id)
+        else:
+            self.customer = self.org.tenant
+        self.refusal = _buyer_refusal(self.org)
+
+    def new_form(self, data=None, initial=None) -> OrderLinesForm:
+        return OrderLinesForm(data, products=_active_products(), initial=initial)
+
+    def respond(self, request, context: dict, status: int = 200):
+        context = {
+            "partner_side": self.partner_side,
+            "customer": self.customer,
+            "refusal": self.refusal,
+            "place_url": request.path,
+            **context,
+        }
+        if _is_htmx(request) and self.refusal is None:
+            response = render(request, "billing/_order_panel.html", context)
+        else:
+            response = render(request, "billing/order_place.html", context, status=status)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+
+    def get(self, request, slug, customer_id=None):
+        if self.refusal:
+            return self.respond(request, {}, status=403)
+        initial = {
+            key: value
+            for key, value in request.GET.items()
+            if key.startswith(("product_", "quantity_"))
+        }
+        return self.respond(request, {"form": self.new_form(initial=initial)})
+
+    def post(self, request, slug, customer_id=None):
+        if self.refusal:
+            return self.respond(request, {}, status=403)
+        form = self.new_form(request.POST)
+        context = {"form": form}
+        if form.is_valid():
+            lines = form.line_requests()
+            try:
+                if request.POST.get("action") == "place":
+                    order = services.order_place(
+                        org=self.org, customer_id=self.customer.pk, lines=lines
+                    )
+                    messages.success(request, self.placed_message(order))
+                    return redirect("order_detail", slug=slug, order_id=order.pk)
+                quote = services.quote(org=self.org, customer_id=self.customer.pk, lines=lines)
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            except PermissionDenied as exc:
+                context["refusal"] = str(exc)
+                return self.respond(request, context, status=403)
+            else:
+                context.update(_quote_context(self.org, quote))
+                return self.respond(request, context)
+        return self.respond(request, context, status=200 if _is_htmx(request) else 400)
+
+    def placed_message(self, order: Order) -> str:
+        products = ", ".join(f"{line.quantity} x {line.product.name}" for line in order.lines.all())
+        if order.payer_tenant_id == self.org.tenant.pk:
+            invoice = selectors.invoices_for(org=self.org).filter(order=order).first()
+            number = f"invoice {invoice.number}" if invoice else "an invoice"
+            return (
+                f"Order placed: {products}. We issued {number} to you for "
+                f"{_money(order.currency, order.charged_amount)} (excl. VAT)."
+            )
+        text = (
+            f"Order placed for {order.customer.name}: {products}. "
+            f"{order.payer_tenant.name} is invoiced "
+            f"{_money(order.currency, order.charged_amount)} (excl. VAT)."
+        )
+        if order.cashback_amount:
+            text += (
+                f" Your cashback of {_money(order.currency, order.cashback_amount)} "
+                "was credited to your prepaid account."
+            )
+        return text
+
+
+# --- orders and invoices of both sides ------------------------------------------------------
+
+
+def _order_row(org: OrgContext, order: Order) -> dict:
+    return {
+        "order": order,
+        "figures": selectors.order_figures(org=org, order=order),
+        "is_payer": order.payer_tenant_id == org.tenant.pk,
+    }
+
+
+class OrderListView(BillingView):
+    """Newest first, 50 a page, in a fixed number of queries; ?kind=order|renewal."""
+
+    def get(self, request, slug):
+        orders = selectors.orders_for(org=self.org).order_by("-placed_at", "-pk")
+        kind = request.GET.get("kind", "")
+        if kind in Order.Kind.values:
+            orders = orders.filter(kind=kind)
+        else:
+            kind = ""
+        page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+        context = {
+            "page": page,
+            "rows": [_order_row(self.org, order) for order in page.object_list],
+            "kind": kind,
+            "kinds": Order.Kind.choices,
+            "may_order": _buyer_refusal(self.org) is None,
+        }
+        return self.render_page(request, "billing/orders.html", context)
+
+
+class OrderDetailView(BillingView):
+    def resolve(self) -> None:
+        self.order = selectors.order_get(org=self.org, order_id=self.kwargs["order_id"])
+
+    def get(self, request, slug, order_id):
+        order = self.order
+        figures = selectors.order_figures(org=self.org, order=order)
+        partner_figures = figures["preferential"] is not None
+        lines = []
+        for line in order.lines.all():
+            row = {
+                "line": line,
+                "list_amount": line.list_amount,
+                "public_amount": line.public_amount,
+                "charged": line.charged_amount if figures["charged"] is not None else None,
+            }
+            if partner_figures:
+                row["after_partner_discount"] = line.after_partner_discount
+                row["preferential_amount"] = line.preferential_amount
+                row["cashback"] = line.cashback_amount
+                row["discount"] = line.discount_amount
+            lines.append(row)
+        own_side = "partner" if self.partner_side else "customer"
+        context = {
+            "order": order,
+            "figures": figures,
+            "lines": lines,
+            "partner_figures": partner_figures,
+            "is_payer": order.payer_tenant_id == self.org.tenant.pk,
+            # The payer's invoices only: orders_for prefetches those of this organization.
+            "invoices": list(order.invoices.all()),
+            "placed_by_us": order.ordered_by == own_side,
+            "discount_percent": order.discount_rate * 100,
+            "payer_is_partner": order.payer == Payer.PARTNER,
+        }
+        return self.render_page(request, "billing/order_detail.html", context)
+
+
+class InvoiceListView(BillingView):
+    def get(self, request, slug):
+        invoices = selectors.invoices_for(org=self.org).order_by(
+            "-issued_at", "-sequence_number", "pk"
+        )
+        page = Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page"))
+        return self.render_page(request, "billing/invoices.html", {"page": page})
+
+
+class InvoiceDetailView(BillingView):
+    """The printable invoice (or credit note, with negative amounts), excl. VAT."""
+
+    def resolve(self) -> None:
+        self.invoice = selectors.invoice_get(org=self.org, invoice_id=self.kwargs["invoice_id"])
+
+    def get(self, request, slug, invoice_id):
+        invoice = self.invoice
+        lines = selectors.invoice_lines(invoice=invoice)
+        related = (
+            selectors.invoices_for(org=self.org)
+            .filter(order_id=invoice.order_id)
+            .exclude(pk=invoice.pk)
+            .prefetch_related(None)
+            .order_by("issued_at")
+        )
+        context = {
+            "invoice": invoice,
+            "order": invoice.order,
+            "bill_to": invoice.bill_to,
+            "issuer": invoice.issuer,
+            "lines": lines,
+            "related": list(related),
+        }
+        return self.render_page(request, "billing/invoice_detail.html", context)

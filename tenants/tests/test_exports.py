@@ -1,0 +1,20 @@
+"""The CSV helper every export uses: plain cells, no spreadsheet formulas."""
+
+import datetime
+from decimal import Decimal
+
+from tenants.exports import csv_cell, csv_lines
+
+
+def test_cells_are_plain_text_and_formulas_are_defused():
+    assert csv_cell(None) == ""
+    assert csv_cell(Decimal("208.32")) == "208.32"
+    assert csv_cell(datetime.date(2026, 11, 22)) == "2026-11-22"
+    assert csv_cell("Bäckerei Müller") == "Bäckerei Müller"
+    for dangerous in ("=HYPERLINK(1)", "+41 31", "-5", "@SUM(A1)"):
+        assert csv_cell(dangerous) == f"'{dangerous}"
+
+
+def test_lines_are_a_header_then_one_line_per_row():
+    lines = list(csv_lines(["name", "amount"], [("A, B", Decimal("1.50")), ("C", None)]))
+    assert lines == ["name,amount\r\n", '"A, B",1.50\r\n', "C,\r\n"]
