@@ -21,7 +21,7 @@ from billing.api import billing_export_response
 from billing.forms import OrderLinesForm
 from billing.models import Earning, Order, Payer, PriceBasis
 from partners.selectors import customer_get_for_partner, customers_visible_to
-from portal.web import OrgViewMixin, form_add_service_errors
+from portal.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
 from subscriptions.models import Product
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext
@@ -52,20 +52,7 @@ def _active_products() -> list[Product]:
     return list(Product.objects.filter(is_active=True).order_by("name", "code"))
 
 
-class _ResolveFirst:
-    """After OrgViewMixin in the bases: load what the URL names before the method
-    is dispatched, so another organization's id answers the 404 of a missing one
-    whatever the method (never a 405 that would tell it exists)."""
-
-    def dispatch(self, request, *args, **kwargs):
-        self.resolve()
-        return super().dispatch(request, *args, **kwargs)
-
-    def resolve(self) -> None:
-        """Load the order, invoice or customer named by `self.kwargs` (or 404)."""
-
-
-class BillingView(OrgViewMixin, _ResolveFirst, View):
+class BillingView(OrgViewMixin, ResolveFirstMixin, View):
     allowed_kinds = PARTNER_OR_CUSTOMER
 
     @property

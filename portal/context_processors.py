@@ -1,3 +1,6 @@
+import functools
+
+from offers.selectors import updates_count
 from tenants.selectors import branding_effective, user_memberships
 
 
@@ -11,3 +14,13 @@ def portal(request) -> dict:
         context["branding"] = branding_effective(tenant=org.tenant)
         context["subscriptions_on"] = org.tenant.subscriptions_enabled
     return context
+
+
+def updates_badge(request) -> dict:
+    """`updates_count`: what awaits a customer's owners and admins (the Updates
+    badge), in at most two COUNT queries, run only when a page shows it; nothing
+    for other organizations and roles."""
+    org = getattr(request, "org", None)
+    if org is None or not org.tenant.is_customer or not org.is_admin:
+        return {}
+    return {"updates_count": functools.cache(functools.partial(updates_count, org=org))}

@@ -330,7 +330,48 @@ def seed_demo() -> list[DemoLogin]:
     _small_customers(alpine)
     seed_subscription_history(mueller=mueller, rossi=rossi)
     seed_billing(mueller=mueller, rossi=rossi, seeblick=seeblick)
+    seed_offers(alpine=alpine, mueller=mueller)
     return logins
+
+
+def seed_offers(*, alpine: Tenant, mueller: Tenant) -> None:
+    """Alpine IT's templates and an offer waiting for Bäckerei Müller's answer,
+    so the customer's badge shows (once)."""
+    from offers import services as offer_services
+    from offers.models import OfferTemplate
+    from tenants.selectors import org_context_for
+
+    if OfferTemplate.objects.filter(partner=alpine).exists():
+        return
+    org = org_context_for(
+        user=User.objects.get(email="partner.owner@demo.test"), tenant_id=alpine.pk
+    )
+    templates = {
+        "Office starter (12 months)": [
+            ("web-hosting", 1, "absolute"),
+            ("mail-pro", 10, "relative"),
+            ("domain-ch", 1, "absolute"),
+        ],
+        "Backup upgrade": [("protect-advanced", 5, "absolute")],
+    }
+    for name, items in templates.items():
+        template = offer_services.template_create(org=org, name=name)
+        for code, quantity, mode in items:
+            offer_services.template_item_add(
+                org=org,
+                template=template,
+                product=Product.objects.get(code=code),
+                quantity=quantity,
+                license_mode=mode,
+                term_months=12,
+            )
+    batch = offer_services.offer_send(
+        org=org,
+        template=OfferTemplate.objects.get(partner=alpine, name="Backup upgrade"),
+        customer_ids=[mueller.pk],
+        message="Protect Advanced adds patch management and auto-discovery to your backups.",
+    )
+    offer_services.offers_deliver(offer_ids=list(batch.offers.values_list("pk", flat=True)))
 
 
 def seed_billing(*, mueller: Tenant, rossi: Tenant, seeblick: Tenant) -> None:

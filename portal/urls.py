@@ -21,4 +21,5 @@ urlpatterns = [
     path("t/<slug:slug>/", include("subscriptions.views_smart_lists")),
     path("t/<slug:slug>/", include("subscriptions.urls")),
     path("t/<slug:slug>/", include("billing.urls")),
+    path("t/<slug:slug>/", include("offers.urls")),
 ]

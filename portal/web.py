@@ -36,6 +36,20 @@ class OrgViewMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
+class ResolveFirstMixin:
+    """After OrgViewMixin in the bases: load what the URL names (`resolve`)
+    before the method is dispatched, so another organization's id answers the
+    404 of a missing one whatever the method — never a 405 that would tell it
+    exists."""
+
+    def dispatch(self, request, *args, **kwargs):
+        self.resolve()
+        return super().dispatch(request, *args, **kwargs)
+
+    def resolve(self) -> None:
+        """Load the objects named by `self.kwargs` (or raise Http404)."""
+
+
 def form_add_service_errors(form, exc: DjangoValidationError) -> None:
     """Show a service's ValidationError inline: on its field when the form has it."""
     for field, messages in validation_detail(exc).items():

@@ -25,41 +25,79 @@ def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
+def _render(template: str, context: dict) -> dict:
+    context = {**context, "site_url": settings.SITE_URL}
+    subject = " ".join(render_to_string(f"email/{template}.subject.txt", context).split())
+    return {
+        "subject": f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
+        "body_text": render_to_string(f"email/{template}.txt", context),
+        "body_html": render_to_string(f"email/{template}.html", context),
+    }
+
+
 def email_queue(*, key: str, to: str, template: str, context: dict) -> OutboundEmail:
     """Queue an email once per `key`; delivery is enqueued when the transaction commits."""
     from tenants.tasks import deliver_email
 
-    context = {**context, "site_url": settings.SITE_URL}
-    subject = " ".join(render_to_string(f"email/{template}.subject.txt", context).split())
     email, created = OutboundEmail.objects.get_or_create(
-        key=key,
-        defaults={
-            "to": to,
-            "subject": f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
-            "body_text": render_to_string(f"email/{template}.txt", context),
-            "body_html": render_to_string(f"email/{template}.html", context),
-        },
+        key=key, defaults={"to": to, **_render(template, context)}
     )
     if created:
         deliver_email.delay_on_commit(str(email.id))
     return email
 
 
-def notify(*, key: str, users, subject: str, lines: list[str], url: str, label: str) -> None:
+def notify(
+    *,
+    key: str,
+    users,
+    subject: str,
+    lines: list[str],
+    url: str,
+    label: str,
+    enqueue: bool = True,
+) -> list[str]:
     """The plain notification (email/notification.*) to each of `users` once:
-    `lines` of text and one link, `url` a path inside the portal."""
-    for user in {u.pk: u for u in users}.values():
-        email_queue(
-            key=f"{key}:{user.pk}",
-            to=user.email,
-            template="notification",
-            context={
-                "subject": subject,
-                "lines": lines,
-                "action_url": absolute_url(url),
-                "action_label": label,
-            },
-        )
+    `lines` of text and one link, `url` a path inside the portal. Rendered once
+    for all of them and written in one statement; with `enqueue`, one delivery
+    task takes them all after commit. Returns the ids of the pending emails (a
+    caller that queues many notifications enqueues them itself, in chunks)."""
+    users = list({u.pk: u for u in users}.values())
+    if not users:
+        return []
+    rendered = _render(
+        "notification",
+        {
+            "subject": subject,
+            "lines": lines,
+            "action_url": absolute_url(url),
+            "action_label": label,
+        },
+    )
+    keys = [f"{key}:{user.pk}" for user in users]
+    OutboundEmail.objects.bulk_create(
+        [
+            OutboundEmail(key=k, to=user.email, **rendered)
+            for k, user in zip(keys, users, strict=True)
+        ],
+        ignore_conflicts=True,
+    )
+    ids = [
+        str(pk)
+        for pk in OutboundEmail.objects.filter(
+            key__in=keys, status=OutboundEmail.Status.PENDING
+        ).values_list("id", flat=True)
+    ]
+    if enqueue and ids:
+        emails_enqueue(ids)
+    return ids
+
+
+def emails_enqueue(email_ids: list[str]) -> None:
+    """Deliver these queued emails from one task, once the transaction commits."""
+    from tenants.tasks import deliver_emails
+
+    deliver_emails.delay_on_commit(list(email_ids))
 
 
 def email_deliver(*, email_id: str) -> bool:

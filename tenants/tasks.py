@@ -19,6 +19,30 @@ def deliver_email(self, email_id: str) -> bool:
     return emails.email_deliver(email_id=email_id)
 
 
+@shared_task(
+    bind=True,
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    retry_jitter=True,
+    max_retries=emails.MAX_ATTEMPTS,
+)
+def deliver_emails(self, email_ids: list[str]) -> int:
+    """Send many queued emails from one task (a notification to several people,
+    a bulk send). Each is sent at most once (its row guards it); those that fail
+    are retried together with backoff, the rest stay sent. Returns how many this
+    run sent."""
+    sent, failed, last_error = 0, [], None
+    for email_id in email_ids:
+        try:
+            sent += emails.email_deliver(email_id=email_id)
+        except Exception as exc:  # recorded on the row by email_deliver
+            failed.append(email_id)
+            last_error = exc
+    if failed:
+        raise self.retry(args=[failed], exc=last_error)
+    return sent
+
+
 @shared_task
 def sweep_pending_emails() -> int:
     """Re-enqueue emails left pending (lost to a broker outage or a dead worker)."""

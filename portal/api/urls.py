@@ -2,6 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from billing.api import BillingExportAPI, CashbackAPI, InvoiceViewSet, OrderViewSet, QuoteAPI
+from offers.api import OfferBatchAPI, OfferTemplateViewSet, OfferViewSet, UpdatesAPI
 from partners.api import (
     AlertProfileViewSet,
     CustomerViewSet,
@@ -32,6 +33,8 @@ router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
 router.register("alert-profiles", AlertProfileViewSet, basename="alert-profile")
 router.register("orders", OrderViewSet, basename="order")
 router.register("invoices", InvoiceViewSet, basename="invoice")
+router.register("offer-templates", OfferTemplateViewSet, basename="offer-template")
+router.register("offers", OfferViewSet, basename="offer")
 
 urlpatterns = [
     path("me/", MeAPI.as_view(), name="me"),
@@ -53,5 +56,7 @@ urlpatterns = [
     path("quotes/", QuoteAPI.as_view(), name="quote"),
     path("cashback/", CashbackAPI.as_view(), name="cashback"),
     path("billing/export.csv", BillingExportAPI.as_view(), name="billing-export"),
+    path("offers/batches/<str:batch_id>/", OfferBatchAPI.as_view(), name="offer-batch"),
+    path("updates/", UpdatesAPI.as_view(), name="updates"),
     path("", include(router.urls)),
 ]

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "partners",
     "billing",
+    "offers",
     "portal",
 ]
 
@@ -62,6 +63,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
+                "portal.context_processors.updates_badge",
             ],
         },
     },
@@ -216,6 +218,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-import-jobs": {"task": "partners.tasks.sweep_import_jobs", "schedule": 300.0},
     "place-renewals": {"task": "billing.tasks.place_renewals", "schedule": 3600.0},
+    "sweep-waiting-offers": {"task": "offers.tasks.sweep_waiting_offers", "schedule": 300.0},
+    "expire-offers": {"task": "offers.tasks.expire_offers", "schedule": 900.0},
 }
 
 # Tenancy
@@ -224,6 +228,11 @@ INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=14)
 
 # Billing: renewals missed while the job was down are placed up to this many days late.
 RENEWAL_CATCH_UP_DAYS = env.int("RENEWAL_CATCH_UP_DAYS", default=7)
+
+# Offers: unanswered offers expire after this many days; a delivery is retried
+# this many times (with backoff) before the offer ends `failed`.
+OFFER_EXPIRY_DAYS = env.int("OFFER_EXPIRY_DAYS", default=30)
+OFFER_DELIVERY_MAX_RETRIES = env.int("OFFER_DELIVERY_MAX_RETRIES", default=5)
 
 LOGGING = {
     "version": 1,

@@ -227,3 +227,56 @@ def test_a_failed_send_stays_pending_for_the_retry_and_the_sweeper(world, monkey
     assert tasks.sweep_pending_emails.run() == 1  # eager: re-enqueued and delivered
     assert OutboundEmail.objects.get(pk=queued.pk).status == OutboundEmail.Status.SENT
     assert len(mail.outbox) == 1
+
+
+def test_a_notification_is_written_once_per_person_and_sent_once(
+    world, django_capture_on_commit_callbacks
+):
+    people = [world.partner_owner, world.partner_admin, world.partner_owner]
+    with django_capture_on_commit_callbacks(execute=True):
+        ids = emails.notify(
+            key="test:notice", users=people, subject="Hi", lines=["One"], url="/", label="Open"
+        )
+    assert len(ids) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        [world.partner_owner.email, world.partner_admin.email]
+    )
+    # the same notification again: nothing new, nothing sent twice
+    assert (
+        emails.notify(key="test:notice", users=people, subject="Hi", lines=[], url="/", label="x")
+        == []
+    )
+    assert tasks.deliver_emails.run([str(i) for i in ids]) == 0
+    assert len(mail.outbox) == 2
+
+
+def test_deliver_emails_retries_only_the_ones_that_failed(world, monkeypatch):
+    ids = emails.notify(
+        key="test:retry",
+        users=[world.partner_owner, world.partner_admin],
+        subject="Hi",
+        lines=["One"],
+        url="/",
+        label="Open",
+        enqueue=False,
+    )
+    failing = OutboundEmail.objects.get(to=world.partner_admin.email, key__startswith="test:retry")
+    real = emails.email_deliver
+
+    def flaky(*, email_id):
+        if str(email_id) == str(failing.pk):
+            raise ConnectionError("relay down")
+        return real(email_id=email_id)
+
+    monkeypatch.setattr(emails, "email_deliver", flaky)
+    retried = []
+    monkeypatch.setattr(
+        tasks.deliver_emails, "retry", lambda args, exc: retried.append(args) or RuntimeError()
+    )
+    with pytest.raises(RuntimeError):
+        tasks.deliver_emails.run(ids)
+    assert retried == [[[str(failing.pk)]]]  # the task again, with the failed id only
+    assert (
+        OutboundEmail.objects.get(to=world.partner_owner.email, key__startswith="test:retry").status
+        == "sent"
+    )

@@ -1,0 +1,219 @@
+"""Offer fan-out with a real Celery worker on Redis: one template sent to 5,000
+customers, offers delivered per second against a no-op task's throughput on the
+same broker and worker, in one run (goal: at least 50 %).
+
+Not a test: it prints figures. See bench/README.md.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal \\
+    REDIS_URL=redis://127.0.0.1:6379/14 \\
+        .venv/bin/python bench/offers.py
+
+The broker database (REDIS_URL, default redis://127.0.0.1:6379/14) is flushed:
+give the bench a Redis database of its own.
+"""
+
+import argparse
+import io
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+from benchdb import bench_database
+from customers import OWNER_EMAIL, PARTNER_SLUG, ROOT, analyze, database_label, setup_django
+
+RATIO_GOAL = 0.5
+WORKER_ENV = {
+    "DJANGO_SETTINGS_MODULE": "portal.settings.dev",
+    "DEBUG": "False",
+    "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+    "CONN_MAX_AGE": "60",
+}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=5_000, help="Offers to send.")
+    parser.add_argument("--concurrency", type=int, default=2, help="Worker processes.")
+    parser.add_argument("--timeout", type=float, default=600, help="Seconds per phase, at most.")
+    parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
+    return parser.parse_args()
+
+
+def add_owners() -> int:
+    """Scale customers are unclaimed: give each an owner who can answer offers."""
+    from tenants.models import Membership, Role, Tenant, User
+
+    customers = list(
+        Tenant.objects.filter(slug__startswith="scale-").exclude(memberships__role=Role.OWNER)
+    )
+    users = User.objects.bulk_create(
+        [User(email=f"owner@{c.slug}.bench.test", password="!") for c in customers],
+        batch_size=2000,
+    )
+    Membership.objects.bulk_create(
+        [
+            Membership(tenant=c, user=u, role=Role.OWNER, buyer=True)
+            for c, u in zip(customers, users, strict=True)
+        ],
+        batch_size=2000,
+    )
+    return len(customers)
+
+
+def start_worker(database_url: str, redis_url: str, concurrency: int) -> subprocess.Popen:
+    env = {**os.environ, **WORKER_ENV, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    return subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--concurrency",
+            str(concurrency),
+            "--pool",
+            "prefork",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_until(done, timeout: float, poll: float = 0.05) -> float:
+    """Seconds until `done()` is true (polled), or exit after `timeout`."""
+    started = time.perf_counter()
+    while not done():
+        if time.perf_counter() - started > timeout:
+            sys.exit("bench: timed out waiting for the worker")
+        time.sleep(poll)
+    return time.perf_counter() - started
+
+
+def noop_throughput(count: int, timeout: float) -> float:
+    """`count` no-op tasks (`portal.tasks.ping`: one cache write) through the
+    broker and the worker; tasks per second from the first enqueue to the last done."""
+    from django.core.cache import cache
+
+    from portal.tasks import ping
+
+    tokens = [f"bench-{uuid.uuid4().hex}" for _ in range(count)]
+    keys = [f"ping:{t}" for t in tokens]
+    started = time.perf_counter()
+    for token in tokens:
+        ping.delay(token)
+
+    def done():
+        return len(cache.get_many(keys)) == count
+
+    wait_until(done, timeout)
+    return count / (time.perf_counter() - started)
+
+
+def offer_throughput(customer_ids: list, timeout: float) -> tuple[float, float]:
+    """Send one template to every customer (one action), then count offers per
+    second from the send's commit until every offer awaits the customer's answer.
+    Returns (send seconds, offers per second)."""
+    from django.db import transaction
+
+    from offers import services
+    from offers.models import Offer
+    from subscriptions.models import Product
+    from tenants.models import Tenant, User
+    from tenants.selectors import org_context_for
+
+    partner = Tenant.objects.get(slug=PARTNER_SLUG)
+    org = org_context_for(user=User.objects.get(email=OWNER_EMAIL), tenant_id=partner.pk)
+    template = services.template_create(org=org, name=f"Bench {uuid.uuid4().hex[:6]}")
+    for code, quantity, mode in (("web-hosting", 1, "absolute"), ("mail-pro", 5, "relative")):
+        services.template_item_add(
+            org=org,
+            template=template,
+            product=Product.objects.get(code=code),
+            quantity=quantity,
+            license_mode=mode,
+            term_months=12,
+        )
+    started = time.perf_counter()
+    with transaction.atomic():
+        batch = services.offer_send(org=org, template=template, customer_ids=customer_ids)
+    sent = time.perf_counter()
+    count = len(customer_ids)
+
+    def done():
+        return (
+            Offer.objects.filter(batch=batch, status=Offer.Status.AWAITING_CONFIRMATION).count()
+            == count
+        )
+
+    wait_until(done, timeout, poll=0.1)
+    failed = Offer.objects.filter(batch=batch, status=Offer.Status.FAILED).count()
+    if failed:
+        sys.exit(f"bench: {failed} offers failed")
+    return sent - started, count / (time.perf_counter() - sent)
+
+
+def main() -> int:
+    args = parse_args()
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
+    database_url, drop = bench_database("offers")
+    os.environ["REDIS_URL"] = redis_url
+    os.environ.update({k: v for k, v in WORKER_ENV.items() if k != "DJANGO_SETTINGS_MODULE"})
+    setup_django(database_url)
+    import redis
+    from django.core.management import call_command
+    from django.db import connection
+
+    redis.Redis.from_url(redis_url).flushdb()
+    worker = None
+    try:
+        call_command("migrate", verbosity=0)
+        started = time.monotonic()
+        call_command("seed_demo", customers=args.customers, quiet_logins=True, stdout=io.StringIO())
+        owners = add_owners()
+        analyze()
+        print(
+            f"{database_label(connection)}; {args.customers} customers seeded "
+            f"({owners} owners added) in {time.monotonic() - started:.0f} s; "
+            f"worker: prefork x{args.concurrency}, broker {redis_url}"
+        )
+        connection.close()
+        worker = start_worker(database_url, redis_url, args.concurrency)
+        noop_throughput(20, args.timeout)  # the worker is up and warm
+        noop = noop_throughput(args.customers, args.timeout)
+
+        from tenants.models import Tenant
+
+        ids = list(
+            Tenant.objects.filter(slug__startswith="scale-")
+            .order_by("slug")
+            .values_list("pk", flat=True)[: args.customers]
+        )
+        send_seconds, offers = offer_throughput(ids, args.timeout)
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+        connection.close()
+        if not args.keep:
+            drop()
+    ratio = offers / noop
+    result = "ok" if ratio >= RATIO_GOAL else "MISS"
+    print(f"{'figure':<34}{'value':>10}  goal")
+    print(f"{'no-op tasks per second':<34}{noop:>10.0f}  (the floor)")
+    print(f"{'offers delivered per second':<34}{offers:>10.0f}")
+    print(f"{'send (validate, price, write)':<34}{send_seconds:>9.1f}s")
+    print(f"{'offers / no-op':<34}{ratio:>10.2f}  >= {RATIO_GOAL}   {result}")
+    return 0 if result == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

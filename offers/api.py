@@ -1,0 +1,264 @@
+"""API of offers (API.md `offer-templates/`, `offers/`, `updates/`; SPEC §6):
+parse, call offers.services or offers.selectors, render. Who may send, answer,
+cancel or retry, and which offers an organization reads, are decided there."""
+
+import django_filters
+from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.response import Response
+
+from offers import selectors, services
+from offers.models import Offer, OfferTemplate
+from offers.serializers import (
+    OFFERS_LISTED_MAX,
+    OfferBatchSerializer,
+    OfferDeclineSerializer,
+    OfferSendSerializer,
+    OfferSentSerializer,
+    OfferSerializer,
+    OfferTemplateItemCreateSerializer,
+    OfferTemplateItemSerializer,
+    OfferTemplateNameSerializer,
+    OfferTemplateSerializer,
+    UpdatesSerializer,
+)
+from portal.api.base import OrgAPIView, OrgViewSet
+from tenants.models import Role, Tenant
+
+
+def _id_parameter(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.UUID, OpenApiParameter.PATH, description=description)
+
+
+# --- templates --------------------------------------------------------------------------
+
+
+class OfferTemplateViewSet(mixins.ListModelMixin, OrgViewSet):
+    """The partner's offer templates, by name, each with its items; any member
+    of the partner keeps them. PATCH renames; items are added and removed one by
+    one, each saved at once."""
+
+    serializer_class = OfferTemplateSerializer
+    allowed_kinds = (Tenant.Kind.PARTNER,)
+    min_role = Role.COLLABORATOR
+    filter_backends = [SearchFilter]
+    search_fields = ["name"]
+    queryset = OfferTemplate.objects.none()
+
+    def get_org_queryset(self):
+        return selectors.templates_for(org=self.org).order_by("name", "pk")
+
+    def _get(self, pk) -> OfferTemplate:
+        return selectors.template_get(org=self.org, template_id=pk)
+
+    def _render(self, pk, status_code=status.HTTP_200_OK) -> Response:
+        return Response(OfferTemplateSerializer(self._get(pk)).data, status=status_code)
+
+    @extend_schema(request=OfferTemplateNameSerializer, responses={201: OfferTemplateSerializer})
+    def create(self, request):
+        serializer = OfferTemplateNameSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        template = services.template_create(org=self.org, name=serializer.validated_data["name"])
+        return self._render(template.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(responses=OfferTemplateSerializer)
+    def retrieve(self, request, pk=None):
+        return self._render(pk)
+
+    @extend_schema(request=OfferTemplateNameSerializer, responses=OfferTemplateSerializer)
+    def partial_update(self, request, pk=None):
+        """Rename the template."""
+        template = self._get(pk)
+        serializer = OfferTemplateNameSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.template_rename(
+            org=self.org, template=template, name=serializer.validated_data["name"]
+        )
+        return self._render(pk)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        """Delete the template; offers sent from it keep their own copy of its items."""
+        services.template_delete(org=self.org, template=self._get(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=OfferTemplateItemCreateSerializer, responses={201: OfferTemplateItemSerializer}
+    )
+    @action(detail=True, methods=["post"], url_path="items")
+    def items(self, request, pk=None):
+        """Add a line to the template, saved at once; each product once."""
+        template = self._get(pk)
+        serializer = OfferTemplateItemCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        item = services.template_item_add(
+            org=self.org, template=template, **serializer.validated_data
+        )
+        return Response(OfferTemplateItemSerializer(item).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[_id_parameter("item_id", "A line of the template.")],
+        responses={204: None},
+    )
+    @action(detail=True, methods=["delete"], url_path=r"items/(?P<item_id>[^/.]+)")
+    def item_remove(self, request, pk=None, item_id=None):
+        """Remove a line from the template."""
+        item = selectors.template_item_get(template=self._get(pk), item_id=item_id)
+        services.template_item_remove(org=self.org, item=item)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- offers -----------------------------------------------------------------------------
+
+
+class OfferFilter(django_filters.FilterSet):
+    # Plain filters over the caller's offers: a foreign id gives an empty list.
+    status = django_filters.ChoiceFilter(choices=Offer.Status.choices)
+    customer = django_filters.UUIDFilter(
+        field_name="customer_id", help_text="A customer's id (the partner's side)."
+    )
+    batch = django_filters.UUIDFilter(
+        field_name="batch_id", help_text="A send's id (`batch` of `POST offers/`)."
+    )
+
+    class Meta:
+        model = Offer
+        fields = ["status", "customer", "batch"]
+
+
+class OfferViewSet(mixins.ListModelMixin, OrgViewSet):
+    """Offers sent (a partner; collaborators: to their assigned customers) or
+    received (a customer: once delivered), newest first. Partner users allowed
+    on the customers send them; the customer's owners and admins accept or
+    decline; the sending partner cancels an open one or retries a failed one. A
+    transition the offer's status forbids is a 409."""
+
+    serializer_class = OfferSerializer
+    allowed_kinds = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
+    min_role_by_action = {"accept": Role.ADMIN, "decline": Role.ADMIN}
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = OfferFilter
+    ordering_fields = ["created_at", "delivered_at", "expires_at", "closed_at"]
+    queryset = Offer.objects.none()
+
+    def get_org_queryset(self):
+        return selectors.offers_for(org=self.org).order_by("-created_at", "-pk")
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "org": self.org}
+
+    def _render(self, pk) -> Response:
+        offer = selectors.offer_get(org=self.org, offer_id=pk)
+        return Response(self.get_serializer(offer).data)
+
+    @extend_schema(request=OfferSendSerializer, responses={201: OfferSentSerializer})
+    def create(self, request):
+        """Send a template to one customer or many: one offer each, all or nothing
+        (a refused customer is a 400 naming it under `customers`, and nothing is
+        sent). Delivery follows in the background."""
+        serializer = OfferSendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        template = selectors.template_get(org=self.org, template_id=data["template"])
+        batch = services.offer_send(
+            org=self.org,
+            template=template,
+            customer_ids=data["customer_ids"],
+            message=data["message"],
+        )
+        sent = selectors.offers_for(org=self.org).filter(batch=batch)
+        offers = list(sent.order_by("customer__name", "pk")[: OFFERS_LISTED_MAX + 1])
+        count = len(offers)
+        if count > OFFERS_LISTED_MAX:
+            count, offers = batch.offers.count(), []
+        body = {
+            "batch": batch.pk,
+            "count": count,
+            "progress": request.build_absolute_uri(reverse("api:offer-batch", args=[batch.pk])),
+            "offers": offers,
+        }
+        context = self.get_serializer_context()
+        return Response(
+            OfferSentSerializer(body, context=context).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(responses=OfferSerializer)
+    def retrieve(self, request, pk=None):
+        return self._render(pk)
+
+    def _act(self, request, pk, service, input_serializer=None) -> Response:
+        """Parse the input (if any), run one transition service, render the offer."""
+        offer = selectors.offer_get(org=self.org, offer_id=pk)
+        data = {}
+        if input_serializer is not None:
+            serializer = input_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        service(org=self.org, offer=offer, **data)
+        return self._render(pk)
+
+    @extend_schema(request=None, responses=OfferSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        """Accept: every item is applied to the customer's subscriptions and an
+        order placed (its id in `order`), in one transaction."""
+        return self._act(request, pk, services.offer_accept)
+
+    @extend_schema(request=OfferDeclineSerializer, responses=OfferSerializer)
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        return self._act(request, pk, services.offer_decline, OfferDeclineSerializer)
+
+    @extend_schema(request=None, responses=OfferSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Withdraw an offer still `waiting` or `awaiting_confirmation`."""
+        return self._act(request, pk, services.offer_cancel)
+
+    @extend_schema(request=None, responses=OfferSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """Send a `failed` offer again: it is `waiting` until delivered."""
+        return self._act(request, pk, services.offer_retry)
+
+
+class OfferBatchAPI(OrgAPIView):
+    """How far the delivery of one send got: its offers counted by status.
+    Partner members."""
+
+    allowed_kinds = (Tenant.Kind.PARTNER,)
+    min_role = Role.COLLABORATOR
+
+    @extend_schema(
+        operation_id="offers_batches_retrieve",
+        parameters=[_id_parameter("batch_id", "The send's id (`batch` of `POST offers/`).")],
+        responses=OfferBatchSerializer,
+    )
+    def get(self, request, batch_id):
+        batch = selectors.batch_get(org=self.org, batch_id=batch_id)
+        body = {
+            "id": batch.pk,
+            "template_name": batch.template_name,
+            "created_at": batch.created_at,
+            "progress": selectors.batch_progress(org=self.org, batch=batch),
+        }
+        return Response(OfferBatchSerializer(body).data)
+
+
+class UpdatesAPI(OrgAPIView):
+    """What awaits the customer's answer, with the badge's `count`: offers
+    (owners and admins) and partners' invitations (owners). Customer owners and
+    admins."""
+
+    allowed_kinds = (Tenant.Kind.CUSTOMER,)
+    min_role = Role.ADMIN
+
+    @extend_schema(operation_id="updates_retrieve", responses=UpdatesSerializer)
+    def get(self, request):
+        updates = selectors.updates_for(org=self.org)
+        return Response(UpdatesSerializer(updates, context={"org": self.org}).data)

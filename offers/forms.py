@@ -1,0 +1,127 @@
+"""The forms of the offers pages. They parse; offers.services validates and
+writes, and its messages show inline (portal.web.form_add_service_errors), so a
+rule lives once — fields the service checks are optional here on purpose."""
+
+from django import forms
+
+from billing.services.orders import MAX_QUANTITY
+from offers.models import MAX_TERM_MONTHS, LicenseMode, Offer, OfferTemplate
+from subscriptions.models import Product
+
+MESSAGE_MAX = 2000
+
+
+class TemplateNameForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        required=False,
+        widget=forms.TextInput(attrs={"maxlength": 200, "required": True, "autocomplete": "off"}),
+    )
+
+
+class TemplateItemForm(forms.Form):
+    """One line of a template. `products` (the active catalog) is read once by the view."""
+
+    product = forms.ChoiceField(label="Product", required=False)
+    quantity = forms.IntegerField(
+        label="Quantity",
+        required=False,
+        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_QUANTITY, "inputmode": "numeric"}),
+    )
+    license_mode = forms.ChoiceField(
+        label="License mode",
+        required=False,
+        choices=[
+            (LicenseMode.ABSOLUTE, "Absolute: set the quantity to N"),
+            (LicenseMode.RELATIVE, "Relative: add N"),
+        ],
+        widget=forms.RadioSelect,
+        initial=LicenseMode.ABSOLUTE,
+    )
+    term_months = forms.IntegerField(
+        label="Term (months)",
+        required=False,
+        initial=12,
+        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_TERM_MONTHS, "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, products: list[Product], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.products = {str(p.pk): p for p in products}
+        self.fields["product"].choices = [("", "Choose a product…")] + [
+            (pk, f"{p.name} ({p.get_billing_period_display().lower()})")
+            for pk, p in self.products.items()
+        ]
+
+    def clean_product(self) -> Product | None:
+        return self.products.get(self.cleaned_data["product"] or "")
+
+    def item(self) -> dict:
+        """The keyword arguments of `services.template_item_add`."""
+        data = self.cleaned_data
+        return {
+            "product": data["product"],
+            "quantity": data["quantity"],
+            "license_mode": data["license_mode"],
+            "term_months": data["term_months"],
+        }
+
+
+class AnyMultipleChoiceField(forms.MultipleChoiceField):
+    """Customer ids as sent: `offer_send` names each one it refuses, with the reason."""
+
+    def valid_value(self, value) -> bool:
+        return True
+
+
+def _template_label(template: OfferTemplate) -> str:
+    count = len(template.items.all())  # prefetched by templates_for
+    return f"{template.name} ({count} item{'' if count == 1 else 's'})"
+
+
+class OfferSendForm(forms.Form):
+    template = forms.ChoiceField(
+        label="Offer template", error_messages={"required": "Choose a template."}
+    )
+    customers = AnyMultipleChoiceField(
+        label="Customers", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    all_customers = forms.BooleanField(label="All customers I manage", required=False)
+    message = forms.CharField(
+        label="Message (optional)",
+        required=False,
+        max_length=MESSAGE_MAX,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": MESSAGE_MAX}),
+        help_text="Your customer reads it with the offer, on its Updates page and in the email.",
+    )
+
+    def __init__(self, *args, templates: list[OfferTemplate], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.templates = {str(t.pk): t for t in templates}
+        self.fields["template"].choices = [("", "Choose a template…")] + [
+            (pk, _template_label(t)) for pk, t in self.templates.items()
+        ]
+
+    def clean_template(self) -> OfferTemplate:
+        return self.templates[self.cleaned_data["template"]]
+
+
+class OfferDeclineForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (optional)",
+        required=False,
+        max_length=MESSAGE_MAX,
+        widget=forms.TextInput(attrs={"maxlength": MESSAGE_MAX}),
+    )
+
+
+class SentOffersFilterForm(forms.Form):
+    """The sent offers list's filters (GET); unknown values are ignored."""
+
+    status = forms.ChoiceField(label="Status", required=False)
+    customer = forms.ChoiceField(label="Customer", required=False)
+
+    def __init__(self, *args, customers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", "Any"), *Offer.Status.choices]
+        self.fields["customer"].choices = [("", "Any"), *((str(c.pk), c.name) for c in customers)]

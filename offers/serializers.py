@@ -1,0 +1,260 @@
+"""Shapes of the offers API (API.md `offer-templates/`, `offers/`, `updates/`).
+
+An offer is read by both sides. What the customer may read of its money follows
+`billing.selectors.order_figures`: it never learns its partner's margin (the
+price after the partner discount, the preferential price, the cashback), nor
+what the partner would pay for an offer the partner pays. A withheld amount is
+null, never absent, so both sides read the same shape."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from billing.models import Payer
+from billing.serializers import PARTNER_ONLY, money, named_choice, withheld_money
+from billing.services.orders import MAX_QUANTITY
+from offers.models import (
+    MAX_TERM_MONTHS,
+    LicenseMode,
+    Offer,
+    OfferItem,
+    OfferTemplate,
+    TemplateItem,
+)
+from offers.services.offers import MAX_CUSTOMERS_PER_SEND
+from partners.serializers import PartnershipSerializer, ProductCodeField, TenantNameSerializer
+
+# A send to more customers than this answers with `count` and `batch` only:
+# the offers are followed through `progress` and paged with `GET offers/?batch=`.
+OFFERS_LISTED_MAX = 100
+
+CHARGED = (
+    "What the payer would pay, as quoted when sent: null for the customer when its partner pays."
+)
+
+
+@extend_schema_field(
+    {"type": "string", "enum": LicenseMode.values}, component_name="LicenseModeEnum"
+)
+class LicenseModeField(serializers.ChoiceField):
+    """`absolute` sets the product's quantity to N; `relative` adds N."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "absolute: set the quantity to N; relative: add N.")
+        super().__init__(choices=LicenseMode.choices, **kwargs)
+
+
+# --- templates --------------------------------------------------------------------------
+
+
+class OfferTemplateItemSerializer(serializers.ModelSerializer):
+    product = serializers.CharField(source="product.code", help_text="The product's code.")
+    license_mode = LicenseModeField(read_only=True)
+
+    class Meta:
+        model = TemplateItem
+        fields = ["id", "product", "quantity", "license_mode", "term_months"]
+        read_only_fields = fields
+
+
+class OfferTemplateSerializer(serializers.ModelSerializer):
+    items = OfferTemplateItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = OfferTemplate
+        fields = ["id", "name", "items", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class OfferTemplateNameSerializer(serializers.Serializer):
+    """The body of `POST offer-templates/` and `PATCH offer-templates/{id}/` (a rename)."""
+
+    name = serializers.CharField(max_length=200, help_text="Unique among your templates.")
+
+
+class OfferTemplateItemCreateSerializer(serializers.Serializer):
+    """A line added to a template, saved at once; each product once per template
+    (a second line of the same product is a 400 on `product`)."""
+
+    product = ProductCodeField(help_text="The product's code.")
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    license_mode = LicenseModeField()
+    term_months = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_TERM_MONTHS,
+        help_text="The subscription ends this many months after the offer is accepted.",
+    )
+
+
+# --- offers -----------------------------------------------------------------------------
+
+# Serialized fields the customer reads as null.
+ITEM_MARGIN = ("after_partner_discount", "preferential_amount", "cashback_amount")
+
+
+class OfferItemSerializer(serializers.ModelSerializer):
+    """A line of the offer as it was quoted when sent (its price waterfall)."""
+
+    product = serializers.CharField(source="product.code", help_text="The product's code.")
+    license_mode = LicenseModeField(read_only=True)
+    list_amount = money()
+    after_partner_discount = withheld_money(PARTNER_ONLY)
+    preferential_amount = withheld_money(PARTNER_ONLY)
+    public_amount = money()
+    charged_amount = withheld_money(CHARGED)
+    cashback_amount = withheld_money(PARTNER_ONLY)
+
+    class Meta:
+        model = OfferItem
+        fields = ["product", "quantity", "license_mode", "term_months", "list_amount"]
+        fields += ["after_partner_discount", "preferential_amount", "public_amount"]
+        fields += ["charged_amount", "cashback_amount"]
+        read_only_fields = fields
+
+
+class OfferSerializer(serializers.ModelSerializer):
+    """An offer as the caller's side may read it. The partner sees every amount
+    and why a delivery failed; for the customer the partner's margin, the failure
+    reason, and the charged amounts of an offer its partner pays are null. The
+    view passes the organization in the context (`org`)."""
+
+    partner = TenantNameSerializer(read_only=True)
+    customer = TenantNameSerializer(read_only=True)
+    status = named_choice(Offer.Status, "OfferStatusEnum")
+    payer = serializers.ChoiceField(
+        choices=Payer.choices, read_only=True, help_text="Who would pay, as quoted when sent."
+    )
+    charged_amount = withheld_money(CHARGED)
+    public_amount = money()
+    failure_reason = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="Why the delivery failed (the partner's side only: null for the customer).",
+    )
+    order = serializers.UUIDField(
+        source="order_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The order placed when the offer was accepted.",
+    )
+    items = OfferItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Offer
+        fields = ["id", "partner", "customer", "template_name", "message", "status"]
+        fields += ["currency", "payer", "charged_amount", "public_amount", "created_at"]
+        fields += ["delivered_at", "expires_at", "closed_at", "decline_reason"]
+        fields += ["failure_reason", "order", "items"]
+        read_only_fields = fields
+
+    def to_representation(self, offer: Offer) -> dict:
+        data = super().to_representation(offer)
+        if self.context["org"].tenant.is_partner:
+            return data
+        data["failure_reason"] = None
+        hide_charged = offer.payer == Payer.PARTNER
+        if hide_charged:
+            data["charged_amount"] = None
+        for item in data["items"]:
+            for field in ITEM_MARGIN:
+                item[field] = None
+            if hide_charged:
+                item["charged_amount"] = None
+        return data
+
+
+class OfferSendSerializer(serializers.Serializer):
+    """The body of `POST offers/`: a template sent to one customer (`customer`)
+    or to many (`customers`), exactly one of the two. All or nothing: a customer
+    the caller may not act on, or whose access does not cover every product of
+    the template, refuses the whole send, a reason per customer under `customers`."""
+
+    customer = serializers.UUIDField(required=False, help_text="One customer's id.")
+    customers = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        allow_empty=False,
+        max_length=MAX_CUSTOMERS_PER_SEND,
+        help_text=f"Customers' ids, up to {MAX_CUSTOMERS_PER_SEND:,}.",
+    )
+    template = serializers.UUIDField(help_text="One of your templates (id).")
+    message = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        default="",
+        help_text="Shown to the customer with the offer.",
+    )
+
+    def validate(self, attrs):
+        one, many = attrs.pop("customer", None), attrs.pop("customers", None)
+        if one is not None and many is not None:
+            raise serializers.ValidationError(
+                {"customers": ["Give either customer or customers, not both."]}
+            )
+        if one is None and many is None:
+            raise serializers.ValidationError(
+                {"customer": ["Choose a customer (customer) or several (customers)."]}
+            )
+        attrs["customer_ids"] = [one] if one is not None else many
+        return attrs
+
+
+class OfferSentSerializer(serializers.Serializer):
+    """What `POST offers/` answers (201), the same shape for one customer or many.
+
+    Each customer gets an offer, `waiting` until the background delivery makes
+    it `awaiting_confirmation`. Up to 100 customers, `offers` lists them all;
+    beyond, `offers` is empty: `count` says how many were sent, `progress` (the
+    send's `GET offers/batches/{id}/`) follows the delivery, and
+    `GET offers/?batch={batch}` pages the offers."""
+
+    batch = serializers.UUIDField(help_text="The send's id (`GET offers/batches/{id}/`).")
+    count = serializers.IntegerField(help_text="How many offers were sent.")
+    progress = serializers.URLField(help_text="The send's progress (`offers/batches/{id}/`).")
+    offers = OfferSerializer(
+        many=True,
+        help_text=f"The offers sent, when there are at most {OFFERS_LISTED_MAX}; else empty.",
+    )
+
+
+class OfferDeclineSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        default="",
+        help_text="Optional; the partner reads it.",
+    )
+
+
+class OfferBatchProgressSerializer(serializers.Serializer):
+    waiting = serializers.IntegerField()
+    awaiting_confirmation = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    declined = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    expired = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class OfferBatchSerializer(serializers.Serializer):
+    """One send of a template to many customers, and how far its delivery got:
+    how many of its offers are in each status."""
+
+    id = serializers.UUIDField()
+    template_name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    progress = OfferBatchProgressSerializer()
+
+
+# --- updates ----------------------------------------------------------------------------
+
+
+class UpdatesSerializer(serializers.Serializer):
+    """What awaits the customer's answer: offers (owners and admins answer them)
+    and partners' invitations (owners answer them); `count` is the badge."""
+
+    count = serializers.IntegerField()
+    offers = OfferSerializer(many=True)
+    invitations = PartnershipSerializer(many=True)

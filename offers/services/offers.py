@@ -1,0 +1,478 @@
+"""Offers (SPEC §6): sending a template to one or many customers, delivery in the
+background, and the customer's one-click answer.
+
+Every change of status is a guarded transition — a conditional UPDATE on the
+expected status, or the row locked while it is checked — so two answers at the
+same moment give one outcome and the loser a 409:
+
+    waiting ──deliver──▶ awaiting_confirmation ──accept──▶ accepted
+       │  ╲                  │    │    ╲──decline──▶ declined
+       │   ╲──fail──▶ failed │    ╲──expire──▶ expired
+       ╰──cancel──▶ cancelled ◀── cancel
+    failed ──retry──▶ waiting
+"""
+
+import datetime
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Prefetch, Q, prefetch_related_objects
+from django.http import Http404
+from django.utils import timezone
+
+from billing.services import LineRequest, order_place_confirmed, quote_build
+from offers import notifications
+from offers.models import LicenseMode, Offer, OfferBatch, OfferItem, OfferTemplate
+from partners.models import Access, Partnership, Side
+from partners.selectors import customers_visible_to
+from subscriptions.models import Product, Subscription
+from subscriptions.services import subscription_create, subscription_update
+from tenants.emails import emails_enqueue
+from tenants.exceptions import Conflict
+from tenants.models import Membership, Role, Tenant
+from tenants.selectors import OrgContext
+
+Status = Offer.Status
+MAX_CUSTOMERS_PER_SEND = 10_000
+NOT_MANAGED = "You do not manage this customer."
+
+
+@dataclass(frozen=True)
+class Refusal:
+    customer: str  # the customer's name, or the id given when it is not one of ours
+    reason: str
+
+
+def _as_uuid(value) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _grants(org: OrgContext, customer_ids) -> dict:
+    """The caller's active partnerships with these customers, by customer id."""
+    rows = (
+        Partnership.objects.filter(
+            partner=org.tenant, status=Partnership.Status.ACTIVE, customer_id__in=customer_ids
+        )
+        .select_related("partner", "customer")
+        .prefetch_related("products")
+    )
+    return {p.customer_id: p for p in rows}
+
+
+def _refusal(partnership: Partnership, products: Sequence[Product]) -> str | None:
+    if partnership.access == Access.FULL:
+        return None
+    granted = {p.pk for p in partnership.products.all()}
+    outside = [p.name for p in products if p.pk not in granted]
+    if outside:
+        return f"Your limited access does not include {', '.join(outside)}."
+    return None
+
+
+def _catalog_items(template: OfferTemplate) -> list:
+    items = list(
+        template.items.select_related("product").prefetch_related(
+            "product__prices", "product__tiers"
+        )
+    )
+    if not items:
+        raise ValidationError({"template": "This template has no items yet: add products first."})
+    return items
+
+
+def offer_recipients_of(customer_ids) -> dict:
+    """Who answers offers at each customer: its owners and admins (one query)."""
+    found = {}
+    for membership in Membership.objects.filter(
+        tenant_id__in=list(customer_ids), role__in=(Role.OWNER, Role.ADMIN)
+    ).select_related("user"):
+        found.setdefault(membership.tenant_id, []).append(membership.user)
+    return found
+
+
+def offer_recipients(customer: Tenant) -> list:
+    return offer_recipients_of([customer.pk]).get(customer.pk, [])
+
+
+def _items_with_products():
+    return OfferItem.objects.select_related("product")
+
+
+@transaction.atomic
+def offer_send(
+    *, org: OrgContext, template: OfferTemplate, customer_ids: Sequence, message: str = ""
+) -> OfferBatch:
+    """Send `template` to each customer (one offer each), all or nothing: a
+    customer the caller may not act on, or whose access does not cover every
+    product, refuses the whole send with a reason per customer. Each offer keeps
+    a snapshot of its items and their price waterfall, starts `waiting`, and is
+    delivered by a Celery task after commit."""
+    if not org.tenant.is_partner:
+        raise PermissionDenied("Offers are sent by partners.")
+    if template.partner_id != org.tenant.pk:
+        raise Http404("No such template.")
+    message = (message or "").strip()
+    if len(message) > 2000:
+        raise ValidationError({"message": "At most 2,000 characters."})
+    ids = list(dict.fromkeys(str(c) for c in customer_ids))
+    if not ids:
+        raise ValidationError({"customers": "Choose at least one customer."})
+    if len(ids) > MAX_CUSTOMERS_PER_SEND:
+        raise ValidationError({"customers": f"At most {MAX_CUSTOMERS_PER_SEND:,} per send."})
+    items = _catalog_items(template)
+    products = [item.product for item in items]
+    uuids = {raw: _as_uuid(raw) for raw in ids}
+    visible = {
+        c.pk: c
+        for c in customers_visible_to(org=org).filter(pk__in=[u for u in uuids.values() if u])
+    }
+    grants = _grants(org, list(visible))
+    refusals, quotes = [], []
+    for raw, pk in uuids.items():
+        customer, partnership = visible.get(pk), grants.get(pk)
+        if customer is None or partnership is None:
+            refusals.append(Refusal(raw, NOT_MANAGED))
+            continue
+        reason = _refusal(partnership, products)
+        if reason is None:
+            try:
+                quotes.append(
+                    quote_build(
+                        customer=customer,
+                        lines=[LineRequest(item.product, item.quantity) for item in items],
+                        ordered_by=Side.PARTNER,
+                        partnership=partnership,
+                    )
+                )
+            except ValidationError as exc:  # a product without a price in its currency
+                reason = " ".join(exc.messages)
+        if reason is not None:
+            refusals.append(Refusal(customer.name, reason))
+    if refusals:
+        raise ValidationError(
+            {"customers": [f"{r.customer}: {r.reason}" for r in refusals]}, code="refused"
+        )
+    return _create_offers(org, template, items, quotes, message)
+
+
+def _create_offers(org, template, items, quotes, message) -> OfferBatch:
+    from offers.tasks import deliver_batch, deliver_offer
+
+    batch = OfferBatch.objects.create(
+        partner=org.tenant, template_name=template.name, sent_by=org.user
+    )
+    offers = Offer.objects.bulk_create(
+        [
+            Offer(
+                partner=org.tenant,
+                customer=quote.customer,
+                batch=batch,
+                template=template,
+                template_name=template.name,
+                message=message,
+                currency=quote.currency,
+                payer=quote.terms.payer,
+                charged_amount=quote.charged,
+                public_amount=quote.total("public_amount"),
+                sent_by=org.user,
+            )
+            for quote in quotes
+        ],
+        batch_size=1000,
+    )
+    OfferItem.objects.bulk_create(
+        [
+            OfferItem(
+                offer=offer,
+                product=item.product,
+                quantity=item.quantity,
+                license_mode=item.license_mode,
+                term_months=item.term_months,
+                list_amount=line.price.list_amount,
+                after_partner_discount=line.price.after_partner_discount,
+                preferential_amount=line.price.preferential_amount,
+                public_amount=line.price.public_amount,
+                charged_amount=line.charged,
+                cashback_amount=line.cashback,
+            )
+            for offer, quote in zip(offers, quotes, strict=True)
+            for item, line in zip(items, quote.lines, strict=True)
+        ],
+        batch_size=2000,
+    )
+    if len(offers) == 1:
+        deliver_offer.delay_on_commit(str(offers[0].pk))
+    else:
+        deliver_batch.delay_on_commit(str(batch.pk))
+    return batch
+
+
+# --- delivery ------------------------------------------------------------------
+
+
+def _fail(offer_id, reason: str) -> bool:
+    return bool(
+        Offer.objects.filter(pk=offer_id, status=Status.WAITING).update(
+            status=Status.FAILED, failure_reason=reason[:2000], updated_at=timezone.now()
+        )
+    )
+
+
+def offers_deliver(*, offer_ids: Sequence) -> int:
+    """Deliver the waiting offers among `offer_ids`: each becomes
+    `awaiting_confirmation` and its customer's owners and admins are emailed.
+    Returns how many this call delivered. A redelivered task, or one racing
+    another worker (the rows are locked, locked ones skipped), finds nothing
+    waiting and does nothing. An offer to a customer nobody can answer for, or
+    from a partner no longer managing it, fails with the reason (the sender may
+    retry once that is fixed). Works in bulk — a few queries for a whole chunk
+    of a large send — so a fan-out to thousands stays close to the broker's pace."""
+    with transaction.atomic():
+        offers = list(
+            Offer.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("customer", "partner")
+            .filter(pk__in=list(offer_ids), status=Status.WAITING)
+            .order_by("created_at")
+        )
+        if not offers:
+            return 0
+        Offer.objects.filter(pk__in=[o.pk for o in offers]).update(
+            delivery_attempts=F("delivery_attempts") + 1
+        )
+        managed = set(
+            Partnership.objects.filter(
+                status=Partnership.Status.ACTIVE,
+                partner_id__in={o.partner_id for o in offers},
+                customer_id__in={o.customer_id for o in offers},
+            ).values_list("partner_id", "customer_id")
+        )
+        recipients = offer_recipients_of({o.customer_id for o in offers})
+        prefetch_related_objects(offers, Prefetch("items", queryset=_items_with_products()))
+        now = timezone.now()
+        delivered, emails = [], []
+        for offer in offers:
+            if (offer.partner_id, offer.customer_id) not in managed:
+                _fail(offer.pk, f"{offer.partner.name} no longer manages this customer.")
+            elif not recipients.get(offer.customer_id):
+                _fail(offer.pk, "Nobody at the customer can answer: it has no owner or admin.")
+            else:
+                offer.status = Status.AWAITING_CONFIRMATION
+                offer.delivered_at = now
+                offer.expires_at = now + datetime.timedelta(days=settings.OFFER_EXPIRY_DAYS)
+                offer.failure_reason = ""
+                delivered.append(offer)
+                emails += notifications.offer_delivered(
+                    offer=offer, recipients=recipients[offer.customer_id], enqueue=False
+                )
+        Offer.objects.bulk_update(
+            delivered, ["status", "delivered_at", "expires_at", "failure_reason", "updated_at"]
+        )
+        if emails:
+            emails_enqueue(emails)
+        return len(delivered)
+
+
+def offer_deliver(*, offer_id) -> bool:
+    """Deliver one waiting offer (see `offers_deliver`); True when this call did."""
+    return offers_deliver(offer_ids=[offer_id]) == 1
+
+
+def offer_delivery_failed(*, offer_id, reason: str) -> bool:
+    """The delivery task gave up after its retries: the offer ends `failed`."""
+    return _fail(offer_id, f"Delivery failed: {reason}")
+
+
+def offers_to_deliver(*, batch_id=None, older_than_seconds: int | None = None) -> list[str]:
+    """Waiting offers: of a batch (the fan-out), or left waiting longer than a
+    delivery should take (the sweeper, after a broker outage)."""
+    qs = Offer.objects.filter(status=Status.WAITING)
+    if batch_id is not None:
+        qs = qs.filter(batch_id=batch_id)
+    if older_than_seconds is not None:
+        qs = qs.filter(
+            created_at__lt=timezone.now() - datetime.timedelta(seconds=older_than_seconds)
+        )
+    return [str(pk) for pk in qs.order_by("created_at").values_list("pk", flat=True)]
+
+
+# --- the partner: cancel, retry ---------------------------------------------------
+
+
+def _require_sender(org: OrgContext, offer: Offer) -> None:
+    if offer.partner_id != org.tenant.pk:
+        raise PermissionDenied("Only the partner that sent the offer may do this.")
+
+
+def _transition(offer: Offer, *, sources, target: str, verb: str, **fields) -> Offer:
+    now = timezone.now()
+    changed = Offer.objects.filter(pk=offer.pk, status__in=sources).update(
+        status=target, updated_at=now, **fields
+    )
+    if changed != 1:
+        current = Offer.objects.filter(pk=offer.pk).values_list("status", flat=True).first()
+        label = Status(current).label.lower() if current else "gone"
+        raise Conflict(f"This offer is {label}: it can no longer be {verb}.")
+    offer.refresh_from_db()
+    return offer
+
+
+@transaction.atomic
+def offer_cancel(*, org: OrgContext, offer: Offer) -> Offer:
+    """The sending partner withdraws an offer still waiting or awaiting an answer."""
+    _require_sender(org, offer)
+    offer = _transition(
+        offer,
+        sources=Offer.OPEN,
+        target=Status.CANCELLED,
+        verb="cancelled",
+        closed_at=timezone.now(),
+        closed_by=org.user,
+    )
+    if offer.delivered_at is not None:
+        notifications.offer_cancelled(offer=offer)
+    return offer
+
+
+@transaction.atomic
+def offer_retry(*, org: OrgContext, offer: Offer) -> Offer:
+    """Send a failed offer again."""
+    from offers.tasks import deliver_offer
+
+    _require_sender(org, offer)
+    offer = _transition(
+        offer, sources=(Status.FAILED,), target=Status.WAITING, verb="retried", failure_reason=""
+    )
+    deliver_offer.delay_on_commit(str(offer.pk))
+    return offer
+
+
+# --- the customer: accept, decline ---------------------------------------------------
+
+
+def _require_answerer(org: OrgContext, offer: Offer) -> None:
+    if offer.customer_id != org.tenant.pk:
+        raise PermissionDenied("Only the customer may answer an offer.")
+    if not org.has_role(Role.ADMIN):
+        raise PermissionDenied("Only owners and admins answer offers.")
+
+
+def _term_end(today: datetime.date, months: int) -> datetime.date:
+    return today + relativedelta(months=months) - datetime.timedelta(days=1)
+
+
+def _apply_item(org: OrgContext, customer: Tenant, item: OfferItem, today) -> Subscription:
+    """Absolute sets the product's quantity to N, relative adds N; a missing
+    subscription is created; the term sets the last day of service."""
+    ends_on = _term_end(today, item.term_months)
+    live = (
+        Subscription.objects.filter(customer=customer, product=item.product, cancelled_at=None)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        .order_by("-starts_on", "-created_at")
+        .first()
+    )
+    if live is None:
+        return subscription_create(
+            org=org,
+            customer=customer,
+            product=item.product,
+            quantity=item.quantity,
+            starts_on=today,
+            ends_on=ends_on,
+        )
+    quantity = item.quantity
+    if item.license_mode == LicenseMode.RELATIVE:
+        quantity += live.quantity
+    return subscription_update(
+        org=org, subscription=live, data={"quantity": quantity, "ends_on": ends_on}
+    )
+
+
+@transaction.atomic
+def offer_accept(*, org: OrgContext, offer: Offer) -> Offer:
+    """Accept in one transaction with the offer locked: every item applied to the
+    customer's subscriptions, an order placed for the offered quantities (settled
+    as ordered by the partner for the customer), the offer `accepted`, the partner
+    emailed. A second accept, or one racing a cancel, gets a 409."""
+    _require_answerer(org, offer)
+    offer = (
+        Offer.objects.select_for_update(of=("self",))
+        .select_related("customer", "partner")
+        .get(pk=offer.pk)
+    )
+    if offer.status != Status.AWAITING_CONFIRMATION:
+        raise Conflict(
+            f"This offer is {offer.get_status_display().lower()}: it cannot be accepted."
+        )
+    now = timezone.now()
+    if offer.expires_at is not None and offer.expires_at <= now:
+        raise Conflict("This offer has expired.")
+    today = timezone.localdate()
+    items = list(offer.items.select_related("product"))
+    lines = [
+        LineRequest(item.product, item.quantity, _apply_item(org, offer.customer, item, today))
+        for item in items
+    ]
+    order = order_place_confirmed(
+        customer=offer.customer, partner=offer.partner, lines=lines, placed_by=org.user
+    )
+    offer.status = Status.ACCEPTED
+    offer.closed_at = now
+    offer.closed_by = org.user
+    offer.order = order
+    offer.save(update_fields=["status", "closed_at", "closed_by", "order", "updated_at"])
+    notifications.offer_answered(offer=offer)
+    return offer
+
+
+@transaction.atomic
+def offer_decline(*, org: OrgContext, offer: Offer, reason: str = "") -> Offer:
+    """Decline, with an optional reason the partner reads; final."""
+    _require_answerer(org, offer)
+    reason = (reason or "").strip()
+    if len(reason) > 2000:
+        raise ValidationError({"reason": "At most 2,000 characters."})
+    offer = _transition(
+        offer,
+        sources=(Status.AWAITING_CONFIRMATION,),
+        target=Status.DECLINED,
+        verb="declined",
+        closed_at=timezone.now(),
+        closed_by=org.user,
+        decline_reason=reason,
+    )
+    notifications.offer_answered(offer=offer)
+    return offer
+
+
+# --- beat: expiry ---------------------------------------------------------------
+
+
+def offers_past_expiry(*, now) -> list[str]:
+    return [
+        str(pk)
+        for pk in Offer.objects.filter(
+            status=Status.AWAITING_CONFIRMATION, expires_at__lte=now
+        ).values_list("pk", flat=True)
+    ]
+
+
+@transaction.atomic
+def offer_expire(*, offer_id) -> bool:
+    """An unanswered offer past its expiry becomes `expired` (once)."""
+    now = timezone.now()
+    expired = Offer.objects.filter(
+        pk=offer_id, status=Status.AWAITING_CONFIRMATION, expires_at__lte=now
+    ).update(status=Status.EXPIRED, closed_at=now, updated_at=now)
+    if expired:
+        notifications.offer_answered(
+            offer=Offer.objects.select_related("customer", "partner").get(pk=offer_id)
+        )
+    return bool(expired)

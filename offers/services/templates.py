@@ -1,0 +1,114 @@
+"""Offer templates (SPEC §6): a partner's named lists of items, each saved as it
+is added. Any member of the partner may keep templates; they belong to the
+partner, so every lookup goes through `offers.selectors.template_get`."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from billing.services.orders import MAX_QUANTITY
+from offers.models import MAX_TERM_MONTHS, LicenseMode, OfferTemplate, TemplateItem
+from subscriptions.models import Product
+from tenants.selectors import OrgContext
+
+
+def _require_partner(org: OrgContext, template: OfferTemplate | None = None) -> None:
+    """A partner's own templates only: another's is the 404 of a missing one."""
+    if not org.tenant.is_partner:
+        raise PermissionDenied("Offer templates belong to partners.")
+    if template is not None and template.partner_id != org.tenant.pk:
+        raise Http404("No such template.")
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the template a name."})
+    if len(name) > 200:
+        raise ValidationError({"name": "At most 200 characters."})
+    return name
+
+
+def _save_name(template: OfferTemplate) -> None:
+    try:
+        with transaction.atomic():
+            template.save()
+    except IntegrityError as exc:
+        raise ValidationError({"name": "You already have a template with this name."}) from exc
+
+
+@transaction.atomic
+def template_create(*, org: OrgContext, name: str) -> OfferTemplate:
+    _require_partner(org)
+    template = OfferTemplate(partner=org.tenant, name=_clean_name(name), created_by=org.user)
+    _save_name(template)
+    return template
+
+
+@transaction.atomic
+def template_rename(*, org: OrgContext, template: OfferTemplate, name: str) -> OfferTemplate:
+    _require_partner(org, template)
+    template.name = _clean_name(name)
+    _save_name(template)
+    return template
+
+
+@transaction.atomic
+def template_delete(*, org: OrgContext, template: OfferTemplate) -> None:
+    """Delete a template; offers sent from it keep their own copy of its items."""
+    _require_partner(org, template)
+    template.delete()
+
+
+def _clean_item(*, product: Product | None, quantity, license_mode, term_months) -> dict:
+    errors = {}
+    if product is None or not product.is_active:
+        errors["product"] = "Choose a product from the catalog."
+    if not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
+        errors["quantity"] = f"Give a quantity from 1 to {MAX_QUANTITY}."
+    if license_mode not in LicenseMode.values:
+        errors["license_mode"] = "Choose absolute or relative."
+    if not isinstance(term_months, int) or not 1 <= term_months <= MAX_TERM_MONTHS:
+        errors["term_months"] = f"Give a term from 1 to {MAX_TERM_MONTHS} months."
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "product": product,
+        "quantity": quantity,
+        "license_mode": license_mode,
+        "term_months": term_months,
+    }
+
+
+@transaction.atomic
+def template_item_add(
+    *,
+    org: OrgContext,
+    template: OfferTemplate,
+    product: Product | None,
+    quantity: int,
+    license_mode: str,
+    term_months: int,
+) -> TemplateItem:
+    """Add a line, saved at once; one line per product."""
+    _require_partner(org, template)
+    fields = _clean_item(
+        product=product, quantity=quantity, license_mode=license_mode, term_months=term_months
+    )
+    if template.items.filter(product=product).exists():
+        raise ValidationError({"product": f"{product.name} is already in this template."})
+    try:
+        with transaction.atomic():
+            item = TemplateItem.objects.create(template=template, **fields)
+    except IntegrityError as exc:  # the same product added twice at once
+        raise ValidationError({"product": f"{product.name} is already in this template."}) from exc
+    OfferTemplate.objects.filter(pk=template.pk).update(updated_at=item.created_at)
+    return item
+
+
+@transaction.atomic
+def template_item_remove(*, org: OrgContext, item: TemplateItem) -> None:
+    _require_partner(org, item.template)
+    item.delete()
+    OfferTemplate.objects.filter(pk=item.template_id).update(updated_at=timezone.now())

@@ -1,0 +1,557 @@
+"""Browser pages of offers (SPEC §6, §9) under /t/<slug>/: the partner's offer
+templates (items saved as they are added, in place with htmx), sending a
+template to one or many customers, the sent offers and a send's progress (both
+polling while offers wait for delivery), the offer page both sides share, and
+the customer's Updates. Thin: forms parse, offers.services write,
+offers.selectors read, scoped to the organization; the views only decide which
+amounts a side may see (never the partner's margin to the customer).
+Mounted by portal/urls.py from offers/urls.py."""
+
+import uuid
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+
+from billing.models import Payer
+from offers import selectors, services
+from offers.forms import (
+    OfferDeclineForm,
+    OfferSendForm,
+    SentOffersFilterForm,
+    TemplateItemForm,
+    TemplateNameForm,
+)
+from offers.models import Offer, OfferBatch, TemplateItem
+from partners.selectors import customers_visible_to
+from portal.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
+from subscriptions.models import Product
+from tenants.exceptions import Conflict
+from tenants.models import Role, Tenant
+
+PAGE_SIZE = 50
+TIMES = "\N{MULTIPLICATION SIGN}"
+SEND_LIST_LIMIT = 200  # customers shown as checkboxes; the filter narrows a longer list
+CUSTOMER_PAGE_OFFERS = 5  # the latest offers shown on the partner's customer page
+PARTNER_ONLY = (Tenant.Kind.PARTNER,)
+PARTNER_OR_CUSTOMER = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
+Status = Offer.Status
+
+
+def _is_htmx(request) -> bool:
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
+
+
+def _uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _active_products() -> list[Product]:
+    return list(Product.objects.filter(is_active=True).order_by("name", "code"))
+
+
+def _back(request, default: str):
+    """Redirect to the page the form came from (`next`, a path on this site), else `default`."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(default)
+
+
+class OffersView(OrgViewMixin, ResolveFirstMixin, View):
+    allowed_kinds = PARTNER_ONLY
+
+    @property
+    def partner_side(self) -> bool:
+        return self.org.tenant.is_partner
+
+    def render_page(self, request, template: str, context: dict, status: int = 200):
+        context = {"partner_side": self.partner_side, **context}
+        response = render(request, template, context, status=status)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+
+
+# --- offer templates -------------------------------------------------------------------------
+
+
+class TemplateListView(OffersView):
+    """The partner's templates, and a new one by name (then its page, to add products)."""
+
+    def get(self, request, slug):
+        return self.respond(request, TemplateNameForm())
+
+    def post(self, request, slug):
+        form = TemplateNameForm(request.POST)
+        if form.is_valid():
+            try:
+                template = services.template_create(org=self.org, name=form.cleaned_data["name"])
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"“{template.name}” was created. Add its products: each is saved at once.",
+                )
+                return redirect("offer_template", slug=slug, template_id=template.pk)
+        return self.respond(request, form, status=400)
+
+    def respond(self, request, form, status=200):
+        templates = list(selectors.templates_for(org=self.org))
+        return self.render_page(
+            request, "offers/templates.html", {"templates": templates, "form": form}, status
+        )
+
+
+class TemplateView(OffersView):
+    """A template: rename, delete, and its items (added and removed by the item views)."""
+
+    def resolve(self) -> None:
+        self.template = selectors.template_get(org=self.org, template_id=self.kwargs["template_id"])
+
+    def get(self, request, slug, template_id):
+        return self.respond(request)
+
+    def post(self, request, slug, template_id):
+        action = request.POST.get("action", "")
+        if action == "rename":
+            form = TemplateNameForm(request.POST)
+            if form.is_valid():
+                try:
+                    services.template_rename(
+                        org=self.org, template=self.template, name=form.cleaned_data["name"]
+                    )
+                except ValidationError as exc:
+                    form_add_service_errors(form, exc)
+                else:
+                    messages.success(request, f"The template is now called “{self.template.name}”.")
+                    return redirect("offer_template", slug=slug, template_id=template_id)
+            return self.respond(request, rename_form=form, status=400)
+        if action == "delete":
+            name = self.template.name
+            services.template_delete(org=self.org, template=self.template)
+            messages.success(
+                request, f"“{name}” was deleted. Offers sent from it keep their own items."
+            )
+            return redirect("offer_templates", slug=slug)
+        return HttpResponseBadRequest("Unknown action.")
+
+    def respond(self, request, rename_form=None, item_form=None, status=200):
+        template = self.template
+        if status != 200:  # a failed write may have changed the instance: read it again
+            template = selectors.template_get(org=self.org, template_id=template.pk)
+        items = list(template.items.all())
+        context = {
+            "template": template,
+            "items": items,
+            "empty": not items,
+            "rename_form": rename_form or TemplateNameForm(initial={"name": template.name}),
+            "item_form": item_form or TemplateItemForm(products=_active_products()),
+        }
+        return self.render_page(request, "offers/template.html", context, status)
+
+
+class TemplateItemsView(TemplateView):
+    """Add an item: saved at once. htmx gets the new row (and a fresh add form) or
+    the add form with its errors; without JS, the page after a redirect."""
+
+    def get(self, request, slug, template_id):
+        return redirect("offer_template", slug=slug, template_id=template_id)
+
+    def post(self, request, slug, template_id):
+        form = TemplateItemForm(request.POST, products=_active_products())
+        if form.is_valid():
+            try:
+                item = services.template_item_add(
+                    org=self.org, template=self.template, **form.item()
+                )
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                return self.added(request, item)
+        if _is_htmx(request):
+            response = self.render_page(
+                request, "offers/_item_form.html", {"template": self.template, "item_form": form}
+            )
+            response["HX-Retarget"] = "#item-add"
+            response["HX-Reswap"] = "outerHTML"
+            return response
+        return self.respond(request, item_form=form, status=400)
+
+    def added(self, request, item):
+        template = self.template
+        if _is_htmx(request):
+            context = {
+                "template": template,
+                "item": item,
+                "item_form": TemplateItemForm(products=_active_products()),
+            }
+            return self.render_page(request, "offers/_item_added.html", context)
+        messages.success(
+            request, f"{item.quantity} {TIMES} {item.product.name} was added to “{template.name}”."
+        )
+        url = reverse(
+            "offer_template", kwargs={"slug": self.org.tenant.slug, "template_id": template.pk}
+        )
+        return redirect(f"{url}#items")
+
+
+class TemplateItemView(TemplateView):
+    """Remove an item: htmx removes its row in place; without JS, a redirect."""
+
+    def resolve(self) -> None:
+        super().resolve()
+        self.item = selectors.template_item_get(
+            template=self.template, item_id=self.kwargs["item_id"]
+        )
+
+    def get(self, request, slug, template_id, item_id):
+        return redirect("offer_template", slug=slug, template_id=template_id)
+
+    def post(self, request, slug, template_id, item_id):
+        name = self.item.product.name
+        services.template_item_remove(org=self.org, item=self.item)
+        if _is_htmx(request):
+            # not template.items: its prefetched cache still holds the removed item
+            empty = not TemplateItem.objects.filter(template=self.template).exists()
+            return self.render_page(
+                request, "offers/_item_removed.html", {"template": self.template, "empty": empty}
+            )
+        messages.success(request, f"{name} was removed from “{self.template.name}”.")
+        url = reverse("offer_template", kwargs={"slug": slug, "template_id": template_id})
+        return redirect(f"{url}#items")
+
+
+# --- sending ------------------------------------------------------------------------------
+
+
+class OfferSendView(OffersView):
+    """Choose a template, customers (or all of them) and a message; all or
+    nothing: a refused customer shows its reason and nothing is sent. The
+    customer filter re-renders the list (htmx: the list alone) and keeps the
+    customers already chosen."""
+
+    def get(self, request, slug):
+        initial = {
+            "template": request.GET.get("template", ""),
+            "customers": request.GET.getlist("customer"),
+        }
+        return self.respond(request, self.new_form(initial=initial), query="")
+
+    def post(self, request, slug):
+        query = request.POST.get("q", "").strip()[:200]
+        if request.POST.get("action") == "filter":
+            initial = {
+                "template": request.POST.get("template", ""),
+                "customers": request.POST.getlist("customers"),
+                "all_customers": bool(request.POST.get("all_customers")),
+                "message": request.POST.get("message", ""),
+            }
+            form = self.new_form(initial=initial)
+            if _is_htmx(request):
+                return self.render_page(
+                    request, "offers/_send_customers.html", self.customer_context(form, query)
+                )
+            return self.respond(request, form, query)
+        form = self.new_form(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            if data["all_customers"]:
+                ids = list(customers_visible_to(org=self.org).values_list("pk", flat=True))
+            else:
+                ids = data["customers"]
+            try:
+                batch = services.offer_send(
+                    org=self.org,
+                    template=data["template"],
+                    customer_ids=ids,
+                    message=data["message"],
+                )
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                return self.sent(request, batch)
+        return self.respond(request, form, query, status=400)
+
+    def new_form(self, data=None, initial=None) -> OfferSendForm:
+        return OfferSendForm(
+            data, templates=list(selectors.templates_for(org=self.org)), initial=initial
+        )
+
+    def chosen(self, form) -> list[str]:
+        if form.is_bound:
+            return form.data.getlist("customers")
+        return [str(pk) for pk in form.initial.get("customers", [])]
+
+    def customer_context(self, form, query: str) -> dict:
+        visible = customers_visible_to(org=self.org).order_by("name", "pk")
+        total = visible.count()
+        shown = visible.filter(name__icontains=query) if query else visible
+        shown = list(shown.only("pk", "name", "city")[: SEND_LIST_LIMIT + 1])
+        more = len(shown) > SEND_LIST_LIMIT
+        shown = shown[:SEND_LIST_LIMIT]
+        chosen = set(self.chosen(form))
+        shown_ids = {str(c.pk) for c in shown}
+        return {
+            "form": form,
+            "query": query,
+            "customers": [(c, str(c.pk) in chosen) for c in shown],
+            "hidden_chosen": sorted(chosen - shown_ids),
+            "more": more,
+            "total": total,
+        }
+
+    def respond(self, request, form, query: str, status: int = 200):
+        context = self.customer_context(form, query)
+        return self.render_page(request, "offers/send.html", context, status)
+
+    def sent(self, request, batch: OfferBatch):
+        ids = list(batch.offers.values_list("pk", flat=True)[:2])
+        slug = self.org.tenant.slug
+        if len(ids) == 1:
+            offer = batch.offers.select_related("customer").get()
+            messages.success(
+                request,
+                f"“{batch.template_name}” was sent to {offer.customer.name}; "
+                "it is being delivered.",
+            )
+            return redirect("offer_detail", slug=slug, offer_id=offer.pk)
+        count = batch.offers.count()
+        messages.success(
+            request,
+            f"“{batch.template_name}” was sent to {count} customers; "
+            "each offer is being delivered.",
+        )
+        return redirect("offer_batch", slug=slug, batch_id=batch.pk)
+
+
+# --- sent offers and sends ---------------------------------------------------------------------
+
+
+class SentOffersView(OffersView):
+    """The offers this partner user sent: newest first, 50 a page, filtered by
+    status, customer or send, in a fixed number of queries. `?view=compact` (htmx,
+    the customer page) answers with the latest few of one customer."""
+
+    def get(self, request, slug):
+        offers = selectors.offers_for(org=self.org).order_by("-created_at", "-pk")
+        customer_id = _uuid(request.GET.get("customer"))
+        if customer_id is not None:
+            offers = offers.filter(customer_id=customer_id)
+        if request.GET.get("view") == "compact" and customer_id is not None:
+            return self.compact(request, offers, customer_id)
+        status = request.GET.get("status", "")
+        if status in Status.values:
+            offers = offers.filter(status=status)
+        batch = None
+        batch_id = _uuid(request.GET.get("batch"))
+        if batch_id is not None:
+            try:
+                batch = selectors.batch_get(org=self.org, batch_id=batch_id)
+            except Http404:
+                batch = None  # a send this user may not follow: the offers it may see still show
+            offers = offers.filter(batch_id=batch_id)
+        customers = list(
+            customers_visible_to(org=self.org).order_by("name", "pk").only("pk", "name")
+        )
+        filters = SentOffersFilterForm(request.GET, customers=customers)
+        page = Paginator(offers, PAGE_SIZE).get_page(request.GET.get("page"))
+        filtered = bool(customer_id or status in Status.values or batch_id)
+        context = {
+            "page": page,
+            "offers": list(page.object_list),
+            "filters": filters,
+            "filtered": filtered,
+            "batch": batch,
+            "next_url": request.get_full_path(),
+        }
+        return self.render_page(request, "offers/sent.html", context)
+
+    def compact(self, request, offers, customer_id):
+        context = {
+            "offers": list(offers[:CUSTOMER_PAGE_OFFERS]),
+            "count": offers.count(),
+            "customer_id": customer_id,
+        }
+        return self.render_page(request, "offers/_customer_offers.html", context)
+
+
+class BatchView(OffersView):
+    """A send to many customers: how many offers are in each status, polling
+    (htmx, the progress part alone) while any still waits for delivery."""
+
+    def resolve(self) -> None:
+        self.batch = selectors.batch_get(org=self.org, batch_id=self.kwargs["batch_id"])
+
+    def get(self, request, slug, batch_id):
+        progress = selectors.batch_progress(org=self.org, batch=self.batch)
+        total = progress["total"]
+        context = {
+            "batch": self.batch,
+            "progress": progress,
+            "delivered": total - progress[Status.WAITING],
+            "counts": [
+                {"status": value, "label": label, "count": progress[value]}
+                for value, label in Status.choices
+            ],
+        }
+        template = "offers/_batch_progress.html" if _is_htmx(request) else "offers/batch.html"
+        return self.render_page(request, template, context)
+
+
+# --- the offer page (both sides) ----------------------------------------------------------------
+
+
+def _offer_figures(offer: Offer, partner_side: bool) -> dict:
+    """The price waterfall as this side may read it: the partner every step, the
+    customer list, public and charged — charged only when it pays itself."""
+    shows_charged = partner_side or offer.payer == Payer.CUSTOMER
+    steps = ["list_amount"]
+    if partner_side:
+        steps += ["after_partner_discount", "preferential_amount"]
+    steps += ["public_amount"]
+    if shows_charged:
+        steps += ["charged_amount"]
+    if partner_side:
+        steps += ["cashback_amount"]
+    rows = []
+    totals = dict.fromkeys(steps, Decimal("0.00"))
+    for item in offer.items.all():
+        row = {"item": item}
+        for step in steps:
+            row[step] = getattr(item, step)
+            totals[step] += row[step]
+        rows.append(row)
+    return {"rows": rows, "totals": totals, "shows_charged": shows_charged}
+
+
+class OfferDetailView(OffersView):
+    """One page for both sides; each answer POSTs here with an `action` and comes
+    back (`next`, else this page) with a message; a 409 of the service is a
+    message too. htmx (the status part of the sent list) gets that part back."""
+
+    allowed_kinds = PARTNER_OR_CUSTOMER
+    PARTNER_ACTIONS = ("cancel", "retry")
+    CUSTOMER_ACTIONS = ("accept", "decline")
+
+    def resolve(self) -> None:
+        self.offer = selectors.offer_get(org=self.org, offer_id=self.kwargs["offer_id"])
+
+    def get(self, request, slug, offer_id):
+        return self.respond(request)
+
+    def post(self, request, slug, offer_id):
+        action = request.POST.get("action", "")
+        allowed = self.PARTNER_ACTIONS if self.partner_side else self.CUSTOMER_ACTIONS
+        if action not in allowed:
+            return HttpResponseBadRequest("Unknown action.")
+        fragment = _is_htmx(request) and request.POST.get("fragment") == "status"
+        notice = error = None
+        try:
+            notice = getattr(self, f"do_{action}")(request)
+        except Conflict as exc:
+            error = exc.message
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        if fragment:
+            offer = selectors.offer_get(org=self.org, offer_id=self.offer.pk)
+            context = {"offer": offer, "notice": notice, "error": error}
+            return self.render_page(request, "offers/_offer_status.html", context)
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, notice)
+        return _back(request, reverse("offer_detail", kwargs={"slug": slug, "offer_id": offer_id}))
+
+    def do_accept(self, request) -> str:
+        offer = services.offer_accept(org=self.org, offer=self.offer)
+        return (
+            f"You accepted “{offer.template_name}” of {offer.partner.name}: "
+            "its products are now in your subscriptions."
+        )
+
+    def do_decline(self, request) -> str:
+        form = OfferDeclineForm(request.POST)
+        if not form.is_valid():
+            raise ValidationError(form.errors["reason"])
+        offer = services.offer_decline(
+            org=self.org, offer=self.offer, reason=form.cleaned_data["reason"]
+        )
+        return f"You declined “{offer.template_name}”. {offer.partner.name} was told by email."
+
+    def do_cancel(self, request) -> str:
+        offer = services.offer_cancel(org=self.org, offer=self.offer)
+        if offer.delivered_at is not None:
+            return f"The offer was cancelled; {offer.customer.name} was told by email."
+        return "The offer was cancelled before it reached the customer."
+
+    def do_retry(self, request) -> str:
+        services.offer_retry(org=self.org, offer=self.offer)
+        return "The offer is being delivered again."
+
+    def respond(self, request):
+        offer = self.offer
+        answerable = (
+            not self.partner_side
+            and offer.status == Status.AWAITING_CONFIRMATION
+            and (offer.expires_at is None or offer.expires_at > timezone.now())
+            and self.org.has_role(Role.ADMIN)
+        )
+        context = {
+            "offer": offer,
+            "figures": _offer_figures(offer, self.partner_side),
+            "answerable": answerable,
+            "decline_form": OfferDeclineForm(),
+            "next_url": request.get_full_path(),
+        }
+        return self.render_page(request, "offers/offer.html", context)
+
+
+class OfferStatusView(OffersView):
+    """The status part of an offer (with the partner's Cancel / Retry); while the
+    offer waits for delivery it asks again every 2 seconds (htmx polling)."""
+
+    allowed_kinds = PARTNER_OR_CUSTOMER
+
+    def resolve(self) -> None:
+        self.offer = selectors.offer_get(org=self.org, offer_id=self.kwargs["offer_id"])
+
+    def get(self, request, slug, offer_id):
+        return self.render_page(request, "offers/_offer_status.html", {"offer": self.offer})
+
+
+# --- the customer's Updates ---------------------------------------------------------------------
+
+
+class UpdatesView(OffersView):
+    """What awaits the customer's answer: offers (owners and admins answer them
+    in one click) and partners' invitations (owners; on the partnership page)."""
+
+    allowed_kinds = (Tenant.Kind.CUSTOMER,)
+    min_role = Role.ADMIN
+
+    def get(self, request, slug):
+        updates = selectors.updates_for(org=self.org)
+        context = {
+            "updates": updates,
+            "offer_rows": [
+                {"offer": offer, "figures": _offer_figures(offer, partner_side=False)}
+                for offer in updates["offers"]
+            ],
+            "decline_form": OfferDeclineForm(),
+            "next_url": request.get_full_path(),
+        }
+        return self.render_page(request, "offers/updates.html", context)
