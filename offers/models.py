@@ -160,6 +160,14 @@ class OfferItem(models.Model):
     quantity = models.PositiveIntegerField()
     license_mode = models.CharField(max_length=16, choices=LicenseMode.choices)
     term_months = models.PositiveSmallIntegerField()
+    replaces = models.ForeignKey(
+        Product,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The edition this item upgrades: its subscription ends when the offer is accepted.",
+    )
     list_amount = money_field()
     after_partner_discount = money_field()
     preferential_amount = money_field()

@@ -331,7 +331,46 @@ def seed_demo() -> list[DemoLogin]:
     seed_subscription_history(mueller=mueller, rossi=rossi)
     seed_billing(mueller=mueller, rossi=rossi, seeblick=seeblick)
     seed_offers(alpine=alpine, mueller=mueller)
+    seed_upsell(alpine=alpine, mueller=mueller)
+    seed_tenders(rossi=rossi)
     return logins
+
+
+def seed_tenders(*, rossi: Tenant) -> None:
+    """An open request for offers from Studio Rossi, which partners that receive
+    tenders (Alpine IT) see in their console (once)."""
+    from partners.models import Tender
+    from partners.services.tenders import tender_post
+    from tenants.selectors import org_context_for
+
+    if Tender.objects.filter(customer=rossi).exists():
+        return
+    owner = User.objects.get(email="rossi.owner@demo.test")
+    tender_post(
+        org=org_context_for(user=owner, tenant_id=rossi.pk),
+        title="Backup for 12 workstations and a NAS",
+        description="Our studio needs daily backups of 12 Windows workstations and a 4 TB NAS, "
+        "with restores tested every quarter. Offers with a monthly price, please.",
+        category="backup",
+        contact_name="Giulia Rossi",
+        contact_email="giulia@studiorossi.it",
+        valid_until=timezone.localdate() + datetime.timedelta(days=30),
+    )
+
+
+def seed_upsell(*, alpine: Tenant, mueller: Tenant) -> None:
+    """Upsell on for Bäckerei Müller (its Protect Standard lacks two features of
+    Protect Advanced); the provider's branding carries the Buy URL (once)."""
+    from tenants.selectors import org_context_for
+    from upsell.models import UpsellSwitch
+    from upsell.services import upsell_set
+
+    if UpsellSwitch.objects.filter(customer=mueller).exists():
+        return
+    org = org_context_for(
+        user=User.objects.get(email="partner.owner@demo.test"), tenant_id=alpine.pk
+    )
+    upsell_set(org=org, customer_id=mueller.pk, enabled=True)
 
 
 def seed_offers(*, alpine: Tenant, mueller: Tenant) -> None:

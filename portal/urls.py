@@ -2,9 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from partners.urls_tenders import public_urlpatterns as tender_public_urls
 from partners.views import InvitationView
 from portal import views
 from portal.health import healthz
+from tenants import views as tenant_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +17,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("invitations/<str:token>/", InvitationView.as_view(), name="invitation"),
+    path("branding/<uuid:tenant_id>/logo", tenant_views.branding_logo, name="branding_logo"),
     path("t/<slug:slug>/", views.DashboardView.as_view(), name="org_dashboard"),
     path("t/<slug:slug>/", include("tenants.urls")),
     path("t/<slug:slug>/", include("partners.urls")),
@@ -22,4 +25,7 @@ urlpatterns = [
     path("t/<slug:slug>/", include("subscriptions.urls")),
     path("t/<slug:slug>/", include("billing.urls")),
     path("t/<slug:slug>/", include("offers.urls")),
+    path("t/<slug:slug>/", include("upsell.urls")),
+    path("t/<slug:slug>/", include("partners.urls_tenders")),
+    *tender_public_urls,
 ]

@@ -12,6 +12,7 @@ from partners.selectors import (
     partnerships_awaiting_answer,
     partnerships_for,
 )
+from partners.selectors.programme import programme_progress
 from portal.web import OrgViewMixin
 from subscriptions.mrr import book_mrr
 from tenants.models import Tenant
@@ -55,6 +56,8 @@ class DashboardView(OrgViewMixin, View):
             # The balance alone: the month's figures are one click away, on the
             # billing page, and this page keeps its fixed query budget.
             context["cashback_balance"] = cashback_balance(partner=tenant)
+        if tenant.is_partner:
+            context["programme"] = programme_progress(partner=tenant)
         if tenant.is_partner and tenant.subscriptions_enabled:
             context["book"] = book_mrr(org=self.org)
         return render(request, "portal/dashboard_partner.html", context)

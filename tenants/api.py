@@ -2,7 +2,7 @@
 
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, permissions, status
+from rest_framework import exceptions, mixins, parsers, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,6 +13,7 @@ from tenants.serializers import (
     ApiTokenCreatedSerializer,
     ApiTokenCreateSerializer,
     ApiTokenSerializer,
+    BrandingLogoSerializer,
     BrandingSerializer,
     MemberInviteSerializer,
     MemberSerializer,
@@ -77,10 +78,14 @@ class OrganizationSettingsAPI(OrgAPIView):
 class BrandingAPI(OrgAPIView):
     min_role_by_action = {"put": Role.ADMIN}
 
-    def _render(self):
-        branding = selectors.branding_own(tenant=self.org.tenant)
-        branding.effective = selectors.branding_effective(tenant=self.org.tenant)
+    @staticmethod
+    def render_for(org):
+        branding = selectors.branding_own(tenant=org.tenant)
+        branding.effective = selectors.branding_effective(tenant=org.tenant)
         return Response(BrandingSerializer(branding).data)
+
+    def _render(self):
+        return self.render_for(self.org)
 
     @extend_schema(responses=BrandingSerializer)
     def get(self, request):
@@ -92,6 +97,27 @@ class BrandingAPI(OrgAPIView):
         serializer.is_valid(raise_exception=True)
         services.branding_update(org=self.org, data=serializer.validated_data)
         return self._render()
+
+
+class BrandingLogoAPI(OrgAPIView):
+    """The organization's own logo: PUT a file (multipart `logo`), DELETE to fall
+    back to the logo inherited from above. Owners and admins."""
+
+    min_role = Role.ADMIN
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+
+    @extend_schema(request=BrandingLogoSerializer, responses=BrandingSerializer)
+    def put(self, request):
+        serializer = BrandingLogoSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["logo"]
+        services.branding_logo_set(org=self.org, content=upload.read(services.LOGO_MAX_BYTES + 1))
+        return BrandingAPI.render_for(self.org)
+
+    @extend_schema(request=None, responses=BrandingSerializer)
+    def delete(self, request):
+        services.branding_logo_set(org=self.org, content=None)
+        return BrandingAPI.render_for(self.org)
 
 
 class MemberViewSet(mixins.ListModelMixin, OrgViewSet):

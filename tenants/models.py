@@ -287,6 +287,10 @@ class Branding(models.Model):
     support_phone = models.CharField(max_length=40, blank=True)
     accent_color = models.CharField(max_length=7, blank=True, validators=[hex_colour])
     buy_url = models.URLField(blank=True, max_length=500, validators=[validate_https])
+    # The logo lives in the database (a few hundred KB at most), so every
+    # deployment serves it the same way, without a media store.
+    logo = models.BinaryField(blank=True, default=b"")
+    logo_type = models.CharField(max_length=32, blank=True, help_text="Its content type.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.urls import reverse
 
 from tenants.models import ROLE_RANK, ApiToken, Branding, Membership, Role, Tenant, User
 
@@ -155,7 +156,7 @@ def branding_effective(*, tenant: Tenant) -> dict[str, str]:
     One query whatever the depth: the ancestors are read off the path.
     """
     chain = [tenant.id, *reversed(tenant.ancestor_ids)]  # nearest first
-    rows = {b.tenant_id: b for b in Branding.objects.filter(tenant_id__in=chain)}
+    rows = {b.tenant_id: b for b in Branding.objects.filter(tenant_id__in=chain).defer("logo")}
     effective = {}
     for field in Branding.INHERITED_FIELDS:
         effective[field] = next(
@@ -168,7 +169,23 @@ def branding_effective(*, tenant: Tenant) -> dict[str, str]:
         )
     if not effective["display_name"]:
         effective["display_name"] = tenant.name
+    with_logo = next((rows[tid] for tid in chain if tid in rows and rows[tid].logo_type), None)
+    effective["logo_url"] = (
+        reverse("branding_logo", kwargs={"tenant_id": with_logo.tenant_id})
+        + f"?v={int(with_logo.updated_at.timestamp())}"
+        if with_logo
+        else ""
+    )
     return effective
+
+
+def branding_logo(*, tenant_id) -> Branding:
+    """A tenant's own logo, for the public logo URL (a missing one is a 404)."""
+    tenant_id = uuid_or_404(tenant_id, "No such logo.")
+    branding = Branding.objects.filter(tenant_id=tenant_id).exclude(logo_type="").first()
+    if branding is None:
+        raise Http404("No such logo.")
+    return branding
 
 
 def branding_own(*, tenant: Tenant) -> Branding:

@@ -71,6 +71,13 @@ class BrandingValuesSerializer(serializers.Serializer):
     support_phone = serializers.CharField(allow_blank=True)
     accent_color = serializers.CharField(allow_blank=True)
     buy_url = serializers.CharField(allow_blank=True)
+    logo_url = serializers.CharField(
+        allow_blank=True, help_text="The logo in effect (own or inherited), a path; empty: none."
+    )
+
+
+class BrandingLogoSerializer(serializers.Serializer):
+    logo = serializers.FileField(help_text="PNG, JPEG or WebP, at most 256 KB.")
 
 
 class BrandingSerializer(serializers.ModelSerializer):

@@ -4,6 +4,7 @@ Thin: forms parse, services write, selectors read."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views import View
 
@@ -134,7 +135,36 @@ class ApiTokensView(OrgViewMixin, View):
         return self.render_page(request, form=form, status=400)
 
 
+def branding_logo(request, tenant_id):
+    """A tenant's logo, public like any logo on a page; cached by the browser
+    (the URL carries its version) and never sniffed as anything but an image."""
+    branding = selectors.branding_logo(tenant_id=tenant_id)
+    response = HttpResponse(bytes(branding.logo), content_type=branding.logo_type)
+    response["Cache-Control"] = "public, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
 class OrganizationView(OrgViewMixin, View):
+    def post_logo(self, request, slug):
+        """Upload or remove the logo (its own small form on the page)."""
+        upload = request.FILES.get("logo")
+        if request.POST.get("remove") or upload is not None:
+            try:
+                content = (
+                    None if request.POST.get("remove") else upload.read(services.LOGO_MAX_BYTES + 1)
+                )
+                services.branding_logo_set(org=self.org, content=content)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+                return self.render_page(request, status=400)
+            messages.success(request, "Logo removed." if content is None else "Logo saved.")
+        else:
+            messages.error(request, "Choose an image file first.")
+            return self.render_page(request, status=400)
+        return redirect("organization", slug=slug)
+
     def render_page(self, request, profile_form=None, branding_form=None, status=200):
         tenant = self.org.tenant
         return render(
@@ -144,6 +174,7 @@ class OrganizationView(OrgViewMixin, View):
                 "profile_form": profile_form or OrganizationForm(instance=tenant),
                 "branding_form": branding_form
                 or BrandingForm(instance=selectors.branding_own(tenant=tenant)),
+                "own_logo": selectors.branding_own(tenant=tenant).logo_type != "",
                 "can_edit": self.org.is_admin,
             },
             status=status,
@@ -164,6 +195,8 @@ class OrganizationView(OrgViewMixin, View):
                 else "Subscriptions are off: their widgets, fields and filters are hidden; no data was deleted.",
             )
             return redirect("organization", slug=slug)
+        if request.POST.get("form") == "logo":
+            return self.post_logo(request, slug)
         if request.POST.get("form") == "branding":
             form = BrandingForm(request.POST, instance=selectors.branding_own(tenant=tenant))
             save, form_name = services.branding_update, "branding_form"

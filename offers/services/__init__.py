@@ -1,12 +1,14 @@
 """Every write of offers: templates (templates.py) and offers (offers.py)."""
 
 from offers.services.offers import (
+    ItemSpec,
     offer_accept,
     offer_cancel,
     offer_decline,
     offer_deliver,
     offer_delivery_failed,
     offer_expire,
+    offer_propose,
     offer_retry,
     offer_send,
     offers_deliver,
@@ -22,12 +24,14 @@ from offers.services.templates import (
 )
 
 __all__ = [
+    "ItemSpec",
     "offer_accept",
     "offer_cancel",
     "offer_decline",
     "offer_deliver",
     "offer_delivery_failed",
     "offer_expire",
+    "offer_propose",
     "offer_retry",
     "offer_send",
     "offers_deliver",

@@ -28,6 +28,7 @@ from django.utils import timezone
 from billing.services import LineRequest, order_place_confirmed, quote_build
 from offers import notifications
 from offers.models import LicenseMode, Offer, OfferBatch, OfferItem, OfferTemplate
+from offers.services.templates import clean_item
 from partners.models import Access, Partnership, Side
 from partners.selectors import customers_visible_to
 from subscriptions.models import Product, Subscription
@@ -106,6 +107,17 @@ def _items_with_products():
     return OfferItem.objects.select_related("product")
 
 
+@dataclass(frozen=True)
+class ItemSpec:
+    """An offer line without a template (see `offer_propose`)."""
+
+    product: Product
+    quantity: int
+    license_mode: str
+    term_months: int
+    replaces: Product | None = None  # the edition it upgrades: ended on accept
+
+
 @transaction.atomic
 def offer_send(
     *, org: OrgContext, template: OfferTemplate, customer_ids: Sequence, message: str = ""
@@ -119,6 +131,47 @@ def offer_send(
         raise PermissionDenied("Offers are sent by partners.")
     if template.partner_id != org.tenant.pk:
         raise Http404("No such template.")
+    return _send(
+        org,
+        name=template.name,
+        template=template,
+        items=_catalog_items(template),
+        customer_ids=customer_ids,
+        message=message,
+    )
+
+
+@transaction.atomic
+def offer_propose(
+    *, org: OrgContext, customer_id, name: str, items: Sequence[ItemSpec], message: str = ""
+) -> Offer:
+    """One offer without a template (an upgrade a customer asked for), with the
+    same checks, price snapshot and delivery as a sent template."""
+    if not org.tenant.is_partner:
+        raise PermissionDenied("Offers are sent by partners.")
+    for item in items:
+        clean_item(
+            product=item.product,
+            quantity=item.quantity,
+            license_mode=item.license_mode,
+            term_months=item.term_months,
+        )
+    products = Product.objects.prefetch_related("prices", "tiers").in_bulk(
+        [item.product.pk for item in items]
+    )
+    items = [
+        ItemSpec(products[i.product.pk], i.quantity, i.license_mode, i.term_months, i.replaces)
+        for i in items
+    ]
+    if not items:
+        raise ValidationError({"items": "An offer needs at least one item."})
+    batch = _send(
+        org, name=name, template=None, items=items, customer_ids=[customer_id], message=message
+    )
+    return batch.offers.get()
+
+
+def _send(org, *, name, template, items, customer_ids, message) -> OfferBatch:
     message = (message or "").strip()
     if len(message) > 2000:
         raise ValidationError({"message": "At most 2,000 characters."})
@@ -127,7 +180,6 @@ def offer_send(
         raise ValidationError({"customers": "Choose at least one customer."})
     if len(ids) > MAX_CUSTOMERS_PER_SEND:
         raise ValidationError({"customers": f"At most {MAX_CUSTOMERS_PER_SEND:,} per send."})
-    items = _catalog_items(template)
     products = [item.product for item in items]
     uuids = {raw: _as_uuid(raw) for raw in ids}
     visible = {
@@ -160,15 +212,13 @@ def offer_send(
         raise ValidationError(
             {"customers": [f"{r.customer}: {r.reason}" for r in refusals]}, code="refused"
         )
-    return _create_offers(org, template, items, quotes, message)
+    return _create_offers(org, name, template, items, quotes, message)
 
 
-def _create_offers(org, template, items, quotes, message) -> OfferBatch:
+def _create_offers(org, name, template, items, quotes, message) -> OfferBatch:
     from offers.tasks import deliver_batch, deliver_offer
 
-    batch = OfferBatch.objects.create(
-        partner=org.tenant, template_name=template.name, sent_by=org.user
-    )
+    batch = OfferBatch.objects.create(partner=org.tenant, template_name=name, sent_by=org.user)
     offers = Offer.objects.bulk_create(
         [
             Offer(
@@ -176,7 +226,7 @@ def _create_offers(org, template, items, quotes, message) -> OfferBatch:
                 customer=quote.customer,
                 batch=batch,
                 template=template,
-                template_name=template.name,
+                template_name=name,
                 message=message,
                 currency=quote.currency,
                 payer=quote.terms.payer,
@@ -196,6 +246,7 @@ def _create_offers(org, template, items, quotes, message) -> OfferBatch:
                 quantity=item.quantity,
                 license_mode=item.license_mode,
                 term_months=item.term_months,
+                replaces=getattr(item, "replaces", None),
                 list_amount=line.price.list_amount,
                 after_partner_discount=line.price.after_partner_discount,
                 preferential_amount=line.price.preferential_amount,
@@ -395,6 +446,16 @@ def _apply_item(org: OrgContext, customer: Tenant, item: OfferItem, today) -> Su
     )
 
 
+def _end_replaced(org: OrgContext, customer: Tenant, product: Product, today) -> None:
+    """An upgrade ends the edition it replaces: its last day is yesterday (or
+    today, when it only began today)."""
+    for live in Subscription.objects.filter(
+        customer=customer, product=product, cancelled_at=None
+    ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today)):
+        last_day = max(live.starts_on, today - datetime.timedelta(days=1))
+        subscription_update(org=org, subscription=live, data={"ends_on": last_day})
+
+
 @transaction.atomic
 def offer_accept(*, org: OrgContext, offer: Offer) -> Offer:
     """Accept in one transaction with the offer locked: every item applied to the
@@ -420,6 +481,9 @@ def offer_accept(*, org: OrgContext, offer: Offer) -> Offer:
         LineRequest(item.product, item.quantity, _apply_item(org, offer.customer, item, today))
         for item in items
     ]
+    for item in items:
+        if item.replaces_id is not None:
+            _end_replaced(org, offer.customer, item.replaces, today)
     order = order_place_confirmed(
         customer=offer.customer, partner=offer.partner, lines=lines, placed_by=org.user
     )

@@ -61,7 +61,7 @@ def template_delete(*, org: OrgContext, template: OfferTemplate) -> None:
     template.delete()
 
 
-def _clean_item(*, product: Product | None, quantity, license_mode, term_months) -> dict:
+def clean_item(*, product: Product | None, quantity, license_mode, term_months) -> dict:
     errors = {}
     if product is None or not product.is_active:
         errors["product"] = "Choose a product from the catalog."
@@ -93,7 +93,7 @@ def template_item_add(
 ) -> TemplateItem:
     """Add a line, saved at once; one line per product."""
     _require_partner(org, template)
-    fields = _clean_item(
+    fields = clean_item(
         product=product, quantity=quantity, license_mode=license_mode, term_months=term_months
     )
     if template.items.filter(product=product).exists():

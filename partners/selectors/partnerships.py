@@ -87,6 +87,26 @@ def managing_partnership(
     return partnership if partnership.status == Partnership.Status.ACTIVE else None
 
 
+class ManagingGrants:
+    """A customer's active partnerships read once (two queries), answering
+    `managing_partnership` for any number of its products without more: the
+    full grant, else the oldest limited one that lists the product."""
+
+    def __init__(self, customer: Tenant):
+        self.grants = list(
+            Partnership.objects.filter(customer=customer, status=Partnership.Status.ACTIVE)
+            .select_related("partner")
+            .prefetch_related("products")
+            .order_by("access", "activated_at", "created_at")
+        )
+
+    def for_product(self, product: Product) -> Partnership | None:
+        for grant in self.grants:
+            if grant.access == Access.FULL or product in grant.products.all():
+                return grant
+        return None
+
+
 def partnerships_for(*, org: OrgContext) -> QuerySet[Partnership]:
     """Every partnership the organization is a side of (history included).
 

@@ -14,11 +14,19 @@ from subscriptions.api import CustomerMrrAPI, ProductViewSet, SubscriptionViewSe
 from tenants.api import (
     ApiTokenViewSet,
     BrandingAPI,
+    BrandingLogoAPI,
     MeAPI,
     MemberViewSet,
     OrganizationAPI,
     OrganizationSettingsAPI,
     PartnerCreateAPI,
+)
+from upsell.api import (
+    CustomerUpsellAPI,
+    CustomerUpsellInterestAPI,
+    FeatureAskAPI,
+    ServicesAPI,
+    UpgradeRequestViewSet,
 )
 
 router = DefaultRouter(trailing_slash=True)
@@ -35,11 +43,15 @@ router.register("orders", OrderViewSet, basename="order")
 router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("offer-templates", OfferTemplateViewSet, basename="offer-template")
 router.register("offers", OfferViewSet, basename="offer")
+router.register("upsell/requests", UpgradeRequestViewSet, basename="upgrade-request")
 
 urlpatterns = [
     path("me/", MeAPI.as_view(), name="me"),
     path("organization/", OrganizationAPI.as_view(), name="organization"),
     path("organization/branding/", BrandingAPI.as_view(), name="organization-branding"),
+    path(
+        "organization/branding/logo/", BrandingLogoAPI.as_view(), name="organization-branding-logo"
+    ),
     path(
         "organization/settings/",
         OrganizationSettingsAPI.as_view(),
@@ -48,10 +60,26 @@ urlpatterns = [
     path("partners/", PartnerCreateAPI.as_view(), name="partner-create"),
     path("partners/directory/", PartnerDirectoryAPI.as_view(), name="partner-directory"),
     path("customers/import/", include("partners.api_imports")),  # before customers/{id}/
+    path("tenders/", include("partners.api_tenders")),
+    path("programme/", include("partners.api_programme")),
     path("mrr/", include("subscriptions.api_mrr")),
     path("smart-lists/", include("subscriptions.api_smart_lists")),
     path(  # before the router: customers/{id}/ is partners' CustomerViewSet
         "customers/<uuid:customer_id>/mrr/", CustomerMrrAPI.as_view(), name="customer-mrr"
+    ),
+    path(  # before the router, as above
+        "customers/<uuid:customer_id>/upsell/", CustomerUpsellAPI.as_view(), name="customer-upsell"
+    ),
+    path(
+        "customers/<uuid:customer_id>/upsell/interest/",
+        CustomerUpsellInterestAPI.as_view(),
+        name="customer-upsell-interest",
+    ),
+    path("services/", ServicesAPI.as_view(), name="services"),
+    path(
+        "services/<str:subscription_id>/features/<str:feature_code>/ask/",
+        FeatureAskAPI.as_view(),
+        name="service-feature-ask",
     ),
     path("quotes/", QuoteAPI.as_view(), name="quote"),
     path("cashback/", CashbackAPI.as_view(), name="cashback"),

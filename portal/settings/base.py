@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "formtools",
+    "django_ratelimit",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "allauth",
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "partners",
     "billing",
     "offers",
+    "upsell",
     "portal",
 ]
 
@@ -98,6 +100,13 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Without Redis (`make run`, the tests) there is one process, whose memory
+    # cache is shared by every request it serves: rate limits count correctly.
+    # With several processes, REDIS_URL gives them one cache (docker compose, prod).
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003"]
+# django-ratelimit lists django-redis, not Django's own RedisCache, as supported;
+# it needs an atomic `incr`, which Django's RedisCache gives (Redis INCR).
+SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "django_ratelimit.W001"]
 
 AUTH_USER_MODEL = "tenants.User"
 AUTHENTICATION_BACKENDS = [

@@ -1,0 +1,48 @@
+"""The partner programme (SPEC §3): a partner qualifies when the yearly value of
+the products it manages reaches CHF 2,000 (EUR 1,800). Amounts are never
+converted: each currency is measured against its own threshold, and reaching
+either qualifies."""
+
+from decimal import Decimal
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from partners.models import Access, Partnership
+from subscriptions.models import Subscription, mrr_sum
+from tenants.models import Tenant
+
+PROGRAMME_THRESHOLDS = {"CHF": Decimal("2000.00"), "EUR": Decimal("1800.00")}
+
+
+def programme_progress(*, partner: Tenant) -> dict:
+    """{qualifies, currencies: [{currency, yearly_value, threshold, missing,
+    percent, reached}]}: the value per year of the subscriptions active today on
+    products this partner manages (a full grant: all of the customer's; a limited
+    one: the products it lists). Twelve times a monthly price, once an annual
+    one; one aggregate query, exact on every database."""
+    managed = Partnership.objects.filter(
+        partner=partner, status=Partnership.Status.ACTIVE, customer=OuterRef("customer")
+    ).filter(Q(access=Access.FULL) | Q(products=OuterRef("product")))
+    rows = (
+        Subscription.objects.active_on(timezone.localdate())
+        .filter(Exists(managed))
+        .order_by()
+        .values("currency")
+        .annotate(yearly=mrr_sum(Q()))
+    )
+    found = {row["currency"]: (row["yearly"] or Decimal("0")) for row in rows}
+    currencies = []
+    for currency, threshold in PROGRAMME_THRESHOLDS.items():
+        value = Decimal(found.get(currency, 0)).quantize(Decimal("0.01"))
+        currencies.append(
+            {
+                "currency": currency,
+                "yearly_value": value,
+                "threshold": threshold,
+                "missing": max(threshold - value, Decimal("0.00")),
+                "percent": min(100, int(value * 100 / threshold)),
+                "reached": value >= threshold,
+            }
+        )
+    return {"qualifies": any(c["reached"] for c in currencies), "currencies": currencies}

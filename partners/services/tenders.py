@@ -1,0 +1,292 @@
+"""Tenders (SPEC §3, Infomaniak's partner programme): a customer or a visitor
+posts a request; every partner that opted in is emailed an excerpt (one
+idempotent task per partner) and sees it in full while it is valid; the poster
+gets a cancel link and the partners' proposals.
+
+A visitor's tender waits for the poster to confirm their email address (a
+signed link); a customer's is open at once, and the poster's emails (the manage
+link, proposals) go to the posting member's own verified address — the contact
+address is for partners to read, and is sent nothing. Links are signed over
+(tender id, nonce, purpose)."""
+
+import datetime
+import secrets
+
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from partners.models import Tender, TenderProposal
+from subscriptions.models import Product
+from tenants.emails import email_queue, notify
+from tenants.exceptions import Conflict
+from tenants.models import Membership, Role, Tenant
+from tenants.selectors import OrgContext
+
+TENDER_SALT = "partners.tender"
+CONFIRM_MAX_AGE = datetime.timedelta(days=2)
+MAX_VALIDITY_DAYS = 365
+Status = Tender.Status
+
+
+def tender_token(tender: Tender, purpose: str) -> str:
+    """The poster's signed link token: `confirm` (a visitor's address) or `manage`
+    (see the proposals, cancel)."""
+    return signing.dumps({"t": str(tender.pk), "n": tender.nonce, "p": purpose}, salt=TENDER_SALT)
+
+
+def tender_clean(
+    *,
+    title: str,
+    description: str,
+    category: str,
+    contact_name: str,
+    contact_email: str,
+    valid_until,
+    contact_phone: str = "",
+) -> dict:
+    errors = {}
+    title, description = (title or "").strip(), (description or "").strip()
+    contact_name, contact_phone = (contact_name or "").strip(), (contact_phone or "").strip()
+    if not title or len(title) > 200:
+        errors["title"] = "Give a title of at most 200 characters."
+    if not description or len(description) > 5000:
+        errors["description"] = "Describe what you need, in at most 5,000 characters."
+    if category not in Product.Category.values:
+        errors["category"] = "Choose a category."
+    if not contact_name or len(contact_name) > 200:
+        errors["contact_name"] = "Give a contact name."
+    try:
+        validate_email(contact_email or "")
+    except ValidationError:
+        errors["contact_email"] = "Give a valid email address."
+    if len(contact_phone) > 40:
+        errors["contact_phone"] = "At most 40 characters."
+    today = timezone.localdate()
+    if not isinstance(valid_until, datetime.date):
+        errors["valid_until"] = "Give the last day partners may answer."
+    elif not today <= valid_until <= today + datetime.timedelta(days=MAX_VALIDITY_DAYS):
+        errors["valid_until"] = "Choose a day from today to a year from now."
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "title": title,
+        "description": description,
+        "category": category,
+        "contact_name": contact_name,
+        "contact_email": contact_email.strip(),
+        "contact_phone": contact_phone,
+        "valid_until": valid_until,
+    }
+
+
+def _open(tender: Tender) -> None:
+    """A tender just opened: the poster gets the manage (cancel) link, and the
+    partners opted in are told, one task each, after commit."""
+    from partners.tasks import tell_partners_of_tender
+
+    email_queue(
+        key=f"tender:{tender.pk}:opened",
+        to=tender.poster_email,
+        template="notification",
+        context={
+            "subject": f"Your request “{tender.title}” is published",
+            "lines": [
+                f"Partners of the programme can answer until {tender.valid_until:%d %B %Y}.",
+                "Their proposals reach you by email and on the request's page, where you can "
+                "also cancel the request at any time.",
+            ],
+            "action_url": tender_manage_url(tender),
+            "action_label": "See or cancel your request",
+        },
+    )
+    tell_partners_of_tender.delay_on_commit(str(tender.pk))
+
+
+def tender_manage_url(tender: Tender) -> str:
+    from tenants.emails import absolute_url
+
+    return absolute_url(reverse("tender_manage", kwargs={"token": tender_token(tender, "manage")}))
+
+
+@transaction.atomic
+def tender_post(*, org: OrgContext, **fields) -> Tender:
+    """A customer's owner or admin posts a tender: open at once."""
+    if not org.tenant.is_customer:
+        raise PermissionDenied("Tenders are posted by customers.")
+    if not org.has_role(Role.ADMIN):
+        raise PermissionDenied("Only owners and admins post tenders.")
+    tender = Tender.objects.create(
+        **tender_clean(**fields),
+        customer=org.tenant,
+        posted_by=org.user,
+        status=Status.OPEN,
+        nonce=secrets.token_hex(16),
+        opened_at=timezone.now(),
+    )
+    _open(tender)
+    return tender
+
+
+@transaction.atomic
+def tender_post_visitor(**fields) -> Tender:
+    """A visitor posts a tender: it waits until they confirm the address."""
+    tender = Tender.objects.create(
+        **tender_clean(**fields), status=Status.UNCONFIRMED, nonce=secrets.token_hex(16)
+    )
+    from tenants.emails import absolute_url
+
+    email_queue(
+        key=f"tender:{tender.pk}:confirm",
+        to=tender.contact_email,
+        template="notification",
+        context={
+            "subject": f"Confirm your request “{tender.title}”",
+            "lines": [
+                "Confirm your email address to publish your request to the partners.",
+                "If you did not post it, ignore this email: nothing is published.",
+            ],
+            "action_url": absolute_url(
+                reverse("tender_confirm", kwargs={"token": tender_token(tender, "confirm")})
+            ),
+            "action_label": "Confirm and publish",
+        },
+    )
+    return tender
+
+
+def tender_for_token(*, token: str, purpose: str) -> Tender | None:
+    """The tender of a poster's link, or None when it is tampered with, for
+    another purpose, outdated (a confirm link after two days) or unknown."""
+    max_age = CONFIRM_MAX_AGE if purpose == "confirm" else None
+    try:
+        data = signing.loads(token, salt=TENDER_SALT, max_age=max_age)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("p") != purpose:
+        return None
+    tender = Tender.objects.filter(pk=data.get("t")).first() if data.get("t") else None
+    if tender is None or not secrets.compare_digest(tender.nonce, str(data.get("n"))):
+        return None
+    return tender
+
+
+@transaction.atomic
+def tender_confirm(*, tender: Tender) -> Tender:
+    """The visitor confirmed: published once (a second click changes nothing).
+    A request whose last day has passed is not published."""
+    if tender.status == Status.UNCONFIRMED and tender.valid_until < timezone.localdate():
+        raise Conflict("This request's last day has passed: post it again with a later one.")
+    opened = Tender.objects.filter(pk=tender.pk, status=Status.UNCONFIRMED).update(
+        status=Status.OPEN, opened_at=timezone.now()
+    )
+    tender.refresh_from_db()
+    if opened:
+        _open(tender)
+    elif tender.status == Status.CANCELLED:
+        raise Conflict("This request was cancelled.")
+    return tender
+
+
+@transaction.atomic
+def tender_cancel(*, tender: Tender, org: OrgContext | None = None) -> Tender:
+    """Cancel at once — from the poster's link (`org` None) or by the posting
+    customer's owners and admins. Partners stop seeing it immediately."""
+    if org is not None and (tender.customer_id != org.tenant.pk or not org.has_role(Role.ADMIN)):
+        raise PermissionDenied("Only the customer that posted it may cancel it.")
+    cancelled = Tender.objects.filter(
+        pk=tender.pk, status__in=(Status.UNCONFIRMED, Status.OPEN)
+    ).update(status=Status.CANCELLED, cancelled_at=timezone.now())
+    if not cancelled:
+        raise Conflict("This request is already cancelled.")
+    tender.refresh_from_db()
+    return tender
+
+
+def partners_receiving_tenders():
+    return Tenant.objects.filter(
+        kind=Tenant.Kind.PARTNER, receives_tenders=True, status=Tenant.Status.ACTIVE
+    )
+
+
+def tender_tell_partner(*, tender_id, partner_id) -> int:
+    """Email one partner's owners and admins an excerpt of an open tender; keyed
+    per tender, partner and person, so a rerun sends nothing twice."""
+    tender = Tender.objects.filter(
+        pk=tender_id, status=Status.OPEN, valid_until__gte=timezone.localdate()
+    ).first()
+    partner = partners_receiving_tenders().filter(pk=partner_id).first()
+    if tender is None or partner is None:
+        return 0
+    users = [
+        m.user
+        for m in Membership.objects.filter(
+            tenant=partner, role__in=(Role.OWNER, Role.ADMIN)
+        ).select_related("user")
+    ]
+    return len(
+        notify(
+            key=f"tender:{tender.pk}:partner:{partner.pk}",
+            users=users,
+            subject=f"New request: {tender.title}",
+            lines=[
+                f"Category: {tender.get_category_display()}. Open until "
+                f"{tender.valid_until:%d %B %Y}.",
+                tender.excerpt,
+                "The whole request and the contact details are in your console.",
+            ],
+            url=reverse("tender_detail", kwargs={"slug": partner.slug, "tender_id": tender.pk}),
+            label="Read the request",
+        )
+    )
+
+
+@transaction.atomic
+def tender_propose(*, org: OrgContext, tender: Tender, message: str) -> TenderProposal:
+    """A partner that receives tenders answers an open, valid one; the poster is
+    emailed the message and how to reach the partner. One proposal per partner."""
+    if not (
+        org.tenant.is_partner
+        and org.tenant.receives_tenders
+        and org.tenant.status == Tenant.Status.ACTIVE
+    ):
+        raise PermissionDenied("Opt in to tenders on your organization page first.")
+    message = (message or "").strip()
+    if not message or len(message) > 5000:
+        raise ValidationError({"message": "Write your proposal, in at most 5,000 characters."})
+    tender = Tender.objects.select_for_update().get(pk=tender.pk)
+    if tender.status != Status.OPEN or tender.valid_until < timezone.localdate():
+        raise Conflict("This request is no longer open.")
+    try:
+        with transaction.atomic():
+            proposal = TenderProposal.objects.create(
+                tender=tender, partner=org.tenant, author=org.user, message=message
+            )
+    except IntegrityError as exc:
+        raise ValidationError({"message": "You already answered this request."}) from exc
+    from tenants.selectors import branding_effective
+
+    branding = branding_effective(tenant=org.tenant)
+    reach = ", ".join(
+        filter(None, [branding["support_email"] or org.user.email, branding["support_phone"]])
+    )
+    email_queue(
+        key=f"tender-proposal:{proposal.pk}",
+        to=tender.poster_email,
+        template="notification",
+        context={
+            "subject": f"{org.tenant.name} answered your request “{tender.title}”",
+            "lines": [
+                f"{org.tenant.name} writes:",
+                message,
+                f"Reach them at {reach}"
+                + (f" or visit {org.tenant.website}." if org.tenant.website else "."),
+            ],
+            "action_url": tender_manage_url(tender),
+            "action_label": "See all proposals",
+        },
+    )
+    return proposal

@@ -1,0 +1,248 @@
+"""Reads of upsell (SPEC §5): the customer's Services — per subscription, the
+features it has and, with upsell on, the ones it lacks, each tagged with the
+lowest edition that unlocks it and the action element the viewer gets — and
+what the partner sees of its customers' interest.
+
+The action element (SPEC §5's table): an owner or admin who is a buyer gets
+"Buy now" to the effective Buy URL (the customer's own branding, else the
+nearest ancestor's, up to the provider); everyone else — and buyers too when no
+Buy URL is set anywhere above — gets "To upgrade the edition, contact your
+partner", with the managing partner's support contact from its branding.
+"""
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.db.models import Count, Max, Prefetch
+from django.http import Http404
+from django.utils import timezone
+
+from partners.selectors import ManagingGrants, customer_get_for_partner
+from subscriptions.models import Feature, Product, Subscription
+from tenants.models import Role, Tenant
+from tenants.selectors import OrgContext, branding_effective, uuid_or_404
+from upsell.models import FeatureInterest, UpgradeRequest, UpsellChange, UpsellSwitch
+
+CONTACT_MESSAGE = "To upgrade the edition, contact your partner"
+
+
+def upsell_enabled(*, customer: Tenant) -> bool:
+    return UpsellSwitch.objects.filter(customer=customer, enabled=True).exists()
+
+
+def upsell_history(*, customer: Tenant):
+    return UpsellChange.objects.filter(customer=customer).select_related("actor", "acting_for")
+
+
+def upsell_customer_get(*, org: OrgContext, customer_id) -> Tenant:
+    """The customer whose switch this partner user may read (anyone allowed on
+    it; setting it needs owner or admin: services)."""
+    if not org.tenant.is_partner:
+        raise Http404("No such customer.")
+    return customer_get_for_partner(org=org, customer_id=customer_id)
+
+
+def buy_url_with_context(
+    buy_url: str, *, customer: Tenant, current: Product, recommended: Product, feature: Feature
+) -> str:
+    """The Buy URL with what the shop needs to land on the right edition: the
+    customer, its current and the recommended edition, and the feature."""
+    parts = urlsplit(buy_url)
+    query = [
+        *parse_qsl(parts.query, keep_blank_values=True),
+        ("customer", str(customer.pk)),
+        ("current_edition", current.code),
+        ("recommended_edition", recommended.code),
+        ("feature", feature.code),
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+@dataclass
+class Contact:
+    partner: Tenant | None
+    name: str
+    support_email: str
+    support_phone: str
+
+
+@dataclass
+class FeatureLine:
+    feature: Feature
+    available: bool
+    unlocked_by: Product | None = None
+    action: dict | None = None
+
+
+@dataclass
+class ServiceLine:
+    subscription: Subscription
+    features: list[FeatureLine] = field(default_factory=list)
+    contact: Contact | None = None
+
+
+def _contact(customer: Tenant, product: Product, grants: ManagingGrants, cache: dict) -> Contact:
+    partnership = grants.for_product(product)
+    partner = partnership.partner if partnership else None
+    key = partner.pk if partner else None
+    if key not in cache:
+        branding = branding_effective(tenant=partner or customer)
+        cache[key] = Contact(
+            partner=partner,
+            name=partner.name if partner else branding["display_name"],
+            support_email=branding["support_email"],
+            support_phone=branding["support_phone"],
+        )
+    return cache[key]
+
+
+def _may_buy(org: OrgContext) -> bool:
+    membership = org.membership
+    return bool(
+        membership is not None and membership.role in (Role.OWNER, Role.ADMIN) and membership.buyer
+    )
+
+
+def lowest_unlocking(feature: Feature, current: Product, editions: list[Product]) -> Product | None:
+    """The lowest edition of the family above `current` that includes `feature`."""
+    above = [p for p in editions if p.edition_rank > current.edition_rank]
+    having = [p for p in above if feature in p.features.all()]
+    return min(having, key=lambda p: p.edition_rank, default=None)
+
+
+def services_for(*, org: OrgContext) -> list[ServiceLine]:
+    """The customer's active subscriptions with their features; with upsell on,
+    the missing ones of the product's family, tagged and with the viewer's
+    action element. A fixed number of queries per distinct partner."""
+    customer = org.tenant
+    if not customer.is_customer:
+        return []
+    today = timezone.localdate()
+    subscriptions = list(
+        Subscription.objects.active_on(today)
+        .filter(customer=customer)
+        .select_related("product")
+        .prefetch_related(Prefetch("product__features", queryset=Feature.objects.order_by("name")))
+        .order_by("product__family", "product__edition_rank", "starts_on")
+    )
+    upsell_on = upsell_enabled(customer=customer)
+    families = {s.product.family for s in subscriptions if s.product.family}
+    editions: dict[str, list[Product]] = {}
+    if upsell_on and families:
+        for product in Product.objects.filter(family__in=families, is_active=True).prefetch_related(
+            Prefetch("features", queryset=Feature.objects.order_by("name"))
+        ):
+            editions.setdefault(product.family, []).append(product)
+    buy_url = branding_effective(tenant=customer)["buy_url"] if upsell_on else ""
+    may_buy = _may_buy(org)
+    contacts: dict = {}
+    grants = ManagingGrants(customer) if upsell_on else None
+    lines = []
+    for subscription in subscriptions:
+        product = subscription.product
+        own = list(product.features.all())
+        line = ServiceLine(
+            subscription=subscription,
+            features=[FeatureLine(feature=f, available=True) for f in own],
+        )
+        if upsell_on and product.family:
+            line.contact = _contact(customer, product, grants, contacts)
+            family = editions.get(product.family, [])
+            locked = {f.pk: f for p in family for f in p.features.all() if f not in own}
+            for feature in sorted(locked.values(), key=lambda f: f.name):
+                recommended = lowest_unlocking(feature, product, family)
+                if recommended is None:
+                    continue
+                if may_buy and buy_url:
+                    url = buy_url_with_context(
+                        buy_url,
+                        customer=customer,
+                        current=product,
+                        recommended=recommended,
+                        feature=feature,
+                    )
+                    action = {"kind": "buy_now", "url": url}
+                else:
+                    action = {"kind": "contact_partner", "message": CONTACT_MESSAGE}
+                line.features.append(
+                    FeatureLine(
+                        feature=feature, available=False, unlocked_by=recommended, action=action
+                    )
+                )
+        lines.append(line)
+    return lines
+
+
+def locked_feature_get(*, org: OrgContext, subscription_id, feature_code: str) -> tuple:
+    """(service line, feature line) of one locked feature the viewer sees (upsell
+    on), else 404 — for the dialog, the Buy now redirect and Ask my partner."""
+    subscription_id = uuid_or_404(subscription_id, "No such feature.")
+    for line in services_for(org=org):
+        if line.subscription.pk != subscription_id:
+            continue
+        for feature_line in line.features:
+            if not feature_line.available and feature_line.feature.code == feature_code:
+                return line, feature_line
+    raise Http404("No such feature.")
+
+
+# --- the partner's side -------------------------------------------------------------
+
+
+def interest_for(*, org: OrgContext, customer: Tenant) -> list[dict]:
+    """Per locked feature, how often this customer's members looked at it,
+    clicked Buy now or asked, and when last (this partner's customer only)."""
+    rows = (
+        FeatureInterest.objects.filter(partner=org.tenant, customer=customer)
+        .values("feature__code", "feature__name", "recommended_product__name", "kind")
+        .annotate(count=Count("pk"), last=Max("at"))
+        .order_by("feature__name", "kind")
+    )
+    merged: dict[str, dict] = {}
+    for row in rows:
+        entry = merged.setdefault(
+            row["feature__code"],
+            {
+                "feature": row["feature__code"],
+                "feature_name": row["feature__name"],
+                "recommended": row["recommended_product__name"],
+                "viewed": 0,
+                "clicked": 0,
+                "asked": 0,
+                "last": None,
+            },
+        )
+        entry[row["kind"]] += row["count"]
+        entry["last"] = max(filter(None, [entry["last"], row["last"]]))
+    return list(merged.values())
+
+
+def buy_clicks_by_partner(*, partner: Tenant) -> int:
+    return FeatureInterest.objects.filter(
+        partner=partner, kind=FeatureInterest.Kind.CLICKED
+    ).count()
+
+
+def upgrade_requests_for(*, org: OrgContext):
+    """The partner's requests from customers this user may see (newest first)."""
+    if not org.tenant.is_partner:
+        return UpgradeRequest.objects.none()
+    from partners.selectors import customers_visible_to
+
+    return (
+        UpgradeRequest.objects.filter(
+            partner=org.tenant, customer__in=customers_visible_to(org=org)
+        )
+        .select_related(
+            "customer", "requested_by", "feature", "current_product", "recommended_product", "offer"
+        )
+        .order_by("-created_at")
+    )
+
+
+def upgrade_request_get(*, org: OrgContext, request_id) -> UpgradeRequest:
+    pk = uuid_or_404(request_id, "No such request.")
+    found = upgrade_requests_for(org=org).filter(pk=pk).first()
+    if found is None:
+        raise Http404("No such request.")
+    return found

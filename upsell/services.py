@@ -1,0 +1,191 @@
+"""Every write of upsell (SPEC §5): the per-customer switch (recorded), what
+customers look at and click, and "Ask my partner" turned into an offer."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+
+from offers.services import ItemSpec, offer_propose
+from partners.selectors import customer_get_for_partner, managing_partnership
+from tenants.emails import notify
+from tenants.exceptions import Conflict
+from tenants.models import Membership, Role, Tenant
+from tenants.selectors import OrgContext
+from upsell.models import FeatureInterest, UpgradeRequest, UpsellChange, UpsellSwitch
+from upsell.selectors import FeatureLine, ServiceLine, locked_feature_get
+
+UPGRADE_TERM_MONTHS = 12
+
+
+@transaction.atomic
+def upsell_set(*, org: OrgContext, customer_id, enabled: bool) -> UpsellSwitch:
+    """Switch upsell for a customer: the owners and admins of a partner allowed
+    on it, or platform staff. Each change is recorded (who, when, for whom); a
+    switch to the state it already has records nothing."""
+    if org.tenant.is_partner:
+        customer = customer_get_for_partner(org=org, customer_id=customer_id)
+        if not org.has_role(Role.ADMIN):
+            raise PermissionDenied("Only the partner's owners and admins switch upsell.")
+    elif org.is_staff:
+        customer = Tenant.objects.filter(pk=customer_id, kind=Tenant.Kind.CUSTOMER).first()
+        if customer is None:
+            raise Http404("No such customer.")
+    else:
+        raise Http404("No such customer.")
+    switch, _ = UpsellSwitch.objects.select_for_update().get_or_create(customer=customer)
+    if switch.enabled == enabled:
+        return switch
+    switch.enabled = enabled
+    switch.updated_at = timezone.now()
+    switch.updated_by = org.user
+    switch.save(update_fields=["enabled", "updated_at", "updated_by"])
+    UpsellChange.objects.create(
+        customer=customer,
+        enabled=enabled,
+        actor=org.user,
+        acting_for=org.tenant if org.membership else None,
+    )
+    return switch
+
+
+def _interest(org: OrgContext, line: ServiceLine, feature_line: FeatureLine, kind: str) -> None:
+    FeatureInterest.objects.create(
+        customer=org.tenant,
+        partner=line.contact.partner if line.contact else None,
+        user=org.user,
+        kind=kind,
+        feature=feature_line.feature,
+        current_product=line.subscription.product,
+        recommended_product=feature_line.unlocked_by,
+    )
+
+
+def locked_feature_view(*, org: OrgContext, subscription_id, feature_code: str) -> tuple:
+    """A customer member opens the dialog of a locked feature: recorded as
+    looked at, for the partner. Returns (service line, feature line)."""
+    line, feature_line = locked_feature_get(
+        org=org, subscription_id=subscription_id, feature_code=feature_code
+    )
+    _interest(org, line, feature_line, FeatureInterest.Kind.VIEWED)
+    return line, feature_line
+
+
+def buy_now_click(*, org: OrgContext, subscription_id, feature_code: str) -> str:
+    """A buyer follows Buy now: the click is counted for the partner, and the
+    Buy URL with its context is where to go. Anyone without Buy now: 404."""
+    line, feature_line = locked_feature_get(
+        org=org, subscription_id=subscription_id, feature_code=feature_code
+    )
+    if feature_line.action["kind"] != "buy_now":
+        raise Http404("No such link.")
+    _interest(org, line, feature_line, FeatureInterest.Kind.CLICKED)
+    return feature_line.action["url"]
+
+
+@transaction.atomic
+def upgrade_request_create(
+    *, org: OrgContext, subscription_id, feature_code: str
+) -> UpgradeRequest:
+    """ "Ask my partner": the managing partner's owners and admins are emailed and
+    see the request in their console. Asking again while one is open returns it."""
+    line, feature_line = locked_feature_get(
+        org=org, subscription_id=subscription_id, feature_code=feature_code
+    )
+    partner = line.contact.partner if line.contact else None
+    if partner is None:
+        raise ValidationError({"feature": "No partner manages this product for you."})
+    existing = UpgradeRequest.objects.filter(
+        customer=org.tenant,
+        recommended_product=feature_line.unlocked_by,
+        feature=feature_line.feature,
+        status=UpgradeRequest.Status.OPEN,
+    ).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            request = UpgradeRequest.objects.create(
+                customer=org.tenant,
+                partner=partner,
+                requested_by=org.user,
+                feature=feature_line.feature,
+                subscription=line.subscription,
+                current_product=line.subscription.product,
+                recommended_product=feature_line.unlocked_by,
+                quantity=line.subscription.quantity,
+            )
+    except IntegrityError:  # the same request a moment earlier
+        return UpgradeRequest.objects.get(
+            customer=org.tenant,
+            recommended_product=feature_line.unlocked_by,
+            feature=feature_line.feature,
+            status=UpgradeRequest.Status.OPEN,
+        )
+    _interest(org, line, feature_line, FeatureInterest.Kind.ASKED)
+    notify(
+        key=f"upgrade-request:{request.pk}",
+        users=[
+            m.user
+            for m in Membership.objects.filter(
+                tenant=partner, role__in=(Role.OWNER, Role.ADMIN)
+            ).select_related("user")
+        ],
+        subject=f"{org.tenant.name} asks for {request.recommended_product.name}",
+        lines=[
+            f"{org.user.email} at {org.tenant.name} would like {feature_line.feature.name}, "
+            f"which {request.recommended_product.name} unlocks "
+            f"(they have {request.current_product.name}, {request.quantity} units).",
+            "Turn the request into an offer in one click from your console.",
+        ],
+        url=reverse("upgrade_requests", kwargs={"slug": partner.slug}),
+        label="Open the requests",
+    )
+    return request
+
+
+def _close(request: UpgradeRequest, org: OrgContext, status: str, **fields) -> UpgradeRequest:
+    changed = UpgradeRequest.objects.filter(
+        pk=request.pk, status=UpgradeRequest.Status.OPEN
+    ).update(status=status, closed_at=timezone.now(), closed_by=org.user, **fields)
+    if changed != 1:
+        raise Conflict("This request was already answered.")
+    request.refresh_from_db()
+    return request
+
+
+@transaction.atomic
+def upgrade_request_to_offer(*, org: OrgContext, request: UpgradeRequest) -> UpgradeRequest:
+    """One click: an offer of the recommended edition for the customer's current
+    quantity, for 12 months, replacing the current edition when accepted."""
+    if request.partner_id != org.tenant.pk:
+        raise Http404("No such request.")
+    if request.status != UpgradeRequest.Status.OPEN:
+        raise Conflict("This request was already answered.")
+    if managing_partnership(customer=request.customer, product=request.current_product) is None:
+        raise Conflict("You no longer manage this product for the customer.")
+    offer = offer_propose(
+        org=org,
+        customer_id=request.customer_id,
+        name=f"Upgrade to {request.recommended_product.name}",
+        items=[
+            ItemSpec(
+                product=request.recommended_product,
+                quantity=request.quantity,
+                license_mode="absolute",
+                term_months=UPGRADE_TERM_MONTHS,
+                replaces=request.current_product,
+            )
+        ],
+        message=f"You asked for {request.feature.name}: {request.recommended_product.name} "
+        f"includes it and replaces your {request.current_product.name}.",
+    )
+    return _close(request, org, UpgradeRequest.Status.OFFERED, offer=offer)
+
+
+@transaction.atomic
+def upgrade_request_dismiss(*, org: OrgContext, request: UpgradeRequest) -> UpgradeRequest:
+    if request.partner_id != org.tenant.pk:
+        raise Http404("No such request.")
+    return _close(request, org, UpgradeRequest.Status.DISMISSED)

@@ -1,0 +1,96 @@
+"""Upsell fixtures: the backup family of SPEC §5 (Backup Standard < Protect
+Standard < Protect Advanced) and a customer of the sub-partner Lakeside, so a
+Buy URL can sit on its partner, the partner's parent (Alpine IT), the provider,
+or nowhere."""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from partners.models import Partnership
+from subscriptions.models import Feature, Product
+from subscriptions.services import subscription_build
+from subscriptions.tests.factories import ProductFactory
+from tenants.models import Role, Tenant, User
+from tenants.tests.factories import CustomerFactory, MembershipFactory
+
+
+@dataclass
+class Family:
+    standard: Product
+    protect: Product
+    advanced: Product
+    features: dict[str, Feature]
+
+
+@pytest.fixture
+def family(db) -> Family:
+    features = {
+        code: Feature.objects.create(code=code, name=name)
+        for code, name in [
+            ("file-backup", "File backup"),
+            ("vulnerability-assessment", "Vulnerability assessment"),
+            ("patch-management", "Patch management"),
+        ]
+    }
+    editions = []
+    for rank, (code, feature_codes) in enumerate(
+        [
+            ("backup-standard", ["file-backup"]),
+            ("protect-standard", ["file-backup", "vulnerability-assessment"]),
+            ("protect-advanced", ["file-backup", "vulnerability-assessment", "patch-management"]),
+        ],
+        start=1,
+    ):
+        product = ProductFactory(
+            code=code, name=code.replace("-", " ").title(), family="backup", edition_rank=rank
+        )
+        product.features.set([features[c] for c in feature_codes])
+        editions.append(product)
+    return Family(*editions, features=features)
+
+
+@dataclass
+class Shop:
+    customer: Tenant
+    members: dict[str, User]
+
+
+MEMBER_TYPES = {
+    "admin, buyer": (Role.ADMIN, True),
+    "admin, not a buyer": (Role.ADMIN, False),
+    "user, buyer": (Role.USER, True),
+    "user, not a buyer": (Role.USER, False),
+}
+
+
+@pytest.fixture
+def shop(world, family) -> Shop:
+    """Seeblick, a customer of Lakeside (below Alpine IT, below the provider),
+    with one member of each type, Backup Standard x 10, Lakeside managing it."""
+    customer = CustomerFactory(name="Hotel Seeblick", parent=world.sub_partner, slug="seeblick")
+    members = {
+        name: MembershipFactory(tenant=customer, role=role, buyer=buyer).user
+        for name, (role, buyer) in MEMBER_TYPES.items()
+    }
+    MembershipFactory(tenant=customer, role=Role.OWNER, buyer=True)
+    Partnership.objects.create(
+        partner=world.sub_partner,
+        customer=customer,
+        access="full",
+        payment="customer",
+        status="active",
+        initiated_by="partner",
+        activated_at=timezone.now(),
+    )
+    subscription_build(
+        customer=customer,
+        product=family.standard,
+        quantity=10,
+        unit_price=Decimal("10.00"),
+        starts_on=timezone.localdate() - datetime.timedelta(days=30),
+    ).save()
+    return Shop(customer=customer, members=members)
