@@ -5,12 +5,14 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install run test lint format lock migrate seed clean
+.PHONY: help install run test e2e chaos lint format lock migrate seed clean
 
 help:
 	@echo "make run      set up everything and serve the demo on http://127.0.0.1:$(PORT)"
 	@echo "make test     the whole test suite (SQLite unless DATABASE_URL/REDIS_URL are set)"
 	@echo "make install  virtualenv + locked dependencies"
+	@echo "make e2e      the journeys in a real Chromium (Debian's chromium) with axe-core"
+	@echo "make chaos    kill the worker and restart Redis mid-delivery; all delivered once"
 	@echo "make lint     ruff check and format check"
 	@echo "make lock     regenerate requirements.lock from pyproject.toml"
 
@@ -36,6 +38,12 @@ run: migrate
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+e2e: install
+	$(BIN)/python -m pytest e2e $(PYTEST_ARGS)
+
+chaos: install
+	$(BIN)/python scripts/chaos.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -26,7 +26,8 @@ from billing.serializers import (
 from portal.api.base import OrgAPIView, OrgGenericAPIView, OrgViewSet
 from subscriptions.api_smart_lists import CsvRenderer
 from tenants import exports
-from tenants.models import Role, Tenant
+from tenants.audit import audit_record
+from tenants.models import AuditEvent, Role, Tenant
 from tenants.selectors import OrgContext
 
 BOTH_SIDES = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
@@ -165,6 +166,14 @@ class CashbackAPI(OrgGenericAPIView):
 def billing_export_response(*, org: OrgContext):
     """The streamed billing CSV (the API's and the page's)."""
     filename = f"billing-{org.tenant.slug}-{timezone.localdate().isoformat()}.csv"
+    audit_record(
+        tenant=org.tenant,
+        action=AuditEvent.Action.EXPORT_BILLING,
+        actor=org.user,
+        actor_tenant=org.tenant,
+        target=filename,
+        details={"filename": filename},
+    )
     return exports.csv_response(
         exports.csv_lines(selectors.BILLING_EXPORT_COLUMNS, selectors.billing_export_rows(org=org)),
         filename=filename,

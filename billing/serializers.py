@@ -15,7 +15,7 @@ from billing.models import CashbackEntry, Earning, Invoice, Order, OrderLine, Pa
 from billing.selectors import order_figures
 from billing.services import Quote
 from billing.services.orders import MAX_LINES, MAX_QUANTITY
-from partners.models import Side
+from partners.models import Access, Payment, Side
 from partners.serializers import ProductCodeField
 
 PARTNER_ONLY = (
@@ -64,7 +64,7 @@ class OrderCreateSerializer(serializers.Serializer):
         required=False,
         help_text="The customer's id; a customer organization may leave it out (itself).",
     )
-    lines = OrderLineCreateSerializer(many=True, max_length=MAX_LINES)
+    lines = OrderLineCreateSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
 
     def validate(self, attrs):
         org = self.context["org"]
@@ -212,6 +212,12 @@ class OrderSerializer(serializers.ModelSerializer):
     kind = named_choice(Order.Kind, "OrderKindEnum")
     status = named_choice(Order.Status, "OrderStatusEnum")
     ordered_by = named_choice(Side, "OrderedByEnum", help_text="The side that placed it.")
+    access = serializers.ChoiceField(
+        choices=Access.choices, allow_blank=True, read_only=True, help_text="Empty: no partner."
+    )
+    payment = serializers.ChoiceField(
+        choices=Payment.choices, allow_blank=True, read_only=True, help_text="Full access only."
+    )
     invoice = serializers.SerializerMethodField(
         help_text="The order's invoice, for the payer's organization only (else null)."
     )

@@ -51,7 +51,7 @@ def deliver_offer(self, offer_id: str) -> bool:
 @shared_task
 def sweep_waiting_offers() -> int:
     """Re-enqueue offers left waiting (lost to a broker outage or a dead worker)."""
-    ids = services.offers_to_deliver(older_than_seconds=300)
+    ids = services.offers_to_deliver(older_than_seconds=settings.SWEEP_AFTER_SECONDS)
     for start in range(0, len(ids), DELIVERY_CHUNK):
         deliver_offers.delay(ids[start : start + DELIVERY_CHUNK])
     return len(ids)

@@ -29,6 +29,7 @@ from partners.services import contract_clean
 from portal.api.exceptions import validation_detail
 from subscriptions.models import Product
 from tenants.models import Contact, Tenant
+from tenants.serializers import email_domains_field
 from tenants.services import ORGANIZATION_FIELDS
 
 
@@ -270,9 +271,7 @@ class CustomerRowSerializer(serializers.ModelSerializer):
 class CustomerSerializer(LivePartnershipMixin, serializers.ModelSerializer):
     """A customer's profile (SPEC §2); PATCH writes the profile fields."""
 
-    email_domains = serializers.ListField(
-        child=serializers.CharField(max_length=253), required=False, max_length=50
-    )
+    email_domains = email_domains_field()
 
     class Meta:
         model = Tenant
@@ -441,9 +440,7 @@ class CustomerCreateSerializer(serializers.ModelSerializer):
     products = product_codes(help_text="Product codes (limited access).")
     ends_on = serializers.DateField(required=False)
     message = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    email_domains = serializers.ListField(
-        child=serializers.CharField(max_length=253), required=False, max_length=50
-    )
+    email_domains = email_domains_field()
     contract = ContractInputSerializer(required=False, help_text="An optional first contract.")
     service_profile = ServiceProfileSerializer(
         required=False, help_text="Optional: your SLA policy and alert profile for it."
@@ -519,6 +516,7 @@ class OwnerInviteSerializer(serializers.Serializer):
 
 
 class DirectoryPartnerSerializer(serializers.ModelSerializer):
+    website = serializers.URLField(read_only=True, allow_blank=True)
     specialities = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:

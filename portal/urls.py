@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -7,6 +8,13 @@ from partners.views import InvitationView
 from portal import views
 from portal.health import healthz
 from tenants import views as tenant_views
+
+# The admin has no sign-in form of its own: /admin/login/ sends visitors to the
+# portal's (allauth's), whose failed-login limits then apply to staff accounts too.
+admin.site.login = secure_admin_login(admin.site.login)
+
+handler400 = "portal.api.exceptions.bad_request"
+handler404 = "portal.api.exceptions.not_found"
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -19,7 +19,8 @@ from portal.api.base import OrgAPIView, OrgViewSet
 from subscriptions import smart_lists
 from subscriptions.models import Product, SmartList
 from tenants import exports
-from tenants.models import Role, Tenant
+from tenants.audit import audit_record
+from tenants.models import AuditEvent, Role, Tenant
 
 
 class SmartListFiltersSerializer(serializers.Serializer):
@@ -186,6 +187,18 @@ class SmartListExportAPI(OrgAPIView):
 def csv_response(*, org, smart_list: SmartList) -> StreamingHttpResponse:
     """The streamed CSV download (the API's and the page's)."""
     filename = slugify(smart_list.name) or "smart-list"
+    audit_record(
+        tenant=org.tenant,
+        action=AuditEvent.Action.EXPORT_SMART_LIST,
+        actor=org.user,
+        actor_tenant=org.tenant,
+        target=smart_list.name,
+        details={
+            "smart_list": str(smart_list.pk),
+            "filters": smart_list.filters,
+            "columns": smart_list.columns,
+        },
+    )
     return exports.csv_response(
         smart_lists.smart_list_csv_lines(org=org, smart_list=smart_list),
         filename=f"{filename}.csv",

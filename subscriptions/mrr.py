@@ -25,10 +25,23 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections
-from django.db.models import BigIntegerField, Case, F, Min, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Round
 from django.utils import timezone
 
+from partners.models import Access, Partnership
 from partners.selectors.partnerships import customers_visible_to
 from subscriptions.models import Subscription, mrr_from_twelves, mrr_sum
 from tenants.models import Role, Tenant
@@ -75,9 +88,25 @@ def book_customers(*, org: OrgContext, currency: str | None = None, subtree: boo
     return customers.filter(currency=currency), currency
 
 
-def _book_subscriptions(customers: QuerySet[Tenant], currency: str):
+def _managed_by(partner: Tenant | None) -> Q | Exists:
+    """The products `partner` manages for each customer: a full grant, or a limited
+    one listing them (SPEC §3: the widget and the subscription list say the same).
+    None (the sub-tree's book): every subscription of its customers."""
+    if partner is None:
+        return Q()
+    return Exists(
+        Partnership.objects.filter(
+            partner=partner, customer=OuterRef("customer"), status=Partnership.Status.ACTIVE
+        ).filter(Q(access=Access.FULL) | Q(products=OuterRef("product")))
+    )
+
+
+def _book_subscriptions(customers: QuerySet[Tenant], currency: str, partner: Tenant | None):
     return Subscription.objects.filter(
-        customer__in=customers.values("pk"), currency=currency, cancelled_at__isnull=True
+        _managed_by(partner),
+        customer__in=customers.values("pk"),
+        currency=currency,
+        cancelled_at__isnull=True,
     ).order_by()
 
 
@@ -173,7 +202,7 @@ def book_mrr(
         raise ValidationError({"months": f"From 1 to {MONTHS_MAX}."})
     today = today or timezone.localdate()
     customers, currency = book_customers(org=org, currency=currency, subtree=subtree)
-    subscriptions = _book_subscriptions(customers, currency)
+    subscriptions = _book_subscriptions(customers, currency, None if subtree else org.tenant)
     ends, labels = _month_ends(today, months)
     history, next_start, next_end = _book_history(subscriptions, ends, labels, today)
 
@@ -262,7 +291,8 @@ def book_movements(
     if kind is not None and kind not in KINDS:
         raise ValidationError({"kind": f"One of {', '.join(KINDS)}."})
     customers, currency = book_customers(org=org, currency=currency, subtree=subtree)
-    subscriptions = _book_subscriptions(customers, currency)
+    partner = None if subtree else org.tenant
+    subscriptions = _book_subscriptions(customers, currency, partner)
     before = first - datetime.timedelta(days=1)
     after = min(_month_end(first), today)
 
@@ -280,13 +310,18 @@ def book_movements(
                     "subscriptions": [],
                 }
             )
-    _attach_changes(moves, customers, currency, before, after)
+    _attach_changes(moves, customers, currency, before, after, partner)
     moves.sort(key=lambda m: (KINDS.index(m["kind"]), m["customer"]["name"]))
     return moves
 
 
 def _attach_changes(
-    moves: Iterable[dict], customers, currency: str, before: datetime.date, after: datetime.date
+    moves: Iterable[dict],
+    customers,
+    currency: str,
+    before: datetime.date,
+    after: datetime.date,
+    partner: Tenant | None,
 ) -> None:
     """One query: what started, ended (its last day from `before` to the day before
     `after`) or was cancelled in the month, for the customers that moved."""
@@ -299,7 +334,7 @@ def _attach_changes(
     cancelled = Q(cancelled_at__date__gt=before, cancelled_at__date__lte=after)
     rows = (
         Subscription.objects.filter(customer__in=customers.values("pk"), currency=currency)
-        .filter(customer__in=list(by_customer))
+        .filter(_managed_by(partner), customer__in=list(by_customer))
         .filter(started | ended | cancelled)
         .select_related("product")
         .order_by("starts_on", "created_at")

@@ -2,7 +2,16 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
 
-from tenants.models import ApiToken, Branding, Contact, Membership, OutboundEmail, Tenant, User
+from tenants.models import (
+    ApiToken,
+    AuditEvent,
+    Branding,
+    Contact,
+    Membership,
+    OutboundEmail,
+    Tenant,
+    User,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -128,4 +137,27 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in OutboundEmail._meta.fields]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Staff read every organization's audit log; nobody adds, edits or deletes
+    an event (the model refuses too)."""
+
+    list_display = ["at", "tenant", "action", "target", "actor_email", "actor_tenant", "ip"]
+    list_filter = ["action"]
+    search_fields = ["tenant__name", "target", "actor_email"]
+    list_select_related = ["tenant", "actor_tenant"]
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+    actions = None
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

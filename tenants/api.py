@@ -8,11 +8,12 @@ from rest_framework.views import APIView
 
 from portal.api.base import OrgAPIView, OrgViewSet, resolve_org
 from tenants import selectors, services
-from tenants.models import ApiToken, Membership, Role
+from tenants.models import ApiToken, AuditEvent, Membership, Role
 from tenants.serializers import (
     ApiTokenCreatedSerializer,
     ApiTokenCreateSerializer,
     ApiTokenSerializer,
+    AuditEventSerializer,
     BrandingLogoSerializer,
     BrandingSerializer,
     MemberInviteSerializer,
@@ -69,9 +70,11 @@ class OrganizationSettingsAPI(OrgAPIView):
 
     @extend_schema(request=OrganizationSettingsSerializer, responses=OrganizationSettingsSerializer)
     def patch(self, request):
-        serializer = OrganizationSettingsSerializer(data=request.data)
+        serializer = OrganizationSettingsSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        tenant = services.organization_settings_update(org=self.org, **serializer.validated_data)
+        tenant = self.org.tenant
+        if serializer.validated_data:  # a PATCH leaves what it does not name as it is
+            tenant = services.organization_settings_update(org=self.org, **serializer.validated_data)
         return Response(OrganizationSettingsSerializer(tenant).data)
 
 
@@ -104,7 +107,7 @@ class BrandingLogoAPI(OrgAPIView):
     back to the logo inherited from above. Owners and admins."""
 
     min_role = Role.ADMIN
-    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+    parser_classes = [parsers.MultiPartParser]
 
     @extend_schema(request=BrandingLogoSerializer, responses=BrandingSerializer)
     def put(self, request):
@@ -114,7 +117,7 @@ class BrandingLogoAPI(OrgAPIView):
         services.branding_logo_set(org=self.org, content=upload.read(services.LOGO_MAX_BYTES + 1))
         return BrandingAPI.render_for(self.org)
 
-    @extend_schema(request=None, responses=BrandingSerializer)
+    @extend_schema(request=None, responses={200: BrandingSerializer})
     def delete(self, request):
         services.branding_logo_set(org=self.org, content=None)
         return BrandingAPI.render_for(self.org)
@@ -189,3 +192,21 @@ class PartnerCreateAPI(APIView):
         serializer.is_valid(raise_exception=True)
         partner = services.partner_create(actor=request.user, **serializer.validated_data)
         return Response(PartnerSerializer(partner).data, status=status.HTTP_201_CREATED)
+
+
+class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
+    """The organization's audit log, newest first (`?action=` filters): its owners
+    read it; nothing writes, edits or deletes an event through the API."""
+
+    serializer_class = AuditEventSerializer
+    min_role = Role.OWNER
+    queryset = AuditEvent.objects.none()
+    filterset_fields = ["action"]
+    ordering_fields = ["at"]
+    search_fields = ["target", "actor_email"]
+
+    def get_org_queryset(self):
+        return selectors.audit_events_list(org=self.org)
+
+    def get_object(self):
+        return selectors.audit_event_get(org=self.org, event_id=self.kwargs["pk"])

@@ -8,6 +8,7 @@ the context, so every link in an email is absolute.
 """
 
 import logging
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -100,6 +101,14 @@ def emails_enqueue(email_ids: list[str]) -> None:
     deliver_emails.delay_on_commit(list(email_ids))
 
 
+def message_id(email: OutboundEmail) -> str:
+    """The same Message-ID at every attempt. A worker killed after the mail server
+    accepted the message but before `sent` was committed sends it again (the one
+    crash window of the outbox, docs/reliability.md); the copy then carries the
+    same Message-ID, by which mail stores (Gmail) and relays recognize it."""
+    return f"<{email.id}@{urlsplit(settings.SITE_URL).hostname or 'partner-portal.local'}>"
+
+
 def email_deliver(*, email_id: str) -> bool:
     """Send one queued email if it is still pending. True when this call sent it.
 
@@ -114,7 +123,9 @@ def email_deliver(*, email_id: str) -> bool:
         )
         if email is None:
             return False
-        message = EmailMultiAlternatives(email.subject, email.body_text, to=[email.to])
+        message = EmailMultiAlternatives(
+            email.subject, email.body_text, to=[email.to], headers={"Message-ID": message_id(email)}
+        )
         if email.body_html:
             message.attach_alternative(email.body_html, "text/html")
         email.attempts += 1

@@ -1,6 +1,6 @@
 from django import forms
 
-from tenants.models import ROLES_BY_KIND, Branding, Role, Tenant
+from tenants.models import ROLES_BY_KIND, AuditEvent, Branding, Role, Tenant
 from tenants.services import ORGANIZATION_FIELDS, PARTNER_LISTING_FIELDS
 
 
@@ -71,3 +71,11 @@ class BrandingForm(forms.ModelForm):
         model = Branding
         fields = list(Branding.INHERITED_FIELDS)
         widgets = {"accent_color": forms.TextInput(attrs={"type": "color"})}
+
+
+class AuditFilterForm(forms.Form):
+    """The audit log's filter (GET); an unknown action shows every event."""
+
+    action = forms.ChoiceField(
+        label="Action", required=False, choices=[("", "Any"), *AuditEvent.Action.choices]
+    )

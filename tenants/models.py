@@ -1,5 +1,6 @@
 """The tenancy core: users, organizations (tenants) in a tree, memberships,
-contacts, branding and API tokens. This app imports no other domain app."""
+contacts, branding, API tokens and the audit log. This app imports no other
+domain app."""
 
 import uuid
 from decimal import Decimal
@@ -7,6 +8,7 @@ from decimal import Decimal
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -357,3 +359,98 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to} ({self.status})"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """No bulk path around AppendOnly either: `.update()` and `.delete()` raise.
+    (Deleting a user still empties `actor`: Django's collector goes through the
+    base manager, not this one.)"""
+
+    def update(self, **kwargs):
+        raise ValueError(f"{self.model.__name__} rows cannot be edited.")
+
+    def delete(self):
+        raise ValueError(f"{self.model.__name__} rows cannot be deleted.")
+
+
+class AppendOnly(models.Model):
+    """Rows written once: saving an existing row or deleting one raises.
+    (billing has its own copy: the tenancy core imports no other app.)"""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError(f"{type(self).__name__} rows cannot be edited.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{type(self).__name__} rows cannot be deleted.")
+
+
+class AuditEvent(AppendOnly):
+    """One security-relevant action in the log of the organization it belongs to
+    (tenants/audit.py writes it; docs/security.md says what is logged). An action
+    that concerns two organizations has a row in each one's log. Read by the
+    organization's owners; never edited or deleted by the portal."""
+
+    class Action(models.TextChoices):
+        GRANT_REQUESTED = "grant.requested", "Access requested"
+        GRANT_OWNER_INVITED = "grant.owner_invited", "Owner invited to review the access"
+        GRANT_ACCEPTED = "grant.accepted", "Access accepted"
+        GRANT_ACCEPTED_WITH_CHANGES = "grant.accepted_with_changes", "Access accepted with changes"
+        GRANT_DECLINED = "grant.declined", "Access declined"
+        GRANT_CANCELLED = "grant.cancelled", "Access request cancelled"
+        GRANT_RESENT = "grant.resent", "Invitation resent"
+        GRANT_CHANGED = "grant.changed", "Access changed"
+        GRANT_PAYMENT_CHANGED = "grant.payment_changed", "Payment mode changed"
+        GRANT_EXTENSION_REQUESTED = "grant.extension_requested", "Extension requested"
+        GRANT_EXTENDED = "grant.extended", "Access extended"
+        GRANT_ENDED = "grant.ended", "Partnership ended"
+        GRANT_EXPIRED = "grant.expired", "Partnership expired"
+        MEMBER_INVITED = "member.invited", "Member invited"
+        MEMBER_ROLE_CHANGED = "member.role_changed", "Member's role changed"
+        MEMBER_BUYER_CHANGED = "member.buyer_changed", "Member's buyer flag changed"
+        MEMBER_REMOVED = "member.removed", "Member removed"
+        TOKEN_CREATED = "token.created", "API token created"
+        TOKEN_REVOKED = "token.revoked", "API token revoked"
+        UPSELL_SWITCHED = "upsell.switched", "Upsell switched"
+        EXPORT_BILLING = "export.billing", "Billing data exported"
+        EXPORT_SMART_LIST = "export.smart_list", "Smart list exported"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+        help_text="The organization whose log this is.",
+    )
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_email = models.EmailField(
+        blank=True, help_text="The actor's email then: the log stays readable without the account."
+    )
+    actor_tenant = models.ForeignKey(
+        Tenant,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The organization the actor acted in; empty for the portal's own jobs.",
+    )
+    action = models.CharField(max_length=40, choices=Action.choices)
+    target = models.CharField(max_length=255, blank=True, help_text="What the action concerns.")
+    details = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["tenant", "-at"], name="audit_event_tenant_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} · {self.target} ({self.at:%Y-%m-%d %H:%M})"

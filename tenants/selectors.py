@@ -8,11 +8,12 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
 
-from tenants.models import ROLE_RANK, ApiToken, Branding, Membership, Role, Tenant, User
+from tenants.models import ROLE_RANK, ApiToken, AuditEvent, Branding, Membership, Role, Tenant, User
 
 
 @dataclass(frozen=True)
@@ -191,3 +192,21 @@ def branding_logo(*, tenant_id) -> Branding:
 def branding_own(*, tenant: Tenant) -> Branding:
     """The tenant's own branding row (unsaved and empty when it has none)."""
     return Branding.objects.filter(tenant=tenant).first() or Branding(tenant=tenant)
+
+
+def audit_events_list(*, org: OrgContext, action: str | None = None) -> QuerySet[AuditEvent]:
+    """The organization's audit log, newest first: its owners' (and staff's) to
+    read; no organization ever sees another's events."""
+    if not org.is_owner:
+        raise PermissionDenied("The audit log is for the organization's owners.")
+    events = AuditEvent.objects.filter(tenant=org.tenant).select_related("actor_tenant")
+    if action:
+        events = events.filter(action=action)
+    return events.order_by("-at", "-id")
+
+
+def audit_event_get(*, org: OrgContext, event_id) -> AuditEvent:
+    try:
+        return audit_events_list(org=org).get(id=uuid_or_404(event_id, "No such event."))
+    except AuditEvent.DoesNotExist as exc:
+        raise Http404("No such event.") from exc

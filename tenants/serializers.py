@@ -1,8 +1,17 @@
 from decimal import Decimal
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from tenants.models import MAX_DISCOUNT_RATE, ApiToken, Branding, Membership, Role, Tenant
+from tenants.models import (
+    MAX_DISCOUNT_RATE,
+    ApiToken,
+    AuditEvent,
+    Branding,
+    Membership,
+    Role,
+    Tenant,
+)
 from tenants.services import ORGANIZATION_FIELDS, PARTNER_LISTING_FIELDS
 
 
@@ -27,10 +36,17 @@ class MeSerializer(serializers.Serializer):
     current_tenant = TenantRefSerializer(allow_null=True)
 
 
-class OrganizationSerializer(serializers.ModelSerializer):
-    email_domains = serializers.ListField(
-        child=serializers.CharField(max_length=253), required=False, max_length=50
+def email_domains_field() -> serializers.ListField:
+    """`email_domains` as the API takes them (`clean_email_domains` stores them)."""
+    domain = serializers.CharField(
+        max_length=253,
+        validators=[RegexValidator(r"^[^@]*$", "Give domains without @ (example.com).")],
     )
+    return serializers.ListField(child=domain, required=False, max_length=50)
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    email_domains = email_domains_field()
     specialities = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, max_length=50
     )
@@ -161,4 +177,27 @@ class PartnerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tenant
         fields = ["id", "name", "slug", "kind", "parent", "currency", "discount_rate", "status"]
+        read_only_fields = fields
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    """One event of the organization's audit log; read-only, like the log."""
+
+    action_label = serializers.CharField(source="get_action_display", read_only=True)
+    actor_tenant = TenantRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "at",
+            "action",
+            "action_label",
+            "actor",
+            "actor_email",
+            "actor_tenant",
+            "target",
+            "details",
+            "ip",
+        ]
         read_only_fields = fields

@@ -14,11 +14,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from tenants.audit import audit_member_changes, audit_record
 from tenants.exceptions import Conflict
 from tenants.models import (
     MAX_DISCOUNT_RATE,
     ROLES_BY_KIND,
     ApiToken,
+    AuditEvent,
     Branding,
     Contact,
     Membership,
@@ -312,6 +314,14 @@ def member_invite(*, org: OrgContext, email: str, role: str, buyer: bool = False
     except IntegrityError as exc:  # a concurrent invite of the same person
         raise ValidationError({"email": "This person is already a member."}) from exc
     _enqueue_invitation(membership)
+    audit_record(
+        tenant=org.tenant,
+        action=AuditEvent.Action.MEMBER_INVITED,
+        actor=org.user,
+        actor_tenant=org.tenant,
+        target=user.email,
+        details={"after": {"role": role, "buyer": buyer}},
+    )
     return membership
 
 
@@ -326,6 +336,7 @@ def member_update(
     require_role(org, Role.ADMIN)
     owners = _lock_owners(org.tenant)
     membership = Membership.objects.select_for_update().get(pk=membership.pk, tenant=org.tenant)
+    before = {"role": membership.role, "buyer": membership.buyer}
     touches_owner = membership.role == Role.OWNER or role == Role.OWNER
     if role is not None and role != membership.role:
         _check_role_fits(org.tenant, role)
@@ -339,6 +350,7 @@ def member_update(
             require_role(org, Role.OWNER)
         membership.buyer = buyer
     membership.save(update_fields=["role", "buyer"])
+    audit_member_changes(org=org, membership=membership, before=before)
     return membership
 
 
@@ -351,10 +363,21 @@ def member_remove(*, org: OrgContext, membership: Membership) -> None:
         require_role(org, Role.OWNER)
         if len(owners) == 1:
             raise Conflict("The organization needs at least one owner.")
-    ApiToken.objects.filter(
+    tokens_revoked = ApiToken.objects.filter(
         user=membership.user, tenant=org.tenant, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
     membership.delete()
+    audit_record(
+        tenant=org.tenant,
+        action=AuditEvent.Action.MEMBER_REMOVED,
+        actor=org.user,
+        actor_tenant=org.tenant,
+        target=membership.user.email,
+        details={
+            "before": {"role": membership.role, "buyer": membership.buyer},
+            "tokens_revoked": tokens_revoked,
+        },
+    )
 
 
 @transaction.atomic
@@ -375,14 +398,31 @@ def api_token_create(*, org: OrgContext, name: str) -> tuple[ApiToken, str]:
         prefix=raw[:10],
         token_hash=api_token_hash(raw),
     )
+    audit_record(
+        tenant=org.tenant,
+        action=AuditEvent.Action.TOKEN_CREATED,
+        actor=org.user,
+        actor_tenant=org.tenant,
+        target=str(token),
+        details={"token": str(token.id), "name": token.name, "prefix": token.prefix},
+    )
     return token, raw
 
 
+@transaction.atomic
 def api_token_revoke(*, org: OrgContext, token: ApiToken) -> ApiToken:
     require_role(org, Role.ADMIN)
-    ApiToken.objects.filter(pk=token.pk, tenant=org.tenant, revoked_at__isnull=True).update(
+    if ApiToken.objects.filter(pk=token.pk, tenant=org.tenant, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
-    )
+    ):
+        audit_record(
+            tenant=org.tenant,
+            action=AuditEvent.Action.TOKEN_REVOKED,
+            actor=org.user,
+            actor_tenant=org.tenant,
+            target=str(token),
+            details={"token": str(token.id), "made_by": token.user.email},
+        )
     token.refresh_from_db()
     return token
 

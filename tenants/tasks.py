@@ -1,6 +1,7 @@
 """Celery tasks of the tenancy core: they take ids, load, call one service."""
 
 from celery import shared_task
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 
 from tenants import emails
@@ -46,7 +47,7 @@ def deliver_emails(self, email_ids: list[str]) -> int:
 @shared_task
 def sweep_pending_emails() -> int:
     """Re-enqueue emails left pending (lost to a broker outage or a dead worker)."""
-    ids = emails.email_pending_ids(older_than_seconds=300)
+    ids = emails.email_pending_ids(older_than_seconds=settings.SWEEP_AFTER_SECONDS)
     for email_id in ids:
         deliver_email.delay(email_id)
     return len(ids)

@@ -8,5 +8,6 @@ urlpatterns = [
     path("members/", views.MembersView.as_view(), name="members"),
     path("members/<uuid:membership_id>/", views.MemberChangeView.as_view(), name="member_change"),
     path("tokens/", views.ApiTokensView.as_view(), name="tokens"),
+    path("audit/", views.AuditLogView.as_view(), name="audit_log"),
     path("organization/", views.OrganizationView.as_view(), name="organization"),
 ]

@@ -13,6 +13,7 @@ from tenants import selectors, services
 from tenants.exceptions import Conflict
 from tenants.forms import (
     ApiTokenForm,
+    AuditFilterForm,
     BrandingForm,
     MemberInviteForm,
     MemberUpdateForm,
@@ -212,3 +213,53 @@ class OrganizationView(OrgViewMixin, View):
                 messages.success(request, "Saved.")
                 return redirect("organization", slug=slug)
         return self.render_page(request, status=400, **{form_name: form})
+
+
+def _shown(value) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_shown(v)}" for k, v in value.items()) or "—"
+    return str(value)
+
+
+def audit_detail_rows(details: dict) -> list[tuple[str, str, str]]:
+    """An event's details as (what, before, after) rows: the fields that changed
+    (or were set or cleared), or the values as they stay when nothing did (a
+    grant accepted as asked); then anything else it recorded (before empty)."""
+    before, after = details.get("before") or {}, details.get("after") or {}
+    rows = [
+        (key.replace("_", " "), _shown(before.get(key)), _shown(after.get(key)))
+        for key in dict.fromkeys([*before, *after])
+        if before.get(key) != after.get(key)
+    ]
+    if not rows and after:
+        rows = [(key.replace("_", " "), "", _shown(value)) for key, value in after.items()]
+    rows += [
+        (key.replace("_", " "), "", _shown(value))
+        for key, value in details.items()
+        if key not in ("before", "after") and value not in ("", None, {}, [])
+    ]
+    return rows
+
+
+class AuditLogView(OrgViewMixin, View):
+    """The organization's audit log, newest first, 50 a page: owners only."""
+
+    min_role = Role.OWNER
+
+    def get(self, request, slug):
+        filters = AuditFilterForm(request.GET)
+        action = filters.cleaned_data["action"] if filters.is_valid() else ""
+        events = selectors.audit_events_list(org=self.org, action=action or None)
+        page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = [(event, audit_detail_rows(event.details)) for event in page.object_list]
+        return render(
+            request,
+            "tenants/audit.html",
+            {"page": page, "rows": rows, "filters": filters, "filtered": bool(action)},
+        )

@@ -9,7 +9,7 @@ from django.db import OperationalError, connection
 
 from tenants.exceptions import Conflict
 
-THREADS = 8
+THREADS = 20
 
 
 def race(target, count=THREADS) -> list:

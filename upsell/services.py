@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from offers.services import ItemSpec, offer_propose
 from partners.selectors import customer_get_for_partner, managing_partnership
+from tenants.audit import audit_record_shared
 from tenants.emails import notify
 from tenants.exceptions import Conflict
-from tenants.models import Membership, Role, Tenant
+from tenants.models import AuditEvent, Membership, Role, Tenant
 from tenants.selectors import OrgContext
 from upsell.models import FeatureInterest, UpgradeRequest, UpsellChange, UpsellSwitch
 from upsell.selectors import FeatureLine, ServiceLine, locked_feature_get
@@ -46,6 +47,13 @@ def upsell_set(*, org: OrgContext, customer_id, enabled: bool) -> UpsellSwitch:
         enabled=enabled,
         actor=org.user,
         acting_for=org.tenant if org.membership else None,
+    )
+    audit_record_shared(
+        parties=[(org.tenant, customer.name), (customer, customer.name)],
+        action=AuditEvent.Action.UPSELL_SWITCHED,
+        actor=org.user,
+        actor_tenant=org.tenant,
+        details={"before": {"enabled": not enabled}, "after": {"enabled": enabled}},
     )
     return switch
 

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from partners import notifications
+from partners.audit import partnership_event_audit
 from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Payment, Side
 from partners.selectors import customer_get_for_partner, partner_directory, partnership_check
 from subscriptions.models import Product
@@ -110,7 +111,7 @@ def _apply_grant(partnership: Partnership, grant: dict) -> None:
 def _record(
     partnership: Partnership, kind: str, actor: User | None, before=None, after=None, note=""
 ) -> PartnershipEvent:
-    return PartnershipEvent.objects.create(
+    event = PartnershipEvent.objects.create(
         partnership=partnership,
         kind=kind,
         actor=actor,
@@ -118,6 +119,8 @@ def _record(
         after=after or {},
         note=note,
     )
+    partnership_event_audit(partnership=partnership, event=event)
+    return event
 
 
 def _lock(partnership: Partnership) -> Partnership:

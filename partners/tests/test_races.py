@@ -1,4 +1,4 @@
-"""Races: many people answering the same invitation at the same moment get one
+"""Races (pass figure: 20 threads, exactly one transition): many people answering the same invitation at the same moment get one
 transition, one history entry and one set of emails (PostgreSQL row locks; on
 SQLite the losers meet the database lock instead)."""
 
@@ -11,7 +11,7 @@ from django.db import OperationalError
 from partners import services
 from partners.models import Partnership
 from tenants.exceptions import Conflict
-from tenants.models import Membership
+from tenants.models import Membership, OutboundEmail
 from tenants.selectors import org_context_for
 from tests.concurrency import race
 
@@ -59,11 +59,12 @@ def test_accept_racing_decline_and_cancel_ends_in_exactly_one_of_them(world):
     owner = Membership.objects.get(tenant=partnership.customer).user
     customer_ctx = org_context_for(user=owner, tenant_id=partnership.customer_id)
     partner_ctx = org_context_for(user=world.partner_owner, tenant_id=world.partner.id)
-    actions = [
+    answers = [
         lambda: services.partnership_accept(org=customer_ctx, partnership=partnership),
         lambda: services.partnership_decline(org=customer_ctx, partnership=partnership),
         lambda: services.partnership_cancel(org=partner_ctx, partnership=partnership),
-    ] * 3
+    ]
+    actions = [answers[n % 3] for n in range(20)]  # 20 threads, each answer ~7 times
     index = iter(range(len(actions)))
     lock = threading.Lock()
 
@@ -78,3 +79,13 @@ def test_accept_racing_decline_and_cancel_ends_in_exactly_one_of_them(world):
     partnership.refresh_from_db()
     assert partnership.status in ("active", "declined", "cancelled")
     assert partnership.events.count() == 2
+    # notifications of exactly one transition (the answer's, if it sends any), each person once
+    answer = partnership.events.exclude(kind="created").get()
+    created = partnership.events.get(kind="created")
+    keys = list(
+        OutboundEmail.objects.filter(key__startswith="partnership-event:").values_list(
+            "key", flat=True
+        )
+    )
+    assert len(keys) == len(set(keys))
+    assert {k.split(":")[1] for k in keys} <= {str(answer.pk), str(created.pk)}

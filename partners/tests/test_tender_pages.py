@@ -245,7 +245,7 @@ def test_opening_the_confirm_link_changes_nothing_and_its_button_publishes(
 
     opened = visitor.get(url)
 
-    assert opened.status_code == 200 and opened["Referrer-Policy"] == "no-referrer"
+    assert opened.status_code == 200 and opened["Referrer-Policy"] == "same-origin"
     assert "Confirm and publish" in opened.content.decode()
     tender.refresh_from_db()
     assert tender.status == Tender.Status.UNCONFIRMED

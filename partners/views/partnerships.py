@@ -461,7 +461,9 @@ class InvitationView(View):
             return invitation_unusable()
         self.partnership, self.invitee = partnership, invitee
         response = super().dispatch(request, token)
-        response["Referrer-Policy"] = "no-referrer"
+        # The token never leaves the site in a Referer. Not "no-referrer": with it,
+        # browsers post this page's forms with "Origin: null", which CSRF refuses.
+        response["Referrer-Policy"] = "same-origin"
         return response
 
     def get(self, request, token):

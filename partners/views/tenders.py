@@ -181,7 +181,9 @@ class TenderLinkView(View):
             return tender_link_unusable()
         self.tender = tender
         response = super().dispatch(request, token)
-        response["Referrer-Policy"] = "no-referrer"
+        # The token never leaves the site in a Referer. Not "no-referrer": with it,
+        # browsers post this page's forms with "Origin: null", which CSRF refuses.
+        response["Referrer-Policy"] = "same-origin"
         return response
 
     def render_page(self, request, **context):

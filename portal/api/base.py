@@ -51,6 +51,10 @@ class OrgScopedMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            # a method the URL does not have is 405 whichever organization asks
+            raise exceptions.MethodNotAllowed(request.method)
         self.org = resolve_org(request)
         if self.org.tenant.kind not in self.allowed_kinds:
             raise Http404("Not available for this organization.")

@@ -2,7 +2,10 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -25,6 +28,37 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(validation_detail(exc))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
-    elif isinstance(exc, Conflict):
-        return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
-    return drf_exception_handler(exc, context)
+    if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, list):
+        # a bare message (DRF's search filter raises one) is a field error of no field
+        exc = exceptions.ValidationError({"non_field_errors": exc.detail})
+    if isinstance(exc, Conflict):
+        response = Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
+    else:
+        response = drf_exception_handler(exc, context)
+    if response is not None:
+        # errors are JSON, also where the answer would have been CSV (`?format=csv`)
+        request = context["request"]
+        request.accepted_renderer, request.accepted_media_type = JSON, JSON.media_type
+    return response
+
+
+JSON = JSONRenderer()
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request, exception=None):
+    """`handler404`: a URL no route matches (an id that is not a UUID, say) is JSON
+    under /api/ like every other answer of the API; a page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)
+
+
+def bad_request(request, exception=None):
+    """`handler400`, for the same reason (a request Django refuses before any view)."""
+    if _is_api(request):
+        return JsonResponse({"detail": "Bad request."}, status=status.HTTP_400_BAD_REQUEST)
+    return defaults.bad_request(request, exception)

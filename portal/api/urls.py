@@ -13,6 +13,7 @@ from partners.api import (
 from subscriptions.api import CustomerMrrAPI, ProductViewSet, SubscriptionViewSet
 from tenants.api import (
     ApiTokenViewSet,
+    AuditEventViewSet,
     BrandingAPI,
     BrandingLogoAPI,
     MeAPI,
@@ -31,8 +32,12 @@ from upsell.api import (
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+# No `.json` twins of every URL: API.md names none, and the viewsets' handlers
+# take no `format` argument (each twin was a 500).
+router.include_format_suffixes = False
 router.register("members", MemberViewSet, basename="member")
 router.register("tokens", ApiTokenViewSet, basename="token")
+router.register("audit", AuditEventViewSet, basename="audit-event")
 router.register("products", ProductViewSet, basename="product")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 router.register("customers", CustomerViewSet, basename="customer")

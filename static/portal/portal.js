@@ -32,6 +32,27 @@
     }
   });
   document.querySelectorAll("select[data-contract-type]").forEach(showContractAmounts);
+  // <button data-print>: print the page (an invoice).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) {
+      window.print();
+    }
+  });
+  // Services: open the locked feature's <dialog id="feature-dialog"> once htmx has
+  // loaded the feature into it.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var dialog = document.getElementById("feature-dialog");
+    if (dialog && event.detail.target === dialog && !dialog.open) {
+      dialog.showModal();
+    }
+  });
+  // The dialog could not be loaded (e.g. upsell was switched off meanwhile): follow the link.
+  document.addEventListener("htmx:responseError", function (event) {
+    var link = event.detail.elt;
+    if (link && link.classList && link.classList.contains("upsell-tag")) {
+      window.location.href = link.href;
+    }
+  });
   // The tenant's accent colour, from <meta name="accent-color">.
   var accent = document.querySelector('meta[name="accent-color"]');
   if (accent) {

@@ -49,7 +49,10 @@ def test_the_service_refuses_a_non_owner(world):
 
 def test_patch_needs_a_boolean_and_touches_nothing_else(world, api):
     client = api(world.partner_owner, world.partner)
-    assert client.patch(URL, {}, format="json").status_code == 400
+    # a PATCH naming nothing changes nothing; a non-boolean is a 400
+    empty = client.patch(URL, {}, format="json")
+    assert (empty.status_code, empty.json()) == (200, {"subscriptions_enabled": True})
+    assert client.patch(URL, {"subscriptions_enabled": "maybe"}, format="json").status_code == 400
     response = client.patch(URL, {"subscriptions_enabled": False, "name": "Renamed"}, format="json")
     assert response.status_code == 200
     assert response.json() == {"subscriptions_enabled": False}

@@ -1,0 +1,135 @@
+"""The audit log's one writer: services call `audit_record` for every
+security-relevant action (docs/security.md lists them), inside their own
+transaction, so the row and the change it records commit or roll back together.
+
+An action that concerns two organizations (a partnership's grant, an upsell
+switch set by a partner on a customer) is recorded once in each one's log
+(`audit_record_shared`), so both sides' owners see it.
+
+The client's address comes from the request when the caller has it, else from
+`AuditRequestMiddleware`, which remembers the address of the request being
+served. Only the address travels that way: who acted, and in which
+organization, is always passed explicitly.
+"""
+
+import contextvars
+import ipaddress
+from collections.abc import Iterable
+
+from tenants.models import AuditEvent, Membership, Tenant, User
+from tenants.selectors import OrgContext
+
+TARGET_MAX_LENGTH = AuditEvent._meta.get_field("target").max_length
+
+_client_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "audit_client_ip", default=None
+)
+
+
+def client_ip(request) -> str | None:
+    """The request's client address (REMOTE_ADDR: behind a proxy, the proxy must
+    pass the client's address on as REMOTE_ADDR, as for the rate limits)."""
+    value = (request.META.get("REMOTE_ADDR") or "").strip()
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+class AuditRequestMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _client_ip.set(client_ip(request))
+        try:
+            return self.get_response(request)
+        finally:
+            _client_ip.reset(token)
+
+
+def _event(
+    *, tenant: Tenant, action: str, actor, actor_tenant, target: str, details, request
+) -> AuditEvent:
+    actor = actor if actor is not None and actor.is_authenticated else None
+    return AuditEvent(
+        tenant=tenant,
+        action=AuditEvent.Action(action),
+        actor=actor,
+        actor_email=actor.email if actor is not None else "",
+        actor_tenant=actor_tenant,
+        target=(target or "")[:TARGET_MAX_LENGTH],
+        details=details or {},
+        ip=client_ip(request) if request is not None else _client_ip.get(),
+    )
+
+
+def audit_record(
+    *,
+    tenant: Tenant,
+    action: str,
+    actor: User | None = None,
+    actor_tenant: Tenant | None = None,
+    target: str = "",
+    details: dict | None = None,
+    request=None,
+) -> AuditEvent:
+    """Append one event to `tenant`'s log (in the caller's transaction)."""
+    event = _event(
+        tenant=tenant,
+        action=action,
+        actor=actor,
+        actor_tenant=actor_tenant,
+        target=target,
+        details=details,
+        request=request,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_record_shared(
+    *,
+    parties: Iterable[tuple[Tenant, str]],
+    action: str,
+    actor: User | None = None,
+    actor_tenant: Tenant | None = None,
+    details: dict | None = None,
+    request=None,
+) -> list[AuditEvent]:
+    """Append the same event to the log of each organization it concerns, in one
+    insert. `parties` are (organization, target) pairs: each side's row names
+    what the event concerns from there (the partner's log names the customer)."""
+    events = [
+        _event(
+            tenant=tenant,
+            action=action,
+            actor=actor,
+            actor_tenant=actor_tenant,
+            target=target,
+            details=details,
+            request=request,
+        )
+        for tenant, target in dict(parties).items()
+    ]
+    return AuditEvent.objects.bulk_create(events)
+
+
+def audit_member_changes(*, org: OrgContext, membership: Membership, before: dict) -> None:
+    """`member_update`'s events: one per flag that changed (role, buyer)."""
+    for field, action in (
+        ("role", AuditEvent.Action.MEMBER_ROLE_CHANGED),
+        ("buyer", AuditEvent.Action.MEMBER_BUYER_CHANGED),
+    ):
+        if before[field] != getattr(membership, field):
+            audit_record(
+                tenant=org.tenant,
+                action=action,
+                actor=org.user,
+                actor_tenant=org.tenant,
+                target=membership.user.email,
+                details={
+                    "before": {field: before[field]},
+                    "after": {field: getattr(membership, field)},
+                },
+            )
