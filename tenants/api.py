@@ -74,7 +74,9 @@ class OrganizationSettingsAPI(OrgAPIView):
         serializer.is_valid(raise_exception=True)
         tenant = self.org.tenant
         if serializer.validated_data:  # a PATCH leaves what it does not name as it is
-            tenant = services.organization_settings_update(org=self.org, **serializer.validated_data)
+            tenant = services.organization_settings_update(
+                org=self.org, **serializer.validated_data
+            )
         return Response(OrganizationSettingsSerializer(tenant).data)
 
 
