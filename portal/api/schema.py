@@ -183,7 +183,7 @@ def _decimal_input(field: serializers.DecimalField, schema: dict) -> None:
         {
             "type": "string",
             "format": "decimal",
-            "pattern": rf"^{sign}(?:\d{{1,{whole}}}(?:\.\d{{0,{places}}})?|\.\d{{1,{places}}})$",
+            "pattern": rf"^{sign}(?:[0-9]{{1,{whole}}}(?:\.[0-9]{{0,{places}}})?|\.[0-9]{{1,{places}}})$",
         },
         whole_number,
     ]

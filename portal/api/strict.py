@@ -7,11 +7,14 @@ none of that, so a client relying on it would rely on an accident. Installed
 once (`PortalConfig.ready`), for every serializer of the API:
 
 - a JSON value must have the JSON type of its field (a decimal may be a string
-  or a whole number: `"9.90"`, `10`; never a float, whose digits are not exact);
+  of digits or a whole number: `"9.90"`, `10`; never a float, whose digits are
+  not exact); a blank "" is no decimal, where DRF would read it as null;
 - in a query string (or a multipart form) an empty value is a value, and is
   validated as one instead of being read as "not given"; so are django-filter's
   filters (`portal.api.filters.check_filter_values`).
 """
+
+import re
 
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import fields
@@ -35,18 +38,42 @@ def _json_input(field) -> bool:
     return data is not None and not html.is_html_input(data)
 
 
+# a decimal as the schema writes it: no exponent, no sign but "-", ASCII digits
+# only (Python's Decimal also reads "1e3", "+5", " 5 " and Arabic-Indic digits)
+DECIMAL_TEXT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+def _json_typed(field, data, types) -> bool:
+    if not isinstance(data, types) or (isinstance(data, bool) and bool not in types):
+        return False
+    if isinstance(field, fields.DecimalField) and isinstance(data, str):
+        return DECIMAL_TEXT.fullmatch(data) is not None
+    return True
+
+
 def _typed(cls, types):
     lenient = cls.to_internal_value
 
     def to_internal_value(self, data):
-        if _json_input(self) and (
-            not isinstance(data, types) or (isinstance(data, bool) and bool not in types)
-        ):
+        if _json_input(self) and not _json_typed(self, data, types):
             self.fail("invalid")
         return lenient(self, data)
 
     to_internal_value.lenient = lenient
     return to_internal_value
+
+
+def _decimal_blank_is_no_null(lenient):
+    """DRF reads a blank decimal ("") as null where null is allowed; in JSON a
+    null is `null`, and "" is no number (the schema says so)."""
+
+    def validate_empty_values(self, data):
+        if _json_input(self) and isinstance(data, str) and not data.strip():
+            self.fail("invalid")
+        return lenient(self, data)
+
+    validate_empty_values.lenient = lenient
+    return validate_empty_values
 
 
 def _get_value_keeping_empty(lenient):
@@ -81,4 +108,7 @@ def install() -> None:
     for cls, types in JSON_TYPES.items():
         cls.to_internal_value = _typed(cls, types)
     fields.Field.get_value = _get_value_keeping_empty(fields.Field.get_value)
+    fields.DecimalField.validate_empty_values = _decimal_blank_is_no_null(
+        fields.DecimalField.validate_empty_values
+    )
     DjangoFilterBackend.get_filterset = _checked_filterset(DjangoFilterBackend.get_filterset)
