@@ -5,15 +5,18 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install run test e2e chaos lint format lock migrate seed clean
+.PHONY: help install run test fuzz e2e chaos bench lint messages format lock migrate seed clean
 
 help:
 	@echo "make run      set up everything and serve the demo on http://127.0.0.1:$(PORT)"
 	@echo "make test     the whole test suite (SQLite unless DATABASE_URL/REDIS_URL are set)"
 	@echo "make install  virtualenv + locked dependencies"
+	@echo "make fuzz     schemathesis against /api/schema/ as three roles (part of .ci/run)"
 	@echo "make e2e      the journeys in a real Chromium (Debian's chromium) with axe-core"
 	@echo "make chaos    kill the worker and restart Redis mid-delivery; all delivered once"
+	@echo "make bench    every benchmark on 10,000 customers (PostgreSQL + Redis db 14), one line a figure"
 	@echo "make lint     ruff check and format check"
+	@echo "make messages update the it/de catalogs from the code and compile them (GNU gettext)"
 	@echo "make lock     regenerate requirements.lock from pyproject.toml"
 
 $(STAMP): requirements.lock
@@ -39,15 +42,32 @@ run: migrate
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+fuzz: install
+	$(BIN)/python -m pytest fuzz $(PYTEST_ARGS)
+
 e2e: install
 	$(BIN)/python -m pytest e2e $(PYTEST_ARGS)
 
 chaos: install
 	$(BIN)/python scripts/chaos.py
 
+# PostgreSQL and Redis are required (bench/run.py refuses SQLite); it creates and
+# drops <name>_bench and flushes the Redis database it is given. docs/performance.md
+bench: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} \
+		$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# makemessages needs xgettext, compilemessages msgfmt (Debian: gettext); the
+# compiled .mo files are committed, so running the portal needs neither.
+messages: install
+	$(BIN)/python manage.py makemessages -l it -l de --no-obsolete --no-location \
+		--ignore=.venv --ignore=tests --ignore=fuzz --ignore=e2e --ignore=bench --ignore=scripts
+	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -4,6 +4,7 @@
 from dataclasses import dataclass
 
 import pytest
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from tenants.models import Role, Tenant, User
@@ -34,6 +35,15 @@ class World:
     other_owner: User
     other_customer_owner: User
     staff: User
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request activates its
+    language for the rest of the thread (as in a worker, until the next one)."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 def _member(tenant: Tenant, role: str, buyer: bool = False) -> User:

@@ -1,13 +1,28 @@
-"""What the benchmarks share: a throwaway database of their own, and timing."""
+"""What the benchmarks share: a throwaway database of their own, Django set up
+for measuring, timing, and the figures they return."""
 
+import io
 import os
 import statistics
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+PARTNER_SLUG = "alpine-it"
+OWNER_EMAIL = "partner.owner@demo.test"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql://"))
 
 
 def bench_database(suffix: str) -> tuple[str, Callable[[], None]]:
@@ -17,7 +32,7 @@ def bench_database(suffix: str) -> tuple[str, Callable[[], None]]:
     afresh on that server; without one: a temp SQLite file.
     """
     url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
+    if is_postgres(url):
         import psycopg
         from psycopg import sql
 
@@ -58,3 +73,142 @@ def timed(call: Callable, runs: int, warmup: int, *, scale: float = 1.0):
         result = call()
         timings.append((time.perf_counter() - started) * scale)
     return statistics.median(timings), min(timings), result
+
+
+# --- Django --------------------------------------------------------------------------------
+
+
+def setup_django(database_url: str) -> None:
+    """`portal.settings.dev` with DEBUG off (no query log) and persistent
+    connections (CONN_MAX_AGE=60, as production), on `database_url`; static
+    files without the manifest (no collectstatic for a bench)."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings.dev"
+    os.environ["DEBUG"] = "False"
+    os.environ.setdefault("CONN_MAX_AGE", "60")  # production's persistent connections
+    # The project before bench/: bench/offers.py must not shadow the offers app
+    # (and Celery's Django fixup puts the working directory first on sys.path).
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    warnings.filterwarnings("ignore", "No directory at", UserWarning)  # whitenoise
+    import django
+    from django.conf import settings
+
+    django.setup()
+    assert settings.DEBUG is False
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def database_label(connection) -> str:
+    if connection.vendor == "postgresql":
+        version = connection.pg_version
+        return (
+            f"PostgreSQL {version // 10000}.{version % 10000} ({connection.settings_dict['NAME']})"
+        )
+    return f"SQLite {connection.Database.sqlite_version} ({connection.settings_dict['NAME']})"
+
+
+def analyze() -> None:
+    """Fresh planner statistics (and on PostgreSQL the visibility map), as
+    autovacuum would leave them in production, so that it does not run in the
+    middle of the measurements either."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+
+
+def seed(customers: int) -> float:
+    """`seed_demo --customers N` (a top-up: it adds what is missing), then
+    analyze; returns the seconds it took."""
+    from django.core.management import call_command
+
+    started = time.monotonic()
+    call_command("seed_demo", customers=customers, quiet_logins=True, stdout=io.StringIO())
+    analyze()
+    return time.monotonic() - started
+
+
+def load_average() -> str:
+    return f"{os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)"
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    """One measured figure against its floor measured in the same run.
+
+    `goal` is one of "<= x" / ">= x" on the ratio value/floor, "< x" on the
+    value itself (no floor), "equal" (value == floor) or "true" (a check)."""
+
+    name: str
+    value: float
+    floor: float | None
+    goal: str
+    unit: str = ""
+    digits: int = 1
+
+    @property
+    def ratio(self) -> float | None:
+        if self.floor is None or isinstance(self.value, bool):
+            return None
+        return self.value / self.floor if self.floor else float("inf")
+
+    @property
+    def ok(self) -> bool:
+        op, _, limit = self.goal.partition(" ")
+        if op == "equal":
+            return self.value == self.floor
+        if op == "true":
+            return bool(self.value)
+        if op == "<":
+            return self.value < float(limit)
+        if op == "<=":
+            return self.ratio is not None and self.ratio <= float(limit)
+        if op == ">=":
+            return self.ratio is not None and self.ratio >= float(limit)
+        raise ValueError(self.goal)
+
+    def _number(self, number) -> str:
+        if number is None:
+            return "-"
+        if isinstance(number, bool):
+            return "yes" if number else "no"
+        if isinstance(number, int):
+            return f"{number:,}"
+        return f"{number:,.{self.digits}f}"
+
+    def goal_text(self) -> str:
+        op, _, limit = self.goal.partition(" ")
+        if op in ("<=", ">="):
+            return f"ratio {op} {limit}"
+        if op == "<":
+            return f"< {limit} {self.unit}".rstrip()
+        return {"equal": "equal", "true": "yes"}[op]
+
+    def line(self) -> str:
+        ratio = "-" if self.ratio is None else f"{self.ratio:.2f}"
+        name = f"{self.name} ({self.unit})" if self.unit else self.name
+        return (
+            f"{name:<44}{self._number(self.value):>11}{self._number(self.floor):>11}"
+            f"{ratio:>8}  {self.goal_text():<14}{'ok' if self.ok else 'MISS'}"
+        )
+
+
+HEADER = f"{'figure':<44}{'value':>11}{'floor':>11}{'ratio':>8}  {'goal':<14}result"
+
+
+def report(figures: list[Figure], *, out=None) -> bool:
+    """Print one line per figure; True when every one is ok."""
+    out = out or sys.stdout
+    print(HEADER, file=out)
+    for figure in figures:
+        print(figure.line(), file=out)
+    out.flush()
+    return all(f.ok for f in figures)

@@ -12,17 +12,26 @@ for partner.owner@demo.test at Alpine IT over 12 months, and one raw SQL
 statement computing the same 12 month-end MRR figures (per customer, a CASE
 per month end inside SUM, rounded half-up to the cent once per customer and
 month as `book_mrr` does, then summed), checks the figures are equal and
-prints the ratio of the medians.
+prints the ratio of the medians. `make bench` (bench/run.py) runs it with the others.
 """
 
 import argparse
 import datetime
-import os
 import sys
 from decimal import Decimal
 
-from benchdb import bench_database, timed
-from customers import OWNER_EMAIL, PARTNER_SLUG, analyze, database_label, seed, setup_django
+from benchdb import (
+    OWNER_EMAIL,
+    PARTNER_SLUG,
+    Figure,
+    bench_database,
+    database_label,
+    load_average,
+    report,
+    seed,
+    setup_django,
+    timed,
+)
 
 RATIO_GOAL = 2.0
 MONTHS = 12
@@ -94,66 +103,59 @@ def hand_mrr(query: str, params: list) -> list[Decimal]:
     return [(Decimal(int(cents or 0)) / 100).quantize(Decimal("0.01")) for cents in row]
 
 
+def run(*, runs: int, warmup: int, log=print) -> list[Figure]:
+    """On a database seeded with the scale book: `book_mrr` against the hand SQL."""
+    from django.utils import timezone
+
+    from subscriptions import mrr
+    from subscriptions.models import Subscription
+    from tenants.models import Tenant, User
+    from tenants.selectors import org_context_for
+
+    partner = Tenant.objects.get(slug=PARTNER_SLUG)
+    org = org_context_for(user=User.objects.get(email=OWNER_EMAIL), tenant_id=partner.id)
+    today = timezone.localdate()
+    ends, labels = mrr._month_ends(today, MONTHS)
+    query, params = hand_sql(partner, partner.currency, ends[1:])
+    book_customers, _ = mrr.book_customers(org=org)
+    log(
+        f"  mrr: {Subscription.objects.count()} subscriptions; the {partner.currency} book: "
+        f"{book_customers.count()} customers, "
+        f"{Subscription.objects.filter(customer__in=book_customers).count()} subscriptions; "
+        f"median of {runs} calls after {warmup} warm-up"
+    )
+    book_ms, _, book = timed(lambda: mrr.book_mrr(org=org, months=MONTHS), runs, warmup, scale=1000)
+    sql_ms, _, figures = timed(lambda: hand_mrr(query, params), runs, warmup, scale=1000)
+    expected = [month["mrr"] for month in book["history"]]
+    for label, a, b in zip(labels, expected, figures, strict=True):
+        if a != b:
+            log(f"  mrr {label}: book_mrr {a} != SQL {b}")
+    return [
+        Figure("mrr book_mrr (12 months): ms", book_ms, sql_ms, f"<= {RATIO_GOAL:g}"),
+        Figure("mrr book_mrr = hand SQL, 12 month ends", figures == expected, None, "true"),
+    ]
+
+
 def main() -> int:
     args = parse_args()
-    load_at_start = os.getloadavg()[0]
+    load_at_start = load_average()
     database_url, remove = bench_database("bench_mrr")
     try:
         setup_django(database_url)
         from django.core.management import call_command
         from django.db import connection
-        from django.utils import timezone
-
-        from subscriptions import mrr
-        from subscriptions.models import Subscription
-        from tenants.models import Tenant, User
-        from tenants.selectors import org_context_for
 
         call_command("migrate", verbosity=0)
         print(f"database: {database_label(connection)}")
         print(f"seeded {args.customers} customers in {seed(args.customers):.1f}s")
-        analyze()
-        partner = Tenant.objects.get(slug=PARTNER_SLUG)
-        org = org_context_for(user=User.objects.get(email=OWNER_EMAIL), tenant_id=partner.id)
-        today = timezone.localdate()
-        ends, labels = mrr._month_ends(today, MONTHS)
-        query, params = hand_sql(partner, partner.currency, ends[1:])
-        book_customers, _ = mrr.book_customers(org=org)
-        print(
-            f"{Subscription.objects.count()} subscriptions; the {partner.currency} book: "
-            f"{book_customers.count()} customers, "
-            f"{Subscription.objects.filter(customer__in=book_customers).count()} subscriptions"
-        )
-
-        book_ms, book_min, book = timed(
-            lambda: mrr.book_mrr(org=org, months=MONTHS), args.runs, args.warmup, scale=1000
-        )
-        sql_ms, sql_min, figures = timed(
-            lambda: hand_mrr(query, params), args.runs, args.warmup, scale=1000
-        )
-        expected = [month["mrr"] for month in book["history"]]
-        equal = figures == expected
-        ratio = book_ms / sql_ms
-        print(
-            f"median of {args.runs} calls after {args.warmup} warm-up; load average "
-            f"{load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} now "
-            f"({os.cpu_count()} CPUs)"
-        )
-        print(f"{'figure':<28}{'median ms':>10}{'min ms':>10}")
-        print(f"{'book_mrr (months=12)':<28}{book_ms:>10.1f}{book_min:>10.1f}")
-        print(f"{'hand-written SQL':<28}{sql_ms:>10.1f}{sql_min:>10.1f}")
-        print(
-            f"ratio {ratio:.2f} (goal <= {RATIO_GOAL}): {'ok' if ratio <= RATIO_GOAL else 'MISS'}; "
-            f"figures equal: {'ok' if equal else 'MISS'}"
-        )
-        print(f"{'month':<9}{'book_mrr':>14}{'SQL':>14}")
-        for label, a, b in zip(labels, expected, figures, strict=True):
-            print(f"{label:<9}{a:>14}{b:>14}{'' if a == b else '  <- differs'}")
+        result = run(runs=args.runs, warmup=args.warmup)
+        print(f"load average {load_at_start} at the start, {load_average()} now")
+        ok = report(result)
         connection.close()
     finally:
         if not args.keep:
             remove()
-    return 0 if equal and ratio <= RATIO_GOAL else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

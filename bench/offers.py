@@ -20,8 +20,18 @@ import sys
 import time
 import uuid
 
-from benchdb import bench_database
-from customers import OWNER_EMAIL, PARTNER_SLUG, ROOT, analyze, database_label, setup_django
+from benchdb import (
+    DEFAULT_REDIS_URL,
+    OWNER_EMAIL,
+    PARTNER_SLUG,
+    ROOT,
+    Figure,
+    analyze,
+    bench_database,
+    database_label,
+    report,
+    setup_django,
+)
 
 RATIO_GOAL = 0.5
 WORKER_ENV = {
@@ -161,58 +171,82 @@ def offer_throughput(customer_ids: list, timeout: float) -> tuple[float, float]:
     return sent - started, count / (time.perf_counter() - sent)
 
 
+def run(
+    *,
+    database_url: str,
+    redis_url: str,
+    customers: int,
+    concurrency: int,
+    timeout: float,
+    log=print,
+) -> list[Figure]:
+    """On a database seeded with at least `customers` scale customers and Django
+    set up with REDIS_URL: a real worker, the no-op floor, then one send to
+    `customers` customers. Flushes the Redis database."""
+    import redis
+    from django.db import connection
+
+    from tenants.models import Tenant
+
+    redis.Redis.from_url(redis_url).flushdb()
+    owners = add_owners()
+    ids = list(
+        Tenant.objects.filter(slug__startswith="scale-")
+        .order_by("slug")
+        .values_list("pk", flat=True)[:customers]
+    )
+    assert len(ids) == customers, (len(ids), customers)
+    connection.close()
+    worker = start_worker(database_url, redis_url, concurrency)
+    try:
+        noop_throughput(20, timeout)  # the worker is up and warm
+        noop = noop_throughput(customers, timeout)
+        send_seconds, offers = offer_throughput(ids, timeout)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    log(
+        f"  offers: {owners} customer owners added; worker prefork x{concurrency} on "
+        f"{redis_url}; {customers} offers, the send (validate, price, write) {send_seconds:.1f}s"
+    )
+    return [
+        Figure(
+            f"offers delivered/s ({customers:,} offers)", offers, noop, f">= {RATIO_GOAL}", digits=0
+        ),
+    ]
+
+
 def main() -> int:
     args = parse_args()
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
+    redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
     database_url, drop = bench_database("offers")
     os.environ["REDIS_URL"] = redis_url
     os.environ.update({k: v for k, v in WORKER_ENV.items() if k != "DJANGO_SETTINGS_MODULE"})
     setup_django(database_url)
-    import redis
     from django.core.management import call_command
     from django.db import connection
 
-    redis.Redis.from_url(redis_url).flushdb()
-    worker = None
     try:
         call_command("migrate", verbosity=0)
         started = time.monotonic()
         call_command("seed_demo", customers=args.customers, quiet_logins=True, stdout=io.StringIO())
-        owners = add_owners()
         analyze()
         print(
             f"{database_label(connection)}; {args.customers} customers seeded "
-            f"({owners} owners added) in {time.monotonic() - started:.0f} s; "
-            f"worker: prefork x{args.concurrency}, broker {redis_url}"
+            f"in {time.monotonic() - started:.0f} s"
         )
-        connection.close()
-        worker = start_worker(database_url, redis_url, args.concurrency)
-        noop_throughput(20, args.timeout)  # the worker is up and warm
-        noop = noop_throughput(args.customers, args.timeout)
-
-        from tenants.models import Tenant
-
-        ids = list(
-            Tenant.objects.filter(slug__startswith="scale-")
-            .order_by("slug")
-            .values_list("pk", flat=True)[: args.customers]
+        result = run(
+            database_url=database_url,
+            redis_url=redis_url,
+            customers=args.customers,
+            concurrency=args.concurrency,
+            timeout=args.timeout,
         )
-        send_seconds, offers = offer_throughput(ids, args.timeout)
     finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=30)
         connection.close()
         if not args.keep:
             drop()
-    ratio = offers / noop
-    result = "ok" if ratio >= RATIO_GOAL else "MISS"
-    print(f"{'figure':<34}{'value':>10}  goal")
-    print(f"{'no-op tasks per second':<34}{noop:>10.0f}  (the floor)")
-    print(f"{'offers delivered per second':<34}{offers:>10.0f}")
-    print(f"{'send (validate, price, write)':<34}{send_seconds:>9.1f}s")
-    print(f"{'offers / no-op':<34}{ratio:>10.2f}  >= {RATIO_GOAL}   {result}")
-    return 0 if result == "ok" else 1
+    return 0 if report(result) else 1
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ billing services price, check and write, and their messages show inline."""
 
 from django import forms
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 
 from billing.services import LineRequest
 from billing.services.orders import MAX_QUANTITY
@@ -24,7 +25,7 @@ class OrderLinesForm(forms.Form):
         if customers is not None:
             self.customers = {str(c.pk): c for c in customers}
             self.fields["customer"] = forms.ChoiceField(
-                choices=[("", "Choose a customer…")]
+                choices=[("", _("Choose a customer…"))]
                 + [(pk, c.name) for pk, c in self.customers.items()],
             )
         product_choices = [("", "—")] + [
@@ -33,10 +34,12 @@ class OrderLinesForm(forms.Form):
         ]
         for n in range(FORM_LINES):
             self.fields[f"product_{n}"] = forms.ChoiceField(
-                label=f"Product {n + 1}", choices=product_choices, required=False
+                label=_("Product %(number)s") % {"number": n + 1},
+                choices=product_choices,
+                required=False,
             )
             self.fields[f"quantity_{n}"] = forms.IntegerField(
-                label=f"Quantity {n + 1}",
+                label=_("Quantity %(number)s") % {"number": n + 1},
                 min_value=1,
                 max_value=MAX_QUANTITY,
                 required=False,
@@ -58,13 +61,13 @@ class OrderLinesForm(forms.Form):
                 chosen += 1
                 continue
             if product and quantity is None:
-                self.add_error(f"quantity_{n}", "Give a quantity.")
+                self.add_error(f"quantity_{n}", _("Give a quantity."))
             elif quantity is not None and not product:
-                self.add_error(f"product_{n}", "Choose a product for this quantity.")
+                self.add_error(f"product_{n}", _("Choose a product for this quantity."))
             if product or quantity is not None:
                 chosen += 1
         if not chosen:
-            raise forms.ValidationError("Choose at least one product and its quantity.")
+            raise forms.ValidationError(_("Choose at least one product and its quantity."))
         return cleaned
 
     @property

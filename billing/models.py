@@ -10,6 +10,8 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from partners.models import Access, Partnership, Payment, Side
 from subscriptions.models import Product, Subscription
@@ -38,19 +40,19 @@ class AppendOnly(models.Model):
 
 
 class Payer(models.TextChoices):
-    CUSTOMER = "customer", "The customer"
-    PARTNER = "partner", "The partner"
+    CUSTOMER = "customer", _("The customer")
+    PARTNER = "partner", _("The partner")
 
 
 class PriceBasis(models.TextChoices):
-    PUBLIC = "public", "Public price"
-    PREFERENTIAL = "preferential", "Preferential price"
+    PUBLIC = "public", _("Public price")
+    PREFERENTIAL = "preferential", _("Preferential price")
 
 
 class Earning(models.TextChoices):
-    CASHBACK = "cashback", "Cashback"
-    DISCOUNT = "discount", "The discount"
-    NOTHING = "nothing", "Nothing"
+    CASHBACK = "cashback", _("Cashback")
+    DISCOUNT = "discount", _("The discount")
+    NOTHING = "nothing", _("Nothing")
 
 
 class Order(models.Model):
@@ -60,12 +62,12 @@ class Order(models.Model):
     partner (or none); its totals are the sums of its lines."""
 
     class Kind(models.TextChoices):
-        ORDER = "order", "Order"
-        RENEWAL = "renewal", "Renewal"
+        ORDER = "order", pgettext_lazy("order kind", "Order")
+        RENEWAL = "renewal", pgettext_lazy("order kind", "Renewal")
 
     class Status(models.TextChoices):
-        PLACED = "placed", "Placed"
-        REFUNDED = "refunded", "Refunded"
+        PLACED = "placed", pgettext_lazy("order status", "Placed")
+        REFUNDED = "refunded", pgettext_lazy("order status", "Refunded")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ORDER)
@@ -77,7 +79,7 @@ class Order(models.Model):
         null=True,
         blank=True,
         related_name="managed_orders",
-        help_text="The partner managing these products at the moment of the order, if any.",
+        help_text=_("The partner managing these products at the moment of the order, if any."),
     )
     partnership = models.ForeignKey(
         Partnership, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
@@ -98,8 +100,8 @@ class Order(models.Model):
     public_amount = money_field()
     preferential_amount = money_field()
     charged_amount = money_field()
-    cashback_amount = money_field(help_text="Credited to the partner's prepaid account.")
-    discount_amount = money_field(help_text="Kept by a partner who pays the preferential price.")
+    cashback_amount = money_field(help_text=_("Credited to the partner's prepaid account."))
+    discount_amount = money_field(help_text=_("Kept by a partner who pays the preferential price."))
     placed_at = models.DateTimeField(default=timezone.now, editable=False)
     refunded_at = models.DateTimeField(null=True, blank=True)
     refunded_by = models.ForeignKey(
@@ -143,7 +145,7 @@ class OrderLine(models.Model):
         Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="order_lines"
     )
     quantity = models.PositiveIntegerField()
-    unit_price = money_field(help_text="The public price of one unit for one period.")
+    unit_price = money_field(help_text=_("The public price of one unit for one period."))
     tier_rate = models.DecimalField(max_digits=5, decimal_places=4)
     list_amount = money_field()
     after_partner_discount = money_field()
@@ -201,8 +203,8 @@ class Invoice(AppendOnly):
     the payer and visible only to the payer's organization."""
 
     class Kind(models.TextChoices):
-        INVOICE = "invoice", "Invoice"
-        CREDIT_NOTE = "credit_note", "Credit note"
+        INVOICE = "invoice", _("Invoice")
+        CREDIT_NOTE = "credit_note", _("Credit note")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INVOICE)
@@ -211,10 +213,10 @@ class Invoice(AppendOnly):
     sequence_number = models.PositiveIntegerField()
     number = models.CharField(max_length=40, unique=True)
     payer = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="invoices")
-    issuer = models.JSONField(default=dict, help_text="The provider's name and address then.")
-    bill_to = models.JSONField(default=dict, help_text="The payer's name and address then.")
+    issuer = models.JSONField(default=dict, help_text=_("The provider's name and address then."))
+    bill_to = models.JSONField(default=dict, help_text=_("The payer's name and address then."))
     currency = models.CharField(max_length=3, choices=CURRENCIES)
-    total = money_field(help_text="Negative on a credit note.")
+    total = money_field(help_text=_("Negative on a credit note."))
     issued_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -236,8 +238,8 @@ class CashbackEntry(AppendOnly):
     counter-entry when it is reversed. The balance is the sum, per currency."""
 
     class Kind(models.TextChoices):
-        CREDIT = "credit", "Cashback"
-        REVERSAL = "reversal", "Reversal"
+        CREDIT = "credit", _("Cashback")
+        REVERSAL = "reversal", _("Reversal")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     partner = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="cashback_entries")
@@ -253,7 +255,7 @@ class CashbackEntry(AppendOnly):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name_plural = "cashback entries"
+        verbose_name_plural = _("cashback entries")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(kind="credit", amount__gt=0, reverses__isnull=True)

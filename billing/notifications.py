@@ -2,6 +2,8 @@
 and keyed by invoice or order and recipient, so each leaves once."""
 
 from django.urls import reverse
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from billing.models import Earning, Invoice, Order
 from partners.models import Side
@@ -30,6 +32,10 @@ def _products(order: Order) -> str:
     return ", ".join(f"{line.quantity} x {line.product.name}" for line in order.lines.all())
 
 
+def _amount(currency: str, amount) -> str:
+    return f"{currency} {amount}"
+
+
 def order_placed(*, order: Order, invoice: Invoice) -> None:
     """The invoice to the payer; to a partner earning cashback on an order it did
     not place itself, what was ordered and what it earned."""
@@ -37,38 +43,68 @@ def order_placed(*, order: Order, invoice: Invoice) -> None:
     _tell(
         key=f"invoice:{invoice.pk}",
         tenant=invoice.payer,
-        subject=f"Invoice {invoice.number}: {invoice.currency} {invoice.total}",
+        subject=format_lazy(
+            _("Invoice {number}: {amount}"),
+            number=invoice.number,
+            amount=_amount(invoice.currency, invoice.total),
+        ),
         lines=[
-            f"{order.get_kind_display()} for {order.customer.name}: {what}.",
-            f"Amount due: {invoice.currency} {invoice.total} (excl. VAT).",
+            format_lazy(
+                _("{kind} for {customer}: {products}."),
+                kind=Order.Kind(order.kind).label,
+                customer=order.customer.name,
+                products=what,
+            ),
+            format_lazy(
+                _("Amount due: {amount} (excl. VAT)."),
+                amount=_amount(invoice.currency, invoice.total),
+            ),
         ],
         url=_invoice_url(invoice),
-        label="View the invoice",
+        label=_("View the invoice"),
     )
     if order.earning == Earning.CASHBACK and order.ordered_by == Side.CUSTOMER:
         _tell(
             key=f"order-cashback:{order.pk}",
             tenant=order.partner,
-            subject=f"{order.customer.name} ordered {what}",
+            subject=format_lazy(
+                _("{customer} ordered {products}"), customer=order.customer.name, products=what
+            ),
             lines=[
-                f"{order.customer.name} placed an order you manage: {what}.",
-                f"Cashback credited to your prepaid account: {order.currency} "
-                f"{order.cashback_amount}.",
+                format_lazy(
+                    _("{customer} placed an order you manage: {products}."),
+                    customer=order.customer.name,
+                    products=what,
+                ),
+                format_lazy(
+                    _("Cashback credited to your prepaid account: {amount}."),
+                    amount=_amount(order.currency, order.cashback_amount),
+                ),
             ],
             url=reverse("order_detail", kwargs={"slug": order.partner.slug, "order_id": order.pk}),
-            label="View the order",
+            label=_("View the order"),
         )
 
 
 def order_refunded(*, order: Order, credit_note: Invoice) -> None:
+    if order.kind == Order.Kind.RENEWAL:
+        refunded = _("The renewal for {customer} was refunded.")
+    else:
+        refunded = _("The order for {customer} was refunded.")
     _tell(
         key=f"invoice:{credit_note.pk}",
         tenant=credit_note.payer,
-        subject=f"Credit note {credit_note.number}: {credit_note.currency} {credit_note.total}",
+        subject=format_lazy(
+            _("Credit note {number}: {amount}"),
+            number=credit_note.number,
+            amount=_amount(credit_note.currency, credit_note.total),
+        ),
         lines=[
-            f"The {order.get_kind_display().lower()} for {order.customer.name} was refunded.",
-            f"Credited: {credit_note.currency} {-credit_note.total}.",
+            format_lazy(refunded, customer=order.customer.name),
+            format_lazy(
+                _("Credited: {amount}."), amount=_amount(credit_note.currency, -credit_note.total)
+            ),
         ],
         url=_invoice_url(credit_note),
-        label="View the credit note",
+        label=_("View the credit note"),
     )

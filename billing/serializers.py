@@ -7,6 +7,7 @@ places plus the `currency` of the order."""
 
 import uuid
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -70,7 +71,7 @@ class OrderCreateSerializer(serializers.Serializer):
         org = self.context["org"]
         if attrs.get("customer") is None:
             if not org.tenant.is_customer:
-                raise serializers.ValidationError({"customer": ["Choose the customer."]})
+                raise serializers.ValidationError({"customer": [_("Choose the customer.")]})
             attrs["customer"] = org.tenant.pk
         return attrs
 

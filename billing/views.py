@@ -12,8 +12,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 from django.views import View
 
 from billing import selectors, services
@@ -32,7 +34,8 @@ PARTNER_OR_CUSTOMER = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
 
 
 def _money(currency: str, amount: Decimal) -> str:
-    return f"{currency} {amount:,.2f}"
+    """An amount as the pages show it, in the active locale's format."""
+    return f"{currency} {floatformat(amount, '2g')}"
 
 
 def _is_htmx(request) -> bool:
@@ -138,7 +141,8 @@ def _quote_context(org: OrgContext, quote: services.Quote) -> dict:
         "quote": quote,
         "quote_rows": rows,
         "quote_totals": totals,
-        "payer_name": "You" if you_pay else quote.payer_tenant.name,
+        "payer_name": _("You") if you_pay else quote.payer_tenant.name,
+        "you_pay": you_pay,
         "price_basis": PriceBasis(terms.price_basis).label,
         "earning": earning,
         "discount_percent": (
@@ -224,6 +228,7 @@ class OrderPlaceView(BillingView):
             "customer": self.customer,
             "refusal": self.refusal,
             "place_url": request.path,
+            "quote_url": self.quote_url(),
             **context,
         }
         if _is_htmx(request) and self.refusal is None:
@@ -268,25 +273,37 @@ class OrderPlaceView(BillingView):
                 return self.respond(request, context)
         return self.respond(request, context, status=200 if _is_htmx(request) else 400)
 
+    def quote_url(self) -> str:
+        """The quote page, for this customer on the partner side."""
+        url = reverse("quote", kwargs={"slug": self.org.tenant.slug})
+        return f"{url}?customer={self.customer.pk}" if self.partner_side else url
+
     def placed_message(self, order: Order) -> str:
         products = ", ".join(f"{line.quantity} x {line.product.name}" for line in order.lines.all())
+        charged = _money(order.currency, order.charged_amount)
         if order.payer_tenant_id == self.org.tenant.pk:
             invoice = selectors.invoices_for(org=self.org).filter(order=order).first()
-            number = f"invoice {invoice.number}" if invoice else "an invoice"
-            return (
-                f"Order placed: {products}. We issued {number} to you for "
-                f"{_money(order.currency, order.charged_amount)} (excl. VAT)."
-            )
-        text = (
-            f"Order placed for {order.customer.name}: {products}. "
-            f"{order.payer_tenant.name} is invoiced "
-            f"{_money(order.currency, order.charged_amount)} (excl. VAT)."
-        )
+            if invoice:
+                return _(
+                    "Order placed: %(products)s. We issued invoice %(number)s to you "
+                    "for %(amount)s (excl. VAT)."
+                ) % {"products": products, "number": invoice.number, "amount": charged}
+            return _(
+                "Order placed: %(products)s. We issued an invoice to you for %(amount)s (excl. VAT)."
+            ) % {"products": products, "amount": charged}
+        text = _(
+            "Order placed for %(customer)s: %(products)s. %(payer)s is invoiced "
+            "%(amount)s (excl. VAT)."
+        ) % {
+            "customer": order.customer.name,
+            "products": products,
+            "payer": order.payer_tenant.name,
+            "amount": charged,
+        }
         if order.cashback_amount:
-            text += (
-                f" Your cashback of {_money(order.currency, order.cashback_amount)} "
-                "was credited to your prepaid account."
-            )
+            text += " " + _("Your cashback of %(amount)s was credited to your prepaid account.") % {
+                "amount": _money(order.currency, order.cashback_amount)
+            }
         return text
 
 

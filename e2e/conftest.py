@@ -142,12 +142,15 @@ def new_tab(request, chromium, live_server):
     contexts = []
     steps: list[Steps] = []
 
-    def open_tab(width: int = 1280, height: int = 800, bypass_csp: bool = False) -> Page:
+    def open_tab(
+        width: int = 1280, height: int = 800, bypass_csp: bool = False, locale: str = "en-US"
+    ) -> Page:
         context = chromium.new_context(
             base_url=live_server.url,
             viewport={"width": width, "height": height},
             accept_downloads=True,
             bypass_csp=bypass_csp,
+            locale=locale,  # the browser's language: Accept-Language
         )
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)

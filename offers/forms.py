@@ -3,6 +3,8 @@ writes, and its messages show inline (portal.web.form_add_service_errors), so a
 rule lives once — fields the service checks are optional here on purpose."""
 
 from django import forms
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from billing.services.orders import MAX_QUANTITY
 from offers.models import MAX_TERM_MONTHS, LicenseMode, Offer, OfferTemplate
@@ -13,7 +15,7 @@ MESSAGE_MAX = 2000
 
 class TemplateNameForm(forms.Form):
     name = forms.CharField(
-        label="Name",
+        label=_("Name"),
         required=False,
         widget=forms.TextInput(attrs={"maxlength": 200, "required": True, "autocomplete": "off"}),
     )
@@ -22,24 +24,24 @@ class TemplateNameForm(forms.Form):
 class TemplateItemForm(forms.Form):
     """One line of a template. `products` (the active catalog) is read once by the view."""
 
-    product = forms.ChoiceField(label="Product", required=False)
+    product = forms.ChoiceField(label=_("Product"), required=False)
     quantity = forms.IntegerField(
-        label="Quantity",
+        label=_("Quantity"),
         required=False,
         widget=forms.NumberInput(attrs={"min": 1, "max": MAX_QUANTITY, "inputmode": "numeric"}),
     )
     license_mode = forms.ChoiceField(
-        label="License mode",
+        label=_("License mode"),
         required=False,
         choices=[
-            (LicenseMode.ABSOLUTE, "Absolute: set the quantity to N"),
-            (LicenseMode.RELATIVE, "Relative: add N"),
+            (LicenseMode.ABSOLUTE, _("Absolute: set the quantity to N")),
+            (LicenseMode.RELATIVE, _("Relative: add N")),
         ],
         widget=forms.RadioSelect,
         initial=LicenseMode.ABSOLUTE,
     )
     term_months = forms.IntegerField(
-        label="Term (months)",
+        label=_("Term (months)"),
         required=False,
         initial=12,
         widget=forms.NumberInput(attrs={"min": 1, "max": MAX_TERM_MONTHS, "inputmode": "numeric"}),
@@ -48,7 +50,7 @@ class TemplateItemForm(forms.Form):
     def __init__(self, *args, products: list[Product], **kwargs):
         super().__init__(*args, **kwargs)
         self.products = {str(p.pk): p for p in products}
-        self.fields["product"].choices = [("", "Choose a product…")] + [
+        self.fields["product"].choices = [("", gettext("Choose a product…"))] + [
             (pk, f"{p.name} ({p.get_billing_period_display().lower()})")
             for pk, p in self.products.items()
         ]
@@ -76,29 +78,32 @@ class AnyMultipleChoiceField(forms.MultipleChoiceField):
 
 def _template_label(template: OfferTemplate) -> str:
     count = len(template.items.all())  # prefetched by templates_for
-    return f"{template.name} ({count} item{'' if count == 1 else 's'})"
+    return ngettext("%(name)s (%(count)s item)", "%(name)s (%(count)s items)", count) % {
+        "name": template.name,
+        "count": count,
+    }
 
 
 class OfferSendForm(forms.Form):
     template = forms.ChoiceField(
-        label="Offer template", error_messages={"required": "Choose a template."}
+        label=_("Offer template"), error_messages={"required": _("Choose a template.")}
     )
     customers = AnyMultipleChoiceField(
-        label="Customers", required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Customers"), required=False, widget=forms.CheckboxSelectMultiple
     )
-    all_customers = forms.BooleanField(label="All customers I manage", required=False)
+    all_customers = forms.BooleanField(label=_("All customers I manage"), required=False)
     message = forms.CharField(
-        label="Message (optional)",
+        label=_("Message (optional)"),
         required=False,
         max_length=MESSAGE_MAX,
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": MESSAGE_MAX}),
-        help_text="Your customer reads it with the offer, on its Updates page and in the email.",
+        help_text=_("Your customer reads it with the offer, on its Updates page and in the email."),
     )
 
     def __init__(self, *args, templates: list[OfferTemplate], **kwargs):
         super().__init__(*args, **kwargs)
         self.templates = {str(t.pk): t for t in templates}
-        self.fields["template"].choices = [("", "Choose a template…")] + [
+        self.fields["template"].choices = [("", gettext("Choose a template…"))] + [
             (pk, _template_label(t)) for pk, t in self.templates.items()
         ]
 
@@ -108,7 +113,7 @@ class OfferSendForm(forms.Form):
 
 class OfferDeclineForm(forms.Form):
     reason = forms.CharField(
-        label="Reason (optional)",
+        label=_("Reason (optional)"),
         required=False,
         max_length=MESSAGE_MAX,
         widget=forms.TextInput(attrs={"maxlength": MESSAGE_MAX}),
@@ -118,10 +123,13 @@ class OfferDeclineForm(forms.Form):
 class SentOffersFilterForm(forms.Form):
     """The sent offers list's filters (GET); unknown values are ignored."""
 
-    status = forms.ChoiceField(label="Status", required=False)
-    customer = forms.ChoiceField(label="Customer", required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    customer = forms.ChoiceField(label=_("Customer"), required=False)
 
     def __init__(self, *args, customers, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", "Any"), *Offer.Status.choices]
-        self.fields["customer"].choices = [("", "Any"), *((str(c.pk), c.name) for c in customers)]
+        self.fields["status"].choices = [("", gettext("Any")), *Offer.Status.choices]
+        self.fields["customer"].choices = [
+            ("", gettext("Any")),
+            *((str(c.pk), c.name) for c in customers),
+        ]

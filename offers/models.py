@@ -6,6 +6,8 @@ import uuid
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from billing.models import Payer, money_field
 from subscriptions.models import Product
@@ -15,8 +17,8 @@ MAX_TERM_MONTHS = 120
 
 
 class LicenseMode(models.TextChoices):
-    ABSOLUTE = "absolute", "Absolute (set the quantity to N)"
-    RELATIVE = "relative", "Relative (add N)"
+    ABSOLUTE = "absolute", _("Absolute (set the quantity to N)")
+    RELATIVE = "relative", _("Relative (add N)")
 
 
 class OfferTemplate(models.Model):
@@ -49,7 +51,7 @@ class TemplateItem(models.Model):
     license_mode = models.CharField(max_length=16, choices=LicenseMode.choices)
     term_months = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(MAX_TERM_MONTHS)],
-        help_text="The subscription ends this many months after the offer is accepted.",
+        help_text=_("The subscription ends this many months after the offer is accepted."),
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -86,13 +88,16 @@ class OfferBatch(models.Model):
 
 class Offer(models.Model):
     class Status(models.TextChoices):
-        WAITING = "waiting", "Waiting"
-        AWAITING_CONFIRMATION = "awaiting_confirmation", "Waiting for confirmation"
-        ACCEPTED = "accepted", "Accepted"
-        DECLINED = "declined", "Declined"
-        CANCELLED = "cancelled", "Cancelled"
-        FAILED = "failed", "Failed"
-        EXPIRED = "expired", "Expired"
+        WAITING = "waiting", pgettext_lazy("offer status", "Waiting")
+        AWAITING_CONFIRMATION = (
+            "awaiting_confirmation",
+            pgettext_lazy("offer status", "Waiting for confirmation"),
+        )
+        ACCEPTED = "accepted", pgettext_lazy("offer status", "Accepted")
+        DECLINED = "declined", pgettext_lazy("offer status", "Declined")
+        CANCELLED = "cancelled", pgettext_lazy("offer status", "Cancelled")
+        FAILED = "failed", pgettext_lazy("offer status", "Failed")
+        EXPIRED = "expired", pgettext_lazy("offer status", "Expired")
 
     OPEN = (Status.WAITING, Status.AWAITING_CONFIRMATION)
 
@@ -110,9 +115,9 @@ class Offer(models.Model):
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.WAITING)
     currency = models.CharField(max_length=3, choices=Tenant.Currency.choices)
     payer = models.CharField(
-        max_length=16, choices=Payer.choices, help_text="Who would pay, as quoted when sent."
+        max_length=16, choices=Payer.choices, help_text=_("Who would pay, as quoted when sent.")
     )
-    charged_amount = money_field(help_text="What the payer would pay, as quoted when sent.")
+    charged_amount = money_field(help_text=_("What the payer would pay, as quoted when sent."))
     public_amount = money_field()
     sent_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -123,7 +128,7 @@ class Offer(models.Model):
     failure_reason = models.TextField(blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When it was accepted, declined, cancelled or expired."
+        null=True, blank=True, help_text=_("When it was accepted, declined, cancelled or expired.")
     )
     closed_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -166,7 +171,9 @@ class OfferItem(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The edition this item upgrades: its subscription ends when the offer is accepted.",
+        help_text=_(
+            "The edition this item upgrades: its subscription ends when the offer is accepted."
+        ),
     )
     list_amount = money_field()
     after_partner_discount = money_field()

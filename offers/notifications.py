@@ -3,32 +3,51 @@ transaction and keyed by offer, event and recipient, so each leaves once
 however often a task runs."""
 
 from django.urls import reverse
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
-from offers.models import Offer
+from offers.models import LicenseMode, Offer
 from tenants.emails import notify
 from tenants.models import Membership, Role
 
+# the license mode as an item line of an email names it
+MODES = {
+    LicenseMode.ABSOLUTE: _("absolute (set the quantity to n)"),
+    LicenseMode.RELATIVE: _("relative (add n)"),
+}
 
-def _items(offer: Offer) -> list[str]:
+
+def _items(offer: Offer) -> list:
     return [
-        f"- {item.quantity} x {item.product.name} ({item.get_license_mode_display().lower()}, "
-        f"{item.term_months} months)"
+        format_lazy(
+            ngettext_lazy(
+                "- {quantity} x {product} ({mode}, {months} month)",
+                "- {quantity} x {product} ({mode}, {months} months)",
+                item.term_months,
+            ),
+            quantity=item.quantity,
+            product=item.product.name,
+            mode=MODES.get(item.license_mode, item.license_mode),
+            months=item.term_months,
+        )
         for item in offer.items.all()
     ]
 
 
 def offer_delivered(*, offer: Offer, recipients, enqueue: bool = True) -> list[str]:
-    lines = [f"{offer.partner.name} sent you an offer: {offer.template_name}.", *_items(offer)]
+    names = {"partner": offer.partner.name, "offer": offer.template_name}
+    lines = [format_lazy(_("{partner} sent you an offer: {offer}."), **names), *_items(offer)]
     if offer.message:
-        lines.append(f"Their message: {offer.message}")
-    lines.append("Accept or decline it in one click on your Updates page.")
+        lines.append(format_lazy(_("Their message: {message}"), message=offer.message))
+    lines.append(_("Accept or decline it in one click on your Updates page."))
     return notify(
         key=f"offer:{offer.pk}:delivered",
         users=recipients,
-        subject=f"{offer.partner.name} sent you an offer: {offer.template_name}",
+        subject=format_lazy(_("{partner} sent you an offer: {offer}"), **names),
         lines=lines,
         url=reverse("updates", kwargs={"slug": offer.customer.slug}),
-        label="Open Updates",
+        label=_("Open Updates"),
         enqueue=enqueue,
     )
 
@@ -46,27 +65,31 @@ def _partner_people(offer: Offer) -> list:
 
 
 ANSWERS = {
-    Offer.Status.ACCEPTED: "accepted",
-    Offer.Status.DECLINED: "declined",
-    Offer.Status.EXPIRED: "let expire",
+    Offer.Status.ACCEPTED: _("{customer} accepted your offer {offer}"),
+    Offer.Status.DECLINED: _("{customer} declined your offer {offer}"),
+    Offer.Status.EXPIRED: _("{customer} let expire your offer {offer}"),
 }
 
 
 def offer_answered(*, offer: Offer) -> None:
     """To the partner's owners, admins and the sender: accepted, declined or expired."""
-    verb = ANSWERS[offer.status]
-    lines = [f"{offer.customer.name} {verb} your offer {offer.template_name}."]
+    subject = format_lazy(
+        ANSWERS[offer.status], customer=offer.customer.name, offer=offer.template_name
+    )
+    lines = [format_lazy("{subject}.", subject=subject)]
     if offer.status == Offer.Status.DECLINED and offer.decline_reason:
-        lines.append(f"Their reason: {offer.decline_reason}")
+        lines.append(format_lazy(_("Their reason: {reason}"), reason=offer.decline_reason))
     if offer.status == Offer.Status.ACCEPTED:
-        lines.append("Its items are applied to the customer's subscriptions and the order placed.")
+        lines.append(
+            _("Its items are applied to the customer's subscriptions and the order placed.")
+        )
     notify(
         key=f"offer:{offer.pk}:{offer.status}",
         users=_partner_people(offer),
-        subject=f"{offer.customer.name} {verb} your offer {offer.template_name}",
+        subject=subject,
         lines=lines,
         url=reverse("offer_detail", kwargs={"slug": offer.partner.slug, "offer_id": offer.pk}),
-        label="View the offer",
+        label=_("View the offer"),
     )
 
 
@@ -74,11 +97,12 @@ def offer_cancelled(*, offer: Offer) -> None:
     """To the customer's owners and admins, who saw it in their Updates."""
     from offers.services.offers import offer_recipients
 
+    names = {"partner": offer.partner.name, "offer": offer.template_name}
     notify(
         key=f"offer:{offer.pk}:cancelled",
         users=offer_recipients(offer.customer),
-        subject=f"{offer.partner.name} withdrew its offer {offer.template_name}",
-        lines=[f"{offer.partner.name} withdrew its offer {offer.template_name}; nothing changes."],
+        subject=format_lazy(_("{partner} withdrew its offer {offer}"), **names),
+        lines=[format_lazy(_("{partner} withdrew its offer {offer}; nothing changes."), **names)],
         url=reverse("updates", kwargs={"slug": offer.customer.slug}),
-        label="Open Updates",
+        label=_("Open Updates"),
     )

@@ -59,6 +59,14 @@ def offers_for(*, org: OrgContext) -> QuerySet[Offer]:
     return qs
 
 
+def offered_customers(*, org: OrgContext, customers: QuerySet) -> QuerySet:
+    """Of `customers`, those this partner has sent an offer to: the sent list's
+    customer filter, which stays the size of the offers, not of the whole book."""
+    return customers.filter(
+        Exists(Offer.objects.filter(partner=org.tenant, customer=OuterRef("pk")))
+    )
+
+
 def offer_get(*, org: OrgContext, offer_id) -> Offer:
     pk = uuid_or_404(offer_id, "No such offer.")
     offer = offers_for(org=org).filter(pk=pk).first()

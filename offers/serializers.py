@@ -6,6 +6,7 @@ price after the partner discount, the preferential price, the cashback), nor
 what the partner would pay for an offer the partner pays. A withheld amount is
 null, never absent, so both sides read the same shape."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -189,11 +190,11 @@ class OfferSendSerializer(serializers.Serializer):
         one, many = attrs.pop("customer", None), attrs.pop("customers", None)
         if one is not None and many is not None:
             raise serializers.ValidationError(
-                {"customers": ["Give either customer or customers, not both."]}
+                {"customers": [_("Give either customer or customers, not both.")]}
             )
         if one is None and many is None:
             raise serializers.ValidationError(
-                {"customer": ["Choose a customer (customer) or several (customers)."]}
+                {"customer": [_("Choose a customer (customer) or several (customers).")]}
             )
         attrs["customer_ids"] = [one] if one is not None else many
         return attrs

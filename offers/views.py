@@ -19,6 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 
 from billing.models import Payer
@@ -104,7 +106,8 @@ class TemplateListView(OffersView):
             else:
                 messages.success(
                     request,
-                    f"“{template.name}” was created. Add its products: each is saved at once.",
+                    _("“%(name)s” was created. Add its products: each is saved at once.")
+                    % {"name": template.name},
                 )
                 return redirect("offer_template", slug=slug, template_id=template.pk)
         return self.respond(request, form, status=400)
@@ -137,17 +140,22 @@ class TemplateView(OffersView):
                 except ValidationError as exc:
                     form_add_service_errors(form, exc)
                 else:
-                    messages.success(request, f"The template is now called “{self.template.name}”.")
+                    messages.success(
+                        request,
+                        _("The template is now called “%(name)s”.") % {"name": self.template.name},
+                    )
                     return redirect("offer_template", slug=slug, template_id=template_id)
             return self.respond(request, rename_form=form, status=400)
         if action == "delete":
             name = self.template.name
             services.template_delete(org=self.org, template=self.template)
             messages.success(
-                request, f"“{name}” was deleted. Offers sent from it keep their own items."
+                request,
+                _("“%(name)s” was deleted. Offers sent from it keep their own items.")
+                % {"name": name},
             )
             return redirect("offer_templates", slug=slug)
-        return HttpResponseBadRequest("Unknown action.")
+        return HttpResponseBadRequest(_("Unknown action."))
 
     def respond(self, request, rename_form=None, item_form=None, status=200):
         template = self.template
@@ -201,7 +209,14 @@ class TemplateItemsView(TemplateView):
             }
             return self.render_page(request, "offers/_item_added.html", context)
         messages.success(
-            request, f"{item.quantity} {TIMES} {item.product.name} was added to “{template.name}”."
+            request,
+            _("%(quantity)s %(times)s %(product)s was added to “%(template)s”.")
+            % {
+                "quantity": item.quantity,
+                "times": TIMES,
+                "product": item.product.name,
+                "template": template.name,
+            },
         )
         url = reverse(
             "offer_template", kwargs={"slug": self.org.tenant.slug, "template_id": template.pk}
@@ -230,7 +245,11 @@ class TemplateItemView(TemplateView):
             return self.render_page(
                 request, "offers/_item_removed.html", {"template": self.template, "empty": empty}
             )
-        messages.success(request, f"{name} was removed from “{self.template.name}”.")
+        messages.success(
+            request,
+            _("%(product)s was removed from “%(template)s”.")
+            % {"product": name, "template": self.template.name},
+        )
         url = reverse("offer_template", kwargs={"slug": slug, "template_id": template_id})
         return redirect(f"{url}#items")
 
@@ -325,15 +344,19 @@ class OfferSendView(OffersView):
             offer = batch.offers.select_related("customer").get()
             messages.success(
                 request,
-                f"“{batch.template_name}” was sent to {offer.customer.name}; "
-                "it is being delivered.",
+                _("“%(name)s” was sent to %(customer)s; it is being delivered.")
+                % {"name": batch.template_name, "customer": offer.customer.name},
             )
             return redirect("offer_detail", slug=slug, offer_id=offer.pk)
         count = batch.offers.count()
         messages.success(
             request,
-            f"“{batch.template_name}” was sent to {count} customers; "
-            "each offer is being delivered.",
+            ngettext(
+                "“%(name)s” was sent to %(count)s customer; each offer is being delivered.",
+                "“%(name)s” was sent to %(count)s customers; each offer is being delivered.",
+                count,
+            )
+            % {"name": batch.template_name, "count": count},
         )
         return redirect("offer_batch", slug=slug, batch_id=batch.pk)
 
@@ -365,7 +388,9 @@ class SentOffersView(OffersView):
                 batch = None  # a send this user may not follow: the offers it may see still show
             offers = offers.filter(batch_id=batch_id)
         customers = list(
-            customers_visible_to(org=self.org).order_by("name", "pk").only("pk", "name")
+            selectors.offered_customers(org=self.org, customers=customers_visible_to(org=self.org))
+            .order_by("name", "pk")
+            .only("pk", "name")
         )
         filters = SentOffersFilterForm(request.GET, customers=customers)
         page = Paginator(offers, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -457,7 +482,7 @@ class OfferDetailView(OffersView):
         action = request.POST.get("action", "")
         allowed = self.PARTNER_ACTIONS if self.partner_side else self.CUSTOMER_ACTIONS
         if action not in allowed:
-            return HttpResponseBadRequest("Unknown action.")
+            return HttpResponseBadRequest(_("Unknown action."))
         fragment = _is_htmx(request) and request.POST.get("fragment") == "status"
         notice = error = None
         try:
@@ -478,10 +503,9 @@ class OfferDetailView(OffersView):
 
     def do_accept(self, request) -> str:
         offer = services.offer_accept(org=self.org, offer=self.offer)
-        return (
-            f"You accepted “{offer.template_name}” of {offer.partner.name}: "
-            "its products are now in your subscriptions."
-        )
+        return _(
+            "You accepted “%(name)s” of %(partner)s: its products are now in your subscriptions."
+        ) % {"name": offer.template_name, "partner": offer.partner.name}
 
     def do_decline(self, request) -> str:
         form = OfferDeclineForm(request.POST)
@@ -490,17 +514,22 @@ class OfferDetailView(OffersView):
         offer = services.offer_decline(
             org=self.org, offer=self.offer, reason=form.cleaned_data["reason"]
         )
-        return f"You declined “{offer.template_name}”. {offer.partner.name} was told by email."
+        return _("You declined “%(name)s”. %(partner)s was told by email.") % {
+            "name": offer.template_name,
+            "partner": offer.partner.name,
+        }
 
     def do_cancel(self, request) -> str:
         offer = services.offer_cancel(org=self.org, offer=self.offer)
         if offer.delivered_at is not None:
-            return f"The offer was cancelled; {offer.customer.name} was told by email."
-        return "The offer was cancelled before it reached the customer."
+            return _("The offer was cancelled; %(customer)s was told by email.") % {
+                "customer": offer.customer.name
+            }
+        return _("The offer was cancelled before it reached the customer.")
 
     def do_retry(self, request) -> str:
         services.offer_retry(org=self.org, offer=self.offer)
-        return "The offer is being delivered again."
+        return _("The offer is being delivered again.")
 
     def respond(self, request):
         offer = self.offer

@@ -51,12 +51,32 @@ class CustomerListFilter(CustomerFilter):
     )
 
     def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
+        return self.ordered(super().filter_queryset(queryset))
+
+    @staticmethod
+    def ordered(queryset):
         ordering = queryset.query.order_by or ("name",)
         # The id breaks ties in the direction of the first key, so that `name`
         # and `-name` both walk the tenant_customer_name index (name, id).
         tie_break = "-pk" if ordering[0].startswith("-") else "pk"
         return queryset.order_by(*ordering, tie_break)
+
+
+class CustomerListFilterBackend(DjangoFilterBackend):
+    """django-filter's backend (the same FilterSet, schema and checks), except
+    that a request naming none of the FilterSet's parameters (the plain list,
+    `?page=`, `?page_size=`) gets the list in its default order without the
+    FilterSet's form and validation, which would leave it as it is."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        names = filterset_class.base_filters if filterset_class else ()
+        if filterset_class is CustomerListFilter and not any(
+            key.startswith(name) for key in request.query_params for name in names
+        ):
+            view.unfiltered = True
+            return CustomerListFilter.ordered(queryset)
+        return super().filter_queryset(request, queryset, view)
 
 
 def _id_parameter(name: str, description: str) -> OpenApiParameter:
@@ -76,9 +96,10 @@ class CustomerViewSet(mixins.ListModelMixin, OrgViewSet):
         "collaborators_update": Role.ADMIN,
         "invite_owner": Role.OWNER,
     }
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [CustomerListFilterBackend]
     filterset_class = CustomerListFilter
     queryset = Tenant.objects.none()
+    unfiltered = False  # set by CustomerListFilterBackend: no search, filter or ordering
 
     def _live_partnerships(self) -> Prefetch:
         return Prefetch(
@@ -104,7 +125,15 @@ class CustomerViewSet(mixins.ListModelMixin, OrgViewSet):
         "descending), by name by default."
     )
     def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        # the rows as plain values (selectors.customer_rows): no model instances
+        rows = selectors.customer_rows(self.filter_queryset(self.get_queryset()))
+        if self.unfiltered and self.paginator is not None:
+            # every customer the caller sees: the same count, from the grants
+            self.paginator.count = selectors.customers_visible_count(org=self.org)
+        page = self.paginate_queryset(rows)
+        if page is None:
+            return Response(self.get_serializer(rows, many=True).data)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=CustomerCreateSerializer, responses={201: CustomerCreatedSerializer})
     def create(self, request):

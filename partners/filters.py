@@ -2,6 +2,7 @@
 and the API, over `selectors.customer_list` (its `grant_*` annotations)."""
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 
 from partners.models import Access, Payment
 from partners.selectors.customers import customer_search
@@ -9,14 +10,14 @@ from tenants.models import Tenant
 
 
 class CustomerFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search", max_length=200)
+    q = django_filters.CharFilter(method="search", label=_("Search"), max_length=200)
     status = django_filters.ChoiceFilter(choices=Tenant.Status.choices)
     country = django_filters.CharFilter(lookup_expr="iexact", max_length=2)
     rank = django_filters.CharFilter(lookup_expr="iexact", max_length=50)
     access = django_filters.ChoiceFilter(field_name="grant_access", choices=Access.choices)
     payment = django_filters.ChoiceFilter(field_name="grant_payment", choices=Payment.choices)
     collaborator = django_filters.UUIDFilter(
-        method="by_collaborator", label="Assigned collaborator"
+        method="by_collaborator", label=_("Assigned collaborator")
     )
     ordering = django_filters.OrderingFilter(
         fields=(

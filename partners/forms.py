@@ -5,6 +5,8 @@ import datetime
 import re
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from partners.models import (
     CONTRACT_AMOUNT_FIELDS,
@@ -37,26 +39,31 @@ class GrantForm(forms.Form):
     left over from the other access never blocks the form.
     """
 
-    access = forms.ChoiceField(choices=Access.choices, widget=forms.RadioSelect)
+    access = forms.ChoiceField(
+        choices=Access.choices, widget=forms.RadioSelect, label=gettext_lazy("Access")
+    )
     payment = forms.ChoiceField(
         choices=Payment.choices,
         widget=forms.RadioSelect,
         required=False,
-        label="Who pays",
-        help_text="Full access only. The customer pays: public prices, the partner earns "
-        "cashback. The partner pays: the partner orders at its prices and re-invoices.",
+        label=gettext_lazy("Who pays"),
+        help_text=gettext_lazy(
+            "Full access only. The customer pays: public prices, the partner earns "
+            "cashback. The partner pays: the partner orders at its prices and re-invoices."
+        ),
     )
     products = forms.ModelMultipleChoiceField(
         queryset=Product.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="Limited access only: the products the partner may manage.",
+        label=gettext_lazy("Products"),
+        help_text=gettext_lazy("Limited access only: the products the partner may manage."),
     )
     ends_on = forms.DateField(
         required=False,
-        label="End date (optional)",
+        label=gettext_lazy("End date (optional)"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="Access stops by itself after this day.",
+        help_text=gettext_lazy("Access stops by itself after this day."),
     )
 
     def __init__(self, *args, **kwargs):
@@ -92,15 +99,16 @@ def grant_initial(grant: dict) -> dict:
 class PartnerInviteForm(GrantForm):
     partner = forms.ModelChoiceField(
         queryset=Tenant.objects.none(),
+        label=gettext_lazy("Partner"),
         error_messages={
-            "required": "Pick a partner from the directory.",
-            "invalid_choice": "Pick a partner from the directory.",
+            "required": gettext_lazy("Pick a partner from the directory."),
+            "invalid_choice": gettext_lazy("Pick a partner from the directory."),
         },
     )
     message = forms.CharField(
         required=False,
         max_length=2000,
-        label="Message to the partner (optional)",
+        label=gettext_lazy("Message to the partner (optional)"),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -113,24 +121,24 @@ class DeclineForm(forms.Form):
     reason = forms.CharField(
         required=False,
         max_length=2000,
-        label="Reason (optional)",
+        label=gettext_lazy("Reason (optional)"),
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="The other side sees it in the email and in the history.",
+        help_text=gettext_lazy("The other side sees it in the email and in the history."),
     )
 
 
 class EndForm(forms.Form):
     password = forms.CharField(
-        label="Your password",
+        label=gettext_lazy("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="Enter your password to confirm: access stops at once.",
+        help_text=gettext_lazy("Enter your password to confirm: access stops at once."),
     )
 
 
 class ExtensionForm(forms.Form):
     until = forms.DateField(
-        label="Keep access until",
+        label=gettext_lazy("Keep access until"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
@@ -147,7 +155,7 @@ class CollaboratorsForm(forms.Form):
         queryset=User.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        label="Collaborators who manage this customer",
+        label=gettext_lazy("Collaborators who manage this customer"),
     )
 
     def __init__(self, *args, partner: Tenant, **kwargs):
@@ -158,8 +166,10 @@ class CollaboratorsForm(forms.Form):
 class OwnerInviteForm(forms.Form):
     email = forms.EmailField(
         max_length=254,
-        label="Owner's email",
-        help_text="They get a link to set a password and review your access: keep, change or decline it.",
+        label=gettext_lazy("Owner's email"),
+        help_text=gettext_lazy(
+            "They get a link to set a password and review your access: keep, change or decline it."
+        ),
     )
 
 
@@ -171,21 +181,24 @@ class CustomerProfileForm(forms.ModelForm):
 
     email_domains = CommaListField(
         required=False,
-        label="Email domains",
-        help_text="Without @, separated by commas: example.com, example.ch.",
+        label=gettext_lazy("Email domains"),
+        help_text=gettext_lazy("Without @, separated by commas: example.com, example.ch."),
     )
 
     country = forms.CharField(
         required=False,
-        label="Country",
-        help_text="Two letters (ISO 3166): CH, DE, IT…",
+        label=gettext_lazy("Country"),
+        help_text=gettext_lazy("Two letters (ISO 3166): CH, DE, IT…"),
         widget=forms.TextInput(attrs={"size": 2, "autocomplete": "country", "placeholder": "CH"}),
     )
 
     class Meta:
         model = Tenant
         fields = list(ORGANIZATION_FIELDS)
-        labels = {"name": "Customer name", "tax_id": "Company / tax id"}
+        labels = {
+            "name": gettext_lazy("Customer name"),
+            "tax_id": gettext_lazy("Company / tax id"),
+        }
         widgets = {
             "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
             "fax": forms.TextInput(attrs={"type": "tel"}),
@@ -196,13 +209,13 @@ class CustomerProfileForm(forms.ModelForm):
     def clean_email_domains(self):
         domains = [d.lower() for d in self.cleaned_data["email_domains"]]
         if any("@" in d for d in domains):
-            raise forms.ValidationError("Give domains without @ (example.com).")
+            raise forms.ValidationError(_("Give domains without @ (example.com)."))
         return domains
 
     def clean_country(self):
         country = self.cleaned_data["country"].strip().upper()
         if country and not COUNTRY_CODE.fullmatch(country):
-            raise forms.ValidationError("Two letters, e.g. CH.")
+            raise forms.ValidationError(_("Two letters, e.g. CH."))
         return country
 
     def validate_unique(self):
@@ -217,7 +230,7 @@ class CustomerCreateProfileForm(CustomerProfileForm):
 
     class Meta(CustomerProfileForm.Meta):
         fields = [*ORGANIZATION_FIELDS, "currency"]
-        help_texts = {"currency": "Prices, contracts and invoices of this customer."}
+        help_texts = {"currency": gettext_lazy("Prices, contracts and invoices of this customer.")}
 
 
 def _decimal(label: str, **kwargs) -> forms.DecimalField:
@@ -231,17 +244,19 @@ class ContractForm(forms.Form):
     others are dropped, so a hidden amount is never required nor refused."""
 
     type = forms.ChoiceField(
-        choices=[("", "Choose a type…"), *Contract.Type.choices],
-        label="Contract type",
+        choices=[("", gettext_lazy("Choose a type…")), *Contract.Type.choices],
+        label=gettext_lazy("Contract type"),
         widget=forms.Select(attrs={"data-contract-type": ""}),
     )
-    name = forms.CharField(max_length=200, label="Contract name")
-    starts_on = forms.DateField(label="Start", widget=DATE_INPUT)
-    ends_on = forms.DateField(label="End (optional)", required=False, widget=DATE_INPUT)
-    fee = _decimal("Monthly fee")
-    hourly_rate = _decimal("Hourly rate")
-    hours = _decimal("Hours in the block")
-    amount = _decimal("Amount")
+    name = forms.CharField(max_length=200, label=gettext_lazy("Contract name"))
+    starts_on = forms.DateField(label=gettext_lazy("Start"), widget=DATE_INPUT)
+    ends_on = forms.DateField(
+        label=gettext_lazy("End (optional)"), required=False, widget=DATE_INPUT
+    )
+    fee = _decimal(gettext_lazy("Monthly fee"))
+    hourly_rate = _decimal(gettext_lazy("Hourly rate"))
+    hours = _decimal(gettext_lazy("Hours in the block"))
+    amount = _decimal(gettext_lazy("Amount"))
 
     AMOUNT_FIELDS = CONTRACT_AMOUNT_FIELDS
 
@@ -278,7 +293,7 @@ class ContractForm(forms.Form):
 class ContractStepForm(ContractForm):
     """The wizard's optional contract: nothing is asked unless "Add a contract" is ticked."""
 
-    add_contract = forms.BooleanField(required=False, label="Add a contract")
+    add_contract = forms.BooleanField(required=False, label=gettext_lazy("Add a contract"))
     field_order = ["add_contract"]
     REQUIRED = ("type", "name", "starts_on")
 
@@ -305,13 +320,16 @@ class ServiceProfileForm(forms.Form):
     """The SLA and alert-threshold profile, from the partner's own lists."""
 
     sla = forms.ModelChoiceField(
-        queryset=SlaPolicy.objects.none(), required=False, label="SLA", empty_label="No SLA"
+        queryset=SlaPolicy.objects.none(),
+        required=False,
+        label=gettext_lazy("SLA"),
+        empty_label=gettext_lazy("No SLA"),
     )
     alert_profile = forms.ModelChoiceField(
         queryset=AlertProfile.objects.none(),
         required=False,
-        label="Alert-threshold profile",
-        empty_label="No alert profile",
+        label=gettext_lazy("Alert-threshold profile"),
+        empty_label=gettext_lazy("No alert profile"),
     )
 
     def __init__(self, *args, org: OrgContext, **kwargs):
@@ -328,16 +346,20 @@ class ServiceProfileForm(forms.Form):
 
 class ContactForm(forms.Form):
     first_name = forms.CharField(
-        max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"})
+        max_length=100,
+        label=gettext_lazy("First name"),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     last_name = forms.CharField(
-        max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"})
+        max_length=100,
+        label=gettext_lazy("Last name"),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    email = forms.EmailField(required=False, max_length=254, label="Email (optional)")
+    email = forms.EmailField(required=False, max_length=254, label=gettext_lazy("Email (optional)"))
     phone = forms.CharField(
         required=False,
         max_length=40,
-        label="Phone (optional)",
+        label=gettext_lazy("Phone (optional)"),
         widget=forms.TextInput(attrs={"type": "tel"}),
     )
 
@@ -350,15 +372,15 @@ class ContactForm(forms.Form):
 class ContactAddForm(ContactForm):
     is_primary = forms.BooleanField(
         required=False,
-        label="Make this the primary contact",
-        help_text="A customer's first contact becomes its primary contact anyway.",
+        label=gettext_lazy("Make this the primary contact"),
+        help_text=gettext_lazy("A customer's first contact becomes its primary contact anyway."),
     )
 
 
 class PrimaryContactForm(ContactForm):
     """The wizard's primary contact: someone to reach, so an email is needed."""
 
-    email = forms.EmailField(max_length=254, label="Email")
+    email = forms.EmailField(max_length=254, label=gettext_lazy("Email"))
 
 
 class AccessStepForm(GrantForm):
@@ -368,15 +390,17 @@ class AccessStepForm(GrantForm):
     owner_email = forms.EmailField(
         required=False,
         max_length=254,
-        label="Owner's email (optional)",
-        help_text="The customer's legal manager: they get an email to accept, change or "
-        "decline the access you ask for. Without an email the customer is unclaimed: you "
-        "manage it at once with full access, paid by you, until you invite an owner.",
+        label=gettext_lazy("Owner's email (optional)"),
+        help_text=gettext_lazy(
+            "The customer's legal manager: they get an email to accept, change or "
+            "decline the access you ask for. Without an email the customer is unclaimed: you "
+            "manage it at once with full access, paid by you, until you invite an owner."
+        ),
     )
     message = forms.CharField(
         required=False,
         max_length=2000,
-        label="Message to the owner (optional)",
+        label=gettext_lazy("Message to the owner (optional)"),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     field_order = ["owner_email", *GRANT_FIELDS, "message"]
@@ -420,23 +444,27 @@ class ConfirmForm(forms.Form):
 
 
 class SlaPolicyForm(forms.Form):
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(max_length=100, label=gettext_lazy("Name"))
     first_response_minutes = forms.IntegerField(
-        min_value=1, label="First response (minutes)", help_text="E.g. 60 for one hour."
+        min_value=1,
+        label=gettext_lazy("First response (minutes)"),
+        help_text=gettext_lazy("E.g. 60 for one hour."),
     )
     resolution_minutes = forms.IntegerField(
-        min_value=1, label="Resolution (minutes)", help_text="E.g. 480 for one working day."
+        min_value=1,
+        label=gettext_lazy("Resolution (minutes)"),
+        help_text=gettext_lazy("E.g. 480 for one working day."),
     )
 
 
 class AlertProfileForm(forms.Form):
-    name = forms.CharField(max_length=100)
-    cpu_percent = forms.IntegerField(min_value=0, initial=90, label="CPU (%)")
-    memory_percent = forms.IntegerField(min_value=0, initial=90, label="Memory (%)")
-    disk_percent = forms.IntegerField(min_value=0, initial=90, label="Disk (%)")
+    name = forms.CharField(max_length=100, label=gettext_lazy("Name"))
+    cpu_percent = forms.IntegerField(min_value=0, initial=90, label=gettext_lazy("CPU (%)"))
+    memory_percent = forms.IntegerField(min_value=0, initial=90, label=gettext_lazy("Memory (%)"))
+    disk_percent = forms.IntegerField(min_value=0, initial=90, label=gettext_lazy("Disk (%)"))
     offline_minutes = forms.IntegerField(
         min_value=1,
         initial=15,
-        label="Offline for (minutes)",
-        help_text="Alert when a machine has not reported for this long.",
+        label=gettext_lazy("Offline for (minutes)"),
+        help_text=gettext_lazy("Alert when a machine has not reported for this long."),
     )

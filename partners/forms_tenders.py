@@ -12,6 +12,7 @@ import time
 from django import forms
 from django.core import signing
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from subscriptions.models import Product
 
@@ -26,20 +27,21 @@ STAMP_MAX_SECONDS = 24 * 60 * 60
 
 
 class TenderForm(forms.Form):
-    title = forms.CharField(max_length=200)
+    title = forms.CharField(max_length=200, label=_("Title"))
     description = forms.CharField(
         max_length=5000,
+        label=_("Description"),
         widget=forms.Textarea(attrs={"rows": 8}),
-        help_text="What you need, for how many people, by when. At most 5,000 characters.",
+        help_text=_("What you need, for how many people, by when. At most 5,000 characters."),
     )
-    category = forms.ChoiceField(choices=Product.Category.choices)
-    contact_name = forms.CharField(label="Contact name", max_length=200)
-    contact_email = forms.EmailField(label="Contact email")
-    contact_phone = forms.CharField(label="Contact phone", max_length=40, required=False)
+    category = forms.ChoiceField(choices=Product.Category.choices, label=_("Category"))
+    contact_name = forms.CharField(label=_("Contact name"), max_length=200)
+    contact_email = forms.EmailField(label=_("Contact email"))
+    contact_phone = forms.CharField(label=_("Contact phone"), max_length=40, required=False)
     valid_until = forms.DateField(
-        label="Valid until",
+        label=_("Valid until"),
         widget=DATE_INPUT,
-        help_text="The last day partners see the request and may answer it.",
+        help_text=_("The last day partners see the request and may answer it."),
     )
 
     def __init__(self, *args, **kwargs):
@@ -52,20 +54,24 @@ class TenderForm(forms.Form):
 
 class ProposalForm(forms.Form):
     message = forms.CharField(
-        label="Your proposal",
+        label=_("Your proposal"),
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 8}),
-        help_text="What you offer, at what price, and how to reach you. It is emailed to the "
-        "poster; you can answer once.",
+        help_text=_(
+            "What you offer, at what price, and how to reach you. It is emailed to the "
+            "poster; you can answer once."
+        ),
     )
 
 
 class DirectorySearchForm(forms.Form):
     q = forms.CharField(
-        label="Search partners",
+        label=_("Search partners"),
         max_length=200,
         required=False,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, city or speciality"}),
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("Name, city or speciality")}
+        ),
     )
 
 

@@ -4,6 +4,10 @@
 import datetime
 
 from django.utils.dateformat import format as date_format
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from partners.models import Access, Payment
 from subscriptions.models import Product
@@ -16,6 +20,15 @@ def product_names(*grants: dict) -> dict[str, str]:
     return dict(Product.objects.filter(code__in=codes).values_list("code", "name"))
 
 
+def _day(value: str) -> str:
+    # Translators: a date format (Django's `date` filter letters): "1 May 2027".
+    return date_format(datetime.date.fromisoformat(value), pgettext("short date", "j M Y"))
+
+
+# Lazy, so that a grant in an email reads in its recipient's language.
+_day_lazy = lazy(_day, str)
+
+
 def grant_value(key: str, grant: dict, names: dict[str, str]) -> str:
     value = grant.get(key)
     if key == "access":
@@ -24,14 +37,14 @@ def grant_value(key: str, grant: dict, names: dict[str, str]) -> str:
         return Payment(value).label if value else "—"
     if key == "products":
         return ", ".join(names.get(code, code) for code in value) if value else "—"
-    return date_format(datetime.date.fromisoformat(value), "j M Y") if value else "none"
+    return _day_lazy(value) if value else gettext_lazy("none")
 
 
 GRANT_LABELS = {
-    "access": "Access",
-    "payment": "Who pays",
-    "products": "Products",
-    "ends_on": "End date",
+    "access": gettext_lazy("Access"),
+    "payment": gettext_lazy("Who pays"),
+    "products": gettext_lazy("Products"),
+    "ends_on": gettext_lazy("End date"),
 }
 
 
@@ -49,22 +62,45 @@ def grant_comparison(asked: dict, granted: dict | None) -> list[dict]:
     ]
 
 
-def grant_text(grant: dict, names: dict[str, str] | None = None) -> str:
-    """A grant in words, with product names: "Limited to Web Hosting, until 1 May 2027"."""
-    names = product_names(grant) if names is None else names
+def _grant_text(grant: dict, names: dict[str, str]) -> str:
     if grant.get("access") == Access.FULL:
-        text = f"Full access, {grant_value('payment', grant, names).lower()}"
+        if grant.get("payment") == Payment.CUSTOMER:
+            text = _("Full access, the customer pays")
+        elif grant.get("payment") == Payment.PARTNER:
+            text = _("Full access, the partner pays")
+        else:
+            text = _("Full access, %(payment)s") % {
+                "payment": str(grant_value("payment", grant, names)).lower()
+            }
     else:
-        text = f"Limited to {grant_value('products', grant, names)}"
+        text = _("Limited to %(products)s") % {"products": grant_value("products", grant, names)}
     if grant.get("ends_on"):
-        text += f", until {grant_value('ends_on', grant, names)}"
+        text = _("%(grant)s, until %(date)s") % {
+            "grant": text,
+            "date": grant_value("ends_on", grant, names),
+        }
     return text
 
 
+_grant_text_lazy = lazy(_grant_text, str)
+
+
+def grant_text(grant: dict, names: dict[str, str] | None = None) -> str:
+    """A grant in words, with product names: "Limited to Web Hosting, until 1 May 2027".
+    Lazy: it reads in the language active where it is shown (a page, an email)."""
+    names = product_names(grant) if names is None else names
+    return _grant_text_lazy(dict(grant), names)
+
+
 def grant_differences(asked: dict, granted: dict) -> list[str]:
-    """One line per field that differs: "Access: asked Full…, granted Limited…"."""
+    """One line per field that differs: "Access: asked Full…, granted Limited…" (lazy)."""
     return [
-        f"{row['label']}: asked {row['asked']}, granted {row['granted']}"
+        format_lazy(
+            gettext_lazy("{label}: asked {asked}, granted {granted}"),
+            label=row["label"],
+            asked=row["asked"],
+            granted=row["granted"],
+        )
         for row in grant_comparison(asked, granted)
         if row["differs"]
     ]

@@ -35,8 +35,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.db.models import Q
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from partners.models import Access, ImportJob, Partnership, PartnershipEvent, Payment, Side
 from partners.selectors import customers_visible_to
@@ -81,7 +84,7 @@ class DomainListField(forms.CharField):
     def validate(self, value) -> None:
         super().validate(value)
         if any("@" in d or "." not in d.strip(".") for d in value):
-            raise ValidationError("Give domains like example.com, without @.")
+            raise ValidationError(_("Give domains like example.com, without @."))
 
 
 class CountryField(forms.CharField):
@@ -91,7 +94,7 @@ class CountryField(forms.CharField):
     def validate(self, value) -> None:
         super().validate(value)
         if value and not re.fullmatch(r"[A-Z]{2}", value):
-            raise ValidationError("Give the two-letter ISO country code (CH, DE, IT).")
+            raise ValidationError(_("Give the two-letter ISO country code (CH, DE, IT)."))
 
 
 class CurrencyField(forms.ChoiceField):
@@ -109,7 +112,7 @@ class YesNoField(forms.Field):
             return True
         if text in self.NO:
             return False
-        raise ValidationError("Write yes or no.")
+        raise ValidationError(_("Write yes or no."))
 
 
 def _text(model, name: str, *, required: bool = False) -> forms.CharField:
@@ -133,54 +136,76 @@ CONTACT_ON_CUSTOMER = (
 )
 
 CUSTOMER_COLUMNS = (
-    Column("name", _text(Tenant, "name", required=True), "Company name.", "Muster AG", True),
-    Column("rank", _text(Tenant, "rank"), "Your internal label; it has no effect.", "Gold"),
+    Column(
+        "name",
+        _text(Tenant, "name", required=True),
+        gettext_lazy("Company name."),
+        "Muster AG",
+        True,
+    ),
+    Column(
+        "rank",
+        _text(Tenant, "rank"),
+        gettext_lazy("Your internal label; it has no effect."),
+        "Gold",
+    ),
     Column(
         "email_domains",
         DomainListField(required=False),
-        "Email domains without @, separated by spaces or commas.",
+        gettext_lazy("Email domains without @, separated by spaces or commas."),
         "muster.ch",
     ),
     Column(
         "tax_id",
         _text(Tenant, "tax_id"),
-        "Company/tax id. When given, it finds the customer to update (else the name does).",
+        gettext_lazy(
+            "Company/tax id. When given, it finds the customer to update (else the name does)."
+        ),
         "CHE-123.456.789",
     ),
-    Column("phone", _text(Tenant, "phone"), "Phone number.", "+41 31 123 45 67"),
-    Column("fax", _text(Tenant, "fax"), "Fax number.", ""),
-    Column("address", _text(Tenant, "address"), "Street and number.", "Bahnhofstrasse 1"),
-    Column("city", _text(Tenant, "city"), "City.", "Bern"),
-    Column("state", _text(Tenant, "state"), "State, canton or province.", "BE"),
-    Column("postal_code", _text(Tenant, "postal_code"), "Postal code.", "3011"),
-    Column("country", CountryField(required=False), "Two-letter ISO country code.", "CH"),
+    Column("phone", _text(Tenant, "phone"), gettext_lazy("Phone number."), "+41 31 123 45 67"),
+    Column("fax", _text(Tenant, "fax"), gettext_lazy("Fax number."), ""),
+    Column(
+        "address", _text(Tenant, "address"), gettext_lazy("Street and number."), "Bahnhofstrasse 1"
+    ),
+    Column("city", _text(Tenant, "city"), gettext_lazy("City."), "Bern"),
+    Column("state", _text(Tenant, "state"), gettext_lazy("State, canton or province."), "BE"),
+    Column("postal_code", _text(Tenant, "postal_code"), gettext_lazy("Postal code."), "3011"),
+    Column(
+        "country", CountryField(required=False), gettext_lazy("Two-letter ISO country code."), "CH"
+    ),
     Column(
         "currency",
         CurrencyField(choices=[("", ""), *Tenant.Currency.choices], required=False),
-        "CHF or EUR, for a new customer; empty: your own currency. "
-        "An existing customer keeps its currency.",
+        gettext_lazy(
+            "CHF or EUR, for a new customer; empty: your own currency. "
+            "An existing customer keeps its currency."
+        ),
         "CHF",
     ),
     Column(
         "contact_first_name",
         _text(Contact, "first_name"),
-        "The primary contact's first name (optional; with a last name).",
+        gettext_lazy("The primary contact's first name (optional; with a last name)."),
         "Anna",
     ),
     Column(
         "contact_last_name",
         _text(Contact, "last_name"),
-        "The primary contact's last name.",
+        gettext_lazy("The primary contact's last name."),
         "Muster",
     ),
     Column(
         "contact_email",
         forms.EmailField(required=False),
-        "The primary contact's email; it finds the contact to update.",
+        gettext_lazy("The primary contact's email; it finds the contact to update."),
         "anna@muster.ch",
     ),
     Column(
-        "contact_phone", _text(Contact, "phone"), "The primary contact's phone.", "+41 79 123 45 67"
+        "contact_phone",
+        _text(Contact, "phone"),
+        gettext_lazy("The primary contact's phone."),
+        "+41 79 123 45 67",
     ),
 )
 
@@ -188,25 +213,41 @@ CONTACT_COLUMNS = (
     Column(
         "customer",
         forms.CharField(max_length=200),
-        "Name or company/tax id of a customer you manage.",
+        gettext_lazy("Name or company/tax id of a customer you manage."),
         "Muster AG",
         True,
     ),
-    Column("first_name", _text(Contact, "first_name", required=True), "First name.", "Anna", True),
-    Column("last_name", _text(Contact, "last_name", required=True), "Last name.", "Muster", True),
+    Column(
+        "first_name",
+        _text(Contact, "first_name", required=True),
+        gettext_lazy("First name."),
+        "Anna",
+        True,
+    ),
+    Column(
+        "last_name",
+        _text(Contact, "last_name", required=True),
+        gettext_lazy("Last name."),
+        "Muster",
+        True,
+    ),
     Column(
         "email",
         forms.EmailField(required=False),
-        "Email. It finds the contact to update within the customer "
-        "(without one, the first and last name do).",
+        gettext_lazy(
+            "Email. It finds the contact to update within the customer "
+            "(without one, the first and last name do)."
+        ),
         "anna@muster.ch",
     ),
-    Column("phone", _text(Contact, "phone"), "Phone number.", "+41 79 123 45 67"),
+    Column("phone", _text(Contact, "phone"), gettext_lazy("Phone number."), "+41 79 123 45 67"),
     Column(
         "is_primary",
         YesNoField(required=False),
-        "yes makes this the customer's primary contact; empty or no leaves the primary as it is. "
-        "A customer's first contact becomes its primary contact.",
+        gettext_lazy(
+            "yes makes this the customer's primary contact; empty or no leaves the primary as it "
+            "is. A customer's first contact becomes its primary contact."
+        ),
         "yes",
     ),
 )
@@ -218,7 +259,7 @@ class CustomerRowForm(forms.Form):
         if any(data.get(name) for name in CONTACT_ON_CUSTOMER):
             for name in ("contact_first_name", "contact_last_name"):
                 if not data.get(name) and name not in self.errors:
-                    self.add_error(name, "A contact needs a first and a last name.")
+                    self.add_error(name, _("A contact needs a first and a last name."))
         return data
 
 
@@ -244,8 +285,8 @@ def _kind(name: str, label: str, columns: tuple[Column, ...], base: type[forms.F
 
 
 KINDS: dict[str, ImportKind] = {
-    CUSTOMERS: _kind(CUSTOMERS, "Customers", CUSTOMER_COLUMNS, CustomerRowForm),
-    CONTACTS: _kind(CONTACTS, "Contacts", CONTACT_COLUMNS, ContactRowForm),
+    CUSTOMERS: _kind(CUSTOMERS, gettext_lazy("Customers"), CUSTOMER_COLUMNS, CustomerRowForm),
+    CONTACTS: _kind(CONTACTS, gettext_lazy("Contacts"), CONTACT_COLUMNS, ContactRowForm),
 }
 
 
@@ -253,7 +294,13 @@ def import_kind(kind: str) -> ImportKind:
     try:
         return KINDS[kind]
     except KeyError:
-        raise ValidationError({"kind": f"Choose {' or '.join(KINDS)}."}) from None
+        names = list(KINDS)
+        raise ValidationError(
+            {
+                "kind": _("Choose %(kinds)s or %(last)s.")
+                % {"kinds": ", ".join(names[:-1]), "last": names[-1]}
+            }
+        ) from None
 
 
 def import_template(*, kind: str) -> str:
@@ -272,13 +319,15 @@ def import_template_filename(kind: str) -> str:
 
 
 def import_columns_doc() -> str:
-    """The columns of each kind, as Markdown (for the API docs)."""
+    """The columns of each kind, as Markdown (for the API docs, in English)."""
     lines = []
-    for kind in KINDS.values():
-        lines.append(f"\n\n**{kind.label}** (`kind={kind.name}`):\n")
-        lines += [
-            f"\n- `{c.name}`{' (required)' if c.required else ''}: {c.help}" for c in kind.columns
-        ]
+    with translation.override(None):
+        for kind in KINDS.values():
+            lines.append(f"\n\n**{kind.label}** (`kind={kind.name}`):\n")
+            lines += [
+                f"\n- `{c.name}`{' (required)' if c.required else ''}: {c.help}"
+                for c in kind.columns
+            ]
     return "".join(lines)
 
 
@@ -304,7 +353,13 @@ class ImportInvalid(ValidationError):
     def __init__(self, errors: list[RowError]):
         self.errors = errors
         super().__init__(
-            [f"Row {e.row}, {e.column}: {e.message}" if e.row else e.message for e in errors[:20]]
+            [
+                _("Row %(row)s, %(column)s: %(message)s")
+                % {"row": e.row, "column": e.column, "message": e.message}
+                if e.row
+                else e.message
+                for e in errors[:20]
+            ]
         )
 
 
@@ -315,15 +370,15 @@ def _file_error(message: str) -> ImportInvalid:
 # --- reading the file ---------------------------------------------------------------------
 
 
-SAVE_AS = "In Excel, choose File, Save As, “CSV UTF-8 (Comma delimited)”."
+SAVE_AS = gettext_lazy("In Excel, choose File, Save As, “CSV UTF-8 (Comma delimited)”.")
 
 
 def _file_text(file) -> str:
     """The file's text: UTF-8 with or without a byte order mark, at most MAX_BYTES.
     `file` is an uploaded file, bytes, or text already decoded (a job's content)."""
-    too_big = (
-        f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it into smaller files."
-    )
+    too_big = _("The file is larger than %(size)s MB; split it into smaller files.") % {
+        "size": MAX_BYTES // (1024 * 1024)
+    }
     if isinstance(file, str):
         if len(file) > MAX_BYTES or len(file.encode()) > MAX_BYTES:
             raise _file_error(too_big)
@@ -339,15 +394,18 @@ def _file_text(file) -> str:
     if len(data) > MAX_BYTES:
         raise _file_error(too_big)
     if data.startswith(b"PK\x03\x04"):
-        raise _file_error(f"This is an Excel workbook, not a CSV file. {SAVE_AS}")
+        raise _file_error(
+            _("This is an Excel workbook, not a CSV file. %(save_as)s") % {"save_as": SAVE_AS}
+        )
     if b"\x00" in data:
-        raise _file_error(f"This is not a CSV text file. {SAVE_AS}")
+        raise _file_error(_("This is not a CSV text file. %(save_as)s") % {"save_as": SAVE_AS})
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise _file_error(
-            f"The file is not UTF-8 text (the first problem is on line {line}). {SAVE_AS}"
+            _("The file is not UTF-8 text (the first problem is on line %(line)s). %(save_as)s")
+            % {"line": line, "save_as": SAVE_AS}
         ) from None
 
 
@@ -376,9 +434,9 @@ def _read_table(text: str, kind: ImportKind) -> _Table:
     try:
         header = next(reader, None)
     except csv.Error as exc:
-        raise _file_error(f"This is not a CSV file: {exc}.") from None
+        raise _file_error(_("This is not a CSV file: %(error)s.") % {"error": exc}) from None
     if not header or not any(c.strip() for c in header):
-        raise _file_error("The file is empty: the first row names the columns.")
+        raise _file_error(_("The file is empty: the first row names the columns."))
     names: list[str | None] = []
     for cell in header:
         name = _header_name(cell)
@@ -389,18 +447,18 @@ def _read_table(text: str, kind: ImportKind) -> _Table:
                 RowError(
                     1,
                     cell.strip(),
-                    f"Unknown column. The columns of a {kind.name} file are: "
-                    f"{', '.join(kind.column_names)}.",
+                    _("Unknown column. The columns of a %(kind)s file are: %(columns)s.")
+                    % {"kind": kind.name, "columns": ", ".join(kind.column_names)},
                 )
             )
             names.append(None)
         elif name in names:
-            errors.append(RowError(1, name, "This column appears twice."))
+            errors.append(RowError(1, name, _("This column appears twice.")))
             names.append(None)
         else:
             names.append(name)
     errors += [
-        RowError(1, c.name, "This column is required.")
+        RowError(1, c.name, _("This column is required."))
         for c in kind.columns
         if c.required and c.name not in names
     ]
@@ -414,7 +472,8 @@ def _read_table(text: str, kind: ImportKind) -> _Table:
                 continue  # an empty line
             if len(rows) == MAX_ROWS:
                 raise _file_error(
-                    f"The file has more than {MAX_ROWS:,} rows; split it into smaller files."
+                    _("The file has more than %(max)s rows; split it into smaller files.")
+                    % {"max": number_format(MAX_ROWS, force_grouping=True)}
                 )
             values = {}
             for position, cell in enumerate(cells):
@@ -423,13 +482,15 @@ def _read_table(text: str, kind: ImportKind) -> _Table:
                     values[name] = cell
                 elif cell.strip():
                     errors.append(
-                        RowError(row, f"column {position + 1}", "This cell has no column name.")
+                        RowError(row, f"column {position + 1}", _("This cell has no column name."))
                     )
             rows.append((row, values))
     except csv.Error as exc:
-        errors.append(RowError(row + 1, None, f"This row is not valid CSV: {exc}."))
+        errors.append(
+            RowError(row + 1, None, _("This row is not valid CSV: %(error)s.") % {"error": exc})
+        )
     if not rows and not errors:
-        raise _file_error("The file has no rows below the header.")
+        raise _file_error(_("The file has no rows below the header."))
     return _Table(names, rows, errors)
 
 
@@ -552,14 +613,32 @@ class _Customers:
         if tax_id:
             hits = self.by_tax.get(_key(tax_id), [])
             if len(hits) > 1:
-                return None, self._ambiguous("tax_id", hits, "have this tax id")
+                return None, self._ambiguous(
+                    "tax_id",
+                    ngettext(
+                        "%(count)s of your customers has this tax id; tell them apart before "
+                        "importing.",
+                        "%(count)s of your customers have this tax id; tell them apart before "
+                        "importing.",
+                        len(hits),
+                    )
+                    % {"count": len(hits)},
+                )
             if hits:
                 return hits[0], None
             hits = [k for k in self.by_name.get(_key(name), []) if not k.tax_id.strip()]
         else:
             hits = self.by_name.get(_key(name), [])
         if len(hits) > 1:
-            return None, self._ambiguous("name", hits, "have this name")
+            return None, self._ambiguous(
+                "name",
+                ngettext(
+                    "%(count)s of your customers has this name; tell them apart before importing.",
+                    "%(count)s of your customers have this name; tell them apart before importing.",
+                    len(hits),
+                )
+                % {"count": len(hits)},
+            )
         return (hits[0] if hits else None), None
 
     def reference(self, value: str) -> tuple[_Known | None, str]:
@@ -569,15 +648,20 @@ class _Customers:
             return hits[0], ""
         if hits:
             return None, (
-                f"{len(hits)} of your customers are called “{value}”; give the tax id instead."
+                ngettext(
+                    "%(count)s of your customers is called “%(name)s”; give the tax id instead.",
+                    "%(count)s of your customers are called “%(name)s”; give the tax id instead.",
+                    len(hits),
+                )
+                % {"count": len(hits), "name": value}
             )
-        return None, f"No customer you manage has the name or tax id “{value}”."
+        return None, _("No customer you manage has the name or tax id “%(value)s”.") % {
+            "value": value
+        }
 
     @staticmethod
-    def _ambiguous(column: str, hits: list[_Known], what: str) -> RowError:
-        return RowError(
-            0, column, f"{len(hits)} of your customers {what}; tell them apart before importing."
-        )
+    def _ambiguous(column: str, message: str) -> RowError:
+        return RowError(0, column, message)
 
 
 def _contacts_of(customer_pks: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[dict]]:
@@ -654,7 +738,11 @@ def _plan_customers(org: OrgContext, table: _Table, errors: list[RowError]) -> l
         )
         if twice:
             column = "tax_id" if tax_id and by_tax.get(tax_key) else "name"
-            errors.append(RowError(row, column, f"Row {twice} already imports this customer."))
+            errors.append(
+                RowError(
+                    row, column, _("Row %(row)s already imports this customer.") % {"row": twice}
+                )
+            )
             continue
         by_name.setdefault(name_key, row)
         if tax_id:
@@ -670,7 +758,8 @@ def _plan_customers(org: OrgContext, table: _Table, errors: list[RowError]) -> l
                 RowError(
                     row,
                     "tax_id" if tax_id else "name",
-                    f"Row {by_target[target.pk]} already imports “{target.name}”.",
+                    _("Row %(row)s already imports “%(name)s”.")
+                    % {"row": by_target[target.pk], "name": target.name},
                 )
             )
             continue
@@ -693,8 +782,11 @@ def _plan_customers(org: OrgContext, table: _Table, errors: list[RowError]) -> l
                     RowError(
                         row,
                         "currency",
-                        f"“{target.name}” is billed in {target.currency}; "
-                        "an import does not change a customer's currency.",
+                        _(
+                            "“%(name)s” is billed in %(currency)s; "
+                            "an import does not change a customer's currency."
+                        )
+                        % {"name": target.name, "currency": target.currency},
                     )
                 )
                 continue
@@ -746,8 +838,11 @@ def _plan_contacts(org: OrgContext, table: _Table, errors: list[RowError]) -> li
                     RowError(
                         row,
                         "is_primary",
-                        f"Row {primary_row[customer.pk]} already makes another contact "
-                        f"the primary contact of “{customer.name}”.",
+                        _(
+                            "Row %(row)s already makes another contact "
+                            "the primary contact of “%(name)s”."
+                        )
+                        % {"row": primary_row[customer.pk], "name": customer.name},
                     )
                 )
                 continue
@@ -765,7 +860,8 @@ def _plan_contacts(org: OrgContext, table: _Table, errors: list[RowError]) -> li
                 RowError(
                     row,
                     column,
-                    f"Row {match['row']} already has this contact of “{customer.name}”.",
+                    _("Row %(row)s already has this contact of “%(name)s”.")
+                    % {"row": match["row"], "name": customer.name},
                 )
             )
             continue
@@ -792,7 +888,7 @@ def _plan_contacts(org: OrgContext, table: _Table, errors: list[RowError]) -> li
 
 def _require_importer(org: OrgContext) -> None:
     if not org.tenant.is_partner:
-        raise PermissionDenied("Only partners import customers.")
+        raise PermissionDenied(_("Only partners import customers."))
     require_role(org, Role.ADMIN)
 
 
@@ -1008,7 +1104,7 @@ def import_job_get(*, org: OrgContext, job_id) -> ImportJob:
     try:
         job_id = job_id if isinstance(job_id, uuid.UUID) else uuid.UUID(str(job_id))
     except (TypeError, ValueError, AttributeError):
-        raise Http404("No such import.") from None
+        raise Http404(_("No such import.")) from None
     job = (
         ImportJob.objects.filter(partner=org.tenant, pk=job_id)
         .defer("content")
@@ -1016,7 +1112,7 @@ def import_job_get(*, org: OrgContext, job_id) -> ImportJob:
         .first()
     )
     if job is None or not org.tenant.is_partner:
-        raise Http404("No such import.")
+        raise Http404(_("No such import."))
     return job
 
 
@@ -1084,42 +1180,53 @@ def import_job_run(*, job_id) -> str:
         return "skipped"
     job = ImportJob.objects.select_related("partner", "created_by").get(pk=job_id)
     progress = _Progress(job.pk)
-    try:
-        if job.created_by is None:
-            raise PermissionDenied("The person who started this import has left.")
-        org = org_context_for(user=job.created_by, tenant_id=job.partner_id)
-        with transaction.atomic():
-            result = import_apply(org=org, kind=job.kind, file=job.content, progress=progress)
+    # The report is kept on the job: it reads in the language of whoever started it.
+    language = getattr(job.created_by, "language", "") or None
+    with translation.override(language):
+        try:
+            if job.created_by is None:
+                raise PermissionDenied(_("The person who started this import has left."))
+            org = org_context_for(user=job.created_by, tenant_id=job.partner_id)
+            with transaction.atomic():
+                result = import_apply(org=org, kind=job.kind, file=job.content, progress=progress)
+                _job_finish(
+                    job,
+                    ImportJob.Status.DONE,
+                    processed=job.total,
+                    created_count=result.created,
+                    updated_count=result.updated,
+                )
+            return ImportJob.Status.DONE
+        except ImportInvalid as exc:
             _job_finish(
                 job,
-                ImportJob.Status.DONE,
-                processed=job.total,
-                created_count=result.created,
-                updated_count=result.updated,
+                ImportJob.Status.FAILED,
+                error=ngettext(
+                    "The file no longer fits your customers (they changed since it was checked): "
+                    "%(count)s error; nothing was written.",
+                    "The file no longer fits your customers (they changed since it was checked): "
+                    "%(count)s errors; nothing was written.",
+                    len(exc.errors),
+                )
+                % {"count": len(exc.errors)},
+                errors=[e.as_dict() for e in exc.errors[:JOB_ERRORS_KEPT]],
             )
-        return ImportJob.Status.DONE
-    except ImportInvalid as exc:
-        _job_finish(
-            job,
-            ImportJob.Status.FAILED,
-            error=f"The file no longer fits your customers (they changed since it was checked): "
-            f"{len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''}; nothing was written.",
-            errors=[e.as_dict() for e in exc.errors[:JOB_ERRORS_KEPT]],
-        )
-    except (PermissionDenied, Http404):
-        _job_finish(
-            job,
-            ImportJob.Status.FAILED,
-            error="The person who started this import may no longer import customers; "
-            "nothing was written.",
-        )
-    except Exception:
-        logger.exception("import job %s failed", job.pk)
-        _job_finish(
-            job,
-            ImportJob.Status.FAILED,
-            error="The import failed unexpectedly; nothing was written.",
-        )
-    finally:
-        progress.close()
+        except (PermissionDenied, Http404):
+            _job_finish(
+                job,
+                ImportJob.Status.FAILED,
+                error=_(
+                    "The person who started this import may no longer import customers; "
+                    "nothing was written."
+                ),
+            )
+        except Exception:
+            logger.exception("import job %s failed", job.pk)
+            _job_finish(
+                job,
+                ImportJob.Status.FAILED,
+                error=_("The import failed unexpectedly; nothing was written."),
+            )
+        finally:
+            progress.close()
     return ImportJob.Status.FAILED

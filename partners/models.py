@@ -4,34 +4,35 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from subscriptions.models import Product
 from tenants.models import Tenant, User
 
 
 class Access(models.TextChoices):
-    LIMITED = "limited", "Limited (listed products)"
-    FULL = "full", "Full (the whole organization)"
+    LIMITED = "limited", _("Limited (listed products)")
+    FULL = "full", _("Full (the whole organization)")
 
 
 class Payment(models.TextChoices):
-    CUSTOMER = "customer", "The customer pays"
-    PARTNER = "partner", "The partner pays"
+    CUSTOMER = "customer", _("The customer pays")
+    PARTNER = "partner", _("The partner pays")
 
 
 class Side(models.TextChoices):
-    PARTNER = "partner", "Partner"
-    CUSTOMER = "customer", "Customer"
+    PARTNER = "partner", _("Partner")
+    CUSTOMER = "customer", _("Customer")
 
 
 class Partnership(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        ACTIVE = "active", "Active"
-        DECLINED = "declined", "Declined"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Expired"
-        ENDED = "ended", "Ended"
+        PENDING = "pending", _("Pending")
+        ACTIVE = "active", _("Active")
+        DECLINED = "declined", _("Declined")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
+        ENDED = "ended", _("Ended")
 
     LIVE_STATUSES = (Status.PENDING, Status.ACTIVE)
 
@@ -54,7 +55,7 @@ class Partnership(models.Model):
     requested = models.JSONField(
         default=dict,
         blank=True,
-        help_text="What the inviting side asked for: access, payment, products.",
+        help_text=_("What the inviting side asked for: access, payment, products."),
     )
     message = models.TextField(blank=True, max_length=2000)
 
@@ -66,7 +67,7 @@ class Partnership(models.Model):
 
     activated_at = models.DateTimeField(null=True, blank=True)
     ends_on = models.DateField(
-        null=True, blank=True, help_text="Access stops by itself after this day."
+        null=True, blank=True, help_text=_("Access stops by itself after this day.")
     )
     extension_requested_until = models.DateField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -99,6 +100,12 @@ class Partnership(models.Model):
         ]
         indexes = [
             models.Index(fields=["partner", "status"], name="partnership_partner_status"),
+            # A partner's active customers in id order, from the index alone (the
+            # customer list's count, with tenant_customer_id).
+            models.Index(
+                fields=["partner", "status", "customer"],
+                name="partnership_partner_customers",
+            ),
             models.Index(fields=["customer", "status"], name="partnership_customer_status"),
             models.Index(fields=["status", "ends_on"], name="partnership_status_ends_on"),
         ]
@@ -134,19 +141,19 @@ class PartnershipEvent(models.Model):
     Append-only: rows are never updated or deleted by the portal."""
 
     class Kind(models.TextChoices):
-        CREATED = "created", "Requested"
-        OWNER_INVITED = "owner_invited", "Owner invited to review"
-        ACCEPTED = "accepted", "Accepted"
-        ACCEPTED_WITH_CHANGES = "accepted_with_changes", "Accepted with changes"
-        DECLINED = "declined", "Declined"
-        CANCELLED = "cancelled", "Cancelled"
-        RESENT = "resent", "Invitation resent"
-        CHANGED = "changed", "Access changed"
-        PAYMENT_CHANGED = "payment_changed", "Payment mode changed"
-        EXTENSION_REQUESTED = "extension_requested", "Extension requested"
-        EXTENDED = "extended", "Extended"
-        EXPIRED = "expired", "Expired"
-        ENDED = "ended", "Ended"
+        CREATED = "created", _("Requested")
+        OWNER_INVITED = "owner_invited", _("Owner invited to review")
+        ACCEPTED = "accepted", _("Accepted")
+        ACCEPTED_WITH_CHANGES = "accepted_with_changes", _("Accepted with changes")
+        DECLINED = "declined", _("Declined")
+        CANCELLED = "cancelled", _("Cancelled")
+        RESENT = "resent", _("Invitation resent")
+        CHANGED = "changed", _("Access changed")
+        PAYMENT_CHANGED = "payment_changed", _("Payment mode changed")
+        EXTENSION_REQUESTED = "extension_requested", _("Extension requested")
+        EXTENDED = "extended", _("Extended")
+        EXPIRED = "expired", _("Expired")
+        ENDED = "ended", _("Ended")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="events")
@@ -207,14 +214,14 @@ class Contract(models.Model):
     (CONTRACT_AMOUNTS), in the customer's currency."""
 
     class Type(models.TextChoices):
-        RETAINER = "retainer", "Retainer / flat fee"
-        HOURLY = "hourly", "Hourly"
-        BLOCK_OF_HOURS = "block_of_hours", "Block of hours"
-        BLOCK_OF_MONEY = "block_of_money", "Block of money"
-        REMOTE_MONITORING = "remote_monitoring", "Remote monitoring"
-        ONLINE_BACKUP = "online_backup", "Online backup"
-        PROJECT_ONE_TIME = "project_one_time", "Project, one-time cost"
-        PROJECT_HOURLY = "project_hourly", "Project, hourly rate"
+        RETAINER = "retainer", _("Retainer / flat fee")
+        HOURLY = "hourly", _("Hourly")
+        BLOCK_OF_HOURS = "block_of_hours", _("Block of hours")
+        BLOCK_OF_MONEY = "block_of_money", _("Block of money")
+        REMOTE_MONITORING = "remote_monitoring", _("Remote monitoring")
+        ONLINE_BACKUP = "online_backup", _("Online backup")
+        PROJECT_ONE_TIME = "project_one_time", _("Project, one-time cost")
+        PROJECT_HOURLY = "project_hourly", _("Project, hourly rate")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     partner = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
@@ -223,10 +230,12 @@ class Contract(models.Model):
     name = models.CharField(max_length=200)
     starts_on = models.DateField()
     ends_on = models.DateField(null=True, blank=True)
-    fee = models.DecimalField("monthly fee", max_digits=12, decimal_places=2, null=True, blank=True)
+    fee = models.DecimalField(
+        _("monthly fee"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
     hourly_rate = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     hours = models.DecimalField(
-        "hours in the block", max_digits=8, decimal_places=2, null=True, blank=True
+        _("hours in the block"), max_digits=8, decimal_places=2, null=True, blank=True
     )
     amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -272,8 +281,8 @@ class SlaPolicy(models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "SLA policy"
-        verbose_name_plural = "SLA policies"
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
         constraints = [
             models.UniqueConstraint(fields=["partner", "name"], name="sla_policy_name_unique"),
             models.CheckConstraint(
@@ -344,27 +353,29 @@ class ImportJob(models.Model):
     reports `processed` as it goes. The content is dropped once the job ends."""
 
     class Kind(models.TextChoices):
-        CUSTOMERS = "customers", "Customers"
-        CONTACTS = "contacts", "Contacts"
+        CUSTOMERS = "customers", _("Customers")
+        CONTACTS = "contacts", _("Contacts")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     partner = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="import_jobs")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    content = models.TextField(blank=True, help_text="The CSV as uploaded, decoded.")
+    content = models.TextField(blank=True, help_text=_("The CSV as uploaded, decoded."))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    total = models.PositiveIntegerField(default=0, help_text="Data rows in the file.")
+    total = models.PositiveIntegerField(default=0, help_text=_("Data rows in the file."))
     processed = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     errors = models.JSONField(
-        default=list, blank=True, help_text="The report [{row, column, message}] of a failed run."
+        default=list,
+        blank=True,
+        help_text=_("The report [{row, column, message}] of a failed run."),
     )
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -400,9 +411,9 @@ class Tender(models.Model):
     that opted in to tenders while it is valid."""
 
     class Status(models.TextChoices):
-        UNCONFIRMED = "unconfirmed", "Waiting for the email confirmation"
-        OPEN = "open", "Open"
-        CANCELLED = "cancelled", "Cancelled"
+        UNCONFIRMED = "unconfirmed", _("Waiting for the email confirmation")
+        OPEN = "open", _("Open")
+        CANCELLED = "cancelled", _("Cancelled")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     title = models.CharField(max_length=200)
@@ -411,14 +422,14 @@ class Tender(models.Model):
     contact_name = models.CharField(max_length=200)
     contact_email = models.EmailField()
     contact_phone = models.CharField(max_length=40, blank=True)
-    valid_until = models.DateField(help_text="The last day partners see it.")
+    valid_until = models.DateField(help_text=_("The last day partners see it."))
     customer = models.ForeignKey(
         Tenant,
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="tenders",
-        help_text="The customer that posted it; empty for a visitor.",
+        help_text=_("The customer that posted it; empty for a visitor."),
     )
     posted_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -1,8 +1,16 @@
 """The emails of partnerships. Each is queued in the outbox within the service's
 transaction, keyed by the history event (or reminder) and the recipient, so it
-goes out once whatever retries happen."""
+goes out once whatever retries happen.
+
+The texts are lazy (format_lazy over gettext_lazy): the email is rendered in
+each recipient's language."""
 
 from django.urls import reverse
+from django.utils.dateformat import format as date_format
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy, pgettext
 
 from partners.grants import grant_differences, grant_text
 from partners.models import Partnership, PartnershipEvent, Side
@@ -47,6 +55,15 @@ def _tell(
         )
 
 
+def _day_text(value) -> str:
+    # Translators: a date format (Django's `date` filter letters): "05 November 2026".
+    return date_format(value, pgettext("long date", "d F Y"))
+
+
+# A day in words, in the language the email is rendered in.
+long_date = lazy(_day_text, str)
+
+
 def _event_key(event: PartnershipEvent) -> str:
     return f"partnership-event:{event.pk}"
 
@@ -73,20 +90,29 @@ def invitation_to_customer(*, partnership: Partnership, event: PartnershipEvent)
 
 def invitation_to_partner(*, partnership: Partnership, event: PartnershipEvent) -> None:
     lines = [
-        f"{partnership.customer.name} invites {partnership.partner.name} to manage its organization.",
-        f"Offered: {grant_text(partnership.requested)}.",
+        format_lazy(
+            _("{customer} invites {partner} to manage its organization."),
+            customer=partnership.customer.name,
+            partner=partnership.partner.name,
+        ),
+        format_lazy(_("Offered: {grant}."), grant=grant_text(partnership.requested)),
     ]
     if partnership.message:
-        lines.append(f"Their message: “{partnership.message}”")
-    lines.append(f"The invitation stays open until {partnership.invitation_expires_at:%d %B %Y}.")
+        lines.append(format_lazy(_("Their message: “{message}”"), message=partnership.message))
+    lines.append(
+        format_lazy(
+            _("The invitation stays open until {date}."),
+            date=long_date(partnership.invitation_expires_at),
+        )
+    )
     _tell(
         key=_event_key(event),
         partnership=partnership,
         side=Side.PARTNER,
         users=_recipients(partnership, Side.PARTNER, owners_only=True),
-        subject=f"{partnership.customer.name} invites you",
+        subject=format_lazy(_("{customer} invites you"), customer=partnership.customer.name),
         lines=lines,
-        label="Accept or decline",
+        label=_("Accept or decline"),
     )
 
 
@@ -95,14 +121,22 @@ def answered(*, partnership: Partnership, event: PartnershipEvent) -> None:
     inviting = partnership.initiated_by
     other = partnership.customer if inviting == Side.PARTNER else partnership.partner
     if event.kind == PartnershipEvent.Kind.DECLINED:
-        subject = f"{other.name} declined your invitation"
-        lines = [subject + "."] + ([f"Their reason: “{event.note}”"] if event.note else [])
+        subject = format_lazy(_("{name} declined your invitation"), name=other.name)
+        lines = [format_lazy(_("{name} declined your invitation."), name=other.name)] + (
+            [format_lazy(_("Their reason: “{reason}”"), reason=event.note)] if event.note else []
+        )
     else:
-        subject = f"{other.name} accepted your invitation"
-        lines = [subject + f": {grant_text(event.after)}."]
+        subject = format_lazy(_("{name} accepted your invitation"), name=other.name)
+        lines = [
+            format_lazy(
+                _("{name} accepted your invitation: {grant}."),
+                name=other.name,
+                grant=grant_text(event.after),
+            )
+        ]
         differences = grant_differences(event.before, event.after)
         if differences:
-            lines += ["They granted other access than you asked for:", *differences]
+            lines += [_("They granted other access than you asked for:"), *differences]
     inviter = [partnership.invited_by] if partnership.invited_by else []
     _tell(
         key=_event_key(event),
@@ -111,7 +145,7 @@ def answered(*, partnership: Partnership, event: PartnershipEvent) -> None:
         users=_recipients(partnership, inviting) + inviter,
         subject=subject,
         lines=lines,
-        label="See the partnership",
+        label=_("See the partnership"),
     )
 
 
@@ -120,13 +154,19 @@ def changed(*, partnership: Partnership, event: PartnershipEvent) -> None:
         key=_event_key(event),
         partnership=partnership,
         side=Side.PARTNER,
-        subject=f"{partnership.customer.name} changed your access",
+        subject=format_lazy(
+            _("{customer} changed your access"), customer=partnership.customer.name
+        ),
         lines=[
-            f"{partnership.customer.name} changed your access: {grant_text(event.after)}.",
+            format_lazy(
+                _("{customer} changed your access: {grant}."),
+                customer=partnership.customer.name,
+                grant=grant_text(event.after),
+            ),
             *grant_differences(event.before, event.after),
-            "The change applies at once, to orders from now on.",
+            _("The change applies at once, to orders from now on."),
         ],
-        label="See the partnership",
+        label=_("See the partnership"),
     )
 
 
@@ -136,12 +176,19 @@ def ended(*, partnership: Partnership, event: PartnershipEvent, by_side: str) ->
         key=_event_key(event),
         partnership=partnership,
         side=Side.CUSTOMER if by_side == Side.PARTNER else Side.PARTNER,
-        subject=f"{ender.name} ended the partnership",
+        subject=format_lazy(_("{name} ended the partnership"), name=ender.name),
         lines=[
-            f"{ender.name} ended the partnership between {partnership.partner.name} and "
-            f"{partnership.customer.name}. Access stopped at once; the history stays readable."
+            format_lazy(
+                _(
+                    "{name} ended the partnership between {partner} and {customer}. "
+                    "Access stopped at once; the history stays readable."
+                ),
+                name=ender.name,
+                partner=partnership.partner.name,
+                customer=partnership.customer.name,
+            )
         ],
-        label="See the history",
+        label=_("See the history"),
     )
 
 
@@ -151,12 +198,19 @@ def expired(*, partnership: Partnership, event: PartnershipEvent) -> None:
             key=_event_key(event),
             partnership=partnership,
             side=side,
-            subject="A partnership reached its end date",
+            subject=_("A partnership reached its end date"),
             lines=[
-                f"The partnership between {partnership.partner.name} and {partnership.customer.name} "
-                f"ended on {partnership.ends_on:%d %B %Y}, as agreed. Access has stopped."
+                format_lazy(
+                    _(
+                        "The partnership between {partner} and {customer} ended on {date}, "
+                        "as agreed. Access has stopped."
+                    ),
+                    partner=partnership.partner.name,
+                    customer=partnership.customer.name,
+                    date=long_date(partnership.ends_on),
+                )
             ],
-            label="See the history",
+            label=_("See the history"),
         )
 
 
@@ -165,12 +219,18 @@ def extension_requested(*, partnership: Partnership, event: PartnershipEvent) ->
         key=_event_key(event),
         partnership=partnership,
         side=Side.CUSTOMER,
-        subject=f"{partnership.partner.name} asks to extend its access",
+        subject=format_lazy(
+            _("{partner} asks to extend its access"), partner=partnership.partner.name
+        ),
         lines=[
-            f"{partnership.partner.name}'s access ends on {partnership.ends_on:%d %B %Y}. "
-            f"They ask to keep it until {partnership.extension_requested_until:%d %B %Y}."
+            format_lazy(
+                _("{partner}'s access ends on {date}. They ask to keep it until {until}."),
+                partner=partnership.partner.name,
+                date=long_date(partnership.ends_on),
+                until=long_date(partnership.extension_requested_until),
+            )
         ],
-        label="Approve in one click",
+        label=_("Approve in one click"),
     )
 
 
@@ -179,11 +239,17 @@ def extended(*, partnership: Partnership, event: PartnershipEvent) -> None:
         key=_event_key(event),
         partnership=partnership,
         side=Side.PARTNER,
-        subject=f"{partnership.customer.name} extended your access",
+        subject=format_lazy(
+            _("{customer} extended your access"), customer=partnership.customer.name
+        ),
         lines=[
-            f"Your access to {partnership.customer.name} now ends on {partnership.ends_on:%d %B %Y}."
+            format_lazy(
+                _("Your access to {customer} now ends on {date}."),
+                customer=partnership.customer.name,
+                date=long_date(partnership.ends_on),
+            )
         ],
-        label="See the partnership",
+        label=_("See the partnership"),
     )
 
 
@@ -194,11 +260,26 @@ def reminder(*, partnership: Partnership, days: int) -> None:
             key=f"partnership-reminder:{partnership.pk}:{partnership.ends_on}:{days}",
             partnership=partnership,
             side=side,
-            subject=f"A partnership ends in {days} day{'s' if days != 1 else ''}",
+            subject=format_lazy(
+                ngettext_lazy(
+                    "A partnership ends in {days} day", "A partnership ends in {days} days", days
+                ),
+                days=days,
+            ),
             lines=[
-                f"The partnership between {partnership.partner.name} and {partnership.customer.name} "
-                f"ends on {partnership.ends_on:%d %B %Y}; access stops then by itself.",
-                "The partner can ask for an extension, which the customer approves in one click.",
+                format_lazy(
+                    _(
+                        "The partnership between {partner} and {customer} ends on {date}; "
+                        "access stops then by itself."
+                    ),
+                    partner=partnership.partner.name,
+                    customer=partnership.customer.name,
+                    date=long_date(partnership.ends_on),
+                ),
+                _(
+                    "The partner can ask for an extension, which the customer approves in one "
+                    "click."
+                ),
             ],
-            label="See the partnership",
+            label=_("See the partnership"),
         )

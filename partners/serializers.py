@@ -5,6 +5,8 @@ partner directory."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -20,6 +22,7 @@ from partners.models import (
     SlaPolicy,
 )
 from partners.selectors import (
+    CUSTOMER_ROW_FIELDS,
     PARTNERSHIP_ACTIONS,
     alert_profiles,
     directory_partner_get,
@@ -183,7 +186,7 @@ class PartnershipInviteSerializer(serializers.Serializer):
         try:
             return directory_partner_get(partner_id=value)
         except Http404 as exc:
-            raise serializers.ValidationError("No such partner in the directory.") from exc
+            raise serializers.ValidationError(_("No such partner in the directory.")) from exc
 
 
 class DeclineSerializer(serializers.Serializer):
@@ -267,6 +270,44 @@ class CustomerRowSerializer(serializers.ModelSerializer):
             "email": customer.primary_contact_email,
         }
 
+    def to_representation(self, customer):
+        """The fields above, written out: a row is plain values (`selectors.
+        customer_rows`: a dict; a Tenant of `customer_list` also does), so no
+        field object per value. Same keys, order and values as the fields give
+        (the schema is theirs)."""
+        row = customer if isinstance(customer, dict) else _row_of(customer)
+        grant_id = row["grant_id"]
+        contact_name = row["primary_contact_name"]
+        return {
+            "id": str(row["id"]),
+            "name": row["name"],
+            "slug": row["slug"],
+            "currency": row["currency"],
+            "status": row["status"],
+            "rank": row["rank"],
+            "city": row["city"],
+            "country": row["country"],
+            "partnership": None
+            if grant_id is None
+            else {
+                "id": str(grant_id),
+                "access": row["grant_access"],
+                "payment": row["grant_payment"],
+                "status": Partnership.Status.ACTIVE.value,  # the annotation reads the active grant
+            },
+            "primary_contact": None
+            if contact_name is None
+            else {
+                "first_name": contact_name,
+                "last_name": row["primary_contact_last_name"],
+                "email": row["primary_contact_email"],
+            },
+        }
+
+
+def _row_of(customer: Tenant) -> dict:
+    return {name: getattr(customer, name) for name in CUSTOMER_ROW_FIELDS}
+
 
 class CustomerSerializer(LivePartnershipMixin, serializers.ModelSerializer):
     """A customer's profile (SPEC §2); PATCH writes the profile fields."""
@@ -295,6 +336,13 @@ def _as_drf_error(exc: DjangoValidationError) -> serializers.ValidationError:
     return serializers.ValidationError(validation_detail(exc))
 
 
+# What an unknown or another partner's id in an OwnListField says, by its label.
+OWN_LIST_MISSING = {
+    "SLA policies": gettext_lazy("Choose one of your SLA policies."),
+    "alert profiles": gettext_lazy("Choose one of your alert profiles."),
+}
+
+
 class OwnListField(serializers.PrimaryKeyRelatedField):
     """An entry of the caller's own list (SLA policies, alert profiles), by id:
     another partner's id is a 400 on the field, as an unknown one is. The view
@@ -303,7 +351,7 @@ class OwnListField(serializers.PrimaryKeyRelatedField):
     def __init__(self, *, selector, label: str, **kwargs):
         self.selector = selector
         kwargs.setdefault("pk_field", serializers.UUIDField())
-        kwargs.setdefault("error_messages", {"does_not_exist": f"Choose one of your {label}."})
+        kwargs.setdefault("error_messages", {"does_not_exist": OWN_LIST_MISSING[label]})
         super().__init__(**kwargs)
 
     def get_queryset(self):

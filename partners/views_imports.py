@@ -18,6 +18,9 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.cache import patch_vary_headers
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from partners import imports
@@ -34,21 +37,29 @@ class ImportForm(forms.Form):
         choices=[(kind.name, kind.label) for kind in imports.KINDS.values()],
         widget=forms.RadioSelect,
         initial=imports.CUSTOMERS,
-        label="The file holds",
+        label=gettext_lazy("The file holds"),
     )
     file = forms.FileField(
-        label="CSV file",
+        label=gettext_lazy("CSV file"),
         allow_empty_file=True,
-        help_text="UTF-8, with or without BOM, columns separated by , or ; "
-        f"(as Excel saves “CSV UTF-8”); at most {imports.MAX_ROWS:,} rows and "
-        f"{imports.MAX_BYTES // (1024 * 1024)} MB.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     dry_run = forms.BooleanField(
         required=False,
         initial=True,
-        label="Dry run: show what would be created and updated, write nothing",
+        label=gettext_lazy("Dry run: show what would be created and updated, write nothing"),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Set per request: the numbers follow the reader's locale.
+        self.fields["file"].help_text = _(
+            "UTF-8, with or without BOM, columns separated by , or ; "
+            "(as Excel saves “CSV UTF-8”); at most %(rows)s rows and %(megabytes)s MB."
+        ) % {
+            "rows": number_format(imports.MAX_ROWS, force_grouping=True),
+            "megabytes": imports.MAX_BYTES // (1024 * 1024),
+        }
 
 
 def _confirm_salt(org) -> str:
@@ -105,7 +116,7 @@ class CustomerImportView(OrgViewMixin, View):
                 request,
                 ImportForm(),
                 status=400,
-                problems=["This dry run has expired. Upload the file again."],
+                problems=[_("This dry run has expired. Upload the file again.")],
             )
         form = ImportForm(initial={"kind": payload["kind"], "dry_run": True})
         return self.submit(request, form, payload["kind"], payload["content"], dry_run=False)
@@ -140,11 +151,17 @@ class CustomerImportView(OrgViewMixin, View):
         if outcome.job is not None:
             return redirect("customer_import_job", slug=self.org.tenant.slug, job_id=outcome.job.pk)
         result = outcome.result
-        messages.success(
-            request,
-            f"Imported: {result.created} created, {result.updated} updated "
-            f"({imports.KINDS[kind].label.lower()}).",
-        )
+        counts = {"created": result.created, "updated": result.updated}
+        if kind == imports.CONTACTS:
+            text = _("Imported: %(created)s created, %(updated)s updated (contacts).") % counts
+        elif kind == imports.CUSTOMERS:
+            text = _("Imported: %(created)s created, %(updated)s updated (customers).") % counts
+        else:
+            text = _("Imported: %(created)s created, %(updated)s updated (%(kind)s).") % {
+                **counts,
+                "kind": str(imports.KINDS[kind].label).lower(),
+            }
+        messages.success(request, text)
         return redirect("partner_customers", slug=self.org.tenant.slug)
 
 
@@ -155,7 +172,7 @@ class CustomerImportTemplateView(OrgViewMixin, View):
     def get(self, request, slug):
         kind = request.GET.get("kind", "")
         if kind not in imports.KINDS:
-            return HttpResponse("Choose kind=customers or kind=contacts.", status=400)
+            return HttpResponse(_("Choose kind=customers or kind=contacts."), status=400)
         response = HttpResponse(
             imports.import_template(kind=kind), content_type="text/csv; charset=utf-8"
         )

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.models import IdempotencyRecord
 
@@ -85,7 +86,13 @@ class IdempotencyKeyMiddleware:
             return self.get_response(request)
         if not key or len(key) > MAX_KEY_LENGTH:
             return JsonResponse(
-                {HEADER: [f"Give a key of 1 to {MAX_KEY_LENGTH} characters."]}, status=400
+                {
+                    HEADER: [
+                        _("Give a key of 1 to %(maximum)s characters.")
+                        % {"maximum": MAX_KEY_LENGTH}
+                    ]
+                },
+                status=400,
             )
         caller = _caller(request)
         if caller is None:  # unauthenticated: the view answers 401, nothing to remember
@@ -114,11 +121,18 @@ class IdempotencyKeyMiddleware:
             return self(request)
         if record.fingerprint != fingerprint:
             return JsonResponse(
-                {"detail": f"This {HEADER} was used with another request."}, status=422
+                {
+                    "detail": _("This %(header)s was used with another request.")
+                    % {"header": HEADER}
+                },
+                status=422,
             )
         if record.status != IdempotencyRecord.Status.DONE:
             return JsonResponse(
-                {"detail": f"A request with this {HEADER} is still being processed."},
+                {
+                    "detail": _("A request with this %(header)s is still being processed.")
+                    % {"header": HEADER}
+                },
                 status=409,
             )
         return _replay(record)

@@ -7,6 +7,8 @@ from partners.urls_tenders import public_urlpatterns as tender_public_urls
 from partners.views import InvitationView
 from portal import views
 from portal.health import healthz
+from portal.i18n import language_set
+from portal.profile import profile
 from tenants import views as tenant_views
 
 # The admin has no sign-in form of its own: /admin/login/ sends visitors to the
@@ -21,6 +23,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("i18n/setlang/", language_set, name="set_language"),
+    path("profile/", profile, name="profile"),
     path("api/v1/", include(("portal.api.urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

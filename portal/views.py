@@ -3,6 +3,9 @@ organization's dashboard (the partner console's and the customer portal's)."""
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import floatformat
+from django.utils.text import get_text_list
+from django.utils.translation import gettext as _
 from django.views import View
 
 from billing.selectors import billing_summary, cashback_balance
@@ -17,6 +20,14 @@ from portal.web import OrgViewMixin
 from subscriptions.mrr import book_mrr
 from tenants.models import Tenant
 from tenants.selectors import members_list, tenant_descendants, user_memberships
+
+
+def programme_thresholds(programme: dict) -> str:
+    """The programme's thresholds as a sentence shows them: "CHF 10,000 or EUR 10,000"."""
+    amounts = [
+        f"{c['currency']} {floatformat(c['threshold'], '0g')}" for c in programme["currencies"]
+    ]
+    return get_text_list(amounts, _("or"))
 
 
 @login_required
@@ -58,6 +69,7 @@ class DashboardView(OrgViewMixin, View):
             context["cashback_balance"] = cashback_balance(partner=tenant)
         if tenant.is_partner:
             context["programme"] = programme_progress(partner=tenant)
+            context["programme_thresholds"] = programme_thresholds(context["programme"])
         if tenant.is_partner and tenant.subscriptions_enabled:
             context["book"] = book_mrr(org=self.org)
         return render(request, "portal/dashboard_partner.html", context)

@@ -9,9 +9,10 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from portal.api.exceptions import validation_detail
-from tenants.models import Role, Tenant
+from tenants.models import ROLE_IN_SENTENCE, Role, Tenant
 from tenants.selectors import OrgContext, org_context_for
 
 
@@ -29,9 +30,12 @@ class OrgViewMixin(LoginRequiredMixin):
             return self.handle_no_permission()
         self.org = org_context_for(user=request.user, slug=kwargs["slug"])
         if self.org.tenant.kind not in self.allowed_kinds:
-            raise Http404("Not available for this organization.")
+            raise Http404(_("Not available for this organization."))
         if not self.org.has_role(self.min_role):
-            raise PermissionDenied(f"This page needs the {self.min_role} role.")
+            raise PermissionDenied(
+                _("This page needs the %(role)s role.")
+                % {"role": ROLE_IN_SENTENCE.get(self.min_role, self.min_role)}
+            )
         request.org = self.org
         return super().dispatch(request, *args, **kwargs)
 

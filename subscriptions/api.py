@@ -1,5 +1,6 @@
 import django_filters
 from django.http import Http404
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, permissions, status, viewsets
@@ -108,7 +109,7 @@ class SubscriptionViewSet(SubscriptionsFeatureMixin, mixins.ListModelMixin, OrgV
         if customer_id in (None, "") and self.org.tenant.is_customer:
             customer_id = self.org.tenant.pk
         if customer_id in (None, ""):
-            raise exceptions.ValidationError({"customer": ["Choose the customer."]})
+            raise exceptions.ValidationError({"customer": [_("Choose the customer.")]})
         customer = selectors.subscription_customer_get(org=self.org, customer_id=customer_id)
         services.subscription_write_check(org=self.org, customer=customer)
         return customer

@@ -4,6 +4,7 @@ subscriptions.mrr, render. Mounted at mrr/ by portal/api/urls.py."""
 
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -63,7 +64,7 @@ class MovementsQuerySerializer(BookQuerySerializer):
 
     def validate_month(self, value: str) -> str:
         if mrr.parse_month(value) > timezone.localdate():
-            raise serializers.ValidationError("Not a past or current month.")
+            raise serializers.ValidationError(_("Not a past or current month."))
         return value
 
 

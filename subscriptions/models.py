@@ -7,9 +7,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 code_validator = RegexValidator(
-    r"^[a-z0-9][a-z0-9._-]*$", "Lower-case letters, digits, '.', '_' and '-'."
+    r"^[a-z0-9][a-z0-9._-]*$", _("Lower-case letters, digits, '.', '_' and '-'.")
 )
 
 
@@ -43,26 +45,26 @@ class Feature(models.Model):
 
 class Product(models.Model):
     class Category(models.TextChoices):
-        HOSTING = "hosting", "Hosting"
-        EMAIL = "email", "Email"
-        BACKUP = "backup", "Backup"
-        DOMAIN = "domain", "Domain"
-        SECURITY = "security", "Security"
-        OTHER = "other", "Other"
+        HOSTING = "hosting", pgettext_lazy("product category", "Hosting")
+        EMAIL = "email", pgettext_lazy("product category", "Email")
+        BACKUP = "backup", pgettext_lazy("product category", "Backup")
+        DOMAIN = "domain", pgettext_lazy("product category", "Domain")
+        SECURITY = "security", pgettext_lazy("product category", "Security")
+        OTHER = "other", pgettext_lazy("product category", "Other")
 
     class BillingPeriod(models.TextChoices):
-        MONTHLY = "monthly", "Monthly"
-        ANNUAL = "annual", "Annual"
+        MONTHLY = "monthly", _("Monthly")
+        ANNUAL = "annual", _("Annual")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     code = models.CharField(max_length=64, unique=True, validators=[code_validator])
     name = models.CharField(max_length=200)
     category = models.CharField(max_length=32, choices=Category.choices)
     family = models.CharField(
-        max_length=64, blank=True, help_text="Editions of one family are ranked."
+        max_length=64, blank=True, help_text=_("Editions of one family are ranked.")
     )
     edition_rank = models.PositiveSmallIntegerField(
-        default=0, help_text="Higher is a better edition."
+        default=0, help_text=_("Higher is a better edition.")
     )
     billing_period = models.CharField(max_length=16, choices=BillingPeriod.choices)
     features = models.ManyToManyField(Feature, blank=True, related_name="products")
@@ -182,10 +184,10 @@ class Subscription(models.Model):
     service (None: it renews); `status` follows from the dates, except `cancelled`."""
 
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        ACTIVE = "active", "Active"
-        ENDED = "ended", "Ended"
-        CANCELLED = "cancelled", "Cancelled"
+        SCHEDULED = "scheduled", pgettext_lazy("subscription status", "Scheduled")
+        ACTIVE = "active", pgettext_lazy("subscription status", "Active")
+        ENDED = "ended", pgettext_lazy("subscription status", "Ended")
+        CANCELLED = "cancelled", pgettext_lazy("subscription status", "Cancelled")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     customer = models.ForeignKey(
@@ -197,7 +199,7 @@ class Subscription(models.Model):
         max_digits=12,
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="Net price of one unit for one billing period.",
+        help_text=_("Net price of one unit for one billing period."),
     )
     currency = models.CharField(max_length=3, choices=[("CHF", "CHF"), ("EUR", "EUR")])
     billing_period = models.CharField(max_length=16, choices=Product.BillingPeriod.choices)

@@ -40,6 +40,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Round
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from partners.models import Access, Partnership
 from partners.selectors.partnerships import customers_visible_to
@@ -70,18 +71,18 @@ def parse_month(value: str) -> datetime.date:
             raise ValueError(value)
         return datetime.date(year, month, 1)
     except (ValueError, AttributeError) as exc:
-        raise ValidationError({"month": "A month as YYYY-MM."}) from exc
+        raise ValidationError({"month": _("A month as YYYY-MM.")}) from exc
 
 
 def book_customers(*, org: OrgContext, currency: str | None = None, subtree: bool = False):
     """The customers of the book and its currency: those the user may act on,
     or with `subtree` (partner owners and admins) every customer below the partner."""
     if not org.tenant.is_partner:
-        raise PermissionDenied("Only partners have a book.")
+        raise PermissionDenied(_("Only partners have a book."))
     currency = currency or org.tenant.currency
     if subtree:
         if not org.has_role(Role.ADMIN):
-            raise PermissionDenied("The sub-tree's book is for partner owners and admins.")
+            raise PermissionDenied(_("The sub-tree's book is for partner owners and admins."))
         customers = tenant_descendants(tenant=org.tenant, kind=Tenant.Kind.CUSTOMER)
     else:
         customers = customers_visible_to(org=org)
@@ -199,7 +200,7 @@ def book_mrr(
     movements. Two queries, each returning one row: the month figures with their
     movements (the database classifies each customer), then the upcoming MRR."""
     if not 1 <= months <= MONTHS_MAX:
-        raise ValidationError({"months": f"From 1 to {MONTHS_MAX}."})
+        raise ValidationError({"months": _("From 1 to %(max)s.") % {"max": MONTHS_MAX}})
     today = today or timezone.localdate()
     customers, currency = book_customers(org=org, currency=currency, subtree=subtree)
     subscriptions = _book_subscriptions(customers, currency, None if subtree else org.tenant)
@@ -287,13 +288,14 @@ def book_movements(
     today = today or timezone.localdate()
     first = parse_month(month)
     if first > today:
-        raise ValidationError({"month": "Not a past or current month."})
+        raise ValidationError({"month": _("Not a past or current month.")})
     if kind is not None and kind not in KINDS:
-        raise ValidationError({"kind": f"One of {', '.join(KINDS)}."})
+        raise ValidationError({"kind": _("One of %(values)s.") % {"values": ", ".join(KINDS)}})
     customers, currency = book_customers(org=org, currency=currency, subtree=subtree)
     partner = None if subtree else org.tenant
     subscriptions = _book_subscriptions(customers, currency, partner)
-    before = first - datetime.timedelta(days=1)
+    # the day before the month (none before year 1, where no subscription is either)
+    before = first - datetime.timedelta(days=1) if first > datetime.date.min else first
     after = min(_month_end(first), today)
 
     moves = []

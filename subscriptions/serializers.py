@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -49,7 +50,8 @@ class PricesField(serializers.DictField):
         unknown = [c for c in prices if c not in CURRENCIES]
         if missing or unknown:
             raise serializers.ValidationError(
-                f"Give exactly the currencies {', '.join(CURRENCIES)}."
+                _("Give exactly the currencies %(currencies)s.")
+                % {"currencies": ", ".join(CURRENCIES)}
             )
         return prices
 
@@ -83,7 +85,7 @@ class ProductSerializer(serializers.ModelSerializer):
         if self.instance is not None:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
-            raise serializers.ValidationError("A product with this code exists.")
+            raise serializers.ValidationError(_("A product with this code exists."))
         return value
 
     def validate(self, attrs):
@@ -95,7 +97,7 @@ class ProductSerializer(serializers.ModelSerializer):
                 clash = clash.exclude(pk=self.instance.pk)
             if clash.exists():
                 raise serializers.ValidationError(
-                    {"edition_rank": "Another edition of this family has this rank."}
+                    {"edition_rank": _("Another edition of this family has this rank.")}
                 )
         return attrs
 
@@ -170,7 +172,7 @@ class SubscriptionCreateSerializer(SubscriptionUpdateSerializer):
     def validate_product(self, value) -> Product:
         product = Product.objects.filter(code=value, is_active=True).first()
         if product is None:
-            raise serializers.ValidationError("No product with this code in the catalog.")
+            raise serializers.ValidationError(_("No product with this code in the catalog."))
         return product
 
 

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from partners.selectors.partnerships import customer_get_for_partner
 from subscriptions.models import (
@@ -23,6 +24,8 @@ from tenants.models import Role, Tenant, User
 from tenants.selectors import OrgContext
 from tenants.services import require_role
 
+# What the amounts of a subscription (its MRR, the book's sums) can hold: 12 digits.
+AMOUNT_MAX = Decimal("999999999999.99")
 PRODUCT_FIELDS = (
     "code",
     "name",
@@ -36,7 +39,7 @@ PRODUCT_FIELDS = (
 
 def _require_staff(actor: User) -> None:
     if not actor.is_staff:
-        raise PermissionDenied("Only platform staff manage the catalog.")
+        raise PermissionDenied(_("Only platform staff manage the catalog."))
 
 
 def _replace_prices(product: Product, prices: dict[str, Decimal]) -> None:
@@ -49,7 +52,7 @@ def _replace_prices(product: Product, prices: dict[str, Decimal]) -> None:
 def _replace_tiers(product: Product, tiers: list[dict]) -> None:
     quantities = [t["min_quantity"] for t in tiers]
     if len(set(quantities)) != len(quantities):
-        raise ValidationError({"tiers": "Each tier needs its own min_quantity."})
+        raise ValidationError({"tiers": _("Each tier needs its own min_quantity.")})
     product.tiers.all().delete()
     PriceTier.objects.bulk_create([PriceTier(product=product, **t) for t in tiers])
 
@@ -78,7 +81,7 @@ def product_create(
 ) -> Product:
     _require_staff(actor)
     if not prices:
-        raise ValidationError({"prices": "Give the public price in CHF and EUR."})
+        raise ValidationError({"prices": _("Give the public price in CHF and EUR.")})
     product = Product(**{k: v for k, v in fields.items() if k in PRODUCT_FIELDS})
     product.full_clean()
     product.save(force_insert=True)
@@ -136,18 +139,25 @@ def _public_price(product: Product, currency: str, quantity: int) -> Decimal:
     reached applies to everyone (SPEC §7)."""
     price = ProductPrice.objects.filter(product=product, currency=currency).first()
     if price is None:
-        raise ValidationError({"product": f"This product has no public price in {currency}."})
+        raise ValidationError(
+            {
+                "product": _("This product has no public price in %(currency)s.")
+                % {"currency": currency}
+            }
+        )
     return round_money(price.amount * (1 - degressive_rate(product.tiers.all(), quantity)))
 
 
 def _subscription_clean(subscription: Subscription) -> None:
     errors = {}
     if subscription.quantity is None or subscription.quantity < 1:
-        errors["quantity"] = "Give at least 1."
+        errors["quantity"] = _("Give at least 1.")
     if subscription.unit_price is None or subscription.unit_price < 0:
-        errors["unit_price"] = "Give a price of 0 or more."
+        errors["unit_price"] = _("Give a price of 0 or more.")
+    elif subscription.quantity and subscription.quantity * subscription.unit_price > AMOUNT_MAX:
+        errors["unit_price"] = _("Quantity times unit price must stay below 1,000,000,000,000.")
     if subscription.ends_on is not None and subscription.ends_on < subscription.starts_on:
-        errors["ends_on"] = "The last day of service cannot be before the start."
+        errors["ends_on"] = _("The last day of service cannot be before the start.")
     if errors:
         raise ValidationError(errors)
 
@@ -190,7 +200,7 @@ def subscription_create(
     the unit price defaults to the customer's public price from the catalog."""
     subscription_write_check(org=org, customer=customer, product=product)
     if not product.is_active:
-        raise ValidationError({"product": "This product is no longer sold."})
+        raise ValidationError({"product": _("This product is no longer sold.")})
     if unit_price is None:
         unit_price = _public_price(product, customer.currency, quantity)
     subscription = subscription_build(
@@ -213,7 +223,7 @@ def _lock_subscription(subscription: Subscription) -> Subscription:
         .get(pk=subscription.pk)
     )
     if locked.cancelled_at is not None:
-        raise Conflict("This subscription is cancelled.")
+        raise Conflict(_("This subscription is cancelled."))
     return locked
 
 
@@ -236,12 +246,12 @@ def subscription_cancel(*, org: OrgContext, subscription: Subscription) -> Subsc
     and so is cancelling one that has ended (its months stay in the history)."""
     subscription_write_check(org=org, customer=subscription.customer, product=subscription.product)
     if subscription.status == Subscription.Status.ENDED:
-        raise Conflict("This subscription has ended; its history stays as it was.")
+        raise Conflict(_("This subscription has ended; its history stays as it was."))
     now = timezone.now()
     cancelled = Subscription.objects.filter(pk=subscription.pk, cancelled_at__isnull=True).update(
         cancelled_at=now, updated_at=now
     )
     if cancelled != 1:
-        raise Conflict("This subscription is already cancelled.")
+        raise Conflict(_("This subscription is already cancelled."))
     subscription.cancelled_at = now
     return subscription

@@ -50,6 +50,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Least
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from partners.models import Access, Partnership
 from partners.selectors.partnerships import customers_visible_to
@@ -66,6 +67,7 @@ from tenants.selectors import OrgContext, tenant_descendants
 
 COLUMNS = ("name", "country", "current_mrr", "upcoming_mrr", "current_end_date")
 SUBSCRIPTION_COLUMNS = frozenset({"current_mrr", "upcoming_mrr", "current_end_date"})
+# The CSV's headers (data: never translated; the pages have their own labels).
 COLUMN_LABELS = {
     "name": "Name",
     "country": "Country",
@@ -117,43 +119,45 @@ def _clean_filter(org: OrgContext, key: str, value):
         try:
             return _money(value)
         except (InvalidOperation, ValueError, TypeError) as exc:
-            raise ValidationError("An amount of at least 0, e.g. 100.00.") from exc
+            raise ValidationError(_("An amount of at least 0, e.g. 100.00.")) from exc
     if key == "ending_within_days":
         if isinstance(value, bool) or not isinstance(value, int | str):
-            raise ValidationError("A whole number of days.")
+            raise ValidationError(_("A whole number of days."))
         try:
             days = int(value)
         except ValueError as exc:
-            raise ValidationError("A whole number of days.") from exc
+            raise ValidationError(_("A whole number of days.")) from exc
         if not 0 <= days <= ENDING_WITHIN_MAX:
-            raise ValidationError(f"Between 0 and {ENDING_WITHIN_MAX} days.")
+            raise ValidationError(_("Between 0 and %(max)s days.") % {"max": ENDING_WITHIN_MAX})
         return days
     if not isinstance(value, str):
-        raise ValidationError("A text value.")
+        raise ValidationError(_("A text value."))
     value = value.strip()
     if key == "q":
         return value[:200]
     if key == "country":
         if len(value) != 2 or not value.isalpha():
-            raise ValidationError("A two-letter country code, e.g. CH.")
+            raise ValidationError(_("A two-letter country code, e.g. CH."))
         return value.upper()
     if key == "product":
         if not Product.objects.filter(code=value).exists():
-            raise ValidationError("No such product.")
+            raise ValidationError(_("No such product."))
         return value
     if key == "category":
         if value not in Product.Category.values:
-            raise ValidationError(f"One of {', '.join(Product.Category.values)}.")
+            raise ValidationError(
+                _("One of %(values)s.") % {"values": ", ".join(Product.Category.values)}
+            )
         return value
     if key == "trend":
         if value not in TRENDS:
-            raise ValidationError("One of up, down, flat.")
+            raise ValidationError(_("One of up, down, flat."))
         return value
     # sub_partner: a partner below this one, for owners and admins
     if not org.has_role(Role.ADMIN):
-        raise ValidationError("Filtering by sub-partner is for owners and admins.")
+        raise ValidationError(_("Filtering by sub-partner is for owners and admins."))
     if _sub_partner(org, value) is None:
-        raise ValidationError("No such sub-partner.")
+        raise ValidationError(_("No such sub-partner."))
     return str(uuid.UUID(value))
 
 
@@ -167,10 +171,12 @@ def _sub_partner(org: OrgContext, value) -> Tenant | None:
 
 def _clean_filters(org: OrgContext, filters, saved: dict) -> dict:
     if not isinstance(filters, dict):
-        raise ValidationError({"filters": "An object of filters."})
+        raise ValidationError({"filters": _("An object of filters.")})
     unknown = sorted(set(filters) - set(FILTERS))
     if unknown:
-        raise ValidationError({"filters": f"Unknown filters: {', '.join(unknown)}."})
+        raise ValidationError(
+            {"filters": _("Unknown filters: %(names)s.") % {"names": ", ".join(unknown)}}
+        )
     errors, cleaned = {}, {}
     for key in FILTERS:
         value = filters.get(key)
@@ -182,12 +188,12 @@ def _clean_filters(org: OrgContext, filters, saved: dict) -> dict:
             errors[key] = exc.messages
     low, high = cleaned.get("mrr_min"), cleaned.get("mrr_max")
     if low is not None and high is not None and Decimal(low) > Decimal(high):
-        errors["mrr_max"] = ["At least the minimum MRR."]
+        errors["mrr_max"] = [_("At least the minimum MRR.")]
     if not org.tenant.subscriptions_enabled:
         # While off, the subscription filters are out of reach: kept as saved.
         for key in SUBSCRIPTION_FILTERS & set(cleaned):
             if cleaned[key] != saved.get(key):
-                errors[key] = ["Subscriptions are switched off for this organization."]
+                errors[key] = [_("Subscriptions are switched off for this organization.")]
         cleaned = {k: v for k, v in cleaned.items() if k not in SUBSCRIPTION_FILTERS}
         cleaned |= {k: v for k, v in saved.items() if k in SUBSCRIPTION_FILTERS}
     if errors:
@@ -199,20 +205,22 @@ def _clean_columns(org: OrgContext, columns, saved: list) -> list[str]:
     if columns is None:
         columns = list(COLUMNS)
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
-        raise ValidationError({"columns": "A list of column names."})
+        raise ValidationError({"columns": _("A list of column names.")})
     unknown = sorted(set(columns) - set(COLUMNS))
     if unknown:
-        raise ValidationError({"columns": f"Unknown columns: {', '.join(unknown)}."})
+        raise ValidationError(
+            {"columns": _("Unknown columns: %(names)s.") % {"names": ", ".join(unknown)}}
+        )
     if not org.tenant.subscriptions_enabled:
         wanted = set(columns) & SUBSCRIPTION_COLUMNS
         kept = set(saved) & SUBSCRIPTION_COLUMNS
         if wanted and wanted != kept:
             raise ValidationError(
-                {"columns": "Subscriptions are switched off for this organization."}
+                {"columns": _("Subscriptions are switched off for this organization.")}
             )
         columns = [c for c in columns if c not in SUBSCRIPTION_COLUMNS] + sorted(kept)
     if not columns:
-        raise ValidationError({"columns": "At least one column."})
+        raise ValidationError({"columns": _("At least one column.")})
     return [c for c in COLUMNS if c in columns]  # stored in the canonical order
 
 
@@ -221,7 +229,7 @@ def _clean_columns(org: OrgContext, columns, saved: list) -> list[str]:
 
 def _require_partner(org: OrgContext) -> None:
     if not org.tenant.is_partner:
-        raise PermissionDenied("Smart lists are for partners.")
+        raise PermissionDenied(_("Smart lists are for partners."))
 
 
 def may_edit(*, org: OrgContext, smart_list: SmartList) -> bool:
@@ -238,14 +246,14 @@ def _save(smart_list: SmartList, fields: list[str] | None = None) -> SmartList:
             else:
                 smart_list.save(force_insert=True)
     except IntegrityError as exc:
-        raise ValidationError({"name": "A smart list of this name exists already."}) from exc
+        raise ValidationError({"name": _("A smart list of this name exists already.")}) from exc
     return smart_list
 
 
 def _clean_name(name) -> str:
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name or len(name) > 200:
-        raise ValidationError({"name": "A name of 1 to 200 characters."})
+        raise ValidationError({"name": _("A name of 1 to 200 characters.")})
     return name
 
 
@@ -275,7 +283,7 @@ def smart_list_update(
     """Replace what is given (`filters` as a whole). While subscriptions are off,
     the saved subscription filters and columns stay as they are."""
     if not may_edit(org=org, smart_list=smart_list):
-        raise PermissionDenied("Owners, admins and the list's author edit it.")
+        raise PermissionDenied(_("Owners, admins and the list's author edit it."))
     fields = ["updated_at"]
     if name is not None:
         smart_list.name = _clean_name(name)
@@ -291,7 +299,7 @@ def smart_list_update(
 
 def smart_list_delete(*, org: OrgContext, smart_list: SmartList) -> None:
     if not may_edit(org=org, smart_list=smart_list):
-        raise PermissionDenied("Owners, admins and the list's author delete it.")
+        raise PermissionDenied(_("Owners, admins and the list's author delete it."))
     smart_list.delete()
 
 

@@ -13,6 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views import View
 
 from portal.api.exceptions import validation_detail
@@ -119,7 +120,7 @@ class SubscriptionAddView(CustomerSubscriptionsMixin, View):
         return render(
             request,
             "subscriptions/form.html",
-            self.page_context(form=form, title="Add a subscription", submit="Add"),
+            self.page_context(form=form, title=_("Add a subscription"), submit=_("Add")),
             status=status,
         )
 
@@ -146,7 +147,9 @@ class SubscriptionAddView(CustomerSubscriptionsMixin, View):
                 form_add_service_errors(form, exc)
             else:
                 messages.success(
-                    request, f"{subscription.quantity} x {subscription.product.name} was added."
+                    request,
+                    _("%(quantity)s x %(product)s was added.")
+                    % {"quantity": subscription.quantity, "product": subscription.product.name},
                 )
                 return self.to_list()
         else:
@@ -160,8 +163,8 @@ class SubscriptionEditView(CustomerSubscriptionsMixin, View):
         context = self.page_context(
             form=form,
             subscription=subscription,
-            title=f"Edit {subscription.product.name}",
-            submit="Save",
+            title=_("Edit %(product)s") % {"product": subscription.product.name},
+            submit=_("Save"),
             cancel_url=self.url("subscription_cancel", subscription),
         )
         return render(request, "subscriptions/form.html", context, status=status)
@@ -191,7 +194,9 @@ class SubscriptionEditView(CustomerSubscriptionsMixin, View):
                 messages.error(request, exc.message)
                 return self.to_list()
             else:
-                messages.success(request, f"{subscription.product.name} was saved.")
+                messages.success(
+                    request, _("%(product)s was saved.") % {"product": subscription.product.name}
+                )
                 return self.to_list()
         return self.render_form(request, subscription, form, status=400)
 
@@ -216,7 +221,9 @@ class SubscriptionCancelView(CustomerSubscriptionsMixin, View):
         except Conflict as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"{subscription.product.name} was cancelled.")
+            messages.success(
+                request, _("%(product)s was cancelled.") % {"product": subscription.product.name}
+            )
         return self.to_list()
 
 

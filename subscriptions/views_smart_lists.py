@@ -13,6 +13,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from portal.web import OrgViewMixin, form_add_service_errors
@@ -23,30 +25,46 @@ from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, tenant_descendants
 
 PAGE_SIZE = 50
-ANY = [("", "Any")]
+ANY = [("", _("Any"))]
+# The columns as the pages name them (the CSV keeps smart_lists.COLUMN_LABELS).
+COLUMN_TITLES = {
+    "name": _("Name"),
+    "country": _("Country"),
+    "current_mrr": _("Current MRR"),
+    "upcoming_mrr": _("Upcoming MRR"),
+    "current_end_date": _("Current end date"),
+}
+TREND_LABELS = {
+    "up": pgettext_lazy("MRR trend", "up"),
+    "down": pgettext_lazy("MRR trend", "down"),
+    "flat": pgettext_lazy("MRR trend", "flat"),
+}
 
 
 class SmartListForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    q = forms.CharField(label="Name contains", required=False, max_length=200)
-    country = forms.CharField(label="Country", required=False, max_length=2)
-    sub_partner = forms.ChoiceField(label="Sub-partner's customers", required=False)
-    mrr_min = forms.DecimalField(label="Current MRR from", required=False, min_value=0)
-    mrr_max = forms.DecimalField(label="Current MRR up to", required=False, min_value=0)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    q = forms.CharField(label=_("Name contains"), required=False, max_length=200)
+    country = forms.CharField(label=_("Country"), required=False, max_length=2)
+    sub_partner = forms.ChoiceField(label=_("Sub-partner's customers"), required=False)
+    mrr_min = forms.DecimalField(label=_("Current MRR from"), required=False, min_value=0)
+    mrr_max = forms.DecimalField(label=_("Current MRR up to"), required=False, min_value=0)
     ending_within_days = forms.IntegerField(
-        label="Current end date within (days)", required=False, min_value=0
+        label=_("Current end date within (days)"), required=False, min_value=0
     )
-    product = forms.ChoiceField(label="Product (live today)", required=False)
+    product = forms.ChoiceField(label=_("Product (live today)"), required=False)
     category = forms.ChoiceField(
-        label="Category (live today)", required=False, choices=ANY + Product.Category.choices
+        label=_("Category (live today)"), required=False, choices=ANY + Product.Category.choices
     )
     trend = forms.ChoiceField(
-        label="Trend", required=False, choices=ANY + [(t, t) for t in smart_lists.TRENDS]
+        label=_("Trend"),
+        required=False,
+        choices=ANY + [(t, TREND_LABELS[t]) for t in smart_lists.TRENDS],
     )
     columns = forms.MultipleChoiceField(
+        label=_("Columns"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        choices=[(c, smart_lists.COLUMN_LABELS[c]) for c in smart_lists.COLUMNS],
+        choices=[(c, COLUMN_TITLES[c]) for c in smart_lists.COLUMNS],
     )
 
     def __init__(self, *args, org: OrgContext, **kwargs):
@@ -105,7 +123,9 @@ class SmartListsView(OrgViewMixin, View):
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             else:
-                messages.success(request, f"Smart list “{smart_list.name}” saved.")
+                messages.success(
+                    request, gettext("Smart list “%(name)s” saved.") % {"name": smart_list.name}
+                )
                 return redirect("smart_list", slug=slug, list_id=smart_list.pk)
         return self._render(request, form, status=400)
 
@@ -124,7 +144,7 @@ class SmartListView(OrgViewMixin, View):
         headers = [
             {
                 "key": c,
-                "label": smart_lists.COLUMN_LABELS[c],
+                "label": COLUMN_TITLES[c],
                 "sorted": "asc" if ordering == c else "desc" if ordering == f"-{c}" else "",
                 "next": f"-{c}" if ordering == c else c,
             }
@@ -152,10 +172,12 @@ class SmartListView(OrgViewMixin, View):
     def post(self, request, slug, list_id):
         smart_list = smart_lists.smart_list_get(org=self.org, list_id=list_id)
         if not smart_lists.may_edit(org=self.org, smart_list=smart_list):
-            raise PermissionDenied("Owners, admins and the list's author change it.")
+            raise PermissionDenied(gettext("Owners, admins and the list's author change it."))
         if request.POST.get("action") == "delete":
             smart_lists.smart_list_delete(org=self.org, smart_list=smart_list)
-            messages.success(request, f"Smart list “{smart_list.name}” deleted.")
+            messages.success(
+                request, gettext("Smart list “%(name)s” deleted.") % {"name": smart_list.name}
+            )
             return redirect("smart_lists", slug=slug)
         form = SmartListForm(request.POST, org=self.org)
         if form.is_valid():
@@ -166,7 +188,7 @@ class SmartListView(OrgViewMixin, View):
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             else:
-                messages.success(request, "Smart list saved.")
+                messages.success(request, gettext("Smart list saved."))
                 return redirect(reverse("smart_list", args=[slug, smart_list.pk]))
         smart_list.refresh_from_db()
         return self._render(request, smart_list, form, status=400)

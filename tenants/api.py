@@ -20,6 +20,7 @@ from tenants.serializers import (
     MemberSerializer,
     MemberUpdateSerializer,
     MeSerializer,
+    MeUpdateSerializer,
     OrganizationSerializer,
     OrganizationSettingsSerializer,
     PartnerCreateSerializer,
@@ -35,13 +36,29 @@ class MeAPI(APIView):
             current = resolve_org(request).tenant
         except (exceptions.ValidationError, Http404):  # none named, several to choose from
             current = None
+        user = request.user
         data = {
-            "id": request.user.id,
-            "email": request.user.email,
+            "id": user.id,
+            "email": user.email,
+            "full_name": user.full_name,
+            "language": user.language,
             "memberships": memberships,
             "current_tenant": current,
         }
         return Response(MeSerializer(data).data)
+
+    @extend_schema(request=MeUpdateSerializer, responses=MeSerializer)
+    def patch(self, request):
+        """Your own name and language (blank: Accept-Language decides)."""
+        serializer = MeUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = request.user
+        services.user_profile_update(
+            user=user,
+            full_name=serializer.validated_data.get("full_name", user.full_name),
+            language=serializer.validated_data.get("language", user.language),
+        )
+        return self.get(request)
 
 
 class OrganizationAPI(OrgAPIView):

@@ -1,7 +1,10 @@
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from portal.i18n import user_language
 from tenants.selectors import api_token_authenticate
 from tenants.services import api_token_touch
 
@@ -20,13 +23,17 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if parts[0].lower() != self.keyword.lower():
             return None
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Invalid Authorization header.")
+            raise exceptions.AuthenticationFailed(_("Invalid Authorization header."))
         token = api_token_authenticate(raw=parts[1])
         if token is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
         api_token_touch(
             token=token, precision_seconds=settings.API_TOKEN_LAST_USED_PRECISION_SECONDS
         )
+        language = user_language(token.user)
+        if language:  # the owner's setting wins over Accept-Language, as on pages
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
         return token.user, token
 
     def authenticate_header(self, request) -> str:

@@ -4,7 +4,8 @@ outbox inside the caller's transaction, deliver from a Celery task after commit.
     email_queue(key="offer-sent:<id>", to=..., template="offers/offer_sent", context={...})
 
 renders `email/<template>.subject.txt`, `.txt` and `.html` with `site_url` in
-the context, so every link in an email is absolute.
+the context, so every link in an email is absolute. Each email is rendered in
+its recipient's language (`recipient_language`, docs/i18n.md).
 """
 
 import logging
@@ -14,9 +15,10 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from tenants.models import OutboundEmail
+from portal.i18n import user_language
+from tenants.models import OutboundEmail, User
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -26,22 +28,34 @@ def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def _render(template: str, context: dict) -> dict:
+def recipient_language(user: User | None) -> str:
+    """The language an email to `user` is written in: their setting; else the
+    language of the request sending it (a partner inviting in Italian invites in
+    Italian); from a background task, the default."""
+    return user_language(user) or translation.get_language() or settings.LANGUAGE_CODE
+
+
+def _render(template: str, context: dict, language: str) -> dict:
     context = {**context, "site_url": settings.SITE_URL}
-    subject = " ".join(render_to_string(f"email/{template}.subject.txt", context).split())
-    return {
-        "subject": f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
-        "body_text": render_to_string(f"email/{template}.txt", context),
-        "body_html": render_to_string(f"email/{template}.html", context),
-    }
+    with translation.override(language):
+        subject = " ".join(render_to_string(f"email/{template}.subject.txt", context).split())
+        return {
+            "subject": f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
+            "body_text": render_to_string(f"email/{template}.txt", context),
+            "body_html": render_to_string(f"email/{template}.html", context),
+        }
 
 
 def email_queue(*, key: str, to: str, template: str, context: dict) -> OutboundEmail:
     """Queue an email once per `key`; delivery is enqueued when the transaction commits."""
     from tenants.tasks import deliver_email
 
+    existing = OutboundEmail.objects.filter(key=key).first()
+    if existing is not None:  # queued before: not rendered again
+        return existing
+    language = recipient_language(User.objects.filter(email__iexact=to).first())
     email, created = OutboundEmail.objects.get_or_create(
-        key=key, defaults={"to": to, **_render(template, context)}
+        key=key, defaults={"to": to, **_render(template, context, language)}
     )
     if created:
         deliver_email.delay_on_commit(str(email.id))
@@ -59,30 +73,29 @@ def notify(
     enqueue: bool = True,
 ) -> list[str]:
     """The plain notification (email/notification.*) to each of `users` once:
-    `lines` of text and one link, `url` a path inside the portal. Rendered once
-    for all of them and written in one statement; with `enqueue`, one delivery
-    task takes them all after commit. Returns the ids of the pending emails (a
-    caller that queues many notifications enqueues them itself, in chunks)."""
+    `lines` of text and one link, `url` a path inside the portal. The texts are
+    lazy (`format_lazy(gettext_lazy(…))`), rendered once per language among the
+    recipients and written in one statement; with `enqueue`, one delivery task
+    takes them all after commit. Returns the ids of the pending emails (a caller
+    that queues many notifications enqueues them itself, in chunks)."""
     users = list({u.pk: u for u in users}.values())
     if not users:
         return []
-    rendered = _render(
-        "notification",
-        {
-            "subject": subject,
-            "lines": lines,
-            "action_url": absolute_url(url),
-            "action_label": label,
-        },
-    )
-    keys = [f"{key}:{user.pk}" for user in users]
-    OutboundEmail.objects.bulk_create(
-        [
-            OutboundEmail(key=k, to=user.email, **rendered)
-            for k, user in zip(keys, users, strict=True)
-        ],
-        ignore_conflicts=True,
-    )
+    context = {
+        "subject": subject,
+        "lines": lines,
+        "action_url": absolute_url(url),
+        "action_label": label,
+    }
+    rendered: dict[str, dict] = {}
+    emails = []
+    for user in users:
+        language = recipient_language(user)
+        if language not in rendered:
+            rendered[language] = _render("notification", context, language)
+        emails.append(OutboundEmail(key=f"{key}:{user.pk}", to=user.email, **rendered[language]))
+    keys = [email.key for email in emails]
+    OutboundEmail.objects.bulk_create(emails, ignore_conflicts=True)
     ids = [
         str(pk)
         for pk in OutboundEmail.objects.filter(

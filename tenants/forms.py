@@ -1,4 +1,6 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tenants.models import ROLES_BY_KIND, AuditEvent, Branding, Role, Tenant
 from tenants.services import ORGANIZATION_FIELDS, PARTNER_LISTING_FIELDS
@@ -9,9 +11,11 @@ def role_choices(tenant: Tenant) -> list[tuple[str, str]]:
 
 
 class MemberInviteForm(forms.Form):
-    email = forms.EmailField(max_length=254)
-    role = forms.ChoiceField()
-    buyer = forms.BooleanField(required=False, help_text="May this person buy?")
+    email = forms.EmailField(max_length=254, label=_("Email"))
+    role = forms.ChoiceField(label=_("Role"))
+    buyer = forms.BooleanField(
+        required=False, label=_("Buyer"), help_text=_("May this person buy?")
+    )
 
     def __init__(self, *args, tenant: Tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -19,8 +23,8 @@ class MemberInviteForm(forms.Form):
 
 
 class MemberUpdateForm(forms.Form):
-    role = forms.ChoiceField()
-    buyer = forms.BooleanField(required=False)
+    role = forms.ChoiceField(label=_("Role"))
+    buyer = forms.BooleanField(required=False, label=_("Buyer"))
 
     def __init__(self, *args, tenant: Tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -28,7 +32,9 @@ class MemberUpdateForm(forms.Form):
 
 
 class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What uses it, e.g. “billing sync”.")
+    name = forms.CharField(
+        max_length=100, label=_("Name"), help_text=_("What uses it, e.g. “billing sync”.")
+    )
 
 
 class CommaListField(forms.CharField):
@@ -40,13 +46,33 @@ class CommaListField(forms.CharField):
 
 
 class OrganizationForm(forms.ModelForm):
-    email_domains = CommaListField(required=False, help_text="Without @, separated by commas.")
-    specialities = CommaListField(required=False, help_text="Separated by commas.")
-    website = forms.URLField(required=False, assume_scheme="https")
+    email_domains = CommaListField(
+        required=False,
+        label=_("Email domains"),
+        help_text=_("Without @, separated by commas."),
+    )
+    specialities = CommaListField(
+        required=False, label=_("Specialities"), help_text=_("Separated by commas.")
+    )
+    website = forms.URLField(required=False, assume_scheme="https", label=_("Website"))
 
     class Meta:
         model = Tenant
         fields = [*ORGANIZATION_FIELDS, *PARTNER_LISTING_FIELDS]
+        # the model's field names, as labels people read in their language
+        labels = {
+            "name": _("Name"),
+            "rank": _("Rank"),
+            "phone": _("Phone"),
+            "fax": _("Fax"),
+            "address": _("Address"),
+            "city": _("City"),
+            "state": _("State"),
+            "postal_code": _("Postal code"),
+            "country": _("Country"),
+            "listed_in_directory": _("Listed in directory"),
+            "receives_tenders": _("Receives tenders"),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -63,13 +89,19 @@ class BrandingForm(forms.ModelForm):
         required=False,
         assume_scheme="https",
         max_length=500,
-        label="Buy URL",
-        help_text="https:// only. Empty: inherited from the partner above.",
+        label=_("Buy URL"),
+        help_text=_("https:// only. Empty: inherited from the partner above."),
     )
 
     class Meta:
         model = Branding
         fields = list(Branding.INHERITED_FIELDS)
+        labels = {
+            "display_name": _("Display name"),
+            "support_email": _("Support email"),
+            "support_phone": _("Support phone"),
+            "accent_color": _("Accent color"),
+        }
         widgets = {"accent_color": forms.TextInput(attrs={"type": "color"})}
 
 
@@ -77,5 +109,7 @@ class AuditFilterForm(forms.Form):
     """The audit log's filter (GET); an unknown action shows every event."""
 
     action = forms.ChoiceField(
-        label="Action", required=False, choices=[("", "Any"), *AuditEvent.Action.choices]
+        label=_("Action"),
+        required=False,
+        choices=[("", pgettext_lazy("any action", "Any")), *AuditEvent.Action.choices],
     )

@@ -5,7 +5,7 @@ from allauth.account.utils import user_pk_to_url_str
 from django.urls import reverse
 
 from tenants.emails import absolute_url, email_queue
-from tenants.models import Membership, OutboundEmail
+from tenants.models import Membership, OutboundEmail, Role
 
 
 def set_password_url(user) -> str:
@@ -24,7 +24,7 @@ def membership_invitation_queue(*, membership: Membership) -> OutboundEmail:
         template="membership_invitation",
         context={
             "organization": membership.tenant.name,
-            "role": membership.get_role_display(),
+            "role": Role(membership.role).label,  # lazy: in the recipient's language
             "inviter": membership.invited_by.email if membership.invited_by else "",
             "needs_password": needs_password,
             "action_url": set_password_url(user)

@@ -1,6 +1,8 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from tenants.models import (
@@ -32,15 +34,24 @@ class MembershipRefSerializer(serializers.ModelSerializer):
 class MeSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     email = serializers.EmailField()
+    full_name = serializers.CharField()
+    language = serializers.CharField(help_text="Blank: the browser's (Accept-Language).")
     memberships = MembershipRefSerializer(many=True)
     current_tenant = TenantRefSerializer(allow_null=True)
+
+
+class MeUpdateSerializer(serializers.Serializer):
+    full_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
+    language = serializers.ChoiceField(
+        choices=["", *(code for code, _ in settings.LANGUAGES)], required=False
+    )
 
 
 def email_domains_field() -> serializers.ListField:
     """`email_domains` as the API takes them (`clean_email_domains` stores them)."""
     domain = serializers.CharField(
         max_length=253,
-        validators=[RegexValidator(r"^[^@]*$", "Give domains without @ (example.com).")],
+        validators=[RegexValidator(r"^[^@]*$", _("Give domains without @ (example.com)."))],
     )
     return serializers.ListField(child=domain, required=False, max_length=50)
 

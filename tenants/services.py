@@ -13,11 +13,13 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from tenants.audit import audit_member_changes, audit_record
 from tenants.exceptions import Conflict
 from tenants.models import (
     MAX_DISCOUNT_RATE,
+    ROLE_IN_SENTENCE,
     ROLES_BY_KIND,
     ApiToken,
     AuditEvent,
@@ -50,7 +52,10 @@ PARTNER_LISTING_FIELDS = ("website", "specialities", "listed_in_directory", "rec
 
 def require_role(org: OrgContext, minimum: str) -> None:
     if not org.has_role(minimum):
-        raise PermissionDenied(f"This needs the {minimum} role in {org.tenant.name}.")
+        raise PermissionDenied(
+            _("This needs the %(role)s role in %(organization)s.")
+            % {"role": ROLE_IN_SENTENCE.get(minimum, minimum), "organization": org.tenant.name}
+        )
 
 
 def _unique_slug(name: str) -> str:
@@ -82,7 +87,7 @@ def clean_email_domains(domains) -> list[str]:
     """Email domains as stored: trimmed, lower case, without @ (SPEC §2)."""
     domains = [d.strip().lower() for d in domains or [] if d.strip()]
     if any("@" in d for d in domains):
-        raise ValidationError({"email_domains": "Give domains without @ (example.com)."})
+        raise ValidationError({"email_domains": _("Give domains without @ (example.com).")})
     return domains
 
 
@@ -91,9 +96,11 @@ def tenant_create(
     *, kind: str, name: str, parent: Tenant | None, currency: str = "CHF", **fields
 ) -> Tenant:
     if kind == Tenant.Kind.PARTNER and (parent is None or parent.kind == Tenant.Kind.CUSTOMER):
-        raise ValidationError({"parent": "A partner hangs under another partner or the provider."})
+        raise ValidationError(
+            {"parent": _("A partner hangs under another partner or the provider.")}
+        )
     if kind == Tenant.Kind.CUSTOMER and parent is not None and parent.kind != Tenant.Kind.PARTNER:
-        raise ValidationError({"parent": "A customer's parent is its home partner."})
+        raise ValidationError({"parent": _("A customer's parent is its home partner.")})
     if "email_domains" in fields:
         fields["email_domains"] = clean_email_domains(fields["email_domains"])
     tenant = tenant_build(
@@ -117,7 +124,7 @@ def tenant_move(*, tenant: Tenant, new_parent: Tenant | None) -> Tenant:
     are rewritten in one UPDATE per descendant depth-free prefix swap.
     """
     if new_parent is not None and new_parent.path.startswith(tenant.path):
-        raise ValidationError({"parent": "A tenant cannot move below itself."})
+        raise ValidationError({"parent": _("A tenant cannot move below itself.")})
     old_path, old_depth = tenant.path, tenant.depth
     new_path = Tenant.build_path(new_parent, tenant.id)
     new_depth = (new_parent.depth + 1) if new_parent else 0
@@ -139,7 +146,7 @@ def user_get_or_create_invited(*, email: str) -> tuple[User, bool]:
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise ValidationError({"email": "Enter a valid email address."}) from exc
+        raise ValidationError({"email": _("Enter a valid email address.")}) from exc
     user = User.objects.filter(email__iexact=email).first()
     if user is not None:
         return user, False
@@ -160,7 +167,7 @@ def user_set_first_password(*, user: User, password: str) -> User:
     invitation link, which also proves the address. Never replaces a password."""
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.has_usable_password():
-        raise Conflict("This account already has a password; sign in instead.")
+        raise Conflict(_("This account already has a password; sign in instead."))
     validate_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])
@@ -171,7 +178,12 @@ def user_set_first_password(*, user: User, password: str) -> User:
 def _check_role_fits(tenant: Tenant, role: str) -> None:
     if role not in ROLES_BY_KIND[tenant.kind]:
         allowed = ", ".join(ROLES_BY_KIND[tenant.kind])
-        raise ValidationError({"role": f"A {tenant.kind} organization has the roles {allowed}."})
+        message = {
+            Tenant.Kind.PROVIDER: _("A provider organization has the roles %(roles)s."),
+            Tenant.Kind.PARTNER: _("A partner organization has the roles %(roles)s."),
+            Tenant.Kind.CUSTOMER: _("A customer organization has the roles %(roles)s."),
+        }[tenant.kind]
+        raise ValidationError({"role": message % {"roles": allowed}})
 
 
 def _enqueue_invitation(membership: Membership) -> None:
@@ -192,11 +204,13 @@ def partner_create(
 ) -> Tenant:
     """Staff create a partner and its owner's account and membership (SPEC §1)."""
     if not actor.is_staff:
-        raise PermissionDenied("Only platform staff create partners.")
+        raise PermissionDenied(_("Only platform staff create partners."))
     if parent is not None and parent.kind != Tenant.Kind.PARTNER:
-        raise ValidationError({"parent": "The parent must be a partner."})
+        raise ValidationError({"parent": _("The parent must be a partner.")})
     if discount_rate is not None and not (Decimal("0") <= discount_rate <= MAX_DISCOUNT_RATE):
-        raise ValidationError({"discount_rate": f"Between 0 and {MAX_DISCOUNT_RATE}."})
+        raise ValidationError(
+            {"discount_rate": _("Between 0 and %(maximum)s.") % {"maximum": MAX_DISCOUNT_RATE}}
+        )
     extra = {"discount_rate": discount_rate} if discount_rate is not None else {}
     partner = tenant_create(
         kind=Tenant.Kind.PARTNER,
@@ -205,7 +219,7 @@ def partner_create(
         currency=currency,
         **extra,
     )
-    owner, _ = user_get_or_create_invited(email=owner_email)
+    owner, _created = user_get_or_create_invited(email=owner_email)
     membership = Membership.objects.create(
         user=owner, tenant=partner, role=Role.OWNER, buyer=True, invited_by=actor
     )
@@ -218,7 +232,7 @@ def tenant_profile_update(*, tenant: Tenant, data: dict, allowed: tuple[str, ...
     """Write profile fields of `tenant` (the caller has checked who may)."""
     unknown = set(data) - set(allowed)
     if unknown:
-        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed here."))
+        raise ValidationError(dict.fromkeys(unknown, _("This field cannot be changed here.")))
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     for field, value in data.items():
         setattr(tenant, field, value)
@@ -251,7 +265,7 @@ def organization_settings_update(*, org: OrgContext, subscriptions_enabled: bool
 @transaction.atomic
 def branding_update(*, org: OrgContext, data: dict) -> Branding:
     require_role(org, Role.ADMIN)
-    branding, _ = Branding.objects.select_for_update().get_or_create(tenant=org.tenant)
+    branding, _created = Branding.objects.select_for_update().get_or_create(tenant=org.tenant)
     for field in Branding.INHERITED_FIELDS:
         if field in data:
             setattr(branding, field, data[field] or "")
@@ -282,15 +296,15 @@ def branding_logo_set(*, org: OrgContext, content: bytes | None) -> Branding:
     by their first bytes (the file name and the browser's word do not count),
     at most 256 KB. No SVG: a script inside it would run on the portal's origin."""
     require_role(org, Role.ADMIN)
-    branding, _ = Branding.objects.select_for_update().get_or_create(tenant=org.tenant)
+    branding, _created = Branding.objects.select_for_update().get_or_create(tenant=org.tenant)
     if content is None:
         branding.logo, branding.logo_type = b"", ""
     else:
         if len(content) > LOGO_MAX_BYTES:
-            raise ValidationError({"logo": "The logo may be 256 KB at most."})
+            raise ValidationError({"logo": _("The logo may be 256 KB at most.")})
         content_type = _logo_type(content)
         if content_type is None:
-            raise ValidationError({"logo": "Give a PNG, JPEG or WebP image."})
+            raise ValidationError({"logo": _("Give a PNG, JPEG or WebP image.")})
         branding.logo, branding.logo_type = content, content_type
     branding.save(update_fields=["logo", "logo_type", "updated_at"])
     return branding
@@ -303,16 +317,16 @@ def member_invite(*, org: OrgContext, email: str, role: str, buyer: bool = False
     _check_role_fits(org.tenant, role)
     if role == Role.OWNER:
         require_role(org, Role.OWNER)
-    user, _ = user_get_or_create_invited(email=email)
+    user, _created = user_get_or_create_invited(email=email)
     if Membership.objects.filter(user=user, tenant=org.tenant).exists():
-        raise ValidationError({"email": "This person is already a member."})
+        raise ValidationError({"email": _("This person is already a member.")})
     try:
         with transaction.atomic():
             membership = Membership.objects.create(
                 user=user, tenant=org.tenant, role=role, buyer=buyer, invited_by=org.user
             )
     except IntegrityError as exc:  # a concurrent invite of the same person
-        raise ValidationError({"email": "This person is already a member."}) from exc
+        raise ValidationError({"email": _("This person is already a member.")}) from exc
     _enqueue_invitation(membership)
     audit_record(
         tenant=org.tenant,
@@ -343,7 +357,7 @@ def member_update(
         if touches_owner:
             require_role(org, Role.OWNER)
         if membership.role == Role.OWNER and len(owners) == 1:
-            raise Conflict("The organization needs at least one owner.")
+            raise Conflict(_("The organization needs at least one owner."))
         membership.role = role
     if buyer is not None:
         if membership.role == Role.OWNER and membership.user_id != org.user.pk:
@@ -362,7 +376,7 @@ def member_remove(*, org: OrgContext, membership: Membership) -> None:
     if membership.role == Role.OWNER:
         require_role(org, Role.OWNER)
         if len(owners) == 1:
-            raise Conflict("The organization needs at least one owner.")
+            raise Conflict(_("The organization needs at least one owner."))
     tokens_revoked = ApiToken.objects.filter(
         user=membership.user, tenant=org.tenant, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
@@ -387,9 +401,9 @@ def api_token_create(*, org: OrgContext, name: str) -> tuple[ApiToken, str]:
     require_role(org, Role.ADMIN)
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": "Give the token a name."})
+        raise ValidationError({"name": _("Give the token a name.")})
     if org.membership is None:
-        raise PermissionDenied("Tokens act as a member; staff need a membership here.")
+        raise PermissionDenied(_("Tokens act as a member; staff need a membership here."))
     raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         tenant=org.tenant,
@@ -448,7 +462,7 @@ def contact_create(
 ) -> Contact:
     """A customer's contact; the first one, or one marked primary, becomes the primary."""
     if customer.kind != Tenant.Kind.CUSTOMER:
-        raise ValidationError("Contacts belong to customers.")
+        raise ValidationError(_("Contacts belong to customers."))
     Tenant.objects.select_for_update().filter(pk=customer.pk).first()
     has_primary = Contact.objects.filter(customer=customer, is_primary=True).exists()
     contact = Contact(
@@ -472,3 +486,13 @@ def contact_make_primary(*, contact: Contact) -> Contact:
     Contact.objects.filter(pk=contact.pk).update(is_primary=True)
     contact.is_primary = True
     return contact
+
+
+def user_profile_update(*, user: User, full_name: str, language: str) -> User:
+    """A person's own profile: their name and the language of their pages and
+    emails (blank: the browser's). The forms and the API validate the choices."""
+    user.full_name = full_name.strip()
+    user.language = language
+    user.full_clean(validate_unique=False, exclude=["password"])
+    user.save(update_fields=["full_name", "language"])
+    return user

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views import View
 
 from portal.web import OrgViewMixin, form_add_service_errors
@@ -65,7 +66,8 @@ class MembersView(OrgViewMixin, View):
             else:
                 messages.success(
                     request,
-                    f"{membership.user.email} was invited as {membership.get_role_display()}.",
+                    _("%(email)s was invited as %(role)s.")
+                    % {"email": membership.user.email, "role": membership.get_role_display()},
                 )
                 return redirect("members", slug=slug)
         return self.render_page(request, invite_form=form, status=400)
@@ -80,17 +82,21 @@ class MemberChangeView(OrgViewMixin, View):
             if request.POST.get("action") == "remove":
                 services.member_remove(org=self.org, membership=membership)
                 messages.success(
-                    request, f"{membership.user.email} no longer belongs to {self.org.tenant.name}."
+                    request,
+                    _("%(email)s no longer belongs to %(organization)s.")
+                    % {"email": membership.user.email, "organization": self.org.tenant.name},
                 )
             else:
                 form = MemberUpdateForm(
                     request.POST, tenant=self.org.tenant, prefix=str(membership.id)
                 )
                 if not form.is_valid():
-                    messages.error(request, "Choose one of the roles offered.")
+                    messages.error(request, _("Choose one of the roles offered."))
                     return redirect("members", slug=slug)
                 services.member_update(org=self.org, membership=membership, **form.cleaned_data)
-                messages.success(request, f"{membership.user.email} was updated.")
+                messages.success(
+                    request, _("%(email)s was updated.") % {"email": membership.user.email}
+                )
         except Conflict as exc:
             messages.error(request, exc.message)
         except ValidationError as exc:
@@ -123,7 +129,7 @@ class ApiTokensView(OrgViewMixin, View):
         if "revoke" in request.POST:
             token = selectors.api_token_get(org=self.org, token_id=request.POST["revoke"])
             services.api_token_revoke(org=self.org, token=token)
-            messages.success(request, f"The token “{token.name}” was revoked.")
+            messages.success(request, _("The token “%(name)s” was revoked.") % {"name": token.name})
             return redirect("tokens", slug=slug)
         form = ApiTokenForm(request.POST)
         if form.is_valid():
@@ -160,9 +166,9 @@ class OrganizationView(OrgViewMixin, View):
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
                 return self.render_page(request, status=400)
-            messages.success(request, "Logo removed." if content is None else "Logo saved.")
+            messages.success(request, _("Logo removed.") if content is None else _("Logo saved."))
         else:
-            messages.error(request, "Choose an image file first.")
+            messages.error(request, _("Choose an image file first."))
             return self.render_page(request, status=400)
         return redirect("organization", slug=slug)
 
@@ -191,9 +197,12 @@ class OrganizationView(OrgViewMixin, View):
             services.organization_settings_update(org=self.org, subscriptions_enabled=enabled)
             messages.success(
                 request,
-                "Subscriptions are on."
+                _("Subscriptions are on.")
                 if enabled
-                else "Subscriptions are off: their widgets, fields and filters are hidden; no data was deleted.",
+                else _(
+                    "Subscriptions are off: their widgets, fields and filters are hidden; "
+                    "no data was deleted."
+                ),
             )
             return redirect("organization", slug=slug)
         if request.POST.get("form") == "logo":
@@ -210,7 +219,7 @@ class OrganizationView(OrgViewMixin, View):
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             else:
-                messages.success(request, "Saved.")
+                messages.success(request, _("Saved."))
                 return redirect("organization", slug=slug)
         return self.render_page(request, status=400, **{form_name: form})
 
@@ -219,7 +228,7 @@ def _shown(value) -> str:
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):

@@ -5,6 +5,7 @@ which requests a partner user reads are decided there."""
 
 import django_filters
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -94,7 +95,7 @@ class CustomerUpsellMixin:
 
     def _customer(self, customer_id) -> Tenant:
         if not self.org.tenant.is_partner:
-            raise exceptions.PermissionDenied("Upsell is set by the customer's partner.")
+            raise exceptions.PermissionDenied(_("Upsell is set by the customer's partner."))
         return selectors.upsell_customer_get(org=self.org, customer_id=customer_id)
 
 

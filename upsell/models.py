@@ -6,6 +6,8 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from billing.models import AppendOnly
 from subscriptions.models import Feature, Product, Subscription
@@ -41,7 +43,7 @@ class UpsellChange(AppendOnly):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The organization the actor acted in (the partner), or empty for staff.",
+        help_text=_("The organization the actor acted in (the partner), or empty for staff."),
     )
     at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -58,9 +60,9 @@ class FeatureInterest(models.Model):
     the partner: what the partner sees per customer, and the clicks it counts."""
 
     class Kind(models.TextChoices):
-        VIEWED = "viewed", "Looked at"
-        CLICKED = "clicked", "Clicked Buy now"
-        ASKED = "asked", "Asked the partner"
+        VIEWED = "viewed", _("Looked at")
+        CLICKED = "clicked", _("Clicked Buy now")
+        ASKED = "asked", _("Asked the partner")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     customer = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
@@ -93,9 +95,9 @@ class UpgradeRequest(models.Model):
     offer in one click, or dismisses it."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        OFFERED = "offered", "Turned into an offer"
-        DISMISSED = "dismissed", "Dismissed"
+        OPEN = "open", pgettext_lazy("upgrade request status", "Open")
+        OFFERED = "offered", pgettext_lazy("upgrade request status", "Turned into an offer")
+        DISMISSED = "dismissed", pgettext_lazy("upgrade request status", "Dismissed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     customer = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from django.db.models import Count, Max, Prefetch
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from partners.selectors import ManagingGrants, customer_get_for_partner
 from subscriptions.models import Feature, Product, Subscription
@@ -23,7 +24,7 @@ from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, branding_effective, uuid_or_404
 from upsell.models import FeatureInterest, UpgradeRequest, UpsellChange, UpsellSwitch
 
-CONTACT_MESSAGE = "To upgrade the edition, contact your partner"
+CONTACT_MESSAGE = _("To upgrade the edition, contact your partner")
 
 
 def upsell_enabled(*, customer: Tenant) -> bool:

@@ -6,6 +6,9 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from offers.services import ItemSpec, offer_propose
 from partners.selectors import customer_get_for_partner, managing_partnership
@@ -28,14 +31,14 @@ def upsell_set(*, org: OrgContext, customer_id, enabled: bool) -> UpsellSwitch:
     if org.tenant.is_partner:
         customer = customer_get_for_partner(org=org, customer_id=customer_id)
         if not org.has_role(Role.ADMIN):
-            raise PermissionDenied("Only the partner's owners and admins switch upsell.")
+            raise PermissionDenied(_("Only the partner's owners and admins switch upsell."))
     elif org.is_staff:
         customer = Tenant.objects.filter(pk=customer_id, kind=Tenant.Kind.CUSTOMER).first()
         if customer is None:
             raise Http404("No such customer.")
     else:
         raise Http404("No such customer.")
-    switch, _ = UpsellSwitch.objects.select_for_update().get_or_create(customer=customer)
+    switch, _created = UpsellSwitch.objects.select_for_update().get_or_create(customer=customer)
     if switch.enabled == enabled:
         return switch
     switch.enabled = enabled
@@ -103,7 +106,7 @@ def upgrade_request_create(
     )
     partner = line.contact.partner if line.contact else None
     if partner is None:
-        raise ValidationError({"feature": "No partner manages this product for you."})
+        raise ValidationError({"feature": _("No partner manages this product for you.")})
     existing = UpgradeRequest.objects.filter(
         customer=org.tenant,
         recommended_product=feature_line.unlocked_by,
@@ -140,15 +143,31 @@ def upgrade_request_create(
                 tenant=partner, role__in=(Role.OWNER, Role.ADMIN)
             ).select_related("user")
         ],
-        subject=f"{org.tenant.name} asks for {request.recommended_product.name}",
+        subject=format_lazy(
+            gettext_lazy("{customer} asks for {edition}"),
+            customer=org.tenant.name,
+            edition=request.recommended_product.name,
+        ),
         lines=[
-            f"{org.user.email} at {org.tenant.name} would like {feature_line.feature.name}, "
-            f"which {request.recommended_product.name} unlocks "
-            f"(they have {request.current_product.name}, {request.quantity} units).",
-            "Turn the request into an offer in one click from your console.",
+            format_lazy(
+                ngettext_lazy(
+                    "{email} at {customer} would like {feature}, which {edition} unlocks "
+                    "(they have {current}, {quantity} unit).",
+                    "{email} at {customer} would like {feature}, which {edition} unlocks "
+                    "(they have {current}, {quantity} units).",
+                    request.quantity,
+                ),
+                email=org.user.email,
+                customer=org.tenant.name,
+                feature=feature_line.feature.name,
+                edition=request.recommended_product.name,
+                current=request.current_product.name,
+                quantity=request.quantity,
+            ),
+            gettext_lazy("Turn the request into an offer in one click from your console."),
         ],
         url=reverse("upgrade_requests", kwargs={"slug": partner.slug}),
-        label="Open the requests",
+        label=gettext_lazy("Open the requests"),
     )
     return request
 
@@ -158,7 +177,7 @@ def _close(request: UpgradeRequest, org: OrgContext, status: str, **fields) -> U
         pk=request.pk, status=UpgradeRequest.Status.OPEN
     ).update(status=status, closed_at=timezone.now(), closed_by=org.user, **fields)
     if changed != 1:
-        raise Conflict("This request was already answered.")
+        raise Conflict(_("This request was already answered."))
     request.refresh_from_db()
     return request
 
@@ -170,13 +189,13 @@ def upgrade_request_to_offer(*, org: OrgContext, request: UpgradeRequest) -> Upg
     if request.partner_id != org.tenant.pk:
         raise Http404("No such request.")
     if request.status != UpgradeRequest.Status.OPEN:
-        raise Conflict("This request was already answered.")
+        raise Conflict(_("This request was already answered."))
     if managing_partnership(customer=request.customer, product=request.current_product) is None:
-        raise Conflict("You no longer manage this product for the customer.")
+        raise Conflict(_("You no longer manage this product for the customer."))
     offer = offer_propose(
         org=org,
         customer_id=request.customer_id,
-        name=f"Upgrade to {request.recommended_product.name}",
+        name=_("Upgrade to %(edition)s") % {"edition": request.recommended_product.name},
         items=[
             ItemSpec(
                 product=request.recommended_product,
@@ -186,8 +205,14 @@ def upgrade_request_to_offer(*, org: OrgContext, request: UpgradeRequest) -> Upg
                 replaces=request.current_product,
             )
         ],
-        message=f"You asked for {request.feature.name}: {request.recommended_product.name} "
-        f"includes it and replaces your {request.current_product.name}.",
+        message=_(
+            "You asked for %(feature)s: %(edition)s includes it and replaces your %(current)s."
+        )
+        % {
+            "feature": request.feature.name,
+            "edition": request.recommended_product.name,
+            "current": request.current_product.name,
+        },
     )
     return _close(request, org, UpgradeRequest.Status.OFFERED, offer=offer)
 

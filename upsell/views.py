@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views import View
 
 from portal.web import OrgViewMixin, ResolveFirstMixin
@@ -125,7 +126,8 @@ class AskPartnerView(LockedFeatureView):
         else:
             messages.success(
                 request,
-                f"{upgrade_request.partner.name} has been asked; they can send you an offer.",
+                _("%(partner)s has been asked; they can send you an offer.")
+                % {"partner": upgrade_request.partner.name},
             )
         return redirect(self.services_url())
 
@@ -160,12 +162,14 @@ class CustomerUpsellView(UpsellView):
             org=self.org, customer_id=self.customer.pk, enabled=form.is_on()
         )
         if switch.enabled:
-            notice = (
-                f"Upsell is on for {self.customer.name}: its members see the features "
+            notice = _(
+                "Upsell is on for %(customer)s: its members see the features "
                 "of higher editions, tagged with the edition that unlocks them."
-            )
+            ) % {"customer": self.customer.name}
         else:
-            notice = f"Upsell is off for {self.customer.name}: missing features are not shown."
+            notice = _("Upsell is off for %(customer)s: missing features are not shown.") % {
+                "customer": self.customer.name
+            }
         messages.success(request, notice)
         return _back(request, self.page_url())
 
@@ -239,7 +243,7 @@ class UpgradeRequestView(UpsellView):
     def post(self, request, slug, request_id):
         action = request.POST.get("action", "")
         if action not in self.ACTIONS:
-            return HttpResponseBadRequest("Unknown action.")
+            return HttpResponseBadRequest(_("Unknown action."))
         try:
             if action == "offer":
                 return self.do_offer(request)
@@ -254,8 +258,8 @@ class UpgradeRequestView(UpsellView):
         answered = services.upgrade_request_to_offer(org=self.org, request=self.upgrade_request)
         messages.success(
             request,
-            f"The offer “{answered.offer.template_name}” was created for "
-            f"{answered.customer.name}; it is being delivered.",
+            _("The offer “%(name)s” was created for %(customer)s; it is being delivered.")
+            % {"name": answered.offer.template_name, "customer": answered.customer.name},
         )
         return redirect("offer_detail", slug=self.org.tenant.slug, offer_id=answered.offer_id)
 
@@ -263,8 +267,8 @@ class UpgradeRequestView(UpsellView):
         answered = services.upgrade_request_dismiss(org=self.org, request=self.upgrade_request)
         messages.success(
             request,
-            f"The request of {answered.customer.name} for "
-            f"{answered.recommended_product.name} was dismissed.",
+            _("The request of %(customer)s for %(edition)s was dismissed.")
+            % {"customer": answered.customer.name, "edition": answered.recommended_product.name},
         )
         return _back(request, self.list_url())
 

@@ -11,7 +11,8 @@ from dateutil.relativedelta import relativedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from billing import notifications
 from billing.models import CashbackEntry, Earning, Invoice, Order, OrderLine, Payer
@@ -85,24 +86,35 @@ def _unit_price(product: Product, currency: str) -> Decimal:
     for price in product.prices.all():
         if price.currency == currency:
             return price.amount
-    raise ValidationError({"lines": f"{product.name} has no public price in {currency}."})
+    raise ValidationError(
+        {
+            "lines": _("%(product)s has no public price in %(currency)s.")
+            % {"product": product.name, "currency": currency}
+        }
+    )
 
 
 def _clean_lines(lines: Sequence[LineRequest]) -> None:
     if not lines:
-        raise ValidationError({"lines": "Order at least one product."})
+        raise ValidationError({"lines": _("Order at least one product.")})
     if len(lines) > MAX_LINES:
-        raise ValidationError({"lines": f"At most {MAX_LINES} lines per order."})
+        raise ValidationError(
+            {"lines": _("At most %(count)s lines per order.") % {"count": MAX_LINES}}
+        )
     codes = [line.product.code for line in lines]
     if len(set(codes)) != len(codes):
-        raise ValidationError({"lines": "Give each product once, with its whole quantity."})
+        raise ValidationError({"lines": _("Give each product once, with its whole quantity.")})
     for line in lines:
         if not 1 <= line.quantity <= MAX_QUANTITY:
-            raise ValidationError({"lines": f"Quantities go from 1 to {MAX_QUANTITY}."})
+            raise ValidationError(
+                {"lines": _("Quantities go from 1 to %(max)s.") % {"max": MAX_QUANTITY}}
+            )
         if not line.product.is_active:
-            raise ValidationError({"lines": f"{line.product.name} is no longer sold."})
+            raise ValidationError(
+                {"lines": _("%(product)s is no longer sold.") % {"product": line.product.name}}
+            )
         if line.subscription is not None and line.subscription.product_id != line.product.pk:
-            raise ValidationError({"lines": "A line bills a subscription of its own product."})
+            raise ValidationError({"lines": _("A line bills a subscription of its own product.")})
 
 
 def _managing(
@@ -122,8 +134,11 @@ def _managing(
         if outside:
             raise ValidationError(
                 {
-                    "lines": f"Your access to {customer.name} does not include "
-                    f"{', '.join(outside)}. Ask its owner for full access, or for these products."
+                    "lines": _(
+                        "Your access to %(customer)s does not include %(products)s. "
+                        "Ask its owner for full access, or for these products."
+                    )
+                    % {"customer": customer.name, "products": ", ".join(outside)}
                 }
             )
         partnership = managing_partnership(
@@ -138,13 +153,17 @@ def _managing(
     }
     partners = {p.pk if p else None for p in found.values()}
     if len(partners) > 1:
+        nobody = _("no partner")
         names = ", ".join(
-            f"{code} ({p.partner.name if p else 'no partner'})" for code, p in found.items()
+            f"{code} ({p.partner.name if p else nobody})" for code, p in found.items()
         )
         raise ValidationError(
             {
-                "lines": f"These products are managed by different partners: {names}. "
-                "Place one order per partner."
+                "lines": _(
+                    "These products are managed by different partners: %(names)s. "
+                    "Place one order per partner."
+                )
+                % {"names": names}
             }
         )
     return Side.CUSTOMER, next(iter(found.values()))
@@ -214,9 +233,9 @@ def order_check(*, org: OrgContext) -> None:
     """Ordering spends money: an owner or admin of a customer, or anyone allowed
     on the customer at a partner, with the buyer flag of its membership."""
     if org.tenant.is_customer and not org.has_role(Role.ADMIN):
-        raise PermissionDenied("Only owners and admins who are buyers may order.")
+        raise PermissionDenied(_("Only owners and admins who are buyers may order."))
     if org.membership is None or not org.membership.buyer:
-        raise PermissionDenied("Only members with the buyer flag may order.")
+        raise PermissionDenied(_("Only members with the buyer flag may order."))
 
 
 def period_end(
@@ -235,13 +254,15 @@ def period_end(
 
 def _cashback_credit(order: Order) -> None:
     if order.earning == Earning.CASHBACK and order.cashback_amount > 0:
+        with translation.override("en"):  # the note is a record: written once, in English
+            note = f"{order.get_kind_display()} for {order.customer.name}"
         CashbackEntry.objects.create(
             partner=order.partner,
             order=order,
             kind=CashbackEntry.Kind.CREDIT,
             amount=order.cashback_amount,
             currency=order.currency,
-            note=f"{order.get_kind_display()} for {order.customer.name}",
+            note=note,
         )
 
 
@@ -373,7 +394,10 @@ def order_place_confirmed(
             customer=customer, product=line.product, partner=partner, lock=True
         )
         if partnership is None:
-            raise Conflict(f"{partner.name} no longer manages {line.product.name} for you.")
+            raise Conflict(
+                _("%(partner)s no longer manages %(product)s for you.")
+                % {"partner": partner.name, "product": line.product.name}
+            )
     priced = quote_build(
         customer=customer, lines=lines, ordered_by=Side.PARTNER, partnership=partnership
     )
@@ -392,7 +416,7 @@ def order_refund(*, actor: User, order_id, reason: str = "") -> Order:
     reversal of its cashback, as counter-entries; the order and its invoice stay.
     A second refund is a 409."""
     if not actor.is_staff:
-        raise PermissionDenied("Only platform staff refund orders.")
+        raise PermissionDenied(_("Only platform staff refund orders."))
     now = timezone.now()
     refunded = Order.objects.filter(pk=order_id, status=Order.Status.PLACED).update(
         status=Order.Status.REFUNDED, refunded_at=now, refunded_by=actor, refund_reason=reason
@@ -400,9 +424,11 @@ def order_refund(*, actor: User, order_id, reason: str = "") -> Order:
     if refunded != 1:
         if not Order.objects.filter(pk=order_id).exists():
             raise Http404("No such order.")
-        raise Conflict("This order is already refunded.")
+        raise Conflict(_("This order is already refunded."))
     order = Order.objects.select_related("customer", "partner", "payer_tenant").get(pk=order_id)
     credit_note = invoice_issue(order=order, kind=Invoice.Kind.CREDIT_NOTE)
+    with translation.override("en"):  # the note is a record: written once, in English
+        note = f"Refund of the {order.get_kind_display().lower()} for {order.customer.name}"
     for credit in CashbackEntry.objects.filter(order=order, kind=CashbackEntry.Kind.CREDIT):
         CashbackEntry.objects.create(
             partner=credit.partner,
@@ -411,7 +437,7 @@ def order_refund(*, actor: User, order_id, reason: str = "") -> Order:
             amount=-credit.amount,
             currency=credit.currency,
             reverses=credit,
-            note=f"Refund of the {order.get_kind_display().lower()} for {order.customer.name}",
+            note=note,
         )
     notifications.order_refunded(order=order, credit_note=credit_note)
     return order

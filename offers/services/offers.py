@@ -23,7 +23,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Prefetch, Q, prefetch_related_objects
 from django.http import Http404
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from billing.services import LineRequest, order_place_confirmed, quote_build
 from offers import notifications
@@ -40,7 +42,20 @@ from tenants.selectors import OrgContext
 
 Status = Offer.Status
 MAX_CUSTOMERS_PER_SEND = 10_000
-NOT_MANAGED = "You do not manage this customer."
+NOT_MANAGED = gettext_lazy("You do not manage this customer.")
+
+
+# The 409 of a transition the offer's status no longer allows, by `verb`.
+NO_LONGER = {
+    "cancelled": gettext_lazy("This offer is %(status)s: it can no longer be cancelled."),
+    "retried": gettext_lazy("This offer is %(status)s: it can no longer be retried."),
+    "declined": gettext_lazy("This offer is %(status)s: it can no longer be declined."),
+}
+
+
+def _grouped(number: int) -> str:
+    """A number with the active language's thousands separator (10,000 in English)."""
+    return formats.number_format(number, force_grouping=True)
 
 
 @dataclass(frozen=True)
@@ -74,7 +89,9 @@ def _refusal(partnership: Partnership, products: Sequence[Product]) -> str | Non
     granted = {p.pk for p in partnership.products.all()}
     outside = [p.name for p in products if p.pk not in granted]
     if outside:
-        return f"Your limited access does not include {', '.join(outside)}."
+        return _("Your limited access does not include %(products)s.") % {
+            "products": ", ".join(outside)
+        }
     return None
 
 
@@ -85,7 +102,9 @@ def _catalog_items(template: OfferTemplate) -> list:
         )
     )
     if not items:
-        raise ValidationError({"template": "This template has no items yet: add products first."})
+        raise ValidationError(
+            {"template": _("This template has no items yet: add products first.")}
+        )
     return items
 
 
@@ -128,7 +147,7 @@ def offer_send(
     a snapshot of its items and their price waterfall, starts `waiting`, and is
     delivered by a Celery task after commit."""
     if not org.tenant.is_partner:
-        raise PermissionDenied("Offers are sent by partners.")
+        raise PermissionDenied(_("Offers are sent by partners."))
     if template.partner_id != org.tenant.pk:
         raise Http404("No such template.")
     return _send(
@@ -148,7 +167,7 @@ def offer_propose(
     """One offer without a template (an upgrade a customer asked for), with the
     same checks, price snapshot and delivery as a sent template."""
     if not org.tenant.is_partner:
-        raise PermissionDenied("Offers are sent by partners.")
+        raise PermissionDenied(_("Offers are sent by partners."))
     for item in items:
         clean_item(
             product=item.product,
@@ -164,7 +183,7 @@ def offer_propose(
         for i in items
     ]
     if not items:
-        raise ValidationError({"items": "An offer needs at least one item."})
+        raise ValidationError({"items": _("An offer needs at least one item.")})
     batch = _send(
         org, name=name, template=None, items=items, customer_ids=[customer_id], message=message
     )
@@ -174,12 +193,19 @@ def offer_propose(
 def _send(org, *, name, template, items, customer_ids, message) -> OfferBatch:
     message = (message or "").strip()
     if len(message) > 2000:
-        raise ValidationError({"message": "At most 2,000 characters."})
+        raise ValidationError(
+            {"message": _("At most %(max)s characters.") % {"max": _grouped(2000)}}
+        )
     ids = list(dict.fromkeys(str(c) for c in customer_ids))
     if not ids:
-        raise ValidationError({"customers": "Choose at least one customer."})
+        raise ValidationError({"customers": _("Choose at least one customer.")})
     if len(ids) > MAX_CUSTOMERS_PER_SEND:
-        raise ValidationError({"customers": f"At most {MAX_CUSTOMERS_PER_SEND:,} per send."})
+        raise ValidationError(
+            {
+                "customers": _("At most %(max)s per send.")
+                % {"max": _grouped(MAX_CUSTOMERS_PER_SEND)}
+            }
+        )
     products = [item.product for item in items]
     uuids = {raw: _as_uuid(raw) for raw in ids}
     visible = {
@@ -311,9 +337,13 @@ def offers_deliver(*, offer_ids: Sequence) -> int:
         delivered, emails = [], []
         for offer in offers:
             if (offer.partner_id, offer.customer_id) not in managed:
-                _fail(offer.pk, f"{offer.partner.name} no longer manages this customer.")
+                _fail(
+                    offer.pk,
+                    _("%(partner)s no longer manages this customer.")
+                    % {"partner": offer.partner.name},
+                )
             elif not recipients.get(offer.customer_id):
-                _fail(offer.pk, "Nobody at the customer can answer: it has no owner or admin.")
+                _fail(offer.pk, _("Nobody at the customer can answer: it has no owner or admin."))
             else:
                 offer.status = Status.AWAITING_CONFIRMATION
                 offer.delivered_at = now
@@ -338,7 +368,7 @@ def offer_deliver(*, offer_id) -> bool:
 
 def offer_delivery_failed(*, offer_id, reason: str) -> bool:
     """The delivery task gave up after its retries: the offer ends `failed`."""
-    return _fail(offer_id, f"Delivery failed: {reason}")
+    return _fail(offer_id, _("Delivery failed: %(reason)s") % {"reason": reason})
 
 
 def offers_to_deliver(*, batch_id=None, older_than_seconds: int | None = None) -> list[str]:
@@ -359,7 +389,7 @@ def offers_to_deliver(*, batch_id=None, older_than_seconds: int | None = None) -
 
 def _require_sender(org: OrgContext, offer: Offer) -> None:
     if offer.partner_id != org.tenant.pk:
-        raise PermissionDenied("Only the partner that sent the offer may do this.")
+        raise PermissionDenied(_("Only the partner that sent the offer may do this."))
 
 
 def _transition(offer: Offer, *, sources, target: str, verb: str, **fields) -> Offer:
@@ -369,8 +399,8 @@ def _transition(offer: Offer, *, sources, target: str, verb: str, **fields) -> O
     )
     if changed != 1:
         current = Offer.objects.filter(pk=offer.pk).values_list("status", flat=True).first()
-        label = Status(current).label.lower() if current else "gone"
-        raise Conflict(f"This offer is {label}: it can no longer be {verb}.")
+        label = Status(current).label.lower() if current else pgettext("offer status", "gone")
+        raise Conflict(NO_LONGER[verb] % {"status": label})
     offer.refresh_from_db()
     return offer
 
@@ -410,9 +440,9 @@ def offer_retry(*, org: OrgContext, offer: Offer) -> Offer:
 
 def _require_answerer(org: OrgContext, offer: Offer) -> None:
     if offer.customer_id != org.tenant.pk:
-        raise PermissionDenied("Only the customer may answer an offer.")
+        raise PermissionDenied(_("Only the customer may answer an offer."))
     if not org.has_role(Role.ADMIN):
-        raise PermissionDenied("Only owners and admins answer offers.")
+        raise PermissionDenied(_("Only owners and admins answer offers."))
 
 
 def _term_end(today: datetime.date, months: int) -> datetime.date:
@@ -470,11 +500,12 @@ def offer_accept(*, org: OrgContext, offer: Offer) -> Offer:
     )
     if offer.status != Status.AWAITING_CONFIRMATION:
         raise Conflict(
-            f"This offer is {offer.get_status_display().lower()}: it cannot be accepted."
+            _("This offer is %(status)s: it cannot be accepted.")
+            % {"status": offer.get_status_display().lower()}
         )
     now = timezone.now()
     if offer.expires_at is not None and offer.expires_at <= now:
-        raise Conflict("This offer has expired.")
+        raise Conflict(_("This offer has expired."))
     today = timezone.localdate()
     items = list(offer.items.select_related("product"))
     lines = [
@@ -502,7 +533,9 @@ def offer_decline(*, org: OrgContext, offer: Offer, reason: str = "") -> Offer:
     _require_answerer(org, offer)
     reason = (reason or "").strip()
     if len(reason) > 2000:
-        raise ValidationError({"reason": "At most 2,000 characters."})
+        raise ValidationError(
+            {"reason": _("At most %(max)s characters.") % {"max": _grouped(2000)}}
+        )
     offer = _transition(
         offer,
         sources=(Status.AWAITING_CONFIRMATION,),

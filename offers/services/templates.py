@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.services.orders import MAX_QUANTITY
 from offers.models import MAX_TERM_MONTHS, LicenseMode, OfferTemplate, TemplateItem
@@ -16,7 +17,7 @@ from tenants.selectors import OrgContext
 def _require_partner(org: OrgContext, template: OfferTemplate | None = None) -> None:
     """A partner's own templates only: another's is the 404 of a missing one."""
     if not org.tenant.is_partner:
-        raise PermissionDenied("Offer templates belong to partners.")
+        raise PermissionDenied(_("Offer templates belong to partners."))
     if template is not None and template.partner_id != org.tenant.pk:
         raise Http404("No such template.")
 
@@ -24,9 +25,9 @@ def _require_partner(org: OrgContext, template: OfferTemplate | None = None) -> 
 def _clean_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": "Give the template a name."})
+        raise ValidationError({"name": _("Give the template a name.")})
     if len(name) > 200:
-        raise ValidationError({"name": "At most 200 characters."})
+        raise ValidationError({"name": _("At most %(max)s characters.") % {"max": 200}})
     return name
 
 
@@ -35,7 +36,7 @@ def _save_name(template: OfferTemplate) -> None:
         with transaction.atomic():
             template.save()
     except IntegrityError as exc:
-        raise ValidationError({"name": "You already have a template with this name."}) from exc
+        raise ValidationError({"name": _("You already have a template with this name.")}) from exc
 
 
 @transaction.atomic
@@ -64,13 +65,15 @@ def template_delete(*, org: OrgContext, template: OfferTemplate) -> None:
 def clean_item(*, product: Product | None, quantity, license_mode, term_months) -> dict:
     errors = {}
     if product is None or not product.is_active:
-        errors["product"] = "Choose a product from the catalog."
+        errors["product"] = _("Choose a product from the catalog.")
     if not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
-        errors["quantity"] = f"Give a quantity from 1 to {MAX_QUANTITY}."
+        errors["quantity"] = _("Give a quantity from 1 to %(max)s.") % {"max": MAX_QUANTITY}
     if license_mode not in LicenseMode.values:
-        errors["license_mode"] = "Choose absolute or relative."
+        errors["license_mode"] = _("Choose absolute or relative.")
     if not isinstance(term_months, int) or not 1 <= term_months <= MAX_TERM_MONTHS:
-        errors["term_months"] = f"Give a term from 1 to {MAX_TERM_MONTHS} months."
+        errors["term_months"] = _("Give a term from 1 to %(max)s months.") % {
+            "max": MAX_TERM_MONTHS
+        }
     if errors:
         raise ValidationError(errors)
     return {
@@ -97,12 +100,16 @@ def template_item_add(
         product=product, quantity=quantity, license_mode=license_mode, term_months=term_months
     )
     if template.items.filter(product=product).exists():
-        raise ValidationError({"product": f"{product.name} is already in this template."})
+        raise ValidationError(
+            {"product": _("%(product)s is already in this template.") % {"product": product.name}}
+        )
     try:
         with transaction.atomic():
             item = TemplateItem.objects.create(template=template, **fields)
     except IntegrityError as exc:  # the same product added twice at once
-        raise ValidationError({"product": f"{product.name} is already in this template."}) from exc
+        raise ValidationError(
+            {"product": _("%(product)s is already in this template.") % {"product": product.name}}
+        ) from exc
     OfferTemplate.objects.filter(pk=template.pk).update(updated_at=item.created_at)
     return item
 

@@ -1,6 +1,7 @@
 """Every read of partners/, scoped to what the actor may see: partnerships and the permission function (partnerships.py), the customers partners manage (customers.py)."""
 
 from partners.selectors.customers import (
+    CUSTOMER_ROW_FIELDS,
     alert_profile_get,
     alert_profiles,
     contact_get,
@@ -8,6 +9,7 @@ from partners.selectors.customers import (
     contracts_list,
     customer_detail,
     customer_list,
+    customer_rows,
     customer_search,
     sla_policies,
     sla_policy_get,
@@ -20,6 +22,7 @@ from partners.selectors.partnerships import (
     ManagingGrants,
     assigned_collaborators,
     customer_get_for_partner,
+    customers_visible_count,
     customers_visible_to,
     directory_partner_get,
     invitation_token,
@@ -36,9 +39,11 @@ from partners.selectors.partnerships import (
     partnerships_due_to_expire,
     partnerships_ending_on,
     partnerships_for,
+    status_conflict,
 )
 
 __all__ = [
+    "CUSTOMER_ROW_FIELDS",
     "INVITATION_SALT",
     "NOT_FOUND",
     "PARTNERSHIP_ACTIONS",
@@ -53,7 +58,9 @@ __all__ = [
     "customer_detail",
     "customer_get_for_partner",
     "customer_list",
+    "customer_rows",
     "customer_search",
+    "customers_visible_count",
     "customers_visible_to",
     "directory_partner_get",
     "invitation_token",
@@ -72,4 +79,5 @@ __all__ = [
     "partnerships_for",
     "sla_policies",
     "sla_policy_get",
+    "status_conflict",
 ]

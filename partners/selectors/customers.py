@@ -5,6 +5,7 @@ records kept about one customer."""
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from partners.models import AlertProfile, Contract, Partnership, ServiceProfile, SlaPolicy
 from partners.selectors.partnerships import customer_get_for_partner, customers_visible_to
@@ -27,6 +28,32 @@ def customer_list(*, org: OrgContext) -> QuerySet[Tenant]:
         primary_contact_last_name=Subquery(primary.values("last_name")[:1]),
         primary_contact_email=Subquery(primary.values("email")[:1]),
     )
+
+
+# What a row of the customer list API shows (partners.serializers.CustomerRowSerializer).
+CUSTOMER_ROW_FIELDS = (
+    "id",
+    "name",
+    "slug",
+    "currency",
+    "status",
+    "rank",
+    "city",
+    "country",
+    "grant_id",
+    "grant_access",
+    "grant_payment",
+    "primary_contact_name",
+    "primary_contact_last_name",
+    "primary_contact_email",
+)
+
+
+def customer_rows(queryset: QuerySet[Tenant]) -> QuerySet:
+    """`customer_list` (searched, filtered, ordered) as the API's rows: only the
+    columns a row shows, as dicts, no model instances. Its count is the
+    queryset's own (the annotations are left out of a COUNT)."""
+    return queryset.values(*CUSTOMER_ROW_FIELDS)
 
 
 def customer_search(queryset: QuerySet[Tenant], query: str) -> QuerySet[Tenant]:
@@ -70,18 +97,18 @@ def contracts_list(*, org: OrgContext, customer: Tenant) -> QuerySet[Contract]:
 def contract_get(*, org: OrgContext, customer: Tenant, contract_id) -> Contract:
     contract = (
         contracts_list(org=org, customer=customer)
-        .filter(pk=uuid_or_404(contract_id, "No such contract."))
+        .filter(pk=uuid_or_404(contract_id, _("No such contract.")))
         .first()
     )
     if contract is None:
-        raise Http404("No such contract.")
+        raise Http404(_("No such contract."))
     return contract
 
 
 def contact_get(*, org: OrgContext, customer: Tenant, contact_id) -> Contact:
-    contact = customer.contacts.filter(pk=uuid_or_404(contact_id, "No such contact.")).first()
+    contact = customer.contacts.filter(pk=uuid_or_404(contact_id, _("No such contact."))).first()
     if contact is None:
-        raise Http404("No such contact.")
+        raise Http404(_("No such contact."))
     return contact
 
 
@@ -94,16 +121,20 @@ def alert_profiles(*, org: OrgContext) -> QuerySet[AlertProfile]:
 
 
 def sla_policy_get(*, org: OrgContext, policy_id) -> SlaPolicy:
-    policy = sla_policies(org=org).filter(pk=uuid_or_404(policy_id, "No such SLA policy.")).first()
+    policy = (
+        sla_policies(org=org).filter(pk=uuid_or_404(policy_id, _("No such SLA policy."))).first()
+    )
     if policy is None:
-        raise Http404("No such SLA policy.")
+        raise Http404(_("No such SLA policy."))
     return policy
 
 
 def alert_profile_get(*, org: OrgContext, profile_id) -> AlertProfile:
     profile = (
-        alert_profiles(org=org).filter(pk=uuid_or_404(profile_id, "No such alert profile.")).first()
+        alert_profiles(org=org)
+        .filter(pk=uuid_or_404(profile_id, _("No such alert profile.")))
+        .first()
     )
     if profile is None:
-        raise Http404("No such alert profile.")
+        raise Http404(_("No such alert profile."))
     return profile

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Side
 from subscriptions.models import Product
@@ -24,7 +26,7 @@ from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant
 from tenants.selectors import OrgContext, uuid_or_404
 
-NOT_FOUND = "No such customer."
+NOT_FOUND = gettext_lazy("No such customer.")
 
 
 def _active_grants(partner: Tenant) -> QuerySet[Partnership]:
@@ -47,6 +49,36 @@ def customers_visible_to(*, org: OrgContext, product: Product | None = None) -> 
     return customers
 
 
+def customers_visible_count(*, org: OrgContext) -> int:
+    """`customers_visible_to(org=org).count()`, exactly, in less work.
+
+    An owner or admin sees every customer tenant the partner has an active grant
+    for, and a partner has at most one live partnership per customer (the
+    unique index partnership_one_live_per_pair): so the count is the active
+    grants less those whose customer is no customer tenant. Both come off
+    indexes (partnership_partner_customers, tenant_not_customer_id) in one
+    query, where counting the tenants walks every customer and every grant
+    (bench: the customer list API). Anyone else: the plain count."""
+    if not org.tenant.is_partner or not org.has_role(Role.ADMIN):
+        return customers_visible_to(org=org).count()
+    grants = _active_grants(org.tenant).order_by().values("customer")
+    others = grants.exclude(customer__kind=Tenant.Kind.CUSTOMER)
+    grants_n, others_n = (
+        Tenant.objects.filter(pk=org.tenant.pk)
+        .annotate(grants_n=_SubqueryCount(grants), others_n=_SubqueryCount(others))
+        .values_list("grants_n", "others_n")
+        .get()
+    )
+    return grants_n - others_n
+
+
+class _SubqueryCount(Subquery):
+    """COUNT(*) of a subquery's rows (no GROUP BY: an index-only count)."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) _counted)"
+    output_field = IntegerField()
+
+
 def partner_may_act_on(
     *, org: OrgContext, customer: Tenant, product: Product | None = None
 ) -> bool:
@@ -57,10 +89,10 @@ def customer_get_for_partner(
     *, org: OrgContext, customer_id, product: Product | None = None
 ) -> Tenant:
     """The customer, if this partner user may act on it (and on `product`); else 404."""
-    customer_id = uuid_or_404(customer_id, NOT_FOUND)
+    customer_id = uuid_or_404(customer_id, str(NOT_FOUND))
     customer = customers_visible_to(org=org, product=product).filter(pk=customer_id).first()
     if customer is None:
-        raise Http404(NOT_FOUND)
+        raise Http404(str(NOT_FOUND))
     return customer
 
 
@@ -130,10 +162,10 @@ def partnerships_for(*, org: OrgContext) -> QuerySet[Partnership]:
 
 
 def partnership_get(*, org: OrgContext, partnership_id) -> Partnership:
-    partnership_id = uuid_or_404(partnership_id, "No such partnership.")
+    partnership_id = uuid_or_404(partnership_id, _("No such partnership."))
     partnership = partnerships_for(org=org).filter(pk=partnership_id).first()
     if partnership is None:
-        raise Http404("No such partnership.")
+        raise Http404(_("No such partnership."))
     return partnership
 
 
@@ -201,10 +233,10 @@ def partner_directory(*, query: str = "") -> QuerySet[Tenant]:
 
 
 def directory_partner_get(*, partner_id) -> Tenant:
-    partner_id = uuid_or_404(partner_id, "No such partner.")
+    partner_id = uuid_or_404(partner_id, _("No such partner."))
     partner = partner_directory().filter(pk=partner_id).first()
     if partner is None:
-        raise Http404("No such partner.")
+        raise Http404(_("No such partner."))
     return partner
 
 
@@ -241,7 +273,7 @@ class ActionRule:
     role: str
     statuses: tuple[str, ...]
     when: Callable[[Partnership], bool] | None = None
-    refused: str = ""
+    refused: str = ""  # why not, when `when` says no (translated: gettext_lazy)
 
 
 PARTNERSHIP_ACTIONS = {
@@ -252,21 +284,21 @@ PARTNERSHIP_ACTIONS = {
         Role.OWNER,
         (Partnership.Status.PENDING, Partnership.Status.ACTIVE),
         when=lambda p: p.awaits_answer,
-        refused="There is nothing to answer.",
+        refused=gettext_lazy("There is nothing to answer."),
     ),
     "decline": ActionRule(
         "invited",
         Role.OWNER,
         (Partnership.Status.PENDING, Partnership.Status.ACTIVE),
         when=lambda p: p.awaits_answer,
-        refused="There is nothing to answer.",
+        refused=gettext_lazy("There is nothing to answer."),
     ),
     "resend": ActionRule(
         "inviting",
         Role.OWNER,
         (Partnership.Status.PENDING, Partnership.Status.ACTIVE),
         when=lambda p: p.awaits_answer,
-        refused="There is no invitation to send again.",
+        refused=gettext_lazy("There is no invitation to send again."),
     ),
     "cancel": ActionRule("inviting", Role.OWNER, (Partnership.Status.PENDING,)),
     "change": ActionRule("customer", Role.OWNER, (Partnership.Status.ACTIVE,)),
@@ -275,7 +307,7 @@ PARTNERSHIP_ACTIONS = {
         Role.OWNER,
         (Partnership.Status.ACTIVE,),
         when=lambda p: not p.awaits_answer and not _has_owner(p.customer_id),
-        refused="This customer already has an owner, or one is invited.",
+        refused=gettext_lazy("This customer already has an owner, or one is invited."),
     ),
     "end": ActionRule("either", Role.OWNER, (Partnership.Status.ACTIVE,)),
     "request_extension": ActionRule(
@@ -283,14 +315,14 @@ PARTNERSHIP_ACTIONS = {
         Role.ADMIN,
         (Partnership.Status.ACTIVE,),
         when=lambda p: p.ends_on is not None,
-        refused="This partnership has no end date to extend.",
+        refused=gettext_lazy("This partnership has no end date to extend."),
     ),
     "approve_extension": ActionRule(
         "customer",
         Role.OWNER,
         (Partnership.Status.ACTIVE,),
         when=lambda p: p.extension_requested_until is not None,
-        refused="No extension was asked for.",
+        refused=gettext_lazy("No extension was asked for."),
     ),
 }
 
@@ -314,13 +346,45 @@ def partnership_check(*, org: OrgContext, partnership: Partnership, action: str)
     side or role (403), Conflict for the partnership's state (409)."""
     rule = PARTNERSHIP_ACTIONS[action]
     if not _side_matches(rule, partnership, partnership.side_of(org.tenant)):
-        raise PermissionDenied("The other side of this partnership does that.")
+        raise PermissionDenied(_("The other side of this partnership does that."))
     if not org.has_role(rule.role):
-        raise PermissionDenied(f"This needs the {rule.role} role.")
+        raise PermissionDenied(str(ROLE_NEEDED[rule.role]))
     if partnership.status not in rule.statuses:
-        raise Conflict(f"This partnership is {partnership.status}; that is not possible now.")
+        raise Conflict(status_conflict(partnership))
     if rule.when is not None and not rule.when(partnership):
-        raise Conflict(rule.refused)
+        raise Conflict(str(rule.refused))
+
+
+ROLE_NEEDED = {
+    Role.OWNER: gettext_lazy("This needs the owner role."),
+    Role.ADMIN: gettext_lazy("This needs the admin role."),
+    Role.COLLABORATOR: gettext_lazy("This needs the collaborator role."),
+    Role.USER: gettext_lazy("This needs the user role."),
+}
+
+STATUS_CONFLICTS = {
+    Partnership.Status.PENDING: gettext_lazy(
+        "This partnership is pending; that is not possible now."
+    ),
+    Partnership.Status.ACTIVE: gettext_lazy(
+        "This partnership is active; that is not possible now."
+    ),
+    Partnership.Status.DECLINED: gettext_lazy(
+        "This partnership is declined; that is not possible now."
+    ),
+    Partnership.Status.CANCELLED: gettext_lazy(
+        "This partnership is cancelled; that is not possible now."
+    ),
+    Partnership.Status.EXPIRED: gettext_lazy(
+        "This partnership is expired; that is not possible now."
+    ),
+    Partnership.Status.ENDED: gettext_lazy("This partnership is ended; that is not possible now."),
+}
+
+
+def status_conflict(partnership: Partnership) -> str:
+    """Why a partnership's status forbids an action (the 409's message)."""
+    return str(STATUS_CONFLICTS[partnership.status])
 
 
 def partnership_actions(*, org: OrgContext, partnership: Partnership) -> list[str]:

@@ -6,6 +6,7 @@ other partner sees none; a customer sees those it posted. Anything else is the
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from partners.models import Tender, TenderProposal
 from tenants.models import Tenant
@@ -28,10 +29,10 @@ def tenders_for(*, org: OrgContext) -> QuerySet[Tender]:
 
 
 def tender_get(*, org: OrgContext, tender_id) -> Tender:
-    pk = uuid_or_404(tender_id, "No such request.")
+    pk = uuid_or_404(tender_id, _("No such request."))
     tender = tenders_for(org=org).filter(pk=pk).first()
     if tender is None:
-        raise Http404("No such request.")
+        raise Http404(_("No such request."))
     return tender
 
 

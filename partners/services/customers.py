@@ -11,6 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from partners.models import (
     CONTRACT_AMOUNT_FIELDS,
@@ -36,7 +38,7 @@ from tenants.services import contact_create, contact_make_primary, require_role
 
 def _require_partner_admin(org: OrgContext) -> None:
     if not org.tenant.is_partner:
-        raise PermissionDenied("Only partners keep these records.")
+        raise PermissionDenied(_("Only partners keep these records."))
     require_role(org, Role.ADMIN)
 
 
@@ -74,7 +76,7 @@ def customer_onboard(
 def _contact_for(org: OrgContext, contact_id) -> Contact:
     contact = Contact.objects.select_related("customer").filter(pk=contact_id).first()
     if contact is None:
-        raise Http404("No such contact.")
+        raise Http404(_("No such contact."))
     customer_get_for_partner(org=org, customer_id=contact.customer_id)
     return contact
 
@@ -95,7 +97,7 @@ def contact_update(*, org: OrgContext, contact: Contact, data: dict) -> Contact:
     if make_primary:
         contact = contact_make_primary(contact=contact)
     elif make_primary is False and contact.is_primary:
-        raise ValidationError({"is_primary": "Make another contact primary instead."})
+        raise ValidationError({"is_primary": _("Make another contact primary instead.")})
     return contact
 
 
@@ -108,7 +110,7 @@ def contact_remove(*, org: OrgContext, contact: Contact) -> None:
     """Remove a contact; the primary goes only after another one is made primary."""
     contact = _contact_for(org, contact.pk)
     if contact.is_primary:
-        raise ValidationError("Make another contact primary before removing this one.")
+        raise ValidationError(_("Make another contact primary before removing this one."))
     contact.delete()
 
 
@@ -120,17 +122,17 @@ def contract_clean(data: dict) -> dict:
     errors = {}
     kind = data.get("type")
     if kind not in CONTRACT_AMOUNTS:
-        raise ValidationError({"type": "Choose a contract type."})
+        raise ValidationError({"type": _("Choose a contract type.")})
     needed = CONTRACT_AMOUNTS[kind]
     for field in CONTRACT_AMOUNT_FIELDS:
         value = data.get(field)
         if field in needed and (value is None or value <= Decimal("0")):
-            errors[field] = "This contract type needs an amount above zero."
+            errors[field] = _("This contract type needs an amount above zero.")
         elif field not in needed and value is not None:
-            errors[field] = "This contract type has no such amount."
+            errors[field] = _("This contract type has no such amount.")
     starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
     if isinstance(starts_on, datetime.date) and ends_on and ends_on <= starts_on:
-        errors["ends_on"] = "The end comes after the start."
+        errors["ends_on"] = _("The end comes after the start.")
     if errors:
         raise ValidationError(errors)
     return data
@@ -161,7 +163,7 @@ def contract_create(*, org: OrgContext, customer: Tenant, data: dict) -> Contrac
 def contract_update(*, org: OrgContext, contract: Contract, data: dict) -> Contract:
     customer_get_for_partner(org=org, customer_id=contract.customer_id)
     if contract.partner_id != org.tenant.pk:
-        raise PermissionDenied("Only the partner that made a contract changes it.")
+        raise PermissionDenied(_("Only the partner that made a contract changes it."))
     if "type" in data and data["type"] != contract.type:
         for field in CONTRACT_AMOUNT_FIELDS:  # a new type starts from its own amounts
             data.setdefault(field, None)
@@ -171,11 +173,24 @@ def contract_update(*, org: OrgContext, contract: Contract, data: dict) -> Contr
 def contract_delete(*, org: OrgContext, contract: Contract) -> None:
     customer_get_for_partner(org=org, customer_id=contract.customer_id)
     if contract.partner_id != org.tenant.pk:
-        raise PermissionDenied("Only the partner that made a contract removes it.")
+        raise PermissionDenied(_("Only the partner that made a contract removes it."))
     contract.delete()
 
 
 # --- the partner's lists: SLA policies and alert profiles -----------------------------
+
+
+# The messages of `_named_save`, by the label of the list.
+NAMED_SAVE_MESSAGES = {
+    "SLA policy": (
+        gettext_lazy("You already have a SLA policy with this name."),
+        gettext_lazy("Check the values of this SLA policy."),
+    ),
+    "alert profile": (
+        gettext_lazy("You already have a alert profile with this name."),
+        gettext_lazy("Check the values of this alert profile."),
+    ),
+}
 
 
 def _named_save(instance, data: dict, label: str):
@@ -186,9 +201,10 @@ def _named_save(instance, data: dict, label: str):
         with transaction.atomic():
             instance.save()
     except IntegrityError as exc:
+        taken, invalid = NAMED_SAVE_MESSAGES[label]
         if "name" in str(exc).lower() or "unique" in str(exc).lower():
-            raise ValidationError({"name": f"You already have a {label} with this name."}) from exc
-        raise ValidationError(f"Check the values of this {label}.") from exc
+            raise ValidationError({"name": str(taken)}) from exc
+        raise ValidationError(str(invalid)) from exc
     return instance
 
 
@@ -196,12 +212,12 @@ def sla_policy_save(*, org: OrgContext, data: dict, policy: SlaPolicy | None = N
     _require_partner_admin(org)
     policy = policy or SlaPolicy(partner=org.tenant)
     if policy.partner_id != org.tenant.pk:
-        raise PermissionDenied("Not your SLA policy.")
+        raise PermissionDenied(_("Not your SLA policy."))
     response = data.get("first_response_minutes", policy.first_response_minutes)
     resolution = data.get("resolution_minutes", policy.resolution_minutes)
     if response is not None and resolution is not None and resolution < response:
         raise ValidationError(
-            {"resolution_minutes": "Resolution cannot come before the first response."}
+            {"resolution_minutes": _("Resolution cannot come before the first response.")}
         )
     return _named_save(policy, data, "SLA policy")
 
@@ -212,10 +228,10 @@ def alert_profile_save(
     _require_partner_admin(org)
     profile = profile or AlertProfile(partner=org.tenant)
     if profile.partner_id != org.tenant.pk:
-        raise PermissionDenied("Not your alert profile.")
+        raise PermissionDenied(_("Not your alert profile."))
     for field in ("cpu_percent", "memory_percent", "disk_percent"):
         if field in data and not 1 <= data[field] <= 100:
-            raise ValidationError({field: "Between 1 and 100."})
+            raise ValidationError({field: _("Between 1 and 100.")})
     return _named_save(profile, data, "alert profile")
 
 
@@ -223,7 +239,7 @@ def partner_list_entry_delete(*, org: OrgContext, entry: SlaPolicy | AlertProfil
     """Remove an SLA policy or alert profile; service profiles using it keep none."""
     _require_partner_admin(org)
     if entry.partner_id != org.tenant.pk:
-        raise PermissionDenied("Not yours.")
+        raise PermissionDenied(_("Not yours."))
     entry.delete()
 
 
@@ -235,12 +251,12 @@ def _service_profile_save(
 ) -> ServiceProfile:
     errors = {}
     if sla is not None and sla.partner_id != org.tenant.pk:
-        errors["sla"] = "Choose one of your SLA policies."
+        errors["sla"] = _("Choose one of your SLA policies.")
     if alert_profile is not None and alert_profile.partner_id != org.tenant.pk:
-        errors["alert_profile"] = "Choose one of your alert profiles."
+        errors["alert_profile"] = _("Choose one of your alert profiles.")
     if errors:
         raise ValidationError(errors)
-    profile, _ = ServiceProfile.objects.update_or_create(
+    profile, _created = ServiceProfile.objects.update_or_create(
         partner=org.tenant, customer=customer, defaults={"sla": sla, "alert_profile": alert_profile}
     )
     return profile
@@ -266,13 +282,13 @@ class PartnerList:
 
 
 SLA_POLICIES = PartnerList(
-    label="SLA policy",
+    label=gettext_lazy("SLA policy"),
     entries=sla_policies,
     entry=lambda *, org, entry_id: sla_policy_get(org=org, policy_id=entry_id),
     save=lambda *, org, data, entry=None: sla_policy_save(org=org, data=data, policy=entry),
 )
 ALERT_PROFILES = PartnerList(
-    label="alert profile",
+    label=gettext_lazy("alert profile"),
     entries=alert_profiles,
     entry=lambda *, org, entry_id: alert_profile_get(org=org, profile_id=entry_id),
     save=lambda *, org, data, entry=None: alert_profile_save(org=org, data=data, profile=entry),

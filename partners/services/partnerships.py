@@ -10,11 +10,17 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from partners import notifications
 from partners.audit import partnership_event_audit
 from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Payment, Side
-from partners.selectors import customer_get_for_partner, partner_directory, partnership_check
+from partners.selectors import (
+    customer_get_for_partner,
+    partner_directory,
+    partnership_check,
+    status_conflict,
+)
 from subscriptions.models import Product
 from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant, User
@@ -56,18 +62,18 @@ def clean_grant(
     errors = {}
     products = list(products or [])
     if access not in Access.values:
-        errors["access"] = "Choose limited or full access."
+        errors["access"] = _("Choose limited or full access.")
     elif access == Access.FULL:
         if payment not in Payment.values:
-            errors["payment"] = "Full access needs a payment mode: customer or partner."
+            errors["payment"] = _("Full access needs a payment mode: customer or partner.")
         products = []
     else:
         if payment:
-            errors["payment"] = "Only full access has a payment mode."
+            errors["payment"] = _("Only full access has a payment mode.")
         if not products:
-            errors["products"] = "Limited access lists at least one product."
+            errors["products"] = _("Limited access lists at least one product.")
     if ends_on is not None and ends_on <= timezone.localdate():
-        errors["ends_on"] = "The end date must be in the future."
+        errors["ends_on"] = _("The end date must be in the future.")
     if errors:
         raise ValidationError(errors)
     return {"access": access, "payment": payment or "", "products": products, "ends_on": ends_on}
@@ -135,13 +141,15 @@ def _require_side(
     org: OrgContext, partnership: Partnership, side: str, minimum: str = Role.OWNER
 ) -> None:
     if partnership.side_of(org.tenant) != side:
-        raise PermissionDenied(f"Only the {side} side may do this.")
+        if side == Side.PARTNER:
+            raise PermissionDenied(_("Only the partner side may do this."))
+        raise PermissionDenied(_("Only the customer side may do this."))
     require_role(org, minimum)
 
 
 def _require_status(partnership: Partnership, *statuses: str) -> None:
     if partnership.status not in statuses:
-        raise Conflict(f"This partnership is {partnership.status}; that is not possible now.")
+        raise Conflict(status_conflict(partnership))
 
 
 def _check_one_full(partnership: Partnership) -> None:
@@ -155,7 +163,8 @@ def _check_one_full(partnership: Partnership) -> None:
     )
     if clash is not None:
         raise Conflict(
-            f"{partnership.customer.name} already gives full access to {clash.partner.name}."
+            _("%(customer)s already gives full access to %(partner)s.")
+            % {"customer": partnership.customer.name, "partner": clash.partner.name}
         )
 
 
@@ -167,7 +176,7 @@ def _save_active(partnership: Partnership, grant: dict) -> None:
         with transaction.atomic():
             _apply_grant(partnership, grant)
     except IntegrityError as exc:
-        raise Conflict("The customer already gives full access to another partner.") from exc
+        raise Conflict(_("The customer already gives full access to another partner.")) from exc
 
 
 def home_partner_sync(*, customer: Tenant) -> Tenant:
@@ -200,7 +209,7 @@ def _create(partnership: Partnership, grant: dict, actor: User) -> PartnershipEv
             partnership.save(force_insert=True)
     except IntegrityError as exc:
         raise ValidationError(
-            {"partner": "These two already have a pending or active partnership."}
+            {"partner": _("These two already have a pending or active partnership.")}
         ) from exc
     partnership.products.set(grant["products"])
     partnership.requested = grant_of(partnership)
@@ -233,7 +242,7 @@ def customer_add(
     partner payment, until the partner invites an owner.
     """
     if not org.tenant.is_partner:
-        raise PermissionDenied("Only partners add customers.")
+        raise PermissionDenied(_("Only partners add customers."))
     # Owners and admins create customers (SPEC §2); asking a customer's owner for
     # access is for the partner's legal managers, its owners (SPEC §3).
     require_role(org, Role.OWNER if owner_email else Role.ADMIN)
@@ -245,8 +254,10 @@ def customer_add(
         if access not in (None, "", Access.FULL) or payment not in (None, "", Payment.PARTNER):
             raise ValidationError(
                 {
-                    "owner_email": "A customer without an owner is managed with full access, paid by the partner; "
-                    "give the owner's email to ask for other access."
+                    "owner_email": _(
+                        "A customer without an owner is managed with full access, paid by the "
+                        "partner; give the owner's email to ask for other access."
+                    )
                 }
             )
         grant = clean_grant(
@@ -271,7 +282,7 @@ def customer_add(
         message=message,
     )
     if owner_email:
-        owner, _ = user_get_or_create_invited(email=owner_email)
+        owner, _created = user_get_or_create_invited(email=owner_email)
         Membership.objects.create(
             user=owner, tenant=customer, role=Role.OWNER, buyer=True, invited_by=org.user
         )
@@ -299,16 +310,19 @@ def partnership_invite_partner(
 ) -> Partnership:
     """A customer owner invites a partner from the directory (SPEC §3)."""
     if not org.tenant.is_customer:
-        raise PermissionDenied("Only customers invite partners.")
+        raise PermissionDenied(_("Only customers invite partners."))
     require_role(org, Role.OWNER)
     if not partner_directory().filter(pk=partner.pk).exists():
-        raise ValidationError({"partner": "Choose a partner from the directory."})
+        raise ValidationError({"partner": _("Choose a partner from the directory.")})
     grant = clean_grant(access=access, payment=payment, products=products, ends_on=ends_on)
     if Partnership.objects.filter(
         partner=partner, customer=org.tenant, status__in=Partnership.LIVE_STATUSES
     ).exists():
         raise ValidationError(
-            {"partner": f"{partner.name} already has a pending or active partnership with you."}
+            {
+                "partner": _("%(partner)s already has a pending or active partnership with you.")
+                % {"partner": partner.name}
+            }
         )
     partnership = Partnership(
         partner=partner,
@@ -337,7 +351,7 @@ def customer_owner_invite(*, org: OrgContext, customer: Tenant, owner_email: str
         .get(partner=org.tenant, customer=customer, status=Status.ACTIVE)
     )
     partnership_check(org=org, partnership=partnership, action="invite_owner")
-    owner, _ = user_get_or_create_invited(email=owner_email)
+    owner, _created = user_get_or_create_invited(email=owner_email)
     Membership.objects.get_or_create(
         user=owner,
         tenant=customer,
@@ -369,7 +383,7 @@ def _expire_if_past(partnership: Partnership) -> None:
     if partnership.status != Status.PENDING:
         return
     if partnership.invitation_expires_at and partnership.invitation_expires_at <= timezone.now():
-        raise Conflict("This invitation has expired.")
+        raise Conflict(_("This invitation has expired."))
 
 
 @transaction.atomic
@@ -392,7 +406,7 @@ def partnership_accept(
         access is not None or payment is not None or products is not None or ends_on is not None
     )
     if changes and partnership.invited_side != Side.CUSTOMER:
-        raise ValidationError("A partner accepts the access the customer offers, as it is.")
+        raise ValidationError(_("A partner accepts the access the customer offers, as it is."))
     grant = _merged_grant(
         partnership, access=access, payment=payment, products=products, ends_on=ends_on
     )
@@ -514,7 +528,7 @@ def partnership_end(*, org: OrgContext, partnership: Partnership, password: str)
     partnership = _lock(partnership)
     partnership_check(org=org, partnership=partnership, action="end")
     if not password or not org.user.check_password(password):
-        raise ValidationError({"password": "That is not your password."})
+        raise ValidationError({"password": _("That is not your password.")})
     side = partnership.side_of(org.tenant)
     before = grant_of(partnership)
     _close(partnership, Status.ENDED, org.user)
@@ -532,7 +546,7 @@ def partnership_request_extension(
     partnership = _lock(partnership)
     partnership_check(org=org, partnership=partnership, action="request_extension")
     if until <= partnership.ends_on:
-        raise ValidationError({"until": "Ask for a day after the current end date."})
+        raise ValidationError({"until": _("Ask for a day after the current end date.")})
     partnership.extension_requested_until = until
     partnership.save(update_fields=["extension_requested_until", "updated_at"])
     event = _record(
@@ -639,7 +653,7 @@ def collaborators_set(
     )
     found = {str(m.user_id) for m in members}
     if found != user_ids:
-        raise ValidationError({"users": "Choose collaborators of your organization."})
+        raise ValidationError({"users": _("Choose collaborators of your organization.")})
     CustomerAssignment.objects.filter(partner=org.tenant, customer=customer).exclude(
         user_id__in=found
     ).delete()

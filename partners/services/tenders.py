@@ -18,8 +18,12 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from partners.models import Tender, TenderProposal
+from partners.notifications import long_date
 from subscriptions.models import Product
 from tenants.emails import email_queue, notify
 from tenants.exceptions import Conflict
@@ -52,24 +56,24 @@ def tender_clean(
     title, description = (title or "").strip(), (description or "").strip()
     contact_name, contact_phone = (contact_name or "").strip(), (contact_phone or "").strip()
     if not title or len(title) > 200:
-        errors["title"] = "Give a title of at most 200 characters."
+        errors["title"] = _("Give a title of at most 200 characters.")
     if not description or len(description) > 5000:
-        errors["description"] = "Describe what you need, in at most 5,000 characters."
+        errors["description"] = _("Describe what you need, in at most 5,000 characters.")
     if category not in Product.Category.values:
-        errors["category"] = "Choose a category."
+        errors["category"] = _("Choose a category.")
     if not contact_name or len(contact_name) > 200:
-        errors["contact_name"] = "Give a contact name."
+        errors["contact_name"] = _("Give a contact name.")
     try:
         validate_email(contact_email or "")
     except ValidationError:
-        errors["contact_email"] = "Give a valid email address."
+        errors["contact_email"] = _("Give a valid email address.")
     if len(contact_phone) > 40:
-        errors["contact_phone"] = "At most 40 characters."
+        errors["contact_phone"] = _("At most 40 characters.")
     today = timezone.localdate()
     if not isinstance(valid_until, datetime.date):
-        errors["valid_until"] = "Give the last day partners may answer."
+        errors["valid_until"] = _("Give the last day partners may answer.")
     elif not today <= valid_until <= today + datetime.timedelta(days=MAX_VALIDITY_DAYS):
-        errors["valid_until"] = "Choose a day from today to a year from now."
+        errors["valid_until"] = _("Choose a day from today to a year from now.")
     if errors:
         raise ValidationError(errors)
     return {
@@ -93,14 +97,21 @@ def _open(tender: Tender) -> None:
         to=tender.poster_email,
         template="notification",
         context={
-            "subject": f"Your request “{tender.title}” is published",
+            "subject": format_lazy(
+                gettext_lazy("Your request “{title}” is published"), title=tender.title
+            ),
             "lines": [
-                f"Partners of the programme can answer until {tender.valid_until:%d %B %Y}.",
-                "Their proposals reach you by email and on the request's page, where you can "
-                "also cancel the request at any time.",
+                format_lazy(
+                    gettext_lazy("Partners of the programme can answer until {date}."),
+                    date=long_date(tender.valid_until),
+                ),
+                gettext_lazy(
+                    "Their proposals reach you by email and on the request's page, where you can "
+                    "also cancel the request at any time."
+                ),
             ],
             "action_url": tender_manage_url(tender),
-            "action_label": "See or cancel your request",
+            "action_label": gettext_lazy("See or cancel your request"),
         },
     )
     tell_partners_of_tender.delay_on_commit(str(tender.pk))
@@ -116,9 +127,9 @@ def tender_manage_url(tender: Tender) -> str:
 def tender_post(*, org: OrgContext, **fields) -> Tender:
     """A customer's owner or admin posts a tender: open at once."""
     if not org.tenant.is_customer:
-        raise PermissionDenied("Tenders are posted by customers.")
+        raise PermissionDenied(_("Tenders are posted by customers."))
     if not org.has_role(Role.ADMIN):
-        raise PermissionDenied("Only owners and admins post tenders.")
+        raise PermissionDenied(_("Only owners and admins post tenders."))
     tender = Tender.objects.create(
         **tender_clean(**fields),
         customer=org.tenant,
@@ -144,15 +155,17 @@ def tender_post_visitor(**fields) -> Tender:
         to=tender.contact_email,
         template="notification",
         context={
-            "subject": f"Confirm your request “{tender.title}”",
+            "subject": format_lazy(
+                gettext_lazy("Confirm your request “{title}”"), title=tender.title
+            ),
             "lines": [
-                "Confirm your email address to publish your request to the partners.",
-                "If you did not post it, ignore this email: nothing is published.",
+                gettext_lazy("Confirm your email address to publish your request to the partners."),
+                gettext_lazy("If you did not post it, ignore this email: nothing is published."),
             ],
             "action_url": absolute_url(
                 reverse("tender_confirm", kwargs={"token": tender_token(tender, "confirm")})
             ),
-            "action_label": "Confirm and publish",
+            "action_label": gettext_lazy("Confirm and publish"),
         },
     )
     return tender
@@ -179,7 +192,7 @@ def tender_confirm(*, tender: Tender) -> Tender:
     """The visitor confirmed: published once (a second click changes nothing).
     A request whose last day has passed is not published."""
     if tender.status == Status.UNCONFIRMED and tender.valid_until < timezone.localdate():
-        raise Conflict("This request's last day has passed: post it again with a later one.")
+        raise Conflict(_("This request's last day has passed: post it again with a later one."))
     opened = Tender.objects.filter(pk=tender.pk, status=Status.UNCONFIRMED).update(
         status=Status.OPEN, opened_at=timezone.now()
     )
@@ -187,7 +200,7 @@ def tender_confirm(*, tender: Tender) -> Tender:
     if opened:
         _open(tender)
     elif tender.status == Status.CANCELLED:
-        raise Conflict("This request was cancelled.")
+        raise Conflict(_("This request was cancelled."))
     return tender
 
 
@@ -196,12 +209,12 @@ def tender_cancel(*, tender: Tender, org: OrgContext | None = None) -> Tender:
     """Cancel at once — from the poster's link (`org` None) or by the posting
     customer's owners and admins. Partners stop seeing it immediately."""
     if org is not None and (tender.customer_id != org.tenant.pk or not org.has_role(Role.ADMIN)):
-        raise PermissionDenied("Only the customer that posted it may cancel it.")
+        raise PermissionDenied(_("Only the customer that posted it may cancel it."))
     cancelled = Tender.objects.filter(
         pk=tender.pk, status__in=(Status.UNCONFIRMED, Status.OPEN)
     ).update(status=Status.CANCELLED, cancelled_at=timezone.now())
     if not cancelled:
-        raise Conflict("This request is already cancelled.")
+        raise Conflict(_("This request is already cancelled."))
     tender.refresh_from_db()
     return tender
 
@@ -231,15 +244,19 @@ def tender_tell_partner(*, tender_id, partner_id) -> int:
         notify(
             key=f"tender:{tender.pk}:partner:{partner.pk}",
             users=users,
-            subject=f"New request: {tender.title}",
+            subject=format_lazy(gettext_lazy("New request: {title}"), title=tender.title),
             lines=[
-                f"Category: {tender.get_category_display()}. Open until "
-                f"{tender.valid_until:%d %B %Y}.",
+                format_lazy(
+                    gettext_lazy("Category: {category}. Open until {date}."),
+                    # the label itself (lazy), not get_category_display()'s string
+                    category=dict(Product.Category.choices).get(tender.category, tender.category),
+                    date=long_date(tender.valid_until),
+                ),
                 tender.excerpt,
-                "The whole request and the contact details are in your console.",
+                gettext_lazy("The whole request and the contact details are in your console."),
             ],
             url=reverse("tender_detail", kwargs={"slug": partner.slug, "tender_id": tender.pk}),
-            label="Read the request",
+            label=gettext_lazy("Read the request"),
         )
     )
 
@@ -253,20 +270,20 @@ def tender_propose(*, org: OrgContext, tender: Tender, message: str) -> TenderPr
         and org.tenant.receives_tenders
         and org.tenant.status == Tenant.Status.ACTIVE
     ):
-        raise PermissionDenied("Opt in to tenders on your organization page first.")
+        raise PermissionDenied(_("Opt in to tenders on your organization page first."))
     message = (message or "").strip()
     if not message or len(message) > 5000:
-        raise ValidationError({"message": "Write your proposal, in at most 5,000 characters."})
+        raise ValidationError({"message": _("Write your proposal, in at most 5,000 characters.")})
     tender = Tender.objects.select_for_update().get(pk=tender.pk)
     if tender.status != Status.OPEN or tender.valid_until < timezone.localdate():
-        raise Conflict("This request is no longer open.")
+        raise Conflict(_("This request is no longer open."))
     try:
         with transaction.atomic():
             proposal = TenderProposal.objects.create(
                 tender=tender, partner=org.tenant, author=org.user, message=message
             )
     except IntegrityError as exc:
-        raise ValidationError({"message": "You already answered this request."}) from exc
+        raise ValidationError({"message": _("You already answered this request.")}) from exc
     from tenants.selectors import branding_effective
 
     branding = branding_effective(tenant=org.tenant)
@@ -278,15 +295,24 @@ def tender_propose(*, org: OrgContext, tender: Tender, message: str) -> TenderPr
         to=tender.poster_email,
         template="notification",
         context={
-            "subject": f"{org.tenant.name} answered your request “{tender.title}”",
+            "subject": format_lazy(
+                gettext_lazy("{partner} answered your request “{title}”"),
+                partner=org.tenant.name,
+                title=tender.title,
+            ),
             "lines": [
-                f"{org.tenant.name} writes:",
+                format_lazy(gettext_lazy("{partner} writes:"), partner=org.tenant.name),
                 message,
-                f"Reach them at {reach}"
-                + (f" or visit {org.tenant.website}." if org.tenant.website else "."),
+                format_lazy(
+                    gettext_lazy("Reach them at {reach} or visit {website}."),
+                    reach=reach,
+                    website=org.tenant.website,
+                )
+                if org.tenant.website
+                else format_lazy(gettext_lazy("Reach them at {reach}."), reach=reach),
             ],
             "action_url": tender_manage_url(tender),
-            "action_label": "See all proposals",
+            "action_label": gettext_lazy("See all proposals"),
         },
     )
     return proposal

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from partners import services
+from partners import selectors, services
 from partners.models import (
     AlertProfile,
     Contract,
@@ -22,6 +22,7 @@ from partners.models import (
     SlaPolicy,
 )
 from subscriptions.tests.factories import ProductFactory
+from tenants import services as tenant_services
 from tenants.models import Contact, Membership, Tenant, User
 from tenants.selectors import org_context_for
 from tests.isolation import missing_id
@@ -291,6 +292,45 @@ def test_the_list_takes_the_same_few_queries_for_3_or_40_customers(
     assert _list_queries(client, f"{CUSTOMERS}{query}") == small <= 6
     assert body["count"] == (40 if "collaborator=" not in query else 0)
     assert all(row["primary_contact"]["email"] for row in body["results"])
+
+
+def test_with_an_api_token_the_list_takes_three_queries(world, api):
+    """The token with its user, tenant and membership; the count; the page
+    (bench: the customer list API, docs/performance.md)."""
+    for n in range(3):
+        onboard(world, f"Customer {n}", primary_contact={"first_name": "C", "last_name": str(n)})
+    _, raw = tenant_services.api_token_create(
+        org=org(world.partner_owner, world.partner), name="ERP"
+    )
+    client = api()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    client.get(CUSTOMERS)  # the token's first use records it (one write a minute)
+
+    assert _list_queries(client, f"{CUSTOMERS}?page_size=2") == 3
+    body = client.get(f"{CUSTOMERS}?page_size=2").json()
+    assert body["count"] == 3 and len(body["results"]) == 2 and body["next"]
+
+
+def test_the_plain_lists_count_is_the_count_of_the_customers_seen(world, api, book):
+    """The plain list counts the partner's grants (customers_visible_count): a
+    grant to a tenant that is no customer is not counted, as it is not listed."""
+    Partnership.objects.create(
+        partner=world.partner,
+        customer=world.other_partner,
+        access="full",
+        payment="customer",
+        status=Partnership.Status.ACTIVE,
+        initiated_by="partner",
+    )
+    for who in ("partner_owner", "partner_admin", "collaborator"):
+        actor = org(getattr(world, who), world.partner)
+        seen = selectors.customers_visible_to(org=actor)
+        assert selectors.customers_visible_count(org=actor) == seen.count() > 0
+        client = api(getattr(world, who), world.partner)
+        plain = client.get(CUSTOMERS).json()
+        filtered = client.get(f"{CUSTOMERS}?ordering=name").json()  # counted by the FilterSet
+        assert plain["count"] == filtered["count"] == seen.count()
+        assert plain["results"] == filtered["results"]
 
 
 # --- adding a customer with its records -------------------------------------------------------

@@ -81,6 +81,7 @@ def visitor_post(client, *, seconds_ago=10, ip="203.0.113.7", **overrides):
 
 
 def without_csrf(html: str) -> str:
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
     return re.sub(r'"X-CSRFToken": "[^"]*"', "", html)
 
 

@@ -14,6 +14,8 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from formtools.wizard.forms import ManagementForm
 from formtools.wizard.views import SessionWizardView
@@ -48,14 +50,14 @@ Status = Partnership.Status
 def _pending_text(partnership: Partnership) -> str:
     customer = partnership.customer
     if partnership.status == Status.PENDING:
-        return (
-            f"{customer.name} was added. We emailed {partnership.invitation_email} "
+        return _(
+            "%(customer)s was added. We emailed %(email)s "
             "to accept, change or decline the access you asked for."
-        )
-    return (
-        f"{customer.name} was added. You manage it now, with full access paid "
+        ) % {"customer": customer.name, "email": partnership.invitation_email}
+    return _(
+        "%(customer)s was added. You manage it now, with full access paid "
         "by you, until you invite an owner."
-    )
+    ) % {"customer": customer.name}
 
 
 # --- the list ---------------------------------------------------------------------------
@@ -72,17 +74,33 @@ class PartnerCustomersView(OrgViewMixin, View):
         """The filter form as the page shows it; what it accepts stays CustomerFilter's."""
         search = form.fields["q"].widget
         search.input_type = "search"
-        search.attrs["placeholder"] = "Name, email domain, contact email or tax id"
+        search.attrs["placeholder"] = _("Name, email domain, contact email or tax id")
         form.fields["country"].widget.attrs.update(placeholder="CH", size=2, maxlength=2)
-        for name, label in (("status", "Status"), ("access", "Access"), ("payment", "Who pays")):
+        for name, label in (
+            ("status", _("Status")),
+            ("access", _("Access")),
+            ("payment", _("Who pays")),
+        ):
             field = form.fields[name]
-            field.label, field.empty_label = label, "Any"
+            field.label, field.empty_label = label, _("Any")
             field.widget.choices = field.choices
+        form.fields["country"].label = _("Country")
+        form.fields["rank"].label = _("Rank")
         ordering = form.fields["ordering"]
-        ordering.label = "Sort by"
+        ordering.label = _("Sort by")
         ordering.empty_label = None  # sorted by name unless told otherwise
+        sort_labels = {
+            "name": _("Name"),
+            "-name": _("Name (descending)"),
+            "created_at": _("Created"),
+            "-created_at": _("Created (descending)"),
+            "city": _("City"),
+            "-city": _("City (descending)"),
+            "country": _("Country"),
+            "-country": _("Country (descending)"),
+        }
         ordering.choices = [
-            (value, label.replace("Created at", "Created"))
+            (value, sort_labels.get(value) or label.replace("Created at", "Created"))
             for value, label in ordering.choices
             if value
         ]
@@ -96,7 +114,7 @@ class PartnerCustomersView(OrgViewMixin, View):
         if self.org.is_admin:
             form.fields["collaborator"].widget = forms.Select(
                 choices=[
-                    ("", "Anyone"),
+                    ("", _("Anyone")),
                     *(
                         (u.pk, u.full_name or u.email)
                         for u in partner_collaborators(self.org.tenant)
@@ -132,19 +150,19 @@ class PartnerCustomersView(OrgViewMixin, View):
 # --- the creation wizard ----------------------------------------------------------------
 
 STEP_TITLES = {
-    "profile": "Profile",
-    "contract": "Contract",
-    "service": "Service profile",
-    "contact": "Primary contact",
-    "access": "Access",
-    "confirm": "Summary",
+    "profile": gettext_lazy("Profile"),
+    "contract": gettext_lazy("Contract"),
+    "service": gettext_lazy("Service profile"),
+    "contact": gettext_lazy("Primary contact"),
+    "access": gettext_lazy("Access"),
+    "confirm": gettext_lazy("Summary"),
 }
 OPTIONAL_STEPS = ("contract", "service", "access")
 NOTHING_CHOSEN = {
-    "contract": "No contract.",
-    "service": "No SLA and no alert profile: choose them later on the customer page.",
+    "contract": gettext_lazy("No contract."),
+    "service": gettext_lazy("No SLA and no alert profile: choose them later on the customer page."),
 }
-UNCLAIMED = (
+UNCLAIMED = gettext_lazy(
     "Unclaimed: you manage it at once, with full access paid by you, until you invite an owner."
 )
 
@@ -162,7 +180,7 @@ def _display(bound_field, value) -> str:
     if value in (None, "", [], False):
         return ""
     if value is True:
-        return "yes"
+        return _("yes")
     if isinstance(value, datetime.date):
         return date_format(value, "j M Y")
     if isinstance(value, list | tuple):
@@ -321,10 +339,13 @@ class CustomerAddView(OrgViewMixin, SessionWizardView):
     @staticmethod
     def _access_rows(data: dict) -> list[tuple[str, str]]:
         if not data.get("owner_email"):
-            return [("Access", UNCLAIMED)]
-        rows = [("Owner's email", data["owner_email"]), ("Access asked", _grant_in_words(data))]
+            return [(_("Access"), UNCLAIMED)]
+        rows = [
+            (_("Owner's email"), data["owner_email"]),
+            (_("Access asked"), _grant_in_words(data)),
+        ]
         if data.get("message"):
-            rows.append(("Message", data["message"]))
+            rows.append((_("Message"), data["message"]))
         return rows
 
     def get_context_data(self, form, **kwargs):
@@ -435,7 +456,7 @@ class CustomerDetailView(CustomerPageMixin, View):
         customer = self.customer(customer_id)
         action = request.POST.get("action", "")
         if action not in self.ACTIONS:
-            return HttpResponseBadRequest("Unknown action.")
+            return HttpResponseBadRequest(_("Unknown action."))
         return getattr(self, f"do_{action}")(request, customer)
 
     def do_profile(self, request, customer):
@@ -448,7 +469,7 @@ class CustomerDetailView(CustomerPageMixin, View):
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             else:
-                messages.success(request, "The profile was saved.")
+                messages.success(request, _("The profile was saved."))
                 return self.back(customer, "profile")
         return self.render_page(request, customer.pk, status=400, profile_form=form)
 
@@ -462,7 +483,7 @@ class CustomerDetailView(CustomerPageMixin, View):
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             else:
-                messages.success(request, "The service profile was saved.")
+                messages.success(request, _("The service profile was saved."))
                 return self.back(customer, "service")
         return self.render_page(request, customer.pk, status=400, service_form=form)
 
@@ -479,10 +500,12 @@ class CustomerDetailView(CustomerPageMixin, View):
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             else:
-                primary = " as the primary contact" if contact.is_primary else ""
-                messages.success(
-                    request, f"{contact.first_name} {contact.last_name} was added{primary}."
-                )
+                values = {"first_name": contact.first_name, "last_name": contact.last_name}
+                if contact.is_primary:
+                    text = _("%(first_name)s %(last_name)s was added as the primary contact.")
+                else:
+                    text = _("%(first_name)s %(last_name)s was added.")
+                messages.success(request, text % values)
                 return self.back(customer, "contacts")
         return self.render_page(request, customer.pk, status=400, contact_add_form=form)
 
@@ -496,7 +519,9 @@ class CustomerDetailView(CustomerPageMixin, View):
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             else:
-                messages.success(request, f"The contract “{contract.name}” was added.")
+                messages.success(
+                    request, _("The contract “%(name)s” was added.") % {"name": contract.name}
+                )
                 return self.back(customer, "contracts")
         return self.render_page(request, customer.pk, status=400, contract_form=form)
 
@@ -522,7 +547,7 @@ class CustomerContactView(CustomerPageMixin, View):
                 except ValidationError as exc:
                     form_add_service_errors(form, exc)
                 else:
-                    messages.success(request, f"{name} was saved.")
+                    messages.success(request, _("%(name)s was saved.") % {"name": name})
                     return self.back(customer, "contacts")
             return self.render_page(
                 request, customer.pk, status=400, contact_forms={contact.pk: form}
@@ -530,12 +555,14 @@ class CustomerContactView(CustomerPageMixin, View):
         try:
             if action == "make_primary":
                 services.contact_set_primary(org=self.org, contact=contact)
-                messages.success(request, f"{name} is now the primary contact.")
+                messages.success(
+                    request, _("%(name)s is now the primary contact.") % {"name": name}
+                )
             elif action == "remove":
                 services.contact_remove(org=self.org, contact=contact)
-                messages.success(request, f"{name} was removed.")
+                messages.success(request, _("%(name)s was removed.") % {"name": name})
             else:
-                return HttpResponseBadRequest("Unknown action.")
+                return HttpResponseBadRequest(_("Unknown action."))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         return self.back(customer, "contacts")
@@ -572,10 +599,12 @@ class CustomerContractView(CustomerPageMixin, View):
         action = request.POST.get("action", "")
         if action == "remove":
             services.contract_delete(org=self.org, contract=contract)
-            messages.success(request, f"The contract “{contract.name}” was removed.")
+            messages.success(
+                request, _("The contract “%(name)s” was removed.") % {"name": contract.name}
+            )
             return self.back(customer, "contracts")
         if action != "update":
-            return HttpResponseBadRequest("Unknown action.")
+            return HttpResponseBadRequest(_("Unknown action."))
         form = ContractForm(request.POST)
         if form.is_valid():
             try:
@@ -583,7 +612,9 @@ class CustomerContractView(CustomerPageMixin, View):
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             else:
-                messages.success(request, f"The contract “{contract.name}” was saved.")
+                messages.success(
+                    request, _("The contract “%(name)s” was saved.") % {"name": contract.name}
+                )
                 return self.back(customer, "contracts")
         return self.render_edit(request, customer, contract, form, status=400)
 
@@ -601,6 +632,9 @@ class PartnerListMixin(OrgViewMixin):
     list_template: str
     label: str  # "SLA policy"
     list_title: str  # "SLA policies"
+    # The sentences about an entry, whole (so each language can phrase them):
+    # added, saved, removed, heading, save, remove, confirm_remove; %(name)s is the entry's.
+    texts: dict[str, str]
     id_kwarg: str  # the entry's id in the URL
     fields: tuple[str, ...]
     partner_list: services.PartnerList  # how to read and write it
@@ -638,7 +672,7 @@ class PartnerListView(PartnerListMixin, View):
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             else:
-                messages.success(request, f"The {self.label} “{entry.name}” was added.")
+                messages.success(request, self.texts["added"] % {"name": entry.name})
                 return self.to_list()
         return self.render_page(request, form, status=400)
 
@@ -657,6 +691,10 @@ class PartnerListEntryView(PartnerListMixin, View):
             "entry": entry,
             "form": form,
             "label": self.label,
+            "texts": {
+                key: str(self.texts[key]) % {"name": entry.name}
+                for key in ("heading", "save", "remove", "confirm_remove")
+            },
             "list_url": reverse(self.list_url_name, kwargs={"slug": self.org.tenant.slug}),
             "list_title": self.list_title,
         }
@@ -672,10 +710,7 @@ class PartnerListEntryView(PartnerListMixin, View):
         action = request.POST.get("action", "")
         if action == "remove":
             services.partner_list_entry_delete(org=self.org, entry=entry)
-            messages.success(
-                request,
-                f"The {self.label} “{entry.name}” was removed; customers that used it now have none.",
-            )
+            messages.success(request, self.texts["removed"] % {"name": entry.name})
             return self.to_list()
         if action != "update":
             return HttpResponseBadRequest("Unknown action.")
@@ -686,7 +721,7 @@ class PartnerListEntryView(PartnerListMixin, View):
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             else:
-                messages.success(request, f"The {self.label} “{saved.name}” was saved.")
+                messages.success(request, self.texts["saved"] % {"name": saved.name})
                 return self.to_list()
         return self.render_page(request, entry, form, status=400)
 
@@ -695,8 +730,21 @@ class SlaPolicyMixin(PartnerListMixin):
     form_class = SlaPolicyForm
     list_url_name = "sla_policies"
     list_template = "partners/sla_policies.html"
-    list_title = "SLA policies"
-    label = "SLA policy"
+    list_title = gettext_lazy("SLA policies")
+    label = gettext_lazy("SLA policy")
+    texts = {
+        "added": gettext_lazy("The SLA policy “%(name)s” was added."),
+        "saved": gettext_lazy("The SLA policy “%(name)s” was saved."),
+        "removed": gettext_lazy(
+            "The SLA policy “%(name)s” was removed; customers that used it now have none."
+        ),
+        "heading": gettext_lazy("SLA policy “%(name)s”"),
+        "save": gettext_lazy("Save the SLA policy"),
+        "remove": gettext_lazy("Remove the SLA policy"),
+        "confirm_remove": gettext_lazy(
+            "Remove the SLA policy “%(name)s”? Customers that use it will have none."
+        ),
+    }
     id_kwarg = "policy_id"
     partner_list = services.SLA_POLICIES
 
@@ -705,8 +753,21 @@ class AlertProfileMixin(PartnerListMixin):
     form_class = AlertProfileForm
     list_url_name = "alert_profiles"
     list_template = "partners/alert_profiles.html"
-    list_title = "Alert profiles"
-    label = "alert profile"
+    list_title = gettext_lazy("Alert profiles")
+    label = gettext_lazy("alert profile")
+    texts = {
+        "added": gettext_lazy("The alert profile “%(name)s” was added."),
+        "saved": gettext_lazy("The alert profile “%(name)s” was saved."),
+        "removed": gettext_lazy(
+            "The alert profile “%(name)s” was removed; customers that used it now have none."
+        ),
+        "heading": gettext_lazy("Alert profile “%(name)s”"),
+        "save": gettext_lazy("Save the alert profile"),
+        "remove": gettext_lazy("Remove the alert profile"),
+        "confirm_remove": gettext_lazy(
+            "Remove the alert profile “%(name)s”? Customers that use it will have none."
+        ),
+    }
     id_kwarg = "profile_id"
     partner_list = services.ALERT_PROFILES
 

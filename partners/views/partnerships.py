@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.dateformat import format as date_format
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
@@ -51,10 +52,12 @@ def _describe_change(data: dict, names: dict[str, str]) -> str:
     parts = []
     for key, value in data.items():
         if key == "ends_on":
-            parts.append(f"end date {grant_value('ends_on', data, names)}")
+            parts.append(_("end date %(date)s") % {"date": grant_value("ends_on", data, names)})
         elif key == "expires_at" and value:
             moment = timezone.localtime(datetime.datetime.fromisoformat(value))
-            parts.append(f"link valid until {date_format(moment, 'j M Y H:i')}")
+            parts.append(
+                _("link valid until %(moment)s") % {"moment": date_format(moment, "j M Y H:i")}
+            )
         else:
             parts.append(f"{key} {value}")
     return "; ".join(parts)
@@ -119,8 +122,12 @@ class CustomerCollaboratorsView(OrgViewMixin, View):
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             else:
-                who = ", ".join(a.user.email for a in assignments) or "no collaborator"
-                messages.success(request, f"{customer.name} is now managed by {who}.")
+                who = ", ".join(a.user.email for a in assignments) or _("no collaborator")
+                messages.success(
+                    request,
+                    _("%(customer)s is now managed by %(who)s.")
+                    % {"customer": customer.name, "who": who},
+                )
                 return redirect("customer_collaborators", slug=slug, customer_id=customer.pk)
         return self.render_page(request, customer, form, status=400)
 
@@ -160,7 +167,7 @@ class PartnershipDetailView(OrgViewMixin, View):
         partnership = selectors.partnership_get(org=self.org, partnership_id=partnership_id)
         action = request.POST.get("action", "")
         if action not in self.ACTIONS:
-            return HttpResponseBadRequest("Unknown action.")
+            return HttpResponseBadRequest(_("Unknown action."))
         try:
             response = getattr(self, f"do_{action}")(request, partnership)
         except Conflict as exc:
@@ -197,8 +204,14 @@ class PartnershipDetailView(OrgViewMixin, View):
     def _accepted_text(self, partnership) -> str:
         granted = grant_text(services.grant_of(partnership))
         if partnership.side_of(self.org.tenant) == Side.PARTNER:
-            return f"You now manage {partnership.customer.name}: {granted}."
-        return f"You accepted. {partnership.partner.name} now manages your organization: {granted}."
+            return _("You now manage %(customer)s: %(granted)s.") % {
+                "customer": partnership.customer.name,
+                "granted": granted,
+            }
+        return _("You accepted. %(partner)s now manages your organization: %(granted)s.") % {
+            "partner": partnership.partner.name,
+            "granted": granted,
+        }
 
     def do_decline(self, request, partnership):
         form = DeclineForm(request.POST)
@@ -207,19 +220,22 @@ class PartnershipDetailView(OrgViewMixin, View):
         services.partnership_decline(
             org=self.org, partnership=partnership, reason=form.cleaned_data["reason"]
         )
-        messages.success(request, "You declined the invitation. The other side was told by email.")
+        messages.success(
+            request, _("You declined the invitation. The other side was told by email.")
+        )
 
     def do_resend(self, request, partnership):
         resent = services.partnership_resend(org=self.org, partnership=partnership)
         to = resent.invitation_email if resent.initiated_by == Side.PARTNER else resent.partner.name
         messages.success(
             request,
-            f"The invitation was sent again to {to}; the previous link no longer works.",
+            _("The invitation was sent again to %(to)s; the previous link no longer works.")
+            % {"to": to},
         )
 
     def do_cancel(self, request, partnership):
         services.partnership_cancel(org=self.org, partnership=partnership)
-        messages.success(request, "The invitation was cancelled; its link no longer works.")
+        messages.success(request, _("The invitation was cancelled; its link no longer works."))
 
     def _form_action(self, request, partnership, form_class, form_name, apply):
         """Validate `form_class`; `apply(cleaned_data)` calls the service and says
@@ -242,11 +258,11 @@ class PartnershipDetailView(OrgViewMixin, View):
             )
             after = services.grant_of(changed)
             if after == before:
-                return "Nothing changed."
-            return (
-                f"Access changed: {grant_text(after)}. It applies at once to orders "
-                f"from now on; {changed.partner.name} was told by email."
-            )
+                return _("Nothing changed.")
+            return _(
+                "Access changed: %(granted)s. It applies at once to orders "
+                "from now on; %(partner)s was told by email."
+            ) % {"granted": grant_text(after), "partner": changed.partner.name}
 
         return self._form_action(request, partnership, GrantForm, "change_form", apply)
 
@@ -255,7 +271,7 @@ class PartnershipDetailView(OrgViewMixin, View):
             services.partnership_end(
                 org=self.org, partnership=partnership, password=form.cleaned_data["password"]
             )
-            return (
+            return _(
                 "The partnership was ended and access stopped at once. The other side was "
                 "told by email; the history stays here."
             )
@@ -268,10 +284,10 @@ class PartnershipDetailView(OrgViewMixin, View):
             services.partnership_request_extension(
                 org=self.org, partnership=partnership, until=until
             )
-            return (
-                f"You asked {partnership.customer.name} to keep your access until "
-                f"{date_format(until, 'j M Y')}."
-            )
+            return _("You asked %(customer)s to keep your access until %(date)s.") % {
+                "customer": partnership.customer.name,
+                "date": date_format(until, "j M Y"),
+            }
 
         return self._form_action(request, partnership, ExtensionForm, "extension_form", apply)
 
@@ -280,10 +296,9 @@ class PartnershipDetailView(OrgViewMixin, View):
             services.customer_owner_invite(
                 org=self.org, customer=partnership.customer, owner_email=form.cleaned_data["email"]
             )
-            return (
-                f"{form.cleaned_data['email']} was invited as the owner of "
-                f"{partnership.customer.name}, to review your access."
-            )
+            return _(
+                "%(email)s was invited as the owner of %(customer)s, to review your access."
+            ) % {"email": form.cleaned_data["email"], "customer": partnership.customer.name}
 
         return self._form_action(request, partnership, OwnerInviteForm, "owner_form", apply)
 
@@ -291,7 +306,8 @@ class PartnershipDetailView(OrgViewMixin, View):
         extended = services.partnership_approve_extension(org=self.org, partnership=partnership)
         messages.success(
             request,
-            f"{extended.partner.name} keeps access until {date_format(extended.ends_on, 'j M Y')}.",
+            _("%(partner)s keeps access until %(date)s.")
+            % {"partner": extended.partner.name, "date": date_format(extended.ends_on, "j M Y")},
         )
 
     # --- the page
@@ -319,16 +335,31 @@ class PartnershipDetailView(OrgViewMixin, View):
         current = services.grant_of(partnership)
         answered = partnership.activated_at and partnership.status != Status.PENDING
         granted = current if answered else None
+        inviting = (
+            partnership.partner
+            if partnership.initiated_by == Side.PARTNER
+            else partnership.customer
+        )
+        invited = (
+            partnership.customer
+            if partnership.initiated_by == Side.PARTNER
+            else partnership.partner
+        )
+        # Who invited whom, with the addresses involved: "Name (email)".
+        inviting_who = inviting.name
+        if partnership.invited_by:
+            inviting_who = f"{inviting.name} ({partnership.invited_by.email})"
+        invited_who = invited.name
+        if partnership.invitation_email and partnership.initiated_by == Side.PARTNER:
+            invited_who = f"{invited.name} ({partnership.invitation_email})"
         context = {
             "partnership": partnership,
             "side": side,
             "other": partnership.customer if side == Side.PARTNER else partnership.partner,
-            "inviting": partnership.partner
-            if partnership.initiated_by == Side.PARTNER
-            else partnership.customer,
-            "invited": partnership.customer
-            if partnership.initiated_by == Side.PARTNER
-            else partnership.partner,
+            "inviting": inviting,
+            "invited": invited,
+            "inviting_who": inviting_who,
+            "invited_who": invited_who,
             "current": grant_text(current),
             "comparison": grant_comparison(asked, granted),
             "history": _history(partnership),
@@ -424,7 +455,8 @@ class PartnerInviteView(OrgViewMixin, View):
             else:
                 messages.success(
                     request,
-                    f"{partner.name} was invited; its owners got an email to accept or decline.",
+                    _("%(partner)s was invited; its owners got an email to accept or decline.")
+                    % {"partner": partner.name},
                 )
                 return redirect("partnership_detail", slug=slug, partnership_id=partnership.pk)
         chosen = form.cleaned_data.get("partner")
@@ -479,7 +511,7 @@ class InvitationView(View):
             return self.accept(request)
         if action == "decline":
             return self.decline(request)
-        return HttpResponseBadRequest("Unknown action.")
+        return HttpResponseBadRequest(_("Unknown action."))
 
     # --- not signed in: choose a password, or sign in
 
@@ -507,7 +539,7 @@ class InvitationView(View):
             form_add_service_errors(form, exc)
             return self.render_anonymous(request, form=form, status=400)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Your password is set and you are signed in.")
+        messages.success(request, _("Your password is set and you are signed in."))
         return redirect(request.path)
 
     # --- signed in as the invitee: answer
@@ -552,13 +584,17 @@ class InvitationView(View):
                 form_add_service_errors(form, exc)
             else:
                 granted = services.grant_of(partnership)
+                values = {"partner": partnership.partner.name, "granted": grant_text(granted)}
                 if granted == partnership.requested:
                     text = (
-                        f"You accepted. {partnership.partner.name} now manages your organization: "
+                        _("You accepted. %(partner)s now manages your organization: %(granted)s.")
+                        % values
                     )
                 else:
-                    text = f"You granted {partnership.partner.name} other access than asked: "
-                messages.success(request, text + grant_text(granted) + ".")
+                    text = (
+                        _("You granted %(partner)s other access than asked: %(granted)s.") % values
+                    )
+                messages.success(request, text)
                 return self._done(org, partnership)
         return self.render_answer(request, accept_form=form, status=400)
 
@@ -576,5 +612,9 @@ class InvitationView(View):
         except Conflict as exc:
             messages.error(request, exc.message)
             return redirect(request.path)
-        messages.success(request, f"You declined. {partnership.partner.name} was told by email.")
+        messages.success(
+            request,
+            _("You declined. %(partner)s was told by email.")
+            % {"partner": partnership.partner.name},
+        )
         return self._done(org, partnership)

@@ -18,6 +18,7 @@ from django.http import HttpResponseBadRequest, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django_ratelimit.core import is_ratelimited
@@ -143,7 +144,7 @@ class VisitorTenderView(View):
         if verdict == "stale":
             form.add_error(
                 None,
-                "This form was open for more than a day. Check your request and send it again.",
+                _("This form was open for more than a day. Check your request and send it again."),
             )
             return self.render_form(request, form, status=400)
         if form.is_valid():
@@ -225,13 +226,13 @@ class TenderManageView(TenderLinkView):
 
     def post(self, request, token):
         if request.POST.get("action") != "cancel":
-            return HttpResponseBadRequest("Unknown action.")
+            return HttpResponseBadRequest(_("Unknown action."))
         try:
             tender_cancel(tender=self.tender)
         except Conflict as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "Your request was cancelled: partners no longer see it.")
+            messages.success(request, _("Your request was cancelled: partners no longer see it."))
         return redirect(request.path)
 
 
@@ -280,8 +281,10 @@ class TenderPostView(OrgViewMixin, View):
             else:
                 messages.success(
                     request,
-                    "Your request is published: the partners of the programme were told, and "
-                    "their proposals reach you here and by email.",
+                    _(
+                        "Your request is published: the partners of the programme were told, and "
+                        "their proposals reach you here and by email."
+                    ),
                 )
                 return redirect("tender_detail", slug=slug, tender_id=tender.pk)
         return self.render_page(request, form, status=400)
@@ -306,7 +309,7 @@ class TenderDetailView(OrgViewMixin, ResolveFirstMixin, View):
             return self.cancel(request)
         if self.org.tenant.is_partner and action == "propose":
             return self.propose(request)
-        return HttpResponseBadRequest("Unknown action.")
+        return HttpResponseBadRequest(_("Unknown action."))
 
     def cancel(self, request):
         try:
@@ -314,12 +317,12 @@ class TenderDetailView(OrgViewMixin, ResolveFirstMixin, View):
         except Conflict as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "Your request was cancelled: partners no longer see it.")
+            messages.success(request, _("Your request was cancelled: partners no longer see it."))
         return redirect("tender_detail", slug=self.org.tenant.slug, tender_id=self.tender.pk)
 
     def propose(self, request):
         if self.tender.proposals.all():  # prefetched by the selector: this partner's own
-            messages.error(request, "You already answered this request.")
+            messages.error(request, _("You already answered this request."))
             return redirect("tender_detail", slug=self.org.tenant.slug, tender_id=self.tender.pk)
         form = ProposalForm(request.POST)
         if form.is_valid():
@@ -334,7 +337,9 @@ class TenderDetailView(OrgViewMixin, ResolveFirstMixin, View):
                 return self.render_page(request, proposal_form=form, status=400)
             else:
                 messages.success(
-                    request, f"Your proposal was emailed to {self.tender.contact_name}."
+                    request,
+                    _("Your proposal was emailed to %(name)s.")
+                    % {"name": self.tender.contact_name},
                 )
             return redirect("tender_detail", slug=self.org.tenant.slug, tender_id=self.tender.pk)
         return self.render_page(request, proposal_form=form, status=400)

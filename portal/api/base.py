@@ -10,10 +10,11 @@ to is a 404, like a missing one. Subclasses name what they need with
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, generics, viewsets
 from rest_framework.views import APIView
 
-from tenants.models import ApiToken, Membership, Role, Tenant
+from tenants.models import ROLE_IN_SENTENCE, ApiToken, Membership, Role, Tenant
 from tenants.selectors import OrgContext, org_context_for
 
 TENANT_HEADER = "HTTP_X_TENANT"
@@ -23,10 +24,13 @@ def resolve_org(request) -> OrgContext:
     user = request.user
     if isinstance(request.auth, ApiToken):
         token = request.auth
-        membership = Membership.objects.select_related("tenant").get(user=user, tenant=token.tenant)
+        # read with the token by `api_token_authenticate` (no query); else read it now
+        membership = getattr(token, "membership", None) or Membership.objects.select_related(
+            "tenant"
+        ).get(user=user, tenant=token.tenant)
         header = request.META.get(TENANT_HEADER)
         if header and header not in (str(token.tenant_id), token.tenant_id.hex):
-            raise Http404("No such organization.")
+            raise Http404(_("No such organization."))
         return OrgContext(tenant=membership.tenant, user=user, membership=membership)
     header = request.META.get(TENANT_HEADER)
     if header:
@@ -35,7 +39,7 @@ def resolve_org(request) -> OrgContext:
     if len(memberships) == 1:
         return OrgContext(tenant=memberships[0].tenant, user=user, membership=memberships[0])
     raise exceptions.ValidationError(
-        {"X-Tenant": ["Name the organization with the X-Tenant header (a tenant id)."]}
+        {"X-Tenant": [_("Name the organization with the X-Tenant header (a tenant id).")]}
     )
 
 
@@ -57,11 +61,14 @@ class OrgScopedMixin:
             raise exceptions.MethodNotAllowed(request.method)
         self.org = resolve_org(request)
         if self.org.tenant.kind not in self.allowed_kinds:
-            raise Http404("Not available for this organization.")
+            raise Http404(_("Not available for this organization."))
         action = getattr(self, "action", None) or request.method.lower()
         needed = self.min_role_by_action.get(action, self.min_role)
         if not self.org.has_role(needed):
-            raise exceptions.PermissionDenied(f"This needs the {needed} role in this organization.")
+            raise exceptions.PermissionDenied(
+                _("This needs the %(role)s role in this organization.")
+                % {"role": ROLE_IN_SENTENCE.get(needed, needed)}
+            )
 
 
 class OrgAPIView(OrgScopedMixin, APIView):

@@ -3,6 +3,7 @@
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
@@ -53,12 +54,12 @@ def not_found(request, exception=None):
     """`handler404`: a URL no route matches (an id that is not a UUID, say) is JSON
     under /api/ like every other answer of the API; a page elsewhere."""
     if _is_api(request):
-        return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+        return JsonResponse({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
     return defaults.page_not_found(request, exception)
 
 
 def bad_request(request, exception=None):
     """`handler400`, for the same reason (a request Django refuses before any view)."""
     if _is_api(request):
-        return JsonResponse({"detail": "Bad request."}, status=status.HTTP_400_BAD_REQUEST)
+        return JsonResponse({"detail": _("Bad request.")}, status=status.HTTP_400_BAD_REQUEST)
     return defaults.bad_request(request, exception)

@@ -3,6 +3,7 @@ are lenient (see portal.api.strict)."""
 
 import django_filters
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.settings import api_settings
@@ -20,13 +21,13 @@ def check_filter_values(filterset, request) -> None:
         for value in request.query_params.getlist(name):
             if isinstance(filter_, django_filters.BooleanFilter):
                 if value not in BOOLEAN_SPELLINGS:
-                    errors[name] = ["Give true or false."]
+                    errors[name] = [_("Give true or false.")]
             elif (
                 value == ""
                 and type(filter_) is not django_filters.CharFilter
                 and not isinstance(filter_, django_filters.filters.BaseCSVFilter)
             ):
-                errors[name] = ["Give a value, or leave the parameter out."]
+                errors[name] = [_("Give a value, or leave the parameter out.")]
     if errors:
         raise exceptions.ValidationError(errors)
 
@@ -37,7 +38,7 @@ class StrictContentNegotiation(DefaultContentNegotiation):
 
     def select_renderer(self, request, renderers, format_suffix=None):
         if request.query_params.get(api_settings.URL_FORMAT_OVERRIDE) == "":
-            raise Http404("No such format.")
+            raise Http404(_("No such format."))
         return super().select_renderer(request, renderers, format_suffix)
 
 
@@ -52,11 +53,11 @@ class RefuseNulMiddleware:
     def __call__(self, request):
         if request.path.startswith("/api/"):
             if NUL in request.path:
-                return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+                return JsonResponse({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
             for name, values in request.GET.lists():
                 if NUL in name or any(NUL in value for value in values):
                     return JsonResponse(
-                        {name: ["Null characters are not allowed."]},
+                        {name: [_("Null characters are not allowed.")]},
                         status=status.HTTP_400_BAD_REQUEST,
                     )
         return self.get_response(request)

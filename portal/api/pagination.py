@@ -1,3 +1,5 @@
+from django.core.paginator import Paginator
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 
@@ -9,6 +11,15 @@ class PortalPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+    # The list's length, when the view has it from a selector cheaper than a
+    # COUNT of the list (it must be the same number); else the paginator counts.
+    count: int | None = None
+
+    def django_paginator_class(self, object_list, per_page) -> Paginator:
+        paginator = Paginator(object_list, per_page)
+        if self.count is not None:
+            paginator.count = self.count  # Paginator.count is a cached_property
+        return paginator
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
@@ -20,9 +31,14 @@ class PortalPagination(PageNumberPagination):
             size = 0
         if size < 1:
             raise exceptions.ValidationError(
-                {self.page_size_query_param: ["A whole number from 1 up."]}
+                {self.page_size_query_param: [_("A whole number from 1 up.")]}
             )
         return min(size, self.max_page_size)
+
+    def get_page_number(self, request, paginator):
+        if request.query_params.get(self.page_query_param) == "":
+            raise exceptions.NotFound(self.invalid_page_message)
+        return super().get_page_number(request, paginator)
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)

@@ -47,9 +47,11 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.i18n.UserLanguageMiddleware",
     "tenants.audit.AuditRequestMiddleware",
     "portal.api.filters.RefuseNulMiddleware",
     "portal.idempotency.IdempotencyKeyMiddleware",
@@ -185,7 +187,18 @@ DEFAULT_FROM_EMAIL = env.str(
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# English, Italian and German (docs/i18n.md). A browser asking for de-CH or it-CH
+# gets the Swiss formats (CHF 1'234.50, portal/formats/) with the de or it texts.
 LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("de-ch", "Deutsch (Schweiz)"),
+    ("it", "Italiano"),
+    ("it-ch", "Italiano (Svizzera)"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Zurich")
 USE_I18N = True
 USE_TZ = True

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from django import template
 from django.urls import reverse
+from django.utils.translation import pgettext_lazy
 
-from subscriptions.mrr import KINDS
 from subscriptions.selectors import customer_mrr_seen_by
 
 register = template.Library()
@@ -14,11 +14,23 @@ register = template.Library()
 WIDTH, HEIGHT, GAP = 600, 160, 6
 UP_KINDS = ("new", "expansion", "reactivation")
 DOWN_KINDS = ("contraction", "churn")
-KIND_LABELS = {k: k.capitalize() for k in KINDS}
+KIND_LABELS = {
+    "new": pgettext_lazy("MRR movement", "New"),
+    "expansion": pgettext_lazy("MRR movement", "Expansion"),
+    "contraction": pgettext_lazy("MRR movement", "Contraction"),
+    "churn": pgettext_lazy("MRR movement", "Churn"),
+    "reactivation": pgettext_lazy("MRR movement", "Reactivation"),
+}
+# What happened to a subscription in a month of movements (mrr._attach_changes).
+CHANGE_LABELS = {
+    "started": pgettext_lazy("subscription change", "Started"),
+    "ended": pgettext_lazy("subscription change", "Ended"),
+    "cancelled": pgettext_lazy("subscription change", "Cancelled"),
+}
 TRENDS = {
-    "up": ("▲", "up"),
-    "down": ("▼", "down"),
-    "flat": ("▬", "flat"),
+    "up": ("▲", pgettext_lazy("MRR trend", "up")),
+    "down": ("▼", pgettext_lazy("MRR trend", "down")),
+    "flat": ("▬", pgettext_lazy("MRR trend", "flat")),
 }
 
 
@@ -113,7 +125,7 @@ def mrr_movement_chart(context, history, currency: str):
         )
     return {
         "months": months,
-        "kinds": [KIND_LABELS[k] for k in (*UP_KINDS, *DOWN_KINDS)],
+        "kinds": [(k, KIND_LABELS[k]) for k in (*UP_KINDS, *DOWN_KINDS)],
         "currency": currency,
         "width": WIDTH,
         "height": HEIGHT,
@@ -147,3 +159,15 @@ def subscription_widget(context, customer, links: bool = True):
         "manage_url": manage_url,
         "add_url": add_url,
     }
+
+
+@register.filter
+def movement_label(kind: str) -> str:
+    """The name of an MRR movement kind ("new" → "New"), in the active language."""
+    return KIND_LABELS.get(kind, kind)
+
+
+@register.filter
+def change_label(change: str) -> str:
+    """The name of a subscription change ("started" → "Started"), in the active language."""
+    return CHANGE_LABELS.get(change, change)

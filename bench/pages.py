@@ -1,0 +1,172 @@
+"""Page weight: the partner's main pages at 100 and at 10,000 customers.
+
+Not a test: it prints figures. See bench/README.md.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal \\
+        .venv/bin/python bench/pages.py                      # database portal_bench_pages
+    .venv/bin/python bench/pages.py                          # SQLite, a temp file
+
+`seed_demo --customers 100`, then each page is requested --runs times (after
+--warmup requests) signed in as partner.owner@demo.test through Django's test
+Client: the median server time and the queries of one request. Then the book
+is topped up to --customers (10,000: 100,000 subscriptions) and measured again.
+Goals: time at 10,000 <= 1.5 x the time at 100; the same number of queries.
+`make bench` (bench/run.py) runs this as part of the whole set.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+
+from benchdb import (
+    OWNER_EMAIL,
+    PARTNER_SLUG,
+    Figure,
+    analyze,
+    bench_database,
+    database_label,
+    load_average,
+    report,
+    seed,
+    setup_django,
+)
+
+SMALL = 100
+TIME_RATIO_GOAL = 1.5
+DETAIL_CUSTOMER = "scale-customer-00001"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=10_000, help="The large book size.")
+    parser.add_argument("--runs", type=int, default=15, help="Measured requests per page.")
+    parser.add_argument("--warmup", type=int, default=3, help="Unmeasured requests first.")
+    parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
+    return parser.parse_args()
+
+
+def prepare() -> None:
+    """What some pages need to show something: a saved smart list (no filters)."""
+    from subscriptions import smart_lists
+    from subscriptions.models import SmartList
+    from tenants.models import Tenant, User
+    from tenants.selectors import org_context_for
+
+    partner = Tenant.objects.get(slug=PARTNER_SLUG)
+    org = org_context_for(user=User.objects.get(email=OWNER_EMAIL), tenant_id=partner.pk)
+    if not SmartList.objects.filter(partner=partner, name="Bench: everyone").exists():
+        smart_lists.smart_list_create(org=org, name="Bench: everyone", filters={})
+
+
+def pages() -> dict[str, tuple[str, dict]]:
+    """The partner's main pages, and the customer list API: name -> (url, headers)."""
+    from django.urls import reverse
+
+    from subscriptions.models import SmartList
+    from tenants.models import Tenant
+
+    partner = Tenant.objects.get(slug=PARTNER_SLUG)
+    customer = Tenant.objects.get(slug=DETAIL_CUSTOMER)
+    smart_list = SmartList.objects.get(partner=partner, name="Bench: everyone")
+    slug = PARTNER_SLUG
+
+    def url(name, *args):
+        return reverse(name, args=[slug, *args])
+
+    return {
+        "dashboard": (url("org_dashboard"), {}),
+        "customers": (url("partner_customers"), {}),
+        "customer detail": (url("customer_detail", customer.pk), {}),
+        "customer subscriptions": (url("customer_subscriptions", customer.pk), {}),
+        "mrr movements": (url("mrr_movements"), {}),
+        "smart lists": (url("smart_lists"), {}),
+        "smart list (all customers)": (url("smart_list", smart_list.pk), {}),
+        "offers sent": (url("offers_sent"), {}),
+        "offer templates": (url("offer_templates"), {}),
+        "upsell requests": (url("upgrade_requests"), {}),
+        "billing": (url("billing"), {}),
+        "orders": (url("billing_orders"), {}),
+        "invoices": (url("invoices"), {}),
+        "api customers (session)": ("/api/v1/customers/", {"HTTP_X_TENANT": str(partner.pk)}),
+    }
+
+
+def measure(client, url: str, runs: int, warmup: int, headers: dict) -> tuple[float, int]:
+    """The median server time of `runs` requests (ms) and the queries of one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(warmup):
+        response = client.get(url, **headers)
+        assert response.status_code == 200, (url, response.status_code)
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url, **headers)
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url, **headers)
+    return statistics.median(timings), len(captured)
+
+
+def measure_all(runs: int, warmup: int) -> dict[str, tuple[float, int]]:
+    from django.test import Client
+
+    from tenants.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(email=OWNER_EMAIL))
+    return {
+        name: measure(client, url, runs, warmup, headers)
+        for name, (url, headers) in pages().items()
+    }
+
+
+def figures(small: dict, large: dict) -> list[Figure]:
+    """Per page: its time at the large size against the small one, and its queries."""
+    result = []
+    for name in small:
+        (time_s, queries_s), (time_l, queries_l) = small[name], large[name]
+        result.append(Figure(f"page {name}: ms", time_l, time_s, f"<= {TIME_RATIO_GOAL}"))
+        result.append(Figure(f"page {name}: queries", queries_l, queries_s, "equal"))
+    return result
+
+
+def run(*, customers: int, runs: int, warmup: int, log=print) -> list[Figure]:
+    """On a migrated database: seed 100 customers, measure, top up to `customers`,
+    measure again. Leaves the database seeded at `customers`."""
+    log(f"  seeded {SMALL} customers in {seed(SMALL):.1f}s")
+    prepare()
+    analyze()
+    small = measure_all(runs, warmup)
+    log(f"  topped up to {customers} customers in {seed(customers):.1f}s")
+    large = measure_all(runs, warmup)
+    log(f"  pages: median of {runs} requests after {warmup} warm-up, DEBUG=False")
+    return figures(small, large)
+
+
+def main() -> int:
+    args = parse_args()
+    load_at_start = load_average()
+    database_url, remove = bench_database("bench_pages")
+    try:
+        setup_django(database_url)
+        from django.core.management import call_command
+        from django.db import connection
+
+        call_command("migrate", verbosity=0)
+        print(f"database: {database_label(connection)}")
+        result = run(customers=args.customers, runs=args.runs, warmup=args.warmup)
+        print(f"load average {load_at_start} at the start, {load_average()} now")
+        ok = report(result)
+        connection.close()
+    finally:
+        if not args.keep:
+            remove()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

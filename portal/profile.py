@@ -1,0 +1,42 @@
+"""A person's own profile page: their name and language (docs/i18n.md)."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from tenants.services import user_profile_update
+
+
+class ProfileForm(forms.Form):
+    full_name = forms.CharField(label=_("Full name"), max_length=150, required=False)
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        choices=[("", _("As my browser asks")), *settings.LANGUAGES],
+        help_text=_("Pages and emails are written in this language."),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    user = request.user
+    form = ProfileForm(
+        request.POST or None, initial={"full_name": user.full_name, "language": user.language}
+    )
+    if request.method == "POST" and form.is_valid():
+        user_profile_update(user=user, **form.cleaned_data)
+        language = user.language or translation.get_language_from_request(request)
+        translation.activate(language)
+        messages.success(request, gettext("Your profile is saved."))
+        response = redirect("profile")
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
+        return response
+    status = 400 if request.method == "POST" else 200
+    return render(request, "portal/profile.html", {"form": form}, status=status)

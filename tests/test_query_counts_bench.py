@@ -1,0 +1,102 @@
+"""The page-weight figures of `make bench` (bench/pages.py), pinned: the partner's
+main pages cost the same queries whatever the size of the book, and these
+counts. A page whose count changes fails here before the bench sees it."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from portal.demo import seed_demo, seed_scale_customers, seed_scale_subscriptions
+from subscriptions import smart_lists
+from tenants.models import Tenant, User
+from tenants.selectors import org_context_for
+
+OWNER = "partner.owner@demo.test"
+SLUG = "alpine-it"
+
+# name -> (url name, extra args, queries of one request signed in with a session)
+PAGES = {
+    "dashboard": ("org_dashboard", ()),
+    "customers": ("partner_customers", ()),
+    "customer detail": ("customer_detail", ("customer",)),
+    "customer subscriptions": ("customer_subscriptions", ("customer",)),
+    "mrr movements": ("mrr_movements", ()),
+    "smart lists": ("smart_lists", ()),
+    "smart list": ("smart_list", ("smart_list",)),
+    "offers sent": ("offers_sent", ()),
+    "offer templates": ("offer_templates", ()),
+    "upsell requests": ("upgrade_requests", ()),
+    "billing": ("billing", ()),
+    "orders": ("billing_orders", ()),
+    "invoices": ("invoices", ()),
+}
+PINNED = {
+    "dashboard": 15,
+    "customers": 9,
+    "customer detail": 15,
+    "customer subscriptions": 8,
+    "mrr movements": 7,
+    "smart lists": 8,
+    "smart list": 10,
+    "offers sent": 9,
+    "offer templates": 7,
+    "upsell requests": 7,
+    "billing": 8,
+    "orders": 9,
+    "invoices": 6,
+}
+
+
+def _grow(customers: int) -> None:
+    seed_scale_customers(count=customers)
+    seed_scale_subscriptions()
+
+
+@pytest.fixture
+def demo(db):
+    seed_demo()
+    _grow(3)
+    owner = User.objects.get(email=OWNER)
+    partner = Tenant.objects.get(slug=SLUG)
+    org = org_context_for(user=owner, tenant_id=partner.pk)
+    smart_list = smart_lists.smart_list_create(org=org, name="Everyone", filters={})
+    return {
+        "owner": owner,
+        "customer": Tenant.objects.get(slug="scale-customer-00001").pk,
+        "smart_list": smart_list.pk,
+    }
+
+
+def _queries(client, demo) -> dict[str, int]:
+    counts = {}
+    for name, (url_name, args) in PAGES.items():
+        url = reverse(url_name, args=[SLUG, *(demo[a] for a in args)])
+        assert client.get(url).status_code == 200, name  # warm: sessions, caches
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        assert response.status_code == 200, name
+        counts[name] = len(captured)
+    return counts
+
+
+def test_the_main_partner_pages_cost_the_same_queries_at_any_book_size(demo, client):
+    client.force_login(demo["owner"])
+    small = _queries(client, demo)
+
+    _grow(25)
+    large = _queries(client, demo)
+
+    assert large == small
+    assert small == PINNED
+
+
+def test_the_sent_offers_filter_lists_the_customers_offered_not_the_whole_book(demo, client):
+    client.force_login(demo["owner"])
+    _grow(25)
+
+    page = client.get(reverse("offers_sent", args=[SLUG])).content.decode()
+
+    assert "Scale Customer 00001" not in page  # in the book, never sent an offer
+    offered = Tenant.objects.filter(offers_received__partner__slug=SLUG).first()
+    assert offered is not None and f'value="{offered.pk}"' in page
