@@ -21,7 +21,7 @@ from partners.selectors import alert_profiles, partner_directory, sla_policies
 from partners.services import clean_grant, contract_clean
 from subscriptions.models import Product
 from subscriptions.selectors import products_list
-from tenants.forms import CommaListField
+from tenants.forms import ORGANIZATION_LABELS, CommaListField
 from tenants.models import Role, Tenant, User
 from tenants.selectors import OrgContext
 from tenants.services import ORGANIZATION_FIELDS
@@ -196,6 +196,7 @@ class CustomerProfileForm(forms.ModelForm):
         model = Tenant
         fields = list(ORGANIZATION_FIELDS)
         labels = {
+            **ORGANIZATION_LABELS,
             "name": gettext_lazy("Customer name"),
             "tax_id": gettext_lazy("Company / tax id"),
         }

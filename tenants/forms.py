@@ -45,6 +45,23 @@ class CommaListField(forms.CharField):
         return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
+# The model's field names, as labels people read in their language (every form
+# of an organization's profile: its own, and a partner's for its customer).
+ORGANIZATION_LABELS = {
+    "name": _("Name"),
+    "rank": _("Rank"),
+    "phone": _("Phone"),
+    "fax": _("Fax"),
+    "address": _("Address"),
+    "city": _("City"),
+    "state": _("State"),
+    "postal_code": _("Postal code"),
+    "country": _("Country"),
+    "listed_in_directory": _("Listed in directory"),
+    "receives_tenders": _("Receives tenders"),
+}
+
+
 class OrganizationForm(forms.ModelForm):
     email_domains = CommaListField(
         required=False,
@@ -59,20 +76,7 @@ class OrganizationForm(forms.ModelForm):
     class Meta:
         model = Tenant
         fields = [*ORGANIZATION_FIELDS, *PARTNER_LISTING_FIELDS]
-        # the model's field names, as labels people read in their language
-        labels = {
-            "name": _("Name"),
-            "rank": _("Rank"),
-            "phone": _("Phone"),
-            "fax": _("Fax"),
-            "address": _("Address"),
-            "city": _("City"),
-            "state": _("State"),
-            "postal_code": _("Postal code"),
-            "country": _("Country"),
-            "listed_in_directory": _("Listed in directory"),
-            "receives_tenders": _("Receives tenders"),
-        }
+        labels = ORGANIZATION_LABELS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
