@@ -10,27 +10,13 @@ order, `.values()`, as JSON. No authentication, no DRF, no count.
 from django.http import JsonResponse
 from django.urls import path
 
+from partners.selectors import CUSTOMER_ROW_FIELDS
 from portal.urls import handler400, handler404
 from portal.urls import urlpatterns as portal_urlpatterns
 
 OWNER_EMAIL = "partner.owner@demo.test"
 PARTNER_SLUG = "alpine-it"
-FIELDS = (
-    "id",
-    "name",
-    "slug",
-    "currency",
-    "status",
-    "rank",
-    "city",
-    "country",
-    "grant_id",
-    "grant_access",
-    "grant_payment",
-    "primary_contact_name",
-    "primary_contact_last_name",
-    "primary_contact_email",
-)
+FIELDS = CUSTOMER_ROW_FIELDS  # the same rows the API list returns
 _org = None
 
 
