@@ -507,7 +507,9 @@ def smart_list_csv_lines(*, org: OrgContext, smart_list: SmartList) -> Iterator[
     customer read in chunks of 2000, so memory stays flat at any size."""
     columns = list(smart_list.columns)
     rows = smart_list_rows(org=org, smart_list=smart_list).iterator(chunk_size=2000)
-    return csv_lines(
-        [COLUMN_LABELS[c] for c in columns],
-        ([row_values(row)[c] for c in columns] for row in rows),
-    )
+
+    def cells(row: dict) -> list:
+        values = row_values(row)  # once per row: it divides and rounds the MRR
+        return [values[c] for c in columns]
+
+    return csv_lines([COLUMN_LABELS[c] for c in columns], map(cells, rows))
