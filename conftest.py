@@ -4,6 +4,7 @@
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 from django.utils import translation
 from rest_framework.test import APIClient
 
@@ -44,6 +45,13 @@ def _default_language():
     translation.activate("en")
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: no cached figure, rate-limit window
+    or generation carries over from another test (or, with Redis, another run)."""
+    cache.clear()
 
 
 def _member(tenant: Tenant, role: str, buyer: bool = False) -> User:

@@ -145,7 +145,8 @@ class Figure:
     """One measured figure against its floor measured in the same run.
 
     `goal` is one of "<= x" / ">= x" on the ratio value/floor, "< x" on the
-    value itself (no floor), "equal" (value == floor) or "true" (a check)."""
+    value itself (no floor), "equal" (value == floor), "true" (a check) or "-"
+    (recorded, with no goal: its result reads "-")."""
 
     name: str
     value: float
@@ -163,6 +164,8 @@ class Figure:
     @property
     def ok(self) -> bool:
         op, _, limit = self.goal.partition(" ")
+        if op == "-":
+            return True
         if op == "equal":
             return self.value == self.floor
         if op == "true":
@@ -190,14 +193,20 @@ class Figure:
             return f"ratio {op} {limit}"
         if op == "<":
             return f"< {limit} {self.unit}".rstrip()
-        return {"equal": "equal", "true": "yes"}[op]
+        return {"equal": "equal", "true": "yes", "-": "-"}[op]
+
+    @property
+    def result(self) -> str:
+        if self.goal == "-":
+            return "-"
+        return "ok" if self.ok else "MISS"
 
     def line(self) -> str:
         ratio = "-" if self.ratio is None else f"{self.ratio:.2f}"
         name = f"{self.name} ({self.unit})" if self.unit else self.name
         return (
             f"{name:<44}{self._number(self.value):>11}{self._number(self.floor):>11}"
-            f"{ratio:>8}  {self.goal_text():<14}{'ok' if self.ok else 'MISS'}"
+            f"{ratio:>8}  {self.goal_text():<14}{self.result}"
         )
 
 

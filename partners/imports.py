@@ -50,6 +50,7 @@ from partners.services import (
     customer_profile_update,
     grant_of,
 )
+from subscriptions.book_cache import book_changed
 from tenants.models import Contact, Role, Tenant
 from tenants.selectors import OrgContext, org_context_for
 from tenants.services import ORGANIZATION_FIELDS, require_role, tenant_build
@@ -986,6 +987,7 @@ def customers_create_unclaimed(*, org: OrgContext, customers: list[dict]) -> lis
             for p in partnerships
         )
     Contact.objects.bulk_create(contacts)
+    book_changed(tenant_ids=[org.tenant.pk])  # bulk inserts send no signal
     return partnerships
 
 

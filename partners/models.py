@@ -108,6 +108,14 @@ class Partnership(models.Model):
             ),
             models.Index(fields=["customer", "status"], name="partnership_customer_status"),
             models.Index(fields=["status", "ends_on"], name="partnership_status_ends_on"),
+            # The few invitations awaiting an answer (partnerships_awaiting_answer),
+            # found without reading a partner's every grant.
+            models.Index(
+                fields=["partner"],
+                condition=models.Q(status="pending")
+                | (models.Q(status="active") & ~models.Q(invitation_nonce="")),
+                name="partnership_awaiting_answer",
+            ),
         ]
 
     def __str__(self) -> str:

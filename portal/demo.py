@@ -23,8 +23,10 @@ from partners.models import (
     ServiceProfile,
     SlaPolicy,
 )
+from subscriptions.book_cache import book_changed
 from subscriptions.models import Feature, PriceTier, Product, ProductPrice, Subscription
 from subscriptions.services import subscription_build
+from tenants.branch_cache import branch_changed
 from tenants.models import Branding, Contact, Membership, Role, Tenant, User
 from tenants.services import tenant_build
 
@@ -599,6 +601,7 @@ def seed_subscription_history(*, mueller: Tenant, rossi: Tenant) -> int:
                 )
             )
     Subscription.objects.bulk_create(rows)
+    book_changed(customer_ids=[c.pk for c in customers.values()])  # bulk: no signal
     return len(rows)
 
 
@@ -754,6 +757,7 @@ def seed_scale_customers(
                 batch_size=batch_size,
             )
         created += len(customers)
+    branch_changed(paths=[partner.path])  # bulk inserts send no signal
     return created
 
 
@@ -815,5 +819,6 @@ def seed_scale_subscriptions(*, batch_size: int = 2000) -> int:
                 )
             ]
             Subscription.objects.bulk_create(rows, batch_size=batch_size)
+            book_changed(customer_ids=[c.pk for c in batch])  # bulk: no signal
         created += len(rows)
     return created

@@ -11,6 +11,7 @@ from django.views import View
 from billing.selectors import billing_summary, cashback_balance
 from partners.models import Partnership
 from partners.selectors import (
+    customers_visible_count,
     customers_visible_to,
     partnerships_awaiting_answer,
     partnerships_for,
@@ -56,7 +57,7 @@ class DashboardView(OrgViewMixin, View):
             return render(request, "portal/dashboard_customer.html", context)
         managed = customers_visible_to(org=self.org)
         context.update(
-            managed_count=managed.count(),
+            managed_count=customers_visible_count(org=self.org),
             tree_customer_count=tenant_descendants(
                 tenant=tenant, kind=Tenant.Kind.CUSTOMER
             ).count(),

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from portal.api.base import OrgAPIView
+from portal.api.base import OrgAPIView, OrgGenericAPIView
 from subscriptions import mrr
 from subscriptions.api import SubscriptionsFeatureMixin
 from tenants.models import Role, Tenant
@@ -126,11 +126,13 @@ class BookMrrAPI(SubscriptionsFeatureMixin, OrgAPIView):
         return Response(BookMrrSerializer(book).data)
 
 
-class BookMovementsAPI(SubscriptionsFeatureMixin, OrgAPIView):
-    """The customers behind a month's movements; each kind's `change` sums to its figure."""
+class BookMovementsAPI(SubscriptionsFeatureMixin, OrgGenericAPIView):
+    """The customers behind a month's movements, by kind then name, paginated;
+    each kind's `change` sums to its figure."""
 
     allowed_kinds = (Tenant.Kind.PARTNER,)
     min_role = Role.COLLABORATOR
+    filter_backends = []
 
     @extend_schema(
         operation_id="mrr_movements",
@@ -140,8 +142,10 @@ class BookMovementsAPI(SubscriptionsFeatureMixin, OrgAPIView):
     def get(self, request):
         params = MovementsQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        moves = mrr.book_movements(org=self.org, **params.validated_data)
-        return Response(MovementSerializer(moves, many=True).data)
+        movements = mrr.book_movements(org=self.org, **params.validated_data)
+        page = self.paginate_queryset(movements.moves)
+        rows = movements.with_subscriptions(page)
+        return self.get_paginated_response(MovementSerializer(rows, many=True).data)
 
 
 urlpatterns = [

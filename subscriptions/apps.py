@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class SubscriptionsConfig(AppConfig):
     name = "subscriptions"
     verbose_name = _("Catalog and subscriptions")
+
+    def ready(self) -> None:
+        from subscriptions import book_cache
+
+        book_cache.connect()

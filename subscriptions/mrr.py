@@ -20,8 +20,11 @@ Definitions, once:
 """
 
 import datetime
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections
@@ -44,7 +47,9 @@ from django.utils.translation import gettext as _
 
 from partners.models import Access, Partnership
 from partners.selectors.partnerships import customers_visible_to
+from subscriptions.book_cache import book_scope
 from subscriptions.models import Subscription, mrr_from_twelves, mrr_sum
+from tenants.branch_cache import branch_cached
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, tenant_descendants
 
@@ -132,14 +137,16 @@ def _customer_series(subscriptions, ends: list[datetime.date]):
     return series
 
 
-def _movement(before: Decimal, after: Decimal, paid_before: bool) -> tuple[str, Decimal] | None:
+def _movement_kind(before: Decimal, after: Decimal, paid_before: bool) -> str | None:
+    """The kind of a customer's move from `before` to `after`; its change is always
+    `after - before` (churn's is -before, new's and reactivation's after)."""
     if before == after:
         return None
     if before == 0:
-        return ("reactivation" if paid_before else "new"), after
+        return "reactivation" if paid_before else "new"
     if after == 0:
-        return "churn", -before
-    return ("expansion" if after > before else "contraction"), after - before
+        return "churn"
+    return "expansion" if after > before else "contraction"
 
 
 def _month_ends(today: datetime.date, months: int) -> tuple[list[datetime.date], list[str]]:
@@ -195,28 +202,37 @@ def book_mrr(
     months: int = 12,
     subtree: bool = False,
     today: datetime.date | None = None,
+    cached: bool = True,
 ) -> dict:
     """The book's current and upcoming MRR and its last `months` months with their
     movements. Two queries, each returning one row: the month figures with their
-    movements (the database classifies each customer), then the upcoming MRR."""
+    movements (the database classifies each customer), then the upcoming MRR.
+    Cached until the book changes (subscriptions.book_cache); `cached=False`
+    computes it afresh."""
     if not 1 <= months <= MONTHS_MAX:
         raise ValidationError({"months": _("From 1 to %(max)s.") % {"max": MONTHS_MAX}})
     today = today or timezone.localdate()
     customers, currency = book_customers(org=org, currency=currency, subtree=subtree)
     subscriptions = _book_subscriptions(customers, currency, None if subtree else org.tenant)
-    ends, labels = _month_ends(today, months)
-    history, next_start, next_end = _book_history(subscriptions, ends, labels, today)
 
-    current = history[-1]["mrr"]
-    # The next day anything changes: a start, or the day after a last day.
-    days = [next_start] if next_start else []
-    days += [next_end + datetime.timedelta(days=1)] if next_end else []
-    return {
-        "currency": currency,
-        "current_mrr": current,
-        "upcoming_mrr": _book_mrr_on(subscriptions, min(days)) if days else current,
-        "history": history,
-    }
+    def compute() -> dict:
+        ends, labels = _month_ends(today, months)
+        history, next_start, next_end = _book_history(subscriptions, ends, labels, today)
+        current = history[-1]["mrr"]
+        # The next day anything changes: a start, or the day after a last day.
+        days = [next_start] if next_start else []
+        days += [next_end + datetime.timedelta(days=1)] if next_end else []
+        return {
+            "currency": currency,
+            "current_mrr": current,
+            "upcoming_mrr": _book_mrr_on(subscriptions, min(days)) if days else current,
+            "history": history,
+        }
+
+    if not cached:
+        return compute()
+    key = ("book_mrr", org.tenant.pk, book_scope(org), currency, months, subtree, today)
+    return branch_cached(path=org.tenant.path, key=key, compute=compute)
 
 
 def _book_history(subscriptions, ends: list[datetime.date], labels: list[str], today):
@@ -273,6 +289,51 @@ def _book_mrr_on(subscriptions, day: datetime.date) -> Decimal:
     return _money(_fetch_one(subscriptions, sql, list(params))[0])
 
 
+class Move(NamedTuple):
+    """One customer's movement in a month, compact for the cache (a month can
+    hold thousands): the customer's id as text, money in cents."""
+
+    kind: str
+    name: str
+    customer_id: str
+    before_cents: int
+    after_cents: int
+
+
+@dataclass(frozen=True)
+class MonthMovements:
+    """The customers behind a month's movement figures: `moves`, sorted by kind
+    (in KINDS' order) then name; `with_subscriptions` turns the rows a page
+    shows into their MRR before and after, the change, and what started, ended
+    or was cancelled (one query for the page, not the book)."""
+
+    moves: list[Move]
+    customers: QuerySet[Tenant]
+    currency: str
+    before: datetime.date
+    after: datetime.date
+    partner: Tenant | None
+
+    @property
+    def total(self) -> Decimal:
+        return _money(sum(m.after_cents - m.before_cents for m in self.moves))
+
+    def with_subscriptions(self, moves: Iterable[Move] | None = None) -> list[dict]:
+        rows = [
+            {
+                "customer": {"id": uuid.UUID(m.customer_id), "name": m.name},
+                "kind": m.kind,
+                "mrr_before": _money(m.before_cents),
+                "mrr_after": _money(m.after_cents),
+                "change": _money(m.after_cents - m.before_cents),
+                "subscriptions": [],
+            }
+            for m in (self.moves if moves is None else moves)
+        ]
+        _attach_changes(rows, self.customers, self.currency, self.before, self.after, self.partner)
+        return rows
+
+
 def book_movements(
     *,
     org: OrgContext,
@@ -281,10 +342,11 @@ def book_movements(
     currency: str | None = None,
     subtree: bool = False,
     today: datetime.date | None = None,
-) -> list[dict]:
-    """The customers behind each movement figure of `month` ("YYYY-MM"), with
-    the subscriptions that started, ended or were cancelled in it. The `change`
-    of each kind's rows sums to that month's figure in `book_mrr`."""
+    cached: bool = True,
+) -> MonthMovements:
+    """The customers behind each movement figure of `month` ("YYYY-MM"). The
+    `change` of each kind's rows sums to that month's figure in `book_mrr`.
+    The classification is cached until the book changes, as `book_mrr` is."""
     today = today or timezone.localdate()
     first = parse_month(month)
     if first > today:
@@ -298,23 +360,31 @@ def book_movements(
     before = first - datetime.timedelta(days=1) if first > datetime.date.min else first
     after = min(_month_end(first), today)
 
-    moves = []
-    for s in _customer_series(subscriptions, [before, after]):
-        moved = _movement(s["mrr"][0], s["mrr"][1], s["paid"][0])
-        if moved and kind in (None, moved[0]):
-            moves.append(
-                {
-                    "customer": {"id": s["customer"], "name": s["customer__name"]},
-                    "kind": moved[0],
-                    "mrr_before": s["mrr"][0],
-                    "mrr_after": s["mrr"][1],
-                    "change": moved[1],
-                    "subscriptions": [],
-                }
-            )
-    _attach_changes(moves, customers, currency, before, after, partner)
-    moves.sort(key=lambda m: (KINDS.index(m["kind"]), m["customer"]["name"]))
-    return moves
+    def classify() -> list[Move]:
+        moves = []
+        for s in _customer_series(subscriptions, [before, after]):
+            moved = _movement_kind(s["mrr"][0], s["mrr"][1], s["paid"][0])
+            if moved:
+                cents = [int(amount * 100) for amount in s["mrr"]]
+                moves.append(Move(moved, s["customer__name"], str(s["customer"]), *cents))
+        moves.sort(key=lambda m: (KINDS.index(m.kind), m.name))
+        return moves
+
+    if cached:
+        # Move's fields in the key: a release that changes them never reads the old rows.
+        key = ("book_movements", Move._fields, org.tenant.pk, book_scope(org), currency)
+        key += (subtree, before, after)
+        moves = branch_cached(path=org.tenant.path, key=key, compute=classify)
+    else:
+        moves = classify()
+    return MonthMovements(
+        moves=[m for m in moves if kind in (None, m.kind)],
+        customers=customers,
+        currency=currency,
+        before=before,
+        after=after,
+        partner=partner,
+    )
 
 
 def _attach_changes(

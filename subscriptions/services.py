@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partners.selectors.partnerships import customer_get_for_partner
+from subscriptions.book_cache import book_changed
 from subscriptions.models import (
     Feature,
     PriceTier,
@@ -253,5 +254,6 @@ def subscription_cancel(*, org: OrgContext, subscription: Subscription) -> Subsc
     )
     if cancelled != 1:
         raise Conflict(_("This subscription is already cancelled."))
+    book_changed(customer_ids=[subscription.customer_id])  # an update() sends no signal
     subscription.cancelled_at = now
     return subscription

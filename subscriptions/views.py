@@ -9,6 +9,7 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +24,8 @@ from subscriptions.forms import SubscriptionAddForm, SubscriptionForm
 from subscriptions.models import Subscription
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
+
+PAGE_SIZE = 50
 
 
 class SubscriptionsOnMixin:
@@ -237,18 +240,20 @@ class MrrMovementsView(OrgViewMixin, SubscriptionsOnMixin, View):
         month = request.GET.get("month") or timezone.localdate().strftime("%Y-%m")
         kind = request.GET.get("kind") or None
         try:
-            moves = mrr.book_movements(org=self.org, month=month, kind=kind)
+            movements = mrr.book_movements(org=self.org, month=month, kind=kind)
         except ValidationError as exc:
             errors = [m for messages_ in validation_detail(exc).values() for m in messages_]
             return render(request, "subscriptions/movements.html", {"errors": errors}, status=400)
         first = mrr.parse_month(month)
+        page = Paginator(movements.moves, PAGE_SIZE).get_page(request.GET.get("page"))
         context = {
             "month": month,
             "month_start": first,
             "kind": kind,
             "kinds": mrr.KINDS,
-            "moves": moves,
-            "total": sum((m["change"] for m in moves), mrr.ZERO),
+            "page": page,
+            "moves": movements.with_subscriptions(page.object_list),
+            "total": movements.total,
             "currency": self.org.tenant.currency,
             "previous_month": (first - datetime.timedelta(days=1)).strftime("%Y-%m"),
         }

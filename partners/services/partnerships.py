@@ -21,6 +21,7 @@ from partners.selectors import (
     partnership_check,
     status_conflict,
 )
+from subscriptions.book_cache import book_changed
 from subscriptions.models import Product
 from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant, User
@@ -671,6 +672,7 @@ def collaborators_set(
             if m.user_id not in existing
         ]
     )
+    book_changed(tenant_ids=[org.tenant.pk])  # a bulk insert sends no signal
     return list(
         CustomerAssignment.objects.filter(partner=org.tenant, customer=customer).select_related(
             "user"

@@ -26,6 +26,11 @@ def ctx(user, tenant):
     return org_context_for(user=user, tenant_id=tenant.id)
 
 
+def movements(**kwargs) -> list[dict]:
+    """A month's movements, every row with its subscription changes."""
+    return mrr.book_movements(**kwargs).with_subscriptions()
+
+
 def managed(world, name, currency=None):
     owner = ctx(world.partner_owner, world.partner)
     return customer_add(org=owner, name=name, currency=currency).customer
@@ -118,7 +123,7 @@ def test_the_drill_down_sums_to_each_figure(world, book):
     history = mrr.book_mrr(org=org, months=6, today=TODAY)["history"]
 
     for month in history:
-        moves = mrr.book_movements(org=org, month=month["month"], today=TODAY)
+        moves = movements(org=org, month=month["month"], today=TODAY)
         for kind in mrr.KINDS:
             assert (
                 sum((m["change"] for m in moves if m["kind"] == kind), Decimal("0"))
@@ -129,9 +134,9 @@ def test_the_drill_down_sums_to_each_figure(world, book):
 def test_the_drill_down_names_the_customers_and_their_subscription_changes(world, book):
     org = ctx(world.partner_owner, world.partner)
 
-    march = mrr.book_movements(org=org, month="2025-03", today=TODAY)
-    june = mrr.book_movements(org=org, month="2025-06", kind="contraction", today=TODAY)
-    may = mrr.book_movements(org=org, month="2025-05", kind="reactivation", today=TODAY)
+    march = movements(org=org, month="2025-03", today=TODAY)
+    june = movements(org=org, month="2025-06", kind="contraction", today=TODAY)
+    may = movements(org=org, month="2025-05", kind="reactivation", today=TODAY)
 
     assert [(m["customer"]["name"], m["kind"], m["change"]) for m in march] == [
         ("Phi", "new", Decimal("25.00")),
@@ -157,7 +162,7 @@ def test_a_collaborator_sees_only_the_assigned_customers(world, book):
     collaborator = ctx(world.collaborator, world.partner)
 
     result = mrr.book_mrr(org=collaborator, months=6, today=TODAY)
-    moves = mrr.book_movements(org=collaborator, month="2025-03", today=TODAY)
+    moves = movements(org=collaborator, month="2025-03", today=TODAY)
 
     assert [h["mrr"] for h in result["history"]] == [
         Decimal(n) for n in ("100", "100", "150", "150", "150", "50")
@@ -180,7 +185,7 @@ def test_the_subtree_book_is_for_owners_and_admins_and_holds_every_customer_belo
     with pytest.raises(PermissionDenied):
         mrr.book_mrr(org=collaborator, subtree=True, today=TODAY)
     with pytest.raises(PermissionDenied):
-        mrr.book_movements(org=collaborator, month="2025-06", subtree=True, today=TODAY)
+        movements(org=collaborator, month="2025-06", subtree=True, today=TODAY)
 
 
 def test_currencies_are_separate_books(world, book):
@@ -196,7 +201,7 @@ def test_currencies_are_separate_books(world, book):
     assert (eur["currency"], eur["current_mrr"]) == ("EUR", Decimal("999"))
     assert [
         m["customer"]["name"]
-        for m in mrr.book_movements(org=owner, month="2025-01", currency="EUR", today=TODAY)
+        for m in movements(org=owner, month="2025-01", currency="EUR", today=TODAY)
     ] == ["Euro GmbH"]
 
 
@@ -207,7 +212,7 @@ def test_another_partners_book_never_counts_ours(world, book):
         result = mrr.book_mrr(org=other, currency=currency, months=6, today=TODAY, subtree=True)
         assert result["current_mrr"] == 0
         assert all(h["mrr"] == 0 for h in result["history"])
-    assert mrr.book_movements(org=other, month="2025-03", today=TODAY, subtree=True) == []
+    assert movements(org=other, month="2025-03", today=TODAY, subtree=True) == []
 
 
 @pytest.mark.parametrize("customers", [3, 30])
@@ -223,7 +228,7 @@ def test_the_query_count_does_not_grow_with_the_book(world, customers, django_as
     with django_assert_num_queries(2):
         result = mrr.book_mrr(org=org, months=36, today=TODAY)
     with django_assert_num_queries(2):
-        moves = mrr.book_movements(org=org, month="2025-05", today=TODAY)
+        moves = movements(org=org, month="2025-05", today=TODAY)
 
     assert result["current_mrr"] == 10 * customers
     assert result["upcoming_mrr"] == 15 * customers
@@ -273,10 +278,26 @@ def test_api_the_drill_down(world, live_book, api):
     )
 
     assert response.status_code == 200, response.data
-    [move] = response.json()
+    [move] = response.json()["results"]
     assert move["customer"]["id"] == str(live_book["alpha"].id)
     assert (move["mrr_before"], move["mrr_after"], move["change"]) == ("100.00", "183.33", "83.33")
     assert [s["change"] for s in move["subscriptions"]] == ["started"]
+
+
+def test_api_the_drill_down_is_paginated(world, live_book, api):
+    month = live_book["today"].strftime("%Y-%m")
+    sub(managed(world, "Beta"), "20", live_book["today"].replace(day=1))  # new this month
+    client = api(world.partner_owner, world.partner)
+
+    everything = client.get(MOVES_URL, {"month": month}).json()
+    pages = [
+        client.get(MOVES_URL, {"month": month, "page_size": 1, "page": n}).json() for n in (1, 2)
+    ]
+
+    assert everything["count"] == pages[0]["count"] == len(everything["results"]) == 2
+    assert [p["results"][0] for p in pages] == everything["results"]
+    assert pages[0]["next"] and pages[1]["previous"] and not pages[1]["next"]
+    assert client.get(MOVES_URL, {"month": month, "page": 3}).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -317,4 +338,7 @@ def test_api_customer_orgs_get_404_and_other_partners_see_nothing_of_ours(world,
     for url, params in ((BOOK_URL, {}), (MOVES_URL, {"month": month})):
         assert customer.get(url, params).status_code == 404
     assert other.get(BOOK_URL, {"currency": "CHF", "subtree": 1}).json()["current_mrr"] == "0.00"
-    assert other.get(MOVES_URL, {"month": month, "currency": "CHF", "subtree": 1}).json() == []
+    assert (
+        other.get(MOVES_URL, {"month": month, "currency": "CHF", "subtree": 1}).json()["results"]
+        == []
+    )

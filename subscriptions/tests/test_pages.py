@@ -264,6 +264,26 @@ def test_drill_down_total_equals_the_dashboard_figure(world, browser, managed, p
     assert f'data-figure="total"><strong>CHF {figure}' in page
 
 
+def test_drill_down_pages_through_the_customers_with_the_total_of_every_page(
+    world, browser, managed, product, monkeypatch
+):
+    monkeypatch.setattr("subscriptions.views.PAGE_SIZE", 1)
+    other = customer_add(org=ctx(world.partner_owner, world.partner), name="Zweite AG").customer
+    subscribe(world, managed, product, starts_on=TODAY)
+    subscribe(world, other, product, quantity=7, starts_on=TODAY)
+    url = reverse("mrr_movements", kwargs={"slug": "alpine"})
+    client = browser(world.partner_owner)
+
+    first = client.get(url, {"month": f"{TODAY:%Y-%m}"})
+    second = client.get(url, {"month": f"{TODAY:%Y-%m}", "page": 2})
+
+    assert "Neu AG" in text(first) and "Zweite AG" not in text(first)
+    assert "Zweite AG" in text(second) and "Neu AG" not in text(second)
+    assert first.context["total"] == second.context["total"] == Decimal("416.64")
+    assert "Total of every page" in text(second) and "Page 2 of 2 (2 in all)" in text(second)
+    assert [s["change"] for s in second.context["moves"][0]["subscriptions"]] == ["started"]
+
+
 def test_drill_down_refuses_a_bad_month(world, browser):
     url = reverse("mrr_movements", kwargs={"slug": "alpine"})
 

@@ -1,0 +1,243 @@
+"""The book's figures are cached until the book changes (subscriptions.book_cache,
+tenants.branch_cache): a second read costs no query, every write that can
+change a figure retires it, and another branch's writes do not."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from partners.models import Access, Partnership
+from partners.selectors.programme import programme_progress
+from partners.services.partnerships import (
+    collaborators_set,
+    customer_add,
+    partnership_accept,
+    partnership_end,
+    partnership_invite_partner,
+)
+from subscriptions import mrr, services
+from subscriptions.tests.factories import ProductFactory
+from tenants.branch_cache import _generation_key, branch_cached, branch_changed, branch_of
+from tenants.selectors import org_context_for
+from tenants.services import tenant_move
+from tenants.tests.factories import CustomerFactory
+
+TODAY = timezone.localdate()
+MONTH = TODAY.strftime("%Y-%m")
+
+
+def ctx(user, tenant):
+    return org_context_for(user=user, tenant_id=tenant.id)
+
+
+def subscribe(org, customer, product, price="10.00", quantity=1):
+    return services.subscription_create(
+        org=org,
+        customer=customer,
+        product=product,
+        quantity=quantity,
+        unit_price=Decimal(price),
+        starts_on=TODAY.replace(day=1),
+    )
+
+
+@pytest.fixture
+def book(world):
+    owner = ctx(world.partner_owner, world.partner)
+    product, other_product = ProductFactory(), ProductFactory()
+    alpha = customer_add(org=owner, name="Alpha").customer
+    beta = customer_add(org=owner, name="Beta").customer
+    return {
+        "owner": owner,
+        "alpha": alpha,
+        "beta": beta,
+        "product": product,
+        "other_product": other_product,
+        "alpha_sub": subscribe(owner, alpha, product, "100.00"),
+        "beta_sub": subscribe(owner, beta, product, "40.00"),
+    }
+
+
+def current_mrr(org, **kwargs) -> Decimal:
+    return mrr.book_mrr(org=org, months=1, **kwargs)["current_mrr"]
+
+
+def test_a_second_read_is_served_from_the_cache(world, book, django_assert_num_queries):
+    owner = book["owner"]
+    first = mrr.book_mrr(org=owner, months=3)
+    moves = mrr.book_movements(org=owner, month=MONTH).moves
+    programme = programme_progress(partner=world.partner)
+
+    with django_assert_num_queries(0):
+        assert mrr.book_mrr(org=owner, months=3) == first
+        assert mrr.book_movements(org=owner, month=MONTH).moves == moves
+        assert programme_progress(partner=world.partner) == programme
+    assert first == mrr.book_mrr(org=owner, months=3, cached=False)
+    assert first["current_mrr"] == Decimal("140.00")
+
+
+def test_the_cached_movements_are_compact_and_a_page_turns_its_rows_into_money(book):
+    movements = mrr.book_movements(org=book["owner"], month=MONTH)
+
+    rows = movements.with_subscriptions(movements.moves[1:])
+
+    assert [(m.kind, m.name, m.before_cents, m.after_cents) for m in movements.moves] == [
+        ("new", "Alpha", 0, 10000),
+        ("new", "Beta", 0, 4000),
+    ]
+    assert movements.total == Decimal("140.00")
+    [beta] = rows
+    assert beta["customer"] == {"id": book["beta"].id, "name": "Beta"}
+    assert (beta["mrr_before"], beta["mrr_after"], beta["change"]) == (
+        Decimal("0.00"),
+        Decimal("40.00"),
+        Decimal("40.00"),
+    )
+    assert [(s["id"], s["change"]) for s in beta["subscriptions"]] == [
+        (book["beta_sub"].id, "started")
+    ]
+
+
+def _create(world, book):
+    subscribe(book["owner"], book["alpha"], book["other_product"], "5.00")
+    return Decimal("145.00")
+
+
+def _update(world, book):
+    services.subscription_update(
+        org=book["owner"], subscription=book["alpha_sub"], data={"quantity": 2}
+    )
+    return Decimal("240.00")
+
+
+def _cancel(world, book):
+    services.subscription_cancel(org=book["owner"], subscription=book["beta_sub"])
+    return Decimal("100.00")
+
+
+def _end_the_partnership(world, book):
+    partnership = Partnership.objects.get(partner=world.partner, customer=book["alpha"])
+    world.partner_owner.set_password("secret-pass-1")
+    world.partner_owner.save()
+    partnership_end(org=book["owner"], partnership=partnership, password="secret-pass-1")
+    return Decimal("40.00")
+
+
+def _change_the_currency(world, book):
+    book["beta"].currency = "EUR"
+    book["beta"].save(update_fields=["currency"])
+    return Decimal("100.00")
+
+
+@pytest.mark.parametrize(
+    "write",
+    [_create, _update, _cancel, _end_the_partnership, _change_the_currency],
+)
+def test_every_write_to_the_book_retires_its_cached_figures(world, book, write):
+    owner = book["owner"]
+    assert current_mrr(owner) == Decimal("140.00")
+
+    expected = write(world, book)
+
+    assert current_mrr(owner) == expected == current_mrr(owner, cached=False)
+
+
+def test_a_limited_grants_products_retire_the_figures(world, book):
+    owner = book["owner"]
+    partnership = Partnership.objects.get(partner=world.partner, customer=book["beta"])
+    partnership.access, partnership.payment = Access.LIMITED, ""
+    partnership.save(update_fields=["access", "payment"])
+    assert current_mrr(owner) == Decimal("100.00")  # a limited grant of no product
+
+    partnership.products.add(book["product"])
+
+    assert current_mrr(owner) == Decimal("140.00")
+
+
+def test_assigning_a_customer_retires_the_collaborators_book(world, book):
+    collaborator = ctx(world.collaborator, world.partner)
+    assert current_mrr(collaborator) == 0
+    assert mrr.book_movements(org=collaborator, month=MONTH).moves == []
+
+    collaborators_set(org=book["owner"], customer=book["alpha"], user_ids=[world.collaborator.id])
+
+    assert current_mrr(collaborator) == Decimal("100.00")
+    assert [m.name for m in mrr.book_movements(org=collaborator, month=MONTH).moves] == ["Alpha"]
+
+
+def test_moving_a_customer_retires_both_sub_trees(world, book):
+    admin = ctx(world.partner_admin, world.partner)
+    other = ctx(world.other_owner, world.other_partner)
+    assert current_mrr(admin, subtree=True) == Decimal("140.00")
+    assert current_mrr(other, subtree=True, currency="CHF") == 0
+
+    tenant_move(tenant=book["beta"], new_parent=world.other_partner)
+
+    assert current_mrr(admin, subtree=True) == Decimal("100.00")
+    assert current_mrr(other, subtree=True, currency="CHF") == Decimal("40.00")
+
+
+def test_a_partner_in_another_branch_sees_its_customers_changes(world, book):
+    """A customer of Alpine's branch that invited Rhein: its subscriptions are in
+    Rhein's book, so a write retires Rhein's figures too."""
+    customer = ctx(world.customer_owner, world.customer)
+    rhein = ctx(world.other_owner, world.other_partner)
+    partnership = partnership_invite_partner(
+        org=customer, partner=world.other_partner, access=Access.FULL, payment="customer"
+    )
+    partnership_accept(org=rhein, partnership=partnership)
+    assert current_mrr(rhein, currency="CHF") == 0
+
+    subscribe(rhein, world.customer, book["product"], "25.00")
+
+    assert current_mrr(rhein, currency="CHF") == Decimal("25.00")
+
+
+def test_another_branchs_writes_keep_our_figures(world, book, django_assert_num_queries):
+    owner = book["owner"]
+    rhein = ctx(world.other_owner, world.other_partner)
+    current_mrr(owner)
+    theirs = customer_add(org=rhein, name="Theirs").customer
+
+    subscribe(rhein, theirs, book["product"], "99.00")
+
+    with django_assert_num_queries(0):
+        assert current_mrr(owner) == Decimal("140.00")
+
+
+def test_a_figure_computed_from_data_before_the_commit_is_never_read_after_it(
+    world, django_capture_on_commit_callbacks
+):
+    """A reader that ran beside the write stored its figure under the generation
+    the write moved to at once: the commit moves it again."""
+    path = world.partner.path
+    with django_capture_on_commit_callbacks() as callbacks:
+        branch_changed(paths=[path])
+        branch_cached(path=path, key=("figure",), compute=lambda: "before the commit")
+    assert branch_cached(path=path, key=("figure",), compute=lambda: "fresh") == (
+        "before the commit"
+    )
+
+    for callback in callbacks:
+        callback()
+
+    assert branch_cached(path=path, key=("figure",), compute=lambda: "fresh") == "fresh"
+
+
+def test_an_evicted_generation_never_brings_back_an_older_figure(world):
+    path = world.partner.path
+    branch_cached(path=path, key=("figure",), compute=lambda: "old")
+
+    cache.delete(_generation_key(branch_of(path)))
+
+    assert branch_cached(path=path, key=("figure",), compute=lambda: "new") == "new"
+
+
+def test_a_branch_is_the_top_level_partner_and_everything_below(world):
+    deep = CustomerFactory(parent=world.sub_partner)
+
+    assert branch_of(deep.path) == branch_of(world.partner.path)
+    assert branch_of(world.other_customer.path) == branch_of(world.other_partner.path)
+    assert branch_of(world.partner.path) != branch_of(world.other_partner.path)
