@@ -1,9 +1,11 @@
 """The partner's book figures, cached until the book changes (docs/performance.md).
 
 The dashboard's MRR (`mrr.book_mrr`), the movements of a month and the
-programme's progress aggregate every subscription a partner manages: their cost
-grows with the book (about 200 ms at 100,000 subscriptions), and they are read
-far more often than the book changes. So each is cached per branch of the
+programme's progress aggregate every subscription a partner manages, and the
+number of customers its owners and admins see (`customers_visible_count`, the
+customer list's count) reads every grant: their cost grows with the book
+(about 200 ms for the MRR at 100,000 subscriptions), and they are read far
+more often than the book changes. So each is cached per branch of the
 tenant tree (`tenants.branch_cache`) under a key naming who asks, the
 parameters and today's date (the current month's figures are today's).
 

@@ -464,8 +464,11 @@ def smart_list_rows(
     today: datetime.date | None = None,
 ) -> QuerySet:
     """The list's customers as rows (dicts): id, name, country, currency,
-    current_twelves, upcoming_twelves, current_end_date, trend; filtered and
-    sorted by the database (`ordering`: a column, `-` for descending)."""
+    current_twelves, upcoming_twelves, current_end_date; filtered and sorted by
+    the database (`ordering`: a column, `-` for descending). The trend is not
+    selected: `row_values` reads it off the two figures, where the database
+    would repeat each figure's subqueries inside it (a filter by trend still
+    runs in the database). Bench: the CSV export against COPY."""
     today = today or timezone.localdate()
     filters = effective_filters(org=org, smart_list=smart_list)
     manager = org.tenant  # whose grants decide which subscriptions count
@@ -484,8 +487,13 @@ def smart_list_rows(
         "current_twelves",
         "upcoming_twelves",
         "current_end_date",
-        "trend",
     )
+
+
+def _trend(current_twelves, upcoming_twelves) -> str:
+    """As the `trend` annotation: up, down or flat, comparing the twelves."""
+    current, upcoming = current_twelves or 0, upcoming_twelves or 0
+    return "up" if upcoming > current else "down" if upcoming < current else "flat"
 
 
 def row_values(row: dict) -> dict:
@@ -498,7 +506,7 @@ def row_values(row: dict) -> dict:
         "current_mrr": mrr_from_twelves(row["current_twelves"]),
         "upcoming_mrr": mrr_from_twelves(row["upcoming_twelves"]),
         "current_end_date": row["current_end_date"],
-        "trend": row["trend"],
+        "trend": _trend(row["current_twelves"], row["upcoming_twelves"]),
     }
 
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Side
 from subscriptions.models import Product
+from tenants.branch_cache import branch_cached
 from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant
 from tenants.selectors import OrgContext, uuid_or_404
@@ -58,18 +59,24 @@ def customers_visible_count(*, org: OrgContext) -> int:
     grants less those whose customer is no customer tenant. Both come off
     indexes (partnership_partner_customers, tenant_not_customer_id) in one
     query, where counting the tenants walks every customer and every grant
-    (bench: the customer list API). Anyone else: the plain count."""
+    (bench: the customer list API), and cached until a partnership or tenant of
+    the branch changes (subscriptions.book_cache). Anyone else: the plain count."""
     if not org.tenant.is_partner or not org.has_role(Role.ADMIN):
         return customers_visible_to(org=org).count()
-    grants = _active_grants(org.tenant).order_by().values("customer")
-    others = grants.exclude(customer__kind=Tenant.Kind.CUSTOMER)
-    grants_n, others_n = (
-        Tenant.objects.filter(pk=org.tenant.pk)
-        .annotate(grants_n=_SubqueryCount(grants), others_n=_SubqueryCount(others))
-        .values_list("grants_n", "others_n")
-        .get()
-    )
-    return grants_n - others_n
+
+    def count() -> int:
+        grants = _active_grants(org.tenant).order_by().values("customer")
+        others = grants.exclude(customer__kind=Tenant.Kind.CUSTOMER)
+        grants_n, others_n = (
+            Tenant.objects.filter(pk=org.tenant.pk)
+            .annotate(grants_n=_SubqueryCount(grants), others_n=_SubqueryCount(others))
+            .values_list("grants_n", "others_n")
+            .get()
+        )
+        return grants_n - others_n
+
+    key = ("customers_visible_count", org.tenant.pk)
+    return branch_cached(path=org.tenant.path, key=key, compute=count)
 
 
 class _SubqueryCount(Subquery):
