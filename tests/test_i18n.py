@@ -13,7 +13,7 @@ from django.core import mail
 from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
@@ -268,3 +268,34 @@ def test_an_email_without_a_setting_takes_the_senders_language():
     person.language = "de"
     with translation.override("it"):
         assert recipient_language(person) == "de"
+
+
+@pytest.mark.parametrize(("language", "amount"), [("de", "1.234,50"), ("de-ch", "1'234.50")])
+def test_mrr_figures_are_grouped_in_the_persons_locale(world, client, language, amount):
+    from partners.services.partnerships import customer_add
+    from subscriptions.models import Subscription
+    from subscriptions.tests.factories import ProductFactory
+    from tenants.selectors import org_context_for
+
+    owner = org_context_for(user=world.partner_owner, tenant_id=world.partner.pk)
+    customer = customer_add(org=owner, name="Gross AG").customer
+    Subscription.objects.create(
+        customer=customer,
+        product=ProductFactory(),
+        quantity=1,
+        unit_price=Decimal("1234.50"),
+        currency="CHF",
+        billing_period="monthly",
+        starts_on=timezone.localdate().replace(day=1),
+    )
+    world.partner_owner.language = language
+    world.partner_owner.save(update_fields=["language"])
+    client.force_login(world.partner_owner)
+
+    dashboard = client.get(reverse("org_dashboard", args=[world.partner.slug])).text
+    widget = client.get(
+        reverse("customer_subscriptions", args=[world.partner.slug, customer.pk])
+    ).text
+
+    assert f'data-figure="book-mrr">CHF {amount}' in dashboard
+    assert f'data-figure="current-mrr">CHF {amount}' in widget
