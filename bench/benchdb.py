@@ -213,6 +213,32 @@ class Figure:
 HEADER = f"{'figure':<44}{'value':>11}{'floor':>11}{'ratio':>8}  {'goal':<14}result"
 
 
+def run_alone(suffix: str, *, keep: bool, measure: Callable[[str], list[Figure]]) -> int:
+    """One bench script run on its own (not through run.py): a fresh database
+    (`bench_database(suffix)`), Django on it, migrate, `measure(database_url)`
+    (which seeds what it needs and returns its figures), the report with the
+    load average around it; the database removed unless `keep`. The exit status."""
+    load_at_start = load_average()
+    database_url, remove = bench_database(suffix)
+    try:
+        setup_django(database_url)
+        from django.core.management import call_command
+        from django.db import connection
+
+        call_command("migrate", verbosity=0)
+        print(f"database: {database_label(connection)}")
+        result = measure(database_url)
+        print(f"load average {load_at_start} at the start, {load_average()} now")
+        ok = report(result)
+        connection.close()
+    finally:
+        if keep:
+            print(f"kept: {database_url}")
+        else:
+            remove()
+    return 0 if ok else 1
+
+
 def report(figures: list[Figure], *, out=None) -> bool:
     """Print one line per figure; True when every one is ok."""
     out = out or sys.stdout

@@ -35,13 +35,9 @@ from benchdb import (
     OWNER_EMAIL,
     PARTNER_SLUG,
     Figure,
-    bench_database,
-    database_label,
     is_postgres,
-    load_average,
-    report,
+    run_alone,
     seed,
-    setup_django,
     timed,
 )
 
@@ -185,19 +181,12 @@ def main() -> int:
             "bench/export.py: PostgreSQL only (it compares with COPY … TO STDOUT); set "
             "DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal"
         )
-    load_at_start = load_average()
-    database_url, remove = bench_database("bench_export")
-    try:
-        setup_django(database_url)
-        from django.core.management import call_command
-        from django.db import connection
 
+    def measure(_url: str) -> list[Figure]:
         from partners.selectors.partnerships import customers_visible_to
         from tenants.models import Tenant, User
         from tenants.selectors import org_context_for
 
-        call_command("migrate", verbosity=0)
-        print(f"database: {database_label(connection)}")
         seed(0)
         owner = User.objects.get(email=OWNER_EMAIL)
         partner = Tenant.objects.get(slug=PARTNER_SLUG)
@@ -208,14 +197,9 @@ def main() -> int:
             f"seeded {scale} scale customers (+{demo_customers} demo customers) "
             f"in {seed(scale):.1f}s"
         )
-        result = run(runs=args.runs, warmup=args.warmup)
-        print(f"load average {load_at_start} at the start, {load_average()} now")
-        ok = report(result)
-        connection.close()
-    finally:
-        if not args.keep:
-            remove()
-    return 0 if ok else 1
+        return run(runs=args.runs, warmup=args.warmup)
+
+    return run_alone("bench_export", keep=args.keep, measure=measure)
 
 
 if __name__ == "__main__":

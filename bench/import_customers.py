@@ -23,11 +23,7 @@ import tracemalloc
 
 from benchdb import (
     Figure,
-    bench_database,
-    database_label,
-    load_average,
-    report,
-    setup_django,
+    run_alone,
 )
 
 PEAK_GOAL_MB = 200
@@ -232,25 +228,9 @@ def run(*, rows: int, updates: bool = False, log=print) -> list[Figure]:
 
 def main() -> int:
     args = parse_args()
-    load_at_start = load_average()
-    url, remove = bench_database("import_bench")
-    try:
-        setup_django(url)
-        from django.core.management import call_command
-        from django.db import connection
-
-        call_command("migrate", verbosity=0)
-        print(f"database: {database_label(connection)}")
-        result = run(rows=args.rows, updates=True)
-        print(f"load average {load_at_start} at the start, {load_average()} now")
-        ok = report(result)
-        connection.close()
-    finally:
-        if args.keep:
-            print(f"kept: {url}")
-        else:
-            remove()
-    return 0 if ok else 1
+    return run_alone(
+        "import_bench", keep=args.keep, measure=lambda _url: run(rows=args.rows, updates=True)
+    )
 
 
 if __name__ == "__main__":

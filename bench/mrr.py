@@ -25,12 +25,8 @@ from benchdb import (
     OWNER_EMAIL,
     PARTNER_SLUG,
     Figure,
-    bench_database,
-    database_label,
-    load_average,
-    report,
+    run_alone,
     seed,
-    setup_django,
     timed,
 )
 
@@ -141,24 +137,12 @@ def run(*, runs: int, warmup: int, log=print) -> list[Figure]:
 
 def main() -> int:
     args = parse_args()
-    load_at_start = load_average()
-    database_url, remove = bench_database("bench_mrr")
-    try:
-        setup_django(database_url)
-        from django.core.management import call_command
-        from django.db import connection
 
-        call_command("migrate", verbosity=0)
-        print(f"database: {database_label(connection)}")
+    def measure(_url: str) -> list[Figure]:
         print(f"seeded {args.customers} customers in {seed(args.customers):.1f}s")
-        result = run(runs=args.runs, warmup=args.warmup)
-        print(f"load average {load_at_start} at the start, {load_average()} now")
-        ok = report(result)
-        connection.close()
-    finally:
-        if not args.keep:
-            remove()
-    return 0 if ok else 1
+        return run(runs=args.runs, warmup=args.warmup)
+
+    return run_alone("bench_mrr", keep=args.keep, measure=measure)
 
 
 if __name__ == "__main__":

@@ -25,12 +25,8 @@ from benchdb import (
     PARTNER_SLUG,
     Figure,
     analyze,
-    bench_database,
-    database_label,
-    load_average,
-    report,
+    run_alone,
     seed,
-    setup_django,
 )
 
 SMALL = 100
@@ -170,23 +166,11 @@ def run(*, customers: int, runs: int, warmup: int, log=print) -> list[Figure]:
 
 def main() -> int:
     args = parse_args()
-    load_at_start = load_average()
-    database_url, remove = bench_database("bench_pages")
-    try:
-        setup_django(database_url)
-        from django.core.management import call_command
-        from django.db import connection
-
-        call_command("migrate", verbosity=0)
-        print(f"database: {database_label(connection)}")
-        result = run(customers=args.customers, runs=args.runs, warmup=args.warmup)
-        print(f"load average {load_at_start} at the start, {load_average()} now")
-        ok = report(result)
-        connection.close()
-    finally:
-        if not args.keep:
-            remove()
-    return 0 if ok else 1
+    return run_alone(
+        "bench_pages",
+        keep=args.keep,
+        measure=lambda _url: run(customers=args.customers, runs=args.runs, warmup=args.warmup),
+    )
 
 
 if __name__ == "__main__":

@@ -33,13 +33,9 @@ from benchdb import (
     PARTNER_SLUG,
     ROOT,
     Figure,
-    bench_database,
-    database_label,
     is_postgres,
-    load_average,
-    report,
+    run_alone,
     seed,
-    setup_django,
 )
 
 API_PATH = "/api/v1/customers/?page_size=50"
@@ -214,22 +210,14 @@ def run(
 
 def main() -> int:
     args = parse_args()
-    database_url = os.environ.get("DATABASE_URL", "")
-    if not is_postgres(database_url):
+    if not is_postgres(os.environ.get("DATABASE_URL", "")):
         sys.exit("bench/throughput.py: PostgreSQL only; set DATABASE_URL=postgres://...")
     redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
     os.environ["REDIS_URL"] = redis_url
-    load_at_start = load_average()
-    database_url, remove = bench_database("bench_throughput")
-    try:
-        setup_django(database_url)
-        from django.core.management import call_command
-        from django.db import connection
 
-        call_command("migrate", verbosity=0)
-        print(f"database: {database_label(connection)}")
+    def measure(database_url: str) -> list[Figure]:
         print(f"seeded {args.customers} customers in {seed(args.customers):.1f}s")
-        result = run(
+        return run(
             database_url=database_url,
             redis_url=redis_url,
             duration=args.duration,
@@ -237,13 +225,8 @@ def main() -> int:
             connections=args.connections,
             workers=args.workers,
         )
-        print(f"load average {load_at_start} at the start, {load_average()} now")
-        ok = report(result)
-        connection.close()
-    finally:
-        if not args.keep:
-            remove()
-    return 0 if ok else 1
+
+    return run_alone("bench_throughput", keep=args.keep, measure=measure)
 
 
 if __name__ == "__main__":
