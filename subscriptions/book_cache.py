@@ -45,16 +45,18 @@ def book_scope(org: OrgContext) -> str:
     return "partner" if org.has_role(Role.ADMIN) else f"user:{org.user.pk}"
 
 
-def book_changed(*, customer_ids: Iterable = (), tenant_ids: Iterable = ()) -> None:
+def book_changed(
+    *, customer_ids: Iterable = (), tenant_ids: Iterable = (), paths: Iterable[str] = ()
+) -> None:
     """Retire the cached books that can include these customers (their branches
-    and their partners') and these tenants (their branches). One query."""
-    customer_ids, tenant_ids = set(customer_ids), set(tenant_ids)
-    if not customer_ids and not tenant_ids:
-        return
-    partners = Partnership.objects.filter(customer__in=customer_ids).values("partner")
-    paths = Tenant.objects.filter(
-        Q(pk__in=customer_ids | tenant_ids) | Q(pk__in=partners)
-    ).values_list("path", flat=True)
+    and their partners') and these tenants (their branches), and the branches
+    of these tenant paths (a row that may be gone). One query, one bump."""
+    customer_ids, tenant_ids, paths = set(customer_ids), set(tenant_ids), list(paths)
+    if customer_ids or tenant_ids:
+        partners = Partnership.objects.filter(customer__in=customer_ids).values("partner")
+        paths += Tenant.objects.filter(
+            Q(pk__in=customer_ids | tenant_ids) | Q(pk__in=partners)
+        ).values_list("path", flat=True)
     branch_changed(paths=paths)
 
 
@@ -74,8 +76,7 @@ def _grant_products_changed(sender, instance: Partnership, action: str, **kwargs
 
 def _tenant_changed(sender, instance: Tenant, **kwargs) -> None:
     # The row may be gone (post_delete): its own path says its branch.
-    branch_changed(paths=[instance.path])
-    book_changed(customer_ids=[instance.pk])
+    book_changed(customer_ids=[instance.pk], paths=[instance.path])
 
 
 def _assignment_changed(sender, instance: CustomerAssignment, **kwargs) -> None:

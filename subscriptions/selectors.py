@@ -96,7 +96,8 @@ def _next_change(next_start, last_end) -> datetime.date | None:
     return min(days, default=None)
 
 
-def _trend(upcoming: Decimal, current: Decimal) -> str:
+def mrr_trend(upcoming: Decimal, current: Decimal) -> str:
+    """Up, down or flat: the upcoming MRR against the current one."""
     if upcoming > current:
         return "up"
     return "down" if upcoming < current else "flat"
@@ -154,7 +155,7 @@ def customer_mrr(
         mrr = mrr_from_twelves(then["mrr"])
         upcoming = {
             "mrr": mrr,
-            "trend": _trend(mrr, current),
+            "trend": mrr_trend(mrr, current),
             "starts_on": change_on,
             "ends_on": after - datetime.timedelta(days=1) if after else None,
         }

@@ -61,6 +61,7 @@ from subscriptions.models import (
     Subscription,
     mrr_from_twelves,
 )
+from subscriptions.selectors import mrr_trend
 from tenants.exports import csv_lines
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, tenant_descendants
@@ -490,12 +491,6 @@ def smart_list_rows(
     )
 
 
-def _trend(current_twelves, upcoming_twelves) -> str:
-    """As the `trend` annotation: up, down or flat, comparing the twelves."""
-    current, upcoming = current_twelves or 0, upcoming_twelves or 0
-    return "up" if upcoming > current else "down" if upcoming < current else "flat"
-
-
 def row_values(row: dict) -> dict:
     """A row's column values: MRR divided by 12 once, rounded half-up."""
     return {
@@ -506,7 +501,8 @@ def row_values(row: dict) -> dict:
         "current_mrr": mrr_from_twelves(row["current_twelves"]),
         "upcoming_mrr": mrr_from_twelves(row["upcoming_twelves"]),
         "current_end_date": row["current_end_date"],
-        "trend": _trend(row["current_twelves"], row["upcoming_twelves"]),
+        # as the `trend` annotation, which compares the two sums of twelves
+        "trend": mrr_trend(row["upcoming_twelves"], row["current_twelves"]),
     }
 
 
