@@ -69,7 +69,9 @@ class MovementsQuerySerializer(BookQuerySerializer):
 
 
 class BookMonthSerializer(serializers.Serializer):
-    month = serializers.CharField(help_text="YYYY-MM; its MRR is the MRR on its last day.")
+    month = serializers.CharField(
+        help_text="YYYY-MM; its MRR is the MRR on its last day (the current month: today)."
+    )
     mrr = _money()
     new = _money()
     expansion = _money()

@@ -49,6 +49,7 @@ from partners.models import Access, Partnership
 from partners.selectors.partnerships import customers_visible_to
 from subscriptions.book_cache import book_scope
 from subscriptions.models import Subscription, mrr_from_twelves, mrr_sum
+from subscriptions.months import month_end, month_start, reading_days
 from tenants.branch_cache import branch_cached
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, tenant_descendants
@@ -57,15 +58,6 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 KINDS = ("new", "expansion", "contraction", "churn", "reactivation")
 MONTHS_MAX = 36
-
-
-def _month_start(day: datetime.date, back: int = 0) -> datetime.date:
-    index = day.year * 12 + day.month - 1 - back
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
-def _month_end(first: datetime.date) -> datetime.date:
-    return _month_start(first, back=-1) - datetime.timedelta(days=1)
 
 
 def parse_month(value: str) -> datetime.date:
@@ -150,10 +142,11 @@ def _movement_kind(before: Decimal, after: Decimal, paid_before: bool) -> str | 
 
 
 def _month_ends(today: datetime.date, months: int) -> tuple[list[datetime.date], list[str]]:
-    """The end of the month before the window, then each month's end (the last: today)."""
-    firsts = [_month_start(today, back=k) for k in range(months, -1, -1)]
-    ends = [_month_end(first) for first in firsts[:-1]] + [today]
-    return ends, [first.strftime("%Y-%m") for first in firsts[1:]]
+    """The end of the month before the window, then the day each month is read on
+    (`months.reading_days`: the current month's is today), with the months' labels."""
+    days = reading_days(today, months)
+    before = month_start(days[0]) - datetime.timedelta(days=1)
+    return [before, *days], [day.strftime("%Y-%m") for day in days]
 
 
 # Twelve times a subscription's MRR in whole cents: prices have two decimals, so
@@ -358,7 +351,7 @@ def book_movements(
     subscriptions = _book_subscriptions(customers, currency, partner)
     # the day before the month (none before year 1, where no subscription is either)
     before = first - datetime.timedelta(days=1) if first > datetime.date.min else first
-    after = min(_month_end(first), today)
+    after = min(month_end(first), today)
 
     def classify() -> list[Move]:
         moves = []

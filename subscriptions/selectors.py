@@ -1,4 +1,3 @@
-import calendar
 import contextlib
 import datetime
 import uuid
@@ -11,6 +10,7 @@ from django.utils import timezone
 from partners.models import Access, Partnership
 from partners.selectors.partnerships import customer_get_for_partner, customers_visible_to
 from subscriptions.models import Product, Subscription, mrr_from_twelves, mrr_sum
+from subscriptions.months import reading_days
 from tenants.models import Tenant
 from tenants.selectors import OrgContext
 
@@ -80,16 +80,6 @@ def _live_on(day: datetime.date) -> Q:
     return Q(starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day))
 
 
-def _month_ends(today: datetime.date, months: int) -> list[datetime.date]:
-    """The last day of each of the last `months` months, oldest first, this month included."""
-    ends = []
-    year, month = today.year, today.month
-    for _ in range(months):
-        ends.append(datetime.date(year, month, calendar.monthrange(year, month)[1]))
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return ends[::-1]
-
-
 def _next_change(next_start, last_end) -> datetime.date | None:
     """The first day anything changes: a start, or the day after a last day of service."""
     days = [d for d in (next_start, last_end and last_end + datetime.timedelta(days=1)) if d]
@@ -120,8 +110,9 @@ def customer_mrr(
 ) -> dict:
     """The customer's subscription widget (SPEC §4): current MRR and its end date,
     the upcoming MRR after the next change with its trend and dates, and the MRR
-    on the last day of each of the last `months` months (over `subscriptions`,
-    by default all of the customer's).
+    of each of the last `months` months: on its last day, and as of today for
+    the current month (`months.reading_days`), over `subscriptions`, by default
+    all of the customer's.
 
     Two aggregate queries, whatever the number of subscriptions: one for today
     and the history, one for the upcoming period (its day is known only then).
@@ -134,13 +125,13 @@ def customer_mrr(
         else Subscription.objects.filter(customer=customer)
     )
     live = base.filter(cancelled_at__isnull=True).order_by()
-    month_ends = _month_ends(today, months)
+    days = reading_days(today, months)
     now = live.aggregate(
         current=mrr_sum(_live_on(today)),
         current_end=Min("ends_on", filter=_live_on(today)),
         next_start=Min("starts_on", filter=Q(starts_on__gt=today)),
         last_end=Min("ends_on", filter=Q(ends_on__gte=today)),
-        **{f"m{i}": mrr_sum(_live_on(day)) for i, day in enumerate(month_ends)},
+        **{f"m{i}": mrr_sum(_live_on(day)) for i, day in enumerate(days)},
     )
     current = mrr_from_twelves(now["current"])
     upcoming = None
@@ -166,6 +157,6 @@ def customer_mrr(
         "upcoming": upcoming,
         "history": [
             {"month": day.strftime("%Y-%m"), "mrr": mrr_from_twelves(now[f"m{i}"])}
-            for i, day in enumerate(month_ends)
+            for i, day in enumerate(days)
         ],
     }

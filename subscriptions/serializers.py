@@ -188,7 +188,9 @@ class MrrUpcomingSerializer(serializers.Serializer):
 class MrrMonthSerializer(serializers.Serializer):
     month = serializers.CharField(help_text="YYYY-MM")
     mrr = serializers.DecimalField(
-        max_digits=14, decimal_places=2, help_text="The MRR on the month's last day."
+        max_digits=14,
+        decimal_places=2,
+        help_text="The MRR on the month's last day; the current month's, as of today.",
     )
 
 

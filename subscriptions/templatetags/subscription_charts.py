@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django import template
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import pgettext_lazy
 
 from subscriptions.selectors import customer_mrr_seen_by
@@ -45,7 +46,9 @@ def _slots(count: int) -> tuple[float, float]:
 
 @register.inclusion_tag("subscriptions/_bar_chart.html")
 def mrr_bar_chart(history, currency: str, title: str):
-    """One bar per month: the MRR on its last day."""
+    """One bar per month: the MRR on its last day, the current month's as of
+    today (`months.reading_days`), which its title and table row say."""
+    this_month = timezone.localdate().strftime("%Y-%m")
     top = max((m["mrr"] for m in history), default=Decimal(0))
     slot, width = _slots(len(history))
     bars = []
@@ -60,6 +63,7 @@ def mrr_bar_chart(history, currency: str, title: str):
                 "label_x": round(i * slot + slot / 2, 1),
                 "month": month["month"],
                 "mrr": month["mrr"],
+                "so_far": month["month"] == this_month,
             }
         )
     return {

@@ -9,7 +9,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 import subscriptions.urls
 from partners.services import customer_add
@@ -17,11 +16,13 @@ from subscriptions.models import Subscription
 from subscriptions.services import subscription_create
 from subscriptions.tests.factories import ProductFactory
 from tenants.selectors import org_context_for
+from tests.clock import on
 from tests.isolation import assert_all_404, org_page_urls
 
-pytestmark = pytest.mark.django_db
-
-TODAY = timezone.localdate()
+# These tests are about one day: they travel there (tests/clock.py).
+MOMENT = on(2026, 12, 6)
+TODAY = MOMENT.date()
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(MOMENT)]
 DAY = datetime.timedelta(days=1)
 
 
@@ -90,7 +91,7 @@ def form_data(**overrides) -> dict:
 def test_widget_on_the_customer_page_shows_current_and_upcoming_mrr(
     world, browser, managed, product
 ):
-    # Given 35 x 9.92 live until in 60 days, and 5 more from in 10 days
+    # On 6 December 2026: 35 x 9.92 live until 4 February, and 5 more from 16 December
     subscribe(world, managed, product, ends_on=TODAY + 60 * DAY)
     subscribe(world, managed, product, quantity=5, starts_on=TODAY + 10 * DAY)
 
@@ -105,7 +106,11 @@ def test_widget_on_the_customer_page_shows_current_and_upcoming_mrr(
     # The history: 12 bars, each with its title, and the table fallback
     widget = page.split('data-testid="subscription-widget"')[1]
     assert widget.count("<title>") == 12
-    assert f"<title>{TODAY:%Y-%m}: CHF 347.20</title>" in widget
+    # December's bar is the MRR as of today, and says so: the 5 starting on the
+    # 16th are the upcoming MRR, not this month's (docs/subscriptions.md)
+    assert "<title>2026-12 (as of today): CHF 347.20</title>" in widget
+    assert "<title>2026-11: CHF 347.20</title>" in widget
+    assert "the current month, the MRR as of today" in widget
     assert "as a table</summary>" in widget
     assert partner_url("subscription_add", managed) in widget
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from partners import services as partner_services
-from subscriptions import selectors, services
+from subscriptions import mrr, selectors, services
 from subscriptions.models import PriceTier, Subscription
 from subscriptions.tests.factories import ProductFactory
 from tenants.exceptions import Conflict
@@ -409,6 +409,30 @@ def test_the_history_is_the_mrr_on_each_months_last_day(book):
         *[Decimal("20.00")] * 7,
         *[Decimal("367.20")] * 3,
     ]
+
+
+def test_the_current_months_bar_is_the_mrr_as_of_today_for_the_customer_and_the_book(
+    world, hosting
+):
+    """docs/subscriptions.md: a past month reads its last day, the current month
+    today, never a month-end projection; what is scheduled is the upcoming MRR."""
+    manage(world)
+    december_6 = datetime.date(2026, 12, 6)
+    subscribe(world, hosting, quantity=35, starts_on=datetime.date(2026, 10, 1))
+    subscribe(world, hosting, quantity=5, starts_on=datetime.date(2026, 12, 16))
+
+    widget = selectors.customer_mrr(customer=world.customer, today=december_6)
+    book = mrr.book_mrr(org=org(world.partner_owner, world.partner), today=december_6)
+
+    for figures in (widget, book):
+        assert figures["history"][-2]["month"] == "2026-11"
+        assert figures["history"][-1]["month"] == "2026-12"
+        assert figures["history"][-1]["mrr"] == Decimal("347.20")  # 35 x 9.92, not 396.80
+    assert widget["current_mrr"] == book["current_mrr"] == Decimal("347.20")
+    assert widget["upcoming"]["mrr"] == book["upcoming_mrr"] == Decimal("396.80")
+    # On the last day of the month, the 5 have started: the bar reads 396.80
+    december_31 = selectors.customer_mrr(customer=world.customer, today=datetime.date(2026, 12, 31))
+    assert december_31["history"][-1]["mrr"] == Decimal("396.80")
 
 
 @pytest.mark.parametrize("count", [3, 30])
