@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install run test fuzz e2e chaos bench lint messages format lock migrate seed clean
+.PHONY: help install run test calendar fuzz e2e chaos bench lint messages format lock migrate seed clean
 
 help:
 	@echo "make run      set up everything and serve the demo on http://127.0.0.1:$(PORT)"
 	@echo "make test     the whole test suite (SQLite unless DATABASE_URL/REDIS_URL are set)"
 	@echo "make install  virtualenv + locked dependencies"
+	@echo "make calendar the date-sensitive apps' tests again at 8 moments that break date code"
 	@echo "make fuzz     schemathesis against /api/schema/ as three roles (part of .ci/run)"
 	@echo "make e2e      the journeys in a real Chromium (Debian's chromium) with axe-core"
 	@echo "make chaos    kill the worker and restart Redis mid-delivery; all delivered once"
@@ -41,6 +42,11 @@ run: migrate
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Each moment in its own pytest process travelling there (scripts/calendar_pass.py;
+# CALENDAR_ARGS="--jobs 1 --at 2028-02-29T12:00" to choose).
+calendar: install
+	$(BIN)/python scripts/calendar_pass.py $(CALENDAR_ARGS)
 
 fuzz: install
 	$(BIN)/python -m pytest fuzz $(PYTEST_ARGS)

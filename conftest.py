@@ -1,9 +1,11 @@
 """Fixtures every app's tests share: a world with two partner trees, so
 "the other tenant gets 404" is one line (STYLE.md, Tests)."""
 
+import os
 from dataclasses import dataclass
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.utils import translation
 from rest_framework.test import APIClient
@@ -16,6 +18,7 @@ from tenants.tests.factories import (
     ProviderFactory,
     UserFactory,
 )
+from tests.clock import travel_destination
 
 
 @dataclass
@@ -36,6 +39,37 @@ class World:
     other_owner: User
     other_customer_owner: User
     staff: User
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--travel-to",
+        default=os.environ.get("PORTAL_TEST_NOW") or None,
+        metavar="ISO",
+        help="Run every test at this moment (e.g. 2028-02-29T12:00, or 2026-12-31T23:30 "
+        "in the project's time zone; an offset names an instant). Also PORTAL_TEST_NOW. "
+        "Tests marked @pytest.mark.time_machine keep their own date.",
+    )
+
+
+def pytest_report_header(config):
+    destination = config.getoption("--travel-to")
+    if destination:
+        return f"calendar: every test travels to {travel_destination(destination).isoformat()}"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _calendar(request):
+    """With --travel-to, each test starts at that moment, the clock ticking from
+    there (time-machine): the suite proven on the day that breaks things. A test
+    with its own date (the time_machine marker) is left where it travelled."""
+    destination = request.config.getoption("--travel-to")
+    if not destination or request.node.get_closest_marker("time_machine"):
+        yield
+        return
+    with time_machine.travel(travel_destination(destination), tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -38,6 +38,7 @@ from tenants import emails
 from tenants import services as tenant_services
 from tenants.models import Membership, OutboundEmail, Role, Tenant
 from tenants.tests.factories import CustomerFactory, MembershipFactory, UserFactory
+from tests.clock import on
 
 PROJECT_APPS = ("tenants", "subscriptions", "partners", "billing", "offers", "upsell", "portal")
 LONG_AGO = datetime.timedelta(hours=1)
@@ -154,13 +155,9 @@ def expire_offers(world, request) -> Given:
     return Given([], lambda: _offer_status(offer_id) == Offer.Status.EXPIRED, emails=2)
 
 
-TODAY = datetime.date(2026, 11, 22)
-
-
 def _renewing_subscription(world, request):
-    """A subscription whose second month began two days before TODAY."""
-    monkeypatch = request.getfixturevalue("monkeypatch")
-    monkeypatch.setattr(timezone, "localdate", lambda *args: TODAY)
+    """On 22 November 2026: a subscription whose second month began two days ago."""
+    request.getfixturevalue("time_machine").move_to(on(2026, 11, 22))
     subscription = subscription_build(
         customer=world.customer,
         product=request.getfixturevalue("hosting"),

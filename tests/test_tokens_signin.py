@@ -240,7 +240,7 @@ def test_replayed_expired_wrong_account_cancelled_and_tampered_invitations_answe
 
 
 def test_replayed_expired_wrong_user_and_tampered_set_password_links_answer_alike(
-    world, client, django_capture_on_commit_callbacks, monkeypatch
+    world, client, django_capture_on_commit_callbacks, time_machine
 ):
     owner = ctx(world.customer_owner, world.customer)
     replay_path = set_password_link(django_capture_on_commit_callbacks, owner, "r@mueller.test")[1]
@@ -261,12 +261,10 @@ def test_replayed_expired_wrong_user_and_tampered_set_password_links_answer_alik
         "tampered": client.get(link(uid, key[:-1] + ("0" if key[-1] != "0" else "1"))),
         "nonsense": client.get(link(uid, "1-nonsense")),
     }
-    from allauth.account.forms import default_token_generator
-
-    later = datetime.datetime.now() + datetime.timedelta(days=4)  # PASSWORD_RESET_TIMEOUT: 3
-    monkeypatch.setattr(default_token_generator, "_now", lambda: later)
+    now = timezone.now()
+    time_machine.move_to(now + datetime.timedelta(days=4))  # PASSWORD_RESET_TIMEOUT: 3 days
     answers["expired"] = client.get(link(uid, key))
-    monkeypatch.undo()
+    time_machine.move_to(now)
 
     pages = {answer(r) for r in answers.values()}
     assert len(pages) == 1, {name: answer(r)[0] for name, r in answers.items()}

@@ -16,6 +16,7 @@ from billing.services.orders import period_end
 from billing.tests.conftest import grant
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_build
+from tests.clock import on
 from tests.concurrency import race
 
 TODAY = datetime.date(2026, 11, 22)
@@ -169,10 +170,9 @@ def test_a_cancelled_subscription_is_not_renewed(world, hosting):
     assert not Order.objects.exists()
 
 
-def test_the_beat_job_places_what_is_due(world, hosting, monkeypatch):
+@pytest.mark.time_machine(on(2026, 11, 22))
+def test_the_beat_job_places_what_is_due(world, hosting):
     subscribe(world, hosting, starts_on=datetime.date(2026, 10, 20))
-    monkeypatch.setattr(renewals.timezone, "localdate", lambda *args: TODAY)
-    monkeypatch.setattr(tasks.timezone, "localdate", lambda *args: TODAY)
     assert tasks.place_renewals() == 1  # eager: the renewal task ran too
     assert tasks.place_renewals() == 0
     assert Order.objects.filter(kind="renewal").count() == 1

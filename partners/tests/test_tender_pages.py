@@ -12,7 +12,6 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 import partners.urls_tenders
 from partners.forms_tenders import form_stamp
@@ -29,11 +28,13 @@ from subscriptions.tests.factories import ProductFactory
 from tenants.models import OutboundEmail, Tenant
 from tenants.selectors import org_context_for
 from tenants.tests.factories import PartnerFactory
+from tests.clock import on
 from tests.isolation import METHODS, assert_all_404, org_page_urls
 
-pytestmark = pytest.mark.django_db
-
-TODAY = timezone.localdate()
+# These tests are about one day: they travel there (tests/clock.py).
+MOMENT = on(2026, 12, 6)
+TODAY = MOMENT.date()
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(MOMENT)]
 DIRECTORY = reverse("directory")
 VISITOR_FORM = reverse("tender_new_public")
 

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.utils import timezone
 
 from partners import tasks
 from partners.models import Tender
@@ -31,8 +30,12 @@ from subscriptions.tests.factories import ProductFactory
 from tenants.exceptions import Conflict
 from tenants.models import OutboundEmail
 from tenants.selectors import org_context_for
+from tests.clock import on
 
-TODAY = timezone.localdate()
+# These tests are about one day (the last day of a month): they travel there (tests/clock.py).
+MOMENT = on(2027, 1, 31)
+TODAY = MOMENT.date()
+pytestmark = pytest.mark.time_machine(MOMENT)
 
 
 def org(user, tenant):

@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from rest_framework.fields import DateTimeField
 
 from partners.models import Tender, TenderProposal
@@ -26,16 +25,18 @@ from subscriptions.services import subscription_build
 from subscriptions.tests.factories import ProductFactory
 from tenants.models import OutboundEmail
 from tenants.selectors import org_context_for
+from tests.clock import on
 from tests.isolation import missing_id
-
-pytestmark = pytest.mark.django_db
 
 TENDERS = "/api/v1/tenders/"
 PROGRAMME = "/api/v1/programme/"
 ORGANIZATION = "/api/v1/organization/"
 DIRECTORY = "/api/v1/partners/directory/"
 
-TODAY = timezone.localdate()
+# These tests are about one day (a leap day): they travel there (tests/clock.py).
+MOMENT = on(2028, 2, 29)
+TODAY = MOMENT.date()
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(MOMENT)]
 EXCERPT = "[Partner Portal] New request: Ten mailboxes and a website"
 NOT_AVAILABLE = {"detail": "Not available for this organization."}
 NO_SUCH_REQUEST = {"detail": "No such request."}

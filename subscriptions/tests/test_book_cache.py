@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
-from django.utils import timezone
 
 from partners.models import Access, Partnership
 from partners.selectors.programme import programme_progress
@@ -23,8 +22,12 @@ from tenants.branch_cache import _generation_key, branch_cached, branch_changed,
 from tenants.selectors import org_context_for
 from tenants.services import tenant_move
 from tenants.tests.factories import CustomerFactory
+from tests.clock import on
 
-TODAY = timezone.localdate()
+# These tests are about one day (the first day of a month): they travel there (tests/clock.py).
+MOMENT = on(2027, 3, 1)
+TODAY = MOMENT.date()
+pytestmark = pytest.mark.time_machine(MOMENT)
 MONTH = TODAY.strftime("%Y-%m")
 
 

@@ -15,6 +15,7 @@ from subscriptions.models import Subscription
 from subscriptions.tests.factories import ProductFactory
 from tenants.selectors import org_context_for
 from tenants.tests.factories import CustomerFactory
+from tests.clock import on
 
 TODAY = datetime.date(2025, 6, 15)
 D = datetime.date
@@ -62,7 +63,7 @@ def book(world):
         c["Alpha"],
         "500",
         D(2025, 2, 1),
-        cancelled_at=timezone.make_aware(datetime.datetime(2025, 3, 10, 12)),
+        cancelled_at=on(2025, 3, 10),
     )
     # Beta: paying since 2024, churns in March (last day 28 Feb), reactivates in May.
     sub(c["Beta"], "80", D(2024, 11, 1), D(2025, 2, 28))

@@ -23,9 +23,13 @@ from subscriptions.tests.factories import ProductFactory
 from tenants.models import Tenant
 from tenants.selectors import org_context_for
 from tenants.tests.factories import CustomerFactory
+from tests.clock import on
 from tests.isolation import assert_all_404, missing_id, org_page_urls
 
-TODAY = timezone.localdate()
+# These tests are about one day (the last day of a month): they travel there (tests/clock.py).
+MOMENT = on(2027, 1, 31)
+TODAY = MOMENT.date()
+pytestmark = pytest.mark.time_machine(MOMENT)
 DAY = datetime.timedelta(days=1)
 
 
@@ -529,7 +533,7 @@ def test_a_limited_partner_counts_only_the_products_it_manages(world):
         org=customer_owner, partner=world.partner, access="limited", products=[managed]
     )
     partner_services.partnership_accept(org=partner_owner, partnership=partnership)
-    start = dt.date.today() - dt.timedelta(days=30)
+    start = TODAY - dt.timedelta(days=30)
     for product in (managed, other):
         subscription_services.subscription_create(
             org=customer_owner,

@@ -10,7 +10,6 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.test import RequestFactory
 from django.urls import reverse
-from django.utils import timezone
 
 from partners import services as partner_services
 from partners.models import Partnership
@@ -21,11 +20,14 @@ from tenants.audit import audit_record
 from tenants.models import ApiToken, AuditEvent, Membership, Role
 from tenants.selectors import org_context_for
 from tenants.tests.factories import PASSWORD, UserFactory
+from tests.clock import on
 from upsell import services as upsell_services
 
-pytestmark = pytest.mark.django_db
 Action = AuditEvent.Action
-TODAY = timezone.localdate()
+# These tests are about one day (the last half hour of a year in Zurich, another day in UTC): they travel there (tests/clock.py).
+MOMENT = on(2026, 12, 31, 23, 30)
+TODAY = MOMENT.date()
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(MOMENT)]
 API = "/api/v1/audit/"
 
 
