@@ -4,6 +4,7 @@ billing.selectors, render. Who may order, what each side may see of an order's
 money and which invoices an organization reads are decided there."""
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -21,10 +22,19 @@ from billing.serializers import (
     OrderCreateSerializer,
     OrderSerializer,
     QuoteSerializer,
+    SubscriptionChangeRequestSerializer,
+    SubscriptionOrderSerializer,
+    SubscriptionPlacedSerializer,
     quote_as_seen,
 )
+from billing.services import orders
+from billing.services.orders import LineRequest, Quote
 from portal.api.base import OrgAPIView, OrgGenericAPIView, OrgViewSet
+from portal.api.exceptions import validation_detail
+from subscriptions import api as subscriptions_api
+from subscriptions import services as subscription_services
 from subscriptions.api_smart_lists import CsvRenderer
+from subscriptions.serializers import SubscriptionSerializer
 from tenants import exports
 from tenants.audit import audit_record
 from tenants.models import AuditEvent, Role, Tenant
@@ -194,3 +204,92 @@ class BillingExportAPI(OrgAPIView):
     )
     def get(self, request):
         return billing_export_response(org=self.org)
+
+
+# --- subscriptions: every write that moves money is an order (SPEC §4 rev. 2) -----------
+
+
+def _on_the_product(exc: ValidationError) -> ValidationError:
+    """An order's refusal of its one line (no price in this currency, no longer
+    sold, another partner's product) is a field error of the subscription's product."""
+    detail = validation_detail(exc)
+    if "lines" in detail:
+        detail["product"] = detail.pop("lines")
+    return ValidationError(detail)
+
+
+class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
+    """`subscriptions/`: the reads of subscriptions.api, and the writes, each an
+    order under SPEC §7's rules: the buyer flag (403 otherwise), prices from the
+    pricing rules for the payer, the invoice, the cashback and the ledger's change.
+    `dry_run` previews; `expected_total` commits only the previewed amount (409)."""
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "org": self.org}
+
+    def _preview(self, quote: Quote) -> dict:
+        seen = quote_as_seen(quote, by_partner=selectors.sees_margin(self.org))
+        return QuoteSerializer(seen).data
+
+    def _placed(self, subscription, order, status_code) -> Response:
+        order = selectors.order_get(org=self.org, order_id=order.pk) if order else None
+        body = {
+            "subscription": SubscriptionSerializer(subscription).data,
+            "order": OrderSerializer(order, context=self.get_serializer_context()).data
+            if order
+            else None,
+        }
+        return Response(body, status=status_code)
+
+    @extend_schema(
+        request=SubscriptionOrderSerializer,
+        responses={201: SubscriptionPlacedSerializer, 200: QuoteSerializer},
+    )
+    def create(self, request):
+        """Open a subscription by an order placed today (with `dry_run`: its preview)."""
+        body = request.data if hasattr(request.data, "get") else {}
+        customer = self._customer_to_write(body.get("customer"))
+        serializer = SubscriptionOrderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        # a limited grant without this product: the 404 of a customer out of reach
+        subscription_services.subscription_write_check(
+            org=self.org, customer=customer, product=data["product"]
+        )
+        line = LineRequest(data["product"], data["quantity"], ends_on=data.get("ends_on"))
+        try:
+            if data["dry_run"]:
+                quote = orders.quote(org=self.org, customer_id=customer.pk, lines=[line])
+                return Response(self._preview(quote))
+            order = orders.order_place(
+                org=self.org,
+                customer_id=customer.pk,
+                lines=[line],
+                expected_total=data.get("expected_total"),
+            )
+        except ValidationError as exc:
+            raise _on_the_product(exc) from exc
+        except orders.PriceChanged as exc:
+            body = {"detail": exc.message, "quote": self._preview(exc.quote)}
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        subscription = order.lines.get().subscription
+        return self._placed(subscription, order, status.HTTP_201_CREATED)
+
+    @extend_schema(request=SubscriptionChangeRequestSerializer, responses=SubscriptionSerializer)
+    def partial_update(self, request, pk=None):
+        """Change what holds no money (the last day of service). Quantity, price,
+        start and anchor are not edited in place (400)."""
+        subscription = self._get(pk)
+        subscription_services.subscription_write_check(org=self.org, customer=subscription.customer)
+        serializer = SubscriptionChangeRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        subscription_services.subscription_update(
+            org=self.org, subscription=subscription, data=serializer.validated_data
+        )
+        return Response(SubscriptionSerializer(self._get(pk)).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        """Cancel the subscription; a cancelled one answers 409."""
+        subscription_services.subscription_cancel(org=self.org, subscription=self._get(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)

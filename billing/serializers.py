@@ -8,6 +8,7 @@ places plus the `currency` of the order."""
 import uuid
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -18,6 +19,7 @@ from billing.services import Quote
 from billing.services.orders import MAX_LINES, MAX_QUANTITY
 from partners.models import Access, Payment, Side
 from partners.serializers import ProductCodeField
+from subscriptions.serializers import SubscriptionSerializer
 
 PARTNER_ONLY = (
     "The partner's side only: null for the customer, which never learns its partner's margin."
@@ -74,6 +76,84 @@ class OrderCreateSerializer(serializers.Serializer):
                 raise serializers.ValidationError({"customer": [_("Choose the customer.")]})
             attrs["customer"] = org.tenant.pk
         return attrs
+
+
+# --- subscriptions placed and changed by orders (SPEC §4 rev. 2) ------------------------
+
+# Fields with money or the billing calendar in them: set by the pricing rules and
+# the order's day, never by a client (API.md: 400 if sent).
+RULED_FIELDS = {
+    "unit_price": gettext_lazy("Prices come from the pricing rules; a client cannot set one."),
+    "starts_on": gettext_lazy("A subscription starts on the day its order is placed."),
+    "billing_anchor": gettext_lazy(
+        "The billing anchor is the first day of the subscription, never edited."
+    ),
+    "currency": gettext_lazy("A subscription is in the customer's currency."),
+    "billing_period": gettext_lazy("The billing period is the product's."),
+}
+
+
+class RefusesRuledFields(serializers.Serializer):
+    """A 400 naming each ruled field the client sent, beside any other field error."""
+
+    def to_internal_value(self, data):
+        sent = data if hasattr(data, "keys") else {}
+        refused = {field: [str(text)] for field, text in RULED_FIELDS.items() if field in sent}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {}
+            raise serializers.ValidationError({**refused, **detail}) from exc
+        if refused:
+            raise serializers.ValidationError(refused)
+        return value
+
+
+class SubscriptionOrderSerializer(RefusesRuledFields):
+    """The body of `POST subscriptions/`: one order line that opens a subscription
+    today, priced by the rules for the payer."""
+
+    customer = serializers.UUIDField(
+        required=False, help_text="The customer; a customer organization may leave it out."
+    )
+    product = ProductCodeField(help_text="The product's code.")
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    ends_on = serializers.DateField(
+        required=False, allow_null=True, help_text="The last day of service; none: it renews."
+    )
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Return the preview (a quote) and write nothing."
+    )
+    expected_total = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        help_text="The preview's charged total: a different amount at commit is a 409 "
+        "with the new figures, and nothing is written.",
+    )
+
+
+class SubscriptionChangeRequestSerializer(RefusesRuledFields):
+    """The body of `PATCH subscriptions/{id}/`: what holds no money."""
+
+    ends_on = serializers.DateField(
+        required=False, allow_null=True, help_text="The last day of service; null: it renews."
+    )
+
+    def to_internal_value(self, data):
+        sent = data if hasattr(data, "keys") else {}
+        if "quantity" in sent:
+            raise serializers.ValidationError(
+                {
+                    "quantity": [
+                        _(
+                            "A quantity changes by an order: order more with POST orders/ "
+                            "(a new subscription), or end this one and order the new quantity."
+                        )
+                    ]
+                }
+            )
+        return super().to_internal_value(data)
 
 
 # --- quotes -----------------------------------------------------------------------------
@@ -324,3 +404,11 @@ class CashbackPageSerializer(serializers.Serializer):
     previous = serializers.URLField(allow_null=True)
     balance = BalanceSerializer(many=True)
     results = CashbackEntrySerializer(many=True)
+
+
+class SubscriptionPlacedSerializer(serializers.Serializer):
+    """The answer of a subscription write: the subscription and the order that
+    made the change (null when nothing was billed)."""
+
+    subscription = SubscriptionSerializer()
+    order = OrderSerializer(allow_null=True)

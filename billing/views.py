@@ -5,7 +5,7 @@ invoices of both sides. Thin: forms parse, billing.services price and write,
 billing.selectors read, scoped to the organization, and `order_figures` decides
 which amounts a side may see. Mounted by portal/urls.py from billing/urls.py."""
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,6 +22,7 @@ from billing import selectors, services
 from billing.api import billing_export_response
 from billing.forms import OrderLinesForm
 from billing.models import Earning, Order, Payer, PriceBasis
+from billing.services.orders import PriceChanged
 from partners.selectors import customer_get_for_partner, customers_visible_to
 from portal.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
 from subscriptions.models import Product
@@ -53,6 +54,14 @@ def _buyer_refusal(org: OrgContext) -> str | None:
 
 def _active_products() -> list[Product]:
     return list(Product.objects.filter(is_active=True).order_by("name", "code"))
+
+
+def _expected_total(value: str | None) -> Decimal | None:
+    """The preview's total the order form carries back (None: no preview shown)."""
+    try:
+        return Decimal(value) if value else None
+    except InvalidOperation:
+        return None
 
 
 class BillingView(OrgViewMixin, ResolveFirstMixin, View):
@@ -255,16 +264,24 @@ class OrderPlaceView(BillingView):
         context = {"form": form}
         if form.is_valid():
             lines = form.line_requests()
+            expected = _expected_total(request.POST.get("expected_total"))
             try:
-                if request.POST.get("action") == "place":
+                if request.POST.get("action") == "place" and expected is not None:
                     order = services.order_place(
-                        org=self.org, customer_id=self.customer.pk, lines=lines
+                        org=self.org,
+                        customer_id=self.customer.pk,
+                        lines=lines,
+                        expected_total=expected,
                     )
                     messages.success(request, self.placed_message(order))
                     return redirect("order_detail", slug=slug, order_id=order.pk)
+                # Placing needs the amount the person saw: without one, the preview first.
                 quote = services.quote(org=self.org, customer_id=self.customer.pk, lines=lines)
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
+            except PriceChanged as exc:
+                context.update(_quote_context(self.org, exc.quote), price_changed=exc.message)
+                return self.respond(request, context, status=409)
             except PermissionDenied as exc:
                 context["refusal"] = str(exc)
                 return self.respond(request, context, status=403)

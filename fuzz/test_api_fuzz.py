@@ -178,7 +178,8 @@ EXCLUDED: dict[str, dict[str, str]] = {
         "positive_data_acceptance": "each product once, for a customer a partner names"
     },
     "POST /api/v1/subscriptions/": {
-        "positive_data_acceptance": "a partner names the customer; the end is not before the start"
+        "positive_data_acceptance": "a partner names the customer; the end is not before today; "
+        "the caller needs the buyer flag and a product with a price in the customer's currency"
     },
     "PATCH /api/v1/subscriptions/{id}/": {
         "positive_data_acceptance": "the end is not before the start"

@@ -25,7 +25,7 @@ from partners.models import (
 )
 from subscriptions.book_cache import book_changed
 from subscriptions.models import Feature, PriceTier, Product, ProductPrice, Subscription
-from subscriptions.services import subscription_build
+from subscriptions.services import subscription_build, subscriptions_open
 from tenants.branch_cache import branch_changed
 from tenants.models import Branding, Contact, Membership, Role, Tenant, User
 from tenants.services import tenant_build
@@ -600,7 +600,7 @@ def seed_subscription_history(*, mueller: Tenant, rossi: Tenant) -> int:
                     ends_on=ends_on,
                 )
             )
-    Subscription.objects.bulk_create(rows)
+    subscriptions_open(rows)  # with their opening changes in the ledger
     book_changed(customer_ids=[c.pk for c in customers.values()])  # bulk: no signal
     return len(rows)
 
@@ -818,7 +818,7 @@ def seed_scale_subscriptions(*, batch_size: int = 2000) -> int:
                     customer, int(customer.slug.removeprefix(SCALE_SLUG_PREFIX)), today, prices
                 )
             ]
-            Subscription.objects.bulk_create(rows, batch_size=batch_size)
+            subscriptions_open(rows, batch_size=batch_size)
             book_changed(customer_ids=[c.pk for c in batch])  # bulk: no signal
         created += len(rows)
     return created

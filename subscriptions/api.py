@@ -4,6 +4,7 @@ from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, permissions, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
@@ -12,10 +13,9 @@ from subscriptions import selectors, services
 from subscriptions.models import Subscription
 from subscriptions.serializers import (
     CustomerMrrSerializer,
+    LedgerChangeSerializer,
     ProductSerializer,
-    SubscriptionCreateSerializer,
     SubscriptionSerializer,
-    SubscriptionUpdateSerializer,
 )
 from tenants.models import Tenant
 
@@ -86,9 +86,9 @@ class SubscriptionFilter(django_filters.FilterSet):
 
 
 class SubscriptionViewSet(SubscriptionsFeatureMixin, mixins.ListModelMixin, OrgViewSet):
-    """Subscriptions of the customers the caller may act on (a customer: its own).
-    Partner users allowed on the customer and product, and the customer's owners
-    and admins, add and change them; DELETE cancels (the row stays, `cancelled`)."""
+    """Subscriptions of the customers the caller may act on (a customer: its own),
+    and each one's ledger. Read only: every write moves money, so it is an order,
+    and billing.api.SubscriptionViewSet adds the writes on top of these reads."""
 
     serializer_class = SubscriptionSerializer
     allowed_kinds = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
@@ -114,36 +114,17 @@ class SubscriptionViewSet(SubscriptionsFeatureMixin, mixins.ListModelMixin, OrgV
         services.subscription_write_check(org=self.org, customer=customer)
         return customer
 
-    @extend_schema(request=SubscriptionCreateSerializer, responses={201: SubscriptionSerializer})
-    def create(self, request):
-        body = request.data if hasattr(request.data, "get") else {}
-        customer = self._customer_to_write(body.get("customer"))
-        serializer = SubscriptionCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = {k: v for k, v in serializer.validated_data.items() if k != "customer"}
-        subscription = services.subscription_create(org=self.org, customer=customer, **data)
-        return Response(SubscriptionSerializer(subscription).data, status=status.HTTP_201_CREATED)
-
     @extend_schema(responses=SubscriptionSerializer)
     def retrieve(self, request, pk=None):
         return Response(SubscriptionSerializer(self._get(pk)).data)
 
-    @extend_schema(request=SubscriptionUpdateSerializer, responses=SubscriptionSerializer)
-    def partial_update(self, request, pk=None):
-        subscription = self._get(pk)
-        services.subscription_write_check(org=self.org, customer=subscription.customer)
-        serializer = SubscriptionUpdateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.subscription_update(
-            org=self.org, subscription=subscription, data=serializer.validated_data
-        )
-        return Response(SubscriptionSerializer(self._get(pk)).data)
-
-    @extend_schema(responses={204: None})
-    def destroy(self, request, pk=None):
-        """Cancel the subscription; a cancelled one answers 409."""
-        services.subscription_cancel(org=self.org, subscription=self._get(pk))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    @extend_schema(responses=LedgerChangeSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def changes(self, request, pk=None):
+        """The subscription's ledger: one change per order line that opened,
+        changed, renewed or ended it, oldest first (SPEC §4)."""
+        changes = selectors.subscription_changes(subscription=self._get(pk))
+        return Response(LedgerChangeSerializer(changes, many=True).data)
 
 
 class CustomerMrrAPI(SubscriptionsFeatureMixin, OrgAPIView):

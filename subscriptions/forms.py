@@ -1,10 +1,8 @@
-"""Forms of the subscription pages: they parse; subscriptions.services validates and writes."""
+"""Forms of the subscription pages: they parse; subscriptions.services validates and writes.
+Adding a subscription is an order: billing's order page."""
 
 from django import forms
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-
-from subscriptions.models import Product
 
 
 class DateInput(forms.DateInput):
@@ -17,18 +15,9 @@ class DateInput(forms.DateInput):
 
 
 class SubscriptionForm(forms.Form):
-    """Change a subscription: quantity, net unit price, first and last day of service.
-    Quantities and dates are checked by the service, so its messages show inline."""
+    """Change what holds no money: the last day of service. Quantity, price and
+    start change only by an order (SPEC §4 rev. 2); the service checks the date."""
 
-    quantity = forms.IntegerField(label=_("Quantity"))
-    unit_price = forms.DecimalField(
-        label=_("Unit price"),
-        max_digits=12,
-        decimal_places=2,
-        required=False,
-        help_text=_("Net price of one unit per billing period."),
-    )
-    starts_on = forms.DateField(label=_("Starts on"), widget=DateInput)
     ends_on = forms.DateField(
         label=_("Ends on"),
         required=False,
@@ -37,29 +26,4 @@ class SubscriptionForm(forms.Form):
     )
 
     def data_for_service(self) -> dict:
-        data = dict(self.cleaned_data)
-        if data.get("unit_price") is None:
-            data.pop("unit_price", None)
-        return data
-
-
-class SubscriptionAddForm(SubscriptionForm):
-    product = forms.ModelChoiceField(
-        label=_("Product"), queryset=Product.objects.none(), empty_label=None
-    )
-
-    field_order = ["product", "quantity", "unit_price", "starts_on", "ends_on"]
-
-    def __init__(self, *args, currency: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["product"].queryset = Product.objects.filter(is_active=True).order_by(
-            "category", "name"
-        )
-        self.fields["unit_price"].help_text = gettext(
-            "Optional: defaults to the catalog price in %(currency)s."
-        ) % {"currency": currency}
-
-    def data_for_service(self) -> dict:
-        data = super().data_for_service()
-        data.setdefault("unit_price", None)
-        return data
+        return dict(self.cleaned_data)

@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from tenants.models import AppendOnly
+
 code_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9._-]*$", _("Lower-case letters, digits, '.', '_' and '-'.")
 )
@@ -252,6 +254,51 @@ class Subscription(models.Model):
         """This subscription's MRR, rounded half-up to 0.01 once."""
         monthly = Decimal(self.quantity) * self.unit_price / MONTHS_PER_PERIOD[self.billing_period]
         return monthly.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+class SubscriptionChange(AppendOnly):
+    """The subscription ledger (SPEC §4, rev. 2): one row per order line that
+    opened, changed, renewed or ended a subscription, with the quantity and unit
+    price before and after and the order behind it. Written once, in the order's
+    transaction; never edited or deleted (AppendOnly, and a database trigger).
+    `order` is empty only for the opening rows of subscriptions that existed
+    before the ledger (migration 0004) or that the demo seeds wrote."""
+
+    class Kind(models.TextChoices):
+        NEW = "new", pgettext_lazy("subscription change", "New")
+        INCREASE = "increase", pgettext_lazy("subscription change", "Increase")
+        DECREASE = "decrease", pgettext_lazy("subscription change", "Decrease")
+        UPGRADE = "upgrade", pgettext_lazy("subscription change", "Upgrade")
+        DOWNGRADE = "downgrade", pgettext_lazy("subscription change", "Downgrade")
+        CANCEL = "cancel", pgettext_lazy("subscription change", "Cancel")
+        RENEWAL = "renewal", pgettext_lazy("subscription change", "Renewal")
+        REACTIVATION = "reactivation", pgettext_lazy("subscription change", "Reactivation")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="changes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    quantity_before = models.PositiveIntegerField()
+    quantity_after = models.PositiveIntegerField()
+    unit_price_before = models.DecimalField(max_digits=12, decimal_places=2)
+    unit_price_after = models.DecimalField(max_digits=12, decimal_places=2)
+    effective_on = models.DateField()
+    order = models.ForeignKey(
+        "billing.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="subscription_changes",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["subscription", "effective_on", "created_at"]
+        indexes = [
+            models.Index(fields=["subscription", "effective_on"], name="sub_change_effective"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.quantity_before} -> {self.quantity_after} ({self.effective_on})"
 
 
 # --- smart lists (SPEC §4) ----------------------------------------------------------------

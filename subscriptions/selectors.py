@@ -9,7 +9,13 @@ from django.utils import timezone
 
 from partners.models import Access, Partnership
 from partners.selectors.partnerships import customer_get_for_partner, customers_visible_to
-from subscriptions.models import Product, Subscription, mrr_from_twelves, mrr_sum
+from subscriptions.models import (
+    Product,
+    Subscription,
+    SubscriptionChange,
+    mrr_from_twelves,
+    mrr_sum,
+)
 from subscriptions.months import reading_days
 from tenants.models import Tenant
 from tenants.selectors import OrgContext
@@ -62,6 +68,13 @@ def subscription_get(*, org: OrgContext, subscription_id) -> Subscription:
     if subscription is None:
         raise Http404("No such subscription.")
     return subscription
+
+
+def subscription_changes(*, subscription: Subscription) -> QuerySet[SubscriptionChange]:
+    """The ledger of a subscription the caller was allowed to read, oldest first."""
+    return SubscriptionChange.objects.filter(subscription=subscription).order_by(
+        "effective_on", "created_at", "pk"
+    )
 
 
 def subscription_customer_get(*, org: OrgContext, customer_id) -> Tenant:

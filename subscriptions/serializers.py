@@ -5,7 +5,14 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from subscriptions.models import Feature, PriceTier, Product, Subscription, code_validator
+from subscriptions.models import (
+    Feature,
+    PriceTier,
+    Product,
+    Subscription,
+    SubscriptionChange,
+    code_validator,
+)
 
 CURRENCIES = ("CHF", "EUR")
 money = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0")}
@@ -144,36 +151,32 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SubscriptionUpdateSerializer(serializers.Serializer):
-    """What may change: quantity, unit price and dates (`ends_on` null: it renews)."""
+class LedgerChangeSerializer(serializers.ModelSerializer):
+    """One change of the subscription ledger (API.md `subscriptions/{id}/changes/`)."""
 
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False)
-    unit_price = serializers.DecimalField(**money, required=False)
-    starts_on = serializers.DateField(required=False)
-    ends_on = serializers.DateField(
-        required=False, allow_null=True, help_text="The last day of service; null: it renews."
+    unit_price_before = serializers.DecimalField(**money, read_only=True)
+    unit_price_after = serializers.DecimalField(**money, read_only=True)
+    order = serializers.UUIDField(
+        source="order_id",
+        allow_null=True,
+        read_only=True,
+        help_text="The order behind the change; null only for what existed before the ledger.",
     )
 
-
-class SubscriptionCreateSerializer(SubscriptionUpdateSerializer):
-    customer = serializers.UUIDField(
-        required=False, help_text="The customer; a customer organization may leave it out."
-    )
-    product = serializers.CharField(max_length=64, help_text="The product's code.")
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
-    unit_price = serializers.DecimalField(
-        **money,
-        required=False,
-        help_text="The net price of one unit per billing period; the customer's public price "
-        "by default.",
-    )
-    starts_on = serializers.DateField()
-
-    def validate_product(self, value) -> Product:
-        product = Product.objects.filter(code=value, is_active=True).first()
-        if product is None:
-            raise serializers.ValidationError(_("No product with this code in the catalog."))
-        return product
+    class Meta:
+        model = SubscriptionChange
+        fields = [
+            "id",
+            "kind",
+            "quantity_before",
+            "quantity_after",
+            "unit_price_before",
+            "unit_price_after",
+            "effective_on",
+            "order",
+            "created_at",
+        ]
+        read_only_fields = fields
 
 
 class MrrUpcomingSerializer(serializers.Serializer):

@@ -1,6 +1,8 @@
 """Writes of the catalog (staff only) and of subscriptions (who may: partners.selectors)."""
 
 import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +19,7 @@ from subscriptions.models import (
     Product,
     ProductPrice,
     Subscription,
+    SubscriptionChange,
     degressive_rate,
     round_money,
 )
@@ -243,8 +246,10 @@ def subscription_update(*, org: OrgContext, subscription: Subscription, data: di
 
 @transaction.atomic
 def subscription_cancel(*, org: OrgContext, subscription: Subscription) -> Subscription:
-    """Cancel: the row stays, with the status `cancelled`; a second cancel is a 409,
-    and so is cancelling one that has ended (its months stay in the history)."""
+    """Cancel: the row stays, with the status `cancelled`, and the ledger gets its
+    `cancel` change (no order: nothing is credited yet, docs/billing.md); a second
+    cancel is a 409, and so is cancelling one that has ended (its months stay in
+    the history)."""
     subscription_write_check(org=org, customer=subscription.customer, product=subscription.product)
     if subscription.status == Subscription.Status.ENDED:
         raise Conflict(_("This subscription has ended; its history stays as it was."))
@@ -256,4 +261,79 @@ def subscription_cancel(*, org: OrgContext, subscription: Subscription) -> Subsc
         raise Conflict(_("This subscription is already cancelled."))
     book_changed(customer_ids=[subscription.customer_id])  # an update() sends no signal
     subscription.cancelled_at = now
+    state = (subscription.quantity, subscription.unit_price)
+    ledger_record(
+        entries=[(subscription, LedgerEntry(Kind.CANCEL, state, NOTHING))],
+        effective_on=max(timezone.localdate(now), subscription.starts_on),
+    )
     return subscription
+
+
+# --- the subscription ledger (SPEC §4, rev. 2) ------------------------------------------
+
+Kind = SubscriptionChange.Kind
+NOTHING = (0, Decimal("0.00"))
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What one order line does to one subscription: its kind, and the quantity
+    and unit price before and after."""
+
+    kind: str
+    before: tuple[int, Decimal]
+    after: tuple[int, Decimal]
+
+    @classmethod
+    def opening(cls, subscription: Subscription) -> "LedgerEntry":
+        return cls(Kind.NEW, NOTHING, (subscription.quantity, subscription.unit_price))
+
+    @classmethod
+    def renewal(cls, subscription: Subscription) -> "LedgerEntry":
+        state = (subscription.quantity, subscription.unit_price)
+        return cls(Kind.RENEWAL, state, state)
+
+    @classmethod
+    def change(cls, before: tuple[int, Decimal], subscription: Subscription) -> "LedgerEntry":
+        """A change of quantity (and so of tier price) of a live subscription."""
+        after = (subscription.quantity, subscription.unit_price)
+        if before[0] == 0:
+            return cls(Kind.NEW, before, after)
+        kind = Kind.DECREASE if after[0] < before[0] else Kind.INCREASE
+        return cls(kind, before, after)
+
+
+def ledger_record(
+    *,
+    entries: Sequence[tuple[Subscription, LedgerEntry]],
+    effective_on: datetime.date | None = None,
+    order=None,
+) -> list[SubscriptionChange]:
+    """Append one change per (subscription, entry), in the caller's transaction:
+    the order's, or the seeds' bulk write (no order). Effective on the given day,
+    else each subscription's start for an opening change and today for others."""
+    today = timezone.localdate()
+    return SubscriptionChange.objects.bulk_create(
+        [
+            SubscriptionChange(
+                subscription=subscription,
+                kind=entry.kind,
+                quantity_before=entry.before[0],
+                unit_price_before=entry.before[1],
+                quantity_after=entry.after[0],
+                unit_price_after=entry.after[1],
+                effective_on=effective_on
+                or (subscription.starts_on if entry.kind == Kind.NEW else today),
+                order=order,
+            )
+            for subscription, entry in entries
+        ],
+        batch_size=2000,
+    )
+
+
+def subscriptions_open(rows: Sequence[Subscription], *, batch_size: int = 2000) -> None:
+    """Bulk-insert new subscriptions with their opening changes (the demo seeds,
+    which write history no order ever placed)."""
+    Subscription.objects.bulk_create(rows, batch_size=batch_size)
+    ledger_record(entries=[(row, LedgerEntry.opening(row)) for row in rows])

@@ -20,7 +20,7 @@ from django.views import View
 from portal.api.exceptions import validation_detail
 from portal.web import OrgViewMixin, form_add_service_errors
 from subscriptions import mrr, selectors, services
-from subscriptions.forms import SubscriptionAddForm, SubscriptionForm
+from subscriptions.forms import SubscriptionForm
 from subscriptions.models import Subscription
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
@@ -119,46 +119,19 @@ class SubscriptionListView(CustomerSubscriptionsMixin, View):
 
 
 class SubscriptionAddView(CustomerSubscriptionsMixin, View):
-    def render_form(self, request, form, status=200):
-        return render(
-            request,
-            "subscriptions/form.html",
-            self.page_context(form=form, title=_("Add a subscription"), submit=_("Add")),
-            status=status,
-        )
-
-    def new_form(self, data=None):
-        return SubscriptionAddForm(
-            data,
-            currency=self.customer().currency,
-            initial={"quantity": 1, "starts_on": timezone.localdate()},
-        )
+    """Adding a subscription is placing an order (SPEC §4 rev. 2): this page sends
+    the person to the order page of the customer, with its preview and the buyer
+    flag's rule; a product named in `?product=` is chosen there already."""
 
     def get(self, request, slug, customer_id=None):
-        services.subscription_write_check(org=self.org, customer=self.customer())
-        return self.render_form(request, self.new_form())
-
-    def post(self, request, slug, customer_id=None):
         customer = self.customer()
-        form = self.new_form(request.POST)
-        if form.is_valid():
-            try:
-                subscription = services.subscription_create(
-                    org=self.org, customer=customer, **form.data_for_service()
-                )
-            except ValidationError as exc:
-                form_add_service_errors(form, exc)
-            else:
-                messages.success(
-                    request,
-                    _("%(quantity)s x %(product)s was added.")
-                    % {"quantity": subscription.quantity, "product": subscription.product.name},
-                )
-                return self.to_list()
+        services.subscription_write_check(org=self.org, customer=customer)
+        if self.on_partner_side:
+            url = reverse("customer_order_place", kwargs={"slug": slug, "customer_id": customer.pk})
         else:
-            # Who may not write learns it before fixing the form.
-            services.subscription_write_check(org=self.org, customer=customer)
-        return self.render_form(request, form, status=400)
+            url = reverse("order_place", kwargs={"slug": slug})
+        product = request.GET.get("product")
+        return redirect(f"{url}?product_0={product}&quantity_0=1" if product else url)
 
 
 class SubscriptionEditView(CustomerSubscriptionsMixin, View):
@@ -177,10 +150,7 @@ class SubscriptionEditView(CustomerSubscriptionsMixin, View):
         services.subscription_write_check(
             org=self.org, customer=subscription.customer, product=subscription.product
         )
-        initial = {
-            name: getattr(subscription, name)
-            for name in ("quantity", "unit_price", "starts_on", "ends_on")
-        }
+        initial = {"ends_on": subscription.ends_on}
         return self.render_form(request, subscription, SubscriptionForm(initial=initial))
 
     def post(self, request, slug, subscription_id, customer_id=None):

@@ -716,6 +716,7 @@ REGISTRY: dict[str, Entry] = {
         body={"customer": "{customer}", "product": "backup-standard", "quantity": 1},
     ),
     "api:subscription-detail": C(pk="subscription"),
+    "api:subscription-changes": C(pk="subscription"),
     "api:customer-mrr": P(customer_id="customer"),
     "api:mrr-book": P(),
     "api:mrr-movements": P(),

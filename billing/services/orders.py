@@ -21,7 +21,7 @@ from billing.services.invoices import invoice_issue
 from partners.models import Partnership, Side
 from partners.selectors import customer_get_for_partner, managing_partnership, partner_may_act_on
 from subscriptions.models import MONTHS_PER_PERIOD, Product, Subscription, degressive_rate
-from subscriptions.services import subscription_create
+from subscriptions.services import LedgerEntry, ledger_record, subscription_create
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant, User
 from tenants.selectors import OrgContext
@@ -35,6 +35,26 @@ class LineRequest:
     product: Product
     quantity: int
     subscription: Subscription | None = None
+    # What the line did to the subscription, when the caller changed one that
+    # existed (an accepted offer); else the order opens or renews it.
+    change: LedgerEntry | None = None
+    # The last day of service of the subscription the line opens (None: renews).
+    ends_on: datetime.date | None = None
+
+
+class PriceChanged(Conflict):
+    """The amount at commit differs from the preview the payer confirmed (409,
+    with the new figures); nothing was written."""
+
+    def __init__(self, quote: "Quote"):
+        super().__init__(
+            _(
+                "The amount changed since the preview: %(currency)s %(total)s now. "
+                "Check the new figures and confirm again."
+            )
+            % {"currency": quote.currency, "total": quote.charged}
+        )
+        self.quote = quote
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,7 @@ class QuoteLine:
     cashback: Decimal
     discount: Decimal
     subscription: Subscription | None = None
+    change: LedgerEntry | None = None
 
 
 @dataclass(frozen=True)
@@ -206,6 +227,7 @@ def quote_build(
                 cashback=terms.cashback(price),
                 discount=terms.discount(price),
                 subscription=line.subscription,
+                change=line.change,
             )
         )
     return Quote(
@@ -274,9 +296,10 @@ def order_record(
     period_starts_on: datetime.date,
     subscriptions: Sequence[Subscription],
 ) -> Order:
-    """Write the order of `quote` with its lines (one per subscription), its
-    invoice to the payer and the partner's cashback; queue the emails. Runs
-    inside the caller's transaction, after the caller's checks."""
+    """Write the order of `quote` with its lines (one per subscription), the
+    subscription ledger's change of each line, its invoice to the payer and the
+    partner's cashback; queue the emails. Runs inside the caller's transaction,
+    after the caller's checks."""
     partnership = quote.partnership
     order = Order.objects.create(
         kind=kind,
@@ -326,10 +349,28 @@ def order_record(
             for line, subscription in zip(quote.lines, subscriptions, strict=True)
         ]
     )
+    ledger_record(
+        entries=[
+            (subscription, _ledger_entry(kind, line, subscription))
+            for line, subscription in zip(quote.lines, subscriptions, strict=True)
+        ],
+        effective_on=period_starts_on,
+        order=order,
+    )
     invoice = invoice_issue(order=order)
     _cashback_credit(order)
     notifications.order_placed(order=order, invoice=invoice)
     return order
+
+
+def _ledger_entry(kind: str, line: QuoteLine, subscription: Subscription) -> LedgerEntry:
+    """A renewal renews; an order opens the subscription it created, unless the
+    caller says what it changed."""
+    if line.change is not None:
+        return line.change
+    if kind == Order.Kind.RENEWAL:
+        return LedgerEntry.renewal(subscription)
+    return LedgerEntry.opening(subscription)
 
 
 def _with_catalog(lines: Sequence[LineRequest]) -> list[LineRequest]:
@@ -338,14 +379,25 @@ def _with_catalog(lines: Sequence[LineRequest]) -> list[LineRequest]:
         [line.product.pk for line in lines]
     )
     return [
-        LineRequest(products[line.product.pk], line.quantity, line.subscription) for line in lines
+        LineRequest(
+            products[line.product.pk], line.quantity, line.subscription, line.change, line.ends_on
+        )
+        for line in lines
     ]
 
 
 @transaction.atomic
-def order_place(*, org: OrgContext, customer_id, lines: Sequence[LineRequest]) -> Order:
+def order_place(
+    *,
+    org: OrgContext,
+    customer_id,
+    lines: Sequence[LineRequest],
+    expected_total: Decimal | None = None,
+) -> Order:
     """Order `lines` for the customer: each line starts a subscription today for
-    one billing period (or bills the given subscription), priced and settled now."""
+    one billing period (or bills the given subscription), priced and settled now.
+    With `expected_total` (the preview's charged total), a different amount at
+    commit is a 409 (PriceChanged) and nothing is written."""
     customer = _customer_for(org, customer_id)
     order_check(org=org)
     _clean_lines(lines)
@@ -356,6 +408,8 @@ def order_place(*, org: OrgContext, customer_id, lines: Sequence[LineRequest]) -
     priced = quote_build(
         customer=customer, lines=lines, ordered_by=ordered_by, partnership=partnership
     )
+    if expected_total is not None and priced.charged != expected_total:
+        raise PriceChanged(priced)
     today = timezone.localdate()
     subscriptions = [
         line.subscription
@@ -365,9 +419,10 @@ def order_place(*, org: OrgContext, customer_id, lines: Sequence[LineRequest]) -
             product=line.product,
             quantity=line.price.quantity,
             starts_on=today,
+            ends_on=request.ends_on,
             unit_price=line.price.public_unit_price,
         )
-        for line in priced.lines
+        for line, request in zip(priced.lines, lines, strict=True)
     ]
     return order_record(
         quote=priced,

@@ -34,7 +34,7 @@ from offers.services.templates import clean_item
 from partners.models import Access, Partnership, Side
 from partners.selectors import customers_visible_to
 from subscriptions.models import Product, Subscription
-from subscriptions.services import subscription_create, subscription_update
+from subscriptions.services import LedgerEntry, subscription_create, subscription_update
 from tenants.emails import emails_enqueue
 from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant
@@ -449,9 +449,12 @@ def _term_end(today: datetime.date, months: int) -> datetime.date:
     return today + relativedelta(months=months) - datetime.timedelta(days=1)
 
 
-def _apply_item(org: OrgContext, customer: Tenant, item: OfferItem, today) -> Subscription:
+def _apply_item(
+    org: OrgContext, customer: Tenant, item: OfferItem, today
+) -> tuple[Subscription, LedgerEntry]:
     """Absolute sets the product's quantity to N, relative adds N; a missing
-    subscription is created; the term sets the last day of service."""
+    subscription is created; the term sets the last day of service. Returns the
+    subscription and what the item did to it, for the order's ledger."""
     ends_on = _term_end(today, item.term_months)
     live = (
         Subscription.objects.filter(customer=customer, product=item.product, cancelled_at=None)
@@ -460,7 +463,7 @@ def _apply_item(org: OrgContext, customer: Tenant, item: OfferItem, today) -> Su
         .first()
     )
     if live is None:
-        return subscription_create(
+        created = subscription_create(
             org=org,
             customer=customer,
             product=item.product,
@@ -468,12 +471,15 @@ def _apply_item(org: OrgContext, customer: Tenant, item: OfferItem, today) -> Su
             starts_on=today,
             ends_on=ends_on,
         )
+        return created, LedgerEntry.opening(created)
+    before = (live.quantity, live.unit_price)
     quantity = item.quantity
     if item.license_mode == LicenseMode.RELATIVE:
         quantity += live.quantity
-    return subscription_update(
+    changed = subscription_update(
         org=org, subscription=live, data={"quantity": quantity, "ends_on": ends_on}
     )
+    return changed, LedgerEntry.change(before, changed)
 
 
 def _end_replaced(org: OrgContext, customer: Tenant, product: Product, today) -> None:
@@ -509,7 +515,7 @@ def offer_accept(*, org: OrgContext, offer: Offer) -> Offer:
     today = timezone.localdate()
     items = list(offer.items.select_related("product"))
     lines = [
-        LineRequest(item.product, item.quantity, _apply_item(org, offer.customer, item, today))
+        LineRequest(item.product, item.quantity, *_apply_item(org, offer.customer, item, today))
         for item in items
     ]
     for item in items:

@@ -1,7 +1,14 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from billing.api import BillingExportAPI, CashbackAPI, InvoiceViewSet, OrderViewSet, QuoteAPI
+from billing.api import (
+    BillingExportAPI,
+    CashbackAPI,
+    InvoiceViewSet,
+    OrderViewSet,
+    QuoteAPI,
+    SubscriptionViewSet,
+)
 from offers.api import OfferBatchAPI, OfferTemplateViewSet, OfferViewSet, UpdatesAPI
 from partners.api import (
     AlertProfileViewSet,
@@ -10,7 +17,7 @@ from partners.api import (
     PartnershipViewSet,
     SlaPolicyViewSet,
 )
-from subscriptions.api import CustomerMrrAPI, ProductViewSet, SubscriptionViewSet
+from subscriptions.api import CustomerMrrAPI, ProductViewSet
 from tenants.api import (
     ApiTokenViewSet,
     AuditEventViewSet,

@@ -79,12 +79,6 @@ def detail_url(customer) -> str:
     return reverse("customer_detail", kwargs={"slug": "alpine", "customer_id": customer.pk})
 
 
-def form_data(**overrides) -> dict:
-    data = {"quantity": "35", "unit_price": "", "starts_on": TODAY.isoformat(), "ends_on": ""}
-    data.update(overrides)
-    return data
-
-
 # --- the widget -------------------------------------------------------------------------
 
 
@@ -131,60 +125,97 @@ def test_customer_subscriptions_page_lists_with_the_widget(world, browser, produ
 # --- add, edit, cancel ------------------------------------------------------------------
 
 
-def test_partner_adds_a_subscription_at_the_catalog_price(world, browser, managed, product):
+def order_url(customer=None) -> str:
+    if customer is None:
+        return reverse("order_place", kwargs={"slug": "mueller"})
+    return reverse("customer_order_place", kwargs={"slug": "alpine", "customer_id": customer.pk})
+
+
+def order_form(product, quantity="35", **fields) -> dict:
+    return {"product_0": str(product.pk), "quantity_0": quantity, **fields}
+
+
+def test_adding_a_subscription_is_placing_an_order_after_its_preview(
+    world, browser, managed, product
+):
     client = browser(world.partner_owner)
 
-    response = client.post(
-        partner_url("subscription_add", managed), form_data(product=str(product.pk))
+    add = client.get(partner_url("subscription_add", managed) + f"?product={product.pk}")
+    # "Place order" before any preview: the preview, and nothing written
+    unseen = client.post(order_url(managed), order_form(product, action="place"))
+    # then the amount the partner saw comes back with the order
+    placed = client.post(
+        order_url(managed), order_form(product, action="place", expected_total="277.76")
     )
 
-    assert response.status_code == 302
-    assert response["Location"] == partner_url("subscriptions", managed)
+    assert add.status_code == 302
+    assert add["Location"] == f"{order_url(managed)}?product_0={product.pk}&quantity_0=1"
+    assert unseen.status_code == 200
+    assert 'name="expected_total" value="277.76"' in text(unseen)  # Alpine pays, 20 % off
+    assert placed.status_code == 302, text(placed)
     subscription = Subscription.objects.get(customer=managed)
     assert (subscription.quantity, subscription.unit_price) == (35, Decimal("9.92"))
     assert subscription.mrr == Decimal("347.20")
+    assert list(subscription.changes.values_list("kind", "quantity_after")) == [("new", 35)]
     assert "CHF 347.20" in text(client.get(partner_url("subscriptions", managed)))
 
 
-@pytest.mark.parametrize(
-    ("overrides", "field", "message"),
-    [
-        ({"quantity": "0"}, "quantity", "Give at least 1."),
-        (
-            {"ends_on": (TODAY - DAY).isoformat()},
-            "ends_on",
-            "The last day of service cannot be before the start.",
-        ),
-    ],
-)
-def test_add_shows_the_service_errors_inline(
-    world, browser, managed, product, overrides, field, message
+def test_an_amount_that_changed_since_the_preview_is_shown_again_and_nothing_is_written(
+    world, browser, managed, product
 ):
     response = browser(world.partner_owner).post(
-        partner_url("subscription_add", managed), form_data(product=str(product.pk), **overrides)
+        order_url(managed), order_form(product, action="place", expected_total="200.00")
     )
 
-    assert response.status_code == 400
-    assert response.context["form"].errors[field] == [message]
-    assert f'id="id_{field}_error"' in text(response)
+    assert response.status_code == 409
+    page = text(response)
+    assert "The amount changed since the preview: CHF 277.76 now." in page
+    assert 'name="expected_total" value="277.76"' in page
     assert not Subscription.objects.exists()
 
 
-def test_edit_saves_and_shows_errors_inline(world, browser, managed, product):
+def test_a_price_typed_into_the_browser_is_never_taken(world, browser, product):
+    """Outside review: customer.owner added 50 x at CHF 0.00 in the browser, active,
+    no order. The add page is the order page now, which has no price to type."""
+    client = browser(world.customer_owner)
+
+    old_form = client.post(
+        customer_url("subscription_add"),
+        {"product": str(product.pk), "quantity": "50", "unit_price": "0.00"},
+    )
+    placed = client.post(
+        order_url(),
+        order_form(product, "50", unit_price="0.00", action="place", expected_total="496.00"),
+    )
+
+    assert old_form.status_code == 405
+    assert placed.status_code == 302, text(placed)
+    subscription = Subscription.objects.get()
+    assert (subscription.quantity, subscription.unit_price) == (50, Decimal("9.92"))
+    assert subscription.order_lines.get().order.charged_amount == Decimal("496.00")
+
+
+def test_edit_changes_only_the_last_day_and_shows_errors_inline(world, browser, managed, product):
     subscription = subscribe(world, managed, product)
     client = browser(world.partner_owner)
     url = partner_url("subscription_edit", managed, subscription)
-    starts = subscription.starts_on.isoformat()
+    before_start = (subscription.starts_on - DAY).isoformat()
+    last_day = (TODAY + 30 * DAY).isoformat()
 
-    assert client.get(url).status_code == 200
-    refused = client.post(url, form_data(quantity="0", unit_price="9.92", starts_on=starts))
-    saved = client.post(url, form_data(quantity="40", unit_price="9.50", starts_on=starts))
+    page = client.get(url)
+    refused = client.post(url, {"ends_on": before_start})
+    saved = client.post(url, {"ends_on": last_day, "quantity": "4000", "unit_price": "0.01"})
 
+    assert page.status_code == 200
+    assert 'name="unit_price"' not in text(page) and 'name="quantity"' not in text(page)
     assert refused.status_code == 400
-    assert refused.context["form"].errors["quantity"] == ["Give at least 1."]
+    assert refused.context["form"].errors["ends_on"] == [
+        "The last day of service cannot be before the start."
+    ]
     assert saved.status_code == 302
     subscription.refresh_from_db()
-    assert (subscription.quantity, subscription.unit_price) == (40, Decimal("9.50"))
+    assert (subscription.quantity, subscription.unit_price) == (35, Decimal("9.92"))
+    assert subscription.ends_on.isoformat() == last_day
 
 
 def test_cancel_asks_then_cancels_once(world, browser, managed, product):
@@ -206,14 +237,14 @@ def test_cancel_asks_then_cancels_once(world, browser, managed, product):
 
 def test_customer_admin_adds_and_customer_user_may_not(world, browser, product):
     url = customer_url("subscription_add")
-    data = form_data(product=str(product.pk), quantity="3")
+    data = order_form(product, "3", action="place", expected_total="29.76")
 
     user = browser(world.customer_user)
     assert user.get(url).status_code == 403
-    assert user.post(url, data).status_code == 403
-    assert user.post(url, {**data, "quantity": "0"}).status_code == 403
-    admin = browser(world.customer_admin)
-    assert admin.post(url, data).status_code == 302
+    assert user.post(order_url(), data).status_code == 403
+    admin = browser(world.customer_admin)  # a buyer
+    assert admin.get(url)["Location"] == order_url()
+    assert admin.post(order_url(), data).status_code == 302
 
     assert Subscription.objects.get(customer=world.customer).quantity == 3
 

@@ -9,11 +9,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from billing.models import Order
 from partners import services as partner_services
 from subscriptions import mrr, selectors, services
 from subscriptions.models import PriceTier, Subscription
 from subscriptions.tests.factories import ProductFactory
 from tenants.exceptions import Conflict
+from tenants.models import Membership
 from tenants.selectors import org_context_for
 from tests.isolation import assert_all_404, missing_id
 
@@ -75,29 +77,33 @@ def subscribe(world, product, quantity=1, **fields) -> Subscription:
 # --- create, price, MRR --------------------------------------------------------------------
 
 
-def test_a_partner_adds_a_subscription_at_the_customers_public_price(world, api, hosting):
+def test_a_partner_adds_a_subscription_by_an_order_at_the_customers_public_price(
+    world, api, hosting
+):
     manage(world)
 
     response = api(world.partner_owner, world.partner).post(
-        LIST,
-        {
-            "customer": str(world.customer.id),
-            "product": "web-hosting",
-            "quantity": 35,
-            "starts_on": str(timezone.localdate()),
-        },
+        LIST, {"customer": str(world.customer.id), "product": "web-hosting", "quantity": 35}
     )
 
     assert response.status_code == 201, response.json()
-    body = response.json()
+    body = response.json()["subscription"]
     assert body["customer"] == str(world.customer.id)
     assert body["product"] == "web-hosting"
     assert body["unit_price"] == "9.92"
     assert body["currency"] == "CHF"
     assert body["billing_period"] == "monthly"
+    assert body["starts_on"] == timezone.localdate().isoformat()
     assert body["ends_on"] is None
     assert body["status"] == "active"
     assert body["mrr"] == "347.20"
+    # the order behind it: the customer pays the public price for this period
+    order = response.json()["order"]
+    assert (order["kind"], order["payer"], order["charged_amount"]) == (
+        "order",
+        "customer",
+        "347.20",
+    )
     assert selectors.customer_mrr(customer=world.customer)["current_mrr"] == Decimal("347.20")
 
 
@@ -134,26 +140,35 @@ def test_the_database_divides_a_whole_annual_price_exactly(world):
     )
 
 
-def test_a_customer_gives_its_own_price_and_end_date(world, api, hosting):
-    response = api(world.customer_owner, world.customer).post(
+def test_a_customer_orders_with_an_end_date_but_never_its_own_price_or_start(world, api, hosting):
+    client = api(world.customer_owner, world.customer)
+    end = timezone.localdate() + datetime.timedelta(days=90)
+
+    refused = client.post(
         LIST,
         {
             "product": "web-hosting",
             "quantity": 2,
             "unit_price": "8.50",
             "starts_on": "2030-01-01",
-            "ends_on": "2030-12-31",
+            "billing_anchor": "2030-01-01",
         },
     )
+    ordered = client.post(
+        LIST, {"product": "web-hosting", "quantity": 2, "ends_on": end.isoformat()}
+    )
 
-    assert response.status_code == 201, response.json()
-    body = response.json()
+    assert refused.status_code == 400
+    assert set(refused.json()) == {"unit_price", "starts_on", "billing_anchor"}
+    assert ordered.status_code == 201, ordered.json()
+    body = ordered.json()["subscription"]
     assert (body["customer"], body["unit_price"], body["mrr"]) == (
         str(world.customer.id),
-        "8.50",
-        "17.00",
+        "9.92",
+        "19.84",
     )
-    assert (body["ends_on"], body["status"]) == ("2030-12-31", "scheduled")
+    assert (body["ends_on"], body["status"]) == (end.isoformat(), "active")
+    assert Subscription.objects.count() == 1
 
 
 # --- who may ----------------------------------------------------------------------------------
@@ -163,8 +178,9 @@ def test_a_customer_gives_its_own_price_and_end_date(world, api, hosting):
     ("who", "side", "expected"),
     [
         ("partner_owner", "partner", 201),
-        ("partner_admin", "partner", 201),
-        ("assigned collaborator", "partner", 201),
+        ("partner_admin", "partner", 403),  # not a buyer
+        ("assigned collaborator", "partner", 403),  # not a buyer
+        ("assigned buyer collaborator", "partner", 201),
         ("collaborator", "partner", 404),
         ("other_owner", "other_partner", 404),
         ("customer_owner", "customer", 201),
@@ -174,23 +190,19 @@ def test_a_customer_gives_its_own_price_and_end_date(world, api, hosting):
 )
 def test_who_may_add_a_subscription(world, api, hosting, who, side, expected):
     manage(world)
-    if who == "assigned collaborator":
+    if who.startswith("assigned"):
         assign_collaborator(world)
+        Membership.objects.filter(user=world.collaborator).update(buyer="buyer" in who)
         who = "collaborator"
     user, tenant = getattr(world, who), getattr(world, side)
 
     response = api(user, tenant).post(
-        LIST,
-        {
-            "customer": str(world.customer.id),
-            "product": "web-hosting",
-            "quantity": 1,
-            "starts_on": "2025-01-01",
-        },
+        LIST, {"customer": str(world.customer.id), "product": "web-hosting", "quantity": 1}
     )
 
     assert response.status_code == expected, response.json()
     assert Subscription.objects.count() == (1 if expected == 201 else 0)
+    assert Order.objects.count() == (1 if expected == 201 else 0)
 
 
 def test_a_customer_user_reads_but_does_not_change(world, api, hosting):
@@ -231,13 +243,7 @@ def test_a_limited_grant_covers_only_its_listed_products(world, api, hosting):
 
     listed = client.get(LIST, {"customer": str(world.customer.id)}).json()
     refused = client.post(
-        LIST,
-        {
-            "customer": str(world.customer.id),
-            "product": "web-hosting",
-            "quantity": 1,
-            "starts_on": "2025-01-01",
-        },
+        LIST, {"customer": str(world.customer.id), "product": "web-hosting", "quantity": 1}
     )
 
     assert [row["product"] for row in listed["results"]] == ["mail-basic"]
@@ -253,26 +259,26 @@ def test_a_limited_grant_covers_only_its_listed_products(world, api, hosting):
     ("change", "field"),
     [
         ({"quantity": 0}, "quantity"),
-        ({"starts_on": "2025-05-01", "ends_on": "2025-04-30"}, "ends_on"),
+        ({"quantity": 100_001}, "quantity"),
+        ({"ends_on": "2025-04-30"}, "ends_on"),  # before today
         ({"product": "no-such-product"}, "product"),
         ({"product": "eur-only"}, "product"),
+        ({"unit_price": "999999.00"}, "unit_price"),
+        ({"starts_on": "2025-01-01"}, "starts_on"),
+        ({"expected_total": "abc"}, "expected_total"),
     ],
 )
 def test_bad_input_is_a_400_and_nothing_is_written(world, api, hosting, change, field):
     ProductFactory(code="eur-only", prices={"EUR": "5.00"})
     manage(world)
-    body = {
-        "customer": str(world.customer.id),
-        "product": "web-hosting",
-        "quantity": 1,
-        "starts_on": "2025-01-01",
-    }
+    body = {"customer": str(world.customer.id), "product": "web-hosting", "quantity": 1}
 
     response = api(world.partner_owner, world.partner).post(LIST, {**body, **change})
 
     assert response.status_code == 400
     assert field in response.json()
     assert not Subscription.objects.exists()
+    assert not Order.objects.exists()
 
 
 def test_the_service_refuses_bad_values_itself(world, hosting):
@@ -553,8 +559,6 @@ def test_a_limited_partner_sees_only_the_mrr_of_the_products_it_manages(world, a
 
 
 def test_an_ended_subscription_cannot_be_cancelled_so_its_history_stays(world):
-    from tenants.exceptions import Conflict
-
     product = ProductFactory(prices={"CHF": "10.00", "EUR": "9.00"})
     owner = org_context_for(user=world.customer_owner, tenant_id=world.customer.id)
     ended = services.subscription_create(
