@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from catalog.models import Product
 from partners.models import Access, Partnership, Payment, Side
-from subscriptions.models import Product, Subscription
+from subscriptions.models import Subscription
 from tenants.models import Tenant, User
 
 CURRENCIES = Tenant.Currency.choices

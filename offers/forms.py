@@ -7,8 +7,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.services.orders import MAX_QUANTITY
+from catalog.models import Product
 from offers.models import MAX_TERM_MONTHS, LicenseMode, Offer, OfferTemplate
-from subscriptions.models import Product
 
 MESSAGE_MAX = 2000
 

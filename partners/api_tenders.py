@@ -24,6 +24,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from catalog.models import Product
 from partners.models import Tender
 from partners.selectors.tenders import tender_get, tenders_for
 from partners.serializers_tenders import (
@@ -34,7 +35,6 @@ from partners.serializers_tenders import (
 )
 from partners.services.tenders import tender_cancel, tender_post, tender_propose
 from portal.api.base import OrgViewSet
-from subscriptions.models import Product
 from tenants.models import Role, Tenant
 
 BOTH_KINDS = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)

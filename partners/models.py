@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from subscriptions.models import Product
+from catalog.models import Product
 from tenants.models import Tenant, User
 
 

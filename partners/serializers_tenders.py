@@ -7,9 +7,9 @@ with only its own proposal. Money is a decimal string with two places."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog.models import Product
 from partners.models import Tender, TenderProposal
 from partners.serializers import TenantNameSerializer
-from subscriptions.models import Product
 
 
 @extend_schema_field(

@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from billing.models import Order
+from catalog.models import Feature, PriceTier, Product, ProductPrice
 from partners.models import (
     AlertProfile,
     Contract,
@@ -24,7 +25,7 @@ from partners.models import (
     SlaPolicy,
 )
 from subscriptions.book_cache import book_changed
-from subscriptions.models import Feature, PriceTier, Product, ProductPrice, Subscription
+from subscriptions.models import Subscription
 from subscriptions.services import subscription_build
 from tenants.branch_cache import branch_changed
 from tenants.models import Branding, Contact, Membership, Role, Tenant, User

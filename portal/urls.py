@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from catalog.models import Feature, Product
 from partners.urls_tenders import public_urlpatterns as tender_public_urls
 from partners.views import InvitationView
 from portal import views
@@ -21,6 +22,15 @@ handler404 = "portal.api.exceptions.not_found"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    # The catalog moved from `subscriptions` to its own app (issue 19): its admin pages
+    # answer at their old addresses too, so staff bookmarks keep working.
+    *[
+        path(
+            f"admin/subscriptions/{model._meta.model_name}/",
+            include(admin.site.get_model_admin(model).urls),
+        )
+        for model in (Product, Feature)
+    ],
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", language_set, name="set_language"),

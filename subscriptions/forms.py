@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from subscriptions.models import Product
+from catalog.models import Product
 
 
 class DateInput(forms.DateInput):

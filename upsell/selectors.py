@@ -18,8 +18,9 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from catalog.models import Feature, Product
 from partners.selectors import ManagingGrants, customer_get_for_partner
-from subscriptions.models import Feature, Product, Subscription
+from subscriptions.models import Subscription
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, branding_effective, uuid_or_404
 from upsell.models import FeatureInterest, UpgradeRequest, UpsellChange, UpsellSwitch

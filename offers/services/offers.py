@@ -28,12 +28,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from billing.services import LineRequest, order_place_confirmed, quote_build
+from catalog.models import Product
 from offers import notifications
 from offers.models import LicenseMode, Offer, OfferBatch, OfferItem, OfferTemplate
 from offers.services.templates import clean_item
 from partners.models import Access, Partnership, Side
 from partners.selectors import customers_visible_to
-from subscriptions.models import Product, Subscription
+from subscriptions.models import Subscription
 from subscriptions.services import subscription_create, subscription_update
 from tenants.emails import emails_enqueue
 from tenants.exceptions import Conflict

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog.models import Product
 from partners import notifications
 from partners.audit import partnership_event_audit
 from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Payment, Side
@@ -22,7 +23,6 @@ from partners.selectors import (
     status_conflict,
 )
 from subscriptions.book_cache import book_changed
-from subscriptions.models import Product
 from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant, User
 from tenants.selectors import OrgContext

@@ -22,9 +22,9 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from catalog.models import Product
 from partners.models import Tender, TenderProposal
 from partners.notifications import long_date
-from subscriptions.models import Product
 from tenants.emails import email_queue, notify
 from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant

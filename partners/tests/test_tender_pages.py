@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 import partners.urls_tenders
+from catalog.tests.factories import ProductFactory
 from partners.forms_tenders import form_stamp
 from partners.models import Tender, TenderProposal
 from partners.services import partnership_accept, partnership_invite_partner
@@ -25,7 +26,6 @@ from partners.services.tenders import (
     tender_token,
 )
 from subscriptions.services import subscription_build
-from subscriptions.tests.factories import ProductFactory
 from tenants.models import OutboundEmail, Tenant
 from tenants.selectors import org_context_for
 from tenants.tests.factories import PartnerFactory

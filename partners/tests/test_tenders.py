@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 
+from catalog.models import PriceTier
+from catalog.tests.factories import ProductFactory
 from partners import tasks
 from partners.models import Tender
 from partners.selectors.programme import programme_progress
@@ -25,9 +27,7 @@ from partners.services.tenders import (
     tender_tell_partner,
     tender_token,
 )
-from subscriptions.models import PriceTier
 from subscriptions.services import subscription_build
-from subscriptions.tests.factories import ProductFactory
 from tenants.exceptions import Conflict
 from tenants.models import OutboundEmail
 from tenants.selectors import org_context_for

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.fields import DateTimeField
 
+from catalog.tests.factories import ProductFactory
 from partners.models import Tender, TenderProposal
 from partners.services import partnership_accept, partnership_invite_partner
 from partners.services.tenders import (
@@ -23,7 +24,6 @@ from partners.services.tenders import (
     tender_propose,
 )
 from subscriptions.services import subscription_build
-from subscriptions.tests.factories import ProductFactory
 from tenants.models import OutboundEmail
 from tenants.selectors import org_context_for
 from tests.isolation import missing_id

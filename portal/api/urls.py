@@ -2,6 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from billing.api import BillingExportAPI, CashbackAPI, InvoiceViewSet, OrderViewSet, QuoteAPI
+from catalog.api import ProductViewSet
 from offers.api import OfferBatchAPI, OfferTemplateViewSet, OfferViewSet, UpdatesAPI
 from partners.api import (
     AlertProfileViewSet,
@@ -10,7 +11,7 @@ from partners.api import (
     PartnershipViewSet,
     SlaPolicyViewSet,
 )
-from subscriptions.api import CustomerMrrAPI, ProductViewSet, SubscriptionViewSet
+from subscriptions.api import CustomerMrrAPI, SubscriptionViewSet
 from tenants.api import (
     ApiTokenViewSet,
     AuditEventViewSet,

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "allauth.account",
     # Domain apps, from the core upwards (STYLE.md: apps import downwards).
     "tenants",
+    "catalog",
     "subscriptions",
     "partners",
     "billing",

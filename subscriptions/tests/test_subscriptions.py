@@ -9,10 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from catalog.models import PriceTier
+from catalog.tests.factories import ProductFactory
 from partners import services as partner_services
 from subscriptions import selectors, services
-from subscriptions.models import PriceTier, Subscription
-from subscriptions.tests.factories import ProductFactory
+from subscriptions.models import Subscription
 from tenants.exceptions import Conflict
 from tenants.selectors import org_context_for
 from tests.isolation import assert_all_404, missing_id
