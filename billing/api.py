@@ -23,9 +23,9 @@ from billing.serializers import (
     QuoteSerializer,
     quote_as_seen,
 )
-from portal.api.base import OrgAPIView, OrgGenericAPIView, OrgViewSet
 from subscriptions.api_smart_lists import CsvRenderer
 from tenants import exports
+from tenants.api_base import OrgAPIView, OrgGenericAPIView, OrgViewSet
 from tenants.audit import audit_record
 from tenants.models import AuditEvent, Role, Tenant
 from tenants.selectors import OrgContext

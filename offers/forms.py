@@ -1,5 +1,5 @@
 """The forms of the offers pages. They parse; offers.services validates and
-writes, and its messages show inline (portal.web.form_add_service_errors), so a
+writes, and its messages show inline (tenants.web.form_add_service_errors), so a
 rule lives once — fields the service checks are optional here on purpose."""
 
 from django import forms

@@ -35,9 +35,9 @@ from offers.forms import (
 )
 from offers.models import Offer, OfferBatch, TemplateItem
 from partners.selectors import customers_visible_to
-from portal.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
+from tenants.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
 
 PAGE_SIZE = 50
 TIMES = "\N{MULTIPLICATION SIGN}"

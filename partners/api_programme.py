@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from partners.selectors.programme import programme_progress
 from partners.serializers_tenders import ProgrammeSerializer
-from portal.api.base import OrgAPIView
+from tenants.api_base import OrgAPIView
 from tenants.models import Role, Tenant
 
 

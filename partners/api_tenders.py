@@ -34,7 +34,7 @@ from partners.serializers_tenders import (
     TenderSerializer,
 )
 from partners.services.tenders import tender_cancel, tender_post, tender_propose
-from portal.api.base import OrgViewSet
+from tenants.api_base import OrgViewSet
 from tenants.models import Role, Tenant
 
 BOTH_KINDS = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)

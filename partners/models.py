@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Product
-from tenants.models import Tenant, User
+from tenants.models import AppendOnly, Tenant, User
 
 
 class Access(models.TextChoices):
@@ -144,9 +144,11 @@ class Partnership(models.Model):
         return None
 
 
-class PartnershipEvent(models.Model):
+class PartnershipEvent(AppendOnly):
     """The history of a grant: who changed what, when, before and after.
     Append-only: rows are never updated or deleted by the portal."""
+
+    append_only_name = "Partnership history"
 
     class Kind(models.TextChoices):
         CREATED = "created", _("Requested")
@@ -180,14 +182,6 @@ class PartnershipEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ValueError("Partnership history cannot be edited.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("Partnership history cannot be deleted.")
 
 
 class CustomerAssignment(models.Model):

@@ -30,7 +30,7 @@ from partners.selectors import (
     sla_policies,
 )
 from partners.services import contract_clean
-from portal.api.exceptions import validation_detail
+from tenants.exceptions import validation_detail
 from tenants.models import Contact, Tenant
 from tenants.serializers import email_domains_field
 from tenants.services import ORGANIZATION_FIELDS

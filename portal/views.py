@@ -17,10 +17,10 @@ from partners.selectors import (
     partnerships_for,
 )
 from partners.selectors.programme import programme_progress
-from portal.web import OrgViewMixin
 from subscriptions.mrr import book_mrr
 from tenants.models import Tenant
 from tenants.selectors import members_list, tenant_descendants, user_memberships
+from tenants.web import OrgViewMixin
 
 
 def programme_thresholds(programme: dict) -> str:

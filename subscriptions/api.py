@@ -7,7 +7,6 @@ from rest_framework import exceptions, mixins, status
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
-from portal.api.base import OrgAPIView, OrgViewSet
 from subscriptions import selectors, services
 from subscriptions.models import Subscription
 from subscriptions.serializers import (
@@ -16,6 +15,7 @@ from subscriptions.serializers import (
     SubscriptionSerializer,
     SubscriptionUpdateSerializer,
 )
+from tenants.api_base import OrgAPIView, OrgViewSet
 from tenants.models import Tenant
 
 

@@ -16,10 +16,10 @@ from rest_framework import renderers, serializers, status
 from rest_framework.response import Response
 
 from catalog.models import Product
-from portal.api.base import OrgAPIView, OrgViewSet
 from subscriptions import smart_lists
 from subscriptions.models import SmartList
 from tenants import exports
+from tenants.api_base import OrgAPIView, OrgViewSet
 from tenants.audit import audit_record
 from tenants.models import AuditEvent, Role, Tenant
 

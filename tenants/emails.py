@@ -17,7 +17,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from portal.i18n import user_language
+from tenants.i18n import user_language
 from tenants.models import OutboundEmail, User
 
 log = logging.getLogger(__name__)

@@ -44,9 +44,9 @@ from partners.services.tenders import (
     tender_post_visitor,
     tender_propose,
 )
-from portal.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
+from tenants.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
 
 PAGE_SIZE = 25
 VISITOR_POSTS_RATE = "5/h"

@@ -52,7 +52,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "portal.i18n.UserLanguageMiddleware",
+    "tenants.i18n.UserLanguageMiddleware",
     "tenants.audit.AuditRequestMiddleware",
     "portal.api.filters.RefuseNulMiddleware",
     "portal.idempotency.IdempotencyKeyMiddleware",
