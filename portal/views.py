@@ -16,8 +16,8 @@ from partners.selectors import (
     partnerships_awaiting_answer,
     partnerships_for,
 )
-from partners.selectors.programme import programme_progress
 from subscriptions.mrr import book_mrr
+from subscriptions.programme import programme_progress
 from tenants.models import Tenant
 from tenants.selectors import members_list, tenant_descendants, user_memberships
 from tenants.web import OrgViewMixin

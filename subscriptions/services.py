@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Product, ProductPrice, degressive_rate, round_money
+from partners.book_changes import book_changed
 from partners.selectors.partnerships import customer_get_for_partner
-from subscriptions.book_cache import book_changed
 from subscriptions.models import Subscription
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant

@@ -14,7 +14,6 @@ from catalog.models import PriceTier
 from catalog.tests.factories import ProductFactory
 from partners import tasks
 from partners.models import Tender
-from partners.selectors.programme import programme_progress
 from partners.selectors.tenders import tender_get, tenders_for
 from partners.services import partnership_accept, partnership_invite_partner
 from partners.services.tenders import (
@@ -27,6 +26,7 @@ from partners.services.tenders import (
     tender_tell_partner,
     tender_token,
 )
+from subscriptions.programme import programme_progress
 from subscriptions.services import subscription_build
 from tenants.exceptions import Conflict
 from tenants.models import OutboundEmail

@@ -67,7 +67,7 @@ urlpatterns = [
     path("partners/directory/", PartnerDirectoryAPI.as_view(), name="partner-directory"),
     path("customers/import/", include("partners.api_imports")),  # before customers/{id}/
     path("tenders/", include("partners.api_tenders")),
-    path("programme/", include("partners.api_programme")),
+    path("programme/", include("subscriptions.api_programme")),
     path("mrr/", include("subscriptions.api_mrr")),
     path("smart-lists/", include("subscriptions.api_smart_lists")),
     path(  # before the router: customers/{id}/ is partners' CustomerViewSet

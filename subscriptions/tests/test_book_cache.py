@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from catalog.tests.factories import ProductFactory
 from partners.models import Access, Partnership
-from partners.selectors.programme import programme_progress
 from partners.services.partnerships import (
     collaborators_set,
     customer_add,
@@ -19,6 +18,7 @@ from partners.services.partnerships import (
     partnership_invite_partner,
 )
 from subscriptions import mrr, services
+from subscriptions.programme import programme_progress
 from tenants.branch_cache import _generation_key, branch_cached, branch_changed, branch_of
 from tenants.selectors import org_context_for
 from tenants.services import tenant_move

@@ -1,12 +1,12 @@
 """API of the partner programme (SPEC §3), mounted at `programme/`: how far the
-partner is towards qualifying, from `partners.selectors.programme`."""
+partner is towards qualifying, from `subscriptions.programme`."""
 
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from partners.selectors.programme import programme_progress
-from partners.serializers_tenders import ProgrammeSerializer
+from subscriptions.programme import programme_progress
+from subscriptions.serializers import ProgrammeSerializer
 from tenants.api_base import OrgAPIView
 from tenants.models import Role, Tenant
 
