@@ -28,15 +28,15 @@ from partners.models import (
     PartnershipEvent,
     ServiceProfile,
     SlaPolicy,
-    Tender,
 )
-from partners.services.tenders import tender_post
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_build
 from tenants.branch_cache import branch_changed
 from tenants.models import Branding, Contact, Membership, Role, Tenant, User
 from tenants.selectors import org_context_for
 from tenants.services import tenant_build
+from tenders.models import Tender
+from tenders.services import tender_post
 from upsell.models import UpsellSwitch
 from upsell.services import upsell_set
 

@@ -4,13 +4,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from catalog.models import Feature, Product
-from partners.urls_tenders import public_urlpatterns as tender_public_urls
 from partners.views import InvitationView
 from portal import views
 from portal.health import healthz
 from portal.i18n import language_set
 from portal.profile import profile
 from tenants import views as tenant_views
+from tenders.urls import public_urlpatterns as tender_public_urls
 
 # The admin has no sign-in form of its own: /admin/login/ sends visitors to the
 # portal's (allauth's), whose failed-login limits then apply to staff accounts too.
@@ -48,6 +48,6 @@ urlpatterns = [
     path("t/<slug:slug>/", include("billing.urls")),
     path("t/<slug:slug>/", include("offers.urls")),
     path("t/<slug:slug>/", include("upsell.urls")),
-    path("t/<slug:slug>/", include("partners.urls_tenders")),
+    path("t/<slug:slug>/", include("tenders.urls")),
     *tender_public_urls,
 ]

@@ -17,10 +17,10 @@ from partners.selectors import (
     partnerships_for,
 )
 from subscriptions.mrr import book_mrr
-from subscriptions.programme import programme_progress
 from tenants.models import Tenant
 from tenants.selectors import members_list, tenant_descendants, user_memberships
 from tenants.web import OrgViewMixin
+from tenders.selectors import programme_progress
 
 
 def programme_thresholds(programme: dict) -> str:

@@ -107,31 +107,3 @@ class CustomerMrrSerializer(serializers.Serializer):
     )
     upcoming = MrrUpcomingSerializer(allow_null=True)
     history = MrrMonthSerializer(many=True)
-
-
-# --- the partner programme ---------------------------------------------------------------
-
-
-def _money(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True, **kwargs)
-
-
-class ProgrammeCurrencySerializer(serializers.Serializer):
-    currency = serializers.CharField(read_only=True)
-    yearly_value = _money(
-        help_text="The yearly value of the products the partner manages, in this currency."
-    )
-    threshold = _money(help_text="The yearly value that qualifies, in this currency.")
-    missing = _money(help_text="What is still missing to reach the threshold (0.00 once reached).")
-    percent = serializers.IntegerField(
-        read_only=True, min_value=0, max_value=100, help_text="How far, capped at 100."
-    )
-    reached = serializers.BooleanField(read_only=True)
-
-
-class ProgrammeSerializer(serializers.Serializer):
-    """How far the partner is in the programme: each currency against its own
-    threshold (amounts are never converted); reaching either qualifies."""
-
-    qualifies = serializers.BooleanField(read_only=True)
-    currencies = ProgrammeCurrencySerializer(many=True, read_only=True)

@@ -58,12 +58,6 @@ from offers import services as offer_services
 from partners import services as partner_services
 from partners.models import ImportJob, Partnership
 from partners.selectors import invitation_token
-from partners.services.tenders import (
-    tender_post,
-    tender_post_visitor,
-    tender_propose,
-    tender_token,
-)
 from subscriptions.selectors import customer_mrr
 from subscriptions.services import subscription_build
 from subscriptions.smart_lists import smart_list_create
@@ -71,6 +65,12 @@ from tenants.models import AuditEvent, Role
 from tenants.selectors import org_context_for
 from tenants.services import api_token_create, branding_logo_set
 from tenants.tests.factories import PASSWORD, MembershipFactory, PartnerFactory
+from tenders.services import (
+    tender_post,
+    tender_post_visitor,
+    tender_propose,
+    tender_token,
+)
 from tests.matrix import (
     METHODS,
     Normalizer,

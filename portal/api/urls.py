@@ -23,6 +23,7 @@ from tenants.api import (
     OrganizationSettingsAPI,
     PartnerCreateAPI,
 )
+from tenders.api import programme_urlpatterns
 from upsell.api import (
     CustomerUpsellAPI,
     CustomerUpsellInterestAPI,
@@ -66,8 +67,8 @@ urlpatterns = [
     path("partners/", PartnerCreateAPI.as_view(), name="partner-create"),
     path("partners/directory/", PartnerDirectoryAPI.as_view(), name="partner-directory"),
     path("customers/import/", include("partners.api_imports")),  # before customers/{id}/
-    path("tenders/", include("partners.api_tenders")),
-    path("programme/", include("subscriptions.api_programme")),
+    path("tenders/", include("tenders.api")),
+    path("programme/", include(programme_urlpatterns)),
     path("mrr/", include("subscriptions.api_mrr")),
     path("smart-lists/", include("subscriptions.api_smart_lists")),
     path(  # before the router: customers/{id}/ is partners' CustomerViewSet

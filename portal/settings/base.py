@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "partners",
     "billing",
+    "tenders",
     "offers",
     "upsell",
     "portal",

@@ -18,11 +18,11 @@ from partners.services.partnerships import (
     partnership_invite_partner,
 )
 from subscriptions import mrr, services
-from subscriptions.programme import programme_progress
 from tenants.branch_cache import _generation_key, branch_cached, branch_changed, branch_of
 from tenants.selectors import org_context_for
 from tenants.services import tenant_move
 from tenants.tests.factories import CustomerFactory
+from tenders.selectors import programme_progress
 
 TODAY = timezone.localdate()
 MONTH = TODAY.strftime("%Y-%m")

@@ -1,6 +1,6 @@
 """Shapes of the tenders and partner-programme API (API.md `tenders/`,
 `programme/`; SPEC §3). What a caller may read is decided by
-`partners.selectors.tenders`: a customer reads its own tenders with every
+`tenders.selectors`: a customer reads its own tenders with every
 proposal; a partner that opted in reads the open ones in full, contact included,
 with only its own proposal. Money is a decimal string with two places."""
 
@@ -8,8 +8,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Product
-from partners.models import Tender, TenderProposal
 from partners.serializers import TenantNameSerializer
+from tenders.models import Tender, TenderProposal
 
 
 @extend_schema_field(
@@ -62,7 +62,7 @@ class TenderSerializer(serializers.ModelSerializer):
 class TenderPostSerializer(serializers.Serializer):
     """The body of `POST tenders/`. The request's rules (a valid email, a
     category, `valid_until` from today to a year from now) are checked by
-    `partners.services.tenders.tender_clean`; a refusal is a 400 on the field
+    `tenders.services.tender_clean`; a refusal is a 400 on the field
     and nothing is written."""
 
     title = serializers.CharField(max_length=200)
@@ -82,3 +82,31 @@ class TenderProposeSerializer(serializers.Serializer):
     """The body of `POST tenders/{id}/proposals/`; emailed to the poster."""
 
     message = serializers.CharField(max_length=5000)
+
+
+# --- the partner programme ---------------------------------------------------------------
+
+
+def _money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True, **kwargs)
+
+
+class ProgrammeCurrencySerializer(serializers.Serializer):
+    currency = serializers.CharField(read_only=True)
+    yearly_value = _money(
+        help_text="The yearly value of the products the partner manages, in this currency."
+    )
+    threshold = _money(help_text="The yearly value that qualifies, in this currency.")
+    missing = _money(help_text="What is still missing to reach the threshold (0.00 once reached).")
+    percent = serializers.IntegerField(
+        read_only=True, min_value=0, max_value=100, help_text="How far, capped at 100."
+    )
+    reached = serializers.BooleanField(read_only=True)
+
+
+class ProgrammeSerializer(serializers.Serializer):
+    """How far the partner is in the programme: each currency against its own
+    threshold (amounts are never converted); reaching either qualifies."""
+
+    qualifies = serializers.BooleanField(read_only=True)
+    currencies = ProgrammeCurrencySerializer(many=True, read_only=True)

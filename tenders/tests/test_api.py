@@ -14,18 +14,18 @@ from django.utils import timezone
 from rest_framework.fields import DateTimeField
 
 from catalog.tests.factories import ProductFactory
-from partners.models import Tender, TenderProposal
 from partners.services import partnership_accept, partnership_invite_partner
-from partners.services.tenders import (
+from subscriptions.services import subscription_build
+from tenants.models import OutboundEmail
+from tenants.selectors import org_context_for
+from tenders.models import Tender, TenderProposal
+from tenders.services import (
     tender_cancel,
     tender_confirm,
     tender_post,
     tender_post_visitor,
     tender_propose,
 )
-from subscriptions.services import subscription_build
-from tenants.models import OutboundEmail
-from tenants.selectors import org_context_for
 from tests.isolation import missing_id
 
 pytestmark = pytest.mark.django_db

@@ -12,11 +12,15 @@ from django.utils import timezone
 
 from catalog.models import PriceTier
 from catalog.tests.factories import ProductFactory
-from partners import tasks
-from partners.models import Tender
-from partners.selectors.tenders import tender_get, tenders_for
 from partners.services import partnership_accept, partnership_invite_partner
-from partners.services.tenders import (
+from subscriptions.services import subscription_build
+from tenants.exceptions import Conflict
+from tenants.models import OutboundEmail
+from tenants.selectors import org_context_for
+from tenders import tasks
+from tenders.models import Tender
+from tenders.selectors import programme_progress, tender_get, tenders_for
+from tenders.services import (
     tender_cancel,
     tender_confirm,
     tender_for_token,
@@ -26,11 +30,6 @@ from partners.services.tenders import (
     tender_tell_partner,
     tender_token,
 )
-from subscriptions.programme import programme_progress
-from subscriptions.services import subscription_build
-from tenants.exceptions import Conflict
-from tenants.models import OutboundEmail
-from tenants.selectors import org_context_for
 
 TODAY = timezone.localdate()
 
