@@ -32,11 +32,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
-    # Domain apps, from the core upwards (STYLE.md: apps import downwards).
+    # Domain apps, from the core upwards (STYLE.md: apps import downwards; the
+    # layers are checked by import-linter, docs/architecture.md).
     "tenants",
     "catalog",
-    "subscriptions",
     "partners",
+    "subscriptions",
     "billing",
     "tenders",
     "offers",
