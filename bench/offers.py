@@ -134,9 +134,9 @@ def offer_throughput(customer_ids: list, timeout: float) -> tuple[float, float]:
     Returns (send seconds, offers per second)."""
     from django.db import transaction
 
+    from catalog.models import Product
     from offers import services
     from offers.models import Offer
-    from subscriptions.models import Product
     from tenants.models import Tenant, User
     from tenants.selectors import org_context_for
 

@@ -29,14 +29,14 @@ from billing.serializers import (
 )
 from billing.services import orders
 from billing.services.orders import LineRequest, Quote
-from portal.api.base import OrgAPIView, OrgGenericAPIView, OrgViewSet
-from portal.api.exceptions import validation_detail
 from subscriptions import api as subscriptions_api
 from subscriptions import services as subscription_services
 from subscriptions.api_smart_lists import CsvRenderer
 from subscriptions.serializers import SubscriptionSerializer
 from tenants import exports
+from tenants.api_base import OrgAPIView, OrgGenericAPIView, OrgViewSet
 from tenants.audit import audit_record
+from tenants.exceptions import validation_detail
 from tenants.models import AuditEvent, Role, Tenant
 from tenants.selectors import OrgContext
 

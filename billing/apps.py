@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = _("Pricing, orders, invoices and cashback")
+
+    def ready(self) -> None:
+        from billing import tasks  # noqa: F401  (registers its Celery tasks: tenants.jobs)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from billing.services import LineRequest
 from billing.services.orders import MAX_QUANTITY
-from subscriptions.models import Product
+from catalog.models import Product
 from tenants.models import Tenant
 
 FORM_LINES = 5

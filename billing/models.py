@@ -13,30 +13,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from catalog.models import Product
 from partners.models import Access, Partnership, Payment, Side
-from subscriptions.models import Product, Subscription
-from tenants.models import Tenant, User
+from subscriptions.models import Subscription
+from tenants.models import AppendOnly, Tenant, User
 
 CURRENCIES = Tenant.Currency.choices
 
 
 def money_field(**kwargs) -> models.DecimalField:
     return models.DecimalField(max_digits=14, decimal_places=2, **kwargs)
-
-
-class AppendOnly(models.Model):
-    """Rows written once: saving an existing row or deleting one raises."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ValueError(f"{type(self).__name__} rows cannot be edited.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError(f"{type(self).__name__} rows cannot be deleted.")
 
 
 class Payer(models.TextChoices):

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from billing.models import Earning, Payer, PriceBasis
+from catalog.models import round_money
 from partners.models import Access, Payment, Side
-from subscriptions.models import round_money
 
 ZERO = Decimal("0.00")
 

@@ -23,11 +23,11 @@ from billing.api import billing_export_response
 from billing.forms import OrderLinesForm
 from billing.models import Earning, Order, Payer, PriceBasis
 from billing.services.orders import PriceChanged
+from catalog.models import Product
 from partners.selectors import customer_get_for_partner, customers_visible_to
-from portal.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
-from subscriptions.models import Product
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext
+from tenants.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
 
 PAGE_SIZE = 50
 PARTNER_ONLY = (Tenant.Kind.PARTNER,)

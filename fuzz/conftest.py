@@ -18,13 +18,15 @@ from django.core import signals
 from django.db import close_old_connections, transaction
 
 from billing.models import Invoice, Order
+from catalog.models import Feature, Product
 from offers.models import Offer, OfferBatch, OfferTemplate, TemplateItem
-from partners.models import AlertProfile, Contract, ImportJob, Partnership, SlaPolicy, Tender
+from partners.models import AlertProfile, Contract, ImportJob, Partnership, SlaPolicy
 from portal.demo import DEMO_PASSWORD, seed_demo
-from subscriptions.models import Feature, Product, SmartList, Subscription
+from subscriptions.models import SmartList, Subscription
 from tenants import services as tenant_services
 from tenants.models import ApiToken, Contact, Membership, Role, Tenant, User
 from tenants.selectors import org_context_for
+from tenders.models import Tender
 from upsell.models import UpgradeRequest
 
 # Operations whose authentication `ignored_auth` has proven, shared the way

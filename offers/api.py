@@ -27,7 +27,7 @@ from offers.serializers import (
     OfferTemplateSerializer,
     UpdatesSerializer,
 )
-from portal.api.base import OrgAPIView, OrgViewSet
+from tenants.api_base import OrgAPIView, OrgViewSet
 from tenants.models import Role, Tenant
 
 

@@ -1,5 +1,5 @@
 """The forms of the offers pages. They parse; offers.services validates and
-writes, and its messages show inline (portal.web.form_add_service_errors), so a
+writes, and its messages show inline (tenants.web.form_add_service_errors), so a
 rule lives once — fields the service checks are optional here on purpose."""
 
 from django import forms
@@ -7,8 +7,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.services.orders import MAX_QUANTITY
+from catalog.models import Product
 from offers.models import MAX_TERM_MONTHS, LicenseMode, Offer, OfferTemplate
-from subscriptions.models import Product
 
 MESSAGE_MAX = 2000
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from billing.models import Payer, money_field
-from subscriptions.models import Product
+from catalog.models import Product
 from tenants.models import Tenant, User
 
 MAX_TERM_MONTHS = 120

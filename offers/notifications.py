@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from offers.models import LicenseMode, Offer
+from offers.selectors import offer_recipients
 from tenants.emails import notify
 from tenants.models import Membership, Role
 
@@ -95,8 +96,6 @@ def offer_answered(*, offer: Offer) -> None:
 
 def offer_cancelled(*, offer: Offer) -> None:
     """To the customer's owners and admins, who saw it in their Updates."""
-    from offers.services.offers import offer_recipients
-
     names = {"partner": offer.partner.name, "offer": offer.template_name}
     notify(
         key=f"offer:{offer.pk}:cancelled",

@@ -13,7 +13,7 @@ from django.utils import timezone
 from offers.models import Offer, OfferBatch, OfferItem, OfferTemplate, TemplateItem
 from partners.models import CustomerAssignment, Side
 from partners.selectors import partnerships_awaiting_answer
-from tenants.models import Role
+from tenants.models import Membership, Role, Tenant
 from tenants.selectors import OrgContext, uuid_or_404
 
 
@@ -132,3 +132,17 @@ def updates_count(*, org: OrgContext) -> int:
     if not (org.tenant.is_customer and org.has_role(Role.ADMIN)):
         return 0
     return offers_awaiting_answer(org=org).count() + invitations_awaiting_answer(org=org).count()
+
+
+def offer_recipients_of(customer_ids) -> dict:
+    """Who answers offers at each customer: its owners and admins (one query)."""
+    found = {}
+    for membership in Membership.objects.filter(
+        tenant_id__in=list(customer_ids), role__in=(Role.OWNER, Role.ADMIN)
+    ).select_related("user"):
+        found.setdefault(membership.tenant_id, []).append(membership.user)
+    return found
+
+
+def offer_recipients(customer: Tenant) -> list:
+    return offer_recipients_of([customer.pk]).get(customer.pk, [])

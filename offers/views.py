@@ -24,6 +24,7 @@ from django.utils.translation import ngettext
 from django.views import View
 
 from billing.models import Payer
+from catalog.models import Product
 from offers import selectors, services
 from offers.forms import (
     OfferDeclineForm,
@@ -34,10 +35,9 @@ from offers.forms import (
 )
 from offers.models import Offer, OfferBatch, TemplateItem
 from partners.selectors import customers_visible_to
-from portal.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
-from subscriptions.models import Product
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
+from tenants.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
 
 PAGE_SIZE = 50
 TIMES = "\N{MULTIPLICATION SIGN}"

@@ -36,7 +36,7 @@ from partners.serializers import (
     ServiceProfileSerializer,
     SlaPolicySerializer,
 )
-from portal.api.base import OrgViewSet
+from tenants.api_base import OrgViewSet
 from tenants.models import Role, Tenant
 
 

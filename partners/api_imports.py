@@ -21,7 +21,7 @@ from rest_framework.response import Response
 
 from partners import imports
 from partners.models import ImportJob
-from portal.api.base import OrgAPIView
+from tenants.api_base import OrgAPIView
 from tenants.models import Role, Tenant
 
 

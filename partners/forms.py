@@ -8,6 +8,8 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from catalog.models import Product
+from catalog.selectors import products_list
 from partners.models import (
     CONTRACT_AMOUNT_FIELDS,
     CONTRACT_AMOUNTS,
@@ -19,8 +21,6 @@ from partners.models import (
 )
 from partners.selectors import alert_profiles, partner_directory, sla_policies
 from partners.services import clean_grant, contract_clean
-from subscriptions.models import Product
-from subscriptions.selectors import products_list
 from tenants.forms import ORGANIZATION_LABELS, CommaListField
 from tenants.models import Role, Tenant, User
 from tenants.selectors import OrgContext

@@ -9,8 +9,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from catalog.models import Product
 from partners.models import Access, Payment
-from subscriptions.models import Product
 
 
 def product_names(*grants: dict) -> dict[str, str]:

@@ -41,6 +41,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from partners.book_changes import book_changed
 from partners.models import Access, ImportJob, Partnership, PartnershipEvent, Payment, Side
 from partners.selectors import customers_visible_to
 from partners.services import (
@@ -50,7 +51,7 @@ from partners.services import (
     customer_profile_update,
     grant_of,
 )
-from subscriptions.book_cache import book_changed
+from tenants.jobs import enqueue_on_commit
 from tenants.models import Contact, Role, Tenant
 from tenants.selectors import OrgContext, org_context_for
 from tenants.services import ORGANIZATION_FIELDS, require_role, tenant_build
@@ -1088,8 +1089,6 @@ def import_submit(*, org: OrgContext, kind: str, file, dry_run: bool = False) ->
 
 @transaction.atomic
 def _job_create(org: OrgContext, plan: ImportPlan) -> ImportJob:
-    from partners.tasks import run_import_job
-
     job = ImportJob.objects.create(
         partner=org.tenant,
         kind=plan.kind,
@@ -1097,7 +1096,7 @@ def _job_create(org: OrgContext, plan: ImportPlan) -> ImportJob:
         total=plan.total,
         created_by=org.user,
     )
-    run_import_job.delay_on_commit(str(job.pk))
+    enqueue_on_commit("partners.tasks.run_import_job", str(job.pk))
     return job
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import ngettext_lazy, pgettext
 
 from partners.grants import grant_differences, grant_text
 from partners.models import Partnership, PartnershipEvent, Side
+from partners.selectors import invitation_token
 from tenants.emails import absolute_url, email_queue
 from tenants.models import Membership, Role, User
 
@@ -70,8 +71,6 @@ def _event_key(event: PartnershipEvent) -> str:
 
 def invitation_to_customer(*, partnership: Partnership, event: PartnershipEvent) -> None:
     """The signed link to the invitation landing, to the invited owner's address."""
-    from partners.selectors import invitation_token
-
     url = absolute_url(reverse("invitation", kwargs={"token": invitation_token(partnership)}))
     email_queue(
         key=f"partnership-invitation:{event.pk}",

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog.models import Product
 from partners.models import (
     Access,
     AlertProfile,
@@ -29,8 +30,7 @@ from partners.selectors import (
     sla_policies,
 )
 from partners.services import contract_clean
-from portal.api.exceptions import validation_detail
-from subscriptions.models import Product
+from tenants.exceptions import validation_detail
 from tenants.models import Contact, Tenant
 from tenants.serializers import email_domains_field
 from tenants.services import ORGANIZATION_FIELDS

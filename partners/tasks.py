@@ -44,22 +44,3 @@ def sweep_import_jobs() -> int:
     for job_id in ids:
         run_import_job.delay(str(job_id))
     return len(ids)
-
-
-@shared_task
-def tell_partners_of_tender(tender_id: str) -> int:
-    """Fan a new tender out: one task per partner that opted in to tenders."""
-    from partners.services.tenders import partners_receiving_tenders
-
-    ids = [str(pk) for pk in partners_receiving_tenders().values_list("pk", flat=True)]
-    for partner_id in ids:
-        tell_partner_of_tender.delay(tender_id, partner_id)
-    return len(ids)
-
-
-@shared_task(autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
-def tell_partner_of_tender(tender_id: str, partner_id: str) -> int:
-    """Email one partner an excerpt; idempotent (keyed emails)."""
-    from partners.services.tenders import tender_tell_partner
-
-    return tender_tell_partner(tender_id=tender_id, partner_id=partner_id)

@@ -24,8 +24,8 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from partners import imports
-from portal.web import OrgViewMixin, form_add_service_errors
 from tenants.models import Role, Tenant
+from tenants.web import OrgViewMixin, form_add_service_errors
 
 CONFIRM_MAX_AGE = 3600
 PLAN_ROWS_SHOWN = 500

@@ -14,6 +14,12 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from billing.models import Order
+from billing.services import LineRequest, order_place, subscription_renew
+from billing.services.renewals import current_period_start
+from catalog.models import Feature, PriceTier, Product, ProductPrice
+from offers import services as offer_services
+from offers.models import OfferTemplate
+from partners.book_changes import book_changed
 from partners.models import (
     AlertProfile,
     Contract,
@@ -23,12 +29,16 @@ from partners.models import (
     ServiceProfile,
     SlaPolicy,
 )
-from subscriptions.book_cache import book_changed
-from subscriptions.models import Feature, PriceTier, Product, ProductPrice, Subscription
+from subscriptions.models import Subscription
 from subscriptions.services import subscription_build, subscriptions_open
 from tenants.branch_cache import branch_changed
 from tenants.models import Branding, Contact, Membership, Role, Tenant, User
+from tenants.selectors import org_context_for
 from tenants.services import tenant_build
+from tenders.models import Tender
+from tenders.services import tender_post
+from upsell.models import UpsellSwitch
+from upsell.services import upsell_set
 
 DEMO_PASSWORD = "demo-pass-2026"
 SCALE_SLUG_PREFIX = "scale-customer-"
@@ -341,10 +351,6 @@ def seed_demo() -> list[DemoLogin]:
 def seed_tenders(*, rossi: Tenant) -> None:
     """An open request for offers from Studio Rossi, which partners that receive
     tenders (Alpine IT) see in their console (once)."""
-    from partners.models import Tender
-    from partners.services.tenders import tender_post
-    from tenants.selectors import org_context_for
-
     if Tender.objects.filter(customer=rossi).exists():
         return
     owner = User.objects.get(email="rossi.owner@demo.test")
@@ -363,10 +369,6 @@ def seed_tenders(*, rossi: Tenant) -> None:
 def seed_upsell(*, alpine: Tenant, mueller: Tenant) -> None:
     """Upsell on for Bäckerei Müller (its Protect Standard lacks two features of
     Protect Advanced); the provider's branding carries the Buy URL (once)."""
-    from tenants.selectors import org_context_for
-    from upsell.models import UpsellSwitch
-    from upsell.services import upsell_set
-
     if UpsellSwitch.objects.filter(customer=mueller).exists():
         return
     org = org_context_for(
@@ -378,10 +380,6 @@ def seed_upsell(*, alpine: Tenant, mueller: Tenant) -> None:
 def seed_offers(*, alpine: Tenant, mueller: Tenant) -> None:
     """Alpine IT's templates and an offer waiting for Bäckerei Müller's answer,
     so the customer's badge shows (once)."""
-    from offers import services as offer_services
-    from offers.models import OfferTemplate
-    from tenants.selectors import org_context_for
-
     if OfferTemplate.objects.filter(partner=alpine).exists():
         return
     org = org_context_for(
@@ -418,10 +416,6 @@ def seed_offers(*, alpine: Tenant, mueller: Tenant) -> None:
 def seed_billing(*, mueller: Tenant, rossi: Tenant, seeblick: Tenant) -> None:
     """Orders through the billing services, one per kind of settlement, so the
     demo has invoices on both sides and a cashback balance (once)."""
-    from billing.services import LineRequest, order_place, subscription_renew
-    from billing.services.renewals import current_period_start
-    from tenants.selectors import org_context_for
-
     if Order.objects.filter(customer__in=[mueller, rossi, seeblick]).exists():
         return
 

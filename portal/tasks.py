@@ -1,6 +1,8 @@
 from celery import shared_task
 from django.core.cache import cache
 
+from portal.idempotency import idempotency_records_purge
+
 
 @shared_task
 def ping(token: str) -> str:
@@ -12,6 +14,4 @@ def ping(token: str) -> str:
 @shared_task
 def purge_idempotency_records() -> int:
     """Forget Idempotency-Keys past their retention (beat)."""
-    from portal.idempotency import idempotency_records_purge
-
     return idempotency_records_purge()

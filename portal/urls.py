@@ -3,13 +3,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from partners.urls_tenders import public_urlpatterns as tender_public_urls
+from catalog.models import Feature, Product
 from partners.views import InvitationView
 from portal import views
 from portal.health import healthz
 from portal.i18n import language_set
 from portal.profile import profile
 from tenants import views as tenant_views
+from tenders.urls import public_urlpatterns as tender_public_urls
 
 # The admin has no sign-in form of its own: /admin/login/ sends visitors to the
 # portal's (allauth's), whose failed-login limits then apply to staff accounts too.
@@ -21,6 +22,15 @@ handler404 = "portal.api.exceptions.not_found"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    # The catalog moved from `subscriptions` to its own app (issue 19): its admin pages
+    # answer at their old addresses too, so staff bookmarks keep working.
+    *[
+        path(
+            f"admin/subscriptions/{model._meta.model_name}/",
+            include(admin.site.get_model_admin(model).urls),
+        )
+        for model in (Product, Feature)
+    ],
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", language_set, name="set_language"),
@@ -38,6 +48,6 @@ urlpatterns = [
     path("t/<slug:slug>/", include("billing.urls")),
     path("t/<slug:slug>/", include("offers.urls")),
     path("t/<slug:slug>/", include("upsell.urls")),
-    path("t/<slug:slug>/", include("partners.urls_tenders")),
+    path("t/<slug:slug>/", include("tenders.urls")),
     *tender_public_urls,
 ]

@@ -16,11 +16,11 @@ from partners.selectors import (
     partnerships_awaiting_answer,
     partnerships_for,
 )
-from partners.selectors.programme import programme_progress
-from portal.web import OrgViewMixin
 from subscriptions.mrr import book_mrr
 from tenants.models import Tenant
 from tenants.selectors import members_list, tenant_descendants, user_memberships
+from tenants.web import OrgViewMixin
+from tenders.selectors import programme_progress
 
 
 def programme_thresholds(programme: dict) -> str:

@@ -289,8 +289,8 @@ def send_offers(customer_ids: list, partner_slug: str, owner_email: str):
     """One template (two products) sent to every customer in one transaction."""
     from django.db import transaction
 
+    from catalog.models import Product
     from offers import services
-    from subscriptions.models import Product
     from tenants.models import Tenant, User
     from tenants.selectors import org_context_for
 

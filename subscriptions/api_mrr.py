@@ -9,9 +9,9 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from portal.api.base import OrgAPIView, OrgGenericAPIView
 from subscriptions import mrr
 from subscriptions.api import SubscriptionsFeatureMixin
+from tenants.api_base import OrgAPIView, OrgGenericAPIView
 from tenants.models import Role, Tenant
 
 CURRENCIES = [("CHF", "CHF"), ("EUR", "EUR")]

@@ -15,10 +15,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import renderers, serializers, status
 from rest_framework.response import Response
 
-from portal.api.base import OrgAPIView, OrgViewSet
+from catalog.models import Product
 from subscriptions import smart_lists
-from subscriptions.models import Product, SmartList
+from subscriptions.models import SmartList
 from tenants import exports
+from tenants.api_base import OrgAPIView, OrgViewSet
 from tenants.audit import audit_record
 from tenants.models import AuditEvent, Role, Tenant
 

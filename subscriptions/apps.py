@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class SubscriptionsConfig(AppConfig):
     name = "subscriptions"
-    verbose_name = _("Catalog and subscriptions")
+    verbose_name = _("Subscriptions")
 
     def ready(self) -> None:
         from subscriptions import book_cache

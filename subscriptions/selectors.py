@@ -1,4 +1,3 @@
-import contextlib
 import datetime
 import uuid
 from decimal import Decimal
@@ -9,35 +8,10 @@ from django.utils import timezone
 
 from partners.models import Access, Partnership
 from partners.selectors.partnerships import customer_get_for_partner, customers_visible_to
-from subscriptions.models import (
-    Product,
-    Subscription,
-    SubscriptionChange,
-    mrr_from_twelves,
-    mrr_sum,
-)
+from subscriptions.models import Subscription, SubscriptionChange, mrr_from_twelves, mrr_sum
 from subscriptions.months import reading_days
 from tenants.models import Tenant
 from tenants.selectors import OrgContext
-
-
-def products_list(*, include_inactive: bool = False) -> QuerySet[Product]:
-    qs = Product.objects.prefetch_related("prices", "tiers", "features")
-    return qs if include_inactive else qs.filter(is_active=True)
-
-
-def product_get(*, code_or_id: str, include_inactive: bool = False) -> Product:
-    """A product by its code or its id."""
-    lookup = {"code": code_or_id}
-    with contextlib.suppress(ValueError):
-        lookup = {"id": uuid.UUID(str(code_or_id))}
-    product = products_list(include_inactive=include_inactive).filter(**lookup).first()
-    if product is None:
-        raise Http404("No such product.")
-    return product
-
-
-# --- subscriptions (SPEC §4) --------------------------------------------------------------
 
 CENT = Decimal("0.01")
 

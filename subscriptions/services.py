@@ -1,127 +1,28 @@
-"""Writes of the catalog (staff only) and of subscriptions (who may: partners.selectors)."""
+"""Writes of subscriptions (who may: partners.selectors); the catalog's are `catalog.services`."""
 
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog.models import Product, ProductPrice, degressive_rate, round_money
+from partners.book_changes import book_changed
 from partners.selectors.partnerships import customer_get_for_partner
-from subscriptions.book_cache import book_changed
-from subscriptions.models import (
-    Feature,
-    PriceTier,
-    Product,
-    ProductPrice,
-    Subscription,
-    SubscriptionChange,
-    degressive_rate,
-    round_money,
-)
+from subscriptions.models import Subscription, SubscriptionChange
 from tenants.exceptions import Conflict
-from tenants.models import Role, Tenant, User
+from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext
 from tenants.services import require_role
 
 # What the amounts of a subscription (its MRR, the book's sums) can hold: 12 digits.
 AMOUNT_MAX = Decimal("999999999999.99")
-PRODUCT_FIELDS = (
-    "code",
-    "name",
-    "category",
-    "family",
-    "edition_rank",
-    "billing_period",
-    "is_active",
-)
 
-
-def _require_staff(actor: User) -> None:
-    if not actor.is_staff:
-        raise PermissionDenied(_("Only platform staff manage the catalog."))
-
-
-def _replace_prices(product: Product, prices: dict[str, Decimal]) -> None:
-    product.prices.all().delete()
-    ProductPrice.objects.bulk_create(
-        [ProductPrice(product=product, currency=c, amount=a) for c, a in sorted(prices.items())]
-    )
-
-
-def _replace_tiers(product: Product, tiers: list[dict]) -> None:
-    quantities = [t["min_quantity"] for t in tiers]
-    if len(set(quantities)) != len(quantities):
-        raise ValidationError({"tiers": _("Each tier needs its own min_quantity.")})
-    product.tiers.all().delete()
-    PriceTier.objects.bulk_create([PriceTier(product=product, **t) for t in tiers])
-
-
-def _replace_features(product: Product, features: list[dict]) -> None:
-    found = []
-    for item in features:
-        feature, created = Feature.objects.get_or_create(
-            code=item["code"], defaults={"name": item["name"]}
-        )
-        if not created and feature.name != item["name"]:
-            feature.name = item["name"]
-            feature.save(update_fields=["name"])
-        found.append(feature)
-    product.features.set(found)
-
-
-@transaction.atomic
-def product_create(
-    *,
-    actor: User,
-    prices: dict[str, Decimal],
-    tiers: list[dict] | None = None,
-    features: list[dict] | None = None,
-    **fields,
-) -> Product:
-    _require_staff(actor)
-    if not prices:
-        raise ValidationError({"prices": _("Give the public price in CHF and EUR.")})
-    product = Product(**{k: v for k, v in fields.items() if k in PRODUCT_FIELDS})
-    product.full_clean()
-    product.save(force_insert=True)
-    _replace_prices(product, prices)
-    _replace_tiers(product, tiers or [])
-    _replace_features(product, features or [])
-    return product
-
-
-@transaction.atomic
-def product_update(
-    *,
-    actor: User,
-    product: Product,
-    prices: dict[str, Decimal] | None = None,
-    tiers: list[dict] | None = None,
-    features: list[dict] | None = None,
-    **fields,
-) -> Product:
-    _require_staff(actor)
-    product = Product.objects.select_for_update().get(pk=product.pk)
-    changed = [k for k in fields if k in PRODUCT_FIELDS]
-    for field in changed:
-        setattr(product, field, fields[field])
-    product.full_clean()
-    product.save(update_fields=[*changed, "updated_at"])
-    if prices is not None:
-        _replace_prices(product, prices)
-    if tiers is not None:
-        _replace_tiers(product, tiers)
-    if features is not None:
-        _replace_features(product, features)
-    return product
-
-
-# --- subscriptions (SPEC §4) --------------------------------------------------------------
 
 SUBSCRIPTION_FIELDS = ("quantity", "unit_price", "starts_on", "ends_on")
 

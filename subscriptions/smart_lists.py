@@ -52,15 +52,10 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog.models import Product
 from partners.models import Access, Partnership
 from partners.selectors.partnerships import customers_visible_to
-from subscriptions.models import (
-    MRR_TWELVES,
-    Product,
-    SmartList,
-    Subscription,
-    mrr_from_twelves,
-)
+from subscriptions.models import MRR_TWELVES, SmartList, Subscription, mrr_from_twelves
 from subscriptions.selectors import mrr_trend
 from tenants.exports import csv_lines
 from tenants.models import Role, Tenant

@@ -17,13 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from portal.api.exceptions import validation_detail
-from portal.web import OrgViewMixin, form_add_service_errors
 from subscriptions import mrr, selectors, services
 from subscriptions.forms import SubscriptionForm
 from subscriptions.models import Subscription
-from tenants.exceptions import Conflict
+from tenants.exceptions import Conflict, validation_detail
 from tenants.models import Role, Tenant
+from tenants.web import OrgViewMixin, form_add_service_errors
 
 PAGE_SIZE = 50
 

@@ -17,12 +17,13 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from portal.web import OrgViewMixin, form_add_service_errors
+from catalog.models import Product
 from subscriptions import smart_lists
 from subscriptions.api_smart_lists import csv_response
-from subscriptions.models import Product, SmartList
+from subscriptions.models import SmartList
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, tenant_descendants
+from tenants.web import OrgViewMixin, form_add_service_errors
 
 PAGE_SIZE = 50
 ANY = [("", _("Any"))]

@@ -13,6 +13,7 @@ from tenants.models import (
     Tenant,
     User,
 )
+from tenants.services import tenant_move
 
 
 class MembershipInline(admin.TabularInline):
@@ -78,8 +79,6 @@ class TenantAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         """Keep the materialized path right when staff create or re-parent a tenant."""
-        from tenants.services import tenant_move
-
         if not change:
             obj.path = Tenant.build_path(obj.parent, obj.id)
             obj.depth = obj.parent.depth + 1 if obj.parent else 0

@@ -6,8 +6,8 @@ from rest_framework import exceptions, mixins, parsers, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api.base import OrgAPIView, OrgViewSet, resolve_org
 from tenants import selectors, services
+from tenants.api_base import OrgAPIView, OrgViewSet, resolve_org
 from tenants.models import ApiToken, AuditEvent, Membership, Role
 from tenants.serializers import (
     ApiTokenCreatedSerializer,

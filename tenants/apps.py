@@ -6,4 +6,7 @@ class TenantsConfig(AppConfig):
     verbose_name = "Tenants"
 
     def ready(self) -> None:
-        from tenants import receivers  # noqa: F401  (allauth integration only)
+        from tenants import (
+            receivers,  # noqa: F401  (allauth integration only)
+            tasks,  # noqa: F401  (registers its Celery tasks: tenants.jobs)
+        )

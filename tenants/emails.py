@@ -17,7 +17,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from portal.i18n import user_language
+from tenants.i18n import user_language
+from tenants.jobs import enqueue_on_commit
 from tenants.models import OutboundEmail, User
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,6 @@ def _render(template: str, context: dict, language: str) -> dict:
 
 def email_queue(*, key: str, to: str, template: str, context: dict) -> OutboundEmail:
     """Queue an email once per `key`; delivery is enqueued when the transaction commits."""
-    from tenants.tasks import deliver_email
-
     existing = OutboundEmail.objects.filter(key=key).first()
     if existing is not None:  # queued before: not rendered again
         return existing
@@ -58,7 +57,7 @@ def email_queue(*, key: str, to: str, template: str, context: dict) -> OutboundE
         key=key, defaults={"to": to, **_render(template, context, language)}
     )
     if created:
-        deliver_email.delay_on_commit(str(email.id))
+        enqueue_on_commit("tenants.tasks.deliver_email", str(email.id))
     return email
 
 
@@ -109,9 +108,7 @@ def notify(
 
 def emails_enqueue(email_ids: list[str]) -> None:
     """Deliver these queued emails from one task, once the transaction commits."""
-    from tenants.tasks import deliver_emails
-
-    deliver_emails.delay_on_commit(list(email_ids))
+    enqueue_on_commit("tenants.tasks.deliver_emails", list(email_ids))
 
 
 def message_id(email: OutboundEmail) -> str:

@@ -1,6 +1,7 @@
 """Errors the service layer raises, mapped once to HTTP by portal.api.exceptions
 and portal.views (PermissionDenied → 403, ValidationError → 400, Http404 → 404)."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,3 +11,16 @@ class Conflict(Exception):
     def __init__(self, message: str = _("The object's current state does not allow this.")):
         super().__init__(message)
         self.message = message
+
+
+def validation_detail(exc: DjangoValidationError):
+    """A service's ValidationError as field → messages: the API's 400 body and the
+    forms' inline errors (`tenants.web.form_add_service_errors`) read the same."""
+    if hasattr(exc, "error_dict"):
+        return {
+            ("non_field_errors" if field == "__all__" else field): [
+                m for e in errors for m in e.messages
+            ]
+            for field, errors in exc.error_dict.items()
+        }
+    return {"non_field_errors": exc.messages}

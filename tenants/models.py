@@ -402,15 +402,20 @@ class AppendOnlyQuerySet(models.QuerySet):
     base manager, not this one.)"""
 
     def update(self, **kwargs):
-        raise ValueError(f"{self.model.__name__} rows cannot be edited.")
+        raise ValueError(f"{self.model.append_only_rows()} cannot be edited.")
 
     def delete(self):
-        raise ValueError(f"{self.model.__name__} rows cannot be deleted.")
+        raise ValueError(f"{self.model.append_only_rows()} cannot be deleted.")
 
 
 class AppendOnly(models.Model):
-    """Rows written once: saving an existing row or deleting one raises.
-    (billing has its own copy: the tenancy core imports no other app.)"""
+    """Rows written once: saving an existing row or deleting one raises, one by
+    one or in bulk through the default manager. The one copy: the audit log, the
+    grant history, invoices, the cashback ledger and the upsell switch's history
+    all inherit it."""
+
+    # How the errors name the rows (default: "<Model> rows").
+    append_only_name: str = ""
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -419,11 +424,15 @@ class AppendOnly(models.Model):
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            raise ValueError(f"{type(self).__name__} rows cannot be edited.")
+            raise ValueError(f"{self.append_only_rows()} cannot be edited.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise ValueError(f"{type(self).__name__} rows cannot be deleted.")
+        raise ValueError(f"{self.append_only_rows()} cannot be deleted.")
+
+    @classmethod
+    def append_only_rows(cls) -> str:
+        return cls.append_only_name or f"{cls.__name__} rows"
 
 
 class AuditEvent(AppendOnly):

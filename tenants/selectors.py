@@ -148,7 +148,7 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
     user, its tenant and that membership, joined on (user, tenant), which is
     unique. The membership comes back as `token.membership` (its user and
     tenant the token's), so the request's organization needs no query of its
-    own (`portal.api.base.resolve_org`)."""
+    own (`tenants.api_base.resolve_org`)."""
     token = (
         ApiToken.objects.select_related("user", "tenant")
         .filter(

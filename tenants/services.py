@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from tenants.audit import audit_member_changes, audit_record
 from tenants.branch_cache import branch_changed
 from tenants.exceptions import Conflict
+from tenants.jobs import enqueue_on_commit
 from tenants.models import (
     MAX_DISCOUNT_RATE,
     ROLE_IN_SENTENCE,
@@ -189,9 +190,7 @@ def _check_role_fits(tenant: Tenant, role: str) -> None:
 
 
 def _enqueue_invitation(membership: Membership) -> None:
-    from tenants.tasks import send_membership_invitation
-
-    send_membership_invitation.delay_on_commit(str(membership.id))
+    enqueue_on_commit("tenants.tasks.send_membership_invitation", str(membership.id))
 
 
 @transaction.atomic

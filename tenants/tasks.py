@@ -6,6 +6,7 @@ from django.core.exceptions import ObjectDoesNotExist
 
 from tenants import emails
 from tenants.models import Membership
+from tenants.notifications import membership_invitation_queue
 
 
 @shared_task(
@@ -55,8 +56,6 @@ def sweep_pending_emails() -> int:
 
 @shared_task
 def send_membership_invitation(membership_id: str) -> None:
-    from tenants.notifications import membership_invitation_queue
-
     try:
         membership = Membership.objects.select_related("user", "tenant", "invited_by").get(
             id=membership_id

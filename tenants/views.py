@@ -9,7 +9,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
-from portal.web import OrgViewMixin, form_add_service_errors
 from tenants import selectors, services
 from tenants.exceptions import Conflict
 from tenants.forms import (
@@ -21,6 +20,7 @@ from tenants.forms import (
     OrganizationForm,
 )
 from tenants.models import Role, Tenant
+from tenants.web import OrgViewMixin, form_add_service_errors
 
 PAGE_SIZE = 50
 

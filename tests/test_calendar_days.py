@@ -19,10 +19,10 @@ from django.utils import timezone
 from billing import tasks as billing_tasks
 from billing.models import Invoice, Renewal
 from billing.tests.conftest import grant
+from catalog.tests.factories import ProductFactory
 from partners import tasks as partner_tasks
 from partners.models import Partnership
 from subscriptions.services import subscription_build
-from subscriptions.tests.factories import ProductFactory
 from tenants.models import OutboundEmail
 from tests.clock import on, travel_destination
 

@@ -272,9 +272,9 @@ def test_an_email_without_a_setting_takes_the_senders_language():
 
 @pytest.mark.parametrize(("language", "amount"), [("de", "1.234,50"), ("de-ch", "1'234.50")])
 def test_mrr_figures_are_grouped_in_the_persons_locale(world, client, language, amount):
+    from catalog.tests.factories import ProductFactory
     from partners.services.partnerships import customer_add
     from subscriptions.models import Subscription
-    from subscriptions.tests.factories import ProductFactory
     from tenants.selectors import org_context_for
 
     owner = org_context_for(user=world.partner_owner, tenant_id=world.partner.pk)

@@ -52,25 +52,25 @@ from django.utils import timezone
 
 from billing.models import Invoice
 from billing.services import LineRequest, order_place
+from catalog.models import Feature, Product
+from catalog.tests.factories import ProductFactory
 from offers import services as offer_services
 from partners import services as partner_services
 from partners.models import ImportJob, Partnership
 from partners.selectors import invitation_token
-from partners.services.tenders import (
+from subscriptions.selectors import customer_mrr
+from subscriptions.services import subscription_build
+from subscriptions.smart_lists import smart_list_create
+from tenants.models import AuditEvent, Role
+from tenants.selectors import org_context_for
+from tenants.services import api_token_create, branding_logo_set
+from tenants.tests.factories import PASSWORD, MembershipFactory, PartnerFactory
+from tenders.services import (
     tender_post,
     tender_post_visitor,
     tender_propose,
     tender_token,
 )
-from subscriptions.models import Feature, Product
-from subscriptions.selectors import customer_mrr
-from subscriptions.services import subscription_build
-from subscriptions.smart_lists import smart_list_create
-from subscriptions.tests.factories import ProductFactory
-from tenants.models import AuditEvent, Role
-from tenants.selectors import org_context_for
-from tenants.services import api_token_create, branding_logo_set
-from tenants.tests.factories import PASSWORD, MembershipFactory, PartnerFactory
 from tests.matrix import (
     METHODS,
     Normalizer,

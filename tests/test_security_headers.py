@@ -19,23 +19,18 @@ from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from billing.models import Invoice, Order
+from catalog.models import Feature
 from offers.models import Offer, OfferBatch, OfferTemplate, TemplateItem
-from partners.models import (
-    AlertProfile,
-    Contract,
-    ImportJob,
-    Partnership,
-    SlaPolicy,
-    Tender,
-)
+from partners.models import AlertProfile, Contract, ImportJob, Partnership, SlaPolicy
 from partners.selectors import invitation_token
 from partners.services import customer_add
-from partners.services.tenders import tender_token
 from portal.demo import seed_demo
-from subscriptions.models import Feature, SmartList, Subscription
+from subscriptions.models import SmartList, Subscription
 from tenants.models import Contact, Membership, Tenant, User
 from tenants.selectors import org_context_for
 from tenants.tests.factories import PASSWORD
+from tenders.models import Tender
+from tenders.services import tender_token
 from upsell.models import UpgradeRequest
 
 pytestmark = pytest.mark.django_db

@@ -30,14 +30,15 @@ from offers.models import Offer
 from offers.tests.conftest import hosting, mailbox, template  # noqa: F401 (fixtures)
 from partners import imports
 from partners import services as partner_services
-from partners.models import ImportJob, Partnership, Tender
-from partners.services.tenders import tender_post
+from partners.models import ImportJob, Partnership
 from portal.celery import app
 from subscriptions.services import subscription_build
 from tenants import emails
 from tenants import services as tenant_services
 from tenants.models import Membership, OutboundEmail, Role, Tenant
 from tenants.tests.factories import CustomerFactory, MembershipFactory, UserFactory
+from tenders.models import Tender
+from tenders.services import tender_post
 from tests.clock import on
 
 PROJECT_APPS = ("tenants", "subscriptions", "partners", "billing", "offers", "upsell", "portal")

@@ -22,11 +22,11 @@ from django.utils import timezone
 from partners import selectors
 from partners import services as partner_services
 from partners.models import Partnership
-from partners.services import tenders as tender_services
 from tenants import services as tenant_services
 from tenants.models import ApiToken, Role, User
 from tenants.selectors import org_context_for
 from tenants.tests.factories import PASSWORD, UserFactory
+from tenders import services as tender_services
 
 pytestmark = pytest.mark.django_db
 

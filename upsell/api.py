@@ -13,7 +13,7 @@ from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from portal.api.base import OrgAPIView, OrgViewSet
+from tenants.api_base import OrgAPIView, OrgViewSet
 from tenants.models import Role, Tenant
 from upsell import selectors, services
 from upsell.models import UpgradeRequest, UpsellSwitch

@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from billing.models import AppendOnly
-from subscriptions.models import Feature, Product, Subscription
-from tenants.models import Tenant, User
+from catalog.models import Feature, Product
+from subscriptions.models import Subscription
+from tenants.models import AppendOnly, Tenant, User
 
 
 class UpsellSwitch(models.Model):

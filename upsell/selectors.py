@@ -18,8 +18,9 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from partners.selectors import ManagingGrants, customer_get_for_partner
-from subscriptions.models import Feature, Product, Subscription
+from catalog.models import Feature, Product
+from partners.selectors import ManagingGrants, customer_get_for_partner, customers_visible_to
+from subscriptions.models import Subscription
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, branding_effective, uuid_or_404
 from upsell.models import FeatureInterest, UpgradeRequest, UpsellChange, UpsellSwitch
@@ -228,8 +229,6 @@ def upgrade_requests_for(*, org: OrgContext):
     """The partner's requests from customers this user may see (newest first)."""
     if not org.tenant.is_partner:
         return UpgradeRequest.objects.none()
-    from partners.selectors import customers_visible_to
-
     return (
         UpgradeRequest.objects.filter(
             partner=org.tenant, customer__in=customers_visible_to(org=org)

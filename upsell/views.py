@@ -17,9 +17,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 
-from portal.web import OrgViewMixin, ResolveFirstMixin
 from tenants.exceptions import Conflict
 from tenants.models import Tenant
+from tenants.web import OrgViewMixin, ResolveFirstMixin
 from upsell import selectors, services
 from upsell.forms import UpsellSwitchForm
 from upsell.models import UpgradeRequest

@@ -18,9 +18,10 @@ from billing import notifications
 from billing.models import CashbackEntry, Earning, Invoice, Order, OrderLine, Payer
 from billing.pricing import ZERO, Terms, Waterfall, order_terms, waterfall
 from billing.services.invoices import invoice_issue
+from catalog.models import Product, degressive_rate
 from partners.models import Partnership, Side
 from partners.selectors import customer_get_for_partner, managing_partnership, partner_may_act_on
-from subscriptions.models import MONTHS_PER_PERIOD, Product, Subscription, degressive_rate
+from subscriptions.models import MONTHS_PER_PERIOD, Subscription
 from subscriptions.services import LedgerEntry, ledger_record, subscription_create
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant, User

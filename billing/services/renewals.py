@@ -20,9 +20,10 @@ from django.utils import timezone
 
 from billing.models import Order, Renewal
 from billing.services.orders import LineRequest, order_record, quote_build
+from catalog.models import Product
 from partners.models import Side
 from partners.selectors import managing_partnership
-from subscriptions.models import MONTHS_PER_PERIOD, Product, Subscription
+from subscriptions.models import MONTHS_PER_PERIOD, Subscription
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
+from catalog.models import PriceTier
+from catalog.tests.factories import ProductFactory
 from partners import services as partner_services
-from subscriptions.models import PriceTier
-from subscriptions.tests.factories import ProductFactory
 from tenants.selectors import org_context_for
 
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from billing.models import Earning, Payer, PriceBasis
 from billing.pricing import order_terms, waterfall
-from subscriptions.models import degressive_rate as tier_rate
-from subscriptions.models import round_money
+from catalog.models import degressive_rate as tier_rate
+from catalog.models import round_money
 
 RATES = st.decimals(min_value=Decimal("0"), max_value=Decimal("0.35"), places=4)
 TIER_RATES = st.decimals(min_value=Decimal("0"), max_value=Decimal("0.9"), places=4)

@@ -28,16 +28,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from billing.services import LineRequest, order_place_confirmed, quote_build
+from catalog.models import Product
 from offers import notifications
 from offers.models import LicenseMode, Offer, OfferBatch, OfferItem, OfferTemplate
+from offers.selectors import offer_recipients_of
 from offers.services.templates import clean_item
 from partners.models import Access, Partnership, Side
 from partners.selectors import customers_visible_to
-from subscriptions.models import Product, Subscription
+from subscriptions.models import Subscription
 from subscriptions.services import LedgerEntry, subscription_create, subscription_update
 from tenants.emails import emails_enqueue
 from tenants.exceptions import Conflict
-from tenants.models import Membership, Role, Tenant
+from tenants.jobs import enqueue_on_commit
+from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext
 
 Status = Offer.Status
@@ -106,20 +109,6 @@ def _catalog_items(template: OfferTemplate) -> list:
             {"template": _("This template has no items yet: add products first.")}
         )
     return items
-
-
-def offer_recipients_of(customer_ids) -> dict:
-    """Who answers offers at each customer: its owners and admins (one query)."""
-    found = {}
-    for membership in Membership.objects.filter(
-        tenant_id__in=list(customer_ids), role__in=(Role.OWNER, Role.ADMIN)
-    ).select_related("user"):
-        found.setdefault(membership.tenant_id, []).append(membership.user)
-    return found
-
-
-def offer_recipients(customer: Tenant) -> list:
-    return offer_recipients_of([customer.pk]).get(customer.pk, [])
 
 
 def _items_with_products():
@@ -242,8 +231,6 @@ def _send(org, *, name, template, items, customer_ids, message) -> OfferBatch:
 
 
 def _create_offers(org, name, template, items, quotes, message) -> OfferBatch:
-    from offers.tasks import deliver_batch, deliver_offer
-
     batch = OfferBatch.objects.create(partner=org.tenant, template_name=name, sent_by=org.user)
     offers = Offer.objects.bulk_create(
         [
@@ -286,9 +273,9 @@ def _create_offers(org, name, template, items, quotes, message) -> OfferBatch:
         batch_size=2000,
     )
     if len(offers) == 1:
-        deliver_offer.delay_on_commit(str(offers[0].pk))
+        enqueue_on_commit("offers.tasks.deliver_offer", str(offers[0].pk))
     else:
-        deliver_batch.delay_on_commit(str(batch.pk))
+        enqueue_on_commit("offers.tasks.deliver_batch", str(batch.pk))
     return batch
 
 
@@ -425,13 +412,11 @@ def offer_cancel(*, org: OrgContext, offer: Offer) -> Offer:
 @transaction.atomic
 def offer_retry(*, org: OrgContext, offer: Offer) -> Offer:
     """Send a failed offer again."""
-    from offers.tasks import deliver_offer
-
     _require_sender(org, offer)
     offer = _transition(
         offer, sources=(Status.FAILED,), target=Status.WAITING, verb="retried", failure_reason=""
     )
-    deliver_offer.delay_on_commit(str(offer.pk))
+    enqueue_on_commit("offers.tasks.deliver_offer", str(offer.pk))
     return offer
 
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.services.orders import MAX_QUANTITY
+from catalog.models import Product
 from offers.models import MAX_TERM_MONTHS, LicenseMode, OfferTemplate, TemplateItem
-from subscriptions.models import Product
 from tenants.selectors import OrgContext
 
 

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.models import Order
+from catalog.tests.factories import ProductFactory
 from offers import api as offers_api
 from offers import services
 from offers.models import Offer, OfferBatch, OfferTemplate, TemplateItem
@@ -21,7 +22,6 @@ from offers.tests.conftest import grant, org
 from partners.models import Partnership
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_build
-from subscriptions.tests.factories import ProductFactory
 from tenants.tests.factories import CustomerFactory, MembershipFactory
 from tests.isolation import missing_id
 

@@ -138,7 +138,7 @@ def test_a_template_is_renamed_and_deleted(world, browser, template):
 
 
 def test_an_item_is_added_in_place_with_htmx(world, browser, template, hosting, mailbox):
-    from subscriptions.tests.factories import ProductFactory
+    from catalog.tests.factories import ProductFactory
 
     backup = ProductFactory(code="backup", name="Cloud backup", prices={"CHF": "12.00"})
     client = browser(world.partner_owner)
@@ -204,7 +204,7 @@ def test_an_item_is_removed_in_place_with_htmx(world, browser, template):
 
 
 def test_items_are_added_and_removed_without_javascript(world, browser, template):
-    from subscriptions.tests.factories import ProductFactory
+    from catalog.tests.factories import ProductFactory
 
     backup = ProductFactory(code="backup", name="Cloud backup", prices={"CHF": "12.00"})
     client = browser(world.partner_owner)

@@ -20,8 +20,8 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from catalog.models import Product
 from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Side
-from subscriptions.models import Product
 from tenants.branch_cache import branch_cached
 from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant

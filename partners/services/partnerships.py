@@ -12,8 +12,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog.models import Product
 from partners import notifications
 from partners.audit import partnership_event_audit
+from partners.book_changes import book_changed
 from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Payment, Side
 from partners.selectors import (
     customer_get_for_partner,
@@ -21,8 +23,6 @@ from partners.selectors import (
     partnership_check,
     status_conflict,
 )
-from subscriptions.book_cache import book_changed
-from subscriptions.models import Product
 from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant, User
 from tenants.selectors import OrgContext

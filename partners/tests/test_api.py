@@ -8,9 +8,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from catalog.models import Product, ProductPrice
 from partners import services
 from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Payment
-from subscriptions.models import Product, ProductPrice
 from tenants.models import Membership, Role, Tenant, User
 from tenants.selectors import org_context_for
 from tenants.tests.factories import PASSWORD, UserFactory

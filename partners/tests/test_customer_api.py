@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from catalog.tests.factories import ProductFactory
 from partners import selectors, services
 from partners.models import (
     AlertProfile,
@@ -22,7 +23,6 @@ from partners.models import (
     ServiceProfile,
     SlaPolicy,
 )
-from subscriptions.tests.factories import ProductFactory
 from tenants import services as tenant_services
 from tenants.models import Contact, Membership, Tenant, User
 from tenants.selectors import org_context_for

@@ -7,11 +7,11 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
+from catalog.tests.factories import ProductFactory
 from partners import services
 from partners.filters import CustomerFilter
 from partners.models import CONTRACT_AMOUNTS, AlertProfile, Contract, Partnership, SlaPolicy
 from partners.selectors import customer_list
-from subscriptions.tests.factories import ProductFactory
 from tenants.models import Contact, Tenant
 from tenants.selectors import org_context_for
 

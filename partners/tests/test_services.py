@@ -8,9 +8,9 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from catalog.tests.factories import ProductFactory
 from partners import selectors, services, tasks
 from partners.models import CustomerAssignment, Partnership, PartnershipEvent
-from subscriptions.tests.factories import ProductFactory
 from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant
 from tenants.selectors import org_context_for

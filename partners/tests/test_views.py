@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 import partners.urls
+from catalog.models import Product
+from catalog.tests.factories import ProductFactory
 from partners import selectors, services
 from partners.models import CustomerAssignment, Partnership, PartnershipEvent
-from subscriptions.models import Product
-from subscriptions.tests.factories import ProductFactory
 from tenants.models import Membership, Tenant, User
 from tenants.selectors import org_context_for
 from tenants.tests.factories import PASSWORD, UserFactory

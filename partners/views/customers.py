@@ -39,9 +39,9 @@ from partners.forms import (
 )
 from partners.grants import grant_text
 from partners.models import CONTRACT_AMOUNTS, Access, Partnership, Side
-from portal.api.exceptions import validation_detail
-from portal.web import OrgViewMixin, form_add_service_errors
+from tenants.exceptions import validation_detail
 from tenants.models import Role, Tenant
+from tenants.web import OrgViewMixin, form_add_service_errors
 
 PAGE_SIZE = 50
 Status = Partnership.Status

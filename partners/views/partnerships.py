@@ -34,11 +34,11 @@ from partners.forms import (
 )
 from partners.grants import grant_comparison, grant_text, grant_value, product_names
 from partners.models import Partnership, Side
-from portal.web import OrgViewMixin, form_add_service_errors
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant, User
 from tenants.selectors import org_context_for
 from tenants.services import user_set_first_password
+from tenants.web import OrgViewMixin, form_add_service_errors
 
 DIRECTORY_LIMIT = 20
 Status = Partnership.Status

@@ -10,18 +10,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from tenants.exceptions import Conflict
-
-
-def validation_detail(exc: DjangoValidationError):
-    if hasattr(exc, "error_dict"):
-        return {
-            ("non_field_errors" if field == "__all__" else field): [
-                m for e in errors for m in e.messages
-            ]
-            for field, errors in exc.error_dict.items()
-        }
-    return {"non_field_errors": exc.messages}
+from tenants.exceptions import Conflict, validation_detail
 
 
 def exception_handler(exc, context):

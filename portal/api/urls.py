@@ -9,6 +9,7 @@ from billing.api import (
     QuoteAPI,
     SubscriptionViewSet,
 )
+from catalog.api import ProductViewSet
 from offers.api import OfferBatchAPI, OfferTemplateViewSet, OfferViewSet, UpdatesAPI
 from partners.api import (
     AlertProfileViewSet,
@@ -17,7 +18,7 @@ from partners.api import (
     PartnershipViewSet,
     SlaPolicyViewSet,
 )
-from subscriptions.api import CustomerMrrAPI, ProductViewSet
+from subscriptions.api import CustomerMrrAPI
 from tenants.api import (
     ApiTokenViewSet,
     AuditEventViewSet,
@@ -29,6 +30,7 @@ from tenants.api import (
     OrganizationSettingsAPI,
     PartnerCreateAPI,
 )
+from tenders.api import programme_urlpatterns
 from upsell.api import (
     CustomerUpsellAPI,
     CustomerUpsellInterestAPI,
@@ -72,8 +74,8 @@ urlpatterns = [
     path("partners/", PartnerCreateAPI.as_view(), name="partner-create"),
     path("partners/directory/", PartnerDirectoryAPI.as_view(), name="partner-directory"),
     path("customers/import/", include("partners.api_imports")),  # before customers/{id}/
-    path("tenders/", include("partners.api_tenders")),
-    path("programme/", include("partners.api_programme")),
+    path("tenders/", include("tenders.api")),
+    path("programme/", include(programme_urlpatterns)),
     path("mrr/", include("subscriptions.api_mrr")),
     path("smart-lists/", include("subscriptions.api_smart_lists")),
     path(  # before the router: customers/{id}/ is partners' CustomerViewSet

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
+from catalog.tests.factories import ProductFactory
 from partners.models import Access, Partnership
-from partners.selectors.programme import programme_progress
 from partners.services.partnerships import (
     collaborators_set,
     customer_add,
@@ -17,11 +17,11 @@ from partners.services.partnerships import (
     partnership_invite_partner,
 )
 from subscriptions import mrr, services
-from subscriptions.tests.factories import ProductFactory
 from tenants.branch_cache import _generation_key, branch_cached, branch_changed, branch_of
 from tenants.selectors import org_context_for
 from tenants.services import tenant_move
 from tenants.tests.factories import CustomerFactory
+from tenders.selectors import programme_progress
 from tests.clock import on
 
 # These tests are about one day (the first day of a month): they travel there (tests/clock.py).

@@ -9,10 +9,10 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog.tests.factories import ProductFactory
 from partners.services.partnerships import collaborators_set, customer_add
 from subscriptions import mrr
 from subscriptions.models import Subscription
-from subscriptions.tests.factories import ProductFactory
 from tenants.selectors import org_context_for
 from tenants.tests.factories import CustomerFactory
 from tests.clock import on

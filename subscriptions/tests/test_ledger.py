@@ -1,6 +1,6 @@
 """The subscription ledger (SPEC §4 rev. 2, API.md `subscriptions/{id}/changes/`):
 every order line writes one append-only change; the database refuses to edit
-one; what existed before the ledger was opened by migration 0004 without any
+one; what existed before the ledger was opened by migration 0005 without any
 figure moving."""
 
 import datetime
@@ -13,10 +13,10 @@ from django.db.migrations.executor import MigrationExecutor
 from billing import tasks as billing_tasks
 from billing.models import Order, Renewal
 from billing.tests.conftest import grant
+from catalog.tests.factories import ProductFactory
 from subscriptions import selectors
 from subscriptions.models import Subscription, SubscriptionChange
 from subscriptions.services import subscription_build
-from subscriptions.tests.factories import ProductFactory
 from tests.clock import on
 from tests.isolation import assert_all_404, missing_id
 
@@ -105,7 +105,7 @@ def test_migration_opens_the_ledger_for_what_existed_without_moving_a_figure(wor
     (free rows, an order, a renewal, a cancel), migrate forward: every subscription
     has the changes that explain it, and every MRR figure is what it was."""
     executor = MigrationExecutor(connection)
-    executor.migrate([("subscriptions", "0003_smart_lists")])
+    executor.migrate([("subscriptions", "0004_products_in_catalog")])
     executor.loader.build_graph()
     try:
         grant(world, access="full", payment="customer")

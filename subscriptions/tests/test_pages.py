@@ -11,10 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 import subscriptions.urls
+from catalog.tests.factories import ProductFactory
 from partners.services import customer_add
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_create
-from subscriptions.tests.factories import ProductFactory
 from tenants.selectors import org_context_for
 from tests.clock import on
 from tests.isolation import assert_all_404, org_page_urls

@@ -16,10 +16,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog.models import Product
+from catalog.tests.factories import ProductFactory
 from partners.services import customer_add
 from subscriptions import smart_lists, views_smart_lists
-from subscriptions.models import Product, SmartList, Subscription
-from subscriptions.tests.factories import ProductFactory
+from subscriptions.models import SmartList, Subscription
 from tenants.models import Tenant
 from tenants.selectors import org_context_for
 from tenants.tests.factories import CustomerFactory
@@ -519,10 +520,10 @@ def test_a_limited_partner_counts_only_the_products_it_manages(world):
     """Like the subscription list and the widget: a limited grant's MRR is that of its products."""
     import datetime as dt
 
+    from catalog.tests.factories import ProductFactory
     from partners import services as partner_services
     from subscriptions import services as subscription_services
     from subscriptions.smart_lists import row_values, smart_list_create, smart_list_rows
-    from subscriptions.tests.factories import ProductFactory
     from tenants.selectors import org_context_for
 
     managed = ProductFactory(code="managed-sl", prices={"CHF": "10.00", "EUR": "9.00"})

@@ -10,10 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.models import Order
+from catalog.models import PriceTier
+from catalog.tests.factories import ProductFactory
 from partners import services as partner_services
 from subscriptions import mrr, selectors, services
-from subscriptions.models import PriceTier, Subscription
-from subscriptions.tests.factories import ProductFactory
+from subscriptions.models import Subscription
 from tenants.exceptions import Conflict
 from tenants.models import Membership
 from tenants.selectors import org_context_for

@@ -11,10 +11,10 @@ from django.db.models import ProtectedError
 from django.test import RequestFactory
 from django.urls import reverse
 
+from catalog.tests.factories import ProductFactory
 from partners import services as partner_services
 from partners.models import Partnership
 from subscriptions import smart_lists
-from subscriptions.tests.factories import ProductFactory
 from tenants import services as tenant_services
 from tenants.audit import audit_record
 from tenants.models import ApiToken, AuditEvent, Membership, Role

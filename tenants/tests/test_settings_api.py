@@ -8,9 +8,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from catalog.tests.factories import ProductFactory
 from partners.services.partnerships import customer_add
 from subscriptions.models import Subscription
-from subscriptions.tests.factories import ProductFactory
 from tenants import services
 from tenants.selectors import org_context_for
 

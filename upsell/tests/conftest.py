@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from catalog.models import Feature, Product
+from catalog.tests.factories import ProductFactory
 from partners.models import Partnership
-from subscriptions.models import Feature, Product
 from subscriptions.services import subscription_build
-from subscriptions.tests.factories import ProductFactory
 from tenants.models import Role, Tenant, User
 from tenants.tests.factories import CustomerFactory, MembershipFactory
 

@@ -15,11 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 import upsell.urls
+from catalog.tests.factories import ProductFactory
 from offers.models import Offer
 from partners.services import collaborators_set
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_build
-from subscriptions.tests.factories import ProductFactory
 from tenants.models import OutboundEmail, Role
 from tenants.tests.factories import MembershipFactory
 from tests.isolation import assert_all_404, missing_id, org_page_urls

@@ -1,15 +1,15 @@
 """Shapes of the tenders and partner-programme API (API.md `tenders/`,
 `programme/`; SPEC §3). What a caller may read is decided by
-`partners.selectors.tenders`: a customer reads its own tenders with every
+`tenders.selectors`: a customer reads its own tenders with every
 proposal; a partner that opted in reads the open ones in full, contact included,
 with only its own proposal. Money is a decimal string with two places."""
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from partners.models import Tender, TenderProposal
+from catalog.models import Product
 from partners.serializers import TenantNameSerializer
-from subscriptions.models import Product
+from tenders.models import Tender, TenderProposal
 
 
 @extend_schema_field(
@@ -20,10 +20,6 @@ class TenderStatusField(serializers.ChoiceField):
 
     def __init__(self, **kwargs):
         super().__init__(choices=Tender.Status.choices, **kwargs)
-
-
-def _money(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True, **kwargs)
 
 
 # --- tenders ----------------------------------------------------------------------------
@@ -66,7 +62,7 @@ class TenderSerializer(serializers.ModelSerializer):
 class TenderPostSerializer(serializers.Serializer):
     """The body of `POST tenders/`. The request's rules (a valid email, a
     category, `valid_until` from today to a year from now) are checked by
-    `partners.services.tenders.tender_clean`; a refusal is a 400 on the field
+    `tenders.services.tender_clean`; a refusal is a 400 on the field
     and nothing is written."""
 
     title = serializers.CharField(max_length=200)
@@ -89,6 +85,10 @@ class TenderProposeSerializer(serializers.Serializer):
 
 
 # --- the partner programme ---------------------------------------------------------------
+
+
+def _money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True, **kwargs)
 
 
 class ProgrammeCurrencySerializer(serializers.Serializer):

@@ -22,13 +22,14 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from partners.models import Tender, TenderProposal
+from catalog.models import Product
 from partners.notifications import long_date
-from subscriptions.models import Product
-from tenants.emails import email_queue, notify
+from tenants.emails import absolute_url, email_queue, notify
 from tenants.exceptions import Conflict
+from tenants.jobs import enqueue_on_commit
 from tenants.models import Membership, Role, Tenant
-from tenants.selectors import OrgContext
+from tenants.selectors import OrgContext, branding_effective
+from tenders.models import Tender, TenderProposal
 
 TENDER_SALT = "partners.tender"
 CONFIRM_MAX_AGE = datetime.timedelta(days=2)
@@ -90,8 +91,6 @@ def tender_clean(
 def _open(tender: Tender) -> None:
     """A tender just opened: the poster gets the manage (cancel) link, and the
     partners opted in are told, one task each, after commit."""
-    from partners.tasks import tell_partners_of_tender
-
     email_queue(
         key=f"tender:{tender.pk}:opened",
         to=tender.poster_email,
@@ -114,12 +113,10 @@ def _open(tender: Tender) -> None:
             "action_label": gettext_lazy("See or cancel your request"),
         },
     )
-    tell_partners_of_tender.delay_on_commit(str(tender.pk))
+    enqueue_on_commit("partners.tasks.tell_partners_of_tender", str(tender.pk))
 
 
 def tender_manage_url(tender: Tender) -> str:
-    from tenants.emails import absolute_url
-
     return absolute_url(reverse("tender_manage", kwargs={"token": tender_token(tender, "manage")}))
 
 
@@ -148,8 +145,6 @@ def tender_post_visitor(**fields) -> Tender:
     tender = Tender.objects.create(
         **tender_clean(**fields), status=Status.UNCONFIRMED, nonce=secrets.token_hex(16)
     )
-    from tenants.emails import absolute_url
-
     email_queue(
         key=f"tender:{tender.pk}:confirm",
         to=tender.contact_email,
@@ -284,8 +279,6 @@ def tender_propose(*, org: OrgContext, tender: Tender, message: str) -> TenderPr
             )
     except IntegrityError as exc:
         raise ValidationError({"message": _("You already answered this request.")}) from exc
-    from tenants.selectors import branding_effective
-
     branding = branding_effective(tenant=org.tenant)
     reach = ", ".join(
         filter(None, [branding["support_email"] or org.user.email, branding["support_phone"]])

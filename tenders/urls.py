@@ -4,7 +4,7 @@ in `public_urlpatterns`, mounted at the root."""
 
 from django.urls import path
 
-from partners.views import tenders as views
+from tenders import views
 
 urlpatterns = [
     path("tenders/", views.TendersView.as_view(), name="tenders"),

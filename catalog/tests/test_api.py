@@ -2,7 +2,7 @@
 
 import pytest
 
-from subscriptions.models import Product
+from catalog.models import Product
 from tests.isolation import missing_id
 
 pytestmark = pytest.mark.django_db

@@ -9,12 +9,17 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from partners import tasks
-from partners.models import Tender
-from partners.selectors.programme import programme_progress
-from partners.selectors.tenders import tender_get, tenders_for
+from catalog.models import PriceTier
+from catalog.tests.factories import ProductFactory
 from partners.services import partnership_accept, partnership_invite_partner
-from partners.services.tenders import (
+from subscriptions.services import subscription_build
+from tenants.exceptions import Conflict
+from tenants.models import OutboundEmail
+from tenants.selectors import org_context_for
+from tenders import tasks
+from tenders.models import Tender
+from tenders.selectors import programme_progress, tender_get, tenders_for
+from tenders.services import (
     tender_cancel,
     tender_confirm,
     tender_for_token,
@@ -24,12 +29,6 @@ from partners.services.tenders import (
     tender_tell_partner,
     tender_token,
 )
-from subscriptions.models import PriceTier
-from subscriptions.services import subscription_build
-from subscriptions.tests.factories import ProductFactory
-from tenants.exceptions import Conflict
-from tenants.models import OutboundEmail
-from tenants.selectors import org_context_for
 from tests.clock import on
 
 # These tests are about one day (the last day of a month): they travel there (tests/clock.py).

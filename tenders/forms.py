@@ -14,7 +14,7 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from subscriptions.models import Product
+from catalog.models import Product
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DEFAULT_VALIDITY_DAYS = 30

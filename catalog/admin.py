@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from subscriptions.models import Feature, PriceTier, Product, ProductPrice
+from catalog.models import Feature, PriceTier, Product, ProductPrice
 
 
 class ProductPriceInline(admin.TabularInline):

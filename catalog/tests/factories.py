@@ -3,7 +3,7 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
-from subscriptions.models import Product, ProductPrice
+from catalog.models import Product, ProductPrice
 
 
 class ProductFactory(DjangoModelFactory):

@@ -118,8 +118,8 @@ def open_the_ledger(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0001_initial'),
-        ('subscriptions', '0003_smart_lists'),
+        ('billing', '0002_products_in_catalog'),
+        ('subscriptions', '0004_products_in_catalog'),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ poster's two signed links — confirm (publish) and manage (proposals, cancel).
 Opening a link changes nothing (mail scanners open links); only the POST
 buttons on the page do. Under /t/<slug>/: a customer's requests (post, cancel,
 read the proposals) and, for a partner that opted in, the open requests and its
-proposals. Thin: forms parse, partners.services.tenders writes,
+proposals. Thin: forms parse, tenders.services writes,
 partners.selectors read, scoped to the organization."""
 
 import json
@@ -23,7 +23,11 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django_ratelimit.core import is_ratelimited
 
-from partners.forms_tenders import (
+from partners.selectors.partnerships import partner_directory
+from tenants.exceptions import Conflict
+from tenants.models import Role, Tenant
+from tenants.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
+from tenders.forms import (
     HONEYPOT_FIELD,
     STAMP_FIELD,
     DirectorySearchForm,
@@ -32,10 +36,9 @@ from partners.forms_tenders import (
     form_stamp,
     visitor_verdict,
 )
-from partners.models import Tender
-from partners.selectors.partnerships import partner_directory
-from partners.selectors.tenders import tender_get, tender_proposals, tenders_for
-from partners.services.tenders import (
+from tenders.models import Tender
+from tenders.selectors import tender_get, tender_proposals, tenders_for
+from tenders.services import (
     tender_cancel,
     tender_confirm,
     tender_for_token,
@@ -44,9 +47,6 @@ from partners.services.tenders import (
     tender_post_visitor,
     tender_propose,
 )
-from portal.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
-from tenants.exceptions import Conflict
-from tenants.models import Role, Tenant
 
 PAGE_SIZE = 25
 VISITOR_POSTS_RATE = "5/h"

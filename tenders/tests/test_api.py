@@ -12,19 +12,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.fields import DateTimeField
 
-from partners.models import Tender, TenderProposal
+from catalog.tests.factories import ProductFactory
 from partners.services import partnership_accept, partnership_invite_partner
-from partners.services.tenders import (
+from subscriptions.services import subscription_build
+from tenants.models import OutboundEmail
+from tenants.selectors import org_context_for
+from tenders.models import Tender, TenderProposal
+from tenders.services import (
     tender_cancel,
     tender_confirm,
     tender_post,
     tender_post_visitor,
     tender_propose,
 )
-from subscriptions.services import subscription_build
-from subscriptions.tests.factories import ProductFactory
-from tenants.models import OutboundEmail
-from tenants.selectors import org_context_for
 from tests.clock import on
 from tests.isolation import missing_id
 

@@ -1,5 +1,5 @@
 """API of tenders (API.md `tenders/`; SPEC §3), mounted at `tenders/`: parse,
-call `partners.services.tenders` or `partners.selectors.tenders`, render.
+call `tenders.services` or `tenders.selectors`, render.
 
 Who reads what is the selector's: a customer reads the tenders it posted, in
 every status, with every proposal; a partner that opted in to tenders reads the
@@ -16,6 +16,7 @@ customer's owner or admin."""
 
 import django_filters
 from django.db.models import prefetch_related_objects
+from django.urls import path
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
@@ -24,18 +25,19 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from partners.models import Tender
-from partners.selectors.tenders import tender_get, tenders_for
-from partners.serializers_tenders import (
+from catalog.models import Product
+from tenants.api_base import OrgAPIView, OrgViewSet
+from tenants.models import Role, Tenant
+from tenders.models import Tender
+from tenders.selectors import programme_progress, tender_get, tenders_for
+from tenders.serializers import (
+    ProgrammeSerializer,
     TenderPostSerializer,
     TenderProposalSerializer,
     TenderProposeSerializer,
     TenderSerializer,
 )
-from partners.services.tenders import tender_cancel, tender_post, tender_propose
-from portal.api.base import OrgViewSet
-from subscriptions.models import Product
-from tenants.models import Role, Tenant
+from tenders.services import tender_cancel, tender_post, tender_propose
 
 BOTH_KINDS = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
 KINDS_BY_ACTION = {
@@ -137,3 +139,22 @@ router = SimpleRouter(trailing_slash=True)
 router.register("", TenderViewSet, basename="tender")
 
 urlpatterns = router.urls
+
+
+# --- the partner programme (mounted at `programme/`) ------------------------------------
+
+
+class ProgrammeAPI(OrgAPIView):
+    """The yearly value of the products the partner manages, per currency, against
+    the programme's threshold in that currency (CHF 2,000, EUR 1,800; never
+    converted); reaching either qualifies. Partner members; customers: 404."""
+
+    allowed_kinds = (Tenant.Kind.PARTNER,)
+    min_role = Role.COLLABORATOR
+
+    @extend_schema(operation_id="programme_retrieve", responses=ProgrammeSerializer)
+    def get(self, request):
+        return Response(ProgrammeSerializer(programme_progress(partner=self.org.tenant)).data)
+
+
+programme_urlpatterns = [path("", ProgrammeAPI.as_view(), name="programme")]

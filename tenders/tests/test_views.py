@@ -13,21 +13,21 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-import partners.urls_tenders
-from partners.forms_tenders import form_stamp
-from partners.models import Tender, TenderProposal
+import tenders.urls
+from catalog.tests.factories import ProductFactory
 from partners.services import partnership_accept, partnership_invite_partner
-from partners.services.tenders import (
+from subscriptions.services import subscription_build
+from tenants.models import OutboundEmail, Tenant
+from tenants.selectors import org_context_for
+from tenants.tests.factories import PartnerFactory
+from tenders.forms import form_stamp
+from tenders.models import Tender, TenderProposal
+from tenders.services import (
     tender_post,
     tender_post_visitor,
     tender_propose,
     tender_token,
 )
-from subscriptions.services import subscription_build
-from subscriptions.tests.factories import ProductFactory
-from tenants.models import OutboundEmail, Tenant
-from tenants.selectors import org_context_for
-from tenants.tests.factories import PartnerFactory
 from tests.clock import on
 from tests.isolation import METHODS, assert_all_404, org_page_urls
 
@@ -445,7 +445,7 @@ def test_every_tender_page_is_a_404_to_another_organization(world, opted_in, cli
     ]
     for actor, slug in cases:
         client.force_login(actor)
-        urls = org_page_urls(partners.urls_tenders, slug=slug, tender_id=tender.pk)
+        urls = org_page_urls(tenders.urls, slug=slug, tender_id=tender.pk)
         assert len(urls) == 3
         assert_all_404(client, urls)
 

@@ -1,0 +1,67 @@
+"""What retires the cached figures of partners' books (`subscriptions.book_cache`
+says what is cached and why): `book_changed`, and the signal receivers of the
+rows below subscriptions a book depends on — partnerships and the products of a
+limited grant, tenants, collaborators' assignments. Here, below subscriptions,
+so that partners' own bulk writes (the customer import, `collaborators_set`)
+call it without importing the app above."""
+
+from collections.abc import Iterable
+
+from django.db.models import Q
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from partners.models import CustomerAssignment, Partnership
+from tenants.branch_cache import branch_changed
+from tenants.models import Tenant
+
+
+def book_changed(
+    *, customer_ids: Iterable = (), tenant_ids: Iterable = (), paths: Iterable[str] = ()
+) -> None:
+    """Retire the cached books that can include these customers (their branches
+    and their partners') and these tenants (their branches), and the branches
+    of these tenant paths (a row that may be gone). One query, one bump."""
+    customer_ids, tenant_ids, paths = set(customer_ids), set(tenant_ids), list(paths)
+    if customer_ids or tenant_ids:
+        partners = Partnership.objects.filter(customer__in=customer_ids).values("partner")
+        paths += Tenant.objects.filter(
+            Q(pk__in=customer_ids | tenant_ids) | Q(pk__in=partners)
+        ).values_list("path", flat=True)
+    branch_changed(paths=paths)
+
+
+def _partnership_changed(sender, instance: Partnership, **kwargs) -> None:
+    book_changed(tenant_ids=[instance.partner_id, instance.customer_id])
+
+
+def _grant_products_changed(sender, instance: Partnership, action: str, **kwargs) -> None:
+    # Only from the partnership's side: the products have no accessor back to it.
+    if action.startswith("post_"):
+        book_changed(tenant_ids=[instance.partner_id, instance.customer_id])
+
+
+def _tenant_changed(sender, instance: Tenant, **kwargs) -> None:
+    # The row may be gone (post_delete): its own path says its branch.
+    book_changed(customer_ids=[instance.pk], paths=[instance.path])
+
+
+def _assignment_changed(sender, instance: CustomerAssignment, **kwargs) -> None:
+    book_changed(tenant_ids=[instance.partner_id])
+
+
+def connect() -> None:
+    """Called once, from PartnersConfig.ready()."""
+    receivers = [
+        (Partnership, _partnership_changed),
+        (Tenant, _tenant_changed),
+        (CustomerAssignment, _assignment_changed),
+    ]
+    for model, receiver in receivers:
+        uid = f"book-cache:{model._meta.label}"
+        post_save.connect(receiver, sender=model, dispatch_uid=uid)
+        post_delete.connect(receiver, sender=model, dispatch_uid=uid)
+    m2m_changed.connect(
+        _grant_products_changed,
+        sender=Partnership.products.through,
+        dispatch_uid="book-cache:grant-products",
+    )
