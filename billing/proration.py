@@ -67,7 +67,8 @@ from typing import NamedTuple
 
 from billing.services.orders import period_end
 from billing.services.renewals import current_period_start
-from subscriptions.models import MONTHS_PER_PERIOD, Subscription, round_money
+from catalog.models import round_money
+from subscriptions.models import MONTHS_PER_PERIOD, Subscription
 
 Period = tuple[datetime.date, datetime.date]
 """A billing period: its first and its last day, both included."""
