@@ -41,7 +41,17 @@ from tenders.models import Tender
 from tenders.services import tender_post
 from tests.clock import on
 
-PROJECT_APPS = ("tenants", "subscriptions", "partners", "billing", "offers", "upsell", "portal")
+PROJECT_APPS = (
+    "tenants",
+    "catalog",
+    "subscriptions",
+    "partners",
+    "billing",
+    "tenders",
+    "offers",
+    "upsell",
+    "portal",
+)
 LONG_AGO = datetime.timedelta(hours=1)
 
 
