@@ -6,6 +6,7 @@ money and which invoices an organization reads are decided there."""
 import django_filters
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -20,6 +21,7 @@ from billing.serializers import (
     CashbackPageSerializer,
     InvoiceSerializer,
     OrderCreateSerializer,
+    OrderPlaceSerializer,
     OrderSerializer,
     QuoteSerializer,
     SubscriptionChangeRequestSerializer,
@@ -27,7 +29,7 @@ from billing.serializers import (
     SubscriptionPlacedSerializer,
     quote_as_seen,
 )
-from billing.services import orders
+from billing.services import changes, orders
 from billing.services.orders import LineRequest, Quote
 from subscriptions import api as subscriptions_api
 from subscriptions import services as subscription_services
@@ -43,13 +45,25 @@ from tenants.selectors import OrgContext
 BOTH_SIDES = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
 
 
-def _order_request(request, org: OrgContext) -> tuple:
-    """(customer id, [LineRequest]) from the body, or a 400 with field errors."""
-    serializer = OrderCreateSerializer(data=request.data, context={"org": org})
+def _order_request(request, org: OrgContext, serializer_class=OrderCreateSerializer) -> tuple:
+    """(customer id, [LineRequest], the body's data) from the body, or a 400 with
+    field errors."""
+    serializer = serializer_class(data=request.data, context={"org": org})
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
     lines = [services.LineRequest(line["product"], line["quantity"]) for line in data["lines"]]
-    return data["customer"], lines
+    return data["customer"], lines, data
+
+
+def _preview(org: OrgContext, quote: Quote) -> dict:
+    """A quote as the caller's side may read it."""
+    return QuoteSerializer(quote_as_seen(quote, by_partner=selectors.sees_margin(org))).data
+
+
+def _price_changed(org: OrgContext, exc: orders.PriceChanged) -> Response:
+    """409: the amount moved since the preview; the new figures, nothing written."""
+    body = {"detail": exc.message, "quote": _preview(org, exc.quote)}
+    return Response(body, status=status.HTTP_409_CONFLICT)
 
 
 class QuoteAPI(OrgAPIView):
@@ -65,10 +79,9 @@ class QuoteAPI(OrgAPIView):
         responses={200: QuoteSerializer},
     )
     def post(self, request):
-        customer_id, lines = _order_request(request, self.org)
+        customer_id, lines, _data = _order_request(request, self.org)
         quote = services.quote(org=self.org, customer_id=customer_id, lines=lines)
-        by_partner = selectors.sees_margin(self.org)
-        return Response(QuoteSerializer(quote_as_seen(quote, by_partner=by_partner)).data)
+        return Response(_preview(self.org, quote))
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -102,14 +115,27 @@ class OrderViewSet(mixins.ListModelMixin, OrgViewSet):
         order = selectors.order_get(org=self.org, order_id=order_id)
         return Response(self.get_serializer(order).data, status=status_code)
 
-    @extend_schema(request=OrderCreateSerializer, responses={201: OrderSerializer})
+    @extend_schema(
+        request=OrderPlaceSerializer, responses={201: OrderSerializer, 200: QuoteSerializer}
+    )
     def create(self, request):
         """Place an order: each line starts a subscription today for one billing
         period, priced and settled by SPEC §7; the invoice goes to the payer and
         the partner's cashback to its prepaid account. Customer owners and admins,
         and partner users allowed on the customer, with the buyer flag."""
-        customer_id, lines = _order_request(request, self.org)
-        order = services.order_place(org=self.org, customer_id=customer_id, lines=lines)
+        customer_id, lines, data = _order_request(request, self.org, OrderPlaceSerializer)
+        if data["dry_run"]:
+            quote = services.quote(org=self.org, customer_id=customer_id, lines=lines)
+            return Response(_preview(self.org, quote))
+        try:
+            order = services.order_place(
+                org=self.org,
+                customer_id=customer_id,
+                lines=lines,
+                expected_total=data.get("expected_total"),
+            )
+        except orders.PriceChanged as exc:
+            return _price_changed(self.org, exc)
         return self._render(order.pk, status.HTTP_201_CREATED)
 
     @extend_schema(responses=OrderSerializer)
@@ -227,10 +253,6 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "org": self.org}
 
-    def _preview(self, quote: Quote) -> dict:
-        seen = quote_as_seen(quote, by_partner=selectors.sees_margin(self.org))
-        return QuoteSerializer(seen).data
-
     def _placed(self, subscription, order, status_code) -> Response:
         order = selectors.order_get(org=self.org, order_id=order.pk) if order else None
         body = {
@@ -260,7 +282,7 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
         try:
             if data["dry_run"]:
                 quote = orders.quote(org=self.org, customer_id=customer.pk, lines=[line])
-                return Response(self._preview(quote))
+                return Response(_preview(self.org, quote))
             order = orders.order_place(
                 org=self.org,
                 customer_id=customer.pk,
@@ -270,26 +292,69 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
         except ValidationError as exc:
             raise _on_the_product(exc) from exc
         except orders.PriceChanged as exc:
-            body = {"detail": exc.message, "quote": self._preview(exc.quote)}
-            return Response(body, status=status.HTTP_409_CONFLICT)
+            return _price_changed(self.org, exc)
         subscription = order.lines.get().subscription
         return self._placed(subscription, order, status.HTTP_201_CREATED)
 
-    @extend_schema(request=SubscriptionChangeRequestSerializer, responses=SubscriptionSerializer)
+    @extend_schema(
+        request=SubscriptionChangeRequestSerializer,
+        responses={200: SubscriptionPlacedSerializer},
+    )
     def partial_update(self, request, pk=None):
-        """Change what holds no money (the last day of service). Quantity, price,
-        start and anchor are not edited in place (400)."""
+        """Raise the quantity (an order for the rest of the period; `dry_run`
+        previews, `expected_total` commits only the previewed amount), or change
+        the last day of service (no order). Price, start and anchor: 400."""
         subscription = self._get(pk)
-        subscription_services.subscription_write_check(org=self.org, customer=subscription.customer)
+        subscription_services.subscription_write_check(
+            org=self.org, customer=subscription.customer, product=subscription.product
+        )
         serializer = SubscriptionChangeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        subscription_services.subscription_update(
-            org=self.org, subscription=subscription, data=serializer.validated_data
-        )
-        return Response(SubscriptionSerializer(self._get(pk)).data)
+        data = serializer.validated_data
+        if "quantity" not in data:
+            if "ends_on" in data:
+                subscription_services.subscription_last_day_set(
+                    org=self.org, subscription=subscription, ends_on=data["ends_on"]
+                )
+            return self._placed(self._get(pk), None, status.HTTP_200_OK)
+        if data["dry_run"]:
+            preview = changes.subscription_raise_preview(
+                org=self.org, subscription=subscription, quantity=data["quantity"]
+            )
+            return Response(_preview(self.org, preview.quote))
+        try:
+            order = changes.subscription_raise(
+                org=self.org,
+                subscription=subscription,
+                quantity=data["quantity"],
+                expected_total=data.get("expected_total"),
+            )
+        except orders.PriceChanged as exc:
+            return _price_changed(self.org, exc)
+        return self._placed(self._get(pk), order, status.HTTP_200_OK)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "at",
+                OpenApiTypes.STR,
+                enum=["period_end"],
+                description="`period_end`: end at the last day of the current billing "
+                "period (nothing more is billed); without it, cancel now.",
+            )
+        ],
+        responses={204: None, 200: SubscriptionPlacedSerializer},
+    )
     def destroy(self, request, pk=None):
-        """Cancel the subscription; a cancelled one answers 409."""
-        subscription_services.subscription_cancel(org=self.org, subscription=self._get(pk))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        """Cancel the subscription now (a cancelled one answers 409; no credit note
+        yet, docs/billing.md), or with `?at=period_end` end it on the last day of the
+        period already paid."""
+        subscription = self._get(pk)
+        at = request.query_params.get("at")
+        if at is None:
+            subscription_services.subscription_cancel(org=self.org, subscription=subscription)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        if at != "period_end":
+            raise ValidationError({"at": [_("Give period_end, or nothing to cancel now.")]})
+        changes.subscription_end_at_period_end(org=self.org, subscription=subscription)
+        return self._placed(self._get(pk), None, status.HTTP_200_OK)

@@ -5,6 +5,7 @@ billing services price, check and write, and their messages show inline."""
 from django import forms
 from django.http import QueryDict
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from billing.services import LineRequest
 from billing.services.orders import MAX_QUANTITY
@@ -97,3 +98,9 @@ class OrderLinesForm(forms.Form):
             query[f"product_{n}"] = str(line.product.pk)
             query[f"quantity_{n}"] = str(line.quantity)
         return query.urlencode()
+
+
+class SubscriptionRaiseForm(forms.Form):
+    """The new quantity of a subscription; the service decides what it may be."""
+
+    quantity = forms.IntegerField(label=gettext_lazy("New quantity"), min_value=1)

@@ -8,8 +8,9 @@ and ends the day before period k + 1 starts. Monthly from 31 January: 31 Jan-27
 Feb, 28 Feb-30 Mar, 31 Mar-29 Apr, ...; annual from 29 February 2028: 29 Feb
 2028-27 Feb 2029, 28 Feb 2029-27 Feb 2030, ... The periods tile the calendar
 from the anchor on: every day belongs to exactly one period. This is the rule
-of `billing.services.orders.period_end` and
-`billing.services.renewals.current_period_start`, which this module reuses.
+of `period_end` (the last day of an order line's period) and
+`current_period_start` (the renewal job's), both here: the lowest layer of
+billing's date rules, which orders and renewals import.
 
 Proration, by days. The value of a state (quantity q, unit price p per period)
 for the rest of a period of D days, from day `on` (included) to the period's
@@ -65,10 +66,39 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import NamedTuple
 
-from billing.services.orders import period_end
-from billing.services.renewals import current_period_start
+from dateutil.relativedelta import relativedelta
+
 from catalog.models import round_money
 from subscriptions.models import MONTHS_PER_PERIOD, Subscription
+
+
+def period_end(
+    starts_on: datetime.date, billing_period: str, anchor: datetime.date | None = None
+) -> datetime.date:
+    """The last day of the billing period that begins on `starts_on`. Periods are
+    counted from `anchor` (the subscription's start), so a subscription started on
+    31 January runs 31 Jan-27 Feb, 28 Feb-30 Mar, 31 Mar-…: no gap, no overlap."""
+    anchor = anchor if anchor is not None and anchor <= starts_on else starts_on
+    months = MONTHS_PER_PERIOD[billing_period]
+    k = max(1, ((starts_on.year - anchor.year) * 12 + starts_on.month - anchor.month) // months)
+    while anchor + relativedelta(months=k * months) <= starts_on:
+        k += 1
+    return anchor + relativedelta(months=k * months) - datetime.timedelta(days=1)
+
+
+def current_period_start(subscription: Subscription, today: datetime.date) -> datetime.date | None:
+    """The start of the billing period that contains `today`, when it is a
+    renewal (not the subscription's first period)."""
+    months = MONTHS_PER_PERIOD[subscription.billing_period]
+    start = subscription.starts_on
+    elapsed = (today.year - start.year) * 12 + today.month - start.month
+    k = elapsed // months
+    period = start + relativedelta(months=k * months)
+    if period > today:
+        k -= 1
+        period = start + relativedelta(months=k * months)
+    return period if k >= 1 else None
+
 
 Period = tuple[datetime.date, datetime.date]
 """A billing period: its first and its last day, both included."""
@@ -124,8 +154,7 @@ def period_bounds(anchor: datetime.date, billing_period: str, day: datetime.date
 
     Period k starts on anchor + k periods, counted from the anchor and clamped
     to a short month's end: monthly from 31 January, 31 Jan-27 Feb, 28 Feb-30
-    Mar, 31 Mar-29 Apr. Same rule as `current_period_start` (renewals) and
-    `period_end` (orders)."""
+    Mar, 31 Mar-29 Apr. The rule of `current_period_start` and `period_end`."""
     _check_billing_period(billing_period)
     if day < anchor:
         raise ValueError(f"{day} is before the billing anchor {anchor}.")

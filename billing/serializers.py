@@ -53,33 +53,6 @@ def named_choice(choices, component_name: str, **kwargs) -> serializers.ChoiceFi
 # --- input ------------------------------------------------------------------------------
 
 
-class OrderLineCreateSerializer(serializers.Serializer):
-    product = ProductCodeField(help_text="The product's code.")
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
-
-
-class OrderCreateSerializer(serializers.Serializer):
-    """The body of `POST quotes/` and `POST orders/`. Whether the lines may be
-    ordered together (each product once, one managing partner) is the service's
-    decision; its refusals come back as 400 on `lines`."""
-
-    customer = serializers.UUIDField(
-        required=False,
-        help_text="The customer's id; a customer organization may leave it out (itself).",
-    )
-    lines = OrderLineCreateSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
-
-    def validate(self, attrs):
-        org = self.context["org"]
-        if attrs.get("customer") is None:
-            if not org.tenant.is_customer:
-                raise serializers.ValidationError({"customer": [_("Choose the customer.")]})
-            attrs["customer"] = org.tenant.pk
-        return attrs
-
-
-# --- subscriptions placed and changed by orders (SPEC §4 rev. 2) ------------------------
-
 # Fields with money or the billing calendar in them: set by the pricing rules and
 # the order's day, never by a client (API.md: 400 if sent).
 RULED_FIELDS = {
@@ -109,6 +82,49 @@ class RefusesRuledFields(serializers.Serializer):
         return value
 
 
+class OrderLineCreateSerializer(RefusesRuledFields):
+    product = ProductCodeField(help_text="The product's code.")
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class OrderCreateSerializer(RefusesRuledFields):
+    """The body of `POST quotes/` and `POST orders/`. Whether the lines may be
+    ordered together (each product once, one managing partner) is the service's
+    decision; its refusals come back as 400 on `lines`."""
+
+    customer = serializers.UUIDField(
+        required=False,
+        help_text="The customer's id; a customer organization may leave it out (itself).",
+    )
+    lines = OrderLineCreateSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+
+    def validate(self, attrs):
+        org = self.context["org"]
+        if attrs.get("customer") is None:
+            if not org.tenant.is_customer:
+                raise serializers.ValidationError({"customer": [_("Choose the customer.")]})
+            attrs["customer"] = org.tenant.pk
+        return attrs
+
+
+class OrderPlaceSerializer(OrderCreateSerializer):
+    """The body of `POST orders/`: the lines, and the preview's rules."""
+
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Return the preview (a quote) and write nothing."
+    )
+    expected_total = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        help_text="The preview's charged total: a different amount at commit is a 409 "
+        "with the new figures, and nothing is written.",
+    )
+
+
+# --- subscriptions placed and changed by orders (SPEC §4 rev. 2) ------------------------
+
+
 class SubscriptionOrderSerializer(RefusesRuledFields):
     """The body of `POST subscriptions/`: one order line that opens a subscription
     today, priced by the rules for the payer."""
@@ -134,26 +150,35 @@ class SubscriptionOrderSerializer(RefusesRuledFields):
 
 
 class SubscriptionChangeRequestSerializer(RefusesRuledFields):
-    """The body of `PATCH subscriptions/{id}/`: what holds no money."""
+    """The body of `PATCH subscriptions/{id}/`: a higher quantity (an order for the
+    rest of the period), and what holds no money (the last day of service)."""
 
+    quantity = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        required=False,
+        help_text="A higher quantity: the added units are billed for the rest of the "
+        "current period, now. Lowering is not available yet (400).",
+    )
     ends_on = serializers.DateField(
         required=False, allow_null=True, help_text="The last day of service; null: it renews."
     )
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Return the preview of a raise (a quote) and write nothing."
+    )
+    expected_total = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        help_text="The preview's charged total: another amount at commit is a 409.",
+    )
 
-    def to_internal_value(self, data):
-        sent = data if hasattr(data, "keys") else {}
-        if "quantity" in sent:
+    def validate(self, attrs):
+        if "quantity" in attrs and "ends_on" in attrs:
             raise serializers.ValidationError(
-                {
-                    "quantity": [
-                        _(
-                            "A quantity changes by an order: order more with POST orders/ "
-                            "(a new subscription), or end this one and order the new quantity."
-                        )
-                    ]
-                }
+                {"ends_on": [_("Change the quantity and the last day one at a time.")]}
             )
-        return super().to_internal_value(data)
+        return attrs
 
 
 # --- quotes -----------------------------------------------------------------------------

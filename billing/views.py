@@ -20,11 +20,15 @@ from django.views import View
 
 from billing import selectors, services
 from billing.api import billing_export_response
-from billing.forms import OrderLinesForm
+from billing.forms import OrderLinesForm, SubscriptionRaiseForm
 from billing.models import Earning, Order, Payer, PriceBasis
+from billing.services import changes
 from billing.services.orders import PriceChanged
 from catalog.models import Product
 from partners.selectors import customer_get_for_partner, customers_visible_to
+from subscriptions.selectors import subscription_get
+from subscriptions.services import subscription_write_check
+from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext
 from tenants.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
@@ -59,9 +63,10 @@ def _active_products() -> list[Product]:
 def _expected_total(value: str | None) -> Decimal | None:
     """The preview's total the order form carries back (None: no preview shown)."""
     try:
-        return Decimal(value) if value else None
+        amount = Decimal(value) if value else None
     except InvalidOperation:
         return None
+    return amount if amount is not None and amount.is_finite() else None
 
 
 class BillingView(OrgViewMixin, ResolveFirstMixin, View):
@@ -428,3 +433,111 @@ class InvoiceDetailView(BillingView):
             "related": list(related),
         }
         return self.render_page(request, "billing/invoice_detail.html", context)
+
+
+# --- a subscription raised mid-period (SPEC §4, §7 rev. 2) ---------------------------------
+
+
+class SubscriptionRaiseView(BillingView):
+    """Raise a subscription's quantity: `subscriptions/<id>/raise/` in the customer
+    portal, `customers/<id>/subscriptions/<id>/raise/` in the partner console.
+    "Preview" shows what is charged now for the rest of the period and what the
+    next renewal bills; "Raise" orders exactly the previewed amount (a changed
+    amount shows the new preview, 409). Who may not order gets the reason, 403."""
+
+    def resolve(self) -> None:
+        customer_id = self.kwargs.get("customer_id")
+        if self.partner_side != (customer_id is not None):
+            raise Http404("No such page.")
+        if not self.org.tenant.subscriptions_enabled:
+            raise Http404("Subscriptions are switched off for this organization.")
+        self.subscription = subscription_get(
+            org=self.org, subscription_id=self.kwargs["subscription_id"]
+        )
+        expected_customer = customer_id or self.org.tenant.pk
+        if str(self.subscription.customer_id) != str(expected_customer):
+            raise Http404("No such subscription.")
+        subscription_write_check(
+            org=self.org, customer=self.subscription.customer, product=self.subscription.product
+        )
+        self.refusal = _buyer_refusal(self.org)
+
+    def respond(self, request, form, status: int = 200, **context):
+        context = {
+            "form": form,
+            "subscription": self.subscription,
+            "customer": self.subscription.customer,
+            "refusal": self.refusal,
+            "list_url": self.list_url(),
+            **context,
+        }
+        return self.render_page(request, "billing/subscription_raise.html", context, status)
+
+    def list_url(self) -> str:
+        kwargs = {"slug": self.org.tenant.slug}
+        if self.partner_side:
+            kwargs["customer_id"] = self.subscription.customer_id
+            return reverse("customer_subscriptions", kwargs=kwargs)
+        return reverse("subscriptions", kwargs=kwargs)
+
+    def preview_context(self, raised: changes.Raise) -> dict:
+        return {
+            "raised": raised,
+            **_quote_context(self.org, raised.quote),
+            "renewal_charged": raised.renewal.charged,
+        }
+
+    def get(self, request, slug, subscription_id, customer_id=None):
+        if self.refusal:
+            return self.respond(request, None, status=403)
+        form = SubscriptionRaiseForm(initial={"quantity": self.subscription.quantity + 1})
+        return self.respond(request, form)
+
+    def post(self, request, slug, subscription_id, customer_id=None):
+        if self.refusal:
+            return self.respond(request, None, status=403)
+        form = SubscriptionRaiseForm(request.POST)
+        if not form.is_valid():
+            return self.respond(request, form, status=400)
+        quantity = form.cleaned_data["quantity"]
+        expected = _expected_total(request.POST.get("expected_total"))
+        try:
+            if request.POST.get("action") == "place" and expected is not None:
+                order = changes.subscription_raise(
+                    org=self.org,
+                    subscription=self.subscription,
+                    quantity=quantity,
+                    expected_total=expected,
+                )
+                messages.success(request, _raised_message(self.org, order))
+                return redirect("order_detail", slug=slug, order_id=order.pk)
+            raised = changes.subscription_raise_preview(
+                org=self.org, subscription=self.subscription, quantity=quantity
+            )
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+            return self.respond(request, form, status=400)
+        except PriceChanged as exc:
+            raised = changes.subscription_raise_preview(
+                org=self.org, subscription=self.subscription, quantity=quantity
+            )
+            return self.respond(
+                request, form, status=409, price_changed=exc.message, **self.preview_context(raised)
+            )
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect(self.list_url())
+        return self.respond(request, form, **self.preview_context(raised))
+
+
+def _raised_message(org: OrgContext, order: Order) -> str:
+    line = order.lines.get()
+    return _(
+        "%(product)s raised by %(added)s. %(payer)s is invoiced %(amount)s (excl. VAT) "
+        "for the rest of the period."
+    ) % {
+        "product": line.product.name,
+        "added": line.quantity,
+        "payer": _("You") if order.payer_tenant_id == org.tenant.pk else order.payer_tenant.name,
+        "amount": _money(order.currency, order.charged_amount),
+    }

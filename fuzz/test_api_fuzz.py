@@ -182,7 +182,11 @@ EXCLUDED: dict[str, dict[str, str]] = {
         "the caller needs the buyer flag and a product with a price in the customer's currency"
     },
     "PATCH /api/v1/subscriptions/{id}/": {
-        "positive_data_acceptance": "the end is not before the start"
+        "positive_data_acceptance": "a quantity only above the current one, by a buyer; "
+        "the end from today on, not with a quantity"
+    },
+    "DELETE /api/v1/subscriptions/{id}/": {
+        "positive_data_acceptance": "a buyer ends a live subscription once"
     },
     "PATCH /api/v1/organization/": {
         "positive_data_acceptance": "JSON Schema's `uri` takes URLs Django's validator refuses"

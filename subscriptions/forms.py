@@ -24,6 +24,3 @@ class SubscriptionForm(forms.Form):
         widget=DateInput,
         help_text=_("The last day of service; leave empty if it renews."),
     )
-
-    def data_for_service(self) -> dict:
-        return dict(self.cleaned_data)

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
@@ -37,6 +37,16 @@ def subscription_write_check(*, org: OrgContext, customer: Tenant, product: Prod
         require_role(org, Role.ADMIN)
     else:
         raise Http404("No such customer.")
+
+
+def buyer_check(*, org: OrgContext) -> None:
+    """Whatever moves money (an order, a subscription's end) is for an owner or
+    admin of a customer, or anyone allowed on the customer at a partner, with the
+    buyer flag of its membership (SPEC §7)."""
+    if org.tenant.is_customer and not org.has_role(Role.ADMIN):
+        raise PermissionDenied(_("Only owners and admins who are buyers may order."))
+    if org.membership is None or not org.membership.buyer:
+        raise PermissionDenied(_("Only members with the buyer flag may order."))
 
 
 def _public_price(product: Product, currency: str, quantity: int) -> Decimal:
@@ -134,7 +144,9 @@ def _lock_subscription(subscription: Subscription) -> Subscription:
 
 @transaction.atomic
 def subscription_update(*, org: OrgContext, subscription: Subscription, data: dict) -> Subscription:
-    """Change quantity, unit price or dates of a subscription that is not cancelled."""
+    """Change quantity, unit price or dates of a subscription that is not cancelled:
+    for the order path (an accepted offer); people use subscription_last_day_set
+    and the raise of billing.services.changes."""
     subscription_write_check(org=org, customer=subscription.customer, product=subscription.product)
     subscription = _lock_subscription(subscription)
     changed = [field for field in SUBSCRIPTION_FIELDS if field in data]
@@ -146,12 +158,34 @@ def subscription_update(*, org: OrgContext, subscription: Subscription, data: di
 
 
 @transaction.atomic
+def subscription_last_day_set(
+    *, org: OrgContext, subscription: Subscription, ends_on: datetime.date | None
+) -> Subscription:
+    """A buyer sets the last day of service of a live subscription, or clears it
+    (it renews): from today on, since a day already used stays billed; never on
+    a subscription that has ended or was cancelled (order a new one)."""
+    subscription_write_check(org=org, customer=subscription.customer, product=subscription.product)
+    buyer_check(org=org)
+    subscription = _lock_subscription(subscription)
+    today = timezone.localdate()
+    if subscription.ends_on is not None and subscription.ends_on < today:
+        raise Conflict(_("This subscription has ended; order a new one."))
+    if ends_on is not None and ends_on < today:
+        raise ValidationError({"ends_on": _("The last day of service cannot be in the past.")})
+    subscription.ends_on = ends_on
+    _subscription_clean(subscription)
+    subscription.save(update_fields=["ends_on", "updated_at"])
+    return subscription
+
+
+@transaction.atomic
 def subscription_cancel(*, org: OrgContext, subscription: Subscription) -> Subscription:
     """Cancel: the row stays, with the status `cancelled`, and the ledger gets its
     `cancel` change (no order: nothing is credited yet, docs/billing.md); a second
     cancel is a 409, and so is cancelling one that has ended (its months stay in
     the history)."""
     subscription_write_check(org=org, customer=subscription.customer, product=subscription.product)
+    buyer_check(org=org)
     if subscription.status == Subscription.Status.ENDED:
         raise Conflict(_("This subscription has ended; its history stays as it was."))
     now = timezone.now()

@@ -141,6 +141,7 @@ class SubscriptionEditView(CustomerSubscriptionsMixin, View):
             title=_("Edit %(product)s") % {"product": subscription.product.name},
             submit=_("Save"),
             cancel_url=self.url("subscription_cancel", subscription),
+            raise_url=self.url("subscription_raise", subscription),
         )
         return render(request, "subscriptions/form.html", context, status=status)
 
@@ -157,8 +158,8 @@ class SubscriptionEditView(CustomerSubscriptionsMixin, View):
         form = SubscriptionForm(request.POST)
         if form.is_valid():
             try:
-                services.subscription_update(
-                    org=self.org, subscription=subscription, data=form.data_for_service()
+                services.subscription_last_day_set(
+                    org=self.org, subscription=subscription, ends_on=form.cleaned_data["ends_on"]
                 )
             except ValidationError as exc:
                 form_add_service_errors(form, exc)

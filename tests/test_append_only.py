@@ -12,6 +12,7 @@ APPEND_ONLY = {
     "billing.Invoice",
     "billing.CashbackEntry",
     "upsell.UpsellChange",
+    "subscriptions.SubscriptionChange",
 }
 
 

@@ -607,11 +607,13 @@ REGISTRY: dict[str, Entry] = {
     "customer_subscription_add": P(customer_id="customer"),
     "customer_subscription_edit": P(customer_id="customer", subscription_id="subscription"),
     "customer_subscription_cancel": P(customer_id="customer", subscription_id="subscription"),
+    "customer_subscription_raise": P(customer_id="customer", subscription_id="subscription"),
     "mrr_movements": P(),
     "subscriptions": C(),
     "subscription_add": C(),
     "subscription_edit": C(subscription_id="subscription"),
     "subscription_cancel": C(subscription_id="subscription"),
+    "subscription_raise": C(subscription_id="subscription"),
     # --- browser: billing
     "billing": P(),
     "billing_export": P(),

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from dateutil.relativedelta import relativedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -17,14 +16,15 @@ from django.utils.translation import gettext as _
 from billing import notifications
 from billing.models import CashbackEntry, Earning, Invoice, Order, OrderLine, Payer
 from billing.pricing import ZERO, Terms, Waterfall, order_terms, waterfall
+from billing.proration import period_end
 from billing.services.invoices import invoice_issue
 from catalog.models import Product, degressive_rate
 from partners.models import Partnership, Side
 from partners.selectors import customer_get_for_partner, managing_partnership, partner_may_act_on
-from subscriptions.models import MONTHS_PER_PERIOD, Subscription
-from subscriptions.services import LedgerEntry, ledger_record, subscription_create
+from subscriptions.models import Subscription
+from subscriptions.services import LedgerEntry, buyer_check, ledger_record, subscription_create
 from tenants.exceptions import Conflict
-from tenants.models import Role, Tenant, User
+from tenants.models import Tenant, User
 from tenants.selectors import OrgContext
 
 MAX_QUANTITY = 100_000
@@ -139,7 +139,7 @@ def _clean_lines(lines: Sequence[LineRequest]) -> None:
             raise ValidationError({"lines": _("A line bills a subscription of its own product.")})
 
 
-def _managing(
+def ordering_side(
     org: OrgContext | None, customer: Tenant, lines: Sequence[LineRequest], *, lock: bool
 ) -> tuple[str, Partnership | None]:
     """Who orders, and the one partnership the order is settled under.
@@ -245,34 +245,16 @@ def quote(*, org: OrgContext, customer_id, lines: Sequence[LineRequest]) -> Quot
     """What the caller would pay, and earn, ordering `lines` for the customer now."""
     customer = _customer_for(org, customer_id)
     _clean_lines(lines)
-    lines = _with_catalog(lines)
-    ordered_by, partnership = _managing(org, customer, lines, lock=False)
+    lines = with_catalog(lines)
+    ordered_by, partnership = ordering_side(org, customer, lines, lock=False)
     return quote_build(
         customer=customer, lines=lines, ordered_by=ordered_by, partnership=partnership
     )
 
 
 def order_check(*, org: OrgContext) -> None:
-    """Ordering spends money: an owner or admin of a customer, or anyone allowed
-    on the customer at a partner, with the buyer flag of its membership."""
-    if org.tenant.is_customer and not org.has_role(Role.ADMIN):
-        raise PermissionDenied(_("Only owners and admins who are buyers may order."))
-    if org.membership is None or not org.membership.buyer:
-        raise PermissionDenied(_("Only members with the buyer flag may order."))
-
-
-def period_end(
-    starts_on: datetime.date, billing_period: str, anchor: datetime.date | None = None
-) -> datetime.date:
-    """The last day of the billing period that begins on `starts_on`. Periods are
-    counted from `anchor` (the subscription's start), so a subscription started on
-    31 January runs 31 Jan-27 Feb, 28 Feb-30 Mar, 31 Mar-…: no gap, no overlap."""
-    anchor = anchor if anchor is not None and anchor <= starts_on else starts_on
-    months = MONTHS_PER_PERIOD[billing_period]
-    k = max(1, ((starts_on.year - anchor.year) * 12 + starts_on.month - anchor.month) // months)
-    while anchor + relativedelta(months=k * months) <= starts_on:
-        k += 1
-    return anchor + relativedelta(months=k * months) - datetime.timedelta(days=1)
+    """Ordering spends money: the buyer flag's rule (subscriptions.services.buyer_check)."""
+    buyer_check(org=org)
 
 
 def _cashback_credit(order: Order) -> None:
@@ -374,7 +356,7 @@ def _ledger_entry(kind: str, line: QuoteLine, subscription: Subscription) -> Led
     return LedgerEntry.opening(subscription)
 
 
-def _with_catalog(lines: Sequence[LineRequest]) -> list[LineRequest]:
+def with_catalog(lines: Sequence[LineRequest]) -> list[LineRequest]:
     """The lines with each product's prices and tiers loaded in two queries."""
     products = Product.objects.prefetch_related("prices", "tiers").in_bulk(
         [line.product.pk for line in lines]
@@ -404,8 +386,8 @@ def order_place(
     _clean_lines(lines)
     if any(line.subscription and line.subscription.customer_id != customer.pk for line in lines):
         raise Http404("No such subscription.")
-    lines = _with_catalog(lines)
-    ordered_by, partnership = _managing(org, customer, lines, lock=True)
+    lines = with_catalog(lines)
+    ordered_by, partnership = ordering_side(org, customer, lines, lock=True)
     priced = quote_build(
         customer=customer, lines=lines, ordered_by=ordered_by, partnership=partnership
     )
@@ -443,7 +425,7 @@ def order_place_confirmed(
     partnership as it is now. The caller checked who may confirm; a partner that
     no longer manages every product is a 409."""
     _clean_lines(lines)
-    lines = _with_catalog(lines)
+    lines = with_catalog(lines)
     partnership = None
     for line in lines:
         partnership = managing_partnership(

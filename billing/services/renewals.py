@@ -12,34 +12,20 @@ import datetime
 import logging
 from collections.abc import Iterator
 
-from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from billing.models import Order, Renewal
+from billing.proration import current_period_start
 from billing.services.orders import LineRequest, order_record, quote_build
 from catalog.models import Product
 from partners.models import Side
 from partners.selectors import managing_partnership
-from subscriptions.models import MONTHS_PER_PERIOD, Subscription
+from subscriptions.models import Subscription
 
 log = logging.getLogger(__name__)
-
-
-def current_period_start(subscription: Subscription, today: datetime.date) -> datetime.date | None:
-    """The start of the billing period that contains `today`, when it is a
-    renewal (not the subscription's first period)."""
-    months = MONTHS_PER_PERIOD[subscription.billing_period]
-    start = subscription.starts_on
-    elapsed = (today.year - start.year) * 12 + today.month - start.month
-    k = elapsed // months
-    period = start + relativedelta(months=k * months)
-    if period > today:
-        k -= 1
-        period = start + relativedelta(months=k * months)
-    return period if k >= 1 else None
 
 
 def _renewable(subscription: Subscription, period_starts_on: datetime.date) -> bool:

@@ -13,6 +13,7 @@ from subscriptions.models import Subscription, SubscriptionChange
 from tenants.models import Membership, Role
 from tenants.selectors import org_context_for
 from tenants.tests.factories import MembershipFactory
+from tests.clock import on
 
 LIST = "/api/v1/subscriptions/"
 
@@ -76,7 +77,6 @@ def test_the_start_and_the_price_of_a_subscription_are_never_edited(world, api, 
             "starts_on": "2030-01-01",
             "unit_price": "999999.00",
             "billing_anchor": "2030-01-01",
-            "quantity": 5000,
         }.items()
     }
 
@@ -135,3 +135,99 @@ def test_a_customer_buyer_subscribes_at_its_public_price_whatever_it_sends(
     order = Order.objects.get()
     assert (order.payer_tenant, order.charged_amount) == (world.customer, Decimal("260.40"))
     assert Invoice.objects.get(order=order).total == Decimal("260.40")
+
+
+# --- found by an outside review of this change ------------------------------------------
+
+ORDERS = "/api/v1/orders/"
+
+
+def test_orders_preview_commit_only_the_previewed_amount_and_refuse_a_price(world, api, hosting):
+    grant(world, access="full", payment="customer")
+    client = api(world.customer_owner, world.customer)
+    lines = [{"product": "web-hosting", "quantity": 35}]
+
+    preview = client.post(ORDERS, {"lines": lines, "dry_run": True}, format="json")
+    priced = client.post(
+        ORDERS, {"lines": [{**lines[0], "unit_price": "0.01"}], "unit_price": "0.01"}, format="json"
+    )
+    stale = client.post(ORDERS, {"lines": lines, "expected_total": "1.00"}, format="json")
+    assert nothing_written()
+    placed = client.post(ORDERS, {"lines": lines, "expected_total": "260.40"}, format="json")
+
+    assert preview.status_code == 200 and preview.json()["totals"]["charged"] == "260.40"
+    assert priced.status_code == 400
+    assert set(priced.json()) == {"unit_price", "lines"}
+    assert stale.status_code == 409 and stale.json()["quote"]["totals"]["charged"] == "260.40"
+    assert placed.status_code == 201, placed.json()
+
+
+def test_ending_or_cancelling_needs_the_buyer_flag_too(world, api, hosting):
+    grant(world, access="full", payment="customer")
+    placed = api(world.customer_owner, world.customer).post(
+        LIST, {"product": "web-hosting", "quantity": 3}
+    )
+    url = f"{LIST}{placed.json()['subscription']['id']}/"
+    Membership.objects.filter(tenant=world.customer, user=world.customer_admin).update(buyer=False)
+    not_buyers = [
+        api(world.customer_admin, world.customer),
+        api(world.partner_admin, world.partner),
+    ]
+
+    answers = [
+        (c.patch(url, {"ends_on": "2099-12-31"}).status_code, c.delete(url).status_code)
+        for c in not_buyers
+    ]
+
+    assert answers == [(403, 403), (403, 403)]
+    subscription = Subscription.objects.get()
+    assert (subscription.ends_on, subscription.cancelled_at) == (None, None)
+
+
+def test_the_last_day_is_never_set_in_the_past_nor_on_an_ended_subscription(
+    world, api, hosting, time_machine
+):
+    time_machine.move_to(on(2026, 9, 1, 9))
+    grant(world, access="full", payment="customer")
+    url = (
+        LIST
+        + api(world.customer_owner, world.customer)
+        .post(LIST, {"product": "web-hosting", "quantity": 3})
+        .json()["subscription"]["id"]
+        + "/"
+    )
+    time_machine.move_to(on(2026, 11, 15))
+    client = api(world.customer_owner, world.customer)
+
+    backdated = client.patch(url, {"ends_on": "2026-09-01"})
+    ending = client.patch(url, {"ends_on": "2026-11-15"})
+    time_machine.move_to(on(2026, 11, 16))
+    client = api(world.customer_owner, world.customer)
+    revived = client.patch(url, {"ends_on": None}, format="json")
+
+    assert backdated.status_code == 400 and "ends_on" in backdated.json()
+    assert ending.status_code == 200
+    assert revived.status_code == 409
+    assert Subscription.objects.get().ends_on.isoformat() == "2026-11-15"
+
+
+def test_ending_at_the_period_end_keeps_the_days_paid(world, api, hosting, time_machine):
+    time_machine.move_to(on(2026, 9, 10, 9))
+    grant(world, access="full", payment="customer")
+    subscription_id = (
+        api(world.customer_owner, world.customer)
+        .post(LIST, {"product": "web-hosting", "quantity": 3})
+        .json()["subscription"]["id"]
+    )
+    time_machine.move_to(on(2026, 11, 15))
+    client = api(world.customer_owner, world.customer)
+
+    wrong = client.delete(f"{LIST}{subscription_id}/?at=tomorrow")
+    response = client.delete(f"{LIST}{subscription_id}/?at=period_end")
+
+    assert wrong.status_code == 400 and "at" in wrong.json()
+    assert response.status_code == 200, response.json()
+    body = response.json()["subscription"]
+    # periods from 10 September: 10 Nov - 9 Dec is the one paid
+    assert (body["ends_on"], body["status"]) == ("2026-12-09", "active")
+    assert Subscription.objects.get().cancelled_at is None

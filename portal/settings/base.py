@@ -260,6 +260,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ActionEnum": ["create", "update"],
         "AuditActionEnum": "tenants.models.AuditEvent.Action",
+        "SubscriptionChangeKindEnum": "subscriptions.models.SubscriptionChange.Kind",
+        "TenantKindEnum": "tenants.models.Tenant.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -45,9 +45,11 @@ def _run(sql_by_vendor):
 
 def open_the_ledger(apps, schema_editor):
     """Every subscription that exists gets the changes that explain it: its
-    opening `new` (with the order that placed it, if one did), a `renewal` per
-    period billed, and a `cancel` if it was cancelled. No subscription, order or
-    figure is touched: MRR reads the same rows as before."""
+    opening `new` (with the order whose line started it on its first day, if
+    one did), a `renewal` per period billed, and a `cancel` if it was cancelled.
+    Revision 1 kept no history of quantities, so each change states the quantity
+    and price the subscription has now. No subscription, order or figure is
+    touched: MRR reads the same rows as before."""
     Subscription = apps.get_model("subscriptions", "Subscription")
     Change = apps.get_model("subscriptions", "SubscriptionChange")
     OrderLine = apps.get_model("billing", "OrderLine")
@@ -55,7 +57,9 @@ def open_the_ledger(apps, schema_editor):
     zero = 0
     placed = {}
     for subscription_id, order_id in (
-        OrderLine.objects.filter(subscription__isnull=False, order__kind="order")
+        OrderLine.objects.filter(
+            order__kind="order", period_starts_on=models.F("subscription__starts_on")
+        )
         .order_by("order__placed_at")
         .values_list("subscription_id", "order_id")
         .iterator(chunk_size=CHUNK)

@@ -15,6 +15,7 @@ from catalog.tests.factories import ProductFactory
 from partners.services import customer_add
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_create
+from tenants.models import Membership
 from tenants.selectors import org_context_for
 from tests.clock import on
 from tests.isolation import assert_all_404, org_page_urls
@@ -199,18 +200,18 @@ def test_edit_changes_only_the_last_day_and_shows_errors_inline(world, browser, 
     subscription = subscribe(world, managed, product)
     client = browser(world.partner_owner)
     url = partner_url("subscription_edit", managed, subscription)
-    before_start = (subscription.starts_on - DAY).isoformat()
+    yesterday = (TODAY - DAY).isoformat()
     last_day = (TODAY + 30 * DAY).isoformat()
 
     page = client.get(url)
-    refused = client.post(url, {"ends_on": before_start})
+    refused = client.post(url, {"ends_on": yesterday})
     saved = client.post(url, {"ends_on": last_day, "quantity": "4000", "unit_price": "0.01"})
 
     assert page.status_code == 200
     assert 'name="unit_price"' not in text(page) and 'name="quantity"' not in text(page)
     assert refused.status_code == 400
     assert refused.context["form"].errors["ends_on"] == [
-        "The last day of service cannot be before the start."
+        "The last day of service cannot be in the past."
     ]
     assert saved.status_code == 302
     subscription.refresh_from_db()
@@ -421,3 +422,16 @@ def test_another_partners_customer_and_subscription_are_404(world, client, manag
 
     assert_all_404(client, urls)
     assert_all_404(client, [customer_url("subscriptions", slug="rhein")])
+
+
+def test_a_member_without_the_buyer_flag_neither_ends_nor_cancels(world, browser, product):
+    subscription = subscribe(world, world.customer, product)
+    Membership.objects.filter(tenant=world.customer, user=world.customer_admin).update(buyer=False)
+    client = browser(world.customer_admin)
+
+    edited = client.post(customer_url("subscription_edit", subscription), {"ends_on": "2099-12-31"})
+    cancelled = client.post(customer_url("subscription_cancel", subscription))
+
+    assert (edited.status_code, cancelled.status_code) == (403, 403)
+    subscription.refresh_from_db()
+    assert (subscription.ends_on, subscription.cancelled_at) == (None, None)

@@ -231,7 +231,10 @@ def test_collaborators_see_only_assigned_customers(world, api, hosting):
     assign_collaborator(world)
 
     assert client.get(LIST).json()["count"] == 1
-    assert client.patch(detail(subscription), {"quantity": 4}).json()["mrr"] == "39.68"
+    assert client.patch(detail(subscription), {"quantity": 4}).status_code == 403  # not a buyer
+    Membership.objects.filter(user=world.collaborator).update(buyer=True)
+    raised = client.patch(detail(subscription), {"quantity": 4})
+    assert raised.json()["subscription"]["mrr"] == "39.68", raised.json()
     assert client.get(mrr_url(world.customer.id)).json()["current_mrr"] == "39.68"
 
 

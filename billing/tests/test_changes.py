@@ -1,0 +1,257 @@
+"""Raising a subscription mid-period is an order for the rest of the period
+(SPEC §4, §7 rev. 2; billing.services.changes, docs/billing.md).
+
+Web hosting at CHF 9.92 a month, 10 % off from 10 units and 25 % from 30; Alpine
+has 20 % off; Bäckerei Müller pays (full access). A monthly subscription from
+1 April 2026: April is 30 days, and from 16 April 15 of them remain."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from billing import tasks as billing_tasks
+from billing.models import CashbackEntry, Invoice, Order, OrderLine
+from billing.tests.conftest import grant
+from subscriptions.models import Subscription, SubscriptionChange
+from tests.clock import on
+
+LIST = "/api/v1/subscriptions/"
+APRIL_16 = on(2026, 4, 16)
+
+
+@pytest.fixture
+def subscribed(world, api, hosting, time_machine):
+    """On 1 April, Alpine orders 35 web hostings for Müller (Müller pays)."""
+    time_machine.move_to(on(2026, 4, 1, 9))
+    grant(world, access="full", payment="customer")
+    response = api(world.partner_owner, world.partner).post(
+        LIST, {"customer": str(world.customer.id), "product": "web-hosting", "quantity": 35}
+    )
+    assert response.status_code == 201, response.json()
+    time_machine.move_to(APRIL_16)
+    return Subscription.objects.get()
+
+
+def url(subscription) -> str:
+    return f"{LIST}{subscription.pk}/"
+
+
+def test_a_raise_bills_the_added_units_for_the_rest_of_the_period(
+    world, api, subscribed, time_machine
+):
+    response = api(world.partner_owner, world.partner).patch(
+        url(subscribed), {"quantity": 40, "expected_total": "18.60"}
+    )
+
+    assert response.status_code == 200, response.json()
+    # 40 x 9.92 x 0.75 = 297.60 a month, 35 x ... = 260.40: for 15 of 30 days,
+    # 148.80 - 130.20 = 18.60; preferential 119.04 - 104.16 = 14.88; cashback 3.72
+    order = Order.objects.get(pk=response.json()["order"]["id"])
+    assert (order.charged_amount, order.cashback_amount) == (Decimal("18.60"), Decimal("3.72"))
+    assert order.payer_tenant == world.customer
+    assert Invoice.objects.get(order=order).total == Decimal("18.60")
+    assert CashbackEntry.objects.get(order=order).amount == Decimal("3.72")
+    line = OrderLine.objects.get(order=order)
+    assert (line.quantity, line.period_starts_on, line.period_ends_on) == (
+        5,
+        datetime.date(2026, 4, 16),
+        datetime.date(2026, 4, 30),
+    )
+    subscribed.refresh_from_db()
+    assert (subscribed.quantity, subscribed.unit_price) == (40, Decimal("7.44"))
+    change = SubscriptionChange.objects.get(subscription=subscribed, kind="increase")
+    assert (change.quantity_before, change.quantity_after, change.effective_on) == (
+        35,
+        40,
+        datetime.date(2026, 4, 16),
+    )
+    assert change.order == order
+    body = response.json()["subscription"]
+    assert (body["quantity"], body["mrr"]) == (40, "297.60")
+
+    # May's renewal bills the whole new quantity, once
+    time_machine.move_to(on(2026, 5, 1, 6))
+    assert billing_tasks.place_renewals() == 1
+    renewal = Order.objects.get(kind="renewal")
+    assert renewal.charged_amount == Decimal("297.60")
+
+
+def test_a_raise_is_previewed_and_commits_only_the_previewed_amount(world, api, subscribed):
+    client = api(world.customer_owner, world.customer)
+
+    preview = client.patch(url(subscribed), {"quantity": 40, "dry_run": True})
+    stale = client.patch(url(subscribed), {"quantity": 40, "expected_total": "20.00"})
+
+    assert preview.status_code == 200
+    assert preview.json()["totals"]["charged"] == "18.60"
+    assert stale.status_code == 409
+    assert stale.json()["quote"]["totals"]["charged"] == "18.60"
+    assert Order.objects.count() == 1  # April's
+    subscribed.refresh_from_db()
+    assert subscribed.quantity == 35
+    assert SubscriptionChange.objects.filter(kind="increase").count() == 0
+
+
+def test_reaching_a_better_tier_never_lowers_what_is_charged(world, api, hosting, time_machine):
+    time_machine.move_to(on(2026, 4, 1, 9))
+    grant(world, access="full", payment="customer")
+    placed = (
+        api(world.customer_owner, world.customer)
+        .post(LIST, {"product": "web-hosting", "quantity": 29})
+        .json()
+    )
+    time_machine.move_to(APRIL_16)
+
+    response = api(world.customer_owner, world.customer).patch(
+        f"{LIST}{placed['subscription']['id']}/", {"quantity": 30}
+    )
+
+    # both at the 25 % tier the new total reaches: 223.20 - 215.76 a month, half of it
+    assert response.status_code == 200, response.json()
+    assert response.json()["order"]["charged_amount"] == "3.72"
+    assert response.json()["subscription"]["unit_price"] == "7.44"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"quantity": 30}, 400, "quantity"),  # lowering: not yet
+        ({"quantity": 35}, 400, "quantity"),
+        ({"quantity": 100_001}, 400, "quantity"),
+        ({"quantity": 40, "unit_price": "0.01"}, 400, "unit_price"),
+        ({"quantity": 40, "ends_on": "2026-12-31"}, 400, "ends_on"),
+    ],
+)
+def test_what_a_raise_refuses_writes_nothing(world, api, subscribed, body, status, field):
+    response = api(world.partner_owner, world.partner).patch(url(subscribed), body)
+
+    assert response.status_code == status
+    assert field in response.json()
+    assert Order.objects.count() == 1
+    subscribed.refresh_from_db()
+    assert subscribed.quantity == 35
+
+
+def test_who_may_raise(world, api, subscribed):
+    answers = {
+        "partner admin, not a buyer": api(world.partner_admin, world.partner),
+        "customer user": api(world.customer_user, world.customer),
+        "another partner": api(world.other_owner, world.other_partner),
+    }
+
+    codes = {
+        who: client.patch(url(subscribed), {"quantity": 40}).status_code
+        for who, client in answers.items()
+    }
+
+    assert codes == {
+        "partner admin, not a buyer": 403,
+        "customer user": 403,
+        "another partner": 404,
+    }
+    assert Order.objects.count() == 1
+
+
+def test_a_cancelled_subscription_is_not_raised(world, api, subscribed):
+    client = api(world.customer_owner, world.customer)
+    assert client.delete(url(subscribed)).status_code == 204
+
+    assert client.patch(url(subscribed), {"quantity": 40}).status_code == 409
+    assert Order.objects.count() == 1
+
+
+# --- in the browser ----------------------------------------------------------------------
+
+
+def page_url(world, subscription, partner=True) -> str:
+    if partner:
+        return reverse(
+            "customer_subscription_raise",
+            kwargs={
+                "slug": "alpine",
+                "customer_id": world.customer.pk,
+                "subscription_id": subscription.pk,
+            },
+        )
+    return reverse(
+        "subscription_raise", kwargs={"slug": "mueller", "subscription_id": subscription.pk}
+    )
+
+
+def test_a_raise_in_the_browser_previews_then_orders_the_previewed_amount(
+    world, browser, subscribed
+):
+    client = browser(world.partner_owner)
+    url = page_url(world, subscribed)
+
+    edit = client.get(
+        reverse(
+            "customer_subscription_edit",
+            kwargs={
+                "slug": "alpine",
+                "customer_id": world.customer.pk,
+                "subscription_id": subscribed.pk,
+            },
+        )
+    )
+    form = client.get(url)
+    unseen = client.post(url, {"quantity": "40", "action": "place"})
+    placed = client.post(
+        url, {"quantity": "40", "action": "place", "expected_total": "18.60"}, follow=True
+    )
+
+    assert url in edit.content.decode()
+    assert 'name="quantity" value="36"' in form.content.decode()
+    page = unseen.content.decode()
+    assert unseen.status_code == 200
+    assert 'data-figure="charged">CHF&nbsp;18.60' in page
+    assert "for 16 Apr 2026 to 30 Apr 2026" in page
+    assert 'data-figure="renewal">CHF&nbsp;297.60' in page
+    assert 'data-figure="cashback">CHF 3.72' in page
+    assert 'name="expected_total" value="18.60"' in page
+    assert (
+        "Web hosting raised by 5. Bäckerei Müller is invoiced CHF 18.60" in placed.content.decode()
+    )
+    subscribed.refresh_from_db()
+    assert subscribed.quantity == 40
+    assert Order.objects.count() == 2
+
+
+def test_a_changed_amount_shows_the_new_preview_and_raises_nothing(world, browser, subscribed):
+    response = browser(world.customer_owner).post(
+        page_url(world, subscribed, partner=False),
+        {"quantity": "40", "action": "place", "expected_total": "1.00"},
+    )
+
+    assert response.status_code == 409
+    assert "The amount changed since the preview: CHF 18.60 now." in response.content.decode()
+    subscribed.refresh_from_db()
+    assert subscribed.quantity == 35
+
+
+def test_the_raise_page_answers_like_the_other_subscription_pages(world, browser, subscribed):
+    lowering = browser(world.partner_owner).post(
+        page_url(world, subscribed), {"quantity": "30", "action": "preview"}
+    )
+    not_buyer = browser(world.partner_admin).get(page_url(world, subscribed))
+    customer_user = browser(world.customer_user).get(page_url(world, subscribed, partner=False))
+    outsider = browser(world.other_owner).get(
+        reverse(
+            "customer_subscription_raise",
+            kwargs={
+                "slug": "rhein",
+                "customer_id": world.customer.pk,
+                "subscription_id": subscribed.pk,
+            },
+        )
+    )
+
+    assert lowering.status_code == 400
+    assert "Lowering a quantity needs a credit note" in lowering.content.decode()
+    assert not_buyer.status_code == 403
+    assert "Only members with the buyer flag may order." in not_buyer.content.decode()
+    assert customer_user.status_code == 403
+    assert outsider.status_code == 404
+    assert Order.objects.count() == 1
