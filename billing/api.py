@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, renderers, status
 from rest_framework.response import Response
 
@@ -298,7 +298,15 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
 
     @extend_schema(
         request=SubscriptionChangeRequestSerializer,
-        responses={200: SubscriptionPlacedSerializer},
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="SubscriptionChangeAnswer",
+                serializers=[SubscriptionPlacedSerializer, QuoteSerializer],
+                resource_type_field_name=None,
+                many=False,
+            )
+        },
+        description="The answer is `{subscription, order}`, or with `dry_run` the quote.",
     )
     def partial_update(self, request, pk=None):
         """Raise the quantity (an order for the rest of the period; `dry_run`

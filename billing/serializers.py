@@ -82,6 +82,21 @@ class RefusesRuledFields(serializers.Serializer):
         return value
 
 
+class PreviewThenCommit(serializers.Serializer):
+    """SPEC §7's "preview, then commit" on a body that moves money."""
+
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Return the preview (a quote) and write nothing."
+    )
+    expected_total = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        help_text="The preview's charged total: a different amount at commit is a 409 "
+        "with the new figures, and nothing is written.",
+    )
+
+
 class OrderLineCreateSerializer(RefusesRuledFields):
     product = ProductCodeField(help_text="The product's code.")
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
@@ -107,25 +122,14 @@ class OrderCreateSerializer(RefusesRuledFields):
         return attrs
 
 
-class OrderPlaceSerializer(OrderCreateSerializer):
+class OrderPlaceSerializer(PreviewThenCommit, OrderCreateSerializer):
     """The body of `POST orders/`: the lines, and the preview's rules."""
-
-    dry_run = serializers.BooleanField(
-        default=False, help_text="Return the preview (a quote) and write nothing."
-    )
-    expected_total = serializers.DecimalField(
-        max_digits=14,
-        decimal_places=2,
-        required=False,
-        help_text="The preview's charged total: a different amount at commit is a 409 "
-        "with the new figures, and nothing is written.",
-    )
 
 
 # --- subscriptions placed and changed by orders (SPEC §4 rev. 2) ------------------------
 
 
-class SubscriptionOrderSerializer(RefusesRuledFields):
+class SubscriptionOrderSerializer(PreviewThenCommit, RefusesRuledFields):
     """The body of `POST subscriptions/`: one order line that opens a subscription
     today, priced by the rules for the payer."""
 
@@ -137,19 +141,9 @@ class SubscriptionOrderSerializer(RefusesRuledFields):
     ends_on = serializers.DateField(
         required=False, allow_null=True, help_text="The last day of service; none: it renews."
     )
-    dry_run = serializers.BooleanField(
-        default=False, help_text="Return the preview (a quote) and write nothing."
-    )
-    expected_total = serializers.DecimalField(
-        max_digits=14,
-        decimal_places=2,
-        required=False,
-        help_text="The preview's charged total: a different amount at commit is a 409 "
-        "with the new figures, and nothing is written.",
-    )
 
 
-class SubscriptionChangeRequestSerializer(RefusesRuledFields):
+class SubscriptionChangeRequestSerializer(PreviewThenCommit, RefusesRuledFields):
     """The body of `PATCH subscriptions/{id}/`: a higher quantity (an order for the
     rest of the period), and what holds no money (the last day of service)."""
 
@@ -162,15 +156,6 @@ class SubscriptionChangeRequestSerializer(RefusesRuledFields):
     )
     ends_on = serializers.DateField(
         required=False, allow_null=True, help_text="The last day of service; null: it renews."
-    )
-    dry_run = serializers.BooleanField(
-        default=False, help_text="Return the preview of a raise (a quote) and write nothing."
-    )
-    expected_total = serializers.DecimalField(
-        max_digits=14,
-        decimal_places=2,
-        required=False,
-        help_text="The preview's charged total: another amount at commit is a 409.",
     )
 
     def validate(self, attrs):
