@@ -6,16 +6,25 @@ has 20 % off; Bäckerei Müller pays (full access). A monthly subscription from
 1 April 2026: April is 30 days, and from 16 April 15 of them remain."""
 
 import datetime
+import threading
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from billing import tasks as billing_tasks
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
+from billing.proration import state_value
+from billing.services import changes
+from billing.services.orders import LineRequest, order_place
 from billing.tests.conftest import grant
+from catalog.models import round_money
 from subscriptions.models import Subscription, SubscriptionChange
+from tenants.selectors import org_context_for
 from tests.clock import on
+from tests.concurrency import race
 
 LIST = "/api/v1/subscriptions/"
 APRIL_16 = on(2026, 4, 16)
@@ -255,3 +264,60 @@ def test_the_raise_page_answers_like_the_other_subscription_pages(world, browser
     assert customer_user.status_code == 403
     assert outsider.status_code == 404
     assert Order.objects.count() == 1
+
+
+# --- races ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_raises_racing_leave_one_consistent_ledger_and_exact_totals(
+    world, hosting, time_machine
+):
+    """20 buyers raise one subscription at the same instant, each to its own
+    quantity (36 to 55): the row lock orders them; a raise below the quantity
+    reached by then is refused; the ledger is one chain from 35 to the final
+    quantity, and what was charged telescopes to exactly value(final) - value(35)."""
+    time_machine.move_to(on(2026, 4, 1, 9))
+    grant(world, access="full", payment="customer")
+    owner = org_context_for(user=world.customer_owner, tenant_id=world.customer.id)
+    placed = order_place(org=owner, customer_id=world.customer.pk, lines=[LineRequest(hosting, 35)])
+    subscription = placed.lines.get().subscription
+    time_machine.move_to(APRIL_16)
+    targets = iter(range(36, 56))
+    lock = threading.Lock()
+
+    def raise_once():
+        with lock:
+            quantity = next(targets)
+        try:
+            return changes.subscription_raise(
+                org=org_context_for(user=world.customer_owner, tenant_id=world.customer.id),
+                subscription=subscription,
+                quantity=quantity,
+            )
+        except ValidationError as exc:
+            return exc
+
+    outcomes = race(raise_once)
+
+    orders = [o for o in outcomes if isinstance(o, Order)]
+    assert orders, outcomes
+    subscription.refresh_from_db()
+    chain = list(
+        SubscriptionChange.objects.filter(subscription=subscription, kind="increase")
+        .order_by("created_at")
+        .values_list("quantity_before", "quantity_after")
+    )
+    assert len(chain) == len(orders)
+    assert chain[0][0] == 35
+    assert all(after == following[0] for (_, after), following in pairwise(chain))
+    assert chain[-1][1] == subscription.quantity
+    # 25 % from 30 units: every state is at the same tier, so the charges telescope
+    period = (datetime.date(2026, 4, 1), datetime.date(2026, 4, 30))
+    value = lambda q: state_value(  # noqa: E731
+        state=(1, round_money(Decimal("9.92") * q * Decimal("0.75"))),
+        period=period,
+        on=APRIL_16.date(),
+    )
+    charged = sum(o.charged_amount for o in Order.objects.exclude(pk=placed.pk))
+    assert charged == value(subscription.quantity) - value(35)
