@@ -12,24 +12,14 @@ import datetime
 from collections.abc import Iterator
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.http import Http404
 from django.utils import timezone
 
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
-from partners.models import CustomerAssignment
-from tenants.models import Role, Tenant
+from partners.selectors.partnerships import assigned_only
+from tenants.models import Tenant
 from tenants.selectors import OrgContext, uuid_or_404
-
-
-def _assigned_only(org: OrgContext, qs: QuerySet, customer_field: str) -> QuerySet:
-    """A partner collaborator sees only what concerns the customers assigned to them."""
-    if org.has_role(Role.ADMIN):
-        return qs
-    assigned = CustomerAssignment.objects.filter(
-        partner=org.tenant, user=org.user, customer=OuterRef(customer_field)
-    )
-    return qs.filter(Exists(assigned))
 
 
 def orders_for(*, org: OrgContext) -> QuerySet[Order]:
@@ -44,7 +34,7 @@ def orders_for(*, org: OrgContext) -> QuerySet[Order]:
     if tenant.is_customer:
         return qs.filter(customer=tenant)
     if tenant.is_partner:
-        return _assigned_only(org, qs.filter(partner=tenant), "customer")
+        return assigned_only(org, qs.filter(partner=tenant), "customer")
     return qs.none()
 
 
@@ -85,7 +75,7 @@ def invoices_for(*, org: OrgContext) -> QuerySet[Invoice]:
         Prefetch("order__lines", queryset=OrderLine.objects.select_related("product"))
     )
     if tenant.is_partner:
-        qs = _assigned_only(org, qs, "order__customer")
+        qs = assigned_only(org, qs, "order__customer")
     return qs
 
 

@@ -11,8 +11,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from offers.models import Offer, OfferBatch, OfferItem, OfferTemplate, TemplateItem
-from partners.models import CustomerAssignment, Side
+from partners.models import Side
 from partners.selectors import partnerships_awaiting_answer
+from partners.selectors.partnerships import assigned_only
 from tenants.models import Membership, Role, Tenant
 from tenants.selectors import OrgContext, uuid_or_404
 
@@ -50,13 +51,7 @@ def offers_for(*, org: OrgContext) -> QuerySet[Offer]:
         return qs.filter(customer=tenant, delivered_at__isnull=False)
     if not tenant.is_partner:
         return qs.none()
-    qs = qs.filter(partner=tenant)
-    if not org.has_role(Role.ADMIN):
-        assigned = CustomerAssignment.objects.filter(
-            partner=tenant, user=org.user, customer=OuterRef("customer")
-        )
-        qs = qs.filter(Exists(assigned))
-    return qs
+    return assigned_only(org, qs.filter(partner=tenant), "customer")
 
 
 def offered_customers(*, org: OrgContext, customers: QuerySet) -> QuerySet:

@@ -7,7 +7,6 @@ offers.selectors read, scoped to the organization; the views only decide which
 amounts a side may see (never the partner's margin to the customer).
 Mounted by portal/urls.py from offers/urls.py."""
 
-import uuid
 from decimal import Decimal
 
 from django.contrib import messages
@@ -37,6 +36,7 @@ from offers.models import Offer, OfferBatch, TemplateItem
 from partners.selectors import customers_visible_to
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
+from tenants.selectors import uuid_or_none
 from tenants.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
 
 PAGE_SIZE = 50
@@ -50,13 +50,6 @@ Status = Offer.Status
 
 def _is_htmx(request) -> bool:
     return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
-
-
-def _uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def _active_products() -> list[Product]:
@@ -371,7 +364,7 @@ class SentOffersView(OffersView):
 
     def get(self, request, slug):
         offers = selectors.offers_for(org=self.org).order_by("-created_at", "-pk")
-        customer_id = _uuid(request.GET.get("customer"))
+        customer_id = uuid_or_none(request.GET.get("customer"))
         if customer_id is not None:
             offers = offers.filter(customer_id=customer_id)
         if request.GET.get("view") == "compact" and customer_id is not None:
@@ -380,7 +373,7 @@ class SentOffersView(OffersView):
         if status in Status.values:
             offers = offers.filter(status=status)
         batch = None
-        batch_id = _uuid(request.GET.get("batch"))
+        batch_id = uuid_or_none(request.GET.get("batch"))
         if batch_id is not None:
             try:
                 batch = selectors.batch_get(org=self.org, batch_id=batch_id)

@@ -53,7 +53,7 @@ from partners.services import (
 )
 from tenants.jobs import enqueue_on_commit
 from tenants.models import Contact, Role, Tenant
-from tenants.selectors import OrgContext, org_context_for
+from tenants.selectors import OrgContext, org_context_for, uuid_or_404
 from tenants.services import ORGANIZATION_FIELDS, require_role, tenant_build
 
 logger = logging.getLogger(__name__)
@@ -1102,10 +1102,7 @@ def _job_create(org: OrgContext, plan: ImportPlan) -> ImportJob:
 
 def import_job_get(*, org: OrgContext, job_id) -> ImportJob:
     """One import of this partner (any member may follow it); else 404."""
-    try:
-        job_id = job_id if isinstance(job_id, uuid.UUID) else uuid.UUID(str(job_id))
-    except (TypeError, ValueError, AttributeError):
-        raise Http404(_("No such import.")) from None
+    job_id = uuid_or_404(job_id, _("No such import."))
     job = (
         ImportJob.objects.filter(partner=org.tenant, pk=job_id)
         .defer("content")

@@ -1,5 +1,4 @@
 import datetime
-import uuid
 from decimal import Decimal
 
 from django.db.models import Exists, Min, OuterRef, Q, QuerySet
@@ -11,7 +10,7 @@ from partners.selectors.partnerships import customer_get_for_partner, customers_
 from subscriptions.models import Subscription, SubscriptionChange, mrr_from_twelves, mrr_sum
 from subscriptions.months import reading_days
 from tenants.models import Tenant
-from tenants.selectors import OrgContext
+from tenants.selectors import OrgContext, uuid_or_404
 
 CENT = Decimal("0.01")
 
@@ -34,10 +33,7 @@ def subscriptions_for(*, org: OrgContext) -> QuerySet[Subscription]:
 
 def subscription_get(*, org: OrgContext, subscription_id) -> Subscription:
     """One subscription the organization may see; anything else is a 404 like a missing id."""
-    try:
-        subscription_id = uuid.UUID(str(subscription_id))
-    except ValueError as exc:
-        raise Http404("No such subscription.") from exc
+    subscription_id = uuid_or_404(subscription_id, "No such subscription.")
     subscription = subscriptions_for(org=org).filter(pk=subscription_id).first()
     if subscription is None:
         raise Http404("No such subscription.")

@@ -59,7 +59,7 @@ from subscriptions.models import MRR_TWELVES, SmartList, Subscription, mrr_from_
 from subscriptions.selectors import mrr_trend
 from tenants.exports import csv_lines
 from tenants.models import Role, Tenant
-from tenants.selectors import OrgContext, tenant_descendants
+from tenants.selectors import OrgContext, tenant_descendants, uuid_or_404, uuid_or_none
 
 COLUMNS = ("name", "country", "current_mrr", "upcoming_mrr", "current_end_date")
 SUBSCRIPTION_COLUMNS = frozenset({"current_mrr", "upcoming_mrr", "current_end_date"})
@@ -158,9 +158,8 @@ def _clean_filter(org: OrgContext, key: str, value):
 
 
 def _sub_partner(org: OrgContext, value) -> Tenant | None:
-    try:
-        pk = uuid.UUID(str(value))
-    except ValueError:
+    pk = uuid_or_none(value)
+    if pk is None:
         return None
     return tenant_descendants(tenant=org.tenant, kind=Tenant.Kind.PARTNER).filter(pk=pk).first()
 
@@ -310,10 +309,7 @@ def smart_lists_for(*, org: OrgContext) -> QuerySet[SmartList]:
 
 def smart_list_get(*, org: OrgContext, list_id) -> SmartList:
     """One of the partner's lists; another partner's is a 404 like a missing id."""
-    try:
-        list_id = uuid.UUID(str(list_id))
-    except ValueError as exc:
-        raise Http404("No such smart list.") from exc
+    list_id = uuid_or_404(list_id, "No such smart list.")
     smart_list = smart_lists_for(org=org).filter(pk=list_id).first()
     if smart_list is None:
         raise Http404("No such smart list.")

@@ -51,13 +51,21 @@ class OrgContext:
         return self.has_role(Role.OWNER)
 
 
+def uuid_or_none(value) -> uuid.UUID | None:
+    """An id from a URL, a body or a filter, or None when it is not one."""
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
 def uuid_or_404(value, message: str) -> uuid.UUID:
     """An id from a URL or a request body; anything that is not one is the 404
     of a missing object, so a malformed id reveals nothing either."""
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise Http404(message) from exc
+    found = uuid_or_none(value)
+    if found is None:
+        raise Http404(message)
+    return found
 
 
 def org_context_for(*, user: User, tenant_id=None, slug: str | None = None) -> OrgContext:

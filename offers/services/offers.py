@@ -13,7 +13,6 @@ same moment give one outcome and the loser a 409:
 """
 
 import datetime
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,7 +40,7 @@ from tenants.emails import emails_enqueue
 from tenants.exceptions import Conflict
 from tenants.jobs import enqueue_on_commit
 from tenants.models import Role, Tenant
-from tenants.selectors import OrgContext
+from tenants.selectors import OrgContext, uuid_or_none
 
 Status = Offer.Status
 MAX_CUSTOMERS_PER_SEND = 10_000
@@ -65,13 +64,6 @@ def _grouped(number: int) -> str:
 class Refusal:
     customer: str  # the customer's name, or the id given when it is not one of ours
     reason: str
-
-
-def _as_uuid(value) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
 
 
 def _grants(org: OrgContext, customer_ids) -> dict:
@@ -196,7 +188,7 @@ def _send(org, *, name, template, items, customer_ids, message) -> OfferBatch:
             }
         )
     products = [item.product for item in items]
-    uuids = {raw: _as_uuid(raw) for raw in ids}
+    uuids = {raw: uuid_or_none(raw) for raw in ids}
     visible = {
         c.pk: c
         for c in customers_visible_to(org=org).filter(pk__in=[u for u in uuids.values() if u])

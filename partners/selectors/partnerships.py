@@ -34,6 +34,18 @@ def _active_grants(partner: Tenant) -> QuerySet[Partnership]:
     return Partnership.objects.filter(partner=partner, status=Partnership.Status.ACTIVE)
 
 
+def assigned_only(org: OrgContext, qs: QuerySet, customer_field: str) -> QuerySet:
+    """The one visibility rule of a partner's members: owners and admins see all
+    of the partner's customers; a collaborator only the customers assigned to
+    them. `customer_field` names the customer in `qs` ("pk" for customers)."""
+    if org.has_role(Role.ADMIN):
+        return qs
+    assigned = CustomerAssignment.objects.filter(
+        partner=org.tenant, user=org.user, customer=OuterRef(customer_field)
+    )
+    return qs.filter(Exists(assigned))
+
+
 def customers_visible_to(*, org: OrgContext, product: Product | None = None) -> QuerySet[Tenant]:
     """The customers this partner user may see and act on (for `product`, when given)."""
     if not org.tenant.is_partner:
@@ -42,12 +54,7 @@ def customers_visible_to(*, org: OrgContext, product: Product | None = None) -> 
     if product is not None:
         grants = grants.filter(Q(access=Access.FULL) | Q(products=product))
     customers = Tenant.objects.filter(Exists(grants), kind=Tenant.Kind.CUSTOMER)
-    if not org.has_role(Role.ADMIN):
-        assigned = CustomerAssignment.objects.filter(
-            partner=org.tenant, user=org.user, customer=OuterRef("pk")
-        )
-        customers = customers.filter(Exists(assigned))
-    return customers
+    return assigned_only(org, customers, "pk")
 
 
 def customers_visible_count(*, org: OrgContext) -> int:
@@ -159,13 +166,7 @@ def partnerships_for(*, org: OrgContext) -> QuerySet[Partnership]:
         return qs.filter(customer=tenant)
     if not tenant.is_partner:
         return qs.none()
-    qs = qs.filter(partner=tenant)
-    if not org.has_role(Role.ADMIN):
-        assigned = CustomerAssignment.objects.filter(
-            partner=tenant, user=org.user, customer=OuterRef("customer")
-        )
-        qs = qs.filter(Exists(assigned))
-    return qs
+    return assigned_only(org, qs.filter(partner=tenant), "customer")
 
 
 def partnership_get(*, org: OrgContext, partnership_id) -> Partnership:
