@@ -230,10 +230,14 @@ class LedgerEntry:
 
     @classmethod
     def change(cls, before: tuple[int, Decimal], subscription: Subscription) -> "LedgerEntry":
-        """A change of quantity (and so of tier price) of a live subscription."""
+        """What an order line did to a live subscription's quantity: opened it,
+        raised or lowered it, or (the same quantity, billed again for a period,
+        as an offer's absolute quantity equal to what is there) renewed it."""
         after = (subscription.quantity, subscription.unit_price)
         if before[0] == 0:
             return cls(Kind.NEW, before, after)
+        if after[0] == before[0]:
+            return cls(Kind.RENEWAL, before, after)
         kind = Kind.DECREASE if after[0] < before[0] else Kind.INCREASE
         return cls(kind, before, after)
 

@@ -16,7 +16,7 @@ from billing.tests.conftest import grant
 from catalog.tests.factories import ProductFactory
 from subscriptions import selectors
 from subscriptions.models import Subscription, SubscriptionChange
-from subscriptions.services import subscription_build
+from subscriptions.services import LedgerEntry, subscription_build
 from tests.clock import on
 from tests.isolation import assert_all_404, missing_id
 
@@ -175,3 +175,16 @@ def test_a_cancel_closes_the_ledger(world, api, hosting):
     ]
     assert changes[1]["effective_on"] == "2026-12-06"
     assert changes[1]["order"] is None
+
+
+def test_what_an_order_line_did_is_named_by_the_quantities():
+    def kind(before_quantity, after_quantity):
+        sub = Subscription(quantity=after_quantity, unit_price=Decimal("9.92"))
+        return LedgerEntry.change((before_quantity, Decimal("9.92")), sub).kind
+
+    assert [kind(0, 3), kind(3, 5), kind(5, 3), kind(35, 35)] == [
+        "new",
+        "increase",
+        "decrease",
+        "renewal",  # an offer's absolute quantity equal to what is there: billed again
+    ]
