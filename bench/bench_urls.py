@@ -10,7 +10,7 @@ order, `.values()`, as JSON. No authentication, no DRF, no count.
 from django.http import JsonResponse
 from django.urls import path
 
-from partners.selectors import CUSTOMER_ROW_FIELDS
+from customers.selectors import CUSTOMER_ROW_FIELDS
 from portal.urls import handler400, handler404
 from portal.urls import urlpatterns as portal_urlpatterns
 
@@ -33,7 +33,7 @@ def _demo_org():
 
 
 def customers_floor(request):
-    from partners.selectors import customer_list
+    from customers.selectors import customer_list
 
     rows = customer_list(org=_demo_org()).order_by("name", "pk").values(*FIELDS)[:50]
     return JsonResponse({"results": list(rows)})

@@ -183,7 +183,7 @@ def main() -> int:
         )
 
     def measure(_url: str) -> list[Figure]:
-        from partners.selectors.partnerships import customers_visible_to
+        from partners.selectors import customers_visible_to
         from tenants.models import Tenant, User
         from tenants.selectors import org_context_for
 

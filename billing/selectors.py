@@ -17,7 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
-from partners.selectors.partnerships import assigned_only
+from partners.selectors import assigned_only
 from tenants.models import Tenant
 from tenants.selectors import OrgContext, uuid_or_404
 

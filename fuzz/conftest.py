@@ -19,8 +19,9 @@ from django.db import close_old_connections, transaction
 
 from billing.models import Invoice, Order
 from catalog.models import Feature, Product
+from customers.models import AlertProfile, Contract, ImportJob, SlaPolicy
 from offers.models import Offer, OfferBatch, OfferTemplate, TemplateItem
-from partners.models import AlertProfile, Contract, ImportJob, Partnership, SlaPolicy
+from partners.models import Partnership
 from portal.demo import DEMO_PASSWORD, seed_demo
 from subscriptions.models import SmartList, Subscription
 from tenants import services as tenant_services

@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from offers.models import Offer, OfferBatch, OfferItem, OfferTemplate, TemplateItem
 from partners.models import Side
-from partners.selectors import partnerships_awaiting_answer
-from partners.selectors.partnerships import assigned_only
+from partners.selectors import assigned_only, partnerships_awaiting_answer
 from tenants.models import Membership, Role, Tenant
 from tenants.selectors import OrgContext, uuid_or_404
 

@@ -1,10 +1,13 @@
 """Partnerships in the audit log (tenants/audit.py): every step of a grant's
 history (PartnershipEvent) is also an audit event in BOTH organizations' logs,
 so the partner's owners and the customer's owners each see it. Called from the
-one place that writes the history, `services.partnerships._record`."""
+one place that writes the history, `partners.services._record` (and its bulk
+twin, `customers_add_unclaimed`)."""
+
+from collections.abc import Iterable
 
 from partners.models import Partnership, PartnershipEvent, Side
-from tenants.audit import audit_record_shared
+from tenants.audit import audit_record_shared_many
 from tenants.models import AuditEvent, Membership, Role, Tenant
 
 Kind = PartnershipEvent.Kind
@@ -76,19 +79,27 @@ def acting_tenant(partnership: Partnership, event: PartnershipEvent) -> Tenant |
 def partnership_event_audit(*, partnership: Partnership, event: PartnershipEvent) -> None:
     """Record `event` in the partner's log (naming the customer) and in the
     customer's (naming the partner), with the grant before and after."""
-    audit_record_shared(
-        parties=[
-            (partnership.partner, partnership.customer.name),
-            (partnership.customer, partnership.partner.name),
-        ],
-        action=AUDIT_ACTIONS[event.kind],
-        actor=event.actor,
-        actor_tenant=acting_tenant(partnership, event),
-        details={
-            "partnership": str(partnership.pk),
-            "status": partnership.status,
-            "before": event.before,
-            "after": event.after,
-            "note": event.note,
-        },
+    partnership_events_audit([(partnership, event)])
+
+
+def partnership_events_audit(events: Iterable[tuple[Partnership, PartnershipEvent]]) -> None:
+    """`partnership_event_audit` for many events, in one insert."""
+    audit_record_shared_many(
+        {
+            "parties": [
+                (partnership.partner, partnership.customer.name),
+                (partnership.customer, partnership.partner.name),
+            ],
+            "action": AUDIT_ACTIONS[event.kind],
+            "actor": event.actor,
+            "actor_tenant": acting_tenant(partnership, event),
+            "details": {
+                "partnership": str(partnership.pk),
+                "status": partnership.status,
+                "before": event.before,
+                "after": event.after,
+                "note": event.note,
+            },
+        }
+        for partnership, event in events
     )

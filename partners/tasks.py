@@ -6,7 +6,7 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from partners import imports, selectors, services
+from partners import selectors, services
 
 
 @shared_task
@@ -29,18 +29,3 @@ def remind_partnerships_ending() -> int:
         for pk in selectors.partnerships_ending_on(day=today + datetime.timedelta(days=days)):
             sent += services.partnership_remind(partnership_id=pk, days=days)
     return sent
-
-
-@shared_task
-def run_import_job(job_id: str) -> str:
-    """Write a large import (partners.imports); a job no longer queued is skipped."""
-    return imports.import_job_run(job_id=job_id)
-
-
-@shared_task
-def sweep_import_jobs() -> int:
-    """Re-enqueue import jobs whose message or worker was lost (beat)."""
-    ids = imports.import_jobs_to_retry(now=timezone.now())
-    for job_id in ids:
-        run_import_job.delay(str(job_id))
-    return len(ids)

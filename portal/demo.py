@@ -17,18 +17,11 @@ from billing.models import Order
 from billing.services import LineRequest, order_place, subscription_renew
 from billing.services.renewals import current_period_start
 from catalog.models import Feature, PriceTier, Product, ProductPrice
+from customers.models import AlertProfile, Contract, ServiceProfile, SlaPolicy
 from offers import services as offer_services
 from offers.models import OfferTemplate
 from partners.book_changes import book_changed
-from partners.models import (
-    AlertProfile,
-    Contract,
-    CustomerAssignment,
-    Partnership,
-    PartnershipEvent,
-    ServiceProfile,
-    SlaPolicy,
-)
+from partners.models import CustomerAssignment, Partnership, PartnershipEvent
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_build, subscriptions_open
 from tenants.branch_cache import branch_changed

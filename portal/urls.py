@@ -42,6 +42,7 @@ urlpatterns = [
     path("branding/<uuid:tenant_id>/logo", tenant_views.branding_logo, name="branding_logo"),
     path("t/<slug:slug>/", views.DashboardView.as_view(), name="org_dashboard"),
     path("t/<slug:slug>/", include("tenants.urls")),
+    path("t/<slug:slug>/", include("customers.urls")),
     path("t/<slug:slug>/", include("partners.urls")),
     path("t/<slug:slug>/", include("subscriptions.views_smart_lists")),
     path("t/<slug:slug>/", include("subscriptions.urls")),

@@ -46,7 +46,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partners.models import Access, Partnership
-from partners.selectors.partnerships import customers_visible_to
+from partners.selectors import customers_visible_to
 from subscriptions.book_cache import book_scope
 from subscriptions.models import Subscription, mrr_from_twelves, mrr_sum
 from subscriptions.months import month_end, month_start, reading_days

@@ -6,7 +6,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from partners.models import Access, Partnership
-from partners.selectors.partnerships import customer_get_for_partner, customers_visible_to
+from partners.selectors import customer_get_for_partner, customers_visible_to
 from subscriptions.models import Subscription, SubscriptionChange, mrr_from_twelves, mrr_sum
 from subscriptions.months import reading_days
 from tenants.models import Tenant

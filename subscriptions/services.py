@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Product, ProductPrice, degressive_rate, round_money
 from partners.book_changes import book_changed
-from partners.selectors.partnerships import customer_get_for_partner
+from partners.selectors import customer_get_for_partner
 from subscriptions.models import Subscription, SubscriptionChange
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant

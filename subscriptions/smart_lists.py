@@ -54,7 +54,7 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Product
 from partners.models import Access, Partnership
-from partners.selectors.partnerships import customers_visible_to
+from partners.selectors import customers_visible_to
 from subscriptions.models import MRR_TWELVES, SmartList, Subscription, mrr_from_twelves
 from subscriptions.selectors import mrr_trend
 from tenants.exports import csv_lines

@@ -100,17 +100,35 @@ def audit_record_shared(
     """Append the same event to the log of each organization it concerns, in one
     insert. `parties` are (organization, target) pairs: each side's row names
     what the event concerns from there (the partner's log names the customer)."""
+    return audit_record_shared_many(
+        [
+            {
+                "parties": parties,
+                "action": action,
+                "actor": actor,
+                "actor_tenant": actor_tenant,
+                "details": details,
+                "request": request,
+            }
+        ]
+    )
+
+
+def audit_record_shared_many(entries: Iterable[dict]) -> list[AuditEvent]:
+    """Many `audit_record_shared` events (each a dict of its arguments) in one
+    insert: a bulk write (the import) is audited row by row at the cost of one."""
     events = [
         _event(
             tenant=tenant,
-            action=action,
-            actor=actor,
-            actor_tenant=actor_tenant,
+            action=entry["action"],
+            actor=entry.get("actor"),
+            actor_tenant=entry.get("actor_tenant"),
             target=target,
-            details=details,
-            request=request,
+            details=entry.get("details"),
+            request=entry.get("request"),
         )
-        for tenant, target in dict(parties).items()
+        for entry in entries
+        for tenant, target in dict(entry["parties"]).items()
     ]
     return AuditEvent.objects.bulk_create(events)
 

@@ -60,12 +60,20 @@ def require_role(org: OrgContext, minimum: str) -> None:
         )
 
 
-def _unique_slug(name: str) -> str:
-    base = slugify(name)[:60] or "org"
-    slug = base
-    while Tenant.objects.filter(slug=slug).exists():
-        slug = f"{base}-{secrets.token_hex(3)}"
-    return slug
+def unique_slugs(tenants: list[Tenant]) -> None:
+    """The one slug rule, for one tenant or a batch in one query: the name's slug,
+    or with tenant_build's suffix (six hex digits of the id) when it is taken, or
+    with the whole id when that is taken too."""
+    bases = {t.pk: slugify(t.name)[:60] or "org" for t in tenants}
+    candidates = set(bases.values()) | {t.slug for t in tenants}
+    taken = set(Tenant.objects.filter(slug__in=candidates).values_list("slug", flat=True))
+    for tenant in tenants:
+        base = bases[tenant.pk]
+        if base not in taken:
+            tenant.slug = base
+        elif tenant.slug in taken:  # tenant_build's own suffix is taken too
+            tenant.slug = f"{base[:47]}-{tenant.pk.hex}"
+        taken.add(tenant.slug)
 
 
 def tenant_build(*, kind: str, name: str, parent: Tenant | None, currency: str, **fields) -> Tenant:
@@ -105,14 +113,12 @@ def tenant_create(
         raise ValidationError({"parent": _("A customer's parent is its home partner.")})
     if "email_domains" in fields:
         fields["email_domains"] = clean_email_domains(fields["email_domains"])
-    tenant = tenant_build(
-        kind=kind,
-        name=name,
-        parent=parent,
-        currency=currency,
-        slug=fields.pop("slug", None) or _unique_slug(name),
-        **fields,
-    )
+    slug = fields.pop("slug", None)
+    tenant = tenant_build(kind=kind, name=name, parent=parent, currency=currency, **fields)
+    if slug:
+        tenant.slug = slug
+    else:
+        unique_slugs([tenant])
     tenant.full_clean(exclude=["path", "parent"])
     tenant.save(force_insert=True)
     return tenant

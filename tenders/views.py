@@ -23,7 +23,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django_ratelimit.core import is_ratelimited
 
-from partners.selectors.partnerships import partner_directory
+from partners.selectors import partner_directory
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
 from tenants.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
@@ -124,17 +124,17 @@ class VisitorTenderView(View):
             "honeypot_field": HONEYPOT_FIELD,
             "stamp_field": STAMP_FIELD,
         }
-        return render(request, "partners/tenders/visitor_form.html", context, status=status)
+        return render(request, "tenders/visitor_form.html", context, status=status)
 
     def sent(self, request):
-        return render(request, "partners/tenders/visitor_sent.html")
+        return render(request, "tenders/visitor_sent.html")
 
     def get(self, request):
         return self.render_form(request, TenderForm())
 
     def post(self, request):
         if not visitor_post_allowed(request):
-            response = render(request, "partners/tenders/too_many.html", status=429)
+            response = render(request, "tenders/too_many.html", status=429)
             response["Retry-After"] = str(RATE_WINDOW_SECONDS)
             return response
         verdict = visitor_verdict(request.POST)
@@ -163,7 +163,7 @@ class VisitorTenderView(View):
 def tender_link_unusable() -> HttpResponseNotFound:
     """One answer for every poster's link that does not work, whatever the
     reason, rendered without the request: the same bytes for everyone."""
-    response = HttpResponseNotFound(render_to_string("partners/tenders/link_unusable.html"))
+    response = HttpResponseNotFound(render_to_string("tenders/link_unusable.html"))
     response["Referrer-Policy"] = "no-referrer"
     return response
 
@@ -195,7 +195,7 @@ class TenderConfirmView(TenderLinkView):
     """The link emailed to a visitor: the request and a button that publishes it."""
 
     purpose = "confirm"
-    template = "partners/tenders/confirm.html"
+    template = "tenders/confirm.html"
 
     def get(self, request, token):
         context = {}
@@ -215,7 +215,7 @@ class TenderManageView(TenderLinkView):
     """The poster's page: the request, the proposals received, and Cancel."""
 
     purpose = "manage"
-    template = "partners/tenders/manage.html"
+    template = "tenders/manage.html"
 
     def get(self, request, token):
         return self.render_page(
@@ -252,7 +252,7 @@ class TendersView(OrgViewMixin, View):
             if tenant.is_partner:
                 tenders = tenders.order_by("valid_until", "-opened_at")
             context["page"] = Paginator(tenders, PAGE_SIZE).get_page(request.GET.get("page"))
-        return render(request, "partners/tenders/list.html", context)
+        return render(request, "tenders/list.html", context)
 
 
 class TenderPostView(OrgViewMixin, View):
@@ -262,7 +262,7 @@ class TenderPostView(OrgViewMixin, View):
     min_role = Role.ADMIN
 
     def render_page(self, request, form, status=200):
-        return render(request, "partners/tenders/form.html", {"form": form}, status=status)
+        return render(request, "tenders/form.html", {"form": form}, status=status)
 
     def get(self, request, slug):
         user = request.user
@@ -357,4 +357,4 @@ class TenderDetailView(OrgViewMixin, ResolveFirstMixin, View):
             context["own_proposal"] = own[0] if own else None
             if not own:
                 context["proposal_form"] = proposal_form or ProposalForm()
-        return render(request, "partners/tenders/detail.html", context, status=status)
+        return render(request, "tenders/detail.html", context, status=status)

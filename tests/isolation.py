@@ -24,10 +24,10 @@ def _patterns(urlpatterns, prefix=""):
             yield entry
 
 
-def org_page_urls(url_module, **kwargs) -> list[str]:
-    """Every browser URL of `url_module` (mounted under /t/<slug>/), filled with `kwargs`."""
+def org_page_urls(*url_modules, **kwargs) -> list[str]:
+    """Every browser URL of the `url_modules` (mounted under /t/<slug>/), filled with `kwargs`."""
     urls = []
-    for pattern in _patterns(url_module.urlpatterns):
+    for pattern in (p for module in url_modules for p in _patterns(module.urlpatterns)):
         names = ["slug", *pattern.pattern.converters.keys()]
         missing = [name for name in names if name not in kwargs]
         assert not missing, f"isolation: no value for {missing} of URL {pattern.name!r}"

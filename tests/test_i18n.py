@@ -273,7 +273,7 @@ def test_an_email_without_a_setting_takes_the_senders_language():
 @pytest.mark.parametrize(("language", "amount"), [("de", "1.234,50"), ("de-ch", "1'234.50")])
 def test_mrr_figures_are_grouped_in_the_persons_locale(world, client, language, amount):
     from catalog.tests.factories import ProductFactory
-    from partners.services.partnerships import customer_add
+    from partners.services import customer_add
     from subscriptions.models import Subscription
     from tenants.selectors import org_context_for
 

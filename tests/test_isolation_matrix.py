@@ -54,9 +54,11 @@ from billing.models import Invoice
 from billing.services import LineRequest, order_place
 from catalog.models import Feature, Product
 from catalog.tests.factories import ProductFactory
+from customers import services as customer_services
+from customers.models import ImportJob
 from offers import services as offer_services
 from partners import services as partner_services
-from partners.models import ImportJob, Partnership
+from partners.models import Partnership
 from partners.selectors import invitation_token
 from subscriptions.selectors import customer_mrr
 from subscriptions.services import subscription_build
@@ -278,7 +280,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
     limited = _granted(world, limes, limes_owner, access="limited", products=[mailbox])
 
     # Alpine's records about Müller, and its own lists.
-    contact = partner_services.contact_add(
+    contact = customer_services.contact_add(
         org=a_ctx,
         customer=mueller,
         first_name="Hanna",
@@ -286,7 +288,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         email="hanna.brotzeit@mueller.example",
         is_primary=True,
     )
-    contract = partner_services.contract_create(
+    contract = customer_services.contract_create(
         org=a_ctx,
         customer=mueller,
         data={
@@ -296,12 +298,12 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
             "fee": Decimal("77.31"),
         },
     )
-    sla = partner_services.sla_policy_save(
+    sla = customer_services.sla_policy_save(
         org=a_ctx,
         data={"name": "SLA Gold 4417", "first_response_minutes": 30, "resolution_minutes": 240},
     )
-    alert = partner_services.alert_profile_save(org=a_ctx, data={"name": "Alarm Backstube 5186"})
-    partner_services.service_profile_set(org=a_ctx, customer=mueller, sla=sla, alert_profile=alert)
+    alert = customer_services.alert_profile_save(org=a_ctx, data={"name": "Alarm Backstube 5186"})
+    customer_services.service_profile_set(org=a_ctx, customer=mueller, sla=sla, alert_profile=alert)
     smart_list = smart_list_create(org=a_ctx, name="Liste Bäcker 9907")
     job = ImportJob.objects.create(
         partner=alpine, kind=ImportJob.Kind.CUSTOMERS, status=ImportJob.Status.DONE, total=1

@@ -20,8 +20,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from billing.models import Invoice, Order
 from catalog.models import Feature
+from customers.models import AlertProfile, Contract, ImportJob, SlaPolicy
 from offers.models import Offer, OfferBatch, OfferTemplate, TemplateItem
-from partners.models import AlertProfile, Contract, ImportJob, Partnership, SlaPolicy
+from partners.models import Partnership
 from partners.selectors import invitation_token
 from partners.services import customer_add
 from portal.demo import seed_demo

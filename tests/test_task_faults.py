@@ -25,12 +25,13 @@ from django.utils import timezone
 
 from billing.models import Renewal
 from billing.tests.conftest import grant, org
+from customers.imports.jobs import import_submit
+from customers.models import ImportJob
 from offers import services as offer_services
 from offers.models import Offer
 from offers.tests.conftest import hosting, mailbox, template  # noqa: F401 (fixtures)
-from partners import imports
 from partners import services as partner_services
-from partners.models import ImportJob, Partnership
+from partners.models import Partnership
 from portal.celery import app
 from subscriptions.services import subscription_build
 from tenants import emails
@@ -489,8 +490,8 @@ def when_offer_deliver(world, request):
 
 
 def when_import_submit(world, request):
-    request.getfixturevalue("monkeypatch").setattr(imports, "SYNC_ROWS_MAX", 1)
-    return lambda: imports.import_submit(
+    request.getfixturevalue("monkeypatch").setattr("customers.imports.jobs.SYNC_ROWS_MAX", 1)
+    return lambda: import_submit(
         org=partner_ctx(world), kind="customers", file=b"name\nGross 1 AG\nGross 2 AG\n"
     )
 

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+import customers.urls
 import partners.urls
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
@@ -136,7 +137,9 @@ def test_anonymous_visitors_are_sent_to_sign_in(world, client):
             "job_id",
         )
     )
-    for url in org_page_urls(partners.urls, slug="alpine", **{k: missing_id() for k in ids}):
+    for url in org_page_urls(
+        customers.urls, partners.urls, slug="alpine", **{k: missing_id() for k in ids}
+    ):
         response = client.get(url)
         assert response.status_code == 302 and reverse("account_login") in response["Location"]
 
@@ -156,11 +159,11 @@ def test_every_page_of_another_organization_is_a_404(world, browser):
         },
     }
     for slug in ("rhein", "bergmann", "no-such-org"):
-        assert_all_404(client, org_page_urls(partners.urls, slug=slug, **ids))
+        assert_all_404(client, org_page_urls(customers.urls, partners.urls, slug=slug, **ids))
     # Another organization's ids under one's own slug are 404s too, on both sides.
     with_ids = [
         url
-        for url in org_page_urls(partners.urls, slug="alpine", **ids)
+        for url in org_page_urls(customers.urls, partners.urls, slug="alpine", **ids)
         if str(foreign.pk) in url or str(foreign.customer_id) in url
     ]
     assert (

@@ -10,14 +10,9 @@ from billing.api import (
     SubscriptionViewSet,
 )
 from catalog.api import ProductViewSet
+from customers.api import AlertProfileViewSet, CustomerViewSet, SlaPolicyViewSet
 from offers.api import OfferBatchAPI, OfferTemplateViewSet, OfferViewSet, UpdatesAPI
-from partners.api import (
-    AlertProfileViewSet,
-    CustomerViewSet,
-    PartnerDirectoryAPI,
-    PartnershipViewSet,
-    SlaPolicyViewSet,
-)
+from partners.api import PartnerDirectoryAPI, PartnershipViewSet
 from subscriptions.api import CustomerMrrAPI
 from tenants.api import (
     ApiTokenViewSet,
@@ -73,12 +68,12 @@ urlpatterns = [
     ),
     path("partners/", PartnerCreateAPI.as_view(), name="partner-create"),
     path("partners/directory/", PartnerDirectoryAPI.as_view(), name="partner-directory"),
-    path("customers/import/", include("partners.api_imports")),  # before customers/{id}/
+    path("customers/import/", include("customers.imports.api")),  # before customers/{id}/
     path("tenders/", include("tenders.api")),
     path("programme/", include(programme_urlpatterns)),
     path("mrr/", include("subscriptions.api_mrr")),
     path("smart-lists/", include("subscriptions.api_smart_lists")),
-    path(  # before the router: customers/{id}/ is partners' CustomerViewSet
+    path(  # before the router: customers/{id}/ is customers' CustomerViewSet
         "customers/<uuid:customer_id>/mrr/", CustomerMrrAPI.as_view(), name="customer-mrr"
     ),
     path(  # before the router, as above

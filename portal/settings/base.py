@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "tenants",
     "catalog",
     "partners",
+    "customers",
     "subscriptions",
     "billing",
     "tenders",

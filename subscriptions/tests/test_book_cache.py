@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 from catalog.tests.factories import ProductFactory
 from partners.models import Access, Partnership
-from partners.services.partnerships import (
+from partners.services import (
     collaborators_set,
     customer_add,
     partnership_accept,

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.tests.factories import ProductFactory
-from partners.services.partnerships import collaborators_set, customer_add
+from partners.services import collaborators_set, customer_add
 from subscriptions import mrr
 from subscriptions.models import Subscription
 from tenants.selectors import org_context_for

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from catalog.tests.factories import ProductFactory
-from partners.services.partnerships import customer_add
+from partners.services import customer_add
 from subscriptions.models import Subscription
 from tenants import services
 from tenants.selectors import org_context_for

@@ -1,0 +1,63 @@
+from django.contrib import admin
+
+from customers.models import AlertProfile, Contract, ImportJob, ServiceProfile, SlaPolicy
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = [
+        "partner",
+        "kind",
+        "status",
+        "processed",
+        "total",
+        "created_count",
+        "updated_count",
+        "created_by",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["partner__name", "created_by__email"]
+    list_select_related = ["partner", "created_by"]
+    exclude = ["content"]
+    readonly_fields = [f.name for f in ImportJob._meta.fields if f.name != "content"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Contract)
+class ContractAdmin(admin.ModelAdmin):
+    list_display = ["name", "type", "customer", "partner", "starts_on", "ends_on"]
+    list_filter = ["type"]
+    search_fields = ["name", "customer__name", "partner__name"]
+    list_select_related = ["customer", "partner"]
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = ["name", "partner", "first_response_minutes", "resolution_minutes"]
+    search_fields = ["name", "partner__name"]
+    list_select_related = ["partner"]
+
+
+@admin.register(AlertProfile)
+class AlertProfileAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "partner",
+        "cpu_percent",
+        "memory_percent",
+        "disk_percent",
+        "offline_minutes",
+    ]
+    search_fields = ["name", "partner__name"]
+    list_select_related = ["partner"]
+
+
+@admin.register(ServiceProfile)
+class ServiceProfileAdmin(admin.ModelAdmin):
+    list_display = ["customer", "partner", "sla", "alert_profile"]
+    search_fields = ["customer__name", "partner__name"]
+    list_select_related = ["customer", "partner", "sla", "alert_profile"]

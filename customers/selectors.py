@@ -1,0 +1,141 @@
+"""Reads of the customers a partner manages: the list (search, filters, sort)
+with its grant and primary contact in a fixed number of queries, and the
+records kept about one customer."""
+
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from customers.models import AlertProfile, Contract, ServiceProfile, SlaPolicy
+from partners.models import Partnership
+from partners.selectors import customer_get_for_partner, customers_visible_to
+from tenants.models import Contact, Tenant
+from tenants.selectors import OrgContext, uuid_or_404
+
+
+def customer_list(*, org: OrgContext) -> QuerySet[Tenant]:
+    """The customers the user may act on, each annotated with this partner's live
+    grant (`grant_access`, `grant_payment`, `grant_id`) and the primary contact."""
+    grant = Partnership.objects.filter(
+        partner=org.tenant, customer=OuterRef("pk"), status=Partnership.Status.ACTIVE
+    )
+    primary = Contact.objects.filter(customer=OuterRef("pk"), is_primary=True)
+    return customers_visible_to(org=org).annotate(
+        grant_id=Subquery(grant.values("pk")[:1]),
+        grant_access=Subquery(grant.values("access")[:1]),
+        grant_payment=Subquery(grant.values("payment")[:1]),
+        primary_contact_name=Subquery(primary.values("first_name")[:1]),
+        primary_contact_last_name=Subquery(primary.values("last_name")[:1]),
+        primary_contact_email=Subquery(primary.values("email")[:1]),
+    )
+
+
+# What a row of the customer list API shows (partners.serializers.CustomerRowSerializer).
+CUSTOMER_ROW_FIELDS = (
+    "id",
+    "name",
+    "slug",
+    "currency",
+    "status",
+    "rank",
+    "city",
+    "country",
+    "grant_id",
+    "grant_access",
+    "grant_payment",
+    "primary_contact_name",
+    "primary_contact_last_name",
+    "primary_contact_email",
+)
+
+
+def customer_rows(queryset: QuerySet[Tenant]) -> QuerySet:
+    """`customer_list` (searched, filtered, ordered) as the API's rows: only the
+    columns a row shows, as dicts, no model instances. Its count is the
+    queryset's own (the annotations are left out of a COUNT)."""
+    return queryset.values(*CUSTOMER_ROW_FIELDS)
+
+
+def customer_search(queryset: QuerySet[Tenant], query: str) -> QuerySet[Tenant]:
+    """Name, email domain, contact email or company/tax id."""
+    query = (query or "").strip()[:200]
+    if not query:
+        return queryset
+    contact_match = Contact.objects.filter(customer=OuterRef("pk"), email__icontains=query)
+    return queryset.annotate(domains_text=Cast("email_domains", CharField())).filter(
+        Q(name__icontains=query)
+        | Q(tax_id__icontains=query)
+        | Q(domains_text__icontains=query)
+        | Exists(contact_match)
+    )
+
+
+def customer_detail(*, org: OrgContext, customer_id) -> Tenant:
+    """One customer with what this partner records about it, for its page."""
+    customer = customer_get_for_partner(org=org, customer_id=customer_id)
+    customer.partnership = (
+        Partnership.objects.filter(
+            partner=org.tenant, customer=customer, status=Partnership.Status.ACTIVE
+        )
+        .prefetch_related("products")
+        .first()
+    )
+    customer.contact_list = list(customer.contacts.all())
+    customer.contract_list = list(contracts_list(org=org, customer=customer))
+    customer.service_profile = (
+        ServiceProfile.objects.filter(partner=org.tenant, customer=customer)
+        .select_related("sla", "alert_profile")
+        .first()
+    )
+    return customer
+
+
+def contracts_list(*, org: OrgContext, customer: Tenant) -> QuerySet[Contract]:
+    return Contract.objects.filter(partner=org.tenant, customer=customer)
+
+
+def contract_get(*, org: OrgContext, customer: Tenant, contract_id) -> Contract:
+    contract = (
+        contracts_list(org=org, customer=customer)
+        .filter(pk=uuid_or_404(contract_id, _("No such contract.")))
+        .first()
+    )
+    if contract is None:
+        raise Http404(_("No such contract."))
+    return contract
+
+
+def contact_get(*, org: OrgContext, customer: Tenant, contact_id) -> Contact:
+    contact = customer.contacts.filter(pk=uuid_or_404(contact_id, _("No such contact."))).first()
+    if contact is None:
+        raise Http404(_("No such contact."))
+    return contact
+
+
+def sla_policies(*, org: OrgContext) -> QuerySet[SlaPolicy]:
+    return SlaPolicy.objects.filter(partner=org.tenant)
+
+
+def alert_profiles(*, org: OrgContext) -> QuerySet[AlertProfile]:
+    return AlertProfile.objects.filter(partner=org.tenant)
+
+
+def sla_policy_get(*, org: OrgContext, policy_id) -> SlaPolicy:
+    policy = (
+        sla_policies(org=org).filter(pk=uuid_or_404(policy_id, _("No such SLA policy."))).first()
+    )
+    if policy is None:
+        raise Http404(_("No such SLA policy."))
+    return policy
+
+
+def alert_profile_get(*, org: OrgContext, profile_id) -> AlertProfile:
+    profile = (
+        alert_profiles(org=org)
+        .filter(pk=uuid_or_404(profile_id, _("No such alert profile.")))
+        .first()
+    )
+    if profile is None:
+        raise Http404(_("No such alert profile."))
+    return profile

@@ -1,0 +1,37 @@
+"""Browser pages of the customers a partner manages, under /t/<slug>/ (the
+organization is named by the URL): the list, the wizard, a customer's records,
+the import, and the partner's own SLA policies and alert profiles."""
+
+from django.urls import include, path
+
+from customers import views
+
+urlpatterns = [
+    path("customers/", views.PartnerCustomersView.as_view(), name="partner_customers"),
+    path("customers/add/", views.CustomerAddView.as_view(), name="customer_add"),
+    path("customers/import/", include("customers.imports.views")),
+    path(
+        "customers/<uuid:customer_id>/",
+        views.CustomerDetailView.as_view(),
+        name="customer_detail",
+    ),
+    path(
+        "customers/<uuid:customer_id>/contacts/<uuid:contact_id>/",
+        views.CustomerContactView.as_view(),
+        name="customer_contact",
+    ),
+    path(
+        "customers/<uuid:customer_id>/contracts/<uuid:contract_id>/",
+        views.CustomerContractView.as_view(),
+        name="customer_contract",
+    ),
+    # The lists a partner keeps
+    path("sla-policies/", views.SlaPoliciesView.as_view(), name="sla_policies"),
+    path("sla-policies/<uuid:policy_id>/", views.SlaPolicyView.as_view(), name="sla_policy"),
+    path("alert-profiles/", views.AlertProfilesView.as_view(), name="alert_profiles"),
+    path(
+        "alert-profiles/<uuid:profile_id>/",
+        views.AlertProfileView.as_view(),
+        name="alert_profile",
+    ),
+]

@@ -1,0 +1,751 @@
+"""Every write of partnerships (SPEC §3). Each is a guarded transition: the row is
+locked, its status checked, the change and its history written in one
+transaction, and the emails queued to leave after commit."""
+
+import datetime
+import secrets
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from catalog.models import Product
+from partners import notifications
+from partners.audit import partnership_event_audit, partnership_events_audit
+from partners.book_changes import book_changed
+from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Payment, Side
+from partners.selectors import (
+    customer_get_for_partner,
+    partner_directory,
+    partnership_check,
+    status_conflict,
+)
+from tenants.exceptions import Conflict
+from tenants.models import Membership, Role, Tenant, User
+from tenants.selectors import OrgContext
+from tenants.services import (
+    ORGANIZATION_FIELDS,
+    require_role,
+    tenant_build,
+    tenant_create,
+    tenant_move,
+    tenant_profile_update,
+    unique_slugs,
+    user_get_or_create_invited,
+)
+
+Status = Partnership.Status
+Kind = PartnershipEvent.Kind
+
+
+# --- grants -------------------------------------------------------------------
+
+
+def grant_of(partnership: Partnership) -> dict:
+    """A partnership's grant as plain data (for history, emails and comparisons)."""
+    return {
+        "access": partnership.access,
+        "payment": partnership.payment,
+        "products": sorted(p.code for p in partnership.products.all()),
+        "ends_on": partnership.ends_on.isoformat() if partnership.ends_on else None,
+    }
+
+
+def clean_grant(
+    *,
+    access: str,
+    payment: str | None,
+    products: Iterable[Product] | None,
+    ends_on: datetime.date | None = None,
+) -> dict:
+    """Validate a grant: full needs a payment mode, limited needs products."""
+    errors = {}
+    products = list(products or [])
+    if access not in Access.values:
+        errors["access"] = _("Choose limited or full access.")
+    elif access == Access.FULL:
+        if payment not in Payment.values:
+            errors["payment"] = _("Full access needs a payment mode: customer or partner.")
+        products = []
+    else:
+        if payment:
+            errors["payment"] = _("Only full access has a payment mode.")
+        if not products:
+            errors["products"] = _("Limited access lists at least one product.")
+    if ends_on is not None and ends_on <= timezone.localdate():
+        errors["ends_on"] = _("The end date must be in the future.")
+    if errors:
+        raise ValidationError(errors)
+    return {"access": access, "payment": payment or "", "products": products, "ends_on": ends_on}
+
+
+def _merged_grant(partnership: Partnership, *, access, payment, products, ends_on) -> dict:
+    """The grant after a change: what is not given stays; switching access drops
+    the old payment mode (full needs one named, limited has none)."""
+    new_access = access if access is not None else partnership.access
+    if payment is None and new_access == partnership.access:
+        payment = partnership.payment
+    return clean_grant(
+        access=new_access,
+        payment=payment,
+        products=products if products is not None else partnership.products.all(),
+        ends_on=ends_on if ends_on is not None else partnership.ends_on,
+    )
+
+
+def _apply_grant(partnership: Partnership, grant: dict) -> None:
+    partnership.access = grant["access"]
+    partnership.payment = grant["payment"]
+    partnership.ends_on = grant["ends_on"]
+    partnership.save(
+        update_fields=[
+            "access",
+            "payment",
+            "ends_on",
+            "status",
+            "activated_at",
+            "invitation_nonce",
+            "closed_at",
+            "closed_by",
+            "close_reason",
+            "updated_at",
+        ]
+    )
+    partnership.products.set(grant["products"])
+
+
+def _record(
+    partnership: Partnership, kind: str, actor: User | None, before=None, after=None, note=""
+) -> PartnershipEvent:
+    event = PartnershipEvent.objects.create(
+        partnership=partnership,
+        kind=kind,
+        actor=actor,
+        before=before or {},
+        after=after or {},
+        note=note,
+    )
+    partnership_event_audit(partnership=partnership, event=event)
+    return event
+
+
+def _lock(partnership: Partnership) -> Partnership:
+    return (
+        Partnership.objects.select_for_update()
+        .select_related("partner", "customer")
+        .get(pk=partnership.pk)
+    )
+
+
+def _require_side(
+    org: OrgContext, partnership: Partnership, side: str, minimum: str = Role.OWNER
+) -> None:
+    if partnership.side_of(org.tenant) != side:
+        if side == Side.PARTNER:
+            raise PermissionDenied(_("Only the partner side may do this."))
+        raise PermissionDenied(_("Only the customer side may do this."))
+    require_role(org, minimum)
+
+
+def _require_status(partnership: Partnership, *statuses: str) -> None:
+    if partnership.status not in statuses:
+        raise Conflict(status_conflict(partnership))
+
+
+def _check_one_full(partnership: Partnership) -> None:
+    clash = (
+        Partnership.objects.filter(
+            customer=partnership.customer, access=Access.FULL, status=Status.ACTIVE
+        )
+        .exclude(pk=partnership.pk)
+        .select_related("partner")
+        .first()
+    )
+    if clash is not None:
+        raise Conflict(
+            _("%(customer)s already gives full access to %(partner)s.")
+            % {"customer": partnership.customer.name, "partner": clash.partner.name}
+        )
+
+
+def _save_active(partnership: Partnership, grant: dict) -> None:
+    """Write an active grant; the database refuses a second full partnership."""
+    if grant["access"] == Access.FULL:
+        _check_one_full(partnership)
+    try:
+        with transaction.atomic():
+            _apply_grant(partnership, grant)
+    except IntegrityError as exc:
+        raise Conflict(_("The customer already gives full access to another partner.")) from exc
+
+
+def home_partner_sync(*, customer: Tenant) -> Tenant:
+    """SPEC §2: a customer hangs under the partner holding its active full
+    partnership, else under the partner that created it (or nobody)."""
+    full = Partnership.objects.filter(
+        customer=customer, access=Access.FULL, status=Status.ACTIVE
+    ).first()
+    home_id = full.partner_id if full else customer.origin_id
+    if customer.parent_id != home_id:
+        home = Tenant.objects.get(pk=home_id) if home_id else None
+        customer = tenant_move(tenant=customer, new_parent=home)
+    return customer
+
+
+def _new_invitation(partnership: Partnership) -> None:
+    """Start the invitation's clock again. A partner's invitation to a customer
+    also gets a new link (nonce); partner owners answer a customer's in their console."""
+    if partnership.initiated_by == Side.PARTNER:
+        partnership.invitation_nonce = secrets.token_hex(16)
+    partnership.invitation_expires_at = timezone.now() + datetime.timedelta(
+        days=settings.INVITATION_MAX_AGE_DAYS
+    )
+
+
+def _create(partnership: Partnership, grant: dict, actor: User) -> PartnershipEvent:
+    """Insert a new partnership with its grant; the request is kept as asked."""
+    try:
+        with transaction.atomic():
+            partnership.save(force_insert=True)
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"partner": _("These two already have a pending or active partnership.")}
+        ) from exc
+    partnership.products.set(grant["products"])
+    partnership.requested = grant_of(partnership)
+    partnership.save(update_fields=["requested"])
+    return _record(partnership, Kind.CREATED, actor, after=partnership.requested)
+
+
+# --- creating ---------------------------------------------------------------
+
+
+@transaction.atomic
+def customer_add(
+    *,
+    org: OrgContext,
+    name: str,
+    currency: str | None = None,
+    owner_email: str | None = None,
+    access: str | None = None,
+    payment: str | None = None,
+    products: Iterable[Product] | None = None,
+    ends_on: datetime.date | None = None,
+    message: str = "",
+    **profile,
+) -> Partnership:
+    """A partner adds a customer in management (SPEC §3).
+
+    With `owner_email`: the customer, its owner's account and membership, a
+    pending partnership asking for the given access, and an invitation email.
+    Without: an unclaimed customer, managed at once with full access and
+    partner payment, until the partner invites an owner.
+    """
+    if not org.tenant.is_partner:
+        raise PermissionDenied(_("Only partners add customers."))
+    # Owners and admins create customers (SPEC §2); asking a customer's owner for
+    # access is for the partner's legal managers, its owners (SPEC §3).
+    require_role(org, Role.OWNER if owner_email else Role.ADMIN)
+    if owner_email:
+        grant = clean_grant(
+            access=access or "", payment=payment, products=products, ends_on=ends_on
+        )
+    else:
+        if access not in (None, "", Access.FULL) or payment not in (None, "", Payment.PARTNER):
+            raise ValidationError(
+                {
+                    "owner_email": _(
+                        "A customer without an owner is managed with full access, paid by the "
+                        "partner; give the owner's email to ask for other access."
+                    )
+                }
+            )
+        grant = clean_grant(
+            access=Access.FULL, payment=Payment.PARTNER, products=None, ends_on=ends_on
+        )
+    customer = tenant_create(
+        kind=Tenant.Kind.CUSTOMER,
+        name=name,
+        parent=org.tenant,
+        origin=org.tenant,
+        currency=currency or org.tenant.currency,
+        **profile,
+    )
+    partnership = _partnership_asked(org, customer, grant, message=message)
+    if owner_email:
+        owner, _created = user_get_or_create_invited(email=owner_email)
+        Membership.objects.create(
+            user=owner, tenant=customer, role=Role.OWNER, buyer=True, invited_by=org.user
+        )
+        partnership.invitation_email = owner.email
+        _new_invitation(partnership)
+    else:
+        _as_unclaimed(partnership, timezone.now())
+    event = _create(partnership, grant, org.user)
+    if owner_email:
+        notifications.invitation_to_customer(partnership=partnership, event=event)
+    return partnership
+
+
+def _partnership_asked(
+    org: OrgContext, customer: Tenant, grant: dict, message: str = ""
+) -> Partnership:
+    """The partnership a partner asks for when it adds a customer (unsaved)."""
+    return Partnership(
+        partner=org.tenant,
+        customer=customer,
+        access=grant["access"],
+        payment=grant["payment"],
+        ends_on=grant["ends_on"],
+        initiated_by=Side.PARTNER,
+        invited_by=org.user,
+        message=message,
+    )
+
+
+def _as_unclaimed(partnership: Partnership, now: datetime.datetime) -> None:
+    """A customer without an owner is managed at once (SPEC §3)."""
+    partnership.status = Status.ACTIVE
+    partnership.activated_at = now
+
+
+@transaction.atomic
+def customers_add_unclaimed(*, org: OrgContext, customers: list[dict]) -> list[Partnership]:
+    """Many unclaimed customers at once (the import), each exactly as customer_add
+    makes one without an owner email: the tenant under the partner, which is also
+    its origin, with the one slug rule (unique_slugs); an active full partnership
+    paid by the partner, requested as granted; its "created" event, in both
+    organizations' audit logs. `customers` are dicts of name, currency and the
+    profile fields. A few queries per batch instead of ~8 per customer."""
+    if not org.tenant.is_partner:
+        raise PermissionDenied(_("Only partners add customers."))
+    require_role(org, Role.ADMIN)
+    grant = clean_grant(access=Access.FULL, payment=Payment.PARTNER, products=None)
+    tenants = []
+    for data in customers:
+        profile = {k: v for k, v in data.items() if k not in ("name", "currency")}
+        tenants.append(
+            tenant_build(
+                kind=Tenant.Kind.CUSTOMER,
+                name=data["name"],
+                parent=org.tenant,
+                origin=org.tenant,
+                currency=data.get("currency") or org.tenant.currency,
+                **profile,
+            )
+        )
+    unique_slugs(tenants)
+    for tenant in tenants:
+        tenant.clean_fields(exclude=["parent", "origin", "path"])
+    Tenant.objects.bulk_create(tenants)
+    now = timezone.now()
+    partnerships = [_partnership_asked(org, tenant, grant) for tenant in tenants]
+    for partnership in partnerships:
+        _as_unclaimed(partnership, now)
+    Partnership.objects.bulk_create(partnerships)
+    if partnerships:
+        requested = grant_of(partnerships[0])  # the same grant for all: full, partner pays
+        Partnership.objects.filter(pk__in=[p.pk for p in partnerships]).update(requested=requested)
+        events = []
+        for partnership in partnerships:
+            partnership.requested = requested
+            events.append(
+                PartnershipEvent(
+                    partnership=partnership, kind=Kind.CREATED, actor=org.user, after=requested
+                )
+            )
+        PartnershipEvent.objects.bulk_create(events)
+        partnership_events_audit(zip(partnerships, events, strict=True))
+    book_changed(tenant_ids=[org.tenant.pk])  # bulk inserts send no signal
+    return partnerships
+
+
+@transaction.atomic
+def partnership_invite_partner(
+    *,
+    org: OrgContext,
+    partner: Tenant,
+    access: str,
+    payment: str | None = None,
+    products: Iterable[Product] | None = None,
+    ends_on: datetime.date | None = None,
+    message: str = "",
+) -> Partnership:
+    """A customer owner invites a partner from the directory (SPEC §3)."""
+    if not org.tenant.is_customer:
+        raise PermissionDenied(_("Only customers invite partners."))
+    require_role(org, Role.OWNER)
+    if not partner_directory().filter(pk=partner.pk).exists():
+        raise ValidationError({"partner": _("Choose a partner from the directory.")})
+    grant = clean_grant(access=access, payment=payment, products=products, ends_on=ends_on)
+    if Partnership.objects.filter(
+        partner=partner, customer=org.tenant, status__in=Partnership.LIVE_STATUSES
+    ).exists():
+        raise ValidationError(
+            {
+                "partner": _("%(partner)s already has a pending or active partnership with you.")
+                % {"partner": partner.name}
+            }
+        )
+    partnership = Partnership(
+        partner=partner,
+        customer=org.tenant,
+        access=grant["access"],
+        payment=grant["payment"],
+        ends_on=grant["ends_on"],
+        initiated_by=Side.CUSTOMER,
+        invited_by=org.user,
+        message=message,
+    )
+    _new_invitation(partnership)
+    event = _create(partnership, grant, org.user)
+    notifications.invitation_to_partner(partnership=partnership, event=event)
+    return partnership
+
+
+@transaction.atomic
+def customer_owner_invite(*, org: OrgContext, customer: Tenant, owner_email: str) -> Partnership:
+    """The partner invites an owner for a customer it created unclaimed. The new
+    owner reviews the grant as an invitation: keeps it, changes it or declines."""
+    customer = customer_get_for_partner(org=org, customer_id=customer.pk)
+    partnership = (
+        Partnership.objects.select_for_update()
+        .select_related("partner", "customer")
+        .get(partner=org.tenant, customer=customer, status=Status.ACTIVE)
+    )
+    partnership_check(org=org, partnership=partnership, action="invite_owner")
+    owner, _created = user_get_or_create_invited(email=owner_email)
+    Membership.objects.get_or_create(
+        user=owner,
+        tenant=customer,
+        defaults={"role": Role.OWNER, "buyer": True, "invited_by": org.user},
+    )
+    partnership.invitation_email = owner.email
+    _new_invitation(partnership)
+    partnership.requested = grant_of(partnership)
+    partnership.save(
+        update_fields=[
+            "invitation_email",
+            "invitation_nonce",
+            "invitation_expires_at",
+            "requested",
+            "updated_at",
+        ]
+    )
+    event = _record(partnership, Kind.OWNER_INVITED, org.user, after={"email": owner.email})
+    notifications.invitation_to_customer(partnership=partnership, event=event)
+    return partnership
+
+
+# --- answering ----------------------------------------------------------------
+
+
+def _expire_if_past(partnership: Partnership) -> None:
+    """A pending invitation past its expiry cannot be accepted any more (the beat
+    job marks it expired). An owner's review of an active grant does not lapse."""
+    if partnership.status != Status.PENDING:
+        return
+    if partnership.invitation_expires_at and partnership.invitation_expires_at <= timezone.now():
+        raise Conflict(_("This invitation has expired."))
+
+
+@transaction.atomic
+def partnership_accept(
+    *,
+    org: OrgContext,
+    partnership: Partnership,
+    access: str | None = None,
+    payment: str | None = None,
+    products: Iterable[Product] | None = None,
+    ends_on: datetime.date | None = None,
+) -> Partnership:
+    """The invited side's owner accepts. A customer may grant other access than
+    asked (other products, limited instead of full, the other payment mode)."""
+    partnership = _lock(partnership)
+    partnership_check(org=org, partnership=partnership, action="accept")
+    _expire_if_past(partnership)
+    asked = grant_of(partnership)
+    changes = (
+        access is not None or payment is not None or products is not None or ends_on is not None
+    )
+    if changes and partnership.invited_side != Side.CUSTOMER:
+        raise ValidationError(_("A partner accepts the access the customer offers, as it is."))
+    grant = _merged_grant(
+        partnership, access=access, payment=payment, products=products, ends_on=ends_on
+    )
+    partnership.status = Status.ACTIVE
+    partnership.activated_at = partnership.activated_at or timezone.now()
+    partnership.invitation_nonce = ""
+    _save_active(partnership, grant)
+    granted = grant_of(partnership)
+    kind = Kind.ACCEPTED if granted == asked else Kind.ACCEPTED_WITH_CHANGES
+    event = _record(partnership, kind, org.user, before=asked, after=granted)
+    home_partner_sync(customer=partnership.customer)
+    notifications.answered(partnership=partnership, event=event)
+    return partnership
+
+
+@transaction.atomic
+def partnership_decline(
+    *, org: OrgContext, partnership: Partnership, reason: str = ""
+) -> Partnership:
+    partnership = _lock(partnership)
+    partnership_check(org=org, partnership=partnership, action="decline")
+    _close(partnership, Status.DECLINED, org.user, reason)
+    event = _record(
+        partnership, Kind.DECLINED, org.user, before=grant_of(partnership), note=reason[:2000]
+    )
+    home_partner_sync(customer=partnership.customer)
+    notifications.answered(partnership=partnership, event=event)
+    return partnership
+
+
+def _close(partnership: Partnership, status: str, actor: User | None, reason: str = "") -> None:
+    partnership.status = status
+    partnership.invitation_nonce = ""
+    partnership.closed_at = timezone.now()
+    partnership.closed_by = actor
+    partnership.close_reason = reason[:2000]
+    partnership.extension_requested_until = None
+    partnership.save(
+        update_fields=[
+            "status",
+            "invitation_nonce",
+            "closed_at",
+            "closed_by",
+            "close_reason",
+            "extension_requested_until",
+            "updated_at",
+        ]
+    )
+
+
+@transaction.atomic
+def partnership_cancel(*, org: OrgContext, partnership: Partnership) -> Partnership:
+    """The inviting side withdraws a pending invitation; its link stops working."""
+    partnership = _lock(partnership)
+    partnership_check(org=org, partnership=partnership, action="cancel")
+    _close(partnership, Status.CANCELLED, org.user)
+    _record(partnership, Kind.CANCELLED, org.user, before=grant_of(partnership))
+    return partnership
+
+
+@transaction.atomic
+def partnership_resend(*, org: OrgContext, partnership: Partnership) -> Partnership:
+    """A new link (the old one stops working) and a new expiry."""
+    partnership = _lock(partnership)
+    partnership_check(org=org, partnership=partnership, action="resend")
+    _new_invitation(partnership)
+    partnership.save(update_fields=["invitation_nonce", "invitation_expires_at", "updated_at"])
+    event = _record(
+        partnership,
+        Kind.RESENT,
+        org.user,
+        after={"expires_at": partnership.invitation_expires_at.isoformat()},
+    )
+    if partnership.initiated_by == Side.PARTNER:
+        notifications.invitation_to_customer(partnership=partnership, event=event)
+    else:
+        notifications.invitation_to_partner(partnership=partnership, event=event)
+    return partnership
+
+
+# --- changing and ending -------------------------------------------------------
+
+
+@transaction.atomic
+def partnership_change(
+    *,
+    org: OrgContext,
+    partnership: Partnership,
+    access: str | None = None,
+    payment: str | None = None,
+    products: Iterable[Product] | None = None,
+    ends_on: datetime.date | None = None,
+) -> Partnership:
+    """The customer owner changes access or the payment mode of an active grant.
+    Applied at once; orders placed before keep what they were placed under."""
+    partnership = _lock(partnership)
+    partnership_check(org=org, partnership=partnership, action="change")
+    before = grant_of(partnership)
+    grant = _merged_grant(
+        partnership, access=access, payment=payment, products=products, ends_on=ends_on
+    )
+    _save_active(partnership, grant)
+    after = grant_of(partnership)
+    if after == before:
+        return partnership
+    only_payment = {k for k in after if after[k] != before[k]} == {"payment"}
+    event = _record(
+        partnership, Kind.PAYMENT_CHANGED if only_payment else Kind.CHANGED, org.user, before, after
+    )
+    home_partner_sync(customer=partnership.customer)
+    notifications.changed(partnership=partnership, event=event)
+    return partnership
+
+
+@transaction.atomic
+def partnership_end(*, org: OrgContext, partnership: Partnership, password: str) -> Partnership:
+    """Either side's owner ends the partnership, confirming with their password.
+    Access stops at once; the history stays readable to both sides."""
+    partnership = _lock(partnership)
+    partnership_check(org=org, partnership=partnership, action="end")
+    if not password or not org.user.check_password(password):
+        raise ValidationError({"password": _("That is not your password.")})
+    side = partnership.side_of(org.tenant)
+    before = grant_of(partnership)
+    _close(partnership, Status.ENDED, org.user)
+    event = _record(partnership, Kind.ENDED, org.user, before=before, note=f"ended by the {side}")
+    home_partner_sync(customer=partnership.customer)
+    notifications.ended(partnership=partnership, event=event, by_side=side)
+    return partnership
+
+
+@transaction.atomic
+def partnership_request_extension(
+    *, org: OrgContext, partnership: Partnership, until: datetime.date
+) -> Partnership:
+    """The partner asks the customer to move the end date to `until`."""
+    partnership = _lock(partnership)
+    partnership_check(org=org, partnership=partnership, action="request_extension")
+    if until <= partnership.ends_on:
+        raise ValidationError({"until": _("Ask for a day after the current end date.")})
+    partnership.extension_requested_until = until
+    partnership.save(update_fields=["extension_requested_until", "updated_at"])
+    event = _record(
+        partnership,
+        Kind.EXTENSION_REQUESTED,
+        org.user,
+        before={"ends_on": partnership.ends_on.isoformat()},
+        after={"ends_on": until.isoformat()},
+    )
+    notifications.extension_requested(partnership=partnership, event=event)
+    return partnership
+
+
+@transaction.atomic
+def partnership_approve_extension(*, org: OrgContext, partnership: Partnership) -> Partnership:
+    partnership = _lock(partnership)
+    partnership_check(org=org, partnership=partnership, action="approve_extension")
+    before = {"ends_on": partnership.ends_on.isoformat() if partnership.ends_on else None}
+    partnership.ends_on = partnership.extension_requested_until
+    partnership.extension_requested_until = None
+    partnership.save(update_fields=["ends_on", "extension_requested_until", "updated_at"])
+    event = _record(
+        partnership, Kind.EXTENDED, org.user, before, {"ends_on": partnership.ends_on.isoformat()}
+    )
+    notifications.extended(partnership=partnership, event=event)
+    return partnership
+
+
+# --- time -----------------------------------------------------------------------
+
+
+def partnership_expire(*, partnership_id) -> bool:
+    """Expire one partnership whose end date or invitation has passed. Idempotent:
+    only a row still active-and-due or pending-and-due changes."""
+    with transaction.atomic():
+        partnership = (
+            Partnership.objects.select_for_update()
+            .select_related("partner", "customer")
+            .filter(pk=partnership_id)
+            .first()
+        )
+        if partnership is None:
+            return False
+        today, now = timezone.localdate(), timezone.now()
+        due_active = (
+            partnership.status == Status.ACTIVE
+            and partnership.ends_on
+            and partnership.ends_on < today
+        )
+        due_pending = (
+            partnership.status == Status.PENDING
+            and partnership.invitation_expires_at
+            and partnership.invitation_expires_at <= now
+        )
+        if not (due_active or due_pending):
+            return False
+        before = grant_of(partnership)
+        _close(partnership, Status.EXPIRED, None)
+        event = _record(
+            partnership,
+            Kind.EXPIRED,
+            None,
+            before=before,
+            note="end date passed" if due_active else "invitation not answered in time",
+        )
+        if due_active:
+            home_partner_sync(customer=partnership.customer)
+            notifications.expired(partnership=partnership, event=event)
+        return True
+
+
+REMINDER_DAYS = (30, 7, 1)
+
+
+def partnership_remind(*, partnership_id, days: int) -> bool:
+    """Remind both sides that access stops in `days` days (one email per side, ever)."""
+    partnership = (
+        Partnership.objects.select_related("partner", "customer")
+        .filter(pk=partnership_id, status=Status.ACTIVE)
+        .first()
+    )
+    if partnership is None or partnership.ends_on is None:
+        return False
+    if (partnership.ends_on - timezone.localdate()).days != days:
+        return False
+    with transaction.atomic():
+        notifications.reminder(partnership=partnership, days=days)
+    return True
+
+
+# --- collaborators ----------------------------------------------------------------
+
+
+@transaction.atomic
+def collaborators_set(
+    *, org: OrgContext, customer: Tenant, user_ids: Iterable
+) -> list[CustomerAssignment]:
+    """Partner owners/admins choose which collaborators manage `customer`."""
+    require_role(org, Role.ADMIN)
+    customer = customer_get_for_partner(org=org, customer_id=customer.pk)
+    user_ids = {str(u) for u in user_ids}
+    members = Membership.objects.filter(
+        tenant=org.tenant, role=Role.COLLABORATOR, user_id__in=user_ids
+    )
+    found = {str(m.user_id) for m in members}
+    if found != user_ids:
+        raise ValidationError({"users": _("Choose collaborators of your organization.")})
+    CustomerAssignment.objects.filter(partner=org.tenant, customer=customer).exclude(
+        user_id__in=found
+    ).delete()
+    existing = set(
+        CustomerAssignment.objects.filter(partner=org.tenant, customer=customer).values_list(
+            "user_id", flat=True
+        )
+    )
+    CustomerAssignment.objects.bulk_create(
+        [
+            CustomerAssignment(
+                partner=org.tenant, customer=customer, user=m.user, assigned_by=org.user
+            )
+            for m in members
+            if m.user_id not in existing
+        ]
+    )
+    book_changed(tenant_ids=[org.tenant.pk])  # a bulk insert sends no signal
+    return list(
+        CustomerAssignment.objects.filter(partner=org.tenant, customer=customer).select_related(
+            "user"
+        )
+    )
+
+
+def customer_profile_update(*, org: OrgContext, customer: Tenant, data: dict) -> Tenant:
+    """A partner user allowed on `customer` edits its profile (SPEC §2 fields)."""
+    customer = customer_get_for_partner(org=org, customer_id=customer.pk)
+    return tenant_profile_update(tenant=customer, data=data, allowed=ORGANIZATION_FIELDS)
