@@ -16,7 +16,7 @@ help:
 	@echo "make e2e      the journeys in a real Chromium (Debian's chromium) with axe-core"
 	@echo "make chaos    kill the worker and restart Redis mid-delivery; all delivered once"
 	@echo "make bench    every benchmark on 10,000 customers (PostgreSQL + Redis db 14), one line a figure"
-	@echo "make lint     ruff check and format check, lint-imports (the apps' layers)"
+	@echo "make lint     ruff check and format check, lint-imports (the apps' layers), mypy"
 	@echo "make messages update the it/de catalogs from the code and compile them (GNU gettext)"
 	@echo "make lock     regenerate requirements.lock from pyproject.toml"
 
@@ -68,6 +68,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # makemessages needs xgettext, compilemessages msgfmt (Debian: gettext); the
 # compiled .mo files are committed, so running the portal needs neither.
@@ -87,4 +88,4 @@ lock:
 		--allow-unsafe -o requirements.lock pyproject.toml
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache .mypy_cache

@@ -4,45 +4,51 @@ two sides (services), and a refund is the one staff action: it goes through
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 
 from billing.models import CashbackEntry, Invoice, InvoiceSequence, Order, OrderLine
 from billing.services import order_refund
 from tenants.exceptions import Conflict
+from tenants.models import User
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+_LINE_FIELDS = (
+    "product",
+    "quantity",
+    "unit_price",
+    "tier_rate",
+    "list_amount",
+    "after_partner_discount",
+    "preferential_amount",
+    "public_amount",
+    "charged_amount",
+    "cashback_amount",
+    "discount_amount",
+    "period_starts_on",
+    "period_ends_on",
+)
 
 
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
-    fields = [
-        "product",
-        "quantity",
-        "unit_price",
-        "tier_rate",
-        "list_amount",
-        "after_partner_discount",
-        "preferential_amount",
-        "public_amount",
-        "charged_amount",
-        "cashback_amount",
-        "discount_amount",
-        "period_starts_on",
-        "period_ends_on",
-    ]
-    readonly_fields = fields
+    fields = _LINE_FIELDS
+    readonly_fields = _LINE_FIELDS
     can_delete = False
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -67,21 +73,23 @@ class OrderAdmin(ReadOnlyAdmin):
     actions = ["refund"]
 
     @admin.action(description="Refund: credit note and cashback reversal")
-    def refund(self, request, queryset):
+    def refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        actor = request.user
+        assert isinstance(actor, User)  # the admin serves signed-in staff only
         done = 0
         for order in queryset:
             try:
-                order_refund(actor=request.user, order_id=order.pk, reason="Refunded by staff")
+                order_refund(actor=actor, order_id=order.pk, reason="Refunded by staff")
                 done += 1
             except (Conflict, PermissionDenied) as exc:
                 self.message_user(request, f"{order}: {exc}", messages.WARNING)
         self.message_user(request, f"{done} order(s) refunded.")
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         # the changelist's action needs it; every field stays read-only
         return request.user.is_staff and obj is None
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         return [f.name for f in Order._meta.fields]
 
 

@@ -3,15 +3,22 @@
 billing.selectors, render. Who may order, what each side may see of an order's
 money and which invoices an organization reads are decided there."""
 
+import uuid
+from typing import Any
+
 import django_filters
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, renderers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 
 from billing import selectors, services
 from billing.models import Invoice, Order
@@ -34,6 +41,7 @@ from billing.services.orders import LineRequest, Quote
 from subscriptions import api as subscriptions_api
 from subscriptions import services as subscription_services
 from subscriptions.api_smart_lists import CsvRenderer
+from subscriptions.models import Subscription
 from subscriptions.serializers import SubscriptionSerializer
 from tenants import exports
 from tenants.api_base import OrgAPIView, OrgGenericAPIView, OrgViewSet
@@ -45,7 +53,11 @@ from tenants.selectors import OrgContext
 BOTH_SIDES = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
 
 
-def _order_request(request, org: OrgContext, serializer_class=OrderCreateSerializer) -> tuple:
+def _order_request(
+    request: Request,
+    org: OrgContext,
+    serializer_class: type[Serializer] = OrderCreateSerializer,
+) -> tuple[uuid.UUID, list[LineRequest], dict[str, Any]]:
     """(customer id, [LineRequest], the body's data) from the body, or a 400 with
     field errors."""
     serializer = serializer_class(data=request.data, context={"org": org})
@@ -78,7 +90,7 @@ class QuoteAPI(OrgAPIView):
         request=OrderCreateSerializer,
         responses={200: QuoteSerializer},
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         customer_id, lines, _data = _order_request(request, self.org)
         quote = services.quote(org=self.org, customer_id=customer_id, lines=lines)
         return Response(_preview(self.org, quote))
@@ -105,20 +117,20 @@ class OrderViewSet(mixins.ListModelMixin, OrgViewSet):
     filterset_class = OrderFilter
     queryset = Order.objects.none()
 
-    def get_org_queryset(self):
+    def get_org_queryset(self) -> QuerySet[Order]:
         return selectors.orders_for(org=self.org).order_by("-placed_at", "-pk")
 
-    def get_serializer_context(self):
+    def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "org": self.org}
 
-    def _render(self, order_id, status_code=status.HTTP_200_OK) -> Response:
+    def _render(self, order_id: object, status_code: int = status.HTTP_200_OK) -> Response:
         order = selectors.order_get(org=self.org, order_id=order_id)
         return Response(self.get_serializer(order).data, status=status_code)
 
     @extend_schema(
         request=OrderPlaceSerializer, responses={201: OrderSerializer, 200: QuoteSerializer}
     )
-    def create(self, request):
+    def create(self, request: Request) -> Response:
         """Place an order: each line starts a subscription today for one billing
         period, priced and settled by SPEC §7; the invoice goes to the payer and
         the partner's cashback to its prepaid account. Customer owners and admins,
@@ -139,7 +151,7 @@ class OrderViewSet(mixins.ListModelMixin, OrgViewSet):
         return self._render(order.pk, status.HTTP_201_CREATED)
 
     @extend_schema(responses=OrderSerializer)
-    def retrieve(self, request, pk=None):
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
         return self._render(pk)
 
 
@@ -161,11 +173,11 @@ class InvoiceViewSet(mixins.ListModelMixin, OrgViewSet):
     filterset_class = InvoiceFilter
     queryset = Invoice.objects.none()
 
-    def get_org_queryset(self):
+    def get_org_queryset(self) -> QuerySet[Invoice]:
         return selectors.invoices_for(org=self.org).order_by("-issued_at", "-sequence_number")
 
     @extend_schema(responses=InvoiceSerializer)
-    def retrieve(self, request, pk=None):
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
         invoice = selectors.invoice_get(org=self.org, invoice_id=pk)
         return Response(InvoiceSerializer(invoice).data)
 
@@ -189,7 +201,7 @@ class CashbackAPI(OrgGenericAPIView):
         parameters=PAGE_PARAMETERS,
         responses=CashbackPageSerializer,
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         ledger = selectors.cashback_ledger(org=self.org).order_by("-created_at", "-pk")
         page = self.paginate_queryset(ledger)
         response = self.get_paginated_response(CashbackEntrySerializer(page, many=True).data)
@@ -199,7 +211,7 @@ class CashbackAPI(OrgGenericAPIView):
         return response
 
 
-def billing_export_response(*, org: OrgContext):
+def billing_export_response(*, org: OrgContext) -> StreamingHttpResponse:
     """The streamed billing CSV (the API's and the page's)."""
     filename = f"billing-{org.tenant.slug}-{timezone.localdate().isoformat()}.csv"
     audit_record(
@@ -228,7 +240,7 @@ class BillingExportAPI(OrgAPIView):
     @extend_schema(
         operation_id="billing_export_csv", responses={(200, "text/csv"): OpenApiTypes.STR}
     )
-    def get(self, request):
+    def get(self, request: Request) -> StreamingHttpResponse:
         return billing_export_response(org=self.org)
 
 
@@ -250,10 +262,12 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
     pricing rules for the payer, the invoice, the cashback and the ledger's change.
     `dry_run` previews; `expected_total` commits only the previewed amount (409)."""
 
-    def get_serializer_context(self):
+    def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "org": self.org}
 
-    def _placed(self, subscription, order, status_code) -> Response:
+    def _placed(
+        self, subscription: Subscription, order: Order | None, status_code: int
+    ) -> Response:
         order = selectors.order_get(org=self.org, order_id=order.pk) if order else None
         body = {
             "subscription": SubscriptionSerializer(subscription).data,
@@ -267,7 +281,7 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
         request=SubscriptionOrderSerializer,
         responses={201: SubscriptionPlacedSerializer, 200: QuoteSerializer},
     )
-    def create(self, request):
+    def create(self, request: Request) -> Response:
         """Open a subscription by an order placed today (with `dry_run`: its preview)."""
         body = request.data if hasattr(request.data, "get") else {}
         customer = self._customer_to_write(body.get("customer"))
@@ -294,6 +308,7 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
         except orders.PriceChanged as exc:
             return _price_changed(self.org, exc)
         subscription = order.lines.get().subscription
+        assert subscription is not None  # the order's one line opened it
         return self._placed(subscription, order, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -308,7 +323,7 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
         },
         description="The answer is `{subscription, order}`, or with `dry_run` the quote.",
     )
-    def partial_update(self, request, pk=None):
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
         """Raise the quantity (an order for the rest of the period; `dry_run`
         previews, `expected_total` commits only the previewed amount), or change
         the last day of service (no order). Price, start and anchor: 400."""
@@ -353,7 +368,7 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
         ],
         responses={204: None, 200: SubscriptionPlacedSerializer},
     )
-    def destroy(self, request, pk=None):
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
         """Cancel the subscription now (a cancelled one answers 409; no credit note
         yet, docs/billing.md), or with `?at=period_end` end it on the last day of the
         period already paid."""

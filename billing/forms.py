@@ -2,7 +2,11 @@
 quantity (and, on the partner's quote page, the customer). It parses; the
 billing services price, check and write, and their messages show inline."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from django import forms
+from django.forms import BoundField
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,10 +23,16 @@ class OrderLinesForm(forms.Form):
     """`products` (the active catalog) and `customers` are read once by the view,
     so five product selects cost one query, not five."""
 
-    def __init__(self, *args, products: list[Product], customers=None, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        products: list[Product],
+        customers: Iterable[Tenant] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.products = {str(p.pk): p for p in products}
-        self.customers = None
+        self.customers: dict[str, Tenant] | None = None
         if customers is not None:
             self.customers = {str(c.pk): c for c in customers}
             self.fields["customer"] = forms.ChoiceField(
@@ -52,8 +62,9 @@ class OrderLinesForm(forms.Form):
         """(product field, quantity field) per line, for the template."""
         return [(self[f"product_{n}"], self[f"quantity_{n}"]) for n in range(FORM_LINES)]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         chosen = 0
         for n in range(FORM_LINES):
             product = cleaned.get(f"product_{n}")
@@ -72,7 +83,7 @@ class OrderLinesForm(forms.Form):
         return cleaned
 
     @property
-    def customer_field(self):
+    def customer_field(self) -> BoundField | None:
         """The customer select (partner's quote page), else None."""
         return self["customer"] if "customer" in self.fields else None
 

@@ -7,6 +7,7 @@ credit note and a counter-entry, not a change).
 """
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -21,7 +22,7 @@ from tenants.models import AppendOnly, Tenant, User
 CURRENCIES = Tenant.Currency.choices
 
 
-def money_field(**kwargs) -> models.DecimalField:
+def money_field(**kwargs: Any) -> models.DecimalField:
     return models.DecimalField(max_digits=14, decimal_places=2, **kwargs)
 
 

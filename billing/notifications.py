@@ -1,6 +1,9 @@
 """The emails of billing, queued in the outbox inside the order's transaction
 and keyed by invoice or order and recipient, so each leaves once."""
 
+from decimal import Decimal
+from typing import Any
+
 from django.urls import reverse
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -20,7 +23,7 @@ def _owners_and_admins(tenant: Tenant) -> list:
     ]
 
 
-def _tell(*, key: str, tenant: Tenant, **message) -> None:
+def _tell(*, key: str, tenant: Tenant, **message: Any) -> None:
     notify(key=key, users=_owners_and_admins(tenant), **message)
 
 
@@ -32,7 +35,7 @@ def _products(order: Order) -> str:
     return ", ".join(f"{line.quantity} x {line.product.name}" for line in order.lines.all())
 
 
-def _amount(currency: str, amount) -> str:
+def _amount(currency: str, amount: Decimal) -> str:
     return f"{currency} {amount}"
 
 
@@ -64,9 +67,11 @@ def order_placed(*, order: Order, invoice: Invoice) -> None:
         label=_("View the invoice"),
     )
     if order.earning == Earning.CASHBACK and order.ordered_by == Side.CUSTOMER:
+        partner = order.partner
+        assert partner is not None  # the constraint order_earning_needs_partner
         _tell(
             key=f"order-cashback:{order.pk}",
-            tenant=order.partner,
+            tenant=partner,
             subject=format_lazy(
                 _("{customer} ordered {products}"), customer=order.customer.name, products=what
             ),
@@ -81,7 +86,7 @@ def order_placed(*, order: Order, invoice: Invoice) -> None:
                     amount=_amount(order.currency, order.cashback_amount),
                 ),
             ],
-            url=reverse("order_detail", kwargs={"slug": order.partner.slug, "order_id": order.pk}),
+            url=reverse("order_detail", kwargs={"slug": partner.slug, "order_id": order.pk}),
             label=_("View the order"),
         )
 

@@ -38,7 +38,7 @@ def orders_for(*, org: OrgContext) -> QuerySet[Order]:
     return qs.none()
 
 
-def order_get(*, org: OrgContext, order_id) -> Order:
+def order_get(*, org: OrgContext, order_id: object) -> Order:
     order = orders_for(org=org).filter(pk=uuid_or_404(order_id, "No such order.")).first()
     if order is None:
         raise Http404("No such order.")
@@ -79,7 +79,7 @@ def invoices_for(*, org: OrgContext) -> QuerySet[Invoice]:
     return qs
 
 
-def invoice_get(*, org: OrgContext, invoice_id) -> Invoice:
+def invoice_get(*, org: OrgContext, invoice_id: object) -> Invoice:
     invoice = invoices_for(org=org).filter(pk=uuid_or_404(invoice_id, "No such invoice.")).first()
     if invoice is None:
         raise Http404("No such invoice.")

@@ -6,7 +6,10 @@ absent, so both sides read the same shape. Money is a decimal string with two
 places plus the `currency` of the order."""
 
 import uuid
+from decimal import Decimal
+from typing import Any
 
+from django.db.models import Choices
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
@@ -27,19 +30,21 @@ PARTNER_ONLY = (
 CHARGED = "What the payer was charged: null for the customer when its partner paid the order."
 
 
-def money(**kwargs) -> serializers.DecimalField:
+def money(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True, **kwargs)
 
 
-def withheld_money(help_text: str, **kwargs) -> serializers.DecimalField:
+def withheld_money(help_text: str, **kwargs: Any) -> serializers.DecimalField:
     return money(allow_null=True, help_text=help_text, **kwargs)
 
 
-def rate(**kwargs) -> serializers.DecimalField:
+def rate(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=5, decimal_places=4, read_only=True, **kwargs)
 
 
-def named_choice(choices, component_name: str, **kwargs) -> serializers.ChoiceField:
+def named_choice(
+    choices: type[Choices], component_name: str, **kwargs: Any
+) -> serializers.ChoiceField:
     """A choice field whose enum has its own name in the schema (several models
     share the field names `kind` and `status`)."""
 
@@ -69,7 +74,7 @@ RULED_FIELDS = {
 class RefusesRuledFields(serializers.Serializer):
     """A 400 naming each ruled field the client sent, beside any other field error."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         sent = data if hasattr(data, "keys") else {}
         refused = {field: [str(text)] for field, text in RULED_FIELDS.items() if field in sent}
         try:
@@ -111,9 +116,10 @@ class OrderCreateSerializer(RefusesRuledFields):
         required=False,
         help_text="The customer's id; a customer organization may leave it out (itself).",
     )
-    lines = OrderLineCreateSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+    # ListSerializer's max_length (DRF 3.14) is missing from the stubs.
+    lines = OrderLineCreateSerializer(many=True, allow_empty=False, max_length=MAX_LINES)  # type: ignore[call-arg]
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         org = self.context["org"]
         if attrs.get("customer") is None:
             if not org.tenant.is_customer:
@@ -158,7 +164,7 @@ class SubscriptionChangeRequestSerializer(PreviewThenCommit, RefusesRuledFields)
         required=False, allow_null=True, help_text="The last day of service; null: it renews."
     )
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "quantity" in attrs and "ends_on" in attrs:
             raise serializers.ValidationError(
                 {"ends_on": [_("Change the quantity and the last day one at a time.")]}
@@ -213,7 +219,7 @@ def quote_as_seen(quote: Quote, *, by_partner: bool) -> dict:
     """The quote as the requesting side may read it: a customer never sees its
     partner's preferential price, cashback or discount (as `order_figures`)."""
 
-    def margin(value):
+    def margin(value: Decimal) -> Decimal | None:
         return value if by_partner else None
 
     lines = [
@@ -383,7 +389,8 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(InvoiceLineSerializer(many=True))
     def get_lines(self, invoice: Invoice) -> list:
-        return InvoiceLineSerializer(selectors.invoice_lines(invoice=invoice), many=True).data
+        lines = InvoiceLineSerializer(selectors.invoice_lines(invoice=invoice), many=True)
+        return lines.data  # type: ignore[return-value]  # many=True: a list, typed a dict by the stubs
 
 
 # --- cashback ---------------------------------------------------------------------------

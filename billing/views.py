@@ -5,12 +5,14 @@ invoices of both sides. Thin: forms parse, billing.services price and write,
 billing.selectors read, scoped to the organization, and `order_figures` decides
 which amounts a side may see. Mounted by portal/urls.py from billing/urls.py."""
 
+import uuid
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
@@ -43,7 +45,7 @@ def _money(currency: str, amount: Decimal) -> str:
     return f"{currency} {floatformat(amount, '2g')}"
 
 
-def _is_htmx(request) -> bool:
+def _is_htmx(request: HttpRequest) -> bool:
     return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
 
 
@@ -70,13 +72,15 @@ def _expected_total(value: str | None) -> Decimal | None:
 
 
 class BillingView(OrgViewMixin, ResolveFirstMixin, View):
-    allowed_kinds = PARTNER_OR_CUSTOMER
+    allowed_kinds: tuple[str, ...] = PARTNER_OR_CUSTOMER
 
     @property
     def partner_side(self) -> bool:
         return self.org.tenant.is_partner
 
-    def render_page(self, request, template: str, context: dict, status: int = 200):
+    def render_page(
+        self, request: HttpRequest, template: str, context: dict, status: int = 200
+    ) -> HttpResponse:
         context = {"partner_side": self.partner_side, **context}
         return render(request, template, context, status=status)
 
@@ -88,7 +92,7 @@ class BillingDashboardView(BillingView):
     allowed_kinds = PARTNER_ONLY
     min_role = Role.ADMIN
 
-    def get(self, request, slug):
+    def get(self, request: HttpRequest, slug: str) -> HttpResponse:
         summary = selectors.billing_summary(org=self.org)
         return self.render_page(request, "billing/dashboard.html", {"summary": summary})
 
@@ -99,7 +103,7 @@ class BillingExportView(BillingView):
     allowed_kinds = PARTNER_ONLY
     min_role = Role.ADMIN
 
-    def get(self, request, slug):
+    def get(self, request: HttpRequest, slug: str) -> StreamingHttpResponse:
         return billing_export_response(org=self.org)
 
 
@@ -107,7 +111,7 @@ class CashbackView(BillingView):
     allowed_kinds = PARTNER_ONLY
     min_role = Role.ADMIN
 
-    def get(self, request, slug):
+    def get(self, request: HttpRequest, slug: str) -> HttpResponse:
         entries = selectors.cashback_ledger(org=self.org).order_by("-created_at", "-pk")
         page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
         balance = selectors.cashback_balance(partner=self.org.tenant)
@@ -169,7 +173,9 @@ class QuoteView(BillingView):
     """What an order would cost now, line by line (htmx swaps the panel in place;
     a plain POST renders the whole page)."""
 
-    def new_form(self, data=None, initial=None) -> OrderLinesForm:
+    def new_form(
+        self, data: QueryDict | None = None, initial: dict | None = None
+    ) -> OrderLinesForm:
         customers = None
         if self.partner_side:
             customers = list(customers_visible_to(org=self.org).order_by("name", "pk"))
@@ -177,7 +183,7 @@ class QuoteView(BillingView):
             data, products=_active_products(), customers=customers, initial=initial
         )
 
-    def respond(self, request, context: dict, status: int = 200):
+    def respond(self, request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
         context = {"partner_side": self.partner_side, **context}
         if _is_htmx(request):
             response = render(request, "billing/_quote_panel.html", context)
@@ -186,13 +192,13 @@ class QuoteView(BillingView):
         patch_vary_headers(response, ["HX-Request"])
         return response
 
-    def get(self, request, slug):
+    def get(self, request: HttpRequest, slug: str) -> HttpResponse:
         initial = {"customer": request.GET.get("customer", "")}
         return self.respond(request, {"form": self.new_form(initial=initial)})
 
-    def post(self, request, slug):
+    def post(self, request: HttpRequest, slug: str) -> HttpResponse:
         form = self.new_form(request.POST)
-        context = {"form": form}
+        context: dict[str, Any] = {"form": form}
         if form.is_valid():
             customer = form.chosen_customer() or self.org.tenant
             try:
@@ -233,10 +239,12 @@ class OrderPlaceView(BillingView):
             self.customer = self.org.tenant
         self.refusal = _buyer_refusal(self.org)
 
-    def new_form(self, data=None, initial=None) -> OrderLinesForm:
+    def new_form(
+        self, data: QueryDict | None = None, initial: dict | None = None
+    ) -> OrderLinesForm:
         return OrderLinesForm(data, products=_active_products(), initial=initial)
 
-    def respond(self, request, context: dict, status: int = 200):
+    def respond(self, request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
         context = {
             "partner_side": self.partner_side,
             "customer": self.customer,
@@ -252,7 +260,9 @@ class OrderPlaceView(BillingView):
         patch_vary_headers(response, ["HX-Request"])
         return response
 
-    def get(self, request, slug, customer_id=None):
+    def get(
+        self, request: HttpRequest, slug: str, customer_id: uuid.UUID | None = None
+    ) -> HttpResponse:
         if self.refusal:
             return self.respond(request, {}, status=403)
         initial = {
@@ -262,11 +272,13 @@ class OrderPlaceView(BillingView):
         }
         return self.respond(request, {"form": self.new_form(initial=initial)})
 
-    def post(self, request, slug, customer_id=None):
+    def post(
+        self, request: HttpRequest, slug: str, customer_id: uuid.UUID | None = None
+    ) -> HttpResponse:
         if self.refusal:
             return self.respond(request, {}, status=403)
         form = self.new_form(request.POST)
-        context = {"form": form}
+        context: dict[str, Any] = {"form": form}
         if form.is_valid():
             lines = form.line_requests()
             expected = _expected_total(request.POST.get("expected_total"))
@@ -343,7 +355,7 @@ def _order_row(org: OrgContext, order: Order) -> dict:
 class OrderListView(BillingView):
     """Newest first, 50 a page, in a fixed number of queries; ?kind=order|renewal."""
 
-    def get(self, request, slug):
+    def get(self, request: HttpRequest, slug: str) -> HttpResponse:
         orders = selectors.orders_for(org=self.org).order_by("-placed_at", "-pk")
         kind = request.GET.get("kind", "")
         if kind in Order.Kind.values:
@@ -365,7 +377,7 @@ class OrderDetailView(BillingView):
     def resolve(self) -> None:
         self.order = selectors.order_get(org=self.org, order_id=self.kwargs["order_id"])
 
-    def get(self, request, slug, order_id):
+    def get(self, request: HttpRequest, slug: str, order_id: uuid.UUID) -> HttpResponse:
         order = self.order
         figures = selectors.order_figures(org=self.org, order=order)
         partner_figures = figures["preferential"] is not None
@@ -400,7 +412,7 @@ class OrderDetailView(BillingView):
 
 
 class InvoiceListView(BillingView):
-    def get(self, request, slug):
+    def get(self, request: HttpRequest, slug: str) -> HttpResponse:
         invoices = selectors.invoices_for(org=self.org).order_by(
             "-issued_at", "-sequence_number", "pk"
         )
@@ -414,7 +426,7 @@ class InvoiceDetailView(BillingView):
     def resolve(self) -> None:
         self.invoice = selectors.invoice_get(org=self.org, invoice_id=self.kwargs["invoice_id"])
 
-    def get(self, request, slug, invoice_id):
+    def get(self, request: HttpRequest, slug: str, invoice_id: uuid.UUID) -> HttpResponse:
         invoice = self.invoice
         lines = selectors.invoice_lines(invoice=invoice)
         related = (
@@ -462,7 +474,13 @@ class SubscriptionRaiseView(BillingView):
         )
         self.refusal = _buyer_refusal(self.org)
 
-    def respond(self, request, form, status: int = 200, **context):
+    def respond(
+        self,
+        request: HttpRequest,
+        form: SubscriptionRaiseForm | None,
+        status: int = 200,
+        **context: Any,
+    ) -> HttpResponse:
         context = {
             "form": form,
             "subscription": self.subscription,
@@ -474,7 +492,7 @@ class SubscriptionRaiseView(BillingView):
         return self.render_page(request, "billing/subscription_raise.html", context, status)
 
     def list_url(self) -> str:
-        kwargs = {"slug": self.org.tenant.slug}
+        kwargs: dict[str, object] = {"slug": self.org.tenant.slug}
         if self.partner_side:
             kwargs["customer_id"] = self.subscription.customer_id
             return reverse("customer_subscriptions", kwargs=kwargs)
@@ -487,13 +505,25 @@ class SubscriptionRaiseView(BillingView):
             "renewal_charged": raised.renewal.charged,
         }
 
-    def get(self, request, slug, subscription_id, customer_id=None):
+    def get(
+        self,
+        request: HttpRequest,
+        slug: str,
+        subscription_id: uuid.UUID,
+        customer_id: uuid.UUID | None = None,
+    ) -> HttpResponse:
         if self.refusal:
             return self.respond(request, None, status=403)
         form = SubscriptionRaiseForm(initial={"quantity": self.subscription.quantity + 1})
         return self.respond(request, form)
 
-    def post(self, request, slug, subscription_id, customer_id=None):
+    def post(
+        self,
+        request: HttpRequest,
+        slug: str,
+        subscription_id: uuid.UUID,
+        customer_id: uuid.UUID | None = None,
+    ) -> HttpResponse:
         if self.refusal:
             return self.respond(request, None, status=403)
         form = SubscriptionRaiseForm(request.POST)

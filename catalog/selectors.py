@@ -16,7 +16,7 @@ def products_list(*, include_inactive: bool = False) -> QuerySet[Product]:
 
 def product_get(*, code_or_id: str, include_inactive: bool = False) -> Product:
     """A product by its code or its id."""
-    lookup = {"code": code_or_id}
+    lookup: dict[str, object] = {"code": code_or_id}
     with contextlib.suppress(ValueError):
         lookup = {"id": uuid.UUID(str(code_or_id))}
     product = products_list(include_inactive=include_inactive).filter(**lookup).first()

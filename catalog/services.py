@@ -1,6 +1,7 @@
 """Writes of the catalog: platform staff only."""
 
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -60,7 +61,7 @@ def product_create(
     prices: dict[str, Decimal],
     tiers: list[dict] | None = None,
     features: list[dict] | None = None,
-    **fields,
+    **fields: Any,
 ) -> Product:
     _require_staff(actor)
     if not prices:
@@ -82,7 +83,7 @@ def product_update(
     prices: dict[str, Decimal] | None = None,
     tiers: list[dict] | None = None,
     features: list[dict] | None = None,
-    **fields,
+    **fields: Any,
 ) -> Product:
     _require_staff(actor)
     product = Product.objects.select_for_update().get(pk=product.pk)

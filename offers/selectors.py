@@ -6,6 +6,9 @@ never one still waiting or that failed before reaching it. Anything else is the
 404 of a missing id.
 """
 
+import uuid
+from collections.abc import Iterable
+
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -13,7 +16,7 @@ from django.utils import timezone
 from offers.models import Offer, OfferBatch, OfferItem, OfferTemplate, TemplateItem
 from partners.models import Side
 from partners.selectors import assigned_only, partnerships_awaiting_answer
-from tenants.models import Membership, Role, Tenant
+from tenants.models import Membership, Role, Tenant, User
 from tenants.selectors import OrgContext, uuid_or_404
 
 
@@ -25,7 +28,7 @@ def templates_for(*, org: OrgContext) -> QuerySet[OfferTemplate]:
     )
 
 
-def template_get(*, org: OrgContext, template_id) -> OfferTemplate:
+def template_get(*, org: OrgContext, template_id: object) -> OfferTemplate:
     pk = uuid_or_404(template_id, "No such template.")
     template = templates_for(org=org).filter(pk=pk).first()
     if template is None:
@@ -33,7 +36,7 @@ def template_get(*, org: OrgContext, template_id) -> OfferTemplate:
     return template
 
 
-def template_item_get(*, template: OfferTemplate, item_id) -> TemplateItem:
+def template_item_get(*, template: OfferTemplate, item_id: object) -> TemplateItem:
     pk = uuid_or_404(item_id, "No such item.")
     item = template.items.filter(pk=pk).first()
     if item is None:
@@ -61,7 +64,7 @@ def offered_customers(*, org: OrgContext, customers: QuerySet) -> QuerySet:
     )
 
 
-def offer_get(*, org: OrgContext, offer_id) -> Offer:
+def offer_get(*, org: OrgContext, offer_id: object) -> Offer:
     pk = uuid_or_404(offer_id, "No such offer.")
     offer = offers_for(org=org).filter(pk=pk).first()
     if offer is None:
@@ -69,7 +72,7 @@ def offer_get(*, org: OrgContext, offer_id) -> Offer:
     return offer
 
 
-def batch_get(*, org: OrgContext, batch_id) -> OfferBatch:
+def batch_get(*, org: OrgContext, batch_id: object) -> OfferBatch:
     """A bulk send of this partner: owners and admins see every one, a
     collaborator the sends it made itself."""
     pk = uuid_or_404(batch_id, "No such send.")
@@ -128,9 +131,9 @@ def updates_count(*, org: OrgContext) -> int:
     return offers_awaiting_answer(org=org).count() + invitations_awaiting_answer(org=org).count()
 
 
-def offer_recipients_of(customer_ids) -> dict:
+def offer_recipients_of(customer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[User]]:
     """Who answers offers at each customer: its owners and admins (one query)."""
-    found = {}
+    found: dict[uuid.UUID, list[User]] = {}
     for membership in Membership.objects.filter(
         tenant_id__in=list(customer_ids), role__in=(Role.OWNER, Role.ADMIN)
     ).select_related("user"):
@@ -138,5 +141,5 @@ def offer_recipients_of(customer_ids) -> dict:
     return found
 
 
-def offer_recipients(customer: Tenant) -> list:
+def offer_recipients(customer: Tenant) -> list[User]:
     return offer_recipients_of([customer.pk]).get(customer.pk, [])

@@ -13,7 +13,7 @@ from tenants.models import AuditEvent, Membership, Role, Tenant
 Kind = PartnershipEvent.Kind
 Action = AuditEvent.Action
 
-AUDIT_ACTIONS = {
+AUDIT_ACTIONS: dict[str, str] = {
     Kind.CREATED: Action.GRANT_REQUESTED,
     Kind.OWNER_INVITED: Action.GRANT_OWNER_INVITED,
     Kind.ACCEPTED: Action.GRANT_ACCEPTED,
@@ -32,7 +32,7 @@ AUDIT_ACTIONS = {
 # The side whose member takes each step, as selectors.PARTNERSHIP_ACTIONS fixes
 # it. Ending is either owner's (told by the actor's ownership); expiring is the
 # portal's own job (no side).
-ACTING_SIDE = {
+ACTING_SIDE: dict[str, str] = {
     Kind.CREATED: "inviting",
     Kind.CANCELLED: "inviting",
     Kind.RESENT: "inviting",

@@ -5,9 +5,9 @@ limited grant, tenants, collaborators' assignments. Here, below subscriptions,
 so that partners' own bulk writes (the customer import, `collaborators_set`)
 call it without importing the app above."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from partners.models import CustomerAssignment, Partnership
@@ -30,28 +30,32 @@ def book_changed(
     branch_changed(paths=paths)
 
 
-def _partnership_changed(sender, instance: Partnership, **kwargs) -> None:
+def _partnership_changed(sender: type[Model], instance: Partnership, **kwargs: object) -> None:
     book_changed(tenant_ids=[instance.partner_id, instance.customer_id])
 
 
-def _grant_products_changed(sender, instance: Partnership, action: str, **kwargs) -> None:
+def _grant_products_changed(
+    sender: type[Model], instance: Partnership, action: str, **kwargs: object
+) -> None:
     # Only from the partnership's side: the products have no accessor back to it.
     if action.startswith("post_"):
         book_changed(tenant_ids=[instance.partner_id, instance.customer_id])
 
 
-def _tenant_changed(sender, instance: Tenant, **kwargs) -> None:
+def _tenant_changed(sender: type[Model], instance: Tenant, **kwargs: object) -> None:
     # The row may be gone (post_delete): its own path says its branch.
     book_changed(customer_ids=[instance.pk], paths=[instance.path])
 
 
-def _assignment_changed(sender, instance: CustomerAssignment, **kwargs) -> None:
+def _assignment_changed(
+    sender: type[Model], instance: CustomerAssignment, **kwargs: object
+) -> None:
     book_changed(tenant_ids=[instance.partner_id])
 
 
 def connect() -> None:
     """Called once, from PartnersConfig.ready()."""
-    receivers = [
+    receivers: list[tuple[type[Model], Callable[..., None]]] = [
         (Partnership, _partnership_changed),
         (Tenant, _tenant_changed),
         (CustomerAssignment, _assignment_changed),

@@ -2,6 +2,7 @@
 1 May 2027", and what was asked next to what was granted."""
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.utils.dateformat import format as date_format
 from django.utils.functional import lazy
@@ -11,6 +12,9 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from catalog.models import Product
 from partners.models import Access, Payment
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 def product_names(*grants: dict) -> dict[str, str]:
@@ -29,7 +33,7 @@ def _day(value: str) -> str:
 _day_lazy = lazy(_day, str)
 
 
-def grant_value(key: str, grant: dict, names: dict[str, str]) -> str:
+def grant_value(key: str, grant: dict, names: dict[str, str]) -> "StrOrPromise":
     value = grant.get(key)
     if key == "access":
         return Access(value).label if value else "—"
@@ -85,14 +89,14 @@ def _grant_text(grant: dict, names: dict[str, str]) -> str:
 _grant_text_lazy = lazy(_grant_text, str)
 
 
-def grant_text(grant: dict, names: dict[str, str] | None = None) -> str:
+def grant_text(grant: dict, names: dict[str, str] | None = None) -> "StrOrPromise":
     """A grant in words, with product names: "Limited to Web Hosting, until 1 May 2027".
     Lazy: it reads in the language active where it is shown (a page, an email)."""
     names = product_names(grant) if names is None else names
     return _grant_text_lazy(dict(grant), names)
 
 
-def grant_differences(asked: dict, granted: dict) -> list[str]:
+def grant_differences(asked: dict, granted: dict) -> "list[StrOrPromise]":
     """One line per field that differs: "Access: asked Full…, granted Limited…" (lazy)."""
     return [
         format_lazy(

@@ -6,9 +6,11 @@ and the user is owner/admin or is assigned to C. Everything else behaves as if
 C did not exist (404).
 """
 
+import datetime
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 from django.conf import settings
 from django.core import signing
@@ -27,6 +29,9 @@ from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant
 from tenants.selectors import OrgContext, uuid_or_404
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise, StrPromise
+
 NOT_FOUND = gettext_lazy("No such customer.")
 
 
@@ -34,7 +39,10 @@ def _active_grants(partner: Tenant) -> QuerySet[Partnership]:
     return Partnership.objects.filter(partner=partner, status=Partnership.Status.ACTIVE)
 
 
-def assigned_only(org: OrgContext, qs: QuerySet, customer_field: str) -> QuerySet:
+_Rows = TypeVar("_Rows", bound=QuerySet)
+
+
+def assigned_only(org: OrgContext, qs: _Rows, customer_field: str) -> _Rows:
     """The one visibility rule of a partner's members: owners and admins see all
     of the partner's customers; a collaborator only the customers assigned to
     them. `customer_field` names the customer in `qs` ("pk" for customers)."""
@@ -100,7 +108,7 @@ def partner_may_act_on(
 
 
 def customer_get_for_partner(
-    *, org: OrgContext, customer_id, product: Product | None = None
+    *, org: OrgContext, customer_id: object, product: Product | None = None
 ) -> Tenant:
     """The customer, if this partner user may act on it (and on `product`); else 404."""
     customer_id = uuid_or_404(customer_id, str(NOT_FOUND))
@@ -122,8 +130,9 @@ def managing_partnership(
     if partner is not None:
         grants = grants.filter(partner=partner)
     # "full" sorts before "limited"; among limited grants, the oldest wins.
-    chosen = grants.order_by("access", "activated_at", "created_at").values_list("pk", flat=True)
-    chosen = chosen.first()
+    chosen = (
+        grants.order_by("access", "activated_at", "created_at").values_list("pk", flat=True).first()
+    )
     if chosen is None:
         return None
     rows = Partnership.objects.select_related("partner")
@@ -169,7 +178,7 @@ def partnerships_for(*, org: OrgContext) -> QuerySet[Partnership]:
     return assigned_only(org, qs.filter(partner=tenant), "customer")
 
 
-def partnership_get(*, org: OrgContext, partnership_id) -> Partnership:
+def partnership_get(*, org: OrgContext, partnership_id: object) -> Partnership:
     partnership_id = uuid_or_404(partnership_id, _("No such partnership."))
     partnership = partnerships_for(org=org).filter(pk=partnership_id).first()
     if partnership is None:
@@ -240,7 +249,7 @@ def partner_directory(*, query: str = "") -> QuerySet[Tenant]:
     return qs.order_by("name")
 
 
-def directory_partner_get(*, partner_id) -> Tenant:
+def directory_partner_get(*, partner_id: object) -> Tenant:
     partner_id = uuid_or_404(partner_id, _("No such partner."))
     partner = partner_directory().filter(pk=partner_id).first()
     if partner is None:
@@ -248,23 +257,23 @@ def directory_partner_get(*, partner_id) -> Tenant:
     return partner
 
 
-def assigned_collaborators(*, org: OrgContext, customer: Tenant):
+def assigned_collaborators(*, org: OrgContext, customer: Tenant) -> QuerySet[CustomerAssignment]:
     return CustomerAssignment.objects.filter(partner=org.tenant, customer=customer).select_related(
         "user"
     )
 
 
-def partnerships_due_to_expire(*, today) -> QuerySet[Partnership]:
+def partnerships_due_to_expire(*, today: datetime.date) -> QuerySet[Partnership]:
     return Partnership.objects.filter(status=Partnership.Status.ACTIVE, ends_on__lt=today)
 
 
-def invitations_past_expiry(*, now) -> QuerySet[Partnership]:
+def invitations_past_expiry(*, now: datetime.datetime) -> QuerySet[Partnership]:
     return Partnership.objects.filter(
         status=Partnership.Status.PENDING, invitation_expires_at__lte=now
     )
 
 
-def partnerships_ending_on(*, day) -> list:
+def partnerships_ending_on(*, day: datetime.date) -> list[uuid.UUID]:
     return list(
         Partnership.objects.filter(status=Partnership.Status.ACTIVE, ends_on=day).values_list(
             "pk", flat=True
@@ -281,7 +290,7 @@ class ActionRule:
     role: str
     statuses: tuple[str, ...]
     when: Callable[[Partnership], bool] | None = None
-    refused: str = ""  # why not, when `when` says no (translated: gettext_lazy)
+    refused: "StrOrPromise" = ""  # why not, when `when` says no (translated: gettext_lazy)
 
 
 PARTNERSHIP_ACTIONS = {
@@ -335,7 +344,7 @@ PARTNERSHIP_ACTIONS = {
 }
 
 
-def _has_owner(customer_id) -> bool:
+def _has_owner(customer_id: uuid.UUID) -> bool:
     return Membership.objects.filter(tenant_id=customer_id, role=Role.OWNER).exists()
 
 
@@ -363,14 +372,14 @@ def partnership_check(*, org: OrgContext, partnership: Partnership, action: str)
         raise Conflict(str(rule.refused))
 
 
-ROLE_NEEDED = {
+ROLE_NEEDED: "dict[str, StrPromise]" = {
     Role.OWNER: gettext_lazy("This needs the owner role."),
     Role.ADMIN: gettext_lazy("This needs the admin role."),
     Role.COLLABORATOR: gettext_lazy("This needs the collaborator role."),
     Role.USER: gettext_lazy("This needs the user role."),
 }
 
-STATUS_CONFLICTS = {
+STATUS_CONFLICTS: "dict[str, StrPromise]" = {
     Partnership.Status.PENDING: gettext_lazy(
         "This partnership is pending; that is not possible now."
     ),

@@ -4,7 +4,9 @@ transaction, and the emails queued to leave after commit."""
 
 import datetime
 import secrets
+import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -82,7 +84,14 @@ def clean_grant(
     return {"access": access, "payment": payment or "", "products": products, "ends_on": ends_on}
 
 
-def _merged_grant(partnership: Partnership, *, access, payment, products, ends_on) -> dict:
+def _merged_grant(
+    partnership: Partnership,
+    *,
+    access: str | None,
+    payment: str | None,
+    products: Iterable[Product] | None,
+    ends_on: datetime.date | None,
+) -> dict:
     """The grant after a change: what is not given stays; switching access drops
     the old payment mode (full needs one named, limited has none)."""
     new_access = access if access is not None else partnership.access
@@ -118,7 +127,12 @@ def _apply_grant(partnership: Partnership, grant: dict) -> None:
 
 
 def _record(
-    partnership: Partnership, kind: str, actor: User | None, before=None, after=None, note=""
+    partnership: Partnership,
+    kind: str,
+    actor: User | None,
+    before: dict | None = None,
+    after: dict | None = None,
+    note: str = "",
 ) -> PartnershipEvent:
     event = PartnershipEvent.objects.create(
         partnership=partnership,
@@ -195,14 +209,15 @@ def home_partner_sync(*, customer: Tenant) -> Tenant:
     return customer
 
 
-def _new_invitation(partnership: Partnership) -> None:
-    """Start the invitation's clock again. A partner's invitation to a customer
-    also gets a new link (nonce); partner owners answer a customer's in their console."""
+def _new_invitation(partnership: Partnership) -> datetime.datetime:
+    """Start the invitation's clock again (returns the new expiry). A partner's
+    invitation to a customer also gets a new link (nonce); partner owners answer a
+    customer's in their console."""
     if partnership.initiated_by == Side.PARTNER:
         partnership.invitation_nonce = secrets.token_hex(16)
-    partnership.invitation_expires_at = timezone.now() + datetime.timedelta(
-        days=settings.INVITATION_MAX_AGE_DAYS
-    )
+    expires_at = timezone.now() + datetime.timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
+    partnership.invitation_expires_at = expires_at
+    return expires_at
 
 
 def _create(partnership: Partnership, grant: dict, actor: User) -> PartnershipEvent:
@@ -235,7 +250,7 @@ def customer_add(
     products: Iterable[Product] | None = None,
     ends_on: datetime.date | None = None,
     message: str = "",
-    **profile,
+    **profile: Any,
 ) -> Partnership:
     """A partner adds a customer in management (SPEC §3).
 
@@ -538,13 +553,13 @@ def partnership_resend(*, org: OrgContext, partnership: Partnership) -> Partners
     """A new link (the old one stops working) and a new expiry."""
     partnership = _lock(partnership)
     partnership_check(org=org, partnership=partnership, action="resend")
-    _new_invitation(partnership)
+    expires_at = _new_invitation(partnership)
     partnership.save(update_fields=["invitation_nonce", "invitation_expires_at", "updated_at"])
     event = _record(
         partnership,
         Kind.RESENT,
         org.user,
-        after={"expires_at": partnership.invitation_expires_at.isoformat()},
+        after={"expires_at": expires_at.isoformat()},
     )
     if partnership.initiated_by == Side.PARTNER:
         notifications.invitation_to_customer(partnership=partnership, event=event)
@@ -596,6 +611,7 @@ def partnership_end(*, org: OrgContext, partnership: Partnership, password: str)
     if not password or not org.user.check_password(password):
         raise ValidationError({"password": _("That is not your password.")})
     side = partnership.side_of(org.tenant)
+    assert side is not None  # partnership_check: `org` is one of the two sides
     before = grant_of(partnership)
     _close(partnership, Status.ENDED, org.user)
     event = _record(partnership, Kind.ENDED, org.user, before=before, note=f"ended by the {side}")
@@ -611,7 +627,9 @@ def partnership_request_extension(
     """The partner asks the customer to move the end date to `until`."""
     partnership = _lock(partnership)
     partnership_check(org=org, partnership=partnership, action="request_extension")
-    if until <= partnership.ends_on:
+    ends_on = partnership.ends_on
+    assert ends_on is not None  # partnership_check: only a grant with an end date
+    if until <= ends_on:
         raise ValidationError({"until": _("Ask for a day after the current end date.")})
     partnership.extension_requested_until = until
     partnership.save(update_fields=["extension_requested_until", "updated_at"])
@@ -619,7 +637,7 @@ def partnership_request_extension(
         partnership,
         Kind.EXTENSION_REQUESTED,
         org.user,
-        before={"ends_on": partnership.ends_on.isoformat()},
+        before={"ends_on": ends_on.isoformat()},
         after={"ends_on": until.isoformat()},
     )
     notifications.extension_requested(partnership=partnership, event=event)
@@ -630,13 +648,13 @@ def partnership_request_extension(
 def partnership_approve_extension(*, org: OrgContext, partnership: Partnership) -> Partnership:
     partnership = _lock(partnership)
     partnership_check(org=org, partnership=partnership, action="approve_extension")
+    until = partnership.extension_requested_until
+    assert until is not None  # partnership_check: only when an extension was asked for
     before = {"ends_on": partnership.ends_on.isoformat() if partnership.ends_on else None}
-    partnership.ends_on = partnership.extension_requested_until
+    partnership.ends_on = until
     partnership.extension_requested_until = None
     partnership.save(update_fields=["ends_on", "extension_requested_until", "updated_at"])
-    event = _record(
-        partnership, Kind.EXTENDED, org.user, before, {"ends_on": partnership.ends_on.isoformat()}
-    )
+    event = _record(partnership, Kind.EXTENDED, org.user, before, {"ends_on": until.isoformat()})
     notifications.extended(partnership=partnership, event=event)
     return partnership
 
@@ -644,7 +662,7 @@ def partnership_approve_extension(*, org: OrgContext, partnership: Partnership) 
 # --- time -----------------------------------------------------------------------
 
 
-def partnership_expire(*, partnership_id) -> bool:
+def partnership_expire(*, partnership_id: uuid.UUID | str) -> bool:
     """Expire one partnership whose end date or invitation has passed. Idempotent:
     only a row still active-and-due or pending-and-due changes."""
     with transaction.atomic():
@@ -687,7 +705,7 @@ def partnership_expire(*, partnership_id) -> bool:
 REMINDER_DAYS = (30, 7, 1)
 
 
-def partnership_remind(*, partnership_id, days: int) -> bool:
+def partnership_remind(*, partnership_id: uuid.UUID | str, days: int) -> bool:
     """Remind both sides that access stops in `days` days (one email per side, ever)."""
     partnership = (
         Partnership.objects.select_related("partner", "customer")

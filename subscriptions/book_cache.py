@@ -46,7 +46,9 @@ def book_scope(org: OrgContext) -> str:
     return "partner" if org.has_role(Role.ADMIN) else f"user:{org.user.pk}"
 
 
-def _subscription_changed(sender, instance: Subscription, **kwargs) -> None:
+def _subscription_changed(
+    sender: type[Subscription], instance: Subscription, **kwargs: object
+) -> None:
     book_changed(customer_ids=[instance.customer_id])
 
 

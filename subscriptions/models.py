@@ -1,8 +1,10 @@
 """Subscriptions (a customer's subscription to a catalog product) and the
 partner's saved smart lists."""
 
+import datetime
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Self
 
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -37,7 +39,7 @@ def mrr_sum(condition: models.Q) -> models.Sum:
     )
 
 
-def mrr_from_twelves(twelves) -> Decimal:
+def mrr_from_twelves(twelves: Decimal | int | float | None) -> Decimal:
     """MRR from a sum of twelves, rounded half-up to 0.01 once."""
     if twelves is None:
         return Decimal("0.00")
@@ -47,7 +49,7 @@ def mrr_from_twelves(twelves) -> Decimal:
 
 
 class SubscriptionQuerySet(models.QuerySet):
-    def active_on(self, day):
+    def active_on(self, day: datetime.date) -> Self:
         """Live on `day`: started, not past its last day (`ends_on` is inclusive), not cancelled."""
         return self.filter(starts_on__lte=day, cancelled_at__isnull=True).filter(
             models.Q(ends_on__isnull=True) | models.Q(ends_on__gte=day)
@@ -109,7 +111,7 @@ class Subscription(models.Model):
     def __str__(self) -> str:
         return f"{self.quantity} x {self.product.code} for {self.customer}"
 
-    def status_on(self, day) -> str:
+    def status_on(self, day: datetime.date) -> str:
         if self.cancelled_at is not None:
             return self.Status.CANCELLED
         if self.starts_on > day:

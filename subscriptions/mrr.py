@@ -71,7 +71,9 @@ def parse_month(value: str) -> datetime.date:
         raise ValidationError({"month": _("A month as YYYY-MM.")}) from exc
 
 
-def book_customers(*, org: OrgContext, currency: str | None = None, subtree: bool = False):
+def book_customers(
+    *, org: OrgContext, currency: str | None = None, subtree: bool = False
+) -> tuple[QuerySet[Tenant], str]:
     """The customers of the book and its currency: those the user may act on,
     or with `subtree` (partner owners and admins) every customer below the partner."""
     if not org.tenant.is_partner:
@@ -99,7 +101,9 @@ def _managed_by(partner: Tenant | None) -> Q | Exists:
     )
 
 
-def _book_subscriptions(customers: QuerySet[Tenant], currency: str, partner: Tenant | None):
+def _book_subscriptions(
+    customers: QuerySet[Tenant], currency: str, partner: Tenant | None
+) -> QuerySet[Subscription]:
     return Subscription.objects.filter(
         _managed_by(partner),
         customer__in=customers.values("pk"),
@@ -112,7 +116,9 @@ def _live_on(day: datetime.date) -> Q:
     return Q(starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day))
 
 
-def _customer_series(subscriptions, ends: list[datetime.date]):
+def _customer_series(
+    subscriptions: QuerySet[Subscription], ends: list[datetime.date]
+) -> list[dict]:
     """One aggregate query: per customer, the MRR at each of `ends` and whether it
     paid on or before each of `ends[:-1]` (a positive subscription started by then)."""
     aggregates = {}
@@ -172,17 +178,17 @@ def _cents(twelves: str) -> str:
     return f"((CAST({twelves} AS BIGINT) + 6) / 12)"
 
 
-def _money(cents) -> Decimal:
+def _money(cents: Decimal | int | None) -> Decimal:
     return (Decimal(int(cents or 0)) / 100).quantize(CENT)
 
 
-def _as_date(value) -> datetime.date | None:
+def _as_date(value: datetime.date | str | None) -> datetime.date | None:
     if value is None or isinstance(value, datetime.date):
         return value
     return datetime.date.fromisoformat(value)
 
 
-def _fetch_one(subscriptions, sql: str, params: list) -> tuple:
+def _fetch_one(subscriptions: QuerySet[Subscription], sql: str, params: list) -> tuple:
     with connections[subscriptions.db].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
@@ -228,7 +234,12 @@ def book_mrr(
     return branch_cached(path=org.tenant.path, key=key, compute=compute)
 
 
-def _book_history(subscriptions, ends: list[datetime.date], labels: list[str], today):
+def _book_history(
+    subscriptions: QuerySet[Subscription],
+    ends: list[datetime.date],
+    labels: list[str],
+    today: datetime.date,
+) -> tuple[list[dict], datetime.date | None, datetime.date | None]:
     """One query, one row: per month of `labels` the book's MRR and movements, each
     customer's MRR at `ends` (the end before the window first) rounded once per
     customer and month end, then classified and summed by the database; and the
@@ -274,7 +285,7 @@ def _book_history(subscriptions, ends: list[datetime.date], labels: list[str], t
     return history, _as_date(row[0]), _as_date(row[1])
 
 
-def _book_mrr_on(subscriptions, day: datetime.date) -> Decimal:
+def _book_mrr_on(subscriptions: QuerySet[Subscription], day: datetime.date) -> Decimal:
     """One query, one row: the book's MRR on `day`, rounded once per customer."""
     per_customer = subscriptions.values("customer").annotate(t0=_cent_twelves_on(day))
     inner, params = per_customer.query.get_compiler(using=subscriptions.db).as_sql()
@@ -365,8 +376,16 @@ def book_movements(
 
     if cached:
         # Move's fields in the key: a release that changes them never reads the old rows.
-        key = ("book_movements", Move._fields, org.tenant.pk, book_scope(org), currency)
-        key += (subtree, before, after)
+        key = (
+            "book_movements",
+            Move._fields,
+            org.tenant.pk,
+            book_scope(org),
+            currency,
+            subtree,
+            before,
+            after,
+        )
         moves = branch_cached(path=org.tenant.path, key=key, compute=classify)
     else:
         moves = classify()
@@ -382,7 +401,7 @@ def book_movements(
 
 def _attach_changes(
     moves: Iterable[dict],
-    customers,
+    customers: QuerySet[Tenant],
     currency: str,
     before: datetime.date,
     after: datetime.date,

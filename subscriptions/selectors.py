@@ -1,5 +1,6 @@
 import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.http import Http404
@@ -31,7 +32,7 @@ def subscriptions_for(*, org: OrgContext) -> QuerySet[Subscription]:
     return qs.filter(customer__in=customers_visible_to(org=org)).filter(Exists(grants))
 
 
-def subscription_get(*, org: OrgContext, subscription_id) -> Subscription:
+def subscription_get(*, org: OrgContext, subscription_id: object) -> Subscription:
     """One subscription the organization may see; anything else is a 404 like a missing id."""
     subscription_id = uuid_or_404(subscription_id, "No such subscription.")
     subscription = subscriptions_for(org=org).filter(pk=subscription_id).first()
@@ -47,7 +48,7 @@ def subscription_changes(*, subscription: Subscription) -> QuerySet[Subscription
     )
 
 
-def subscription_customer_get(*, org: OrgContext, customer_id) -> Tenant:
+def subscription_customer_get(*, org: OrgContext, customer_id: object) -> Tenant:
     """The customer whose subscriptions or MRR `org` asks for: one a partner user
     may act on, or the customer organization itself; anything else is a 404."""
     if org.tenant.is_partner:
@@ -63,7 +64,9 @@ def _live_on(day: datetime.date) -> Q:
     return Q(starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day))
 
 
-def _next_change(next_start, last_end) -> datetime.date | None:
+def _next_change(
+    next_start: datetime.date | None, last_end: datetime.date | None
+) -> datetime.date | None:
     """The first day anything changes: a start, or the day after a last day of service."""
     days = [d for d in (next_start, last_end and last_end + datetime.timedelta(days=1)) if d]
     return min(days, default=None)
@@ -76,7 +79,7 @@ def mrr_trend(upcoming: Decimal, current: Decimal) -> str:
     return "down" if upcoming < current else "flat"
 
 
-def customer_mrr_seen_by(*, org: OrgContext, customer: Tenant, **kwargs) -> dict:
+def customer_mrr_seen_by(*, org: OrgContext, customer: Tenant, **kwargs: Any) -> dict:
     """The customer's MRR as `org` may see it: a partner under a limited grant
     sees only the products it manages (like the subscription list); the customer
     and a full-access partner see everything."""

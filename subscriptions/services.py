@@ -1,6 +1,7 @@
 """Writes of subscriptions (who may: partners.selectors); the catalog's are `catalog.services`."""
 
 import datetime
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,7 +28,9 @@ AMOUNT_MAX = Decimal("999999999999.99")
 SUBSCRIPTION_FIELDS = ("quantity", "unit_price", "starts_on", "ends_on")
 
 
-def subscription_write_check(*, org: OrgContext, customer: Tenant, product: Product | None = None):
+def subscription_write_check(
+    *, org: OrgContext, customer: Tenant, product: Product | None = None
+) -> None:
     """Who may add or change a customer's subscriptions: a partner user allowed on
     the customer (and on `product`, for a limited grant), else 404; or the
     customer's own owner/admin (a customer user: 403)."""
@@ -246,11 +249,12 @@ def ledger_record(
     *,
     entries: Sequence[tuple[Subscription, LedgerEntry]],
     effective_on: datetime.date | None = None,
-    order=None,
+    order_id: uuid.UUID | None = None,
 ) -> list[SubscriptionChange]:
     """Append one change per (subscription, entry), in the caller's transaction:
-    the order's, or the seeds' bulk write (no order). Effective on the given day,
-    else each subscription's start for an opening change and today for others."""
+    the order's (named by `order_id`: billing sits above this app), or the
+    seeds' bulk write (no order). Effective on the given day, else each
+    subscription's start for an opening change and today for others."""
     today = timezone.localdate()
     return SubscriptionChange.objects.bulk_create(
         [
@@ -263,7 +267,7 @@ def ledger_record(
                 unit_price_after=entry.after[1],
                 effective_on=effective_on
                 or (subscription.starts_on if entry.kind == Kind.NEW else today),
-                order=order,
+                order_id=order_id,
             )
             for subscription, entry in entries
         ],

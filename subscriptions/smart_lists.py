@@ -27,10 +27,12 @@ import datetime
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, TypedDict
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import (
+    Aggregate,
     Case,
     CharField,
     DateField,
@@ -38,6 +40,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Field,
     Min,
     OuterRef,
     Q,
@@ -47,6 +50,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, Least
 from django.http import Http404
 from django.utils import timezone
@@ -60,6 +64,22 @@ from subscriptions.selectors import mrr_trend
 from tenants.exports import csv_lines
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, tenant_descendants, uuid_or_404, uuid_or_none
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _Figures(TypedDict):
+    """What `_annotated` adds to each customer."""
+
+    current_twelves: Decimal
+    current_end_date: datetime.date | None
+    next_start: datetime.date | None
+    last_end: datetime.date | None
+    change_on: datetime.date | None
+    upcoming_twelves: Decimal
+    trend: str
+
 
 COLUMNS = ("name", "country", "current_mrr", "upcoming_mrr", "current_end_date")
 SUBSCRIPTION_COLUMNS = frozenset({"current_mrr", "upcoming_mrr", "current_end_date"})
@@ -96,20 +116,20 @@ _ORDER_KEYS = {
     "upcoming_mrr": "upcoming_twelves",
     "current_end_date": "current_end_date",
 }
-_TWELVES = DecimalField(max_digits=24, decimal_places=2)
+_TWELVES: DecimalField = DecimalField(max_digits=24, decimal_places=2)
 
 
 # --- validation ---------------------------------------------------------------------------
 
 
-def _money(value) -> str:
+def _money(value: object) -> str:
     amount = Decimal(str(value))
     if not amount.is_finite() or amount < 0 or amount > MONEY_MAX:
         raise ValueError(value)
     return str(amount.quantize(Decimal("0.01")))
 
 
-def _clean_filter(org: OrgContext, key: str, value):
+def _clean_filter(org: OrgContext, key: str, value: object) -> str | int:
     """The filter's stored value, or raises ValueError / ValidationError with its message."""
     if key in ("mrr_min", "mrr_max"):
         try:
@@ -157,14 +177,14 @@ def _clean_filter(org: OrgContext, key: str, value):
     return str(uuid.UUID(value))
 
 
-def _sub_partner(org: OrgContext, value) -> Tenant | None:
+def _sub_partner(org: OrgContext, value: object) -> Tenant | None:
     pk = uuid_or_none(value)
     if pk is None:
         return None
     return tenant_descendants(tenant=org.tenant, kind=Tenant.Kind.PARTNER).filter(pk=pk).first()
 
 
-def _clean_filters(org: OrgContext, filters, saved: dict) -> dict:
+def _clean_filters(org: OrgContext, filters: object, saved: dict) -> dict:
     if not isinstance(filters, dict):
         raise ValidationError({"filters": _("An object of filters.")})
     unknown = sorted(set(filters) - set(FILTERS))
@@ -196,7 +216,7 @@ def _clean_filters(org: OrgContext, filters, saved: dict) -> dict:
     return cleaned
 
 
-def _clean_columns(org: OrgContext, columns, saved: list) -> list[str]:
+def _clean_columns(org: OrgContext, columns: object, saved: list) -> list[str]:
     if columns is None:
         columns = list(COLUMNS)
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
@@ -245,7 +265,7 @@ def _save(smart_list: SmartList, fields: list[str] | None = None) -> SmartList:
     return smart_list
 
 
-def _clean_name(name) -> str:
+def _clean_name(name: object) -> str:
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name or len(name) > 200:
         raise ValidationError({"name": _("A name of 1 to 200 characters.")})
@@ -307,7 +327,7 @@ def smart_lists_for(*, org: OrgContext) -> QuerySet[SmartList]:
     return SmartList.objects.filter(partner=org.tenant).select_related("created_by")
 
 
-def smart_list_get(*, org: OrgContext, list_id) -> SmartList:
+def smart_list_get(*, org: OrgContext, list_id: object) -> SmartList:
     """One of the partner's lists; another partner's is a 404 like a missing id."""
     list_id = uuid_or_404(list_id, "No such smart list.")
     smart_list = smart_lists_for(org=org).filter(pk=list_id).first()
@@ -323,7 +343,7 @@ def effective_filters(*, org: OrgContext, smart_list: SmartList) -> dict:
     return {k: v for k, v in smart_list.filters.items() if k not in SUBSCRIPTION_FILTERS}
 
 
-def _live(day) -> Q:
+def _live(day: datetime.date) -> Q:
     return Q(starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day))
 
 
@@ -337,7 +357,7 @@ def _managed_by(partner: Tenant) -> Exists:
     )
 
 
-def _per_customer(aggregate, condition: Q, output_field) -> Subquery:
+def _per_customer(aggregate: Aggregate, condition: Q | Combinable, output_field: Field) -> Subquery:
     """One figure per customer of its non-cancelled subscriptions matching `condition`."""
     rows = (
         Subscription.objects.filter(customer=OuterRef("pk"), cancelled_at__isnull=True)
@@ -352,7 +372,7 @@ def _per_customer(aggregate, condition: Q, output_field) -> Subquery:
 
 def _annotated(
     customers: QuerySet[Tenant], today: datetime.date, partner: Tenant
-) -> QuerySet[Tenant]:
+) -> "QuerySet[WithAnnotations[Tenant, _Figures]]":
     """Current and upcoming MRR (as twelves), the current end date and the trend,
     over the subscriptions `partner` manages (a limited grant counts only its
     products, as the subscription list and the widget do): correlated subqueries, so the
@@ -415,7 +435,9 @@ def _customers(org: OrgContext, filters: dict) -> QuerySet[Tenant]:
     return customers
 
 
-def _filtered(qs: QuerySet[Tenant], filters: dict, today: datetime.date) -> QuerySet[Tenant]:
+def _filtered(
+    qs: "QuerySet[WithAnnotations[Tenant, _Figures]]", filters: dict, today: datetime.date
+) -> "QuerySet[WithAnnotations[Tenant, _Figures]]":
     if filters.get("q"):
         qs = qs.filter(name__icontains=filters["q"])
     if filters.get("country"):
@@ -469,8 +491,8 @@ def smart_list_rows(
     qs = _filtered(_annotated(_customers(org, filters), today, manager), filters, today)
     ordering = parse_ordering(org=org, smart_list=smart_list, ordering=ordering)
     descending = ordering.startswith("-")
-    key = F(_ORDER_KEYS[ordering.removeprefix("-")])
-    key = key.desc(nulls_last=True) if descending else key.asc(nulls_last=True)
+    column = F(_ORDER_KEYS[ordering.removeprefix("-")])
+    key = column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
     return qs.order_by(key, "-pk" if descending else "pk").values(
         "id",
         "name",

@@ -14,7 +14,9 @@ organization, is always passed explicitly.
 
 import contextvars
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+
+from django.http import HttpRequest, HttpResponseBase
 
 from tenants.models import AuditEvent, Membership, Tenant, User
 from tenants.selectors import OrgContext
@@ -26,7 +28,7 @@ _client_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 
-def client_ip(request) -> str | None:
+def client_ip(request: HttpRequest) -> str | None:
     """The request's client address (REMOTE_ADDR: behind a proxy, the proxy must
     pass the client's address on as REMOTE_ADDR, as for the rate limits)."""
     value = (request.META.get("REMOTE_ADDR") or "").strip()
@@ -37,10 +39,10 @@ def client_ip(request) -> str | None:
 
 
 class AuditRequestMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         token = _client_ip.set(client_ip(request))
         try:
             return self.get_response(request)
@@ -49,7 +51,14 @@ class AuditRequestMiddleware:
 
 
 def _event(
-    *, tenant: Tenant, action: str, actor, actor_tenant, target: str, details, request
+    *,
+    tenant: Tenant,
+    action: str,
+    actor: User | None,
+    actor_tenant: Tenant | None,
+    target: str,
+    details: dict | None,
+    request: HttpRequest | None,
 ) -> AuditEvent:
     actor = actor if actor is not None and actor.is_authenticated else None
     return AuditEvent(
@@ -72,7 +81,7 @@ def audit_record(
     actor_tenant: Tenant | None = None,
     target: str = "",
     details: dict | None = None,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> AuditEvent:
     """Append one event to `tenant`'s log (in the caller's transaction)."""
     event = _event(
@@ -95,7 +104,7 @@ def audit_record_shared(
     actor: User | None = None,
     actor_tenant: Tenant | None = None,
     details: dict | None = None,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> list[AuditEvent]:
     """Append the same event to the log of each organization it concerns, in one
     insert. `parties` are (organization, target) pairs: each side's row names

@@ -9,6 +9,8 @@ its recipient's language (`recipient_language`, docs/i18n.md).
 """
 
 import logging
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -20,6 +22,9 @@ from django.utils import timezone, translation
 from tenants.i18n import user_language
 from tenants.jobs import enqueue_on_commit
 from tenants.models import OutboundEmail, User
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -64,11 +69,11 @@ def email_queue(*, key: str, to: str, template: str, context: dict) -> OutboundE
 def notify(
     *,
     key: str,
-    users,
-    subject: str,
-    lines: list[str],
+    users: Iterable[User],
+    subject: "StrOrPromise",
+    lines: "Sequence[StrOrPromise]",
     url: str,
-    label: str,
+    label: "StrOrPromise",
     enqueue: bool = True,
 ) -> list[str]:
     """The plain notification (email/notification.*) to each of `users` once:

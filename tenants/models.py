@@ -4,6 +4,7 @@ domain app."""
 
 import uuid
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -16,6 +17,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 PATH_SEPARATOR = "/"
 DEFAULT_DISCOUNT_RATE = Decimal("0.20")
@@ -236,7 +240,7 @@ class Role(models.TextChoices):
 
 
 # A role's name inside a sentence ("This needs the admin role"), lower case in English.
-ROLE_IN_SENTENCE = {
+ROLE_IN_SENTENCE: "dict[str, StrPromise]" = {
     Role.OWNER: pgettext_lazy("role, inside a sentence", "owner"),
     Role.ADMIN: pgettext_lazy("role, inside a sentence", "admin"),
     Role.COLLABORATOR: pgettext_lazy("role, inside a sentence", "collaborator"),
@@ -244,8 +248,8 @@ ROLE_IN_SENTENCE = {
 }
 
 # Roles are ordered: a permission names the lowest role it needs.
-ROLE_RANK = {Role.OWNER: 30, Role.ADMIN: 20, Role.COLLABORATOR: 10, Role.USER: 10}
-ROLES_BY_KIND = {
+ROLE_RANK: dict[str, int] = {Role.OWNER: 30, Role.ADMIN: 20, Role.COLLABORATOR: 10, Role.USER: 10}
+ROLES_BY_KIND: dict[str, tuple[Role, ...]] = {
     Tenant.Kind.PROVIDER: (Role.OWNER, Role.ADMIN, Role.COLLABORATOR),
     Tenant.Kind.PARTNER: (Role.OWNER, Role.ADMIN, Role.COLLABORATOR),
     Tenant.Kind.CUSTOMER: (Role.OWNER, Role.ADMIN, Role.USER),
@@ -350,6 +354,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Not a column: the membership `tenants.selectors.api_token_authenticate` reads along.
+    membership: Membership
 
     class Meta:
         ordering = ["-created_at"]

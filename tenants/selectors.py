@@ -51,7 +51,7 @@ class OrgContext:
         return self.has_role(Role.OWNER)
 
 
-def uuid_or_none(value) -> uuid.UUID | None:
+def uuid_or_none(value: object) -> uuid.UUID | None:
     """An id from a URL, a body or a filter, or None when it is not one."""
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
@@ -59,7 +59,7 @@ def uuid_or_none(value) -> uuid.UUID | None:
         return None
 
 
-def uuid_or_404(value, message: str) -> uuid.UUID:
+def uuid_or_404(value: object, message: str) -> uuid.UUID:
     """An id from a URL or a request body; anything that is not one is the 404
     of a missing object, so a malformed id reveals nothing either."""
     found = uuid_or_none(value)
@@ -68,7 +68,7 @@ def uuid_or_404(value, message: str) -> uuid.UUID:
     return found
 
 
-def org_context_for(*, user: User, tenant_id=None, slug: str | None = None) -> OrgContext:
+def org_context_for(*, user: User, tenant_id: object = None, slug: str | None = None) -> OrgContext:
     """The organization `user` acts in, named by id (API) or slug (browser).
 
     A tenant the user is not a member of is a 404, exactly like a missing one;
@@ -76,7 +76,7 @@ def org_context_for(*, user: User, tenant_id=None, slug: str | None = None) -> O
     """
     if not user.is_authenticated:
         raise Http404(_("No such organization."))
-    lookup = (
+    lookup: dict[str, object] = (
         {"slug": slug}
         if slug is not None
         else {"id": uuid_or_404(tenant_id, _("No such organization."))}
@@ -123,7 +123,7 @@ def members_list(*, org: OrgContext) -> QuerySet[Membership]:
     )
 
 
-def member_get(*, org: OrgContext, membership_id) -> Membership:
+def member_get(*, org: OrgContext, membership_id: object) -> Membership:
     try:
         return members_list(org=org).get(id=uuid_or_404(membership_id, _("No such member.")))
     except Membership.DoesNotExist as exc:
@@ -134,7 +134,7 @@ def api_tokens_list(*, org: OrgContext) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(tenant=org.tenant).select_related("user")
 
 
-def api_token_get(*, org: OrgContext, token_id) -> ApiToken:
+def api_token_get(*, org: OrgContext, token_id: object) -> ApiToken:
     try:
         return api_tokens_list(org=org).get(id=uuid_or_404(token_id, _("No such token.")))
     except ApiToken.DoesNotExist as exc:
@@ -157,7 +157,7 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
     unique. The membership comes back as `token.membership` (its user and
     tenant the token's), so the request's organization needs no query of its
     own (`tenants.api_base.resolve_org`)."""
-    token = (
+    rows = (
         ApiToken.objects.select_related("user", "tenant")
         .filter(
             token_hash=api_token_hash(raw),
@@ -170,7 +170,7 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
         )
         .order_by()[:1]
     )
-    token = next(iter(token), None)
+    token = next(iter(rows), None)
     if token is None:
         return None
     membership = Membership.from_db(
@@ -212,7 +212,7 @@ def branding_effective(*, tenant: Tenant) -> dict[str, str]:
     return effective
 
 
-def branding_logo(*, tenant_id) -> Branding:
+def branding_logo(*, tenant_id: object) -> Branding:
     """A tenant's own logo, for the public logo URL (a missing one is a 404)."""
     tenant_id = uuid_or_404(tenant_id, _("No such logo."))
     branding = Branding.objects.filter(tenant_id=tenant_id).exclude(logo_type="").first()
@@ -237,7 +237,7 @@ def audit_events_list(*, org: OrgContext, action: str | None = None) -> QuerySet
     return events.order_by("-at", "-id")
 
 
-def audit_event_get(*, org: OrgContext, event_id) -> AuditEvent:
+def audit_event_get(*, org: OrgContext, event_id: object) -> AuditEvent:
     try:
         return audit_events_list(org=org).get(id=uuid_or_404(event_id, _("No such event.")))
     except AuditEvent.DoesNotExist as exc:

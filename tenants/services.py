@@ -4,7 +4,9 @@ enqueues its side effects after commit."""
 
 import secrets
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.password_validation import validate_password
@@ -76,7 +78,9 @@ def unique_slugs(tenants: list[Tenant]) -> None:
         taken.add(tenant.slug)
 
 
-def tenant_build(*, kind: str, name: str, parent: Tenant | None, currency: str, **fields) -> Tenant:
+def tenant_build(
+    *, kind: str, name: str, parent: Tenant | None, currency: str, **fields: Any
+) -> Tenant:
     """An unsaved tenant with its id, slug and path set (also for bulk_create)."""
     tenant_id = uuid.uuid4()
     slug = fields.pop("slug", None) or f"{slugify(name)[:60] or 'org'}-{tenant_id.hex[:6]}"
@@ -93,7 +97,7 @@ def tenant_build(*, kind: str, name: str, parent: Tenant | None, currency: str, 
     )
 
 
-def clean_email_domains(domains) -> list[str]:
+def clean_email_domains(domains: Iterable[str] | None) -> list[str]:
     """Email domains as stored: trimmed, lower case, without @ (SPEC §2)."""
     domains = [d.strip().lower() for d in domains or [] if d.strip()]
     if any("@" in d for d in domains):
@@ -103,7 +107,7 @@ def clean_email_domains(domains) -> list[str]:
 
 @transaction.atomic
 def tenant_create(
-    *, kind: str, name: str, parent: Tenant | None, currency: str = "CHF", **fields
+    *, kind: str, name: str, parent: Tenant | None, currency: str = "CHF", **fields: Any
 ) -> Tenant:
     if kind == Tenant.Kind.PARTNER and (parent is None or parent.kind == Tenant.Kind.CUSTOMER):
         raise ValidationError(
@@ -187,12 +191,12 @@ def user_set_first_password(*, user: User, password: str) -> User:
 def _check_role_fits(tenant: Tenant, role: str) -> None:
     if role not in ROLES_BY_KIND[tenant.kind]:
         allowed = ", ".join(ROLES_BY_KIND[tenant.kind])
-        message = {
+        messages: dict[str, str] = {
             Tenant.Kind.PROVIDER: _("A provider organization has the roles %(roles)s."),
             Tenant.Kind.PARTNER: _("A partner organization has the roles %(roles)s."),
             Tenant.Kind.CUSTOMER: _("A customer organization has the roles %(roles)s."),
-        }[tenant.kind]
-        raise ValidationError({"role": message % {"roles": allowed}})
+        }
+        raise ValidationError({"role": messages[tenant.kind] % {"roles": allowed}})
 
 
 def _enqueue_invitation(membership: Membership) -> None:

@@ -38,7 +38,7 @@ def tenders_for(*, org: OrgContext) -> QuerySet[Tender]:
     return qs.none()
 
 
-def tender_get(*, org: OrgContext, tender_id) -> Tender:
+def tender_get(*, org: OrgContext, tender_id: object) -> Tender:
     pk = uuid_or_404(tender_id, _("No such request."))
     tender = tenders_for(org=org).filter(pk=pk).first()
     if tender is None:

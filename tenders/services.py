@@ -11,11 +11,14 @@ address is for partners to read, and is sent nothing. Links are signed over
 
 import datetime
 import secrets
+import uuid
+from typing import Any
 
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -50,7 +53,7 @@ def tender_clean(
     category: str,
     contact_name: str,
     contact_email: str,
-    valid_until,
+    valid_until: object,
     contact_phone: str = "",
 ) -> dict:
     errors = {}
@@ -121,7 +124,7 @@ def tender_manage_url(tender: Tender) -> str:
 
 
 @transaction.atomic
-def tender_post(*, org: OrgContext, **fields) -> Tender:
+def tender_post(*, org: OrgContext, **fields: Any) -> Tender:
     """A customer's owner or admin posts a tender: open at once."""
     if not org.tenant.is_customer:
         raise PermissionDenied(_("Tenders are posted by customers."))
@@ -140,7 +143,7 @@ def tender_post(*, org: OrgContext, **fields) -> Tender:
 
 
 @transaction.atomic
-def tender_post_visitor(**fields) -> Tender:
+def tender_post_visitor(**fields: Any) -> Tender:
     """A visitor posts a tender: it waits until they confirm the address."""
     tender = Tender.objects.create(
         **tender_clean(**fields), status=Status.UNCONFIRMED, nonce=secrets.token_hex(16)
@@ -176,7 +179,8 @@ def tender_for_token(*, token: str, purpose: str) -> Tender | None:
         return None
     if not isinstance(data, dict) or data.get("p") != purpose:
         return None
-    tender = Tender.objects.filter(pk=data.get("t")).first() if data.get("t") else None
+    tender_pk = data.get("t")
+    tender = Tender.objects.filter(pk=tender_pk).first() if tender_pk else None
     if tender is None or not secrets.compare_digest(tender.nonce, str(data.get("n"))):
         return None
     return tender
@@ -214,13 +218,13 @@ def tender_cancel(*, tender: Tender, org: OrgContext | None = None) -> Tender:
     return tender
 
 
-def partners_receiving_tenders():
+def partners_receiving_tenders() -> QuerySet[Tenant]:
     return Tenant.objects.filter(
         kind=Tenant.Kind.PARTNER, receives_tenders=True, status=Tenant.Status.ACTIVE
     )
 
 
-def tender_tell_partner(*, tender_id, partner_id) -> int:
+def tender_tell_partner(*, tender_id: uuid.UUID | str, partner_id: uuid.UUID | str) -> int:
     """Email one partner's owners and admins an excerpt of an open tender; keyed
     per tender, partner and person, so a rerun sends nothing twice."""
     tender = Tender.objects.filter(

@@ -11,9 +11,10 @@ partner", with the managing partner's support contact from its branding.
 """
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from django.db.models import Count, Max, Prefetch
+from django.db.models import Count, Max, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +26,9 @@ from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, branding_effective, uuid_or_404
 from upsell.models import FeatureInterest, UpgradeRequest, UpsellChange, UpsellSwitch
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 CONTACT_MESSAGE = _("To upgrade the edition, contact your partner")
 
 
@@ -32,11 +36,11 @@ def upsell_enabled(*, customer: Tenant) -> bool:
     return UpsellSwitch.objects.filter(customer=customer, enabled=True).exists()
 
 
-def upsell_history(*, customer: Tenant):
+def upsell_history(*, customer: Tenant) -> QuerySet[UpsellChange]:
     return UpsellChange.objects.filter(customer=customer).select_related("actor", "acting_for")
 
 
-def upsell_customer_get(*, org: OrgContext, customer_id) -> Tenant:
+def upsell_customer_get(*, org: OrgContext, customer_id: object) -> Tenant:
     """The customer whose switch this partner user may read (anyone allowed on
     it; setting it needs owner or admin: services)."""
     if not org.tenant.is_partner:
@@ -147,7 +151,7 @@ def services_for(*, org: OrgContext) -> list[ServiceLine]:
             subscription=subscription,
             features=[FeatureLine(feature=f, available=True) for f in own],
         )
-        if upsell_on and product.family:
+        if grants is not None and product.family:  # grants: with upsell on
             line.contact = _contact(customer, product, grants, contacts)
             family = editions.get(product.family, [])
             locked = {f.pk: f for p in family for f in p.features.all() if f not in own}
@@ -155,6 +159,7 @@ def services_for(*, org: OrgContext) -> list[ServiceLine]:
                 recommended = lowest_unlocking(feature, product, family)
                 if recommended is None:
                     continue
+                action: dict[str, StrOrPromise]
                 if may_buy and buy_url:
                     url = buy_url_with_context(
                         buy_url,
@@ -175,7 +180,9 @@ def services_for(*, org: OrgContext) -> list[ServiceLine]:
     return lines
 
 
-def locked_feature_get(*, org: OrgContext, subscription_id, feature_code: str) -> tuple:
+def locked_feature_get(
+    *, org: OrgContext, subscription_id: object, feature_code: str
+) -> tuple[ServiceLine, FeatureLine]:
     """(service line, feature line) of one locked feature the viewer sees (upsell
     on), else 404 — for the dialog, the Buy now redirect and Ask my partner."""
     subscription_id = uuid_or_404(subscription_id, "No such feature.")
@@ -225,7 +232,7 @@ def buy_clicks_by_partner(*, partner: Tenant) -> int:
     ).count()
 
 
-def upgrade_requests_for(*, org: OrgContext):
+def upgrade_requests_for(*, org: OrgContext) -> QuerySet[UpgradeRequest]:
     """The partner's requests from customers this user may see (newest first)."""
     if not org.tenant.is_partner:
         return UpgradeRequest.objects.none()
@@ -240,7 +247,7 @@ def upgrade_requests_for(*, org: OrgContext):
     )
 
 
-def upgrade_request_get(*, org: OrgContext, request_id) -> UpgradeRequest:
+def upgrade_request_get(*, org: OrgContext, request_id: object) -> UpgradeRequest:
     pk = uuid_or_404(request_id, "No such request.")
     found = upgrade_requests_for(org=org).filter(pk=pk).first()
     if found is None:

@@ -1,6 +1,9 @@
 """Every write of upsell (SPEC §5): the per-customer switch (recorded), what
 customers look at and click, and "Ask my partner" turned into an offer."""
 
+import uuid
+from typing import Any
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
@@ -24,7 +27,7 @@ UPGRADE_TERM_MONTHS = 12
 
 
 @transaction.atomic
-def upsell_set(*, org: OrgContext, customer_id, enabled: bool) -> UpsellSwitch:
+def upsell_set(*, org: OrgContext, customer_id: uuid.UUID | str, enabled: bool) -> UpsellSwitch:
     """Switch upsell for a customer: the owners and admins of a partner allowed
     on it, or platform staff. Each change is recorded (who, when, for whom); a
     switch to the state it already has records nothing."""
@@ -33,9 +36,10 @@ def upsell_set(*, org: OrgContext, customer_id, enabled: bool) -> UpsellSwitch:
         if not org.has_role(Role.ADMIN):
             raise PermissionDenied(_("Only the partner's owners and admins switch upsell."))
     elif org.is_staff:
-        customer = Tenant.objects.filter(pk=customer_id, kind=Tenant.Kind.CUSTOMER).first()
-        if customer is None:
+        found = Tenant.objects.filter(pk=customer_id, kind=Tenant.Kind.CUSTOMER).first()
+        if found is None:
             raise Http404("No such customer.")
+        customer = found
     else:
         raise Http404("No such customer.")
     switch, _created = UpsellSwitch.objects.select_for_update().get_or_create(customer=customer)
@@ -62,6 +66,7 @@ def upsell_set(*, org: OrgContext, customer_id, enabled: bool) -> UpsellSwitch:
 
 
 def _interest(org: OrgContext, line: ServiceLine, feature_line: FeatureLine, kind: str) -> None:
+    assert feature_line.unlocked_by is not None  # a locked feature names its edition
     FeatureInterest.objects.create(
         customer=org.tenant,
         partner=line.contact.partner if line.contact else None,
@@ -73,7 +78,9 @@ def _interest(org: OrgContext, line: ServiceLine, feature_line: FeatureLine, kin
     )
 
 
-def locked_feature_view(*, org: OrgContext, subscription_id, feature_code: str) -> tuple:
+def locked_feature_view(
+    *, org: OrgContext, subscription_id: object, feature_code: str
+) -> tuple[ServiceLine, FeatureLine]:
     """A customer member opens the dialog of a locked feature: recorded as
     looked at, for the partner. Returns (service line, feature line)."""
     line, feature_line = locked_feature_get(
@@ -83,27 +90,30 @@ def locked_feature_view(*, org: OrgContext, subscription_id, feature_code: str) 
     return line, feature_line
 
 
-def buy_now_click(*, org: OrgContext, subscription_id, feature_code: str) -> str:
+def buy_now_click(*, org: OrgContext, subscription_id: object, feature_code: str) -> str:
     """A buyer follows Buy now: the click is counted for the partner, and the
     Buy URL with its context is where to go. Anyone without Buy now: 404."""
     line, feature_line = locked_feature_get(
         org=org, subscription_id=subscription_id, feature_code=feature_code
     )
-    if feature_line.action["kind"] != "buy_now":
+    action = feature_line.action
+    assert action is not None  # a locked feature has its action element
+    if action["kind"] != "buy_now":
         raise Http404("No such link.")
     _interest(org, line, feature_line, FeatureInterest.Kind.CLICKED)
-    return feature_line.action["url"]
+    return action["url"]
 
 
 @transaction.atomic
 def upgrade_request_create(
-    *, org: OrgContext, subscription_id, feature_code: str
+    *, org: OrgContext, subscription_id: object, feature_code: str
 ) -> UpgradeRequest:
     """ "Ask my partner": the managing partner's owners and admins are emailed and
     see the request in their console. Asking again while one is open returns it."""
     line, feature_line = locked_feature_get(
         org=org, subscription_id=subscription_id, feature_code=feature_code
     )
+    assert feature_line.unlocked_by is not None  # a locked feature names its edition
     partner = line.contact.partner if line.contact else None
     if partner is None:
         raise ValidationError({"feature": _("No partner manages this product for you.")})
@@ -172,7 +182,7 @@ def upgrade_request_create(
     return request
 
 
-def _close(request: UpgradeRequest, org: OrgContext, status: str, **fields) -> UpgradeRequest:
+def _close(request: UpgradeRequest, org: OrgContext, status: str, **fields: Any) -> UpgradeRequest:
     changed = UpgradeRequest.objects.filter(
         pk=request.pk, status=UpgradeRequest.Status.OPEN
     ).update(status=status, closed_at=timezone.now(), closed_by=org.user, **fields)

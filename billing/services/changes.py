@@ -20,6 +20,7 @@ clawback of the cashback: not built yet (400 / the cancel, docs/billing.md).
 
 import datetime
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -81,10 +82,10 @@ def _live(subscription: Subscription, today: datetime.date) -> None:
         raise Conflict(_("This subscription has not started yet."))
 
 
-def _prorated(new: Waterfall, old: Waterfall, period: Period, today) -> Waterfall:
+def _prorated(new: Waterfall, old: Waterfall, period: Period, today: datetime.date) -> Waterfall:
     """Each amount of the waterfall: value(new) - value(old) for the rest of the period."""
 
-    def rest(price: Waterfall, field: str):
+    def rest(price: Waterfall, field: str) -> Decimal:
         return state_value(state=(1, getattr(price, field)), period=period, on=today)
 
     return Waterfall(
@@ -96,7 +97,9 @@ def _prorated(new: Waterfall, old: Waterfall, period: Period, today) -> Waterfal
     )
 
 
-def _raise_priced(org: OrgContext, subscription: Subscription, quantity: int, *, lock: bool):
+def _raise_priced(
+    org: OrgContext, subscription: Subscription, quantity: int, *, lock: bool
+) -> Raise:
     today = timezone.localdate()
     _live(subscription, today)
     if not subscription.product.is_active:
@@ -162,7 +165,7 @@ def subscription_raise(
     org: OrgContext,
     subscription: Subscription,
     quantity: int,
-    expected_total=None,
+    expected_total: Decimal | None = None,
 ) -> Order:
     """Raise the quantity now: the order of the added units for the rest of the
     period (its invoice to the payer, the partner's cashback), the subscription's

@@ -4,12 +4,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceSequence, Order
+from tenants.models import Tenant
 from tenants.selectors import provider_root
 
-PREFIXES = {Invoice.Kind.INVOICE: "INV", Invoice.Kind.CREDIT_NOTE: "CN"}
+PREFIXES: dict[str, str] = {Invoice.Kind.INVOICE: "INV", Invoice.Kind.CREDIT_NOTE: "CN"}
 
 
-def bill_to(tenant) -> dict:
+def bill_to(tenant: Tenant) -> dict:
     """A name and address as printed on an invoice (the payer's, the issuing
     provider's), frozen at issue."""
     fields = ("name", "address", "postal_code", "city", "state", "country", "tax_id")

@@ -3,6 +3,7 @@ who earns, read from the partnership at the moment of the order; then the
 invoice to the payer and the partner's cashback, in the same transaction."""
 
 import datetime
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -86,7 +87,11 @@ class Quote:
 
     @property
     def payer_tenant(self) -> Tenant:
-        return self.partner if self.terms.payer == Payer.PARTNER else self.customer
+        if self.terms.payer == Payer.PARTNER:
+            partner = self.partner
+            assert partner is not None  # order_terms: a partner pays only under its grant
+            return partner
+        return self.customer
 
     def total(self, field: str) -> Decimal:
         return sum((getattr(line.price, field) for line in self.lines), ZERO)
@@ -191,7 +196,7 @@ def ordering_side(
     return Side.CUSTOMER, next(iter(found.values()))
 
 
-def _customer_for(org: OrgContext, customer_id) -> Tenant:
+def _customer_for(org: OrgContext, customer_id: object) -> Tenant:
     if org.tenant.is_partner:
         return customer_get_for_partner(org=org, customer_id=customer_id)
     if org.tenant.is_customer and str(customer_id) == str(org.tenant.pk):
@@ -241,7 +246,7 @@ def quote_build(
     )
 
 
-def quote(*, org: OrgContext, customer_id, lines: Sequence[LineRequest]) -> Quote:
+def quote(*, org: OrgContext, customer_id: object, lines: Sequence[LineRequest]) -> Quote:
     """What the caller would pay, and earn, ordering `lines` for the customer now."""
     customer = _customer_for(org, customer_id)
     _clean_lines(lines)
@@ -259,6 +264,7 @@ def order_check(*, org: OrgContext) -> None:
 
 def _cashback_credit(order: Order) -> None:
     if order.earning == Earning.CASHBACK and order.cashback_amount > 0:
+        assert order.partner is not None  # the constraint order_earning_needs_partner
         with translation.override("en"):  # the note is a record: written once, in English
             note = f"{order.get_kind_display()} for {order.customer.name}"
         CashbackEntry.objects.create(
@@ -338,7 +344,7 @@ def order_record(
             for line, subscription in zip(quote.lines, subscriptions, strict=True)
         ],
         effective_on=period_starts_on,
-        order=order,
+        order_id=order.pk,
     )
     invoice = invoice_issue(order=order)
     _cashback_credit(order)
@@ -373,7 +379,7 @@ def with_catalog(lines: Sequence[LineRequest]) -> list[LineRequest]:
 def order_place(
     *,
     org: OrgContext,
-    customer_id,
+    customer_id: object,
     lines: Sequence[LineRequest],
     expected_total: Decimal | None = None,
 ) -> Order:
@@ -439,17 +445,19 @@ def order_place_confirmed(
     priced = quote_build(
         customer=customer, lines=lines, ordered_by=Side.PARTNER, partnership=partnership
     )
+    subscriptions = [line.subscription for line in priced.lines if line.subscription is not None]
+    assert len(subscriptions) == len(priced.lines)  # the caller opened or changed each one
     return order_record(
         quote=priced,
         kind=Order.Kind.ORDER,
         placed_by=placed_by,
         period_starts_on=timezone.localdate(),
-        subscriptions=[line.subscription for line in priced.lines],
+        subscriptions=subscriptions,
     )
 
 
 @transaction.atomic
-def order_refund(*, actor: User, order_id, reason: str = "") -> Order:
+def order_refund(*, actor: User, order_id: uuid.UUID | str, reason: str = "") -> Order:
     """Refund an order (platform staff): a credit note to the same payer and the
     reversal of its cashback, as counter-entries; the order and its invoice stay.
     A second refund is a 409."""

@@ -10,6 +10,7 @@ preferential price), else the customer. The partnership is read at renewal time.
 
 import datetime
 import logging
+import uuid
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -62,7 +63,9 @@ def renewals_due(*, today: datetime.date) -> Iterator[tuple[str, datetime.date]]
             yield str(subscription.pk), period
 
 
-def subscription_renew(*, subscription_id, period_starts_on: datetime.date) -> Order | None:
+def subscription_renew(
+    *, subscription_id: uuid.UUID | str, period_starts_on: datetime.date
+) -> Order | None:
     """Bill one period of a subscription, once. Returns the renewal order, or
     None when it was already billed (or is not renewable any more). Two workers
     racing: the subscription row lock orders them, and the unique constraint on

@@ -13,23 +13,25 @@ same moment give one outcome and the loser a 409:
 """
 
 import datetime
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Prefetch, Q, prefetch_related_objects
+from django.db.models import F, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from billing.services import LineRequest, order_place_confirmed, quote_build
+from billing.services import LineRequest, Quote, order_place_confirmed, quote_build
 from catalog.models import Product
 from offers import notifications
-from offers.models import LicenseMode, Offer, OfferBatch, OfferItem, OfferTemplate
+from offers.models import LicenseMode, Offer, OfferBatch, OfferItem, OfferTemplate, TemplateItem
 from offers.selectors import offer_recipients_of
 from offers.services.templates import clean_item
 from partners.models import Access, Partnership, Side
@@ -41,6 +43,9 @@ from tenants.exceptions import Conflict
 from tenants.jobs import enqueue_on_commit
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, uuid_or_none
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 Status = Offer.Status
 MAX_CUSTOMERS_PER_SEND = 10_000
@@ -63,10 +68,10 @@ def _grouped(number: int) -> str:
 @dataclass(frozen=True)
 class Refusal:
     customer: str  # the customer's name, or the id given when it is not one of ours
-    reason: str
+    reason: "StrOrPromise"
 
 
-def _grants(org: OrgContext, customer_ids) -> dict:
+def _grants(org: OrgContext, customer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Partnership]:
     """The caller's active partnerships with these customers, by customer id."""
     rows = (
         Partnership.objects.filter(
@@ -90,7 +95,7 @@ def _refusal(partnership: Partnership, products: Sequence[Product]) -> str | Non
     return None
 
 
-def _catalog_items(template: OfferTemplate) -> list:
+def _catalog_items(template: OfferTemplate) -> list[TemplateItem]:
     items = list(
         template.items.select_related("product").prefetch_related(
             "product__prices", "product__tiers"
@@ -103,7 +108,7 @@ def _catalog_items(template: OfferTemplate) -> list:
     return items
 
 
-def _items_with_products():
+def _items_with_products() -> QuerySet[OfferItem]:
     return OfferItem.objects.select_related("product")
 
 
@@ -143,7 +148,12 @@ def offer_send(
 
 @transaction.atomic
 def offer_propose(
-    *, org: OrgContext, customer_id, name: str, items: Sequence[ItemSpec], message: str = ""
+    *,
+    org: OrgContext,
+    customer_id: object,
+    name: str,
+    items: Sequence[ItemSpec],
+    message: str = "",
 ) -> Offer:
     """One offer without a template (an upgrade a customer asked for), with the
     same checks, price snapshot and delivery as a sent template."""
@@ -171,7 +181,15 @@ def offer_propose(
     return batch.offers.get()
 
 
-def _send(org, *, name, template, items, customer_ids, message) -> OfferBatch:
+def _send(
+    org: OrgContext,
+    *,
+    name: str,
+    template: OfferTemplate | None,
+    items: Sequence[TemplateItem | ItemSpec],
+    customer_ids: Iterable[object],
+    message: str,
+) -> OfferBatch:
     message = (message or "").strip()
     if len(message) > 2000:
         raise ValidationError(
@@ -196,7 +214,8 @@ def _send(org, *, name, template, items, customer_ids, message) -> OfferBatch:
     grants = _grants(org, list(visible))
     refusals, quotes = [], []
     for raw, pk in uuids.items():
-        customer, partnership = visible.get(pk), grants.get(pk)
+        customer = visible.get(pk) if pk is not None else None
+        partnership = grants.get(pk) if pk is not None else None
         if customer is None or partnership is None:
             refusals.append(Refusal(raw, NOT_MANAGED))
             continue
@@ -222,7 +241,14 @@ def _send(org, *, name, template, items, customer_ids, message) -> OfferBatch:
     return _create_offers(org, name, template, items, quotes, message)
 
 
-def _create_offers(org, name, template, items, quotes, message) -> OfferBatch:
+def _create_offers(
+    org: OrgContext,
+    name: str,
+    template: OfferTemplate | None,
+    items: Sequence[TemplateItem | ItemSpec],
+    quotes: list[Quote],
+    message: str,
+) -> OfferBatch:
     batch = OfferBatch.objects.create(partner=org.tenant, template_name=name, sent_by=org.user)
     offers = Offer.objects.bulk_create(
         [
@@ -274,7 +300,7 @@ def _create_offers(org, name, template, items, quotes, message) -> OfferBatch:
 # --- delivery ------------------------------------------------------------------
 
 
-def _fail(offer_id, reason: str) -> bool:
+def _fail(offer_id: uuid.UUID | str, reason: str) -> bool:
     return bool(
         Offer.objects.filter(pk=offer_id, status=Status.WAITING).update(
             status=Status.FAILED, failure_reason=reason[:2000], updated_at=timezone.now()
@@ -340,22 +366,24 @@ def offers_deliver(*, offer_ids: Sequence) -> int:
         return len(delivered)
 
 
-def offer_deliver(*, offer_id) -> bool:
+def offer_deliver(*, offer_id: uuid.UUID | str) -> bool:
     """Deliver one waiting offer (see `offers_deliver`); True when this call did."""
     return offers_deliver(offer_ids=[offer_id]) == 1
 
 
-def offer_delivery_failed(*, offer_id, reason: str) -> bool:
+def offer_delivery_failed(*, offer_id: uuid.UUID | str, reason: str) -> bool:
     """The delivery task gave up after its retries: the offer ends `failed`."""
     return _fail(offer_id, _("Delivery failed: %(reason)s") % {"reason": reason})
 
 
-def offers_to_deliver(*, batch_id=None, older_than_seconds: int | None = None) -> list[str]:
+def offers_to_deliver(
+    *, batch_id: uuid.UUID | str | None = None, older_than_seconds: int | None = None
+) -> list[str]:
     """Waiting offers: of a batch (the fan-out), or left waiting longer than a
     delivery should take (the sweeper, after a broker outage)."""
     qs = Offer.objects.filter(status=Status.WAITING)
     if batch_id is not None:
-        qs = qs.filter(batch_id=batch_id)
+        qs = qs.filter(batch__pk=batch_id)  # batch_id='s SQL; the stubs type it for a text id
     if older_than_seconds is not None:
         qs = qs.filter(
             created_at__lt=timezone.now() - datetime.timedelta(seconds=older_than_seconds)
@@ -371,7 +399,9 @@ def _require_sender(org: OrgContext, offer: Offer) -> None:
         raise PermissionDenied(_("Only the partner that sent the offer may do this."))
 
 
-def _transition(offer: Offer, *, sources, target: str, verb: str, **fields) -> Offer:
+def _transition(
+    offer: Offer, *, sources: Iterable[str], target: str, verb: str, **fields: Any
+) -> Offer:
     now = timezone.now()
     changed = Offer.objects.filter(pk=offer.pk, status__in=sources).update(
         status=target, updated_at=now, **fields
@@ -427,7 +457,7 @@ def _term_end(today: datetime.date, months: int) -> datetime.date:
 
 
 def _apply_item(
-    org: OrgContext, customer: Tenant, item: OfferItem, today
+    org: OrgContext, customer: Tenant, item: OfferItem, today: datetime.date
 ) -> tuple[Subscription, LedgerEntry]:
     """Absolute sets the product's quantity to N, relative adds N; a missing
     subscription is created; the term sets the last day of service. Returns the
@@ -459,7 +489,9 @@ def _apply_item(
     return changed, LedgerEntry.change(before, changed)
 
 
-def _end_replaced(org: OrgContext, customer: Tenant, product: Product, today) -> None:
+def _end_replaced(
+    org: OrgContext, customer: Tenant, product: Product, today: datetime.date
+) -> None:
     """An upgrade ends the edition it replaces: its last day is yesterday (or
     today, when it only began today)."""
     for live in Subscription.objects.filter(
@@ -496,7 +528,7 @@ def offer_accept(*, org: OrgContext, offer: Offer) -> Offer:
         for item in items
     ]
     for item in items:
-        if item.replaces_id is not None:
+        if item.replaces is not None:
             _end_replaced(org, offer.customer, item.replaces, today)
     order = order_place_confirmed(
         customer=offer.customer, partner=offer.partner, lines=lines, placed_by=org.user
@@ -535,7 +567,7 @@ def offer_decline(*, org: OrgContext, offer: Offer, reason: str = "") -> Offer:
 # --- beat: expiry ---------------------------------------------------------------
 
 
-def offers_past_expiry(*, now) -> list[str]:
+def offers_past_expiry(*, now: datetime.datetime) -> list[str]:
     return [
         str(pk)
         for pk in Offer.objects.filter(
@@ -545,7 +577,7 @@ def offers_past_expiry(*, now) -> list[str]:
 
 
 @transaction.atomic
-def offer_expire(*, offer_id) -> bool:
+def offer_expire(*, offer_id: uuid.UUID | str) -> bool:
     """An unanswered offer past its expiry becomes `expired` (once)."""
     now = timezone.now()
     expired = Offer.objects.filter(

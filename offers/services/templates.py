@@ -62,7 +62,9 @@ def template_delete(*, org: OrgContext, template: OfferTemplate) -> None:
     template.delete()
 
 
-def clean_item(*, product: Product | None, quantity, license_mode, term_months) -> dict:
+def clean_item(
+    *, product: Product | None, quantity: object, license_mode: object, term_months: object
+) -> dict:
     errors = {}
     if product is None or not product.is_active:
         errors["product"] = _("Choose a product from the catalog.")
@@ -99,6 +101,7 @@ def template_item_add(
     fields = clean_item(
         product=product, quantity=quantity, license_mode=license_mode, term_months=term_months
     )
+    assert product is not None  # clean_item refuses a missing product
     if template.items.filter(product=product).exists():
         raise ValidationError(
             {"product": _("%(product)s is already in this template.") % {"product": product.name}}
