@@ -2,6 +2,8 @@
 with its grant and primary contact in a fixed number of queries, and the
 records kept about one customer."""
 
+from typing import TYPE_CHECKING, TypedDict, cast
+
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.http import Http404
@@ -12,6 +14,9 @@ from partners.models import Partnership
 from partners.selectors import customer_get_for_partner, customers_visible_to
 from tenants.models import Contact, Tenant
 from tenants.selectors import OrgContext, uuid_or_404
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 def customer_list(*, org: OrgContext) -> QuerySet[Tenant]:
@@ -71,9 +76,23 @@ def customer_search(queryset: QuerySet[Tenant], query: str) -> QuerySet[Tenant]:
     )
 
 
-def customer_detail(*, org: OrgContext, customer_id) -> Tenant:
+class CustomerRecords(TypedDict):
+    """What `customer_detail` sets on the customer: this partner's records, not columns."""
+
+    partnership: Partnership | None
+    contact_list: list[Contact]
+    contract_list: list[Contract]
+    service_profile: ServiceProfile | None
+
+
+def customer_detail(
+    *, org: OrgContext, customer_id: object
+) -> "WithAnnotations[Tenant, CustomerRecords]":
     """One customer with what this partner records about it, for its page."""
-    customer = customer_get_for_partner(org=org, customer_id=customer_id)
+    customer = cast(
+        "WithAnnotations[Tenant, CustomerRecords]",
+        customer_get_for_partner(org=org, customer_id=customer_id),
+    )
     customer.partnership = (
         Partnership.objects.filter(
             partner=org.tenant, customer=customer, status=Partnership.Status.ACTIVE
@@ -95,7 +114,7 @@ def contracts_list(*, org: OrgContext, customer: Tenant) -> QuerySet[Contract]:
     return Contract.objects.filter(partner=org.tenant, customer=customer)
 
 
-def contract_get(*, org: OrgContext, customer: Tenant, contract_id) -> Contract:
+def contract_get(*, org: OrgContext, customer: Tenant, contract_id: object) -> Contract:
     contract = (
         contracts_list(org=org, customer=customer)
         .filter(pk=uuid_or_404(contract_id, _("No such contract.")))
@@ -106,7 +125,7 @@ def contract_get(*, org: OrgContext, customer: Tenant, contract_id) -> Contract:
     return contract
 
 
-def contact_get(*, org: OrgContext, customer: Tenant, contact_id) -> Contact:
+def contact_get(*, org: OrgContext, customer: Tenant, contact_id: object) -> Contact:
     contact = customer.contacts.filter(pk=uuid_or_404(contact_id, _("No such contact."))).first()
     if contact is None:
         raise Http404(_("No such contact."))
@@ -121,7 +140,7 @@ def alert_profiles(*, org: OrgContext) -> QuerySet[AlertProfile]:
     return AlertProfile.objects.filter(partner=org.tenant)
 
 
-def sla_policy_get(*, org: OrgContext, policy_id) -> SlaPolicy:
+def sla_policy_get(*, org: OrgContext, policy_id: object) -> SlaPolicy:
     policy = (
         sla_policies(org=org).filter(pk=uuid_or_404(policy_id, _("No such SLA policy."))).first()
     )
@@ -130,7 +149,7 @@ def sla_policy_get(*, org: OrgContext, policy_id) -> SlaPolicy:
     return policy
 
 
-def alert_profile_get(*, org: OrgContext, profile_id) -> AlertProfile:
+def alert_profile_get(*, org: OrgContext, profile_id: object) -> AlertProfile:
     profile = (
         alert_profiles(org=org)
         .filter(pk=uuid_or_404(profile_id, _("No such alert profile.")))

@@ -3,9 +3,11 @@ onboarding in one transaction, contacts, contracts, SLA policies, alert
 profiles and service profiles. Access goes through the permission function."""
 
 import datetime
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -30,6 +32,9 @@ from tenants.models import Contact, Role, Tenant
 from tenants.selectors import OrgContext
 from tenants.services import contact_create, contact_make_primary, require_role
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 def _require_partner_admin(org: OrgContext) -> None:
     if not org.tenant.is_partner:
@@ -49,7 +54,7 @@ def customer_onboard(
     contract: dict | None = None,
     service_profile: dict | None = None,
     primary_contact: dict | None = None,
-    **profile,
+    **profile: Any,
 ) -> Partnership:
     """The wizard's end (and `POST customers/` with the nested parts): the customer,
     its partnership request (issue 3), an optional contract, a service profile and
@@ -68,7 +73,7 @@ def customer_onboard(
 # --- contacts ------------------------------------------------------------------------
 
 
-def _contact_for(org: OrgContext, contact_id) -> Contact:
+def _contact_for(org: OrgContext, contact_id: uuid.UUID) -> Contact:
     contact = Contact.objects.select_related("customer").filter(pk=contact_id).first()
     if contact is None:
         raise Http404(_("No such contact."))
@@ -76,7 +81,7 @@ def _contact_for(org: OrgContext, contact_id) -> Contact:
     return contact
 
 
-def contact_add(*, org: OrgContext, customer: Tenant, **fields) -> Contact:
+def contact_add(*, org: OrgContext, customer: Tenant, **fields: Any) -> Contact:
     customer = customer_get_for_partner(org=org, customer_id=customer.pk)
     return contact_create(customer=customer, **fields)
 
@@ -188,7 +193,10 @@ NAMED_SAVE_MESSAGES = {
 }
 
 
-def _named_save(instance, data: dict, label: str):
+_Named = TypeVar("_Named", SlaPolicy, AlertProfile)
+
+
+def _named_save(instance: _Named, data: dict, label: str) -> _Named:
     for field, value in data.items():
         setattr(instance, field, value)
     instance.full_clean(exclude=["partner"], validate_unique=False, validate_constraints=False)
@@ -242,7 +250,11 @@ def partner_list_entry_delete(*, org: OrgContext, entry: SlaPolicy | AlertProfil
 
 
 def _service_profile_save(
-    org: OrgContext, customer: Tenant, *, sla=None, alert_profile=None
+    org: OrgContext,
+    customer: Tenant,
+    *,
+    sla: SlaPolicy | None = None,
+    alert_profile: AlertProfile | None = None,
 ) -> ServiceProfile:
     errors = {}
     if sla is not None and sla.partner_id != org.tenant.pk:
@@ -259,7 +271,11 @@ def _service_profile_save(
 
 @transaction.atomic
 def service_profile_set(
-    *, org: OrgContext, customer: Tenant, sla=None, alert_profile=None
+    *,
+    org: OrgContext,
+    customer: Tenant,
+    sla: SlaPolicy | None = None,
+    alert_profile: AlertProfile | None = None,
 ) -> ServiceProfile:
     customer = customer_get_for_partner(org=org, customer_id=customer.pk)
     return _service_profile_save(org, customer, sla=sla, alert_profile=alert_profile)
@@ -270,7 +286,7 @@ class PartnerList:
     """A list a partner keeps for itself, read and written the same way by the
     pages and the API: its entries, one entry (404 if not the partner's), save."""
 
-    label: str
+    label: "StrOrPromise"
     entries: Callable[..., QuerySet]
     entry: Callable[..., SlaPolicy | AlertProfile]
     save: Callable[..., SlaPolicy | AlertProfile]

@@ -6,12 +6,13 @@ from collections.abc import Callable
 from django.db import transaction
 
 from customers.imports.columns import CUSTOMERS
-from customers.imports.parse import ImportInvalid
+from customers.imports.parse import ImportInvalid, Upload
 from customers.imports.plan import (
     CREATE,
     ImportPlan,
     ImportResult,
     PlannedContact,
+    PlannedRow,
     chunks,
     import_plan,
     require_importer,
@@ -27,7 +28,7 @@ PROGRESS_EVERY = 500  # rows per bulk batch and per progress report
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _customers_create(org: OrgContext, rows: list) -> None:
+def _customers_create(org: OrgContext, rows: list[PlannedRow]) -> None:
     """A batch of new customers as customer_add makes them (customers_add_unclaimed),
     each with its primary contact when the row names one."""
     partnerships = customers_add_unclaimed(
@@ -81,12 +82,13 @@ def _write(org: OrgContext, plan: ImportPlan, progress: Callable[[int], None] | 
             data = {f: row.profile[f] for f in row.changes}
             customer_profile_update(org=org, customer=Tenant(pk=row.customer_pk), data=data)
         if row.contact:
+            assert row.customer_pk is not None  # only a new customer has none: written above
             _write_contact(org, row.customer_pk, row.contact)
         advance(1)
 
 
 def import_apply(
-    *, org: OrgContext, kind: str, file, progress: Callable[[int], None] | None = None
+    *, org: OrgContext, kind: str, file: Upload, progress: Callable[[int], None] | None = None
 ) -> ImportResult:
     """Write the file in one transaction. It is planned again inside it, after
     locking the partner, so concurrent imports of one partner run one after the

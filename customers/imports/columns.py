@@ -5,15 +5,20 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from customers.models import ImportJob
 from tenants.models import Contact, Tenant
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 CUSTOMERS = ImportJob.Kind.CUSTOMERS.value
 CONTACTS = ImportJob.Kind.CONTACTS.value
@@ -25,28 +30,31 @@ CONTACTS = ImportJob.Kind.CONTACTS.value
 class DomainListField(forms.CharField):
     """Email domains separated by spaces, commas or semicolons, without @."""
 
-    def to_python(self, value) -> list[str]:
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]  # a list, as the stubs allow SimpleArrayField's
         text = super().to_python(value)
+        assert text is not None  # empty_value is "": an empty cell is ""
         return [part.lower() for part in re.split(r"[\s,;]+", text) if part]
 
-    def validate(self, value) -> None:
+    def validate(self, value: list[str]) -> None:
         super().validate(value)
         if any("@" in d or "." not in d.strip(".") for d in value):
             raise ValidationError(_("Give domains like example.com, without @."))
 
 
 class CountryField(forms.CharField):
-    def to_python(self, value) -> str:
-        return super().to_python(value).upper()
+    def to_python(self, value: Any) -> str:
+        text = super().to_python(value)
+        assert text is not None  # empty_value is "": an empty cell is ""
+        return text.upper()
 
-    def validate(self, value) -> None:
+    def validate(self, value: str) -> None:
         super().validate(value)
         if value and not re.fullmatch(r"[A-Z]{2}", value):
             raise ValidationError(_("Give the two-letter ISO country code (CH, DE, IT)."))
 
 
 class CurrencyField(forms.ChoiceField):
-    def to_python(self, value) -> str:
+    def to_python(self, value: Any) -> str:
         return super().to_python(value).strip().upper()
 
 
@@ -54,7 +62,7 @@ class YesNoField(forms.Field):
     YES = frozenset({"yes", "y", "true", "1", "x", "ja", "oui", "si", "sì"})
     NO = frozenset({"", "no", "n", "false", "0", "nein", "non"})
 
-    def to_python(self, value) -> bool:
+    def to_python(self, value: Any) -> bool:
         text = (value or "").strip().lower()
         if text in self.YES:
             return True
@@ -63,15 +71,17 @@ class YesNoField(forms.Field):
         raise ValidationError(_("Write yes or no."))
 
 
-def _text(model, name: str, *, required: bool = False) -> forms.CharField:
-    return forms.CharField(max_length=model._meta.get_field(name).max_length, required=required)
+def _text(model: type[models.Model], name: str, *, required: bool = False) -> forms.CharField:
+    column = model._meta.get_field(name)
+    assert isinstance(column, models.Field)  # a column of the model, not a relation's far side
+    return forms.CharField(max_length=column.max_length, required=required)
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
     field: forms.Field
-    help: str
+    help: "StrOrPromise"
     example: str
     required: bool = False  # the header must name it (and its cells must be filled)
 
@@ -202,8 +212,9 @@ CONTACT_COLUMNS = (
 
 
 class CustomerRowForm(forms.Form):
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if any(data.get(name) for name in CONTACT_ON_CUSTOMER):
             for name in ("contact_first_name", "contact_last_name"):
                 if not data.get(name) and name not in self.errors:
@@ -218,7 +229,7 @@ class ContactRowForm(forms.Form):
 @dataclass(frozen=True)
 class ImportKind:
     name: str
-    label: str
+    label: "StrOrPromise"
     columns: tuple[Column, ...]
     form_class: type[forms.Form]
 
@@ -227,7 +238,9 @@ class ImportKind:
         return tuple(c.name for c in self.columns)
 
 
-def _kind(name: str, label: str, columns: tuple[Column, ...], base: type[forms.Form]):
+def _kind(
+    name: str, label: "StrOrPromise", columns: tuple[Column, ...], base: type[forms.Form]
+) -> ImportKind:
     form_class = type(base.__name__, (base,), {c.name: c.field for c in columns})
     return ImportKind(name=name, label=label, columns=columns, form_class=form_class)
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from customers.imports.apply import import_apply
-from customers.imports.parse import ImportInvalid
+from customers.imports.parse import ImportInvalid, Upload
 from customers.imports.plan import ImportPlan, ImportResult, import_plan
 from customers.models import ImportJob
 from tenants.jobs import enqueue_on_commit
@@ -46,7 +46,9 @@ class ImportOutcome:
         return self.result is None and self.job is None
 
 
-def import_submit(*, org: OrgContext, kind: str, file, dry_run: bool = False) -> ImportOutcome:
+def import_submit(
+    *, org: OrgContext, kind: str, file: Upload, dry_run: bool = False
+) -> ImportOutcome:
     """What the page and the API call: validate the whole file (ImportInvalid with
     the report), then show the plan (dry run), write it now (up to SYNC_ROWS_MAX
     rows) or queue an ImportJob for the task."""
@@ -73,7 +75,7 @@ def _job_create(org: OrgContext, plan: ImportPlan) -> ImportJob:
     return job
 
 
-def import_job_get(*, org: OrgContext, job_id) -> ImportJob:
+def import_job_get(*, org: OrgContext, job_id: object) -> ImportJob:
     """One import of this partner (any member may follow it); else 404."""
     job_id = uuid_or_404(job_id, _("No such import."))
     job = (
@@ -120,13 +122,13 @@ class _Progress:
             self.side.close()
 
 
-def _job_finish(job: ImportJob, status: str, **fields) -> None:
+def _job_finish(job: ImportJob, status: str, **fields: object) -> None:
     ImportJob.objects.filter(pk=job.pk).update(
         status=status, finished_at=timezone.now(), content="", **fields
     )
 
 
-def import_jobs_to_retry(*, now) -> list:
+def import_jobs_to_retry(*, now: datetime.datetime) -> list[uuid.UUID]:
     """Jobs whose message or worker was lost: queued too long, or running stale."""
     return list(
         ImportJob.objects.filter(
@@ -136,7 +138,7 @@ def import_jobs_to_retry(*, now) -> list:
     )
 
 
-def import_job_run(*, job_id) -> str:
+def import_job_run(*, job_id: uuid.UUID | str) -> str:
     """The task's work: write a queued job's file in one transaction. Idempotent:
     a job done, failed or running (on a live worker) is left alone; one left
     running by a worker that died is claimed again."""

@@ -7,6 +7,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -56,10 +57,13 @@ def _file_error(message: str) -> ImportInvalid:
 # --- reading the file ---------------------------------------------------------------------
 
 
+# What an import reads: an uploaded file, its bytes, or its text (a job's content).
+Upload = str | bytes | File
+
 SAVE_AS = gettext_lazy("In Excel, choose File, Save As, “CSV UTF-8 (Comma delimited)”.")
 
 
-def file_text(file) -> str:
+def file_text(file: Upload) -> str:
     """The file's text: UTF-8 with or without a byte order mark, at most MAX_BYTES.
     `file` is an uploaded file, bytes, or text already decoded (a job's content)."""
     too_big = _("The file is larger than %(size)s MB; split it into smaller files.") % {
@@ -163,9 +167,9 @@ def read_table(text: str, kind: ImportKind) -> Table:
                 )
             values = {}
             for position, cell in enumerate(cells):
-                name = names[position] if position < len(names) else None
-                if name is not None:
-                    values[name] = cell
+                column = names[position] if position < len(names) else None
+                if column is not None:
+                    values[column] = cell
                 elif cell.strip():
                     errors.append(
                         RowError(row, f"column {position + 1}", _("This cell has no column name."))

@@ -5,13 +5,14 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from customers.imports.columns import CONTACTS, CUSTOMERS, KINDS, ImportKind, import_kind
-from customers.imports.parse import RowError, Table, file_text, read_table
+from customers.imports.parse import RowError, Table, Upload, file_text, read_table
 from partners.selectors import customers_visible_to
 from tenants.models import Contact, Role, Tenant
 from tenants.selectors import OrgContext
@@ -97,8 +98,9 @@ def _key(value: str) -> str:
 MATCHING_FIELDS = frozenset({"name", "tax_id", "first_name", "last_name", "email"})
 
 
-def _differs(field_name: str, value, current) -> bool:
+def _differs(field_name: str, value: object, current: object) -> bool:
     if field_name in MATCHING_FIELDS:
+        assert isinstance(value, str) and isinstance(current, str)  # text columns and cells
         return _key(value) != _key(current)
     return value != current
 
@@ -198,7 +200,7 @@ def _contacts_of(customer_pks: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[dict
             .order_by("created_at", "pk")
             .values("pk", "customer_id", "first_name", "last_name", "email", "phone", "is_primary")
         ):
-            found[contact["customer_id"]].append(contact)
+            found[contact["customer_id"]].append(dict(contact))  # a plain dict: the plan adds "row"
     return found
 
 
@@ -231,19 +233,21 @@ def _plan_contact(match: dict | None, fields: dict, make_primary: bool) -> Plann
     return PlannedContact(UPDATE, match["pk"], fields, make_primary, changes)
 
 
-def _validated_rows(table: Table, kind: ImportKind, errors: list[RowError]):
+def _validated_rows(
+    table: Table, kind: ImportKind, errors: list[RowError]
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Each row through the kind's form. One form validates the rows in turn,
     rebound to each row's data (full_clean starts afresh each time): a new form
     per row would copy its fields 10,000 times, most of a large file's time."""
     form = kind.form_class(data={})
     for row, values in table.rows:
-        form.data, form._errors = values, None
+        form.data, form._errors = values, None  # type: ignore[attr-defined]  # BaseForm._errors: missing from the stubs
         if form.is_valid():
             yield row, form.cleaned_data
         else:
             for column, messages in form.errors.items():
                 errors += [
-                    RowError(row, None if column == "__all__" else column, m) for m in messages
+                    RowError(row, None if column == "__all__" else column, str(m)) for m in messages
                 ]
 
 
@@ -337,7 +341,11 @@ def _plan_customers(org: OrgContext, table: Table, errors: list[RowError]) -> li
 def _plan_customer_changes(planned: list[PlannedRow]) -> None:
     """What an update would change: the filled cells that differ; and whether
     its contact is new or an existing one (which becomes the primary)."""
-    updates = {r.customer_pk: r for r in planned if r.action == UPDATE}
+    updates: dict[uuid.UUID, PlannedRow] = {}
+    for r in planned:
+        if r.action == UPDATE:
+            assert r.customer_pk is not None  # an update names the customer it matched
+            updates[r.customer_pk] = r
     for chunk in chunks(list(updates), 1000):
         for current in Tenant.objects.filter(pk__in=chunk).values("pk", *ORGANIZATION_FIELDS):
             row = updates[current["pk"]]
@@ -418,7 +426,7 @@ def require_importer(org: OrgContext) -> None:
     require_role(org, Role.ADMIN)
 
 
-def import_plan(*, org: OrgContext, kind: str, file) -> ImportPlan:
+def import_plan(*, org: OrgContext, kind: str, file: Upload) -> ImportPlan:
     """Read and validate the whole file and decide, row by row, what would be
     created and what updated. Writes nothing. Raises ImportInvalid for a file
     that cannot be read at all; row errors come back in `plan.errors`."""
@@ -432,6 +440,6 @@ def import_plan(*, org: OrgContext, kind: str, file) -> ImportPlan:
         rows = plan_rows(org, table, errors)
     else:
         rows = []
-    order = {name: i for i, name in enumerate(KINDS[kind].column_names)}
+    order: dict[str | None, int] = {name: i for i, name in enumerate(KINDS[kind].column_names)}
     errors.sort(key=lambda e: (e.row or 0, order.get(e.column, len(order))))
     return ImportPlan(kind=kind, content=text, rows=[] if errors else rows, errors=errors)
