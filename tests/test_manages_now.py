@@ -210,17 +210,21 @@ def alpine_reads(world, api, browser) -> dict:
 def test_a_grant_past_its_end_date_gives_nothing_before_the_expiry_job(
     world, api, browser, until_the_10th, time_machine
 ):
-    time_machine.move_to(on(2026, 12, 10, 23, 0))  # the last day: still managed
-    seen = alpine_reads(world, api, browser)  # and every figure now sits in the cache
+    # The last day, minutes before midnight: still managed, and every figure now
+    # sits in the cache (entries live 10 minutes: the date passes well within).
+    time_machine.move_to(on(2026, 12, 10, 23, 57))
+    seen = alpine_reads(world, api, browser)
     assert (seen["customer"], seen["page"], seen["customer_mrr"], seen["count"]) == (
         200,
         200,
         200,
         1,
     )
-    assert seen["book"] == "30.00" and seen["programme"] == Decimal("360.00")
+    assert seen["book"] == seen["subtree"] == "30.00"
+    assert seen["moves"] == ["Bäckerei Müller"]  # new in November
+    assert seen["programme"] == Decimal("360.00") and seen["smart_list"] == ["Bäckerei Müller"]
 
-    time_machine.move_to(on(2026, 12, 11, 0, 30))  # no job, no write: only the date passed
+    time_machine.move_to(on(2026, 12, 11, 0, 1))  # no job, no write: only the date passed
 
     assert Partnership.objects.get(pk=until_the_10th["grant"].pk).status == "active"
     seen = alpine_reads(world, api, browser)
