@@ -163,9 +163,10 @@ def _clean_filter(org: OrgContext, key: str, value):
 
 def product_choices(*, org: OrgContext) -> QuerySet[Product]:
     """The products a list may filter by: those the partner manages now (every
-    one while it has a full grant; under limited grants only theirs), so the
-    choices reveal no product outside a limited grant."""
-    return products_managed_now(partner=org.tenant).order_by("code")
+    one while it has a full grant; under limited grants only theirs), with its
+    sub-partners' for owners and admins (who may filter by a sub-partner), so
+    the choices reveal no product outside the grants the user may read."""
+    return products_managed_now(partner=org.tenant, subtree=org.is_admin).order_by("code")
 
 
 def _sub_partner(org: OrgContext, value) -> Tenant | None:

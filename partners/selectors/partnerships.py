@@ -102,12 +102,12 @@ def customers_managed_now(
 
 
 def products_managed_now(
-    *, partner: Tenant, today: datetime.date | None = None
+    *, partner: Tenant, subtree: bool = False, today: datetime.date | None = None
 ) -> QuerySet[Product]:
-    """The active products `partner` manages for some customer now: every one
-    while it has a full grant, else those its limited grants list (the choices
-    of a smart list's product filter)."""
-    grants = managing_grants(partner=partner, today=today)
+    """The active products `partner` (with `subtree`, it or a partner below it)
+    manages for some customer now: every one while a full grant is among its
+    grants, else those its limited grants list (a smart list's product choices)."""
+    grants = managing_grants(partner=partner, subtree=subtree, today=today)
     return Product.objects.filter(is_active=True).filter(
         Exists(grants.filter(access=Access.FULL)) | Exists(grants.filter(products=OuterRef("pk")))
     )
