@@ -139,15 +139,16 @@ def customers_visible_to(
 def customers_visible_count(*, org: OrgContext) -> int:
     """`customers_visible_to(org=org).count()`, exactly, in less work.
 
-    An owner or admin sees every customer tenant the partner has an active grant
-    for, and a partner has at most one live partnership per customer (the
-    unique index partnership_one_live_per_pair): so the count is the active
-    grants less those whose customer is no customer tenant. Both come off
+    An owner or admin sees every customer tenant the partner has a grant active
+    now for, and a partner has at most one live partnership per customer (the
+    unique index partnership_one_live_per_pair): so the count is the grants
+    active now less those whose customer is no customer tenant. Both come off
     indexes (partnership_partner_customers, tenant_not_customer_id) in one
-    query, where counting the tenants walks every customer and every grant
-    (bench: the customer list API), and cached until a partnership or tenant of
-    the branch changes (subscriptions.book_cache) or the day does (a grant's
-    `ends_on` passes with no write). Anyone else: the plain count."""
+    query, plus each grant's `ends_on` (not in the index: read from the row),
+    where counting the tenants walks every customer and every grant (bench: the
+    customer list API), and cached until a partnership or tenant of the branch
+    changes (subscriptions.book_cache) or the day does (a grant's `ends_on`
+    passes with no write). Anyone else: the plain count."""
     if not org.tenant.is_partner or not org.has_role(Role.ADMIN):
         return customers_visible_to(org=org).count()
     today = timezone.localdate()
