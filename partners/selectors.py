@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, TypeVar
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Exists,
+    Expression,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.http import Http404
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -35,8 +44,86 @@ if TYPE_CHECKING:
 NOT_FOUND = gettext_lazy("No such customer.")
 
 
-def _active_grants(partner: Tenant) -> QuerySet[Partnership]:
-    return Partnership.objects.filter(partner=partner, status=Partnership.Status.ACTIVE)
+# --- "manages now": the one definition every read path uses (docs/security.md) ----------
+
+
+def grants_active_now(*, today: datetime.date | None = None) -> QuerySet[Partnership]:
+    """The grants that give access now: status active and an `ends_on` (the last
+    day of access) that has not passed, compared in the query itself, so a grant
+    past its end date gives nothing before the expiry job has marked it."""
+    today = today or timezone.localdate()
+    return Partnership.objects.filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=today), status=Partnership.Status.ACTIVE
+    )
+
+
+def grant_active_now(partnership: Partnership, *, today: datetime.date | None = None) -> bool:
+    """`grants_active_now` for a row in hand (one read under a lock)."""
+    today = today or timezone.localdate()
+    return partnership.status == Partnership.Status.ACTIVE and (
+        partnership.ends_on is None or partnership.ends_on >= today
+    )
+
+
+def managing_grants(
+    *, partner: Tenant, subtree: bool = False, today: datetime.date | None = None
+) -> QuerySet[Partnership]:
+    """The grants active now of `partner`, or with `subtree` of it and of every
+    partner below it (its sub-partners at any depth). Never by the customers'
+    place in the tenant tree: `Tenant.parent` and `origin` give no access."""
+    grants = grants_active_now(today=today)
+    if subtree:
+        return grants.filter(partner__path__startswith=partner.path)
+    return grants.filter(partner=partner)
+
+
+def manages_now(
+    *,
+    partner: Tenant,
+    customer: Tenant | Expression | OuterRef | None = None,
+    product: Product | Expression | OuterRef | None = None,
+    subtree: bool = False,
+    today: datetime.date | None = None,
+) -> Exists:
+    """A condition for `.filter()`: `partner` (with `subtree`, it or a partner
+    below it) manages `customer` now, and, given `product`, that product: under
+    a full grant every product, under a limited one those it lists.
+
+    `customer` and `product` are an expression of the outer query (by default
+    `OuterRef("pk")` for the customer, e.g. `OuterRef("customer")` and
+    `OuterRef("product")` over subscriptions) or a value (a tenant, a product)."""
+    grants = managing_grants(partner=partner, subtree=subtree, today=today).filter(
+        customer=OuterRef("pk") if customer is None else customer  # type: ignore[misc]  # the stubs take no expression for a foreign key lookup
+    )
+    if product is not None:
+        grants = grants.filter(Q(access=Access.FULL) | Q(products=product))
+    return Exists(grants)
+
+
+def customers_managed_now(
+    *,
+    partner: Tenant,
+    product: Product | None = None,
+    subtree: bool = False,
+    today: datetime.date | None = None,
+) -> QuerySet[Tenant]:
+    """The customers `partner` (with `subtree`, it or its sub-partners) manages now
+    (for `product`, when given), whoever the user is: the book's sub-tree, a
+    sub-partner's smart list. A user's view is `customers_visible_to`."""
+    managed = manages_now(partner=partner, product=product, subtree=subtree, today=today)
+    return Tenant.objects.filter(managed, kind=Tenant.Kind.CUSTOMER)
+
+
+def products_managed_now(
+    *, partner: Tenant, subtree: bool = False, today: datetime.date | None = None
+) -> QuerySet[Product]:
+    """The active products `partner` (with `subtree`, it or a partner below it)
+    manages for some customer now: every one while a full grant is among its
+    grants, else those its limited grants list (a smart list's product choices)."""
+    grants = managing_grants(partner=partner, subtree=subtree, today=today)
+    return Product.objects.filter(is_active=True).filter(
+        Exists(grants.filter(access=Access.FULL)) | Exists(grants.filter(products=OuterRef("pk")))
+    )
 
 
 _Rows = TypeVar("_Rows", bound=QuerySet)
@@ -54,33 +141,36 @@ def assigned_only(org: OrgContext, qs: _Rows, customer_field: str) -> _Rows:
     return qs.filter(Exists(assigned))
 
 
-def customers_visible_to(*, org: OrgContext, product: Product | None = None) -> QuerySet[Tenant]:
-    """The customers this partner user may see and act on (for `product`, when given)."""
+def customers_visible_to(
+    *, org: OrgContext, product: Product | None = None, today: datetime.date | None = None
+) -> QuerySet[Tenant]:
+    """The customers this partner user may see and act on (for `product`, when
+    given): managed now by its partner, and assigned to a collaborator."""
     if not org.tenant.is_partner:
         return Tenant.objects.none()
-    grants = _active_grants(org.tenant).filter(customer=OuterRef("pk"))
-    if product is not None:
-        grants = grants.filter(Q(access=Access.FULL) | Q(products=product))
-    customers = Tenant.objects.filter(Exists(grants), kind=Tenant.Kind.CUSTOMER)
+    customers = customers_managed_now(partner=org.tenant, product=product, today=today)
     return assigned_only(org, customers, "pk")
 
 
 def customers_visible_count(*, org: OrgContext) -> int:
     """`customers_visible_to(org=org).count()`, exactly, in less work.
 
-    An owner or admin sees every customer tenant the partner has an active grant
-    for, and a partner has at most one live partnership per customer (the
-    unique index partnership_one_live_per_pair): so the count is the active
-    grants less those whose customer is no customer tenant. Both come off
+    An owner or admin sees every customer tenant the partner has a grant active
+    now for, and a partner has at most one live partnership per customer (the
+    unique index partnership_one_live_per_pair): so the count is the grants
+    active now less those whose customer is no customer tenant. Both come off
     indexes (partnership_partner_customers, tenant_not_customer_id) in one
-    query, where counting the tenants walks every customer and every grant
-    (bench: the customer list API), and cached until a partnership or tenant of
-    the branch changes (subscriptions.book_cache). Anyone else: the plain count."""
+    query, plus each grant's `ends_on` (not in the index: read from the row),
+    where counting the tenants walks every customer and every grant (bench: the
+    customer list API), and cached until a partnership or tenant of the branch
+    changes (subscriptions.book_cache) or the day does (a grant's `ends_on`
+    passes with no write). Anyone else: the plain count."""
     if not org.tenant.is_partner or not org.has_role(Role.ADMIN):
         return customers_visible_to(org=org).count()
+    today = timezone.localdate()
 
     def count() -> int:
-        grants = _active_grants(org.tenant).order_by().values("customer")
+        grants = managing_grants(partner=org.tenant, today=today).order_by().values("customer")
         others = grants.exclude(customer__kind=Tenant.Kind.CUSTOMER)
         grants_n, others_n = (
             Tenant.objects.filter(pk=org.tenant.pk)
@@ -90,7 +180,7 @@ def customers_visible_count(*, org: OrgContext) -> int:
         )
         return grants_n - others_n
 
-    key = ("customers_visible_count", org.tenant.pk)
+    key = ("customers_visible_count", org.tenant.pk, today)
     return branch_cached(path=org.tenant.path, key=key, compute=count)
 
 
@@ -121,11 +211,14 @@ def customer_get_for_partner(
 def managing_partnership(
     *, customer: Tenant, product: Product, partner: Tenant | None = None, lock: bool = False
 ) -> Partnership | None:
-    """The active partnership that manages `product` for `customer` (of `partner`,
+    """The partnership that manages `product` for `customer` now (of `partner`,
     when given): the full one, else the oldest limited one that lists the product.
     `lock` holds the row, so a payment change waits for the order that reads it."""
-    grants = Partnership.objects.filter(customer=customer, status=Partnership.Status.ACTIVE).filter(
-        Q(access=Access.FULL) | Q(products=product)
+    today = timezone.localdate()
+    grants = (
+        grants_active_now(today=today)
+        .filter(customer=customer)
+        .filter(Q(access=Access.FULL) | Q(products=product))
     )
     if partner is not None:
         grants = grants.filter(partner=partner)
@@ -138,18 +231,19 @@ def managing_partnership(
     rows = Partnership.objects.select_related("partner")
     if lock:
         rows = rows.select_for_update(of=("self",))
-    partnership = rows.get(pk=chosen)
-    return partnership if partnership.status == Partnership.Status.ACTIVE else None
+    partnership = rows.get(pk=chosen)  # read again once locked: it may have ended meanwhile
+    return partnership if grant_active_now(partnership, today=today) else None
 
 
 class ManagingGrants:
-    """A customer's active partnerships read once (two queries), answering
+    """A customer's grants active now read once (two queries), answering
     `managing_partnership` for any number of its products without more: the
     full grant, else the oldest limited one that lists the product."""
 
     def __init__(self, customer: Tenant):
         self.grants = list(
-            Partnership.objects.filter(customer=customer, status=Partnership.Status.ACTIVE)
+            grants_active_now()
+            .filter(customer=customer)
             .select_related("partner")
             .prefetch_related("products")
             .order_by("access", "activated_at", "created_at")

@@ -11,6 +11,7 @@ from django.views import View
 from billing.selectors import billing_summary, cashback_balance
 from partners.models import Partnership
 from partners.selectors import (
+    customers_managed_now,
     customers_visible_count,
     customers_visible_to,
     partnerships_awaiting_answer,
@@ -40,6 +41,14 @@ def home(request):
     return render(request, "home.html", {"memberships": memberships})
 
 
+def _tree_customers(tenant: Tenant):
+    """A partner's tree: the customers it or a sub-partner manages now (never
+    those the tree puts below it, SPEC §3); the provider's: every customer."""
+    if tenant.is_partner:
+        return customers_managed_now(partner=tenant, subtree=True)
+    return tenant_descendants(tenant=tenant, kind=Tenant.Kind.CUSTOMER)
+
+
 class DashboardView(OrgViewMixin, View):
     def get(self, request, slug):
         tenant = self.org.tenant
@@ -58,9 +67,7 @@ class DashboardView(OrgViewMixin, View):
         managed = customers_visible_to(org=self.org)
         context.update(
             managed_count=customers_visible_count(org=self.org),
-            tree_customer_count=tenant_descendants(
-                tenant=tenant, kind=Tenant.Kind.CUSTOMER
-            ).count(),
+            tree_customer_count=_tree_customers(tenant).count(),
             sub_partner_count=tenant_descendants(tenant=tenant, kind=Tenant.Kind.PARTNER).count(),
             recent_customers=managed.order_by("-created_at")[:10],
         )

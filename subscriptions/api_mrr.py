@@ -45,8 +45,8 @@ class BookQuerySerializer(serializers.Serializer):
     subtree = serializers.BooleanField(
         required=False,
         default=False,
-        help_text="Every customer below the partner (owners and admins), "
-        "not only those the caller may act on.",
+        help_text="Every customer the partner or a partner below it manages now "
+        "(owners and admins), not only those the caller may act on.",
     )
 
 

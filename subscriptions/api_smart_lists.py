@@ -38,7 +38,11 @@ class SmartListFiltersSerializer(serializers.Serializer):
     ending_within_days = serializers.IntegerField(
         required=False, help_text="The current end date is within this many days."
     )
-    product = serializers.CharField(required=False, help_text="A product code, live today.")
+    product = serializers.CharField(
+        required=False,
+        help_text="A product code live today, among those the partner manages now "
+        "(under limited grants only: theirs).",
+    )
     category = serializers.ChoiceField(choices=Product.Category.choices, required=False)
     trend = serializers.ChoiceField(choices=smart_lists.TRENDS, required=False)
 

@@ -7,15 +7,22 @@ customer list's count) reads every grant: their cost grows with the book
 (about 200 ms for the MRR at 100,000 subscriptions), and they are read far
 more often than the book changes. So each is cached per branch of the
 tenant tree (`tenants.branch_cache`) under a key naming who asks, the
-parameters and today's date (the current month's figures are today's).
+parameters and today's date: the current month's figures are today's, and
+every figure, a past month's movements included, counts only what the
+partner manages today (`partners.selectors.manages_now`, docs/security.md).
+A grant's `ends_on` is a day, its last: the day after it, the keys are new,
+so the grant drops out of every figure with no write and no job; nothing
+cached before can be served after.
 
 What a book depends on, and what retires it here:
 
 - subscriptions: their customer's branch and the branches of every partner
   with a partnership on that customer (a partner may manage customers of
   another branch);
-- partnerships and the products of a limited grant: the partner's and the
-  customer's branches;
+- partnerships and the products of a limited grant (every change: granted,
+  changed, ended, expired by the job): the partner's and the customer's
+  branches; the partner's branch holds every partner above it, whose
+  sub-tree figures count its grants;
 - tenants (a customer's currency, a move, a deletion): the tenant's branch and
   its partners'; `tenants.services.tenant_move` tells both branches itself;
 - collaborators' assignments: the partner's branch.

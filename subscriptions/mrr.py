@@ -45,14 +45,17 @@ from django.db.models.functions import Cast, Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from partners.models import Access, Partnership
-from partners.selectors import customers_visible_to
+from partners.selectors import (
+    customers_managed_now,
+    customers_visible_to,
+    manages_now,
+)
 from subscriptions.book_cache import book_scope
 from subscriptions.models import Subscription, mrr_from_twelves, mrr_sum
 from subscriptions.months import month_end, month_start, reading_days
 from tenants.branch_cache import branch_cached
 from tenants.models import Role, Tenant
-from tenants.selectors import OrgContext, tenant_descendants
+from tenants.selectors import OrgContext
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -72,40 +75,46 @@ def parse_month(value: str) -> datetime.date:
 
 
 def book_customers(
-    *, org: OrgContext, currency: str | None = None, subtree: bool = False
+    *,
+    org: OrgContext,
+    currency: str | None = None,
+    subtree: bool = False,
+    today: datetime.date | None = None,
 ) -> tuple[QuerySet[Tenant], str]:
     """The customers of the book and its currency: those the user may act on,
-    or with `subtree` (partner owners and admins) every customer below the partner."""
+    or with `subtree` (partner owners and admins) every customer the partner or
+    a partner below it manages now (partners.selectors.manages_now: never the
+    customers' place in the tree)."""
     if not org.tenant.is_partner:
         raise PermissionDenied(_("Only partners have a book."))
     currency = currency or org.tenant.currency
     if subtree:
         if not org.has_role(Role.ADMIN):
             raise PermissionDenied(_("The sub-tree's book is for partner owners and admins."))
-        customers = tenant_descendants(tenant=org.tenant, kind=Tenant.Kind.CUSTOMER)
+        customers = customers_managed_now(partner=org.tenant, subtree=True, today=today)
     else:
-        customers = customers_visible_to(org=org)
+        customers = customers_visible_to(org=org, today=today)
     return customers.filter(currency=currency), currency
 
 
-def _managed_by(partner: Tenant | None) -> Q | Exists:
-    """The products `partner` manages for each customer: a full grant, or a limited
-    one listing them (SPEC §3: the widget and the subscription list say the same).
-    None (the sub-tree's book): every subscription of its customers."""
-    if partner is None:
-        return Q()
-    return Exists(
-        Partnership.objects.filter(
-            partner=partner, customer=OuterRef("customer"), status=Partnership.Status.ACTIVE
-        ).filter(Q(access=Access.FULL) | Q(products=OuterRef("product")))
+def _managed_by(org: OrgContext, subtree: bool, today: datetime.date) -> Exists:
+    """The subscriptions whose product the partner (with `subtree`, it or a partner
+    below it) manages now for their customer: a full grant, or a limited one
+    listing it (SPEC §3: the widget and the subscription list say the same)."""
+    return manages_now(
+        partner=org.tenant,
+        customer=OuterRef("customer"),
+        product=OuterRef("product"),
+        subtree=subtree,
+        today=today,
     )
 
 
 def _book_subscriptions(
-    customers: QuerySet[Tenant], currency: str, partner: Tenant | None
+    customers: QuerySet[Tenant], currency: str, managed: Exists
 ) -> QuerySet[Subscription]:
     return Subscription.objects.filter(
-        _managed_by(partner),
+        managed,
         customer__in=customers.values("pk"),
         currency=currency,
         cancelled_at__isnull=True,
@@ -211,8 +220,8 @@ def book_mrr(
     if not 1 <= months <= MONTHS_MAX:
         raise ValidationError({"months": _("From 1 to %(max)s.") % {"max": MONTHS_MAX}})
     today = today or timezone.localdate()
-    customers, currency = book_customers(org=org, currency=currency, subtree=subtree)
-    subscriptions = _book_subscriptions(customers, currency, None if subtree else org.tenant)
+    customers, currency = book_customers(org=org, currency=currency, subtree=subtree, today=today)
+    subscriptions = _book_subscriptions(customers, currency, _managed_by(org, subtree, today))
 
     def compute() -> dict:
         ends, labels = _month_ends(today, months)
@@ -316,7 +325,7 @@ class MonthMovements:
     currency: str
     before: datetime.date
     after: datetime.date
-    partner: Tenant | None
+    managed: Exists
 
     @property
     def total(self) -> Decimal:
@@ -334,7 +343,7 @@ class MonthMovements:
             }
             for m in (self.moves if moves is None else moves)
         ]
-        _attach_changes(rows, self.customers, self.currency, self.before, self.after, self.partner)
+        _attach_changes(rows, self.customers, self.currency, self.before, self.after, self.managed)
         return rows
 
 
@@ -357,9 +366,9 @@ def book_movements(
         raise ValidationError({"month": _("Not a past or current month.")})
     if kind is not None and kind not in KINDS:
         raise ValidationError({"kind": _("One of %(values)s.") % {"values": ", ".join(KINDS)}})
-    customers, currency = book_customers(org=org, currency=currency, subtree=subtree)
-    partner = None if subtree else org.tenant
-    subscriptions = _book_subscriptions(customers, currency, partner)
+    customers, currency = book_customers(org=org, currency=currency, subtree=subtree, today=today)
+    managed = _managed_by(org, subtree, today)
+    subscriptions = _book_subscriptions(customers, currency, managed)
     # the day before the month (none before year 1, where no subscription is either)
     before = first - datetime.timedelta(days=1) if first > datetime.date.min else first
     after = min(month_end(first), today)
@@ -376,6 +385,7 @@ def book_movements(
 
     if cached:
         # Move's fields in the key: a release that changes them never reads the old rows.
+        # Today too, even for a past month: whom the partner manages is judged today.
         key = (
             "book_movements",
             Move._fields,
@@ -385,6 +395,7 @@ def book_movements(
             subtree,
             before,
             after,
+            today,
         )
         moves = branch_cached(path=org.tenant.path, key=key, compute=classify)
     else:
@@ -395,7 +406,7 @@ def book_movements(
         currency=currency,
         before=before,
         after=after,
-        partner=partner,
+        managed=managed,
     )
 
 
@@ -405,7 +416,7 @@ def _attach_changes(
     currency: str,
     before: datetime.date,
     after: datetime.date,
-    partner: Tenant | None,
+    managed: Exists,
 ) -> None:
     """One query: what started, ended (its last day from `before` to the day before
     `after`) or was cancelled in the month, for the customers that moved."""
@@ -418,7 +429,7 @@ def _attach_changes(
     cancelled = Q(cancelled_at__date__gt=before, cancelled_at__date__lte=after)
     rows = (
         Subscription.objects.filter(customer__in=customers.values("pk"), currency=currency)
-        .filter(_managed_by(partner), customer__in=list(by_customer))
+        .filter(managed, customer__in=list(by_customer))
         .filter(started | ended | cancelled)
         .select_related("product")
         .order_by("starts_on", "created_at")

@@ -2,12 +2,11 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, Min, OuterRef, Q, QuerySet
+from django.db.models import Min, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from partners.models import Access, Partnership
-from partners.selectors import customer_get_for_partner, customers_visible_to
+from partners.selectors import assigned_only, customer_get_for_partner, manages_now
 from subscriptions.models import Subscription, SubscriptionChange, mrr_from_twelves, mrr_sum
 from subscriptions.months import reading_days
 from tenants.models import Tenant
@@ -17,19 +16,20 @@ CENT = Decimal("0.01")
 
 
 def subscriptions_for(*, org: OrgContext) -> QuerySet[Subscription]:
-    """The subscriptions the organization may see: a partner user those of the
-    customers it may act on (under a limited grant, of the listed products only;
-    a collaborator, of its assigned customers); a customer its own."""
+    """The subscriptions the organization may see: a partner user those whose
+    product its partner manages now for their customer (under a limited grant,
+    the listed products only; a collaborator, of its assigned customers); a
+    customer its own."""
     qs = Subscription.objects.select_related("customer", "product")
     tenant = org.tenant
     if tenant.is_customer:
         return qs.filter(customer=tenant)
     if not tenant.is_partner:
         return qs.none()
-    grants = Partnership.objects.filter(
-        partner=tenant, status=Partnership.Status.ACTIVE, customer=OuterRef("customer")
-    ).filter(Q(access=Access.FULL) | Q(products=OuterRef("product")))
-    return qs.filter(customer__in=customers_visible_to(org=org)).filter(Exists(grants))
+    managed = manages_now(
+        partner=tenant, customer=OuterRef("customer"), product=OuterRef("product")
+    )
+    return assigned_only(org, qs.filter(managed), "customer")
 
 
 def subscription_get(*, org: OrgContext, subscription_id: object) -> Subscription:

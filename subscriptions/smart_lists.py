@@ -57,8 +57,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Product
-from partners.models import Access, Partnership
-from partners.selectors import customers_visible_to
+from partners.selectors import (
+    customers_managed_now,
+    customers_visible_to,
+    manages_now,
+    products_managed_now,
+)
 from subscriptions.models import MRR_TWELVES, SmartList, Subscription, mrr_from_twelves
 from subscriptions.selectors import mrr_trend
 from tenants.exports import csv_lines
@@ -156,7 +160,7 @@ def _clean_filter(org: OrgContext, key: str, value: object) -> str | int:
             raise ValidationError(_("A two-letter country code, e.g. CH."))
         return value.upper()
     if key == "product":
-        if not Product.objects.filter(code=value).exists():
+        if not product_choices(org=org).filter(code=value).exists():
             raise ValidationError(_("No such product."))
         return value
     if key == "category":
@@ -175,6 +179,14 @@ def _clean_filter(org: OrgContext, key: str, value: object) -> str | int:
     if _sub_partner(org, value) is None:
         raise ValidationError(_("No such sub-partner."))
     return str(uuid.UUID(value))
+
+
+def product_choices(*, org: OrgContext) -> QuerySet[Product]:
+    """The products a list may filter by: those the partner manages now (every
+    one while it has a full grant; under limited grants only theirs), with its
+    sub-partners' for owners and admins (who may filter by a sub-partner), so
+    the choices reveal no product outside the grants the user may read."""
+    return products_managed_now(partner=org.tenant, subtree=org.is_admin).order_by("code")
 
 
 def _sub_partner(org: OrgContext, value: object) -> Tenant | None:
@@ -347,13 +359,21 @@ def _live(day: datetime.date) -> Q:
     return Q(starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day))
 
 
-def _managed_by(partner: Tenant) -> Exists:
-    """The subscription's product is one the partner manages for its customer:
-    a full grant, or a limited one listing it (as `subscriptions_for` says)."""
-    return Exists(
-        Partnership.objects.filter(
-            partner=partner, customer=OuterRef("customer"), status=Partnership.Status.ACTIVE
-        ).filter(Q(access=Access.FULL) | Q(products=OuterRef("product")))
+def _managed(org: OrgContext, filters: dict, today: datetime.date) -> Exists:
+    """Which subscriptions count: those whose product is managed now for their
+    customer by the partner, or, with a sub-partner filter, by that sub-partner
+    or a partner below it (a full grant, or a limited one listing the product:
+    as `subscriptions_for` says). Every figure and filter of a list reads only
+    these, so a limited grant shows nothing of the products outside it."""
+    partner, subtree = org.tenant, False
+    if filters.get("sub_partner"):
+        partner, subtree = _sub_partner(org, filters["sub_partner"]) or org.tenant, True
+    return manages_now(
+        partner=partner,
+        customer=OuterRef("customer"),
+        product=OuterRef("product"),
+        subtree=subtree,
+        today=today,
     )
 
 
@@ -371,13 +391,12 @@ def _per_customer(aggregate: Aggregate, condition: Q | Combinable, output_field:
 
 
 def _annotated(
-    customers: QuerySet[Tenant], today: datetime.date, partner: Tenant
+    customers: QuerySet[Tenant], today: datetime.date, managed: Exists
 ) -> "QuerySet[WithAnnotations[Tenant, _Figures]]":
     """Current and upcoming MRR (as twelves), the current end date and the trend,
-    over the subscriptions `partner` manages (a limited grant counts only its
-    products, as the subscription list and the widget do): correlated subqueries, so the
+    over the `managed` subscriptions (a limited grant counts only its products,
+    as the subscription list and the widget do): correlated subqueries, so the
     query count does not depend on the rows."""
-    managed = _managed_by(partner)
     twelves = Sum(MRR_TWELVES, output_field=_TWELVES)
     day_after_last_end = ExpressionWrapper(
         F("last_end") + datetime.timedelta(days=1), output_field=DateField()
@@ -425,18 +444,22 @@ def _annotated(
     )
 
 
-def _customers(org: OrgContext, filters: dict) -> QuerySet[Tenant]:
-    customers = customers_visible_to(org=org)
+def _customers(org: OrgContext, filters: dict, today: datetime.date) -> QuerySet[Tenant]:
+    """The user's customers; with a sub-partner filter, those the sub-partner or
+    a partner below it manages now (never those the tree puts below it)."""
     if filters.get("sub_partner"):
         sub_partner = _sub_partner(org, filters["sub_partner"]) if org.is_admin else None
         if sub_partner is None:  # gone since, or a collaborator's view: nothing
             return Tenant.objects.none()
-        customers = tenant_descendants(tenant=sub_partner, kind=Tenant.Kind.CUSTOMER)
-    return customers
+        return customers_managed_now(partner=sub_partner, subtree=True, today=today)
+    return customers_visible_to(org=org, today=today)
 
 
 def _filtered(
-    qs: "QuerySet[WithAnnotations[Tenant, _Figures]]", filters: dict, today: datetime.date
+    qs: "QuerySet[WithAnnotations[Tenant, _Figures]]",
+    filters: dict,
+    today: datetime.date,
+    managed: Exists,
 ) -> "QuerySet[WithAnnotations[Tenant, _Figures]]":
     if filters.get("q"):
         qs = qs.filter(name__icontains=filters["q"])
@@ -451,7 +474,7 @@ def _filtered(
         qs = qs.filter(current_end_date__lte=until)
     if filters.get("trend"):
         qs = qs.filter(trend=filters["trend"])
-    live_today = Subscription.objects.active_on(today).filter(customer=OuterRef("pk"))
+    live_today = Subscription.objects.active_on(today).filter(managed, customer=OuterRef("pk"))
     if filters.get("product"):
         qs = qs.filter(Exists(live_today.filter(product__code=filters["product"])))
     if filters.get("category"):
@@ -485,10 +508,9 @@ def smart_list_rows(
     runs in the database). Bench: the CSV export against COPY."""
     today = today or timezone.localdate()
     filters = effective_filters(org=org, smart_list=smart_list)
-    manager = org.tenant  # whose grants decide which subscriptions count
-    if filters.get("sub_partner") and org.is_admin:
-        manager = _sub_partner(org, filters["sub_partner"]) or org.tenant
-    qs = _filtered(_annotated(_customers(org, filters), today, manager), filters, today)
+    managed = _managed(org, filters, today)
+    qs = _annotated(_customers(org, filters, today), today, managed)
+    qs = _filtered(qs, filters, today, managed)
     ordering = parse_ordering(org=org, smart_list=smart_list, ordering=ordering)
     descending = ordering.startswith("-")
     column = F(_ORDER_KEYS[ordering.removeprefix("-")])

@@ -78,8 +78,8 @@ class SmartListForm(forms.Form):
         else:
             del self.fields["sub_partner"]
         if org.tenant.subscriptions_enabled:
-            codes = Product.objects.filter(is_active=True).order_by("code")
-            self.fields["product"].choices = ANY + [(p.code, p.name) for p in codes]
+            products = smart_lists.product_choices(org=org)
+            self.fields["product"].choices = ANY + [(p.code, p.name) for p in products]
         else:
             for name in smart_lists.SUBSCRIPTION_FILTERS:
                 del self.fields[name]

@@ -10,12 +10,12 @@ either qualifies."""
 
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from partners.models import Access, Partnership
+from partners.selectors import manages_now
 from subscriptions.models import Subscription, mrr_sum
 from tenants.branch_cache import branch_cached
 from tenants.models import Tenant
@@ -66,12 +66,12 @@ def programme_progress(*, partner: Tenant) -> dict:
     today = timezone.localdate()
 
     def yearly_values() -> dict[str, Decimal]:
-        managed = Partnership.objects.filter(
-            partner=partner, status=Partnership.Status.ACTIVE, customer=OuterRef("customer")
-        ).filter(Q(access=Access.FULL) | Q(products=OuterRef("product")))
+        managed = manages_now(
+            partner=partner, customer=OuterRef("customer"), product=OuterRef("product"), today=today
+        )
         rows = (
             Subscription.objects.active_on(today)
-            .filter(Exists(managed))
+            .filter(managed)
             .order_by()
             .values("currency")
             .annotate(yearly=mrr_sum(Q()))

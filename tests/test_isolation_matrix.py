@@ -11,7 +11,10 @@ smart list, import job, member, API token, partnership, audit event.
 The actors: anonymous; the owner, an admin and a user of another customer
 (Bergmann); a partner with a limited grant on Müller for another product
 (Limes); Alpine's collaborator, not assigned to Müller; a partner whose grant
-ended (Ende) and one whose grant expired (Frist); an unrelated partner (Rhein
+ended (Ende), one whose grant expired (Frist), and one whose limited grant on
+the subscription's product is past its end date while the expiry job has not
+run yet (Spät: still `active` in the database, SPEC §3 "Judged at request
+time"); an unrelated partner (Rhein
 Cloud) and its API token; staff; and the two owners of the world, Müller's
 owner and Alpine's, each foreign to the other side's private objects.
 
@@ -31,10 +34,11 @@ patterns left out, each with its reason. A pattern in neither fails
 `test_every_url_pattern_is_in_the_matrix`, naming it: a new URL is covered the
 day it is added, or the suite says so.
 
-Last run: 152 patterns x 5 methods x 13 actors = 10,025 cells (some patterns
-are checked with several objects), plus 6,690 naming the victim's
-organization: 22,650 requests, 0 leaks (SQLite, about 60 s; PostgreSQL about
-2 min). `-s` prints the figure of the run.
+Last run: 157 patterns x 5 methods x 14 actors = 11,155 cells (some patterns
+are checked with several objects), plus 7,580 naming the victim's
+organization: 25,336 requests, 0 leaks (SQLite, about 100 s on a busy
+2-core machine; PostgreSQL about 3 min). Before issue 21's fix, Spät alone
+found 97. `-s` prints the figure of the run.
 """
 
 import dataclasses
@@ -94,6 +98,7 @@ LIMITED = "Limes (limited grant, other product)"
 COLLABORATOR = "Alpine collaborator (not assigned)"
 ENDED = "Ende (grant ended)"
 EXPIRED = "Frist (grant expired)"
+LAPSED = "Spät (grant past its end date, not yet expired by the job)"
 RHEIN = "Rhein Cloud owner (unrelated partner)"
 RHEIN_TOKEN = "Rhein Cloud API token"
 ALPINE_OWNER = "Alpine owner (full grant)"
@@ -109,6 +114,7 @@ ACTORS = (
     COLLABORATOR,
     ENDED,
     EXPIRED,
+    LAPSED,
     RHEIN,
     RHEIN_TOKEN,
     ALPINE_OWNER,
@@ -164,7 +170,7 @@ REACH: dict[str, frozenset[str]] = {
 # template's name on the offer it received).
 KNOW: dict[str, frozenset[str]] = {
     **REACH,
-    "customer": REACH["customer"] | {ENDED, EXPIRED},
+    "customer": REACH["customer"] | {ENDED, EXPIRED, LAPSED},
     "template_name": REACH["template"] | {MUELLER_OWNER},
     "proposal": frozenset({MUELLER_OWNER, ALPINE_OWNER, COLLABORATOR}),
     "invitation": frozenset({ANONYMOUS, ALPINE_OWNER}),
@@ -278,6 +284,17 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
     assert partner_services.partnership_expire(partnership_id=lapsing.pk)
     partnership = _granted(world, alpine, a_owner, access="full", payment="customer")
     limited = _granted(world, limes, limes_owner, access="limited", products=[mailbox])
+    # Spät's limited grant on the subscription's product ended yesterday; no job ran.
+    spaet, spaet_owner = _partner("Spät Netz", "spaet", world.provider)
+    lapsed = _granted(
+        world,
+        spaet,
+        spaet_owner,
+        access="limited",
+        products=[standard],
+        ends_on=today + datetime.timedelta(days=10),
+    )
+    Partnership.objects.filter(pk=lapsed.pk).update(ends_on=today - datetime.timedelta(days=1))
 
     # Alpine's records about Müller, and its own lists.
     contact = customer_services.contact_add(
@@ -475,6 +492,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         COLLABORATOR: Actor(COLLABORATOR, world.collaborator, alpine),
         ENDED: Actor(ENDED, ende_owner, ende),
         EXPIRED: Actor(EXPIRED, frist_owner, frist),
+        LAPSED: Actor(LAPSED, spaet_owner, spaet),
         RHEIN: Actor(RHEIN, world.other_owner, world.other_partner),
         RHEIN_TOKEN: Actor(RHEIN_TOKEN, world.other_owner, world.other_partner, token=rhein_raw),
         ALPINE_OWNER: Actor(ALPINE_OWNER, a_owner, alpine),

@@ -35,7 +35,7 @@ from offers.models import LicenseMode, Offer, OfferBatch, OfferItem, OfferTempla
 from offers.selectors import offer_recipients_of
 from offers.services.templates import clean_item
 from partners.models import Access, Partnership, Side
-from partners.selectors import customers_visible_to
+from partners.selectors import customers_visible_to, grants_active_now, managing_grants
 from subscriptions.models import Subscription
 from subscriptions.services import LedgerEntry, subscription_create, subscription_update
 from tenants.emails import emails_enqueue
@@ -72,11 +72,10 @@ class Refusal:
 
 
 def _grants(org: OrgContext, customer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Partnership]:
-    """The caller's active partnerships with these customers, by customer id."""
+    """The caller's grants active now with these customers, by customer id."""
     rows = (
-        Partnership.objects.filter(
-            partner=org.tenant, status=Partnership.Status.ACTIVE, customer_id__in=customer_ids
-        )
+        managing_grants(partner=org.tenant)
+        .filter(customer_id__in=customer_ids)
         .select_related("partner", "customer")
         .prefetch_related("products")
     )
@@ -330,11 +329,12 @@ def offers_deliver(*, offer_ids: Sequence) -> int:
             delivery_attempts=F("delivery_attempts") + 1
         )
         managed = set(
-            Partnership.objects.filter(
-                status=Partnership.Status.ACTIVE,
+            grants_active_now()
+            .filter(
                 partner_id__in={o.partner_id for o in offers},
                 customer_id__in={o.customer_id for o in offers},
-            ).values_list("partner_id", "customer_id")
+            )
+            .values_list("partner_id", "customer_id")
         )
         recipients = offer_recipients_of({o.customer_id for o in offers})
         prefetch_related_objects(offers, Prefetch("items", queryset=_items_with_products()))

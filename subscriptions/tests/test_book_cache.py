@@ -9,6 +9,7 @@ from django.core.cache import cache
 
 from catalog.tests.factories import ProductFactory
 from partners.models import Access, Partnership
+from partners.selectors import customers_visible_count
 from partners.services import (
     collaborators_set,
     customer_add,
@@ -16,6 +17,7 @@ from partners.services import (
     partnership_end,
     partnership_invite_partner,
 )
+from partners.tasks import expire_partnerships
 from subscriptions import mrr, services
 from tenants.branch_cache import _generation_key, branch_cached, branch_changed, branch_of
 from tenants.selectors import org_context_for
@@ -170,7 +172,9 @@ def test_assigning_a_customer_retires_the_collaborators_book(world, book):
     assert [m.name for m in mrr.book_movements(org=collaborator, month=MONTH).moves] == ["Alpha"]
 
 
-def test_moving_a_customer_retires_both_sub_trees(world, book):
+def test_a_sub_tree_is_who_manages_now_not_where_the_customer_hangs(world, book):
+    """Moving a customer in the tree retires both branches' figures, and changes
+    none: a sub-tree is the customers its partners manage now (SPEC §3)."""
     admin = ctx(world.partner_admin, world.partner)
     other = ctx(world.other_owner, world.other_partner)
     assert current_mrr(admin, subtree=True) == Decimal("140.00")
@@ -178,8 +182,54 @@ def test_moving_a_customer_retires_both_sub_trees(world, book):
 
     tenant_move(tenant=book["beta"], new_parent=world.other_partner)
 
-    assert current_mrr(admin, subtree=True) == Decimal("100.00")
-    assert current_mrr(other, subtree=True, currency="CHF") == Decimal("40.00")
+    assert current_mrr(admin, subtree=True) == Decimal("140.00")
+    assert current_mrr(admin, subtree=True, cached=False) == Decimal("140.00")
+    assert current_mrr(other, subtree=True, currency="CHF") == 0
+
+
+def test_a_sub_partners_grant_retires_the_parents_sub_tree(world, book):
+    admin = ctx(world.partner_admin, world.partner)
+    lakeside = ctx(world.sub_partner_owner, world.sub_partner)
+    assert current_mrr(admin, subtree=True) == Decimal("140.00")
+
+    seeblick = customer_add(org=lakeside, name="Seeblick").customer
+    subscribe(lakeside, seeblick, book["product"], "25.00")
+
+    assert current_mrr(admin, subtree=True) == Decimal("165.00")
+    assert current_mrr(admin) == Decimal("140.00")  # Alpine's own book: not Lakeside's
+
+
+def test_a_grants_end_date_passing_retires_the_figures_without_a_write(
+    world, book, time_machine, django_assert_num_queries
+):
+    """The figures are keyed by the day they are read on, the day a grant's
+    `ends_on` is compared with: the day after its last day they are computed
+    afresh without the grant, before the expiry job has run (and it changes none)."""
+    owner, admin = book["owner"], ctx(world.partner_admin, world.partner)
+    time_machine.move_to(on(2027, 3, 1, 23, 57))  # figures cached now live 10 minutes
+    grant = Partnership.objects.get(partner=world.partner, customer=book["alpha"])
+    grant.ends_on = TODAY  # its last day
+    grant.save(update_fields=["ends_on"])
+
+    def figures() -> tuple:
+        return (
+            current_mrr(owner),
+            current_mrr(admin, subtree=True),
+            [m.name for m in mrr.book_movements(org=owner, month=MONTH).moves],
+            programme_progress(partner=world.partner)["currencies"][0]["yearly_value"],
+            customers_visible_count(org=owner),
+        )
+
+    on_the_last_day = (Decimal("140.00"), Decimal("140.00"), ["Alpha", "Beta"], 1680, 2)
+    assert figures() == on_the_last_day
+    with django_assert_num_queries(0):
+        assert figures() == on_the_last_day  # cached
+
+    time_machine.move_to(on(2027, 3, 2, 0, 1))
+    without_alpha = (Decimal("40.00"), Decimal("40.00"), ["Beta"], 480, 1)
+    assert figures() == without_alpha
+    assert expire_partnerships() == 1
+    assert figures() == without_alpha
 
 
 def test_a_partner_in_another_branch_sees_its_customers_changes(world, book):

@@ -171,10 +171,13 @@ def test_a_collaborator_sees_only_the_assigned_customers(world, book):
     assert [m["customer"]["name"] for m in moves] == ["Alpha"]
 
 
-def test_the_subtree_book_is_for_owners_and_admins_and_holds_every_customer_below(world, book):
-    sub_customer = CustomerFactory(name="Seeblick", parent=world.sub_partner)
+def test_the_subtree_book_is_for_owners_and_admins_and_holds_what_its_partners_manage(world, book):
+    lakeside = ctx(world.sub_partner_owner, world.sub_partner)
+    sub_customer = customer_add(org=lakeside, name="Seeblick").customer
     sub(sub_customer, "10", D(2025, 1, 1))
-    sub(world.customer, "7", D(2025, 1, 1))  # below Alpine, no partnership: not actable
+    # below Alpine in the tree, but nobody's grant: in no book (SPEC §3, by who manages now)
+    sub(world.customer, "7", D(2025, 1, 1))
+    sub(CustomerFactory(name="Unmanaged", parent=world.sub_partner), "3", D(2025, 1, 1))
     collaborator = ctx(world.collaborator, world.partner)
 
     mine = mrr.book_mrr(org=ctx(world.partner_owner, world.partner), months=1, today=TODAY)
@@ -182,7 +185,7 @@ def test_the_subtree_book_is_for_owners_and_admins_and_holds_every_customer_belo
         org=ctx(world.partner_admin, world.partner), months=1, today=TODAY, subtree=True
     )
 
-    assert tree["current_mrr"] - mine["current_mrr"] == Decimal("17")
+    assert tree["current_mrr"] - mine["current_mrr"] == Decimal("10")
     with pytest.raises(PermissionDenied):
         mrr.book_mrr(org=collaborator, subtree=True, today=TODAY)
     with pytest.raises(PermissionDenied):

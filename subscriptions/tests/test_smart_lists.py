@@ -70,7 +70,7 @@ def book(world) -> Book:
     """Alpha (CH): 100 ending in 10 days, then nothing (down). Beta (DE): 50
     ending in 100 days, plus 30 from day 5 (up). Gamma (CH): 1800 a year (150)
     ending in 200 days, renewed at the same price (flat). Delta (AT): a cancelled
-    subscription, 5 from day 20 (up). Sub Co: a customer of the sub-partner."""
+    subscription, 5 from day 20 (up). Sub Co: a customer the sub-partner manages."""
     hosting = ProductFactory(code="web", category=Product.Category.HOSTING)
     email = ProductFactory(code="mail", category=Product.Category.EMAIL)
     backup = ProductFactory(code="vault", category=Product.Category.BACKUP, billing_period="annual")
@@ -85,8 +85,11 @@ def book(world) -> Book:
     _subscribe(delta, hosting, "5.00", starts_on=TODAY + 20 * DAY)
     cancelled = _subscribe(delta, hosting, "70.00")
     Subscription.objects.filter(pk=cancelled.pk).update(cancelled_at=timezone.now())
-    sub_customer = CustomerFactory(name="Sub Co", parent=world.sub_partner)
+    lakeside = org_context_for(user=world.sub_partner_owner, slug=world.sub_partner.slug)
+    sub_customer = customer_add(org=lakeside, name="Sub Co").customer
     _subscribe(sub_customer, hosting, "20.00")
+    # below Lakeside in the tree but managed by nobody: in no list (SPEC §3)
+    _subscribe(CustomerFactory(name="Unmanaged", parent=world.sub_partner), hosting, "9.00")
     return Book(hosting=hosting, email=email, backup=backup, sub_customer=sub_customer)
 
 
