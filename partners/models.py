@@ -126,6 +126,22 @@ class Partnership(models.Model):
         return self.access == Access.FULL
 
     @property
+    def status_now(self) -> str:
+        """The status judged now (SPEC §1 "judged at request time"): an active grant
+        past its end date, or an invitation past its expiry, is expired now, even
+        before the beat job writes it (partners.services.partnership_expire)."""
+        ended = self.status == self.Status.ACTIVE and (
+            self.ends_on is not None and self.ends_on < timezone.localdate()
+        )
+        lapsed = self.status == self.Status.PENDING and (
+            self.invitation_expires_at is not None and self.invitation_expires_at <= timezone.now()
+        )
+        return self.Status.EXPIRED if ended or lapsed else self.status
+
+    def get_status_now_display(self) -> str:
+        return str(self.Status(self.status_now).label)
+
+    @property
     def awaits_answer(self) -> bool:
         """Pending, or active but sent to a newly invited owner to review."""
         return self.status == self.Status.PENDING or (

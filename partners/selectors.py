@@ -460,7 +460,7 @@ def partnership_check(*, org: OrgContext, partnership: Partnership, action: str)
         raise PermissionDenied(_("The other side of this partnership does that."))
     if not org.has_role(rule.role):
         raise PermissionDenied(str(ROLE_NEEDED[rule.role]))
-    if partnership.status not in rule.statuses:
+    if partnership.status_now not in rule.statuses:
         raise Conflict(status_conflict(partnership))
     if rule.when is not None and not rule.when(partnership):
         raise Conflict(str(rule.refused))
@@ -494,8 +494,14 @@ STATUS_CONFLICTS: "dict[str, StrPromise]" = {
 
 
 def status_conflict(partnership: Partnership) -> str:
-    """Why a partnership's status forbids an action (the 409's message)."""
-    return str(STATUS_CONFLICTS[partnership.status])
+    """Why a partnership's status, judged now, forbids an action (the 409's message)."""
+    status = partnership.status_now
+    if status == Partnership.Status.EXPIRED and partnership.status == Partnership.Status.PENDING:
+        return str(INVITATION_EXPIRED)
+    return str(STATUS_CONFLICTS[status])
+
+
+INVITATION_EXPIRED = gettext_lazy("This invitation has expired.")
 
 
 def partnership_actions(*, org: OrgContext, partnership: Partnership) -> list[str]:

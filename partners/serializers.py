@@ -73,7 +73,7 @@ def payment_field():
 
 
 class PartnershipSummarySerializer(serializers.ModelSerializer):
-    status = PartnershipStatusField(read_only=True)
+    status = PartnershipStatusField(read_only=True, source="status_now")
     payment = payment_field()
 
     class Meta:
@@ -87,7 +87,7 @@ class PartnershipSerializer(serializers.ModelSerializer):
     customer = TenantNameSerializer(read_only=True)
     products = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     requested = GrantSerializer(read_only=True)
-    status = PartnershipStatusField(read_only=True)
+    status = PartnershipStatusField(read_only=True, source="status_now")
     payment = payment_field()
 
     class Meta:

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -170,6 +171,7 @@ def _require_status(partnership: Partnership, *statuses: str) -> None:
 
 
 def _check_one_full(partnership: Partnership) -> None:
+    _expire_due(Q(customer=partnership.customer, access=Access.FULL))
     clash = (
         Partnership.objects.filter(
             customer=partnership.customer, access=Access.FULL, status=Status.ACTIVE
@@ -222,6 +224,7 @@ def _new_invitation(partnership: Partnership) -> datetime.datetime:
 
 def _create(partnership: Partnership, grant: dict, actor: User) -> PartnershipEvent:
     """Insert a new partnership with its grant; the request is kept as asked."""
+    _expire_due(Q(partner=partnership.partner, customer=partnership.customer))
     try:
         with transaction.atomic():
             partnership.save(force_insert=True)
@@ -396,6 +399,7 @@ def partnership_invite_partner(
     if not partner_directory().filter(pk=partner.pk).exists():
         raise ValidationError({"partner": _("Choose a partner from the directory.")})
     grant = clean_grant(access=access, payment=payment, products=products, ends_on=ends_on)
+    _expire_due(Q(partner=partner, customer=org.tenant))
     if Partnership.objects.filter(
         partner=partner, customer=org.tenant, status__in=Partnership.LIVE_STATUSES
     ).exists():
@@ -458,15 +462,6 @@ def customer_owner_invite(*, org: OrgContext, customer: Tenant, owner_email: str
 # --- answering ----------------------------------------------------------------
 
 
-def _expire_if_past(partnership: Partnership) -> None:
-    """A pending invitation past its expiry cannot be accepted any more (the beat
-    job marks it expired). An owner's review of an active grant does not lapse."""
-    if partnership.status != Status.PENDING:
-        return
-    if partnership.invitation_expires_at and partnership.invitation_expires_at <= timezone.now():
-        raise Conflict(_("This invitation has expired."))
-
-
 @transaction.atomic
 def partnership_accept(
     *,
@@ -481,7 +476,6 @@ def partnership_accept(
     asked (other products, limited instead of full, the other payment mode)."""
     partnership = _lock(partnership)
     partnership_check(org=org, partnership=partnership, action="accept")
-    _expire_if_past(partnership)
     asked = grant_of(partnership)
     changes = (
         access is not None or payment is not None or products is not None or ends_on is not None
@@ -672,34 +666,45 @@ def partnership_expire(*, partnership_id: uuid.UUID | str) -> bool:
             .filter(pk=partnership_id)
             .first()
         )
-        if partnership is None:
-            return False
-        today, now = timezone.localdate(), timezone.now()
-        due_active = (
-            partnership.status == Status.ACTIVE
-            and partnership.ends_on
-            and partnership.ends_on < today
-        )
-        due_pending = (
-            partnership.status == Status.PENDING
-            and partnership.invitation_expires_at
-            and partnership.invitation_expires_at <= now
-        )
-        if not (due_active or due_pending):
-            return False
-        before = grant_of(partnership)
-        _close(partnership, Status.EXPIRED, None)
-        event = _record(
-            partnership,
-            Kind.EXPIRED,
-            None,
-            before=before,
-            note="end date passed" if due_active else "invitation not answered in time",
-        )
-        if due_active:
-            home_partner_sync(customer=partnership.customer)
-            notifications.expired(partnership=partnership, event=event)
-        return True
+        return partnership is not None and _expire_locked(partnership)
+
+
+def _expire_locked(partnership: Partnership) -> bool:
+    """Expire a locked partnership if it is due (`status_now`): the one expiry."""
+    if partnership.status_now != Status.EXPIRED or partnership.status == Status.EXPIRED:
+        return False
+    due_active = partnership.status == Status.ACTIVE
+    before = grant_of(partnership)
+    _close(partnership, Status.EXPIRED, None)
+    event = _record(
+        partnership,
+        Kind.EXPIRED,
+        None,
+        before=before,
+        note="end date passed" if due_active else "invitation not answered in time",
+    )
+    if due_active:
+        home_partner_sync(customer=partnership.customer)
+        notifications.expired(partnership=partnership, event=event)
+    return True
+
+
+def _expire_due(rows: Q) -> None:
+    """Before a new or newly active grant: expire, under their locks, the rows of
+    `rows` that are past due but not yet swept by the beat job, so they neither
+    block the new one (one live partnership per pair, one full grant per
+    customer) nor outlive it."""
+    now = timezone.now()
+    due = Q(status=Status.ACTIVE, ends_on__lt=timezone.localdate()) | Q(
+        status=Status.PENDING, invitation_expires_at__lte=now
+    )
+    for partnership in (
+        Partnership.objects.select_for_update()
+        .select_related("partner", "customer")
+        .filter(rows & due)
+        .order_by("pk")
+    ):
+        _expire_locked(partnership)
 
 
 REMINDER_DAYS = (30, 7, 1)

@@ -313,3 +313,57 @@ def test_sub_tree_figures_count_only_a_limited_grants_products(world, api, limit
     assert book["current_mrr"] == "10.00"
     assert move["mrr_after"] == "10.00"
     assert [s["product"] for s in move["subscriptions"]] == ["vault-basic"]
+
+
+# --- the write paths judge the grant now too ---------------------------------------------
+
+
+@pytest.mark.time_machine(on(2026, 11, 20))
+def test_a_grant_past_its_end_date_is_expired_for_every_step_before_the_job(
+    world, api, until_the_10th, time_machine
+):
+    """Past `ends_on`, before the job: the grant reads as expired and no step of an
+    active grant applies to it (change, extension, end), on either side."""
+    time_machine.move_to(on(2026, 12, 11, 0, 1))
+    grant = until_the_10th["grant"]
+    url = f"/api/v1/partnerships/{grant.pk}/"
+    customer = api(world.customer_owner, world.customer)
+
+    assert customer.get(url).json()["status"] == "expired"
+    refused = [
+        customer.patch(url, {"access": "limited", "products": ["hosting-basic"]}, format="json"),
+        customer.post(f"{url}end/", {"password": PASSWORD}, format="json"),
+        api(world.partner_owner, world.partner).post(
+            f"{url}request-extension/", {"until": "2027-06-30"}, format="json"
+        ),
+    ]
+    assert [r.status_code for r in refused] == [409, 409, 409]
+    assert all("expired" in r.json()["detail"] for r in refused)
+    grant.refresh_from_db()
+    assert (grant.status, grant.access, grant.events.count()) == ("active", "full", 2)
+
+
+@pytest.mark.time_machine(on(2026, 11, 20))
+def test_a_grant_past_its_end_date_blocks_no_new_grant(world, api, until_the_10th, time_machine):
+    """The customer gives full access to another partner, and the same partner is
+    invited again, the morning after the end date, before the job: the passed grant
+    is expired on the spot (its event and email once), then the new one is made."""
+    time_machine.move_to(on(2026, 12, 11, 8, 0))
+    old = until_the_10th["grant"]
+    owner = ctx(world.customer_owner, world.customer)
+
+    again = partner_services.partnership_invite_partner(
+        org=owner, partner=world.partner, access="full", payment="customer"
+    )
+    other = partner_services.partnership_invite_partner(
+        org=owner, partner=world.other_partner, access="full", payment="customer"
+    )
+    partner_services.partnership_accept(
+        org=ctx(world.other_owner, world.other_partner), partnership=other
+    )
+
+    old.refresh_from_db()
+    assert old.status == "expired" and old.events.filter(kind="expired").count() == 1
+    assert partner_services.partnership_expire(partnership_id=old.pk) is False  # the job: nothing
+    assert Partnership.objects.get(pk=again.pk).status == "pending"
+    assert Partnership.objects.get(pk=other.pk).status == "active"
