@@ -25,6 +25,7 @@ from tenants.serializers import (
     OrganizationSettingsSerializer,
     PartnerCreateSerializer,
     PartnerSerializer,
+    PartnerUpdateSerializer,
 )
 
 
@@ -211,6 +212,24 @@ class PartnerCreateAPI(APIView):
         serializer.is_valid(raise_exception=True)
         partner = services.partner_create(actor=request.user, **serializer.validated_data)
         return Response(PartnerSerializer(partner).data, status=status.HTTP_201_CREATED)
+
+
+class PartnerUpdateAPI(APIView):
+    """Staff suspend or reinstate a partner, or change its discount rate (SPEC §2).
+    Suspended, its members and API tokens get 403 at once; the change is
+    audited in the partner's log and the provider's."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(request=PartnerUpdateSerializer, responses={200: PartnerSerializer})
+    def patch(self, request, partner_id):
+        partner = selectors.partner_get(partner_id=partner_id)
+        serializer = PartnerUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        partner = services.partner_update(
+            actor=request.user, partner=partner, **serializer.validated_data
+        )
+        return Response(PartnerSerializer(partner).data)
 
 
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):

@@ -3,7 +3,8 @@ and checks the role the view needs, before any handler runs.
 
 The organization is the token's own; for a session, the `X-Tenant` header (a
 user with a single membership may omit it). A tenant the caller does not belong
-to is a 404, like a missing one. Subclasses name what they need with
+to is a 404, like a missing one; one that is suspended, a 403 for its members
+(its tokens are refused by `tenants.authentication`). Subclasses name what they need with
 `allowed_kinds` and `min_role` / `min_role_by_action`; they do not override
 `initial`.
 """
@@ -15,7 +16,7 @@ from rest_framework import exceptions, generics, viewsets
 from rest_framework.views import APIView
 
 from tenants.models import ROLE_IN_SENTENCE, ApiToken, Membership, Role, Tenant
-from tenants.selectors import OrgContext, org_context_for
+from tenants.selectors import OrgContext, org_context_for, org_require_active
 
 TENANT_HEADER = "HTTP_X_TENANT"
 
@@ -60,6 +61,7 @@ class OrgScopedMixin:
             # a method the URL does not have is 405 whichever organization asks
             raise exceptions.MethodNotAllowed(request.method)
         self.org = resolve_org(request)
+        org_require_active(self.org)
         if self.org.tenant.kind not in self.allowed_kinds:
             raise Http404(_("Not available for this organization."))
         action = getattr(self, "action", None) or request.method.lower()

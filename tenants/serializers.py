@@ -184,6 +184,19 @@ class PartnerCreateSerializer(serializers.Serializer):
     )
 
 
+class PartnerUpdateSerializer(serializers.Serializer):
+    """`PATCH partners/{id}/` (staff): what it does not name stays as it is."""
+
+    status = serializers.ChoiceField(choices=Tenant.Status.choices, required=False)
+    discount_rate = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        required=False,
+        min_value=Decimal("0"),
+        max_value=MAX_DISCOUNT_RATE,
+    )
+
+
 class PartnerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tenant

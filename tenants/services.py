@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from tenants.audit import audit_member_changes, audit_record
+from tenants.audit import audit_member_changes, audit_record, audit_record_shared
 from tenants.branch_cache import branch_changed
 from tenants.exceptions import Conflict
 from tenants.jobs import enqueue_on_commit
@@ -225,6 +225,72 @@ def partner_create(
         user=owner, tenant=partner, role=Role.OWNER, buyer=True, invited_by=actor
     )
     _enqueue_invitation(membership)
+    return partner
+
+
+@transaction.atomic
+def tenant_status_set(*, actor: User, tenant: Tenant, status: str) -> Tenant:
+    """Staff suspend an organization or reinstate it (SPEC §2). Suspended, its
+    members and API tokens get 403 on every request at once
+    (`tenants.selectors.org_require_active`); its customers keep their own
+    access. Recorded in the organization's log and the provider's; setting the
+    status it has records nothing."""
+    if not actor.is_staff:
+        raise PermissionDenied(_("Only platform staff suspend or reinstate organizations."))
+    if status not in Tenant.Status.values:
+        raise ValidationError({"status": _("Choose active or suspended.")})
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = tenant.status
+    if before == status:
+        return tenant
+    tenant.status = status
+    tenant.save(update_fields=["status", "updated_at"])
+    branch_changed(paths=[tenant.path])  # no cached figure outlives the change
+    provider = Tenant.objects.filter(kind=Tenant.Kind.PROVIDER, parent__isnull=True).first()
+    parties = [(tenant, tenant.name)]
+    if provider is not None and provider.pk != tenant.pk:
+        parties.append((provider, tenant.name))
+    audit_record_shared(
+        parties=parties,
+        action=(
+            AuditEvent.Action.TENANT_SUSPENDED
+            if status == Tenant.Status.SUSPENDED
+            else AuditEvent.Action.TENANT_REINSTATED
+        ),
+        actor=actor,
+        details={
+            "tenant": str(tenant.pk),
+            "before": {"status": before},
+            "after": {"status": status},
+        },
+    )
+    return tenant
+
+
+@transaction.atomic
+def partner_update(
+    *,
+    actor: User,
+    partner: Tenant,
+    status: str | None = None,
+    discount_rate: Decimal | None = None,
+) -> Tenant:
+    """Staff change a partner's status (`tenant_status_set`) or discount rate
+    (API.md `PATCH partners/{id}/`)."""
+    if not actor.is_staff:
+        raise PermissionDenied(_("Only platform staff change partners."))
+    if discount_rate is not None:
+        if not (Decimal("0") <= discount_rate <= MAX_DISCOUNT_RATE):
+            raise ValidationError(
+                {"discount_rate": _("Between 0 and %(maximum)s.") % {"maximum": MAX_DISCOUNT_RATE}}
+            )
+        Tenant.objects.filter(pk=partner.pk).update(
+            discount_rate=discount_rate, updated_at=timezone.now()
+        )
+        branch_changed(paths=[partner.path])  # an update() sends no signal
+    if status is not None:
+        tenant_status_set(actor=actor, tenant=partner, status=status)
+    partner.refresh_from_db()
     return partner
 
 

@@ -2,7 +2,8 @@
 
 The slug in the URL names the organization (never hidden session state, so two
 tabs can work in two organizations); it is resolved once here. Not a member →
-404, like a missing organization; a role too low → 403.
+404, like a missing organization; a role too low, or an organization that is
+suspended, → 403 (templates/403.html says why).
 """
 
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -13,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from tenants.exceptions import validation_detail
 from tenants.models import ROLE_IN_SENTENCE, Role, Tenant
-from tenants.selectors import OrgContext, org_context_for
+from tenants.selectors import OrgContext, org_context_for, org_require_active
 
 
 class OrgViewMixin(LoginRequiredMixin):
@@ -29,6 +30,7 @@ class OrgViewMixin(LoginRequiredMixin):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         self.org = org_context_for(user=request.user, slug=kwargs["slug"])
+        org_require_active(self.org)
         if self.org.tenant.kind not in self.allowed_kinds:
             raise Http404(_("Not available for this organization."))
         if not self.org.has_role(self.min_role):

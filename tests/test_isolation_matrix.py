@@ -661,6 +661,9 @@ REGISTRY: dict[str, Entry] = {
     "api:organization-branding-logo": C(),
     "api:organization-settings": C(),
     "api:partner-create": Entry(None, body={"name": "x", "parent": "{sub_partner}"}),
+    "api:partner-update": Entry(
+        None, {"partner_id": "sub_partner"}, body={"status": "suspended", "discount_rate": "0.1"}
+    ),
     "api:member-list": C(),
     "api:member-detail": C(pk="member"),
     "api:token-list": C(),
