@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tenants import selectors, services
-from tenants.api_base import OrgAPIView, OrgViewSet, resolve_org
+from tenants.api_base import OrgAPIView, OrgViewSet, resolve_org, secret_response
 from tenants.models import ApiToken, AuditEvent, Membership, Role
 from tenants.serializers import (
     ApiTokenCreatedSerializer,
@@ -193,7 +193,10 @@ class ApiTokenViewSet(mixins.ListModelMixin, OrgViewSet):
         serializer.is_valid(raise_exception=True)
         token, raw = services.api_token_create(org=self.org, name=serializer.validated_data["name"])
         token.token = raw
-        return Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+        return secret_response(
+            Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED),
+            "token",
+        )
 
     def destroy(self, request, pk=None):
         token = selectors.api_token_get(org=self.org, token_id=pk)

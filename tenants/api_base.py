@@ -20,6 +20,17 @@ from tenants.selectors import OrgContext, org_context_for, org_require_active
 
 TENANT_HEADER = "HTTP_X_TENANT"
 
+# The attribute naming a response's fields that are shown once (a new token):
+# what the API keeps of the request for an Idempotency-Key never holds them
+# (portal.idempotency).
+SECRET_FIELDS = "secret_fields"
+
+
+def secret_response(response, *fields: str):
+    """Mark `fields` of `response` (top-level keys of its JSON) as secret."""
+    setattr(response, SECRET_FIELDS, fields)
+    return response
+
 
 def resolve_org(request) -> OrgContext:
     user = request.user

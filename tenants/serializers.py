@@ -161,7 +161,14 @@ class ApiTokenCreateSerializer(serializers.Serializer):
 
 
 class ApiTokenCreatedSerializer(ApiTokenSerializer):
-    token = serializers.CharField(read_only=True, help_text="Shown once; store it now.")
+    token = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text=(
+            "Shown once; store it now. null in the replay of the same request "
+            "(Idempotency-Key): the token is never kept."
+        ),
+    )
 
     class Meta(ApiTokenSerializer.Meta):
         fields = [*ApiTokenSerializer.Meta.fields, "token"]
