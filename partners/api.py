@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from partners import selectors, services
 from partners.filters import CustomerFilter
-from partners.models import AlertProfile, Partnership, ServiceProfile, SlaPolicy
+from partners.models import Access, AlertProfile, Partnership, ServiceProfile, SlaPolicy
 from partners.serializers import (
     AlertProfileSerializer,
     CollaboratorSerializer,
@@ -28,6 +28,7 @@ from partners.serializers import (
     DirectoryPartnerSerializer,
     EndSerializer,
     ExtensionRequestSerializer,
+    GrantChangeSerializer,
     GrantInputSerializer,
     OwnerInviteSerializer,
     PartnershipDetailSerializer,
@@ -36,7 +37,7 @@ from partners.serializers import (
     ServiceProfileSerializer,
     SlaPolicySerializer,
 )
-from tenants.api_base import OrgViewSet
+from tenants.api_base import OrgViewSet, require_password
 from tenants.models import Role, Tenant
 
 
@@ -407,9 +408,22 @@ class PartnershipViewSet(mixins.ListModelMixin, OrgViewSet):
         service(org=self.org, partnership=partnership, **data)
         return self._render(pk)
 
-    @_action_schema(GrantInputSerializer)
+    @_action_schema(GrantChangeSerializer)
     def partial_update(self, request, pk=None):
-        return self._act(request, pk, services.partnership_change, GrantInputSerializer)
+        partnership = self._get(pk)
+        serializer = GrantChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        payment = (
+            data.get("payment") if data.get("access", partnership.access) == Access.FULL else ""
+        )
+        if payment and payment != partnership.payment:
+            # a change of payment mode (SPEC §1): who may (403, 409), then the password
+            selectors.partnership_check(org=self.org, partnership=partnership, action="change")
+            require_password(self.org, data)
+        data.pop("password", None)
+        services.partnership_change(org=self.org, partnership=partnership, **data)
+        return self._render(pk)
 
     @_action_schema(GrantInputSerializer)
     @action(detail=True, methods=["post"])

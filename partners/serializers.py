@@ -32,7 +32,7 @@ from partners.selectors import (
 from partners.services import contract_clean
 from tenants.exceptions import validation_detail
 from tenants.models import Contact, Tenant
-from tenants.serializers import email_domains_field
+from tenants.serializers import confirmation_password, email_domains_field
 from tenants.services import ORGANIZATION_FIELDS
 
 
@@ -172,6 +172,12 @@ class GrantInputSerializer(serializers.Serializer):
     payment = serializers.ChoiceField(choices=Payment.choices, required=False)
     products = product_codes(help_text="Product codes (limited access).")
     ends_on = serializers.DateField(required=False)
+
+
+class GrantChangeSerializer(GrantInputSerializer):
+    """`PATCH partnerships/{id}/`: a change of the payment mode is sensitive."""
+
+    password = confirmation_password(required_when="when the payment mode changes")
 
 
 class PartnershipInviteSerializer(serializers.Serializer):

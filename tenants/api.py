@@ -7,7 +7,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tenants import selectors, services
-from tenants.api_base import OrgAPIView, OrgViewSet, resolve_org, secret_response
+from tenants.api_base import (
+    OrgAPIView,
+    OrgViewSet,
+    require_password,
+    resolve_org,
+    secret_response,
+)
 from tenants.models import ApiToken, AuditEvent, Membership, Role
 from tenants.serializers import (
     ApiTokenCreatedSerializer,
@@ -166,9 +172,13 @@ class MemberViewSet(mixins.ListModelMixin, OrgViewSet):
         membership = selectors.member_get(org=self.org, membership_id=pk)
         serializer = MemberUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        membership = services.member_update(
-            org=self.org, membership=membership, **serializer.validated_data
-        )
+        data = dict(serializer.validated_data)
+        if data.get("role", membership.role) != membership.role:
+            # a change of role is sensitive (SPEC §1): who may (400, 403), then the password
+            services.member_role_check(org=self.org, membership=membership, role=data["role"])
+            require_password(self.org, data)
+        data.pop("password", None)
+        membership = services.member_update(org=self.org, membership=membership, **data)
         return Response(MemberSerializer(membership).data)
 
     def destroy(self, request, pk=None):
@@ -191,6 +201,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, OrgViewSet):
     def create(self, request):
         serializer = ApiTokenCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        require_password(self.org, dict(serializer.validated_data))  # sensitive (SPEC §1)
         token, raw = services.api_token_create(org=self.org, name=serializer.validated_data["name"])
         token.token = raw
         return secret_response(

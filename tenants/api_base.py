@@ -16,6 +16,7 @@ from rest_framework import exceptions, generics, viewsets
 from rest_framework.views import APIView
 
 from tenants.models import ROLE_IN_SENTENCE, ApiToken, Membership, Role, Tenant
+from tenants.reauthentication import password_confirm
 from tenants.selectors import OrgContext, org_context_for, org_require_active
 
 TENANT_HEADER = "HTTP_X_TENANT"
@@ -30,6 +31,19 @@ def secret_response(response, *fields: str):
     """Mark `fields` of `response` (top-level keys of its JSON) as secret."""
     setattr(response, SECRET_FIELDS, fields)
     return response
+
+
+def require_password(org: OrgContext, data: dict) -> None:
+    """A sensitive action through the API (SPEC §1: a token's or a session's):
+    the caller's own password in the body (`password`, taken out of `data`),
+    each time. None: 400; a wrong one: 400, counted and audited; too many: 429
+    (tenants.reauthentication)."""
+    password = data.pop("password", None)
+    if not password:
+        raise exceptions.ValidationError(
+            {"password": [_("Confirm with your password: this change is sensitive.")]}
+        )
+    password_confirm(user=org.user, password=password, acting_in=org.tenant)
 
 
 def resolve_org(request) -> OrgContext:

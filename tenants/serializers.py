@@ -132,9 +132,27 @@ class MemberInviteSerializer(serializers.Serializer):
     buyer = serializers.BooleanField(default=False)
 
 
+def confirmation_password(*, required_when: str = "") -> serializers.CharField:
+    """The caller's own password, confirming a sensitive action (SPEC §1;
+    docs/security.md, "Re-authentication"): always, or `required_when` says when."""
+    return serializers.CharField(
+        write_only=True,
+        required=not required_when,
+        trim_whitespace=False,
+        max_length=4096,
+        help_text=(
+            "Your own password: this action is sensitive"
+            + (f"; required {required_when}" if required_when else "")
+            + ". A wrong one is a 400; after 5 wrong ones, each within 15 minutes of the "
+            "last, every attempt is a 429 for 15 minutes."
+        ),
+    )
+
+
 class MemberUpdateSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     buyer = serializers.BooleanField(required=False)
+    password = confirmation_password(required_when="when the role changes")
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
@@ -158,6 +176,7 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
 class ApiTokenCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
+    password = confirmation_password()
 
 
 class ApiTokenCreatedSerializer(ApiTokenSerializer):

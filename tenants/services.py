@@ -418,11 +418,8 @@ def member_update(
     owners = _lock_owners(org.tenant)
     membership = Membership.objects.select_for_update().get(pk=membership.pk, tenant=org.tenant)
     before = {"role": membership.role, "buyer": membership.buyer}
-    touches_owner = membership.role == Role.OWNER or role == Role.OWNER
     if role is not None and role != membership.role:
-        _check_role_fits(org.tenant, role)
-        if touches_owner:
-            require_role(org, Role.OWNER)
+        member_role_check(org=org, membership=membership, role=role)
         if membership.role == Role.OWNER and len(owners) == 1:
             raise Conflict(_("The organization needs at least one owner."))
         membership.role = role
@@ -433,6 +430,16 @@ def member_update(
     membership.save(update_fields=["role", "buyer"])
     audit_member_changes(org=org, membership=membership, before=before)
     return membership
+
+
+def member_role_check(*, org: OrgContext, membership: Membership, role: str) -> None:
+    """Why `org` may not give `membership` this role: not one of the
+    organization's kind (400), or an owner's role touched by a non-owner (403).
+    Also read before a page or the API asks for the password (SPEC §1)."""
+    require_role(org, Role.ADMIN)
+    _check_role_fits(org.tenant, role)
+    if membership.role == Role.OWNER or role == Role.OWNER:
+        require_role(org, Role.OWNER)
 
 
 @transaction.atomic

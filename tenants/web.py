@@ -6,6 +6,7 @@ tabs can work in two organizations); it is resolved once here. Not a member →
 suspended, → 403 (templates/403.html says why).
 """
 
+from allauth.account.decorators import reauthentication_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -54,6 +55,17 @@ class ResolveFirstMixin:
 
     def resolve(self) -> None:
         """Load the objects named by `self.kwargs` (or raise Http404)."""
+
+
+def require_recent_reauthentication(request) -> None:
+    """A sensitive action on a page (SPEC §1: a change of role or of the payment
+    mode, a new API token). Unless the person typed their password on allauth's
+    re-authentication page within ACCOUNT_REAUTHENTICATION_TIMEOUT, this raises
+    allauth's ReauthenticationRequired: its middleware keeps the POST, sends the
+    person to that page, and replays the POST once the password is right. The
+    password goes through `tenants.reauthentication` (the adapter's
+    `reauthenticate`): counted, audited, locked after too many wrong ones."""
+    reauthentication_required(lambda request: None)(request)
 
 
 def form_add_service_errors(form, exc: DjangoValidationError) -> None:

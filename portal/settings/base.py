@@ -153,6 +153,14 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
     "confirm_email": "1/3m/key",
 }
+# Sensitive actions (SPEC §1; tenants.reauthentication): on a page, a password
+# typed on allauth's re-authentication page is good for this long; in the API,
+# the password comes with each request. After REAUTH_MAX_FAILURES wrong ones,
+# each within REAUTH_LOCKOUT_SECONDS of the last, confirming is locked (429)
+# until REAUTH_LOCKOUT_SECONDS after the last.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+REAUTH_MAX_FAILURES = 5
+REAUTH_LOCKOUT_SECONDS = 15 * 60
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Partner Portal] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 

@@ -21,11 +21,12 @@ from portal.models import IdempotencyRecord
 from tenants import services as tenant_services
 from tenants.models import ApiToken, Tenant
 from tenants.selectors import org_context_for
+from tenants.tests.factories import PASSWORD
 
 TEMPLATES = "/api/v1/offer-templates/"
 TOKENS = "/api/v1/tokens/"
 # Creating a token is a sensitive action: the caller's password confirms it.
-TOKEN_CONFIRMATION = {}
+TOKEN_CONFIRMATION = {"password": PASSWORD}
 
 
 def token_client(user, tenant) -> APIClient:
