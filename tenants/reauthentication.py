@@ -24,6 +24,7 @@ Call it outside a transaction (the views do): the failure's event must stay
 when the request fails.
 """
 
+import contextlib
 import math
 import time
 
@@ -75,7 +76,8 @@ def password_confirm(*, user: User, password: str | None, acting_in: Tenant | No
             retry_after=retry_after,
         )
     if password and user.check_password(password):
-        cache.decr(key)  # a right password is no failure
+        with contextlib.suppress(ValueError):  # expired meanwhile: nothing to take back
+            cache.decr(key)  # a right password is no failure
         return
     cache.touch(key, window)  # locked until `window` after the last failure
     cache.set(last_key, time.time(), window)
