@@ -31,5 +31,6 @@ USER portal
 
 EXPOSE 8000
 
-# gunicorn reads its worker count from WEB_CONCURRENCY (2 unless overridden).
-CMD ["gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+# gunicorn reads its worker count from WEB_CONCURRENCY (2 unless overridden), and
+# the limits on the request line and headers from gunicorn.conf.py.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

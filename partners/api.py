@@ -8,18 +8,19 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from partners import selectors, services
-from partners.models import Partnership
+from partners.models import Access, Partnership
 from partners.serializers import (
     DeclineSerializer,
     DirectoryPartnerSerializer,
     EndSerializer,
     ExtensionRequestSerializer,
+    GrantChangeSerializer,
     GrantInputSerializer,
     PartnershipDetailSerializer,
     PartnershipInviteSerializer,
     PartnershipSerializer,
 )
-from tenants.api_base import OrgViewSet
+from tenants.api_base import OrgViewSet, require_password
 from tenants.models import Role, Tenant
 
 
@@ -91,9 +92,22 @@ class PartnershipViewSet(mixins.ListModelMixin, OrgViewSet):
         service(org=self.org, partnership=partnership, **data)
         return self._render(pk)
 
-    @_action_schema(GrantInputSerializer)
+    @_action_schema(GrantChangeSerializer)
     def partial_update(self, request, pk=None):
-        return self._act(request, pk, services.partnership_change, GrantInputSerializer)
+        partnership = self._get(pk)
+        serializer = GrantChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        payment = (
+            data.get("payment") if data.get("access", partnership.access) == Access.FULL else ""
+        )
+        if payment and payment != partnership.payment:
+            # a change of payment mode (SPEC §1): who may (403, 409), then the password
+            selectors.partnership_check(org=self.org, partnership=partnership, action="change")
+            require_password(self.org, data)
+        data.pop("password", None)
+        services.partnership_change(org=self.org, partnership=partnership, **data)
+        return self._render(pk)
 
     @_action_schema(GrantInputSerializer)
     @action(detail=True, methods=["post"])

@@ -11,6 +11,7 @@ from catalog.models import Product
 from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Payment
 from partners.selectors import PARTNERSHIP_ACTIONS, directory_partner_get
 from tenants.models import Tenant
+from tenants.serializers import confirmation_password
 
 
 class ProductCodeField(serializers.SlugRelatedField):
@@ -149,6 +150,12 @@ class GrantInputSerializer(serializers.Serializer):
     payment = serializers.ChoiceField(choices=Payment.choices, required=False)
     products = product_codes(help_text="Product codes (limited access).")
     ends_on = serializers.DateField(required=False)
+
+
+class GrantChangeSerializer(GrantInputSerializer):
+    """`PATCH partnerships/{id}/`: a change of the payment mode is sensitive."""
+
+    password = confirmation_password(required_when="when the payment mode changes")
 
 
 class PartnershipInviteSerializer(serializers.Serializer):

@@ -28,6 +28,7 @@ from partners.selectors import (
 )
 from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant, User
+from tenants.reauthentication import password_confirm
 from tenants.selectors import OrgContext
 from tenants.services import (
     ORGANIZATION_FIELDS,
@@ -596,14 +597,21 @@ def partnership_change(
     return partnership
 
 
-@transaction.atomic
 def partnership_end(*, org: OrgContext, partnership: Partnership, password: str) -> Partnership:
-    """Either side's owner ends the partnership, confirming with their password.
-    Access stops at once; the history stays readable to both sides."""
+    """Either side's owner ends the partnership, confirming with their password
+    (tenants.reauthentication, before the transaction so that a wrong one stays
+    counted and audited; too many lock it). Access stops at once; the history
+    stays readable to both sides."""
+    current = Partnership.objects.select_related("partner", "customer").get(pk=partnership.pk)
+    partnership_check(org=org, partnership=current, action="end")  # 403, 409 before the password
+    password_confirm(user=org.user, password=password, acting_in=org.tenant)
+    return _partnership_end(org=org, partnership=partnership)
+
+
+@transaction.atomic
+def _partnership_end(*, org: OrgContext, partnership: Partnership) -> Partnership:
     partnership = _lock(partnership)
     partnership_check(org=org, partnership=partnership, action="end")
-    if not password or not org.user.check_password(password):
-        raise ValidationError({"password": _("That is not your password.")})
     side = partnership.side_of(org.tenant)
     assert side is not None  # partnership_check: `org` is one of the two sides
     before = grant_of(partnership)

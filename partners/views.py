@@ -38,7 +38,7 @@ from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant, User
 from tenants.selectors import org_context_for
 from tenants.services import user_set_first_password
-from tenants.web import OrgViewMixin, form_add_service_errors
+from tenants.web import OrgViewMixin, form_add_service_errors, require_recent_reauthentication
 
 DIRECTORY_LIMIT = 20
 Status = Partnership.Status
@@ -252,6 +252,11 @@ class PartnershipDetailView(OrgViewMixin, View):
 
     def do_change(self, request, partnership):
         def apply(form):
+            payment = form.grant()["payment"]
+            if payment and payment != partnership.payment:
+                # sensitive (SPEC §1): who may, then the password, then the change
+                selectors.partnership_check(org=self.org, partnership=partnership, action="change")
+                require_recent_reauthentication(request)
             before = services.grant_of(partnership)
             changed = services.partnership_change(
                 org=self.org, partnership=partnership, **form.grant()

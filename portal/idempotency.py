@@ -14,12 +14,24 @@ organization it names (`X-Tenant`), so one client's keys never meet another's.
     same key, other → 422
     request
 
-A 5xx (or an exception) stores nothing, so the client may retry with the same
-key; so do 409 and 429, which are about the moment, not the request. Records
-are kept IDEMPOTENCY_KEY_TTL_HOURS (48) and then purged by beat.
+What is kept never holds a secret, and nothing is kept that a stranger could
+make us keep (issue 21):
+
+- only an authenticated caller's request is remembered: a live API token (read
+  here, before the view, so a made-up `Bearer` with a key writes no row) or a
+  signed-in session; anyone else passes straight to the view, which answers 401;
+- only a success (2xx, 3xx) is stored: a 4xx (bad input, refused, 409, 429) or
+  a 5xx (or an exception) stores nothing, so the client may correct the request
+  or retry it with the same key;
+- a field the view marks secret (`tenants.api_base.secret_response`: a new
+  token) is stored as null, with a `detail` saying the object was created and
+  its secret shown once: the replay says so, and never shows the secret.
+
+Records are kept IDEMPOTENCY_KEY_TTL_HOURS (48) and then purged by beat.
 """
 
 import hashlib
+import json
 import time
 
 from django.conf import settings
@@ -29,13 +41,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import IdempotencyRecord
+from tenants.api_base import SECRET_FIELDS
+from tenants.models import Tenant
+from tenants.selectors import api_token_authenticate
 
 HEADER = "Idempotency-Key"
 API_PREFIX = "/api/v1/"
 MAX_KEY_LENGTH = 255
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.05
-NOT_STORED = {409, 429}
 
 
 def _sha256(data: bytes) -> str:
@@ -43,13 +57,38 @@ def _sha256(data: bytes) -> str:
 
 
 def _caller(request) -> str | None:
-    authorization = request.headers.get("Authorization", "")
-    if authorization.startswith("Bearer "):
-        return "token:" + _sha256(authorization.encode())
+    """Who is asking, when the API will know them: a live API token of an
+    organization that is not suspended (as `tenants.authentication` reads it),
+    else the session's user; None for anyone else."""
+    parts = request.headers.get("Authorization", "").split()
+    if parts and parts[0].lower() == "bearer":
+        token = api_token_authenticate(raw=parts[1]) if len(parts) == 2 else None
+        if token is None or token.tenant.status == Tenant.Status.SUSPENDED:
+            return None
+        return f"token:{token.pk}"
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
     return None
+
+
+def _stored_body(response) -> bytes:
+    """The response's body as kept for a replay: the fields the view marked
+    secret are null, and a `detail` says why."""
+    secret = getattr(response, SECRET_FIELDS, ())
+    if not secret:
+        return response.content
+    data = json.loads(response.content)
+    if not isinstance(data, dict):  # nothing of it is kept but the status
+        data = {}
+    for name in secret:
+        if name in data:
+            data[name] = None
+    data["detail"] = _(
+        "Created by the first request with this %(header)s. What is shown only once "
+        "(%(fields)s) was in that answer and is not kept."
+    ) % {"header": HEADER, "fields": ", ".join(secret)}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _replay(record: IdempotencyRecord) -> HttpResponse:
@@ -95,7 +134,7 @@ class IdempotencyKeyMiddleware:
                 status=400,
             )
         caller = _caller(request)
-        if caller is None:  # unauthenticated: the view answers 401, nothing to remember
+        if caller is None:  # unauthenticated: the view answers 401; nothing kept, no row
             return self.get_response(request)
         tenant = request.headers.get("X-Tenant", "")
         scope = _sha256(f"{caller}|{tenant}|{key}".encode())
@@ -139,11 +178,7 @@ class IdempotencyKeyMiddleware:
 
     @staticmethod
     def _store(record: IdempotencyRecord, response) -> None:
-        if (
-            response.status_code >= 500
-            or response.status_code in NOT_STORED
-            or getattr(response, "streaming", False)
-        ):
+        if response.status_code >= 400 or getattr(response, "streaming", False):
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             return
         if hasattr(response, "render") and not getattr(response, "is_rendered", True):
@@ -151,7 +186,7 @@ class IdempotencyKeyMiddleware:
         IdempotencyRecord.objects.filter(pk=record.pk).update(
             status=IdempotencyRecord.Status.DONE,
             response_status=response.status_code,
-            response_body=response.content,
+            response_body=_stored_body(response),
             content_type=response.get("Content-Type", ""),
             location=response.get("Location", "")[:500],
         )

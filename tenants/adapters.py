@@ -1,4 +1,8 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.exceptions import ValidationError
+
+from tenants.exceptions import TooManyAttempts
+from tenants.reauthentication import password_confirm
 
 
 class InvitationOnlyAccountAdapter(DefaultAccountAdapter):
@@ -8,3 +12,15 @@ class InvitationOnlyAccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request) -> bool:
         return False
+
+    def reauthenticate(self, user, password: str) -> bool:
+        """allauth's re-authentication page (sensitive actions, SPEC §1) checks
+        the password like the API does (tenants.reauthentication): a wrong one
+        is counted and audited; too many lock it, the form saying so."""
+        try:
+            password_confirm(user=user, password=password)
+        except TooManyAttempts:
+            raise
+        except ValidationError:
+            return False
+        return True

@@ -13,7 +13,7 @@ from tenants.models import (
     Tenant,
     User,
 )
-from tenants.services import tenant_move
+from tenants.services import tenant_move, tenant_status_set
 
 
 class MembershipInline(admin.TabularInline):
@@ -77,17 +77,38 @@ class TenantAdmin(admin.ModelAdmin):
     inlines = [MemberInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
+    actions = ["suspend", "reinstate"]
+
     def save_model(self, request, obj, form, change):
-        """Keep the materialized path right when staff create or re-parent a tenant."""
+        """Keep the materialized path right when staff create or re-parent a tenant;
+        a change of status goes through `tenant_status_set` (audited)."""
         if not change:
             obj.path = Tenant.build_path(obj.parent, obj.id)
             obj.depth = obj.parent.depth + 1 if obj.parent else 0
             super().save_model(request, obj, form, change)
         else:
             parent_changed = "parent" in form.changed_data
+            status = obj.status
+            status_changed = "status" in form.changed_data
+            if status_changed:
+                obj.status = form.initial["status"]
             super().save_model(request, obj, form, change)
             if parent_changed:
                 tenant_move(tenant=obj, new_parent=obj.parent)
+            if status_changed:
+                obj.status = tenant_status_set(actor=request.user, tenant=obj, status=status).status
+
+    def _set_status(self, request, queryset, status: str) -> None:
+        for tenant in queryset:
+            tenant_status_set(actor=request.user, tenant=tenant, status=status)
+
+    @admin.action(description=_("Suspend the selected organizations"))
+    def suspend(self, request, queryset):
+        self._set_status(request, queryset, Tenant.Status.SUSPENDED)
+
+    @admin.action(description=_("Reinstate the selected organizations"))
+    def reinstate(self, request, queryset):
+        self._set_status(request, queryset, Tenant.Status.ACTIVE)
 
 
 @admin.register(Membership)

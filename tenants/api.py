@@ -7,7 +7,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tenants import selectors, services
-from tenants.api_base import OrgAPIView, OrgViewSet, resolve_org
+from tenants.api_base import (
+    OrgAPIView,
+    OrgViewSet,
+    require_password,
+    resolve_org,
+    secret_response,
+)
 from tenants.models import ApiToken, AuditEvent, Membership, Role
 from tenants.serializers import (
     ApiTokenCreatedSerializer,
@@ -25,6 +31,7 @@ from tenants.serializers import (
     OrganizationSettingsSerializer,
     PartnerCreateSerializer,
     PartnerSerializer,
+    PartnerUpdateSerializer,
 )
 
 
@@ -165,9 +172,13 @@ class MemberViewSet(mixins.ListModelMixin, OrgViewSet):
         membership = selectors.member_get(org=self.org, membership_id=pk)
         serializer = MemberUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        membership = services.member_update(
-            org=self.org, membership=membership, **serializer.validated_data
-        )
+        data = dict(serializer.validated_data)
+        if data.get("role", membership.role) != membership.role:
+            # a change of role is sensitive (SPEC §1): who may (400, 403), then the password
+            services.member_role_check(org=self.org, membership=membership, role=data["role"])
+            require_password(self.org, data)
+        data.pop("password", None)
+        membership = services.member_update(org=self.org, membership=membership, **data)
         return Response(MemberSerializer(membership).data)
 
     def destroy(self, request, pk=None):
@@ -190,9 +201,13 @@ class ApiTokenViewSet(mixins.ListModelMixin, OrgViewSet):
     def create(self, request):
         serializer = ApiTokenCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        require_password(self.org, dict(serializer.validated_data))  # sensitive (SPEC §1)
         token, raw = services.api_token_create(org=self.org, name=serializer.validated_data["name"])
         token.token = raw
-        return Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+        return secret_response(
+            Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED),
+            "token",
+        )
 
     def destroy(self, request, pk=None):
         token = selectors.api_token_get(org=self.org, token_id=pk)
@@ -211,6 +226,24 @@ class PartnerCreateAPI(APIView):
         serializer.is_valid(raise_exception=True)
         partner = services.partner_create(actor=request.user, **serializer.validated_data)
         return Response(PartnerSerializer(partner).data, status=status.HTTP_201_CREATED)
+
+
+class PartnerUpdateAPI(APIView):
+    """Staff suspend or reinstate a partner, or change its discount rate (SPEC §2).
+    Suspended, its members and API tokens get 403 at once; the change is
+    audited in the partner's log and the provider's."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(request=PartnerUpdateSerializer, responses={200: PartnerSerializer})
+    def patch(self, request, partner_id):
+        partner = selectors.partner_get(partner_id=partner_id)
+        serializer = PartnerUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        partner = services.partner_update(
+            actor=request.user, partner=partner, **serializer.validated_data
+        )
+        return Response(PartnerSerializer(partner).data)
 
 
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):

@@ -3,7 +3,8 @@ and checks the role the view needs, before any handler runs.
 
 The organization is the token's own; for a session, the `X-Tenant` header (a
 user with a single membership may omit it). A tenant the caller does not belong
-to is a 404, like a missing one. Subclasses name what they need with
+to is a 404, like a missing one; one that is suspended, a 403 for its members
+(its tokens are refused by `tenants.authentication`). Subclasses name what they need with
 `allowed_kinds` and `min_role` / `min_role_by_action`; they do not override
 `initial`.
 """
@@ -15,9 +16,34 @@ from rest_framework import exceptions, generics, viewsets
 from rest_framework.views import APIView
 
 from tenants.models import ROLE_IN_SENTENCE, ApiToken, Membership, Role, Tenant
-from tenants.selectors import OrgContext, org_context_for
+from tenants.reauthentication import password_confirm
+from tenants.selectors import OrgContext, org_context_for, org_require_active
 
 TENANT_HEADER = "HTTP_X_TENANT"
+
+# The attribute naming a response's fields that are shown once (a new token):
+# what the API keeps of the request for an Idempotency-Key never holds them
+# (portal.idempotency).
+SECRET_FIELDS = "secret_fields"
+
+
+def secret_response(response, *fields: str):
+    """Mark `fields` of `response` (top-level keys of its JSON) as secret."""
+    setattr(response, SECRET_FIELDS, fields)
+    return response
+
+
+def require_password(org: OrgContext, data: dict) -> None:
+    """A sensitive action through the API (SPEC §1: a token's or a session's):
+    the caller's own password in the body (`password`, taken out of `data`),
+    each time. None: 400; a wrong one: 400, counted and audited; too many: 429
+    (tenants.reauthentication)."""
+    password = data.pop("password", None)
+    if not password:
+        raise exceptions.ValidationError(
+            {"password": [_("Confirm with your password: this change is sensitive.")]}
+        )
+    password_confirm(user=org.user, password=password, acting_in=org.tenant)
 
 
 def resolve_org(request) -> OrgContext:
@@ -60,6 +86,7 @@ class OrgScopedMixin:
             # a method the URL does not have is 405 whichever organization asks
             raise exceptions.MethodNotAllowed(request.method)
         self.org = resolve_org(request)
+        org_require_active(self.org)
         if self.org.tenant.kind not in self.allowed_kinds:
             raise Http404(_("Not available for this organization."))
         action = getattr(self, "action", None) or request.method.lower()

@@ -5,13 +5,15 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from tenants.i18n import user_language
-from tenants.selectors import api_token_authenticate
+from tenants.models import Tenant
+from tenants.selectors import api_token_authenticate, tenant_suspended_message
 from tenants.services import api_token_touch
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer <token>`: the token's user, acting in the token's tenant
-    (`request.auth` is the ApiToken)."""
+    (`request.auth` is the ApiToken). A suspended organization's token is
+    refused with 403 on every request, whatever it asks (SPEC §2)."""
 
     keyword = "Bearer"
 
@@ -27,13 +29,16 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         token = api_token_authenticate(raw=parts[1])
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
-        api_token_touch(
-            token=token, precision_seconds=settings.API_TOKEN_LAST_USED_PRECISION_SECONDS
-        )
         language = user_language(token.user)
         if language:  # the owner's setting wins over Accept-Language, as on pages
             translation.activate(language)
             request.LANGUAGE_CODE = language
+        if token.tenant.status == Tenant.Status.SUSPENDED:
+            # every request of a suspended organization's token, whatever it asks (403)
+            raise exceptions.PermissionDenied(tenant_suspended_message(token.tenant))
+        api_token_touch(
+            token=token, precision_seconds=settings.API_TOKEN_LAST_USED_PRECISION_SECONDS
+        )
         return token.user, token
 
     def authenticate_header(self, request) -> str:

@@ -1,5 +1,6 @@
 """Errors the service layer raises, mapped once to HTTP by portal.api.exceptions
-and portal.views (PermissionDenied → 403, ValidationError → 400, Http404 → 404)."""
+and portal.views (PermissionDenied → 403, ValidationError → 400, Http404 → 404,
+TooManyAttempts → 429)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +12,16 @@ class Conflict(Exception):
     def __init__(self, message: str = _("The object's current state does not allow this.")):
         super().__init__(message)
         self.message = message
+
+
+class TooManyAttempts(DjangoValidationError):
+    """Too many wrong passwords to confirm a sensitive action
+    (tenants.reauthentication): HTTP 429 in the API (with Retry-After), the
+    form's error on a page. A ValidationError, so a form shows it like any."""
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message, code="too_many_attempts")
+        self.retry_after = retry_after
 
 
 def validation_detail(exc: DjangoValidationError):

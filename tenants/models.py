@@ -473,6 +473,9 @@ class AuditEvent(AppendOnly):
         UPSELL_SWITCHED = "upsell.switched", _("Upsell switched")
         EXPORT_BILLING = "export.billing", _("Billing data exported")
         EXPORT_SMART_LIST = "export.smart_list", _("Smart list exported")
+        TENANT_SUSPENDED = "tenant.suspended", _("Organization suspended")
+        TENANT_REINSTATED = "tenant.reinstated", _("Organization reinstated")
+        REAUTH_FAILED = "reauth.failed", _("Wrong password when confirming a sensitive action")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(

@@ -95,6 +95,23 @@ def org_context_for(*, user: User, tenant_id: object = None, slug: str | None = 
     raise Http404(_("No such organization."))
 
 
+def org_require_active(org: OrgContext) -> None:
+    """A suspended organization's members get 403 on every request made in it
+    (SPEC §2, §3); staff still act in it, to look and to reinstate it. Called by
+    the request's one resolver (`tenants.web.OrgViewMixin`,
+    `tenants.api_base.OrgScopedMixin`); its API tokens are refused earlier, by
+    `tenants.authentication.ApiTokenAuthentication` (`tenant_suspended_message`)."""
+    if org.tenant.status == Tenant.Status.SUSPENDED and not org.is_staff:
+        raise PermissionDenied(tenant_suspended_message(org.tenant))
+
+
+def tenant_suspended_message(tenant: Tenant) -> str:
+    return _(
+        "%(organization)s is suspended: its members and API tokens have no access "
+        "until the platform reinstates it. Contact the platform's support."
+    ) % {"organization": tenant.name}
+
+
 def user_memberships(*, user: User) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name")
 
@@ -115,6 +132,16 @@ def tenant_ancestors(*, tenant: Tenant) -> list[Tenant]:
 
 def provider_root() -> Tenant:
     return Tenant.objects.get(kind=Tenant.Kind.PROVIDER, parent__isnull=True)
+
+
+def partner_get(*, partner_id: object) -> Tenant:
+    """A partner by id, for staff (`PATCH partners/{id}/`); anything else is a 404."""
+    partner = Tenant.objects.filter(
+        pk=uuid_or_404(partner_id, _("No such partner.")), kind=Tenant.Kind.PARTNER
+    ).first()
+    if partner is None:
+        raise Http404(_("No such partner."))
+    return partner
 
 
 def members_list(*, org: OrgContext) -> QuerySet[Membership]:

@@ -132,9 +132,27 @@ class MemberInviteSerializer(serializers.Serializer):
     buyer = serializers.BooleanField(default=False)
 
 
+def confirmation_password(*, required_when: str = "") -> serializers.CharField:
+    """The caller's own password, confirming a sensitive action (SPEC §1;
+    docs/security.md, "Re-authentication"): always, or `required_when` says when."""
+    return serializers.CharField(
+        write_only=True,
+        required=not required_when,
+        trim_whitespace=False,
+        max_length=4096,
+        help_text=(
+            "Your own password: this action is sensitive"
+            + (f"; required {required_when}" if required_when else "")
+            + ". A wrong one is a 400; after 5 wrong ones, each within 15 minutes of the "
+            "last, every attempt is a 429 for 15 minutes."
+        ),
+    )
+
+
 class MemberUpdateSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     buyer = serializers.BooleanField(required=False)
+    password = confirmation_password(required_when="when the role changes")
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
@@ -158,10 +176,18 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
 class ApiTokenCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
+    password = confirmation_password()
 
 
 class ApiTokenCreatedSerializer(ApiTokenSerializer):
-    token = serializers.CharField(read_only=True, help_text="Shown once; store it now.")
+    token = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text=(
+            "Shown once; store it now. null in the replay of the same request "
+            "(Idempotency-Key): the token is never kept."
+        ),
+    )
 
     class Meta(ApiTokenSerializer.Meta):
         fields = [*ApiTokenSerializer.Meta.fields, "token"]
@@ -175,6 +201,19 @@ class PartnerCreateSerializer(serializers.Serializer):
         queryset=Tenant.objects.filter(kind=Tenant.Kind.PARTNER), required=False, allow_null=True
     )
     currency = serializers.ChoiceField(choices=Tenant.Currency.choices, default=Tenant.Currency.CHF)
+    discount_rate = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        required=False,
+        min_value=Decimal("0"),
+        max_value=MAX_DISCOUNT_RATE,
+    )
+
+
+class PartnerUpdateSerializer(serializers.Serializer):
+    """`PATCH partners/{id}/` (staff): what it does not name stays as it is."""
+
+    status = serializers.ChoiceField(choices=Tenant.Status.choices, required=False)
     discount_rate = serializers.DecimalField(
         max_digits=5,
         decimal_places=4,

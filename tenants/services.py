@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from tenants.audit import audit_member_changes, audit_record
+from tenants.audit import audit_member_changes, audit_record, audit_record_shared
 from tenants.branch_cache import branch_changed
 from tenants.exceptions import Conflict
 from tenants.jobs import enqueue_on_commit
@@ -239,6 +239,72 @@ def partner_create(
 
 
 @transaction.atomic
+def tenant_status_set(*, actor: User, tenant: Tenant, status: str) -> Tenant:
+    """Staff suspend an organization or reinstate it (SPEC §2). Suspended, its
+    members and API tokens get 403 on every request at once
+    (`tenants.selectors.org_require_active`); its customers keep their own
+    access. Recorded in the organization's log and the provider's; setting the
+    status it has records nothing."""
+    if not actor.is_staff:
+        raise PermissionDenied(_("Only platform staff suspend or reinstate organizations."))
+    if status not in Tenant.Status.values:
+        raise ValidationError({"status": _("Choose active or suspended.")})
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = tenant.status
+    if before == status:
+        return tenant
+    tenant.status = status
+    tenant.save(update_fields=["status", "updated_at"])
+    branch_changed(paths=[tenant.path])  # no cached figure outlives the change
+    provider = Tenant.objects.filter(kind=Tenant.Kind.PROVIDER, parent__isnull=True).first()
+    parties = [(tenant, tenant.name)]
+    if provider is not None and provider.pk != tenant.pk:
+        parties.append((provider, tenant.name))
+    audit_record_shared(
+        parties=parties,
+        action=(
+            AuditEvent.Action.TENANT_SUSPENDED
+            if status == Tenant.Status.SUSPENDED
+            else AuditEvent.Action.TENANT_REINSTATED
+        ),
+        actor=actor,
+        details={
+            "tenant": str(tenant.pk),
+            "before": {"status": before},
+            "after": {"status": status},
+        },
+    )
+    return tenant
+
+
+@transaction.atomic
+def partner_update(
+    *,
+    actor: User,
+    partner: Tenant,
+    status: str | None = None,
+    discount_rate: Decimal | None = None,
+) -> Tenant:
+    """Staff change a partner's status (`tenant_status_set`) or discount rate
+    (API.md `PATCH partners/{id}/`)."""
+    if not actor.is_staff:
+        raise PermissionDenied(_("Only platform staff change partners."))
+    if discount_rate is not None:
+        if not (Decimal("0") <= discount_rate <= MAX_DISCOUNT_RATE):
+            raise ValidationError(
+                {"discount_rate": _("Between 0 and %(maximum)s.") % {"maximum": MAX_DISCOUNT_RATE}}
+            )
+        Tenant.objects.filter(pk=partner.pk).update(
+            discount_rate=discount_rate, updated_at=timezone.now()
+        )
+        branch_changed(paths=[partner.path])  # an update() sends no signal
+    if status is not None:
+        tenant_status_set(actor=actor, tenant=partner, status=status)
+    partner.refresh_from_db()
+    return partner
+
+
+@transaction.atomic
 def tenant_profile_update(*, tenant: Tenant, data: dict, allowed: tuple[str, ...]) -> Tenant:
     """Write profile fields of `tenant` (the caller has checked who may)."""
     unknown = set(data) - set(allowed)
@@ -362,11 +428,8 @@ def member_update(
     owners = _lock_owners(org.tenant)
     membership = Membership.objects.select_for_update().get(pk=membership.pk, tenant=org.tenant)
     before = {"role": membership.role, "buyer": membership.buyer}
-    touches_owner = membership.role == Role.OWNER or role == Role.OWNER
     if role is not None and role != membership.role:
-        _check_role_fits(org.tenant, role)
-        if touches_owner:
-            require_role(org, Role.OWNER)
+        member_role_check(org=org, membership=membership, role=role)
         if membership.role == Role.OWNER and len(owners) == 1:
             raise Conflict(_("The organization needs at least one owner."))
         membership.role = role
@@ -377,6 +440,16 @@ def member_update(
     membership.save(update_fields=["role", "buyer"])
     audit_member_changes(org=org, membership=membership, before=before)
     return membership
+
+
+def member_role_check(*, org: OrgContext, membership: Membership, role: str) -> None:
+    """Why `org` may not give `membership` this role: not one of the
+    organization's kind (400), or an owner's role touched by a non-owner (403).
+    Also read before a page or the API asks for the password (SPEC §1)."""
+    require_role(org, Role.ADMIN)
+    _check_role_fits(org.tenant, role)
+    if membership.role == Role.OWNER or role == Role.OWNER:
+        require_role(org, Role.OWNER)
 
 
 @transaction.atomic

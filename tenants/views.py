@@ -20,7 +20,7 @@ from tenants.forms import (
     OrganizationForm,
 )
 from tenants.models import Role, Tenant
-from tenants.web import OrgViewMixin, form_add_service_errors
+from tenants.web import OrgViewMixin, form_add_service_errors, require_recent_reauthentication
 
 PAGE_SIZE = 50
 
@@ -93,6 +93,12 @@ class MemberChangeView(OrgViewMixin, View):
                 if not form.is_valid():
                     messages.error(request, _("Choose one of the roles offered."))
                     return redirect("members", slug=slug)
+                if form.cleaned_data["role"] != membership.role:
+                    # sensitive (SPEC §1): who may, then the password, then the change
+                    services.member_role_check(
+                        org=self.org, membership=membership, role=form.cleaned_data["role"]
+                    )
+                    require_recent_reauthentication(request)
                 services.member_update(org=self.org, membership=membership, **form.cleaned_data)
                 messages.success(
                     request, _("%(email)s was updated.") % {"email": membership.user.email}
@@ -133,6 +139,7 @@ class ApiTokensView(OrgViewMixin, View):
             return redirect("tokens", slug=slug)
         form = ApiTokenForm(request.POST)
         if form.is_valid():
+            require_recent_reauthentication(request)  # a new token is sensitive (SPEC §1)
             try:
                 token, raw = services.api_token_create(org=self.org, name=form.cleaned_data["name"])
             except ValidationError as exc:

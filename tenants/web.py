@@ -2,9 +2,11 @@
 
 The slug in the URL names the organization (never hidden session state, so two
 tabs can work in two organizations); it is resolved once here. Not a member →
-404, like a missing organization; a role too low → 403.
+404, like a missing organization; a role too low, or an organization that is
+suspended, → 403 (templates/403.html says why).
 """
 
+from allauth.account.decorators import reauthentication_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -13,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from tenants.exceptions import validation_detail
 from tenants.models import ROLE_IN_SENTENCE, Role, Tenant
-from tenants.selectors import OrgContext, org_context_for
+from tenants.selectors import OrgContext, org_context_for, org_require_active
 
 
 class OrgViewMixin(LoginRequiredMixin):
@@ -29,6 +31,7 @@ class OrgViewMixin(LoginRequiredMixin):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         self.org = org_context_for(user=request.user, slug=kwargs["slug"])
+        org_require_active(self.org)
         if self.org.tenant.kind not in self.allowed_kinds:
             raise Http404(_("Not available for this organization."))
         if not self.org.has_role(self.min_role):
@@ -52,6 +55,17 @@ class ResolveFirstMixin:
 
     def resolve(self) -> None:
         """Load the objects named by `self.kwargs` (or raise Http404)."""
+
+
+def require_recent_reauthentication(request) -> None:
+    """A sensitive action on a page (SPEC §1: a change of role or of the payment
+    mode, a new API token). Unless the person typed their password on allauth's
+    re-authentication page within ACCOUNT_REAUTHENTICATION_TIMEOUT, this raises
+    allauth's ReauthenticationRequired: its middleware keeps the POST, sends the
+    person to that page, and replays the POST once the password is right. The
+    password goes through `tenants.reauthentication` (the adapter's
+    `reauthenticate`): counted, audited, locked after too many wrong ones."""
+    reauthentication_required(lambda request: None)(request)
 
 
 def form_add_service_errors(form, exc: DjangoValidationError) -> None:

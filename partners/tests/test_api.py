@@ -775,7 +775,7 @@ def test_the_customer_owner_changes_access_and_the_partner_is_told(
     assert {m.to[0] for m in mail.outbox} == {world.partner_owner.email, world.partner_admin.email}
 
     payment = api(world.customer_owner, world.customer).patch(
-        url, {"access": "full", "payment": "partner"}
+        url, {"access": "full", "payment": "partner", "password": PASSWORD}
     )
     assert payment.status_code == 200 and payment.json()["payment"] == "partner"
 

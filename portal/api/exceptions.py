@@ -10,11 +10,13 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from tenants.exceptions import Conflict, validation_detail
+from tenants.exceptions import Conflict, TooManyAttempts, validation_detail
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, TooManyAttempts):  # before ValidationError, which it is too
+        exc = exceptions.Throttled(wait=exc.retry_after, detail=exc.messages[0])
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(validation_detail(exc))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)

@@ -24,6 +24,7 @@ from tenants.api import (
     OrganizationAPI,
     OrganizationSettingsAPI,
     PartnerCreateAPI,
+    PartnerUpdateAPI,
 )
 from tenders.api import programme_urlpatterns
 from upsell.api import (
@@ -68,6 +69,7 @@ urlpatterns = [
     ),
     path("partners/", PartnerCreateAPI.as_view(), name="partner-create"),
     path("partners/directory/", PartnerDirectoryAPI.as_view(), name="partner-directory"),
+    path("partners/<uuid:partner_id>/", PartnerUpdateAPI.as_view(), name="partner-update"),
     path("customers/import/", include("customers.imports.api")),  # before customers/{id}/
     path("tenders/", include("tenders.api")),
     path("programme/", include(programme_urlpatterns)),

@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.i18n.UserLanguageMiddleware",
     "tenants.audit.AuditRequestMiddleware",
+    # before anything reads a body (issue 21): 413 for one larger than its route takes
+    "portal.request_size.RequestSizeLimitMiddleware",
     "portal.api.filters.RefuseNulMiddleware",
     "portal.idempotency.IdempotencyKeyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -152,6 +154,14 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
     "confirm_email": "1/3m/key",
 }
+# Sensitive actions (SPEC §1; tenants.reauthentication): on a page, a password
+# typed on allauth's re-authentication page is good for this long; in the API,
+# the password comes with each request. After REAUTH_MAX_FAILURES wrong ones,
+# each within REAUTH_LOCKOUT_SECONDS of the last, confirming is locked (429)
+# until REAUTH_LOCKOUT_SECONDS after the last.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+REAUTH_MAX_FAILURES = 5
+REAUTH_LOCKOUT_SECONDS = 15 * 60
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Partner Portal] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 
@@ -313,6 +323,17 @@ CELERY_BEAT_SCHEDULE = {
     },
     "expire-offers": {"task": "offers.tasks.expire_offers", "schedule": 900.0},
 }
+
+# Request bodies (docs/security.md, "Request size"). A form or JSON body is at
+# most DATA_UPLOAD_MAX_MEMORY_SIZE (Django refuses a larger one when it reads
+# it); an uploaded file larger than FILE_UPLOAD_MAX_MEMORY_SIZE is spooled to a
+# temporary file instead of memory. Before either is read, a body announcing
+# more than REQUEST_BODY_MAX_BYTES is answered 413 unread
+# (portal.request_size), except on the upload routes, which take their file's
+# limit (a logo 256 KB, an import 10 MB) and its envelope.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MB, Django's default, stated
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+REQUEST_BODY_MAX_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 # Tenancy
 API_TOKEN_LAST_USED_PRECISION_SECONDS = 60

@@ -5,6 +5,7 @@ from django.core import mail
 
 from tenants import selectors, services
 from tenants.models import ApiToken, Membership, Role
+from tenants.tests.factories import PASSWORD
 from tests.isolation import missing_id
 
 pytestmark = pytest.mark.django_db
@@ -173,7 +174,9 @@ def test_members_invite_change_remove_through_the_api(
     assert created.json()["email"] == "new@example.test" and created.json()["buyer"] is True
     assert mail.outbox[-1].to == ["new@example.test"]
 
-    changed = client.patch(f"/api/v1/members/{member_id}/", {"role": "admin", "buyer": False})
+    changed = client.patch(
+        f"/api/v1/members/{member_id}/", {"role": "admin", "buyer": False, "password": PASSWORD}
+    )
     assert changed.status_code == 200 and changed.json()["role"] == "admin"
     assert client.delete(f"/api/v1/members/{member_id}/").status_code == 204
     assert not Membership.objects.filter(id=member_id).exists()
@@ -226,7 +229,7 @@ def test_another_organizations_member_or_token_is_a_404_like_a_missing_id(world,
 
 def test_tokens_are_shown_once_then_authenticate_as_their_user_in_their_tenant(world, api):
     created = api(world.partner_admin, world.partner).post(
-        "/api/v1/tokens/", {"name": "billing sync"}
+        "/api/v1/tokens/", {"name": "billing sync", "password": PASSWORD}
     )
     assert created.status_code == 201
     raw = created.json()["token"]

@@ -294,7 +294,11 @@ def test_the_event_is_written_in_the_callers_transaction(world):
 
 def test_the_api_records_the_clients_address(world, api):
     client = api(world.partner_admin, world.partner)
-    response = client.post("/api/v1/tokens/", {"name": "From the API"}, REMOTE_ADDR="203.0.113.7")
+    response = client.post(
+        "/api/v1/tokens/",
+        {"name": "From the API", "password": PASSWORD},
+        REMOTE_ADDR="203.0.113.7",
+    )
     assert response.status_code == 201
     event = AuditEvent.objects.get(tenant=world.partner, action=Action.TOKEN_CREATED)
     assert event.ip == "203.0.113.7" and event.actor == world.partner_admin

@@ -10,6 +10,7 @@ import tenants.urls
 from tenants.models import ApiToken, Membership
 from tenants.tests.factories import PASSWORD
 from tests.isolation import assert_all_404, missing_id, org_page_urls
+from tests.reauth import reauthenticate
 
 pytestmark = pytest.mark.django_db
 
@@ -100,6 +101,7 @@ def test_bad_invitations_show_inline_errors_and_write_nothing(world, browser):
 def test_changing_and_removing_members_from_the_page(world, browser):
     membership = Membership.objects.get(user=world.collaborator, tenant=world.partner)
     client = browser(world.partner_owner)
+    reauthenticate(client)  # a change of role is sensitive (SPEC §1)
     prefix = str(membership.id)
     client.post(
         f"/t/alpine/members/{membership.id}/", {f"{prefix}-role": "admin", f"{prefix}-buyer": "on"}
@@ -126,6 +128,7 @@ def test_collaborators_see_members_but_cannot_change_them(world, browser):
 
 def test_a_token_made_on_the_page_is_shown_once(world, browser):
     client = browser(world.partner_admin)
+    reauthenticate(client)  # a new token is sensitive (SPEC §1)
     response = client.post("/t/alpine/tokens/", {"name": "billing sync"})
     assert response.status_code == 201
     token = ApiToken.objects.get(tenant=world.partner)
