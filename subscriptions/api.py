@@ -73,7 +73,7 @@ class SubscriptionViewSet(SubscriptionsFeatureMixin, mixins.ListModelMixin, OrgV
     def retrieve(self, request, pk=None):
         return Response(SubscriptionSerializer(self._get(pk)).data)
 
-    @extend_schema(responses=LedgerChangeSerializer(many=True))
+    @extend_schema(responses=LedgerChangeSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], pagination_class=None)
     def changes(self, request, pk=None):
         """The subscription's ledger: one change per order line that opened,
