@@ -17,7 +17,9 @@ not tried there. Here:
   tomorrow is covered tomorrow, or the suite says so.
 - **Cases.** The world is the URL matrix's (its `victim` fixture: Bäckerei
   Müller and Alpine IT, the 14 actors). Each reference is sent by the partners
-  that must not reach the victim's object — unrelated (Rhein), Alpine's
+  that must not reach the victim's object — unrelated (Rhein, signed in and
+  with its API token), Alpine naming a customer whose grant is still pending
+  (Konditorei Sahne), Alpine's
   collaborator not assigned to Müller, the partner whose grant ended (Ende),
   expired (Frist), or is past its `ends_on` without the job having run (Spät),
   the limited partner (Limes) naming a product outside its grant — and by a
@@ -44,7 +46,7 @@ one. The browser's forms that name objects are in the URL matrix's registry
 All findings are collected and reported at once. Run with `-s` for the figure.
 
 Last run: 30 references discovered (24 tried, 6 left to other suites with
-their reason) x 8 actors: 119 cases (each also sent with a missing id), 288
+their reason) x 10 actors: 145 cases (each also sent with a missing id), 340
 requests, 0 leaks, about 15 s on SQLite or PostgreSQL. Its discovery found one
 schema error, fixed: `GET subscriptions/{id}/changes/` advertised the list's
 `?customer` filter, which it never applied.
@@ -67,6 +69,7 @@ from offers import services as offer_services
 from partners import services as partner_services
 from subscriptions.services import subscription_build
 from subscriptions.smart_lists import smart_list_create
+from tenants.models import Tenant
 from tests import test_isolation_matrix as iso
 from tests.matrix import Normalizer, id_forms, send
 
@@ -150,11 +153,16 @@ RHEIN, COLLAB, ENDED, EXPIRED, LAPSED, LIMITED = (
     iso.LIMITED,
 )
 BERGMANN_OWNER, BERGMANN_ADMIN = iso.BERGMANN_OWNER, iso.BERGMANN_ADMIN
+RHEIN_TOKEN = iso.RHEIN_TOKEN
 ALPINE, MUELLER = iso.ALPINE_OWNER, iso.MUELLER_OWNER
 
 # Partners foreign to Müller: each case's name says how.
 NOT_MUELLERS = {
     RHEIN: "foreign",
+    RHEIN_TOKEN: "foreign, API token",
+    # Alpine names Konditorei Sahne, whose owner has not accepted its invitation
+    # yet (`Run.value`): a pending grant gives no access.
+    ALPINE: "grant still pending",
     COLLAB: "not assigned",
     ENDED: "grant ended",
     EXPIRED: "grant expired",
@@ -163,6 +171,7 @@ NOT_MUELLERS = {
 # Partners foreign to Alpine's own objects (its policies, templates, sends, lists…).
 NOT_ALPINES = {
     RHEIN: "foreign",
+    RHEIN_TOKEN: "foreign, API token",
     LIMITED: "other partner",
     ENDED: "grant ended",
     EXPIRED: "grant expired",
@@ -486,7 +495,7 @@ def _own_objects(victim) -> dict[str, Own]:
     hosting = Product.objects.get(code=LINE)
     mailbox = Product.objects.get(code="mailbox")
     owns: dict[str, Own] = {}
-    for name in sorted({*NOT_MUELLERS, *NOT_ALPINES}):
+    for name in sorted({*NOT_MUELLERS, *NOT_ALPINES} - {ALPINE, RHEIN_TOKEN}):
         actor = victim.actors[name]
         ctx = iso._ctx(actor.user, actor.home)
         if name == COLLAB:
@@ -543,6 +552,7 @@ def _own_objects(victim) -> dict[str, Own]:
     ).save()
     for name in CUSTOMERS:
         owns[name] = Own(customer=str(bergmann.pk))
+    owns[RHEIN_TOKEN] = owns[RHEIN]
     owns[MUELLER] = Own(customer=str(victim.mueller.pk))
     # Alpine proves with the victim's objects on Müller: its own customer is Müller.
     owns[ALPINE] = Own(
@@ -599,11 +609,19 @@ class Run:
             url,
             data=data,
             api=True,
-            headers={"HTTP_X_TENANT": str(actor.home.pk)},
+            headers=(
+                {"HTTP_AUTHORIZATION": f"Bearer {actor.token}"}
+                if actor.token
+                else {"HTTP_X_TENANT": str(actor.home.pk)}
+            ),
         )
 
-    def value(self, ref: Ref) -> str:
-        return ref.value or self.victim.ids[ref.kind]
+    def value(self, ref: Ref, actor_name: str = "") -> str:
+        if ref.value:
+            return ref.value
+        if ref.kind == "customer" and actor_name == ALPINE:
+            return self.extra["pending"]
+        return self.victim.ids[ref.kind]
 
     def normalize(self, text: str, sent: str, missing: str) -> str:
         pairs = {form: "<ref>" for v in (sent, missing) for form in id_forms(v)}
@@ -623,7 +641,7 @@ class Run:
     def case(self, key, ref: Ref, actor_name: str, how: str) -> None:
         method, path, name = key
         own = self.owns[actor_name]
-        value = self.value(ref)
+        value = self.value(ref, actor_name)
         missing = MISSING_CODE if ref.is_code else str(uuid.uuid4())
         url, data = ref.build(own, value)
         answer = self.request(actor_name, method, url, data)
@@ -718,7 +736,14 @@ def test_no_reference_reaches_another_tenants_objects(victim, quick_requests):
     answer of a missing id, nothing written, no foreign marker.
 
     Last run: see the module's docstring."""
-    run = Run(victim, _own_objects(victim), extra={"rhein": str(victim.actors[RHEIN].home.pk)})
+    run = Run(
+        victim,
+        _own_objects(victim),
+        extra={
+            "rhein": str(victim.actors[RHEIN].home.pk),
+            "pending": str(Tenant.objects.get(name="Konditorei Sahne 2468").pk),
+        },
+    )
     run.run()
     figure = (
         f"reference matrix: {len(REFERENCES) + len(NOT_TRIED)} references discovered "
