@@ -36,8 +36,14 @@ from offers.selectors import offer_recipients_of
 from offers.services.templates import clean_item
 from partners.models import Access, Partnership, Side
 from partners.selectors import customers_visible_to, grants_active_now, managing_grants
-from subscriptions.models import Subscription
-from subscriptions.services import LedgerEntry, subscription_create, subscription_update
+from subscriptions.models import Subscription, SubscriptionChange
+from subscriptions.services import (
+    NOTHING,
+    LedgerEntry,
+    ledger_record,
+    subscription_create,
+    subscription_update,
+)
 from tenants.emails import emails_enqueue
 from tenants.exceptions import Conflict
 from tenants.jobs import enqueue_on_commit
@@ -490,15 +496,28 @@ def _apply_item(
 
 
 def _end_replaced(
-    org: OrgContext, customer: Tenant, product: Product, today: datetime.date
-) -> None:
+    org: OrgContext, customer: Tenant, item: OfferItem, today: datetime.date
+) -> list[tuple[Subscription, LedgerEntry, datetime.date]]:
     """An upgrade ends the edition it replaces: its last day is yesterday (or
-    today, when it only began today)."""
+    today, when it only began today). Returns each ended subscription with its
+    ledger entry (an upgrade, or a downgrade to a lower edition: to nothing) and
+    the day it no longer serves, for the accepting order to record."""
+    replaced = item.replaces
+    assert replaced is not None  # only items that replace an edition come here
+    kind = (
+        SubscriptionChange.Kind.UPGRADE
+        if item.product.edition_rank >= replaced.edition_rank
+        else SubscriptionChange.Kind.DOWNGRADE
+    )
+    ended = []
     for live in Subscription.objects.filter(
-        customer=customer, product=product, cancelled_at=None
+        customer=customer, product=replaced, cancelled_at=None
     ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today)):
+        state = (live.quantity, live.unit_price)
         last_day = max(live.starts_on, today - datetime.timedelta(days=1))
-        subscription_update(org=org, subscription=live, data={"ends_on": last_day})
+        live = subscription_update(org=org, subscription=live, data={"ends_on": last_day})
+        ended.append((live, LedgerEntry(kind, state, NOTHING), last_day + datetime.timedelta(1)))
+    return ended
 
 
 @transaction.atomic
@@ -527,12 +546,17 @@ def offer_accept(*, org: OrgContext, offer: Offer) -> Offer:
         LineRequest(item.product, item.quantity, *_apply_item(org, offer.customer, item, today))
         for item in items
     ]
-    for item in items:
-        if item.replaces is not None:
-            _end_replaced(org, offer.customer, item.replaces, today)
+    ended = [
+        row
+        for item in items
+        if item.replaces is not None
+        for row in _end_replaced(org, offer.customer, item, today)
+    ]
     order = order_place_confirmed(
         customer=offer.customer, partner=offer.partner, lines=lines, placed_by=org.user
     )
+    for subscription, entry, effective_on in ended:  # the ledger's side of the upgrade
+        ledger_record(entries=[(subscription, entry)], effective_on=effective_on, order_id=order.pk)
     offer.status = Status.ACCEPTED
     offer.closed_at = now
     offer.closed_by = org.user

@@ -2,6 +2,8 @@
 looks, upsell on or off, and where the Buy URL is set; the switch and its history;
 clicks and looks counted for the partner; Ask my partner turned into an offer."""
 
+import datetime
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -226,6 +228,19 @@ def test_ask_my_partner_becomes_an_offer_in_one_click_and_upgrades_on_accept(
     assert subscription.ends_on is not None
     upgraded = Subscription.objects.get(customer=shop.customer, product=family.protect)
     assert upgraded.quantity == 10
+    # The ledger tells the upgrade on both sides, under the accepting order: the
+    # replaced edition goes to nothing from the day it no longer serves.
+    accepted = Offer.objects.get(pk=offer.pk)
+    (ended,) = subscription.changes.exclude(kind="new")
+    assert (ended.kind, ended.quantity_before, ended.quantity_after, ended.unit_price_after) == (
+        "upgrade",
+        subscription.quantity,
+        0,
+        Decimal("0.00"),
+    )
+    assert ended.order_id == accepted.order_id
+    assert ended.effective_on == subscription.ends_on + datetime.timedelta(days=1)
+    assert upgraded.changes.get().order_id == accepted.order_id
 
 
 def test_requests_of_another_partner_are_not_found(world, shop):
