@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import AlertProfile, Contract, ServiceProfile, SlaPolicy
 from partners.models import Partnership
-from partners.selectors import customer_get_for_partner, customers_visible_to
+from partners.selectors import customers_visible_to
 from tenants.models import Contact, Tenant
 from tenants.selectors import OrgContext, uuid_or_404
 
@@ -71,9 +71,9 @@ def customer_search(queryset: QuerySet[Tenant], query: str) -> QuerySet[Tenant]:
     )
 
 
-def customer_detail(*, org: OrgContext, customer_id) -> Tenant:
-    """One customer with what this partner records about it, for its page."""
-    customer = customer_get_for_partner(org=org, customer_id=customer_id)
+def customer_detail(*, org: OrgContext, customer: Tenant) -> Tenant:
+    """What this partner records about `customer` (loaded by the caller through
+    the permission function), for its page: set on the customer itself."""
     customer.partnership = (
         Partnership.objects.filter(
             partner=org.tenant, customer=customer, status=Partnership.Status.ACTIVE
@@ -83,12 +83,17 @@ def customer_detail(*, org: OrgContext, customer_id) -> Tenant:
     )
     customer.contact_list = list(customer.contacts.all())
     customer.contract_list = list(contracts_list(org=org, customer=customer))
-    customer.service_profile = (
+    customer.service_profile = service_profile_of(org=org, customer=customer)
+    return customer
+
+
+def service_profile_of(*, org: OrgContext, customer: Tenant) -> ServiceProfile | None:
+    """This partner's SLA policy and alert profile for `customer` (None: none chosen)."""
+    return (
         ServiceProfile.objects.filter(partner=org.tenant, customer=customer)
         .select_related("sla", "alert_profile")
         .first()
     )
-    return customer
 
 
 def contracts_list(*, org: OrgContext, customer: Tenant) -> QuerySet[Contract]:
@@ -103,6 +108,7 @@ def contract_get(*, org: OrgContext, customer: Tenant, contract_id) -> Contract:
     )
     if contract is None:
         raise Http404(_("No such contract."))
+    contract.customer = customer
     return contract
 
 
