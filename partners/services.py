@@ -715,16 +715,32 @@ def partnership_remind(*, partnership_id, days: int) -> bool:
 # --- one load per request (docs/architecture.md) ------------------------------------
 
 
+def _grant_of(org: OrgContext, customer: Tenant):
+    grants = Partnership.objects.filter(partner=org.tenant, customer=customer, status=Status.ACTIVE)
+    return assigned_only(org, grants, "customer")
+
+
 def grant_holds(*, org: OrgContext, customer: Tenant, product: Product | None = None) -> bool:
     """Does what let `org` act on `customer` still hold: the partner's grant is
     active (and covers `product`, when given), and a collaborator is still
     assigned? Not the permission function again (no kind, role or id check, no
     walk over the customers): the part of its answer that changes with time, for
     a service to ask under its row lock about a customer its caller loaded."""
-    grants = Partnership.objects.filter(partner=org.tenant, customer=customer, status=Status.ACTIVE)
+    grants = _grant_of(org, customer)
     if product is not None:
         grants = grants.filter(Q(access=Access.FULL) | Q(products=product))
-    return assigned_only(org, grants, "customer").exists()
+    return grants.exists()
+
+
+def partner_grant(*, org: OrgContext, customer: Tenant, lock: bool = False) -> Partnership | None:
+    """`grant_holds` as the grant itself, with its partner (None: it no longer
+    holds); `lock` holds its row, as every change of a grant does, so an order
+    and a change of the grant take turns. A partner has one live grant per
+    customer (partnership_one_live_per_pair)."""
+    grants = _grant_of(org, customer).select_related("partner")
+    if lock:
+        grants = grants.select_for_update(of=("self",))
+    return grants.first()
 
 
 def customer_lock(*, org: OrgContext, customer: Tenant, product: Product | None = None) -> Tenant:
