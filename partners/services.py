@@ -743,7 +743,7 @@ def partner_grant(*, org: OrgContext, customer: Tenant, lock: bool = False) -> P
     return grants.first()
 
 
-def customer_lock(*, org: OrgContext, customer: Tenant, product: Product | None = None) -> Tenant:
+def customer_lock(*, org: OrgContext, customer: Tenant) -> Tenant:
     """`customer`'s row locked (select_for_update by pk, in the caller's
     transaction) and read again, for a write about a customer the caller loaded
     once through the permission function: what may have changed since is
@@ -751,7 +751,7 @@ def customer_lock(*, org: OrgContext, customer: Tenant, product: Product | None 
     locked = (
         Tenant.objects.select_for_update().filter(pk=customer.pk, kind=Tenant.Kind.CUSTOMER).first()
     )
-    if locked is None or not grant_holds(org=org, customer=locked, product=product):
+    if locked is None or not grant_holds(org=org, customer=locked):
         raise Http404(str(NOT_FOUND))
     return locked
 
