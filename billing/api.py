@@ -3,7 +3,6 @@
 billing.selectors, render. Who may order, what each side may see of an order's
 money and which invoices an organization reads are decided there."""
 
-import uuid
 from typing import Any
 
 import django_filters
@@ -39,6 +38,7 @@ from billing.serializers import (
 from billing.services import changes, orders
 from billing.services.orders import LineRequest, Quote
 from subscriptions import api as subscriptions_api
+from subscriptions import selectors as subscription_selectors
 from subscriptions import services as subscription_services
 from subscriptions.api_smart_lists import CsvRenderer
 from subscriptions.models import Subscription
@@ -57,14 +57,15 @@ def _order_request(
     request: Request,
     org: OrgContext,
     serializer_class: type[Serializer] = OrderCreateSerializer,
-) -> tuple[uuid.UUID, list[LineRequest], dict[str, Any]]:
-    """(customer id, [LineRequest], the body's data) from the body, or a 400 with
-    field errors."""
+) -> tuple[Tenant, list[LineRequest], dict[str, Any]]:
+    """(the customer, [LineRequest], the body's data) from the body, or a 400 with
+    field errors; the customer loaded once, through the permission function (a
+    customer out of reach: 404)."""
     serializer = serializer_class(data=request.data, context={"org": org})
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
     lines = [services.LineRequest(line["product"], line["quantity"]) for line in data["lines"]]
-    return data["customer"], lines, data
+    return selectors.order_customer_get(org=org, customer_id=data["customer"]), lines, data
 
 
 def _preview(org: OrgContext, quote: Quote) -> dict:
@@ -91,8 +92,8 @@ class QuoteAPI(OrgAPIView):
         responses={200: QuoteSerializer},
     )
     def post(self, request: Request) -> Response:
-        customer_id, lines, _data = _order_request(request, self.org)
-        quote = services.quote(org=self.org, customer_id=customer_id, lines=lines)
+        customer, lines, _data = _order_request(request, self.org)
+        quote = services.quote_for(org=self.org, customer=customer, lines=lines)
         return Response(_preview(self.org, quote))
 
 
@@ -135,14 +136,14 @@ class OrderViewSet(mixins.ListModelMixin, OrgViewSet):
         period, priced and settled by SPEC §7; the invoice goes to the payer and
         the partner's cashback to its prepaid account. Customer owners and admins,
         and partner users allowed on the customer, with the buyer flag."""
-        customer_id, lines, data = _order_request(request, self.org, OrderPlaceSerializer)
+        customer, lines, data = _order_request(request, self.org, OrderPlaceSerializer)
         if data["dry_run"]:
-            quote = services.quote(org=self.org, customer_id=customer_id, lines=lines)
+            quote = services.quote_for(org=self.org, customer=customer, lines=lines)
             return Response(_preview(self.org, quote))
         try:
-            order = services.order_place(
+            order = services.order_place_for(
                 org=self.org,
-                customer_id=customer_id,
+                customer=customer,
                 lines=lines,
                 expected_total=data.get("expected_total"),
             )
@@ -295,11 +296,11 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
         line = LineRequest(data["product"], data["quantity"], ends_on=data.get("ends_on"))
         try:
             if data["dry_run"]:
-                quote = orders.quote(org=self.org, customer_id=customer.pk, lines=[line])
+                quote = orders.quote_for(org=self.org, customer=customer, lines=[line])
                 return Response(_preview(self.org, quote))
-            order = orders.order_place(
+            order = orders.order_place_for(
                 org=self.org,
-                customer_id=customer.pk,
+                customer=customer,
                 lines=[line],
                 expected_total=data.get("expected_total"),
             )
@@ -327,19 +328,17 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
         """Raise the quantity (an order for the rest of the period; `dry_run`
         previews, `expected_total` commits only the previewed amount), or change
         the last day of service (no order). Price, start and anchor: 400."""
-        subscription = self._get(pk)
-        subscription_services.subscription_write_check(
-            org=self.org, customer=subscription.customer, product=subscription.product
-        )
+        subscription = self._get(pk)  # the one load (its product within the grant)
+        subscription_services.subscription_write_check(org=self.org, customer=subscription.customer)
         serializer = SubscriptionChangeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if "quantity" not in data:
             if "ends_on" in data:
-                subscription_services.subscription_last_day_set(
+                subscription = subscription_services.subscription_last_day_set(
                     org=self.org, subscription=subscription, ends_on=data["ends_on"]
                 )
-            return self._placed(self._get(pk), None, status.HTTP_200_OK)
+            return self._placed(subscription, None, status.HTTP_200_OK)
         if data["dry_run"]:
             preview = changes.subscription_raise_preview(
                 org=self.org, subscription=subscription, quantity=data["quantity"]
@@ -354,7 +353,8 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
             )
         except orders.PriceChanged as exc:
             return _price_changed(self.org, exc)
-        return self._placed(self._get(pk), order, status.HTTP_200_OK)
+        subscription = subscription_selectors.subscription_as_saved(subscription=subscription)
+        return self._placed(subscription, order, status.HTTP_200_OK)
 
     @extend_schema(
         parameters=[
@@ -379,5 +379,7 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
             return Response(status=status.HTTP_204_NO_CONTENT)
         if at != "period_end":
             raise ValidationError({"at": [_("Give period_end, or nothing to cancel now.")]})
-        changes.subscription_end_at_period_end(org=self.org, subscription=subscription)
-        return self._placed(self._get(pk), None, status.HTTP_200_OK)
+        subscription = changes.subscription_end_at_period_end(
+            org=self.org, subscription=subscription
+        )
+        return self._placed(subscription, None, status.HTTP_200_OK)

@@ -17,9 +17,20 @@ from django.http import Http404
 from django.utils import timezone
 
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
-from partners.selectors import assigned_only
+from partners.selectors import assigned_only, customer_get_for_partner
 from tenants.models import Tenant
 from tenants.selectors import OrgContext, uuid_or_404
+
+
+def order_customer_get(*, org: OrgContext, customer_id: object) -> Tenant:
+    """The customer `org` orders or quotes for, loaded once per request through
+    the permission function: one a partner user may act on, or the customer
+    organization itself; anything else is a 404. The services take it from here."""
+    if org.tenant.is_partner:
+        return customer_get_for_partner(org=org, customer_id=customer_id)
+    if org.tenant.is_customer and str(customer_id) == str(org.tenant.pk):
+        return org.tenant
+    raise Http404("No such customer.")
 
 
 def orders_for(*, org: OrgContext) -> QuerySet[Order]:

@@ -201,9 +201,9 @@ class QuoteView(BillingView):
         context: dict[str, Any] = {"form": form}
         if form.is_valid():
             customer = form.chosen_customer() or self.org.tenant
-            try:
-                quote = services.quote(
-                    org=self.org, customer_id=customer.pk, lines=form.line_requests()
+            try:  # the form's customers are those the permission function lists
+                quote = services.quote_for(
+                    org=self.org, customer=customer, lines=form.line_requests()
                 )
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
@@ -284,16 +284,16 @@ class OrderPlaceView(BillingView):
             expected = _expected_total(request.POST.get("expected_total"))
             try:
                 if request.POST.get("action") == "place" and expected is not None:
-                    order = services.order_place(
+                    order = services.order_place_for(
                         org=self.org,
-                        customer_id=self.customer.pk,
+                        customer=self.customer,
                         lines=lines,
                         expected_total=expected,
                     )
                     messages.success(request, self.placed_message(order))
                     return redirect("order_detail", slug=slug, order_id=order.pk)
                 # Placing needs the amount the person saw: without one, the preview first.
-                quote = services.quote(org=self.org, customer_id=self.customer.pk, lines=lines)
+                quote = services.quote_for(org=self.org, customer=self.customer, lines=lines)
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             except PriceChanged as exc:
@@ -469,9 +469,7 @@ class SubscriptionRaiseView(BillingView):
         expected_customer = customer_id or self.org.tenant.pk
         if str(self.subscription.customer_id) != str(expected_customer):
             raise Http404("No such subscription.")
-        subscription_write_check(
-            org=self.org, customer=self.subscription.customer, product=self.subscription.product
-        )
+        subscription_write_check(org=self.org, customer=self.subscription.customer)
         self.refusal = _buyer_refusal(self.org)
 
     def respond(

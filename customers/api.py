@@ -115,7 +115,13 @@ class CustomerViewSet(mixins.ListModelMixin, OrgViewSet):
         return selectors.customer_list(org=self.org)
 
     def _get_customer(self, pk) -> Tenant:
-        customer = partner_selectors.customer_get_for_partner(org=self.org, customer_id=pk)
+        """The customer, loaded once per request through the permission function
+        (another organization's or a missing id: 404); the services take it from
+        here and lock it (docs/architecture.md, "One load per request")."""
+        return partner_selectors.customer_get_for_partner(org=self.org, customer_id=pk)
+
+    def _with_partnerships(self, customer: Tenant) -> Tenant:
+        """The customer with this partner's live partnerships (CustomerSerializer's `partnership`)."""
         prefetch_related_objects([customer], self._live_partnerships())
         return customer
 
@@ -151,17 +157,18 @@ class CustomerViewSet(mixins.ListModelMixin, OrgViewSet):
 
     @extend_schema(responses=CustomerSerializer)
     def retrieve(self, request, pk=None):
-        return Response(CustomerSerializer(self._get_customer(pk)).data)
+        return Response(CustomerSerializer(self._with_partnerships(self._get_customer(pk))).data)
 
     @extend_schema(request=CustomerSerializer, responses=CustomerSerializer)
     def partial_update(self, request, pk=None):
-        customer = self._get_customer(pk)
+        customer = self._with_partnerships(self._get_customer(pk))
         serializer = CustomerSerializer(customer, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        partner_services.customer_profile_update(
+        saved = partner_services.customer_profile_update(
             org=self.org, customer=customer, data=serializer.validated_data
         )
-        return Response(CustomerSerializer(self._get_customer(pk)).data)
+        saved.live_partnerships = customer.live_partnerships  # read in this request
+        return Response(CustomerSerializer(saved).data)
 
     @extend_schema(responses=CollaboratorSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
@@ -274,9 +281,7 @@ class CustomerViewSet(mixins.ListModelMixin, OrgViewSet):
 
     def _get_contract(self, pk, contract_id):
         customer = self._get_customer(pk)
-        contract = selectors.contract_get(org=self.org, customer=customer, contract_id=contract_id)
-        contract.customer = customer
-        return contract
+        return selectors.contract_get(org=self.org, customer=customer, contract_id=contract_id)
 
     @extend_schema(
         request=ContractSerializer,
@@ -312,8 +317,8 @@ class CustomerViewSet(mixins.ListModelMixin, OrgViewSet):
     # --- service profile ----------------------------------------------------------------
 
     def _service_profile(self, pk) -> ServiceProfile:
-        profile = selectors.customer_detail(org=self.org, customer_id=pk).service_profile
-        return profile or ServiceProfile()
+        customer = self._get_customer(pk)
+        return selectors.service_profile_of(org=self.org, customer=customer) or ServiceProfile()
 
     @extend_schema(responses=ServiceProfileSerializer)
     @action(

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import AlertProfile, Contract, ServiceProfile, SlaPolicy
 from partners.models import Partnership
-from partners.selectors import customer_get_for_partner, customers_visible_to
+from partners.selectors import customers_visible_to, grants_active_now
 from tenants.models import Contact, Tenant
 from tenants.selectors import OrgContext, uuid_or_404
 
@@ -22,9 +22,7 @@ if TYPE_CHECKING:
 def customer_list(*, org: OrgContext) -> QuerySet[Tenant]:
     """The customers the user may act on, each annotated with this partner's live
     grant (`grant_access`, `grant_payment`, `grant_id`) and the primary contact."""
-    grant = Partnership.objects.filter(
-        partner=org.tenant, customer=OuterRef("pk"), status=Partnership.Status.ACTIVE
-    )
+    grant = grants_active_now().filter(partner=org.tenant, customer=OuterRef("pk"))
     primary = Contact.objects.filter(customer=OuterRef("pk"), is_primary=True)
     return customers_visible_to(org=org).annotate(
         grant_id=Subquery(grant.values("pk")[:1]),
@@ -86,28 +84,30 @@ class CustomerRecords(TypedDict):
 
 
 def customer_detail(
-    *, org: OrgContext, customer_id: object
+    *, org: OrgContext, customer: Tenant
 ) -> "WithAnnotations[Tenant, CustomerRecords]":
-    """One customer with what this partner records about it, for its page."""
-    customer = cast(
-        "WithAnnotations[Tenant, CustomerRecords]",
-        customer_get_for_partner(org=org, customer_id=customer_id),
-    )
-    customer.partnership = (
-        Partnership.objects.filter(
-            partner=org.tenant, customer=customer, status=Partnership.Status.ACTIVE
-        )
+    """What this partner records about `customer` (loaded by the caller through
+    the permission function), for its page: set on the customer itself."""
+    records = cast("WithAnnotations[Tenant, CustomerRecords]", customer)
+    records.partnership = (
+        grants_active_now()
+        .filter(partner=org.tenant, customer=customer)
         .prefetch_related("products")
         .first()
     )
-    customer.contact_list = list(customer.contacts.all())
-    customer.contract_list = list(contracts_list(org=org, customer=customer))
-    customer.service_profile = (
+    records.contact_list = list(customer.contacts.all())
+    records.contract_list = list(contracts_list(org=org, customer=customer))
+    records.service_profile = service_profile_of(org=org, customer=customer)
+    return records
+
+
+def service_profile_of(*, org: OrgContext, customer: Tenant) -> ServiceProfile | None:
+    """This partner's SLA policy and alert profile for `customer` (None: none chosen)."""
+    return (
         ServiceProfile.objects.filter(partner=org.tenant, customer=customer)
         .select_related("sla", "alert_profile")
         .first()
     )
-    return customer
 
 
 def contracts_list(*, org: OrgContext, customer: Tenant) -> QuerySet[Contract]:
@@ -122,6 +122,7 @@ def contract_get(*, org: OrgContext, customer: Tenant, contract_id: object) -> C
     )
     if contract is None:
         raise Http404(_("No such contract."))
+    contract.customer = customer
     return contract
 
 

@@ -1,9 +1,11 @@
 """Writes of what a partner records about the customers it manages (SPEC §2):
 onboarding in one transaction, contacts, contracts, SLA policies, alert
-profiles and service profiles. Access goes through the permission function."""
+profiles and service profiles. The caller loads the customer (or its contact,
+its contract) once through the permission function and hands it over; each
+write locks its row by pk and checks again only what may have changed since
+(partners.services.customer_lock: docs/architecture.md, "One load per request")."""
 
 import datetime
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,11 +28,11 @@ from customers.models import (
 )
 from customers.selectors import alert_profile_get, alert_profiles, sla_policies, sla_policy_get
 from partners.models import Partnership
-from partners.selectors import customer_get_for_partner
-from partners.services import customer_add
+from partners.selectors import NOT_FOUND
+from partners.services import customer_add, customer_lock, grant_holds
 from tenants.models import Contact, Role, Tenant
 from tenants.selectors import OrgContext
-from tenants.services import contact_create, contact_make_primary, require_role
+from tenants.services import contact_create, contact_insert, contact_primary_switch, require_role
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -73,42 +75,46 @@ def customer_onboard(
 # --- contacts ------------------------------------------------------------------------
 
 
-def _contact_for(org: OrgContext, contact_id: uuid.UUID) -> Contact:
-    contact = Contact.objects.select_related("customer").filter(pk=contact_id).first()
-    if contact is None:
+def _contact_locked(org: OrgContext, contact: Contact) -> Contact:
+    """The contact read again under its customer's row lock (contact writes of a
+    customer take turns on it): it may have become the primary, or gone."""
+    customer = customer_lock(org=org, customer=contact.customer)
+    locked = Contact.objects.select_for_update().filter(pk=contact.pk, customer=customer).first()
+    if locked is None:
         raise Http404(_("No such contact."))
-    customer_get_for_partner(org=org, customer_id=contact.customer_id)
-    return contact
+    locked.customer = customer
+    return locked
 
 
+@transaction.atomic
 def contact_add(*, org: OrgContext, customer: Tenant, **fields: Any) -> Contact:
-    customer = customer_get_for_partner(org=org, customer_id=customer.pk)
-    return contact_create(customer=customer, **fields)
+    return contact_insert(customer=customer_lock(org=org, customer=customer), **fields)
 
 
 @transaction.atomic
 def contact_update(*, org: OrgContext, contact: Contact, data: dict) -> Contact:
-    contact = _contact_for(org, contact.pk)
+    contact = _contact_locked(org, contact)
     make_primary = data.pop("is_primary", None)
     for field, value in data.items():
         setattr(contact, field, value)
     contact.full_clean(exclude=["customer", "is_primary"])
     contact.save(update_fields=[*data.keys()] or None)
     if make_primary:
-        contact = contact_make_primary(contact=contact)
+        contact = contact_primary_switch(contact=contact)
     elif make_primary is False and contact.is_primary:
         raise ValidationError({"is_primary": _("Make another contact primary instead.")})
     return contact
 
 
+@transaction.atomic
 def contact_set_primary(*, org: OrgContext, contact: Contact) -> Contact:
-    return contact_make_primary(contact=_contact_for(org, contact.pk))
+    return contact_primary_switch(contact=_contact_locked(org, contact))
 
 
 @transaction.atomic
 def contact_remove(*, org: OrgContext, contact: Contact) -> None:
     """Remove a contact; the primary goes only after another one is made primary."""
-    contact = _contact_for(org, contact.pk)
+    contact = _contact_locked(org, contact)
     if contact.is_primary:
         raise ValidationError(_("Make another contact primary before removing this one."))
     contact.delete()
@@ -155,25 +161,43 @@ def _contract_save(contract: Contract, data: dict) -> Contract:
     return contract
 
 
+@transaction.atomic
 def contract_create(*, org: OrgContext, customer: Tenant, data: dict) -> Contract:
-    customer = customer_get_for_partner(org=org, customer_id=customer.pk)
+    customer = customer_lock(org=org, customer=customer)
     return _contract_save(Contract(partner=org.tenant, customer=customer), data)
 
 
+def _contract_locked(org: OrgContext, contract: Contract, refused: str) -> Contract:
+    """The contract read again under its row lock, if the grant on its customer
+    still holds (else 404) and this partner made it (else 403, `refused`)."""
+    locked = Contract.objects.select_for_update().filter(pk=contract.pk).first()
+    if locked is None:
+        raise Http404(_("No such contract."))
+    customer = contract.customer
+    if not grant_holds(org=org, customer=customer):
+        raise Http404(str(NOT_FOUND))
+    if locked.partner_id != org.tenant.pk:
+        raise PermissionDenied(refused)
+    locked.customer = customer
+    return locked
+
+
+@transaction.atomic
 def contract_update(*, org: OrgContext, contract: Contract, data: dict) -> Contract:
-    customer_get_for_partner(org=org, customer_id=contract.customer_id)
-    if contract.partner_id != org.tenant.pk:
-        raise PermissionDenied(_("Only the partner that made a contract changes it."))
+    contract = _contract_locked(
+        org, contract, _("Only the partner that made a contract changes it.")
+    )
     if "type" in data and data["type"] != contract.type:
         for field in CONTRACT_AMOUNT_FIELDS:  # a new type starts from its own amounts
             data.setdefault(field, None)
     return _contract_save(contract, data)
 
 
+@transaction.atomic
 def contract_delete(*, org: OrgContext, contract: Contract) -> None:
-    customer_get_for_partner(org=org, customer_id=contract.customer_id)
-    if contract.partner_id != org.tenant.pk:
-        raise PermissionDenied(_("Only the partner that made a contract removes it."))
+    contract = _contract_locked(
+        org, contract, _("Only the partner that made a contract removes it.")
+    )
     contract.delete()
 
 
@@ -277,7 +301,7 @@ def service_profile_set(
     sla: SlaPolicy | None = None,
     alert_profile: AlertProfile | None = None,
 ) -> ServiceProfile:
-    customer = customer_get_for_partner(org=org, customer_id=customer.pk)
+    customer = customer_lock(org=org, customer=customer)
     return _service_profile_save(org, customer, sla=sla, alert_profile=alert_profile)
 
 

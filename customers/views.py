@@ -386,7 +386,9 @@ def _contract_rows(contracts) -> list[tuple]:
 
 class CustomerPageMixin(OrgViewMixin):
     """The customer page and its sub-URLs: any partner user allowed on the
-    customer by the permission function; everyone else gets a 404."""
+    customer by the permission function; everyone else gets a 404. A request
+    loads the customer once (`customer`) and hands it to the services and to
+    `render_page` (docs/architecture.md, "One load per request")."""
 
     allowed_kinds = (Tenant.Kind.PARTNER,)
 
@@ -404,9 +406,9 @@ class CustomerPageMixin(OrgViewMixin):
         )
         return redirect(f"{url}#{anchor}")
 
-    def render_page(self, request, customer_id, status=200, contact_forms=None, **forms):
+    def render_page(self, request, customer, status=200, contact_forms=None, **forms):
         org = self.org
-        customer = selectors.customer_detail(org=org, customer_id=customer_id)
+        customer = selectors.customer_detail(org=org, customer=customer)
         contact_forms = contact_forms or {}
         service = customer.service_profile
         context = {
@@ -455,7 +457,7 @@ class CustomerDetailView(CustomerPageMixin, View):
     ACTIONS = ("profile", "service_profile", "contact_add", "contract_add")
 
     def get(self, request, slug, customer_id):
-        return self.render_page(request, customer_id)
+        return self.render_page(request, self.customer(customer_id))
 
     def post(self, request, slug, customer_id):
         customer = self.customer(customer_id)
@@ -476,7 +478,7 @@ class CustomerDetailView(CustomerPageMixin, View):
             else:
                 messages.success(request, _("The profile was saved."))
                 return self.back(customer, "profile")
-        return self.render_page(request, customer.pk, status=400, profile_form=form)
+        return self.render_page(request, customer, status=400, profile_form=form)
 
     def do_service_profile(self, request, customer):
         form = ServiceProfileForm(request.POST, org=self.org)
@@ -490,7 +492,7 @@ class CustomerDetailView(CustomerPageMixin, View):
             else:
                 messages.success(request, _("The service profile was saved."))
                 return self.back(customer, "service")
-        return self.render_page(request, customer.pk, status=400, service_form=form)
+        return self.render_page(request, customer, status=400, service_form=form)
 
     def do_contact_add(self, request, customer):
         form = ContactAddForm(request.POST, prefix="new-contact")
@@ -512,7 +514,7 @@ class CustomerDetailView(CustomerPageMixin, View):
                     text = _("%(first_name)s %(last_name)s was added.")
                 messages.success(request, text % values)
                 return self.back(customer, "contacts")
-        return self.render_page(request, customer.pk, status=400, contact_add_form=form)
+        return self.render_page(request, customer, status=400, contact_add_form=form)
 
     def do_contract_add(self, request, customer):
         form = ContractForm(request.POST, prefix="new-contract")
@@ -528,7 +530,7 @@ class CustomerDetailView(CustomerPageMixin, View):
                     request, _("The contract “%(name)s” was added.") % {"name": contract.name}
                 )
                 return self.back(customer, "contracts")
-        return self.render_page(request, customer.pk, status=400, contract_form=form)
+        return self.render_page(request, customer, status=400, contract_form=form)
 
 
 class CustomerContactView(CustomerPageMixin, View):
@@ -554,9 +556,7 @@ class CustomerContactView(CustomerPageMixin, View):
                 else:
                     messages.success(request, _("%(name)s was saved.") % {"name": name})
                     return self.back(customer, "contacts")
-            return self.render_page(
-                request, customer.pk, status=400, contact_forms={contact.pk: form}
-            )
+            return self.render_page(request, customer, status=400, contact_forms={contact.pk: form})
         try:
             if action == "make_primary":
                 services.contact_set_primary(org=self.org, contact=contact)

@@ -192,15 +192,16 @@ class OfferViewSet(mixins.ListModelMixin, OrgViewSet):
         return self._render(pk)
 
     def _act(self, request, pk, service, input_serializer=None) -> Response:
-        """Parse the input (if any), run one transition service, render the offer."""
+        """Parse the input (if any), run one transition service on the offer
+        loaded once, render the offer as the service saved it."""
         offer = selectors.offer_get(org=self.org, offer_id=pk)
         data = {}
         if input_serializer is not None:
             serializer = input_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
-        service(org=self.org, offer=offer, **data)
-        return self._render(pk)
+        saved = service(org=self.org, offer=offer, **data)
+        return Response(self.get_serializer(saved).data)
 
     @extend_schema(request=None, responses=OfferSerializer)
     @action(detail=True, methods=["post"])

@@ -11,7 +11,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,7 +22,9 @@ from partners.audit import partnership_event_audit, partnership_events_audit
 from partners.book_changes import book_changed
 from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Payment, Side
 from partners.selectors import (
-    customer_get_for_partner,
+    NOT_FOUND,
+    assigned_only,
+    grants_active_now,
     partner_directory,
     partnership_check,
     status_conflict,
@@ -36,7 +39,7 @@ from tenants.services import (
     tenant_build,
     tenant_create,
     tenant_move,
-    tenant_profile_update,
+    tenant_profile_write,
     unique_slugs,
     user_get_or_create_invited,
 )
@@ -429,13 +432,19 @@ def partnership_invite_partner(
 @transaction.atomic
 def customer_owner_invite(*, org: OrgContext, customer: Tenant, owner_email: str) -> Partnership:
     """The partner invites an owner for a customer it created unclaimed. The new
-    owner reviews the grant as an invitation: keeps it, changes it or declines."""
-    customer = customer_get_for_partner(org=org, customer_id=customer.pk)
+    owner reviews the grant as an invitation: keeps it, changes it or declines.
+    `customer` is the caller's, loaded through the permission function; the
+    grant is read again under its lock (gone meanwhile: 404)."""
+    grant = Partnership.objects.filter(partner=org.tenant, customer=customer, status=Status.ACTIVE)
     partnership = (
-        Partnership.objects.select_for_update()
+        assigned_only(org, grant, "customer")
+        .select_for_update()
         .select_related("partner", "customer")
-        .get(partner=org.tenant, customer=customer, status=Status.ACTIVE)
+        .first()
     )
+    if partnership is None:
+        raise Http404(str(NOT_FOUND))
+    customer = partnership.customer
     partnership_check(org=org, partnership=partnership, action="invite_owner")
     owner, _created = user_get_or_create_invited(email=owner_email)
     Membership.objects.get_or_create(
@@ -734,6 +743,52 @@ def partnership_remind(*, partnership_id: uuid.UUID | str, days: int) -> bool:
     return True
 
 
+# --- one load per request (docs/architecture.md) ------------------------------------
+
+
+def _grant_of(org: OrgContext, customer: Tenant) -> QuerySet[Partnership]:
+    """The partner's grant on `customer` that holds now ("manages now": active and
+    not past its end date), for a collaborator only while assigned."""
+    grants = grants_active_now().filter(partner=org.tenant, customer=customer)
+    return assigned_only(org, grants, "customer")
+
+
+def grant_holds(*, org: OrgContext, customer: Tenant, product: Product | None = None) -> bool:
+    """Does what let `org` act on `customer` still hold: the partner's grant is
+    active (and covers `product`, when given), and a collaborator is still
+    assigned? Not the permission function again (no kind, role or id check, no
+    walk over the customers): the part of its answer that changes with time, for
+    a service to ask under its row lock about a customer its caller loaded."""
+    grants = _grant_of(org, customer)
+    if product is not None:
+        grants = grants.filter(Q(access=Access.FULL) | Q(products=product))
+    return grants.exists()
+
+
+def partner_grant(*, org: OrgContext, customer: Tenant, lock: bool = False) -> Partnership | None:
+    """`grant_holds` as the grant itself, with its partner (None: it no longer
+    holds); `lock` holds its row, as every change of a grant does, so an order
+    and a change of the grant take turns. A partner has one live grant per
+    customer (partnership_one_live_per_pair)."""
+    grants = _grant_of(org, customer).select_related("partner")
+    if lock:
+        grants = grants.select_for_update(of=("self",))
+    return grants.first()
+
+
+def customer_lock(*, org: OrgContext, customer: Tenant) -> Tenant:
+    """`customer`'s row locked (select_for_update by pk, in the caller's
+    transaction) and read again, for a write about a customer the caller loaded
+    once through the permission function: what may have changed since is
+    checked under the lock (`grant_holds`); else the 404 of a missing customer."""
+    locked = (
+        Tenant.objects.select_for_update().filter(pk=customer.pk, kind=Tenant.Kind.CUSTOMER).first()
+    )
+    if locked is None or not grant_holds(org=org, customer=locked):
+        raise Http404(str(NOT_FOUND))
+    return locked
+
+
 # --- collaborators ----------------------------------------------------------------
 
 
@@ -743,7 +798,7 @@ def collaborators_set(
 ) -> list[CustomerAssignment]:
     """Partner owners/admins choose which collaborators manage `customer`."""
     require_role(org, Role.ADMIN)
-    customer = customer_get_for_partner(org=org, customer_id=customer.pk)
+    customer = customer_lock(org=org, customer=customer)
     user_ids = {str(u) for u in user_ids}
     members = Membership.objects.filter(
         tenant=org.tenant, role=Role.COLLABORATOR, user_id__in=user_ids
@@ -776,7 +831,10 @@ def collaborators_set(
     )
 
 
+@transaction.atomic
 def customer_profile_update(*, org: OrgContext, customer: Tenant, data: dict) -> Tenant:
-    """A partner user allowed on `customer` edits its profile (SPEC §2 fields)."""
-    customer = customer_get_for_partner(org=org, customer_id=customer.pk)
-    return tenant_profile_update(tenant=customer, data=data, allowed=ORGANIZATION_FIELDS)
+    """A partner user allowed on `customer` (the caller loaded it through the
+    permission function) edits its profile (SPEC §2 fields): the row locked, the
+    grant checked again, the fields written. Returns the row as saved."""
+    customer = customer_lock(org=org, customer=customer)
+    return tenant_profile_write(tenant=customer, data=data, allowed=ORGANIZATION_FIELDS)

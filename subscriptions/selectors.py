@@ -41,6 +41,12 @@ def subscription_get(*, org: OrgContext, subscription_id: object) -> Subscriptio
     return subscription
 
 
+def subscription_as_saved(*, subscription: Subscription) -> Subscription:
+    """A subscription the caller loaded in this request (subscription_get), read
+    again after a write for the answer: by its id, not a second permission check."""
+    return Subscription.objects.select_related("customer", "product").get(pk=subscription.pk)
+
+
 def subscription_changes(*, subscription: Subscription) -> QuerySet[SubscriptionChange]:
     """The ledger of a subscription the caller was allowed to read, oldest first."""
     return SubscriptionChange.objects.filter(subscription=subscription).order_by(

@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Product, ProductPrice, degressive_rate, round_money
 from partners.book_changes import book_changed
-from partners.selectors import customer_get_for_partner
+from partners.selectors import NOT_FOUND
+from partners.services import grant_holds
 from subscriptions.models import Subscription, SubscriptionChange
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
@@ -31,11 +32,17 @@ SUBSCRIPTION_FIELDS = ("quantity", "unit_price", "starts_on", "ends_on")
 def subscription_write_check(
     *, org: OrgContext, customer: Tenant, product: Product | None = None
 ) -> None:
-    """Who may add or change a customer's subscriptions: a partner user allowed on
-    the customer (and on `product`, for a limited grant), else 404; or the
-    customer's own owner/admin (a customer user: 403)."""
+    """Who may add or change `customer`'s subscriptions. The caller loaded the
+    customer (or the subscription) once through the permission function
+    (subscriptions.selectors), so a partner user is allowed on it; what changes
+    with time is asked when `product` is given: the grant still active, covering
+    the product, the collaborator still assigned (partners.services.grant_holds),
+    else the 404 of a customer out of reach. The services ask it so under their
+    row lock. A customer's own owner or admin may (a customer user: 403); anyone
+    else: 404."""
     if org.tenant.is_partner:
-        customer_get_for_partner(org=org, customer_id=customer.pk, product=product)
+        if product is not None and not grant_holds(org=org, customer=customer, product=product):
+            raise Http404(str(NOT_FOUND))
     elif org.tenant.pk == customer.pk:
         require_role(org, Role.ADMIN)
     else:
@@ -134,12 +141,15 @@ def subscription_create(
     return subscription
 
 
-def _lock_subscription(subscription: Subscription) -> Subscription:
+def _lock_subscription(org: OrgContext, subscription: Subscription) -> Subscription:
+    """The subscription locked and read again, the write checked again under the
+    lock (subscription_write_check with its product), not cancelled meanwhile."""
     locked = (
         Subscription.objects.select_for_update(of=("self",))
         .select_related("customer", "product")
         .get(pk=subscription.pk)
     )
+    subscription_write_check(org=org, customer=locked.customer, product=locked.product)
     if locked.cancelled_at is not None:
         raise Conflict(_("This subscription is cancelled."))
     return locked
@@ -150,8 +160,8 @@ def subscription_update(*, org: OrgContext, subscription: Subscription, data: di
     """Change quantity, unit price or dates of a subscription that is not cancelled:
     for the order path (an accepted offer); people use subscription_last_day_set
     and the raise of billing.services.changes."""
-    subscription_write_check(org=org, customer=subscription.customer, product=subscription.product)
-    subscription = _lock_subscription(subscription)
+    subscription_write_check(org=org, customer=subscription.customer)
+    subscription = _lock_subscription(org, subscription)
     changed = [field for field in SUBSCRIPTION_FIELDS if field in data]
     for field in changed:
         setattr(subscription, field, data[field])
@@ -167,9 +177,9 @@ def subscription_last_day_set(
     """A buyer sets the last day of service of a live subscription, or clears it
     (it renews): from today on, since a day already used stays billed; never on
     a subscription that has ended or was cancelled (order a new one)."""
-    subscription_write_check(org=org, customer=subscription.customer, product=subscription.product)
+    subscription_write_check(org=org, customer=subscription.customer)
     buyer_check(org=org)
-    subscription = _lock_subscription(subscription)
+    subscription = _lock_subscription(org, subscription)
     today = timezone.localdate()
     if subscription.ends_on is not None and subscription.ends_on < today:
         raise Conflict(_("This subscription has ended; order a new one."))

@@ -43,9 +43,10 @@ class CustomerSubscriptionsMixin(OrgViewMixin, SubscriptionsOnMixin):
     allowed_kinds = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
 
     def http_method_not_allowed(self, request, *args, **kwargs):
-        self.customer()
         if "subscription_id" in kwargs:
             self.subscription(kwargs["subscription_id"])
+        else:
+            self.customer()
         return super().http_method_not_allowed(request, *args, **kwargs)
 
     @property
@@ -63,9 +64,16 @@ class CustomerSubscriptionsMixin(OrgViewMixin, SubscriptionsOnMixin):
         return self._customer
 
     def subscription(self, subscription_id) -> Subscription:
+        """The page's subscription, loaded once through the permission function
+        (subscription_get), and with it the page's customer: not loaded again."""
+        customer_id = self.kwargs.get("customer_id")
+        if self.on_partner_side != (customer_id is not None):
+            raise Http404("No such page.")
         subscription = selectors.subscription_get(org=self.org, subscription_id=subscription_id)
-        if subscription.customer_id != self.customer().pk:
+        if str(subscription.customer_id) != str(customer_id or self.org.tenant.pk):
             raise Http404("No such subscription.")
+        if not hasattr(self, "_customer"):
+            self._customer = subscription.customer if self.on_partner_side else self.org.tenant
         return subscription
 
     def can_write(self) -> bool:
@@ -147,9 +155,7 @@ class SubscriptionEditView(CustomerSubscriptionsMixin, View):
 
     def get(self, request, slug, subscription_id, customer_id=None):
         subscription = self.subscription(subscription_id)
-        services.subscription_write_check(
-            org=self.org, customer=subscription.customer, product=subscription.product
-        )
+        services.subscription_write_check(org=self.org, customer=subscription.customer)
         initial = {"ends_on": subscription.ends_on}
         return self.render_form(request, subscription, SubscriptionForm(initial=initial))
 
@@ -179,9 +185,7 @@ class SubscriptionCancelView(CustomerSubscriptionsMixin, View):
 
     def get(self, request, slug, subscription_id, customer_id=None):
         subscription = self.subscription(subscription_id)
-        services.subscription_write_check(
-            org=self.org, customer=subscription.customer, product=subscription.product
-        )
+        services.subscription_write_check(org=self.org, customer=subscription.customer)
         context = self.page_context(
             subscription=subscription, cancel_url=self.url("subscription_cancel", subscription)
         )

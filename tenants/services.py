@@ -304,13 +304,24 @@ def partner_update(
     return partner
 
 
-@transaction.atomic
-def tenant_profile_update(*, tenant: Tenant, data: dict, allowed: tuple[str, ...]) -> Tenant:
-    """Write profile fields of `tenant` (the caller has checked who may)."""
+def _profile_fields_check(data: dict, allowed: tuple[str, ...]) -> None:
     unknown = set(data) - set(allowed)
     if unknown:
         raise ValidationError(dict.fromkeys(unknown, _("This field cannot be changed here.")))
-    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+
+
+@transaction.atomic
+def tenant_profile_update(*, tenant: Tenant, data: dict, allowed: tuple[str, ...]) -> Tenant:
+    """Write profile fields of `tenant` (the caller has checked who may)."""
+    _profile_fields_check(data, allowed)
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    return tenant_profile_write(tenant=locked, data=data, allowed=allowed)
+
+
+def tenant_profile_write(*, tenant: Tenant, data: dict, allowed: tuple[str, ...]) -> Tenant:
+    """`tenant_profile_update` of a row the caller has read again under its lock
+    (select_for_update, in the caller's transaction) and checked who may."""
+    _profile_fields_check(data, allowed)
     for field, value in data.items():
         setattr(tenant, field, value)
     tenant.email_domains = clean_email_domains(tenant.email_domains)
@@ -545,9 +556,30 @@ def contact_create(
     is_primary: bool = False,
 ) -> Contact:
     """A customer's contact; the first one, or one marked primary, becomes the primary."""
+    Tenant.objects.select_for_update().filter(pk=customer.pk).first()
+    return contact_insert(
+        customer=customer,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        phone=phone,
+        is_primary=is_primary,
+    )
+
+
+def contact_insert(
+    *,
+    customer: Tenant,
+    first_name: str,
+    last_name: str,
+    email: str = "",
+    phone: str = "",
+    is_primary: bool = False,
+) -> Contact:
+    """`contact_create` for a customer whose row the caller holds locked
+    (select_for_update, in the caller's transaction)."""
     if customer.kind != Tenant.Kind.CUSTOMER:
         raise ValidationError(_("Contacts belong to customers."))
-    Tenant.objects.select_for_update().filter(pk=customer.pk).first()
     has_primary = Contact.objects.filter(customer=customer, is_primary=True).exists()
     contact = Contact(
         customer=customer, first_name=first_name, last_name=last_name, email=email, phone=phone
@@ -564,6 +596,12 @@ def contact_create(
 def contact_make_primary(*, contact: Contact) -> Contact:
     """Switch the primary contact atomically: exactly one stays primary."""
     Tenant.objects.select_for_update().filter(pk=contact.customer_id).first()
+    return contact_primary_switch(contact=contact)
+
+
+def contact_primary_switch(*, contact: Contact) -> Contact:
+    """`contact_make_primary` for a contact whose customer's row the caller holds
+    locked (select_for_update, in the caller's transaction)."""
     Contact.objects.filter(customer_id=contact.customer_id, is_primary=True).exclude(
         pk=contact.pk
     ).update(is_primary=False)

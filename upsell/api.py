@@ -132,8 +132,8 @@ class CustomerUpsellAPI(CustomerUpsellMixin, OrgAPIView):
         customer = self._customer(customer_id)
         serializer = CustomerUpsellSetSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.upsell_set(
-            org=self.org, customer_id=customer.pk, enabled=serializer.validated_data["enabled"]
+        services.upsell_switch(
+            org=self.org, customer=customer, enabled=serializer.validated_data["enabled"]
         )
         return self._render(customer)
 
@@ -188,8 +188,9 @@ class UpgradeRequestViewSet(mixins.ListModelMixin, OrgViewSet):
         return Response(UpgradeRequestSerializer(self._get(pk)).data)
 
     def _answer(self, pk, service) -> Response:
+        """One answer to the request loaded once; rendered as the service saved it."""
         answered = service(org=self.org, request=self._get(pk))
-        return Response(UpgradeRequestSerializer(self._get(answered.pk)).data)
+        return Response(UpgradeRequestSerializer(answered).data)
 
     @extend_schema(request=None, responses=UpgradeRequestSerializer)
     @action(detail=True, methods=["post"])

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from offers.services import ItemSpec, offer_propose
 from partners.selectors import customer_get_for_partner, managing_partnership
+from partners.services import grant_holds
 from tenants.audit import audit_record_shared
 from tenants.emails import notify
 from tenants.exceptions import Conflict
@@ -26,15 +27,11 @@ from upsell.selectors import FeatureLine, ServiceLine, locked_feature_get
 UPGRADE_TERM_MONTHS = 12
 
 
-@transaction.atomic
 def upsell_set(*, org: OrgContext, customer_id: uuid.UUID | str, enabled: bool) -> UpsellSwitch:
-    """Switch upsell for a customer: the owners and admins of a partner allowed
-    on it, or platform staff. Each change is recorded (who, when, for whom); a
-    switch to the state it already has records nothing."""
+    """`upsell_switch` by the customer's id (the admin, scripts): the customer
+    loaded once here, through the permission function for a partner user."""
     if org.tenant.is_partner:
         customer = customer_get_for_partner(org=org, customer_id=customer_id)
-        if not org.has_role(Role.ADMIN):
-            raise PermissionDenied(_("Only the partner's owners and admins switch upsell."))
     elif org.is_staff:
         found = Tenant.objects.filter(pk=customer_id, kind=Tenant.Kind.CUSTOMER).first()
         if found is None:
@@ -42,7 +39,25 @@ def upsell_set(*, org: OrgContext, customer_id: uuid.UUID | str, enabled: bool) 
         customer = found
     else:
         raise Http404("No such customer.")
+    return upsell_switch(org=org, customer=customer, enabled=enabled)
+
+
+@transaction.atomic
+def upsell_switch(*, org: OrgContext, customer: Tenant, enabled: bool) -> UpsellSwitch:
+    """Switch upsell for `customer`, which the caller loaded once (a partner
+    user: through the permission function, upsell.selectors.upsell_customer_get):
+    the owners and admins of a partner allowed on it, or platform staff. The
+    switch's row is locked and the partner's grant checked again under the lock.
+    Each change is recorded (who, when, for whom); a switch to the state it
+    already has records nothing."""
+    if org.tenant.is_partner:
+        if not org.has_role(Role.ADMIN):
+            raise PermissionDenied(_("Only the partner's owners and admins switch upsell."))
+    elif not org.is_staff:
+        raise Http404("No such customer.")
     switch, _created = UpsellSwitch.objects.select_for_update().get_or_create(customer=customer)
+    if org.tenant.is_partner and not grant_holds(org=org, customer=customer):
+        raise Http404("No such customer.")
     if switch.enabled == enabled:
         return switch
     switch.enabled = enabled
@@ -183,12 +198,14 @@ def upgrade_request_create(
 
 
 def _close(request: UpgradeRequest, org: OrgContext, status: str, **fields: Any) -> UpgradeRequest:
+    """The guarded UPDATE; then the caller's request (loaded once, through the
+    selector) reads again what it changed, keeping what it had loaded with it."""
     changed = UpgradeRequest.objects.filter(
         pk=request.pk, status=UpgradeRequest.Status.OPEN
     ).update(status=status, closed_at=timezone.now(), closed_by=org.user, **fields)
     if changed != 1:
         raise Conflict(_("This request was already answered."))
-    request.refresh_from_db()
+    request.refresh_from_db(fields=["status", "closed_at", "closed_by", *fields])
     return request
 
 

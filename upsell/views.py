@@ -158,9 +158,7 @@ class CustomerUpsellView(UpsellView):
         form = UpsellSwitchForm(request.POST)
         if not form.is_valid():
             return self.respond(request, form, status=400)
-        switch = services.upsell_set(
-            org=self.org, customer_id=self.customer.pk, enabled=form.is_on()
-        )
+        switch = services.upsell_switch(org=self.org, customer=self.customer, enabled=form.is_on())
         if switch.enabled:
             notice = _(
                 "Upsell is on for %(customer)s: its members see the features "

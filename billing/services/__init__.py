@@ -9,10 +9,12 @@ from billing.services.orders import (
     order_check,
     order_place,
     order_place_confirmed,
+    order_place_for,
     order_record,
     order_refund,
     quote,
     quote_build,
+    quote_for,
 )
 from billing.services.renewals import renewals_due, renewals_place_due, subscription_renew
 
@@ -24,10 +26,12 @@ __all__ = [
     "order_check",
     "order_place",
     "order_place_confirmed",
+    "order_place_for",
     "order_record",
     "order_refund",
     "quote",
     "quote_build",
+    "quote_for",
     "renewals_due",
     "renewals_place_due",
     "subscription_renew",

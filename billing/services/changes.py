@@ -154,8 +154,10 @@ def _raise_priced(
 def subscription_raise_preview(
     *, org: OrgContext, subscription: Subscription, quantity: int
 ) -> Raise:
-    """What raising to `quantity` would charge now; nothing is written."""
-    subscription_write_check(org=org, customer=subscription.customer, product=subscription.product)
+    """What raising to `quantity` would charge now; nothing is written. The
+    caller loaded the subscription through the permission function; the grant
+    is read as it is now (ordering_side)."""
+    subscription_write_check(org=org, customer=subscription.customer)
     return _raise_priced(org, subscription, quantity, lock=False)
 
 
@@ -170,8 +172,10 @@ def subscription_raise(
     """Raise the quantity now: the order of the added units for the rest of the
     period (its invoice to the payer, the partner's cashback), the subscription's
     new quantity and tier price, and the ledger's `increase`, in one transaction
-    with the subscription locked. With `expected_total`, another amount is a 409."""
-    subscription_write_check(org=org, customer=subscription.customer, product=subscription.product)
+    with the subscription locked. With `expected_total`, another amount is a 409.
+    The caller loaded the subscription through the permission function; the
+    grant is checked again under its lock (ordering_side)."""
+    subscription_write_check(org=org, customer=subscription.customer)
     order_check(org=org)
     subscription = (
         Subscription.objects.select_for_update(of=("self",))

@@ -18,10 +18,12 @@ from billing import notifications
 from billing.models import CashbackEntry, Earning, Invoice, Order, OrderLine, Payer
 from billing.pricing import ZERO, Terms, Waterfall, order_terms, waterfall
 from billing.proration import period_end
+from billing.selectors import order_customer_get
 from billing.services.invoices import invoice_issue
 from catalog.models import Product, degressive_rate
-from partners.models import Partnership, Side
-from partners.selectors import customer_get_for_partner, managing_partnership, partner_may_act_on
+from partners.models import Access, Partnership, Side
+from partners.selectors import managing_partnership
+from partners.services import partner_grant
 from subscriptions.models import Subscription
 from subscriptions.services import LedgerEntry, buyer_check, ledger_record, subscription_create
 from tenants.exceptions import Conflict
@@ -149,14 +151,25 @@ def ordering_side(
 ) -> tuple[str, Partnership | None]:
     """Who orders, and the one partnership the order is settled under.
 
-    A partner user orders under its own partnership, for products it may act on
-    (else 404). A customer orders; each product's managing partnership (or none)
-    must be the same for every line, since one order has one earning partner."""
+    A partner user orders under its own grant, for products it covers (else 400
+    naming them). The caller loaded the customer through the permission
+    function; the grant is read again here (with `lock`, under its row lock):
+    ended or unassigned since, it is the 404 of a customer out of reach. A
+    customer orders; each product's managing partnership (or none) must be the
+    same for every line, since one order has one earning partner."""
     if org is not None and org.tenant.is_partner:
+        partnership = partner_grant(org=org, customer=customer, lock=lock)
+        if partnership is None:
+            raise Http404("No such customer.")
+        granted = (
+            None
+            if partnership.access == Access.FULL
+            else set(partnership.products.values_list("pk", flat=True))
+        )
         outside = [
             line.product.name
             for line in lines
-            if not partner_may_act_on(org=org, customer=customer, product=line.product)
+            if granted is not None and line.product.pk not in granted
         ]
         if outside:
             raise ValidationError(
@@ -168,11 +181,6 @@ def ordering_side(
                     % {"customer": customer.name, "products": ", ".join(outside)}
                 }
             )
-        partnership = managing_partnership(
-            customer=customer, product=lines[0].product, partner=org.tenant, lock=lock
-        )
-        if partnership is None:  # ended between the check and the lock
-            raise Http404("No such customer.")
         return Side.PARTNER, partnership
     found = {
         line.product.code: managing_partnership(customer=customer, product=line.product, lock=lock)
@@ -194,14 +202,6 @@ def ordering_side(
             }
         )
     return Side.CUSTOMER, next(iter(found.values()))
-
-
-def _customer_for(org: OrgContext, customer_id: object) -> Tenant:
-    if org.tenant.is_partner:
-        return customer_get_for_partner(org=org, customer_id=customer_id)
-    if org.tenant.is_customer and str(customer_id) == str(org.tenant.pk):
-        return org.tenant
-    raise Http404("No such customer.")
 
 
 def quote_build(
@@ -248,7 +248,13 @@ def quote_build(
 
 def quote(*, org: OrgContext, customer_id: object, lines: Sequence[LineRequest]) -> Quote:
     """What the caller would pay, and earn, ordering `lines` for the customer now."""
-    customer = _customer_for(org, customer_id)
+    return quote_for(
+        org=org, customer=order_customer_get(org=org, customer_id=customer_id), lines=lines
+    )
+
+
+def quote_for(*, org: OrgContext, customer: Tenant, lines: Sequence[LineRequest]) -> Quote:
+    """`quote` for a customer the caller loaded (order_customer_get)."""
     _clean_lines(lines)
     lines = with_catalog(lines)
     ordered_by, partnership = ordering_side(org, customer, lines, lock=False)
@@ -375,7 +381,6 @@ def with_catalog(lines: Sequence[LineRequest]) -> list[LineRequest]:
     ]
 
 
-@transaction.atomic
 def order_place(
     *,
     org: OrgContext,
@@ -387,7 +392,24 @@ def order_place(
     one billing period (or bills the given subscription), priced and settled now.
     With `expected_total` (the preview's charged total), a different amount at
     commit is a 409 (PriceChanged) and nothing is written."""
-    customer = _customer_for(org, customer_id)
+    return order_place_for(
+        org=org,
+        customer=order_customer_get(org=org, customer_id=customer_id),
+        lines=lines,
+        expected_total=expected_total,
+    )
+
+
+@transaction.atomic
+def order_place_for(
+    *,
+    org: OrgContext,
+    customer: Tenant,
+    lines: Sequence[LineRequest],
+    expected_total: Decimal | None = None,
+) -> Order:
+    """`order_place` for a customer the caller loaded (order_customer_get); the
+    grant it orders under is read again under its lock (ordering_side)."""
     order_check(org=org)
     _clean_lines(lines)
     if any(line.subscription and line.subscription.customer_id != customer.pk for line in lines):

@@ -58,7 +58,8 @@ def _write_contact(org: OrgContext, customer_pk: uuid.UUID, contact: PlannedCont
         data = {f: contact.fields[f] for f in contact.changes if f != "is_primary"}
         if "is_primary" in contact.changes:
             data["is_primary"] = True
-        contact_update(org=org, contact=Contact(pk=contact.pk), data=data)
+        stored = Contact(pk=contact.pk, customer=Tenant(pk=customer_pk))
+        contact_update(org=org, contact=stored, data=data)
 
 
 def _write(org: OrgContext, plan: ImportPlan, progress: Callable[[int], None] | None) -> None:

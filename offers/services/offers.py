@@ -408,6 +408,8 @@ def _require_sender(org: OrgContext, offer: Offer) -> None:
 def _transition(
     offer: Offer, *, sources: Iterable[str], target: str, verb: str, **fields: Any
 ) -> Offer:
+    """The guarded UPDATE; then the caller's offer (loaded once, through the
+    selector) reads again what it changed, keeping what it had loaded with it."""
     now = timezone.now()
     changed = Offer.objects.filter(pk=offer.pk, status__in=sources).update(
         status=target, updated_at=now, **fields
@@ -416,7 +418,7 @@ def _transition(
         current = Offer.objects.filter(pk=offer.pk).values_list("status", flat=True).first()
         label = Status(current).label.lower() if current else pgettext("offer status", "gone")
         raise Conflict(NO_LONGER[verb] % {"status": label})
-    offer.refresh_from_db()
+    offer.refresh_from_db(fields=["status", "updated_at", *fields])
     return offer
 
 
@@ -529,7 +531,7 @@ def offer_accept(*, org: OrgContext, offer: Offer) -> Offer:
     _require_answerer(org, offer)
     offer = (
         Offer.objects.select_for_update(of=("self",))
-        .select_related("customer", "partner")
+        .select_related("customer", "partner", "sent_by")
         .get(pk=offer.pk)
     )
     if offer.status != Status.AWAITING_CONFIRMATION:
@@ -541,7 +543,8 @@ def offer_accept(*, org: OrgContext, offer: Offer) -> Offer:
     if offer.expires_at is not None and offer.expires_at <= now:
         raise Conflict(_("This offer has expired."))
     today = timezone.localdate()
-    items = list(offer.items.select_related("product"))
+    prefetch_related_objects([offer], Prefetch("items", queryset=_items_with_products()))
+    items = list(offer.items.all())
     lines = [
         LineRequest(item.product, item.quantity, *_apply_item(org, offer.customer, item, today))
         for item in items

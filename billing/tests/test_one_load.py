@@ -1,0 +1,208 @@
+"""One load per request (issue 19, item 6; docs/architecture.md) on the money
+paths: quotes, orders and the subscriptions' writes load the customer (or the
+subscription) once through the permission function and hand it on; the
+services check the grant again under its row lock (billing.services.orders.
+ordering_side, subscriptions.services._lock_subscription) instead of asking the
+permission function again, and the answer is rendered from what the service
+saved. Each request's SQL statements are pinned (without the SAVEPOINT lines of
+atomic blocks, as in customers/tests/test_one_load.py)."""
+
+import pytest
+from django.urls import reverse
+
+from billing.models import Order
+from billing.services import LineRequest, order_place, quote
+from billing.tests.conftest import grant, org
+from customers.tests.test_one_load import _measured
+from partners import selectors as partner_selectors
+from partners.models import Partnership
+from subscriptions import selectors as subscription_selectors
+from subscriptions.models import Subscription
+from tests.spies import calls_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mailboxes(world, hosting, mailbox) -> Subscription:
+    """Bäckerei Müller gives Alpine IT full access; Alpine IT orders 2 mailboxes."""
+    grant(world, access="full", payment="customer")
+    placed = order_place(
+        org=org(world.partner_owner, world.partner),
+        customer_id=world.customer.pk,
+        lines=[LineRequest(mailbox, 2)],
+    )
+    return placed.lines.get().subscription
+
+
+def _order(customer, product="web-hosting", quantity=3) -> dict:
+    return {"customer": str(customer.pk), "lines": [{"product": product, "quantity": quantity}]}
+
+
+# name: (method, url, body, status, statements). Before issue 19's item 6 (the
+# same requests; permission queries in brackets): quote 11 (2), order 31 (3),
+# POST subscriptions/ 14 with dry_run (5) and 37 (6), and on a subscription:
+# last day 10 (4), raise 12 with dry_run (4) and 33 (5), end at period end 9 (3),
+# cancel 8 (2). Now one permission query each.
+API = {
+    "quote": ("post", "/api/v1/quotes/", "order", 200, 9),
+    "order": ("post", "/api/v1/orders/", "order", 201, 29),
+    "subscription preview": ("post", "/api/v1/subscriptions/", "subscribe dry", 200, 10),
+    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 33),
+    "last day": ("patch", "/api/v1/subscriptions/{s}/", {"ends_on": "2099-01-01"}, 200, 8),
+    "raise preview": (
+        "patch",
+        "/api/v1/subscriptions/{s}/",
+        {"quantity": 5, "dry_run": True},
+        200,
+        8,
+    ),
+    "raise": ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}, 200, 29),
+    "end at period end": ("delete", "/api/v1/subscriptions/{s}/?at=period_end", None, 200, 8),
+    "cancel": ("delete", "/api/v1/subscriptions/{s}/", None, 204, 8),
+}
+
+
+def _body(body, world):
+    if body == "order":
+        return _order(world.customer)
+    if body in ("subscribe", "subscribe dry"):
+        data = {"customer": str(world.customer.pk), "product": "web-hosting", "quantity": 2}
+        return {**data, "dry_run": True} if body == "subscribe dry" else data
+    return body
+
+
+@pytest.mark.parametrize("name", list(API))
+def test_each_money_endpoint_loads_the_customer_once(world, api, mailboxes, name):
+    method, url, body, status, expected = API[name]
+    client = api(world.partner_owner, world.partner)
+    client.get("/api/v1/subscriptions/")  # the session, warm
+    url = url.format(s=mailboxes.pk)
+    body = _body(body, world)
+    send = getattr(client, method)
+
+    response, count, loads, checks = _measured(
+        lambda: send(url, body, format="json") if body is not None else send(url)
+    )
+
+    assert response.status_code == status, response.content
+    assert loads <= 1 and checks == 1  # a subscription's own load narrows by the customers seen
+    assert count == expected
+
+
+def test_the_answers_show_what_was_saved(world, api, mailboxes):
+    client = api(world.partner_owner, world.partner)
+    url = f"/api/v1/subscriptions/{mailboxes.pk}/"
+
+    raised = client.patch(url, {"quantity": 5}, format="json").json()
+    assert raised["subscription"] == client.get(url).json()
+    assert raised["subscription"]["quantity"] == 5
+
+    ends = client.patch(url, {"ends_on": "2099-01-01"}, format="json").json()
+    assert ends["subscription"] == client.get(url).json()
+    assert ends["subscription"]["ends_on"] == "2099-01-01"
+
+    period_end = client.delete(f"{url}?at=period_end").json()
+    assert period_end["subscription"] == client.get(url).json()
+
+
+# name: (url name, subscription in the URL, POST data or None, status,
+# statements). Before (permission queries in brackets): order preview 14 (3),
+# raise page 7 (2) and preview 14 (4), edit and cancel pages 8 (3) and their
+# POSTs 9 (3); the order page as now.
+PAGES = {
+    "order page": ("customer_order_place", False, None, 200, 7),
+    "order preview": ("customer_order_place", False, "lines", 200, 11),
+    "raise page": ("customer_subscription_raise", True, None, 200, 6),
+    "raise preview": ("customer_subscription_raise", True, {"quantity": 6}, 200, 10),
+    "edit page": ("customer_subscription_edit", True, None, 200, 6),
+    "edit": ("customer_subscription_edit", True, {"ends_on": "2099-01-01"}, 302, 8),
+    "cancel page": ("customer_subscription_cancel", True, None, 200, 6),
+    "cancel": ("customer_subscription_cancel", True, {}, 302, 8),
+}
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_each_money_page_loads_the_customer_once(world, browser, hosting, mailboxes, name):
+    url_name, with_subscription, data, status, expected = PAGES[name]
+    client = browser(world.partner_owner)
+    client.get(reverse("customer_subscriptions", args=["alpine", world.customer.pk]))  # warm
+    args = ["alpine", world.customer.pk, *([mailboxes.pk] if with_subscription else [])]
+    url = reverse(url_name, args=args)
+    if data == "lines":
+        data = {"product_0": hosting.pk, "quantity_0": 2}
+
+    response, count, loads, checks = _measured(
+        lambda: client.post(url, data) if data is not None else client.get(url)
+    )
+
+    assert response.status_code == status
+    assert loads <= 1 and checks == 1
+    assert count == expected
+
+
+def _end_grant(world):
+    def end(loaded):
+        Partnership.objects.filter(customer=world.customer).update(status=Partnership.Status.ENDED)
+
+    return end
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/api/v1/orders/", "order"),
+        ("post", "/api/v1/subscriptions/", "subscribe"),
+        ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}),
+        ("patch", "/api/v1/subscriptions/{s}/", {"ends_on": "2099-01-01"}),
+        ("delete", "/api/v1/subscriptions/{s}/?at=period_end", None),
+        ("delete", "/api/v1/subscriptions/{s}/", None),
+    ],
+)
+def test_a_grant_ended_after_the_load_writes_nothing(world, api, mailboxes, method, path, body):
+    """Ended between the view's load and the service's lock: the service reads
+    the grant again under the lock, answers the 404 of a customer out of reach
+    and writes nothing."""
+    client = api(world.partner_owner, world.partner)
+    url, body = path.format(s=mailboxes.pk), _body(body, world)
+    before = (
+        Order.objects.count(),
+        list(Subscription.objects.values_list("quantity", "ends_on", "cancelled_at")),
+    )
+    if "{s}" in path:
+        module, loader = subscription_selectors, "subscription_get"
+    else:
+        module, loader = partner_selectors, "customer_get_for_partner"
+    send = getattr(client, method)
+
+    with calls_of(module, loader, after=_end_grant(world)):
+        response = send(url, body, format="json") if body is not None else send(url)
+
+    assert response.status_code == 404, response.content
+    after = (
+        Order.objects.count(),
+        list(Subscription.objects.values_list("quantity", "ends_on", "cancelled_at")),
+    )
+    assert after == before
+
+
+def test_an_order_page_placed_after_the_grant_ended_writes_nothing(world, browser, hosting):
+    grant(world, access="full", payment="customer")
+    client = browser(world.partner_owner)
+    url = reverse("customer_order_place", args=["alpine", world.customer.pk])
+    owner = org(world.partner_owner, world.partner)
+    expected = quote(org=owner, customer_id=world.customer.pk, lines=[LineRequest(hosting, 2)])
+
+    with calls_of(partner_selectors, "customer_get_for_partner", after=_end_grant(world)):
+        response = client.post(
+            url,
+            {
+                "product_0": hosting.pk,
+                "quantity_0": 2,
+                "action": "place",
+                "expected_total": str(expected.charged),
+            },
+        )
+
+    assert response.status_code == 404
+    assert not Order.objects.exists()
