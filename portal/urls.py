@@ -18,6 +18,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 
 handler400 = "portal.api.exceptions.bad_request"
 handler404 = "portal.api.exceptions.not_found"
+handler500 = "portal.api.exceptions.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -13,16 +13,33 @@ before the commit, and stored under the first new generation, is never read.
 
 A generation that is missing from the cache (evicted, or a new cache) starts
 at the clock's nanoseconds, never at a number an older figure may carry.
+
+Redis is a cache, never a single point of failure (docs/reliability.md, "When
+Redis stalls"):
+
+- a read that cannot reach Redis computes the figure from the database (and
+  stores nothing);
+- a retirement that cannot reach Redis moves the branch's generation in the
+  database instead (`BranchGeneration`, a new random token): in the
+  transaction when the bump at once fails, so it commits with the change;
+  after the commit when the bump after it fails. A figure's key names both
+  generations, and every read looks the database's up (one primary-key
+  lookup, no row for a branch that never met an outage), so a figure stored
+  before the outage is never read after it, whatever the reader's process
+  saw of the outage. The reasoning is in docs/reliability.md.
 """
 
 import hashlib
 import time
+import uuid
 from collections.abc import Callable, Hashable, Iterable
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 
-from tenants.models import PATH_SEPARATOR
+from tenants.models import PATH_SEPARATOR, BranchGeneration
+from tenants.redis_faults import REDIS_DOWN, redis_fault
 
 # Figures also expire after this long, a bound on how long any write that
 # bypasses the services (an operator's SQL) can leave a figure stale.
@@ -38,21 +55,56 @@ def _generation_key(branch: str) -> str:
     return f"branch-generation:{branch}"
 
 
-def _bump(branches: set[str]) -> None:
-    for branch in branches:
+def _bump(branches: Iterable[str]) -> set[str]:
+    """Move the branches' generations on in the cache; the branches it could not
+    reach (all those after the first fault: a stalled Redis is not asked again)."""
+    branches = sorted(branches)
+    for done, branch in enumerate(branches):
         key = _generation_key(branch)
         try:
-            cache.incr(key)
-        except ValueError:  # not in the cache: a value no figure was stored under
-            cache.set(key, time.time_ns(), timeout=None)
+            try:
+                cache.incr(key)
+            except ValueError:  # not in the cache: a value no figure was stored under
+                cache.set(key, time.time_ns(), timeout=None)
+        except REDIS_DOWN as exc:
+            redis_fault("retiring cached figures", exc)
+            return set(branches[done:])
+    return set()
+
+
+def _bump_stored(branches: set[str]) -> None:
+    """Move the branches' generations on in the database: a new token each."""
+    now = timezone.now()
+    BranchGeneration.objects.bulk_create(
+        [
+            BranchGeneration(branch=branch, token=uuid.uuid4(), changed_at=now)
+            for branch in sorted(branches)
+        ],
+        update_conflicts=True,
+        unique_fields=["branch"],
+        update_fields=["token", "changed_at"],
+    )
 
 
 def branch_changed(*, paths: Iterable[str]) -> None:
     """Retire the cached figures of the branches of these tenant paths."""
     branches = {branch_of(path) for path in paths if path}
-    if branches:
-        _bump(branches)
-        transaction.on_commit(lambda: _bump(branches))
+    if not branches:
+        return
+    missed = _bump(branches)
+    if missed:
+        # Committed with the change or not at all: nothing left to do after it.
+        _bump_stored(missed)
+    if reached := branches - missed:
+
+        def retire_after_commit() -> None:
+            missed = _bump(reached)
+            if missed:
+                _bump_stored(missed)
+
+        # robust: an error here is logged, never turns the committed write into
+        # a 500, and never skips the hooks after this one (the emails, say)
+        transaction.on_commit(retire_after_commit, robust=True)
 
 
 def _generation(branch: str) -> int:
@@ -64,14 +116,29 @@ def _generation(branch: str) -> int:
     return generation
 
 
+def _stored_generation(branch: str) -> str:
+    token = BranchGeneration.objects.filter(pk=branch).values_list("token", flat=True).first()
+    return str(token) if token else ""
+
+
 def branch_cached(*, path: str, key: tuple[Hashable, ...], compute: Callable):
     """`compute()`, or its value cached for the branch of `path` under `key`
-    (which says everything the value depends on besides the branch's data)."""
+    (which says everything the value depends on besides the branch's data).
+    Without Redis, `compute()`."""
     branch = branch_of(path)
-    digest = hashlib.sha256(repr((branch, _generation(branch), key)).encode()).hexdigest()
-    cache_key = f"branch-figure:{digest}"
-    value = cache.get(cache_key)
+    stored = _stored_generation(branch)
+    try:
+        generation = _generation(branch)
+        digest = hashlib.sha256(repr((branch, generation, stored, key)).encode()).hexdigest()
+        cache_key = f"branch-figure:{digest}"
+        value = cache.get(cache_key)
+    except REDIS_DOWN as exc:
+        redis_fault("reading cached figures", exc)
+        return compute()
     if value is None:
         value = compute()
-        cache.set(cache_key, value, timeout=TIMEOUT)
+        try:
+            cache.set(cache_key, value, timeout=TIMEOUT)
+        except REDIS_DOWN as exc:
+            redis_fault("storing cached figures", exc)
     return value

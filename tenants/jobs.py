@@ -7,11 +7,26 @@ other (tasks -> services -> tasks), so a service names the task instead:
 the registered Celery task itself (retries, eager mode in tests, all as
 before); every app with tasks imports its `tasks` module in `AppConfig.ready()`,
 so the name is known in every process (web, worker, tests).
+
+The enqueueing is a robust after-commit hook (`on_commit(..., robust=True)`):
+a broker that cannot be reached is logged, never turns the committed write
+into an error, and never skips the hooks after it. The work is recorded in the
+database (an email `pending`, an offer `waiting`, a job `queued`), so beat's
+sweepers enqueue it again (docs/reliability.md).
 """
 
 from celery import current_app
+from django.db import transaction
 
 
 def enqueue_on_commit(task_name: str, *args, **kwargs) -> None:
-    """`<task>.delay_on_commit(*args, **kwargs)` for the task registered as `task_name`."""
-    current_app.tasks[task_name].delay_on_commit(*args, **kwargs)
+    """`<task>.delay(*args, **kwargs)` for the task registered as `task_name`, once
+    the transaction commits (Celery's `delay_on_commit`, made robust)."""
+    task = current_app.tasks[task_name]
+
+    def enqueue() -> None:
+        task.delay(*args, **kwargs)
+
+    # Django logs a robust hook's error under its __qualname__ (which a partial lacks).
+    enqueue.__qualname__ = f"enqueue_on_commit({task_name!r})"
+    transaction.on_commit(enqueue, robust=True)

@@ -402,6 +402,21 @@ class OutboundEmail(models.Model):
         return f"{self.subject} → {self.to} ({self.status})"
 
 
+class BranchGeneration(models.Model):
+    """A branch's generation in the database (`tenants.branch_cache`): every
+    cached figure's key names it with the one in Redis. It is moved on only when
+    retiring a branch's figures could not reach Redis, so that a figure stored
+    before the outage is never read after it; a branch that never met one has
+    no row."""
+
+    branch = models.CharField(max_length=200, primary_key=True)
+    token = models.UUIDField(default=uuid.uuid4)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.branch}: {self.token}"
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     """No bulk path around AppendOnly either: `.update()` and `.delete()` raise.
     (Deleting a user still empties `actor`: Django's collector goes through the

@@ -1,15 +1,26 @@
-"""One mapping from service-layer errors to API.md's error rules."""
+"""One mapping from service-layer errors to API.md's error rules.
+
+Every answer under /api/ is JSON, errors included: DRF's errors through
+`exception_handler`; a URL no route matches, a request Django refuses before
+any view, and a server error (an unexpected exception anywhere, a view or a
+middleware) through `handler404`, `handler400` and `handler500`. A 500 carries
+the request's id (`request_id`, also the `X-Request-ID` header and in every log
+line of the request: portal.request_id), so a report can be matched with the
+traceback in the logs.
+"""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
+from django.views.decorators.csrf import requires_csrf_token
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from portal.request_id import current_request_id
 from tenants.exceptions import Conflict, TooManyAttempts, validation_detail
 
 
@@ -26,6 +37,8 @@ def exception_handler(exc, context):
     if isinstance(exc, Conflict):
         response = Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
     else:
+        # None for an unexpected exception: it goes on to Django, which logs its
+        # traceback, rolls back, and answers with `server_error` (JSON here)
         response = drf_exception_handler(exc, context)
     if response is not None:
         # errors are JSON, also where the answer would have been CSV (`?format=csv`)
@@ -54,3 +67,17 @@ def bad_request(request, exception=None):
     if _is_api(request):
         return JsonResponse({"detail": _("Bad request.")}, status=status.HTTP_400_BAD_REQUEST)
     return defaults.bad_request(request, exception)
+
+
+@requires_csrf_token
+def server_error(request):
+    """`handler500`: under /api/ the API's error shape, with the request id the
+    logs carry; a page elsewhere. Django calls it with DEBUG off, after logging
+    the exception."""
+    if _is_api(request):
+        request_id = getattr(request, "request_id", None) or current_request_id()
+        return JsonResponse(
+            {"detail": _("A server error occurred."), "request_id": request_id},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    return defaults.server_error(request)

@@ -1,4 +1,11 @@
-"""How many API requests a caller may make: past the rate, 429 with Retry-After."""
+"""How many API requests a caller may make: past the rate, 429 with Retry-After.
+
+Redis is never a single point of failure (docs/reliability.md): when it cannot
+be reached or does not answer within the cache client's timeouts
+(REDIS_CONNECT_TIMEOUT, REDIS_SOCKET_TIMEOUT), the throttle lets the request
+through, counts the fault and logs it (`tenants.redis_faults`): for the length
+of an outage the API is not rate limited, rather than not answering.
+"""
 
 import uuid
 
@@ -7,6 +14,8 @@ from django.core.cache import cache as default_cache
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
+
+from tenants.redis_faults import REDIS_DOWN, redis_fault
 
 # DRF's sliding window (SimpleRateThrottle.allow_request) as one Redis script, so
 # one round trip and no history list to unpickle and pickle again on every
@@ -48,7 +57,7 @@ class ApiRateThrottle(UserRateThrottle):
     def allow_request(self, request, view) -> bool:
         """DRF's rule; with the Redis cache (production), in one round trip
         (`SLIDING_WINDOW`, a sorted set of request times); with another cache
-        (tests, `make run`), DRF's own history list."""
+        (tests, `make run`), DRF's own history list. Without Redis, allowed."""
         redis = _redis(self.cache)
         if redis is None:
             return super().allow_request(request, view)
@@ -59,15 +68,19 @@ class ApiRateThrottle(UserRateThrottle):
             return True
         self.now = self.timer()
         key = redis.make_and_validate_key(f"{self.key}:window")
-        allowed, self.count, oldest = redis._cache.get_client(key, write=True).eval(
-            SLIDING_WINDOW,
-            1,
-            key,
-            repr(self.now),
-            self.duration,
-            self.num_requests,
-            f"{self.now!r}:{uuid.uuid4().hex}",
-        )
+        try:
+            allowed, self.count, oldest = redis._cache.get_client(key, write=True).eval(
+                SLIDING_WINDOW,
+                1,
+                key,
+                repr(self.now),
+                self.duration,
+                self.num_requests,
+                f"{self.now!r}:{uuid.uuid4().hex}",
+            )
+        except REDIS_DOWN as exc:  # fail open: counted and logged
+            redis_fault("the API throttle", exc)
+            return True
         self.oldest = float(oldest) if oldest else None
         return bool(allowed)
 

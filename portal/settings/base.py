@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # first: every answer, and every log line of the request, carries its id
+    "portal.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -104,6 +106,17 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Redis is a cache, never a single point of failure (docs/reliability.md): the
+# cache client gives up on a connection after REDIS_CONNECT_TIMEOUT seconds and
+# on an answer after REDIS_SOCKET_TIMEOUT (redis-py's default is 5 s each), and
+# the code that uses it then goes on without it (the throttle lets the request
+# through, a cached figure is computed from the database).
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.5)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+REDIS_CACHE_OPTIONS = {
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+}
 
 if REDIS_URL:
     CACHES = {
@@ -111,6 +124,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "portal",
+            "OPTIONS": REDIS_CACHE_OPTIONS,
         }
     }
 else:
@@ -301,6 +315,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
+# The worker logs through LOGGING above (UTC, ISO 8601), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-emails": {
         "task": "tenants.tasks.sweep_pending_emails",
@@ -350,11 +366,26 @@ RENEWAL_CATCH_UP_DAYS = env.int("RENEWAL_CATCH_UP_DAYS", default=7)
 OFFER_EXPIRY_DAYS = env.int("OFFER_EXPIRY_DAYS", default=30)
 OFFER_DELIVERY_MAX_RETRIES = env.int("OFFER_DELIVERY_MAX_RETRIES", default=5)
 
+# Logs (docs/reliability.md): every line in UTC, ISO 8601, with the request id
+# of the request it belongs to ("-" outside one); prod.py writes JSON lines.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "portal.request_id.RequestIdFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "portal.logs.UtcFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+        "json": {"()": "portal.logs.JsonLinesFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -24,3 +24,10 @@ SECURE_HSTS_PRELOAD = True
 # stack (docker compose on localhost), never for a public deployment.
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Logs as JSON lines (one object per record: time in UTC, level, logger,
+# request id, message, traceback), for a log collector.
+LOGGING = {  # a copy: base's dict is left as it is
+    **LOGGING,  # noqa: F405
+    "handlers": {"console": {**LOGGING["handlers"]["console"], "formatter": "json"}},  # noqa: F405
+}

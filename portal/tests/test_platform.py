@@ -77,6 +77,17 @@ def test_production_settings_refuse_a_missing_secret_and_debug(monkeypatch):
     assert prod.DEBUG is False and prod.SESSION_COOKIE_SECURE and prod.SECURE_HSTS_SECONDS > 0
 
 
+def test_production_logs_are_json_lines_with_the_request_id(monkeypatch, settings):
+    prod = _load_prod(monkeypatch, SECRET_KEY="x" * 60, ALLOWED_HOSTS="portal.example.com")
+    console = prod.LOGGING["handlers"]["console"]
+
+    assert prod.LOGGING["formatters"][console["formatter"]] == {
+        "()": "portal.logs.JsonLinesFormatter"
+    }
+    assert console["filters"] == ["request_id"]
+    assert settings.LOGGING["handlers"]["console"]["formatter"] == "plain"  # untouched
+
+
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
     import subprocess
     import sys

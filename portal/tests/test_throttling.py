@@ -7,7 +7,10 @@ The script runs on fakeredis (with Lua) in every run, and on the real Redis
 as well when REDIS_URL names one (CI): the backends are parametrized, never
 skipped."""
 
+import logging
 import os
+import time
+from collections import Counter
 
 import pytest
 from django.core.cache.backends.locmem import LocMemCache
@@ -17,7 +20,9 @@ from rest_framework.test import APIRequestFactory
 from rest_framework.throttling import UserRateThrottle
 
 from portal.api.throttling import ApiRateThrottle
+from tenants import redis_faults
 from tenants.tests.factories import UserFactory
+from tests.redis_outage import BlackHole, fake_redis_cache
 
 RATE = "3/min"
 
@@ -124,3 +129,61 @@ def test_the_rate_is_read_for_each_request(request_as_user, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"user": None}}
 
     assert ApiRateThrottle().allow_request(request_as_user, None) is True
+
+
+# Redis down or stalled (issue 28): the throttle fails open, counted and logged.
+
+
+@pytest.fixture
+def fresh_fault_log(monkeypatch):
+    """No fault logged lately in this process: the next one is logged."""
+    monkeypatch.setattr(redis_faults, "_logged_at", {})
+    monkeypatch.setattr(redis_faults, "_unlogged", Counter())
+
+
+def test_a_stalled_redis_lets_the_request_through_within_the_timeout(request_as_user):
+    with BlackHole() as hole:
+        cache = RedisCache(
+            f"redis://127.0.0.1:{hole.port}/0",
+            {"OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}},
+        )
+        throttle = _throttle(ApiRateThrottle, cache, Clock())
+        before = redis_faults.redis_fault_counts().get("the API throttle", 0)
+        started = time.monotonic()
+
+        assert throttle.allow_request(request_as_user, None) is True
+
+        assert time.monotonic() - started < 1.0  # the 0.2 s timeout, not redis-py's 5 s
+    assert redis_faults.redis_fault_counts()["the API throttle"] == before + 1
+
+
+def test_the_cache_client_has_short_timeouts(settings):
+    """REDIS_CACHE_OPTIONS, the default cache's OPTIONS when REDIS_URL is set,
+    reach the connections of the client the cache (and the throttle) use."""
+    cache = RedisCache("redis://127.0.0.1:6379/0", {"OPTIONS": settings.REDIS_CACHE_OPTIONS})
+    kwargs = cache._cache.get_client("key").connection_pool.connection_kwargs
+
+    assert (settings.REDIS_CONNECT_TIMEOUT, settings.REDIS_SOCKET_TIMEOUT) == (0.5, 0.5)
+    assert kwargs["socket_connect_timeout"] == 0.5
+    assert kwargs["socket_timeout"] == 0.5
+
+
+def test_api_requests_go_through_while_redis_is_down_counted_and_logged_once(
+    world, api, settings, caplog, fresh_fault_log
+):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"user": RATE}}
+    server = fake_redis_cache(settings)
+    client = api(world.partner_owner, world.partner)
+    before = redis_faults.redis_fault_counts().get("the API throttle", 0)
+
+    server.connected = False
+    with caplog.at_level(logging.WARNING, logger="tenants.redis_faults"):
+        down = [client.get("/api/v1/organization/").status_code for _ in range(5)]
+    server.connected = True
+    back = [client.get("/api/v1/organization/").status_code for _ in range(4)]
+
+    assert down == [200] * 5  # past the rate of 3 a minute: not limited without Redis
+    assert redis_faults.redis_fault_counts()["the API throttle"] == before + 5
+    throttle_lines = [r for r in caplog.records if "the API throttle" in r.getMessage()]
+    assert len(throttle_lines) == 1  # one line for the five, not one each
+    assert back == [200, 200, 200, 429]  # Redis back: the window counts again

@@ -1,0 +1,37 @@
+"""Log formats (LOGGING in portal/settings): one time zone in every log, UTC in
+ISO 8601 (`2026-12-06T19:42:04.123+00:00`), whatever TIME_ZONE says; in
+production one JSON object per line (portal/settings/prod.py)."""
+
+import datetime
+import json
+import logging
+
+
+def utc_iso(created: float) -> str:
+    return datetime.datetime.fromtimestamp(created, datetime.UTC).isoformat(timespec="milliseconds")
+
+
+class UtcFormatter(logging.Formatter):
+    """The plain format, its `%(asctime)s` in UTC, ISO 8601."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return utc_iso(record.created)
+
+
+class JsonLinesFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, request_id, message and,
+    when there is one, the traceback (`exc_info`) — all on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": utc_iso(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", "-"),
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exc_info"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack_info"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
