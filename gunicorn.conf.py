@@ -6,6 +6,8 @@ docs/security.md "Request size"). The body's size is bounded by the app itself
 (portal.request_size), and should be by the proxy in front too.
 """
 
+import os
+
 # The request line (method, path and query string): gunicorn's default, stated.
 # A longer one is answered 414 by gunicorn.
 limit_request_line = 4094
@@ -15,3 +17,15 @@ limit_request_fields = 50
 # Each header field, name and value: gunicorn's default, stated (the session
 # and CSRF cookies are far shorter).
 limit_request_field_size = 8190
+
+# Workers and threads (docs/operations.md, "gunicorn"). gthread workers: each
+# process serves `threads` requests at once, so a health probe is answered while
+# other threads wait on the database or Redis (with sync workers, two requests
+# stuck on a paused Redis left /healthz unanswered). Each thread holds its own
+# database connection (CONN_MAX_AGE): workers x threads connections per web
+# container. WEB_CONCURRENCY is the name gunicorn and most platforms use.
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# A request running longer than this has its worker restarted (gunicorn's default).
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

@@ -1,4 +1,5 @@
-"""The platform: health check, API schema and docs, settings, Celery, migrations, demo data."""
+"""The platform: API schema and docs, settings, Celery, migrations, demo data (the
+health probes: test_health.py)."""
 
 import importlib
 import io
@@ -7,38 +8,11 @@ import os
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
-from django.test import override_settings
 
 from portal.demo import seed_demo
 from tenants.models import Membership, Tenant, User
 
 pytestmark = pytest.mark.django_db
-
-
-def test_healthz_reports_database_and_broker(client, settings):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    body = response.json()
-    assert body["database"] == "ok" and body["status"] == "ok"
-    assert body["broker"] == ("ok" if settings.REDIS_URL else "eager")
-
-
-@override_settings(REDIS_URL="redis://127.0.0.1:1/0")
-def test_healthz_is_503_when_the_broker_is_down(client):
-    response = client.get("/healthz")
-    assert response.status_code == 503
-    assert (
-        response.json()["broker"].startswith("down") and response.json()["status"] == "unavailable"
-    )
-
-
-def test_healthz_is_503_when_the_database_is_down(client, monkeypatch):
-    def broken_cursor(*args, **kwargs):
-        raise ConnectionError("database unreachable")
-
-    monkeypatch.setattr("portal.health.connection.cursor", broken_cursor)
-    response = client.get("/healthz")
-    assert response.status_code == 503 and response.json()["database"].startswith("down")
 
 
 def test_the_schema_and_docs_serve_with_local_assets(client):
