@@ -1,8 +1,9 @@
 """gunicorn's settings for the Docker image and the compose stack (`-c gunicorn.conf.py`).
 
 The command line still names the app, the address and the access log; what is
-here bounds what a client may send before Django sees the request (issue 21,
-docs/security.md "Request size"). The body's size is bounded by the app itself
+here is the workers (threaded, sized by the environment: docs/operations.md)
+and the bounds on what a client may send before Django sees the request (issue
+21, docs/security.md "Request size"). The body's size is bounded by the app itself
 (portal.request_size), and should be by the proxy in front too.
 """
 
@@ -27,5 +28,3 @@ limit_request_field_size = 8190
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-# A request running longer than this has its worker restarted (gunicorn's default).
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

@@ -9,11 +9,12 @@ GET /readyz   readiness: the database, the cache and the broker each answer a
               dependency accepts the connection and then never answers.
 GET /healthz  the same as /readyz (its older name, kept for existing probes).
 
-ProbeMiddleware, first in MIDDLEWARE, answers these paths before any other
-middleware runs: no session is loaded, no user, no CSRF, no throttle, no
-ALLOWED_HOSTS or HTTPS redirect (a probe comes by IP over plain http). The URL
-patterns route to the same views, for `reverse` and for a stack without the
-middleware.
+ProbeMiddleware answers these paths right after the security headers'
+middleware (SecurityMiddleware, CSP, WhiteNoise), before any that may reach a
+dependency: no session is loaded, no user, no CSRF, no idempotency key, no
+throttle, no ALLOWED_HOSTS check, no HTTPS redirect (SECURE_REDIRECT_EXEMPT; a
+probe comes by IP over plain http). The URL patterns route to the same views,
+for `reverse` and for a stack without the middleware.
 """
 
 import sqlite3
@@ -196,7 +197,9 @@ def readiness() -> tuple[bool, dict]:
 
 def _probe_response(body: dict, status: int) -> JsonResponse:
     response = JsonResponse(body, status=status)
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    # The middleware that sets it runs after ProbeMiddleware; the others
+    # (SecurityMiddleware, CSP) run before it and add theirs.
+    response.headers["X-Frame-Options"] = settings.X_FRAME_OPTIONS
     return response
 
 
@@ -217,8 +220,8 @@ PROBES = {"/livez": livez, "/readyz": readyz, "/healthz": readyz}
 
 
 class ProbeMiddleware:
-    """First in MIDDLEWARE: answers the probes before any other middleware (the
-    session, the user, CSRF, the idempotency keys) can touch a dependency."""
+    """Answers the probes before any later middleware (the session, the user,
+    CSRF, the idempotency keys) can touch a dependency."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
