@@ -31,6 +31,8 @@ USER portal
 
 EXPOSE 8000
 
-# gunicorn reads its worker count from WEB_CONCURRENCY (2 unless overridden), and
-# the limits on the request line and headers from gunicorn.conf.py.
+# gunicorn.conf.py: gthread workers, WEB_CONCURRENCY processes (2 unless
+# overridden) of GUNICORN_THREADS threads (4), and the limits on the request line
+# and headers. No HEALTHCHECK here: the image also runs the Celery worker and beat;
+# the web service's is in docker-compose.yml (/livez, docs/operations.md).
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

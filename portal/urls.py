@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from catalog.models import Feature, Product
 from partners.views import InvitationView
 from portal import views
-from portal.health import healthz
+from portal.health import livez, readyz
 from portal.i18n import language_set
 from portal.profile import profile
 from tenants import views as tenant_views
@@ -22,7 +22,10 @@ handler500 = "portal.api.exceptions.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", healthz, name="healthz"),
+    # Probes (docs/operations.md); portal.health.ProbeMiddleware answers them first.
+    path("livez", livez, name="livez"),
+    path("readyz", readyz, name="readyz"),
+    path("healthz", readyz, name="healthz"),
     # The catalog moved from `subscriptions` to its own app (issue 19): its admin pages
     # answer at their old addresses too, so staff bookmarks keep working.
     *[

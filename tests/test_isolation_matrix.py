@@ -800,7 +800,9 @@ UNREACHABLE: dict[str, str] = {
 EXEMPT: dict[str, str] = {
     "admin/": "Django admin: staff only (is_staff), Django's own permission checks",
     "accounts/": "django-allauth's sign-in, sign-up and password pages: no tenant data",
-    "healthz": "database and broker reachability, no tenant data",
+    "livez": "liveness probe: answers ok, touches nothing, no tenant data",
+    "readyz": "readiness probe: database, cache and broker reachability, no tenant data",
+    "healthz": "readiness probe's older name: reachability only, no tenant data",
     "api-schema": "the OpenAPI schema: the same for everyone, no tenant data",
     "api-docs": "the API's interactive docs: static, no tenant data",
 }

@@ -18,7 +18,10 @@ from customers.imports.apply import import_apply
 from customers.imports.parse import ImportInvalid, Upload
 from customers.imports.plan import ImportPlan, ImportResult, import_plan
 from customers.models import ImportJob
+from partners.models import Partnership, PartnershipEvent
+from tenants.db import analyze
 from tenants.jobs import enqueue_on_commit
+from tenants.models import AuditEvent, Contact, Tenant
 from tenants.selectors import OrgContext, org_context_for, uuid_or_404
 
 logger = logging.getLogger(__name__)
@@ -30,6 +33,11 @@ JOB_ERRORS_KEPT = 1_000
 # nothing was written): it may be claimed again. 10,000 rows take about a minute.
 JOB_STALE_AFTER = datetime.timedelta(minutes=30)
 JOB_LOST_AFTER = datetime.timedelta(minutes=5)  # queued this long: its message was lost
+# An import writing this many rows refreshes the statistics of the tables it
+# writes (PostgreSQL's ANALYZE, docs/operations.md): every job, and a large
+# import written during the request.
+ANALYZE_AFTER_ROWS = 500
+IMPORTED_MODELS = (Tenant, Partnership, PartnershipEvent, Contact, AuditEvent)
 
 
 # --- submitting: dry run, now, or as a job -----------------------------------------------------
@@ -58,7 +66,10 @@ def import_submit(
     if dry_run:
         return ImportOutcome(plan)
     if plan.total <= SYNC_ROWS_MAX:
-        return ImportOutcome(plan, result=import_apply(org=org, kind=kind, file=plan.content))
+        result = import_apply(org=org, kind=kind, file=plan.content)
+        if result.created + result.updated >= ANALYZE_AFTER_ROWS:
+            analyze(IMPORTED_MODELS)
+        return ImportOutcome(plan, result=result)
     return ImportOutcome(plan, job=_job_create(org, plan))
 
 
@@ -169,6 +180,7 @@ def import_job_run(*, job_id: uuid.UUID | str) -> str:
                     created_count=result.created,
                     updated_count=result.updated,
                 )
+            analyze(IMPORTED_MODELS)  # committed: the planner sees the new rows
             return ImportJob.Status.DONE
         except ImportInvalid as exc:
             _job_finish(

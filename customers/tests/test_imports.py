@@ -23,6 +23,7 @@ from partners.models import Partnership, PartnershipEvent
 from tenants.models import AuditEvent, Contact, Tenant
 from tenants.selectors import org_context_for
 from tests.isolation import assert_all_404, missing_id, org_page_urls
+from tests.statistics import assert_analyzed_since, database_now
 
 pytestmark = pytest.mark.django_db
 
@@ -627,6 +628,63 @@ def test_a_large_file_is_validated_at_once_then_written_by_a_job(
     # A redelivered task changes nothing.
     assert tasks.run_import_job(str(job.pk)) == "skipped"
     assert Tenant.objects.filter(name__startswith="Gross ").count() == 5
+
+
+@pytest.fixture
+def analyzed(monkeypatch):
+    """Each call of the imports' ANALYZE step: the tables it analyzed (none on
+    SQLite) and the jobs' statuses at that moment. The real step runs."""
+    from tenants.db import analyze
+
+    calls = []
+
+    def recording(models):
+        statuses = list(ImportJob.objects.values_list("status", flat=True))
+        calls.append((analyze(models), statuses))
+        return calls[-1][0]
+
+    monkeypatch.setattr("customers.imports.jobs.analyze", recording)
+    return calls
+
+
+IMPORTED_TABLES = [
+    "tenants_tenant",
+    "partners_partnership",
+    "partners_partnershipevent",
+    "tenants_contact",
+    "tenants_auditevent",
+]
+
+
+def test_a_job_refreshes_the_statistics_of_the_tables_it_wrote(
+    world, owner_api, small_thresholds, analyzed, django_capture_on_commit_callbacks
+):
+    since = database_now() if connection.vendor == "postgresql" else None
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = upload(owner_api, FIVE)
+    assert response.status_code == 202 and analyzed == []  # not before the job runs
+    callbacks[0]()
+    if connection.vendor == "postgresql":
+        assert analyzed == [(IMPORTED_TABLES, ["done"])]  # after the job's commit
+        assert_analyzed_since(IMPORTED_TABLES, since)
+    else:
+        assert analyzed == [([], ["done"])]  # SQLite: nothing to refresh
+
+
+def test_a_large_import_written_at_once_refreshes_the_statistics_a_small_one_does_not(
+    world, owner_api, analyzed, monkeypatch
+):
+    monkeypatch.setattr("customers.imports.jobs.ANALYZE_AFTER_ROWS", 3)
+    assert upload(owner_api, CUSTOMERS_CSV).status_code == 201  # 2 rows
+    assert analyzed == []
+    since = database_now() if connection.vendor == "postgresql" else None
+    assert upload(owner_api, FIVE).status_code == 201  # 5 rows, written during the request
+    assert len(analyzed) == 1 and analyzed[0][1] == []  # no job
+    if connection.vendor == "postgresql":
+        assert analyzed[0][0] == IMPORTED_TABLES
+        assert_analyzed_since(IMPORTED_TABLES, since)
+    else:
+        assert analyzed[0][0] == []
 
 
 def api_get(world, user, url):

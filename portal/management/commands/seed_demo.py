@@ -2,7 +2,13 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from portal.demo import DEMO_PASSWORD, seed_demo, seed_scale_customers, seed_scale_subscriptions
+from portal.demo import (
+    DEMO_PASSWORD,
+    seed_demo,
+    seed_scale_customers,
+    seed_scale_subscriptions,
+    seed_statistics,
+)
 
 
 class Command(BaseCommand):
@@ -34,6 +40,9 @@ class Command(BaseCommand):
                 f"Scale subscriptions: {subscriptions} created in "
                 f"{time.monotonic() - started:.1f}s."
             )
+        analyzed = seed_statistics()
+        if analyzed:
+            self.stdout.write(f"Statistics refreshed (ANALYZE): {len(analyzed)} tables.")
         if quiet_logins:
             return
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
