@@ -515,8 +515,8 @@ def test_every_figure_a_partner_sees_is_the_naive_one():
     run_state_machine_as_test(
         Figures,
         settings=settings(
-            max_examples=10,
-            stateful_step_count=10,
+            max_examples=8,
+            stateful_step_count=8,
             deadline=None,
             database=None,
             suppress_health_check=[HealthCheck.too_slow],
