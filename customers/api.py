@@ -29,7 +29,6 @@ from customers.serializers import (
 from partners import selectors as partner_selectors
 from partners import services as partner_services
 from partners.api import partnership_response
-from partners.models import Partnership
 from partners.serializers import (
     CollaboratorSerializer,
     CollaboratorsSetSerializer,
@@ -102,13 +101,7 @@ class CustomerViewSet(mixins.ListModelMixin, OrgViewSet):
     unfiltered = False  # set by CustomerListFilterBackend: no search, filter or ordering
 
     def _live_partnerships(self) -> Prefetch:
-        return Prefetch(
-            "partnerships_as_customer",
-            queryset=Partnership.objects.filter(
-                partner=self.org.tenant, status__in=Partnership.LIVE_STATUSES
-            ),
-            to_attr="live_partnerships",
-        )
+        return selectors.live_partnerships_prefetch(org=self.org)
 
     def get_org_queryset(self):
         self.request.org = self.org  # CustomerFilter's collaborator filter reads it

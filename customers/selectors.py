@@ -4,7 +4,7 @@ records kept about one customer."""
 
 from typing import TYPE_CHECKING, TypedDict, cast
 
-from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -159,3 +159,15 @@ def alert_profile_get(*, org: OrgContext, profile_id: object) -> AlertProfile:
     if profile is None:
         raise Http404(_("No such alert profile."))
     return profile
+
+
+def live_partnerships_prefetch(*, org: OrgContext) -> Prefetch:
+    """The caller's live (pending or active) partnerships with each customer, as
+    `live_partnerships` (the API's `partnership` field reads them)."""
+    return Prefetch(
+        "partnerships_as_customer",
+        queryset=Partnership.objects.filter(
+            partner=org.tenant, status__in=Partnership.LIVE_STATUSES
+        ),
+        to_attr="live_partnerships",
+    )

@@ -39,7 +39,6 @@ from customers.forms import (
 from customers.models import CONTRACT_AMOUNTS
 from partners import selectors as partner_selectors
 from partners import services as partner_services
-from partners.forms import partner_collaborators
 from partners.grants import grant_text
 from partners.models import Access, Partnership, Side
 from tenants.exceptions import validation_detail
@@ -120,7 +119,7 @@ class PartnerCustomersView(OrgViewMixin, View):
                     ("", _("Anyone")),
                     *(
                         (u.pk, u.full_name or u.email)
-                        for u in partner_collaborators(self.org.tenant)
+                        for u in partner_selectors.partner_collaborators(self.org.tenant)
                     ),
                 ]
             )

@@ -36,6 +36,11 @@ def template_get(*, org: OrgContext, template_id: object) -> OfferTemplate:
     return template
 
 
+def template_has_items(*, template: OfferTemplate) -> bool:
+    """Read again, not from a prefetched cache that may still hold a removed item."""
+    return TemplateItem.objects.filter(template=template).exists()
+
+
 def template_item_get(*, template: OfferTemplate, item_id: object) -> TemplateItem:
     pk = uuid_or_404(item_id, "No such item.")
     item = template.items.filter(pk=pk).first()

@@ -32,7 +32,7 @@ from offers.forms import (
     TemplateItemForm,
     TemplateNameForm,
 )
-from offers.models import Offer, OfferBatch, TemplateItem
+from offers.models import Offer, OfferBatch
 from partners.selectors import customers_visible_to
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
@@ -234,7 +234,7 @@ class TemplateItemView(TemplateView):
         services.template_item_remove(org=self.org, item=self.item)
         if _is_htmx(request):
             # not template.items: its prefetched cache still holds the removed item
-            empty = not TemplateItem.objects.filter(template=self.template).exists()
+            empty = not selectors.template_has_items(template=self.template)
             return self.render_page(
                 request, "offers/_item_removed.html", {"template": self.template, "empty": empty}
             )

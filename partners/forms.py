@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy
 from catalog.models import Product
 from catalog.selectors import products_list
 from partners.models import Access, Payment
-from partners.selectors import partner_directory
-from tenants.models import Role, Tenant, User
+from partners.selectors import partner_collaborators, partner_directory
+from tenants.models import Tenant, User
 
 GRANT_FIELDS = ("access", "payment", "products", "ends_on")
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -126,13 +126,6 @@ class ExtensionForm(forms.Form):
         label=gettext_lazy("Keep access until"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-
-
-def partner_collaborators(partner: Tenant):
-    """The partner's collaborators, whom owners and admins assign to customers."""
-    return User.objects.filter(
-        memberships__tenant=partner, memberships__role=Role.COLLABORATOR
-    ).order_by("email")
 
 
 class CollaboratorsForm(forms.Form):

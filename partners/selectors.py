@@ -35,7 +35,7 @@ from catalog.models import Product
 from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Side
 from tenants.branch_cache import branch_cached
 from tenants.exceptions import Conflict
-from tenants.models import Membership, Role, Tenant
+from tenants.models import Membership, Role, Tenant, User
 from tenants.selectors import OrgContext, uuid_or_404
 
 if TYPE_CHECKING:
@@ -523,3 +523,15 @@ def partnerships_awaiting_answer(*, org: OrgContext) -> QuerySet[Partnership]:
         Q(status=Partnership.Status.PENDING)
         | (Q(status=Partnership.Status.ACTIVE) & ~Q(invitation_nonce=""))
     )
+
+
+def partner_collaborators(partner: Tenant) -> QuerySet[User]:
+    """The partner's collaborators, whom owners and admins assign to customers."""
+    return User.objects.filter(
+        memberships__tenant=partner, memberships__role=Role.COLLABORATOR
+    ).order_by("email")
+
+
+def invitation_invitee(partnership: Partnership) -> User | None:
+    """The account an invitation was sent to (None: no such account)."""
+    return User.objects.filter(email__iexact=partnership.invitation_email).first()

@@ -493,7 +493,7 @@ class InvitationView(View):
         partnership = selectors.partnership_for_invitation(token=token, email=email)
         if partnership is None:
             return invitation_unusable()
-        invitee = User.objects.filter(email__iexact=partnership.invitation_email).first()
+        invitee = selectors.invitation_invitee(partnership)
         if invitee is None or not invitee.is_active:
             return invitation_unusable()
         self.partnership, self.invitee = partnership, invitee

@@ -269,3 +269,8 @@ def audit_event_get(*, org: OrgContext, event_id: object) -> AuditEvent:
         return audit_events_list(org=org).get(id=uuid_or_404(event_id, _("No such event.")))
     except AuditEvent.DoesNotExist as exc:
         raise Http404(_("No such event.")) from exc
+
+
+def tenant_fresh(*, tenant: Tenant) -> Tenant:
+    """The organization read again (a form edits a copy, not the request's)."""
+    return Tenant.objects.get(pk=tenant.pk)

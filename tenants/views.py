@@ -19,7 +19,7 @@ from tenants.forms import (
     MemberUpdateForm,
     OrganizationForm,
 )
-from tenants.models import Role, Tenant
+from tenants.models import Role
 from tenants.web import OrgViewMixin, form_add_service_errors, require_recent_reauthentication
 
 PAGE_SIZE = 50
@@ -218,7 +218,7 @@ class OrganizationView(OrgViewMixin, View):
             form = BrandingForm(request.POST, instance=selectors.branding_own(tenant=tenant))
             save, form_name = services.branding_update, "branding_form"
         else:
-            form = OrganizationForm(request.POST, instance=Tenant.objects.get(pk=tenant.pk))
+            form = OrganizationForm(request.POST, instance=selectors.tenant_fresh(tenant=tenant))
             save, form_name = services.organization_update, "profile_form"
         if form.is_valid():
             try:

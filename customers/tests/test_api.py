@@ -299,10 +299,12 @@ def test_the_list_takes_the_same_few_queries_for_3_or_40_customers(
     assert all(row["primary_contact"]["email"] for row in body["results"])
 
 
-def test_with_an_api_token_the_list_takes_three_queries_then_two(world, api):
-    """The token with its user, tenant and membership; the count; the page
-    (bench: the customer list API, docs/performance.md). Then the count comes
-    from the cache until a partnership or tenant of the branch changes."""
+def test_with_an_api_token_the_list_takes_four_queries_then_three(world, api):
+    """The token with its user, tenant and membership; the branch's generation
+    (one primary-key read: a cached figure is never served past a retirement
+    that missed Redis, docs/reliability.md); the count; the page (bench: the
+    customer list API, docs/performance.md). Then the count comes from the cache
+    until a partnership or tenant of the branch changes."""
     for n in range(3):
         onboard(world, f"Customer {n}", primary_contact={"first_name": "C", "last_name": str(n)})
     _, raw = tenant_services.api_token_create(
@@ -312,10 +314,10 @@ def test_with_an_api_token_the_list_takes_three_queries_then_two(world, api):
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     client.get(CUSTOMERS)  # the token's first use records it (one write a minute)
 
-    assert _list_queries(client, f"{CUSTOMERS}?page_size=2") == 3
+    assert _list_queries(client, f"{CUSTOMERS}?page_size=2") == 4
     with CaptureQueriesContext(connection) as warm:
         body = client.get(f"{CUSTOMERS}?page_size=2").json()
-    assert len(warm) == 2
+    assert len(warm) == 3
     assert body["count"] == 3 and len(body["results"]) == 2 and body["next"]
     onboard(world, "Customer 3")
     assert client.get(f"{CUSTOMERS}?page_size=2").json()["count"] == 4
