@@ -6,9 +6,13 @@ import datetime
 import json
 import logging
 
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
 
 def utc_iso(created: float) -> str:
-    return datetime.datetime.fromtimestamp(created, datetime.UTC).isoformat(timespec="milliseconds")
+    """A log record's time (seconds since the epoch) in UTC, ISO 8601."""
+    moment = EPOCH + datetime.timedelta(seconds=created)
+    return moment.isoformat(timespec="milliseconds")
 
 
 class UtcFormatter(logging.Formatter):

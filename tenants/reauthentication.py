@@ -64,6 +64,11 @@ def password_confirm(*, user: User, password: str | None, acting_in: Tenant | No
     wrong one, counted and audited) or TooManyAttempts (locked: not checked)."""
     limit, window = settings.REAUTH_MAX_FAILURES, settings.REAUTH_LOCKOUT_SECONDS
     key, last_key = _keys(user)
+    last = cache.get(last_key)
+    if last is not None and time.time() - last >= window:
+        # The window is judged on the stored time of the last failure, not only
+        # on the keys' expiry (the cache's own clock): a fresh budget.
+        cache.delete_many([key, last_key])
     attempt = _count_attempt(key, window)
     if attempt > limit:
         retry_after = _retry_after(last_key, window)
