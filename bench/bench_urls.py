@@ -44,4 +44,4 @@ urlpatterns = [
     *portal_urlpatterns,
 ]
 
-__all__ = ["handler400", "handler404", "urlpatterns"]
+__all__ = ["handler400", "handler404", "handler500", "urlpatterns"]
