@@ -6,7 +6,12 @@ five minutes of the send. See docs/reliability.md.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal .venv/bin/python scripts/chaos.py
 
-(DATABASE_URL defaults to that server, as in .ci/run.)
+(DATABASE_URL defaults to that server, as in .ci/run.) That is `--scenario
+worker-kill`, described here. `--scenario redis-pause` and `postgres-restart`
+pause the chaos Redis (10 s, then 30 s) or restart a private PostgreSQL under
+mixed reads and writes through gunicorn (scripts/chaos_load.py). Without
+`--scenario` (or with `all`) the three run one after the other, each in a
+process of its own.
 
 It starts a Redis of its own (redis-server on --redis-port, 6390, keeping
 nothing on disk: its restart loses every queued and unacknowledged message)
