@@ -14,7 +14,7 @@ help:
 	@echo "make calendar the date-sensitive apps' tests again at 8 moments that break date code"
 	@echo "make fuzz     schemathesis against /api/schema/ as three roles (part of .ci/run)"
 	@echo "make e2e      the journeys in a real Chromium (Debian's chromium) with axe-core"
-	@echo "make chaos    kill the worker and restart Redis mid-delivery; all delivered once"
+	@echo "make chaos    worker kills, Redis paused, PostgreSQL restarted: nothing lost or doubled"
 	@echo "make bench    every benchmark on 10,000 customers (PostgreSQL + Redis db 14), one line a figure"
 	@echo "make lint     ruff check and format check, lint-imports (the apps' layers), mypy"
 	@echo "make messages update the it/de catalogs from the code and compile them (GNU gettext)"

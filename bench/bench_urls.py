@@ -11,7 +11,7 @@ from django.http import JsonResponse
 from django.urls import path
 
 from customers.selectors import CUSTOMER_ROW_FIELDS
-from portal.urls import handler400, handler404
+from portal.urls import handler400, handler404, handler500
 from portal.urls import urlpatterns as portal_urlpatterns
 
 OWNER_EMAIL = "partner.owner@demo.test"
@@ -44,4 +44,4 @@ urlpatterns = [
     *portal_urlpatterns,
 ]
 
-__all__ = ["handler400", "handler404", "urlpatterns"]
+__all__ = ["handler400", "handler404", "handler500", "urlpatterns"]

@@ -5,9 +5,11 @@ A middleware, so it covers every POST of `/api/v1/` the same way. The key is
 scoped to the caller (its API token, or its session's user) and the
 organization it names (`X-Tenant`), so one client's keys never meet another's.
 
-    first request   → a row `in_progress` is inserted (the unique scope is the
-                      lock: of 20 identical requests at once exactly one runs),
-                      the view runs, its response is stored (`done`)
+    first request   → in one transaction: a row `in_progress` is inserted (the
+                      unique scope is the lock: of 20 identical requests at once
+                      exactly one runs, the others wait for its commit), the
+                      view runs, its response is stored (`done`); an exception
+                      rolls back the row and the view's writes together
     same key, same  → the stored response, with `Idempotent-Replayed: true`;
     request           one still running is waited for (up to WAIT_SECONDS),
                       then answered 409 "still being processed"
@@ -141,17 +143,21 @@ class IdempotencyKeyMiddleware:
         fingerprint = _sha256(
             f"{request.method} {request.get_full_path()}\n".encode() + request.body
         )
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(scope=scope, fingerprint=fingerprint)
-        except IntegrityError:
+        # The record, the view's writes and the stored response commit together
+        # or not at all (issue 28): a database lost mid-request (a restart) can
+        # neither strand the key `in_progress` nor leave a committed order whose
+        # key runs the view again. An exception rolls everything back.
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    record = IdempotencyRecord.objects.create(scope=scope, fingerprint=fingerprint)
+            except IntegrityError:
+                record = None  # another request holds the key (its transaction has ended)
+            else:
+                response = self.get_response(request)
+                self._store(record, response)
+        if record is None:
             return self._repeat(scope, fingerprint, request)
-        try:
-            response = self.get_response(request)
-        except Exception:
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
-            raise
-        self._store(record, response)
         return response
 
     def _repeat(self, scope: str, fingerprint: str, request):

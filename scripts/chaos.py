@@ -6,7 +6,12 @@ five minutes of the send. See docs/reliability.md.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal .venv/bin/python scripts/chaos.py
 
-(DATABASE_URL defaults to that server, as in .ci/run.)
+(DATABASE_URL defaults to that server, as in .ci/run.) That is `--scenario
+worker-kill`, described here. `--scenario redis-pause` and `postgres-restart`
+pause the chaos Redis (10 s, then 30 s) or restart a private PostgreSQL under
+mixed reads and writes through gunicorn (scripts/chaos_load.py). Without
+`--scenario` (or with `all`) the three run one after the other, each in a
+process of its own.
 
 It starts a Redis of its own (redis-server on --redis-port, 6390, keeping
 nothing on disk: its restart loses every queued and unacknowledged message)
@@ -46,6 +51,7 @@ SCRIPTS = Path(__file__).resolve().parent
 SENT_LOG = "CHAOS_SENT_LOG"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal"  # as .ci/run
 OFFER_SUBJECT = "sent you an offer"
+SCENARIOS = ("worker-kill", "redis-pause", "postgres-restart")
 
 
 class RecordingEmailBackend(BaseEmailBackend):
@@ -89,6 +95,18 @@ def parse_args():
     parser.add_argument("--sweep-every", type=float, default=10, help="SWEEP_EVERY_SECONDS.")
     parser.add_argument("--redis-port", type=int, default=6390, help="The chaos Redis's port.")
     parser.add_argument("--keep", action="store_true", help="Keep the database and the logs.")
+    parser.add_argument(
+        "--scenario",
+        choices=(*SCENARIOS, "all"),
+        default="all",
+        help="One scenario, or all of them, each in a process of its own (the default).",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=6, help="Client threads of the Redis and PostgreSQL faults."
+    )
+    parser.add_argument(
+        "--load-customers", type=int, default=200, help="Customers seeded for those faults."
+    )
     return parser.parse_args()
 
 
@@ -500,6 +518,189 @@ class Scenario:
 
 def main() -> int:
     args = parse_args()
+    if args.scenario == "all":
+        return run_all(args)
+    if args.scenario != "worker-kill":
+        return run_load(args)
+    return worker_kill(args)
+
+
+def run_all(args) -> int:
+    """Each scenario in a process of its own (Django is set up once per process,
+    on the scenario's database); the exit status is 1 if one failed."""
+    started, statuses = time.monotonic(), {}
+    passed, skip = [], False
+    for argument in sys.argv[1:]:
+        if skip or argument.startswith("--scenario"):
+            skip = argument == "--scenario"
+            continue
+        passed.append(argument)
+    for name in SCENARIOS:
+        print(f"\n=== chaos: {name} ===", flush=True)
+        done = subprocess.run(  # noqa: S603 (our own interpreter and script)
+            [sys.executable, __file__, *passed, "--scenario", name], check=False
+        )
+        statuses[name] = "ok" if done.returncode == 0 else "FAILED"
+    summary = ", ".join(f"{name} {status}" for name, status in statuses.items())
+    print(f"\nchaos: {summary} ({time.monotonic() - started:.0f} s in all)")
+    return 0 if set(statuses.values()) == {"ok"} else 1
+
+
+def run_load(args) -> int:
+    """Redis paused (10 s, then 30 s) or PostgreSQL restarted under mixed reads
+    and writes through gunicorn (scripts/chaos_load.py)."""
+    import chaos_load
+
+    started = time.monotonic()
+    benchdb = bench_module("benchdb")
+    workdir = Path(tempfile.mkdtemp(prefix=f"portal-chaos-{args.scenario}-"))
+    postgres = drop = None
+    redis_server = ChaosRedis(args.redis_port, workdir)
+    celery = server = None
+    results, missed = {}, []
+    try:
+        if args.scenario == "postgres-restart":
+            postgres = chaos_load.PrivatePostgres(workdir)
+            postgres.start()
+            database_url = postgres.url
+        else:
+            os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+            if not benchdb.is_postgres(os.environ["DATABASE_URL"]):
+                sys.exit("chaos: DATABASE_URL must name a PostgreSQL server")
+            database_url, drop = benchdb.bench_database("chaos")
+        redis_server.start()
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portal.settings.dev",
+            "DEBUG": "False",
+            "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+            "CONN_MAX_AGE": "60",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_server.url,
+            "LOG_LEVEL": "WARNING",
+        }
+        os.environ.update({k: v for k, v in env.items() if k != "DJANGO_SETTINGS_MODULE"})
+        benchdb.setup_django(database_url)
+        from django.core.management import call_command
+        from django.db import connection
+
+        call_command("migrate", verbosity=0)
+        call_command(
+            "seed_demo", customers=args.load_customers, quiet_logins=True, stdout=io.StringIO()
+        )
+        benchdb.analyze()
+        token, customer_id = load_world(benchdb)
+        log(started, f"{benchdb.database_label(connection)}; broker and cache {redis_server.url}")
+        connection.close()
+        celery = Celery(env, workdir)
+        celery.worker("worker", 1)
+        wait_for_worker()
+        server = chaos_load.Gunicorn(env, workdir)
+        check_order(chaos_load, server.port, token, customer_id)
+        log(
+            started, f"gunicorn (gthread) on {server.port}, a Celery worker; {args.threads} clients"
+        )
+
+        def say(message: str) -> None:
+            log(started, message)
+
+        if args.scenario == "redis-pause":
+            pid = redis_server.process.pid
+            faults = {
+                f"Redis paused {seconds} s": (lambda s=seconds: chaos_load.pause(pid, s, say))
+                for seconds in (10, 30)
+            }
+        else:
+
+            def restart() -> None:
+                say("PostgreSQL: pg_ctl restart -m fast")
+                postgres.restart()
+                say("PostgreSQL: up again")
+
+            faults = {"PostgreSQL restarted": restart}
+        for name, fault in faults.items():
+            figures, misses = chaos_load.run_fault(
+                port=server.port,
+                token=token,
+                customer_id=customer_id,
+                threads=args.threads,
+                before=10,
+                after=20,
+                fault=fault,
+                say=say,
+                reads_refused_ok=args.scenario == "postgres-restart",
+            )
+            results[name] = figures
+            missed += [f"{name}: {miss}" for miss in misses]
+    except Exception as exc:  # reported below, after the clean-up
+        missed.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        if server is not None:
+            stop(server.process)
+        if celery is not None:
+            celery.stop_all()
+        redis_server.stop()
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        if args.keep:
+            print(f"kept: {workdir}")
+        else:
+            if drop is not None:
+                drop()
+            if postgres is not None:
+                postgres.remove()
+            shutil.rmtree(workdir, ignore_errors=True)
+        if postgres is not None and args.keep:
+            postgres.remove()
+    for name, figures in results.items():
+        print(f"  {name}")
+        for label, value in figures.items():
+            print(f"    {label:<46} {value}")
+    took = time.monotonic() - started
+    if missed:
+        print(f"chaos {args.scenario}: goals missed ({took:.0f} s)\n  " + "\n  ".join(missed))
+        return 1
+    print(
+        f"chaos {args.scenario}: ok, no read failed (or, the database down, refused "
+        f"with 503), no write answered 500, no order lost or doubled ({took:.0f} s)"
+    )
+    return 0
+
+
+def load_world(benchdb) -> tuple[str, str]:
+    """The demo partner's owner may buy; an API token of theirs; a customer of theirs."""
+    from tenants.models import Membership, Tenant, User
+    from tenants.selectors import org_context_for
+    from tenants.services import api_token_create
+
+    partner = Tenant.objects.get(slug=benchdb.PARTNER_SLUG)
+    Membership.objects.filter(tenant=partner, user__email=benchdb.OWNER_EMAIL).update(buyer=True)
+    org = org_context_for(user=User.objects.get(email=benchdb.OWNER_EMAIL), tenant_id=partner.pk)
+    _, raw = api_token_create(org=org, name="chaos")
+    customer = Tenant.objects.filter(slug__startswith="scale-").order_by("slug").first()
+    return raw, str(customer.pk)
+
+
+def check_order(chaos_load, port: int, token: str, customer_id: str) -> None:
+    """The order the clients place is accepted (a dry run)."""
+    answer = chaos_load.call(
+        port,
+        "POST",
+        "/api/v1/orders/",
+        {"Authorization": f"Bearer {token}"},
+        {
+            "customer": customer_id,
+            "lines": [{"product": chaos_load.PRODUCT, "quantity": 1}],
+            "dry_run": True,
+        },
+    )
+    if answer.status != 200:
+        raise RuntimeError(f"the dry run of an order: {answer.status} {answer.body[:300]!r}")
+
+
+def worker_kill(args) -> int:
     started = time.monotonic()
     benchdb = bench_module("benchdb")
     customers_bench = bench_module("customers")

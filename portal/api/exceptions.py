@@ -6,11 +6,18 @@ any view, and a server error (an unexpected exception anywhere, a view or a
 middleware) through `handler404`, `handler400` and `handler500`. A 500 carries
 the request's id (`request_id`, also the `X-Request-ID` header and in every log
 line of the request: portal.request_id), so a report can be matched with the
-traceback in the logs.
+traceback in the logs. A server error because the database cannot be reached
+(a restart, a failover: Django's OperationalError or InterfaceError) is not the
+request's fault and passes: it answers 503 with `Retry-After`, in the same shape
+(issue 28, docs/reliability.md); a write refused so was not committed, or is
+replayed by its `Idempotency-Key`.
 """
+
+import sys
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
@@ -48,6 +55,7 @@ def exception_handler(exc, context):
 
 
 JSON = JSONRenderer()
+DATABASE_RETRY_AFTER = 2  # seconds: a restart or a failover takes about that
 
 
 def _is_api(request) -> bool:
@@ -76,6 +84,16 @@ def server_error(request):
     the exception."""
     if _is_api(request):
         request_id = getattr(request, "request_id", None) or current_request_id()
+        if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+            response = JsonResponse(
+                {
+                    "detail": _("The database is briefly unavailable. Retry shortly."),
+                    "request_id": request_id,
+                },
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+            response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+            return response
         return JsonResponse(
             {"detail": _("A server error occurred."), "request_id": request_id},
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,

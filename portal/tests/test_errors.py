@@ -11,6 +11,7 @@ import logging
 import re
 
 import pytest
+from django.db import InterfaceError, OperationalError
 
 from portal.logs import JsonLinesFormatter, UtcFormatter
 from portal.request_id import RequestIdFilter
@@ -57,6 +58,33 @@ def test_a_500_under_the_api_is_json_with_the_request_id_in_body_header_and_logs
     assert logged["message"] == "Internal Server Error: /api/v1/organization/"
     assert "RuntimeError: something nobody expected" in logged["exc_info"]
     assert logged["time"].endswith("+00:00")
+
+
+@pytest.mark.parametrize("error", [OperationalError, InterfaceError])
+def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after_in_the_apis_shape(
+    world, api, monkeypatch, json_log, error
+):
+    # what psycopg raises, wrapped by Django, while PostgreSQL restarts (make chaos)
+    def unreachable(*args, **kwargs):
+        raise error("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(OrganizationAPI, "get", unreachable)
+    client = api(world.partner_owner, world.partner)
+    client.raise_request_exception = False
+
+    response = client.get("/api/v1/organization/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body == {
+        "detail": "The database is briefly unavailable. Retry shortly.",
+        "request_id": response["X-Request-ID"],
+    }
+    [logged] = [line for line in json_log() if line["level"] == "ERROR"]
+    assert logged["request_id"] == body["request_id"]
+    assert "server closed the connection unexpectedly" in logged["exc_info"]
 
 
 def test_a_500_on_a_page_is_djangos_html_page(world, browser, monkeypatch):

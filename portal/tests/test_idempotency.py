@@ -10,13 +10,13 @@ import datetime
 import threading
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from offers.models import OfferTemplate
-from portal.idempotency import idempotency_records_purge
+from portal.idempotency import IdempotencyKeyMiddleware, idempotency_records_purge
 from portal.models import IdempotencyRecord
 from tenants import services as tenant_services
 from tenants.models import ApiToken, Tenant
@@ -209,3 +209,37 @@ def test_twenty_identical_requests_at_once_create_one_object(world):
     # every answer is the first one's 201, or 409 "still being processed"; never a second object
     assert set(statuses) <= {201, 409}, statuses
     assert statuses.count(201) >= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_lost_after_the_view_leaves_nothing_and_the_retry_creates_it_once(
+    world, monkeypatch
+):
+    # PostgreSQL restarted between the view's writes and the stored answer (make
+    # chaos): before the fix the object was committed and the key either freed
+    # (a retry made a second one) or stranded `in_progress` (409 for ever)
+    client = token_client(world.partner_owner, world.partner)
+    client.raise_request_exception = False
+    store = IdempotencyKeyMiddleware._store
+    calls = []
+
+    def lost(record, response):
+        calls.append(record.pk)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return store(record, response)
+
+    monkeypatch.setattr(IdempotencyKeyMiddleware, "_store", staticmethod(lost))
+
+    refused = post(client, {"name": "Lost"}, key="restart-1")
+
+    assert refused.status_code == 503 and refused["Retry-After"]
+    assert not OfferTemplate.objects.filter(name="Lost").exists()
+    assert not IdempotencyRecord.objects.exists()
+
+    retried = post(client, {"name": "Lost"}, key="restart-1")
+    replayed = post(client, {"name": "Lost"}, key="restart-1")
+
+    assert retried.status_code == replayed.status_code == 201
+    assert replayed["Idempotent-Replayed"] == "true"
+    assert OfferTemplate.objects.filter(name="Lost").count() == 1
