@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.models import Earning, Invoice, Order
 from partners.models import Side
-from tenants.emails import emails_enqueue, notify
-from tenants.models import Membership, Role, Tenant
+from tenants.emails import emails_enqueue, notification_emails, notifications_write, notify
+from tenants.models import Membership, OutboundEmail, Role, Tenant
 
 
 def _owners_and_admins(tenant: Tenant) -> list:
@@ -35,12 +35,17 @@ class _Batch:
 
     def __init__(self) -> None:
         self.recipients: dict[Any, list] = {}
-        self.ids: list[str] = []
+        self.emails: list[OutboundEmail] = []
 
     def tell(self, *, key: str, tenant: Tenant, **message: Any) -> None:
         if tenant.pk not in self.recipients:
             self.recipients[tenant.pk] = _owners_and_admins(tenant)
-        self.ids += notify(key=key, users=self.recipients[tenant.pk], enqueue=False, **message)
+        self.emails += notification_emails(key=key, users=self.recipients[tenant.pk], **message)
+
+    def write(self) -> None:
+        """Every email in one insert, one delivery task after commit."""
+        if ids := notifications_write(self.emails):
+            emails_enqueue(ids)
 
 
 def _invoice_url(invoice: Invoice) -> str:
@@ -67,8 +72,7 @@ def orders_placed(*, placed: Sequence[tuple[Order, Invoice]]) -> None:
     batch = _Batch()
     for order, invoice in placed:
         _order_placed(batch, order, invoice)
-    if batch.ids:
-        emails_enqueue(batch.ids)
+    batch.write()
 
 
 def _order_placed(batch: _Batch, order: Order, invoice: Invoice) -> None:
