@@ -20,7 +20,9 @@ DATABASE_URL names is dropped and created afresh (and dropped at the end unless
 4. API throughput: gunicorn with 2 sync workers, loaded from a second process
    (throughput.py, load.py);
 5. offer fan-out with a real prefork worker on Redis (offers.py);
-6. a 10,000-row import (import_customers.py).
+6. a 10,000-row import (import_customers.py);
+7. month-end writes: orders under 20 concurrent writers, and a renewal run of
+   --renewals due subscriptions (month_end.py).
 """
 
 import argparse
@@ -34,6 +36,7 @@ import time
 import benchdb
 import export
 import import_customers
+import month_end
 import mrr
 import pages
 import throughput
@@ -59,7 +62,7 @@ def _bench_offers():
 
 
 offers = _bench_offers()
-SECTIONS = ("pages", "mrr", "export", "throughput", "offers", "import")
+SECTIONS = ("pages", "mrr", "export", "throughput", "offers", "import", "month-end")
 
 
 def parse_args():
@@ -71,6 +74,8 @@ def parse_args():
     parser.add_argument("--connections", type=int, default=4, help="Concurrent connections.")
     parser.add_argument("--offers", type=int, default=5_000, help="Offers in the fan-out.")
     parser.add_argument("--import-rows", type=int, default=10_000, help="Rows of the import.")
+    parser.add_argument("--writers", type=int, default=20, help="Concurrent order writers.")
+    parser.add_argument("--renewals", type=int, default=10_000, help="Due subscriptions.")
     parser.add_argument(
         "--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="Some figures only."
     )
@@ -161,6 +166,14 @@ def main() -> int:
             )
         if "import" in args.only:
             figures += import_customers.run(rows=args.import_rows, log=log)
+        if "month-end" in args.only:
+            figures += month_end.run(
+                writers=args.writers,
+                duration=args.duration,
+                renewals=args.renewals,
+                redis_url=redis_url,
+                log=log,
+            )
         connection.close()
     finally:
         if not args.keep:

@@ -1,17 +1,19 @@
 """The emails of billing, queued in the outbox inside the order's transaction
 and keyed by invoice or order and recipient, so each leaves once."""
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Earning, Invoice, Order
 from partners.models import Side
-from tenants.emails import notify
-from tenants.models import Membership, Role, Tenant
+from tenants.emails import emails_enqueue, notification_emails, notifications_write, notify
+from tenants.models import Membership, OutboundEmail, Role, Tenant
 
 
 def _owners_and_admins(tenant: Tenant) -> list:
@@ -25,6 +27,25 @@ def _owners_and_admins(tenant: Tenant) -> list:
 
 def _tell(*, key: str, tenant: Tenant, **message: Any) -> None:
     notify(key=key, users=_owners_and_admins(tenant), **message)
+
+
+class _Batch:
+    """The emails of many orders: each organization's owners and admins read
+    once, one delivery task for all of them after commit."""
+
+    def __init__(self) -> None:
+        self.recipients: dict[Any, list] = {}
+        self.emails: list[OutboundEmail] = []
+
+    def tell(self, *, key: str, tenant: Tenant, **message: Any) -> None:
+        if tenant.pk not in self.recipients:
+            self.recipients[tenant.pk] = _owners_and_admins(tenant)
+        self.emails += notification_emails(key=key, users=self.recipients[tenant.pk], **message)
+
+    def write(self) -> None:
+        """Every email in one insert, one delivery task after commit."""
+        if ids := notifications_write(self.emails):
+            emails_enqueue(ids)
 
 
 def _invoice_url(invoice: Invoice) -> str:
@@ -42,8 +63,21 @@ def _amount(currency: str, amount: Decimal) -> str:
 def order_placed(*, order: Order, invoice: Invoice) -> None:
     """The invoice to the payer; to a partner earning cashback on an order it did
     not place itself, what was ordered and what it earned."""
+    orders_placed(placed=[(order, invoice)])
+
+
+def orders_placed(*, placed: Sequence[tuple[Order, Invoice]]) -> None:
+    """`order_placed` for many orders (a batch of renewals)."""
+    prefetch_related_objects([order for order, _invoice in placed], "lines__product")
+    batch = _Batch()
+    for order, invoice in placed:
+        _order_placed(batch, order, invoice)
+    batch.write()
+
+
+def _order_placed(batch: _Batch, order: Order, invoice: Invoice) -> None:
     what = _products(order)
-    _tell(
+    batch.tell(
         key=f"invoice:{invoice.pk}",
         tenant=invoice.payer,
         subject=format_lazy(
@@ -69,7 +103,7 @@ def order_placed(*, order: Order, invoice: Invoice) -> None:
     if order.earning == Earning.CASHBACK and order.ordered_by == Side.CUSTOMER:
         partner = order.partner
         assert partner is not None  # the constraint order_earning_needs_partner
-        _tell(
+        batch.tell(
             key=f"order-cashback:{order.pk}",
             tenant=partner,
             subject=format_lazy(

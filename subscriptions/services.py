@@ -265,6 +265,16 @@ def ledger_record(
     the order's (named by `order_id`: billing sits above this app), or the
     seeds' bulk write (no order). Effective on the given day, else each
     subscription's start for an opening change and today for others."""
+    return ledger_record_many(
+        rows=[(subscription, entry, effective_on, order_id) for subscription, entry in entries]
+    )
+
+
+def ledger_record_many(
+    *,
+    rows: Sequence[tuple[Subscription, LedgerEntry, datetime.date | None, uuid.UUID | None]],
+) -> list[SubscriptionChange]:
+    """`ledger_record` with a day and an order per row (a batch of renewals)."""
     today = timezone.localdate()
     return SubscriptionChange.objects.bulk_create(
         [
@@ -279,7 +289,7 @@ def ledger_record(
                 or (subscription.starts_on if entry.kind == Kind.NEW else today),
                 order_id=order_id,
             )
-            for subscription, entry in entries
+            for subscription, entry, effective_on, order_id in rows
         ],
         batch_size=2000,
     )

@@ -82,9 +82,29 @@ def notify(
     recipients and written in one statement; with `enqueue`, one delivery task
     takes them all after commit. Returns the ids of the pending emails (a caller
     that queues many notifications enqueues them itself, in chunks)."""
+    ids = notifications_write(
+        notification_emails(
+            key=key, users=users, subject=subject, lines=lines, url=url, label=label
+        )
+    )
+    if enqueue and ids:
+        emails_enqueue(ids)
+    return ids
+
+
+def notification_emails(
+    *,
+    key: str,
+    users: Iterable[User],
+    subject: "StrOrPromise",
+    lines: "Sequence[StrOrPromise]",
+    url: str,
+    label: "StrOrPromise",
+) -> list[OutboundEmail]:
+    """`notify`'s emails, rendered and not yet written: a caller that queues
+    many notifications (a batch of renewals) writes them all at once with
+    `notifications_write`."""
     users = list({u.pk: u for u in users}.values())
-    if not users:
-        return []
     context = {
         "subject": subject,
         "lines": lines,
@@ -98,17 +118,22 @@ def notify(
         if language not in rendered:
             rendered[language] = _render("notification", context, language)
         emails.append(OutboundEmail(key=f"{key}:{user.pk}", to=user.email, **rendered[language]))
+    return emails
+
+
+def notifications_write(emails: Sequence[OutboundEmail]) -> list[str]:
+    """Write rendered emails once per key (one insert), and return the ids of
+    those still pending (one read): an email queued before is not queued again."""
+    if not emails:
+        return []
     keys = [email.key for email in emails]
-    OutboundEmail.objects.bulk_create(emails, ignore_conflicts=True)
-    ids = [
+    OutboundEmail.objects.bulk_create(emails, ignore_conflicts=True, batch_size=1000)
+    return [
         str(pk)
         for pk in OutboundEmail.objects.filter(
             key__in=keys, status=OutboundEmail.Status.PENDING
         ).values_list("id", flat=True)
     ]
-    if enqueue and ids:
-        emails_enqueue(ids)
-    return ids
 
 
 def emails_enqueue(email_ids: list[str]) -> None:

@@ -197,6 +197,11 @@ def renew_subscription(world, request) -> Given:
     return Given([str(subscription.pk), "2026-11-20"], lambda: _renewed(subscription), emails=2)
 
 
+def renew_batch(world, request) -> Given:
+    subscription = _renewing_subscription(world, request)
+    return Given([[[str(subscription.pk), "2026-11-20"]]], lambda: _renewed(subscription), emails=2)
+
+
 def _partnership(world, **fields) -> Partnership:
     partnership = grant(world, access="full", payment="customer")
     settle()
@@ -379,6 +384,7 @@ def send_membership_invitation(world, request) -> Given:
 
 CASES: dict[str, Callable] = {
     "billing.tasks.place_renewals": place_renewals,
+    "billing.tasks.renew_batch": renew_batch,
     "billing.tasks.renew_subscription": renew_subscription,
     "offers.tasks.deliver_batch": deliver_batch,
     "offers.tasks.deliver_offer": deliver_offer,

@@ -1,6 +1,10 @@
 """Invoices: one per order to the payer, numbered without gaps per sequence."""
 
+import datetime
+from collections.abc import Sequence
+
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceSequence, Order
@@ -17,36 +21,59 @@ def bill_to(tenant: Tenant) -> dict:
     return {field: getattr(tenant, field) for field in fields}
 
 
-def _next_number(key: str) -> tuple[InvoiceSequence, int]:
-    """Draw the next number of sequence `key`: the row stays locked until the
+def _next_number(key: str, count: int = 1) -> tuple[int, int]:
+    """Draw the next `count` numbers of sequence `key`: (the sequence's id, the
+    first of them). One UPDATE takes the row's lock, which stays until the
     caller's transaction ends, so numbers are consecutive and a rollback leaves
-    no gap."""
-    InvoiceSequence.objects.get_or_create(key=key)
-    sequence = InvoiceSequence.objects.select_for_update().get(key=key)
-    sequence.last_number += 1
-    sequence.save(update_fields=["last_number"])
-    return sequence, sequence.last_number
+    no gap. Callers draw as late as they can (invoice_issue, just before the
+    invoice row): the lock is held from here to the commit only, never through
+    pricing, subscriptions, ledger or cashback."""
+    sequences = InvoiceSequence.objects.filter(key=key)
+    if not sequences.update(last_number=F("last_number") + count):
+        InvoiceSequence.objects.get_or_create(key=key)  # the first number of its year
+        sequences.update(last_number=F("last_number") + count)
+    pk, last = sequences.values_list("pk", "last_number").get()
+    return pk, last - count + 1
+
+
+def sequence_key(kind: str, issued_at: datetime.datetime) -> str:
+    """One sequence per kind and year of issue: INV-2026, CN-2026."""
+    return f"{PREFIXES[kind]}-{timezone.localdate(issued_at).year}"
 
 
 def invoice_issue(*, order: Order, kind: str = Invoice.Kind.INVOICE) -> Invoice:
     """The invoice (or, for a refund, the credit note) of `order` to its payer."""
+    (invoice,) = invoices_issue(orders=[order], kind=kind)
+    return invoice
+
+
+def invoices_issue(*, orders: Sequence[Order], kind: str = Invoice.Kind.INVOICE) -> list[Invoice]:
+    """`invoice_issue` for many orders: one block of consecutive numbers, in the
+    orders' order, and one insert. Call it last in the transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Invoices are issued inside the order's transaction.")
+    if not orders:
+        return []
+    issuer = bill_to(provider_root())
     issued_at = timezone.now()
-    prefix = PREFIXES[kind]
-    key = f"{prefix}-{timezone.localdate(issued_at).year}"
-    sequence, number = _next_number(key)
-    total = order.charged_amount if kind == Invoice.Kind.INVOICE else -order.charged_amount
-    return Invoice.objects.create(
-        kind=kind,
-        order=order,
-        sequence=sequence,
-        sequence_number=number,
-        number=f"{key}-{number:06d}",
-        payer=order.payer_tenant,
-        issuer=bill_to(provider_root()),
-        bill_to=bill_to(order.payer_tenant),
-        currency=order.currency,
-        total=total,
-        issued_at=issued_at,
+    key = sequence_key(kind, issued_at)
+    sign = 1 if kind == Invoice.Kind.INVOICE else -1
+    sequence_id, first = _next_number(key, len(orders))  # the lock lasts until the commit
+    return Invoice.objects.bulk_create(
+        [
+            Invoice(
+                kind=kind,
+                order=order,
+                sequence_id=sequence_id,
+                sequence_number=number,
+                number=f"{key}-{number:06d}",
+                payer=order.payer_tenant,
+                issuer=issuer,
+                bill_to=bill_to(order.payer_tenant),
+                currency=order.currency,
+                total=sign * order.charged_amount,
+                issued_at=issued_at,
+            )
+            for number, order in enumerate(orders, start=first)
+        ]
     )

@@ -19,13 +19,18 @@ from billing.models import CashbackEntry, Earning, Invoice, Order, OrderLine, Pa
 from billing.pricing import ZERO, Terms, Waterfall, order_terms, waterfall
 from billing.proration import period_end
 from billing.selectors import order_customer_get
-from billing.services.invoices import invoice_issue
+from billing.services.invoices import invoice_issue, invoices_issue
 from catalog.models import Product, degressive_rate
 from partners.models import Access, Partnership, Side
 from partners.selectors import managing_partnership
 from partners.services import partner_grant
 from subscriptions.models import Subscription
-from subscriptions.services import LedgerEntry, buyer_check, ledger_record, subscription_create
+from subscriptions.services import (
+    LedgerEntry,
+    buyer_check,
+    ledger_record_many,
+    subscription_create,
+)
 from tenants.exceptions import Conflict
 from tenants.models import Tenant, User
 from tenants.selectors import OrgContext
@@ -268,12 +273,13 @@ def order_check(*, org: OrgContext) -> None:
     buyer_check(org=org)
 
 
-def _cashback_credit(order: Order) -> None:
+def _cashback_credit(order: Order) -> CashbackEntry | None:
+    """The partner's credit for `order`, unsaved (None when it earns none)."""
     if order.earning == Earning.CASHBACK and order.cashback_amount > 0:
         assert order.partner is not None  # the constraint order_earning_needs_partner
         with translation.override("en"):  # the note is a record: written once, in English
             note = f"{order.get_kind_display()} for {order.customer.name}"
-        CashbackEntry.objects.create(
+        return CashbackEntry(
             partner=order.partner,
             order=order,
             kind=CashbackEntry.Kind.CREDIT,
@@ -281,22 +287,22 @@ def _cashback_credit(order: Order) -> None:
             currency=order.currency,
             note=note,
         )
+    return None
 
 
-def order_record(
-    *,
-    quote: Quote,
-    kind: str,
-    placed_by: User | None,
-    period_starts_on: datetime.date,
-    subscriptions: Sequence[Subscription],
-) -> Order:
-    """Write the order of `quote` with its lines (one per subscription), the
-    subscription ledger's change of each line, its invoice to the payer and the
-    partner's cashback; queue the emails. Runs inside the caller's transaction,
-    after the caller's checks."""
+@dataclass(frozen=True)
+class OrderRequest:
+    """One order to write: its quote, the first day it bills and the subscription
+    of each line."""
+
+    quote: Quote
+    period_starts_on: datetime.date
+    subscriptions: Sequence[Subscription]
+
+
+def _order_row(quote: Quote, kind: str, placed_by: User | None) -> Order:
     partnership = quote.partnership
-    order = Order.objects.create(
+    return Order(
         kind=kind,
         customer=quote.customer,
         partner=quote.partner,
@@ -318,6 +324,41 @@ def order_record(
         cashback_amount=quote.cashback,
         discount_amount=quote.discount,
     )
+
+
+def order_record(
+    *,
+    quote: Quote,
+    kind: str,
+    placed_by: User | None,
+    period_starts_on: datetime.date,
+    subscriptions: Sequence[Subscription],
+) -> Order:
+    """Write the order of `quote` with its lines (one per subscription), the
+    subscription ledger's change of each line, its invoice to the payer and the
+    partner's cashback; queue the emails. Runs inside the caller's transaction,
+    after the caller's checks."""
+    (order,) = orders_record(
+        requests=[OrderRequest(quote, period_starts_on, subscriptions)],
+        kind=kind,
+        placed_by=placed_by,
+    )
+    return order
+
+
+def orders_record(
+    *, requests: Sequence[OrderRequest], kind: str, placed_by: User | None
+) -> list[Order]:
+    """`order_record` for many orders at once (a batch of renewals): one bulk
+    insert per table, and the invoice numbers drawn last, as one block."""
+    orders = Order.objects.bulk_create(
+        [_order_row(request.quote, kind, placed_by) for request in requests]
+    )
+    pairs = [
+        (order, request, line, subscription)
+        for order, request in zip(orders, requests, strict=True)
+        for line, subscription in zip(request.quote.lines, request.subscriptions, strict=True)
+    ]
     OrderLine.objects.bulk_create(
         [
             OrderLine(
@@ -334,28 +375,38 @@ def order_record(
                 charged_amount=line.charged,
                 cashback_amount=line.cashback,
                 discount_amount=line.discount,
-                period_starts_on=period_starts_on,
+                period_starts_on=request.period_starts_on,
                 period_ends_on=period_end(
-                    period_starts_on,
+                    request.period_starts_on,
                     line.product.billing_period,
                     anchor=subscription.starts_on,
                 ),
             )
-            for line, subscription in zip(quote.lines, subscriptions, strict=True)
+            for order, request, line, subscription in pairs
+        ],
+        batch_size=1000,
+    )
+    ledger_record_many(
+        rows=[
+            (
+                subscription,
+                _ledger_entry(kind, line, subscription),
+                request.period_starts_on,
+                order.pk,
+            )
+            for order, request, line, subscription in pairs
         ]
     )
-    ledger_record(
-        entries=[
-            (subscription, _ledger_entry(kind, line, subscription))
-            for line, subscription in zip(quote.lines, subscriptions, strict=True)
-        ],
-        effective_on=period_starts_on,
-        order_id=order.pk,
+    CashbackEntry.objects.bulk_create(
+        [credit for order in orders if (credit := _cashback_credit(order)) is not None],
+        batch_size=1000,
     )
-    invoice = invoice_issue(order=order)
-    _cashback_credit(order)
-    notifications.order_placed(order=order, invoice=invoice)
-    return order
+    # The invoice numbers last: their sequence stays locked from here to the
+    # commit, so only the invoice rows and their emails (which print the
+    # numbers) are written under it, never the orders' pricing and rows above.
+    invoices = invoices_issue(orders=orders)
+    notifications.orders_placed(placed=list(zip(orders, invoices, strict=True)))
+    return orders
 
 
 def _ledger_entry(kind: str, line: QuoteLine, subscription: Subscription) -> LedgerEntry:
@@ -494,7 +545,6 @@ def order_refund(*, actor: User, order_id: uuid.UUID | str, reason: str = "") ->
             raise Http404("No such order.")
         raise Conflict(_("This order is already refunded."))
     order = Order.objects.select_related("customer", "partner", "payer_tenant").get(pk=order_id)
-    credit_note = invoice_issue(order=order, kind=Invoice.Kind.CREDIT_NOTE)
     with translation.override("en"):  # the note is a record: written once, in English
         note = f"Refund of the {order.get_kind_display().lower()} for {order.customer.name}"
     for credit in CashbackEntry.objects.filter(order=order, kind=CashbackEntry.Kind.CREDIT):
@@ -507,5 +557,8 @@ def order_refund(*, actor: User, order_id: uuid.UUID | str, reason: str = "") ->
             reverses=credit,
             note=note,
         )
+    credit_note = invoice_issue(
+        order=order, kind=Invoice.Kind.CREDIT_NOTE
+    )  # last: see order_record
     notifications.order_refunded(order=order, credit_note=credit_note)
     return order

@@ -11,19 +11,27 @@ preferential price), else the customer. The partnership is read at renewal time.
 import datetime
 import logging
 import uuid
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from billing.models import Order, Renewal
 from billing.proration import current_period_start
-from billing.services.orders import LineRequest, order_record, quote_build
+from billing.services.orders import (
+    LineRequest,
+    OrderRequest,
+    order_record,
+    orders_record,
+    quote_build,
+)
 from catalog.models import Product
-from partners.models import Side
-from partners.selectors import managing_partnership
+from partners.models import Access, Partnership, Side
+from partners.selectors import grant_active_now, grants_active_now, managing_partnership
 from subscriptions.models import Subscription
 
 log = logging.getLogger(__name__)
@@ -111,11 +119,126 @@ def subscription_renew(
         return None
 
 
-def renewals_place_due(*, today: datetime.date | None = None) -> int:
-    """Place every renewal due today; returns how many were placed."""
+RENEWAL_BATCH = 500
+
+
+def renewals_place_due(
+    *, today: datetime.date | None = None, batch_size: int = RENEWAL_BATCH
+) -> int:
+    """Place every renewal due today, `batch_size` per transaction
+    (renewals_place); returns how many were placed."""
     today = today or timezone.localdate()
+    due = list(renewals_due(today=today))
     return sum(
-        1
-        for subscription_id, period in list(renewals_due(today=today))
-        if subscription_renew(subscription_id=subscription_id, period_starts_on=period)
+        renewals_place(due=due[start : start + batch_size])
+        for start in range(0, len(due), batch_size)
     )
+
+
+def renewals_place(*, due: Sequence[tuple[uuid.UUID | str, datetime.date]]) -> int:
+    """Bill a batch of (subscription id, period start) in one transaction, each
+    period once: the subscriptions are locked (in id order) and the periods
+    already billed left out, as `subscription_renew` does one by one, then
+    every order, line, ledger change, cashback, renewal mark and invoice of
+    the batch is written with one bulk insert per table. Should the batch fail
+    on the database (a deadlock, a period another worker billed anyway), it is
+    rolled back whole and its renewals placed one by one. Returns how many were
+    placed."""
+    try:
+        with transaction.atomic():
+            return _renew_batch(due)
+    except (DatabaseError, ValidationError):
+        log.warning("renewal batch of %s rolled back; placing it one by one", len(due))
+        return sum(
+            1
+            for subscription_id, period in due
+            if subscription_renew(subscription_id=subscription_id, period_starts_on=period)
+        )
+
+
+def _renew_batch(due: Sequence[tuple[uuid.UUID | str, datetime.date]]) -> int:
+    periods = {uuid.UUID(str(subscription_id)): period for subscription_id, period in due}
+    subscriptions = list(
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .filter(pk__in=periods)
+        .order_by("pk")
+    )
+    billed = set(
+        Renewal.objects.filter(
+            subscription_id__in=periods, period_starts_on__in=set(periods.values())
+        ).values_list("subscription_id", "period_starts_on")
+    )
+    todo = [
+        subscription
+        for subscription in subscriptions
+        if _renewable(subscription, periods[subscription.pk])
+        and (subscription.pk, periods[subscription.pk]) not in billed
+    ]
+    if not todo:
+        return 0
+    products = Product.objects.prefetch_related("prices", "tiers").in_bulk(
+        {subscription.product_id for subscription in todo}
+    )
+    managing = _managing_partnerships(todo, products)
+    requests = []
+    for subscription in todo:
+        partnership = managing[subscription.customer_id, subscription.product_id]
+        priced = quote_build(
+            customer=subscription.customer,
+            lines=[
+                LineRequest(products[subscription.product_id], subscription.quantity, subscription)
+            ],
+            ordered_by=Side.PARTNER if partnership else Side.CUSTOMER,
+            partnership=partnership,
+        )
+        requests.append(OrderRequest(priced, periods[subscription.pk], [subscription]))
+    orders = orders_record(requests=requests, kind=Order.Kind.RENEWAL, placed_by=None)
+    Renewal.objects.bulk_create(
+        [
+            Renewal(
+                subscription=subscription, period_starts_on=periods[subscription.pk], order=order
+            )
+            for subscription, order in zip(todo, orders, strict=True)
+        ]
+    )
+    return len(orders)
+
+
+def _managing_partnerships(
+    subscriptions: Sequence[Subscription], products: dict
+) -> dict[tuple, Partnership | None]:
+    """`managing_partnership(lock=True)` for each (customer, product) of the
+    batch, in three queries: the customers' grants active now, then the chosen
+    ones locked (in id order) and read again, as it does."""
+    today = timezone.localdate()
+    grants: dict[uuid.UUID, list[Partnership]] = defaultdict(list)
+    for grant in (
+        grants_active_now(today=today)
+        .filter(customer_id__in={s.customer_id for s in subscriptions})
+        .prefetch_related("products")
+        .order_by("access", "activated_at", "created_at")
+    ):
+        grants[grant.customer_id].append(grant)
+    chosen: dict[tuple, uuid.UUID | None] = {}
+    for subscription in subscriptions:
+        product = products[subscription.product_id]
+        chosen[subscription.customer_id, subscription.product_id] = next(
+            (
+                grant.pk
+                for grant in grants[subscription.customer_id]
+                if grant.access == Access.FULL or product in grant.products.all()
+            ),
+            None,
+        )
+    locked = {
+        partnership.pk: partnership
+        for partnership in Partnership.objects.select_for_update(of=("self",))
+        .select_related("partner")
+        .filter(pk__in={pk for pk in chosen.values() if pk is not None})
+        .order_by("pk")
+    }
+    return {
+        key: locked[pk] if pk is not None and grant_active_now(locked[pk], today=today) else None
+        for key, pk in chosen.items()
+    }

@@ -4,13 +4,14 @@ by the rules of any order, however often the job runs and even when workers race
 
 import datetime
 import itertools
+import threading
 from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
 
 from billing import tasks
-from billing.models import Order, Renewal
+from billing.models import Invoice, Order, Renewal
 from billing.services import renewals
 from billing.services.orders import period_end
 from billing.tests.conftest import grant
@@ -195,3 +196,65 @@ def test_workers_racing_on_one_period_bill_it_once(world, hosting):
     assert Order.objects.count() == 1
     assert Renewal.objects.count() == 1
     assert orders[0].cashback_entries.count() == 1
+
+
+@pytest.mark.time_machine(on(2026, 11, 22))
+def test_the_run_renews_in_batches_each_period_once(world, hosting, django_assert_max_num_queries):
+    """Seven due subscriptions in batches of three (one already billed by its
+    own task): six renewal orders, with their lines, ledger changes, cashback,
+    invoices numbered without gap and emails, in a number of queries that does
+    not grow with the batch."""
+    grant(world, access="full", payment="customer")
+    due = [
+        subscribe(world, hosting, starts_on=datetime.date(2026, 10, 20), quantity=q)
+        for q in range(1, 8)
+    ]
+    period = datetime.date(2026, 11, 20)
+    assert renewals.subscription_renew(subscription_id=due[3].pk, period_starts_on=period)
+    # The list (2) and two batches of 24 statements each, whatever their
+    # size (one by one, a renewal takes about 20).
+    with django_assert_max_num_queries(2 + 2 * 24):
+        assert renewals.renewals_place_due(today=TODAY, batch_size=3) == 6
+    assert renewals.renewals_place_due(today=TODAY, batch_size=3) == 0
+    orders = Order.objects.filter(kind="renewal")
+    assert orders.count() == 7
+    assert sorted(Renewal.objects.values_list("subscription_id", flat=True)) == sorted(
+        s.pk for s in due
+    )
+    assert {o.partner for o in orders} == {world.partner}
+    for subscription in due:  # each billed its own quantity, at the rules of any order
+        order = Order.objects.get(lines__subscription=subscription)
+        (line,) = order.lines.all()
+        assert (line.quantity, line.period_starts_on) == (subscription.quantity, period)
+        assert order.cashback_entries.count() == 1
+        assert order.invoices.get().payer == world.customer
+    numbers = sorted(Invoice.objects.values_list("sequence_number", flat=True))
+    assert numbers == list(range(1, 8))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_racing_single_renewals_bills_each_period_once(world, hosting):
+    """A batch run and a one-period task per subscription at the same instant:
+    each period once, invoice numbers without gap."""
+    grant(world, access="full", payment="customer")
+    due = [subscribe(world, hosting, starts_on=datetime.date(2026, 10, 20)) for _ in range(4)]
+    period = datetime.date(2026, 11, 20)
+    jobs = itertools.cycle(
+        [lambda: renewals.renewals_place(due=[(s.pk, period) for s in due])]
+        + [
+            (lambda s=s: renewals.subscription_renew(subscription_id=s.pk, period_starts_on=period))
+            for s in due
+        ]
+    )
+    lock = threading.Lock()
+
+    def next_job():
+        with lock:
+            job = next(jobs)
+        return job()
+
+    race(next_job, count=10)
+    assert Renewal.objects.count() == 4
+    assert Order.objects.count() == 4
+    numbers = sorted(Invoice.objects.values_list("sequence_number", flat=True))
+    assert numbers == [1, 2, 3, 4]
