@@ -2,11 +2,27 @@
 and the API, over `selectors.customer_list` (its `grant_*` annotations)."""
 
 import django_filters
+from django import forms
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import BaseCSVField
 
 from customers.selectors import customer_search
 from partners.models import Access, Payment
 from tenants.models import Tenant
+
+
+class _SortKeys(BaseCSVField):
+    """Sort keys separated by commas, none of them empty: `?ordering=,` is a 400
+    like any other key the list does not sort by, not a silent default order."""
+
+    def clean(self, value):
+        if value is not None and any(item in ("", None) for item in value):
+            raise forms.ValidationError(_("Name a field to sort by between the commas."))
+        return super().clean(value)
+
+
+class SortFilter(django_filters.OrderingFilter):
+    base_field_class = _SortKeys
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -19,7 +35,7 @@ class CustomerFilter(django_filters.FilterSet):
     collaborator = django_filters.UUIDFilter(
         method="by_collaborator", label=_("Assigned collaborator")
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = SortFilter(
         fields=(
             ("name", "name"),
             ("created_at", "created_at"),
