@@ -23,11 +23,14 @@ import time
 from collections.abc import Callable
 from urllib.parse import quote
 
+import psycopg
+import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from kombu import Connection
 
 # Each dependency's own timeouts (connect, then the answer), in seconds.
 TIMEOUT_SECONDS = 0.5
@@ -53,7 +56,6 @@ def _down(exc: BaseException) -> str:
 def postgres_ping(params: dict) -> str:
     """SELECT 1 on a new PostgreSQL connection made from Django's connection
     parameters, with a connect timeout and a statement_timeout."""
-    import psycopg
 
     libpq = {
         key: value
@@ -98,7 +100,6 @@ def database_state() -> str:
 
 
 def _redis_ping(url: str) -> str:
-    import redis
 
     client = redis.Redis.from_url(
         url, socket_connect_timeout=TIMEOUT_SECONDS, socket_timeout=TIMEOUT_SECONDS
@@ -132,7 +133,6 @@ def broker_state() -> str:
     url = settings.CELERY_BROKER_URL
     if settings.CELERY_TASK_ALWAYS_EAGER and url.startswith("memory://"):
         return LOCAL
-    from kombu import Connection
 
     options = {
         **settings.CELERY_BROKER_TRANSPORT_OPTIONS,

@@ -137,16 +137,7 @@ def _raise_priced(
         ordered_by=ordered_by,
         partnership=partnership,
         terms=terms,
-        lines=[
-            QuoteLine(
-                product=line.product,
-                price=price,
-                charged=terms.charged(price),
-                cashback=terms.cashback(price),
-                discount=terms.discount(price),
-                subscription=subscription,
-            )
-        ],
+        lines=[QuoteLine.under(terms, line.product, price, subscription=subscription)],
     )
     return Raise(subscription, quantity, period, today, quote, renewal)
 

@@ -76,6 +76,27 @@ class QuoteLine:
     subscription: Subscription | None = None
     change: LedgerEntry | None = None
 
+    @classmethod
+    def under(
+        cls,
+        terms: Terms,
+        product: Product,
+        price: Waterfall,
+        subscription: Subscription | None = None,
+        change: LedgerEntry | None = None,
+    ) -> "QuoteLine":
+        """A line priced at `price`, split by the order's `terms` (charged,
+        cashback, discount): the one place a line's amounts are derived."""
+        return cls(
+            product=product,
+            price=price,
+            charged=terms.charged(price),
+            cashback=terms.cashback(price),
+            discount=terms.discount(price),
+            subscription=subscription,
+            change=change,
+        )
+
 
 @dataclass(frozen=True)
 class Quote:
@@ -231,14 +252,8 @@ def quote_build(
             discount_rate=discount_rate,
         )
         quoted.append(
-            QuoteLine(
-                product=line.product,
-                price=price,
-                charged=terms.charged(price),
-                cashback=terms.cashback(price),
-                discount=terms.discount(price),
-                subscription=line.subscription,
-                change=line.change,
+            QuoteLine.under(
+                terms, line.product, price, subscription=line.subscription, change=line.change
             )
         )
     return Quote(
