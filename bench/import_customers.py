@@ -42,7 +42,7 @@ def parse_args():
 
 def customers_file(rows: int, city: str = "Bern") -> bytes:
     """Every column filled, as a partner's export would be; UTF-8 with a BOM and `;`."""
-    from customers.imports.columns import KINDS
+    from imports.columns import KINDS
 
     columns = KINDS["customers"].column_names
     lines = [";".join(columns)]
@@ -82,8 +82,8 @@ def run_import(org, content: bytes, *, trace: bool) -> dict:
     """import_plan, then import_apply (which plans again inside its transaction)."""
     from django.db import connection
 
-    from customers.imports.apply import import_apply
-    from customers.imports.plan import import_plan
+    from imports.apply import import_apply
+    from imports.plan import import_plan
 
     counter = QueryCounter()
     if trace:

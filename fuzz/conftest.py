@@ -19,7 +19,8 @@ from django.db import close_old_connections, transaction
 
 from billing.models import Invoice, Order
 from catalog.models import Feature, Product
-from customers.models import AlertProfile, Contract, ImportJob, SlaPolicy
+from customers.models import AlertProfile, Contract, SlaPolicy
+from imports.models import ImportJob
 from offers.models import Offer, OfferBatch, OfferTemplate, TemplateItem
 from partners.models import Partnership
 from portal.demo import DEMO_PASSWORD, seed_demo

@@ -58,7 +58,7 @@ from billing.services import LineRequest, order_place
 from catalog.models import Feature, Product
 from catalog.tests.factories import ProductFactory
 from customers import services as customer_services
-from customers.models import ImportJob
+from imports.models import ImportJob
 from offers import services as offer_services
 from partners import services as partner_services
 from partners.models import Partnership

@@ -32,6 +32,7 @@ APPS = (
     "subscriptions",
     "billing",
     "tenders",
+    "imports",
     "offers",
     "upsell",
     "portal",
@@ -44,15 +45,15 @@ ALLOWED: dict[str, dict[str, str]] = {
     "offers/notifications.py": {"Membership": NOTIFY},
     "partners/notifications.py": {"Membership": NOTIFY},
     "partners/audit.py": {"Membership": "which side an owner acted on (the audit writer)"},
-    "customers/imports/plan.py": {
+    "imports/plan.py": {
         "Contact": "the import's plan: contacts of the customers it matched (customers_visible_to)",
         "Tenant": "the import's plan: the partner's customers, already narrowed by the selector",
     },
-    "customers/imports/apply.py": {
+    "imports/apply.py": {
         "Contact": "the import's bulk write (a service step of the package)",
         "Tenant": "the import's bulk write: a profile update of matched customers",
     },
-    "customers/imports/jobs.py": {
+    "imports/jobs.py": {
         "ImportJob": "the import's Celery job: claimed by id, under its row lock",
     },
     "partners/book_changes.py": {

@@ -20,7 +20,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from billing.models import Invoice, Order
 from catalog.models import Feature
-from customers.models import AlertProfile, Contract, ImportJob, SlaPolicy
+from customers.models import AlertProfile, Contract, SlaPolicy
+from imports.models import ImportJob
 from offers.models import Offer, OfferBatch, OfferTemplate, TemplateItem
 from partners.models import Partnership
 from partners.selectors import invitation_token

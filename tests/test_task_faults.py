@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from billing.models import Renewal
 from billing.tests.conftest import grant, org
-from customers.imports.jobs import import_submit
-from customers.models import ImportJob
+from imports.jobs import import_submit
+from imports.models import ImportJob
 from offers import services as offer_services
 from offers.models import Offer
 from offers.tests.conftest import hosting, mailbox, template  # noqa: F401 (fixtures)
@@ -496,7 +496,7 @@ def when_offer_deliver(world, request):
 
 
 def when_import_submit(world, request):
-    request.getfixturevalue("monkeypatch").setattr("customers.imports.jobs.SYNC_ROWS_MAX", 1)
+    request.getfixturevalue("monkeypatch").setattr("imports.jobs.SYNC_ROWS_MAX", 1)
     return lambda: import_submit(
         org=partner_ctx(world), kind="customers", file=b"name\nGross 1 AG\nGross 2 AG\n"
     )

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "billing",
     "tenders",
+    "imports",
     "offers",
     "upsell",
     "portal",

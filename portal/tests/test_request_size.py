@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from customers.imports.parse import MAX_BYTES as IMPORT_MAX_BYTES
+from imports.parse import MAX_BYTES as IMPORT_MAX_BYTES
 from portal.request_size import ENVELOPE_BYTES, route_max_bytes
 from tenants.models import Branding, Tenant
 from tenants.services import LOGO_MAX_BYTES

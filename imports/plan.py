@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from customers.imports.columns import CONTACTS, CUSTOMERS, KINDS, ImportKind, import_kind
-from customers.imports.parse import RowError, Table, Upload, file_text, read_table
+from imports.columns import CONTACTS, CUSTOMERS, KINDS, ImportKind, import_kind
+from imports.parse import RowError, Table, Upload, file_text, read_table
 from partners.selectors import customers_visible_to
 from tenants.models import Contact, Role, Tenant
 from tenants.selectors import OrgContext

@@ -12,7 +12,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from customers.imports.columns import ImportKind
+from imports.columns import ImportKind
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000

@@ -7,12 +7,12 @@ messages already queued and the beat schedule still reach them."""
 from celery import shared_task
 from django.utils import timezone
 
-from customers.imports.jobs import import_job_run, import_jobs_to_retry
+from imports.jobs import import_job_run, import_jobs_to_retry
 
 
 @shared_task(name="partners.tasks.run_import_job")
 def run_import_job(job_id: str) -> str:
-    """Write a large import (customers.imports); a job no longer queued is skipped."""
+    """Write a large import (imports.jobs); a job no longer queued is skipped."""
     return import_job_run(job_id=job_id)
 
 

@@ -1,6 +1,6 @@
 """API of the bulk import (API.md, SPEC §2): the CSV templates, the upload (dry
 run, written at once, or queued as a job) and a job's progress. Parse, call
-customers.imports, render. Mounted at customers/import/ by portal/api/urls.py."""
+the import steps (imports.jobs), render. Mounted at customers/import/ by portal/api/urls.py."""
 
 import json
 
@@ -19,16 +19,16 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
-from customers.imports.columns import (
+from imports.columns import (
     KINDS,
     import_columns_doc,
     import_template,
     import_template_filename,
 )
-from customers.imports.jobs import SYNC_ROWS_MAX, import_job_get, import_submit
-from customers.imports.parse import ImportInvalid
-from customers.imports.plan import CREATE, UPDATE
-from customers.models import ImportJob
+from imports.jobs import SYNC_ROWS_MAX, import_job_get, import_submit
+from imports.models import ImportJob
+from imports.parse import ImportInvalid
+from imports.plan import CREATE, UPDATE
 from tenants.api_base import OrgAPIView
 from tenants.models import Role, Tenant
 

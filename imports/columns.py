@@ -14,7 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from customers.models import ImportJob
+from imports.models import ImportJob
 from tenants.models import Contact, Tenant
 
 if TYPE_CHECKING:

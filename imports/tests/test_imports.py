@@ -11,13 +11,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections
 from django.urls import reverse
 
-import customers.imports.views
-from customers import tasks
-from customers.imports.apply import import_apply
-from customers.imports.columns import KINDS, import_template
-from customers.imports.jobs import _Progress, import_jobs_to_retry
-from customers.imports.plan import import_plan
-from customers.models import ImportJob
+import imports.urls
+from imports import tasks
+from imports.apply import import_apply
+from imports.columns import KINDS, import_template
+from imports.jobs import _Progress, import_jobs_to_retry
+from imports.models import ImportJob
+from imports.plan import import_plan
 from partners import services as partner_services
 from partners.models import Partnership, PartnershipEvent
 from tenants.models import AuditEvent, Contact, Tenant
@@ -343,11 +343,11 @@ def test_a_file_that_is_not_utf8_csv_gets_a_clear_error(world, owner_api, conten
 
 
 def test_too_big_or_too_long_a_file_is_refused(world, owner_api, monkeypatch):
-    monkeypatch.setattr("customers.imports.parse.MAX_ROWS", 3)
+    monkeypatch.setattr("imports.parse.MAX_ROWS", 3)
     long = upload(owner_api, "name\nA\nB\nC\nD\n")
     assert long.status_code == 400
     assert long.json()["errors"][0]["message"].startswith("The file has more than 3 rows")
-    monkeypatch.setattr("customers.imports.parse.MAX_BYTES", 100)
+    monkeypatch.setattr("imports.parse.MAX_BYTES", 100)
     big = upload(owner_api, "name\n" + "A\n" * 60)
     assert big.status_code == 400 and "larger than" in big.json()["errors"][0]["message"]
     assert Tenant.objects.filter(name="A").count() == 0
@@ -580,8 +580,8 @@ def test_unticking_dry_run_imports_at_once(world, browser):
 
 @pytest.fixture
 def small_thresholds(monkeypatch):
-    monkeypatch.setattr("customers.imports.jobs.SYNC_ROWS_MAX", 3)
-    monkeypatch.setattr("customers.imports.apply.PROGRESS_EVERY", 2)
+    monkeypatch.setattr("imports.jobs.SYNC_ROWS_MAX", 3)
+    monkeypatch.setattr("imports.apply.PROGRESS_EVERY", 2)
     reported = []
     original = _Progress.__call__
 
@@ -643,7 +643,7 @@ def analyzed(monkeypatch):
         calls.append((analyze(models), statuses))
         return calls[-1][0]
 
-    monkeypatch.setattr("customers.imports.jobs.analyze", recording)
+    monkeypatch.setattr("imports.jobs.analyze", recording)
     return calls
 
 
@@ -674,7 +674,7 @@ def test_a_job_refreshes_the_statistics_of_the_tables_it_wrote(
 def test_a_large_import_written_at_once_refreshes_the_statistics_a_small_one_does_not(
     world, owner_api, analyzed, monkeypatch
 ):
-    monkeypatch.setattr("customers.imports.jobs.ANALYZE_AFTER_ROWS", 3)
+    monkeypatch.setattr("imports.jobs.ANALYZE_AFTER_ROWS", 3)
     assert upload(owner_api, CUSTOMERS_CSV).status_code == 201  # 2 rows
     assert analyzed == []
     since = database_now() if connection.vendor == "postgresql" else None
@@ -769,7 +769,7 @@ def test_the_progress_page_polls_itself_while_the_job_runs(world, browser):
 def test_others_see_the_progress_of_a_running_job_but_no_customer_before_the_end(
     world, monkeypatch
 ):
-    monkeypatch.setattr("customers.imports.apply.PROGRESS_EVERY", 2)
+    monkeypatch.setattr("imports.apply.PROGRESS_EVERY", 2)
     job = ImportJob.objects.create(
         partner=world.partner,
         kind="customers",
@@ -866,12 +866,12 @@ def test_another_organizations_job_is_a_404_on_the_page_and_the_api(world, api, 
     for slug in ("rhein", "bergmann", "no-such-org"):
         assert_all_404(
             browser(world.partner_owner),
-            org_page_urls(customers.imports.views, slug=slug, job_id=ours.pk),
+            org_page_urls(imports.urls, slug=slug, job_id=ours.pk),
         )
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(world, client):
-    for url in org_page_urls(customers.imports.views, slug="alpine", job_id=missing_id()):
+    for url in org_page_urls(imports.urls, slug="alpine", job_id=missing_id()):
         response = client.get(url)
         assert response.status_code == 302 and reverse("account_login") in response["Location"]
 

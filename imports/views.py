@@ -1,6 +1,6 @@
 """Browser pages of the bulk import (SPEC §2): the upload page (templates, the
 columns, a dry run by default, the error report), and a queued job's progress,
-which polls itself with htmx. Mounted at customers/import/ by partners/urls.py.
+which polls itself with htmx. Mounted at customers/import/ by imports/urls.py.
 
 "Import now" after a dry run posts the very file that was checked, without a
 second upload: the dry-run page carries it in a hidden field, compressed and
@@ -16,22 +16,21 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.utils.cache import patch_vary_headers
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from customers.imports.columns import (
+from imports.columns import (
     CONTACTS,
     CUSTOMERS,
     KINDS,
     import_template,
     import_template_filename,
 )
-from customers.imports.jobs import import_job_get, import_submit
-from customers.imports.parse import MAX_BYTES, MAX_ROWS, ImportInvalid
+from imports.jobs import import_job_get, import_submit
+from imports.parse import MAX_BYTES, MAX_ROWS, ImportInvalid
 from tenants.models import Role, Tenant
 from tenants.web import OrgViewMixin, form_add_service_errors
 
@@ -102,7 +101,7 @@ class CustomerImportView(OrgViewMixin, View):
             "errors_shown": ERRORS_SHOWN,
             **context,
         }
-        return render(request, "customers/import.html", context, status=status)
+        return render(request, "imports/import.html", context, status=status)
 
     def get(self, request, slug):
         return self.render_page(request, ImportForm())
@@ -196,14 +195,7 @@ class CustomerImportJobView(OrgViewMixin, View):
     def get(self, request, slug, job_id):
         job = import_job_get(org=self.org, job_id=job_id)
         htmx = bool(request.headers.get("HX-Request"))
-        template = "customers/import_job_progress.html" if htmx else "customers/import_job.html"
+        template = "imports/import_job_progress.html" if htmx else "imports/import_job.html"
         response = render(request, template, {"job": job})
         patch_vary_headers(response, ["HX-Request"])
         return response
-
-
-urlpatterns = [
-    path("", CustomerImportView.as_view(), name="customer_import"),
-    path("template/", CustomerImportTemplateView.as_view(), name="customer_import_template"),
-    path("jobs/<uuid:job_id>/", CustomerImportJobView.as_view(), name="customer_import_job"),
-]

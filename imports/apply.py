@@ -5,9 +5,10 @@ from collections.abc import Callable
 
 from django.db import transaction
 
-from customers.imports.columns import CUSTOMERS
-from customers.imports.parse import ImportInvalid, Upload
-from customers.imports.plan import (
+from customers.services import contact_add, contact_update
+from imports.columns import CUSTOMERS
+from imports.parse import ImportInvalid, Upload
+from imports.plan import (
     CREATE,
     ImportPlan,
     ImportResult,
@@ -17,7 +18,6 @@ from customers.imports.plan import (
     import_plan,
     require_importer,
 )
-from customers.services import contact_add, contact_update
 from partners.services import customer_profile_update, customers_add_unclaimed
 from tenants.models import Contact, Tenant
 from tenants.selectors import OrgContext

@@ -14,10 +14,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from customers.imports.apply import import_apply
-from customers.imports.parse import ImportInvalid, Upload
-from customers.imports.plan import ImportPlan, ImportResult, import_plan
-from customers.models import ImportJob
+from imports.apply import import_apply
+from imports.models import ImportJob
+from imports.parse import ImportInvalid, Upload
+from imports.plan import ImportPlan, ImportResult, import_plan
 from partners.models import Partnership, PartnershipEvent
 from tenants.db import analyze
 from tenants.jobs import enqueue_on_commit
