@@ -18,6 +18,7 @@ from offers.services.offers import (
     offers_deliver,
     offers_past_expiry,
     offers_to_deliver,
+    send_check,
 )
 from offers.services.templates import (
     template_create,
@@ -45,6 +46,7 @@ __all__ = [
     "offers_deliver",
     "offers_past_expiry",
     "offers_to_deliver",
+    "send_check",
     "template_create",
     "template_delete",
     "template_item_add",
