@@ -16,9 +16,11 @@ Per product of the offer, for the customer as it stands today:
   rest of its period, by days (`billing.proration`), both states priced at the
   degressive tier the new total reaches (the rule of
   `billing.services.changes`); a decrease takes seats from the newest
-  subscription first (ending a subscription whose seats all go) and credits the
-  rest of the period the same way. `renewal_amount` is the whole new quantity
-  for one period at the tier it reaches.
+  subscription first (ending a subscription whose seats all go) and credits
+  what billing's credit order gives back (the unused paid days at the price
+  paid, to whoever paid them). `renewal_amount` is the whole new quantity for
+  one period at the tier it reaches; `unit_price` the public price of one unit
+  at that tier, which every subscription the offer changes takes.
 
 Nothing here writes.
 """
@@ -38,6 +40,7 @@ from billing.models import Payer
 from billing.pricing import ZERO, Waterfall, waterfall
 from billing.proration import period_bounds, state_value
 from billing.services import LineRequest, Quote, quote_build
+from billing.services.credits import credit_quote
 from catalog.models import Product
 from offers.models import LicenseMode, Offer
 from partners.models import Access, Partnership, Side
@@ -186,6 +189,7 @@ def live_subscriptions(
             starts_on__lte=today,
         )
         .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        .select_related("customer", "product")
         .order_by("-starts_on", "-created_at", "-pk")
     )
 
@@ -197,10 +201,15 @@ def effect_build(
     partnership: Partnership | None,
     subscriptions: Sequence[Subscription],
     today: datetime.date,
+    lock: bool = False,
 ) -> Effect:
     """The effect of `items` on `customer`, given its live subscriptions of those
     products (newest first) and the partnership the order would be settled
-    under (the products' prices and tiers prefetched). Pure: no query."""
+    under (the products' prices and tiers prefetched). No query, except for a
+    decrease: its credit is what billing's credit order would give back
+    (`billing.services.credits.credit_quote`: the unused paid days at the price
+    paid, to whoever paid them), read as the commit reads it (with `lock`,
+    under the locks of the cashback it takes back)."""
     by_product: dict[uuid.UUID, list[Subscription]] = {}
     for subscription in subscriptions:
         by_product.setdefault(subscription.product_id, []).append(subscription)
@@ -254,10 +263,16 @@ def effect_build(
             change = Change.DECREASE
             steps = _steps_down(live, current - new)
             for step in steps:
-                down = _prorated(
-                    _at(full, step.after), _at(full, step.before), step.subscription, today
+                credited = credit_quote(
+                    subscription=step.subscription,
+                    before=step.before,
+                    after=step.after,
+                    on=today,
+                    ordered_by=Side.PARTNER,
+                    partnership=partnership,
+                    lock=lock,
                 )
-                credit -= terms.charged(down)
+                credit += credited.quote.credit
         else:
             change = Change.NONE
             steps = (Step(live[0], live[0].quantity, live[0].quantity),)

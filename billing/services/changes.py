@@ -462,6 +462,28 @@ def subscription_end_now(
         return _credit_record(priced, LedgerEntry(Kind.CANCEL, state, NOTHING), org.user)
 
 
+def subscription_end_confirmed(
+    *, subscription: Subscription, placed_by: User | None, partner: Tenant | None = None
+) -> Order:
+    """`subscription_end_now` inside an accepted offer's transaction (an offer
+    that lowers a product takes every seat of a subscription): the caller
+    checked who may confirm and holds `subscription`'s row lock; `partner` is
+    the offering partner. Cancelled from today, every unused paid day credited
+    to whoever paid it, the ledger's `cancel`. Added by the offers branch
+    (h5-offers), the counterpart of `subscription_lower_confirmed`."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("End a subscription inside the caller's transaction.")
+    ordered_by = Side.PARTNER if partner is not None else Side.CUSTOMER
+    partnership = managing_partnership(
+        customer=subscription.customer, product=subscription.product, partner=partner, lock=True
+    )
+    priced = _end_priced(subscription, ordered_by, partnership, lock=True)
+    state = (subscription.quantity, subscription.unit_price)
+    subscription.cancelled_at = timezone.now()
+    subscription.save(update_fields=["cancelled_at", "updated_at"])
+    return _credit_record(priced, LedgerEntry(Kind.CANCEL, state, NOTHING), placed_by)
+
+
 def edition_replaced_credit(
     *,
     subscription: Subscription,

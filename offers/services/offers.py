@@ -31,6 +31,11 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from billing.models import Order
 from billing.services import LineRequest, Quote, QuoteLine, order_record, quote_build
+from billing.services.changes import (
+    edition_replaced_credit,
+    subscription_end_confirmed,
+    subscription_lower_confirmed,
+)
 from billing.services.orders import MAX_QUANTITY
 from catalog.models import Product
 from offers import notifications
@@ -47,9 +52,7 @@ from partners.selectors import (
 )
 from subscriptions.models import Subscription, SubscriptionChange
 from subscriptions.services import (
-    NOTHING,
     LedgerEntry,
-    ledger_record,
     subscription_create,
     subscription_update,
 )
@@ -546,12 +549,12 @@ def _term_end(today: datetime.date, months: int) -> datetime.date:
 
 
 def _end_replaced(
-    org: OrgContext, customer: Tenant, item: OfferItem, today: datetime.date
-) -> list[tuple[Subscription, LedgerEntry, datetime.date]]:
+    org: OrgContext, offer: Offer, item: OfferItem, today: datetime.date
+) -> list[Order]:
     """An upgrade ends the edition it replaces: its last day is yesterday (or
-    today, when it only began today). Returns each ended subscription with its
-    ledger entry (an upgrade, or a downgrade to a lower edition: to nothing) and
-    the day it no longer serves, for the accepting order to record."""
+    today, when it only began today), and a credit order gives its unused paid
+    days back to whoever paid them, writing the ledger's upgrade (or downgrade,
+    to a lower edition: to nothing) (billing.services.changes)."""
     replaced = item.replaces
     assert replaced is not None  # only items that replace an edition come here
     kind = (
@@ -559,30 +562,48 @@ def _end_replaced(
         if item.product.edition_rank >= replaced.edition_rank
         else SubscriptionChange.Kind.DOWNGRADE
     )
-    ended = []
+    credits = []
     for live in Subscription.objects.filter(
-        customer=customer, product=replaced, cancelled_at=None
+        customer=offer.customer, product=replaced, cancelled_at=None
     ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today)):
-        state = (live.quantity, live.unit_price)
         last_day = max(live.starts_on, today - datetime.timedelta(days=1))
         live = subscription_update(org=org, subscription=live, data={"ends_on": last_day})
-        ended.append((live, LedgerEntry(kind, state, NOTHING), last_day + datetime.timedelta(1)))
-    return ended
+        credits.append(
+            edition_replaced_credit(
+                subscription=live,
+                kind=kind,
+                effective_on=last_day + datetime.timedelta(days=1),
+                placed_by=org.user,
+                partner=offer.partner,
+            )
+        )
+    return credits
 
 
 def _reduce(org: OrgContext, offer: Offer, line: EffectLine, ends_on: datetime.date) -> list[Order]:
-    """TEMPORARY until billing.services.changes lowers with a credit note
-    (branch h4-credit): the seats are taken newest first, in place, with the
-    ledger's decrease and no credit."""
-    for step in line.steps:
-        before = (step.subscription.quantity, step.subscription.unit_price)
-        lowered = subscription_update(
-            org=org,
-            subscription=step.subscription,
-            data={"quantity": max(step.after, 1), "ends_on": ends_on},
-        )
-        ledger_record(entries=[(lowered, LedgerEntry.change(before, lowered))])
-    return []
+    """The seats go newest first: a subscription keeping some is lowered, one
+    whose seats all go ends now; each by a credit order giving the unused paid
+    days back to whoever paid them, with its credit note (billing). The term
+    sets the last day of service of the one that keeps seats."""
+    orders = []
+    for step in line.steps:  # the subscriptions are locked (_accept_effect)
+        if step.after == 0:
+            orders.append(
+                subscription_end_confirmed(
+                    subscription=step.subscription, placed_by=org.user, partner=offer.partner
+                )
+            )
+        else:
+            orders.append(
+                subscription_lower_confirmed(
+                    subscription=step.subscription,
+                    quantity=step.after,
+                    placed_by=org.user,
+                    partner=offer.partner,
+                )
+            )
+            subscription_update(org=org, subscription=step.subscription, data={"ends_on": ends_on})
+    return orders
 
 
 class AcceptChanged(Conflict):
@@ -644,6 +665,7 @@ def _accept_effect(offer: Offer, today: datetime.date, *, lock: bool) -> Effect:
         partnership=partnership,
         subscriptions=list(live),
         today=today,
+        lock=lock,
     )
     if effect.problem:
         raise Conflict(effect.problem)
@@ -759,11 +781,11 @@ def offer_accept(
         else:
             (step,) = line.steps
             subscription_update(org=org, subscription=step.subscription, data={"ends_on": ends_on})
-    ended = [
-        row
+    reductions += [
+        credit
         for item in items.values()
         if item.replaces is not None
-        for row in _end_replaced(org, offer.customer, item, today)
+        for credit in _end_replaced(org, offer, item, today)
     ]
     order = None
     if charged:
@@ -776,12 +798,6 @@ def offer_accept(
             subscriptions=[line.subscription for line in charged if line.subscription],
         )
     order = order or (reductions[0] if reductions else None)
-    for subscription, entry, effective_on in ended:  # the ledger's side of the upgrade
-        ledger_record(
-            entries=[(subscription, entry)],
-            effective_on=effective_on,
-            order_id=order.pk if order else None,
-        )
     offer.status = Status.ACCEPTED
     offer.closed_at = now
     offer.closed_by = org.user
