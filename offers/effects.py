@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -43,6 +42,7 @@ from billing.services import LineRequest, Quote, quote_build
 from billing.services.credits import credit_quote
 from catalog.models import Product
 from offers.models import LicenseMode, Offer
+from offers.selectors import live_subscriptions
 from partners.models import Access, Partnership, Side
 from partners.selectors import grants_active_now
 from subscriptions.models import Subscription
@@ -175,23 +175,6 @@ def _covers(partnership: Partnership, products: Sequence[Product]) -> bool:
         return True
     granted = {p.pk for p in partnership.products.all()}
     return all(p.pk in granted for p in products)
-
-
-def live_subscriptions(
-    customer_ids: Sequence[uuid.UUID], product_ids: Sequence[uuid.UUID], today: datetime.date
-):
-    """The live subscriptions of these customers and products, newest first."""
-    return (
-        Subscription.objects.filter(
-            customer_id__in=list(customer_ids),
-            product_id__in=list(product_ids),
-            cancelled_at=None,
-            starts_on__lte=today,
-        )
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
-        .select_related("customer", "product")
-        .order_by("-starts_on", "-created_at", "-pk")
-    )
 
 
 def effect_build(
