@@ -349,7 +349,7 @@ def _lower_commit(subscription: Subscription, priced: Credit, placed_by: User | 
     return _credit_record(priced, LedgerEntry.change(before, subscription), placed_by)
 
 
-def _confirmed(org: OrgContext, subscription: Subscription, expected_total: Decimal | None) -> None:
+def _may_change(org: OrgContext, subscription: Subscription) -> None:
     subscription_write_check(org=org, customer=subscription.customer)
     order_check(org=org)
 
