@@ -310,4 +310,5 @@ class UpdatesAPI(OrgAPIView):
     @extend_schema(operation_id="updates_retrieve", responses=UpdatesSerializer)
     def get(self, request):
         updates = selectors.updates_for(org=self.org)
-        return Response(UpdatesSerializer(updates, context={"org": self.org}).data)
+        context = {"org": self.org, "effects": offer_effects(updates["offers"])}
+        return Response(UpdatesSerializer(updates, context=context).data)

@@ -426,3 +426,10 @@ def test_the_send_page_warns_of_a_reduction_before_sending(
     assert "This offer lowers a quantity the customer has now." in html
     assert not Offer.objects.exists()
     assert Partnership.objects.count() == 1
+
+
+def test_the_updates_list_carries_each_offers_effect(world, api, office_starter):
+    body = api(world.customer_owner, world.customer).get("/api/v1/updates/").json()
+    (offer,) = body["offers"]
+    assert offer["reduces"] is True
+    assert offer["effect"][0]["text"] == "Web hosting: 38 → 1 licence"
