@@ -51,6 +51,9 @@ class Order(models.Model):
     class Kind(models.TextChoices):
         ORDER = "order", pgettext_lazy("order kind", "Order")
         RENEWAL = "renewal", pgettext_lazy("order kind", "Renewal")
+        # A lowering, an early end or a replaced edition mid-period: the unused
+        # paid days credited to whoever paid them (its document is a credit note).
+        CREDIT = "credit", pgettext_lazy("order kind", "Credit")
 
     class Status(models.TextChoices):
         PLACED = "placed", pgettext_lazy("order status", "Placed")
@@ -89,6 +92,12 @@ class Order(models.Model):
     charged_amount = money_field()
     cashback_amount = money_field(help_text=_("Credited to the partner's prepaid account."))
     discount_amount = money_field(help_text=_("Kept by a partner who pays the preferential price."))
+    credited_amount = money_field(
+        default=0, help_text=_("Credited to the payer (a credit order's credit note).")
+    )
+    clawback_amount = money_field(
+        default=0, help_text=_("Cashback taken back from the partner's prepaid account.")
+    )
     placed_at = models.DateTimeField(default=timezone.now, editable=False)
     refunded_at = models.DateTimeField(null=True, blank=True)
     refunded_by = models.ForeignKey(
@@ -102,7 +111,9 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=models.Q(charged_amount__gte=0)
                 & models.Q(cashback_amount__gte=0)
-                & models.Q(discount_amount__gte=0),
+                & models.Q(discount_amount__gte=0)
+                & models.Q(credited_amount__gte=0)
+                & models.Q(clawback_amount__gte=0),
                 name="order_amounts_non_negative",
             ),
             models.CheckConstraint(
@@ -141,6 +152,8 @@ class OrderLine(models.Model):
     charged_amount = money_field()
     cashback_amount = money_field()
     discount_amount = money_field()
+    credited_amount = money_field(default=0)
+    clawback_amount = money_field(default=0)
     period_starts_on = models.DateField()
     period_ends_on = models.DateField()
 
@@ -234,7 +247,9 @@ class CashbackEntry(AppendOnly):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     amount = money_field()
     currency = models.CharField(max_length=3, choices=CURRENCIES)
-    reverses = models.OneToOneField(
+    # A credit can be reversed in parts (each credit order takes back its share,
+    # never more than the credit in all), and the rest by a refund.
+    reverses = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
     )
     note = models.CharField(max_length=255, blank=True)

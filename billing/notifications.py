@@ -77,6 +77,9 @@ def orders_placed(*, placed: Sequence[tuple[Order, Invoice]]) -> None:
 
 def _order_placed(batch: _Batch, order: Order, invoice: Invoice) -> None:
     what = _products(order)
+    if invoice.kind == Invoice.Kind.CREDIT_NOTE:  # a credit order: its credit note
+        _credited(batch, order, invoice, what)
+        return
     batch.tell(
         key=f"invoice:{invoice.pk}",
         tenant=invoice.payer,
@@ -123,6 +126,33 @@ def _order_placed(batch: _Batch, order: Order, invoice: Invoice) -> None:
             url=reverse("order_detail", kwargs={"slug": partner.slug, "order_id": order.pk}),
             label=_("View the order"),
         )
+
+
+def _credited(batch: _Batch, order: Order, credit_note: Invoice, what: str) -> None:
+    """The credit note of a credit order (the unused days of a lowering, an early
+    end or a replaced edition) to its payer."""
+    batch.tell(
+        key=f"invoice:{credit_note.pk}",
+        tenant=credit_note.payer,
+        subject=format_lazy(
+            _("Credit note {number}: {amount}"),
+            number=credit_note.number,
+            amount=_amount(credit_note.currency, credit_note.total),
+        ),
+        lines=[
+            format_lazy(
+                _("{kind} for {customer}: {products}."),
+                kind=Order.Kind(order.kind).label,
+                customer=order.customer.name,
+                products=what,
+            ),
+            format_lazy(
+                _("Credited: {amount}."), amount=_amount(credit_note.currency, -credit_note.total)
+            ),
+        ],
+        url=_invoice_url(credit_note),
+        label=_("View the credit note"),
+    )
 
 
 def order_refunded(*, order: Order, credit_note: Invoice) -> None:

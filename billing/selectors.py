@@ -9,7 +9,7 @@ partner paid.
 """
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from decimal import Decimal
 
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery, Sum
@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
 from partners.selectors import assigned_only, customer_get_for_partner
+from subscriptions.models import Subscription
 from tenants.models import Tenant
 from tenants.selectors import OrgContext, uuid_or_404
 
@@ -54,6 +55,28 @@ def order_get(*, org: OrgContext, order_id: object) -> Order:
     if order is None:
         raise Http404("No such order.")
     return order
+
+
+def live_quantities(
+    *,
+    customer: Tenant,
+    product_ids: Collection[object],
+    day: datetime.date,
+    exclude: Collection[object] = (),
+) -> dict[object, int]:
+    """The customer's quantity of each product over its subscriptions live on
+    `day`, leaving out the subscriptions `exclude` names (the ones an order is
+    changing): what the degressive tier counts besides the order's own line
+    (billing.pricing.tier_rate). One query."""
+    rows = (
+        Subscription.objects.active_on(day)
+        .filter(customer=customer, product_id__in=list(product_ids))
+        .exclude(pk__in=list(exclude))
+        .order_by()
+        .values("product_id")
+        .annotate(total=Sum("quantity"))
+    )
+    return {row["product_id"]: row["total"] for row in rows}
 
 
 def sees_margin(org: OrgContext) -> bool:
@@ -103,6 +126,7 @@ def invoice_lines(*, invoice: Invoice) -> list[dict]:
     the amount. On a credit note every figure is negated, so the lines add up
     to its negative total."""
     sign = -1 if invoice.kind == Invoice.Kind.CREDIT_NOTE else 1
+    credit = invoice.order.kind == Order.Kind.CREDIT  # the unused days of a credit order
     return [
         {
             "line": line,
@@ -112,10 +136,11 @@ def invoice_lines(*, invoice: Invoice) -> list[dict]:
             "period_starts_on": line.period_starts_on,
             "period_ends_on": line.period_ends_on,
             "list_amount": sign * line.list_amount,
-            "reduction": sign * (line.charged_amount - line.list_amount),
-            "amount": sign * line.charged_amount,
+            "reduction": sign * (amount - line.list_amount),
+            "amount": sign * amount,
         }
         for line in invoice.order.lines.all()
+        for amount in [line.credited_amount if credit else line.charged_amount]
     ]
 
 

@@ -5,6 +5,7 @@ What a side may read of an order's money is decided by
 absent, so both sides read the same shape. Money is a decimal string with two
 places plus the `currency` of the order."""
 
+import datetime
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -17,8 +18,10 @@ from rest_framework import serializers
 
 from billing import selectors
 from billing.models import CashbackEntry, Earning, Invoice, Order, OrderLine, Payer, PriceBasis
+from billing.proration import period_bounds
 from billing.selectors import order_figures
 from billing.services import Quote
+from billing.services.changes import Credit, Raise
 from billing.services.orders import MAX_LINES, MAX_QUANTITY
 from partners.models import Access, Payment, Side
 from partners.serializers import ProductCodeField
@@ -150,15 +153,18 @@ class SubscriptionOrderSerializer(PreviewThenCommit, RefusesRuledFields):
 
 
 class SubscriptionChangeRequestSerializer(PreviewThenCommit, RefusesRuledFields):
-    """The body of `PATCH subscriptions/{id}/`: a higher quantity (an order for the
-    rest of the period), and what holds no money (the last day of service)."""
+    """The body of `PATCH subscriptions/{id}/`: another quantity (an order for the
+    rest of the period: a charge or a credit), and what holds no money (the last
+    day of service)."""
 
     quantity = serializers.IntegerField(
         min_value=1,
         max_value=MAX_QUANTITY,
         required=False,
         help_text="A higher quantity: the added units are billed for the rest of the "
-        "current period, now. Lowering is not available yet (400).",
+        "current period (or to the last day of service), now. A lower one: the removed "
+        "units' unused paid days are credited to whoever paid them (a credit note) and "
+        "the partner's cashback on them is taken back.",
     )
     ends_on = serializers.DateField(
         required=False, allow_null=True, help_text="The last day of service; null: it renews."
@@ -170,6 +176,10 @@ class SubscriptionChangeRequestSerializer(PreviewThenCommit, RefusesRuledFields)
                 {"ends_on": [_("Change the quantity and the last day one at a time.")]}
             )
         return attrs
+
+
+class SubscriptionEndSerializer(PreviewThenCommit):
+    """`DELETE subscriptions/{id}/` (query or body): `dry_run`, `expected_total`."""
 
 
 # --- quotes -----------------------------------------------------------------------------
@@ -185,9 +195,36 @@ class QuoteLineSerializer(serializers.Serializer):
     preferential_amount = withheld_money(PARTNER_ONLY)
     public_amount = money(help_text="The list amount after the degressive rate.")
     payer = serializers.ChoiceField(choices=Payer.choices)
-    charged = money(help_text="What the payer would be charged for this line.")
-    cashback = withheld_money(PARTNER_ONLY)
+    charged = money(help_text="What the payer would be charged for this line, now.")
+    credit = money(
+        help_text="What would be credited to whoever paid (a lowering, an early end): "
+        "the unused paid days, at the price paid."
+    )
+    cashback = withheld_money(PARTNER_ONLY + " Negative: the cashback taken back.")
     discount = withheld_money(PARTNER_ONLY)
+    # a change to a subscription (PATCH and DELETE subscriptions/{id}/); null otherwise
+    subscription = serializers.UUIDField(required=False, allow_null=True)
+    current_quantity = serializers.IntegerField(required=False, allow_null=True)
+    new_quantity = serializers.IntegerField(
+        required=False, allow_null=True, help_text="0: the subscription ends."
+    )
+    new_unit_price = money(
+        required=False, allow_null=True, help_text="The unit price the next renewal bills."
+    )
+    period_starts_on = serializers.DateField(
+        required=False, allow_null=True, help_text="The first day charged or credited."
+    )
+    period_ends_on = serializers.DateField(
+        required=False, allow_null=True, help_text="The last day charged or credited."
+    )
+    next_renewal_on = serializers.DateField(
+        required=False, allow_null=True, help_text="Null: no renewal follows."
+    )
+    renewal_amount = money(
+        required=False,
+        allow_null=True,
+        help_text="What the next renewal charges, at today's prices.",
+    )
 
 
 class QuoteTotalsSerializer(serializers.Serializer):
@@ -195,6 +232,8 @@ class QuoteTotalsSerializer(serializers.Serializer):
     public_amount = money()
     preferential_amount = withheld_money(PARTNER_ONLY)
     charged = money()
+    credit = money()
+    net = money(help_text="charged - credit: what `expected_total` confirms.")
     cashback = withheld_money(PARTNER_ONLY)
     discount = withheld_money(PARTNER_ONLY)
 
@@ -234,7 +273,8 @@ def quote_as_seen(quote: Quote, *, by_partner: bool) -> dict:
             "public_amount": line.price.public_amount,
             "payer": quote.terms.payer,
             "charged": line.charged,
-            "cashback": margin(line.cashback),
+            "credit": line.credit,
+            "cashback": margin(line.cashback - line.clawback),
             "discount": margin(line.discount),
         }
         for line in quote.lines
@@ -252,9 +292,33 @@ def quote_as_seen(quote: Quote, *, by_partner: bool) -> dict:
             "public_amount": quote.total("public_amount"),
             "preferential_amount": margin(quote.total("preferential_amount")),
             "charged": quote.charged,
-            "cashback": margin(quote.cashback),
+            "credit": quote.credit,
+            "net": quote.net,
+            "cashback": margin(quote.cashback - quote.clawback),
             "discount": margin(quote.discount),
         },
+    }
+
+
+def change_figures(change: Raise | Credit) -> dict:
+    """What a change does to its subscription, for its preview's line: from and
+    to which quantity, the days charged or credited, the next renewal."""
+    subscription = change.subscription
+    renewal = change.renewal
+    period_end = period_bounds(subscription.starts_on, subscription.billing_period, change.on)[1]
+    following = period_end + datetime.timedelta(days=1)
+    renews = renewal is not None and (
+        subscription.ends_on is None or subscription.ends_on >= following
+    )
+    return {
+        "subscription": subscription.pk,
+        "current_quantity": subscription.quantity,
+        "new_quantity": change.quantity,
+        "new_unit_price": renewal.lines[0].price.public_unit_price if renewal else None,
+        "period_starts_on": change.on,
+        "period_ends_on": change.until,
+        "next_renewal_on": following if renews else None,
+        "renewal_amount": renewal.charged if renewal and renews else None,
     }
 
 

@@ -6,8 +6,9 @@ never one still waiting or that failed before reaching it. Anything else is the
 404 of a missing id.
 """
 
+import datetime
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
@@ -16,6 +17,7 @@ from django.utils import timezone
 from offers.models import Offer, OfferBatch, OfferItem, OfferTemplate, TemplateItem
 from partners.models import Side
 from partners.selectors import assigned_only, partnerships_awaiting_answer
+from subscriptions.models import Subscription
 from tenants.models import Membership, Role, Tenant, User
 from tenants.selectors import OrgContext, uuid_or_404
 
@@ -148,3 +150,22 @@ def offer_recipients_of(customer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, li
 
 def offer_recipients(customer: Tenant) -> list[User]:
     return offer_recipients_of([customer.pk]).get(customer.pk, [])
+
+
+def live_subscriptions(
+    customer_ids: Sequence[uuid.UUID], product_ids: Sequence[uuid.UUID], today: datetime.date
+) -> QuerySet[Subscription]:
+    """The live subscriptions of these customers and products, newest first:
+    started, not cancelled, not past their last day (what an offer's effect
+    counts as the customer's quantity, offers.effects)."""
+    return (
+        Subscription.objects.filter(
+            customer_id__in=list(customer_ids),
+            product_id__in=list(product_ids),
+            cancelled_at=None,
+            starts_on__lte=today,
+        )
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        .select_related("customer", "product")
+        .order_by("-starts_on", "-created_at", "-pk")
+    )

@@ -2,6 +2,7 @@
 
 import datetime
 from collections.abc import Sequence
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
@@ -71,9 +72,17 @@ def invoices_issue(*, orders: Sequence[Order], kind: str = Invoice.Kind.INVOICE)
                 issuer=issuer,
                 bill_to=bill_to(order.payer_tenant),
                 currency=order.currency,
-                total=sign * order.charged_amount,
+                total=_total(order, sign),
                 issued_at=issued_at,
             )
             for number, order in enumerate(orders, start=first)
         ]
     )
+
+
+def _total(order: Order, sign: int) -> Decimal:
+    """An invoice bills what was charged; a credit note gives back what a credit
+    order credited, or (a refund) what the order charged."""
+    if order.kind == Order.Kind.CREDIT:
+        return -order.credited_amount
+    return sign * order.charged_amount

@@ -4,23 +4,24 @@ invoice to the payer and the partner's cashback, in the same transaction."""
 
 import datetime
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from billing import notifications
 from billing.models import CashbackEntry, Earning, Invoice, Order, OrderLine, Payer
-from billing.pricing import ZERO, Terms, Waterfall, order_terms, waterfall
+from billing.pricing import ZERO, Terms, Waterfall, order_terms, tier_rate, waterfall
 from billing.proration import period_end
-from billing.selectors import order_customer_get
+from billing.selectors import live_quantities, order_customer_get
 from billing.services.invoices import invoice_issue, invoices_issue
-from catalog.models import Product, degressive_rate
+from catalog.models import Product
 from partners.models import Access, Partnership, Side
 from partners.selectors import managing_partnership
 from partners.services import partner_grant
@@ -75,6 +76,12 @@ class QuoteLine:
     discount: Decimal
     subscription: Subscription | None = None
     change: LedgerEntry | None = None
+    # A credit order's line (billing.services.credits): what is credited to the
+    # payer, the cashback taken back, and from which credits of the prepaid
+    # account, newest first ((entry, amount) pairs adding up to `clawback`).
+    credit: Decimal = ZERO
+    clawback: Decimal = ZERO
+    clawback_from: tuple[tuple[CashbackEntry, Decimal], ...] = ()
 
     @classmethod
     def under(
@@ -135,6 +142,20 @@ class Quote:
     @property
     def discount(self) -> Decimal:
         return sum((line.discount for line in self.lines), ZERO)
+
+    @property
+    def credit(self) -> Decimal:
+        return sum((line.credit for line in self.lines), ZERO)
+
+    @property
+    def clawback(self) -> Decimal:
+        return sum((line.clawback for line in self.lines), ZERO)
+
+    @property
+    def net(self) -> Decimal:
+        """Charged minus credited: what `expected_total` confirms (the charged
+        total of an order that credits nothing)."""
+        return self.charged - self.credit
 
 
 def _unit_price(product: Product, currency: str) -> Decimal:
@@ -236,7 +257,12 @@ def quote_build(
     lines: Sequence[LineRequest],
     ordered_by: str,
     partnership: Partnership | None,
+    elsewhere: Mapping[object, int] | None = None,
 ) -> Quote:
+    """The quote of `lines`; each line's degressive tier is the one its quantity
+    plus the customer's `elsewhere` units of the product reach (by product id:
+    its other live subscriptions, billing.selectors.live_quantities)."""
+    elsewhere = elsewhere or {}
     terms = order_terms(
         access=partnership.access if partnership else None,
         payment=partnership.payment if partnership else None,
@@ -248,7 +274,11 @@ def quote_build(
         price = waterfall(
             unit_price=_unit_price(line.product, customer.currency),
             quantity=line.quantity,
-            tier_rate=degressive_rate(line.product.tiers.all(), line.quantity),
+            tier_rate=tier_rate(
+                line.product.tiers.all(),
+                quantity=line.quantity,
+                elsewhere=elsewhere.get(line.product.pk, 0),
+            ),
             discount_rate=discount_rate,
         )
         quoted.append(
@@ -279,7 +309,21 @@ def quote_for(*, org: OrgContext, customer: Tenant, lines: Sequence[LineRequest]
     lines = with_catalog(lines)
     ordered_by, partnership = ordering_side(org, customer, lines, lock=False)
     return quote_build(
-        customer=customer, lines=lines, ordered_by=ordered_by, partnership=partnership
+        customer=customer,
+        lines=lines,
+        ordered_by=ordered_by,
+        partnership=partnership,
+        elsewhere=_elsewhere(customer, lines),
+    )
+
+
+def _elsewhere(customer: Tenant, lines: Sequence[LineRequest]) -> dict[object, int]:
+    """The customer's live units of each line's product outside the order's lines."""
+    return live_quantities(
+        customer=customer,
+        product_ids={line.product.pk for line in lines},
+        day=timezone.localdate(),
+        exclude=[line.subscription.pk for line in lines if line.subscription is not None],
     )
 
 
@@ -313,6 +357,9 @@ class OrderRequest:
     quote: Quote
     period_starts_on: datetime.date
     subscriptions: Sequence[Subscription]
+    # The last day the lines bill (a raise to a last day of service before the
+    # period's end, a credit of the days paid); None: the period's end.
+    period_ends_on: datetime.date | None = None
 
 
 def _order_row(quote: Quote, kind: str, placed_by: User | None) -> Order:
@@ -338,6 +385,8 @@ def _order_row(quote: Quote, kind: str, placed_by: User | None) -> Order:
         charged_amount=quote.charged,
         cashback_amount=quote.cashback,
         discount_amount=quote.discount,
+        credited_amount=quote.credit,
+        clawback_amount=quote.clawback,
     )
 
 
@@ -348,13 +397,16 @@ def order_record(
     placed_by: User | None,
     period_starts_on: datetime.date,
     subscriptions: Sequence[Subscription],
+    period_ends_on: datetime.date | None = None,
 ) -> Order:
     """Write the order of `quote` with its lines (one per subscription), the
     subscription ledger's change of each line, its invoice to the payer and the
     partner's cashback; queue the emails. Runs inside the caller's transaction,
-    after the caller's checks."""
+    after the caller's checks. A credit order (kind `credit`) writes a credit
+    note instead of the invoice and takes its clawback back from the credits its
+    lines name."""
     (order,) = orders_record(
-        requests=[OrderRequest(quote, period_starts_on, subscriptions)],
+        requests=[OrderRequest(quote, period_starts_on, subscriptions, period_ends_on)],
         kind=kind,
         placed_by=placed_by,
     )
@@ -390,8 +442,11 @@ def orders_record(
                 charged_amount=line.charged,
                 cashback_amount=line.cashback,
                 discount_amount=line.discount,
+                credited_amount=line.credit,
+                clawback_amount=line.clawback,
                 period_starts_on=request.period_starts_on,
-                period_ends_on=period_end(
+                period_ends_on=request.period_ends_on
+                or period_end(
                     request.period_starts_on,
                     line.product.billing_period,
                     anchor=subscription.starts_on,
@@ -413,15 +468,43 @@ def orders_record(
         ]
     )
     CashbackEntry.objects.bulk_create(
-        [credit for order in orders if (credit := _cashback_credit(order)) is not None],
+        [credit for order in orders if (credit := _cashback_credit(order)) is not None]
+        + [
+            _cashback_reversal(order, entry, amount)
+            for order, _request, line, _subscription in pairs
+            for entry, amount in line.clawback_from
+        ],
         batch_size=1000,
     )
     # The invoice numbers last: their sequence stays locked from here to the
     # commit, so only the invoice rows and their emails (which print the
     # numbers) are written under it, never the orders' pricing and rows above.
-    invoices = invoices_issue(orders=orders)
-    notifications.orders_placed(placed=list(zip(orders, invoices, strict=True)))
+    # A credit order's document is a credit note (its own sequence), when it
+    # credits anything.
+    billed = [order for order in orders if order.kind != Order.Kind.CREDIT]
+    credited = [o for o in orders if o.kind == Order.Kind.CREDIT and o.credited_amount > 0]
+    invoices = invoices_issue(orders=billed)
+    credit_notes = invoices_issue(orders=credited, kind=Invoice.Kind.CREDIT_NOTE)
+    notifications.orders_placed(
+        placed=list(zip(billed, invoices, strict=True))
+        + list(zip(credited, credit_notes, strict=True))
+    )
     return orders
+
+
+def _cashback_reversal(order: Order, credit: CashbackEntry, amount: Decimal) -> CashbackEntry:
+    """The part `amount` of the cashback `credit` taken back by the credit order `order`."""
+    with translation.override("en"):  # the note is a record: written once, in English
+        note = f"Clawback of the credit for {order.customer.name}"
+    return CashbackEntry(
+        partner=credit.partner,
+        order=order,
+        kind=CashbackEntry.Kind.REVERSAL,
+        amount=-amount,
+        currency=credit.currency,
+        reverses=credit,
+        note=note,
+    )
 
 
 def _ledger_entry(kind: str, line: QuoteLine, subscription: Subscription) -> LedgerEntry:
@@ -483,7 +566,11 @@ def order_place_for(
     lines = with_catalog(lines)
     ordered_by, partnership = ordering_side(org, customer, lines, lock=True)
     priced = quote_build(
-        customer=customer, lines=lines, ordered_by=ordered_by, partnership=partnership
+        customer=customer,
+        lines=lines,
+        ordered_by=ordered_by,
+        partnership=partnership,
+        elsewhere=_elsewhere(customer, lines),
     )
     if expected_total is not None and priced.charged != expected_total:
         raise PriceChanged(priced)
@@ -551,6 +638,8 @@ def order_refund(*, actor: User, order_id: uuid.UUID | str, reason: str = "") ->
     A second refund is a 409."""
     if not actor.is_staff:
         raise PermissionDenied(_("Only platform staff refund orders."))
+    if Order.objects.filter(pk=order_id, kind=Order.Kind.CREDIT).exists():
+        raise Conflict(_("A credit is not refunded: it already gave the money back."))
     now = timezone.now()
     refunded = Order.objects.filter(pk=order_id, status=Order.Status.PLACED).update(
         status=Order.Status.REFUNDED, refunded_at=now, refunded_by=actor, refund_reason=reason
@@ -562,12 +651,19 @@ def order_refund(*, actor: User, order_id: uuid.UUID | str, reason: str = "") ->
     order = Order.objects.select_related("customer", "partner", "payer_tenant").get(pk=order_id)
     with translation.override("en"):  # the note is a record: written once, in English
         note = f"Refund of the {order.get_kind_display().lower()} for {order.customer.name}"
-    for credit in CashbackEntry.objects.filter(order=order, kind=CashbackEntry.Kind.CREDIT):
+    credits = CashbackEntry.objects.select_for_update().filter(
+        order=order, kind=CashbackEntry.Kind.CREDIT
+    )
+    for credit in list(credits):
+        taken = credit.reversed_by.aggregate(taken=Sum("amount"))["taken"] or ZERO
+        remaining = credit.amount + taken  # what credit orders left of it
+        if remaining <= 0:
+            continue
         CashbackEntry.objects.create(
             partner=credit.partner,
             order=order,
             kind=CashbackEntry.Kind.REVERSAL,
-            amount=-credit.amount,
+            amount=-remaining,
             currency=credit.currency,
             reverses=credit,
             note=note,

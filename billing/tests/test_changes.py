@@ -126,7 +126,7 @@ def test_reaching_a_better_tier_never_lowers_what_is_charged(world, api, hosting
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [
-        ({"quantity": 30}, 400, "quantity"),  # lowering: not yet
+        ({"quantity": 0}, 400, "quantity"),
         ({"quantity": 35}, 400, "quantity"),
         ({"quantity": 100_001}, 400, "quantity"),
         ({"quantity": 40, "unit_price": "0.01"}, 400, "unit_price"),
@@ -165,10 +165,10 @@ def test_who_may_raise(world, api, subscribed):
 
 def test_a_cancelled_subscription_is_not_raised(world, api, subscribed):
     client = api(world.customer_owner, world.customer)
-    assert client.delete(url(subscribed)).status_code == 204
+    assert client.delete(url(subscribed)).status_code == 200  # ended now, credited
 
     assert client.patch(url(subscribed), {"quantity": 40}).status_code == 409
-    assert Order.objects.count() == 1
+    assert Order.objects.filter(kind="order").count() == 1
 
 
 # --- in the browser ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from subscriptions.models import Subscription
 from subscriptions.services import subscription_build
 from tenants.exceptions import Conflict
 from tenants.models import OutboundEmail
+from tests.clock import on
 from tests.concurrency import race
 
 D = Decimal
@@ -249,6 +250,7 @@ def test_a_waiting_offer_is_not_shown_to_the_customer(world, template):
     assert not selectors.offers_for(org=customer(world)).exists()
 
 
+@pytest.mark.time_machine(on(2026, 12, 6))
 def test_accepting_applies_absolute_and_relative_items_and_places_one_order(
     world, template, hosting, mailbox
 ):
@@ -278,13 +280,21 @@ def test_accepting_applies_absolute_and_relative_items_and_places_one_order(
     # the 12-month term sets the last day of service of both
     term_end = today + relativedelta(months=12) - datetime.timedelta(days=1)
     assert hosting_sub.ends_on == mailbox_sub.ends_on == term_end
+    # the hostings are repriced at the tier 35 reaches (25 % off 9.92)
+    assert hosting_sub.unit_price == D("7.44")
     order = offer.order
     assert order.ordered_by == "partner" and order.payer == "customer"
+    # the added units, for the rest of the period (27 Nov-26 Dec: 21 of 30 days
+    # from 6 December), both states at the tier the new total reaches
     assert sorted((line.product.code, line.quantity) for line in order.lines.all()) == [
         ("mailbox", 5),
-        ("web-hosting", 35),
+        ("web-hosting", 25),
     ]
-    assert order.cashback_amount == D("52.08") + D("4.00")  # hostings, mailboxes (20 % of 20.00)
+    # hostings round(260.40 x 21/30) - round(74.40 x 21/30) = 182.28 - 52.08;
+    # mailboxes round(32.00 x 21/30) - round(12.00 x 21/30) = 22.40 - 8.40
+    assert order.charged_amount == D("130.20") + D("14.00")
+    # public - preferential of the same: (130.20 - (145.82 - 41.66)) + (14.00 - (17.92 - 6.72))
+    assert order.cashback_amount == D("26.04") + D("2.80")
 
     assert OutboundEmail.objects.filter(subject__contains="accepted your offer").exists()
 
@@ -420,10 +430,13 @@ def test_twenty_answers_at_once_give_exactly_one_outcome(world, template):
 
 def test_a_chunk_delivers_what_it_can_and_fails_the_rest_with_reasons(world, template):
     from partners.models import Partnership
-    from tenants.tests.factories import CustomerFactory
+    from tenants.tests.factories import CustomerFactory, MembershipFactory
 
     grant(world, access="full", payment="customer")
     nobody = CustomerFactory(name="Niemand GmbH", parent=world.partner)
+    # its only owner, there when the offer is sent (a send checks that in
+    # advance) and gone before the delivery
+    owner = MembershipFactory(tenant=nobody, role="owner")
     Partnership.objects.create(
         partner=world.partner,
         customer=nobody,
@@ -434,6 +447,7 @@ def test_a_chunk_delivers_what_it_can_and_fails_the_rest_with_reasons(world, tem
         activated_at=timezone.now(),
     )
     offers = send(world, template, customers=[world.customer, nobody])
+    owner.delete()
 
     assert services.offers_deliver(offer_ids=[o.pk for o in offers]) == 1
 

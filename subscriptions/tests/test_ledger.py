@@ -166,7 +166,8 @@ def test_a_cancel_closes_the_ledger(world, api, hosting):
         "subscription"
     ]["id"]
 
-    assert client.delete(f"{LIST}{subscription_id}/").status_code == 204
+    ended = client.delete(f"{LIST}{subscription_id}/")
+    assert ended.status_code == 200
 
     changes = client.get(changes_url(subscription_id)).json()
     assert [(c["kind"], c["quantity_before"], c["quantity_after"]) for c in changes] == [
@@ -174,7 +175,7 @@ def test_a_cancel_closes_the_ledger(world, api, hosting):
         ("cancel", 2, 0),
     ]
     assert changes[1]["effective_on"] == "2026-12-06"
-    assert changes[1]["order"] is None
+    assert changes[1]["order"] == ended.json()["order"]["id"]  # the credit order
 
 
 def test_what_an_order_line_did_is_named_by_the_quantities():

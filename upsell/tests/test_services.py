@@ -228,8 +228,9 @@ def test_ask_my_partner_becomes_an_offer_in_one_click_and_upgrades_on_accept(
     assert subscription.ends_on is not None
     upgraded = Subscription.objects.get(customer=shop.customer, product=family.protect)
     assert upgraded.quantity == 10
-    # The ledger tells the upgrade on both sides, under the accepting order: the
-    # replaced edition goes to nothing from the day it no longer serves.
+    # The ledger tells the upgrade on both sides: the new edition under the
+    # accepting order, the replaced one going to nothing from the day it no
+    # longer serves under its credit order (its unused paid days given back).
     accepted = Offer.objects.get(pk=offer.pk)
     (ended,) = subscription.changes.exclude(kind="new")
     assert (ended.kind, ended.quantity_before, ended.quantity_after, ended.unit_price_after) == (
@@ -238,7 +239,7 @@ def test_ask_my_partner_becomes_an_offer_in_one_click_and_upgrades_on_accept(
         0,
         Decimal("0.00"),
     )
-    assert ended.order_id == accepted.order_id
+    assert ended.order.kind == "credit" and ended.order.customer == shop.customer
     assert ended.effective_on == subscription.ends_on + datetime.timedelta(days=1)
     assert upgraded.changes.get().order_id == accepted.order_id
 
