@@ -20,7 +20,7 @@ def subscriptions_for(*, org: OrgContext) -> QuerySet[Subscription]:
     product its partner manages now for their customer (under a limited grant,
     the listed products only; a collaborator, of its assigned customers); a
     customer its own."""
-    qs = Subscription.objects.select_related("customer", "product")
+    qs = Subscription.unscoped.select_related("customer", "product")
     tenant = org.tenant
     if tenant.is_customer:
         return qs.filter(customer=tenant)
@@ -44,12 +44,12 @@ def subscription_get(*, org: OrgContext, subscription_id: object) -> Subscriptio
 def subscription_as_saved(*, subscription: Subscription) -> Subscription:
     """A subscription the caller loaded in this request (subscription_get), read
     again after a write for the answer: by its id, not a second permission check."""
-    return Subscription.objects.select_related("customer", "product").get(pk=subscription.pk)
+    return Subscription.unscoped.select_related("customer", "product").get(pk=subscription.pk)
 
 
 def subscription_changes(*, subscription: Subscription) -> QuerySet[SubscriptionChange]:
     """The ledger of a subscription the caller was allowed to read, oldest first."""
-    return SubscriptionChange.objects.filter(subscription=subscription).order_by(
+    return SubscriptionChange.unscoped.filter(subscription=subscription).order_by(
         "effective_on", "created_at", "pk"
     )
 
@@ -114,7 +114,7 @@ def customer_mrr(
     base = (
         subscriptions
         if subscriptions is not None
-        else Subscription.objects.filter(customer=customer)
+        else Subscription.unscoped.filter(customer=customer)
     )
     live = base.filter(cancelled_at__isnull=True).order_by()
     days = reading_days(today, months)

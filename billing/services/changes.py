@@ -169,7 +169,7 @@ def subscription_raise(
     subscription_write_check(org=org, customer=subscription.customer)
     order_check(org=org)
     subscription = (
-        Subscription.objects.select_for_update(of=("self",))
+        Subscription.unscoped.select_for_update(of=("self",))
         .select_related("customer", "product")
         .get(pk=subscription.pk)
     )

@@ -56,7 +56,7 @@ def neu(world) -> dict:
     return {
         "customer": customer,
         "bruno": bruno.pk,
-        "care": Contract.objects.get(customer=customer).pk,
+        "care": Contract.unscoped.get(customer=customer).pk,
         "gold": gold.pk,
         "collaborator": world.collaborator.pk,
     }
@@ -238,7 +238,7 @@ def test_each_customer_page_loads_the_customer_once(world, browser, neu, name):
 
 def _end_grant(customer: Tenant):
     def end(loaded):
-        Partnership.objects.filter(customer=customer).update(status=Partnership.Status.ENDED)
+        Partnership.unscoped.filter(customer=customer).update(status=Partnership.Status.ENDED)
 
     return end
 
@@ -247,10 +247,10 @@ def _records(customer: Tenant) -> tuple:
     customer.refresh_from_db()
     return (
         customer.city,
-        sorted(Contact.objects.filter(customer=customer).values_list("first_name", "is_primary")),
-        sorted(Contract.objects.filter(customer=customer).values_list("name", "hourly_rate")),
-        list(ServiceProfile.objects.filter(customer=customer).values_list("sla_id", flat=True)),
-        CustomerAssignment.objects.filter(customer=customer).count(),
+        sorted(Contact.unscoped.filter(customer=customer).values_list("first_name", "is_primary")),
+        sorted(Contract.unscoped.filter(customer=customer).values_list("name", "hourly_rate")),
+        list(ServiceProfile.unscoped.filter(customer=customer).values_list("sla_id", flat=True)),
+        CustomerAssignment.unscoped.filter(customer=customer).count(),
     )
 
 
@@ -304,7 +304,7 @@ def test_a_collaborator_unassigned_between_the_load_and_the_lock_writes_nothing(
     url = f"{CUSTOMERS}{customer.pk}/{_fill(path, _ids(neu))}"
 
     def unassign(loaded):
-        CustomerAssignment.objects.filter(customer=customer).delete()
+        CustomerAssignment.unscoped.filter(customer=customer).delete()
 
     with calls_of(partner_selectors, "customer_get_for_partner", after=unassign):
         response = getattr(client, method)(url, _fill(body, _ids(neu)), format="json")
