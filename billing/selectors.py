@@ -81,7 +81,7 @@ def invoices_for(*, org: OrgContext) -> QuerySet[Invoice]:
     tenant = org.tenant
     if not (tenant.is_customer or tenant.is_partner):
         return Invoice.objects.none()
-    qs = Invoice.unscoped.filter(payer=tenant).select_related("order", "order__customer")
+    qs = Invoice.objects.for_org(tenant).select_related("order", "order__customer")
     qs = qs.prefetch_related(
         Prefetch("order__lines", queryset=OrderLine.unscoped.select_related("product"))
     )

@@ -111,7 +111,7 @@ def service_profile_of(*, org: OrgContext, customer: Tenant) -> ServiceProfile |
 
 
 def contracts_list(*, org: OrgContext, customer: Tenant) -> QuerySet[Contract]:
-    return Contract.unscoped.filter(partner=org.tenant, customer=customer)
+    return Contract.objects.for_org(org).filter(partner=org.tenant, customer=customer)
 
 
 def contract_get(*, org: OrgContext, customer: Tenant, contract_id: object) -> Contract:
@@ -134,11 +134,11 @@ def contact_get(*, org: OrgContext, customer: Tenant, contact_id: object) -> Con
 
 
 def sla_policies(*, org: OrgContext) -> QuerySet[SlaPolicy]:
-    return SlaPolicy.unscoped.filter(partner=org.tenant)
+    return SlaPolicy.objects.for_org(org)
 
 
 def alert_profiles(*, org: OrgContext) -> QuerySet[AlertProfile]:
-    return AlertProfile.unscoped.filter(partner=org.tenant)
+    return AlertProfile.objects.for_org(org)
 
 
 def sla_policy_get(*, org: OrgContext, policy_id: object) -> SlaPolicy:

@@ -23,7 +23,7 @@ from tenants.selectors import OrgContext, uuid_or_404
 def templates_for(*, org: OrgContext) -> QuerySet[OfferTemplate]:
     if not org.tenant.is_partner:
         return OfferTemplate.objects.none()
-    return OfferTemplate.unscoped.filter(partner=org.tenant).prefetch_related(
+    return OfferTemplate.objects.for_org(org).prefetch_related(
         Prefetch("items", queryset=TemplateItem.unscoped.select_related("product"))
     )
 
@@ -51,8 +51,10 @@ def template_item_get(*, template: OfferTemplate, item_id: object) -> TemplateIt
 
 def offers_for(*, org: OrgContext) -> QuerySet[Offer]:
     tenant = org.tenant
-    qs = Offer.unscoped.select_related("partner", "customer", "sent_by").prefetch_related(
-        Prefetch("items", queryset=OfferItem.unscoped.select_related("product"))
+    qs = (
+        Offer.objects.for_org(tenant)
+        .select_related("partner", "customer", "sent_by")
+        .prefetch_related(Prefetch("items", queryset=OfferItem.unscoped.select_related("product")))
     )
     if tenant.is_customer:
         return qs.filter(customer=tenant, delivered_at__isnull=False)

@@ -21,8 +21,8 @@ Every tenant-owned model has two managers:
 A model says which of its foreign keys name its owners with `tenant_scope`
 (a `Scope`): `for_org(org)` keeps the rows any owner path names `org` for, and,
 when `org` is a partner and the model names the customer the row is about,
-also the rows of the customers the partner manages now (for the row's product,
-when the model names one). That is `partners.selectors.manages_now`, the one
+the rows of the customers the partner manages now (for the row's product, when
+the model names one) instead of rows naming the partner as that customer. That is `partners.selectors.manages_now`, the one
 rule: `tenants` is below `partners`, so `partners` hands it down at start-up
 (`use_managing_rule`, from `PartnersConfig.ready`). `of_tenants(tenants)`
 keeps the rows whose owner is among tenants the permission function already
@@ -86,6 +86,12 @@ def use_managing_rule(rule: ManagingRule) -> None:
     _managing_rule[:] = [rule]
 
 
+def managed_condition(partner: Tenant, customer: OuterRef, product: OuterRef | None) -> Expression:
+    """The condition "`partner` manages the row's customer now (and its product)":
+    the rule `partners` handed down (for_org calls it; tests spy on it here)."""
+    return _managing_rule[0](partner, customer, product)
+
+
 def _tenant_of(org: Any) -> Tenant:
     """`org` is a Tenant or an OrgContext (its `.tenant`)."""
     return getattr(org, "tenant", org)
@@ -129,12 +135,19 @@ class TenantScopedQuerySet(models.QuerySet):
         rows of the customers it manages now (see the module's docstring)."""
         tenant = _tenant_of(org)
         scope = self._scope()
+        managing = bool(scope.customer) and getattr(tenant, "is_partner", False)
         condition = Q()
         for path in scope.owners:
-            condition |= Q(**{path: tenant})
-        if scope.customer and _managing_rule and getattr(tenant, "is_partner", False):
+            # A partner is never the customer a row is about: its rows there are
+            # those of the customers it manages (one EXISTS, a semi-join).
+            if not (managing and path == scope.customer):
+                condition |= Q(**{path: tenant})
+        if managing and scope.customer:
+            if not _managing_rule:
+                return self._narrowed(condition) if condition else self.none()
             product = OuterRef(scope.product) if scope.product else None
-            condition |= Q(_managing_rule[0](tenant, OuterRef(scope.customer), product))
+            managed = managed_condition(tenant, OuterRef(scope.customer), product)
+            condition = condition | Q(managed) if condition else Q(managed)
         return self._narrowed(condition)
 
     def of_tenants(self, tenants: Iterable[Any] | models.QuerySet) -> Self:

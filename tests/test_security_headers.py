@@ -144,7 +144,7 @@ def browser_urls(values: dict, *, area: str) -> list[str]:
 
 
 def first_pk(model, **filters):
-    row = model.objects.filter(**filters).values_list("pk", flat=True).first()
+    row = model._default_manager.filter(**filters).values_list("pk", flat=True).first()
     return row or uuid.uuid4()
 
 

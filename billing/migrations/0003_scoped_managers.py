@@ -8,6 +8,9 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0002_products_in_catalog'),
+        # Its data migration reads order lines and renewals as `objects`, the
+        # name they had before this one renames the manager `unscoped`.
+        ('subscriptions', '0005_subscription_ledger'),
     ]
 
     operations = [

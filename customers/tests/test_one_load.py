@@ -22,7 +22,7 @@ from customers.models import Contract, ServiceProfile
 from partners import selectors as partner_selectors
 from partners import services as partner_services
 from partners.models import CustomerAssignment, Partnership
-from subscriptions import selectors as subscription_selectors
+from tenants import scoping
 from tenants.models import Contact, Tenant
 from tenants.selectors import org_context_for
 from tests.spies import calls_in, calls_of
@@ -82,7 +82,7 @@ def _measured(send) -> tuple:
     with (
         calls_of(partner_selectors, "customer_get_for_partner") as loads,
         calls_of(partner_selectors, "customers_visible_to") as checks,
-        calls_in(subscription_selectors, "manages_now") as subscription_checks,
+        calls_in(scoping, "managed_condition") as subscription_checks,
         CaptureQueriesContext(connection) as captured,
     ):
         response = send()
