@@ -224,7 +224,7 @@ class Invoice(AppendOnly):
 
     tenant_scope = Scope(owners=("payer",))
     unscoped = AppendOnlyQuerySet.as_manager()
-    objects = ScopedAppendOnlyQuerySet.as_manager()
+    objects = ScopedAppendOnlyQuerySet.as_manager()  # type: ignore[assignment,misc]  # AppendOnly's, scoped
 
     class Meta:
         default_manager_name = "unscoped"
@@ -263,7 +263,7 @@ class CashbackEntry(AppendOnly):
 
     tenant_scope = Scope(owners=("partner",))
     unscoped = AppendOnlyQuerySet.as_manager()
-    objects = ScopedAppendOnlyQuerySet.as_manager()
+    objects = ScopedAppendOnlyQuerySet.as_manager()  # type: ignore[assignment,misc]  # AppendOnly's, scoped
 
     class Meta:
         default_manager_name = "unscoped"

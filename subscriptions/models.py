@@ -57,7 +57,7 @@ class SubscriptionQuerySet(models.QuerySet):
         )
 
 
-class ScopedSubscriptionQuerySet(TenantScopedQuerySet, SubscriptionQuerySet):
+class ScopedSubscriptionQuerySet(TenantScopedQuerySet, SubscriptionQuerySet):  # type: ignore[override]  # the stubs' plugin types as_manager() per class
     """`Subscription.objects`: `active_on` and the rest, refusing to run unscoped."""
 
 
@@ -180,7 +180,7 @@ class SubscriptionChange(AppendOnly):
         product="subscription__product",
     )
     unscoped = AppendOnlyQuerySet.as_manager()
-    objects = ScopedAppendOnlyQuerySet.as_manager()
+    objects = ScopedAppendOnlyQuerySet.as_manager()  # type: ignore[assignment,misc]  # AppendOnly's, scoped
 
     class Meta:
         default_manager_name = "unscoped"

@@ -34,13 +34,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import Any, Self
 
 from django.db import models
 from django.db.models import Expression, OuterRef, Q
-
-if TYPE_CHECKING:
-    from tenants.models import Tenant
 
 
 class UnscopedQuery(Exception):
@@ -76,7 +73,8 @@ class Scope:
 
 
 # (partner, the customer's OuterRef, the product's OuterRef or None) -> a condition
-ManagingRule = Callable[["Tenant", OuterRef, OuterRef | None], Expression]
+# (tenants.models imports this module: a tenant is typed as the model it is.)
+ManagingRule = Callable[[models.Model, OuterRef, OuterRef | None], Expression]
 _managing_rule: list[ManagingRule] = []
 
 
@@ -86,13 +84,15 @@ def use_managing_rule(rule: ManagingRule) -> None:
     _managing_rule[:] = [rule]
 
 
-def managed_condition(partner: Tenant, customer: OuterRef, product: OuterRef | None) -> Expression:
+def managed_condition(
+    partner: models.Model, customer: OuterRef, product: OuterRef | None
+) -> Expression:
     """The condition "`partner` manages the row's customer now (and its product)":
     the rule `partners` handed down (for_org calls it; tests spy on it here)."""
     return _managing_rule[0](partner, customer, product)
 
 
-def _tenant_of(org: Any) -> Tenant:
+def _tenant_of(org: Any) -> models.Model:
     """`org` is a Tenant or an OrgContext (its `.tenant`)."""
     return getattr(org, "tenant", org)
 
@@ -103,15 +103,15 @@ class TenantScopedQuerySet(models.QuerySet):
     plain one as `unscoped`."""
 
     _scoped: bool = False
-    strict: ClassVar[bool] = True
 
     def _clone(self) -> Self:
-        clone = super()._clone()
+        clone = super()._clone()  # type: ignore[misc]  # private in Django, absent from the stubs
         clone._scoped = self._scoped
         return clone
 
     def _is_scoped(self) -> bool:
-        return self._scoped or "instance" in self._hints or self.query.is_empty()
+        hints: dict[str, Any] = getattr(self, "_hints", {})  # private, absent from the stubs
+        return self._scoped or "instance" in hints or self.query.is_empty()
 
     def _refuse_unless_scoped(self, operation: str) -> None:
         if not self._is_scoped():
@@ -169,7 +169,7 @@ class TenantScopedQuerySet(models.QuerySet):
 
     def _iterator(self, use_chunked_fetch: bool, chunk_size: int | None) -> Any:
         self._refuse_unless_scoped("iterator()")
-        return super()._iterator(use_chunked_fetch, chunk_size)
+        return super()._iterator(use_chunked_fetch, chunk_size)  # type: ignore[misc]  # as above
 
     def count(self) -> int:
         if self._result_cache is None:
