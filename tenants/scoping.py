@@ -160,6 +160,41 @@ class TenantScopedQuerySet(models.QuerySet):
             condition |= Q(**{f"{path}__in": tenants})
         return self._narrowed(condition)
 
+    # --- combining: the result is scoped only if what it can return is ------------------
+
+    def __or__(self, other: Any) -> Self:
+        combined = super().__or__(other)
+        if isinstance(combined, TenantScopedQuerySet):
+            combined._scoped = _is_scoped(self) and _is_scoped(other)
+        return combined
+
+    def __xor__(self, other: Any) -> Self:
+        combined = super().__xor__(other)  # type: ignore[misc]  # Django 4.2+, absent from the stubs
+        if isinstance(combined, TenantScopedQuerySet):
+            combined._scoped = _is_scoped(self) and _is_scoped(other)
+        return combined
+
+    def __and__(self, other: Any) -> Self:
+        combined = super().__and__(other)
+        if isinstance(combined, TenantScopedQuerySet):
+            combined._scoped = _is_scoped(self) or _is_scoped(other)
+        return combined
+
+    def union(self, *other_qs: Any, all: bool = False) -> Self:
+        combined = super().union(*other_qs, all=all)
+        combined._scoped = _is_scoped(self) and not any(not _is_scoped(q) for q in other_qs)
+        return combined
+
+    def intersection(self, *other_qs: Any) -> Self:
+        combined = super().intersection(*other_qs)
+        combined._scoped = _is_scoped(self) or any(_is_scoped(q) for q in other_qs)
+        return combined
+
+    def difference(self, *other_qs: Any) -> Self:
+        combined = super().difference(*other_qs)
+        combined._scoped = _is_scoped(self)  # fewer rows than self's
+        return combined
+
     # --- every way a queryset reaches the database --------------------------------------
 
     def _fetch_all(self) -> None:
@@ -221,3 +256,9 @@ class TenantScopedQuerySet(models.QuerySet):
         # they are correlated to an outer row by OuterRef, which is scoped.)
         self._refuse_unless_scoped("subquery")
         return super().resolve_expression(*args, **kwargs)
+
+
+def _is_scoped(queryset: Any) -> bool:
+    """A strict queryset narrowed by the entry (or empty, or an instance's); any
+    other (a plain `unscoped` one: explicit) is the caller's choice."""
+    return not isinstance(queryset, TenantScopedQuerySet) or queryset._is_scoped()

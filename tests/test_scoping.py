@@ -410,7 +410,14 @@ REFUSED = {
     "update()": lambda qs: qs.update(pk=None),
     "delete()": lambda qs: qs.delete(),
     "get_or_create()": lambda qs: qs.get_or_create(pk=uuid.uuid4()),
+    "scoped | unscoped": lambda qs: list(qs.for_org(_nobody()) | qs.all()),
+    "scoped.union(unscoped)": lambda qs: list(qs.for_org(_nobody()).union(qs.all())),
 }
+
+
+def _nobody() -> Tenant:
+    """An organization that owns nothing (never saved: no query is reached)."""
+    return Tenant(pk=uuid.uuid4(), kind=Tenant.Kind.CUSTOMER)
 
 
 @pytest.mark.parametrize("label", TENANT_OWNED)
