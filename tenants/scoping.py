@@ -134,6 +134,9 @@ class TenantScopedQuerySet(models.QuerySet):
         """The rows `org` (a Tenant or an OrgContext) owns, and for a partner the
         rows of the customers it manages now (see the module's docstring)."""
         tenant = _tenant_of(org)
+        if getattr(tenant, "pk", None) is None:
+            # Q(owner=None) would match the rows whose owner is empty.
+            raise UnscopedQuery(self.model, "for_org() without an organization")
         scope = self._scope()
         managing = bool(scope.customer) and getattr(tenant, "is_partner", False)
         condition = Q()

@@ -410,6 +410,7 @@ REFUSED = {
     "update()": lambda qs: qs.update(pk=None),
     "delete()": lambda qs: qs.delete(),
     "get_or_create()": lambda qs: qs.get_or_create(pk=uuid.uuid4()),
+    "for_org(None)": lambda qs: list(qs.for_org(None)),
     "scoped | unscoped": lambda qs: list(qs.for_org(_nobody()) | qs.all()),
     "scoped.union(unscoped)": lambda qs: list(qs.for_org(_nobody()).union(qs.all())),
 }
