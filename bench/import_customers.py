@@ -143,7 +143,7 @@ def bulk_floor(partner, rows: int) -> float:
         ]
         Tenant.objects.bulk_create(customers, batch_size=2000)
         now = timezone.now()
-        Partnership.objects.bulk_create(
+        Partnership.unscoped.bulk_create(
             [
                 Partnership(
                     partner=partner,
@@ -158,7 +158,7 @@ def bulk_floor(partner, rows: int) -> float:
             ],
             batch_size=2000,
         )
-        Contact.objects.bulk_create(
+        Contact.unscoped.bulk_create(
             [
                 Contact(
                     customer=c,
@@ -193,7 +193,7 @@ def run(*, rows: int, updates: bool = False, log=print) -> list[Figure]:
     for name in ("Bench Import Timed", "Bench Import Traced"):
         partner = tenant_create(kind=Tenant.Kind.PARTNER, name=name, parent=provider)
         user = User.objects.create_user(email=f"owner@{partner.slug}.test", password=None)
-        Membership.objects.create(user=user, tenant=partner, role=Role.OWNER)
+        Membership.unscoped.create(user=user, tenant=partner, role=Role.OWNER)
         orgs.append(org_context_for(user=user, tenant_id=partner.pk))
     floor_s = bulk_floor(orgs[0].tenant, rows)
 

@@ -127,7 +127,7 @@ def orders_run(*, writers: int, duration: float, log=print) -> list[Figure]:
     failed = sum(o[1] for o in outcomes)
     latencies = sorted(x for o in outcomes for x in o[2])
     numbers = list(
-        Invoice.objects.order_by("sequence_number").values_list("sequence_number", flat=True)
+        Invoice.unscoped.order_by("sequence_number").values_list("sequence_number", flat=True)
     )
     gap_free = numbers == list(range(1, len(numbers) + 1))
     rate = placed / duration
@@ -178,11 +178,11 @@ def renewals_run(*, count: int, log=print) -> list[Figure]:
             ]
         )
     due = sum(1 for _ in renewals_due(today=today))
-    before = Renewal.objects.count()
+    before = Renewal.unscoped.count()
     started = time.perf_counter()
     placed = renewals_place_due(today=today)
     seconds = time.perf_counter() - started
-    billed = Renewal.objects.count() - before
+    billed = Renewal.unscoped.count() - before
     again = renewals_place_due(today=today)
     rate = placed / seconds if seconds else 0.0
     projected = RENEWALS_TARGET / rate if rate else float("inf")

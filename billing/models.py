@@ -17,7 +17,8 @@ from django.utils.translation import pgettext_lazy
 from catalog.models import Product
 from partners.models import Access, Partnership, Payment, Side
 from subscriptions.models import Subscription
-from tenants.models import AppendOnly, Tenant, User
+from tenants.models import AppendOnly, AppendOnlyQuerySet, ScopedAppendOnlyQuerySet, Tenant, User
+from tenants.scoping import Scope, TenantScopedQuerySet
 
 CURRENCIES = Tenant.Currency.choices
 
@@ -105,7 +106,12 @@ class Order(models.Model):
     )
     refund_reason = models.TextField(blank=True, max_length=2000)
 
+    tenant_scope = Scope(owners=("customer", "partner", "payer_tenant"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-placed_at"]
         constraints = [
             models.CheckConstraint(
@@ -157,7 +163,12 @@ class OrderLine(models.Model):
     period_starts_on = models.DateField()
     period_ends_on = models.DateField()
 
+    tenant_scope = Scope(owners=("order__customer", "order__partner", "order__payer_tenant"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["order", "id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(quantity__gte=1), name="order_line_quantity"),
@@ -175,7 +186,12 @@ class Renewal(models.Model):
     period_starts_on = models.DateField()
     order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="renewal")
 
+    tenant_scope = Scope(owners=("order__customer", "order__partner", "order__payer_tenant"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         constraints = [
             models.UniqueConstraint(
                 fields=["subscription", "period_starts_on"], name="renewal_once_per_period"
@@ -219,7 +235,12 @@ class Invoice(AppendOnly):
     total = money_field(help_text=_("Negative on a credit note."))
     issued_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(owners=("payer",))
+    unscoped = AppendOnlyQuerySet.as_manager()
+    objects = ScopedAppendOnlyQuerySet.as_manager()  # type: ignore[assignment,misc]  # AppendOnly's, scoped
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-issued_at", "-sequence_number"]
         constraints = [
             models.UniqueConstraint(
@@ -255,7 +276,12 @@ class CashbackEntry(AppendOnly):
     note = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(owners=("partner",))
+    unscoped = AppendOnlyQuerySet.as_manager()
+    objects = ScopedAppendOnlyQuerySet.as_manager()  # type: ignore[assignment,misc]  # AppendOnly's, scoped
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-created_at"]
         verbose_name_plural = _("cashback entries")
         constraints = [

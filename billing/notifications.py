@@ -19,7 +19,7 @@ from tenants.models import Membership, OutboundEmail, Role, Tenant
 def _owners_and_admins(tenant: Tenant) -> list:
     return [
         m.user
-        for m in Membership.objects.filter(tenant=tenant, role__in=(Role.OWNER, Role.ADMIN))
+        for m in Membership.unscoped.filter(tenant=tenant, role__in=(Role.OWNER, Role.ADMIN))
         .select_related("user")
         .order_by("user__email")
     ]

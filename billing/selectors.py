@@ -36,11 +36,11 @@ def order_customer_get(*, org: OrgContext, customer_id: object) -> Tenant:
 
 def orders_for(*, org: OrgContext) -> QuerySet[Order]:
     tenant = org.tenant
-    qs = Order.objects.select_related("customer", "partner", "payer_tenant", "placed_by")
+    qs = Order.unscoped.select_related("customer", "partner", "payer_tenant", "placed_by")
     qs = qs.prefetch_related(
-        Prefetch("lines", queryset=OrderLine.objects.select_related("product")),
+        Prefetch("lines", queryset=OrderLine.unscoped.select_related("product")),
         Prefetch(
-            "invoices", queryset=Invoice.objects.filter(payer=tenant, kind=Invoice.Kind.INVOICE)
+            "invoices", queryset=Invoice.unscoped.filter(payer=tenant, kind=Invoice.Kind.INVOICE)
         ),
     )
     if tenant.is_customer:
@@ -69,7 +69,7 @@ def live_quantities(
     changing): what the degressive tier counts besides the order's own line
     (billing.pricing.tier_rate). One query."""
     rows = (
-        Subscription.objects.active_on(day)
+        Subscription.unscoped.active_on(day)
         .filter(customer=customer, product_id__in=list(product_ids))
         .exclude(pk__in=list(exclude))
         .order_by()
@@ -104,9 +104,9 @@ def invoices_for(*, org: OrgContext) -> QuerySet[Invoice]:
     tenant = org.tenant
     if not (tenant.is_customer or tenant.is_partner):
         return Invoice.objects.none()
-    qs = Invoice.objects.filter(payer=tenant).select_related("order", "order__customer")
+    qs = Invoice.objects.for_org(tenant).select_related("order", "order__customer")
     qs = qs.prefetch_related(
-        Prefetch("order__lines", queryset=OrderLine.objects.select_related("product"))
+        Prefetch("order__lines", queryset=OrderLine.unscoped.select_related("product"))
     )
     if tenant.is_partner:
         qs = assigned_only(org, qs, "order__customer")
@@ -147,13 +147,13 @@ def invoice_lines(*, invoice: Invoice) -> list[dict]:
 def cashback_ledger(*, org: OrgContext) -> QuerySet[CashbackEntry]:
     if not org.tenant.is_partner:
         return CashbackEntry.objects.none()
-    return CashbackEntry.objects.filter(partner=org.tenant).select_related("order__customer")
+    return CashbackEntry.unscoped.filter(partner=org.tenant).select_related("order__customer")
 
 
 def cashback_balance(*, partner: Tenant) -> dict[str, Decimal]:
     """The prepaid account's balance per currency: the sum of its entries."""
     rows = (
-        CashbackEntry.objects.filter(partner=partner)
+        CashbackEntry.unscoped.filter(partner=partner)
         .values("currency")
         .annotate(balance=Sum("amount"))
         .order_by("currency")
@@ -220,11 +220,11 @@ def billing_export_rows(*, org: OrgContext) -> Iterator[tuple]:
     streamed from the database. The invoice number is given only for invoices
     addressed to the partner itself."""
     orders = orders_for(org=org).values("pk")
-    own_invoice = Invoice.objects.filter(
+    own_invoice = Invoice.unscoped.filter(
         order=OuterRef("order"), payer=org.tenant, kind=Invoice.Kind.INVOICE
     ).values("number")[:1]
     rows = (
-        OrderLine.objects.filter(order__in=orders)
+        OrderLine.unscoped.filter(order__in=orders)
         .annotate(invoice_number=Subquery(own_invoice))
         .order_by("order__placed_at", "order_id", "id")
         .values_list(

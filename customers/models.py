@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Tenant
+from tenants.scoping import Scope, TenantScopedQuerySet
 
 
 class Contract(models.Model):
@@ -44,7 +45,12 @@ class Contract(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    tenant_scope = Scope(owners=("partner", "customer"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         db_table = "partners_contract"
         ordering = ["-starts_on", "name"]
         constraints = [
@@ -83,7 +89,12 @@ class SlaPolicy(models.Model):
     first_response_minutes = models.PositiveIntegerField()
     resolution_minutes = models.PositiveIntegerField()
 
+    tenant_scope = Scope(owners=("partner",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         db_table = "partners_slapolicy"
         ordering = ["name"]
         verbose_name = _("SLA policy")
@@ -111,7 +122,12 @@ class AlertProfile(models.Model):
     disk_percent = models.PositiveSmallIntegerField(default=90)
     offline_minutes = models.PositiveIntegerField(default=15)
 
+    tenant_scope = Scope(owners=("partner",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         db_table = "partners_alertprofile"
         ordering = ["name"]
         constraints = [
@@ -141,7 +157,12 @@ class ServiceProfile(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    tenant_scope = Scope(owners=("partner", "customer"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         db_table = "partners_serviceprofile"
         constraints = [
             models.UniqueConstraint(fields=["partner", "customer"], name="service_profile_unique"),

@@ -45,7 +45,7 @@ def _customers_create(org: OrgContext, rows: list[PlannedRow]) -> None:
     ]
     for contact in contacts:
         contact.clean_fields(exclude=["customer"])
-    Contact.objects.bulk_create(contacts)
+    Contact.unscoped.bulk_create(contacts)
 
 
 def _write_contact(org: OrgContext, customer_pk: uuid.UUID, contact: PlannedContact) -> None:

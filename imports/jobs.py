@@ -75,7 +75,7 @@ def import_submit(
 
 @transaction.atomic
 def _job_create(org: OrgContext, plan: ImportPlan) -> ImportJob:
-    job = ImportJob.objects.create(
+    job = ImportJob.unscoped.create(
         partner=org.tenant,
         kind=plan.kind,
         content=plan.content,
@@ -90,7 +90,7 @@ def import_job_get(*, org: OrgContext, job_id: object) -> ImportJob:
     """One import of this partner (any member may follow it); else 404."""
     job_id = uuid_or_404(job_id, _("No such import."))
     job = (
-        ImportJob.objects.filter(partner=org.tenant, pk=job_id)
+        ImportJob.unscoped.filter(partner=org.tenant, pk=job_id)
         .defer("content")
         .select_related("created_by")
         .first()
@@ -114,7 +114,7 @@ class _Progress:
 
     def __call__(self, processed: int) -> None:
         if self.side is None:
-            ImportJob.objects.filter(pk=self.job_id).update(processed=processed)
+            ImportJob.unscoped.filter(pk=self.job_id).update(processed=processed)
             return
         quote = self.side.ops.quote_name
         sql = (
@@ -134,7 +134,7 @@ class _Progress:
 
 
 def _job_finish(job: ImportJob, status: str, **fields: object) -> None:
-    ImportJob.objects.filter(pk=job.pk).update(
+    ImportJob.unscoped.filter(pk=job.pk).update(
         status=status, finished_at=timezone.now(), content="", **fields
     )
 
@@ -142,7 +142,7 @@ def _job_finish(job: ImportJob, status: str, **fields: object) -> None:
 def import_jobs_to_retry(*, now: datetime.datetime) -> list[uuid.UUID]:
     """Jobs whose message or worker was lost: queued too long, or running stale."""
     return list(
-        ImportJob.objects.filter(
+        ImportJob.unscoped.filter(
             Q(status=ImportJob.Status.QUEUED, created_at__lt=now - JOB_LOST_AFTER)
             | Q(status=ImportJob.Status.RUNNING, started_at__lt=now - JOB_STALE_AFTER)
         ).values_list("pk", flat=True)[:100]
@@ -157,12 +157,12 @@ def import_job_run(*, job_id: uuid.UUID | str) -> str:
     claimable = Q(status=ImportJob.Status.QUEUED) | Q(
         status=ImportJob.Status.RUNNING, started_at__lt=now - JOB_STALE_AFTER
     )
-    claimed = ImportJob.objects.filter(claimable, pk=job_id).update(
+    claimed = ImportJob.unscoped.filter(claimable, pk=job_id).update(
         status=ImportJob.Status.RUNNING, started_at=now
     )
     if not claimed:
         return "skipped"
-    job = ImportJob.objects.select_related("partner", "created_by").get(pk=job_id)
+    job = ImportJob.unscoped.select_related("partner", "created_by").get(pk=job_id)
     progress = _Progress(job.pk)
     # The report is kept on the job: it reads in the language of whoever started it.
     language = getattr(job.created_by, "language", "") or None

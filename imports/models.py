@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Tenant, User
+from tenants.scoping import Scope, TenantScopedQuerySet
 
 
 class ImportJob(models.Model):
@@ -47,7 +48,12 @@ class ImportJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    tenant_scope = Scope(owners=("partner",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         db_table = "partners_importjob"
         ordering = ["-created_at"]
         indexes = [

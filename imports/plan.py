@@ -196,7 +196,7 @@ def _contacts_of(customer_pks: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[dict
     found: dict[uuid.UUID, list[dict]] = defaultdict(list)
     for chunk in chunks(sorted(set(customer_pks)), 1000):
         for contact in (
-            Contact.objects.filter(customer_id__in=chunk)
+            Contact.unscoped.filter(customer_id__in=chunk)
             .order_by("created_at", "pk")
             .values("pk", "customer_id", "first_name", "last_name", "email", "phone", "is_primary")
         ):

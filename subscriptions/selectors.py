@@ -2,11 +2,11 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Min, OuterRef, Q, QuerySet
+from django.db.models import Min, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from partners.selectors import assigned_only, customer_get_for_partner, manages_now
+from partners.selectors import assigned_only, customer_get_for_partner
 from subscriptions.models import Subscription, SubscriptionChange, mrr_from_twelves, mrr_sum
 from subscriptions.months import reading_days
 from tenants.models import Tenant
@@ -20,16 +20,15 @@ def subscriptions_for(*, org: OrgContext) -> QuerySet[Subscription]:
     product its partner manages now for their customer (under a limited grant,
     the listed products only; a collaborator, of its assigned customers); a
     customer its own."""
-    qs = Subscription.objects.select_related("customer", "product")
     tenant = org.tenant
+    if not (tenant.is_customer or tenant.is_partner):
+        return Subscription.objects.none()
+    # The scoping entry: a customer's own, or for a partner those it manages now
+    # (manages_now with the product, tenants.scoping); then a collaborator's.
+    qs = Subscription.objects.for_org(tenant).select_related("customer", "product")
     if tenant.is_customer:
-        return qs.filter(customer=tenant)
-    if not tenant.is_partner:
-        return qs.none()
-    managed = manages_now(
-        partner=tenant, customer=OuterRef("customer"), product=OuterRef("product")
-    )
-    return assigned_only(org, qs.filter(managed), "customer")
+        return qs
+    return assigned_only(org, qs, "customer")
 
 
 def subscription_get(*, org: OrgContext, subscription_id: object) -> Subscription:
@@ -44,12 +43,12 @@ def subscription_get(*, org: OrgContext, subscription_id: object) -> Subscriptio
 def subscription_as_saved(*, subscription: Subscription) -> Subscription:
     """A subscription the caller loaded in this request (subscription_get), read
     again after a write for the answer: by its id, not a second permission check."""
-    return Subscription.objects.select_related("customer", "product").get(pk=subscription.pk)
+    return Subscription.unscoped.select_related("customer", "product").get(pk=subscription.pk)
 
 
 def subscription_changes(*, subscription: Subscription) -> QuerySet[SubscriptionChange]:
     """The ledger of a subscription the caller was allowed to read, oldest first."""
-    return SubscriptionChange.objects.filter(subscription=subscription).order_by(
+    return SubscriptionChange.unscoped.filter(subscription=subscription).order_by(
         "effective_on", "created_at", "pk"
     )
 
@@ -114,7 +113,7 @@ def customer_mrr(
     base = (
         subscriptions
         if subscriptions is not None
-        else Subscription.objects.filter(customer=customer)
+        else Subscription.unscoped.filter(customer=customer)
     )
     live = base.filter(cancelled_at__isnull=True).order_by()
     days = reading_days(today, months)

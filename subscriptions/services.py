@@ -145,7 +145,7 @@ def _lock_subscription(org: OrgContext, subscription: Subscription) -> Subscript
     """The subscription locked and read again, the write checked again under the
     lock (subscription_write_check with its product), not cancelled meanwhile."""
     locked = (
-        Subscription.objects.select_for_update(of=("self",))
+        Subscription.unscoped.select_for_update(of=("self",))
         .select_related("customer", "product")
         .get(pk=subscription.pk)
     )
@@ -202,7 +202,7 @@ def subscription_cancel(*, org: OrgContext, subscription: Subscription) -> Subsc
     if subscription.status == Subscription.Status.ENDED:
         raise Conflict(_("This subscription has ended; its history stays as it was."))
     now = timezone.now()
-    cancelled = Subscription.objects.filter(pk=subscription.pk, cancelled_at__isnull=True).update(
+    cancelled = Subscription.unscoped.filter(pk=subscription.pk, cancelled_at__isnull=True).update(
         cancelled_at=now, updated_at=now
     )
     if cancelled != 1:
@@ -276,7 +276,7 @@ def ledger_record_many(
 ) -> list[SubscriptionChange]:
     """`ledger_record` with a day and an order per row (a batch of renewals)."""
     today = timezone.localdate()
-    return SubscriptionChange.objects.bulk_create(
+    return SubscriptionChange.unscoped.bulk_create(
         [
             SubscriptionChange(
                 subscription=subscription,
@@ -298,5 +298,5 @@ def ledger_record_many(
 def subscriptions_open(rows: Sequence[Subscription], *, batch_size: int = 2000) -> None:
     """Bulk-insert new subscriptions with their opening changes (the demo seeds,
     which write history no order ever placed)."""
-    Subscription.objects.bulk_create(rows, batch_size=batch_size)
+    Subscription.unscoped.bulk_create(rows, batch_size=batch_size)
     ledger_record(entries=[(row, LedgerEntry.opening(row)) for row in rows])

@@ -336,7 +336,7 @@ def smart_list_delete(*, org: OrgContext, smart_list: SmartList) -> None:
 def smart_lists_for(*, org: OrgContext) -> QuerySet[SmartList]:
     if not org.tenant.is_partner:
         return SmartList.objects.none()
-    return SmartList.objects.filter(partner=org.tenant).select_related("created_by")
+    return SmartList.unscoped.filter(partner=org.tenant).select_related("created_by")
 
 
 def smart_list_get(*, org: OrgContext, list_id: object) -> SmartList:
@@ -380,7 +380,7 @@ def _managed(org: OrgContext, filters: dict, today: datetime.date) -> Exists:
 def _per_customer(aggregate: Aggregate, condition: Q | Combinable, output_field: Field) -> Subquery:
     """One figure per customer of its non-cancelled subscriptions matching `condition`."""
     rows = (
-        Subscription.objects.filter(customer=OuterRef("pk"), cancelled_at__isnull=True)
+        Subscription.unscoped.filter(customer=OuterRef("pk"), cancelled_at__isnull=True)
         .filter(condition)
         .order_by()
         .values("customer")
@@ -474,7 +474,7 @@ def _filtered(
         qs = qs.filter(current_end_date__lte=until)
     if filters.get("trend"):
         qs = qs.filter(trend=filters["trend"])
-    live_today = Subscription.objects.active_on(today).filter(managed, customer=OuterRef("pk"))
+    live_today = Subscription.unscoped.active_on(today).filter(managed, customer=OuterRef("pk"))
     if filters.get("product"):
         qs = qs.filter(Exists(live_today.filter(product__code=filters["product"])))
     if filters.get("category"):

@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from tenants.scoping import Scope, TenantScopedQuerySet
+
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
 
@@ -267,7 +269,12 @@ class Membership(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(owners=("tenant",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["tenant__name", "user__email"]
         constraints = [
             models.UniqueConstraint(
@@ -294,7 +301,12 @@ class Contact(models.Model):
     is_primary = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(owners=("customer",), customer="customer")
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-is_primary", "last_name", "first_name"]
         constraints = [
             models.UniqueConstraint(
@@ -334,7 +346,12 @@ class Branding(models.Model):
     logo_type = models.CharField(max_length=32, blank=True, help_text=_("Its content type."))
     updated_at = models.DateTimeField(auto_now=True)
 
+    tenant_scope = Scope(owners=("tenant",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         verbose_name_plural = _("branding")
 
     def __str__(self) -> str:
@@ -357,7 +374,12 @@ class ApiToken(models.Model):
     # Not a column: the membership `tenants.selectors.api_token_authenticate` reads along.
     membership: Membership
 
+    tenant_scope = Scope(owners=("tenant",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -427,6 +449,11 @@ class AppendOnlyQuerySet(models.QuerySet):
 
     def delete(self):
         raise ValueError(f"{self.model.append_only_rows()} cannot be deleted.")
+
+
+class ScopedAppendOnlyQuerySet(TenantScopedQuerySet, AppendOnlyQuerySet):
+    """The `objects` of a tenant-owned AppendOnly model: refuses to run unscoped
+    (tenants.scoping), and scoped or not, refuses bulk update and delete."""
 
 
 class AppendOnly(models.Model):
@@ -520,7 +547,12 @@ class AuditEvent(AppendOnly):
     ip = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(owners=("tenant",))
+    unscoped = AppendOnlyQuerySet.as_manager()
+    objects = ScopedAppendOnlyQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-at"]
         indexes = [models.Index(fields=["tenant", "-at"], name="audit_event_tenant_at")]
 

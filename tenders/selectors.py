@@ -25,13 +25,13 @@ from tenders.models import Tender, TenderProposal
 
 def tenders_for(*, org: OrgContext) -> QuerySet[Tender]:
     tenant = org.tenant
-    qs = Tender.objects.select_related("customer", "posted_by")
+    qs = Tender.unscoped.select_related("customer", "posted_by")
     if tenant.is_customer:
         return qs.filter(customer=tenant).prefetch_related(
-            Prefetch("proposals", queryset=TenderProposal.objects.select_related("partner"))
+            Prefetch("proposals", queryset=TenderProposal.unscoped.select_related("partner"))
         )
     if tenant.is_partner and tenant.receives_tenders and tenant.status == Tenant.Status.ACTIVE:
-        own = TenderProposal.objects.filter(partner=tenant).select_related("author", "partner")
+        own = TenderProposal.unscoped.filter(partner=tenant).select_related("author", "partner")
         return qs.filter(
             status=Tender.Status.OPEN, valid_until__gte=timezone.localdate()
         ).prefetch_related(Prefetch("proposals", queryset=own))
@@ -70,7 +70,7 @@ def programme_progress(*, partner: Tenant) -> dict:
             partner=partner, customer=OuterRef("customer"), product=OuterRef("product"), today=today
         )
         rows = (
-            Subscription.objects.active_on(today)
+            Subscription.unscoped.active_on(today)
             .filter(managed)
             .order_by()
             .values("currency")

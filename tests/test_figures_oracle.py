@@ -125,12 +125,12 @@ class Naive:
         self.partners_of = partners_of  # partner pk → (own {pk}, sub-tree {pks})
         self.grants = [
             g
-            for g in Partnership.objects.prefetch_related("products")
+            for g in Partnership.unscoped.prefetch_related("products")
             if g.status == Partnership.Status.ACTIVE
             and (g.ends_on is None or g.ends_on >= self.today)
         ]
         self.subs = [
-            s for s in Subscription.objects.select_related("product") if not s.cancelled_at
+            s for s in Subscription.unscoped.select_related("product") if not s.cancelled_at
         ]
         self.customers = {t.pk: t for t in Tenant.objects.filter(kind=Tenant.Kind.CUSTOMER)}
         self.products = list(Product.objects.filter(is_active=True))
@@ -306,7 +306,7 @@ class Figures(RuleBasedStateMachine):
         cache.clear()
 
     def live_grant(self, customer: Tenant, partner: Tenant) -> Partnership | None:
-        return Partnership.objects.filter(
+        return Partnership.unscoped.filter(
             customer=customer, partner=partner, status__in=Partnership.LIVE_STATUSES
         ).first()
 
@@ -381,7 +381,7 @@ class Figures(RuleBasedStateMachine):
     def move(self, c, p):
         """The customer leaves its full partner for another, with full access."""
         customer = self.customers[c]
-        for grant in Partnership.objects.filter(
+        for grant in Partnership.unscoped.filter(
             customer=customer, access="full", status=Partnership.Status.ACTIVE
         ):
             with contextlib.suppress(REFUSED):
@@ -413,7 +413,7 @@ class Figures(RuleBasedStateMachine):
     @rule(n=st.integers(0, 30), quantity=st.integers(1, 9), cancel=st.booleans())
     def change(self, n, quantity, cancel):
         """The customer's owner changes a subscription's quantity, or cancels it."""
-        subs = list(Subscription.objects.filter(cancelled_at__isnull=True).order_by("created_at"))
+        subs = list(Subscription.unscoped.filter(cancelled_at__isnull=True).order_by("created_at"))
         if not subs:
             return
         sub = subs[n % len(subs)]
@@ -433,7 +433,7 @@ class Figures(RuleBasedStateMachine):
         naive = Naive(self.partners_of)
         if any(
             g.ends_on and g.ends_on < naive.today
-            for g in Partnership.objects.filter(status="active")
+            for g in Partnership.unscoped.filter(status="active")
         ):
             event("a grant past its ends_on, not yet expired by the job")
         for partner in self.partners:

@@ -279,7 +279,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         payment="customer",
         ends_on=today + datetime.timedelta(days=10),
     )
-    Partnership.objects.filter(pk=lapsing.pk).update(ends_on=today - datetime.timedelta(days=1))
+    Partnership.unscoped.filter(pk=lapsing.pk).update(ends_on=today - datetime.timedelta(days=1))
     assert partner_services.partnership_expire(partnership_id=lapsing.pk)
     partnership = _granted(world, alpine, a_owner, access="full", payment="customer")
     limited = _granted(world, limes, limes_owner, access="limited", products=[mailbox])
@@ -293,7 +293,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         products=[standard],
         ends_on=today + datetime.timedelta(days=10),
     )
-    Partnership.objects.filter(pk=lapsed.pk).update(ends_on=today - datetime.timedelta(days=1))
+    Partnership.unscoped.filter(pk=lapsed.pk).update(ends_on=today - datetime.timedelta(days=1))
 
     # Alpine's records about Müller, and its own lists.
     contact = customer_services.contact_add(
@@ -321,7 +321,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
     alert = customer_services.alert_profile_save(org=a_ctx, data={"name": "Alarm Backstube 5186"})
     customer_services.service_profile_set(org=a_ctx, customer=mueller, sla=sla, alert_profile=alert)
     smart_list = smart_list_create(org=a_ctx, name="Liste Bäcker 9907")
-    job = ImportJob.objects.create(
+    job = ImportJob.unscoped.create(
         partner=alpine, kind=ImportJob.Kind.CUSTOMERS, status=ImportJob.Status.DONE, total=1
     )
     # Café Nord: Alpine's unclaimed customer, assigned to the collaborator.
@@ -351,14 +351,14 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
             org=m_ctx, subscription_id=subscription.pk, feature_code="vuln-scan"
         )
         order = order_place(org=m_ctx, customer_id=mueller.pk, lines=[LineRequest(hosting, 3)])
-    invoice = Invoice.objects.get(order=order, payer=mueller)
+    invoice = Invoice.unscoped.get(order=order, payer=mueller)
     # Then Alpine pays: its order for Müller is invoiced to Alpine alone.
     partner_services.partnership_change(org=m_ctx, partnership=partnership, payment="partner")
     with django_capture_on_commit_callbacks(execute=True):
         partner_order = order_place(
             org=a_ctx, customer_id=mueller.pk, lines=[LineRequest(hosting, 4)]
         )
-    partner_invoice = Invoice.objects.get(order=partner_order, payer=alpine)
+    partner_invoice = Invoice.unscoped.get(order=partner_order, payer=alpine)
 
     # Alpine's template, sent to Müller (delivered: awaiting its answer).
     template = offer_services.template_create(org=a_ctx, name="Vorlage Bäckerpaket 8842")
@@ -417,7 +417,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
     bergmann = world.other_customer
     bergmann_admin = MembershipFactory(tenant=bergmann, role=Role.ADMIN, buyer=True).user
     bergmann_user = MembershipFactory(tenant=bergmann, role=Role.USER, buyer=True).user
-    audit_event = AuditEvent.objects.filter(tenant=mueller).order_by("-at").first()
+    audit_event = AuditEvent.unscoped.filter(tenant=mueller).order_by("-at").first()
     assert audit_event is not None, "the world's writes leave Müller an audit log"
 
     mrr = customer_mrr(customer=mueller)["current_mrr"]

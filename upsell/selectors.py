@@ -33,11 +33,11 @@ CONTACT_MESSAGE = _("To upgrade the edition, contact your partner")
 
 
 def upsell_enabled(*, customer: Tenant) -> bool:
-    return UpsellSwitch.objects.filter(customer=customer, enabled=True).exists()
+    return UpsellSwitch.unscoped.filter(customer=customer, enabled=True).exists()
 
 
 def upsell_history(*, customer: Tenant) -> QuerySet[UpsellChange]:
-    return UpsellChange.objects.filter(customer=customer).select_related("actor", "acting_for")
+    return UpsellChange.unscoped.filter(customer=customer).select_related("actor", "acting_for")
 
 
 def upsell_customer_get(*, org: OrgContext, customer_id: object) -> Tenant:
@@ -125,7 +125,7 @@ def services_for(*, org: OrgContext) -> list[ServiceLine]:
         return []
     today = timezone.localdate()
     subscriptions = list(
-        Subscription.objects.active_on(today)
+        Subscription.unscoped.active_on(today)
         .filter(customer=customer)
         .select_related("product")
         .prefetch_related(Prefetch("product__features", queryset=Feature.objects.order_by("name")))
@@ -202,7 +202,7 @@ def interest_for(*, org: OrgContext, customer: Tenant) -> list[dict]:
     """Per locked feature, how often this customer's members looked at it,
     clicked Buy now or asked, and when last (this partner's customer only)."""
     rows = (
-        FeatureInterest.objects.filter(partner=org.tenant, customer=customer)
+        FeatureInterest.unscoped.filter(partner=org.tenant, customer=customer)
         .values("feature__code", "feature__name", "recommended_product__name", "kind")
         .annotate(count=Count("pk"), last=Max("at"))
         .order_by("feature__name", "kind")
@@ -227,7 +227,7 @@ def interest_for(*, org: OrgContext, customer: Tenant) -> list[dict]:
 
 
 def buy_clicks_by_partner(*, partner: Tenant) -> int:
-    return FeatureInterest.objects.filter(
+    return FeatureInterest.unscoped.filter(
         partner=partner, kind=FeatureInterest.Kind.CLICKED
     ).count()
 
@@ -237,7 +237,7 @@ def upgrade_requests_for(*, org: OrgContext) -> QuerySet[UpgradeRequest]:
     if not org.tenant.is_partner:
         return UpgradeRequest.objects.none()
     return (
-        UpgradeRequest.objects.filter(
+        UpgradeRequest.unscoped.filter(
             partner=org.tenant, customer__in=customers_visible_to(org=org)
         )
         .select_related(

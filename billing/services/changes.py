@@ -274,7 +274,7 @@ class Credit:
 
 def _locked(subscription: Subscription) -> Subscription:
     return (
-        Subscription.objects.select_for_update(of=("self",))
+        Subscription.unscoped.select_for_update(of=("self",))
         .select_related("customer", "product")
         .get(pk=subscription.pk)
     )

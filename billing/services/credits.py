@@ -86,7 +86,7 @@ def paid_on(subscription: Subscription, on: datetime.date) -> Paid | None:
     """The latest order line (not refunded, not itself a credit) that billed
     `subscription` for the day `on`; None when nobody paid for it."""
     line = (
-        OrderLine.objects.filter(
+        OrderLine.unscoped.filter(
             subscription=subscription,
             period_starts_on__lte=on,
             period_ends_on__gte=on,
@@ -116,7 +116,7 @@ def clawback_sources(
         return ()
     first, last = paid.period
     lines = (
-        OrderLine.objects.filter(
+        OrderLine.unscoped.filter(
             subscription=subscription,
             period_starts_on__gte=first,
             period_starts_on__lte=last,
@@ -127,14 +127,14 @@ def clawback_sources(
         .order_by("-order__placed_at", "-pk")
     )
     earned = {line.order_id: line.cashback_amount for line in lines}
-    credits = CashbackEntry.objects.filter(
+    credits = CashbackEntry.unscoped.filter(
         order_id__in=list(earned), kind=CashbackEntry.Kind.CREDIT
     ).order_by("-created_at", "-pk")
     if lock:
         credits = credits.select_for_update()
     sources = []
     for credit in list(credits):
-        reversals = CashbackEntry.objects.filter(reverses=credit)
+        reversals = CashbackEntry.unscoped.filter(reverses=credit)
         taken_all = reversals.aggregate(total=Sum("amount"))["total"] or ZERO
         taken_here = (
             reversals.filter(order__lines__subscription=subscription).aggregate(

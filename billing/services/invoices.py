@@ -60,7 +60,7 @@ def invoices_issue(*, orders: Sequence[Order], kind: str = Invoice.Kind.INVOICE)
     key = sequence_key(kind, issued_at)
     sign = 1 if kind == Invoice.Kind.INVOICE else -1
     sequence_id, first = _next_number(key, len(orders))  # the lock lasts until the commit
-    return Invoice.objects.bulk_create(
+    return Invoice.unscoped.bulk_create(
         [
             Invoice(
                 kind=kind,

@@ -418,7 +418,7 @@ def orders_record(
 ) -> list[Order]:
     """`order_record` for many orders at once (a batch of renewals): one bulk
     insert per table, and the invoice numbers drawn last, as one block."""
-    orders = Order.objects.bulk_create(
+    orders = Order.unscoped.bulk_create(
         [_order_row(request.quote, kind, placed_by) for request in requests]
     )
     pairs = [
@@ -426,7 +426,7 @@ def orders_record(
         for order, request in zip(orders, requests, strict=True)
         for line, subscription in zip(request.quote.lines, request.subscriptions, strict=True)
     ]
-    OrderLine.objects.bulk_create(
+    OrderLine.unscoped.bulk_create(
         [
             OrderLine(
                 order=order,
@@ -467,7 +467,7 @@ def orders_record(
             for order, request, line, subscription in pairs
         ]
     )
-    CashbackEntry.objects.bulk_create(
+    CashbackEntry.unscoped.bulk_create(
         [credit for order in orders if (credit := _cashback_credit(order)) is not None]
         + [
             _cashback_reversal(order, entry, amount)
@@ -638,20 +638,20 @@ def order_refund(*, actor: User, order_id: uuid.UUID | str, reason: str = "") ->
     A second refund is a 409."""
     if not actor.is_staff:
         raise PermissionDenied(_("Only platform staff refund orders."))
-    if Order.objects.filter(pk=order_id, kind=Order.Kind.CREDIT).exists():
+    if Order.unscoped.filter(pk=order_id, kind=Order.Kind.CREDIT).exists():
         raise Conflict(_("A credit is not refunded: it already gave the money back."))
     now = timezone.now()
-    refunded = Order.objects.filter(pk=order_id, status=Order.Status.PLACED).update(
+    refunded = Order.unscoped.filter(pk=order_id, status=Order.Status.PLACED).update(
         status=Order.Status.REFUNDED, refunded_at=now, refunded_by=actor, refund_reason=reason
     )
     if refunded != 1:
-        if not Order.objects.filter(pk=order_id).exists():
+        if not Order.unscoped.filter(pk=order_id).exists():
             raise Http404("No such order.")
         raise Conflict(_("This order is already refunded."))
-    order = Order.objects.select_related("customer", "partner", "payer_tenant").get(pk=order_id)
+    order = Order.unscoped.select_related("customer", "partner", "payer_tenant").get(pk=order_id)
     with translation.override("en"):  # the note is a record: written once, in English
         note = f"Refund of the {order.get_kind_display().lower()} for {order.customer.name}"
-    credits = CashbackEntry.objects.select_for_update().filter(
+    credits = CashbackEntry.unscoped.select_for_update().filter(
         order=order, kind=CashbackEntry.Kind.CREDIT
     )
     for credit in list(credits):
@@ -659,7 +659,7 @@ def order_refund(*, actor: User, order_id: uuid.UUID | str, reason: str = "") ->
         remaining = credit.amount + taken  # what credit orders left of it
         if remaining <= 0:
             continue
-        CashbackEntry.objects.create(
+        CashbackEntry.unscoped.create(
             partner=credit.partner,
             order=order,
             kind=CashbackEntry.Kind.REVERSAL,

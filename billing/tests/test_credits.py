@@ -49,15 +49,15 @@ def open_35(world, api, time_machine, *, payment="customer", by_partner=True):
     )
     assert response.status_code == 201, response.json()
     time_machine.move_to(APRIL_16)
-    return Subscription.objects.get(pk=response.json()["subscription"]["id"])
+    return Subscription.unscoped.get(pk=response.json()["subscription"]["id"])
 
 
 def written() -> tuple:
     return (
-        Order.objects.count(),
-        Invoice.objects.count(),
-        CashbackEntry.objects.count(),
-        SubscriptionChange.objects.count(),
+        Order.unscoped.count(),
+        Invoice.unscoped.count(),
+        CashbackEntry.unscoped.count(),
+        SubscriptionChange.unscoped.count(),
     )
 
 
@@ -86,33 +86,33 @@ def test_lowering_credits_the_removed_units_unused_days_at_the_price_paid(
     assert line["new_unit_price"] == "7.44" and line["payer"] == "customer"
     assert preview.json()["totals"]["net"] == "-18.60"
     assert response.status_code == 200, response.json()
-    order = Order.objects.get(pk=response.json()["order"]["id"])
+    order = Order.unscoped.get(pk=response.json()["order"]["id"])
     assert order.kind == "credit" and order.payer_tenant == world.customer
     assert (order.charged_amount, order.credited_amount, order.clawback_amount) == (
         Decimal("0.00"),
         Decimal("18.60"),
         Decimal("3.72"),
     )
-    note = Invoice.objects.get(order=order)
+    note = Invoice.unscoped.get(order=order)
     assert (note.kind, note.number, note.total) == (
         "credit_note",
         "CN-2026-000001",
         Decimal("-18.60"),
     )
-    april = Order.objects.get(kind="order")
-    reversal = CashbackEntry.objects.get(kind="reversal")
+    april = Order.unscoped.get(kind="order")
+    reversal = CashbackEntry.unscoped.get(kind="reversal")
     assert (reversal.amount, reversal.reverses.order, reversal.order) == (
         Decimal("-3.72"),
         april,
         order,
     )
-    line = OrderLine.objects.get(order=order)
+    line = OrderLine.unscoped.get(order=order)
     assert (line.quantity, line.period_starts_on, line.period_ends_on) == (
         5,
         datetime.date(2026, 4, 16),
         datetime.date(2026, 4, 30),
     )
-    change = SubscriptionChange.objects.get(kind="decrease")
+    change = SubscriptionChange.unscoped.get(kind="decrease")
     assert (change.quantity_before, change.quantity_after, change.order) == (35, 30, order)
     subscribed.refresh_from_db()
     assert (subscribed.quantity, subscribed.unit_price) == (30, Decimal("7.44"))
@@ -159,7 +159,7 @@ def test_what_a_lowering_refuses_writes_nothing(world, api, subscribed, quantity
 
 
 def test_who_may_lower_and_end(world, api, subscribed):
-    Membership.objects.filter(tenant=world.partner, user=world.partner_admin).update(buyer=False)
+    Membership.unscoped.filter(tenant=world.partner, user=world.partner_admin).update(buyer=False)
     clients = {
         "partner admin, not a buyer": api(world.partner_admin, world.partner),
         "customer user": api(world.customer_user, world.customer),
@@ -199,14 +199,14 @@ def test_ending_now_credits_every_unused_day_and_no_renewal_follows(
     assert stale.status_code == 409
     assert ended.status_code == 200, ended.json()
     assert ended.json()["subscription"]["status"] == "cancelled"
-    order = Order.objects.get(pk=ended.json()["order"]["id"])
+    order = Order.unscoped.get(pk=ended.json()["order"]["id"])
     # 260.40 for 15 of 30 days; half of April's 52.08 cashback is taken back
     assert (order.credited_amount, order.clawback_amount) == (
         Decimal("130.20"),
         Decimal("26.04"),
     )
-    assert Invoice.objects.get(order=order).total == Decimal("-130.20")
-    assert SubscriptionChange.objects.get(kind="cancel").order == order
+    assert Invoice.unscoped.get(order=order).total == Decimal("-130.20")
+    assert SubscriptionChange.unscoped.get(kind="cancel").order == order
     assert again.status_code == 409
     time_machine.move_to(on(2026, 5, 1, 6))
     assert billing_tasks.place_renewals() == 0
@@ -217,7 +217,7 @@ def test_ending_at_the_period_end_still_credits_nothing(world, api, subscribed):
 
     assert response.status_code == 200
     assert response.json()["subscription"]["ends_on"] == "2026-04-30"
-    assert not Order.objects.filter(kind="credit").exists()
+    assert not Order.unscoped.filter(kind="credit").exists()
 
 
 def test_a_partner_who_paid_is_credited_its_preferential_price(world, api, hosting, time_machine):
@@ -225,11 +225,11 @@ def test_a_partner_who_paid_is_credited_its_preferential_price(world, api, hosti
 
     response = api(world.partner_owner, world.partner).patch(url(subscription), {"quantity": 30})
 
-    order = Order.objects.get(pk=response.json()["order"]["id"])
+    order = Order.unscoped.get(pk=response.json()["order"]["id"])
     assert order.payer_tenant == world.partner
     assert (order.credited_amount, order.clawback_amount) == (Decimal("14.88"), Decimal("0.00"))
-    assert Invoice.objects.get(order=order).payer == world.partner
-    assert not CashbackEntry.objects.exists()
+    assert Invoice.unscoped.get(order=order).payer == world.partner
+    assert not CashbackEntry.unscoped.exists()
 
 
 def test_a_lowering_after_a_raise_takes_back_no_more_than_was_credited(world, api, subscribed):
@@ -243,27 +243,27 @@ def test_a_lowering_after_a_raise_takes_back_no_more_than_was_credited(world, ap
     assert response.status_code == 200, response.json()
     # the same tier throughout: the half month is paid 130.20 + 18.60 and credited
     # 18.60 + 18.60 + 111.60, exactly; the cashback 26.04 + 3.72 taken back to 0
-    charged = sum(o.charged_amount for o in Order.objects.all())
-    credited = sum(o.credited_amount for o in Order.objects.all())
+    charged = sum(o.charged_amount for o in Order.unscoped.all())
+    credited = sum(o.credited_amount for o in Order.unscoped.all())
     assert (charged, credited) == (Decimal("279.00"), Decimal("148.80"))
     assert charged - credited == Decimal("130.20")  # 35 units for 1-15 April
-    balance = sum(e.amount for e in CashbackEntry.objects.all())
+    balance = sum(e.amount for e in CashbackEntry.unscoped.all())
     assert balance == Decimal("26.04")  # April's other half month: 52.08 / 2
-    for credit in CashbackEntry.objects.filter(kind="credit"):
+    for credit in CashbackEntry.unscoped.filter(kind="credit"):
         taken = -sum(r.amount for r in credit.reversed_by.all())
         assert taken <= credit.amount
 
 
 def test_a_refund_after_a_clawback_reverses_only_what_is_left(world, api, subscribed, admin_user):
     api(world.partner_owner, world.partner).patch(url(subscribed), {"quantity": 30})
-    april = Order.objects.get(kind="order")
-    credit = Order.objects.get(kind="credit")
+    april = Order.unscoped.get(kind="order")
+    credit = Order.unscoped.get(kind="credit")
 
     order_refund(actor=admin_user, order_id=april.pk)
     with pytest.raises(Conflict):
         order_refund(actor=admin_user, order_id=credit.pk)
 
-    assert sum(e.amount for e in CashbackEntry.objects.all()) == Decimal("0.00")
+    assert sum(e.amount for e in CashbackEntry.unscoped.all()) == Decimal("0.00")
 
 
 def test_the_degressive_tier_counts_every_live_subscription_of_the_product(
@@ -298,7 +298,7 @@ def test_a_raise_charges_only_to_the_last_day_of_service(world, api, subscribed)
 
     # 16-20 April: value(40) = 297.60 x 15/30 - 297.60 x 10/30 = 49.60, value(35) =
     # 130.20 - 86.80 = 43.40, so 6.20 (to 30 April it would be 18.60)
-    order = Order.objects.get(pk=response.json()["order"]["id"])
+    order = Order.unscoped.get(pk=response.json()["order"]["id"])
     assert order.charged_amount == Decimal("6.20")
     line = order.lines.get()
     assert line.period_ends_on == datetime.date(2026, 4, 20)
@@ -313,7 +313,7 @@ def test_lower_confirmed_and_a_replaced_edition_credit_inside_the_callers_transa
     partner_user = UserFactory()
     with transaction.atomic():
         locked = (
-            Subscription.objects.select_for_update()
+            Subscription.unscoped.select_for_update()
             .select_related("customer", "product")
             .get(pk=subscribed.pk)
         )
@@ -328,7 +328,7 @@ def test_lower_confirmed_and_a_replaced_edition_credit_inside_the_callers_transa
 
     with pytest.raises(ValidationError), transaction.atomic():
         changes.subscription_lower_confirmed(
-            subscription=Subscription.objects.select_for_update().get(pk=subscribed.pk),
+            subscription=Subscription.unscoped.select_for_update().get(pk=subscribed.pk),
             quantity=31,
             placed_by=partner_user,
             partner=world.partner,
@@ -336,7 +336,7 @@ def test_lower_confirmed_and_a_replaced_edition_credit_inside_the_callers_transa
 
     with transaction.atomic():
         locked = (
-            Subscription.objects.select_for_update()
+            Subscription.unscoped.select_for_update()
             .select_related("customer", "product")
             .get(pk=subscribed.pk)
         )
@@ -355,7 +355,7 @@ def test_lower_confirmed_and_a_replaced_edition_credit_inside_the_callers_transa
         Decimal("111.60"),
         Decimal("22.32"),
     )
-    upgrade = SubscriptionChange.objects.get(kind="upgrade")
+    upgrade = SubscriptionChange.unscoped.get(kind="upgrade")
     assert (upgrade.quantity_before, upgrade.quantity_after, upgrade.order) == (30, 0, replaced)
 
 
@@ -363,7 +363,7 @@ def test_a_subscription_nobody_paid_for_is_lowered_without_a_credit_note(world, 
     time_machine.move_to(APRIL_16)
     grant(world, access="full", payment="customer")
     product = ProductFactory(code="seeded", prices={"CHF": "10.00", "EUR": "9.00"})
-    subscription = Subscription.objects.create(
+    subscription = Subscription.unscoped.create(
         customer=world.customer,
         product=product,
         quantity=5,
@@ -378,5 +378,5 @@ def test_a_subscription_nobody_paid_for_is_lowered_without_a_credit_note(world, 
 
     assert isinstance(order, Order)
     assert order.credited_amount == Decimal("0.00")
-    assert not Invoice.objects.exists()
-    assert SubscriptionChange.objects.get(kind="decrease").order == order
+    assert not Invoice.unscoped.exists()
+    assert SubscriptionChange.unscoped.get(kind="decrease").order == order

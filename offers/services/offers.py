@@ -126,7 +126,7 @@ def _catalog_items(template: OfferTemplate) -> list[TemplateItem]:
 
 
 def _items_with_products() -> QuerySet[OfferItem]:
-    return OfferItem.objects.select_related("product")
+    return OfferItem.unscoped.select_related("product")
 
 
 @dataclass(frozen=True)
@@ -338,8 +338,8 @@ def _create_offers(
     quotes: list[Quote],
     message: str,
 ) -> OfferBatch:
-    batch = OfferBatch.objects.create(partner=org.tenant, template_name=name, sent_by=org.user)
-    offers = Offer.objects.bulk_create(
+    batch = OfferBatch.unscoped.create(partner=org.tenant, template_name=name, sent_by=org.user)
+    offers = Offer.unscoped.bulk_create(
         [
             Offer(
                 partner=org.tenant,
@@ -358,7 +358,7 @@ def _create_offers(
         ],
         batch_size=1000,
     )
-    OfferItem.objects.bulk_create(
+    OfferItem.unscoped.bulk_create(
         [
             OfferItem(
                 offer=offer,
@@ -391,7 +391,7 @@ def _create_offers(
 
 def _fail(offer_id: uuid.UUID | str, reason: str) -> bool:
     return bool(
-        Offer.objects.filter(pk=offer_id, status=Status.WAITING).update(
+        Offer.unscoped.filter(pk=offer_id, status=Status.WAITING).update(
             status=Status.FAILED, failure_reason=reason[:2000], updated_at=timezone.now()
         )
     )
@@ -408,14 +408,14 @@ def offers_deliver(*, offer_ids: Sequence) -> int:
     of a large send — so a fan-out to thousands stays close to the broker's pace."""
     with transaction.atomic():
         offers = list(
-            Offer.objects.select_for_update(skip_locked=True, of=("self",))
+            Offer.unscoped.select_for_update(skip_locked=True, of=("self",))
             .select_related("customer", "partner")
             .filter(pk__in=list(offer_ids), status=Status.WAITING)
             .order_by("created_at")
         )
         if not offers:
             return 0
-        Offer.objects.filter(pk__in=[o.pk for o in offers]).update(
+        Offer.unscoped.filter(pk__in=[o.pk for o in offers]).update(
             delivery_attempts=F("delivery_attempts") + 1
         )
         managed = set(
@@ -448,7 +448,7 @@ def offers_deliver(*, offer_ids: Sequence) -> int:
                 emails += notifications.offer_delivered(
                     offer=offer, recipients=recipients[offer.customer_id], enqueue=False
                 )
-        Offer.objects.bulk_update(
+        Offer.unscoped.bulk_update(
             delivered, ["status", "delivered_at", "expires_at", "failure_reason", "updated_at"]
         )
         if emails:
@@ -471,7 +471,7 @@ def offers_to_deliver(
 ) -> list[str]:
     """Waiting offers: of a batch (the fan-out), or left waiting longer than a
     delivery should take (the sweeper, after a broker outage)."""
-    qs = Offer.objects.filter(status=Status.WAITING)
+    qs = Offer.unscoped.filter(status=Status.WAITING)
     if batch_id is not None:
         qs = qs.filter(batch__pk=batch_id)  # batch_id='s SQL; the stubs type it for a text id
     if older_than_seconds is not None:
@@ -495,11 +495,11 @@ def _transition(
     """The guarded UPDATE; then the caller's offer (loaded once, through the
     selector) reads again what it changed, keeping what it had loaded with it."""
     now = timezone.now()
-    changed = Offer.objects.filter(pk=offer.pk, status__in=sources).update(
+    changed = Offer.unscoped.filter(pk=offer.pk, status__in=sources).update(
         status=target, updated_at=now, **fields
     )
     if changed != 1:
-        current = Offer.objects.filter(pk=offer.pk).values_list("status", flat=True).first()
+        current = Offer.unscoped.filter(pk=offer.pk).values_list("status", flat=True).first()
         label = Status(current).label.lower() if current else pgettext("offer status", "gone")
         raise Conflict(NO_LONGER[verb] % {"status": label})
     offer.refresh_from_db(fields=["status", "updated_at", *fields])
@@ -563,7 +563,7 @@ def _end_replaced(
         else SubscriptionChange.Kind.DOWNGRADE
     )
     credits = []
-    for live in Subscription.objects.filter(
+    for live in Subscription.unscoped.filter(
         customer=offer.customer, product=replaced, cancelled_at=None
     ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today)):
         last_day = max(live.starts_on, today - datetime.timedelta(days=1))
@@ -709,7 +709,7 @@ def offer_accept(
     or one racing a cancel, gets a 409."""
     _require_answerer(org, offer)
     offer = (
-        Offer.objects.select_for_update(of=("self",))
+        Offer.unscoped.select_for_update(of=("self",))
         .select_related("customer", "partner", "sent_by")
         .get(pk=offer.pk)
     )
@@ -835,7 +835,7 @@ def offer_decline(*, org: OrgContext, offer: Offer, reason: str = "") -> Offer:
 def offers_past_expiry(*, now: datetime.datetime) -> list[str]:
     return [
         str(pk)
-        for pk in Offer.objects.filter(
+        for pk in Offer.unscoped.filter(
             status=Status.AWAITING_CONFIRMATION, expires_at__lte=now
         ).values_list("pk", flat=True)
     ]
@@ -845,11 +845,11 @@ def offers_past_expiry(*, now: datetime.datetime) -> list[str]:
 def offer_expire(*, offer_id: uuid.UUID | str) -> bool:
     """An unanswered offer past its expiry becomes `expired` (once)."""
     now = timezone.now()
-    expired = Offer.objects.filter(
+    expired = Offer.unscoped.filter(
         pk=offer_id, status=Status.AWAITING_CONFIRMATION, expires_at__lte=now
     ).update(status=Status.EXPIRED, closed_at=now, updated_at=now)
     if expired:
         notifications.offer_answered(
-            offer=Offer.objects.select_related("customer", "partner").get(pk=offer_id)
+            offer=Offer.unscoped.select_related("customer", "partner").get(pk=offer_id)
         )
     return bool(expired)

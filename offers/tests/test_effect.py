@@ -39,10 +39,10 @@ def partner_org(world):
 
 def written() -> tuple:
     return (
-        Order.objects.count(),
-        Invoice.objects.count(),
-        SubscriptionChange.objects.count(),
-        sorted(Subscription.objects.values_list("quantity", "unit_price", "cancelled_at")),
+        Order.unscoped.count(),
+        Invoice.unscoped.count(),
+        SubscriptionChange.unscoped.count(),
+        sorted(Subscription.unscoped.values_list("quantity", "unit_price", "cancelled_at")),
     )
 
 
@@ -88,7 +88,7 @@ def delivered(world, template, customer=None) -> Offer:
     )
     offer = batch.offers.get()
     assert services.offer_deliver(offer_id=offer.pk)
-    return Offer.objects.get(pk=offer.pk)
+    return Offer.unscoped.get(pk=offer.pk)
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_office_starter_is_marked_as_reducing_and_needs_the_confirmation(
     assert "confirm the reduction" in refused.json()["confirm_reduction"][0]
     assert "Web hosting: 38 → 1 licence" in refused.json()["confirm_reduction"][0]
     assert written() == before
-    assert Offer.objects.get(pk=office_starter.pk).status == "awaiting_confirmation"
+    assert Offer.unscoped.get(pk=office_starter.pk).status == "awaiting_confirmation"
 
     # the preview, then the accept of exactly that
     preview = customer.post(
@@ -162,14 +162,14 @@ def test_office_starter_is_marked_as_reducing_and_needs_the_confirmation(
     assert newer.cancelled_at is not None and newer.status == "cancelled"
     assert older.quantity == 1 and older.unit_price == D("9.92")
     assert older.ends_on is not None
-    live = Subscription.objects.filter(customer=world.customer, cancelled_at=None)
+    live = Subscription.unscoped.filter(customer=world.customer, cancelled_at=None)
     assert sum(s.quantity for s in live) == 1
     # one credit order each, with its credit note to Müller (who paid)
-    credits = Order.objects.filter(kind="credit").order_by("credited_amount")
+    credits = Order.unscoped.filter(kind="credit").order_by("credited_amount")
     assert [c.credited_amount for c in credits] == [D("17.86"), D("126.48")]
-    notes = Invoice.objects.filter(kind=Invoice.Kind.CREDIT_NOTE)
+    notes = Invoice.unscoped.filter(kind=Invoice.Kind.CREDIT_NOTE)
     assert notes.count() == 2 and {n.order.payer_tenant for n in notes} == {world.customer}
-    assert str(Offer.objects.get(pk=office_starter.pk).order_id) == accepted.json()["order"]
+    assert str(Offer.unscoped.get(pk=office_starter.pk).order_id) == accepted.json()["order"]
     assert accepted.json()["order"] in {str(c.pk) for c in credits}
     # and the ledger says so, under those orders
     assert newer.changes.get(kind="cancel").order.kind == "credit"
@@ -191,7 +191,7 @@ def test_a_changed_amount_at_accept_is_a_409_with_the_new_figures(world, api, of
     assert "The amount changed since the preview" in body["detail"]
     assert body["preview"]["total"] == "-144.34"
     assert written() == before
-    assert Offer.objects.get(pk=office_starter.pk).status == "awaiting_confirmation"
+    assert Offer.unscoped.get(pk=office_starter.pk).status == "awaiting_confirmation"
 
 
 # --- one quantity, increases ---------------------------------------------------------------------
@@ -222,7 +222,7 @@ def test_a_relative_offer_adds_to_the_total_and_raises_the_newest(
     older.refresh_from_db()
     newer.refresh_from_db()
     assert (older.quantity, newer.quantity) == (35, 4)
-    order = Order.objects.get(pk=accepted.json()["order"])
+    order = Order.unscoped.get(pk=accepted.json()["order"])
     assert (order.kind, order.charged_amount) == ("order", D("5.95"))
     assert newer.changes.get(kind="increase").order_id == order.pk
 
@@ -258,7 +258,7 @@ def book(world, template, mailbox):
     suspended = managed_customer(world, "Ruhend AG")
     Tenant.objects.filter(pk=suspended.pk).update(status=Tenant.Status.SUSPENDED)
     nobody = managed_customer(world, "Niemand GmbH")
-    Membership.objects.filter(tenant=nobody).delete()
+    Membership.unscoped.filter(tenant=nobody).delete()
     eligible = managed_customer(world, "Zahlt Gern SA")
     return [world.customer, suspended, nobody, eligible]
 
@@ -284,7 +284,7 @@ def test_a_bulk_send_sends_to_the_eligible_and_reports_the_others(world, api, te
             "reason": "Nobody there can answer: it has no owner or admin.",
         },
     ]
-    assert list(Offer.objects.values_list("customer__name", flat=True)) == ["Zahlt Gern SA"]
+    assert list(Offer.unscoped.values_list("customer__name", flat=True)) == ["Zahlt Gern SA"]
 
 
 def test_all_or_nothing_refuses_the_whole_send(world, api, template, book):
@@ -302,7 +302,7 @@ def test_all_or_nothing_refuses_the_whole_send(world, api, template, book):
         "Ruhend AG: This organization is suspended.",
         "Niemand GmbH: Nobody there can answer: it has no owner or admin.",
     ]
-    assert not Offer.objects.exists() and not OfferBatch.objects.exists()
+    assert not Offer.unscoped.exists() and not OfferBatch.unscoped.exists()
 
 
 def test_an_id_out_of_reach_refuses_the_send_like_a_missing_one(world, api, template, book):
@@ -318,7 +318,7 @@ def test_an_id_out_of_reach_refuses_the_send_like_a_missing_one(world, api, temp
         f"{foreign.pk}: You do not manage this customer.",
         f"{missing}: You do not manage this customer.",
     ]
-    assert not Offer.objects.exists()
+    assert not Offer.unscoped.exists()
 
 
 def test_nobody_eligible_is_a_400_naming_each(world, api, template, book):
@@ -326,7 +326,7 @@ def test_nobody_eligible_is_a_400_naming_each(world, api, template, book):
     response = api(world.partner_owner, world.partner).post(OFFERS, body, format="json")
     assert response.status_code == 400
     assert len(response.json()["customers"]) == 3
-    assert not Offer.objects.exists()
+    assert not Offer.unscoped.exists()
 
 
 def test_an_offer_of_another_customer_cannot_be_accepted_or_previewed(world, api, office_starter):
@@ -336,7 +336,7 @@ def test_an_offer_of_another_customer_cannot_be_accepted_or_previewed(world, api
     for body in ({}, {"dry_run": True}, {"confirm_reduction": True}):
         response = other.post(f"{OFFERS}{office_starter.pk}/accept/", body, format="json")
         assert response.status_code == 404
-    assert Offer.objects.get(pk=office_starter.pk).status == "awaiting_confirmation"
+    assert Offer.unscoped.get(pk=office_starter.pk).status == "awaiting_confirmation"
 
 
 # --- the pages ------------------------------------------------------------------------------------
@@ -375,7 +375,7 @@ def test_the_customer_card_shows_the_reduction_and_asks_to_confirm(
     _older, newer = two_subscriptions
     newer.refresh_from_db()
     assert newer.cancelled_at is not None
-    assert Invoice.objects.filter(kind=Invoice.Kind.CREDIT_NOTE).count() == 2
+    assert Invoice.unscoped.filter(kind=Invoice.Kind.CREDIT_NOTE).count() == 2
 
 
 def test_the_send_page_previews_each_customer_and_names_the_left_out(
@@ -392,21 +392,21 @@ def test_the_send_page_previews_each_customer_and_names_the_left_out(
     assert "Zahlt Gern SA" in html and "Web hosting: 0 → 35 licences" in html
     assert "Ruhend AG: This organization is suspended." in html
     assert "Niemand GmbH: Nobody there can answer: it has no owner or admin." in html
-    assert not Offer.objects.exists()
+    assert not Offer.unscoped.exists()
 
     sent = client.post(page_url("offer_send", "alpine"), {**form, "action": "send"}, follow=True)
 
     after = sent.content.decode()
     assert "Not sent to Ruhend AG: This organization is suspended." in after
     assert "Not sent to Bäckerei Müller: Your limited access does not include Web hosting." in after
-    assert list(Offer.objects.values_list("customer__name", flat=True)) == ["Zahlt Gern SA"]
+    assert list(Offer.unscoped.values_list("customer__name", flat=True)) == ["Zahlt Gern SA"]
 
     refused = client.post(
         page_url("offer_send", "alpine"), {**form, "action": "send", "all_or_nothing": "on"}
     )
     assert refused.status_code == 400
     assert "Ruhend AG: This organization is suspended." in refused.content.decode()
-    assert Offer.objects.count() == 1
+    assert Offer.unscoped.count() == 1
 
 
 def test_the_send_page_warns_of_a_reduction_before_sending(
@@ -424,8 +424,8 @@ def test_the_send_page_warns_of_a_reduction_before_sending(
     assert "For 1 of them it lowers a quantity they have now." in html
     assert "Web hosting: 38 → 1 licence" in html
     assert "This offer lowers a quantity the customer has now." in html
-    assert not Offer.objects.exists()
-    assert Partnership.objects.count() == 1
+    assert not Offer.unscoped.exists()
+    assert Partnership.unscoped.count() == 1
 
 
 def test_the_updates_list_carries_each_offers_effect(world, api, office_starter):

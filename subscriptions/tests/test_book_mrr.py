@@ -38,7 +38,7 @@ def managed(world, name, currency=None):
 
 
 def sub(customer, price, starts_on, ends_on=None, *, annual=False, currency="CHF", **extra):
-    return Subscription.objects.create(
+    return Subscription.unscoped.create(
         customer=customer,
         product=extra.pop("product", None) or ProductFactory(),
         quantity=extra.pop("quantity", 1),

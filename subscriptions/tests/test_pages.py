@@ -154,7 +154,7 @@ def test_adding_a_subscription_is_placing_an_order_after_its_preview(
     assert unseen.status_code == 200
     assert 'name="expected_total" value="277.76"' in text(unseen)  # Alpine pays, 20 % off
     assert placed.status_code == 302, text(placed)
-    subscription = Subscription.objects.get(customer=managed)
+    subscription = Subscription.unscoped.get(customer=managed)
     assert (subscription.quantity, subscription.unit_price) == (35, Decimal("9.92"))
     assert subscription.mrr == Decimal("347.20")
     assert list(subscription.changes.values_list("kind", "quantity_after")) == [("new", 35)]
@@ -172,7 +172,7 @@ def test_an_amount_that_changed_since_the_preview_is_shown_again_and_nothing_is_
     page = text(response)
     assert "The amount changed since the preview: CHF 277.76 now." in page
     assert 'name="expected_total" value="277.76"' in page
-    assert not Subscription.objects.exists()
+    assert not Subscription.unscoped.exists()
 
 
 def test_a_price_typed_into_the_browser_is_never_taken(world, browser, product):
@@ -191,7 +191,7 @@ def test_a_price_typed_into_the_browser_is_never_taken(world, browser, product):
 
     assert old_form.status_code == 405
     assert placed.status_code == 302, text(placed)
-    subscription = Subscription.objects.get()
+    subscription = Subscription.unscoped.get()
     assert (subscription.quantity, subscription.unit_price) == (50, Decimal("9.92"))
     assert subscription.order_lines.get().order.charged_amount == Decimal("496.00")
 
@@ -247,7 +247,7 @@ def test_customer_admin_adds_and_customer_user_may_not(world, browser, product):
     assert admin.get(url)["Location"] == order_url()
     assert admin.post(order_url(), data).status_code == 302
 
-    assert Subscription.objects.get(customer=world.customer).quantity == 3
+    assert Subscription.unscoped.get(customer=world.customer).quantity == 3
 
 
 def test_unassigned_collaborator_gets_404(world, browser, managed, product):
@@ -258,7 +258,7 @@ def test_unassigned_collaborator_gets_404(world, browser, managed, product):
         assert client.get(partner_url(name, managed)).status_code == 404
     for name in ("subscription_edit", "subscription_cancel"):
         assert client.post(partner_url(name, managed, subscription)).status_code == 404
-    assert Subscription.objects.get().cancelled_at is None
+    assert Subscription.unscoped.get().cancelled_at is None
 
 
 # --- the partner dashboard and its drill-down ---------------------------------------------
@@ -342,7 +342,7 @@ def test_dashboard_query_count_does_not_grow_with_the_book(world, browser, produ
 
     def grow(count):
         for i in range(count):
-            customer = customer_add(org=org, name=f"Kunde {Subscription.objects.count()} {i}")
+            customer = customer_add(org=org, name=f"Kunde {Subscription.unscoped.count()} {i}")
             subscribe(world, customer.customer, product, quantity=i + 1)
 
     grow(3)
@@ -426,7 +426,7 @@ def test_another_partners_customer_and_subscription_are_404(world, client, manag
 
 def test_a_member_without_the_buyer_flag_neither_ends_nor_cancels(world, browser, product):
     subscription = subscribe(world, world.customer, product)
-    Membership.objects.filter(tenant=world.customer, user=world.customer_admin).update(buyer=False)
+    Membership.unscoped.filter(tenant=world.customer, user=world.customer_admin).update(buyer=False)
     client = browser(world.customer_admin)
 
     edited = client.post(customer_url("subscription_edit", subscription), {"ends_on": "2099-12-31"})

@@ -169,7 +169,7 @@ def test_a_customer_orders_with_an_end_date_but_never_its_own_price_or_start(wor
         "19.84",
     )
     assert (body["ends_on"], body["status"]) == (end.isoformat(), "active")
-    assert Subscription.objects.count() == 1
+    assert Subscription.unscoped.count() == 1
 
 
 # --- who may ----------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ def test_who_may_add_a_subscription(world, api, hosting, who, side, expected):
     manage(world)
     if who.startswith("assigned"):
         assign_collaborator(world)
-        Membership.objects.filter(user=world.collaborator).update(buyer="buyer" in who)
+        Membership.unscoped.filter(user=world.collaborator).update(buyer="buyer" in who)
         who = "collaborator"
     user, tenant = getattr(world, who), getattr(world, side)
 
@@ -202,8 +202,8 @@ def test_who_may_add_a_subscription(world, api, hosting, who, side, expected):
     )
 
     assert response.status_code == expected, response.json()
-    assert Subscription.objects.count() == (1 if expected == 201 else 0)
-    assert Order.objects.count() == (1 if expected == 201 else 0)
+    assert Subscription.unscoped.count() == (1 if expected == 201 else 0)
+    assert Order.unscoped.count() == (1 if expected == 201 else 0)
 
 
 def test_a_customer_user_reads_but_does_not_change(world, api, hosting):
@@ -232,7 +232,7 @@ def test_collaborators_see_only_assigned_customers(world, api, hosting):
 
     assert client.get(LIST).json()["count"] == 1
     assert client.patch(detail(subscription), {"quantity": 4}).status_code == 403  # not a buyer
-    Membership.objects.filter(user=world.collaborator).update(buyer=True)
+    Membership.unscoped.filter(user=world.collaborator).update(buyer=True)
     raised = client.patch(detail(subscription), {"quantity": 4})
     assert raised.json()["subscription"]["mrr"] == "39.68", raised.json()
     assert client.get(mrr_url(world.customer.id)).json()["current_mrr"] == "39.68"
@@ -253,7 +253,7 @@ def test_a_limited_grant_covers_only_its_listed_products(world, api, hosting):
     assert [row["product"] for row in listed["results"]] == ["mail-basic"]
     assert client.get(detail(on_hosting)).status_code == 404
     assert refused.status_code == 404
-    assert Subscription.objects.count() == 2
+    assert Subscription.unscoped.count() == 2
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -281,8 +281,8 @@ def test_bad_input_is_a_400_and_nothing_is_written(world, api, hosting, change, 
 
     assert response.status_code == 400
     assert field in response.json()
-    assert not Subscription.objects.exists()
-    assert not Order.objects.exists()
+    assert not Subscription.unscoped.exists()
+    assert not Order.unscoped.exists()
 
 
 def test_the_service_refuses_bad_values_itself(world, hosting):
@@ -292,7 +292,7 @@ def test_the_service_refuses_bad_values_itself(world, hosting):
         subscribe(world, hosting, quantity=0, ends_on=TODAY - datetime.timedelta(days=1))
 
     assert set(error.value.message_dict) == {"quantity", "ends_on"}
-    assert not Subscription.objects.exists()
+    assert not Subscription.unscoped.exists()
 
 
 def test_an_update_is_checked_like_a_create(world, api, hosting):
@@ -449,7 +449,7 @@ def test_the_current_months_bar_is_the_mrr_as_of_today_for_the_customer_and_the_
 def test_the_mrr_takes_two_queries_whatever_the_number_of_subscriptions(
     world, hosting, django_assert_num_queries, count
 ):
-    Subscription.objects.bulk_create(
+    Subscription.unscoped.bulk_create(
         Subscription(
             customer=world.customer,
             product=hosting,
@@ -501,7 +501,7 @@ def test_the_list_takes_the_same_queries_for_3_and_30_subscriptions(world, api, 
     client = api(world.partner_owner, world.partner)
     counts = []
     for total in (3, 30):
-        Subscription.objects.all().delete()
+        Subscription.unscoped.all().delete()
         for _ in range(total):
             subscribe(world, hosting)
         with CaptureQueriesContext(connection) as queries:

@@ -118,7 +118,7 @@ def test_a_customer_owner_or_admin_posts_and_opted_in_partners_are_emailed_after
 
     assert response.status_code == 201, response.json()
     data = response.json()
-    tender = Tender.objects.get()
+    tender = Tender.unscoped.get()
     assert data == {
         "id": str(tender.pk),
         "title": "Ten mailboxes and a website",
@@ -176,7 +176,7 @@ def test_bad_input_is_a_400_on_the_field_and_nothing_is_written(
         response = as_customer(api, world).post(TENDERS, body(**override), format="json")
     assert response.status_code == 400
     assert field in response.json()
-    assert not Tender.objects.exists()
+    assert not Tender.unscoped.exists()
     assert not OutboundEmail.objects.exists()
 
 
@@ -186,7 +186,7 @@ def test_a_missing_field_is_a_400_on_the_field(world, api):
     response = as_customer(api, world).post(TENDERS, data, format="json")
     assert response.status_code == 400
     assert set(response.json()) == {"contact_email", "valid_until"}
-    assert not Tender.objects.exists()
+    assert not Tender.unscoped.exists()
 
 
 def test_a_customer_user_may_not_post_and_partners_cannot(world, api):
@@ -200,7 +200,7 @@ def test_a_customer_user_may_not_post_and_partners_cannot(world, api):
             response = as_partner(api, world, user).post(TENDERS, data, format="json")
             assert response.status_code == 404
             assert response.json() == NOT_AVAILABLE
-    assert not Tender.objects.exists()
+    assert not Tender.unscoped.exists()
 
 
 def test_a_provider_has_no_tenders(world, api):
@@ -217,7 +217,7 @@ def test_a_customer_lists_its_own_tenders_in_every_status(world, api):
     cancelled = posted(world, title="Cancelled")
     tender_cancel(tender=cancelled, org=org(world.customer_owner, world.customer))
     expired = posted(world, title="Expired")
-    Tender.objects.filter(pk=expired.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
+    Tender.unscoped.filter(pk=expired.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
     tender_post(org=org(world.other_customer_owner, world.other_customer), **fields())
 
     response = as_customer(api, world, world.customer_user).get(TENDERS)
@@ -247,7 +247,7 @@ def test_a_partner_that_opted_in_lists_open_valid_tenders_in_full(
     tender_post_visitor(**fields(title="Unconfirmed"))
     tender_cancel(tender=posted(world, title="Cancelled"), org=None)
     expired = posted(world, title="Expired")
-    Tender.objects.filter(pk=expired.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
+    Tender.unscoped.filter(pk=expired.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
 
     response = as_partner(api, world, world.collaborator).get(TENDERS)
 
@@ -321,7 +321,7 @@ def test_the_list_takes_the_same_number_of_queries_for_1_or_10_tenders(
         for _ in range(count):
             tender = posted(world)
             for partner in (world.partner, world.other_partner):
-                TenderProposal.objects.create(tender=tender, partner=partner, message="Hello")
+                TenderProposal.unscoped.create(tender=tender, partner=partner, message="Hello")
 
     add_tenders(1)
     with CaptureQueriesContext(connection) as one:
@@ -362,14 +362,14 @@ def test_a_tender_out_of_reach_is_the_404_of_a_missing_id(world, api, actor, met
     assert theirs.json() == absent.json() == malformed.json()
     tender.refresh_from_db()
     assert tender.status == Tender.Status.OPEN
-    assert not TenderProposal.objects.exists()
+    assert not TenderProposal.unscoped.exists()
 
 
 def test_a_partner_no_longer_sees_a_cancelled_or_expired_tender(world, api, opted_in):
     cancelled = posted(world)
     tender_cancel(tender=cancelled, org=org(world.customer_owner, world.customer))
     expired = posted(world)
-    Tender.objects.filter(pk=expired.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
+    Tender.unscoped.filter(pk=expired.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
     client = as_partner(api, world)
     for tender in (cancelled, expired):
         response = client.get(url(tender))
@@ -388,7 +388,7 @@ def test_the_poster_cancels_at_once_and_a_second_cancel_is_a_409(world, api, opt
 
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "cancelled"
-    assert Tender.objects.get(pk=tender.pk).cancelled_at is not None
+    assert Tender.unscoped.get(pk=tender.pk).cancelled_at is not None
     # partners stop seeing it at once; the customer still reads it
     assert as_partner(api, world).get(url(tender)).status_code == 404
     assert as_partner(api, world).get(TENDERS).json()["count"] == 0
@@ -405,7 +405,7 @@ def test_only_the_customers_owners_and_admins_cancel(world, api, opted_in):
     partner = as_partner(api, world).post(url(tender, "cancel"))  # it sees the tender
     assert user.status_code == 403
     assert (partner.status_code, partner.json()) == (404, NOT_AVAILABLE)
-    assert Tender.objects.get(pk=tender.pk).status == Tender.Status.OPEN
+    assert Tender.unscoped.get(pk=tender.pk).status == Tender.Status.OPEN
 
 
 # --- proposals ----------------------------------------------------------------------------
@@ -423,7 +423,7 @@ def test_a_partner_that_opted_in_proposes_once_and_the_poster_is_emailed(
         )
 
     assert response.status_code == 201, response.json()
-    proposal = TenderProposal.objects.get()
+    proposal = TenderProposal.unscoped.get()
     assert response.json() == {
         "id": str(proposal.pk),
         "partner": {"id": str(world.partner.pk), "name": "Alpine IT"},
@@ -438,7 +438,7 @@ def test_a_partner_that_opted_in_proposes_once_and_the_poster_is_emailed(
     again = as_partner(api, world).post(url(tender, "proposals"), {"message": "Again"})
     assert again.status_code == 400
     assert "message" in again.json()
-    assert TenderProposal.objects.count() == 1
+    assert TenderProposal.unscoped.count() == 1
 
 
 @pytest.mark.parametrize("message", ["", "   ", "x" * 5001])
@@ -447,7 +447,7 @@ def test_a_blank_or_long_proposal_is_a_400(world, api, opted_in, message):
     response = as_partner(api, world).post(url(tender, "proposals"), {"message": message})
     assert response.status_code == 400
     assert "message" in response.json()
-    assert not TenderProposal.objects.exists()
+    assert not TenderProposal.unscoped.exists()
 
 
 @pytest.mark.parametrize("state", ["cancelled", "expired"])
@@ -456,7 +456,7 @@ def test_a_cancelled_or_expired_tender_cannot_be_answered(world, api, opted_in, 
     if state == "cancelled":
         tender_cancel(tender=tender, org=None)
     else:
-        Tender.objects.filter(pk=tender.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
+        Tender.unscoped.filter(pk=tender.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
     client = as_partner(api, world)
     data = {"message": "Still interested?"}
 
@@ -464,14 +464,14 @@ def test_a_cancelled_or_expired_tender_cannot_be_answered(world, api, opted_in, 
 
     assert response.status_code == 404
     assert response.json() == client.post(url(missing_id(), "proposals"), data).json()
-    assert not TenderProposal.objects.exists()
+    assert not TenderProposal.unscoped.exists()
 
 
 def test_customers_do_not_propose(world, api):
     tender = posted(world)
     response = as_customer(api, world).post(url(tender, "proposals"), {"message": "Me?"})
     assert (response.status_code, response.json()) == (404, NOT_AVAILABLE)
-    assert not TenderProposal.objects.exists()
+    assert not TenderProposal.unscoped.exists()
 
 
 # --- the partner programme ----------------------------------------------------------------

@@ -111,7 +111,7 @@ def test_bad_input_is_refused_with_the_field_and_nothing_is_written(world, overr
     with pytest.raises(ValidationError) as error:
         tender_post_visitor(**fields(**override))
     assert field in error.value.message_dict
-    assert not Tender.objects.exists()
+    assert not Tender.unscoped.exists()
 
 
 def test_a_visitor_confirms_by_the_signed_link_once(
@@ -126,7 +126,7 @@ def test_a_visitor_confirms_by_the_signed_link_once(
     with django_capture_on_commit_callbacks(execute=True):
         tender_confirm(tender=tender_for_token(token=token, purpose="confirm"))
         tender_confirm(tender=tender)  # a second click changes nothing
-    assert Tender.objects.get(pk=tender.pk).status == Tender.Status.OPEN
+    assert Tender.unscoped.get(pk=tender.pk).status == Tender.Status.OPEN
     assert OutboundEmail.objects.filter(subject__contains="New request").count() == 2
 
 
@@ -142,7 +142,7 @@ def test_the_poster_cancels_at_once_and_partners_stop_seeing_it(world, opted_in)
 
 def test_expired_tenders_disappear_by_themselves(world, opted_in):
     tender = tender_post(org=org(world.customer_owner, world.customer), **fields())
-    Tender.objects.filter(pk=tender.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
+    Tender.unscoped.filter(pk=tender.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
     assert not tenders_for(org=org(world.partner_owner, world.partner)).exists()
 
 

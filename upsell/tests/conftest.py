@@ -77,7 +77,7 @@ def shop(world, family) -> Shop:
         for name, (role, buyer) in MEMBER_TYPES.items()
     }
     MembershipFactory(tenant=customer, role=Role.OWNER, buyer=True)
-    Partnership.objects.create(
+    Partnership.unscoped.create(
         partner=world.sub_partner,
         customer=customer,
         access="full",
