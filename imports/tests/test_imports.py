@@ -62,9 +62,9 @@ def upload(client, content, kind="customers", query="", **fields):
 def counts() -> tuple[int, int, int, int]:
     return (
         Tenant.objects.count(),
-        Partnership.objects.count(),
-        PartnershipEvent.objects.count(),
-        Contact.objects.count(),
+        Partnership.unscoped.count(),
+        PartnershipEvent.unscoped.count(),
+        Contact.unscoped.count(),
     )
 
 
@@ -133,10 +133,10 @@ def test_a_valid_file_creates_unclaimed_customers_with_their_primary_contacts(wo
     assert muster.email_domains == ["muster.ch", "muster.com"]
     assert muster.parent == world.partner and muster.origin == world.partner
     assert muster.currency == world.partner.currency
-    grant = Partnership.objects.get(customer=muster)
+    grant = Partnership.unscoped.get(customer=muster)
     assert (grant.status, grant.access, grant.payment) == ("active", "full", "partner")
     assert [e.kind for e in grant.events.all()] == ["created"]
-    anna = Contact.objects.get(customer=muster)
+    anna = Contact.unscoped.get(customer=muster)
     assert (anna.first_name, anna.email, anna.is_primary) == ("Anna", "anna@muster.ch", True)
     assert beispiel.name == "Beispiel GmbH" and not beispiel.contacts.exists()
     # The partner manages them at once: they are in its list.
@@ -237,7 +237,7 @@ def test_bulk_creation_makes_exactly_what_customer_add_makes(world):
         }
 
     def partnership(p):
-        p = Partnership.objects.get(pk=p.pk)
+        p = Partnership.unscoped.get(pk=p.pk)
         skip = ("id", "customer", "created_at", "updated_at", "activated_at")
         return {
             f.name: getattr(p, f.attname) for f in p._meta.concrete_fields if f.name not in skip
@@ -251,7 +251,7 @@ def test_bulk_creation_makes_exactly_what_customer_add_makes(world):
     assert events(other) == events(one) and list(other.products.all()) == []
 
     def audit(p):  # both organizations' logs, as customer_add writes them
-        rows = AuditEvent.objects.filter(details__partnership=str(p.pk)).order_by("tenant__kind")
+        rows = AuditEvent.unscoped.filter(details__partnership=str(p.pk)).order_by("tenant__kind")
         return [
             (e.tenant_id == p.customer_id, e.action, e.actor_id, e.actor_tenant_id, e.target)
             for e in rows
@@ -509,7 +509,7 @@ def test_an_import_never_touches_a_customer_the_partner_does_not_manage(world, o
     world.other_customer.refresh_from_db()
     world.customer.refresh_from_db()
     assert world.other_customer.city == "Köln" and world.customer.city == ""
-    assert not Partnership.objects.filter(
+    assert not Partnership.unscoped.filter(
         partner=world.partner, customer__in=[world.other_customer, world.customer]
     ).exists()
     assert Tenant.objects.filter(name="Bergmann", parent=world.partner, tax_id="DE-1").exists()
@@ -605,7 +605,7 @@ def test_a_large_file_is_validated_at_once_then_written_by_a_job(
     callbacks[0]()  # the commit: the job runs (eagerly)
 
     body = response.json()
-    job = ImportJob.objects.get(pk=body["job"])
+    job = ImportJob.unscoped.get(pk=body["job"])
     assert body == {
         "job": str(job.pk),
         "status": "queued",
@@ -639,7 +639,7 @@ def analyzed(monkeypatch):
     calls = []
 
     def recording(models):
-        statuses = list(ImportJob.objects.values_list("status", flat=True))
+        statuses = list(ImportJob.unscoped.values_list("status", flat=True))
         calls.append((analyze(models), statuses))
         return calls[-1][0]
 
@@ -700,11 +700,11 @@ def test_a_large_file_with_errors_is_a_400_and_queues_nothing(world, owner_api, 
     response = upload(owner_api, FIVE + "Gross 1 AG,Thun\n")
 
     assert response.status_code == 400 and response.json()["errors"][0]["row"] == 7
-    assert not ImportJob.objects.exists()
+    assert not ImportJob.unscoped.exists()
 
 
 def test_a_job_whose_file_no_longer_fits_fails_and_writes_nothing(world):
-    job = ImportJob.objects.create(
+    job = ImportJob.unscoped.create(
         partner=world.partner,
         kind="contacts",
         content="customer,first_name,last_name\nGone AG,Eva,Roth\n",
@@ -734,7 +734,7 @@ def test_the_page_sends_a_large_file_to_its_progress_page(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(PAGE, {"kind": "customers", "file": as_file(FIVE)})
 
-    job = ImportJob.objects.get()
+    job = ImportJob.unscoped.get()
     url = reverse("customer_import_job", kwargs={"slug": "alpine", "job_id": job.pk})
     assert response.status_code == 302 and response["Location"] == url
     page = client.get(url).content.decode()
@@ -743,7 +743,7 @@ def test_the_page_sends_a_large_file_to_its_progress_page(
 
 
 def test_the_progress_page_polls_itself_while_the_job_runs(world, browser):
-    job = ImportJob.objects.create(
+    job = ImportJob.unscoped.create(
         partner=world.partner,
         kind="customers",
         total=1200,
@@ -770,7 +770,7 @@ def test_others_see_the_progress_of_a_running_job_but_no_customer_before_the_end
     world, monkeypatch
 ):
     monkeypatch.setattr("imports.apply.PROGRESS_EVERY", 2)
-    job = ImportJob.objects.create(
+    job = ImportJob.unscoped.create(
         partner=world.partner,
         kind="customers",
         content=FIVE,
@@ -806,7 +806,7 @@ def test_others_see_the_progress_of_a_running_job_but_no_customer_before_the_end
     else:  # SQLite has one writer: the progress shows when the import commits
         assert seen == [(0, "running", 0)] * 3
     assert Tenant.objects.filter(name__startswith="Gross ").count() == 5
-    assert ImportJob.objects.get(pk=job.pk).processed == 5
+    assert ImportJob.unscoped.get(pk=job.pk).processed == 5
 
 
 @pytest.mark.django_db(transaction=True)
@@ -834,17 +834,17 @@ def test_two_imports_of_one_file_at_the_same_moment_create_each_customer_once(wo
 
     assert sorted((o.created, o.updated) for o in outcomes) == [(0, 2), (2, 0)], outcomes
     assert Tenant.objects.filter(name__in=["Muster AG", "Beispiel GmbH"]).count() == 2
-    assert Contact.objects.filter(email="anna@muster.ch").count() == 1
+    assert Contact.unscoped.filter(email="anna@muster.ch").count() == 1
 
 
 # --- isolation --------------------------------------------------------------------------------
 
 
 def test_another_organizations_job_is_a_404_on_the_page_and_the_api(world, api, browser):
-    theirs = ImportJob.objects.create(
+    theirs = ImportJob.unscoped.create(
         partner=world.other_partner, kind="customers", created_by=world.other_owner
     )
-    ours = ImportJob.objects.create(
+    ours = ImportJob.unscoped.create(
         partner=world.partner, kind="customers", created_by=world.partner_owner
     )
 
@@ -882,7 +882,7 @@ def test_a_job_whose_worker_died_is_claimed_again_and_lost_ones_are_swept(world,
     from django.utils import timezone
 
     long_ago = timezone.now() - datetime.timedelta(hours=2)
-    stale = ImportJob.objects.create(
+    stale = ImportJob.unscoped.create(
         partner=world.partner,
         kind="customers",
         content=FIVE,
@@ -891,7 +891,7 @@ def test_a_job_whose_worker_died_is_claimed_again_and_lost_ones_are_swept(world,
         status="running",
         started_at=long_ago,
     )
-    live = ImportJob.objects.create(
+    live = ImportJob.unscoped.create(
         partner=world.partner,
         kind="customers",
         content=FIVE,
