@@ -14,6 +14,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from tenants.exceptions import PlatformNotSetUp
 from tenants.models import ROLE_RANK, ApiToken, AuditEvent, Branding, Membership, Role, Tenant, User
 
 
@@ -130,8 +131,19 @@ def tenant_ancestors(*, tenant: Tenant) -> list[Tenant]:
     return list(Tenant.objects.filter(id__in=ids).order_by("-depth"))
 
 
+def provider_root_or_none() -> Tenant | None:
+    """The install's provider organization; None before `setup_platform` ran
+    (a database constraint allows one: tenant_one_provider)."""
+    return Tenant.objects.filter(kind=Tenant.Kind.PROVIDER, parent__isnull=True).first()
+
+
 def provider_root() -> Tenant:
-    return Tenant.objects.get(kind=Tenant.Kind.PROVIDER, parent__isnull=True)
+    """The provider organization, or PlatformNotSetUp (409 in the API, a page
+    naming the command in the browser) before `setup_platform` ran."""
+    provider = provider_root_or_none()
+    if provider is None:
+        raise PlatformNotSetUp()
+    return provider
 
 
 def partner_get(*, partner_id: object) -> Tenant:
