@@ -1,9 +1,14 @@
+from decimal import Decimal
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import (
+    MAX_DISCOUNT_RATE,
     ApiToken,
     AuditEvent,
     Branding,
@@ -13,7 +18,9 @@ from tenants.models import (
     Tenant,
     User,
 )
-from tenants.services import tenant_move, tenant_status_set
+from tenants.services import clean_email_domains, tenant_move, tenant_status_set
+
+PERCENT = Decimal("100")
 
 
 class MembershipInline(admin.TabularInline):
@@ -50,15 +57,88 @@ class MemberInline(admin.TabularInline):
     fields = ["user", "role", "buyer"]
 
 
+class LinesField(forms.Field):
+    """A list (a JSON field: email domains, specialities) typed one item a line,
+    not as JSON text."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return "\n".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value) -> list[str]:
+        if isinstance(value, list):
+            return value
+        return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+    def has_changed(self, initial, data) -> bool:
+        return list(initial or []) != self.to_python(data)
+
+
+class PercentField(forms.DecimalField):
+    """A rate stored as a fraction (0.2000) and shown and typed in percent (20)."""
+
+    def __init__(self, *, max_rate: Decimal, **kwargs):
+        super().__init__(
+            max_digits=5, decimal_places=2, min_value=0, max_value=max_rate * PERCENT, **kwargs
+        )
+
+    def prepare_value(self, value):
+        if isinstance(value, Decimal):  # the stored fraction; typed text stays as typed
+            return f"{(value * PERCENT).normalize():f}"
+        return value
+
+    def clean(self, value):
+        percent = super().clean(value)
+        return None if percent is None else (percent / PERCENT).quantize(Decimal("0.0001"))
+
+    def has_changed(self, initial, data) -> bool:
+        try:
+            return initial != self.clean(data)
+        except ValidationError:
+            return True
+
+
+class TenantAdminForm(forms.ModelForm):
+    email_domains = LinesField(
+        label=_("Email domains"), required=False, help_text=_("One domain a line, without @.")
+    )
+    specialities = LinesField(
+        label=_("Specialities"), required=False, help_text=_("One speciality a line.")
+    )
+    discount_rate = PercentField(
+        label=_("Discount (%)"),
+        max_rate=MAX_DISCOUNT_RATE,
+        help_text=_("Partner discount on public prices: 20 by default, at most 35."),
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ["email_domains", "specialities", "discount_rate"]  # the admin adds the rest
+
+    def clean_email_domains(self) -> list[str]:
+        try:
+            return clean_email_domains(self.cleaned_data["email_domains"])
+        except ValidationError as exc:  # the service's {field: message}, on this field
+            raise ValidationError(exc.message_dict["email_domains"]) from exc
+
+
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
+    """Kind and currency are fixed once the organization exists (its books are in
+    that currency); status and the place in the tree go through their services
+    (`tenant_status_set`, `tenant_move`)."""
+
+    form = TenantAdminForm
     list_display = [
         "name",
         "kind",
         "parent",
         "status",
         "currency",
-        "discount_rate",
+        "discount",
         "country",
         "created_at",
     ]
@@ -72,12 +152,22 @@ class TenantAdmin(admin.ModelAdmin):
     ]
     search_fields = ["name", "slug", "tax_id", "city"]
     list_select_related = ["parent"]
-    autocomplete_fields = ["parent"]
+    autocomplete_fields = ["parent", "origin"]
     readonly_fields = ["id", "path", "depth", "created_at", "updated_at"]
     inlines = [MemberInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     actions = ["suspend", "reinstate"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ["kind", "currency"] if obj is not None else []
+        return [*self.readonly_fields, *fixed]
+
+    @admin.display(description=_("Discount"), ordering="discount_rate")
+    def discount(self, obj: Tenant) -> str:
+        if obj.kind != Tenant.Kind.PARTNER:
+            return "—"
+        return f"{(obj.discount_rate * PERCENT).normalize():f} %"
 
     def save_model(self, request, obj, form, change):
         """Keep the materialized path right when staff create or re-parent a tenant;

@@ -24,6 +24,9 @@ class UpsellSwitch(models.Model):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
+    class Meta:
+        verbose_name_plural = "upsell switches"  # not Django's "switchs"
+
     def __str__(self) -> str:
         return f"Upsell {'on' if self.enabled else 'off'} for {self.customer}"
 
