@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -286,3 +286,25 @@ def audit_event_get(*, org: OrgContext, event_id: object) -> AuditEvent:
 def tenant_fresh(*, tenant: Tenant) -> Tenant:
     """The organization read again (a form edits a copy, not the request's)."""
     return Tenant.objects.get(pk=tenant.pk)
+
+
+def provider_console_user(*, user: User) -> Tenant:
+    """The provider organization, for its console (`/provider/`): platform staff
+    only, whom every staff service requires (`partner_create`, `partner_update`).
+    Anyone else gets the 404 of a page that does not exist; staff before
+    `setup_platform` get PlatformNotSetUp."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        raise Http404(_("Not found."))
+    return provider_root()
+
+
+def partners_list(*, q: str = "", status: str = "") -> QuerySet[Tenant]:
+    """Every partner, for the provider console: by name, `q` in the name or
+    slug, `status` active or suspended (anything else: all)."""
+    partners = Tenant.objects.filter(kind=Tenant.Kind.PARTNER).select_related("parent")
+    q = (q or "").strip()
+    if q:
+        partners = partners.filter(Q(name__icontains=q) | Q(slug__icontains=q))
+    if status in Tenant.Status.values:
+        partners = partners.filter(status=status)
+    return partners.order_by("name", "id")
