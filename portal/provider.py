@@ -1,7 +1,8 @@
 """The provider console (`/provider/`, SPEC §2 "Provider console"): platform
 staff run the platform in the browser. Built so far: the partners, listed with
-their MRR, status and programme, and a new partner made by inviting its owner
-by email. The same services as the API (`tenants.services.partner_create`);
+their MRR, status and programme; a new partner made by inviting its owner by
+email; a partner suspended or reactivated. The same services as the API
+(`tenants.services.partner_create`, `tenant_status_set`);
 anyone but staff gets a 404 on every page here (tenants.selectors.
 provider_console_user), and before `setup_platform` staff get the page naming
 it (portal.setup_required)."""
@@ -21,8 +22,8 @@ from django.views import View
 from subscriptions.mrr import book_mrr
 from tenants.forms import PercentField
 from tenants.models import DEFAULT_DISCOUNT_RATE, MAX_DISCOUNT_RATE, Tenant
-from tenants.selectors import OrgContext, partners_list, provider_console_user
-from tenants.services import partner_create
+from tenants.selectors import OrgContext, partner_get, partners_list, provider_console_user
+from tenants.services import partner_create, tenant_status_set
 from tenants.web import form_add_service_errors
 from tenders.selectors import programme_progress
 
@@ -81,28 +82,55 @@ def _partner_row(partner: Tenant, user) -> dict:
     }
 
 
+def _partners_page(request, provider: Tenant, status_code: int = 200):
+    q = request.GET.get("q", "")
+    status = request.GET.get("status", "")
+    page = Paginator(partners_list(q=q, status=status), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [_partner_row(partner, request.user) for partner in page]
+    return render(
+        request,
+        "provider/partners.html",
+        {
+            "provider": provider,
+            "page": page,
+            "rows": rows,
+            "q": q,
+            "status": status,
+            "statuses": Tenant.Status.choices,
+        },
+        status=status_code,
+    )
+
+
 class PartnersView(ProviderConsoleMixin, View):
     """Every partner, 25 a page, searchable by name and filtered by status."""
 
     def get(self, request):
-        q = request.GET.get("q", "")
-        status = request.GET.get("status", "")
-        page = Paginator(partners_list(q=q, status=status), PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
-        rows = [_partner_row(partner, request.user) for partner in page]
-        return render(
-            request,
-            "provider/partners.html",
-            {
-                "provider": self.provider,
-                "page": page,
-                "rows": rows,
-                "q": q,
-                "status": status,
-                "statuses": Tenant.Status.choices,
-            },
-        )
+        return _partners_page(request, self.provider)
+
+
+class PartnerStatusView(ProviderConsoleMixin, View):
+    """Suspend a partner or reactivate it (`tenant_status_set`, as `PATCH
+    partners/{id}/` in the API): suspended, its members and API tokens get 403
+    at once, its customers keep their own access; audited in the partner's log
+    and the provider's."""
+
+    def post(self, request, partner_id):
+        partner = partner_get(partner_id=partner_id)
+        try:
+            partner = tenant_status_set(
+                actor=request.user, tenant=partner, status=request.POST.get("status", "")
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return _partners_page(request, self.provider, status_code=400)
+        if partner.status == Tenant.Status.SUSPENDED:
+            text = _("%(partner)s is suspended.")
+        else:
+            text = _("%(partner)s is active again.")
+        messages.success(request, text % {"partner": partner.name})
+        return redirect("provider_partners")
 
 
 class PartnerInviteView(ProviderConsoleMixin, View):

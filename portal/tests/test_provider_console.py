@@ -2,28 +2,39 @@
 their MRR, status and programme and create one by inviting its owner; anyone
 else gets a 404 on every page of it."""
 
+import uuid
 from decimal import Decimal
 
 import pytest
 from django.core import mail
 from django.urls import URLPattern, get_resolver, reverse
 
-from tenants.models import Membership, Role, Tenant, User
+from tenants.models import AuditEvent, Membership, Role, Tenant, User
 from tenants.tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def provider_urls() -> list[str]:
+def provider_urls(partner_id=None) -> list[str]:
+    """Every /provider/ URL, a partner's id where the pattern takes one."""
+    partner_id = partner_id or uuid.uuid4()
     return [
-        reverse(p.name)
+        reverse(
+            p.name,
+            kwargs={"partner_id": partner_id} if "partner_id" in p.pattern.converters else {},
+        )
         for p in get_resolver().url_patterns
         if isinstance(p, URLPattern) and str(p.pattern).startswith("provider/")
     ]
 
 
 def test_the_console_has_pages():
-    assert set(provider_urls()) == {"/provider/partners/", "/provider/partners/new/"}
+    some = uuid.uuid4()
+    assert set(provider_urls(some)) == {
+        "/provider/partners/",
+        "/provider/partners/new/",
+        f"/provider/partners/{some}/status/",
+    }
 
 
 def test_partners_and_customers_get_404_on_every_provider_page(world, client):
@@ -40,13 +51,19 @@ def test_partners_and_customers_get_404_on_every_provider_page(world, client):
     partners_before = Tenant.objects.filter(kind=Tenant.Kind.PARTNER).count()
     for user in outsiders:
         client.force_login(user)
-        for url in provider_urls():
+        for url in provider_urls(world.sub_partner.pk):
             assert client.get(url).status_code == 404, (user, url)
-            body = {"name": "Sneaky", "owner_email": "sneaky@example.test", "currency": "CHF"}
+            body = {
+                "name": "Sneaky",
+                "owner_email": "sneaky@example.test",
+                "currency": "CHF",
+                "status": "suspended",
+            }
             assert client.post(url, body).status_code == 404, (user, url)
     assert Tenant.objects.filter(kind=Tenant.Kind.PARTNER).count() == partners_before
+    assert not Tenant.objects.filter(status=Tenant.Status.SUSPENDED).exists()
     client.logout()
-    for url in provider_urls():
+    for url in provider_urls(world.sub_partner.pk):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
@@ -132,6 +149,38 @@ def test_bad_input_is_a_400_with_the_fields_error_and_nothing_written(
 def test_before_setup_platform_staff_see_what_to_run(client):
     client.force_login(UserFactory(is_staff=True))
     for url in provider_urls():
-        response = client.get(url)
+        response = client.post(url) if url.endswith("/status/") else client.get(url)
         assert response.status_code == 409
         assert b"setup_platform --name" in response.content
+
+
+def test_staff_suspend_and_reactivate_a_partner(world, browser, api):
+    client = browser(world.staff)
+    url = f"/provider/partners/{world.partner.pk}/status/"
+    response = client.post(url, {"status": "suspended"})
+    assert response.status_code == 302
+    world.partner.refresh_from_db()
+    assert world.partner.status == Tenant.Status.SUSPENDED
+    assert AuditEvent.objects.filter(
+        tenant=world.partner, action=AuditEvent.Action.TENANT_SUSPENDED
+    ).exists()
+    # its members stop at once (403), as with the API's PATCH partners/{id}/
+    assert api(world.partner_owner, world.partner).get("/api/v1/organization/").status_code == 403
+    listing = client.get("/provider/partners/").content.decode()
+    assert "is suspended" in listing and "Reactivate" in listing
+
+    assert client.post(url, {"status": "active"}).status_code == 302
+    world.partner.refresh_from_db()
+    assert world.partner.status == Tenant.Status.ACTIVE
+    assert api(world.partner_owner, world.partner).get("/api/v1/organization/").status_code == 200
+
+    bad = client.post(url, {"status": "deleted"})
+    assert bad.status_code == 400 and "Choose active or suspended." in bad.content.decode()
+    missing = client.post(f"/provider/partners/{uuid.uuid4()}/status/", {"status": "suspended"})
+    assert missing.status_code == 404
+    customer = client.post(
+        f"/provider/partners/{world.customer.pk}/status/", {"status": "suspended"}
+    )
+    assert customer.status_code == 404  # a customer is no partner here
+    world.customer.refresh_from_db()
+    assert world.customer.status == Tenant.Status.ACTIVE
