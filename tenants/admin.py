@@ -54,6 +54,13 @@ class MemberInline(admin.TabularInline):
     fields = ["user", "role", "buyer"]
 
 
+def _formfield(db_field, **kwargs):
+    """The class's own fields: a URL typed without a scheme is https (as the admin's)."""
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return db_field.formfield(**kwargs)
+
+
 class TenantAdminForm(forms.ModelForm):
     email_domains = LinesField(
         label=_("Email domains"), required=False, help_text=_("One domain a line, without @.")
@@ -69,7 +76,8 @@ class TenantAdminForm(forms.ModelForm):
 
     class Meta:
         model = Tenant
-        fields = ["email_domains", "specialities", "discount_rate"]  # the admin adds the rest
+        fields = "__all__"  # noqa: DJ007 (the admin shows every field; its fieldsets choose)
+        formfield_callback = _formfield  # the admin's own callback replaces it there
 
     def clean_email_domains(self) -> list[str]:
         try:

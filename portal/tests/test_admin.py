@@ -93,6 +93,7 @@ def test_tenant_lists_are_lines_and_the_discount_is_a_percentage(world, browser)
     partner.save()
     page = client.get(f"/admin/tenants/tenant/{partner.pk}/change/")
     form = page.context["adminform"].form
+    assert {"name", "status", "parent", "origin", "website", "country"} <= set(form.fields)
     assert form["specialities"].value() == "Backup\nMicrosoft 365"
     html = page.content.decode()
     assert "Backup\nMicrosoft 365</textarea>" in html  # not ["Backup", "Microsoft 365"]
