@@ -9,6 +9,7 @@ class ContractAdmin(admin.ModelAdmin):
     list_filter = ["type"]
     search_fields = ["name", "customer__name", "partner__name"]
     list_select_related = ["customer", "partner"]
+    autocomplete_fields = ["customer", "partner"]
 
 
 @admin.register(SlaPolicy)
@@ -16,6 +17,7 @@ class SlaPolicyAdmin(admin.ModelAdmin):
     list_display = ["name", "partner", "first_response_minutes", "resolution_minutes"]
     search_fields = ["name", "partner__name"]
     list_select_related = ["partner"]
+    autocomplete_fields = ["partner"]
 
 
 @admin.register(AlertProfile)
@@ -30,6 +32,7 @@ class AlertProfileAdmin(admin.ModelAdmin):
     ]
     search_fields = ["name", "partner__name"]
     list_select_related = ["partner"]
+    autocomplete_fields = ["partner"]
 
 
 @admin.register(ServiceProfile)
@@ -37,3 +40,4 @@ class ServiceProfileAdmin(admin.ModelAdmin):
     list_display = ["customer", "partner", "sla", "alert_profile"]
     search_fields = ["customer__name", "partner__name"]
     list_select_related = ["customer", "partner", "sla", "alert_profile"]
+    autocomplete_fields = ["customer", "partner", "sla", "alert_profile"]

@@ -28,7 +28,7 @@ from subscriptions.services import subscription_build, subscriptions_open
 from tenants.branch_cache import branch_changed
 from tenants.db import analyze
 from tenants.models import Branding, Contact, Membership, Role, Tenant, User
-from tenants.selectors import org_context_for
+from tenants.selectors import org_context_for, provider_root_or_none
 from tenants.services import tenant_build
 from tenders.models import Tender
 from tenders.services import tender_post
@@ -206,7 +206,8 @@ def seed_demo() -> list[DemoLogin]:
     """The demo world; returns the logins to print."""
     _user("staff@demo.test", staff=True)
     logins = [DemoLogin("staff@demo.test", "Django admin (/admin/)", "platform staff")]
-    provider = _tenant(
+    # The install's provider when `setup_platform` made one (the database allows one).
+    provider = provider_root_or_none() or _tenant(
         "provider", kind=Tenant.Kind.PROVIDER, name="Cloud Provider", parent=None, currency="CHF"
     )
     Branding.unscoped.get_or_create(

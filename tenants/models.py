@@ -206,6 +206,11 @@ class Tenant(models.Model):
                 condition=~models.Q(kind="provider") | models.Q(parent__isnull=True),
                 name="tenant_provider_is_root",
             ),
+            # One provider root per install (SPEC §2 "Operator set-up"):
+            # `manage.py setup_platform` creates it, and a second can never be.
+            models.UniqueConstraint(
+                fields=["kind"], condition=models.Q(kind="provider"), name="tenant_one_provider"
+            ),
         ]
 
     def __str__(self) -> str:

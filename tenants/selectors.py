@@ -9,11 +9,12 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from tenants.exceptions import PlatformNotSetUp
 from tenants.models import ROLE_RANK, ApiToken, AuditEvent, Branding, Membership, Role, Tenant, User
 
 
@@ -130,8 +131,19 @@ def tenant_ancestors(*, tenant: Tenant) -> list[Tenant]:
     return list(Tenant.objects.filter(id__in=ids).order_by("-depth"))
 
 
+def provider_root_or_none() -> Tenant | None:
+    """The install's provider organization; None before `setup_platform` ran
+    (a database constraint allows one: tenant_one_provider)."""
+    return Tenant.objects.filter(kind=Tenant.Kind.PROVIDER, parent__isnull=True).first()
+
+
 def provider_root() -> Tenant:
-    return Tenant.objects.get(kind=Tenant.Kind.PROVIDER, parent__isnull=True)
+    """The provider organization, or PlatformNotSetUp (409 in the API, a page
+    naming the command in the browser) before `setup_platform` ran."""
+    provider = provider_root_or_none()
+    if provider is None:
+        raise PlatformNotSetUp()
+    return provider
 
 
 def partner_get(*, partner_id: object) -> Tenant:
@@ -274,3 +286,25 @@ def audit_event_get(*, org: OrgContext, event_id: object) -> AuditEvent:
 def tenant_fresh(*, tenant: Tenant) -> Tenant:
     """The organization read again (a form edits a copy, not the request's)."""
     return Tenant.objects.get(pk=tenant.pk)
+
+
+def provider_console_user(*, user: User) -> Tenant:
+    """The provider organization, for its console (`/provider/`): platform staff
+    only, whom every staff service requires (`partner_create`, `partner_update`).
+    Anyone else gets the 404 of a page that does not exist; staff before
+    `setup_platform` get PlatformNotSetUp."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        raise Http404(_("Not found."))
+    return provider_root()
+
+
+def partners_list(*, q: str = "", status: str = "") -> QuerySet[Tenant]:
+    """Every partner, for the provider console: by name, `q` in the name or
+    slug, `status` active or suspended (anything else: all)."""
+    partners = Tenant.objects.filter(kind=Tenant.Kind.PARTNER).select_related("parent")
+    q = (q or "").strip()
+    if q:
+        partners = partners.filter(Q(name__icontains=q) | Q(slug__icontains=q))
+    if status in Tenant.Status.values:
+        partners = partners.filter(status=status)
+    return partners.order_by("name", "id")

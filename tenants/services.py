@@ -5,6 +5,7 @@ enqueues its side effects after commit."""
 import secrets
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +35,7 @@ from tenants.models import (
     Tenant,
     User,
 )
-from tenants.selectors import OrgContext, api_token_hash, provider_root
+from tenants.selectors import OrgContext, api_token_hash, provider_root, provider_root_or_none
 
 API_TOKEN_PREFIX = "pp_"
 
@@ -618,3 +619,105 @@ def user_profile_update(*, user: User, full_name: str, language: str) -> User:
     user.full_clean(validate_unique=False, exclude=["password"])
     user.save(update_fields=["full_name", "language"])
     return user
+
+
+@dataclass(frozen=True)
+class PlatformSetup:
+    provider: Tenant
+    admin: User
+    created: bool
+
+
+def platform_setup(
+    *,
+    name: str,
+    currency: str,
+    admin_email: str,
+    legal_address: str = "",
+    vat_number: str = "",
+) -> PlatformSetup:
+    """The install's provider organization and its first staff member, once
+    (SPEC §2 "Operator set-up", `manage.py setup_platform`). The first admin is
+    platform staff and the provider's owner, with an unusable password: the
+    invitation emailed after commit carries a link to choose one. Run again with
+    the same name and admin it changes nothing (`created` is False); with
+    another name, currency or admin it refuses. The database allows one
+    provider (tenant_one_provider), so two runs at once make one."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Give the provider's name.")})
+    if currency not in Tenant.Currency.values:
+        raise ValidationError({"currency": _("Choose CHF or EUR.")})
+    try:
+        with transaction.atomic():
+            return _platform_setup(
+                name=name,
+                currency=currency,
+                admin_email=admin_email,
+                legal_address=legal_address,
+                vat_number=vat_number,
+            )
+    except IntegrityError:  # another run created the provider meanwhile: compare with it
+        with transaction.atomic():
+            return _platform_setup(
+                name=name,
+                currency=currency,
+                admin_email=admin_email,
+                legal_address=legal_address,
+                vat_number=vat_number,
+            )
+
+
+def _platform_setup(
+    *, name: str, currency: str, admin_email: str, legal_address: str, vat_number: str
+) -> PlatformSetup:
+    email = User.objects.normalize_email(admin_email or "").strip().lower()
+    provider = provider_root_or_none()
+    if provider is not None:
+        if provider.name != name:
+            raise ValidationError(
+                {
+                    "name": _("The platform is set up already, as “%(name)s”. Nothing was changed.")
+                    % {"name": provider.name}
+                }
+            )
+        if provider.currency != currency:
+            raise ValidationError(
+                {
+                    "currency": _(
+                        "The platform is set up already, in %(currency)s. Nothing was changed."
+                    )
+                    % {"currency": provider.currency}
+                }
+            )
+        membership = (
+            Membership.unscoped.select_related("user")
+            .filter(tenant=provider, user__email__iexact=email)
+            .first()
+        )
+        if membership is None or not membership.user.is_staff:
+            raise ValidationError(
+                {
+                    "admin_email": _(
+                        "The platform is set up already, with another first admin. "
+                        "Nothing was changed; invite more staff from the provider organization."
+                    )
+                }
+            )
+        return PlatformSetup(provider=provider, admin=membership.user, created=False)
+    provider = tenant_create(
+        kind=Tenant.Kind.PROVIDER,
+        name=name,
+        parent=None,
+        currency=currency,
+        address=(legal_address or "").strip(),
+        tax_id=(vat_number or "").strip(),
+    )
+    admin, _created = user_get_or_create_invited(email=email)
+    admin.is_staff = admin.is_superuser = True
+    admin.save(update_fields=["is_staff", "is_superuser"])
+    membership = Membership.unscoped.create(
+        user=admin, tenant=provider, role=Role.OWNER, buyer=False
+    )
+    _enqueue_invitation(membership)
+    return PlatformSetup(provider=provider, admin=admin, created=True)

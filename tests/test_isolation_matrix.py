@@ -577,6 +577,12 @@ REGISTRY: dict[str, Entry] = {
     "branding_logo": Entry(None, {"tenant_id": "logo"}),
     "profile": Entry(None),  # one's own name and language
     "set_language": Entry(None),  # the language picker: a cookie, one's own setting
+    # --- browser: the provider console (staff only; 404 for everyone else)
+    "provider_partners": Entry(None, query={"q": "Alpine"}),
+    "provider_partner_new": Entry(None, body={"name": "x", "owner_email": "x@example.test"}),
+    "provider_partner_status": Entry(
+        None, {"partner_id": "sub_partner"}, body={"status": "suspended"}
+    ),
     # --- browser: tenants
     "org_dashboard": C(),
     "members": C(),

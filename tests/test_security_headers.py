@@ -183,6 +183,7 @@ def demo(db):
         "request_id": first_pk(UpgradeRequest),
         "tender_id": tender.pk,
         "tenant_id": alpine.pk,
+        "partner_id": alpine.pk,  # the provider console's
         ("invitation", "token"): invitation_token(pending),
         ("tender_confirm", "token"): tender_token(tender, "confirm"),
         ("tender_manage", "token"): tender_token(tender, "manage"),

@@ -185,8 +185,9 @@ def test_suspending_in_the_django_admin_is_audited_and_refuses_the_members(world
     data.update(
         {
             "status": "suspended",
-            "email_domains": "[]",
-            "specialities": "[]",
+            "email_domains": "",  # one a line (issue 22), no longer JSON text
+            "specialities": "",
+            "discount_rate": "20",  # in percent (issue 22)
             "parent": str(world.provider.pk),
         }
     )

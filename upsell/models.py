@@ -31,6 +31,7 @@ class UpsellSwitch(models.Model):
 
     class Meta:
         default_manager_name = "unscoped"
+        verbose_name_plural = "upsell switches"  # not Django's "switchs"
 
     def __str__(self) -> str:
         return f"Upsell {'on' if self.enabled else 'off'} for {self.customer}"

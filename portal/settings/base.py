@@ -13,6 +13,10 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# `seed_demo` (a public-password superuser and made-up organizations) refuses to
+# run unless this is on: dev.py and test.py turn it on, production leaves it off
+# (the demo Compose profile sets DEMO_DATA_ALLOWED=True on purpose).
+DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -69,6 +73,8 @@ MIDDLEWARE = [
     "portal.api.filters.RefuseNulMiddleware",
     "portal.idempotency.IdempotencyKeyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # a page needing the provider before `setup_platform` ran: a page naming it, not a 500
+    "portal.setup_required.PlatformNotSetUpMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
