@@ -31,6 +31,7 @@ from subscriptions.services import (
     ledger_record_many,
     subscription_create,
 )
+from tenants.events import events_emit
 from tenants.exceptions import Conflict
 from tenants.models import Tenant, User
 from tenants.selectors import OrgContext
@@ -421,6 +422,9 @@ def orders_record(
     # numbers) are written under it, never the orders' pricing and rows above.
     invoices = invoices_issue(orders=orders)
     notifications.orders_placed(placed=list(zip(orders, invoices, strict=True)))
+    events_emit(
+        "order.placed", [{"id": o.pk, "kind": o.kind, "customer": o.customer_id} for o in orders]
+    )
     return orders
 
 
