@@ -53,7 +53,10 @@ def subscription_write_check(
 def buyer_check(*, org: OrgContext) -> None:
     """Whatever moves money (an order, a subscription's end) is for an owner or
     admin of a customer, or anyone allowed on the customer at a partner, with the
-    buyer flag of its membership (SPEC §7)."""
+    buyer flag of its membership (SPEC §7). Platform staff acting in an
+    organization they are no member of may (SPEC §4: orders placed "by staff")."""
+    if org.membership is None and org.is_staff:
+        return
     if org.tenant.is_customer and not org.has_role(Role.ADMIN):
         raise PermissionDenied(_("Only owners and admins who are buyers may order."))
     if org.membership is None or not org.membership.buyer:

@@ -50,6 +50,8 @@ class LineRequest:
     change: LedgerEntry | None = None
     # The last day of service of the subscription the line opens (None: renews).
     ends_on: datetime.date | None = None
+    # A unit price platform staff set instead of the rules' (billing.services.special_prices).
+    special_price: Decimal | None = None
 
 
 class PriceChanged(Conflict):
@@ -246,10 +248,15 @@ def quote_build(
     discount_rate = partnership.partner.discount_rate if partnership else Decimal("0")
     quoted = []
     for line in lines:
+        if line.special_price is not None:  # staff's: the public unit price, no tier
+            unit_price, tier_rate = line.special_price, Decimal("0")
+        else:
+            unit_price = _unit_price(line.product, customer.currency)
+            tier_rate = degressive_rate(line.product.tiers.all(), line.quantity)
         price = waterfall(
-            unit_price=_unit_price(line.product, customer.currency),
+            unit_price=unit_price,
             quantity=line.quantity,
-            tier_rate=degressive_rate(line.product.tiers.all(), line.quantity),
+            tier_rate=tier_rate,
             discount_rate=discount_rate,
         )
         quoted.append(
@@ -445,7 +452,12 @@ def with_catalog(lines: Sequence[LineRequest]) -> list[LineRequest]:
     )
     return [
         LineRequest(
-            products[line.product.pk], line.quantity, line.subscription, line.change, line.ends_on
+            products[line.product.pk],
+            line.quantity,
+            line.subscription,
+            line.change,
+            line.ends_on,
+            line.special_price,
         )
         for line in lines
     ]
