@@ -37,7 +37,7 @@ from billing.serializers import (
     change_figures,
     quote_as_seen,
 )
-from billing.services import changes, orders
+from billing.services import changes, orders, special_prices
 from billing.services.orders import LineRequest, Quote
 from subscriptions import api as subscriptions_api
 from subscriptions import selectors as subscription_selectors
@@ -66,7 +66,13 @@ def _order_request(
     serializer = serializer_class(data=request.data, context={"org": org})
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
-    lines = [services.LineRequest(line["product"], line["quantity"]) for line in data["lines"]]
+    lines = [
+        services.LineRequest(
+            line["product"], line["quantity"], special_price=line.get("unit_price")
+        )
+        for line in data["lines"]
+    ]
+    special_prices.special_prices_check(org=org, lines=lines, price_reason=data.get("price_reason"))
     return selectors.order_customer_get(org=org, customer_id=data["customer"]), lines, data
 
 
@@ -151,12 +157,21 @@ class OrderViewSet(mixins.ListModelMixin, OrgViewSet):
             quote = services.quote_for(org=self.org, customer=customer, lines=lines)
             return Response(_preview(self.org, quote))
         try:
-            order = services.order_place_for(
-                org=self.org,
-                customer=customer,
-                lines=lines,
-                expected_total=data.get("expected_total"),
-            )
+            if data.get("price_reason"):  # staff's special prices (checked in _order_request)
+                order = special_prices.order_place_special(
+                    org=self.org,
+                    customer=customer,
+                    lines=lines,
+                    price_reason=data["price_reason"],
+                    expected_total=data.get("expected_total"),
+                )
+            else:
+                order = services.order_place_for(
+                    org=self.org,
+                    customer=customer,
+                    lines=lines,
+                    expected_total=data.get("expected_total"),
+                )
         except orders.PriceChanged as exc:
             return _price_changed(self.org, exc)
         return self._render(order.pk, status.HTTP_201_CREATED)

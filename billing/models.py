@@ -162,6 +162,14 @@ class OrderLine(models.Model):
     clawback_amount = money_field(default=0)
     period_starts_on = models.DateField()
     period_ends_on = models.DateField()
+    price_reason = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Set when platform staff gave this line a special unit price: why (audited). "
+            "Empty: the price came from the pricing rules."
+        ),
+    )
 
     tenant_scope = Scope(owners=("order__customer", "order__partner", "order__payer_tenant"))
     unscoped = models.Manager()
@@ -176,6 +184,11 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.product.code}"
+
+    @property
+    def special_price(self) -> bool:
+        """Priced by staff, not by the rules (`price_reason` says why)."""
+        return bool(self.price_reason)
 
 
 class Renewal(models.Model):

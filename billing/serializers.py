@@ -75,11 +75,20 @@ RULED_FIELDS = {
 
 
 class RefusesRuledFields(serializers.Serializer):
-    """A 400 naming each ruled field the client sent, beside any other field error."""
+    """A 400 naming each ruled field the client sent, beside any other field error;
+    platform staff may send those in `staff_may_set` (their special prices)."""
+
+    staff_may_set: tuple[str, ...] = ()
 
     def to_internal_value(self, data: Any) -> Any:
         sent = data if hasattr(data, "keys") else {}
-        refused = {field: [str(text)] for field, text in RULED_FIELDS.items() if field in sent}
+        org = self.context.get("org")
+        allowed = self.staff_may_set if org is not None and org.is_staff else ()
+        refused = {
+            field: [str(text)]
+            for field, text in RULED_FIELDS.items()
+            if field in sent and field not in allowed
+        }
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:
@@ -108,6 +117,17 @@ class PreviewThenCommit(serializers.Serializer):
 class OrderLineCreateSerializer(RefusesRuledFields):
     product = ProductCodeField(help_text="The product's code.")
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    unit_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        help_text="Platform staff only, with `price_reason`: a special public unit price "
+        "for this line instead of the rules' (no degressive tier on top; audited). "
+        "Anyone else: 400.",
+    )
+
+    staff_may_set = ("unit_price",)
 
 
 class OrderCreateSerializer(RefusesRuledFields):
@@ -121,6 +141,13 @@ class OrderCreateSerializer(RefusesRuledFields):
     )
     # ListSerializer's max_length (DRF 3.14) is missing from the stubs.
     lines = OrderLineCreateSerializer(many=True, allow_empty=False, max_length=MAX_LINES)  # type: ignore[call-arg]
+    price_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="Why a line has a special `unit_price` (platform staff; required with one, "
+        "refused without one). Recorded in the audit log and shown on the order.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         org = self.context["org"]
@@ -347,12 +374,20 @@ class OrderLineSerializer(serializers.ModelSerializer):
         help_text="The subscription this line started or renewed.",
     )
 
+    special_price = serializers.BooleanField(
+        read_only=True,
+        help_text="True when platform staff set this line's unit price (see `price_reason`).",
+    )
+    price_reason = serializers.CharField(
+        read_only=True, help_text="Why staff set a special price; empty otherwise."
+    )
+
     class Meta:
         model = OrderLine
         fields = ["product", "quantity", "unit_price", "tier_rate", "list_amount"]
         fields += ["after_partner_discount", "preferential_amount", "public_amount"]
         fields += ["charged_amount", "cashback_amount", "discount_amount", "subscription"]
-        fields += ["period_starts_on", "period_ends_on"]
+        fields += ["period_starts_on", "period_ends_on", "special_price", "price_reason"]
         read_only_fields = fields
 
 

@@ -367,6 +367,16 @@ def seed_upsell(*, alpine: Tenant, mueller: Tenant) -> None:
     Protect Advanced); the provider's branding carries the Buy URL (once)."""
     if UpsellSwitch.unscoped.filter(customer=mueller).exists():
         return
+    # Services lists only what an order stands behind (upsell.selectors.ordered):
+    # the history's Protect Standard, seeded without one, is renewed for its
+    # current period, as the renewal job would.
+    today = timezone.localdate()
+    for subscription in Subscription.unscoped.filter(
+        customer=mueller, product__code="protect-standard", cancelled_at__isnull=True
+    ).active_on(today):
+        period = current_period_start(subscription, today)
+        if period is not None:
+            subscription_renew(subscription_id=subscription.pk, period_starts_on=period)
     org = org_context_for(
         user=User.objects.get(email="partner.owner@demo.test"), tenant_id=alpine.pk
     )

@@ -17,6 +17,7 @@ from partners.book_changes import book_changed
 from partners.selectors import NOT_FOUND
 from partners.services import grant_holds
 from subscriptions.models import Subscription, SubscriptionChange
+from tenants.events import event_emit, events_emit
 from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext
@@ -52,7 +53,10 @@ def subscription_write_check(
 def buyer_check(*, org: OrgContext) -> None:
     """Whatever moves money (an order, a subscription's end) is for an owner or
     admin of a customer, or anyone allowed on the customer at a partner, with the
-    buyer flag of its membership (SPEC §7)."""
+    buyer flag of its membership (SPEC §7). Platform staff acting in an
+    organization they are no member of may (SPEC §4: orders placed "by staff")."""
+    if org.membership is None and org.is_staff:
+        return
     if org.tenant.is_customer and not org.has_role(Role.ADMIN):
         raise PermissionDenied(_("Only owners and admins who are buyers may order."))
     if org.membership is None or not org.membership.buyer:
@@ -188,6 +192,10 @@ def subscription_last_day_set(
     subscription.ends_on = ends_on
     _subscription_clean(subscription)
     subscription.save(update_fields=["ends_on", "updated_at"])
+    event_emit(
+        "subscription.changed",
+        {"id": subscription.pk, "kind": "ends_on", "customer": subscription.customer_id},
+    )
     return subscription
 
 
@@ -276,7 +284,7 @@ def ledger_record_many(
 ) -> list[SubscriptionChange]:
     """`ledger_record` with a day and an order per row (a batch of renewals)."""
     today = timezone.localdate()
-    return SubscriptionChange.unscoped.bulk_create(
+    changes = SubscriptionChange.unscoped.bulk_create(
         [
             SubscriptionChange(
                 subscription=subscription,
@@ -293,6 +301,19 @@ def ledger_record_many(
         ],
         batch_size=2000,
     )
+    events_emit("subscription.changed", [_changed(change) for change in changes])
+    return changes
+
+
+def _changed(change: SubscriptionChange) -> dict[str, object]:
+    """The payload of `subscription.changed` for a ledger row (tenants.events)."""
+    return {
+        "id": change.subscription_id,
+        "kind": change.kind,
+        "change": change.pk,
+        "order": change.order_id,
+        "customer": change.subscription.customer_id,
+    }
 
 
 def subscriptions_open(rows: Sequence[Subscription], *, batch_size: int = 2000) -> None:

@@ -523,6 +523,7 @@ class AuditEvent(AppendOnly):
         TENANT_SUSPENDED = "tenant.suspended", _("Organization suspended")
         TENANT_REINSTATED = "tenant.reinstated", _("Organization reinstated")
         REAUTH_FAILED = "reauth.failed", _("Wrong password when confirming a sensitive action")
+        ORDER_SPECIAL_PRICE = "order.special_price", _("Special price set by staff")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(

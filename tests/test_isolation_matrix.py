@@ -54,7 +54,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import Invoice
-from billing.services import LineRequest, order_place
+from billing.proration import current_period_start
+from billing.services import LineRequest, order_place, subscription_renew
 from catalog.models import Feature, Product
 from catalog.tests.factories import ProductFactory
 from customers import services as customer_services
@@ -345,6 +346,12 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         starts_on=today - datetime.timedelta(days=40),
     )
     subscription.save()
+    # billed by the renewal of its current period: only what an order stands
+    # behind unlocks features (upsell.selectors.ordered)
+    subscription_renew(
+        subscription_id=subscription.pk,
+        period_starts_on=current_period_start(subscription, today),
+    )
     upsell_set(org=a_ctx, customer_id=mueller.pk, enabled=True)
     with django_capture_on_commit_callbacks(execute=True):
         upgrade = upgrade_request_create(

@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceSequence, Order
+from tenants.events import events_emit
 from tenants.models import Tenant
 from tenants.selectors import provider_root
 
@@ -60,7 +61,7 @@ def invoices_issue(*, orders: Sequence[Order], kind: str = Invoice.Kind.INVOICE)
     key = sequence_key(kind, issued_at)
     sign = 1 if kind == Invoice.Kind.INVOICE else -1
     sequence_id, first = _next_number(key, len(orders))  # the lock lasts until the commit
-    return Invoice.unscoped.bulk_create(
+    invoices = Invoice.unscoped.bulk_create(
         [
             Invoice(
                 kind=kind,
@@ -78,6 +79,19 @@ def invoices_issue(*, orders: Sequence[Order], kind: str = Invoice.Kind.INVOICE)
             for number, order in enumerate(orders, start=first)
         ]
     )
+    events_emit(f"{kind}.issued", [_issued(invoice) for invoice in invoices])
+    return invoices
+
+
+def _issued(invoice: Invoice) -> dict[str, object]:
+    """The payload of `invoice.issued` / `credit_note.issued` (tenants.events)."""
+    return {
+        "id": invoice.pk,
+        "kind": invoice.kind,
+        "order": invoice.order_id,
+        "customer": invoice.order.customer_id,
+        "payer": invoice.payer_id,
+    }
 
 
 def _total(order: Order, sign: int) -> Decimal:

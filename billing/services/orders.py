@@ -32,6 +32,7 @@ from subscriptions.services import (
     ledger_record_many,
     subscription_create,
 )
+from tenants.events import events_emit
 from tenants.exceptions import Conflict
 from tenants.models import Tenant, User
 from tenants.selectors import OrgContext
@@ -50,6 +51,8 @@ class LineRequest:
     change: LedgerEntry | None = None
     # The last day of service of the subscription the line opens (None: renews).
     ends_on: datetime.date | None = None
+    # A unit price platform staff set instead of the rules' (billing.services.special_prices).
+    special_price: Decimal | None = None
 
 
 class PriceChanged(Conflict):
@@ -271,14 +274,19 @@ def quote_build(
     discount_rate = partnership.partner.discount_rate if partnership else Decimal("0")
     quoted = []
     for line in lines:
-        price = waterfall(
-            unit_price=_unit_price(line.product, customer.currency),
-            quantity=line.quantity,
-            tier_rate=tier_rate(
+        if line.special_price is not None:  # staff's: the public unit price, no tier
+            unit_price, rate = line.special_price, Decimal("0")
+        else:
+            unit_price = _unit_price(line.product, customer.currency)
+            rate = tier_rate(
                 line.product.tiers.all(),
                 quantity=line.quantity,
                 elsewhere=elsewhere.get(line.product.pk, 0),
-            ),
+            )
+        price = waterfall(
+            unit_price=unit_price,
+            quantity=line.quantity,
+            tier_rate=rate,
             discount_rate=discount_rate,
         )
         quoted.append(
@@ -489,6 +497,9 @@ def orders_record(
         placed=list(zip(billed, invoices, strict=True))
         + list(zip(credited, credit_notes, strict=True))
     )
+    events_emit(
+        "order.placed", [{"id": o.pk, "kind": o.kind, "customer": o.customer_id} for o in orders]
+    )
     return orders
 
 
@@ -524,7 +535,12 @@ def with_catalog(lines: Sequence[LineRequest]) -> list[LineRequest]:
     )
     return [
         LineRequest(
-            products[line.product.pk], line.quantity, line.subscription, line.change, line.ends_on
+            products[line.product.pk],
+            line.quantity,
+            line.subscription,
+            line.change,
+            line.ends_on,
+            line.special_price,
         )
         for line in lines
     ]

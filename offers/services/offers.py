@@ -57,6 +57,7 @@ from subscriptions.services import (
     subscription_update,
 )
 from tenants.emails import emails_enqueue
+from tenants.events import event_emit
 from tenants.exceptions import Conflict
 from tenants.jobs import enqueue_on_commit
 from tenants.models import Role, Tenant
@@ -520,6 +521,7 @@ def offer_cancel(*, org: OrgContext, offer: Offer) -> Offer:
     )
     if offer.delivered_at is not None:
         notifications.offer_cancelled(offer=offer)
+    event_emit("offer.cancelled", _answered(offer))
     return offer
 
 
@@ -804,6 +806,7 @@ def offer_accept(
     offer.order = order
     offer.save(update_fields=["status", "closed_at", "closed_by", "order", "updated_at"])
     notifications.offer_answered(offer=offer)
+    event_emit("offer.accepted", _answered(offer))
     return offer
 
 
@@ -826,6 +829,7 @@ def offer_decline(*, org: OrgContext, offer: Offer, reason: str = "") -> Offer:
         decline_reason=reason,
     )
     notifications.offer_answered(offer=offer)
+    event_emit("offer.declined", _answered(offer))
     return offer
 
 
@@ -852,4 +856,11 @@ def offer_expire(*, offer_id: uuid.UUID | str) -> bool:
         notifications.offer_answered(
             offer=Offer.unscoped.select_related("customer", "partner").get(pk=offer_id)
         )
+        event_emit("offer.expired", {"id": offer_id, "kind": Status.EXPIRED})
     return bool(expired)
+
+
+def _answered(offer: Offer) -> dict[str, object]:
+    """The payload of an answered or withdrawn offer's event (tenants.events)."""
+    ids = {"customer": offer.customer_id, "partner": offer.partner_id, "order": offer.order_id}
+    return {"id": offer.pk, "kind": offer.status, **ids}

@@ -25,6 +25,7 @@ from tenders.services import (
     tender_post_visitor,
     tender_propose,
 )
+from tenders.tests.invoicing import invoiced
 from tests.clock import on
 from tests.isolation import missing_id
 
@@ -479,7 +480,7 @@ def test_customers_do_not_propose(world, api):
 
 def test_the_programme_shows_how_far_the_partner_is(world, api):
     # given a limited grant of the hosting (managed) and a domain it does not manage
-    hosting = ProductFactory(code="web-hosting", prices={"CHF": "9.92", "EUR": "5.75"})
+    hosting = ProductFactory(code="web-hosting", prices={"CHF": "100.00", "EUR": "90.00"})
     domain = ProductFactory(
         code="domain", billing_period="annual", prices={"CHF": "13.00", "EUR": "11.50"}
     )
@@ -491,15 +492,8 @@ def test_the_programme_shows_how_far_the_partner_is(world, api):
         products=[hosting],
     )
     partnership_accept(org=org(world.partner_owner, world.partner), partnership=invited)
-    start = TODAY - datetime.timedelta(days=10)
-    for product, quantity, price in ((hosting, 20, "9.92"), (domain, 3, "13.00")):
-        subscription_build(
-            customer=world.customer,
-            product=product,
-            quantity=quantity,
-            unit_price=Decimal(price),
-            starts_on=start,
-        ).save()
+    invoiced(world, hosting, 24)  # the customer pays the public price: CHF 2,400.00
+    invoiced(world, domain, 3, by=world.customer_owner, tenant=world.customer)
 
     response = as_partner(api, world, world.collaborator).get(PROGRAMME)
 
@@ -509,7 +503,7 @@ def test_the_programme_shows_how_far_the_partner_is(world, api):
         "currencies": [
             {
                 "currency": "CHF",
-                "yearly_value": "2380.80",  # 20 x 9.92 x 12
+                "yearly_value": "2400.00",  # invoiced: 24 x 100.00
                 "threshold": "2000.00",
                 "missing": "0.00",
                 "percent": 100,
@@ -528,6 +522,44 @@ def test_the_programme_shows_how_far_the_partner_is(world, api):
     other = api(world.other_owner, world.other_partner).get(PROGRAMME).json()
     assert other["qualifies"] is False
     assert [c["yearly_value"] for c in other["currencies"]] == ["0.00", "0.00"]
+
+
+def test_a_price_typed_in_never_makes_the_partner_qualify(world, api):
+    """Issue 20: `POST subscriptions/ {"unit_price": "999999.00"}` turned the
+    programme's `qualifies` true at no cost. The price is refused (400), and even
+    a subscription row written at that price outside the order path counts for
+    nothing: the programme reads invoices."""
+    hosting = ProductFactory(code="web-hosting", prices={"CHF": "9.92", "EUR": "5.75"})
+    invited = partnership_invite_partner(
+        org=org(world.customer_owner, world.customer),
+        partner=world.partner,
+        access="full",
+        payment="customer",
+    )
+    partnership_accept(org=org(world.partner_owner, world.partner), partnership=invited)
+    client = as_partner(api, world, world.partner_owner)
+
+    attack = client.post(
+        "/api/v1/subscriptions/",
+        {
+            "customer": str(world.customer.id),
+            "product": "web-hosting",
+            "quantity": 1,
+            "unit_price": "999999.00",
+        },
+    )
+    subscription_build(
+        customer=world.customer,
+        product=hosting,
+        quantity=1,
+        unit_price=Decimal("999999.00"),
+        starts_on=TODAY - datetime.timedelta(days=10),
+    ).save()
+    programme = client.get(PROGRAMME).json()
+
+    assert attack.status_code == 400 and "unit_price" in attack.json()
+    assert programme["qualifies"] is False
+    assert programme["currencies"][0]["yearly_value"] == "0.00"
 
 
 def test_the_programme_is_for_partners(world, api):

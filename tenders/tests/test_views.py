@@ -6,7 +6,6 @@ signed links, and 404s for everyone else."""
 import datetime
 import re
 import time
-from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -16,7 +15,6 @@ from django.urls import reverse
 import tenders.urls
 from catalog.tests.factories import ProductFactory
 from partners.services import partnership_accept, partnership_invite_partner
-from subscriptions.services import subscription_build
 from tenants.models import OutboundEmail, Tenant
 from tenants.selectors import org_context_for
 from tenants.tests.factories import PartnerFactory
@@ -28,6 +26,7 @@ from tenders.services import (
     tender_propose,
     tender_token,
 )
+from tenders.tests.invoicing import invoiced
 from tests.clock import on
 from tests.isolation import METHODS, assert_all_404, org_page_urls
 
@@ -471,30 +470,20 @@ def test_the_partner_dashboard_shows_the_programme_progress(world, browser):
         payment="customer",
     )
     partnership_accept(org=org(world.partner_owner, world.partner), partnership=invited)
-    subscription_build(
-        customer=world.customer,
-        product=hosting,
-        quantity=10,
-        unit_price=Decimal("9.92"),
-        starts_on=TODAY - datetime.timedelta(days=10),
-    ).save()
+    for _month in range(12):  # 10 x 9.92 invoiced, twelve times
+        invoiced(world, hosting, 10)
     dashboard = browser(world.partner_owner)
 
     page = dashboard.get("/t/alpine/").content.decode()
 
-    # 10 x 9.92 x 12 = 1,190.40 a year, of CHF 2,000
+    # 12 x 99.20 = 1,190.40 invoiced in the last 12 months, of CHF 2,000
     assert re.search(r'data-figure="programme-chf">CHF 1,190.40<', page)
     assert '<progress value="59" max="100"' in page
     assert "CHF 809.60 to go" in page and "EUR 1,800.00 to go" in page
     assert "You qualify</strong> for" not in page
 
-    subscription_build(
-        customer=world.customer,
-        product=hosting,
-        quantity=10,
-        unit_price=Decimal("9.92"),
-        starts_on=TODAY - datetime.timedelta(days=10),
-    ).save()
+    for _month in range(12):
+        invoiced(world, hosting, 10)
     page = dashboard.get("/t/alpine/").content.decode()
 
     assert re.search(r'data-figure="programme-chf">CHF 2,380.80<', page)

@@ -6,25 +6,22 @@ offer in one click; the buyer flag and the Buy URL set through their own
 endpoints; and the 403/404/409 of API.md."""
 
 import datetime
-from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from offers.models import Offer
 from partners.services import collaborators_set
 from subscriptions.models import Subscription
-from subscriptions.services import subscription_build
 from tenants.models import Role
 from tenants.selectors import org_context_for
 from tenants.tests.factories import CustomerFactory, MembershipFactory
 from tests.isolation import assert_all_404, missing_id
 from upsell import services
 from upsell.models import FeatureInterest, UpgradeRequest, UpsellChange
-from upsell.tests.conftest import MEMBER_TYPES
+from upsell.tests.conftest import MEMBER_TYPES, ordered
 from upsell.tests.test_services import BUY_URL_PLACES, place_buy_url
 
 pytestmark = pytest.mark.django_db
@@ -89,13 +86,7 @@ def shop_owner(shop):
 def add_subscriptions(shop, family, count: int) -> None:
     editions = [family.standard, family.protect, family.advanced]
     for n in range(count):
-        subscription_build(
-            customer=shop.customer,
-            product=editions[n % 3],
-            quantity=n + 1,
-            unit_price=Decimal("10.00"),
-            starts_on=timezone.localdate() - datetime.timedelta(days=n + 1),
-        ).save()
+        ordered(shop.customer, editions[n % 3], n + 1)
 
 
 # --- GET services/: the matrix ------------------------------------------------------------
@@ -205,13 +196,7 @@ def test_a_direct_customer_is_told_to_contact_the_provider(api, world, family):
     # given a customer no partner manages, upsell switched on by staff
     customer = CustomerFactory(name="Direct AG", parent=None, slug="direct")
     member = MembershipFactory(tenant=customer, role=Role.USER).user
-    subscription_build(
-        customer=customer,
-        product=family.standard,
-        quantity=3,
-        unit_price=Decimal("10.00"),
-        starts_on=timezone.localdate(),
-    ).save()
+    ordered(customer, family.standard, 3)
     services.upsell_set(org=org(world.staff, customer), customer_id=customer.pk, enabled=True)
     client = api(member, customer)
 
