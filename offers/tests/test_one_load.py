@@ -15,8 +15,10 @@ pytestmark = pytest.mark.django_db
 
 
 # action: (who, statements). Before, the view read the offer again through the
-# selector after the service: cancel 14, decline 15, accept 47.
-ACTIONS = {"cancel": ("partner", 10), "decline": ("customer", 10), "accept": ("customer", 44)}
+# selector after the service: cancel 14, decline 15, accept 47; accept 44 until
+# issue 28 (the order's emails queued as ids, the invoice number by UPDATE …
+# RETURNING, the product not read again).
+ACTIONS = {"cancel": ("partner", 10), "decline": ("customer", 10), "accept": ("customer", 39)}
 
 
 @pytest.mark.parametrize("action", list(ACTIONS))
