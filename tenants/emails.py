@@ -5,7 +5,10 @@ outbox inside the caller's transaction, deliver from a Celery task after commit.
 
 renders `email/<template>.subject.txt`, `.txt` and `.html` with `site_url` in
 the context, so every link in an email is absolute. Each email is rendered in
-its recipient's language (`recipient_language`, docs/i18n.md).
+its recipient's language (`recipient_language`, docs/i18n.md). A hot write
+(an order) queues its notifications unrendered instead
+(`notification_emails_deferred`: ids, a registered renderer's name and the
+recipient's language), and `email_deliver` renders them before sending.
 """
 
 import logging
