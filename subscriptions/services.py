@@ -145,6 +145,23 @@ def subscription_create(
     return subscription
 
 
+def subscriptions_create_ordered(
+    *, org: OrgContext, customer: Tenant, rows: Sequence[Subscription]
+) -> None:
+    """Save the subscriptions an order opens (built by `subscription_build`):
+    `subscription_create` for a caller that has checked, under its own lock,
+    what `subscription_write_check` asks with a product (an order: the
+    partner's grant read under its row lock, covering every line's product,
+    each product still sold). Who may is asked again (no query); the rows are
+    checked, written in one insert without a savepoint, and the books that
+    count them retired (a bulk insert sends no signal)."""
+    subscription_write_check(org=org, customer=customer)
+    for row in rows:
+        _subscription_clean(row)
+    Subscription.unscoped.bulk_create(rows)
+    book_changed(customer_ids=[customer.pk])
+
+
 def _lock_subscription(org: OrgContext, subscription: Subscription) -> Subscription:
     """The subscription locked and read again, the write checked again under the
     lock (subscription_write_check with its product), not cancelled meanwhile."""

@@ -402,6 +402,12 @@ class OutboundEmail(models.Model):
     event twice is a no-op; the delivery task sends a row only while it is
     `pending`, so a redelivered task sends nothing twice; a beat job re-enqueues
     rows left pending (a broker outage loses nothing).
+
+    A row queued with a `renderer` (an order's invoice email) is written with
+    what rendering needs, not the text: the renderer's name, its `params` (ids)
+    and the recipient's `language`. The delivery renders it, under the row's
+    lock, and keeps the text on the row (tenants.emails, `email_deliver`), so
+    the order's transaction does not pay for templates.
     """
 
     class Status(models.TextChoices):
@@ -412,9 +418,13 @@ class OutboundEmail(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     key = models.CharField(max_length=200, unique=True)
     to = models.EmailField()
-    subject = models.CharField(max_length=255)
-    body_text = models.TextField()
+    subject = models.CharField(max_length=255, blank=True)
+    body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
+    # Rendered at delivery when `renderer` is set (empty texts until then).
+    renderer = models.CharField(max_length=100, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    language = models.CharField(max_length=16, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -4,8 +4,7 @@ import datetime
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceSequence, Order
@@ -23,18 +22,35 @@ def bill_to(tenant: Tenant) -> dict:
     return {field: getattr(tenant, field) for field in fields}
 
 
+def _draw(key: str, count: int) -> tuple[int, int] | None:
+    """`UPDATE … RETURNING`: move sequence `key` on by `count` and read where it
+    stands, in one statement (PostgreSQL; SQLite >= 3.35). None: no such row."""
+    table, last, key_ = (
+        connection.ops.quote_name(name)
+        for name in (InvoiceSequence._meta.db_table, "last_number", "key")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {last} = {last} + %s WHERE {key_} = %s RETURNING id, {last}",  # noqa: S608 (quoted names)
+            [count, key],
+        )
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
 def _next_number(key: str, count: int = 1) -> tuple[int, int]:
     """Draw the next `count` numbers of sequence `key`: (the sequence's id, the
-    first of them). One UPDATE takes the row's lock, which stays until the
-    caller's transaction ends, so numbers are consecutive and a rollback leaves
-    no gap. Callers draw as late as they can (invoice_issue, just before the
-    invoice row): the lock is held from here to the commit only, never through
-    pricing, subscriptions, ledger or cashback."""
-    sequences = InvoiceSequence.objects.filter(key=key)
-    if not sequences.update(last_number=F("last_number") + count):
+    first of them). One `UPDATE … RETURNING` takes the row's lock, which stays
+    until the caller's transaction ends, so numbers are consecutive and a
+    rollback leaves no gap. Callers draw as late as they can (invoice_issue,
+    just before the invoice row): the lock is held from here to the commit
+    only, never through pricing, subscriptions, ledger or cashback."""
+    drawn = _draw(key, count)
+    if drawn is None:
         InvoiceSequence.objects.get_or_create(key=key)  # the first number of its year
-        sequences.update(last_number=F("last_number") + count)
-    pk, last = sequences.values_list("pk", "last_number").get()
+        drawn = _draw(key, count)
+        assert drawn is not None  # the row exists now (created, or by a racing order)
+    pk, last = drawn
     return pk, last - count + 1
 
 

@@ -2,6 +2,7 @@
 who earns, read from the partnership at the moment of the order; then the
 invoice to the payer and the partner's cashback, in the same transaction."""
 
+import copy
 import datetime
 import uuid
 from collections.abc import Mapping, Sequence
@@ -10,7 +11,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Sum, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -30,7 +31,8 @@ from subscriptions.services import (
     LedgerEntry,
     buyer_check,
     ledger_record_many,
-    subscription_create,
+    subscription_build,
+    subscriptions_create_ordered,
 )
 from tenants.events import events_emit
 from tenants.exceptions import Conflict
@@ -529,10 +531,17 @@ def _ledger_entry(kind: str, line: QuoteLine, subscription: Subscription) -> Led
 
 
 def with_catalog(lines: Sequence[LineRequest]) -> list[LineRequest]:
-    """The lines with each product's prices and tiers loaded in two queries."""
-    products = Product.objects.prefetch_related("prices", "tiers").in_bulk(
-        [line.product.pk for line in lines]
-    )
+    """The lines with each product's prices and tiers read now, in two queries.
+    The product rows are the caller's (it loaded them in this request and
+    `_clean_lines` checked them still sold), copied so that the caller's
+    objects keep whatever they had prefetched."""
+    products: dict = {}
+    for line in lines:
+        if line.product.pk not in products:
+            product = copy.copy(line.product)
+            product._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+            products[line.product.pk] = product
+    prefetch_related_objects(list(products.values()), "prices", "tiers")
     return [
         LineRequest(
             products[line.product.pk],
@@ -593,8 +602,7 @@ def order_place_for(
     today = timezone.localdate()
     subscriptions = [
         line.subscription
-        or subscription_create(
-            org=org,
+        or subscription_build(
             customer=customer,
             product=line.product,
             quantity=line.price.quantity,
@@ -604,6 +612,13 @@ def order_place_for(
         )
         for line, request in zip(priced.lines, lines, strict=True)
     ]
+    # The grant and its products were read under the grant's lock (ordering_side),
+    # each product checked still sold (_clean_lines): the new ones in one insert.
+    opened = [
+        s for s, line in zip(subscriptions, priced.lines, strict=True) if not line.subscription
+    ]
+    if opened:
+        subscriptions_create_ordered(org=org, customer=customer, rows=opened)
     return order_record(
         quote=priced,
         kind=Order.Kind.ORDER,

@@ -6,6 +6,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -17,6 +18,7 @@ from billing.services.orders import period_end
 from billing.tests.conftest import grant, org
 from partners import services as partner_services
 from subscriptions.models import Subscription
+from tenants import emails
 from tenants.exceptions import Conflict
 from tenants.models import OutboundEmail
 from tests.concurrency import race
@@ -287,6 +289,36 @@ def test_products_of_two_partners_are_ordered_separately(world, hosting, mailbox
             lines=[LineRequest(hosting, 1), LineRequest(mailbox, 1)],
         )
     assert not Order.unscoped.exists()
+
+
+def test_the_invoice_email_is_queued_as_ids_and_rendered_in_the_payers_language_at_delivery(
+    world, hosting, django_capture_on_commit_callbacks
+):
+    """Issue 28: the order's transaction writes the email's ids and language,
+    not its text; the delivery renders it once, keeps the text, sends it once."""
+    grant(world, access="full", payment="customer")
+    world.customer_owner.language = "de"
+    world.customer_owner.save(update_fields=["language"])
+    with django_capture_on_commit_callbacks(execute=False):
+        order = place(world, hosting)
+    invoice = order.invoices.get()
+    email = OutboundEmail.objects.get(key=f"invoice:{invoice.pk}:{world.customer_owner.pk}")
+    assert (email.status, email.subject, email.body_text, email.language) == (
+        "pending",
+        "",
+        "",
+        "de",
+    )
+    assert email.renderer == "billing.invoice" and email.params == {"invoice": str(invoice.pk)}
+    mail.outbox.clear()
+
+    assert emails.email_deliver(email_id=str(email.pk)) is True
+    assert emails.email_deliver(email_id=str(email.pk)) is False  # once
+
+    email.refresh_from_db()
+    assert email.subject == f"[Partner Portal] Rechnung {invoice.number}: CHF 260.40"
+    assert "35 x Web hosting" in email.body_text and email.body_html
+    assert [(m.to, m.subject) for m in mail.outbox] == [([email.to], email.subject)]
 
 
 def test_the_payer_and_the_earning_partner_are_emailed(

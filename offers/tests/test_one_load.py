@@ -15,8 +15,10 @@ pytestmark = pytest.mark.django_db
 
 
 # action: (who, statements). Before, the view read the offer again through the
-# selector after the service: cancel 14, decline 15, accept 47.
-# Accept 39 since the offer's effect is worked out once and carried out (offers.effects).
+# selector after the service: cancel 14, decline 15, accept 47; accept 44 until
+# issue 28 (the order's emails queued as ids, the invoice number by UPDATE …
+# RETURNING, the product not read again), 39 once the offer's effect was worked
+# out once and carried out (offers.effects).
 ACTIONS = {"cancel": ("partner", 10), "decline": ("customer", 10), "accept": ("customer", 39)}
 
 
