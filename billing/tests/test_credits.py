@@ -8,7 +8,9 @@ Alpine has 20 % off. A monthly subscription from 1 April 2026 (30 days); on
 16 April, 15 of them remain."""
 
 import datetime
+import threading
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -16,8 +18,10 @@ from django.db import transaction
 
 from billing import tasks as billing_tasks
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
+from billing.pricing import waterfall
+from billing.proration import state_value
 from billing.services import changes
-from billing.services.orders import order_refund
+from billing.services.orders import LineRequest, order_place, order_refund
 from billing.tests.conftest import grant
 from catalog.tests.factories import ProductFactory
 from subscriptions.models import Subscription, SubscriptionChange
@@ -26,6 +30,7 @@ from tenants.models import Membership, OutboundEmail
 from tenants.selectors import org_context_for
 from tenants.tests.factories import UserFactory
 from tests.clock import on
+from tests.concurrency import race
 
 LIST = "/api/v1/subscriptions/"
 APRIL_16 = on(2026, 4, 16)
@@ -380,3 +385,77 @@ def test_a_subscription_nobody_paid_for_is_lowered_without_a_credit_note(world, 
     assert order.credited_amount == Decimal("0.00")
     assert not Invoice.objects.exists()
     assert SubscriptionChange.objects.get(kind="decrease").order == order
+
+
+# --- races ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_lowerings_racing_leave_one_ledger_chain_and_exact_totals(
+    world, hosting, time_machine
+):
+    """20 buyers lower one subscription of 55 at the same instant, each to its
+    own quantity (35 to 54): the row lock orders them; a lowering to what is no
+    longer below the quantity reached is refused; the ledger is one chain from
+    55 down, and the credits and clawbacks telescope to exactly value(55) -
+    value(final) at April's prices (every state in the 25 % tier)."""
+    time_machine.move_to(on(2026, 4, 1, 9))
+    grant(world, access="full", payment="customer")
+    partner = org_context_for(user=world.partner_owner, tenant_id=world.partner.id)
+    placed = order_place(
+        org=partner, customer_id=world.customer.pk, lines=[LineRequest(hosting, 55)]
+    )
+    subscription = placed.lines.get().subscription
+    time_machine.move_to(APRIL_16)
+    targets = iter(range(35, 55))
+    lock = threading.Lock()
+
+    def lower_once():
+        with lock:
+            quantity = next(targets)
+        try:
+            return changes.subscription_lower(
+                org=org_context_for(user=world.partner_owner, tenant_id=world.partner.id),
+                subscription=subscription,
+                quantity=quantity,
+            )
+        except ValidationError as exc:
+            return exc
+
+    outcomes = race(lower_once)
+
+    credits = [o for o in outcomes if isinstance(o, Order)]
+    assert credits, outcomes
+    assert all(isinstance(o, Order | ValidationError) for o in outcomes), outcomes
+    subscription.refresh_from_db()
+    chain = list(
+        SubscriptionChange.objects.filter(subscription=subscription, kind="decrease")
+        .order_by("created_at")
+        .values_list("quantity_before", "quantity_after")
+    )
+    assert len(chain) == len(credits)
+    assert chain[0][0] == 55
+    assert all(after == following[0] for (_, after), following in pairwise(chain))
+    assert chain[-1][1] == subscription.quantity
+    period = (datetime.date(2026, 4, 1), datetime.date(2026, 4, 30))
+
+    def value(quantity: int, field: str) -> Decimal:
+        price = waterfall(
+            unit_price=Decimal("9.92"),
+            quantity=quantity,
+            tier_rate=Decimal("0.25"),
+            discount_rate=Decimal("0.20"),
+        )
+        return state_value(state=(1, getattr(price, field)), period=period, on=APRIL_16.date())
+
+    credited = sum(o.credited_amount for o in Order.objects.filter(kind="credit"))
+    taken = sum(o.clawback_amount for o in Order.objects.filter(kind="credit"))
+    final = subscription.quantity
+    assert credited == value(55, "public_amount") - value(final, "public_amount")
+    margin = lambda q: value(q, "public_amount") - value(q, "preferential_amount")  # noqa: E731
+    assert taken == margin(55) - margin(final)
+    assert -sum(e.amount for e in CashbackEntry.objects.filter(kind="reversal")) == taken
+    numbers = sorted(
+        Invoice.objects.filter(kind="credit_note").values_list("sequence_number", flat=True)
+    )
+    assert numbers == list(range(1, len(credits) + 1))  # gap-free
