@@ -111,7 +111,7 @@ class SubscriptionListView(CustomerSubscriptionsMixin, View):
                 "subscription": s,
                 "status": s.status_on(today),
                 "edit_url": self.url("subscription_edit", s),
-                "cancel_url": self.url("subscription_cancel", s),
+                "cancel_url": self.url("subscription_end", s),  # ends now, with its credit
             }
             for s in selectors.subscriptions_for(org=self.org)
             .filter(customer=customer)
@@ -148,8 +148,9 @@ class SubscriptionEditView(CustomerSubscriptionsMixin, View):
             subscription=subscription,
             title=_("Edit %(product)s") % {"product": subscription.product.name},
             submit=_("Save"),
-            cancel_url=self.url("subscription_cancel", subscription),
+            cancel_url=self.url("subscription_end", subscription),  # ends now, with its credit
             raise_url=self.url("subscription_raise", subscription),
+            lower_url=self.url("subscription_lower", subscription),
         )
         return render(request, "subscriptions/form.html", context, status=status)
 

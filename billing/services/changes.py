@@ -137,8 +137,8 @@ def _raise_priced(
             message = _("Quantities go from 1 to %(max)s.") % {"max": MAX_QUANTITY}
         else:
             message = _(
-                "Lowering a quantity needs a credit note, which the portal does not issue "
-                "yet: end this subscription and order the new quantity."
+                "This is less than the subscription has: lower the quantity instead (the "
+                "removed units' unused days are credited)."
             )
         raise ValidationError({"quantity": message})
     customer = subscription.customer

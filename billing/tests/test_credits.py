@@ -15,6 +15,7 @@ from itertools import pairwise
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 
 from billing import tasks as billing_tasks
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
@@ -459,3 +460,99 @@ def test_twenty_lowerings_racing_leave_one_ledger_chain_and_exact_totals(
         Invoice.objects.filter(kind="credit_note").values_list("sequence_number", flat=True)
     )
     assert numbers == list(range(1, len(credits) + 1))  # gap-free
+
+
+# --- in the browser ----------------------------------------------------------------------
+
+
+def page(world, name, subscription, partner=True) -> str:
+    if partner:
+        return reverse(
+            f"customer_subscription_{name}",
+            kwargs={
+                "slug": "alpine",
+                "customer_id": world.customer.pk,
+                "subscription_id": subscription.pk,
+            },
+        )
+    return reverse(
+        f"subscription_{name}", kwargs={"slug": "mueller", "subscription_id": subscription.pk}
+    )
+
+
+def test_lowering_in_the_browser_previews_then_credits_the_previewed_amount(
+    world, browser, subscribed
+):
+    client = browser(world.partner_owner)
+    url = page(world, "lower", subscribed)
+
+    edit = client.get(page(world, "edit", subscribed))
+    form = client.get(url)
+    unseen = client.post(url, {"quantity": "30", "action": "place"})
+    stale = client.post(url, {"quantity": "30", "action": "place", "expected_total": "-1.00"})
+    placed = client.post(
+        url, {"quantity": "30", "action": "place", "expected_total": "-18.60"}, follow=True
+    )
+
+    assert url in edit.content.decode()
+    assert page(world, "end", subscribed) in edit.content.decode()
+    assert 'name="quantity" value="34"' in form.content.decode()
+    preview = unseen.content.decode()
+    assert unseen.status_code == 200
+    assert 'data-figure="credit">CHF&nbsp;18.60' in preview
+    assert "a credit note for 16 Apr 2026 to 30 Apr 2026" in preview
+    assert 'data-figure="renewal">CHF&nbsp;223.20' in preview
+    assert 'data-figure="clawback">CHF 3.72' in preview
+    assert 'name="expected_total" value="-18.60"' in preview
+    assert stale.status_code == 409
+    assert "The amount changed since the preview" in stale.content.decode()
+    assert "Bäckerei Müller is credited CHF 18.60" in placed.content.decode()
+    subscribed.refresh_from_db()
+    assert subscribed.quantity == 30
+    assert Order.objects.filter(kind="credit").count() == 1
+
+
+def test_ending_now_in_the_browser_credits_the_unused_days(world, browser, subscribed):
+    client = browser(world.customer_owner)
+    url = page(world, "end", subscribed, partner=False)
+
+    preview = client.post(url, {"action": "preview"})
+    ended = client.post(url, {"action": "place", "expected_total": "-130.20"}, follow=True)
+
+    assert 'data-figure="credit">CHF&nbsp;130.20' in preview.content.decode()
+    assert "None: the subscription ends." in preview.content.decode()
+    assert "clawback" not in preview.content.decode()  # the customer never sees it
+    assert "You are credited CHF 130.20" in ended.content.decode() or (
+        "is credited CHF 130.20" in ended.content.decode()
+    )
+    subscribed.refresh_from_db()
+    assert subscribed.cancelled_at is not None
+
+
+def test_the_credit_pages_answer_like_the_other_subscription_pages(world, browser, subscribed):
+    not_buyer = browser(world.partner_admin).get(page(world, "lower", subscribed))
+    customer_user = browser(world.customer_user).get(page(world, "end", subscribed, partner=False))
+    outsider = browser(world.other_owner).get(
+        reverse(
+            "customer_subscription_lower",
+            kwargs={
+                "slug": "rhein",
+                "customer_id": world.customer.pk,
+                "subscription_id": subscribed.pk,
+            },
+        )
+    )
+    raising = browser(world.partner_owner).post(
+        page(world, "lower", subscribed), {"quantity": "40", "action": "preview"}
+    )
+    zero = browser(world.partner_owner).post(
+        page(world, "lower", subscribed), {"quantity": "0", "action": "preview"}
+    )
+
+    assert not_buyer.status_code == 403
+    assert customer_user.status_code == 403
+    assert outsider.status_code == 404
+    assert raising.status_code == 400
+    assert "raise the quantity instead" in raising.content.decode()
+    assert zero.status_code == 400
+    assert Order.objects.count() == 1
