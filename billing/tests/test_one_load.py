@@ -44,23 +44,25 @@ def _order(customer, product="web-hosting", quantity=3) -> dict:
 # POST subscriptions/ 14 with dry_run (5) and 37 (6), and on a subscription:
 # last day 10 (4), raise 12 with dry_run (4) and 33 (5), end at period end 9 (3),
 # cancel 8 (2). Now one permission query each; issue 28 took one more from
-# each order (the invoice number drawn by one UPDATE).
+# each order (the invoice number drawn by one UPDATE); issue 20's tier on the
+# customer's total quantity adds one to each pricing (its live units of the
+# product), and ending now is a credit order.
 API = {
-    "quote": ("post", "/api/v1/quotes/", "order", 200, 9),
-    "order": ("post", "/api/v1/orders/", "order", 201, 28),
-    "subscription preview": ("post", "/api/v1/subscriptions/", "subscribe dry", 200, 10),
-    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 32),
+    "quote": ("post", "/api/v1/quotes/", "order", 200, 10),
+    "order": ("post", "/api/v1/orders/", "order", 201, 29),
+    "subscription preview": ("post", "/api/v1/subscriptions/", "subscribe dry", 200, 11),
+    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 33),
     "last day": ("patch", "/api/v1/subscriptions/{s}/", {"ends_on": "2099-01-01"}, 200, 8),
     "raise preview": (
         "patch",
         "/api/v1/subscriptions/{s}/",
         {"quantity": 5, "dry_run": True},
         200,
-        8,
+        9,
     ),
-    "raise": ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}, 200, 28),
+    "raise": ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}, 200, 29),
     "end at period end": ("delete", "/api/v1/subscriptions/{s}/?at=period_end", None, 200, 8),
-    "cancel": ("delete", "/api/v1/subscriptions/{s}/", None, 204, 8),
+    "end now": ("delete", "/api/v1/subscriptions/{s}/", None, 200, 36),
 }
 
 
@@ -113,9 +115,9 @@ def test_the_answers_show_what_was_saved(world, api, mailboxes):
 # POSTs 9 (3); the order page as now.
 PAGES = {
     "order page": ("customer_order_place", False, None, 200, 7),
-    "order preview": ("customer_order_place", False, "lines", 200, 11),
+    "order preview": ("customer_order_place", False, "lines", 200, 12),
     "raise page": ("customer_subscription_raise", True, None, 200, 6),
-    "raise preview": ("customer_subscription_raise", True, {"quantity": 6}, 200, 10),
+    "raise preview": ("customer_subscription_raise", True, {"quantity": 6}, 200, 11),
     "edit page": ("customer_subscription_edit", True, None, 200, 6),
     "edit": ("customer_subscription_edit", True, {"ends_on": "2099-01-01"}, 302, 8),
     "cancel page": ("customer_subscription_cancel", True, None, 200, 6),
