@@ -21,6 +21,7 @@ from billing import tasks as billing_tasks
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
 from billing.pricing import waterfall
 from billing.proration import state_value
+from billing.selectors import billing_summary
 from billing.services import changes
 from billing.services.orders import LineRequest, order_place, order_refund
 from billing.tests.conftest import grant
@@ -92,7 +93,13 @@ def test_lowering_credits_the_removed_units_unused_days_at_the_price_paid(
     assert line["new_unit_price"] == "7.44" and line["payer"] == "customer"
     assert preview.json()["totals"]["net"] == "-18.60"
     assert response.status_code == 200, response.json()
-    order = Order.objects.get(pk=response.json()["order"]["id"])
+    body = response.json()["order"]
+    assert (body["kind"], body["credited_amount"], body["clawback_amount"]) == (
+        "credit",
+        "18.60",
+        "3.72",
+    )
+    order = Order.objects.get(pk=body["id"])
     assert order.kind == "credit" and order.payer_tenant == world.customer
     assert (order.charged_amount, order.credited_amount, order.clawback_amount) == (
         Decimal("0.00"),
@@ -129,12 +136,20 @@ def test_lowering_credits_the_removed_units_unused_days_at_the_price_paid(
 
 
 def test_the_customer_sees_its_credit_but_never_the_clawback(world, api, subscribed):
-    preview = api(world.customer_owner, world.customer).patch(
-        url(subscribed), {"quantity": 30, "dry_run": True}
-    )
+    client = api(world.customer_owner, world.customer)
+    preview = client.patch(url(subscribed), {"quantity": 30, "dry_run": True})
+    placed = client.patch(url(subscribed), {"quantity": 30, "expected_total": "-18.60"})
 
     line = preview.json()["lines"][0]
     assert (line["credit"], line["cashback"]) == ("18.60", None)
+    order = placed.json()["order"]
+    assert (order["credited_amount"], order["clawback_amount"]) == ("18.60", None)
+    # the partner's month: April's volume less the credit, its cashback less the clawback
+    summary = billing_summary(
+        org=org_context_for(user=world.partner_owner, tenant_id=world.partner.id)
+    )
+    (month,) = summary["orders"]
+    assert (month["public"], month["cashback"]) == (Decimal("241.80"), Decimal("48.36"))
 
 
 def test_a_stale_preview_is_a_409_with_the_new_figures_and_nothing_written(world, api, subscribed):
