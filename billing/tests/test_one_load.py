@@ -112,7 +112,7 @@ def test_the_answers_show_what_was_saved(world, api, mailboxes):
 # name: (url name, subscription in the URL, POST data or None, status,
 # statements). Before (permission queries in brackets): order preview 14 (3),
 # raise page 7 (2) and preview 14 (4), edit and cancel pages 8 (3) and their
-# POSTs 9 (3); the order page as now.
+# POSTs 9 (3); the order page as now. The cancel page now leads to "End now".
 PAGES = {
     "order page": ("customer_order_place", False, None, 200, 7),
     "order preview": ("customer_order_place", False, "lines", 200, 12),
@@ -120,8 +120,11 @@ PAGES = {
     "raise preview": ("customer_subscription_raise", True, {"quantity": 6}, 200, 11),
     "edit page": ("customer_subscription_edit", True, None, 200, 6),
     "edit": ("customer_subscription_edit", True, {"ends_on": "2099-01-01"}, 302, 8),
-    "cancel page": ("customer_subscription_cancel", True, None, 200, 6),
-    "cancel": ("customer_subscription_cancel", True, {}, 302, 8),
+    "lower page": ("customer_subscription_lower", True, None, 200, 6),
+    "lower preview": ("customer_subscription_lower", True, {"quantity": 1}, 200, 16),
+    "end page": ("customer_subscription_end", True, None, 200, 6),
+    "end preview": ("customer_subscription_end", True, {"action": "preview"}, 200, 13),
+    "cancel page": ("customer_subscription_cancel", True, None, 302, 4),
 }
 
 
