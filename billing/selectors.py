@@ -12,7 +12,7 @@ import datetime
 from collections.abc import Collection, Iterator
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -170,9 +170,13 @@ def billing_summary(*, org: OrgContext, today: datetime.date | None = None) -> d
     orders = orders_for(org=org).filter(
         placed_at__date__gte=month_start, status=Order.Status.PLACED
     )
-    sums = {"orders": Count("pk"), "public": Sum("public_amount")}
+    # a credit order gives back: its public volume and its clawback count negative
+    credit = Q(kind=Order.Kind.CREDIT)
+    public = Case(When(credit, then=-F("public_amount")), default=F("public_amount"))
+    sums = {"orders": Count("pk"), "public": Sum(public)}
     if sees_margin(org):
-        sums |= {"cashback": Sum("cashback_amount"), "discount": Sum("discount_amount")}
+        cashback = F("cashback_amount") - F("clawback_amount")
+        sums |= {"cashback": Sum(cashback), "discount": Sum("discount_amount")}
     per_currency = orders.order_by().values("currency").annotate(**sums).order_by("currency")
     invoiced = (
         invoices_for(org=org)

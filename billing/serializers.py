@@ -31,6 +31,11 @@ PARTNER_ONLY = (
     "The partner's side only: null for the customer, which never learns its partner's margin."
 )
 CHARGED = "What the payer was charged: null for the customer when its partner paid the order."
+CREDITED = (
+    "What a credit order gave back to the payer (its credit note): null for the customer "
+    "when its partner paid."
+)
+CLAWBACK = "The cashback a credit order took back from the partner's prepaid account."
 
 
 def money(**kwargs: Any) -> serializers.DecimalField:
@@ -354,6 +359,8 @@ def change_figures(change: Raise | Credit) -> dict:
 # Serialized field -> the key of `order_figures` that withholds it (None = withheld).
 ORDER_FIGURES = {
     "charged_amount": "charged",
+    "credited_amount": "charged",
+    "clawback_amount": "cashback",
     "preferential_amount": "preferential",
     "cashback_amount": "cashback",
     "discount_amount": "discount",
@@ -368,6 +375,8 @@ class OrderLineSerializer(serializers.ModelSerializer):
     charged_amount = withheld_money(CHARGED)
     cashback_amount = withheld_money(PARTNER_ONLY)
     discount_amount = withheld_money(PARTNER_ONLY)
+    credited_amount = withheld_money(CREDITED)
+    clawback_amount = withheld_money(PARTNER_ONLY + " " + CLAWBACK)
     subscription = serializers.UUIDField(
         source="subscription_id",
         allow_null=True,
@@ -387,7 +396,14 @@ class OrderLineSerializer(serializers.ModelSerializer):
         fields = ["product", "quantity", "unit_price", "tier_rate", "list_amount"]
         fields += ["after_partner_discount", "preferential_amount", "public_amount"]
         fields += ["charged_amount", "cashback_amount", "discount_amount", "subscription"]
-        fields += ["period_starts_on", "period_ends_on", "special_price", "price_reason"]
+        fields += [
+            "credited_amount",
+            "clawback_amount",
+            "period_starts_on",
+            "period_ends_on",
+            "special_price",
+            "price_reason",
+        ]
         read_only_fields = fields
 
 
@@ -405,6 +421,8 @@ class OrderSerializer(serializers.ModelSerializer):
     charged_amount = withheld_money(CHARGED)
     cashback_amount = withheld_money(PARTNER_ONLY)
     discount_amount = withheld_money(PARTNER_ONLY)
+    credited_amount = withheld_money(CREDITED)
+    clawback_amount = withheld_money(PARTNER_ONLY + " " + CLAWBACK)
     kind = named_choice(Order.Kind, "OrderKindEnum")
     status = named_choice(Order.Status, "OrderStatusEnum")
     ordered_by = named_choice(Side, "OrderedByEnum", help_text="The side that placed it.")
@@ -424,7 +442,8 @@ class OrderSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "status", "customer", "partner", "ordered_by", "payer"]
         fields += ["price_basis", "earning", "access", "payment", "currency", "list_amount"]
         fields += ["public_amount", "preferential_amount", "charged_amount", "cashback_amount"]
-        fields += ["discount_amount", "invoice", "lines", "placed_at"]
+        fields += ["discount_amount", "credited_amount", "clawback_amount", "invoice", "lines"]
+        fields += ["placed_at"]
         read_only_fields = fields
 
     def _figures(self, order: Order) -> dict:

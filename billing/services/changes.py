@@ -137,14 +137,14 @@ def _raise_priced(
             message = _("Quantities go from 1 to %(max)s.") % {"max": MAX_QUANTITY}
         else:
             message = _(
-                "Lowering a quantity needs a credit note, which the portal does not issue "
-                "yet: end this subscription and order the new quantity."
+                "This is less than the subscription has: lower the quantity instead (the "
+                "removed units' unused days are credited)."
             )
         raise ValidationError({"quantity": message})
     customer = subscription.customer
     (line,) = with_catalog([LineRequest(subscription.product, quantity, subscription)])
     ordered_by, partnership = ordering_side(org, customer, [line], lock=lock)
-    renewal = _renewal(subscription, quantity, ordered_by, partnership)
+    renewal = _renewal(subscription, quantity, ordered_by, partnership, line=line)
     new = renewal.lines[0].price
     old = waterfall(
         unit_price=new.unit_price,
@@ -168,12 +168,18 @@ def _raise_priced(
 
 
 def _renewal(
-    subscription: Subscription, quantity: int, ordered_by: str, partnership: Partnership | None
+    subscription: Subscription,
+    quantity: int,
+    ordered_by: str,
+    partnership: Partnership | None,
+    *,
+    line: LineRequest | None = None,
 ) -> Quote:
     """What the next renewal of `quantity` units bills at today's prices: the
     tier of the customer's total quantity of the product (its other live
     subscriptions' units and these)."""
-    (line,) = with_catalog([LineRequest(subscription.product, quantity, subscription)])
+    if line is None:  # else the caller loaded it, with its catalog
+        (line,) = with_catalog([LineRequest(subscription.product, quantity, subscription)])
     elsewhere = live_quantities(
         customer=subscription.customer,
         product_ids=[subscription.product_id],
@@ -321,7 +327,7 @@ def _side(
 ) -> tuple[str, Partnership | None]:
     """Who acts and under which partnership (a partner user's grant, read again
     with `lock` under its row lock: ended since, the 404 of a customer out of reach)."""
-    (line,) = with_catalog([LineRequest(subscription.product, 1, subscription)])
+    line = LineRequest(subscription.product, subscription.quantity, subscription)
     return ordering_side(org, subscription.customer, [line], lock=lock)
 
 

@@ -109,6 +109,8 @@ def test_the_worked_example_quoted_by_the_partner(world, api, hosting, currency,
         "public_amount": public,
         "preferential_amount": preferential,
         "charged": public,
+        "credit": "0.00",
+        "net": public,
         "cashback": cashback,
         "discount": "0.00",
     }

@@ -8,16 +8,22 @@ Alpine has 20 % off. A monthly subscription from 1 April 2026 (30 days); on
 16 April, 15 of them remain."""
 
 import datetime
+import threading
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 
 from billing import tasks as billing_tasks
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
+from billing.pricing import waterfall
+from billing.proration import state_value
+from billing.selectors import billing_summary
 from billing.services import changes
-from billing.services.orders import order_refund
+from billing.services.orders import LineRequest, order_place, order_refund
 from billing.tests.conftest import grant
 from catalog.tests.factories import ProductFactory
 from subscriptions.models import Subscription, SubscriptionChange
@@ -26,6 +32,7 @@ from tenants.models import Membership, OutboundEmail
 from tenants.selectors import org_context_for
 from tenants.tests.factories import UserFactory
 from tests.clock import on
+from tests.concurrency import race
 
 LIST = "/api/v1/subscriptions/"
 APRIL_16 = on(2026, 4, 16)
@@ -86,7 +93,13 @@ def test_lowering_credits_the_removed_units_unused_days_at_the_price_paid(
     assert line["new_unit_price"] == "7.44" and line["payer"] == "customer"
     assert preview.json()["totals"]["net"] == "-18.60"
     assert response.status_code == 200, response.json()
-    order = Order.unscoped.get(pk=response.json()["order"]["id"])
+    body = response.json()["order"]
+    assert (body["kind"], body["credited_amount"], body["clawback_amount"]) == (
+        "credit",
+        "18.60",
+        "3.72",
+    )
+    order = Order.unscoped.get(pk=body["id"])
     assert order.kind == "credit" and order.payer_tenant == world.customer
     assert (order.charged_amount, order.credited_amount, order.clawback_amount) == (
         Decimal("0.00"),
@@ -123,12 +136,20 @@ def test_lowering_credits_the_removed_units_unused_days_at_the_price_paid(
 
 
 def test_the_customer_sees_its_credit_but_never_the_clawback(world, api, subscribed):
-    preview = api(world.customer_owner, world.customer).patch(
-        url(subscribed), {"quantity": 30, "dry_run": True}
-    )
+    client = api(world.customer_owner, world.customer)
+    preview = client.patch(url(subscribed), {"quantity": 30, "dry_run": True})
+    placed = client.patch(url(subscribed), {"quantity": 30, "expected_total": "-18.60"})
 
     line = preview.json()["lines"][0]
     assert (line["credit"], line["cashback"]) == ("18.60", None)
+    order = placed.json()["order"]
+    assert (order["credited_amount"], order["clawback_amount"]) == ("18.60", None)
+    # the partner's month: April's volume less the credit, its cashback less the clawback
+    summary = billing_summary(
+        org=org_context_for(user=world.partner_owner, tenant_id=world.partner.id)
+    )
+    (month,) = summary["orders"]
+    assert (month["public"], month["cashback"]) == (Decimal("241.80"), Decimal("48.36"))
 
 
 def test_a_stale_preview_is_a_409_with_the_new_figures_and_nothing_written(world, api, subscribed):
@@ -380,3 +401,173 @@ def test_a_subscription_nobody_paid_for_is_lowered_without_a_credit_note(world, 
     assert order.credited_amount == Decimal("0.00")
     assert not Invoice.unscoped.exists()
     assert SubscriptionChange.unscoped.get(kind="decrease").order == order
+
+
+# --- races ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_lowerings_racing_leave_one_ledger_chain_and_exact_totals(
+    world, hosting, time_machine
+):
+    """20 buyers lower one subscription of 55 at the same instant, each to its
+    own quantity (35 to 54): the row lock orders them; a lowering to what is no
+    longer below the quantity reached is refused; the ledger is one chain from
+    55 down, and the credits and clawbacks telescope to exactly value(55) -
+    value(final) at April's prices (every state in the 25 % tier)."""
+    time_machine.move_to(on(2026, 4, 1, 9))
+    grant(world, access="full", payment="customer")
+    partner = org_context_for(user=world.partner_owner, tenant_id=world.partner.id)
+    placed = order_place(
+        org=partner, customer_id=world.customer.pk, lines=[LineRequest(hosting, 55)]
+    )
+    subscription = placed.lines.get().subscription
+    time_machine.move_to(APRIL_16)
+    targets = iter(range(35, 55))
+    lock = threading.Lock()
+
+    def lower_once():
+        with lock:
+            quantity = next(targets)
+        try:
+            return changes.subscription_lower(
+                org=org_context_for(user=world.partner_owner, tenant_id=world.partner.id),
+                subscription=subscription,
+                quantity=quantity,
+            )
+        except ValidationError as exc:
+            return exc
+
+    outcomes = race(lower_once)
+
+    credits = [o for o in outcomes if isinstance(o, Order)]
+    assert credits, outcomes
+    assert all(isinstance(o, Order | ValidationError) for o in outcomes), outcomes
+    subscription.refresh_from_db()
+    chain = list(
+        SubscriptionChange.unscoped.filter(subscription=subscription, kind="decrease")
+        .order_by("created_at")
+        .values_list("quantity_before", "quantity_after")
+    )
+    assert len(chain) == len(credits)
+    assert chain[0][0] == 55
+    assert all(after == following[0] for (_, after), following in pairwise(chain))
+    assert chain[-1][1] == subscription.quantity
+    period = (datetime.date(2026, 4, 1), datetime.date(2026, 4, 30))
+
+    def value(quantity: int, field: str) -> Decimal:
+        price = waterfall(
+            unit_price=Decimal("9.92"),
+            quantity=quantity,
+            tier_rate=Decimal("0.25"),
+            discount_rate=Decimal("0.20"),
+        )
+        return state_value(state=(1, getattr(price, field)), period=period, on=APRIL_16.date())
+
+    credited = sum(o.credited_amount for o in Order.unscoped.filter(kind="credit"))
+    taken = sum(o.clawback_amount for o in Order.unscoped.filter(kind="credit"))
+    final = subscription.quantity
+    assert credited == value(55, "public_amount") - value(final, "public_amount")
+    margin = lambda q: value(q, "public_amount") - value(q, "preferential_amount")  # noqa: E731
+    assert taken == margin(55) - margin(final)
+    assert -sum(e.amount for e in CashbackEntry.unscoped.filter(kind="reversal")) == taken
+    numbers = sorted(
+        Invoice.unscoped.filter(kind="credit_note").values_list("sequence_number", flat=True)
+    )
+    assert numbers == list(range(1, len(credits) + 1))  # gap-free
+
+
+# --- in the browser ----------------------------------------------------------------------
+
+
+def page(world, name, subscription, partner=True) -> str:
+    if partner:
+        return reverse(
+            f"customer_subscription_{name}",
+            kwargs={
+                "slug": "alpine",
+                "customer_id": world.customer.pk,
+                "subscription_id": subscription.pk,
+            },
+        )
+    return reverse(
+        f"subscription_{name}", kwargs={"slug": "mueller", "subscription_id": subscription.pk}
+    )
+
+
+def test_lowering_in_the_browser_previews_then_credits_the_previewed_amount(
+    world, browser, subscribed
+):
+    client = browser(world.partner_owner)
+    url = page(world, "lower", subscribed)
+
+    edit = client.get(page(world, "edit", subscribed))
+    form = client.get(url)
+    unseen = client.post(url, {"quantity": "30", "action": "place"})
+    stale = client.post(url, {"quantity": "30", "action": "place", "expected_total": "-1.00"})
+    placed = client.post(
+        url, {"quantity": "30", "action": "place", "expected_total": "-18.60"}, follow=True
+    )
+
+    assert url in edit.content.decode()
+    assert page(world, "end", subscribed) in edit.content.decode()
+    assert 'name="quantity" value="34"' in form.content.decode()
+    preview = unseen.content.decode()
+    assert unseen.status_code == 200
+    assert 'data-figure="credit">CHF&nbsp;18.60' in preview
+    assert "a credit note for 16 Apr 2026 to 30 Apr 2026" in preview
+    assert 'data-figure="renewal">CHF&nbsp;223.20' in preview
+    assert 'data-figure="clawback">CHF 3.72' in preview
+    assert 'name="expected_total" value="-18.60"' in preview
+    assert stale.status_code == 409
+    assert "The amount changed since the preview" in stale.content.decode()
+    assert "Bäckerei Müller is credited CHF 18.60" in placed.content.decode()
+    subscribed.refresh_from_db()
+    assert subscribed.quantity == 30
+    assert Order.unscoped.filter(kind="credit").count() == 1
+
+
+def test_ending_now_in_the_browser_credits_the_unused_days(world, browser, subscribed):
+    client = browser(world.customer_owner)
+    url = page(world, "end", subscribed, partner=False)
+
+    preview = client.post(url, {"action": "preview"})
+    ended = client.post(url, {"action": "place", "expected_total": "-130.20"}, follow=True)
+
+    assert 'data-figure="credit">CHF&nbsp;130.20' in preview.content.decode()
+    assert "None: the subscription ends." in preview.content.decode()
+    assert "clawback" not in preview.content.decode()  # the customer never sees it
+    assert "You are credited CHF 130.20" in ended.content.decode() or (
+        "is credited CHF 130.20" in ended.content.decode()
+    )
+    subscribed.refresh_from_db()
+    assert subscribed.cancelled_at is not None
+
+
+def test_the_credit_pages_answer_like_the_other_subscription_pages(world, browser, subscribed):
+    not_buyer = browser(world.partner_admin).get(page(world, "lower", subscribed))
+    customer_user = browser(world.customer_user).get(page(world, "end", subscribed, partner=False))
+    outsider = browser(world.other_owner).get(
+        reverse(
+            "customer_subscription_lower",
+            kwargs={
+                "slug": "rhein",
+                "customer_id": world.customer.pk,
+                "subscription_id": subscribed.pk,
+            },
+        )
+    )
+    raising = browser(world.partner_owner).post(
+        page(world, "lower", subscribed), {"quantity": "40", "action": "preview"}
+    )
+    zero = browser(world.partner_owner).post(
+        page(world, "lower", subscribed), {"quantity": "0", "action": "preview"}
+    )
+
+    assert not_buyer.status_code == 403
+    assert customer_user.status_code == 403
+    assert outsider.status_code == 404
+    assert raising.status_code == 400
+    assert "raise the quantity instead" in raising.content.decode()
+    assert zero.status_code == 400
+    assert Order.unscoped.count() == 1

@@ -48,23 +48,25 @@ def _order(customer, product="web-hosting", quantity=3) -> dict:
 # (the invoice number by one UPDATE … RETURNING, the emails queued as ids and
 # rendered at delivery, the product not read again, an order's subscriptions
 # inserted without a savepoint and a second grant check) and one from each
-# preview (the product).
+# preview (the product); issue 20's tier on the customer's total quantity adds
+# one to each pricing (its live units of the product), and ending now is a
+# credit order.
 API = {
-    "quote": ("post", "/api/v1/quotes/", "order", 200, 8),
-    "order": ("post", "/api/v1/orders/", "order", 201, 22),
-    "subscription preview": ("post", "/api/v1/subscriptions/", "subscribe dry", 200, 9),
-    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 26),
+    "quote": ("post", "/api/v1/quotes/", "order", 200, 10),
+    "order": ("post", "/api/v1/orders/", "order", 201, 29),
+    "subscription preview": ("post", "/api/v1/subscriptions/", "subscribe dry", 200, 11),
+    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 33),
     "last day": ("patch", "/api/v1/subscriptions/{s}/", {"ends_on": "2099-01-01"}, 200, 8),
     "raise preview": (
         "patch",
         "/api/v1/subscriptions/{s}/",
         {"quantity": 5, "dry_run": True},
         200,
-        7,
+        9,
     ),
-    "raise": ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}, 200, 23),
+    "raise": ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}, 200, 29),
     "end at period end": ("delete", "/api/v1/subscriptions/{s}/?at=period_end", None, 200, 8),
-    "cancel": ("delete", "/api/v1/subscriptions/{s}/", None, 204, 8),
+    "end now": ("delete", "/api/v1/subscriptions/{s}/", None, 200, 36),
 }
 
 
@@ -115,16 +117,19 @@ def test_the_answers_show_what_was_saved(world, api, mailboxes):
 # statements). Before (permission queries in brackets): order preview 14 (3),
 # raise page 7 (2) and preview 14 (4), edit and cancel pages 8 (3) and their
 # POSTs 9 (3); the order page as now. Issue 28: the previews one fewer (the
-# product not read again).
+# product not read again). The cancel page now leads to "End now".
 PAGES = {
     "order page": ("customer_order_place", False, None, 200, 7),
-    "order preview": ("customer_order_place", False, "lines", 200, 10),
+    "order preview": ("customer_order_place", False, "lines", 200, 12),
     "raise page": ("customer_subscription_raise", True, None, 200, 6),
-    "raise preview": ("customer_subscription_raise", True, {"quantity": 6}, 200, 9),
+    "raise preview": ("customer_subscription_raise", True, {"quantity": 6}, 200, 11),
     "edit page": ("customer_subscription_edit", True, None, 200, 6),
     "edit": ("customer_subscription_edit", True, {"ends_on": "2099-01-01"}, 302, 8),
-    "cancel page": ("customer_subscription_cancel", True, None, 200, 6),
-    "cancel": ("customer_subscription_cancel", True, {}, 302, 8),
+    "lower page": ("customer_subscription_lower", True, None, 200, 6),
+    "lower preview": ("customer_subscription_lower", True, {"quantity": 1}, 200, 16),
+    "end page": ("customer_subscription_end", True, None, 200, 6),
+    "end preview": ("customer_subscription_end", True, {"action": "preview"}, 200, 13),
+    "cancel page": ("customer_subscription_cancel", True, None, 302, 4),
 }
 
 

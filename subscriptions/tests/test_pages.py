@@ -219,20 +219,22 @@ def test_edit_changes_only_the_last_day_and_shows_errors_inline(world, browser, 
     assert subscription.ends_on.isoformat() == last_day
 
 
-def test_cancel_asks_then_cancels_once(world, browser, managed, product):
+def test_cancel_leads_to_ending_now_with_its_credit(world, browser, managed, product):
     subscription = subscribe(world, managed, product)
     client = browser(world.partner_owner)
     url = partner_url("subscription_cancel", managed, subscription)
+    end = partner_url("subscription_end", managed, subscription)
 
-    confirm = client.get(url)
-    first = client.post(url)
-    second = client.post(url, follow=True)
+    asked = client.get(url)
+    posted = client.post(url)
+    ended = client.post(end, {"action": "place", "expected_total": "0.00"}, follow=True)
+    again = client.post(end, {"action": "preview"}, follow=True)
 
-    assert "Cancel the subscription</button>" in text(confirm)
-    assert first.status_code == 302
+    assert (asked["Location"], posted["Location"]) == (end, end)
+    assert ended.status_code == 200
     subscription.refresh_from_db()
-    assert subscription.cancelled_at is not None
-    assert "already cancelled" in text(second)
+    assert subscription.cancelled_at is not None  # no order billed it: nothing to credit
+    assert "already cancelled" in text(again)
     assert "CHF 0.00" in text(client.get(partner_url("subscriptions", managed)))
 
 
@@ -430,7 +432,7 @@ def test_a_member_without_the_buyer_flag_neither_ends_nor_cancels(world, browser
     client = browser(world.customer_admin)
 
     edited = client.post(customer_url("subscription_edit", subscription), {"ends_on": "2099-12-31"})
-    cancelled = client.post(customer_url("subscription_cancel", subscription))
+    cancelled = client.post(customer_url("subscription_cancel", subscription), follow=True)
 
     assert (edited.status_code, cancelled.status_code) == (403, 403)
     subscription.refresh_from_db()
