@@ -13,8 +13,7 @@ from django.http import Http404
 
 from billing import selectors, services
 from billing.models import CashbackEntry, Invoice, Order
-from billing.services import LineRequest
-from billing.services.orders import period_end
+from billing.services.orders import LineRequest, period_end
 from billing.tests.conftest import grant, org
 from partners import services as partner_services
 from subscriptions.models import Subscription
