@@ -6,7 +6,7 @@ import django_filters
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
@@ -17,6 +17,7 @@ from offers.effects import offer_effects
 from offers.models import Offer, OfferTemplate
 from offers.serializers import (
     OFFERS_LISTED_MAX,
+    AcceptChangedSerializer,
     AcceptPreviewSerializer,
     OfferAcceptSerializer,
     OfferBatchSerializer,
@@ -224,7 +225,15 @@ class OfferViewSet(mixins.ListModelMixin, OrgViewSet):
 
     @extend_schema(
         request=OfferAcceptSerializer,
-        responses={200: OfferSerializer, 409: AcceptPreviewSerializer},
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="OfferAcceptAnswer",
+                serializers=[OfferSerializer, AcceptPreviewSerializer],
+                resource_type_field_name=None,
+                many=False,
+            ),
+            409: AcceptChangedSerializer,
+        },
     )
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):

@@ -351,6 +351,17 @@ class AcceptPreviewSerializer(serializers.Serializer):
     renewal_amount = withheld_money("At the next renewal. " + HIDDEN_WHEN_PARTNER_PAYS)
 
 
+class AcceptChangedSerializer(serializers.Serializer):
+    """409 of an accept: the offer's status forbids it (`detail` only), or its
+    `expected_total` is no longer the amount (the new figures under `preview`).
+    Nothing was written."""
+
+    detail = serializers.CharField()
+    preview = AcceptPreviewSerializer(
+        required=False, help_text="Only when the amount changed since the preview."
+    )
+
+
 def accept_preview(offer: Offer, effect: Effect, *, by_partner: bool) -> dict:
     hide = not by_partner and effect.payer == Payer.PARTNER
     body = {
