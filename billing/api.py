@@ -39,16 +39,16 @@ from billing.serializers import (
 )
 from billing.services import changes, orders, special_prices
 from billing.services.orders import LineRequest, Quote
+from core import exports
+from core.exceptions import validation_detail
 from subscriptions import api as subscriptions_api
 from subscriptions import selectors as subscription_selectors
 from subscriptions import services as subscription_services
 from subscriptions.api_smart_lists import CsvRenderer
 from subscriptions.models import Subscription
 from subscriptions.serializers import SubscriptionSerializer
-from tenants import exports
 from tenants.api_base import OrgAPIView, OrgGenericAPIView, OrgViewSet
 from tenants.audit import audit_record
-from tenants.exceptions import validation_detail
 from tenants.models import AuditEvent, Role, Tenant
 from tenants.selectors import OrgContext
 

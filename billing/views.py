@@ -27,10 +27,10 @@ from billing.models import Earning, Order, Payer, PriceBasis
 from billing.services import changes, orders
 from billing.services.orders import PriceChanged
 from catalog.models import Product
+from core.exceptions import Conflict
 from partners.selectors import customer_get_for_partner, customers_visible_to
 from subscriptions.selectors import subscription_get
 from subscriptions.services import subscription_write_check
-from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext
 from tenants.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors

@@ -44,6 +44,9 @@ from billing.services.orders import (
     quote_build,
 )
 from catalog.models import Product
+from core.events import event_emit
+from core.exceptions import Conflict
+from core.jobs import enqueue_on_commit
 from offers import notifications
 from offers.effects import Change, Effect, EffectLine, ItemLike, effect_build, live_subscriptions
 from offers.models import (
@@ -70,9 +73,6 @@ from subscriptions.services import (
     subscription_update,
 )
 from tenants.emails import emails_enqueue
-from tenants.events import event_emit
-from tenants.exceptions import Conflict
-from tenants.jobs import enqueue_on_commit
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, uuid_or_none
 
@@ -874,7 +874,7 @@ def offer_expire(*, offer_id: uuid.UUID | str) -> bool:
 
 
 def _answered(offer: Offer) -> dict[str, object]:
-    """The payload of an answered or withdrawn offer's event (tenants.events)."""
+    """The payload of an answered or withdrawn offer's event (core.events)."""
     ids = {"customer": offer.customer_id, "partner": offer.partner_id, "order": offer.order_id}
     return {"id": offer.pk, "kind": offer.status, **ids}
 

@@ -57,6 +57,7 @@ from billing.services.orders import (
     quote_build,
     with_catalog,
 )
+from core.exceptions import Conflict
 from partners.models import Partnership, Side
 from partners.selectors import managing_partnership
 from subscriptions.models import Subscription, SubscriptionChange
@@ -66,7 +67,6 @@ from subscriptions.services import (
     subscription_last_day_set,
     subscription_write_check,
 )
-from tenants.exceptions import Conflict
 from tenants.models import Tenant, User
 from tenants.selectors import OrgContext
 

@@ -26,9 +26,9 @@ from billing.services import changes
 from billing.services.orders import LineRequest, order_place, order_refund
 from billing.tests.conftest import grant
 from catalog.tests.factories import ProductFactory
+from core.exceptions import Conflict
 from subscriptions.models import Subscription, SubscriptionChange
 from tenants import emails as emails_module
-from tenants.exceptions import Conflict
 from tenants.models import Membership, OutboundEmail
 from tenants.selectors import org_context_for
 from tenants.tests.factories import UserFactory
