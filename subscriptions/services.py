@@ -180,7 +180,7 @@ def _lock_subscription(org: OrgContext, subscription: Subscription) -> Subscript
 def subscription_update(*, org: OrgContext, subscription: Subscription, data: dict) -> Subscription:
     """Change quantity, unit price or dates of a subscription that is not cancelled:
     for the order path (an accepted offer); people use subscription_last_day_set
-    and the raise of billing.services.changes."""
+    and the raise of amendments.services."""
     subscription_write_check(org=org, customer=subscription.customer)
     subscription = _lock_subscription(org, subscription)
     changed = [field for field in SUBSCRIPTION_FIELDS if field in data]

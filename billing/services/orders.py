@@ -81,7 +81,7 @@ class QuoteLine:
     discount: Decimal
     subscription: Subscription | None = None
     change: LedgerEntry | None = None
-    # A credit order's line (billing.services.credits): what is credited to the
+    # A credit order's line (amendments.credits): what is credited to the
     # payer, the cashback taken back, and from which credits of the prepaid
     # account, newest first ((entry, amount) pairs adding up to `clawback`).
     credit: Decimal = ZERO

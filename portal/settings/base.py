@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "customers",
     "subscriptions",
     "billing",
+    "amendments",
     "tenders",
     "imports",
     "offers",
