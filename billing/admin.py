@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from billing.models import CashbackEntry, Invoice, InvoiceSequence, Order, OrderLine
 from billing.services.orders import order_refund
-from tenants.exceptions import Conflict
+from core.exceptions import Conflict
 from tenants.models import User
 
 

@@ -10,10 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, renderers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,25 +29,21 @@ from billing.serializers import (
     OrderPlaceSerializer,
     OrderSerializer,
     QuoteSerializer,
-    SubscriptionChangeRequestSerializer,
-    SubscriptionEndSerializer,
     SubscriptionOrderSerializer,
     SubscriptionPlacedSerializer,
-    change_figures,
     quote_as_seen,
 )
-from billing.services import changes, orders, special_prices
+from billing.services import orders, special_prices
 from billing.services.orders import LineRequest, Quote
+from core import exports
+from core.exceptions import validation_detail
 from subscriptions import api as subscriptions_api
-from subscriptions import selectors as subscription_selectors
 from subscriptions import services as subscription_services
 from subscriptions.api_smart_lists import CsvRenderer
 from subscriptions.models import Subscription
 from subscriptions.serializers import SubscriptionSerializer
-from tenants import exports
 from tenants.api_base import OrgAPIView, OrgGenericAPIView, OrgViewSet
 from tenants.audit import audit_record
-from tenants.exceptions import validation_detail
 from tenants.models import AuditEvent, Role, Tenant
 from tenants.selectors import OrgContext
 
@@ -83,14 +78,6 @@ def _price_changed(org: OrgContext, exc: orders.PriceChanged) -> Response:
     """409: the amount moved since the preview; the new figures, nothing written."""
     body = {"detail": exc.message, "quote": _preview(org, exc.quote)}
     return Response(body, status=status.HTTP_409_CONFLICT)
-
-
-def _change_preview(org: OrgContext, change: changes.Raise | changes.Credit) -> dict:
-    """The preview of a change to a subscription: its quote, each line saying
-    what the subscription goes from and to (SPEC §7's preview, per line)."""
-    body = quote_as_seen(change.quote, by_partner=selectors.sees_margin(org))
-    body["lines"] = [{**line, **change_figures(change)} for line in body["lines"]]
-    return QuoteSerializer(body).data
 
 
 class QuoteAPI(OrgAPIView):
@@ -334,132 +321,3 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
         subscription = order.lines.get().subscription
         assert subscription is not None  # the order's one line opened it
         return self._placed(subscription, order, status.HTTP_201_CREATED)
-
-    @extend_schema(
-        request=SubscriptionChangeRequestSerializer,
-        responses={
-            200: PolymorphicProxySerializer(
-                component_name="SubscriptionChangeAnswer",
-                serializers=[SubscriptionPlacedSerializer, QuoteSerializer],
-                resource_type_field_name=None,
-                many=False,
-            )
-        },
-        description="The answer is `{subscription, order}`, or with `dry_run` the quote.",
-    )
-    def partial_update(self, request: Request, pk: str | None = None) -> Response:
-        """Raise the quantity (an order for the rest of the period; `dry_run`
-        previews, `expected_total` commits only the previewed amount), or change
-        the last day of service (no order). Price, start and anchor: 400."""
-        subscription = self._get(pk)  # the one load (its product within the grant)
-        subscription_services.subscription_write_check(org=self.org, customer=subscription.customer)
-        serializer = SubscriptionChangeRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        if "quantity" not in data:
-            if "ends_on" in data:
-                subscription = subscription_services.subscription_last_day_set(
-                    org=self.org, subscription=subscription, ends_on=data["ends_on"]
-                )
-            return self._placed(subscription, None, status.HTTP_200_OK)
-        quantity, expected_total = data["quantity"], data.get("expected_total")
-        try:
-            if quantity < subscription.quantity:
-                lowered = changes.subscription_lower(
-                    org=self.org,
-                    subscription=subscription,
-                    quantity=quantity,
-                    dry_run=data["dry_run"],
-                    expected_total=expected_total,
-                )
-                if isinstance(lowered, changes.Credit):
-                    return Response(_change_preview(self.org, lowered))
-                order = lowered
-            elif data["dry_run"]:
-                preview = changes.subscription_raise_preview(
-                    org=self.org, subscription=subscription, quantity=quantity
-                )
-                return Response(_change_preview(self.org, preview))
-            else:
-                order = changes.subscription_raise(
-                    org=self.org,
-                    subscription=subscription,
-                    quantity=quantity,
-                    expected_total=expected_total,
-                )
-        except orders.PriceChanged as exc:
-            return _price_changed(self.org, exc)
-        subscription = subscription_selectors.subscription_as_saved(subscription=subscription)
-        return self._placed(subscription, order, status.HTTP_200_OK)
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "at",
-                OpenApiTypes.STR,
-                enum=["period_end"],
-                description="`period_end`: end at the last day of the current billing "
-                "period (nothing more is billed, nothing credited); without it, end now "
-                "with a credit note for the unused paid days.",
-            ),
-            OpenApiParameter(
-                "dry_run",
-                OpenApiTypes.BOOL,
-                description="Ending now: return the preview (the credit) and write nothing.",
-            ),
-            OpenApiParameter(
-                "expected_total",
-                OpenApiTypes.DECIMAL,
-                description="Ending now: the preview's `totals.net` (minus the credit); "
-                "another amount at commit is a 409 with the new figures.",
-            ),
-        ],
-        responses={
-            200: PolymorphicProxySerializer(
-                component_name="SubscriptionEndAnswer",
-                serializers=[SubscriptionPlacedSerializer, QuoteSerializer],
-                resource_type_field_name=None,
-                many=False,
-            )
-        },
-    )
-    def destroy(self, request: Request, pk: str | None = None) -> Response:
-        """End the subscription now: a credit order gives the unused paid days
-        back to whoever paid them (its credit note) and takes back the partner's
-        cashback in proportion; `dry_run` previews, `expected_total` commits only
-        the previewed amount. With `?at=period_end`, end it on the last day of
-        the period already paid instead (no credit). Cancelled or ended: 409."""
-        subscription = self._get(pk)
-        at = request.query_params.get("at")
-        if at is None:
-            return self._end_now(request, subscription)
-        if at != "period_end":
-            raise ValidationError({"at": [_("Give period_end, or nothing to cancel now.")]})
-        subscription = changes.subscription_end_at_period_end(
-            org=self.org, subscription=subscription
-        )
-        return self._placed(subscription, None, status.HTTP_200_OK)
-
-    def _end_now(self, request: Request, subscription: Subscription) -> Response:
-        query: dict[str, Any] = request.query_params.dict()
-        if "dry_run" in query:  # a query string's boolean, as the schema's JSON one
-            query["dry_run"] = {"true": True, "false": False}.get(
-                query["dry_run"], query["dry_run"]
-            )
-        body = request.data if hasattr(request.data, "get") else {}
-        serializer = SubscriptionEndSerializer(data={**query, **body})
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        try:
-            ended = changes.subscription_end_now(
-                org=self.org,
-                subscription=subscription,
-                dry_run=data["dry_run"],
-                expected_total=data.get("expected_total"),
-            )
-        except orders.PriceChanged as exc:
-            return _price_changed(self.org, exc)
-        if isinstance(ended, changes.Credit):
-            return Response(_change_preview(self.org, ended))
-        subscription = subscription_selectors.subscription_as_saved(subscription=subscription)
-        return self._placed(subscription, ended, status.HTTP_200_OK)

@@ -7,6 +7,6 @@ class BillingConfig(AppConfig):
     verbose_name = _("Pricing, orders, invoices and cashback")
 
     def ready(self) -> None:
-        # Registers its Celery tasks (tenants.jobs) and its email renderers
+        # Registers its Celery tasks (core.jobs) and its email renderers
         # (tenants.emails), in every process: web, worker, tests.
         from billing import notifications, tasks  # noqa: F401

@@ -9,7 +9,6 @@ from django import forms
 from django.forms import BoundField
 from django.http import QueryDict
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from billing.services.orders import MAX_QUANTITY, LineRequest
 from catalog.models import Product
@@ -108,18 +107,3 @@ class OrderLinesForm(forms.Form):
             query[f"product_{n}"] = str(line.product.pk)
             query[f"quantity_{n}"] = str(line.quantity)
         return query.urlencode()
-
-
-class SubscriptionRaiseForm(forms.Form):
-    """The new quantity of a subscription; the service decides what it may be."""
-
-    quantity = forms.IntegerField(label=gettext_lazy("New quantity"), min_value=1)
-
-
-class SubscriptionEndForm(SubscriptionRaiseForm):
-    """Ending now asks for nothing but the confirmation (and the preview's total)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.pop("initial", None)
-        super().__init__(*args, **kwargs)
-        del self.fields["quantity"]

@@ -15,10 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from catalog.models import Product
+from core.scoping import Scope, TenantScopedQuerySet
 from partners.models import Access, Partnership, Payment, Side
 from subscriptions.models import Subscription
 from tenants.models import AppendOnly, AppendOnlyQuerySet, ScopedAppendOnlyQuerySet, Tenant, User
-from tenants.scoping import Scope, TenantScopedQuerySet
 
 CURRENCIES = Tenant.Currency.choices
 

@@ -9,8 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.scoping import Scope, TenantScopedQuerySet
 from tenants.models import Tenant
-from tenants.scoping import Scope, TenantScopedQuerySet
 
 
 class Contract(models.Model):

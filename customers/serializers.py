@@ -7,12 +7,12 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.exceptions import validation_detail
 from customers.models import AlertProfile, Contract, ServiceProfile, SlaPolicy
 from customers.selectors import CUSTOMER_ROW_FIELDS, alert_profiles, sla_policies
 from customers.services import contract_clean
 from partners.models import Access, Partnership, Payment
 from partners.serializers import PartnershipSerializer, PartnershipSummarySerializer, product_codes
-from tenants.exceptions import validation_detail
 from tenants.models import Contact, Tenant
 from tenants.serializers import email_domains_field
 from tenants.services import ORGANIZATION_FIELDS

@@ -20,6 +20,7 @@ from django.views import View
 from formtools.wizard.forms import ManagementForm
 from formtools.wizard.views import SessionWizardView
 
+from core.exceptions import validation_detail
 from customers import selectors, services
 from customers.filters import CustomerFilter
 from customers.forms import (
@@ -41,7 +42,6 @@ from partners import selectors as partner_selectors
 from partners import services as partner_services
 from partners.grants import grant_text
 from partners.models import Access, Partnership, Side
-from tenants.exceptions import validation_detail
 from tenants.models import Role, Tenant
 from tenants.web import OrgViewMixin, form_add_service_errors
 

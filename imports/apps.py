@@ -7,4 +7,4 @@ class ImportsConfig(AppConfig):
     verbose_name = _("Import customers and contacts")
 
     def ready(self) -> None:
-        from imports import tasks  # noqa: F401  (registers its Celery tasks: tenants.jobs)
+        from imports import tasks  # noqa: F401  (registers its Celery tasks: core.jobs)

@@ -14,13 +14,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.db import analyze
+from core.jobs import enqueue_on_commit
 from imports.apply import import_apply
 from imports.models import ImportJob
 from imports.parse import ImportInvalid, Upload
 from imports.plan import ImportPlan, ImportResult, import_plan
 from partners.models import Partnership, PartnershipEvent
-from tenants.db import analyze
-from tenants.jobs import enqueue_on_commit
 from tenants.models import AuditEvent, Contact, Tenant
 from tenants.selectors import OrgContext, org_context_for, uuid_or_404
 

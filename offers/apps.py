@@ -6,4 +6,4 @@ class OffersConfig(AppConfig):
     verbose_name = "Offers"
 
     def ready(self) -> None:
-        from offers import tasks  # noqa: F401  (registers its Celery tasks: tenants.jobs)
+        from offers import tasks  # noqa: F401  (registers its Celery tasks: core.jobs)

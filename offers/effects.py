@@ -15,7 +15,7 @@ Per product of the offer, for the customer as it stands today:
   increase raises the newest subscription and charges the added units for the
   rest of its period, by days (`billing.proration`), both states priced at the
   degressive tier the new total reaches (the rule of
-  `billing.services.changes`); a decrease takes seats from the newest
+  `amendments.services`); a decrease takes seats from the newest
   subscription first (ending a subscription whose seats all go) and credits
   what billing's credit order gives back (the unused paid days at the price
   paid, to whoever paid them). `renewal_amount` is the whole new quantity for
@@ -35,10 +35,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import ngettext
 
+from amendments.credits import credit_quote
 from billing.models import Payer
 from billing.pricing import ZERO, Waterfall, waterfall
 from billing.proration import period_bounds, state_value
-from billing.services.credits import credit_quote
 from billing.services.orders import LineRequest, Quote, quote_build
 from catalog.models import Product
 from offers.models import LicenseMode, Offer
@@ -190,7 +190,7 @@ def effect_build(
     products (newest first) and the partnership the order would be settled
     under (the products' prices and tiers prefetched). No query, except for a
     decrease: its credit is what billing's credit order would give back
-    (`billing.services.credits.credit_quote`: the unused paid days at the price
+    (`amendments.credits.credit_quote`: the unused paid days at the price
     paid, to whoever paid them), read as the commit reads it (with `lock`,
     under the locks of the cashback it takes back)."""
     by_product: dict[uuid.UUID, list[Subscription]] = {}

@@ -11,8 +11,8 @@ from django.utils.translation import pgettext_lazy
 
 from billing.models import Payer, money_field
 from catalog.models import Product
+from core.scoping import Scope, TenantScopedQuerySet
 from tenants.models import Tenant, User
-from tenants.scoping import Scope, TenantScopedQuerySet
 
 MAX_TERM_MONTHS = 120
 

@@ -29,12 +29,12 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from billing.models import Order
-from billing.services.changes import (
+from amendments.services import (
     edition_replaced_credit,
     subscription_end_confirmed,
     subscription_lower_confirmed,
 )
+from billing.models import Order
 from billing.services.orders import (
     MAX_QUANTITY,
     LineRequest,
@@ -44,6 +44,9 @@ from billing.services.orders import (
     quote_build,
 )
 from catalog.models import Product
+from core.events import event_emit
+from core.exceptions import Conflict
+from core.jobs import enqueue_on_commit
 from offers import notifications
 from offers.effects import Change, Effect, EffectLine, ItemLike, effect_build, live_subscriptions
 from offers.models import (
@@ -70,9 +73,6 @@ from subscriptions.services import (
     subscription_update,
 )
 from tenants.emails import emails_enqueue
-from tenants.events import event_emit
-from tenants.exceptions import Conflict
-from tenants.jobs import enqueue_on_commit
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, uuid_or_none
 
@@ -569,7 +569,7 @@ def _end_replaced(
     """An upgrade ends the edition it replaces: its last day is yesterday (or
     today, when it only began today), and a credit order gives its unused paid
     days back to whoever paid them, writing the ledger's upgrade (or downgrade,
-    to a lower edition: to nothing) (billing.services.changes)."""
+    to a lower edition: to nothing) (amendments.services)."""
     replaced = item.replaces
     assert replaced is not None  # only items that replace an edition come here
     kind = (
@@ -718,7 +718,7 @@ def offer_accept(
     raises the newest subscription and charges the rest of its period; both are
     one order. An offer that lowers a quantity needs `confirm_reduction` (400
     without, nothing written); the seats go from the newest subscription first,
-    each lowering an order with its credit note (billing.services.changes).
+    each lowering an order with its credit note (amendments.services).
     With `expected_total` (the preview's `total`), another amount is a 409 with
     the new figures. The offer `accepted`, the partner emailed. A second accept,
     or one racing a cancel, gets a 409."""
@@ -874,7 +874,7 @@ def offer_expire(*, offer_id: uuid.UUID | str) -> bool:
 
 
 def _answered(offer: Offer) -> dict[str, object]:
-    """The payload of an answered or withdrawn offer's event (tenants.events)."""
+    """The payload of an answered or withdrawn offer's event (core.events)."""
     ids = {"customer": offer.customer_id, "partner": offer.partner_id, "order": offer.order_id}
     return {"id": offer.pk, "kind": offer.status, **ids}
 

@@ -24,6 +24,7 @@ from django.views import View
 
 from billing.models import Payer
 from catalog.models import Product
+from core.exceptions import Conflict
 from offers import selectors, services
 from offers.effects import offer_effects, template_effects
 from offers.forms import (
@@ -35,7 +36,6 @@ from offers.forms import (
 )
 from offers.models import Offer, OfferBatch
 from partners.selectors import customers_visible_to
-from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
 from tenants.selectors import uuid_or_none
 from tenants.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors

@@ -6,15 +6,15 @@ class PartnersConfig(AppConfig):
     verbose_name = "Partnerships"
 
     def ready(self) -> None:
+        from core import scoping
         from partners import (
             book_changes,
-            tasks,  # noqa: F401  (registers its Celery tasks: tenants.jobs)
+            tasks,  # noqa: F401  (registers its Celery tasks: core.jobs)
         )
         from partners.selectors import manages_now
-        from tenants import scoping
 
         book_changes.connect()
-        # tenants.scoping's for_org reads the one "manages now" rule from here
+        # core.scoping's for_org reads the one "manages now" rule from here
         # (tenants sits below partners: the rule is handed down, not imported).
         scoping.use_managing_rule(
             lambda partner, customer, product: manages_now(

@@ -7,8 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Product
+from core.scoping import Scope, TenantScopedQuerySet
 from tenants.models import AppendOnly, AppendOnlyQuerySet, ScopedAppendOnlyQuerySet, Tenant, User
-from tenants.scoping import Scope, TenantScopedQuerySet
 
 
 class Access(models.TextChoices):

@@ -32,9 +32,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.models import Product
+from core.exceptions import Conflict
 from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Side
 from tenants.branch_cache import branch_cached
-from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant, User
 from tenants.selectors import OrgContext, uuid_or_404
 

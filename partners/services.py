@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Product
+from core.exceptions import Conflict
 from partners import notifications
 from partners.audit import partnership_event_audit, partnership_events_audit
 from partners.book_changes import book_changed
@@ -29,7 +30,6 @@ from partners.selectors import (
     partnership_check,
     status_conflict,
 )
-from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant, User
 from tenants.reauthentication import password_confirm
 from tenants.selectors import OrgContext

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
+from core.exceptions import Conflict
 from partners import selectors, services
 from partners.forms import (
     CollaboratorsForm,
@@ -34,7 +35,6 @@ from partners.forms import (
 )
 from partners.grants import grant_comparison, grant_text, grant_value, product_names
 from partners.models import Partnership, Side
-from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant, User
 from tenants.selectors import org_context_for
 from tenants.services import user_set_first_password

@@ -18,6 +18,7 @@ from billing.models import Order
 from billing.services.orders import LineRequest, order_place
 from billing.services.renewals import current_period_start, subscription_renew
 from catalog.models import Feature, PriceTier, Product, ProductPrice
+from core.db import analyze
 from customers.models import AlertProfile, Contract, ServiceProfile, SlaPolicy
 from offers import services as offer_services
 from offers.models import OfferTemplate
@@ -26,7 +27,6 @@ from partners.models import CustomerAssignment, Partnership, PartnershipEvent
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_build, subscriptions_open
 from tenants.branch_cache import branch_changed
-from tenants.db import analyze
 from tenants.models import Branding, Contact, Membership, Role, Tenant, User
 from tenants.selectors import org_context_for, provider_root_or_none
 from tenants.services import tenant_build

@@ -1,11 +1,11 @@
 """The footer's language picker (docs/i18n.md); a person's language is read by
-`tenants.i18n`."""
+`core.i18n`."""
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from tenants.i18n import SUPPORTED
+from core.i18n import SUPPORTED
 from tenants.services import user_profile_update
 
 

@@ -5,7 +5,7 @@ middleware answers it with a page naming the command, never a 500. Under
 
 from django.shortcuts import render
 
-from tenants.exceptions import SETUP_COMMAND, PlatformNotSetUp
+from core.exceptions import SETUP_COMMAND, PlatformNotSetUp
 
 
 def setup_required_page(request):

@@ -61,6 +61,7 @@ urlpatterns = [
     path("t/<slug:slug>/", include("subscriptions.views_smart_lists")),
     path("t/<slug:slug>/", include("subscriptions.urls")),
     path("t/<slug:slug>/", include("billing.urls")),
+    path("t/<slug:slug>/", include("amendments.urls")),
     path("t/<slug:slug>/", include("offers.urls")),
     path("t/<slug:slug>/", include("upsell.urls")),
     path("t/<slug:slug>/", include("tenders.urls")),

@@ -16,9 +16,9 @@ from rest_framework import renderers, serializers, status
 from rest_framework.response import Response
 
 from catalog.models import Product
+from core import exports
 from subscriptions import smart_lists
 from subscriptions.models import SmartList
-from tenants import exports
 from tenants.api_base import OrgAPIView, OrgViewSet
 from tenants.audit import audit_record
 from tenants.models import AuditEvent, Role, Tenant

@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from catalog.models import Product
+from core.scoping import Scope, TenantScopedQuerySet
 from tenants.models import AppendOnly, AppendOnlyQuerySet, ScopedAppendOnlyQuerySet
-from tenants.scoping import Scope, TenantScopedQuerySet
 
 MONTHS_PER_PERIOD = {"monthly": 1, "annual": 12}
 

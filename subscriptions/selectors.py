@@ -24,7 +24,7 @@ def subscriptions_for(*, org: OrgContext) -> QuerySet[Subscription]:
     if not (tenant.is_customer or tenant.is_partner):
         return Subscription.objects.none()
     # The scoping entry: a customer's own, or for a partner those it manages now
-    # (manages_now with the product, tenants.scoping); then a collaborator's.
+    # (manages_now with the product, core.scoping); then a collaborator's.
     qs = Subscription.objects.for_org(tenant).select_related("customer", "product")
     if tenant.is_customer:
         return qs

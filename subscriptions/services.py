@@ -13,12 +13,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Product, ProductPrice, degressive_rate, round_money
+from core.events import event_emit, events_emit
+from core.exceptions import Conflict
 from partners.book_changes import book_changed
 from partners.selectors import NOT_FOUND
 from partners.services import grant_holds
 from subscriptions.models import Subscription, SubscriptionChange
-from tenants.events import event_emit, events_emit
-from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext
 from tenants.services import require_role
@@ -180,7 +180,7 @@ def _lock_subscription(org: OrgContext, subscription: Subscription) -> Subscript
 def subscription_update(*, org: OrgContext, subscription: Subscription, data: dict) -> Subscription:
     """Change quantity, unit price or dates of a subscription that is not cancelled:
     for the order path (an accepted offer); people use subscription_last_day_set
-    and the raise of billing.services.changes."""
+    and the raise of amendments.services."""
     subscription_write_check(org=org, customer=subscription.customer)
     subscription = _lock_subscription(org, subscription)
     changed = [field for field in SUBSCRIPTION_FIELDS if field in data]
@@ -323,7 +323,7 @@ def ledger_record_many(
 
 
 def _changed(change: SubscriptionChange) -> dict[str, object]:
-    """The payload of `subscription.changed` for a ledger row (tenants.events)."""
+    """The payload of `subscription.changed` for a ledger row (core.events)."""
     return {
         "id": change.subscription_id,
         "kind": change.kind,

@@ -57,6 +57,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Product
+from core.exports import csv_lines
 from partners.selectors import (
     customers_managed_now,
     customers_visible_to,
@@ -65,7 +66,6 @@ from partners.selectors import (
 )
 from subscriptions.models import MRR_TWELVES, SmartList, Subscription, mrr_from_twelves
 from subscriptions.selectors import mrr_trend
-from tenants.exports import csv_lines
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, tenant_descendants, uuid_or_404, uuid_or_none
 

@@ -17,10 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
+from core.exceptions import Conflict, validation_detail
 from subscriptions import mrr, selectors, services
 from subscriptions.forms import SubscriptionForm
 from subscriptions.models import Subscription
-from tenants.exceptions import Conflict, validation_detail
 from tenants.models import Role, Tenant
 from tenants.web import OrgViewMixin, form_add_service_errors
 

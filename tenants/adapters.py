@@ -1,7 +1,7 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import ValidationError
 
-from tenants.exceptions import TooManyAttempts
+from core.exceptions import TooManyAttempts
 from tenants.reauthentication import password_confirm
 
 

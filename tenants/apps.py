@@ -8,5 +8,5 @@ class TenantsConfig(AppConfig):
     def ready(self) -> None:
         from tenants import (
             receivers,  # noqa: F401  (allauth integration only)
-            tasks,  # noqa: F401  (registers its Celery tasks: tenants.jobs)
+            tasks,  # noqa: F401  (registers its Celery tasks: core.jobs)
         )

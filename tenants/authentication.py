@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from tenants.i18n import user_language
+from core.i18n import user_language
 from tenants.models import Tenant
 from tenants.selectors import api_token_authenticate, tenant_suspended_message
 from tenants.services import api_token_touch

@@ -38,8 +38,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from core.redis_faults import REDIS_DOWN, redis_fault
 from tenants.models import PATH_SEPARATOR, BranchGeneration
-from tenants.redis_faults import REDIS_DOWN, redis_fault
 
 # Figures also expire after this long, a bound on how long any write that
 # bypasses the services (an operator's SQL) can leave a figure stale.

@@ -23,8 +23,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from tenants.i18n import user_language
-from tenants.jobs import enqueue_on_commit
+from core.i18n import user_language
+from core.jobs import enqueue_on_commit
 from tenants.models import OutboundEmail, User
 
 if TYPE_CHECKING:

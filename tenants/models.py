@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from tenants.scoping import Scope, TenantScopedQuerySet
+from core.scoping import Scope, TenantScopedQuerySet
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
@@ -468,7 +468,7 @@ class AppendOnlyQuerySet(models.QuerySet):
 
 class ScopedAppendOnlyQuerySet(TenantScopedQuerySet, AppendOnlyQuerySet):
     """The `objects` of a tenant-owned AppendOnly model: refuses to run unscoped
-    (tenants.scoping), and scoped or not, refuses bulk update and delete."""
+    (core.scoping), and scoped or not, refuses bulk update and delete."""
 
 
 class AppendOnly(models.Model):

@@ -33,8 +33,8 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from core.exceptions import TooManyAttempts
 from tenants.audit import audit_record_shared
-from tenants.exceptions import TooManyAttempts
 from tenants.models import AuditEvent, Membership, Tenant, User
 
 

@@ -14,7 +14,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from tenants.exceptions import PlatformNotSetUp
+from core.exceptions import PlatformNotSetUp
 from tenants.models import ROLE_RANK, ApiToken, AuditEvent, Branding, Membership, Role, Tenant, User
 
 

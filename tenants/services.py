@@ -18,10 +18,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from core.exceptions import Conflict
+from core.jobs import enqueue_on_commit
 from tenants.audit import audit_member_changes, audit_record, audit_record_shared
 from tenants.branch_cache import branch_changed
-from tenants.exceptions import Conflict
-from tenants.jobs import enqueue_on_commit
 from tenants.models import (
     MAX_DISCOUNT_RATE,
     ROLE_IN_SENTENCE,

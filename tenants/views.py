@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from core.exceptions import Conflict
 from tenants import selectors, services
-from tenants.exceptions import Conflict
 from tenants.forms import (
     ApiTokenForm,
     AuditFilterForm,

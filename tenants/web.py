@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from tenants.exceptions import validation_detail
+from core.exceptions import validation_detail
 from tenants.models import ROLE_IN_SENTENCE, Role, Tenant
 from tenants.selectors import OrgContext, org_context_for, org_require_active
 

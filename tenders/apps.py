@@ -9,7 +9,7 @@ class TendersConfig(AppConfig):
     def ready(self) -> None:
         from tenders import (
             programme,
-            tasks,  # noqa: F401  (registers its Celery tasks: tenants.jobs)
+            tasks,  # noqa: F401  (registers its Celery tasks: core.jobs)
         )
 
         programme.connect()

@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Product
+from core.scoping import Scope, TenantScopedQuerySet
 from tenants.models import Tenant, User
-from tenants.scoping import Scope, TenantScopedQuerySet
 
 
 class Tender(models.Model):

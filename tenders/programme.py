@@ -3,11 +3,11 @@
 changes). An order that opens or raises a subscription retires it through the
 subscription's save (subscriptions.book_cache); a batch of renewals or a
 refund saves no subscription, so the invoices they issue retire it here, as a
-subscriber of `invoice.issued` and `credit_note.issued` (tenants.events), after
+subscriber of `invoice.issued` and `credit_note.issued` (core.events), after
 the commit: one `book_changed` per emit call, whatever the batch's size."""
 
+from core.events import event_subscribe
 from partners.book_changes import book_changed
-from tenants.events import event_subscribe
 
 
 def programme_retire(name: str, payloads: list[dict[str, str | None]]) -> None:

@@ -26,10 +26,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.models import Product
+from core.exceptions import Conflict
+from core.jobs import enqueue_on_commit
 from partners.notifications import long_date
 from tenants.emails import absolute_url, email_queue, notify
-from tenants.exceptions import Conflict
-from tenants.jobs import enqueue_on_commit
 from tenants.models import Membership, Role, Tenant
 from tenants.selectors import OrgContext, branding_effective
 from tenders.models import Tender, TenderProposal

@@ -23,8 +23,8 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django_ratelimit.core import is_ratelimited
 
+from core.exceptions import Conflict
 from partners.selectors import partner_directory
-from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
 from tenants.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
 from tenders.forms import (

@@ -7,7 +7,7 @@ import threading
 
 from django.db import OperationalError, connection
 
-from tenants.exceptions import Conflict
+from core.exceptions import Conflict
 
 THREADS = 20
 

@@ -1,5 +1,5 @@
 """PostgreSQL's planner statistics in tests: when each table was last ANALYZEd
-(tenants.db.analyze, issue 28)."""
+(core.db.analyze, issue 28)."""
 
 from django.db import connection
 

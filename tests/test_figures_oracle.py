@@ -77,6 +77,7 @@ from billing.models import Invoice
 from billing.services.orders import LineRequest, order_place, order_refund
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
+from core.exceptions import Conflict
 from partners import services as partner_services
 from partners.models import Partnership
 from partners.selectors import customers_visible_count
@@ -84,7 +85,6 @@ from subscriptions import smart_lists
 from subscriptions.models import Subscription
 from subscriptions.mrr import KINDS, book_movements, book_mrr
 from subscriptions.services import subscription_cancel, subscription_create, subscription_update
-from tenants.exceptions import Conflict
 from tenants.models import Role, Tenant
 from tenants.selectors import org_context_for
 from tenants.tests.factories import (

@@ -10,9 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from catalog.models import Feature, Product
+from core.scoping import Scope, TenantScopedQuerySet
 from subscriptions.models import Subscription
 from tenants.models import AppendOnly, AppendOnlyQuerySet, ScopedAppendOnlyQuerySet, Tenant, User
-from tenants.scoping import Scope, TenantScopedQuerySet
 
 
 class UpsellSwitch(models.Model):

@@ -13,12 +13,12 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext_lazy
 
+from core.exceptions import Conflict
 from offers.services import ItemSpec, offer_propose
 from partners.selectors import customer_get_for_partner, managing_partnership
 from partners.services import grant_holds
 from tenants.audit import audit_record_shared
 from tenants.emails import notify
-from tenants.exceptions import Conflict
 from tenants.models import AuditEvent, Membership, Role, Tenant
 from tenants.selectors import OrgContext
 from upsell.models import FeatureInterest, UpgradeRequest, UpsellChange, UpsellSwitch

@@ -17,7 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 
-from tenants.exceptions import Conflict
+from core.exceptions import Conflict
 from tenants.models import Tenant
 from tenants.web import OrgViewMixin, ResolveFirstMixin
 from upsell import selectors, services

@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceSequence, Order
-from tenants.events import events_emit
+from core.events import events_emit
 from tenants.models import Tenant
 from tenants.selectors import provider_root
 
@@ -100,7 +100,7 @@ def invoices_issue(*, orders: Sequence[Order], kind: str = Invoice.Kind.INVOICE)
 
 
 def _issued(invoice: Invoice) -> dict[str, object]:
-    """The payload of `invoice.issued` / `credit_note.issued` (tenants.events)."""
+    """The payload of `invoice.issued` / `credit_note.issued` (core.events)."""
     return {
         "id": invoice.pk,
         "kind": invoice.kind,

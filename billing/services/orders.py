@@ -23,6 +23,8 @@ from billing.proration import period_end
 from billing.selectors import live_quantities, order_customer_get
 from billing.services.invoices import invoice_issue, invoices_issue
 from catalog.models import Product
+from core.events import events_emit
+from core.exceptions import Conflict
 from partners.models import Access, Partnership, Side
 from partners.selectors import managing_partnership
 from partners.services import partner_grant
@@ -34,8 +36,6 @@ from subscriptions.services import (
     subscription_build,
     subscriptions_create_ordered,
 )
-from tenants.events import events_emit
-from tenants.exceptions import Conflict
 from tenants.models import Tenant, User
 from tenants.selectors import OrgContext
 
@@ -81,7 +81,7 @@ class QuoteLine:
     discount: Decimal
     subscription: Subscription | None = None
     change: LedgerEntry | None = None
-    # A credit order's line (billing.services.credits): what is credited to the
+    # A credit order's line (amendments.credits): what is credited to the
     # payer, the cashback taken back, and from which credits of the prepaid
     # account, newest first ((entry, amount) pairs adding up to `clawback`).
     credit: Decimal = ZERO

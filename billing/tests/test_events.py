@@ -1,4 +1,4 @@
-"""The domain events of the money path (tenants.events): one per order,
+"""The domain events of the money path (core.events): one per order,
 invoice, credit note and ledger change, heard after the commit, none of an
 order that was refused."""
 
@@ -9,8 +9,8 @@ import pytest
 from billing.models import Invoice, Order
 from billing.services.orders import LineRequest, PriceChanged, order_place, order_refund
 from billing.tests.conftest import grant, org
+from core.events import event_subscribe
 from subscriptions.models import Subscription
-from tenants.events import event_subscribe
 
 
 @pytest.fixture

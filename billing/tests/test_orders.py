@@ -15,10 +15,10 @@ from billing import selectors
 from billing.models import CashbackEntry, Invoice, Order
 from billing.services.orders import LineRequest, order_place, order_refund, period_end, quote
 from billing.tests.conftest import grant, org
+from core.exceptions import Conflict
 from partners import services as partner_services
 from subscriptions.models import Subscription
 from tenants import emails
-from tenants.exceptions import Conflict
 from tenants.models import OutboundEmail
 from tests.concurrency import race
 

@@ -1,6 +1,6 @@
 """The proration property of test_proration.py, through the orders themselves:
 random sequences of raises, lowerings and early ends placed by the services
-(billing.services.changes) between the renewal job's runs, over up to three
+(amendments.services) between the renewal job's runs, over up to three
 monthly periods. What the payer was charged minus what it was credited (its
 invoices and credit notes), and what the partner earned minus what it gave
 back, equal the sum over the days used of quantity x the daily price, within
@@ -21,10 +21,10 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from amendments import services as changes
 from billing.models import CashbackEntry, Invoice, Order
 from billing.pricing import waterfall
 from billing.proration import days_in, period_bounds
-from billing.services import changes
 from billing.services.orders import LineRequest, order_place
 from billing.services.renewals import renewals_place_due
 from billing.tests.conftest import grant

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+import amendments.urls
 import billing.urls
 from billing.models import Invoice, Order
 from billing.selectors import BILLING_EXPORT_COLUMNS
@@ -572,17 +573,18 @@ def test_every_billing_page_of_another_organization_is_a_404(world, browser, hos
 
     # Then Rhein's owner reaches none of Alpine's pages, whatever the method
     assert_all_404(
-        browser(world.other_owner), org_page_urls(billing.urls, slug="alpine", **alpine_ids)
+        browser(world.other_owner),
+        org_page_urls(billing.urls, amendments.urls, slug="alpine", **alpine_ids),
     )
     # And Alpine's owner reaches none of Rhein's, nor Bergmann's
     client = browser(world.partner_owner)
-    assert_all_404(client, org_page_urls(billing.urls, slug="rhein", **foreign))
-    assert_all_404(client, org_page_urls(billing.urls, slug="bergmann", **foreign))
+    assert_all_404(client, org_page_urls(billing.urls, amendments.urls, slug="rhein", **foreign))
+    assert_all_404(client, org_page_urls(billing.urls, amendments.urls, slug="bergmann", **foreign))
     # And Rhein's ids under Alpine's own slug are the 404 of a missing id
     for ids in (foreign, {key: missing_id() for key in foreign}):
         with_ids = [
             page
-            for page in org_page_urls(billing.urls, slug="alpine", **ids)
+            for page in org_page_urls(billing.urls, amendments.urls, slug="alpine", **ids)
             if any(str(value) in page for value in ids.values())
         ]
         assert len(with_ids) == 9  # order, its customer, invoice; raise, lower, end on both sides
@@ -590,7 +592,7 @@ def test_every_billing_page_of_another_organization_is_a_404(world, browser, hos
     # And Bergmann's ids under Müller's slug too
     customer_pages = [
         page
-        for page in org_page_urls(billing.urls, slug="mueller", **foreign)
+        for page in org_page_urls(billing.urls, amendments.urls, slug="mueller", **foreign)
         if any(str(value) in page for value in foreign.values())
     ]
     assert_all_404(browser(world.customer_owner), customer_pages)

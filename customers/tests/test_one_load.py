@@ -17,12 +17,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core import scoping
 from customers import services
 from customers.models import Contract, ServiceProfile
 from partners import selectors as partner_selectors
 from partners import services as partner_services
 from partners.models import CustomerAssignment, Partnership
-from tenants import scoping
 from tenants.models import Contact, Tenant
 from tenants.selectors import org_context_for
 from tests.spies import calls_in, calls_of

@@ -634,7 +634,7 @@ def test_a_large_file_is_validated_at_once_then_written_by_a_job(
 def analyzed(monkeypatch):
     """Each call of the imports' ANALYZE step: the tables it analyzed (none on
     SQLite) and the jobs' statuses at that moment. The real step runs."""
-    from tenants.db import analyze
+    from core.db import analyze
 
     calls = []
 

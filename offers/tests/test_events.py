@@ -1,13 +1,13 @@
-"""The offers' domain events (tenants.events): an answer, a withdrawal and an
+"""The offers' domain events (core.events): an answer, a withdrawal and an
 expiry each emit one event after the commit, with the offer's ids."""
 
 import pytest
 
+from core.events import event_subscribe
 from offers import services
 from offers.models import Offer
 from offers.tests.conftest import grant, org
 from offers.tests.test_services import delivered
-from tenants.events import event_subscribe
 
 
 @pytest.fixture

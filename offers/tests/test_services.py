@@ -11,12 +11,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from billing.models import Order
+from core.exceptions import Conflict
 from offers import selectors, services, tasks
 from offers.models import Offer
 from offers.tests.conftest import grant, org
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_build
-from tenants.exceptions import Conflict
 from tenants.models import OutboundEmail
 from tests.clock import on
 from tests.concurrency import race

@@ -8,9 +8,9 @@ import pytest
 from django.core import mail
 from django.db import OperationalError
 
+from core.exceptions import Conflict
 from partners import services
 from partners.models import Partnership
-from tenants.exceptions import Conflict
 from tenants.models import Membership, OutboundEmail
 from tenants.selectors import org_context_for
 from tests.concurrency import race

@@ -9,9 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from catalog.tests.factories import ProductFactory
+from core.exceptions import Conflict
 from partners import selectors, services, tasks
 from partners.models import CustomerAssignment, Partnership, PartnershipEvent
-from tenants.exceptions import Conflict
 from tenants.models import Membership, Role, Tenant
 from tenants.selectors import org_context_for
 

@@ -30,8 +30,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.exceptions import Conflict, TooManyAttempts, validation_detail
 from portal.request_id import current_request_id
-from tenants.exceptions import Conflict, TooManyAttempts, validation_detail
 
 
 def exception_handler(exc, context):

@@ -3,7 +3,7 @@
 Redis is never a single point of failure (docs/reliability.md): when it cannot
 be reached or does not answer within the cache client's timeouts
 (REDIS_CONNECT_TIMEOUT, REDIS_SOCKET_TIMEOUT), the throttle lets the request
-through, counts the fault and logs it (`tenants.redis_faults`): for the length
+through, counts the fault and logs it (`core.redis_faults`): for the length
 of an outage the API is not rate limited, rather than not answering.
 """
 
@@ -15,7 +15,7 @@ from django.core.cache.backends.redis import RedisCache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
 
-from tenants.redis_faults import REDIS_DOWN, redis_fault
+from core.redis_faults import REDIS_DOWN, redis_fault
 
 # DRF's sliding window (SimpleRateThrottle.allow_request) as one Redis script, so
 # one round trip and no history list to unpickle and pickle again on every

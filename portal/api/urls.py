@@ -1,13 +1,13 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from amendments.api import SubscriptionViewSet
 from billing.api import (
     BillingExportAPI,
     CashbackAPI,
     InvoiceViewSet,
     OrderViewSet,
     QuoteAPI,
-    SubscriptionViewSet,
 )
 from catalog.api import ProductViewSet
 from customers.api import AlertProfileViewSet, CustomerViewSet, SlaPolicyViewSet

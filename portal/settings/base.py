@@ -38,12 +38,14 @@ INSTALLED_APPS = [
     "allauth.account",
     # Domain apps, from the core upwards (STYLE.md: apps import downwards; the
     # layers are checked by import-linter, docs/architecture.md).
+    "core",
     "tenants",
     "catalog",
     "partners",
     "customers",
     "subscriptions",
     "billing",
+    "amendments",
     "tenders",
     "imports",
     "offers",
@@ -66,7 +68,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "tenants.i18n.UserLanguageMiddleware",
+    "core.i18n.UserLanguageMiddleware",
     "tenants.audit.AuditRequestMiddleware",
     # before anything reads a body (issue 21): 413 for one larger than its route takes
     "portal.request_size.RequestSizeLimitMiddleware",

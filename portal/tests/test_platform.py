@@ -147,7 +147,7 @@ def test_seed_demo_refreshes_the_statistics_of_the_tables_it_writes(monkeypatch)
     """After the bulk inserts, ANALYZE (issue 28): on PostgreSQL every table the
     demo writes has fresh statistics; on SQLite the step does nothing."""
     import portal.demo
-    from tenants.db import analyze
+    from core.db import analyze
 
     calls = []
 

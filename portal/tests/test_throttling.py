@@ -19,8 +19,8 @@ from fakeredis import FakeRedisConnection, FakeServer
 from rest_framework.test import APIRequestFactory
 from rest_framework.throttling import UserRateThrottle
 
+from core import redis_faults
 from portal.api.throttling import ApiRateThrottle
-from tenants import redis_faults
 from tenants.tests.factories import UserFactory
 from tests.redis_outage import BlackHole, fake_redis_cache
 
@@ -177,7 +177,7 @@ def test_api_requests_go_through_while_redis_is_down_counted_and_logged_once(
     before = redis_faults.redis_fault_counts().get("the API throttle", 0)
 
     server.connected = False
-    with caplog.at_level(logging.WARNING, logger="tenants.redis_faults"):
+    with caplog.at_level(logging.WARNING, logger="core.redis_faults"):
         down = [client.get("/api/v1/organization/").status_code for _ in range(5)]
     server.connected = True
     back = [client.get("/api/v1/organization/").status_code for _ in range(4)]

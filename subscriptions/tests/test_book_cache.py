@@ -12,6 +12,7 @@ import pytest
 from django.core.cache import cache
 
 from catalog.tests.factories import ProductFactory
+from core.redis_faults import redis_fault_counts
 from partners.models import Access, Partnership
 from partners.selectors import customers_visible_count
 from partners.services import (
@@ -25,7 +26,6 @@ from partners.tasks import expire_partnerships
 from subscriptions import mrr, services
 from tenants.branch_cache import _generation_key, branch_cached, branch_changed, branch_of
 from tenants.models import BranchGeneration
-from tenants.redis_faults import redis_fault_counts
 from tenants.selectors import org_context_for
 from tenants.services import tenant_move
 from tenants.tests.factories import CustomerFactory

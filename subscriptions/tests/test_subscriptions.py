@@ -12,10 +12,10 @@ from django.utils import timezone
 from billing.models import Order
 from catalog.models import PriceTier
 from catalog.tests.factories import ProductFactory
+from core.exceptions import Conflict
 from partners import services as partner_services
 from subscriptions import mrr, selectors, services
 from subscriptions.models import Subscription
-from tenants.exceptions import Conflict
 from tenants.models import Membership
 from tenants.selectors import org_context_for
 from tests.isolation import assert_all_404, missing_id

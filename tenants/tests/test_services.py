@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from core.exceptions import Conflict
 from tenants import emails, selectors, services, tasks
-from tenants.exceptions import Conflict
 from tenants.models import ApiToken, Membership, OutboundEmail, Role, Tenant
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 
-from tenants.exceptions import PlatformNotSetUp
+from core.exceptions import PlatformNotSetUp
 from tenants.models import Membership, Role, Tenant, User
 from tenants.selectors import provider_root
 from tenants.tests.factories import ProviderFactory, UserFactory

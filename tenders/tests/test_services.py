@@ -11,11 +11,11 @@ from django.http import Http404
 
 from billing.services.orders import order_refund
 from catalog.tests.factories import ProductFactory
+from core.exceptions import Conflict
 from partners.book_changes import book_changed
 from partners.models import Partnership
 from partners.services import partnership_accept, partnership_invite_partner
 from subscriptions.services import subscription_build
-from tenants.exceptions import Conflict
 from tenants.models import OutboundEmail
 from tenants.selectors import org_context_for
 from tenders import tasks

@@ -10,10 +10,10 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from core.exceptions import Conflict
 from offers.models import Offer
 from offers.services import offer_accept, offers_deliver
 from subscriptions.models import Subscription
-from tenants.exceptions import Conflict
 from tenants.models import Branding, OutboundEmail
 from tenants.selectors import org_context_for
 from upsell import selectors, services

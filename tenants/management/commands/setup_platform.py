@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
+from core.exceptions import validation_detail
 from tenants.emails import absolute_url
-from tenants.exceptions import validation_detail
 from tenants.models import Tenant
 from tenants.notifications import set_password_url
 from tenants.services import platform_setup

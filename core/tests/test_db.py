@@ -1,12 +1,12 @@
-"""tenants.db.analyze: statistics after bulk work (issue 28, docs/operations.md).
+"""core.db.analyze: statistics after bulk work (issue 28, docs/operations.md).
 On PostgreSQL each table is analyzed once (pg_stat_user_tables.last_analyze);
 on SQLite it is a no-op that sends no statement."""
 
 import pytest
 from django.db import connection, transaction
 
+from core.db import analyze
 from partners.models import Partnership
-from tenants.db import analyze
 from tenants.models import Contact, Tenant
 from tenants.tests.factories import CustomerFactory
 from tests.statistics import assert_analyzed_since, database_now

@@ -1,7 +1,7 @@
 """Lowering, ending now and replacing an edition mid-period: a credit order gives
 the unused paid days back to whoever paid them, at the price paid, with its
 credit note and the partner's partial clawback (SPEC §4, §7 rev. 2;
-billing.services.changes and credits, docs/billing.md).
+amendments.services and credits, docs/billing.md).
 
 Web hosting at CHF 9.92 a month, 10 % off from 10 units and 25 % from 30;
 Alpine has 20 % off. A monthly subscription from 1 April 2026 (30 days); on
@@ -17,18 +17,18 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 
+from amendments import services as changes
 from billing import tasks as billing_tasks
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
 from billing.pricing import waterfall
 from billing.proration import state_value
 from billing.selectors import billing_summary
-from billing.services import changes
 from billing.services.orders import LineRequest, order_place, order_refund
 from billing.tests.conftest import grant
 from catalog.tests.factories import ProductFactory
+from core.exceptions import Conflict
 from subscriptions.models import Subscription, SubscriptionChange
 from tenants import emails as emails_module
-from tenants.exceptions import Conflict
 from tenants.models import Membership, OutboundEmail
 from tenants.selectors import org_context_for
 from tenants.tests.factories import UserFactory

@@ -8,7 +8,7 @@ next renewal bills the whole new quantity.
 
 **Lowering it, ending it now, replacing its edition**: a *credit order* (kind
 `credit`) gives back the unused paid days, at the price paid, to whoever paid
-them (`billing.services.credits`): its credit note (own sequence, numbered last
+them (`amendments.credits`): its credit note (own sequence, numbered last
 like invoices), the partner's partial clawback, and the ledger's `decrease`,
 `cancel`, or `upgrade`/`downgrade`.
 
@@ -40,11 +40,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from amendments.credits import Credited, credit_quote
 from billing.models import Order
 from billing.pricing import Waterfall, waterfall
 from billing.proration import Period, period_bounds, span_value
 from billing.selectors import live_quantities
-from billing.services.credits import Credited, credit_quote
 from billing.services.orders import (
     MAX_QUANTITY,
     LineRequest,
@@ -57,6 +57,7 @@ from billing.services.orders import (
     quote_build,
     with_catalog,
 )
+from core.exceptions import Conflict
 from partners.models import Partnership, Side
 from partners.selectors import managing_partnership
 from subscriptions.models import Subscription, SubscriptionChange
@@ -66,7 +67,6 @@ from subscriptions.services import (
     subscription_last_day_set,
     subscription_write_check,
 )
-from tenants.exceptions import Conflict
 from tenants.models import Tenant, User
 from tenants.selectors import OrgContext
 

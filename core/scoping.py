@@ -47,7 +47,7 @@ class UnscopedQuery(Exception):
         name = model.__name__
         super().__init__(
             f"{name}.objects refuses an unscoped {operation}: narrow it with "
-            f"{name}.objects.for_org(org) or .of_tenants(tenants) (tenants.scoping), "
+            f"{name}.objects.for_org(org) or .of_tenants(tenants) (core.scoping), "
             f"reach it through an instance already loaded (customer.<related>), or, in a "
             f"service, selector, task, migration, admin or test, use {name}.unscoped."
         )
@@ -122,7 +122,7 @@ class TenantScopedQuerySet(models.QuerySet):
     def _scope(self) -> Scope:
         scope = getattr(self.model, "tenant_scope", None)
         if not isinstance(scope, Scope):
-            raise TypeError(f"{self.model.__name__} names no tenant_scope (tenants.scoping.Scope)")
+            raise TypeError(f"{self.model.__name__} names no tenant_scope (core.scoping.Scope)")
         return scope
 
     def _narrowed(self, condition: Q | Expression) -> Self:

@@ -3,7 +3,7 @@
 import datetime
 from decimal import Decimal
 
-from tenants.exports import BLOCK_CHARS, csv_cell, csv_lines, csv_response
+from core.exports import BLOCK_CHARS, csv_cell, csv_lines, csv_response
 
 
 def test_cells_are_plain_text_and_formulas_are_defused():

@@ -1,4 +1,4 @@
-"""Domain events after commit, in one place (tenants.events; SPEC §8 rev. 2):
+"""Domain events after commit, in one place (core.events; SPEC §8 rev. 2):
 heard once the transaction commits, never after a rollback; a failing
 subscriber neither breaks the commit nor silences the others; only API.md's
 event types; the payload is ids and a kind, as strings."""
@@ -9,7 +9,7 @@ import uuid
 import pytest
 from django.db import transaction
 
-from tenants.events import EVENT_TYPES, event_emit, event_subscribe, events_emit
+from core.events import EVENT_TYPES, event_emit, event_subscribe, events_emit
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_a_failing_subscriber_is_logged_and_the_others_still_hear(
     unsubscribe_after = event_subscribe(lambda n, p: heard_after.append(n))
     try:
         with (
-            caplog.at_level(logging.INFO, logger="tenants.events"),
+            caplog.at_level(logging.INFO, logger="core.events"),
             django_capture_on_commit_callbacks(execute=True),
         ):
             event_emit("offer.accepted", {"id": "o-1", "kind": "accepted"})

@@ -1,5 +1,5 @@
 """Raising a subscription mid-period is an order for the rest of the period
-(SPEC §4, §7 rev. 2; billing.services.changes, docs/billing.md).
+(SPEC §4, §7 rev. 2; amendments.services, docs/billing.md).
 
 Web hosting at CHF 9.92 a month, 10 % off from 10 units and 25 % from 30; Alpine
 has 20 % off; Bäckerei Müller pays (full access). A monthly subscription from
@@ -14,10 +14,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from amendments import services as changes
 from billing import tasks as billing_tasks
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
 from billing.proration import state_value
-from billing.services import changes
 from billing.services.orders import LineRequest, order_place
 from billing.tests.conftest import grant
 from catalog.models import round_money

@@ -1,0 +1,279 @@
+"""Browser pages of a change to a billed subscription under /t/<slug>/: raise,
+lower and end now (mounted by portal/urls.py; moved from billing, issue 19)."""
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from amendments import services
+from amendments.forms import SubscriptionEndForm, SubscriptionRaiseForm
+from billing.models import Order
+from billing.services.orders import PriceChanged
+from billing.views import (
+    BillingView,
+    _buyer_refusal,
+    _expected_total,
+    _money,
+    _quote_context,
+)
+from core.exceptions import Conflict
+from subscriptions.selectors import subscription_get
+from subscriptions.services import subscription_write_check
+from tenants.selectors import OrgContext
+from tenants.web import form_add_service_errors
+
+# --- a subscription raised mid-period (SPEC §4, §7 rev. 2) ---------------------------------
+
+
+class SubscriptionRaiseView(BillingView):
+    """Raise a subscription's quantity: `subscriptions/<id>/raise/` in the customer
+    portal, `customers/<id>/subscriptions/<id>/raise/` in the partner console.
+    "Preview" shows what is charged now for the rest of the period and what the
+    next renewal bills; "Raise" orders exactly the previewed amount (a changed
+    amount shows the new preview, 409). Who may not order gets the reason, 403."""
+
+    template_name = "amendments/subscription_raise.html"
+
+    def resolve(self) -> None:
+        customer_id = self.kwargs.get("customer_id")
+        if self.partner_side != (customer_id is not None):
+            raise Http404("No such page.")
+        if not self.org.tenant.subscriptions_enabled:
+            raise Http404("Subscriptions are switched off for this organization.")
+        self.subscription = subscription_get(
+            org=self.org, subscription_id=self.kwargs["subscription_id"]
+        )
+        expected_customer = customer_id or self.org.tenant.pk
+        if str(self.subscription.customer_id) != str(expected_customer):
+            raise Http404("No such subscription.")
+        subscription_write_check(org=self.org, customer=self.subscription.customer)
+        self.refusal = _buyer_refusal(self.org)
+
+    def respond(
+        self,
+        request: HttpRequest,
+        form: SubscriptionRaiseForm | None,
+        status: int = 200,
+        **context: Any,
+    ) -> HttpResponse:
+        context = {
+            "form": form,
+            "subscription": self.subscription,
+            "customer": self.subscription.customer,
+            "refusal": self.refusal,
+            "list_url": self.list_url(),
+            **context,
+        }
+        return self.render_page(request, self.template_name, context, status)
+
+    def list_url(self) -> str:
+        kwargs: dict[str, object] = {"slug": self.org.tenant.slug}
+        if self.partner_side:
+            kwargs["customer_id"] = self.subscription.customer_id
+            return reverse("customer_subscriptions", kwargs=kwargs)
+        return reverse("subscriptions", kwargs=kwargs)
+
+    def preview_context(self, raised: services.Raise) -> dict:
+        return {
+            "raised": raised,
+            **_quote_context(self.org, raised.quote),
+            "renewal_charged": raised.renewal.charged,
+        }
+
+    def get(
+        self,
+        request: HttpRequest,
+        slug: str,
+        subscription_id: uuid.UUID,
+        customer_id: uuid.UUID | None = None,
+    ) -> HttpResponse:
+        if self.refusal:
+            return self.respond(request, None, status=403)
+        form = SubscriptionRaiseForm(initial={"quantity": self.subscription.quantity + 1})
+        return self.respond(request, form)
+
+    def post(
+        self,
+        request: HttpRequest,
+        slug: str,
+        subscription_id: uuid.UUID,
+        customer_id: uuid.UUID | None = None,
+    ) -> HttpResponse:
+        if self.refusal:
+            return self.respond(request, None, status=403)
+        form = SubscriptionRaiseForm(request.POST)
+        if not form.is_valid():
+            return self.respond(request, form, status=400)
+        quantity = form.cleaned_data["quantity"]
+        expected = _expected_total(request.POST.get("expected_total"))
+        try:
+            if request.POST.get("action") == "place" and expected is not None:
+                order = services.subscription_raise(
+                    org=self.org,
+                    subscription=self.subscription,
+                    quantity=quantity,
+                    expected_total=expected,
+                )
+                messages.success(request, _raised_message(self.org, order))
+                return redirect("order_detail", slug=slug, order_id=order.pk)
+            raised = services.subscription_raise_preview(
+                org=self.org, subscription=self.subscription, quantity=quantity
+            )
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+            return self.respond(request, form, status=400)
+        except PriceChanged as exc:
+            raised = services.subscription_raise_preview(
+                org=self.org, subscription=self.subscription, quantity=quantity
+            )
+            return self.respond(
+                request, form, status=409, price_changed=exc.message, **self.preview_context(raised)
+            )
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect(self.list_url())
+        return self.respond(request, form, **self.preview_context(raised))
+
+
+def _raised_message(org: OrgContext, order: Order) -> str:
+    line = order.lines.get()
+    return _(
+        "%(product)s raised by %(added)s. %(payer)s is invoiced %(amount)s (excl. VAT) "
+        "for the rest of the period."
+    ) % {
+        "product": line.product.name,
+        "added": line.quantity,
+        "payer": _("You") if order.payer_tenant_id == org.tenant.pk else order.payer_tenant.name,
+        "amount": _money(order.currency, order.charged_amount),
+    }
+
+
+# --- a subscription lowered or ended now: a credit order (SPEC §4, §7 rev. 2) --------------
+
+
+class SubscriptionLowerView(SubscriptionRaiseView):
+    """Lower a subscription's quantity: `subscriptions/<id>/lower/` and
+    `customers/<id>/subscriptions/<id>/lower/`, the raise page's shape. "Preview"
+    shows what is credited now for the removed units' unused paid days, to whom,
+    the cashback taken back (partner side) and what the next renewal bills;
+    "Lower" commits exactly the previewed credit (a changed amount: the new
+    preview, 409)."""
+
+    template_name = "amendments/subscription_lower.html"
+
+    def preview_context(self, credit: services.Credit) -> dict:  # type: ignore[override]
+        context = {"credit": credit, **_quote_context(self.org, credit.quote)}
+        context["credit_total"] = credit.quote.credit
+        context["clawback"] = credit.quote.clawback if self.partner_side else None
+        context["renewal_charged"] = credit.renewal.charged if credit.renewal else None
+        return context
+
+    def initial_quantity(self) -> int:
+        return max(self.subscription.quantity - 1, 1)
+
+    def previewed(self, quantity: int) -> services.Credit:
+        preview = services.subscription_lower(
+            org=self.org, subscription=self.subscription, quantity=quantity, dry_run=True
+        )
+        assert isinstance(preview, services.Credit)
+        return preview
+
+    def commit(self, quantity: int, expected: Decimal) -> Order:
+        order = services.subscription_lower(
+            org=self.org, subscription=self.subscription, quantity=quantity, expected_total=expected
+        )
+        assert isinstance(order, Order)
+        return order
+
+    def get(
+        self,
+        request: HttpRequest,
+        slug: str,
+        subscription_id: uuid.UUID,
+        customer_id: uuid.UUID | None = None,
+    ) -> HttpResponse:
+        if self.refusal:
+            return self.respond(request, None, status=403)
+        return self.respond(request, self.new_form(initial={"quantity": self.initial_quantity()}))
+
+    def new_form(self, data: Any = None, initial: dict | None = None) -> SubscriptionRaiseForm:
+        return SubscriptionRaiseForm(data, initial=initial)
+
+    def post(
+        self,
+        request: HttpRequest,
+        slug: str,
+        subscription_id: uuid.UUID,
+        customer_id: uuid.UUID | None = None,
+    ) -> HttpResponse:
+        if self.refusal:
+            return self.respond(request, None, status=403)
+        form = self.new_form(request.POST)
+        if not form.is_valid():
+            return self.respond(request, form, status=400)
+        quantity = form.cleaned_data.get("quantity", 0)
+        expected = _expected_total(request.POST.get("expected_total"))
+        try:
+            if request.POST.get("action") == "place" and expected is not None:
+                order = self.commit(quantity, expected)
+                messages.success(request, _credited_message(self.org, order))
+                return redirect("order_detail", slug=slug, order_id=order.pk)
+            preview = self.previewed(quantity)
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+            return self.respond(request, form, status=400)
+        except PriceChanged as exc:
+            return self.respond(
+                request,
+                form,
+                status=409,
+                price_changed=exc.message,
+                **self.preview_context(self.previewed(quantity)),
+            )
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect(self.list_url())
+        return self.respond(request, form, **self.preview_context(preview))
+
+
+class SubscriptionEndView(SubscriptionLowerView):
+    """End a subscription now: `subscriptions/<id>/end/` and
+    `customers/<id>/subscriptions/<id>/end/`. The preview shows the credit of
+    every unused paid day; "End now" commits exactly that credit."""
+
+    template_name = "amendments/subscription_end.html"
+
+    def new_form(self, data: Any = None, initial: dict | None = None) -> SubscriptionRaiseForm:
+        return SubscriptionEndForm(data)
+
+    def previewed(self, quantity: int) -> services.Credit:
+        preview = services.subscription_end_now(
+            org=self.org, subscription=self.subscription, dry_run=True
+        )
+        assert isinstance(preview, services.Credit)
+        return preview
+
+    def commit(self, quantity: int, expected: Decimal) -> Order:
+        order = services.subscription_end_now(
+            org=self.org, subscription=self.subscription, expected_total=expected
+        )
+        assert isinstance(order, Order)
+        return order
+
+
+def _credited_message(org: OrgContext, order: Order) -> str:
+    line = order.lines.get()
+    return _(
+        "%(product)s changed. %(payer)s is credited %(amount)s (excl. VAT) for the unused days."
+    ) % {
+        "product": line.product.name,
+        "payer": _("You") if order.payer_tenant_id == org.tenant.pk else order.payer_tenant.name,
+        "amount": _money(order.currency, order.credited_amount),
+    }
