@@ -517,7 +517,9 @@ def _end_replaced(
     ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today)):
         state = (live.quantity, live.unit_price)
         last_day = max(live.starts_on, today - datetime.timedelta(days=1))
-        live = subscription_update(org=org, subscription=live, data={"ends_on": last_day})
+        live = subscription_update(  # the end is this upgrade's own ledger row, below
+            org=org, subscription=live, data={"ends_on": last_day}, ledger_end=False
+        )
         ended.append((live, LedgerEntry(kind, state, NOTHING), last_day + datetime.timedelta(1)))
     return ended
 
