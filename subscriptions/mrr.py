@@ -1,11 +1,13 @@
 """The partner's book: its MRR month by month and the standard movements
-(ChartMogul's definitions, at the customer level), read from subscription dates.
+(ChartMogul's definitions, at the customer level), read from the subscription
+ledger (`selectors.ledger_states`: the state after each subscription's last
+change effective by a day).
 
 Definitions, once:
 
 - The MRR of a month is the MRR on its last day (for the current month: today);
-  a customer's MRR on a day is the sum of its live subscriptions
-  (`SubscriptionQuerySet.active_on`: cancelled ones never count), rounded
+  a customer's MRR on a day is the sum of its subscriptions' states that day
+  (a cancelled one counts until its cancel), rounded
   half-up to 0.01 once per customer and day. Book figures are exact sums of those
   rounded amounts, so `mrr[M] - mrr[M-1]` equals the sum of M's movements.
 - A subscription that starts on day d counts from d's month end on; one whose

@@ -7,7 +7,9 @@ from django.db.models import (
     BigIntegerField,
     Case,
     DecimalField,
+    Expression,
     F,
+    Field,
     OuterRef,
     QuerySet,
     Value,
@@ -141,6 +143,50 @@ def state_on(day: datetime.date | str, *, using: str = "default") -> tuple[str, 
 
 # A state that holds at least one day (a change superseded on its own day holds none).
 HOLDS = "(until IS NULL OR until > since)"
+
+
+class CustomerLedgerFigure(Expression):
+    """A figure of the outer query's customer (its `pk`) read from the ledgers of
+    `subscriptions` (`ledger_states`): `figure(day_sql)` is the SQL of one
+    aggregate over the states, given the SQL of the day (`day`: a date, or an
+    expression of the outer query, as the day of a customer's next change).
+    A correlated subquery: the database narrows the states to the customer."""
+
+    def __init__(
+        self,
+        subscriptions: QuerySet[Subscription],
+        figure: str,
+        day: datetime.date | Any,
+        output_field: Field,
+    ) -> None:
+        super().__init__(output_field=output_field)
+        self.subscriptions, self.figure, self.day = subscriptions, figure, day
+        self.pk: Any = F("pk")
+
+    def resolve_expression(
+        self,
+        query: Any = None,
+        allow_joins: bool = True,
+        reuse: Any = None,
+        summarize: bool = False,
+        for_save: bool = False,
+    ) -> "CustomerLedgerFigure":
+        clone = self.copy()
+        clone.pk = self.pk.resolve_expression(query, allow_joins, reuse, summarize, for_save)
+        if not isinstance(self.day, datetime.date):
+            clone.day = self.day.resolve_expression(query, allow_joins, reuse, summarize, for_save)
+        return clone
+
+    def as_sql(self, compiler, connection):  # type: ignore[no-untyped-def]
+        states, states_params = ledger_states(self.subscriptions)
+        pk_sql, pk_params = compiler.compile(self.pk)
+        if isinstance(self.day, datetime.date):
+            day_sql, day_params = "%s", [connection.ops.adapt_datefield_value(self.day)]
+        else:
+            day_sql, day_params = compiler.compile(self.day)
+        figure = self.figure.replace("{day}", day_sql)
+        sql = f"(SELECT {figure} FROM ({states}) states WHERE customer_id = {pk_sql})"  # noqa: S608
+        return sql, [*(day_params * self.figure.count("{day}")), *states_params, *pk_params]
 
 
 def cents_money(cents_twelves: Decimal | int | None) -> Decimal:

@@ -138,7 +138,8 @@ def subscription_create(
     )
     _subscription_clean(subscription)
     subscription.save(force_insert=True)
-    ledger_record_end(subscription=subscription, old_end=None)
+    if subscription.ends_on is not None:  # a new one's ledger is empty: its end, no query
+        ledger_record_many(rows=[(subscription, e, d, None) for e, d in end_entries(subscription)])
     return subscription
 
 

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.django_db
 
 # action: (who, statements). Before, the view read the offer again through the
 # selector after the service: cancel 14, decline 15, accept 47.
-ACTIONS = {"cancel": ("partner", 10), "decline": ("customer", 10), "accept": ("customer", 44)}
+# accept: 44 + one INSERT per subscription the offer opens, its term's end in the ledger
+ACTIONS = {"cancel": ("partner", 10), "decline": ("customer", 10), "accept": ("customer", 46)}
 
 
 @pytest.mark.parametrize("action", list(ACTIONS))
