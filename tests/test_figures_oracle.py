@@ -461,7 +461,8 @@ class Figures(RuleBasedStateMachine):
         try:
             if cancel:
                 subscription_cancel(org=org, subscription=sub)
-            else:
+            elif sub.ends_on is None or sub.ends_on >= timezone.localdate():
+                # an order changes a live subscription only (billing.services.changes)
                 before = (sub.quantity, sub.unit_price)
                 changed = subscription_update(
                     org=org, subscription=sub, data={"quantity": quantity}
