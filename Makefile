@@ -31,14 +31,19 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 seed: migrate
-	$(BIN)/python manage.py seed_demo --quiet-logins
+	PORT=$(PORT) $(BIN)/python manage.py seed_demo --quiet-logins
 
+# Emails go to files in var/mail/ (portal/settings/dev.py), links in them follow
+# PORT, and the demo logins come last: printed once the server answers /livez.
 run: migrate
-	@$(BIN)/python manage.py seed_demo
-	@echo ""
-	@echo "Partner Portal on http://127.0.0.1:$(PORT)/  (sign in as partner.owner@demo.test)"
-	@echo ""
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	@mkdir -p var
+	@PORT=$(PORT) $(BIN)/python manage.py seed_demo > var/demo-logins.txt
+	@( i=0; until $(BIN)/python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$(PORT)/livez', timeout=1)" 2>/dev/null || [ $$i -ge 90 ]; do i=$$((i+1)); sleep 1; done; sleep 0.5; \
+	  echo ""; \
+	  echo "Emails the portal sends: one file each in $(CURDIR)/var/mail/ (staff: /admin/tenants/outboundemail/)"; \
+	  echo "Partner Portal on http://127.0.0.1:$(PORT)/  (sign in as partner.owner@demo.test)"; \
+	  cat var/demo-logins.txt ) &
+	@PORT=$(PORT) exec $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

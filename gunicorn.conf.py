@@ -4,7 +4,9 @@ The command line still names the app, the address and the access log; what is
 here is the workers (threaded, sized by the environment: docs/operations.md)
 and the bounds on what a client may send before Django sees the request (issue
 21, docs/security.md "Request size"). The body's size is bounded by the app itself
-(portal.request_size), and should be by the proxy in front too.
+(portal.request_size), and should be by the proxy in front too. gunicorn's own
+logs (the master's and workers' lines, the access log) are written like the
+app's (portal/logs.py): UTC, ISO 8601, JSON lines in production.
 """
 
 import os
@@ -28,3 +30,44 @@ limit_request_field_size = 8190
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+
+# Logs (docs/operations.md, "Logs"): gunicorn's lines in the app's format
+# (portal/logs.py, LOGGING in portal/settings): the time in UTC, ISO 8601, and
+# in production (portal.settings.prod, the image's default) one JSON object per
+# line; the access log (`--access-logfile -`) on stdout, the rest on stderr,
+# neither passed on to the root logger (Django's LOGGING would print it twice).
+# An access line carries the request id the app answered with (X-Request-ID);
+# its own time stamp (%(t)s, local time) is left out: the record's is the time.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s"'
+_FORMAT = "json" if os.environ.get("DJANGO_SETTINGS_MODULE") == "portal.settings.prod" else "plain"
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"gunicorn": {"()": "portal.logs.GunicornFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "portal.logs.UtcFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+        "json": {"()": "portal.logs.JsonLinesFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": _FORMAT,
+            "filters": ["gunicorn"],
+            "stream": "ext://sys.stdout",
+        },
+        "error_console": {
+            "class": "logging.StreamHandler",
+            "formatter": _FORMAT,
+            "filters": ["gunicorn"],
+            "stream": "ext://sys.stderr",
+        },
+    },
+    "root": {"level": "INFO", "handlers": ["error_console"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+    },
+}

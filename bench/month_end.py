@@ -59,8 +59,21 @@ def _product():
     return Product.objects.prefetch_related("prices").get(code="web-hosting")
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a local process so far (Linux /proc), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _writer(customer_ids, duration, ready, go, results) -> None:
-    """One writer process: one unmeasured order, then orders until the time is up."""
+    """One writer process: one unmeasured order, then orders until the time is up.
+    Also the CPU time this process and its PostgreSQL backend (when local) spent
+    on the measured orders: a figure that a shared machine's load moves far less
+    than the rate."""
     from django.db import connection
 
     from billing.services import LineRequest, order_place_for
@@ -79,8 +92,12 @@ def _writer(customer_ids, duration, ready, go, results) -> None:
         )
 
     place(0)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
     ready.put(os.getpid())
     go.wait()
+    app_before, db_before = _cpu_seconds(os.getpid()), _cpu_seconds(backend)
     deadline = time.monotonic() + duration
     while time.monotonic() < deadline:
         started = time.perf_counter()
@@ -90,8 +107,11 @@ def _writer(customer_ids, duration, ready, go, results) -> None:
             latencies.append(time.perf_counter() - started)
         except Exception:  # a bench counts failures, it does not stop on one
             failed += 1
+    app_after, db_after = _cpu_seconds(os.getpid()), _cpu_seconds(backend)
+    app_cpu = app_after - app_before if app_before is not None and app_after else None
+    db_cpu = db_after - db_before if db_before is not None and db_after is not None else None
     connection.close()
-    results.put((placed, failed, latencies))
+    results.put((placed, failed, latencies, app_cpu, db_cpu))
 
 
 def orders_run(*, writers: int, duration: float, log=print) -> list[Figure]:
@@ -127,10 +147,22 @@ def orders_run(*, writers: int, duration: float, log=print) -> list[Figure]:
     failed = sum(o[1] for o in outcomes)
     latencies = sorted(x for o in outcomes for x in o[2])
     numbers = list(
-        Invoice.objects.order_by("sequence_number").values_list("sequence_number", flat=True)
+        Invoice.unscoped.order_by("sequence_number").values_list("sequence_number", flat=True)
     )
     gap_free = numbers == list(range(1, len(numbers) + 1))
     rate = placed / duration
+    app_cpu = [o[3] for o in outcomes]
+    db_cpu = [o[4] for o in outcomes]
+    cpu_ms = None
+    if placed and None not in app_cpu and None not in db_cpu:
+        app_ms, db_ms = sum(app_cpu) / placed * 1000, sum(db_cpu) / placed * 1000
+        cpu_ms = app_ms + db_ms
+        cores = os.cpu_count() or 1
+        log(
+            f"  orders: CPU per order {cpu_ms:.1f} ms (writers {app_ms:.1f} ms + PostgreSQL "
+            f"backends {db_ms:.1f} ms; Redis not counted): at most {cores * 1000 / cpu_ms:.0f} "
+            f"orders/s on {cores} cores"
+        )
     p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else 0.0
     log(
         f"  orders: {writers} writers x {duration:.0f}s: {placed} placed, {failed} failed, "
@@ -141,6 +173,11 @@ def orders_run(*, writers: int, duration: float, log=print) -> list[Figure]:
         Figure(f"orders, {writers} writers: orders/s", rate, ORDERS_GOAL, ">= 1"),
         Figure("orders: failed", failed, None, "< 1"),
         Figure("orders: invoice numbers gap-free", gap_free, None, "true"),
+        *(
+            [Figure("orders: CPU per order (writer + PostgreSQL)", cpu_ms, None, "-", "ms")]
+            if cpu_ms is not None
+            else []
+        ),
     ]
 
 
@@ -178,11 +215,11 @@ def renewals_run(*, count: int, log=print) -> list[Figure]:
             ]
         )
     due = sum(1 for _ in renewals_due(today=today))
-    before = Renewal.objects.count()
+    before = Renewal.unscoped.count()
     started = time.perf_counter()
     placed = renewals_place_due(today=today)
     seconds = time.perf_counter() - started
-    billed = Renewal.objects.count() - before
+    billed = Renewal.unscoped.count() - before
     again = renewals_place_due(today=today)
     rate = placed / seconds if seconds else 0.0
     projected = RENEWALS_TARGET / rate if rate else float("inf")

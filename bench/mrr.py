@@ -116,9 +116,9 @@ def run(*, runs: int, warmup: int, log=print) -> list[Figure]:
     query, params = hand_sql(partner, partner.currency, ends[1:])
     book_customers, _ = mrr.book_customers(org=org)
     log(
-        f"  mrr: {Subscription.objects.count()} subscriptions; the {partner.currency} book: "
+        f"  mrr: {Subscription.unscoped.count()} subscriptions; the {partner.currency} book: "
         f"{book_customers.count()} customers, "
-        f"{Subscription.objects.filter(customer__in=book_customers).count()} subscriptions; "
+        f"{Subscription.unscoped.filter(customer__in=book_customers).count()} subscriptions; "
         f"median of {runs} calls after {warmup} warm-up"
     )
     book_ms, _, book = timed(

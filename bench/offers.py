@@ -62,7 +62,7 @@ def add_owners() -> int:
         [User(email=f"owner@{c.slug}.bench.test", password="!") for c in customers],
         batch_size=2000,
     )
-    Membership.objects.bulk_create(
+    Membership.unscoped.bulk_create(
         [
             Membership(tenant=c, user=u, role=Role.OWNER, buyer=True)
             for c, u in zip(customers, users, strict=True)
@@ -160,12 +160,12 @@ def offer_throughput(customer_ids: list, timeout: float) -> tuple[float, float]:
 
     def done():
         return (
-            Offer.objects.filter(batch=batch, status=Offer.Status.AWAITING_CONFIRMATION).count()
+            Offer.unscoped.filter(batch=batch, status=Offer.Status.AWAITING_CONFIRMATION).count()
             == count
         )
 
     wait_until(done, timeout, poll=0.1)
-    failed = Offer.objects.filter(batch=batch, status=Offer.Status.FAILED).count()
+    failed = Offer.unscoped.filter(batch=batch, status=Offer.Status.FAILED).count()
     if failed:
         sys.exit(f"bench: {failed} offers failed")
     return sent - started, count / (time.perf_counter() - sent)

@@ -52,7 +52,7 @@ def prepare() -> None:
 
     partner = Tenant.objects.get(slug=PARTNER_SLUG)
     org = org_context_for(user=User.objects.get(email=OWNER_EMAIL), tenant_id=partner.pk)
-    if not SmartList.objects.filter(partner=partner, name="Bench: everyone").exists():
+    if not SmartList.unscoped.filter(partner=partner, name="Bench: everyone").exists():
         smart_lists.smart_list_create(org=org, name="Bench: everyone", filters={})
 
 
@@ -65,7 +65,7 @@ def pages() -> dict[str, tuple[str, dict]]:
 
     partner = Tenant.objects.get(slug=PARTNER_SLUG)
     customer = Tenant.objects.get(slug=DETAIL_CUSTOMER)
-    smart_list = SmartList.objects.get(partner=partner, name="Bench: everyone")
+    smart_list = SmartList.unscoped.get(partner=partner, name="Bench: everyone")
     slug = PARTNER_SLUG
 
     def url(name, *args):

@@ -31,11 +31,13 @@ from billing.serializers import (
     OrderSerializer,
     QuoteSerializer,
     SubscriptionChangeRequestSerializer,
+    SubscriptionEndSerializer,
     SubscriptionOrderSerializer,
     SubscriptionPlacedSerializer,
+    change_figures,
     quote_as_seen,
 )
-from billing.services import changes, orders
+from billing.services import changes, orders, special_prices
 from billing.services.orders import LineRequest, Quote
 from subscriptions import api as subscriptions_api
 from subscriptions import selectors as subscription_selectors
@@ -64,7 +66,13 @@ def _order_request(
     serializer = serializer_class(data=request.data, context={"org": org})
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
-    lines = [services.LineRequest(line["product"], line["quantity"]) for line in data["lines"]]
+    lines = [
+        services.LineRequest(
+            line["product"], line["quantity"], special_price=line.get("unit_price")
+        )
+        for line in data["lines"]
+    ]
+    special_prices.special_prices_check(org=org, lines=lines, price_reason=data.get("price_reason"))
     return selectors.order_customer_get(org=org, customer_id=data["customer"]), lines, data
 
 
@@ -77,6 +85,14 @@ def _price_changed(org: OrgContext, exc: orders.PriceChanged) -> Response:
     """409: the amount moved since the preview; the new figures, nothing written."""
     body = {"detail": exc.message, "quote": _preview(org, exc.quote)}
     return Response(body, status=status.HTTP_409_CONFLICT)
+
+
+def _change_preview(org: OrgContext, change: changes.Raise | changes.Credit) -> dict:
+    """The preview of a change to a subscription: its quote, each line saying
+    what the subscription goes from and to (SPEC §7's preview, per line)."""
+    body = quote_as_seen(change.quote, by_partner=selectors.sees_margin(org))
+    body["lines"] = [{**line, **change_figures(change)} for line in body["lines"]]
+    return QuoteSerializer(body).data
 
 
 class QuoteAPI(OrgAPIView):
@@ -141,12 +157,21 @@ class OrderViewSet(mixins.ListModelMixin, OrgViewSet):
             quote = services.quote_for(org=self.org, customer=customer, lines=lines)
             return Response(_preview(self.org, quote))
         try:
-            order = services.order_place_for(
-                org=self.org,
-                customer=customer,
-                lines=lines,
-                expected_total=data.get("expected_total"),
-            )
+            if data.get("price_reason"):  # staff's special prices (checked in _order_request)
+                order = special_prices.order_place_special(
+                    org=self.org,
+                    customer=customer,
+                    lines=lines,
+                    price_reason=data["price_reason"],
+                    expected_total=data.get("expected_total"),
+                )
+            else:
+                order = services.order_place_for(
+                    org=self.org,
+                    customer=customer,
+                    lines=lines,
+                    expected_total=data.get("expected_total"),
+                )
         except orders.PriceChanged as exc:
             return _price_changed(self.org, exc)
         return self._render(order.pk, status.HTTP_201_CREATED)
@@ -339,18 +364,31 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
                     org=self.org, subscription=subscription, ends_on=data["ends_on"]
                 )
             return self._placed(subscription, None, status.HTTP_200_OK)
-        if data["dry_run"]:
-            preview = changes.subscription_raise_preview(
-                org=self.org, subscription=subscription, quantity=data["quantity"]
-            )
-            return Response(_preview(self.org, preview.quote))
+        quantity, expected_total = data["quantity"], data.get("expected_total")
         try:
-            order = changes.subscription_raise(
-                org=self.org,
-                subscription=subscription,
-                quantity=data["quantity"],
-                expected_total=data.get("expected_total"),
-            )
+            if quantity < subscription.quantity:
+                lowered = changes.subscription_lower(
+                    org=self.org,
+                    subscription=subscription,
+                    quantity=quantity,
+                    dry_run=data["dry_run"],
+                    expected_total=expected_total,
+                )
+                if isinstance(lowered, changes.Credit):
+                    return Response(_change_preview(self.org, lowered))
+                order = lowered
+            elif data["dry_run"]:
+                preview = changes.subscription_raise_preview(
+                    org=self.org, subscription=subscription, quantity=quantity
+                )
+                return Response(_change_preview(self.org, preview))
+            else:
+                order = changes.subscription_raise(
+                    org=self.org,
+                    subscription=subscription,
+                    quantity=quantity,
+                    expected_total=expected_total,
+                )
         except orders.PriceChanged as exc:
             return _price_changed(self.org, exc)
         subscription = subscription_selectors.subscription_as_saved(subscription=subscription)
@@ -363,23 +401,67 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
                 OpenApiTypes.STR,
                 enum=["period_end"],
                 description="`period_end`: end at the last day of the current billing "
-                "period (nothing more is billed); without it, cancel now.",
-            )
+                "period (nothing more is billed, nothing credited); without it, end now "
+                "with a credit note for the unused paid days.",
+            ),
+            OpenApiParameter(
+                "dry_run",
+                OpenApiTypes.BOOL,
+                description="Ending now: return the preview (the credit) and write nothing.",
+            ),
+            OpenApiParameter(
+                "expected_total",
+                OpenApiTypes.DECIMAL,
+                description="Ending now: the preview's `totals.net` (minus the credit); "
+                "another amount at commit is a 409 with the new figures.",
+            ),
         ],
-        responses={204: None, 200: SubscriptionPlacedSerializer},
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="SubscriptionEndAnswer",
+                serializers=[SubscriptionPlacedSerializer, QuoteSerializer],
+                resource_type_field_name=None,
+                many=False,
+            )
+        },
     )
     def destroy(self, request: Request, pk: str | None = None) -> Response:
-        """Cancel the subscription now (a cancelled one answers 409; no credit note
-        yet, docs/billing.md), or with `?at=period_end` end it on the last day of the
-        period already paid."""
+        """End the subscription now: a credit order gives the unused paid days
+        back to whoever paid them (its credit note) and takes back the partner's
+        cashback in proportion; `dry_run` previews, `expected_total` commits only
+        the previewed amount. With `?at=period_end`, end it on the last day of
+        the period already paid instead (no credit). Cancelled or ended: 409."""
         subscription = self._get(pk)
         at = request.query_params.get("at")
         if at is None:
-            subscription_services.subscription_cancel(org=self.org, subscription=subscription)
-            return Response(status=status.HTTP_204_NO_CONTENT)
+            return self._end_now(request, subscription)
         if at != "period_end":
             raise ValidationError({"at": [_("Give period_end, or nothing to cancel now.")]})
         subscription = changes.subscription_end_at_period_end(
             org=self.org, subscription=subscription
         )
         return self._placed(subscription, None, status.HTTP_200_OK)
+
+    def _end_now(self, request: Request, subscription: Subscription) -> Response:
+        query: dict[str, Any] = request.query_params.dict()
+        if "dry_run" in query:  # a query string's boolean, as the schema's JSON one
+            query["dry_run"] = {"true": True, "false": False}.get(
+                query["dry_run"], query["dry_run"]
+            )
+        body = request.data if hasattr(request.data, "get") else {}
+        serializer = SubscriptionEndSerializer(data={**query, **body})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            ended = changes.subscription_end_now(
+                org=self.org,
+                subscription=subscription,
+                dry_run=data["dry_run"],
+                expected_total=data.get("expected_total"),
+            )
+        except orders.PriceChanged as exc:
+            return _price_changed(self.org, exc)
+        if isinstance(ended, changes.Credit):
+            return Response(_change_preview(self.org, ended))
+        subscription = subscription_selectors.subscription_as_saved(subscription=subscription)
+        return self._placed(subscription, ended, status.HTTP_200_OK)

@@ -7,4 +7,6 @@ class BillingConfig(AppConfig):
     verbose_name = _("Pricing, orders, invoices and cashback")
 
     def ready(self) -> None:
-        from billing import tasks  # noqa: F401  (registers its Celery tasks: tenants.jobs)
+        # Registers its Celery tasks (tenants.jobs) and its email renderers
+        # (tenants.emails), in every process: web, worker, tests.
+        from billing import notifications, tasks  # noqa: F401

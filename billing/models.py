@@ -17,7 +17,8 @@ from django.utils.translation import pgettext_lazy
 from catalog.models import Product
 from partners.models import Access, Partnership, Payment, Side
 from subscriptions.models import Subscription
-from tenants.models import AppendOnly, Tenant, User
+from tenants.models import AppendOnly, AppendOnlyQuerySet, ScopedAppendOnlyQuerySet, Tenant, User
+from tenants.scoping import Scope, TenantScopedQuerySet
 
 CURRENCIES = Tenant.Currency.choices
 
@@ -51,6 +52,9 @@ class Order(models.Model):
     class Kind(models.TextChoices):
         ORDER = "order", pgettext_lazy("order kind", "Order")
         RENEWAL = "renewal", pgettext_lazy("order kind", "Renewal")
+        # A lowering, an early end or a replaced edition mid-period: the unused
+        # paid days credited to whoever paid them (its document is a credit note).
+        CREDIT = "credit", pgettext_lazy("order kind", "Credit")
 
     class Status(models.TextChoices):
         PLACED = "placed", pgettext_lazy("order status", "Placed")
@@ -89,6 +93,12 @@ class Order(models.Model):
     charged_amount = money_field()
     cashback_amount = money_field(help_text=_("Credited to the partner's prepaid account."))
     discount_amount = money_field(help_text=_("Kept by a partner who pays the preferential price."))
+    credited_amount = money_field(
+        default=0, help_text=_("Credited to the payer (a credit order's credit note).")
+    )
+    clawback_amount = money_field(
+        default=0, help_text=_("Cashback taken back from the partner's prepaid account.")
+    )
     placed_at = models.DateTimeField(default=timezone.now, editable=False)
     refunded_at = models.DateTimeField(null=True, blank=True)
     refunded_by = models.ForeignKey(
@@ -96,13 +106,20 @@ class Order(models.Model):
     )
     refund_reason = models.TextField(blank=True, max_length=2000)
 
+    tenant_scope = Scope(owners=("customer", "partner", "payer_tenant"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-placed_at"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(charged_amount__gte=0)
                 & models.Q(cashback_amount__gte=0)
-                & models.Q(discount_amount__gte=0),
+                & models.Q(discount_amount__gte=0)
+                & models.Q(credited_amount__gte=0)
+                & models.Q(clawback_amount__gte=0),
                 name="order_amounts_non_negative",
             ),
             models.CheckConstraint(
@@ -141,10 +158,25 @@ class OrderLine(models.Model):
     charged_amount = money_field()
     cashback_amount = money_field()
     discount_amount = money_field()
+    credited_amount = money_field(default=0)
+    clawback_amount = money_field(default=0)
     period_starts_on = models.DateField()
     period_ends_on = models.DateField()
+    price_reason = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Set when platform staff gave this line a special unit price: why (audited). "
+            "Empty: the price came from the pricing rules."
+        ),
+    )
+
+    tenant_scope = Scope(owners=("order__customer", "order__partner", "order__payer_tenant"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
 
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["order", "id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(quantity__gte=1), name="order_line_quantity"),
@@ -152,6 +184,11 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.product.code}"
+
+    @property
+    def special_price(self) -> bool:
+        """Priced by staff, not by the rules (`price_reason` says why)."""
+        return bool(self.price_reason)
 
 
 class Renewal(models.Model):
@@ -162,7 +199,12 @@ class Renewal(models.Model):
     period_starts_on = models.DateField()
     order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="renewal")
 
+    tenant_scope = Scope(owners=("order__customer", "order__partner", "order__payer_tenant"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         constraints = [
             models.UniqueConstraint(
                 fields=["subscription", "period_starts_on"], name="renewal_once_per_period"
@@ -206,7 +248,12 @@ class Invoice(AppendOnly):
     total = money_field(help_text=_("Negative on a credit note."))
     issued_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(owners=("payer",))
+    unscoped = AppendOnlyQuerySet.as_manager()
+    objects = ScopedAppendOnlyQuerySet.as_manager()  # type: ignore[assignment,misc]  # AppendOnly's, scoped
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-issued_at", "-sequence_number"]
         constraints = [
             models.UniqueConstraint(
@@ -234,13 +281,20 @@ class CashbackEntry(AppendOnly):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     amount = money_field()
     currency = models.CharField(max_length=3, choices=CURRENCIES)
-    reverses = models.OneToOneField(
+    # A credit can be reversed in parts (each credit order takes back its share,
+    # never more than the credit in all), and the rest by a refund.
+    reverses = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
     )
     note = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(owners=("partner",))
+    unscoped = AppendOnlyQuerySet.as_manager()
+    objects = ScopedAppendOnlyQuerySet.as_manager()  # type: ignore[assignment,misc]  # AppendOnly's, scoped
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-created_at"]
         verbose_name_plural = _("cashback entries")
         constraints = [

@@ -1,25 +1,34 @@
 """The emails of billing, queued in the outbox inside the order's transaction
-and keyed by invoice or order and recipient, so each leaves once."""
+and keyed by invoice or order and recipient, so each leaves once. An order's
+emails (the invoice, the partner's cashback) are queued as ids and rendered by
+the delivery (`tenants.emails.notification_emails_deferred`); a refund's credit
+note is rendered when queued."""
 
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Earning, Invoice, Order
 from partners.models import Side
-from tenants.emails import emails_enqueue, notification_emails, notifications_write, notify
+from tenants.emails import (
+    Notification,
+    emails_enqueue,
+    notification_emails_deferred,
+    notification_renderer,
+    notifications_write,
+    notify,
+)
 from tenants.models import Membership, OutboundEmail, Role, Tenant
 
 
 def _owners_and_admins(tenant: Tenant) -> list:
     return [
         m.user
-        for m in Membership.objects.filter(tenant=tenant, role__in=(Role.OWNER, Role.ADMIN))
+        for m in Membership.unscoped.filter(tenant=tenant, role__in=(Role.OWNER, Role.ADMIN))
         .select_related("user")
         .order_by("user__email")
     ]
@@ -31,20 +40,25 @@ def _tell(*, key: str, tenant: Tenant, **message: Any) -> None:
 
 class _Batch:
     """The emails of many orders: each organization's owners and admins read
-    once, one delivery task for all of them after commit."""
+    once, one delivery task for all of them after commit. The emails are
+    written unrendered (ids and the recipient's language): the delivery renders
+    them (the renderers below), not the order's transaction."""
 
     def __init__(self) -> None:
         self.recipients: dict[Any, list] = {}
         self.emails: list[OutboundEmail] = []
 
-    def tell(self, *, key: str, tenant: Tenant, **message: Any) -> None:
+    def tell(self, *, key: str, tenant: Tenant, renderer: str, params: dict) -> None:
         if tenant.pk not in self.recipients:
             self.recipients[tenant.pk] = _owners_and_admins(tenant)
-        self.emails += notification_emails(key=key, users=self.recipients[tenant.pk], **message)
+        self.emails += notification_emails_deferred(
+            key=key, users=self.recipients[tenant.pk], renderer=renderer, params=params
+        )
 
     def write(self) -> None:
-        """Every email in one insert, one delivery task after commit."""
-        if ids := notifications_write(self.emails):
+        """Every email in one insert, one delivery task after commit. Their
+        keys name invoices and orders of this transaction: none exists yet."""
+        if ids := notifications_write(self.emails, new_keys=True):
             emails_enqueue(ids)
 
 
@@ -53,7 +67,8 @@ def _invoice_url(invoice: Invoice) -> str:
 
 
 def _products(order: Order) -> str:
-    return ", ".join(f"{line.quantity} x {line.product.name}" for line in order.lines.all())
+    lines = order.lines.select_related("product").order_by("pk")
+    return ", ".join(f"{line.quantity} x {line.product.name}" for line in lines)
 
 
 def _amount(currency: str, amount: Decimal) -> str:
@@ -68,18 +83,42 @@ def order_placed(*, order: Order, invoice: Invoice) -> None:
 
 def orders_placed(*, placed: Sequence[tuple[Order, Invoice]]) -> None:
     """`order_placed` for many orders (a batch of renewals)."""
-    prefetch_related_objects([order for order, _invoice in placed], "lines__product")
     batch = _Batch()
     for order, invoice in placed:
-        _order_placed(batch, order, invoice)
+        batch.tell(
+            key=f"invoice:{invoice.pk}",
+            tenant=invoice.payer,
+            renderer=INVOICE_EMAIL,
+            params={"invoice": str(invoice.pk)},
+        )
+        if invoice.kind == Invoice.Kind.CREDIT_NOTE:  # a credit order: its credit note only
+            continue
+        if order.earning == Earning.CASHBACK and order.ordered_by == Side.CUSTOMER:
+            partner = order.partner
+            assert partner is not None  # the constraint order_earning_needs_partner
+            batch.tell(
+                key=f"order-cashback:{order.pk}",
+                tenant=partner,
+                renderer=CASHBACK_EMAIL,
+                params={"order": str(order.pk)},
+            )
     batch.write()
 
 
-def _order_placed(batch: _Batch, order: Order, invoice: Invoice) -> None:
-    what = _products(order)
-    batch.tell(
-        key=f"invoice:{invoice.pk}",
-        tenant=invoice.payer,
+INVOICE_EMAIL = "billing.invoice"
+CASHBACK_EMAIL = "billing.order-cashback"
+
+
+@notification_renderer(INVOICE_EMAIL)
+def _invoice_email(params: dict) -> Notification:
+    """The invoice (or a credit order's credit note) to the payer, rendered at delivery from the invoice's rows
+    (an invoice and its order are never edited: the text is the one the order
+    would have written)."""
+    invoice = Invoice.unscoped.select_related("order__customer", "payer").get(pk=params["invoice"])
+    order = invoice.order
+    if invoice.kind == Invoice.Kind.CREDIT_NOTE:
+        return _credit_note_email(order, invoice)
+    return Notification(
         subject=format_lazy(
             _("Invoice {number}: {amount}"),
             number=invoice.number,
@@ -90,7 +129,7 @@ def _order_placed(batch: _Batch, order: Order, invoice: Invoice) -> None:
                 _("{kind} for {customer}: {products}."),
                 kind=Order.Kind(order.kind).label,
                 customer=order.customer.name,
-                products=what,
+                products=_products(order),
             ),
             format_lazy(
                 _("Amount due: {amount} (excl. VAT)."),
@@ -100,29 +139,59 @@ def _order_placed(batch: _Batch, order: Order, invoice: Invoice) -> None:
         url=_invoice_url(invoice),
         label=_("View the invoice"),
     )
-    if order.earning == Earning.CASHBACK and order.ordered_by == Side.CUSTOMER:
-        partner = order.partner
-        assert partner is not None  # the constraint order_earning_needs_partner
-        batch.tell(
-            key=f"order-cashback:{order.pk}",
-            tenant=partner,
-            subject=format_lazy(
-                _("{customer} ordered {products}"), customer=order.customer.name, products=what
+
+
+def _credit_note_email(order: Order, credit_note: Invoice) -> Notification:
+    """The credit note of a credit order (the unused days of a lowering, an early
+    end or a replaced edition) to its payer."""
+    return Notification(
+        subject=format_lazy(
+            _("Credit note {number}: {amount}"),
+            number=credit_note.number,
+            amount=_amount(credit_note.currency, credit_note.total),
+        ),
+        lines=[
+            format_lazy(
+                _("{kind} for {customer}: {products}."),
+                kind=Order.Kind(order.kind).label,
+                customer=order.customer.name,
+                products=_products(order),
             ),
-            lines=[
-                format_lazy(
-                    _("{customer} placed an order you manage: {products}."),
-                    customer=order.customer.name,
-                    products=what,
-                ),
-                format_lazy(
-                    _("Cashback credited to your prepaid account: {amount}."),
-                    amount=_amount(order.currency, order.cashback_amount),
-                ),
-            ],
-            url=reverse("order_detail", kwargs={"slug": partner.slug, "order_id": order.pk}),
-            label=_("View the order"),
-        )
+            format_lazy(
+                _("Credited: {amount}."), amount=_amount(credit_note.currency, -credit_note.total)
+            ),
+        ],
+        url=_invoice_url(credit_note),
+        label=_("View the credit note"),
+    )
+
+
+@notification_renderer(CASHBACK_EMAIL)
+def _cashback_email(params: dict) -> Notification:
+    """To a partner earning cashback on an order it did not place itself: what
+    was ordered and what it earned."""
+    order = Order.unscoped.select_related("customer", "partner").get(pk=params["order"])
+    partner = order.partner
+    assert partner is not None  # the constraint order_earning_needs_partner
+    what = _products(order)
+    return Notification(
+        subject=format_lazy(
+            _("{customer} ordered {products}"), customer=order.customer.name, products=what
+        ),
+        lines=[
+            format_lazy(
+                _("{customer} placed an order you manage: {products}."),
+                customer=order.customer.name,
+                products=what,
+            ),
+            format_lazy(
+                _("Cashback credited to your prepaid account: {amount}."),
+                amount=_amount(order.currency, order.cashback_amount),
+            ),
+        ],
+        url=reverse("order_detail", kwargs={"slug": partner.slug, "order_id": order.pk}),
+        label=_("View the order"),
+    )
 
 
 def order_refunded(*, order: Order, credit_note: Invoice) -> None:

@@ -13,11 +13,12 @@ half-up to 0.01 once:
 Everything here is pure: the callers load the catalog and the partnership.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from billing.models import Earning, Payer, PriceBasis
-from catalog.models import round_money
+from catalog.models import PriceTier, degressive_rate, round_money
 from partners.models import Access, Payment, Side
 
 ZERO = Decimal("0.00")
@@ -60,6 +61,14 @@ def waterfall(
         preferential_amount=round_money(after_partner_discount * (1 - tier_rate)),
         public_amount=round_money(list_amount * (1 - tier_rate)),
     )
+
+
+def tier_rate(tiers: Iterable[PriceTier], *, quantity: int, elsewhere: int = 0) -> Decimal:
+    """The degressive rate of a line of `quantity` units: the tier the customer's
+    *total* quantity of the product reaches, this line's units plus the
+    `elsewhere` units of its other live subscriptions of that product (SPEC §7:
+    several subscriptions of one product count as one quantity)."""
+    return degressive_rate(tiers, quantity + elsewhere)
 
 
 @dataclass(frozen=True)

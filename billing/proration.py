@@ -281,3 +281,22 @@ def _difference(
 def _settlement(before: State, after: State, period: Period, on: datetime.date) -> Settlement:
     amount = _difference(before, after, period, on)
     return Settlement(on=on, period=period, before=before, after=after, amount=amount)
+
+
+def span_value(
+    *, amount_per_period: Decimal, period: Period, on: datetime.date, until: datetime.date
+) -> Decimal:
+    """What `amount_per_period` is worth for the days from `on` to `until` (both
+    included) of `period`: value(on) - value(until + 1), each rounded once, so
+    spans telescope like the rest of the period (`prorate`). With `until` the
+    period's last day it is `prorate(on)`; a raise of a subscription whose last
+    day falls before the period's end charges to that day, and a credit covers
+    the days paid, no further."""
+    first, last = period
+    if not first <= on <= until <= last:
+        raise ValueError(f"{on}-{until} is not a span of the period {first}-{last}.")
+    rest = prorate(amount_per_period=amount_per_period, period=period, from_day=on)
+    if until == last:
+        return rest
+    after = until + datetime.timedelta(days=1)
+    return rest - prorate(amount_per_period=amount_per_period, period=period, from_day=after)

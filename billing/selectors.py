@@ -9,15 +9,16 @@ partner paid.
 """
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, When
 from django.http import Http404
 from django.utils import timezone
 
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
 from partners.selectors import assigned_only, customer_get_for_partner
+from subscriptions.models import Subscription
 from tenants.models import Tenant
 from tenants.selectors import OrgContext, uuid_or_404
 
@@ -35,11 +36,11 @@ def order_customer_get(*, org: OrgContext, customer_id: object) -> Tenant:
 
 def orders_for(*, org: OrgContext) -> QuerySet[Order]:
     tenant = org.tenant
-    qs = Order.objects.select_related("customer", "partner", "payer_tenant", "placed_by")
+    qs = Order.unscoped.select_related("customer", "partner", "payer_tenant", "placed_by")
     qs = qs.prefetch_related(
-        Prefetch("lines", queryset=OrderLine.objects.select_related("product")),
+        Prefetch("lines", queryset=OrderLine.unscoped.select_related("product")),
         Prefetch(
-            "invoices", queryset=Invoice.objects.filter(payer=tenant, kind=Invoice.Kind.INVOICE)
+            "invoices", queryset=Invoice.unscoped.filter(payer=tenant, kind=Invoice.Kind.INVOICE)
         ),
     )
     if tenant.is_customer:
@@ -54,6 +55,28 @@ def order_get(*, org: OrgContext, order_id: object) -> Order:
     if order is None:
         raise Http404("No such order.")
     return order
+
+
+def live_quantities(
+    *,
+    customer: Tenant,
+    product_ids: Collection[object],
+    day: datetime.date,
+    exclude: Collection[object] = (),
+) -> dict[object, int]:
+    """The customer's quantity of each product over its subscriptions live on
+    `day`, leaving out the subscriptions `exclude` names (the ones an order is
+    changing): what the degressive tier counts besides the order's own line
+    (billing.pricing.tier_rate). One query."""
+    rows = (
+        Subscription.unscoped.active_on(day)
+        .filter(customer=customer, product_id__in=list(product_ids))
+        .exclude(pk__in=list(exclude))
+        .order_by()
+        .values("product_id")
+        .annotate(total=Sum("quantity"))
+    )
+    return {row["product_id"]: row["total"] for row in rows}
 
 
 def sees_margin(org: OrgContext) -> bool:
@@ -81,9 +104,9 @@ def invoices_for(*, org: OrgContext) -> QuerySet[Invoice]:
     tenant = org.tenant
     if not (tenant.is_customer or tenant.is_partner):
         return Invoice.objects.none()
-    qs = Invoice.objects.filter(payer=tenant).select_related("order", "order__customer")
+    qs = Invoice.objects.for_org(tenant).select_related("order", "order__customer")
     qs = qs.prefetch_related(
-        Prefetch("order__lines", queryset=OrderLine.objects.select_related("product"))
+        Prefetch("order__lines", queryset=OrderLine.unscoped.select_related("product"))
     )
     if tenant.is_partner:
         qs = assigned_only(org, qs, "order__customer")
@@ -103,6 +126,7 @@ def invoice_lines(*, invoice: Invoice) -> list[dict]:
     the amount. On a credit note every figure is negated, so the lines add up
     to its negative total."""
     sign = -1 if invoice.kind == Invoice.Kind.CREDIT_NOTE else 1
+    credit = invoice.order.kind == Order.Kind.CREDIT  # the unused days of a credit order
     return [
         {
             "line": line,
@@ -112,23 +136,24 @@ def invoice_lines(*, invoice: Invoice) -> list[dict]:
             "period_starts_on": line.period_starts_on,
             "period_ends_on": line.period_ends_on,
             "list_amount": sign * line.list_amount,
-            "reduction": sign * (line.charged_amount - line.list_amount),
-            "amount": sign * line.charged_amount,
+            "reduction": sign * (amount - line.list_amount),
+            "amount": sign * amount,
         }
         for line in invoice.order.lines.all()
+        for amount in [line.credited_amount if credit else line.charged_amount]
     ]
 
 
 def cashback_ledger(*, org: OrgContext) -> QuerySet[CashbackEntry]:
     if not org.tenant.is_partner:
         return CashbackEntry.objects.none()
-    return CashbackEntry.objects.filter(partner=org.tenant).select_related("order__customer")
+    return CashbackEntry.unscoped.filter(partner=org.tenant).select_related("order__customer")
 
 
 def cashback_balance(*, partner: Tenant) -> dict[str, Decimal]:
     """The prepaid account's balance per currency: the sum of its entries."""
     rows = (
-        CashbackEntry.objects.filter(partner=partner)
+        CashbackEntry.unscoped.filter(partner=partner)
         .values("currency")
         .annotate(balance=Sum("amount"))
         .order_by("currency")
@@ -145,9 +170,13 @@ def billing_summary(*, org: OrgContext, today: datetime.date | None = None) -> d
     orders = orders_for(org=org).filter(
         placed_at__date__gte=month_start, status=Order.Status.PLACED
     )
-    sums = {"orders": Count("pk"), "public": Sum("public_amount")}
+    # a credit order gives back: its public volume and its clawback count negative
+    credit = Q(kind=Order.Kind.CREDIT)
+    public = Case(When(credit, then=-F("public_amount")), default=F("public_amount"))
+    sums = {"orders": Count("pk"), "public": Sum(public)}
     if sees_margin(org):
-        sums |= {"cashback": Sum("cashback_amount"), "discount": Sum("discount_amount")}
+        cashback = F("cashback_amount") - F("clawback_amount")
+        sums |= {"cashback": Sum(cashback), "discount": Sum("discount_amount")}
     per_currency = orders.order_by().values("currency").annotate(**sums).order_by("currency")
     invoiced = (
         invoices_for(org=org)
@@ -195,11 +224,11 @@ def billing_export_rows(*, org: OrgContext) -> Iterator[tuple]:
     streamed from the database. The invoice number is given only for invoices
     addressed to the partner itself."""
     orders = orders_for(org=org).values("pk")
-    own_invoice = Invoice.objects.filter(
+    own_invoice = Invoice.unscoped.filter(
         order=OuterRef("order"), payer=org.tenant, kind=Invoice.Kind.INVOICE
     ).values("number")[:1]
     rows = (
-        OrderLine.objects.filter(order__in=orders)
+        OrderLine.unscoped.filter(order__in=orders)
         .annotate(invoice_number=Subquery(own_invoice))
         .order_by("order__placed_at", "order_id", "id")
         .values_list(

@@ -5,6 +5,7 @@ What a side may read of an order's money is decided by
 absent, so both sides read the same shape. Money is a decimal string with two
 places plus the `currency` of the order."""
 
+import datetime
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -17,8 +18,10 @@ from rest_framework import serializers
 
 from billing import selectors
 from billing.models import CashbackEntry, Earning, Invoice, Order, OrderLine, Payer, PriceBasis
+from billing.proration import period_bounds
 from billing.selectors import order_figures
 from billing.services import Quote
+from billing.services.changes import Credit, Raise
 from billing.services.orders import MAX_LINES, MAX_QUANTITY
 from partners.models import Access, Payment, Side
 from partners.serializers import ProductCodeField
@@ -28,6 +31,11 @@ PARTNER_ONLY = (
     "The partner's side only: null for the customer, which never learns its partner's margin."
 )
 CHARGED = "What the payer was charged: null for the customer when its partner paid the order."
+CREDITED = (
+    "What a credit order gave back to the payer (its credit note): null for the customer "
+    "when its partner paid."
+)
+CLAWBACK = "The cashback a credit order took back from the partner's prepaid account."
 
 
 def money(**kwargs: Any) -> serializers.DecimalField:
@@ -72,11 +80,20 @@ RULED_FIELDS = {
 
 
 class RefusesRuledFields(serializers.Serializer):
-    """A 400 naming each ruled field the client sent, beside any other field error."""
+    """A 400 naming each ruled field the client sent, beside any other field error;
+    platform staff may send those in `staff_may_set` (their special prices)."""
+
+    staff_may_set: tuple[str, ...] = ()
 
     def to_internal_value(self, data: Any) -> Any:
         sent = data if hasattr(data, "keys") else {}
-        refused = {field: [str(text)] for field, text in RULED_FIELDS.items() if field in sent}
+        org = self.context.get("org")
+        allowed = self.staff_may_set if org is not None and org.is_staff else ()
+        refused = {
+            field: [str(text)]
+            for field, text in RULED_FIELDS.items()
+            if field in sent and field not in allowed
+        }
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:
@@ -105,6 +122,17 @@ class PreviewThenCommit(serializers.Serializer):
 class OrderLineCreateSerializer(RefusesRuledFields):
     product = ProductCodeField(help_text="The product's code.")
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    unit_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        help_text="Platform staff only, with `price_reason`: a special public unit price "
+        "for this line instead of the rules' (no degressive tier on top; audited). "
+        "Anyone else: 400.",
+    )
+
+    staff_may_set = ("unit_price",)
 
 
 class OrderCreateSerializer(RefusesRuledFields):
@@ -118,6 +146,13 @@ class OrderCreateSerializer(RefusesRuledFields):
     )
     # ListSerializer's max_length (DRF 3.14) is missing from the stubs.
     lines = OrderLineCreateSerializer(many=True, allow_empty=False, max_length=MAX_LINES)  # type: ignore[call-arg]
+    price_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="Why a line has a special `unit_price` (platform staff; required with one, "
+        "refused without one). Recorded in the audit log and shown on the order.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         org = self.context["org"]
@@ -150,15 +185,18 @@ class SubscriptionOrderSerializer(PreviewThenCommit, RefusesRuledFields):
 
 
 class SubscriptionChangeRequestSerializer(PreviewThenCommit, RefusesRuledFields):
-    """The body of `PATCH subscriptions/{id}/`: a higher quantity (an order for the
-    rest of the period), and what holds no money (the last day of service)."""
+    """The body of `PATCH subscriptions/{id}/`: another quantity (an order for the
+    rest of the period: a charge or a credit), and what holds no money (the last
+    day of service)."""
 
     quantity = serializers.IntegerField(
         min_value=1,
         max_value=MAX_QUANTITY,
         required=False,
         help_text="A higher quantity: the added units are billed for the rest of the "
-        "current period, now. Lowering is not available yet (400).",
+        "current period (or to the last day of service), now. A lower one: the removed "
+        "units' unused paid days are credited to whoever paid them (a credit note) and "
+        "the partner's cashback on them is taken back.",
     )
     ends_on = serializers.DateField(
         required=False, allow_null=True, help_text="The last day of service; null: it renews."
@@ -170,6 +208,10 @@ class SubscriptionChangeRequestSerializer(PreviewThenCommit, RefusesRuledFields)
                 {"ends_on": [_("Change the quantity and the last day one at a time.")]}
             )
         return attrs
+
+
+class SubscriptionEndSerializer(PreviewThenCommit):
+    """`DELETE subscriptions/{id}/` (query or body): `dry_run`, `expected_total`."""
 
 
 # --- quotes -----------------------------------------------------------------------------
@@ -185,9 +227,36 @@ class QuoteLineSerializer(serializers.Serializer):
     preferential_amount = withheld_money(PARTNER_ONLY)
     public_amount = money(help_text="The list amount after the degressive rate.")
     payer = serializers.ChoiceField(choices=Payer.choices)
-    charged = money(help_text="What the payer would be charged for this line.")
-    cashback = withheld_money(PARTNER_ONLY)
+    charged = money(help_text="What the payer would be charged for this line, now.")
+    credit = money(
+        help_text="What would be credited to whoever paid (a lowering, an early end): "
+        "the unused paid days, at the price paid."
+    )
+    cashback = withheld_money(PARTNER_ONLY + " Negative: the cashback taken back.")
     discount = withheld_money(PARTNER_ONLY)
+    # a change to a subscription (PATCH and DELETE subscriptions/{id}/); null otherwise
+    subscription = serializers.UUIDField(required=False, allow_null=True)
+    current_quantity = serializers.IntegerField(required=False, allow_null=True)
+    new_quantity = serializers.IntegerField(
+        required=False, allow_null=True, help_text="0: the subscription ends."
+    )
+    new_unit_price = money(
+        required=False, allow_null=True, help_text="The unit price the next renewal bills."
+    )
+    period_starts_on = serializers.DateField(
+        required=False, allow_null=True, help_text="The first day charged or credited."
+    )
+    period_ends_on = serializers.DateField(
+        required=False, allow_null=True, help_text="The last day charged or credited."
+    )
+    next_renewal_on = serializers.DateField(
+        required=False, allow_null=True, help_text="Null: no renewal follows."
+    )
+    renewal_amount = money(
+        required=False,
+        allow_null=True,
+        help_text="What the next renewal charges, at today's prices.",
+    )
 
 
 class QuoteTotalsSerializer(serializers.Serializer):
@@ -195,6 +264,8 @@ class QuoteTotalsSerializer(serializers.Serializer):
     public_amount = money()
     preferential_amount = withheld_money(PARTNER_ONLY)
     charged = money()
+    credit = money()
+    net = money(help_text="charged - credit: what `expected_total` confirms.")
     cashback = withheld_money(PARTNER_ONLY)
     discount = withheld_money(PARTNER_ONLY)
 
@@ -234,7 +305,8 @@ def quote_as_seen(quote: Quote, *, by_partner: bool) -> dict:
             "public_amount": line.price.public_amount,
             "payer": quote.terms.payer,
             "charged": line.charged,
-            "cashback": margin(line.cashback),
+            "credit": line.credit,
+            "cashback": margin(line.cashback - line.clawback),
             "discount": margin(line.discount),
         }
         for line in quote.lines
@@ -252,9 +324,33 @@ def quote_as_seen(quote: Quote, *, by_partner: bool) -> dict:
             "public_amount": quote.total("public_amount"),
             "preferential_amount": margin(quote.total("preferential_amount")),
             "charged": quote.charged,
-            "cashback": margin(quote.cashback),
+            "credit": quote.credit,
+            "net": quote.net,
+            "cashback": margin(quote.cashback - quote.clawback),
             "discount": margin(quote.discount),
         },
+    }
+
+
+def change_figures(change: Raise | Credit) -> dict:
+    """What a change does to its subscription, for its preview's line: from and
+    to which quantity, the days charged or credited, the next renewal."""
+    subscription = change.subscription
+    renewal = change.renewal
+    period_end = period_bounds(subscription.starts_on, subscription.billing_period, change.on)[1]
+    following = period_end + datetime.timedelta(days=1)
+    renews = renewal is not None and (
+        subscription.ends_on is None or subscription.ends_on >= following
+    )
+    return {
+        "subscription": subscription.pk,
+        "current_quantity": subscription.quantity,
+        "new_quantity": change.quantity,
+        "new_unit_price": renewal.lines[0].price.public_unit_price if renewal else None,
+        "period_starts_on": change.on,
+        "period_ends_on": change.until,
+        "next_renewal_on": following if renews else None,
+        "renewal_amount": renewal.charged if renewal and renews else None,
     }
 
 
@@ -263,6 +359,8 @@ def quote_as_seen(quote: Quote, *, by_partner: bool) -> dict:
 # Serialized field -> the key of `order_figures` that withholds it (None = withheld).
 ORDER_FIGURES = {
     "charged_amount": "charged",
+    "credited_amount": "charged",
+    "clawback_amount": "cashback",
     "preferential_amount": "preferential",
     "cashback_amount": "cashback",
     "discount_amount": "discount",
@@ -277,10 +375,20 @@ class OrderLineSerializer(serializers.ModelSerializer):
     charged_amount = withheld_money(CHARGED)
     cashback_amount = withheld_money(PARTNER_ONLY)
     discount_amount = withheld_money(PARTNER_ONLY)
+    credited_amount = withheld_money(CREDITED)
+    clawback_amount = withheld_money(PARTNER_ONLY + " " + CLAWBACK)
     subscription = serializers.UUIDField(
         source="subscription_id",
         allow_null=True,
         help_text="The subscription this line started or renewed.",
+    )
+
+    special_price = serializers.BooleanField(
+        read_only=True,
+        help_text="True when platform staff set this line's unit price (see `price_reason`).",
+    )
+    price_reason = serializers.CharField(
+        read_only=True, help_text="Why staff set a special price; empty otherwise."
     )
 
     class Meta:
@@ -288,7 +396,14 @@ class OrderLineSerializer(serializers.ModelSerializer):
         fields = ["product", "quantity", "unit_price", "tier_rate", "list_amount"]
         fields += ["after_partner_discount", "preferential_amount", "public_amount"]
         fields += ["charged_amount", "cashback_amount", "discount_amount", "subscription"]
-        fields += ["period_starts_on", "period_ends_on"]
+        fields += [
+            "credited_amount",
+            "clawback_amount",
+            "period_starts_on",
+            "period_ends_on",
+            "special_price",
+            "price_reason",
+        ]
         read_only_fields = fields
 
 
@@ -306,6 +421,8 @@ class OrderSerializer(serializers.ModelSerializer):
     charged_amount = withheld_money(CHARGED)
     cashback_amount = withheld_money(PARTNER_ONLY)
     discount_amount = withheld_money(PARTNER_ONLY)
+    credited_amount = withheld_money(CREDITED)
+    clawback_amount = withheld_money(PARTNER_ONLY + " " + CLAWBACK)
     kind = named_choice(Order.Kind, "OrderKindEnum")
     status = named_choice(Order.Status, "OrderStatusEnum")
     ordered_by = named_choice(Side, "OrderedByEnum", help_text="The side that placed it.")
@@ -325,7 +442,8 @@ class OrderSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "status", "customer", "partner", "ordered_by", "payer"]
         fields += ["price_basis", "earning", "access", "payment", "currency", "list_amount"]
         fields += ["public_amount", "preferential_amount", "charged_amount", "cashback_amount"]
-        fields += ["discount_amount", "invoice", "lines", "placed_at"]
+        fields += ["discount_amount", "credited_amount", "clawback_amount", "invoice", "lines"]
+        fields += ["placed_at"]
         read_only_fields = fields
 
     def _figures(self, order: Order) -> dict:

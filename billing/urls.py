@@ -26,6 +26,26 @@ urlpatterns = [
         views.SubscriptionRaiseView.as_view(),
         name="customer_subscription_raise",
     ),
+    path(
+        "subscriptions/<uuid:subscription_id>/lower/",
+        views.SubscriptionLowerView.as_view(),
+        name="subscription_lower",
+    ),
+    path(
+        "customers/<uuid:customer_id>/subscriptions/<uuid:subscription_id>/lower/",
+        views.SubscriptionLowerView.as_view(),
+        name="customer_subscription_lower",
+    ),
+    path(
+        "subscriptions/<uuid:subscription_id>/end/",
+        views.SubscriptionEndView.as_view(),
+        name="subscription_end",
+    ),
+    path(
+        "customers/<uuid:customer_id>/subscriptions/<uuid:subscription_id>/end/",
+        views.SubscriptionEndView.as_view(),
+        name="customer_subscription_end",
+    ),
     path("invoices/", views.InvoiceListView.as_view(), name="invoices"),
     path("invoices/<uuid:invoice_id>/", views.InvoiceDetailView.as_view(), name="invoice_detail"),
     path("cashback/", views.CashbackView.as_view(), name="cashback"),

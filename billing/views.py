@@ -22,7 +22,7 @@ from django.views import View
 
 from billing import selectors, services
 from billing.api import billing_export_response
-from billing.forms import OrderLinesForm, SubscriptionRaiseForm
+from billing.forms import OrderLinesForm, SubscriptionEndForm, SubscriptionRaiseForm
 from billing.models import Earning, Order, Payer, PriceBasis
 from billing.services import changes
 from billing.services.orders import PriceChanged
@@ -457,6 +457,8 @@ class SubscriptionRaiseView(BillingView):
     next renewal bills; "Raise" orders exactly the previewed amount (a changed
     amount shows the new preview, 409). Who may not order gets the reason, 403."""
 
+    template_name = "billing/subscription_raise.html"
+
     def resolve(self) -> None:
         customer_id = self.kwargs.get("customer_id")
         if self.partner_side != (customer_id is not None):
@@ -487,7 +489,7 @@ class SubscriptionRaiseView(BillingView):
             "list_url": self.list_url(),
             **context,
         }
-        return self.render_page(request, "billing/subscription_raise.html", context, status)
+        return self.render_page(request, self.template_name, context, status)
 
     def list_url(self) -> str:
         kwargs: dict[str, object] = {"slug": self.org.tenant.slug}
@@ -568,4 +570,128 @@ def _raised_message(org: OrgContext, order: Order) -> str:
         "added": line.quantity,
         "payer": _("You") if order.payer_tenant_id == org.tenant.pk else order.payer_tenant.name,
         "amount": _money(order.currency, order.charged_amount),
+    }
+
+
+# --- a subscription lowered or ended now: a credit order (SPEC §4, §7 rev. 2) --------------
+
+
+class SubscriptionLowerView(SubscriptionRaiseView):
+    """Lower a subscription's quantity: `subscriptions/<id>/lower/` and
+    `customers/<id>/subscriptions/<id>/lower/`, the raise page's shape. "Preview"
+    shows what is credited now for the removed units' unused paid days, to whom,
+    the cashback taken back (partner side) and what the next renewal bills;
+    "Lower" commits exactly the previewed credit (a changed amount: the new
+    preview, 409)."""
+
+    template_name = "billing/subscription_lower.html"
+
+    def preview_context(self, credit: changes.Credit) -> dict:  # type: ignore[override]
+        context = {"credit": credit, **_quote_context(self.org, credit.quote)}
+        context["credit_total"] = credit.quote.credit
+        context["clawback"] = credit.quote.clawback if self.partner_side else None
+        context["renewal_charged"] = credit.renewal.charged if credit.renewal else None
+        return context
+
+    def initial_quantity(self) -> int:
+        return max(self.subscription.quantity - 1, 1)
+
+    def previewed(self, quantity: int) -> changes.Credit:
+        preview = changes.subscription_lower(
+            org=self.org, subscription=self.subscription, quantity=quantity, dry_run=True
+        )
+        assert isinstance(preview, changes.Credit)
+        return preview
+
+    def commit(self, quantity: int, expected: Decimal) -> Order:
+        order = changes.subscription_lower(
+            org=self.org, subscription=self.subscription, quantity=quantity, expected_total=expected
+        )
+        assert isinstance(order, Order)
+        return order
+
+    def get(
+        self,
+        request: HttpRequest,
+        slug: str,
+        subscription_id: uuid.UUID,
+        customer_id: uuid.UUID | None = None,
+    ) -> HttpResponse:
+        if self.refusal:
+            return self.respond(request, None, status=403)
+        return self.respond(request, self.new_form(initial={"quantity": self.initial_quantity()}))
+
+    def new_form(self, data: Any = None, initial: dict | None = None) -> SubscriptionRaiseForm:
+        return SubscriptionRaiseForm(data, initial=initial)
+
+    def post(
+        self,
+        request: HttpRequest,
+        slug: str,
+        subscription_id: uuid.UUID,
+        customer_id: uuid.UUID | None = None,
+    ) -> HttpResponse:
+        if self.refusal:
+            return self.respond(request, None, status=403)
+        form = self.new_form(request.POST)
+        if not form.is_valid():
+            return self.respond(request, form, status=400)
+        quantity = form.cleaned_data.get("quantity", 0)
+        expected = _expected_total(request.POST.get("expected_total"))
+        try:
+            if request.POST.get("action") == "place" and expected is not None:
+                order = self.commit(quantity, expected)
+                messages.success(request, _credited_message(self.org, order))
+                return redirect("order_detail", slug=slug, order_id=order.pk)
+            preview = self.previewed(quantity)
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+            return self.respond(request, form, status=400)
+        except PriceChanged as exc:
+            return self.respond(
+                request,
+                form,
+                status=409,
+                price_changed=exc.message,
+                **self.preview_context(self.previewed(quantity)),
+            )
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect(self.list_url())
+        return self.respond(request, form, **self.preview_context(preview))
+
+
+class SubscriptionEndView(SubscriptionLowerView):
+    """End a subscription now: `subscriptions/<id>/end/` and
+    `customers/<id>/subscriptions/<id>/end/`. The preview shows the credit of
+    every unused paid day; "End now" commits exactly that credit."""
+
+    template_name = "billing/subscription_end.html"
+
+    def new_form(self, data: Any = None, initial: dict | None = None) -> SubscriptionRaiseForm:
+        return SubscriptionEndForm(data)
+
+    def previewed(self, quantity: int) -> changes.Credit:
+        preview = changes.subscription_end_now(
+            org=self.org, subscription=self.subscription, dry_run=True
+        )
+        assert isinstance(preview, changes.Credit)
+        return preview
+
+    def commit(self, quantity: int, expected: Decimal) -> Order:
+        order = changes.subscription_end_now(
+            org=self.org, subscription=self.subscription, expected_total=expected
+        )
+        assert isinstance(order, Order)
+        return order
+
+
+def _credited_message(org: OrgContext, order: Order) -> str:
+    line = order.lines.get()
+    return _(
+        "%(product)s changed. %(payer)s is credited %(amount)s (excl. VAT) for the unused days."
+    ) % {
+        "product": line.product.name,
+        "payer": _("You") if order.payer_tenant_id == org.tenant.pk else order.payer_tenant.name,
+        "amount": _money(order.currency, order.credited_amount),
     }

@@ -1,30 +1,6 @@
 from django.contrib import admin
 
-from customers.models import AlertProfile, Contract, ImportJob, ServiceProfile, SlaPolicy
-
-
-@admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
-    list_display = [
-        "partner",
-        "kind",
-        "status",
-        "processed",
-        "total",
-        "created_count",
-        "updated_count",
-        "created_by",
-        "created_at",
-        "finished_at",
-    ]
-    list_filter = ["status", "kind"]
-    search_fields = ["partner__name", "created_by__email"]
-    list_select_related = ["partner", "created_by"]
-    exclude = ["content"]
-    readonly_fields = [f.name for f in ImportJob._meta.fields if f.name != "content"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
+from customers.models import AlertProfile, Contract, ServiceProfile, SlaPolicy
 
 
 @admin.register(Contract)
@@ -33,6 +9,7 @@ class ContractAdmin(admin.ModelAdmin):
     list_filter = ["type"]
     search_fields = ["name", "customer__name", "partner__name"]
     list_select_related = ["customer", "partner"]
+    autocomplete_fields = ["customer", "partner"]
 
 
 @admin.register(SlaPolicy)
@@ -40,6 +17,7 @@ class SlaPolicyAdmin(admin.ModelAdmin):
     list_display = ["name", "partner", "first_response_minutes", "resolution_minutes"]
     search_fields = ["name", "partner__name"]
     list_select_related = ["partner"]
+    autocomplete_fields = ["partner"]
 
 
 @admin.register(AlertProfile)
@@ -54,6 +32,7 @@ class AlertProfileAdmin(admin.ModelAdmin):
     ]
     search_fields = ["name", "partner__name"]
     list_select_related = ["partner"]
+    autocomplete_fields = ["partner"]
 
 
 @admin.register(ServiceProfile)
@@ -61,3 +40,4 @@ class ServiceProfileAdmin(admin.ModelAdmin):
     list_display = ["customer", "partner", "sla", "alert_profile"]
     search_fields = ["customer__name", "partner__name"]
     list_select_related = ["customer", "partner", "sla", "alert_profile"]
+    autocomplete_fields = ["customer", "partner", "sla", "alert_profile"]

@@ -1,7 +1,7 @@
 """What a partner records about the customers it manages (SPEC §2, Atera):
-contracts, SLA policies, alert profiles, the service profile per customer, and
-the bulk import's jobs. Moved from `partners` (issue 19): the tables keep their
-names (`db_table`), rows and all."""
+contracts, SLA policies, alert profiles and the service profile per customer
+(the bulk import's jobs live in `imports`). Moved from `partners` (issue 19): the
+tables keep their names (`db_table`), rows and all."""
 
 import uuid
 
@@ -9,7 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tenants.models import Tenant, User
+from tenants.models import Tenant
+from tenants.scoping import Scope, TenantScopedQuerySet
 
 
 class Contract(models.Model):
@@ -44,7 +45,12 @@ class Contract(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    tenant_scope = Scope(owners=("partner", "customer"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         db_table = "partners_contract"
         ordering = ["-starts_on", "name"]
         constraints = [
@@ -83,7 +89,12 @@ class SlaPolicy(models.Model):
     first_response_minutes = models.PositiveIntegerField()
     resolution_minutes = models.PositiveIntegerField()
 
+    tenant_scope = Scope(owners=("partner",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         db_table = "partners_slapolicy"
         ordering = ["name"]
         verbose_name = _("SLA policy")
@@ -111,7 +122,12 @@ class AlertProfile(models.Model):
     disk_percent = models.PositiveSmallIntegerField(default=90)
     offline_minutes = models.PositiveIntegerField(default=15)
 
+    tenant_scope = Scope(owners=("partner",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         db_table = "partners_alertprofile"
         ordering = ["name"]
         constraints = [
@@ -141,7 +157,12 @@ class ServiceProfile(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    tenant_scope = Scope(owners=("partner", "customer"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         db_table = "partners_serviceprofile"
         constraints = [
             models.UniqueConstraint(fields=["partner", "customer"], name="service_profile_unique"),
@@ -149,62 +170,3 @@ class ServiceProfile(models.Model):
 
     def __str__(self) -> str:
         return f"Service profile of {self.customer} by {self.partner}"
-
-
-# --- bulk import of customers and contacts (SPEC §2) -----------------------------------
-
-
-class ImportJob(models.Model):
-    """A large import written by a Celery task (partners.imports). The file is
-    validated before the job is saved; the task writes it in one transaction and
-    reports `processed` as it goes. The content is dropped once the job ends."""
-
-    class Kind(models.TextChoices):
-        CUSTOMERS = "customers", _("Customers")
-        CONTACTS = "contacts", _("Contacts")
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    partner = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="import_jobs")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    content = models.TextField(blank=True, help_text=_("The CSV as uploaded, decoded."))
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    total = models.PositiveIntegerField(default=0, help_text=_("Data rows in the file."))
-    processed = models.PositiveIntegerField(default=0)
-    created_count = models.PositiveIntegerField(default=0)
-    updated_count = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    errors = models.JSONField(
-        default=list,
-        blank=True,
-        help_text=_("The report [{row, column, message}] of a failed run."),
-    )
-    created_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        db_table = "partners_importjob"
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(fields=["partner", "created_at"], name="import_job_partner_created")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} import of {self.partner} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
-
-    @property
-    def percent(self) -> int:
-        return min(100, self.processed * 100 // self.total) if self.total else 0

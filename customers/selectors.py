@@ -23,7 +23,7 @@ def customer_list(*, org: OrgContext) -> QuerySet[Tenant]:
     """The customers the user may act on, each annotated with this partner's live
     grant (`grant_access`, `grant_payment`, `grant_id`) and the primary contact."""
     grant = grants_active_now().filter(partner=org.tenant, customer=OuterRef("pk"))
-    primary = Contact.objects.filter(customer=OuterRef("pk"), is_primary=True)
+    primary = Contact.unscoped.filter(customer=OuterRef("pk"), is_primary=True)
     return customers_visible_to(org=org).annotate(
         grant_id=Subquery(grant.values("pk")[:1]),
         grant_access=Subquery(grant.values("access")[:1]),
@@ -65,7 +65,7 @@ def customer_search(queryset: QuerySet[Tenant], query: str) -> QuerySet[Tenant]:
     query = (query or "").strip()[:200]
     if not query:
         return queryset
-    contact_match = Contact.objects.filter(customer=OuterRef("pk"), email__icontains=query)
+    contact_match = Contact.unscoped.filter(customer=OuterRef("pk"), email__icontains=query)
     return queryset.annotate(domains_text=Cast("email_domains", CharField())).filter(
         Q(name__icontains=query)
         | Q(tax_id__icontains=query)
@@ -104,14 +104,14 @@ def customer_detail(
 def service_profile_of(*, org: OrgContext, customer: Tenant) -> ServiceProfile | None:
     """This partner's SLA policy and alert profile for `customer` (None: none chosen)."""
     return (
-        ServiceProfile.objects.filter(partner=org.tenant, customer=customer)
+        ServiceProfile.unscoped.filter(partner=org.tenant, customer=customer)
         .select_related("sla", "alert_profile")
         .first()
     )
 
 
 def contracts_list(*, org: OrgContext, customer: Tenant) -> QuerySet[Contract]:
-    return Contract.objects.filter(partner=org.tenant, customer=customer)
+    return Contract.objects.for_org(org).filter(partner=org.tenant, customer=customer)
 
 
 def contract_get(*, org: OrgContext, customer: Tenant, contract_id: object) -> Contract:
@@ -134,11 +134,11 @@ def contact_get(*, org: OrgContext, customer: Tenant, contact_id: object) -> Con
 
 
 def sla_policies(*, org: OrgContext) -> QuerySet[SlaPolicy]:
-    return SlaPolicy.objects.filter(partner=org.tenant)
+    return SlaPolicy.objects.for_org(org)
 
 
 def alert_profiles(*, org: OrgContext) -> QuerySet[AlertProfile]:
-    return AlertProfile.objects.filter(partner=org.tenant)
+    return AlertProfile.objects.for_org(org)
 
 
 def sla_policy_get(*, org: OrgContext, policy_id: object) -> SlaPolicy:
@@ -166,7 +166,7 @@ def live_partnerships_prefetch(*, org: OrgContext) -> Prefetch:
     `live_partnerships` (the API's `partnership` field reads them)."""
     return Prefetch(
         "partnerships_as_customer",
-        queryset=Partnership.objects.filter(
+        queryset=Partnership.unscoped.filter(
             partner=org.tenant, status__in=Partnership.LIVE_STATUSES
         ),
         to_attr="live_partnerships",

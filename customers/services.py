@@ -79,7 +79,7 @@ def _contact_locked(org: OrgContext, contact: Contact) -> Contact:
     """The contact read again under its customer's row lock (contact writes of a
     customer take turns on it): it may have become the primary, or gone."""
     customer = customer_lock(org=org, customer=contact.customer)
-    locked = Contact.objects.select_for_update().filter(pk=contact.pk, customer=customer).first()
+    locked = Contact.unscoped.select_for_update().filter(pk=contact.pk, customer=customer).first()
     if locked is None:
         raise Http404(_("No such contact."))
     locked.customer = customer
@@ -170,7 +170,7 @@ def contract_create(*, org: OrgContext, customer: Tenant, data: dict) -> Contrac
 def _contract_locked(org: OrgContext, contract: Contract, refused: str) -> Contract:
     """The contract read again under its row lock, if the grant on its customer
     still holds (else 404) and this partner made it (else 403, `refused`)."""
-    locked = Contract.objects.select_for_update().filter(pk=contract.pk).first()
+    locked = Contract.unscoped.select_for_update().filter(pk=contract.pk).first()
     if locked is None:
         raise Http404(_("No such contract."))
     customer = contract.customer
@@ -287,7 +287,7 @@ def _service_profile_save(
         errors["alert_profile"] = _("Choose one of your alert profiles.")
     if errors:
         raise ValidationError(errors)
-    profile, _created = ServiceProfile.objects.update_or_create(
+    profile, _created = ServiceProfile.unscoped.update_or_create(
         partner=org.tenant, customer=customer, defaults={"sla": sla, "alert_profile": alert_profile}
     )
     return profile

@@ -47,6 +47,13 @@ AREAS = {
             ("partners", "/t/baeckerei-mueller/partners/"),
         ],
     ),
+    "provider": (
+        "staff@demo.test",
+        [
+            ("provider console: partners", "/provider/partners/"),
+            ("provider console: invite a partner", "/provider/partners/new/"),
+        ],
+    ),
     "public": (
         None,
         [

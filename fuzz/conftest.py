@@ -19,7 +19,8 @@ from django.db import close_old_connections, transaction
 
 from billing.models import Invoice, Order
 from catalog.models import Feature, Product
-from customers.models import AlertProfile, Contract, ImportJob, SlaPolicy
+from customers.models import AlertProfile, Contract, SlaPolicy
+from imports.models import ImportJob
 from offers.models import Offer, OfferBatch, OfferTemplate, TemplateItem
 from partners.models import Partnership
 from portal.demo import DEMO_PASSWORD, seed_demo
@@ -87,7 +88,7 @@ def _identities() -> tuple[list[Identity], list[ApiToken]]:
     owner = org_context_for(
         user=User.objects.get(email="customer.owner@demo.test"), tenant_id=mueller.pk
     )
-    user = Membership.objects.get(user__email="customer.user@demo.test", tenant=mueller)
+    user = Membership.unscoped.get(user__email="customer.user@demo.test", tenant=mueller)
     tenant_services.member_update(org=owner, membership=user, role=Role.ADMIN)
     tokens = {
         "partner_owner": _token("partner.owner@demo.test", alpine),
@@ -104,40 +105,40 @@ def _pools(fuzzing_tokens: list[ApiToken]) -> dict[str, list[str]]:
     partners = Tenant.objects.filter(kind=Tenant.Kind.PARTNER)
     alpine = partners.get(slug="alpine-it")
     fuzzing = [token.pk for token in fuzzing_tokens]
-    fuzzing_members = Membership.objects.filter(
+    fuzzing_members = Membership.unscoped.filter(
         user__in=[token.user_id for token in fuzzing_tokens]
     )
     return {
-        "alert-profiles": _ids(AlertProfile.objects.values_list("pk", flat=True)),
+        "alert-profiles": _ids(AlertProfile.unscoped.values_list("pk", flat=True)),
         "customers": _ids(customers.values_list("pk", flat=True)),
-        "contacts": _ids(Contact.objects.values_list("pk", flat=True)),
-        "contracts": _ids(Contract.objects.values_list("pk", flat=True)),
-        "jobs": _ids(ImportJob.objects.values_list("pk", flat=True)),
-        "invoices": _ids(Invoice.objects.values_list("pk", flat=True)),
+        "contacts": _ids(Contact.unscoped.values_list("pk", flat=True)),
+        "contracts": _ids(Contract.unscoped.values_list("pk", flat=True)),
+        "jobs": _ids(ImportJob.unscoped.values_list("pk", flat=True)),
+        "invoices": _ids(Invoice.unscoped.values_list("pk", flat=True)),
         # never a fuzzing member or token: removing it would end that caller's run
         "members": _ids(
-            Membership.objects.exclude(pk__in=fuzzing_members).values_list("pk", flat=True)
+            Membership.unscoped.exclude(pk__in=fuzzing_members).values_list("pk", flat=True)
         ),
-        "tokens": _ids(ApiToken.objects.exclude(pk__in=fuzzing).values_list("pk", flat=True)),
-        "offer-templates": _ids(OfferTemplate.objects.values_list("pk", flat=True)),
-        "items": _ids(TemplateItem.objects.values_list("pk", flat=True)),
-        "offers": _ids(Offer.objects.values_list("pk", flat=True)),
-        "batches": _ids(OfferBatch.objects.values_list("pk", flat=True)),
-        "orders": _ids(Order.objects.values_list("pk", flat=True)),
-        "partnerships": _ids(Partnership.objects.values_list("pk", flat=True)),
+        "tokens": _ids(ApiToken.unscoped.exclude(pk__in=fuzzing).values_list("pk", flat=True)),
+        "offer-templates": _ids(OfferTemplate.unscoped.values_list("pk", flat=True)),
+        "items": _ids(TemplateItem.unscoped.values_list("pk", flat=True)),
+        "offers": _ids(Offer.unscoped.values_list("pk", flat=True)),
+        "batches": _ids(OfferBatch.unscoped.values_list("pk", flat=True)),
+        "orders": _ids(Order.unscoped.values_list("pk", flat=True)),
+        "partnerships": _ids(Partnership.unscoped.values_list("pk", flat=True)),
         "products": _ids(Product.objects.values_list("code", flat=True)),
         "features": _ids(Feature.objects.values_list("code", flat=True)),
-        "sla-policies": _ids(SlaPolicy.objects.values_list("pk", flat=True)),
-        "smart-lists": _ids(SmartList.objects.values_list("pk", flat=True)),
-        "subscriptions": _ids(Subscription.objects.values_list("pk", flat=True)),
-        "tenders": _ids(Tender.objects.values_list("pk", flat=True)),
-        "requests": _ids(UpgradeRequest.objects.values_list("pk", flat=True)),
+        "sla-policies": _ids(SlaPolicy.unscoped.values_list("pk", flat=True)),
+        "smart-lists": _ids(SmartList.unscoped.values_list("pk", flat=True)),
+        "subscriptions": _ids(Subscription.unscoped.values_list("pk", flat=True)),
+        "tenders": _ids(Tender.unscoped.values_list("pk", flat=True)),
+        "requests": _ids(UpgradeRequest.unscoped.values_list("pk", flat=True)),
         "partners": _ids(partners.values_list("pk", flat=True)),
         "directory": _ids(partners.filter(listed_in_directory=True).values_list("pk", flat=True)),
         "sub-partners": _ids(partners.filter(parent=alpine).values_list("pk", flat=True)),
         # Alpine IT's collaborators (a customer's assignments name them)
         "collaborators": _ids(
-            Membership.objects.filter(tenant=alpine, role=Role.COLLABORATOR).values_list(
+            Membership.unscoped.filter(tenant=alpine, role=Role.COLLABORATOR).values_list(
                 "user_id", flat=True
             )
         ),

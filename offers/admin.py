@@ -13,6 +13,7 @@ class OfferTemplateAdmin(admin.ModelAdmin):
     list_display = ["name", "partner", "updated_at"]
     search_fields = ["name", "partner__name"]
     list_select_related = ["partner"]
+    autocomplete_fields = ["partner", "created_by"]
     inlines = [TemplateItemInline]
 
 

@@ -13,9 +13,12 @@ from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 
 from offers import selectors, services
+from offers.effects import offer_effects
 from offers.models import Offer, OfferTemplate
 from offers.serializers import (
     OFFERS_LISTED_MAX,
+    AcceptPreviewSerializer,
+    OfferAcceptSerializer,
     OfferBatchSerializer,
     OfferDeclineSerializer,
     OfferSendSerializer,
@@ -26,6 +29,7 @@ from offers.serializers import (
     OfferTemplateNameSerializer,
     OfferTemplateSerializer,
     UpdatesSerializer,
+    accept_preview,
 )
 from tenants.api_base import OrgAPIView, OrgViewSet
 from tenants.models import Role, Tenant
@@ -156,21 +160,35 @@ class OfferViewSet(mixins.ListModelMixin, OrgViewSet):
         offer = selectors.offer_get(org=self.org, offer_id=pk)
         return Response(self.get_serializer(offer).data)
 
+    def list(self, request, *args, **kwargs):
+        """The offers of a page, each open one with its effect worked out for the
+        whole page at once (a fixed number of queries however many)."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None  # the API always paginates
+        context = {**self.get_serializer_context(), "effects": offer_effects(page)}
+        data = OfferSerializer(page, many=True, context=context).data
+        return self.get_paginated_response(data)
+
     @extend_schema(request=OfferSendSerializer, responses={201: OfferSentSerializer})
     def create(self, request):
-        """Send a template to one customer or many: one offer each, all or nothing
-        (a refused customer is a 400 naming it under `customers`, and nothing is
-        sent). Delivery follows in the background."""
+        """Send a template to one customer or many, one offer each: the eligible
+        ones are sent to, the others reported under `skipped` with the reason
+        (with `all_or_nothing`, any of them refuses the whole send: a 400 naming
+        each under `customers`). An id the caller may not act on is a 400 naming
+        it. Delivery follows in the background."""
         serializer = OfferSendSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         template = selectors.template_get(org=self.org, template_id=data["template"])
-        batch = services.offer_send(
+        result = services.offer_send_eligible(
             org=self.org,
             template=template,
             customer_ids=data["customer_ids"],
             message=data["message"],
+            all_or_nothing=data["all_or_nothing"],
         )
+        batch = result.batch
+        assert batch is not None  # nobody eligible is a 400
         sent = selectors.offers_for(org=self.org).filter(batch=batch)
         offers = list(sent.order_by("customer__name", "pk")[: OFFERS_LISTED_MAX + 1])
         count = len(offers)
@@ -181,8 +199,9 @@ class OfferViewSet(mixins.ListModelMixin, OrgViewSet):
             "count": count,
             "progress": request.build_absolute_uri(reverse("api:offer-batch", args=[batch.pk])),
             "offers": offers,
+            "skipped": [{"customer": r.customer, "reason": r.reason} for r in result.skipped],
         }
-        context = self.get_serializer_context()
+        context = {**self.get_serializer_context(), "effects": offer_effects(offers)}
         return Response(
             OfferSentSerializer(body, context=context).data, status=status.HTTP_201_CREATED
         )
@@ -203,12 +222,41 @@ class OfferViewSet(mixins.ListModelMixin, OrgViewSet):
         saved = service(org=self.org, offer=offer, **data)
         return Response(self.get_serializer(saved).data)
 
-    @extend_schema(request=None, responses=OfferSerializer)
+    @extend_schema(
+        request=OfferAcceptSerializer,
+        responses={200: OfferSerializer, 409: AcceptPreviewSerializer},
+    )
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
-        """Accept: every item is applied to the customer's subscriptions and an
-        order placed (its id in `order`), in one transaction."""
-        return self._act(request, pk, services.offer_accept)
+        """Accept: the offer's effect, worked out again now and priced by the
+        rules for the payer, is carried out in one transaction (new products and
+        increases one order, its id in `order`; each reduction an order with its
+        credit note). An offer that `reduces` needs `confirm_reduction: true`
+        (400 without, nothing changed). `dry_run: true` answers the preview and
+        writes nothing; `expected_total` (the preview's `total`) commits only
+        that amount: another is a 409 with the new figures under `preview`."""
+        offer = selectors.offer_get(org=self.org, offer_id=pk)
+        serializer = OfferAcceptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        by_partner = self.org.tenant.is_partner
+        if data["dry_run"]:
+            effect = services.offer_accept_preview(org=self.org, offer=offer)
+            return Response(accept_preview(offer, effect, by_partner=by_partner))
+        try:
+            saved = services.offer_accept(
+                org=self.org,
+                offer=offer,
+                confirm_reduction=data["confirm_reduction"],
+                expected_total=data.get("expected_total"),
+            )
+        except services.AcceptChanged as exc:
+            body = {
+                "detail": exc.message,
+                "preview": accept_preview(offer, exc.effect, by_partner=by_partner),
+            }
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        return Response(self.get_serializer(saved).data)
 
     @extend_schema(request=OfferDeclineSerializer, responses=OfferSerializer)
     @action(detail=True, methods=["post"])
@@ -262,4 +310,5 @@ class UpdatesAPI(OrgAPIView):
     @extend_schema(operation_id="updates_retrieve", responses=UpdatesSerializer)
     def get(self, request):
         updates = selectors.updates_for(org=self.org)
-        return Response(UpdatesSerializer(updates, context={"org": self.org}).data)
+        context = {"org": self.org, "effects": offer_effects(updates["offers"])}
+        return Response(UpdatesSerializer(updates, context=context).data)

@@ -92,6 +92,10 @@ class OfferSendForm(forms.Form):
         label=_("Customers"), required=False, widget=forms.CheckboxSelectMultiple
     )
     all_customers = forms.BooleanField(label=_("All customers I manage"), required=False)
+    all_or_nothing = forms.BooleanField(
+        label=_("All or nothing: send to nobody if any customer would be left out"),
+        required=False,
+    )
     message = forms.CharField(
         label=_("Message (optional)"),
         required=False,

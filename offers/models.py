@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 from billing.models import Payer, money_field
 from catalog.models import Product
 from tenants.models import Tenant, User
+from tenants.scoping import Scope, TenantScopedQuerySet
 
 MAX_TERM_MONTHS = 120
 
@@ -31,7 +32,12 @@ class OfferTemplate(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    tenant_scope = Scope(owners=("partner",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["partner", "name"], name="offer_template_name"),
@@ -55,7 +61,12 @@ class TemplateItem(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(owners=("template__partner",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["template", "product"], name="template_item_product"),
@@ -81,6 +92,13 @@ class OfferBatch(models.Model):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    tenant_scope = Scope(owners=("partner",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        default_manager_name = "unscoped"
 
     def __str__(self) -> str:
         return f"{self.template_name} ({self.created_at:%Y-%m-%d %H:%M})"
@@ -139,7 +157,12 @@ class Offer(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    tenant_scope = Scope(owners=("partner", "customer"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["partner", "-created_at"], name="offer_partner_created"),
@@ -182,7 +205,12 @@ class OfferItem(models.Model):
     charged_amount = money_field()
     cashback_amount = money_field()
 
+    tenant_scope = Scope(owners=("offer__partner", "offer__customer"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["offer", "id"]
 
     def __str__(self) -> str:

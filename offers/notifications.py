@@ -56,7 +56,7 @@ def offer_delivered(*, offer: Offer, recipients, enqueue: bool = True) -> list[s
 def _partner_people(offer: Offer) -> list:
     people = [
         m.user
-        for m in Membership.objects.filter(
+        for m in Membership.unscoped.filter(
             tenant=offer.partner_id, role__in=(Role.OWNER, Role.ADMIN)
         ).select_related("user")
     ]

@@ -6,8 +6,9 @@ never one still waiting or that failed before reaching it. Anything else is the
 404 of a missing id.
 """
 
+import datetime
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
@@ -16,6 +17,7 @@ from django.utils import timezone
 from offers.models import Offer, OfferBatch, OfferItem, OfferTemplate, TemplateItem
 from partners.models import Side
 from partners.selectors import assigned_only, partnerships_awaiting_answer
+from subscriptions.models import Subscription
 from tenants.models import Membership, Role, Tenant, User
 from tenants.selectors import OrgContext, uuid_or_404
 
@@ -23,8 +25,8 @@ from tenants.selectors import OrgContext, uuid_or_404
 def templates_for(*, org: OrgContext) -> QuerySet[OfferTemplate]:
     if not org.tenant.is_partner:
         return OfferTemplate.objects.none()
-    return OfferTemplate.objects.filter(partner=org.tenant).prefetch_related(
-        Prefetch("items", queryset=TemplateItem.objects.select_related("product"))
+    return OfferTemplate.objects.for_org(org).prefetch_related(
+        Prefetch("items", queryset=TemplateItem.unscoped.select_related("product"))
     )
 
 
@@ -38,7 +40,7 @@ def template_get(*, org: OrgContext, template_id: object) -> OfferTemplate:
 
 def template_has_items(*, template: OfferTemplate) -> bool:
     """Read again, not from a prefetched cache that may still hold a removed item."""
-    return TemplateItem.objects.filter(template=template).exists()
+    return TemplateItem.unscoped.filter(template=template).exists()
 
 
 def template_item_get(*, template: OfferTemplate, item_id: object) -> TemplateItem:
@@ -51,8 +53,10 @@ def template_item_get(*, template: OfferTemplate, item_id: object) -> TemplateIt
 
 def offers_for(*, org: OrgContext) -> QuerySet[Offer]:
     tenant = org.tenant
-    qs = Offer.objects.select_related("partner", "customer", "sent_by").prefetch_related(
-        Prefetch("items", queryset=OfferItem.objects.select_related("product"))
+    qs = (
+        Offer.objects.for_org(tenant)
+        .select_related("partner", "customer", "sent_by")
+        .prefetch_related(Prefetch("items", queryset=OfferItem.unscoped.select_related("product")))
     )
     if tenant.is_customer:
         return qs.filter(customer=tenant, delivered_at__isnull=False)
@@ -65,7 +69,7 @@ def offered_customers(*, org: OrgContext, customers: QuerySet) -> QuerySet:
     """Of `customers`, those this partner has sent an offer to: the sent list's
     customer filter, which stays the size of the offers, not of the whole book."""
     return customers.filter(
-        Exists(Offer.objects.filter(partner=org.tenant, customer=OuterRef("pk")))
+        Exists(Offer.unscoped.filter(partner=org.tenant, customer=OuterRef("pk")))
     )
 
 
@@ -81,7 +85,7 @@ def batch_get(*, org: OrgContext, batch_id: object) -> OfferBatch:
     """A bulk send of this partner: owners and admins see every one, a
     collaborator the sends it made itself."""
     pk = uuid_or_404(batch_id, "No such send.")
-    batches = OfferBatch.objects.filter(pk=pk, partner=org.tenant)
+    batches = OfferBatch.unscoped.filter(pk=pk, partner=org.tenant)
     if not org.has_role(Role.ADMIN):
         batches = batches.filter(sent_by=org.user)
     batch = batches.first() if org.tenant.is_partner else None
@@ -139,7 +143,7 @@ def updates_count(*, org: OrgContext) -> int:
 def offer_recipients_of(customer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[User]]:
     """Who answers offers at each customer: its owners and admins (one query)."""
     found: dict[uuid.UUID, list[User]] = {}
-    for membership in Membership.objects.filter(
+    for membership in Membership.unscoped.filter(
         tenant_id__in=list(customer_ids), role__in=(Role.OWNER, Role.ADMIN)
     ).select_related("user"):
         found.setdefault(membership.tenant_id, []).append(membership.user)
@@ -148,3 +152,22 @@ def offer_recipients_of(customer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, li
 
 def offer_recipients(customer: Tenant) -> list[User]:
     return offer_recipients_of([customer.pk]).get(customer.pk, [])
+
+
+def live_subscriptions(
+    customer_ids: Sequence[uuid.UUID], product_ids: Sequence[uuid.UUID], today: datetime.date
+) -> QuerySet[Subscription]:
+    """The live subscriptions of these customers and products, newest first:
+    started, not cancelled, not past their last day (what an offer's effect
+    counts as the customer's quantity, offers.effects)."""
+    return (
+        Subscription.unscoped.filter(
+            customer_id__in=list(customer_ids),
+            product_id__in=list(product_ids),
+            cancelled_at=None,
+            starts_on__lte=today,
+        )
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        .select_related("customer", "product")
+        .order_by("-starts_on", "-created_at", "-pk")
+    )

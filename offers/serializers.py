@@ -13,6 +13,7 @@ from rest_framework import serializers
 from billing.models import Payer
 from billing.serializers import PARTNER_ONLY, money, named_choice, withheld_money
 from billing.services.orders import MAX_QUANTITY
+from offers.effects import Change, Effect, offer_effect
 from offers.models import (
     MAX_TERM_MONTHS,
     LicenseMode,
@@ -112,6 +113,58 @@ class OfferItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+CHANGES = [Change.NEW, Change.INCREASE, Change.DECREASE, Change.NONE]
+HIDDEN_WHEN_PARTNER_PAYS = "Null for the customer when its partner pays."
+
+
+@extend_schema_field({"type": "string", "enum": CHANGES}, component_name="OfferChangeEnum")
+class ChangeField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=[(c, c) for c in CHANGES], read_only=True, **kwargs)
+
+
+class EffectLineSerializer(serializers.Serializer):
+    """What the offer does to one product of the customer, as it stands now:
+    every live subscription of the product counts, added up."""
+
+    product = serializers.CharField(source="product.code", help_text="The product's code.")
+    current_quantity = serializers.IntegerField(help_text="All its live subscriptions together.")
+    new_quantity = serializers.IntegerField()
+    change = ChangeField()
+    text = serializers.CharField(help_text='In plain words: "Web hosting: 35 → 36 licences".')
+    unit_price = withheld_money(
+        "The public price of one unit at the tier the new quantity reaches."
+    )
+    amount_now = withheld_money(
+        "What accepting settles now for this product: charged, or negative for a credit "
+        "note. " + HIDDEN_WHEN_PARTNER_PAYS
+    )
+    credit = withheld_money("Credited now (0.00 when nothing is). " + HIDDEN_WHEN_PARTNER_PAYS)
+    renewal_amount = withheld_money(
+        "The new quantity for one billing period. " + HIDDEN_WHEN_PARTNER_PAYS
+    )
+
+
+def effect_lines(effect: Effect, *, hide_amounts: bool) -> list[dict]:
+    rows = []
+    for line in effect.lines:
+        priced = effect.quote is not None and not hide_amounts
+        rows.append(
+            {
+                "product": line.product,
+                "current_quantity": line.current_quantity,
+                "new_quantity": line.new_quantity,
+                "change": line.change,
+                "text": line.text,
+                "unit_price": line.unit_price if effect.quote is not None else None,
+                "amount_now": line.amount_now - line.credit if priced else None,
+                "credit": line.credit if priced else None,
+                "renewal_amount": line.renewal_amount if priced else None,
+            }
+        )
+    return rows
+
+
 class OfferSerializer(serializers.ModelSerializer):
     """An offer as the caller's side may read it. The partner sees every amount
     and why a delivery failed; for the customer the partner's margin, the failure
@@ -138,14 +191,42 @@ class OfferSerializer(serializers.ModelSerializer):
         help_text="The order placed when the offer was accepted.",
     )
     items = OfferItemSerializer(many=True, read_only=True)
+    effect = serializers.SerializerMethodField(
+        help_text="What accepting would do now, per product (SPEC §6 rev. 2); "
+        "empty once the offer is closed."
+    )
+    reduces = serializers.SerializerMethodField(
+        help_text="Whether accepting would lower any quantity: accepting then needs "
+        "`confirm_reduction: true`."
+    )
 
     class Meta:
         model = Offer
         fields = ["id", "partner", "customer", "template_name", "message", "status"]
         fields += ["currency", "payer", "charged_amount", "public_amount", "created_at"]
         fields += ["delivered_at", "expires_at", "closed_at", "decline_reason"]
-        fields += ["failure_reason", "order", "items"]
+        fields += ["failure_reason", "order", "items", "effect", "reduces"]
         read_only_fields = fields
+
+    def _effect(self, offer: Offer) -> Effect | None:
+        if offer.status not in Offer.OPEN:
+            return None
+        effects = self.context.setdefault("effects", {})
+        if offer.pk not in effects:
+            effects[offer.pk] = offer_effect(offer)
+        return effects[offer.pk]
+
+    @extend_schema_field(EffectLineSerializer(many=True))
+    def get_effect(self, offer: Offer) -> list:
+        effect = self._effect(offer)
+        if effect is None:
+            return []
+        hide = not self.context["org"].tenant.is_partner and effect.payer == Payer.PARTNER
+        return EffectLineSerializer(effect_lines(effect, hide_amounts=hide), many=True).data
+
+    def get_reduces(self, offer: Offer) -> bool:
+        effect = self._effect(offer)
+        return bool(effect and effect.reduces)
 
     def to_representation(self, offer: Offer) -> dict:
         data = super().to_representation(offer)
@@ -165,9 +246,13 @@ class OfferSerializer(serializers.ModelSerializer):
 
 class OfferSendSerializer(serializers.Serializer):
     """The body of `POST offers/`: a template sent to one customer (`customer`)
-    or to many (`customers`), exactly one of the two. All or nothing: a customer
-    the caller may not act on, or whose access does not cover every product of
-    the template, refuses the whole send, a reason per customer under `customers`."""
+    or to many (`customers`), exactly one of the two. A customer the caller may
+    not act on (another partner's, a missing id) is a 400 naming it under
+    `customers`. A customer left out for a reason known in advance (a limited
+    grant without a product, a suspended organization, nobody there to answer,
+    no price in its currency) is reported under `skipped` while the others are
+    sent to; with `all_or_nothing`, or when nobody is left, the send is a 400
+    naming each, and nothing is sent."""
 
     customer = serializers.UUIDField(required=False, help_text="One customer's id.")
     customers = serializers.ListField(
@@ -185,6 +270,12 @@ class OfferSendSerializer(serializers.Serializer):
         default="",
         help_text="Shown to the customer with the offer.",
     )
+    all_or_nothing = serializers.BooleanField(
+        default=False,
+        help_text="Refuse the whole send (400 naming each) when any customer would be "
+        "left out; by default the eligible customers are sent to and the others reported "
+        "under `skipped`.",
+    )
 
     def validate(self, attrs):
         one, many = attrs.pop("customer", None), attrs.pop("customers", None)
@@ -198,6 +289,11 @@ class OfferSendSerializer(serializers.Serializer):
             )
         attrs["customer_ids"] = [one] if one is not None else many
         return attrs
+
+
+class SkippedSerializer(serializers.Serializer):
+    customer = serializers.CharField(help_text="The customer's name.")
+    reason = serializers.CharField()
 
 
 class OfferSentSerializer(serializers.Serializer):
@@ -216,6 +312,59 @@ class OfferSentSerializer(serializers.Serializer):
         many=True,
         help_text=f"The offers sent, when there are at most {OFFERS_LISTED_MAX}; else empty.",
     )
+    skipped = SkippedSerializer(
+        many=True, help_text="The customers left out, each with the reason; nothing sent to them."
+    )
+
+
+class OfferAcceptSerializer(serializers.Serializer):
+    """The body of `POST offers/{id}/accept/` (all optional)."""
+
+    confirm_reduction = serializers.BooleanField(
+        default=False,
+        help_text="Required (true) when the offer `reduces`: else a 400 and nothing changes.",
+    )
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Return the preview and write nothing."
+    )
+    expected_total = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        help_text="The preview's `total`: a different amount at commit is a 409 with the "
+        "new figures, and nothing is written.",
+    )
+
+
+class AcceptPreviewSerializer(serializers.Serializer):
+    """What accepting would do now, line by line; nothing was written. `total`
+    (charged now minus credited now) is what `expected_total` confirms."""
+
+    offer = serializers.UUIDField()
+    currency = serializers.CharField()
+    payer = serializers.ChoiceField(choices=Payer.choices, help_text="Who pays and is credited.")
+    reduces = serializers.BooleanField()
+    lines = EffectLineSerializer(many=True)
+    amount_now = withheld_money("Charged now. " + HIDDEN_WHEN_PARTNER_PAYS)
+    credit = withheld_money("Credited now. " + HIDDEN_WHEN_PARTNER_PAYS)
+    total = withheld_money("amount_now - credit. " + HIDDEN_WHEN_PARTNER_PAYS)
+    renewal_amount = withheld_money("At the next renewal. " + HIDDEN_WHEN_PARTNER_PAYS)
+
+
+def accept_preview(offer: Offer, effect: Effect, *, by_partner: bool) -> dict:
+    hide = not by_partner and effect.payer == Payer.PARTNER
+    body = {
+        "offer": offer.pk,
+        "currency": effect.currency,
+        "payer": effect.payer,
+        "reduces": effect.reduces,
+        "lines": effect_lines(effect, hide_amounts=hide),
+        "amount_now": None if hide else effect.amount_now,
+        "credit": None if hide else effect.credit,
+        "total": None if hide else effect.total,
+        "renewal_amount": None if hide else effect.renewal_amount,
+    }
+    return AcceptPreviewSerializer(body).data
 
 
 class OfferDeclineSerializer(serializers.Serializer):

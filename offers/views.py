@@ -25,6 +25,7 @@ from django.views import View
 from billing.models import Payer
 from catalog.models import Product
 from offers import selectors, services
+from offers.effects import offer_effects, template_effects
 from offers.forms import (
     OfferDeclineForm,
     OfferSendForm,
@@ -250,11 +251,17 @@ class TemplateItemView(TemplateView):
 # --- sending ------------------------------------------------------------------------------
 
 
+PREVIEW_LIMIT = SEND_LIST_LIMIT  # customers whose effect the send's preview shows
+
+
 class OfferSendView(OffersView):
-    """Choose a template, customers (or all of them) and a message; all or
-    nothing: a refused customer shows its reason and nothing is sent. The
-    customer filter re-renders the list (htmx: the list alone) and keeps the
-    customers already chosen."""
+    """Choose a template, customers (or all of them) and a message. "Preview"
+    shows, before anything is sent, what the offer would do to each customer
+    (its effect, and whether it lowers a quantity) and who would be left out
+    and why; "Send" sends to the eligible customers and reports the others
+    (with "all or nothing", any of them refuses the whole send and nothing is
+    sent). The customer filter re-renders the list (htmx: the list alone) and
+    keeps the customers already chosen."""
 
     def get(self, request, slug):
         initial = {
@@ -285,18 +292,57 @@ class OfferSendView(OffersView):
                 ids = list(customers_visible_to(org=self.org).values_list("pk", flat=True))
             else:
                 ids = data["customers"]
+            if request.POST.get("action") == "preview":
+                return self.preview(request, form, query, ids)
             try:
-                batch = services.offer_send(
+                result = services.offer_send_eligible(
                     org=self.org,
                     template=data["template"],
                     customer_ids=ids,
                     message=data["message"],
+                    all_or_nothing=data["all_or_nothing"],
                 )
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             else:
-                return self.sent(request, batch)
+                assert result.batch is not None  # nobody eligible is a ValidationError
+                for skipped in result.skipped:
+                    messages.warning(
+                        request,
+                        _("Not sent to %(customer)s: %(reason)s")
+                        % {"customer": skipped.customer, "reason": skipped.reason},
+                    )
+                return self.sent(request, result.batch)
         return self.respond(request, form, query, status=400)
+
+    def preview(self, request, form, query: str, ids: list):
+        """What the send would do, per customer, before anything is sent."""
+        template = form.cleaned_data["template"]
+        items = list(template.items.all())
+        if not items:
+            form.add_error("template", _("This template has no items yet: add products first."))
+            return self.respond(request, form, query, status=400)
+        if not ids:
+            form.add_error("customers", _("Choose at least one customer."))
+            return self.respond(request, form, query, status=400)
+        checked = services.send_check(org=self.org, items=items, customer_ids=ids)
+        if checked.unknown:
+            for refusal in checked.unknown:
+                form.add_error("customers", f"{refusal.customer}: {refusal.reason}")
+            return self.respond(request, form, query, status=400)
+        eligible = [q.customer for q in checked.quotes]
+        shown = eligible[:PREVIEW_LIMIT]
+        effects = template_effects(items=items, customers=shown, grants=checked.grants)
+        context = {
+            "preview": {
+                "rows": [{"customer": c, "effect": effects[c.pk]} for c in shown],
+                "more": len(eligible) - len(shown),
+                "eligible": len(eligible),
+                "reducing": sum(1 for c in shown if effects[c.pk].reduces),
+                "skipped": checked.skipped,
+            }
+        }
+        return self.respond(request, form, query, extra=context)
 
     def new_form(self, data=None, initial=None) -> OfferSendForm:
         return OfferSendForm(
@@ -326,8 +372,8 @@ class OfferSendView(OffersView):
             "total": total,
         }
 
-    def respond(self, request, form, query: str, status: int = 200):
-        context = self.customer_context(form, query)
+    def respond(self, request, form, query: str, status: int = 200, extra=None):
+        context = {**self.customer_context(form, query), **(extra or {})}
         return self.render_page(request, "offers/send.html", context, status)
 
     def sent(self, request, batch: OfferBatch):
@@ -456,6 +502,14 @@ def _offer_figures(offer: Offer, partner_side: bool) -> dict:
     return {"rows": rows, "totals": totals, "shows_charged": shows_charged}
 
 
+def _shows_amounts(effect, partner_side: bool) -> bool:
+    """The effect's money as this side may read it: the customer not when its
+    partner pays (never what the partner pays)."""
+    if effect is None or effect.quote is None:
+        return False
+    return partner_side or effect.payer == Payer.CUSTOMER
+
+
 class OfferDetailView(OffersView):
     """One page for both sides; each answer POSTs here with an `action` and comes
     back (`next`, else this page) with a message; a 409 of the service is a
@@ -495,7 +549,16 @@ class OfferDetailView(OffersView):
         return _back(request, reverse("offer_detail", kwargs={"slug": slug, "offer_id": offer_id}))
 
     def do_accept(self, request) -> str:
-        offer = services.offer_accept(org=self.org, offer=self.offer)
+        try:
+            expected = Decimal(request.POST["expected_total"])
+        except (KeyError, ArithmeticError, ValueError):
+            expected = None  # the page always sends it; without, the amount of now
+        offer = services.offer_accept(
+            org=self.org,
+            offer=self.offer,
+            confirm_reduction=request.POST.get("confirm_reduction") == "on",
+            expected_total=expected,
+        )
         return _(
             "You accepted “%(name)s” of %(partner)s: its products are now in your subscriptions."
         ) % {"name": offer.template_name, "partner": offer.partner.name}
@@ -532,9 +595,12 @@ class OfferDetailView(OffersView):
             and (offer.expires_at is None or offer.expires_at > timezone.now())
             and self.org.has_role(Role.ADMIN)
         )
+        effect = offer_effects([offer]).get(offer.pk) if offer.is_open else None
         context = {
             "offer": offer,
             "figures": _offer_figures(offer, self.partner_side),
+            "effect": effect,
+            "shows_amounts": _shows_amounts(effect, self.partner_side),
             "answerable": answerable,
             "decline_form": OfferDeclineForm(),
             "next_url": request.get_full_path(),
@@ -567,10 +633,16 @@ class UpdatesView(OffersView):
 
     def get(self, request, slug):
         updates = selectors.updates_for(org=self.org)
+        effects = offer_effects(updates["offers"])
         context = {
             "updates": updates,
             "offer_rows": [
-                {"offer": offer, "figures": _offer_figures(offer, partner_side=False)}
+                {
+                    "offer": offer,
+                    "figures": _offer_figures(offer, partner_side=False),
+                    "effect": effects[offer.pk],
+                    "shows_amounts": _shows_amounts(effects[offer.pk], partner_side=False),
+                }
                 for offer in updates["offers"]
             ],
             "decline_form": OfferDeclineForm(),

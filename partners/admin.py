@@ -65,4 +65,4 @@ class CustomerAssignmentAdmin(admin.ModelAdmin):
     list_display = ["user", "customer", "partner", "assigned_by", "created_at"]
     search_fields = ["user__email", "customer__name", "partner__name"]
     list_select_related = ["user", "customer", "partner", "assigned_by"]
-    autocomplete_fields = ["user", "customer", "partner"]
+    autocomplete_fields = ["user", "customer", "partner", "assigned_by"]

@@ -49,7 +49,7 @@ ACTING_SIDE: dict[str, str] = {
 
 def _side_ended_by(partnership: Partnership, event: PartnershipEvent) -> str | None:
     owned = list(
-        Membership.objects.filter(
+        Membership.unscoped.filter(
             user=event.actor,
             tenant_id__in=(partnership.partner_id, partnership.customer_id),
             role=Role.OWNER,

@@ -23,7 +23,7 @@ def book_changed(
     of these tenant paths (a row that may be gone). One query, one bump."""
     customer_ids, tenant_ids, paths = set(customer_ids), set(tenant_ids), list(paths)
     if customer_ids or tenant_ids:
-        partners = Partnership.objects.filter(customer__in=customer_ids).values("partner")
+        partners = Partnership.unscoped.filter(customer__in=customer_ids).values("partner")
         paths += Tenant.objects.filter(
             Q(pk__in=customer_ids | tenant_ids) | Q(pk__in=partners)
         ).values_list("path", flat=True)

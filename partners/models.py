@@ -7,7 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Product
-from tenants.models import AppendOnly, Tenant, User
+from tenants.models import AppendOnly, AppendOnlyQuerySet, ScopedAppendOnlyQuerySet, Tenant, User
+from tenants.scoping import Scope, TenantScopedQuerySet
 
 
 class Access(models.TextChoices):
@@ -79,7 +80,12 @@ class Partnership(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    tenant_scope = Scope(owners=("partner", "customer"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -192,7 +198,12 @@ class PartnershipEvent(AppendOnly):
     note = models.TextField(blank=True)
     at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(owners=("partnership__partner", "partnership__customer"))
+    unscoped = AppendOnlyQuerySet.as_manager()
+    objects = ScopedAppendOnlyQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["at"]
         indexes = [models.Index(fields=["partnership", "at"], name="partnership_event_at")]
 
@@ -213,7 +224,12 @@ class CustomerAssignment(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(owners=("partner",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         constraints = [
             models.UniqueConstraint(
                 fields=["partner", "customer", "user"], name="assignment_unique"

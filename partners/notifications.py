@@ -25,7 +25,7 @@ def _recipients(partnership: Partnership, side: str, *, owners_only: bool = Fals
     roles = (Role.OWNER,) if owners_only or side == Side.CUSTOMER else (Role.OWNER, Role.ADMIN)
     return [
         m.user
-        for m in Membership.objects.filter(tenant=tenant, role__in=roles).select_related("user")
+        for m in Membership.unscoped.filter(tenant=tenant, role__in=roles).select_related("user")
     ]
 
 

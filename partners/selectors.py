@@ -52,7 +52,7 @@ def grants_active_now(*, today: datetime.date | None = None) -> QuerySet[Partner
     day of access) that has not passed, compared in the query itself, so a grant
     past its end date gives nothing before the expiry job has marked it."""
     today = today or timezone.localdate()
-    return Partnership.objects.filter(
+    return Partnership.unscoped.filter(
         Q(ends_on__isnull=True) | Q(ends_on__gte=today), status=Partnership.Status.ACTIVE
     )
 
@@ -135,7 +135,7 @@ def assigned_only(org: OrgContext, qs: _Rows, customer_field: str) -> _Rows:
     them. `customer_field` names the customer in `qs` ("pk" for customers)."""
     if org.has_role(Role.ADMIN):
         return qs
-    assigned = CustomerAssignment.objects.filter(
+    assigned = CustomerAssignment.unscoped.filter(
         partner=org.tenant, user=org.user, customer=OuterRef(customer_field)
     )
     return qs.filter(Exists(assigned))
@@ -228,7 +228,7 @@ def managing_partnership(
     )
     if chosen is None:
         return None
-    rows = Partnership.objects.select_related("partner")
+    rows = Partnership.unscoped.select_related("partner")
     if lock:
         rows = rows.select_for_update(of=("self",))
     partnership = rows.get(pk=chosen)  # read again once locked: it may have ended meanwhile
@@ -262,7 +262,7 @@ def partnerships_for(*, org: OrgContext) -> QuerySet[Partnership]:
     Partner collaborators see only those of customers assigned to them.
     """
     tenant = org.tenant
-    qs = Partnership.objects.select_related("partner", "customer", "invited_by").prefetch_related(
+    qs = Partnership.unscoped.select_related("partner", "customer", "invited_by").prefetch_related(
         Prefetch("products", queryset=Product.objects.order_by("code"))
     )
     if tenant.is_customer:
@@ -311,7 +311,7 @@ def partnership_for_invitation(*, token: str, email: str | None) -> Partnership 
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
     partnership = (
-        Partnership.objects.select_related("partner", "customer")
+        Partnership.unscoped.select_related("partner", "customer")
         .filter(pk=partnership_id, status__in=Partnership.LIVE_STATUSES)
         .exclude(invitation_nonce="")
         .first()
@@ -352,24 +352,24 @@ def directory_partner_get(*, partner_id: object) -> Tenant:
 
 
 def assigned_collaborators(*, org: OrgContext, customer: Tenant) -> QuerySet[CustomerAssignment]:
-    return CustomerAssignment.objects.filter(partner=org.tenant, customer=customer).select_related(
+    return CustomerAssignment.unscoped.filter(partner=org.tenant, customer=customer).select_related(
         "user"
     )
 
 
 def partnerships_due_to_expire(*, today: datetime.date) -> QuerySet[Partnership]:
-    return Partnership.objects.filter(status=Partnership.Status.ACTIVE, ends_on__lt=today)
+    return Partnership.unscoped.filter(status=Partnership.Status.ACTIVE, ends_on__lt=today)
 
 
 def invitations_past_expiry(*, now: datetime.datetime) -> QuerySet[Partnership]:
-    return Partnership.objects.filter(
+    return Partnership.unscoped.filter(
         status=Partnership.Status.PENDING, invitation_expires_at__lte=now
     )
 
 
 def partnerships_ending_on(*, day: datetime.date) -> list[uuid.UUID]:
     return list(
-        Partnership.objects.filter(status=Partnership.Status.ACTIVE, ends_on=day).values_list(
+        Partnership.unscoped.filter(status=Partnership.Status.ACTIVE, ends_on=day).values_list(
             "pk", flat=True
         )
     )
@@ -439,7 +439,7 @@ PARTNERSHIP_ACTIONS = {
 
 
 def _has_owner(customer_id: uuid.UUID) -> bool:
-    return Membership.objects.filter(tenant_id=customer_id, role=Role.OWNER).exists()
+    return Membership.unscoped.filter(tenant_id=customer_id, role=Role.OWNER).exists()
 
 
 def _side_matches(rule: ActionRule, partnership: Partnership, side: str | None) -> bool:

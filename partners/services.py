@@ -139,7 +139,7 @@ def _record(
     after: dict | None = None,
     note: str = "",
 ) -> PartnershipEvent:
-    event = PartnershipEvent.objects.create(
+    event = PartnershipEvent.unscoped.create(
         partnership=partnership,
         kind=kind,
         actor=actor,
@@ -153,7 +153,7 @@ def _record(
 
 def _lock(partnership: Partnership) -> Partnership:
     return (
-        Partnership.objects.select_for_update()
+        Partnership.unscoped.select_for_update()
         .select_related("partner", "customer")
         .get(pk=partnership.pk)
     )
@@ -177,7 +177,7 @@ def _require_status(partnership: Partnership, *statuses: str) -> None:
 def _check_one_full(partnership: Partnership) -> None:
     _expire_due(Q(customer=partnership.customer, access=Access.FULL))
     clash = (
-        Partnership.objects.filter(
+        Partnership.unscoped.filter(
             customer=partnership.customer, access=Access.FULL, status=Status.ACTIVE
         )
         .exclude(pk=partnership.pk)
@@ -205,7 +205,7 @@ def _save_active(partnership: Partnership, grant: dict) -> None:
 def home_partner_sync(*, customer: Tenant) -> Tenant:
     """SPEC §2: a customer hangs under the partner holding its active full
     partnership, else under the partner that created it (or nobody)."""
-    full = Partnership.objects.filter(
+    full = Partnership.unscoped.filter(
         customer=customer, access=Access.FULL, status=Status.ACTIVE
     ).first()
     home_id = full.partner_id if full else customer.origin_id
@@ -299,7 +299,7 @@ def customer_add(
     partnership = _partnership_asked(org, customer, grant, message=message)
     if owner_email:
         owner, _created = user_get_or_create_invited(email=owner_email)
-        Membership.objects.create(
+        Membership.unscoped.create(
             user=owner, tenant=customer, role=Role.OWNER, buyer=True, invited_by=org.user
         )
         partnership.invitation_email = owner.email
@@ -367,10 +367,10 @@ def customers_add_unclaimed(*, org: OrgContext, customers: list[dict]) -> list[P
     partnerships = [_partnership_asked(org, tenant, grant) for tenant in tenants]
     for partnership in partnerships:
         _as_unclaimed(partnership, now)
-    Partnership.objects.bulk_create(partnerships)
+    Partnership.unscoped.bulk_create(partnerships)
     if partnerships:
         requested = grant_of(partnerships[0])  # the same grant for all: full, partner pays
-        Partnership.objects.filter(pk__in=[p.pk for p in partnerships]).update(requested=requested)
+        Partnership.unscoped.filter(pk__in=[p.pk for p in partnerships]).update(requested=requested)
         events = []
         for partnership in partnerships:
             partnership.requested = requested
@@ -379,7 +379,7 @@ def customers_add_unclaimed(*, org: OrgContext, customers: list[dict]) -> list[P
                     partnership=partnership, kind=Kind.CREATED, actor=org.user, after=requested
                 )
             )
-        PartnershipEvent.objects.bulk_create(events)
+        PartnershipEvent.unscoped.bulk_create(events)
         partnership_events_audit(zip(partnerships, events, strict=True))
     book_changed(tenant_ids=[org.tenant.pk])  # bulk inserts send no signal
     return partnerships
@@ -404,7 +404,7 @@ def partnership_invite_partner(
         raise ValidationError({"partner": _("Choose a partner from the directory.")})
     grant = clean_grant(access=access, payment=payment, products=products, ends_on=ends_on)
     _expire_due(Q(partner=partner, customer=org.tenant))
-    if Partnership.objects.filter(
+    if Partnership.unscoped.filter(
         partner=partner, customer=org.tenant, status__in=Partnership.LIVE_STATUSES
     ).exists():
         raise ValidationError(
@@ -435,7 +435,7 @@ def customer_owner_invite(*, org: OrgContext, customer: Tenant, owner_email: str
     owner reviews the grant as an invitation: keeps it, changes it or declines.
     `customer` is the caller's, loaded through the permission function; the
     grant is read again under its lock (gone meanwhile: 404)."""
-    grant = Partnership.objects.filter(partner=org.tenant, customer=customer, status=Status.ACTIVE)
+    grant = Partnership.unscoped.filter(partner=org.tenant, customer=customer, status=Status.ACTIVE)
     partnership = (
         assigned_only(org, grant, "customer")
         .select_for_update()
@@ -447,7 +447,7 @@ def customer_owner_invite(*, org: OrgContext, customer: Tenant, owner_email: str
     customer = partnership.customer
     partnership_check(org=org, partnership=partnership, action="invite_owner")
     owner, _created = user_get_or_create_invited(email=owner_email)
-    Membership.objects.get_or_create(
+    Membership.unscoped.get_or_create(
         user=owner,
         tenant=customer,
         defaults={"role": Role.OWNER, "buyer": True, "invited_by": org.user},
@@ -611,7 +611,7 @@ def partnership_end(*, org: OrgContext, partnership: Partnership, password: str)
     (tenants.reauthentication, before the transaction so that a wrong one stays
     counted and audited; too many lock it). Access stops at once; the history
     stays readable to both sides."""
-    current = Partnership.objects.select_related("partner", "customer").get(pk=partnership.pk)
+    current = Partnership.unscoped.select_related("partner", "customer").get(pk=partnership.pk)
     partnership_check(org=org, partnership=current, action="end")  # 403, 409 before the password
     password_confirm(user=org.user, password=password, acting_in=org.tenant)
     return _partnership_end(org=org, partnership=partnership)
@@ -678,7 +678,7 @@ def partnership_expire(*, partnership_id: uuid.UUID | str) -> bool:
     only a row still active-and-due or pending-and-due changes."""
     with transaction.atomic():
         partnership = (
-            Partnership.objects.select_for_update()
+            Partnership.unscoped.select_for_update()
             .select_related("partner", "customer")
             .filter(pk=partnership_id)
             .first()
@@ -716,7 +716,7 @@ def _expire_due(rows: Q) -> None:
         status=Status.PENDING, invitation_expires_at__lte=now
     )
     for partnership in (
-        Partnership.objects.select_for_update()
+        Partnership.unscoped.select_for_update()
         .select_related("partner", "customer")
         .filter(rows & due)
         .order_by("pk")
@@ -730,7 +730,7 @@ REMINDER_DAYS = (30, 7, 1)
 def partnership_remind(*, partnership_id: uuid.UUID | str, days: int) -> bool:
     """Remind both sides that access stops in `days` days (one email per side, ever)."""
     partnership = (
-        Partnership.objects.select_related("partner", "customer")
+        Partnership.unscoped.select_related("partner", "customer")
         .filter(pk=partnership_id, status=Status.ACTIVE)
         .first()
     )
@@ -800,21 +800,21 @@ def collaborators_set(
     require_role(org, Role.ADMIN)
     customer = customer_lock(org=org, customer=customer)
     user_ids = {str(u) for u in user_ids}
-    members = Membership.objects.filter(
+    members = Membership.unscoped.filter(
         tenant=org.tenant, role=Role.COLLABORATOR, user_id__in=user_ids
     )
     found = {str(m.user_id) for m in members}
     if found != user_ids:
         raise ValidationError({"users": _("Choose collaborators of your organization.")})
-    CustomerAssignment.objects.filter(partner=org.tenant, customer=customer).exclude(
+    CustomerAssignment.unscoped.filter(partner=org.tenant, customer=customer).exclude(
         user_id__in=found
     ).delete()
     existing = set(
-        CustomerAssignment.objects.filter(partner=org.tenant, customer=customer).values_list(
+        CustomerAssignment.unscoped.filter(partner=org.tenant, customer=customer).values_list(
             "user_id", flat=True
         )
     )
-    CustomerAssignment.objects.bulk_create(
+    CustomerAssignment.unscoped.bulk_create(
         [
             CustomerAssignment(
                 partner=org.tenant, customer=customer, user=m.user, assigned_by=org.user
@@ -825,7 +825,7 @@ def collaborators_set(
     )
     book_changed(tenant_ids=[org.tenant.pk])  # a bulk insert sends no signal
     return list(
-        CustomerAssignment.objects.filter(partner=org.tenant, customer=customer).select_related(
+        CustomerAssignment.unscoped.filter(partner=org.tenant, customer=customer).select_related(
             "user"
         )
     )

@@ -28,7 +28,7 @@ from subscriptions.services import subscription_build, subscriptions_open
 from tenants.branch_cache import branch_changed
 from tenants.db import analyze
 from tenants.models import Branding, Contact, Membership, Role, Tenant, User
-from tenants.selectors import org_context_for
+from tenants.selectors import org_context_for, provider_root_or_none
 from tenants.services import tenant_build
 from tenders.models import Tender
 from tenders.services import tender_post
@@ -73,7 +73,7 @@ def _tenant(
 
 
 def _member(tenant: Tenant, email: str, role: str, *, buyer: bool = False) -> DemoLogin:
-    Membership.objects.get_or_create(
+    Membership.unscoped.get_or_create(
         user=_user(email), tenant=tenant, defaults={"role": role, "buyer": buyer}
     )
     return DemoLogin(
@@ -82,7 +82,7 @@ def _member(tenant: Tenant, email: str, role: str, *, buyer: bool = False) -> De
 
 
 def _contact(customer: Tenant, first: str, last: str, email: str, *, primary: bool = False) -> None:
-    Contact.objects.get_or_create(
+    Contact.unscoped.get_or_create(
         customer=customer,
         email=email,
         defaults={"first_name": first, "last_name": last, "is_primary": primary},
@@ -206,10 +206,11 @@ def seed_demo() -> list[DemoLogin]:
     """The demo world; returns the logins to print."""
     _user("staff@demo.test", staff=True)
     logins = [DemoLogin("staff@demo.test", "Django admin (/admin/)", "platform staff")]
-    provider = _tenant(
+    # The install's provider when `setup_platform` made one (the database allows one).
+    provider = provider_root_or_none() or _tenant(
         "provider", kind=Tenant.Kind.PROVIDER, name="Cloud Provider", parent=None, currency="CHF"
     )
-    Branding.objects.get_or_create(
+    Branding.unscoped.get_or_create(
         tenant=provider,
         defaults={
             "display_name": "Cloud Provider",
@@ -231,7 +232,7 @@ def seed_demo() -> list[DemoLogin]:
         receives_tenders=True,
         specialities=["backup", "hosting"],
     )
-    Branding.objects.get_or_create(
+    Branding.unscoped.get_or_create(
         tenant=alpine,
         defaults={
             "display_name": "Alpine IT",
@@ -328,7 +329,7 @@ def seed_demo() -> list[DemoLogin]:
     _partnership(alpine, rossi, access="limited", products=["web-hosting", "domain-ch"])
     _partnership(lakeside, seeblick, access="full", payment="partner")
     _partnership(rhein, bergmann, access="full", payment="customer")
-    CustomerAssignment.objects.get_or_create(
+    CustomerAssignment.unscoped.get_or_create(
         partner=alpine,
         customer=mueller,
         user=User.objects.get(email="partner.collaborator@demo.test"),
@@ -346,7 +347,7 @@ def seed_demo() -> list[DemoLogin]:
 def seed_tenders(*, rossi: Tenant) -> None:
     """An open request for offers from Studio Rossi, which partners that receive
     tenders (Alpine IT) see in their console (once)."""
-    if Tender.objects.filter(customer=rossi).exists():
+    if Tender.unscoped.filter(customer=rossi).exists():
         return
     owner = User.objects.get(email="rossi.owner@demo.test")
     tender_post(
@@ -364,8 +365,18 @@ def seed_tenders(*, rossi: Tenant) -> None:
 def seed_upsell(*, alpine: Tenant, mueller: Tenant) -> None:
     """Upsell on for Bäckerei Müller (its Protect Standard lacks two features of
     Protect Advanced); the provider's branding carries the Buy URL (once)."""
-    if UpsellSwitch.objects.filter(customer=mueller).exists():
+    if UpsellSwitch.unscoped.filter(customer=mueller).exists():
         return
+    # Services lists only what an order stands behind (upsell.selectors.ordered):
+    # the history's Protect Standard, seeded without one, is renewed for its
+    # current period, as the renewal job would.
+    today = timezone.localdate()
+    for subscription in Subscription.unscoped.filter(
+        customer=mueller, product__code="protect-standard", cancelled_at__isnull=True
+    ).active_on(today):
+        period = current_period_start(subscription, today)
+        if period is not None:
+            subscription_renew(subscription_id=subscription.pk, period_starts_on=period)
     org = org_context_for(
         user=User.objects.get(email="partner.owner@demo.test"), tenant_id=alpine.pk
     )
@@ -375,7 +386,7 @@ def seed_upsell(*, alpine: Tenant, mueller: Tenant) -> None:
 def seed_offers(*, alpine: Tenant, mueller: Tenant) -> None:
     """Alpine IT's templates and an offer waiting for Bäckerei Müller's answer,
     so the customer's badge shows (once)."""
-    if OfferTemplate.objects.filter(partner=alpine).exists():
+    if OfferTemplate.unscoped.filter(partner=alpine).exists():
         return
     org = org_context_for(
         user=User.objects.get(email="partner.owner@demo.test"), tenant_id=alpine.pk
@@ -401,7 +412,7 @@ def seed_offers(*, alpine: Tenant, mueller: Tenant) -> None:
             )
     batch = offer_services.offer_send(
         org=org,
-        template=OfferTemplate.objects.get(partner=alpine, name="Backup upgrade"),
+        template=OfferTemplate.unscoped.get(partner=alpine, name="Backup upgrade"),
         customer_ids=[mueller.pk],
         message="Protect Advanced adds patch management and auto-discovery to your backups.",
     )
@@ -411,7 +422,7 @@ def seed_offers(*, alpine: Tenant, mueller: Tenant) -> None:
 def seed_billing(*, mueller: Tenant, rossi: Tenant, seeblick: Tenant) -> None:
     """Orders through the billing services, one per kind of settlement, so the
     demo has invoices on both sides and a cashback balance (once)."""
-    if Order.objects.filter(customer__in=[mueller, rossi, seeblick]).exists():
+    if Order.unscoped.filter(customer__in=[mueller, rossi, seeblick]).exists():
         return
 
     def as_member(email: str, tenant: Tenant):
@@ -443,7 +454,7 @@ def seed_billing(*, mueller: Tenant, rossi: Tenant, seeblick: Tenant) -> None:
             lines=[LineRequest(product(code), quantity)],
         )
     today = timezone.localdate()
-    for subscription in Subscription.objects.filter(
+    for subscription in Subscription.unscoped.filter(
         customer=mueller, ends_on__isnull=True, cancelled_at__isnull=True, starts_on__lt=today
     )[:2]:
         period = current_period_start(subscription, today)
@@ -567,7 +578,7 @@ def seed_subscription_history(*, mueller: Tenant, rossi: Tenant) -> int:
     )
     prices = _catalog_prices()
     seeded = set(
-        Subscription.objects.filter(customer__in=customers.values()).values_list(
+        Subscription.unscoped.filter(customer__in=customers.values()).values_list(
             "customer__slug", flat=True
         )
     )
@@ -604,17 +615,17 @@ def _catalog_prices() -> dict[tuple[str, str], tuple[Product, Decimal]]:
 
 def _service_records(partner: Tenant, customer: Tenant) -> None:
     """The partner's SLA and alert lists, and one customer's contract and service profile."""
-    premium, _ = SlaPolicy.objects.get_or_create(
+    premium, _ = SlaPolicy.unscoped.get_or_create(
         partner=partner,
         name="Premium",
         defaults={"first_response_minutes": 15, "resolution_minutes": 240},
     )
-    SlaPolicy.objects.get_or_create(
+    SlaPolicy.unscoped.get_or_create(
         partner=partner,
         name="Standard",
         defaults={"first_response_minutes": 60, "resolution_minutes": 960},
     )
-    servers, _ = AlertProfile.objects.get_or_create(
+    servers, _ = AlertProfile.unscoped.get_or_create(
         partner=partner,
         name="Servers",
         defaults={
@@ -624,8 +635,8 @@ def _service_records(partner: Tenant, customer: Tenant) -> None:
             "offline_minutes": 5,
         },
     )
-    AlertProfile.objects.get_or_create(partner=partner, name="Workstations")
-    Contract.objects.get_or_create(
+    AlertProfile.unscoped.get_or_create(partner=partner, name="Workstations")
+    Contract.unscoped.get_or_create(
         partner=partner,
         customer=customer,
         name="Managed IT care",
@@ -635,7 +646,7 @@ def _service_records(partner: Tenant, customer: Tenant) -> None:
             "fee": Decimal("450.00"),
         },
     )
-    ServiceProfile.objects.get_or_create(
+    ServiceProfile.unscoped.get_or_create(
         partner=partner, customer=customer, defaults={"sla": premium, "alert_profile": servers}
     )
 
@@ -644,9 +655,9 @@ def _partnership(
     partner: Tenant, customer: Tenant, *, access: str, payment: str = "", products=()
 ) -> None:
     """An active grant agreed in the past (demo data: no invitation round-trip)."""
-    if Partnership.objects.filter(partner=partner, customer=customer).exists():
+    if Partnership.unscoped.filter(partner=partner, customer=customer).exists():
         return
-    partnership = Partnership.objects.create(
+    partnership = Partnership.unscoped.create(
         partner=partner,
         customer=customer,
         access=access,
@@ -664,17 +675,17 @@ def _partnership(
     partnership.products.set(Product.objects.filter(code__in=products))
     owners = {
         m.tenant_id: m.user
-        for m in Membership.objects.filter(
+        for m in Membership.unscoped.filter(
             tenant__in=[partner, customer], role=Role.OWNER
         ).select_related("user")
     }
-    PartnershipEvent.objects.create(
+    PartnershipEvent.unscoped.create(
         partnership=partnership,
         kind="created",
         actor=owners.get(partner.pk),
         after=partnership.requested,
     )
-    PartnershipEvent.objects.create(
+    PartnershipEvent.unscoped.create(
         partnership=partnership,
         kind="accepted",
         actor=owners.get(customer.pk),
@@ -711,7 +722,7 @@ def seed_scale_customers(
             ]
             Tenant.objects.bulk_create(customers, batch_size=batch_size)
             now = timezone.now()
-            Partnership.objects.bulk_create(
+            Partnership.unscoped.bulk_create(
                 [
                     Partnership(
                         partner=partner,
@@ -732,7 +743,7 @@ def seed_scale_customers(
                 ],
                 batch_size=batch_size,
             )
-            Contact.objects.bulk_create(
+            Contact.unscoped.bulk_create(
                 [
                     Contact(
                         customer=c,
@@ -793,7 +804,7 @@ def seed_scale_subscriptions(*, batch_size: int = 2000) -> int:
     prices = _catalog_prices()
     pending = (
         Tenant.objects.filter(slug__startswith=SCALE_SLUG_PREFIX)
-        .filter(~Exists(Subscription.objects.filter(customer=OuterRef("pk"))))
+        .filter(~Exists(Subscription.unscoped.filter(customer=OuterRef("pk"))))
         .order_by("slug")
         .only("pk", "slug", "currency")
     )

@@ -39,3 +39,15 @@ class JsonLinesFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack_info"] = self.formatStack(record.stack_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class GunicornFilter(logging.Filter):
+    """gunicorn's records in the app's formats (gunicorn.conf.py): a line of the
+    access log carries the request id the app answered with (`X-Request-ID`,
+    read from gunicorn's atoms), any other line "-". Never filters out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            atoms = record.args if isinstance(record.args, dict) else {}
+            record.request_id = atoms.get("{x-request-id}o") or "-"
+        return True

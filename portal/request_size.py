@@ -10,7 +10,7 @@ its page can be rendered like any other.
 Every route takes at most `REQUEST_BODY_MAX_BYTES` (Django's
 `DATA_UPLOAD_MAX_MEMORY_SIZE`, a form or JSON body); the upload routes take
 what their file may weigh (`tenants.services.LOGO_MAX_BYTES`,
-`customers.imports.parse.MAX_BYTES`) plus room for the multipart envelope and the
+`imports.parse.MAX_BYTES`) plus room for the multipart envelope and the
 form's other fields. A body without a `Content-Length` (chunked) is not read by
 Django at all. The service's own check still says why a file that got through
 is refused (too large, wrong type) with a 400.
@@ -26,7 +26,7 @@ from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
-from customers.imports.parse import MAX_BYTES as IMPORT_MAX_BYTES
+from imports.parse import MAX_BYTES as IMPORT_MAX_BYTES
 from tenants.services import LOGO_MAX_BYTES
 
 # The multipart envelope (boundaries, part headers) and the form's other fields.

@@ -9,6 +9,7 @@ from portal import views
 from portal.health import livez, readyz
 from portal.i18n import language_set
 from portal.profile import profile
+from portal.provider import PartnerInviteView, PartnerStatusView, PartnersView
 from tenants import views as tenant_views
 from tenders.urls import public_urlpatterns as tender_public_urls
 
@@ -44,9 +45,18 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("invitations/<str:token>/", InvitationView.as_view(), name="invitation"),
     path("branding/<uuid:tenant_id>/logo", tenant_views.branding_logo, name="branding_logo"),
+    # The provider console (SPEC §2): platform staff only, 404 for anyone else.
+    path("provider/partners/", PartnersView.as_view(), name="provider_partners"),
+    path("provider/partners/new/", PartnerInviteView.as_view(), name="provider_partner_new"),
+    path(
+        "provider/partners/<uuid:partner_id>/status/",
+        PartnerStatusView.as_view(),
+        name="provider_partner_status",
+    ),
     path("t/<slug:slug>/", views.DashboardView.as_view(), name="org_dashboard"),
     path("t/<slug:slug>/", include("tenants.urls")),
     path("t/<slug:slug>/", include("customers.urls")),
+    path("t/<slug:slug>/", include("imports.urls")),
     path("t/<slug:slug>/", include("partners.urls")),
     path("t/<slug:slug>/", include("subscriptions.views_smart_lists")),
     path("t/<slug:slug>/", include("subscriptions.urls")),

@@ -17,9 +17,15 @@ from partners.selectors import (
     partnerships_awaiting_answer,
     partnerships_for,
 )
+from portal.setup_required import setup_required_page
 from subscriptions.mrr import book_mrr
 from tenants.models import Tenant
-from tenants.selectors import members_list, tenant_descendants, user_memberships
+from tenants.selectors import (
+    members_list,
+    provider_root_or_none,
+    tenant_descendants,
+    user_memberships,
+)
 from tenants.web import OrgViewMixin
 from tenders.selectors import programme_progress
 
@@ -36,6 +42,8 @@ def programme_thresholds(programme: dict) -> str:
 def home(request):
     """After sign-in: straight into the only organization, else a chooser."""
     memberships = list(user_memberships(user=request.user))
+    if not memberships and request.user.is_staff and provider_root_or_none() is None:
+        return setup_required_page(request)
     if len(memberships) == 1:
         return redirect("org_dashboard", slug=memberships[0].tenant.slug)
     return render(request, "home.html", {"memberships": memberships})

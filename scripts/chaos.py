@@ -331,7 +331,7 @@ def send_offers(customer_ids: list, partner_slug: str, owner_email: str):
 def delivered_count(batch) -> int:
     from offers.models import Offer
 
-    return Offer.objects.filter(batch=batch, status=Offer.Status.AWAITING_CONFIRMATION).count()
+    return Offer.unscoped.filter(batch=batch, status=Offer.Status.AWAITING_CONFIRMATION).count()
 
 
 def offer_emails(batch):
@@ -394,12 +394,12 @@ def check(batch, customers: int, sent_path: Path) -> list[str]:
     from tenants.models import Membership, OutboundEmail, Role
 
     failures = []
-    statuses = Counter(Offer.objects.filter(batch=batch).values_list("status", flat=True))
+    statuses = Counter(Offer.unscoped.filter(batch=batch).values_list("status", flat=True))
     if statuses != {Offer.Status.AWAITING_CONFIRMATION: customers}:
         failures.append(f"offers by status: {dict(statuses)}")
     rows = list(offer_emails(batch).values_list("pk", "key", "status"))
     per_offer = Counter(key.split(":")[1] for _, key, _ in rows)
-    offer_ids = {str(pk) for pk in Offer.objects.filter(batch=batch).values_list("pk", flat=True)}
+    offer_ids = {str(pk) for pk in Offer.unscoped.filter(batch=batch).values_list("pk", flat=True)}
     if set(per_offer) != offer_ids or set(per_offer.values()) != {1}:
         failures.append(
             f"email rows per offer: {dict(Counter(per_offer.values()))}, "
@@ -409,7 +409,7 @@ def check(batch, customers: int, sent_path: Path) -> list[str]:
     if not_sent:
         failures.append(f"email rows not sent: {dict(not_sent)}")
     recipients = set(
-        Membership.objects.filter(
+        Membership.unscoped.filter(
             tenant__offers_received__batch=batch, role__in=(Role.OWNER, Role.ADMIN)
         ).values_list("user__email", flat=True)
     )
@@ -676,7 +676,7 @@ def load_world(benchdb) -> tuple[str, str]:
     from tenants.services import api_token_create
 
     partner = Tenant.objects.get(slug=benchdb.PARTNER_SLUG)
-    Membership.objects.filter(tenant=partner, user__email=benchdb.OWNER_EMAIL).update(buyer=True)
+    Membership.unscoped.filter(tenant=partner, user__email=benchdb.OWNER_EMAIL).update(buyer=True)
     org = org_context_for(user=User.objects.get(email=benchdb.OWNER_EMAIL), tenant_id=partner.pk)
     _, raw = api_token_create(org=org, name="chaos")
     customer = Tenant.objects.filter(slug__startswith="scale-").order_by("slug").first()
@@ -761,7 +761,7 @@ def worker_kill(args) -> int:
         if elapsed > args.deadline:
             failures.insert(0, f"not all delivered within {args.deadline:g} s")
         attempts = Counter(
-            Offer.objects.filter(batch=scenario.batch).values_list("delivery_attempts", flat=True)
+            Offer.unscoped.filter(batch=scenario.batch).values_list("delivery_attempts", flat=True)
         )
         scenario.figures.update(
             {

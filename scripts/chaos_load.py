@@ -332,7 +332,7 @@ def database_orders(customer_id: str, since) -> dict[int, list[str]]:
     from billing.models import OrderLine
 
     found: dict[int, list[str]] = {}
-    for order_id, quantity in OrderLine.objects.filter(
+    for order_id, quantity in OrderLine.unscoped.filter(
         order__customer_id=customer_id, order__placed_at__gte=since
     ).values_list("order_id", "quantity"):
         found.setdefault(quantity, []).append(str(order_id))

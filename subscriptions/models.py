@@ -13,7 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from catalog.models import Product
-from tenants.models import AppendOnly
+from tenants.models import AppendOnly, AppendOnlyQuerySet, ScopedAppendOnlyQuerySet
+from tenants.scoping import Scope, TenantScopedQuerySet
 
 MONTHS_PER_PERIOD = {"monthly": 1, "annual": 12}
 
@@ -56,6 +57,10 @@ class SubscriptionQuerySet(models.QuerySet):
         )
 
 
+class ScopedSubscriptionQuerySet(TenantScopedQuerySet, SubscriptionQuerySet):  # type: ignore[override]  # the stubs' plugin types as_manager() per class
+    """`Subscription.objects`: `active_on` and the rest, refusing to run unscoped."""
+
+
 class Subscription(models.Model):
     """A customer's subscription to a product. `ends_on` is the last day of
     service (None: it renews); `status` follows from the dates, except `cancelled`."""
@@ -86,9 +91,12 @@ class Subscription(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = SubscriptionQuerySet.as_manager()
+    tenant_scope = Scope(owners=("customer",), customer="customer", product="product")
+    unscoped = SubscriptionQuerySet.as_manager()
+    objects = ScopedSubscriptionQuerySet.as_manager()
 
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["starts_on", "created_at"]
         constraints = [
             models.CheckConstraint(
@@ -166,7 +174,16 @@ class SubscriptionChange(AppendOnly):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(
+        owners=("subscription__customer",),
+        customer="subscription__customer",
+        product="subscription__product",
+    )
+    unscoped = AppendOnlyQuerySet.as_manager()
+    objects = ScopedAppendOnlyQuerySet.as_manager()  # type: ignore[assignment,misc]  # AppendOnly's, scoped
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["subscription", "effective_on", "created_at"]
         indexes = [
             models.Index(fields=["subscription", "effective_on"], name="sub_change_effective"),
@@ -201,7 +218,12 @@ class SmartList(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    tenant_scope = Scope(owners=("partner",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["partner", "name"], name="smart_list_partner_name"),

@@ -109,7 +109,7 @@ def _book_subscriptions(
     customers: QuerySet[Tenant], currency: str, managed: Exists
 ) -> QuerySet[Subscription]:
     """Their ledgers say which count on which day: a cancelled one until its cancel."""
-    return Subscription.objects.filter(
+    return Subscription.unscoped.filter(
         managed, customer__in=customers.values("pk"), currency=currency
     ).order_by()
 
@@ -430,7 +430,7 @@ def _attach_changes(
     ended = live & Q(ends_on__gte=before, ends_on__lt=after)
     cancelled = Q(cancelled_at__date__gt=before, cancelled_at__date__lte=after)
     rows = (
-        Subscription.objects.filter(customer__in=customers.values("pk"), currency=currency)
+        Subscription.unscoped.filter(customer__in=customers.values("pk"), currency=currency)
         .filter(managed, customer__in=list(by_customer))
         .filter(started | ended | cancelled)
         .select_related("product")

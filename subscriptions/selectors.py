@@ -10,7 +10,6 @@ from django.db.models import (
     Expression,
     F,
     Field,
-    OuterRef,
     QuerySet,
     Value,
     When,
@@ -20,7 +19,7 @@ from django.db.models.functions import Cast, Lead, Round
 from django.http import Http404
 from django.utils import timezone
 
-from partners.selectors import assigned_only, customer_get_for_partner, manages_now
+from partners.selectors import assigned_only, customer_get_for_partner
 from subscriptions.models import Subscription, SubscriptionChange
 from subscriptions.months import reading_days
 from tenants.models import Tenant
@@ -34,16 +33,15 @@ def subscriptions_for(*, org: OrgContext) -> QuerySet[Subscription]:
     product its partner manages now for their customer (under a limited grant,
     the listed products only; a collaborator, of its assigned customers); a
     customer its own."""
-    qs = Subscription.objects.select_related("customer", "product")
     tenant = org.tenant
+    if not (tenant.is_customer or tenant.is_partner):
+        return Subscription.objects.none()
+    # The scoping entry: a customer's own, or for a partner those it manages now
+    # (manages_now with the product, tenants.scoping); then a collaborator's.
+    qs = Subscription.objects.for_org(tenant).select_related("customer", "product")
     if tenant.is_customer:
-        return qs.filter(customer=tenant)
-    if not tenant.is_partner:
-        return qs.none()
-    managed = manages_now(
-        partner=tenant, customer=OuterRef("customer"), product=OuterRef("product")
-    )
-    return assigned_only(org, qs.filter(managed), "customer")
+        return qs
+    return assigned_only(org, qs, "customer")
 
 
 def subscription_get(*, org: OrgContext, subscription_id: object) -> Subscription:
@@ -58,12 +56,12 @@ def subscription_get(*, org: OrgContext, subscription_id: object) -> Subscriptio
 def subscription_as_saved(*, subscription: Subscription) -> Subscription:
     """A subscription the caller loaded in this request (subscription_get), read
     again after a write for the answer: by its id, not a second permission check."""
-    return Subscription.objects.select_related("customer", "product").get(pk=subscription.pk)
+    return Subscription.unscoped.select_related("customer", "product").get(pk=subscription.pk)
 
 
 def subscription_changes(*, subscription: Subscription) -> QuerySet[SubscriptionChange]:
     """The ledger of a subscription the caller was allowed to read, oldest first."""
-    return SubscriptionChange.objects.filter(subscription=subscription).order_by(
+    return SubscriptionChange.unscoped.filter(subscription=subscription).order_by(
         "effective_on", "created_at", "pk"
     )
 
@@ -123,7 +121,7 @@ def ledger_states(
         )
         columns["ends_on"] = F("subscription__ends_on")
     states = (
-        SubscriptionChange.objects.filter(subscription__in=subscriptions.order_by().values("pk"))
+        SubscriptionChange.unscoped.filter(subscription__in=subscriptions.order_by().values("pk"))
         .order_by()
         .annotate(**{f"st_{name}": value for name, value in columns.items()})
         .values(*(f"st_{name}" for name in columns))
@@ -284,7 +282,7 @@ def customer_mrr(
     base = (
         subscriptions
         if subscriptions is not None
-        else Subscription.objects.filter(customer=customer)
+        else Subscription.unscoped.filter(customer=customer)
     )
     states, states_params = ledger_states(base)
     using = base.db

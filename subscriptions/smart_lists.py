@@ -328,7 +328,7 @@ def smart_list_delete(*, org: OrgContext, smart_list: SmartList) -> None:
 def smart_lists_for(*, org: OrgContext) -> QuerySet[SmartList]:
     if not org.tenant.is_partner:
         return SmartList.objects.none()
-    return SmartList.objects.filter(partner=org.tenant).select_related("created_by")
+    return SmartList.unscoped.filter(partner=org.tenant).select_related("created_by")
 
 
 def smart_list_get(*, org: OrgContext, list_id: object) -> SmartList:
@@ -372,7 +372,7 @@ def _annotated(
     over the `managed` subscriptions (a limited grant counts only its products,
     as the subscription list and the widget do): correlated subqueries, so the
     query count does not depend on the rows."""
-    managed_subscriptions = Subscription.objects.filter(managed)
+    managed_subscriptions = Subscription.unscoped.filter(managed)
 
     def figure(sql: str, day: datetime.date | F, output_field: Field) -> CustomerLedgerFigure:
         return CustomerLedgerFigure(managed_subscriptions, sql, day, output_field)
@@ -442,7 +442,7 @@ def _filtered(
         qs = qs.filter(current_end_date__lte=until)
     if filters.get("trend"):
         qs = qs.filter(trend=filters["trend"])
-    live_today = Subscription.objects.active_on(today).filter(managed, customer=OuterRef("pk"))
+    live_today = Subscription.unscoped.active_on(today).filter(managed, customer=OuterRef("pk"))
     if filters.get("product"):
         qs = qs.filter(Exists(live_today.filter(product__code=filters["product"])))
     if filters.get("category"):

@@ -111,7 +111,7 @@ class SubscriptionListView(CustomerSubscriptionsMixin, View):
                 "subscription": s,
                 "status": s.status_on(today),
                 "edit_url": self.url("subscription_edit", s),
-                "cancel_url": self.url("subscription_cancel", s),
+                "cancel_url": self.url("subscription_end", s),  # ends now, with its credit
             }
             for s in selectors.subscriptions_for(org=self.org)
             .filter(customer=customer)
@@ -148,8 +148,9 @@ class SubscriptionEditView(CustomerSubscriptionsMixin, View):
             subscription=subscription,
             title=_("Edit %(product)s") % {"product": subscription.product.name},
             submit=_("Save"),
-            cancel_url=self.url("subscription_cancel", subscription),
+            cancel_url=self.url("subscription_end", subscription),  # ends now, with its credit
             raise_url=self.url("subscription_raise", subscription),
+            lower_url=self.url("subscription_lower", subscription),
         )
         return render(request, "subscriptions/form.html", context, status=status)
 
@@ -181,27 +182,16 @@ class SubscriptionEditView(CustomerSubscriptionsMixin, View):
 
 
 class SubscriptionCancelView(CustomerSubscriptionsMixin, View):
-    """GET: the confirmation; POST: cancel (the row stays, with the status cancelled)."""
+    """The older cancel page: ending a subscription now is a credit order (SPEC §7
+    rev. 2), previewed on billing's "End now" page, where this one now leads."""
 
     def get(self, request, slug, subscription_id, customer_id=None):
         subscription = self.subscription(subscription_id)
         services.subscription_write_check(org=self.org, customer=subscription.customer)
-        context = self.page_context(
-            subscription=subscription, cancel_url=self.url("subscription_cancel", subscription)
-        )
-        return render(request, "subscriptions/cancel.html", context)
+        return redirect(self.url("subscription_end", subscription))
 
     def post(self, request, slug, subscription_id, customer_id=None):
-        subscription = self.subscription(subscription_id)
-        try:
-            services.subscription_cancel(org=self.org, subscription=subscription)
-        except Conflict as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(
-                request, _("%(product)s was cancelled.") % {"product": subscription.product.name}
-            )
-        return self.to_list()
+        return self.get(request, slug, subscription_id, customer_id)
 
 
 class MrrMovementsView(OrgViewMixin, SubscriptionsOnMixin, View):

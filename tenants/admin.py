@@ -1,9 +1,13 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tenants.forms import PERCENT, LinesField, PercentField
 from tenants.models import (
+    MAX_DISCOUNT_RATE,
     ApiToken,
     AuditEvent,
     Branding,
@@ -13,7 +17,7 @@ from tenants.models import (
     Tenant,
     User,
 )
-from tenants.services import tenant_move, tenant_status_set
+from tenants.services import clean_email_domains, tenant_move, tenant_status_set
 
 
 class MembershipInline(admin.TabularInline):
@@ -50,15 +54,52 @@ class MemberInline(admin.TabularInline):
     fields = ["user", "role", "buyer"]
 
 
+def _formfield(db_field, **kwargs):
+    """The class's own fields: a URL typed without a scheme is https (as the admin's)."""
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return db_field.formfield(**kwargs)
+
+
+class TenantAdminForm(forms.ModelForm):
+    email_domains = LinesField(
+        label=_("Email domains"), required=False, help_text=_("One domain a line, without @.")
+    )
+    specialities = LinesField(
+        label=_("Specialities"), required=False, help_text=_("One speciality a line.")
+    )
+    discount_rate = PercentField(
+        label=_("Discount (%)"),
+        max_rate=MAX_DISCOUNT_RATE,
+        help_text=_("Partner discount on public prices: 20 by default, at most 35."),
+    )
+
+    class Meta:
+        model = Tenant
+        fields = "__all__"  # noqa: DJ007 (the admin shows every field; its fieldsets choose)
+        formfield_callback = _formfield  # the admin's own callback replaces it there
+
+    def clean_email_domains(self) -> list[str]:
+        try:
+            return clean_email_domains(self.cleaned_data["email_domains"])
+        except ValidationError as exc:  # the service's {field: message}, on this field
+            raise ValidationError(exc.message_dict["email_domains"]) from exc
+
+
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
+    """Kind and currency are fixed once the organization exists (its books are in
+    that currency); status and the place in the tree go through their services
+    (`tenant_status_set`, `tenant_move`)."""
+
+    form = TenantAdminForm
     list_display = [
         "name",
         "kind",
         "parent",
         "status",
         "currency",
-        "discount_rate",
+        "discount",
         "country",
         "created_at",
     ]
@@ -72,12 +113,22 @@ class TenantAdmin(admin.ModelAdmin):
     ]
     search_fields = ["name", "slug", "tax_id", "city"]
     list_select_related = ["parent"]
-    autocomplete_fields = ["parent"]
+    autocomplete_fields = ["parent", "origin"]
     readonly_fields = ["id", "path", "depth", "created_at", "updated_at"]
     inlines = [MemberInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     actions = ["suspend", "reinstate"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ["kind", "currency"] if obj is not None else []
+        return [*self.readonly_fields, *fixed]
+
+    @admin.display(description=_("Discount"), ordering="discount_rate")
+    def discount(self, obj: Tenant) -> str:
+        if obj.kind != Tenant.Kind.PARTNER:
+            return "—"
+        return f"{(obj.discount_rate * PERCENT).normalize():f} %"
 
     def save_model(self, request, obj, form, change):
         """Keep the materialized path right when staff create or re-parent a tenant;

@@ -51,7 +51,7 @@ def resolve_org(request) -> OrgContext:
     if isinstance(request.auth, ApiToken):
         token = request.auth
         # read with the token by `api_token_authenticate` (no query); else read it now
-        membership = getattr(token, "membership", None) or Membership.objects.select_related(
+        membership = getattr(token, "membership", None) or Membership.unscoped.select_related(
             "tenant"
         ).get(user=user, tenant=token.tenant)
         header = request.META.get(TENANT_HEADER)
@@ -61,7 +61,7 @@ def resolve_org(request) -> OrgContext:
     header = request.META.get(TENANT_HEADER)
     if header:
         return org_context_for(user=user, tenant_id=header)
-    memberships = list(Membership.objects.select_related("tenant").filter(user=user)[:2])
+    memberships = list(Membership.unscoped.select_related("tenant").filter(user=user)[:2])
     if len(memberships) == 1:
         return OrgContext(tenant=memberships[0].tenant, user=user, membership=memberships[0])
     raise exceptions.ValidationError(

@@ -139,7 +139,7 @@ def audit_record_shared_many(entries: Iterable[dict]) -> list[AuditEvent]:
         for entry in entries
         for tenant, target in dict(entry["parties"]).items()
     ]
-    return AuditEvent.objects.bulk_create(events)
+    return AuditEvent.unscoped.bulk_create(events)
 
 
 def audit_member_changes(*, org: OrgContext, membership: Membership, before: dict) -> None:

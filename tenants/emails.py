@@ -5,11 +5,15 @@ outbox inside the caller's transaction, deliver from a Celery task after commit.
 
 renders `email/<template>.subject.txt`, `.txt` and `.html` with `site_url` in
 the context, so every link in an email is absolute. Each email is rendered in
-its recipient's language (`recipient_language`, docs/i18n.md).
+its recipient's language (`recipient_language`, docs/i18n.md). A hot write
+(an order) queues its notifications unrendered instead
+(`notification_emails_deferred`: ids, a registered renderer's name and the
+recipient's language), and `email_deliver` renders them before sending.
 """
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -121,11 +125,83 @@ def notification_emails(
     return emails
 
 
-def notifications_write(emails: Sequence[OutboundEmail]) -> list[str]:
+@dataclass(frozen=True)
+class Notification:
+    """What a notification says (`notify`'s subject, lines, link and label),
+    as a renderer returns it at delivery."""
+
+    subject: "StrOrPromise"
+    lines: "Sequence[StrOrPromise]"
+    url: str
+    label: "StrOrPromise"
+
+
+# name -> what the notification of these params says (loaded at delivery).
+_RENDERERS: dict[str, Callable[[dict], Notification]] = {}
+
+
+def notification_renderer(
+    name: str,
+) -> Callable[[Callable[[dict], Notification]], Callable[[dict], Notification]]:
+    """Register the function that builds a notification from its row's `params`
+    at delivery (`notification_emails_deferred`). The app registering it is
+    imported by every process that delivers (its `ready()`)."""
+
+    def register(function: Callable[[dict], Notification]) -> Callable[[dict], Notification]:
+        _RENDERERS[name] = function
+        return function
+
+    return register
+
+
+def notification_emails_deferred(
+    *, key: str, users: Iterable[User], renderer: str, params: dict
+) -> list[OutboundEmail]:
+    """`notification_emails` rendered later: each row keeps the renderer's name,
+    its params (ids) and the recipient's language, and the delivery renders it
+    (`email_deliver`). For the emails of a hot write (an order): the
+    transaction stores a few ids instead of rendering three templates."""
+    if renderer not in _RENDERERS:
+        raise LookupError(f"No email renderer {renderer!r}.")
+    users = list({u.pk: u for u in users}.values())
+    return [
+        OutboundEmail(
+            key=f"{key}:{user.pk}",
+            to=user.email,
+            renderer=renderer,
+            params=params,
+            language=recipient_language(user),
+        )
+        for user in users
+    ]
+
+
+def _render_deferred(email: OutboundEmail) -> None:
+    """Fill in the texts of a row queued by `notification_emails_deferred`."""
+    with translation.override(email.language or settings.LANGUAGE_CODE):
+        message = _RENDERERS[email.renderer](email.params)
+    context = {
+        "subject": message.subject,
+        "lines": message.lines,
+        "action_url": absolute_url(message.url),
+        "action_label": message.label,
+    }
+    rendered = _render("notification", context, email.language or settings.LANGUAGE_CODE)
+    email.subject = rendered["subject"]
+    email.body_text = rendered["body_text"]
+    email.body_html = rendered["body_html"]
+
+
+def notifications_write(emails: Sequence[OutboundEmail], *, new_keys: bool = False) -> list[str]:
     """Write rendered emails once per key (one insert), and return the ids of
-    those still pending (one read): an email queued before is not queued again."""
+    those still pending (one read): an email queued before is not queued again.
+    With `new_keys` the caller vouches that no key can exist yet (they name rows
+    of its own transaction, such as a new invoice): one insert, no read."""
     if not emails:
         return []
+    if new_keys:
+        OutboundEmail.objects.bulk_create(emails, batch_size=1000)
+        return [str(email.id) for email in emails]
     keys = [email.key for email in emails]
     OutboundEmail.objects.bulk_create(emails, ignore_conflicts=True, batch_size=1000)
     return [
@@ -163,24 +239,31 @@ def email_deliver(*, email_id: str) -> bool:
         )
         if email is None:
             return False
-        message = EmailMultiAlternatives(
-            email.subject, email.body_text, to=[email.to], headers={"Message-ID": message_id(email)}
-        )
-        if email.body_html:
-            message.attach_alternative(email.body_html, "text/html")
         email.attempts += 1
+        rendered: list[str] = []
         try:
+            if email.renderer and not email.subject:  # queued unrendered: render it now
+                _render_deferred(email)
+                rendered = ["subject", "body_text", "body_html"]
+            message = EmailMultiAlternatives(
+                email.subject,
+                email.body_text,
+                to=[email.to],
+                headers={"Message-ID": message_id(email)},
+            )
+            if email.body_html:
+                message.attach_alternative(email.body_html, "text/html")
             message.send()
         except Exception as exc:
             failure = exc
             email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if email.attempts >= MAX_ATTEMPTS:
                 email.status = OutboundEmail.Status.FAILED
-            email.save(update_fields=["attempts", "last_error", "status"])
+            email.save(update_fields=["attempts", "last_error", "status", *rendered])
         else:
             email.status = OutboundEmail.Status.SENT
             email.sent_at = timezone.now()
-            email.save(update_fields=["attempts", "status", "sent_at"])
+            email.save(update_fields=["attempts", "status", "sent_at", *rendered])
             return True
     # The failure is recorded (the block above committed); raising lets Celery retry.
     log.warning("email %s not sent (attempt %s): %s", email.id, email.attempts, failure)

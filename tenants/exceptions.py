@@ -14,6 +14,23 @@ class Conflict(Exception):
         self.message = message
 
 
+SETUP_COMMAND = (
+    'python manage.py setup_platform --name "<company>" --currency CHF --admin-email <you@company>'
+)
+
+
+class PlatformNotSetUp(Conflict):
+    """The install has no provider organization yet: `manage.py setup_platform`
+    has not run (SPEC §2 "Operator set-up"). HTTP 409 in the API; in the browser
+    a page naming the command (portal.views.PlatformNotSetUpMiddleware)."""
+
+    def __init__(self):
+        super().__init__(
+            _("The platform is not set up yet. An operator runs: %(command)s")
+            % {"command": SETUP_COMMAND}
+        )
+
+
 class TooManyAttempts(DjangoValidationError):
     """Too many wrong passwords to confirm a sensitive action
     (tenants.reauthentication): HTTP 429 in the API (with Retry-After), the

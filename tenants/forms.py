@@ -1,4 +1,7 @@
+from decimal import Decimal
+
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -117,3 +120,50 @@ class AuditFilterForm(forms.Form):
         required=False,
         choices=[("", pgettext_lazy("any action", "Any")), *AuditEvent.Action.choices],
     )
+
+
+PERCENT = Decimal("100")
+
+
+class LinesField(forms.Field):
+    """A list (a JSON field: email domains, specialities) typed one item a line,
+    not as JSON text."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return "\n".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value) -> list[str]:
+        if isinstance(value, list):
+            return value
+        return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+    def has_changed(self, initial, data) -> bool:
+        return list(initial or []) != self.to_python(data)
+
+
+class PercentField(forms.DecimalField):
+    """A rate stored as a fraction (0.2000) and shown and typed in percent (20)."""
+
+    def __init__(self, *, max_rate: Decimal, **kwargs):
+        super().__init__(
+            max_digits=5, decimal_places=2, min_value=0, max_value=max_rate * PERCENT, **kwargs
+        )
+
+    def prepare_value(self, value):
+        if isinstance(value, Decimal):  # the stored fraction; typed text stays as typed
+            return f"{(value * PERCENT).normalize():f}"
+        return value
+
+    def clean(self, value):
+        percent = super().clean(value)
+        return None if percent is None else (percent / PERCENT).quantize(Decimal("0.0001"))
+
+    def has_changed(self, initial, data) -> bool:
+        try:
+            return initial != self.clean(data)
+        except ValidationError:
+            return True

@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from tenants.scoping import Scope, TenantScopedQuerySet
+
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
 
@@ -204,6 +206,11 @@ class Tenant(models.Model):
                 condition=~models.Q(kind="provider") | models.Q(parent__isnull=True),
                 name="tenant_provider_is_root",
             ),
+            # One provider root per install (SPEC §2 "Operator set-up"):
+            # `manage.py setup_platform` creates it, and a second can never be.
+            models.UniqueConstraint(
+                fields=["kind"], condition=models.Q(kind="provider"), name="tenant_one_provider"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -267,7 +274,12 @@ class Membership(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(owners=("tenant",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["tenant__name", "user__email"]
         constraints = [
             models.UniqueConstraint(
@@ -294,7 +306,12 @@ class Contact(models.Model):
     is_primary = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(owners=("customer",), customer="customer")
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-is_primary", "last_name", "first_name"]
         constraints = [
             models.UniqueConstraint(
@@ -334,7 +351,12 @@ class Branding(models.Model):
     logo_type = models.CharField(max_length=32, blank=True, help_text=_("Its content type."))
     updated_at = models.DateTimeField(auto_now=True)
 
+    tenant_scope = Scope(owners=("tenant",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         verbose_name_plural = _("branding")
 
     def __str__(self) -> str:
@@ -357,7 +379,12 @@ class ApiToken(models.Model):
     # Not a column: the membership `tenants.selectors.api_token_authenticate` reads along.
     membership: Membership
 
+    tenant_scope = Scope(owners=("tenant",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -375,6 +402,12 @@ class OutboundEmail(models.Model):
     event twice is a no-op; the delivery task sends a row only while it is
     `pending`, so a redelivered task sends nothing twice; a beat job re-enqueues
     rows left pending (a broker outage loses nothing).
+
+    A row queued with a `renderer` (an order's invoice email) is written with
+    what rendering needs, not the text: the renderer's name, its `params` (ids)
+    and the recipient's `language`. The delivery renders it, under the row's
+    lock, and keeps the text on the row (tenants.emails, `email_deliver`), so
+    the order's transaction does not pay for templates.
     """
 
     class Status(models.TextChoices):
@@ -385,9 +418,13 @@ class OutboundEmail(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     key = models.CharField(max_length=200, unique=True)
     to = models.EmailField()
-    subject = models.CharField(max_length=255)
-    body_text = models.TextField()
+    subject = models.CharField(max_length=255, blank=True)
+    body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
+    # Rendered at delivery when `renderer` is set (empty texts until then).
+    renderer = models.CharField(max_length=100, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    language = models.CharField(max_length=16, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -427,6 +464,11 @@ class AppendOnlyQuerySet(models.QuerySet):
 
     def delete(self):
         raise ValueError(f"{self.model.append_only_rows()} cannot be deleted.")
+
+
+class ScopedAppendOnlyQuerySet(TenantScopedQuerySet, AppendOnlyQuerySet):
+    """The `objects` of a tenant-owned AppendOnly model: refuses to run unscoped
+    (tenants.scoping), and scoped or not, refuses bulk update and delete."""
 
 
 class AppendOnly(models.Model):
@@ -491,6 +533,7 @@ class AuditEvent(AppendOnly):
         TENANT_SUSPENDED = "tenant.suspended", _("Organization suspended")
         TENANT_REINSTATED = "tenant.reinstated", _("Organization reinstated")
         REAUTH_FAILED = "reauth.failed", _("Wrong password when confirming a sensitive action")
+        ORDER_SPECIAL_PRICE = "order.special_price", _("Special price set by staff")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(
@@ -520,7 +563,12 @@ class AuditEvent(AppendOnly):
     ip = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(owners=("tenant",))
+    unscoped = AppendOnlyQuerySet.as_manager()
+    objects = ScopedAppendOnlyQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-at"]
         indexes = [models.Index(fields=["tenant", "-at"], name="audit_event_tenant_at")]
 

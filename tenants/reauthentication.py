@@ -94,7 +94,8 @@ def _record_failure(user: User, acting_in: Tenant | None, *, attempt: int, locke
     """One `reauth.failed` event in the log of each organization the person
     belongs to (and the one they acted in, for staff without a membership)."""
     tenants = {
-        m.tenant_id: m.tenant for m in Membership.objects.filter(user=user).select_related("tenant")
+        m.tenant_id: m.tenant
+        for m in Membership.unscoped.filter(user=user).select_related("tenant")
     }
     if acting_in is not None:
         tenants.setdefault(acting_in.pk, acting_in)

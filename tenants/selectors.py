@@ -9,11 +9,12 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from tenants.exceptions import PlatformNotSetUp
 from tenants.models import ROLE_RANK, ApiToken, AuditEvent, Branding, Membership, Role, Tenant, User
 
 
@@ -82,7 +83,7 @@ def org_context_for(*, user: User, tenant_id: object = None, slug: str | None = 
         else {"id": uuid_or_404(tenant_id, _("No such organization."))}
     )
     membership = (
-        Membership.objects.select_related("tenant", "user")
+        Membership.unscoped.select_related("tenant", "user")
         .filter(user=user, **{f"tenant__{k}": v for k, v in lookup.items()})
         .first()
     )
@@ -113,7 +114,7 @@ def tenant_suspended_message(tenant: Tenant) -> str:
 
 
 def user_memberships(*, user: User) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name")
+    return Membership.unscoped.filter(user=user).select_related("tenant").order_by("tenant__name")
 
 
 def tenant_descendants(*, tenant: Tenant, kind: str | None = None) -> QuerySet[Tenant]:
@@ -130,8 +131,19 @@ def tenant_ancestors(*, tenant: Tenant) -> list[Tenant]:
     return list(Tenant.objects.filter(id__in=ids).order_by("-depth"))
 
 
+def provider_root_or_none() -> Tenant | None:
+    """The install's provider organization; None before `setup_platform` ran
+    (a database constraint allows one: tenant_one_provider)."""
+    return Tenant.objects.filter(kind=Tenant.Kind.PROVIDER, parent__isnull=True).first()
+
+
 def provider_root() -> Tenant:
-    return Tenant.objects.get(kind=Tenant.Kind.PROVIDER, parent__isnull=True)
+    """The provider organization, or PlatformNotSetUp (409 in the API, a page
+    naming the command in the browser) before `setup_platform` ran."""
+    provider = provider_root_or_none()
+    if provider is None:
+        raise PlatformNotSetUp()
+    return provider
 
 
 def partner_get(*, partner_id: object) -> Tenant:
@@ -146,7 +158,7 @@ def partner_get(*, partner_id: object) -> Tenant:
 
 def members_list(*, org: OrgContext) -> QuerySet[Membership]:
     return (
-        Membership.objects.filter(tenant=org.tenant).select_related("user").order_by("user__email")
+        Membership.unscoped.filter(tenant=org.tenant).select_related("user").order_by("user__email")
     )
 
 
@@ -158,7 +170,7 @@ def member_get(*, org: OrgContext, membership_id: object) -> Membership:
 
 
 def api_tokens_list(*, org: OrgContext) -> QuerySet[ApiToken]:
-    return ApiToken.objects.filter(tenant=org.tenant).select_related("user")
+    return ApiToken.unscoped.filter(tenant=org.tenant).select_related("user")
 
 
 def api_token_get(*, org: OrgContext, token_id: object) -> ApiToken:
@@ -185,7 +197,7 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
     tenant the token's), so the request's organization needs no query of its
     own (`tenants.api_base.resolve_org`)."""
     rows = (
-        ApiToken.objects.select_related("user", "tenant")
+        ApiToken.unscoped.select_related("user", "tenant")
         .filter(
             token_hash=api_token_hash(raw),
             revoked_at__isnull=True,
@@ -216,7 +228,7 @@ def branding_effective(*, tenant: Tenant) -> dict[str, str]:
     One query whatever the depth: the ancestors are read off the path.
     """
     chain = [tenant.id, *reversed(tenant.ancestor_ids)]  # nearest first
-    rows = {b.tenant_id: b for b in Branding.objects.filter(tenant_id__in=chain).defer("logo")}
+    rows = {b.tenant_id: b for b in Branding.unscoped.filter(tenant_id__in=chain).defer("logo")}
     effective = {}
     for field in Branding.INHERITED_FIELDS:
         effective[field] = next(
@@ -242,7 +254,7 @@ def branding_effective(*, tenant: Tenant) -> dict[str, str]:
 def branding_logo(*, tenant_id: object) -> Branding:
     """A tenant's own logo, for the public logo URL (a missing one is a 404)."""
     tenant_id = uuid_or_404(tenant_id, _("No such logo."))
-    branding = Branding.objects.filter(tenant_id=tenant_id).exclude(logo_type="").first()
+    branding = Branding.unscoped.filter(tenant_id=tenant_id).exclude(logo_type="").first()
     if branding is None:
         raise Http404(_("No such logo."))
     return branding
@@ -250,7 +262,7 @@ def branding_logo(*, tenant_id: object) -> Branding:
 
 def branding_own(*, tenant: Tenant) -> Branding:
     """The tenant's own branding row (unsaved and empty when it has none)."""
-    return Branding.objects.filter(tenant=tenant).first() or Branding(tenant=tenant)
+    return Branding.unscoped.filter(tenant=tenant).first() or Branding(tenant=tenant)
 
 
 def audit_events_list(*, org: OrgContext, action: str | None = None) -> QuerySet[AuditEvent]:
@@ -258,7 +270,7 @@ def audit_events_list(*, org: OrgContext, action: str | None = None) -> QuerySet
     read; no organization ever sees another's events."""
     if not org.is_owner:
         raise PermissionDenied(_("The audit log is for the organization's owners."))
-    events = AuditEvent.objects.filter(tenant=org.tenant).select_related("actor_tenant")
+    events = AuditEvent.unscoped.filter(tenant=org.tenant).select_related("actor_tenant")
     if action:
         events = events.filter(action=action)
     return events.order_by("-at", "-id")
@@ -274,3 +286,25 @@ def audit_event_get(*, org: OrgContext, event_id: object) -> AuditEvent:
 def tenant_fresh(*, tenant: Tenant) -> Tenant:
     """The organization read again (a form edits a copy, not the request's)."""
     return Tenant.objects.get(pk=tenant.pk)
+
+
+def provider_console_user(*, user: User) -> Tenant:
+    """The provider organization, for its console (`/provider/`): platform staff
+    only, whom every staff service requires (`partner_create`, `partner_update`).
+    Anyone else gets the 404 of a page that does not exist; staff before
+    `setup_platform` get PlatformNotSetUp."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        raise Http404(_("Not found."))
+    return provider_root()
+
+
+def partners_list(*, q: str = "", status: str = "") -> QuerySet[Tenant]:
+    """Every partner, for the provider console: by name, `q` in the name or
+    slug, `status` active or suspended (anything else: all)."""
+    partners = Tenant.objects.filter(kind=Tenant.Kind.PARTNER).select_related("parent")
+    q = (q or "").strip()
+    if q:
+        partners = partners.filter(Q(name__icontains=q) | Q(slug__icontains=q))
+    if status in Tenant.Status.values:
+        partners = partners.filter(status=status)
+    return partners.order_by("name", "id")

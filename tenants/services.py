@@ -5,6 +5,7 @@ enqueues its side effects after commit."""
 import secrets
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +35,7 @@ from tenants.models import (
     Tenant,
     User,
 )
-from tenants.selectors import OrgContext, api_token_hash, provider_root
+from tenants.selectors import OrgContext, api_token_hash, provider_root, provider_root_or_none
 
 API_TOKEN_PREFIX = "pp_"
 
@@ -231,7 +232,7 @@ def partner_create(
         **extra,
     )
     owner, _created = user_get_or_create_invited(email=owner_email)
-    membership = Membership.objects.create(
+    membership = Membership.unscoped.create(
         user=owner, tenant=partner, role=Role.OWNER, buyer=True, invited_by=actor
     )
     _enqueue_invitation(membership)
@@ -353,7 +354,7 @@ def organization_settings_update(*, org: OrgContext, subscriptions_enabled: bool
 @transaction.atomic
 def branding_update(*, org: OrgContext, data: dict) -> Branding:
     require_role(org, Role.ADMIN)
-    branding, _created = Branding.objects.select_for_update().get_or_create(tenant=org.tenant)
+    branding, _created = Branding.unscoped.select_for_update().get_or_create(tenant=org.tenant)
     for field in Branding.INHERITED_FIELDS:
         if field in data:
             setattr(branding, field, data[field] or "")
@@ -384,7 +385,7 @@ def branding_logo_set(*, org: OrgContext, content: bytes | None) -> Branding:
     by their first bytes (the file name and the browser's word do not count),
     at most 256 KB. No SVG: a script inside it would run on the portal's origin."""
     require_role(org, Role.ADMIN)
-    branding, _created = Branding.objects.select_for_update().get_or_create(tenant=org.tenant)
+    branding, _created = Branding.unscoped.select_for_update().get_or_create(tenant=org.tenant)
     if content is None:
         branding.logo, branding.logo_type = b"", ""
     else:
@@ -406,11 +407,11 @@ def member_invite(*, org: OrgContext, email: str, role: str, buyer: bool = False
     if role == Role.OWNER:
         require_role(org, Role.OWNER)
     user, _created = user_get_or_create_invited(email=email)
-    if Membership.objects.filter(user=user, tenant=org.tenant).exists():
+    if Membership.unscoped.filter(user=user, tenant=org.tenant).exists():
         raise ValidationError({"email": _("This person is already a member.")})
     try:
         with transaction.atomic():
-            membership = Membership.objects.create(
+            membership = Membership.unscoped.create(
                 user=user, tenant=org.tenant, role=role, buyer=buyer, invited_by=org.user
             )
     except IntegrityError as exc:  # a concurrent invite of the same person
@@ -428,7 +429,7 @@ def member_invite(*, org: OrgContext, email: str, role: str, buyer: bool = False
 
 
 def _lock_owners(tenant: Tenant) -> list[Membership]:
-    return list(Membership.objects.select_for_update().filter(tenant=tenant, role=Role.OWNER))
+    return list(Membership.unscoped.select_for_update().filter(tenant=tenant, role=Role.OWNER))
 
 
 @transaction.atomic
@@ -437,7 +438,7 @@ def member_update(
 ) -> Membership:
     require_role(org, Role.ADMIN)
     owners = _lock_owners(org.tenant)
-    membership = Membership.objects.select_for_update().get(pk=membership.pk, tenant=org.tenant)
+    membership = Membership.unscoped.select_for_update().get(pk=membership.pk, tenant=org.tenant)
     before = {"role": membership.role, "buyer": membership.buyer}
     if role is not None and role != membership.role:
         member_role_check(org=org, membership=membership, role=role)
@@ -467,12 +468,12 @@ def member_role_check(*, org: OrgContext, membership: Membership, role: str) -> 
 def member_remove(*, org: OrgContext, membership: Membership) -> None:
     require_role(org, Role.ADMIN)
     owners = _lock_owners(org.tenant)
-    membership = Membership.objects.select_for_update().get(pk=membership.pk, tenant=org.tenant)
+    membership = Membership.unscoped.select_for_update().get(pk=membership.pk, tenant=org.tenant)
     if membership.role == Role.OWNER:
         require_role(org, Role.OWNER)
         if len(owners) == 1:
             raise Conflict(_("The organization needs at least one owner."))
-    tokens_revoked = ApiToken.objects.filter(
+    tokens_revoked = ApiToken.unscoped.filter(
         user=membership.user, tenant=org.tenant, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
     membership.delete()
@@ -500,7 +501,7 @@ def api_token_create(*, org: OrgContext, name: str) -> tuple[ApiToken, str]:
     if org.membership is None:
         raise PermissionDenied(_("Tokens act as a member; staff need a membership here."))
     raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
+    token = ApiToken.unscoped.create(
         tenant=org.tenant,
         user=org.user,
         name=name[:100],
@@ -521,7 +522,7 @@ def api_token_create(*, org: OrgContext, name: str) -> tuple[ApiToken, str]:
 @transaction.atomic
 def api_token_revoke(*, org: OrgContext, token: ApiToken) -> ApiToken:
     require_role(org, Role.ADMIN)
-    if ApiToken.objects.filter(pk=token.pk, tenant=org.tenant, revoked_at__isnull=True).update(
+    if ApiToken.unscoped.filter(pk=token.pk, tenant=org.tenant, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     ):
         audit_record(
@@ -541,7 +542,7 @@ def api_token_touch(*, token: ApiToken, precision_seconds: int) -> None:
     now = timezone.now()
     if token.last_used_at and (now - token.last_used_at).total_seconds() < precision_seconds:
         return
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    ApiToken.unscoped.filter(pk=token.pk).update(last_used_at=now)
     token.last_used_at = now
 
 
@@ -580,13 +581,13 @@ def contact_insert(
     (select_for_update, in the caller's transaction)."""
     if customer.kind != Tenant.Kind.CUSTOMER:
         raise ValidationError(_("Contacts belong to customers."))
-    has_primary = Contact.objects.filter(customer=customer, is_primary=True).exists()
+    has_primary = Contact.unscoped.filter(customer=customer, is_primary=True).exists()
     contact = Contact(
         customer=customer, first_name=first_name, last_name=last_name, email=email, phone=phone
     )
     contact.full_clean(exclude=["is_primary"])
     if is_primary or not has_primary:
-        Contact.objects.filter(customer=customer, is_primary=True).update(is_primary=False)
+        Contact.unscoped.filter(customer=customer, is_primary=True).update(is_primary=False)
         contact.is_primary = True
     contact.save(force_insert=True)
     return contact
@@ -602,10 +603,10 @@ def contact_make_primary(*, contact: Contact) -> Contact:
 def contact_primary_switch(*, contact: Contact) -> Contact:
     """`contact_make_primary` for a contact whose customer's row the caller holds
     locked (select_for_update, in the caller's transaction)."""
-    Contact.objects.filter(customer_id=contact.customer_id, is_primary=True).exclude(
+    Contact.unscoped.filter(customer_id=contact.customer_id, is_primary=True).exclude(
         pk=contact.pk
     ).update(is_primary=False)
-    Contact.objects.filter(pk=contact.pk).update(is_primary=True)
+    Contact.unscoped.filter(pk=contact.pk).update(is_primary=True)
     contact.is_primary = True
     return contact
 
@@ -618,3 +619,105 @@ def user_profile_update(*, user: User, full_name: str, language: str) -> User:
     user.full_clean(validate_unique=False, exclude=["password"])
     user.save(update_fields=["full_name", "language"])
     return user
+
+
+@dataclass(frozen=True)
+class PlatformSetup:
+    provider: Tenant
+    admin: User
+    created: bool
+
+
+def platform_setup(
+    *,
+    name: str,
+    currency: str,
+    admin_email: str,
+    legal_address: str = "",
+    vat_number: str = "",
+) -> PlatformSetup:
+    """The install's provider organization and its first staff member, once
+    (SPEC §2 "Operator set-up", `manage.py setup_platform`). The first admin is
+    platform staff and the provider's owner, with an unusable password: the
+    invitation emailed after commit carries a link to choose one. Run again with
+    the same name and admin it changes nothing (`created` is False); with
+    another name, currency or admin it refuses. The database allows one
+    provider (tenant_one_provider), so two runs at once make one."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Give the provider's name.")})
+    if currency not in Tenant.Currency.values:
+        raise ValidationError({"currency": _("Choose CHF or EUR.")})
+    try:
+        with transaction.atomic():
+            return _platform_setup(
+                name=name,
+                currency=currency,
+                admin_email=admin_email,
+                legal_address=legal_address,
+                vat_number=vat_number,
+            )
+    except IntegrityError:  # another run created the provider meanwhile: compare with it
+        with transaction.atomic():
+            return _platform_setup(
+                name=name,
+                currency=currency,
+                admin_email=admin_email,
+                legal_address=legal_address,
+                vat_number=vat_number,
+            )
+
+
+def _platform_setup(
+    *, name: str, currency: str, admin_email: str, legal_address: str, vat_number: str
+) -> PlatformSetup:
+    email = User.objects.normalize_email(admin_email or "").strip().lower()
+    provider = provider_root_or_none()
+    if provider is not None:
+        if provider.name != name:
+            raise ValidationError(
+                {
+                    "name": _("The platform is set up already, as “%(name)s”. Nothing was changed.")
+                    % {"name": provider.name}
+                }
+            )
+        if provider.currency != currency:
+            raise ValidationError(
+                {
+                    "currency": _(
+                        "The platform is set up already, in %(currency)s. Nothing was changed."
+                    )
+                    % {"currency": provider.currency}
+                }
+            )
+        membership = (
+            Membership.unscoped.select_related("user")
+            .filter(tenant=provider, user__email__iexact=email)
+            .first()
+        )
+        if membership is None or not membership.user.is_staff:
+            raise ValidationError(
+                {
+                    "admin_email": _(
+                        "The platform is set up already, with another first admin. "
+                        "Nothing was changed; invite more staff from the provider organization."
+                    )
+                }
+            )
+        return PlatformSetup(provider=provider, admin=membership.user, created=False)
+    provider = tenant_create(
+        kind=Tenant.Kind.PROVIDER,
+        name=name,
+        parent=None,
+        currency=currency,
+        address=(legal_address or "").strip(),
+        tax_id=(vat_number or "").strip(),
+    )
+    admin, _created = user_get_or_create_invited(email=email)
+    admin.is_staff = admin.is_superuser = True
+    admin.save(update_fields=["is_staff", "is_superuser"])
+    membership = Membership.unscoped.create(
+        user=admin, tenant=provider, role=Role.OWNER, buyer=False
+    )
+    _enqueue_invitation(membership)
+    return PlatformSetup(provider=provider, admin=admin, created=True)

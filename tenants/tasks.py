@@ -57,7 +57,7 @@ def sweep_pending_emails() -> int:
 @shared_task
 def send_membership_invitation(membership_id: str) -> None:
     try:
-        membership = Membership.objects.select_related("user", "tenant", "invited_by").get(
+        membership = Membership.unscoped.select_related("user", "tenant", "invited_by").get(
             id=membership_id
         )
     except ObjectDoesNotExist:

@@ -145,9 +145,10 @@ urlpatterns = router.urls
 
 
 class ProgrammeAPI(OrgAPIView):
-    """The yearly value of the products the partner manages, per currency, against
-    the programme's threshold in that currency (CHF 2,000, EUR 1,800; never
-    converted); reaching either qualifies. Partner members; customers: 404."""
+    """What was invoiced in the last 12 months for the products the partner sold
+    and manages now, net of credit notes, per currency, against the programme's
+    threshold in that currency (CHF 2,000, EUR 1,800; never converted); reaching
+    either qualifies. Partner members; customers: 404."""
 
     allowed_kinds = (Tenant.Kind.PARTNER,)
     min_role = Role.COLLABORATOR

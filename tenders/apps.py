@@ -7,4 +7,9 @@ class TendersConfig(AppConfig):
     verbose_name = _("Tenders")
 
     def ready(self) -> None:
-        from tenders import tasks  # noqa: F401  (registers its Celery tasks: tenants.jobs)
+        from tenders import (
+            programme,
+            tasks,  # noqa: F401  (registers its Celery tasks: tenants.jobs)
+        )
+
+        programme.connect()

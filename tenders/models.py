@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Product
 from tenants.models import Tenant, User
+from tenants.scoping import Scope, TenantScopedQuerySet
 
 
 class Tender(models.Model):
@@ -48,7 +49,12 @@ class Tender(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
+    tenant_scope = Scope(owners=("customer",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         db_table = "partners_tender"
         ordering = ["-created_at"]
         indexes = [
@@ -84,7 +90,12 @@ class TenderProposal(models.Model):
     message = models.TextField(max_length=5000)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(owners=("partner", "tender__customer"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         db_table = "partners_tenderproposal"
         ordering = ["created_at"]
         constraints = [

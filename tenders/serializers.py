@@ -94,9 +94,10 @@ def _money(**kwargs) -> serializers.DecimalField:
 class ProgrammeCurrencySerializer(serializers.Serializer):
     currency = serializers.CharField(read_only=True)
     yearly_value = _money(
-        help_text="The yearly value of the products the partner manages, in this currency."
+        help_text="What was invoiced, net of credit notes, in the last 12 months for the "
+        "products the partner sold and manages now, in this currency."
     )
-    threshold = _money(help_text="The yearly value that qualifies, in this currency.")
+    threshold = _money(help_text="What qualifies over 12 months, in this currency.")
     missing = _money(help_text="What is still missing to reach the threshold (0.00 once reached).")
     percent = serializers.IntegerField(
         read_only=True, min_value=0, max_value=100, help_text="How far, capped at 100."

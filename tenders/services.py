@@ -130,7 +130,7 @@ def tender_post(*, org: OrgContext, **fields: Any) -> Tender:
         raise PermissionDenied(_("Tenders are posted by customers."))
     if not org.has_role(Role.ADMIN):
         raise PermissionDenied(_("Only owners and admins post tenders."))
-    tender = Tender.objects.create(
+    tender = Tender.unscoped.create(
         **tender_clean(**fields),
         customer=org.tenant,
         posted_by=org.user,
@@ -145,7 +145,7 @@ def tender_post(*, org: OrgContext, **fields: Any) -> Tender:
 @transaction.atomic
 def tender_post_visitor(**fields: Any) -> Tender:
     """A visitor posts a tender: it waits until they confirm the address."""
-    tender = Tender.objects.create(
+    tender = Tender.unscoped.create(
         **tender_clean(**fields), status=Status.UNCONFIRMED, nonce=secrets.token_hex(16)
     )
     email_queue(
@@ -180,7 +180,7 @@ def tender_for_token(*, token: str, purpose: str) -> Tender | None:
     if not isinstance(data, dict) or data.get("p") != purpose:
         return None
     tender_pk = data.get("t")
-    tender = Tender.objects.filter(pk=tender_pk).first() if tender_pk else None
+    tender = Tender.unscoped.filter(pk=tender_pk).first() if tender_pk else None
     if tender is None or not secrets.compare_digest(tender.nonce, str(data.get("n"))):
         return None
     return tender
@@ -192,7 +192,7 @@ def tender_confirm(*, tender: Tender) -> Tender:
     A request whose last day has passed is not published."""
     if tender.status == Status.UNCONFIRMED and tender.valid_until < timezone.localdate():
         raise Conflict(_("This request's last day has passed: post it again with a later one."))
-    opened = Tender.objects.filter(pk=tender.pk, status=Status.UNCONFIRMED).update(
+    opened = Tender.unscoped.filter(pk=tender.pk, status=Status.UNCONFIRMED).update(
         status=Status.OPEN, opened_at=timezone.now()
     )
     tender.refresh_from_db()
@@ -209,7 +209,7 @@ def tender_cancel(*, tender: Tender, org: OrgContext | None = None) -> Tender:
     customer's owners and admins. Partners stop seeing it immediately."""
     if org is not None and (tender.customer_id != org.tenant.pk or not org.has_role(Role.ADMIN)):
         raise PermissionDenied(_("Only the customer that posted it may cancel it."))
-    cancelled = Tender.objects.filter(
+    cancelled = Tender.unscoped.filter(
         pk=tender.pk, status__in=(Status.UNCONFIRMED, Status.OPEN)
     ).update(status=Status.CANCELLED, cancelled_at=timezone.now())
     if not cancelled:
@@ -227,7 +227,7 @@ def partners_receiving_tenders() -> QuerySet[Tenant]:
 def tender_tell_partner(*, tender_id: uuid.UUID | str, partner_id: uuid.UUID | str) -> int:
     """Email one partner's owners and admins an excerpt of an open tender; keyed
     per tender, partner and person, so a rerun sends nothing twice."""
-    tender = Tender.objects.filter(
+    tender = Tender.unscoped.filter(
         pk=tender_id, status=Status.OPEN, valid_until__gte=timezone.localdate()
     ).first()
     partner = partners_receiving_tenders().filter(pk=partner_id).first()
@@ -235,7 +235,7 @@ def tender_tell_partner(*, tender_id: uuid.UUID | str, partner_id: uuid.UUID | s
         return 0
     users = [
         m.user
-        for m in Membership.objects.filter(
+        for m in Membership.unscoped.filter(
             tenant=partner, role__in=(Role.OWNER, Role.ADMIN)
         ).select_related("user")
     ]
@@ -273,12 +273,12 @@ def tender_propose(*, org: OrgContext, tender: Tender, message: str) -> TenderPr
     message = (message or "").strip()
     if not message or len(message) > 5000:
         raise ValidationError({"message": _("Write your proposal, in at most 5,000 characters.")})
-    tender = Tender.objects.select_for_update().get(pk=tender.pk)
+    tender = Tender.unscoped.select_for_update().get(pk=tender.pk)
     if tender.status != Status.OPEN or tender.valid_until < timezone.localdate():
         raise Conflict(_("This request is no longer open."))
     try:
         with transaction.atomic():
-            proposal = TenderProposal.objects.create(
+            proposal = TenderProposal.unscoped.create(
                 tender=tender, partner=org.tenant, author=org.user, message=message
             )
     except IntegrityError as exc:

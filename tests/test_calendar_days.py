@@ -77,15 +77,15 @@ def test_a_renewal_lands_on_the_first_of_the_month_in_zurich(renewing, time_mach
     time_machine.move_to(LAST_EVENING)
     assert timezone.localdate() == datetime.date(2026, 12, 31)
     assert billing_tasks.place_renewals() == 0
-    assert not Renewal.objects.exists()
+    assert not Renewal.unscoped.exists()
 
     # An hour later it is 1 January 2027 in Zurich (31 December in UTC): January
     # is billed, on an invoice dated and numbered in 2027
     time_machine.move_to(FIRST_NIGHT)
     assert billing_tasks.place_renewals() == 1
-    renewal = Renewal.objects.get(subscription=renewing)
+    renewal = Renewal.unscoped.get(subscription=renewing)
     assert renewal.period_starts_on == datetime.date(2027, 1, 1)
-    invoice = Invoice.objects.get(order=renewal.order, kind=Invoice.Kind.INVOICE)
+    invoice = Invoice.unscoped.get(order=renewal.order, kind=Invoice.Kind.INVOICE)
     assert timezone.localdate(invoice.issued_at) == datetime.date(2027, 1, 1)
     assert invoice.number.startswith("INV-2027-")
     # and a rerun later that night bills nothing twice
@@ -97,7 +97,7 @@ def ending(world, time_machine):
     """Alpine's full access to Müller, its last day of service 31 December 2026."""
     time_machine.move_to(on(2026, 12, 2, 9))
     partnership = grant(world, access="full", payment="customer")
-    Partnership.objects.filter(pk=partnership.pk).update(ends_on=datetime.date(2026, 12, 31))
+    Partnership.unscoped.filter(pk=partnership.pk).update(ends_on=datetime.date(2026, 12, 31))
     return partnership
 
 
@@ -119,7 +119,7 @@ def test_the_seven_day_reminder_goes_out_on_the_right_day_in_zurich(world, time_
     # Access whose last day of service is 8 January: 7 days before is 1 January
     time_machine.move_to(on(2026, 12, 2, 9))
     partnership = grant(world, access="full", payment="customer")
-    Partnership.objects.filter(pk=partnership.pk).update(ends_on=datetime.date(2027, 1, 8))
+    Partnership.unscoped.filter(pk=partnership.pk).update(ends_on=datetime.date(2027, 1, 8))
     reminders = OutboundEmail.objects.filter(subject__contains="ends in 7 days")
 
     time_machine.move_to(LAST_EVENING)  # 8 days before

@@ -40,6 +40,12 @@ compared with the naive figure, which never calls `partners.selectors`:
   more → 0 `churn`; else `expansion` / `contraction`.
 - upcoming MRR: the MRR on the next day anything changes (the first start
   after today, or the day after the first last day from today on).
+- the programme (SPEC §7 rev. 2): per currency, over the invoices issued from
+  the day after today's date a year ago to today, the charged amounts of the
+  order lines whose order was settled under this partner (`Order.partner`) and
+  whose product a grant of the partner that counts now gives for the customer;
+  plus on an invoice, minus on a credit note. Customers also place orders
+  (which open subscriptions) and staff refund some.
 """
 
 import contextlib
@@ -51,10 +57,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import time_machine
+from dateutil.relativedelta import relativedelta
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
+from django.test import TestCase
 from django.utils import timezone
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -66,6 +74,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from billing.models import Invoice
+from billing.services import LineRequest, order_place, order_refund
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
 from partners import services as partner_services
@@ -91,6 +101,7 @@ from tenants.tests.factories import (
     MembershipFactory,
     PartnerFactory,
     ProviderFactory,
+    UserFactory,
 )
 from tenders.selectors import programme_progress
 from tests.clock import on
@@ -155,22 +166,24 @@ class Naive:
         self.partners_of = partners_of  # partner pk → (own {pk}, sub-tree {pks})
         self.grants = [
             g
-            for g in Partnership.objects.prefetch_related("products")
+            for g in Partnership.unscoped.prefetch_related("products")
             if g.status == Partnership.Status.ACTIVE
             and (g.ends_on is None or g.ends_on >= self.today)
         ]
         # MRR reads every subscription's ledger (a cancelled one counts until its
         # cancel); the programme still reads the rows of those not cancelled
         self.subs = list(
-            Subscription.objects.select_related("product").prefetch_related(
+            Subscription.unscoped.select_related("product").prefetch_related(
                 Prefetch(
                     "changes",
-                    queryset=SubscriptionChange.objects.select_related("subscription"),
+                    queryset=SubscriptionChange.unscoped.select_related("subscription"),
                 )
             )
         )
-        self.row_subs = [s for s in self.subs if not s.cancelled_at]
         self.customers = {t.pk: t for t in Tenant.objects.filter(kind=Tenant.Kind.CUSTOMER)}
+        self.invoices = list(
+            Invoice.unscoped.select_related("order").prefetch_related("order__lines__product")
+        )
         self.products = list(Product.objects.filter(is_active=True))
 
     def scope(self, partner: Tenant, subtree: bool) -> set:
@@ -283,10 +296,17 @@ class Naive:
 
     def programme(self, partner: Tenant) -> dict:
         own = self.scope(partner, False)
+        first = self.today - relativedelta(years=1) + datetime.timedelta(days=1)
         values = {"CHF": Decimal(0), "EUR": Decimal(0)}
-        for s in self.row_subs:
-            if live_on(s, self.today) and self.gives(own, s.customer_id, s.product):
-                values[s.currency] += twelves(s)
+        for invoice in self.invoices:
+            order = invoice.order
+            issued_on = timezone.localdate(invoice.issued_at)
+            if order.partner_id != partner.pk or not first <= issued_on <= self.today:
+                continue
+            sign = 1 if invoice.kind == Invoice.Kind.INVOICE else -1
+            for line in order.lines.all():
+                if self.gives(own, order.customer_id, line.product):
+                    values[order.currency] += sign * line.charged_amount
         return {currency: value.quantize(CENT) for currency, value in values.items()}
 
 
@@ -319,6 +339,7 @@ class Figures(RuleBasedStateMachine):
         ]
         self.customers = customers
         self.customer_orgs = {c.pk: self.owner_of(c) for c in customers}
+        self.staff = UserFactory(is_staff=True)
         self.products = [
             ProductFactory(code="hosting", prices={"CHF": "12.00", "EUR": "11.00"}),
             ProductFactory(
@@ -345,7 +366,7 @@ class Figures(RuleBasedStateMachine):
         cache.clear()
 
     def live_grant(self, customer: Tenant, partner: Tenant) -> Partnership | None:
-        return Partnership.objects.filter(
+        return Partnership.unscoped.filter(
             customer=customer, partner=partner, status__in=Partnership.LIVE_STATUSES
         ).first()
 
@@ -420,7 +441,7 @@ class Figures(RuleBasedStateMachine):
     def move(self, c, p):
         """The customer leaves its full partner for another, with full access."""
         customer = self.customers[c]
-        for grant in Partnership.objects.filter(
+        for grant in Partnership.unscoped.filter(
             customer=customer, access="full", status=Partnership.Status.ACTIVE
         ):
             with contextlib.suppress(REFUSED):
@@ -450,10 +471,31 @@ class Figures(RuleBasedStateMachine):
         )
         open_ledger(created)  # the opening change the order that places it writes
 
+    @rule(
+        c=st.integers(0, 3), x=st.integers(0, 2), quantity=st.integers(1, 40), refund=st.booleans()
+    )
+    def order(self, c, x, quantity, refund):
+        """The customer's owner orders a product (invoiced to the payer); staff may refund it."""
+        customer = self.customers[c]
+        try:
+            placed = order_place(
+                org=self.customer_orgs[customer.pk],
+                customer_id=customer.pk,
+                lines=[LineRequest(self.products[x], quantity)],
+            )
+        except REFUSED:
+            return
+        event("an order")
+        if (
+            refund
+        ):  # a refund changes no subscription: its credit note retires the cache after the commit
+            with TestCase.captureOnCommitCallbacks(execute=True):
+                order_refund(actor=self.staff, order_id=placed.pk, reason="oracle")
+
     @rule(n=st.integers(0, 30), quantity=st.integers(1, 9), cancel=st.booleans())
     def change(self, n, quantity, cancel):
         """The customer's owner changes a subscription's quantity, or cancels it."""
-        subs = list(Subscription.objects.filter(cancelled_at__isnull=True).order_by("created_at"))
+        subs = list(Subscription.unscoped.filter(cancelled_at__isnull=True).order_by("created_at"))
         if not subs:
             return
         sub = subs[n % len(subs)]
@@ -481,7 +523,7 @@ class Figures(RuleBasedStateMachine):
         naive = Naive(self.partners_of)
         if any(
             g.ends_on and g.ends_on < naive.today
-            for g in Partnership.objects.filter(status="active")
+            for g in Partnership.unscoped.filter(status="active")
         ):
             event("a grant past its ends_on, not yet expired by the job")
         for partner in self.partners:

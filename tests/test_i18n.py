@@ -281,7 +281,7 @@ def test_mrr_figures_are_grouped_in_the_persons_locale(world, client, language, 
     owner = org_context_for(user=world.partner_owner, tenant_id=world.partner.pk)
     customer = customer_add(org=owner, name="Gross AG").customer
     open_ledger(  # MRR reads the ledger
-        Subscription.objects.create(
+        Subscription.unscoped.create(
             customer=customer,
             product=ProductFactory(),
             quantity=1,

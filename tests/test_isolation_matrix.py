@@ -54,11 +54,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import Invoice
-from billing.services import LineRequest, order_place
+from billing.proration import current_period_start
+from billing.services import LineRequest, order_place, subscription_renew
 from catalog.models import Feature, Product
 from catalog.tests.factories import ProductFactory
 from customers import services as customer_services
-from customers.models import ImportJob
+from imports.models import ImportJob
 from offers import services as offer_services
 from partners import services as partner_services
 from partners.models import Partnership
@@ -279,7 +280,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         payment="customer",
         ends_on=today + datetime.timedelta(days=10),
     )
-    Partnership.objects.filter(pk=lapsing.pk).update(ends_on=today - datetime.timedelta(days=1))
+    Partnership.unscoped.filter(pk=lapsing.pk).update(ends_on=today - datetime.timedelta(days=1))
     assert partner_services.partnership_expire(partnership_id=lapsing.pk)
     partnership = _granted(world, alpine, a_owner, access="full", payment="customer")
     limited = _granted(world, limes, limes_owner, access="limited", products=[mailbox])
@@ -293,7 +294,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         products=[standard],
         ends_on=today + datetime.timedelta(days=10),
     )
-    Partnership.objects.filter(pk=lapsed.pk).update(ends_on=today - datetime.timedelta(days=1))
+    Partnership.unscoped.filter(pk=lapsed.pk).update(ends_on=today - datetime.timedelta(days=1))
 
     # Alpine's records about Müller, and its own lists.
     contact = customer_services.contact_add(
@@ -321,7 +322,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
     alert = customer_services.alert_profile_save(org=a_ctx, data={"name": "Alarm Backstube 5186"})
     customer_services.service_profile_set(org=a_ctx, customer=mueller, sla=sla, alert_profile=alert)
     smart_list = smart_list_create(org=a_ctx, name="Liste Bäcker 9907")
-    job = ImportJob.objects.create(
+    job = ImportJob.unscoped.create(
         partner=alpine, kind=ImportJob.Kind.CUSTOMERS, status=ImportJob.Status.DONE, total=1
     )
     # Café Nord: Alpine's unclaimed customer, assigned to the collaborator.
@@ -345,20 +346,26 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         starts_on=today - datetime.timedelta(days=40),
     )
     subscription.save()
+    # billed by the renewal of its current period: only what an order stands
+    # behind unlocks features (upsell.selectors.ordered)
+    subscription_renew(
+        subscription_id=subscription.pk,
+        period_starts_on=current_period_start(subscription, today),
+    )
     upsell_set(org=a_ctx, customer_id=mueller.pk, enabled=True)
     with django_capture_on_commit_callbacks(execute=True):
         upgrade = upgrade_request_create(
             org=m_ctx, subscription_id=subscription.pk, feature_code="vuln-scan"
         )
         order = order_place(org=m_ctx, customer_id=mueller.pk, lines=[LineRequest(hosting, 3)])
-    invoice = Invoice.objects.get(order=order, payer=mueller)
+    invoice = Invoice.unscoped.get(order=order, payer=mueller)
     # Then Alpine pays: its order for Müller is invoiced to Alpine alone.
     partner_services.partnership_change(org=m_ctx, partnership=partnership, payment="partner")
     with django_capture_on_commit_callbacks(execute=True):
         partner_order = order_place(
             org=a_ctx, customer_id=mueller.pk, lines=[LineRequest(hosting, 4)]
         )
-    partner_invoice = Invoice.objects.get(order=partner_order, payer=alpine)
+    partner_invoice = Invoice.unscoped.get(order=partner_order, payer=alpine)
 
     # Alpine's template, sent to Müller (delivered: awaiting its answer).
     template = offer_services.template_create(org=a_ctx, name="Vorlage Bäckerpaket 8842")
@@ -417,7 +424,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
     bergmann = world.other_customer
     bergmann_admin = MembershipFactory(tenant=bergmann, role=Role.ADMIN, buyer=True).user
     bergmann_user = MembershipFactory(tenant=bergmann, role=Role.USER, buyer=True).user
-    audit_event = AuditEvent.objects.filter(tenant=mueller).order_by("-at").first()
+    audit_event = AuditEvent.unscoped.filter(tenant=mueller).order_by("-at").first()
     assert audit_event is not None, "the world's writes leave Müller an audit log"
 
     mrr = customer_mrr(customer=mueller)["current_mrr"]
@@ -577,6 +584,12 @@ REGISTRY: dict[str, Entry] = {
     "branding_logo": Entry(None, {"tenant_id": "logo"}),
     "profile": Entry(None),  # one's own name and language
     "set_language": Entry(None),  # the language picker: a cookie, one's own setting
+    # --- browser: the provider console (staff only; 404 for everyone else)
+    "provider_partners": Entry(None, query={"q": "Alpine"}),
+    "provider_partner_new": Entry(None, body={"name": "x", "owner_email": "x@example.test"}),
+    "provider_partner_status": Entry(
+        None, {"partner_id": "sub_partner"}, body={"status": "suspended"}
+    ),
     # --- browser: tenants
     "org_dashboard": C(),
     "members": C(),
@@ -627,12 +640,16 @@ REGISTRY: dict[str, Entry] = {
     "customer_subscription_edit": P(customer_id="customer", subscription_id="subscription"),
     "customer_subscription_cancel": P(customer_id="customer", subscription_id="subscription"),
     "customer_subscription_raise": P(customer_id="customer", subscription_id="subscription"),
+    "customer_subscription_lower": P(customer_id="customer", subscription_id="subscription"),
+    "customer_subscription_end": P(customer_id="customer", subscription_id="subscription"),
     "mrr_movements": P(),
     "subscriptions": C(),
     "subscription_add": C(),
     "subscription_edit": C(subscription_id="subscription"),
     "subscription_cancel": C(subscription_id="subscription"),
     "subscription_raise": C(subscription_id="subscription"),
+    "subscription_lower": C(subscription_id="subscription"),
+    "subscription_end": C(subscription_id="subscription"),
     # --- browser: billing
     "billing": P(),
     "billing_export": P(),

@@ -461,7 +461,7 @@ def test_every_reference_is_in_the_matrix():
 # FilterSets (so outside the schema's reach): none names an object.
 READ_BY_HAND = {
     "at": "billing/api.py: a subscription's end, `period_end` or a date",
-    "kind": "customers/imports/api.py: the import template's kind",
+    "kind": "imports/api.py: the import template's kind",
     "q": "partners/api.py: the directory's search text",
     "ordering": "subscriptions/api_smart_lists.py: a column of the list's results",
 }

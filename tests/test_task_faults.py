@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from billing.models import Renewal
 from billing.tests.conftest import grant, org
-from customers.imports.jobs import import_submit
-from customers.models import ImportJob
+from imports.jobs import import_submit
+from imports.models import ImportJob
 from offers import services as offer_services
 from offers.models import Offer
 from offers.tests.conftest import hosting, mailbox, template  # noqa: F401 (fixtures)
@@ -47,8 +47,10 @@ PROJECT_APPS = (
     "catalog",
     "subscriptions",
     "partners",
+    "customers",
     "billing",
     "tenders",
+    "imports",
     "offers",
     "upsell",
     "portal",
@@ -102,7 +104,7 @@ class Given:
 
 
 def _offer_status(offer_id) -> str:
-    return Offer.objects.get(pk=offer_id).status
+    return Offer.unscoped.get(pk=offer_id).status
 
 
 def _waiting_offers(world, request, customers: int = 1) -> list[str]:
@@ -114,7 +116,7 @@ def _waiting_offers(world, request, customers: int = 1) -> list[str]:
     for n in range(customers - 1):
         extra = CustomerFactory(name=f"Kunde {n}", parent=world.partner)
         MembershipFactory(tenant=extra, role=Role.OWNER)
-        Partnership.objects.create(
+        Partnership.unscoped.create(
             partner=world.partner,
             customer=extra,
             access="full",
@@ -148,13 +150,13 @@ def deliver_offers(world, request) -> Given:
 
 def deliver_batch(world, request) -> Given:
     ids = _waiting_offers(world, request, customers=3)
-    batch_id = str(Offer.objects.get(pk=ids[0]).batch_id)
+    batch_id = str(Offer.unscoped.get(pk=ids[0]).batch_id)
     return Given([batch_id], lambda: _all_awaiting(ids), emails=4)
 
 
 def sweep_waiting_offers(world, request) -> Given:
     ids = _waiting_offers(world, request, customers=2)
-    Offer.objects.filter(pk__in=ids).update(created_at=timezone.now() - LONG_AGO)
+    Offer.unscoped.filter(pk__in=ids).update(created_at=timezone.now() - LONG_AGO)
     return Given([], lambda: _all_awaiting(ids), emails=3)
 
 
@@ -162,7 +164,7 @@ def expire_offers(world, request) -> Given:
     (offer_id,) = _waiting_offers(world, request)
     offer_services.offer_deliver(offer_id=offer_id)
     settle()
-    Offer.objects.filter(pk=offer_id).update(expires_at=timezone.now() - LONG_AGO)
+    Offer.unscoped.filter(pk=offer_id).update(expires_at=timezone.now() - LONG_AGO)
     # The partner's owner (who sent it) and admin.
     return Given([], lambda: _offer_status(offer_id) == Offer.Status.EXPIRED, emails=2)
 
@@ -182,7 +184,7 @@ def _renewing_subscription(world, request):
 
 
 def _renewed(subscription) -> bool:
-    periods = Renewal.objects.filter(subscription=subscription).values_list("period_starts_on")
+    periods = Renewal.unscoped.filter(subscription=subscription).values_list("period_starts_on")
     return list(periods) == [(datetime.date(2026, 11, 20),)]
 
 
@@ -205,7 +207,7 @@ def renew_batch(world, request) -> Given:
 def _partnership(world, **fields) -> Partnership:
     partnership = grant(world, access="full", payment="customer")
     settle()
-    Partnership.objects.filter(pk=partnership.pk).update(**fields)
+    Partnership.unscoped.filter(pk=partnership.pk).update(**fields)
     return partnership
 
 
@@ -219,13 +221,13 @@ def expire_partnerships(world, request) -> Given:
         products=[request.getfixturevalue("hosting")],
     )
     settle()
-    Partnership.objects.filter(pk=unanswered.pk).update(
+    Partnership.unscoped.filter(pk=unanswered.pk).update(
         invitation_expires_at=timezone.now() - LONG_AGO
     )
 
     def effect():
         return set(
-            Partnership.objects.filter(pk__in=[ended.pk, unanswered.pk]).values_list(
+            Partnership.unscoped.filter(pk__in=[ended.pk, unanswered.pk]).values_list(
                 "status", flat=True
             )
         ) == {"expired"}
@@ -244,7 +246,7 @@ def remind_partnerships_ending(world, request) -> Given:
 
 
 def _queued_import(world, *, created_at=None) -> ImportJob:
-    job = ImportJob.objects.create(
+    job = ImportJob.unscoped.create(
         partner=world.partner,
         kind="customers",
         content="name,city\nGross 1 AG,Bern\nGross 2 AG,Thun\n",
@@ -252,7 +254,7 @@ def _queued_import(world, *, created_at=None) -> ImportJob:
         created_by=world.partner_owner,
     )
     if created_at is not None:
-        ImportJob.objects.filter(pk=job.pk).update(created_at=created_at)
+        ImportJob.unscoped.filter(pk=job.pk).update(created_at=created_at)
     return job
 
 
@@ -368,7 +370,7 @@ def sweep_pending_emails(world, request) -> Given:
 
 
 def send_membership_invitation(world, request) -> Given:
-    membership = Membership.objects.create(
+    membership = Membership.unscoped.create(
         user=UserFactory(email="newcomer@faults.test"),
         tenant=world.partner,
         role=Role.ADMIN,
@@ -484,7 +486,7 @@ def when_offer_send(world, request):
 
 def when_offer_retry(world, request):
     offer = _one_offer(world, request)
-    Offer.objects.filter(pk=offer.pk).update(status=Offer.Status.FAILED)
+    Offer.unscoped.filter(pk=offer.pk).update(status=Offer.Status.FAILED)
     offer.refresh_from_db()
     return lambda: offer_services.offer_retry(org=partner_ctx(world), offer=offer)
 
@@ -496,7 +498,7 @@ def when_offer_deliver(world, request):
 
 
 def when_import_submit(world, request):
-    request.getfixturevalue("monkeypatch").setattr("customers.imports.jobs.SYNC_ROWS_MAX", 1)
+    request.getfixturevalue("monkeypatch").setattr("imports.jobs.SYNC_ROWS_MAX", 1)
     return lambda: import_submit(
         org=partner_ctx(world), kind="customers", file=b"name\nGross 1 AG\nGross 2 AG\n"
     )

@@ -11,7 +11,8 @@ from django.utils.translation import pgettext_lazy
 
 from catalog.models import Feature, Product
 from subscriptions.models import Subscription
-from tenants.models import AppendOnly, Tenant, User
+from tenants.models import AppendOnly, AppendOnlyQuerySet, ScopedAppendOnlyQuerySet, Tenant, User
+from tenants.scoping import Scope, TenantScopedQuerySet
 
 
 class UpsellSwitch(models.Model):
@@ -23,6 +24,14 @@ class UpsellSwitch(models.Model):
     updated_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+
+    tenant_scope = Scope(owners=("customer",), customer="customer")
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        default_manager_name = "unscoped"
+        verbose_name_plural = "upsell switches"  # not Django's "switchs"
 
     def __str__(self) -> str:
         return f"Upsell {'on' if self.enabled else 'off'} for {self.customer}"
@@ -47,7 +56,12 @@ class UpsellChange(AppendOnly):
     )
     at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(owners=("customer",), customer="customer")
+    unscoped = AppendOnlyQuerySet.as_manager()
+    objects = ScopedAppendOnlyQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-at"]
         indexes = [models.Index(fields=["customer", "-at"], name="upsell_change_customer_at")]
 
@@ -78,7 +92,12 @@ class FeatureInterest(models.Model):
     recommended_product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     at = models.DateTimeField(default=timezone.now, editable=False)
 
+    tenant_scope = Scope(owners=("customer", "partner"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-at"]
         indexes = [
             models.Index(fields=["partner", "customer", "-at"], name="interest_partner_customer"),
@@ -122,7 +141,12 @@ class UpgradeRequest(models.Model):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
+    tenant_scope = Scope(owners=("customer", "partner"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
     class Meta:
+        default_manager_name = "unscoped"
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(

@@ -8,20 +8,29 @@ The action element (SPEC §5's table): an owner or admin who is a buyer gets
 nearest ancestor's, up to the provider); everyone else — and buyers too when no
 Buy URL is set anywhere above — gets "To upgrade the edition, contact your
 partner", with the managing partner's support contact from its branding.
+
+Only what was ordered unlocks (SPEC §4, §7 rev. 2; issue 20 item 7): a
+subscription is a service here when an order placed or billed it (a line of
+an order, a change of its ledger with an order), never a row written
+otherwise. Before, "customer.owner adds 50 x Protect Advanced at CHF 0.00 in
+the browser" showed every Protect Advanced feature unlocked; now the price is
+refused, and a subscription no order stands behind unlocks nothing (its
+features stay locked, and with upsell on the edition that has them is offered).
 """
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from django.db.models import Count, Max, Prefetch, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from billing.models import OrderLine
 from catalog.models import Feature, Product
 from partners.selectors import ManagingGrants, customer_get_for_partner, customers_visible_to
-from subscriptions.models import Subscription
+from subscriptions.models import Subscription, SubscriptionChange
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, branding_effective, uuid_or_404
 from upsell.models import FeatureInterest, UpgradeRequest, UpsellChange, UpsellSwitch
@@ -33,11 +42,11 @@ CONTACT_MESSAGE = _("To upgrade the edition, contact your partner")
 
 
 def upsell_enabled(*, customer: Tenant) -> bool:
-    return UpsellSwitch.objects.filter(customer=customer, enabled=True).exists()
+    return UpsellSwitch.unscoped.filter(customer=customer, enabled=True).exists()
 
 
 def upsell_history(*, customer: Tenant) -> QuerySet[UpsellChange]:
-    return UpsellChange.objects.filter(customer=customer).select_related("actor", "acting_for")
+    return UpsellChange.unscoped.filter(customer=customer).select_related("actor", "acting_for")
 
 
 def upsell_customer_get(*, org: OrgContext, customer_id: object) -> Tenant:
@@ -116,17 +125,28 @@ def lowest_unlocking(feature: Feature, current: Product, editions: list[Product]
     return min(having, key=lambda p: p.edition_rank, default=None)
 
 
+def ordered(subscriptions: QuerySet[Subscription]) -> QuerySet[Subscription]:
+    """The subscriptions an order stands behind: a line of an order billed it, or
+    a change of its ledger names an order (an accepted offer's, a renewal's).
+    A row written otherwise (no order: a direct write, a seed, a legacy row not
+    yet renewed) unlocks nothing."""
+    return subscriptions.filter(
+        Exists(SubscriptionChange.unscoped.filter(subscription=OuterRef("pk"), order__isnull=False))
+        | Exists(OrderLine.unscoped.filter(subscription=OuterRef("pk")))
+    )
+
+
 def services_for(*, org: OrgContext) -> list[ServiceLine]:
-    """The customer's active subscriptions with their features; with upsell on,
-    the missing ones of the product's family, tagged and with the viewer's
-    action element. A fixed number of queries per distinct partner."""
+    """The customer's active subscriptions that were ordered (`ordered`) with their
+    features; with upsell on, the missing ones of the product's family, tagged
+    and with the viewer's action element. A fixed number of queries per
+    distinct partner."""
     customer = org.tenant
     if not customer.is_customer:
         return []
     today = timezone.localdate()
     subscriptions = list(
-        Subscription.objects.active_on(today)
-        .filter(customer=customer)
+        ordered(Subscription.unscoped.active_on(today).filter(customer=customer))
         .select_related("product")
         .prefetch_related(Prefetch("product__features", queryset=Feature.objects.order_by("name")))
         .order_by("product__family", "product__edition_rank", "starts_on")
@@ -202,7 +222,7 @@ def interest_for(*, org: OrgContext, customer: Tenant) -> list[dict]:
     """Per locked feature, how often this customer's members looked at it,
     clicked Buy now or asked, and when last (this partner's customer only)."""
     rows = (
-        FeatureInterest.objects.filter(partner=org.tenant, customer=customer)
+        FeatureInterest.unscoped.filter(partner=org.tenant, customer=customer)
         .values("feature__code", "feature__name", "recommended_product__name", "kind")
         .annotate(count=Count("pk"), last=Max("at"))
         .order_by("feature__name", "kind")
@@ -227,7 +247,7 @@ def interest_for(*, org: OrgContext, customer: Tenant) -> list[dict]:
 
 
 def buy_clicks_by_partner(*, partner: Tenant) -> int:
-    return FeatureInterest.objects.filter(
+    return FeatureInterest.unscoped.filter(
         partner=partner, kind=FeatureInterest.Kind.CLICKED
     ).count()
 
@@ -237,7 +257,7 @@ def upgrade_requests_for(*, org: OrgContext) -> QuerySet[UpgradeRequest]:
     if not org.tenant.is_partner:
         return UpgradeRequest.objects.none()
     return (
-        UpgradeRequest.objects.filter(
+        UpgradeRequest.unscoped.filter(
             partner=org.tenant, customer__in=customers_visible_to(org=org)
         )
         .select_related(

@@ -55,7 +55,7 @@ def upsell_switch(*, org: OrgContext, customer: Tenant, enabled: bool) -> Upsell
             raise PermissionDenied(_("Only the partner's owners and admins switch upsell."))
     elif not org.is_staff:
         raise Http404("No such customer.")
-    switch, _created = UpsellSwitch.objects.select_for_update().get_or_create(customer=customer)
+    switch, _created = UpsellSwitch.unscoped.select_for_update().get_or_create(customer=customer)
     if org.tenant.is_partner and not grant_holds(org=org, customer=customer):
         raise Http404("No such customer.")
     if switch.enabled == enabled:
@@ -64,7 +64,7 @@ def upsell_switch(*, org: OrgContext, customer: Tenant, enabled: bool) -> Upsell
     switch.updated_at = timezone.now()
     switch.updated_by = org.user
     switch.save(update_fields=["enabled", "updated_at", "updated_by"])
-    UpsellChange.objects.create(
+    UpsellChange.unscoped.create(
         customer=customer,
         enabled=enabled,
         actor=org.user,
@@ -82,7 +82,7 @@ def upsell_switch(*, org: OrgContext, customer: Tenant, enabled: bool) -> Upsell
 
 def _interest(org: OrgContext, line: ServiceLine, feature_line: FeatureLine, kind: str) -> None:
     assert feature_line.unlocked_by is not None  # a locked feature names its edition
-    FeatureInterest.objects.create(
+    FeatureInterest.unscoped.create(
         customer=org.tenant,
         partner=line.contact.partner if line.contact else None,
         user=org.user,
@@ -132,7 +132,7 @@ def upgrade_request_create(
     partner = line.contact.partner if line.contact else None
     if partner is None:
         raise ValidationError({"feature": _("No partner manages this product for you.")})
-    existing = UpgradeRequest.objects.filter(
+    existing = UpgradeRequest.unscoped.filter(
         customer=org.tenant,
         recommended_product=feature_line.unlocked_by,
         feature=feature_line.feature,
@@ -142,7 +142,7 @@ def upgrade_request_create(
         return existing
     try:
         with transaction.atomic():
-            request = UpgradeRequest.objects.create(
+            request = UpgradeRequest.unscoped.create(
                 customer=org.tenant,
                 partner=partner,
                 requested_by=org.user,
@@ -153,7 +153,7 @@ def upgrade_request_create(
                 quantity=line.subscription.quantity,
             )
     except IntegrityError:  # the same request a moment earlier
-        return UpgradeRequest.objects.get(
+        return UpgradeRequest.unscoped.get(
             customer=org.tenant,
             recommended_product=feature_line.unlocked_by,
             feature=feature_line.feature,
@@ -164,7 +164,7 @@ def upgrade_request_create(
         key=f"upgrade-request:{request.pk}",
         users=[
             m.user
-            for m in Membership.objects.filter(
+            for m in Membership.unscoped.filter(
                 tenant=partner, role__in=(Role.OWNER, Role.ADMIN)
             ).select_related("user")
         ],
@@ -200,7 +200,7 @@ def upgrade_request_create(
 def _close(request: UpgradeRequest, org: OrgContext, status: str, **fields: Any) -> UpgradeRequest:
     """The guarded UPDATE; then the caller's request (loaded once, through the
     selector) reads again what it changed, keeping what it had loaded with it."""
-    changed = UpgradeRequest.objects.filter(
+    changed = UpgradeRequest.unscoped.filter(
         pk=request.pk, status=UpgradeRequest.Status.OPEN
     ).update(status=status, closed_at=timezone.now(), closed_by=org.user, **fields)
     if changed != 1:

@@ -1,9 +1,19 @@
 """A live subscription changed mid-period, as an order (SPEC §4, §7 rev. 2).
 
-Built so far: **raising the quantity** (`PATCH subscriptions/{id}/ {"quantity"}`
-above the current one). The order charges the rest of the current billing
-period by days (`billing.proration`), at today's prices for the payer, and
-writes the ledger's `increase`; the next renewal bills the whole new quantity.
+**Raising the quantity** (`PATCH subscriptions/{id}/ {"quantity"}` above the
+current one): the order charges the rest of the current billing period by days
+(`billing.proration`), or up to the subscription's last day when that comes
+first, at today's prices for the payer, and writes the ledger's `increase`; the
+next renewal bills the whole new quantity.
+
+**Lowering it, ending it now, replacing its edition**: a *credit order* (kind
+`credit`) gives back the unused paid days, at the price paid, to whoever paid
+them (`billing.services.credits`): its credit note (own sequence, numbered last
+like invoices), the partner's partial clawback, and the ledger's `decrease`,
+`cancel`, or `upgrade`/`downgrade`.
+
+The degressive tier of what is priced today is the one the customer's total
+quantity of the product reaches, over all its live subscriptions.
 
 The rule, per amount of the price waterfall (list, public, preferential, and so
 what is charged, the cashback and the discount): both states are priced at the
@@ -14,8 +24,11 @@ one tier is exactly that rule; when the raise reaches a better tier, the units
 already there keep what they paid until the renewal reprices them all, so a
 raise never lowers what is charged.
 
-Lowering, changing edition and ending early need a credit note and a partial
-clawback of the cashback: not built yet (400 / the cancel, docs/billing.md).
+Entry points: `subscription_raise(_preview)`, `subscription_lower` and
+`subscription_end_now` (people, API and pages: permission, buyer flag, row
+lock, preview and `expected_total`), `subscription_lower_confirmed` and
+`edition_replaced_credit` (an accepted offer, whose caller checked who may and
+holds the locks).
 """
 
 import datetime
@@ -29,7 +42,9 @@ from django.utils.translation import gettext as _
 
 from billing.models import Order
 from billing.pricing import Waterfall, waterfall
-from billing.proration import Period, period_bounds, state_value
+from billing.proration import Period, period_bounds, span_value
+from billing.selectors import live_quantities
+from billing.services.credits import Credited, credit_quote
 from billing.services.orders import (
     MAX_QUANTITY,
     LineRequest,
@@ -42,14 +57,20 @@ from billing.services.orders import (
     quote_build,
     with_catalog,
 )
-from subscriptions.models import Subscription
+from partners.models import Partnership, Side
+from partners.selectors import managing_partnership
+from subscriptions.models import Subscription, SubscriptionChange
 from subscriptions.services import (
+    NOTHING,
     LedgerEntry,
     subscription_last_day_set,
     subscription_write_check,
 )
 from tenants.exceptions import Conflict
+from tenants.models import Tenant, User
 from tenants.selectors import OrgContext
+
+Kind = SubscriptionChange.Kind
 
 WATERFALL_AMOUNTS = (
     "list_amount",
@@ -71,6 +92,7 @@ class Raise:
     on: datetime.date  # the first day charged: today
     quote: Quote
     renewal: Quote
+    until: datetime.date  # the last day charged: the period's, or the subscription's
 
 
 def _live(subscription: Subscription, today: datetime.date) -> None:
@@ -82,11 +104,15 @@ def _live(subscription: Subscription, today: datetime.date) -> None:
         raise Conflict(_("This subscription has not started yet."))
 
 
-def _prorated(new: Waterfall, old: Waterfall, period: Period, today: datetime.date) -> Waterfall:
-    """Each amount of the waterfall: value(new) - value(old) for the rest of the period."""
+def _prorated(
+    new: Waterfall, old: Waterfall, period: Period, today: datetime.date, until: datetime.date
+) -> Waterfall:
+    """Each amount of the waterfall: value(new) - value(old) from today to `until`."""
 
     def rest(price: Waterfall, field: str) -> Decimal:
-        return state_value(state=(1, getattr(price, field)), period=period, on=today)
+        return span_value(
+            amount_per_period=getattr(price, field), period=period, on=today, until=until
+        )
 
     return Waterfall(
         quantity=new.quantity - old.quantity,
@@ -111,16 +137,14 @@ def _raise_priced(
             message = _("Quantities go from 1 to %(max)s.") % {"max": MAX_QUANTITY}
         else:
             message = _(
-                "Lowering a quantity needs a credit note, which the portal does not issue "
-                "yet: end this subscription and order the new quantity."
+                "This is less than the subscription has: lower the quantity instead (the "
+                "removed units' unused days are credited)."
             )
         raise ValidationError({"quantity": message})
     customer = subscription.customer
     (line,) = with_catalog([LineRequest(subscription.product, quantity, subscription)])
     ordered_by, partnership = ordering_side(org, customer, [line], lock=lock)
-    renewal = quote_build(
-        customer=customer, lines=[line], ordered_by=ordered_by, partnership=partnership
-    )
+    renewal = _renewal(subscription, quantity, ordered_by, partnership, line=line)
     new = renewal.lines[0].price
     old = waterfall(
         unit_price=new.unit_price,
@@ -129,7 +153,8 @@ def _raise_priced(
         discount_rate=new.discount_rate,
     )
     period = period_bounds(subscription.starts_on, subscription.billing_period, today)
-    price = _prorated(new, old, period, today)
+    until = min(period[1], subscription.ends_on or period[1])
+    price = _prorated(new, old, period, today, until)
     terms = renewal.terms
     quote = Quote(
         customer=customer,
@@ -139,7 +164,35 @@ def _raise_priced(
         terms=terms,
         lines=[QuoteLine.under(terms, line.product, price, subscription=subscription)],
     )
-    return Raise(subscription, quantity, period, today, quote, renewal)
+    return Raise(subscription, quantity, period, today, quote, renewal, until)
+
+
+def _renewal(
+    subscription: Subscription,
+    quantity: int,
+    ordered_by: str,
+    partnership: Partnership | None,
+    *,
+    line: LineRequest | None = None,
+) -> Quote:
+    """What the next renewal of `quantity` units bills at today's prices: the
+    tier of the customer's total quantity of the product (its other live
+    subscriptions' units and these)."""
+    if line is None:  # else the caller loaded it, with its catalog
+        (line,) = with_catalog([LineRequest(subscription.product, quantity, subscription)])
+    elsewhere = live_quantities(
+        customer=subscription.customer,
+        product_ids=[subscription.product_id],
+        day=timezone.localdate(),
+        exclude=[subscription.pk],
+    )
+    return quote_build(
+        customer=subscription.customer,
+        lines=[line],
+        ordered_by=ordered_by,
+        partnership=partnership,
+        elsewhere=elsewhere,
+    )
 
 
 def subscription_raise_preview(
@@ -168,11 +221,7 @@ def subscription_raise(
     grant is checked again under its lock (ordering_side)."""
     subscription_write_check(org=org, customer=subscription.customer)
     order_check(org=org)
-    subscription = (
-        Subscription.objects.select_for_update(of=("self",))
-        .select_related("customer", "product")
-        .get(pk=subscription.pk)
-    )
+    subscription = _locked(subscription)
     priced = _raise_priced(org, subscription, quantity, lock=True)
     if expected_total is not None and priced.quote.charged != expected_total:
         raise PriceChanged(priced.quote)
@@ -188,6 +237,7 @@ def subscription_raise(
         placed_by=org.user,
         period_starts_on=timezone.localdate(),
         subscriptions=[subscription],
+        period_ends_on=priced.until,
     )
 
 
@@ -198,3 +248,283 @@ def subscription_end_at_period_end(*, org: OrgContext, subscription: Subscriptio
     _live(subscription, today)
     _first, last = period_bounds(subscription.starts_on, subscription.billing_period, today)
     return subscription_last_day_set(org=org, subscription=subscription, ends_on=last)
+
+
+# --- credits: lowering, ending now, a replaced edition ---------------------------------
+
+
+@dataclass(frozen=True)
+class Credit:
+    """The preview of a credit order: `subscription` going to `quantity` units
+    (0: it ends) on `on`; `credited.quote` is the credit order (its line's
+    `credit` to the payer, `clawback` from the partner), `renewal` what the next
+    renewal bills (None: none follows)."""
+
+    subscription: Subscription
+    quantity: int
+    credited: Credited
+    renewal: Quote | None
+
+    @property
+    def quote(self) -> Quote:
+        return self.credited.quote
+
+    @property
+    def on(self) -> datetime.date:
+        return self.credited.on
+
+    @property
+    def until(self) -> datetime.date:
+        return self.credited.until
+
+
+def _locked(subscription: Subscription) -> Subscription:
+    return (
+        Subscription.unscoped.select_for_update(of=("self",))
+        .select_related("customer", "product")
+        .get(pk=subscription.pk)
+    )
+
+
+def _lower_checked(subscription: Subscription, quantity: int, today: datetime.date) -> None:
+    _live(subscription, today)
+    if quantity < 1 or quantity > MAX_QUANTITY:
+        message = _("Quantities go from 1 to %(max)s.") % {"max": MAX_QUANTITY}
+    elif quantity == subscription.quantity:
+        message = _("The subscription already has this quantity.")
+    elif quantity > subscription.quantity:
+        message = _("This is more than the subscription has: raise the quantity instead.")
+    else:
+        return
+    raise ValidationError({"quantity": message})
+
+
+def _lower_priced(
+    subscription: Subscription,
+    quantity: int,
+    ordered_by: str,
+    partnership: Partnership | None,
+    *,
+    lock: bool,
+) -> Credit:
+    today = timezone.localdate()
+    _lower_checked(subscription, quantity, today)
+    credited = credit_quote(
+        subscription=subscription,
+        before=subscription.quantity,
+        after=quantity,
+        on=today,
+        ordered_by=ordered_by,
+        partnership=partnership,
+        lock=lock,
+    )
+    renewal = _renewal(subscription, quantity, ordered_by, partnership)
+    return Credit(subscription, quantity, credited, renewal)
+
+
+def _side(
+    org: OrgContext, subscription: Subscription, *, lock: bool
+) -> tuple[str, Partnership | None]:
+    """Who acts and under which partnership (a partner user's grant, read again
+    with `lock` under its row lock: ended since, the 404 of a customer out of reach)."""
+    line = LineRequest(subscription.product, subscription.quantity, subscription)
+    return ordering_side(org, subscription.customer, [line], lock=lock)
+
+
+def _credit_record(priced: Credit, entry: LedgerEntry, placed_by: User | None) -> Order:
+    """The credit order of `priced`, its line writing `entry` to the ledger."""
+    (line,) = priced.quote.lines
+    return order_record(
+        quote=replace(priced.quote, lines=[replace(line, change=entry)]),
+        kind=Order.Kind.CREDIT,
+        placed_by=placed_by,
+        period_starts_on=priced.on,
+        subscriptions=[priced.subscription],
+        period_ends_on=priced.until,
+    )
+
+
+def _lower_commit(subscription: Subscription, priced: Credit, placed_by: User | None) -> Order:
+    """The subscription at its new quantity and next renewal's unit price, and
+    the credit order writing the ledger's `decrease`."""
+    assert priced.renewal is not None  # a lowering keeps units, so a renewal follows
+    before = (subscription.quantity, subscription.unit_price)
+    subscription.quantity = priced.quantity
+    subscription.unit_price = priced.renewal.lines[0].price.public_unit_price
+    subscription.save(update_fields=["quantity", "unit_price", "updated_at"])
+    return _credit_record(priced, LedgerEntry.change(before, subscription), placed_by)
+
+
+def _may_change(org: OrgContext, subscription: Subscription) -> None:
+    subscription_write_check(org=org, customer=subscription.customer)
+    order_check(org=org)
+
+
+def subscription_lower(
+    *,
+    org: OrgContext,
+    subscription: Subscription,
+    quantity: int,
+    dry_run: bool = False,
+    expected_total: Decimal | None = None,
+) -> Order | Credit:
+    """Lower the quantity now (API and pages): a credit order gives the removed
+    units' unused paid days back to whoever paid them, at the price paid (its
+    credit note), takes the partner's cashback back in proportion, and writes
+    the ledger's `decrease`; the subscription keeps the lower quantity at the
+    unit price the next renewal bills. With `dry_run`, the preview (a `Credit`)
+    and nothing written; with `expected_total` (the preview's `net`: charged
+    minus credited, so minus the credit), another amount at commit is a 409
+    (PriceChanged) with nothing written. The buyer flag is needed (403); the
+    caller loaded the subscription through the permission function; the grant
+    and the subscription are read again under their locks."""
+    _may_change(org, subscription)
+    if dry_run:
+        ordered_by, partnership = _side(org, subscription, lock=False)
+        return _lower_priced(subscription, quantity, ordered_by, partnership, lock=False)
+    with transaction.atomic():
+        subscription = _locked(subscription)
+        ordered_by, partnership = _side(org, subscription, lock=True)
+        priced = _lower_priced(subscription, quantity, ordered_by, partnership, lock=True)
+        if expected_total is not None and priced.quote.net != expected_total:
+            raise PriceChanged(priced.quote)
+        return _lower_commit(subscription, priced, org.user)
+
+
+def subscription_lower_confirmed(
+    *,
+    subscription: Subscription,
+    quantity: int,
+    placed_by: User | None,
+    partner: Tenant | None = None,
+) -> Order:
+    """`subscription_lower` inside an accepted offer's transaction: the caller
+    checked who may confirm and holds `subscription`'s row lock (loaded with
+    select_for_update); `partner` is the offering partner (the credit order is
+    placed as by it for the customer), None for a customer's own change. The
+    credit goes to whoever paid the days, as in `subscription_lower`. Refusals:
+    a quantity not below the current one (ValidationError on `quantity`), a
+    subscription that has ended or is cancelled (Conflict)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Lower a subscription inside the caller's transaction.")
+    ordered_by = Side.PARTNER if partner is not None else Side.CUSTOMER
+    partnership = managing_partnership(
+        customer=subscription.customer, product=subscription.product, partner=partner, lock=True
+    )
+    priced = _lower_priced(subscription, quantity, ordered_by, partnership, lock=True)
+    return _lower_commit(subscription, priced, placed_by)
+
+
+def _end_priced(
+    subscription: Subscription, ordered_by: str, partnership: Partnership | None, *, lock: bool
+) -> Credit:
+    today = timezone.localdate()
+    if subscription.cancelled_at is not None:
+        raise Conflict(_("This subscription is already cancelled."))
+    if subscription.ends_on is not None and subscription.ends_on < today:
+        raise Conflict(_("This subscription has ended; its history stays as it was."))
+    credited = credit_quote(
+        subscription=subscription,
+        before=subscription.quantity,
+        after=0,
+        on=max(today, subscription.starts_on),
+        ordered_by=ordered_by,
+        partnership=partnership,
+        lock=lock,
+    )
+    return Credit(subscription, 0, credited, None)
+
+
+def subscription_end_now(
+    *,
+    org: OrgContext,
+    subscription: Subscription,
+    dry_run: bool = False,
+    expected_total: Decimal | None = None,
+) -> Order | Credit:
+    """End the subscription now (`DELETE subscriptions/{id}/`): it is cancelled
+    from today (today is not used: it is credited, as in docs/billing.md's early
+    end), a credit order gives every unused paid day back to whoever paid (its
+    credit note), takes the cashback back in proportion, and writes the
+    ledger's `cancel`; no renewal follows. `dry_run` and `expected_total` as in
+    `subscription_lower`. Cancelled or ended already: 409."""
+    subscription_write_check(org=org, customer=subscription.customer, product=subscription.product)
+    _may_change(org, subscription)
+    if dry_run:
+        ordered_by, partnership = _side(org, subscription, lock=False)
+        return _end_priced(subscription, ordered_by, partnership, lock=False)
+    with transaction.atomic():
+        subscription = _locked(subscription)
+        subscription_write_check(
+            org=org, customer=subscription.customer, product=subscription.product
+        )
+        ordered_by, partnership = _side(org, subscription, lock=True)
+        priced = _end_priced(subscription, ordered_by, partnership, lock=True)
+        if expected_total is not None and priced.quote.net != expected_total:
+            raise PriceChanged(priced.quote)
+        state = (subscription.quantity, subscription.unit_price)
+        subscription.cancelled_at = timezone.now()
+        subscription.save(update_fields=["cancelled_at", "updated_at"])
+        return _credit_record(priced, LedgerEntry(Kind.CANCEL, state, NOTHING), org.user)
+
+
+def subscription_end_confirmed(
+    *, subscription: Subscription, placed_by: User | None, partner: Tenant | None = None
+) -> Order:
+    """`subscription_end_now` inside an accepted offer's transaction (an offer
+    that lowers a product takes every seat of a subscription): the caller
+    checked who may confirm and holds `subscription`'s row lock; `partner` is
+    the offering partner. Cancelled from today, every unused paid day credited
+    to whoever paid it, the ledger's `cancel`. Added by the offers branch
+    (h5-offers), the counterpart of `subscription_lower_confirmed`."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("End a subscription inside the caller's transaction.")
+    ordered_by = Side.PARTNER if partner is not None else Side.CUSTOMER
+    partnership = managing_partnership(
+        customer=subscription.customer, product=subscription.product, partner=partner, lock=True
+    )
+    priced = _end_priced(subscription, ordered_by, partnership, lock=True)
+    state = (subscription.quantity, subscription.unit_price)
+    subscription.cancelled_at = timezone.now()
+    subscription.save(update_fields=["cancelled_at", "updated_at"])
+    return _credit_record(priced, LedgerEntry(Kind.CANCEL, state, NOTHING), placed_by)
+
+
+def edition_replaced_credit(
+    *,
+    subscription: Subscription,
+    kind: str,
+    effective_on: datetime.date,
+    placed_by: User | None,
+    partner: Tenant | None = None,
+) -> Order:
+    """The credit order of an edition replaced by another (an accepted offer's
+    upgrade or downgrade): the replaced subscription no longer serves from
+    `effective_on` (the caller already set its last day to the day before), so
+    its paid days from `effective_on` are credited to whoever paid them, at the
+    price paid, with the partner's clawback in proportion. It writes the
+    ledger's `kind` (`upgrade` or `downgrade`: state -> nothing) with this
+    order, so the caller records no ledger row of its own for `subscription`.
+    A day nobody paid for credits 0.00 (the order still carries the ledger row;
+    no credit note). Runs in the caller's transaction, which checked who may
+    and holds the subscription's lock; `partner` is the offering partner."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Credit a replaced edition inside the caller's transaction.")
+    if kind not in (Kind.UPGRADE, Kind.DOWNGRADE):
+        raise ValueError(f"A replaced edition is an upgrade or a downgrade, not {kind!r}.")
+    ordered_by = Side.PARTNER if partner is not None else Side.CUSTOMER
+    partnership = managing_partnership(
+        customer=subscription.customer, product=subscription.product, partner=partner, lock=True
+    )
+    credited = credit_quote(
+        subscription=subscription,
+        before=subscription.quantity,
+        after=0,
+        on=max(effective_on, subscription.starts_on),
+        ordered_by=ordered_by,
+        partnership=partnership,
+        lock=True,
+    )
+    priced = Credit(subscription, 0, credited, None)
+    state = (subscription.quantity, subscription.unit_price)
+    return _credit_record(priced, LedgerEntry(kind, state, NOTHING), placed_by)

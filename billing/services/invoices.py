@@ -2,12 +2,13 @@
 
 import datetime
 from collections.abc import Sequence
+from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceSequence, Order
+from tenants.events import events_emit
 from tenants.models import Tenant
 from tenants.selectors import provider_root
 
@@ -21,18 +22,35 @@ def bill_to(tenant: Tenant) -> dict:
     return {field: getattr(tenant, field) for field in fields}
 
 
+def _draw(key: str, count: int) -> tuple[int, int] | None:
+    """`UPDATE … RETURNING`: move sequence `key` on by `count` and read where it
+    stands, in one statement (PostgreSQL; SQLite >= 3.35). None: no such row."""
+    table, last, key_ = (
+        connection.ops.quote_name(name)
+        for name in (InvoiceSequence._meta.db_table, "last_number", "key")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {last} = {last} + %s WHERE {key_} = %s RETURNING id, {last}",  # noqa: S608 (quoted names)
+            [count, key],
+        )
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
 def _next_number(key: str, count: int = 1) -> tuple[int, int]:
     """Draw the next `count` numbers of sequence `key`: (the sequence's id, the
-    first of them). One UPDATE takes the row's lock, which stays until the
-    caller's transaction ends, so numbers are consecutive and a rollback leaves
-    no gap. Callers draw as late as they can (invoice_issue, just before the
-    invoice row): the lock is held from here to the commit only, never through
-    pricing, subscriptions, ledger or cashback."""
-    sequences = InvoiceSequence.objects.filter(key=key)
-    if not sequences.update(last_number=F("last_number") + count):
+    first of them). One `UPDATE … RETURNING` takes the row's lock, which stays
+    until the caller's transaction ends, so numbers are consecutive and a
+    rollback leaves no gap. Callers draw as late as they can (invoice_issue,
+    just before the invoice row): the lock is held from here to the commit
+    only, never through pricing, subscriptions, ledger or cashback."""
+    drawn = _draw(key, count)
+    if drawn is None:
         InvoiceSequence.objects.get_or_create(key=key)  # the first number of its year
-        sequences.update(last_number=F("last_number") + count)
-    pk, last = sequences.values_list("pk", "last_number").get()
+        drawn = _draw(key, count)
+        assert drawn is not None  # the row exists now (created, or by a racing order)
+    pk, last = drawn
     return pk, last - count + 1
 
 
@@ -59,7 +77,7 @@ def invoices_issue(*, orders: Sequence[Order], kind: str = Invoice.Kind.INVOICE)
     key = sequence_key(kind, issued_at)
     sign = 1 if kind == Invoice.Kind.INVOICE else -1
     sequence_id, first = _next_number(key, len(orders))  # the lock lasts until the commit
-    return Invoice.objects.bulk_create(
+    invoices = Invoice.unscoped.bulk_create(
         [
             Invoice(
                 kind=kind,
@@ -71,9 +89,30 @@ def invoices_issue(*, orders: Sequence[Order], kind: str = Invoice.Kind.INVOICE)
                 issuer=issuer,
                 bill_to=bill_to(order.payer_tenant),
                 currency=order.currency,
-                total=sign * order.charged_amount,
+                total=_total(order, sign),
                 issued_at=issued_at,
             )
             for number, order in enumerate(orders, start=first)
         ]
     )
+    events_emit(f"{kind}.issued", [_issued(invoice) for invoice in invoices])
+    return invoices
+
+
+def _issued(invoice: Invoice) -> dict[str, object]:
+    """The payload of `invoice.issued` / `credit_note.issued` (tenants.events)."""
+    return {
+        "id": invoice.pk,
+        "kind": invoice.kind,
+        "order": invoice.order_id,
+        "customer": invoice.order.customer_id,
+        "payer": invoice.payer_id,
+    }
+
+
+def _total(order: Order, sign: int) -> Decimal:
+    """An invoice bills what was charged; a credit note gives back what a credit
+    order credited, or (a refund) what the order charged."""
+    if order.kind == Order.Kind.CREDIT:
+        return -order.credited_amount
+    return sign * order.charged_amount

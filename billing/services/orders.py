@@ -2,25 +2,27 @@
 who earns, read from the partnership at the moment of the order; then the
 invoice to the payer and the partner's cashback, in the same transaction."""
 
+import copy
 import datetime
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Sum, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from billing import notifications
 from billing.models import CashbackEntry, Earning, Invoice, Order, OrderLine, Payer
-from billing.pricing import ZERO, Terms, Waterfall, order_terms, waterfall
+from billing.pricing import ZERO, Terms, Waterfall, order_terms, tier_rate, waterfall
 from billing.proration import period_end
-from billing.selectors import order_customer_get
+from billing.selectors import live_quantities, order_customer_get
 from billing.services.invoices import invoice_issue, invoices_issue
-from catalog.models import Product, degressive_rate
+from catalog.models import Product
 from partners.models import Access, Partnership, Side
 from partners.selectors import managing_partnership
 from partners.services import partner_grant
@@ -29,8 +31,10 @@ from subscriptions.services import (
     LedgerEntry,
     buyer_check,
     ledger_record_many,
-    subscription_create,
+    subscription_build,
+    subscriptions_create_ordered,
 )
+from tenants.events import events_emit
 from tenants.exceptions import Conflict
 from tenants.models import Tenant, User
 from tenants.selectors import OrgContext
@@ -49,6 +53,8 @@ class LineRequest:
     change: LedgerEntry | None = None
     # The last day of service of the subscription the line opens (None: renews).
     ends_on: datetime.date | None = None
+    # A unit price platform staff set instead of the rules' (billing.services.special_prices).
+    special_price: Decimal | None = None
 
 
 class PriceChanged(Conflict):
@@ -75,6 +81,12 @@ class QuoteLine:
     discount: Decimal
     subscription: Subscription | None = None
     change: LedgerEntry | None = None
+    # A credit order's line (billing.services.credits): what is credited to the
+    # payer, the cashback taken back, and from which credits of the prepaid
+    # account, newest first ((entry, amount) pairs adding up to `clawback`).
+    credit: Decimal = ZERO
+    clawback: Decimal = ZERO
+    clawback_from: tuple[tuple[CashbackEntry, Decimal], ...] = ()
 
     @classmethod
     def under(
@@ -135,6 +147,20 @@ class Quote:
     @property
     def discount(self) -> Decimal:
         return sum((line.discount for line in self.lines), ZERO)
+
+    @property
+    def credit(self) -> Decimal:
+        return sum((line.credit for line in self.lines), ZERO)
+
+    @property
+    def clawback(self) -> Decimal:
+        return sum((line.clawback for line in self.lines), ZERO)
+
+    @property
+    def net(self) -> Decimal:
+        """Charged minus credited: what `expected_total` confirms (the charged
+        total of an order that credits nothing)."""
+        return self.charged - self.credit
 
 
 def _unit_price(product: Product, currency: str) -> Decimal:
@@ -236,7 +262,12 @@ def quote_build(
     lines: Sequence[LineRequest],
     ordered_by: str,
     partnership: Partnership | None,
+    elsewhere: Mapping[object, int] | None = None,
 ) -> Quote:
+    """The quote of `lines`; each line's degressive tier is the one its quantity
+    plus the customer's `elsewhere` units of the product reach (by product id:
+    its other live subscriptions, billing.selectors.live_quantities)."""
+    elsewhere = elsewhere or {}
     terms = order_terms(
         access=partnership.access if partnership else None,
         payment=partnership.payment if partnership else None,
@@ -245,10 +276,19 @@ def quote_build(
     discount_rate = partnership.partner.discount_rate if partnership else Decimal("0")
     quoted = []
     for line in lines:
+        if line.special_price is not None:  # staff's: the public unit price, no tier
+            unit_price, rate = line.special_price, Decimal("0")
+        else:
+            unit_price = _unit_price(line.product, customer.currency)
+            rate = tier_rate(
+                line.product.tiers.all(),
+                quantity=line.quantity,
+                elsewhere=elsewhere.get(line.product.pk, 0),
+            )
         price = waterfall(
-            unit_price=_unit_price(line.product, customer.currency),
+            unit_price=unit_price,
             quantity=line.quantity,
-            tier_rate=degressive_rate(line.product.tiers.all(), line.quantity),
+            tier_rate=rate,
             discount_rate=discount_rate,
         )
         quoted.append(
@@ -279,7 +319,21 @@ def quote_for(*, org: OrgContext, customer: Tenant, lines: Sequence[LineRequest]
     lines = with_catalog(lines)
     ordered_by, partnership = ordering_side(org, customer, lines, lock=False)
     return quote_build(
-        customer=customer, lines=lines, ordered_by=ordered_by, partnership=partnership
+        customer=customer,
+        lines=lines,
+        ordered_by=ordered_by,
+        partnership=partnership,
+        elsewhere=_elsewhere(customer, lines),
+    )
+
+
+def _elsewhere(customer: Tenant, lines: Sequence[LineRequest]) -> dict[object, int]:
+    """The customer's live units of each line's product outside the order's lines."""
+    return live_quantities(
+        customer=customer,
+        product_ids={line.product.pk for line in lines},
+        day=timezone.localdate(),
+        exclude=[line.subscription.pk for line in lines if line.subscription is not None],
     )
 
 
@@ -313,6 +367,9 @@ class OrderRequest:
     quote: Quote
     period_starts_on: datetime.date
     subscriptions: Sequence[Subscription]
+    # The last day the lines bill (a raise to a last day of service before the
+    # period's end, a credit of the days paid); None: the period's end.
+    period_ends_on: datetime.date | None = None
 
 
 def _order_row(quote: Quote, kind: str, placed_by: User | None) -> Order:
@@ -338,6 +395,8 @@ def _order_row(quote: Quote, kind: str, placed_by: User | None) -> Order:
         charged_amount=quote.charged,
         cashback_amount=quote.cashback,
         discount_amount=quote.discount,
+        credited_amount=quote.credit,
+        clawback_amount=quote.clawback,
     )
 
 
@@ -348,13 +407,16 @@ def order_record(
     placed_by: User | None,
     period_starts_on: datetime.date,
     subscriptions: Sequence[Subscription],
+    period_ends_on: datetime.date | None = None,
 ) -> Order:
     """Write the order of `quote` with its lines (one per subscription), the
     subscription ledger's change of each line, its invoice to the payer and the
     partner's cashback; queue the emails. Runs inside the caller's transaction,
-    after the caller's checks."""
+    after the caller's checks. A credit order (kind `credit`) writes a credit
+    note instead of the invoice and takes its clawback back from the credits its
+    lines name."""
     (order,) = orders_record(
-        requests=[OrderRequest(quote, period_starts_on, subscriptions)],
+        requests=[OrderRequest(quote, period_starts_on, subscriptions, period_ends_on)],
         kind=kind,
         placed_by=placed_by,
     )
@@ -366,7 +428,7 @@ def orders_record(
 ) -> list[Order]:
     """`order_record` for many orders at once (a batch of renewals): one bulk
     insert per table, and the invoice numbers drawn last, as one block."""
-    orders = Order.objects.bulk_create(
+    orders = Order.unscoped.bulk_create(
         [_order_row(request.quote, kind, placed_by) for request in requests]
     )
     pairs = [
@@ -374,7 +436,7 @@ def orders_record(
         for order, request in zip(orders, requests, strict=True)
         for line, subscription in zip(request.quote.lines, request.subscriptions, strict=True)
     ]
-    OrderLine.objects.bulk_create(
+    OrderLine.unscoped.bulk_create(
         [
             OrderLine(
                 order=order,
@@ -390,8 +452,11 @@ def orders_record(
                 charged_amount=line.charged,
                 cashback_amount=line.cashback,
                 discount_amount=line.discount,
+                credited_amount=line.credit,
+                clawback_amount=line.clawback,
                 period_starts_on=request.period_starts_on,
-                period_ends_on=period_end(
+                period_ends_on=request.period_ends_on
+                or period_end(
                     request.period_starts_on,
                     line.product.billing_period,
                     anchor=subscription.starts_on,
@@ -412,16 +477,47 @@ def orders_record(
             for order, request, line, subscription in pairs
         ]
     )
-    CashbackEntry.objects.bulk_create(
-        [credit for order in orders if (credit := _cashback_credit(order)) is not None],
+    CashbackEntry.unscoped.bulk_create(
+        [credit for order in orders if (credit := _cashback_credit(order)) is not None]
+        + [
+            _cashback_reversal(order, entry, amount)
+            for order, _request, line, _subscription in pairs
+            for entry, amount in line.clawback_from
+        ],
         batch_size=1000,
     )
     # The invoice numbers last: their sequence stays locked from here to the
     # commit, so only the invoice rows and their emails (which print the
     # numbers) are written under it, never the orders' pricing and rows above.
-    invoices = invoices_issue(orders=orders)
-    notifications.orders_placed(placed=list(zip(orders, invoices, strict=True)))
+    # A credit order's document is a credit note (its own sequence), when it
+    # credits anything.
+    billed = [order for order in orders if order.kind != Order.Kind.CREDIT]
+    credited = [o for o in orders if o.kind == Order.Kind.CREDIT and o.credited_amount > 0]
+    invoices = invoices_issue(orders=billed)
+    credit_notes = invoices_issue(orders=credited, kind=Invoice.Kind.CREDIT_NOTE)
+    notifications.orders_placed(
+        placed=list(zip(billed, invoices, strict=True))
+        + list(zip(credited, credit_notes, strict=True))
+    )
+    events_emit(
+        "order.placed", [{"id": o.pk, "kind": o.kind, "customer": o.customer_id} for o in orders]
+    )
     return orders
+
+
+def _cashback_reversal(order: Order, credit: CashbackEntry, amount: Decimal) -> CashbackEntry:
+    """The part `amount` of the cashback `credit` taken back by the credit order `order`."""
+    with translation.override("en"):  # the note is a record: written once, in English
+        note = f"Clawback of the credit for {order.customer.name}"
+    return CashbackEntry(
+        partner=credit.partner,
+        order=order,
+        kind=CashbackEntry.Kind.REVERSAL,
+        amount=-amount,
+        currency=credit.currency,
+        reverses=credit,
+        note=note,
+    )
 
 
 def _ledger_entry(kind: str, line: QuoteLine, subscription: Subscription) -> LedgerEntry:
@@ -435,13 +531,25 @@ def _ledger_entry(kind: str, line: QuoteLine, subscription: Subscription) -> Led
 
 
 def with_catalog(lines: Sequence[LineRequest]) -> list[LineRequest]:
-    """The lines with each product's prices and tiers loaded in two queries."""
-    products = Product.objects.prefetch_related("prices", "tiers").in_bulk(
-        [line.product.pk for line in lines]
-    )
+    """The lines with each product's prices and tiers read now, in two queries.
+    The product rows are the caller's (it loaded them in this request and
+    `_clean_lines` checked them still sold), copied so that the caller's
+    objects keep whatever they had prefetched."""
+    products: dict = {}
+    for line in lines:
+        if line.product.pk not in products:
+            product = copy.copy(line.product)
+            product._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+            products[line.product.pk] = product
+    prefetch_related_objects(list(products.values()), "prices", "tiers")
     return [
         LineRequest(
-            products[line.product.pk], line.quantity, line.subscription, line.change, line.ends_on
+            products[line.product.pk],
+            line.quantity,
+            line.subscription,
+            line.change,
+            line.ends_on,
+            line.special_price,
         )
         for line in lines
     ]
@@ -483,15 +591,18 @@ def order_place_for(
     lines = with_catalog(lines)
     ordered_by, partnership = ordering_side(org, customer, lines, lock=True)
     priced = quote_build(
-        customer=customer, lines=lines, ordered_by=ordered_by, partnership=partnership
+        customer=customer,
+        lines=lines,
+        ordered_by=ordered_by,
+        partnership=partnership,
+        elsewhere=_elsewhere(customer, lines),
     )
     if expected_total is not None and priced.charged != expected_total:
         raise PriceChanged(priced)
     today = timezone.localdate()
     subscriptions = [
         line.subscription
-        or subscription_create(
-            org=org,
+        or subscription_build(
             customer=customer,
             product=line.product,
             quantity=line.price.quantity,
@@ -501,6 +612,13 @@ def order_place_for(
         )
         for line, request in zip(priced.lines, lines, strict=True)
     ]
+    # The grant and its products were read under the grant's lock (ordering_side),
+    # each product checked still sold (_clean_lines): the new ones in one insert.
+    opened = [
+        s for s, line in zip(subscriptions, priced.lines, strict=True) if not line.subscription
+    ]
+    if opened:
+        subscriptions_create_ordered(org=org, customer=customer, rows=opened)
     return order_record(
         quote=priced,
         kind=Order.Kind.ORDER,
@@ -551,23 +669,32 @@ def order_refund(*, actor: User, order_id: uuid.UUID | str, reason: str = "") ->
     A second refund is a 409."""
     if not actor.is_staff:
         raise PermissionDenied(_("Only platform staff refund orders."))
+    if Order.unscoped.filter(pk=order_id, kind=Order.Kind.CREDIT).exists():
+        raise Conflict(_("A credit is not refunded: it already gave the money back."))
     now = timezone.now()
-    refunded = Order.objects.filter(pk=order_id, status=Order.Status.PLACED).update(
+    refunded = Order.unscoped.filter(pk=order_id, status=Order.Status.PLACED).update(
         status=Order.Status.REFUNDED, refunded_at=now, refunded_by=actor, refund_reason=reason
     )
     if refunded != 1:
-        if not Order.objects.filter(pk=order_id).exists():
+        if not Order.unscoped.filter(pk=order_id).exists():
             raise Http404("No such order.")
         raise Conflict(_("This order is already refunded."))
-    order = Order.objects.select_related("customer", "partner", "payer_tenant").get(pk=order_id)
+    order = Order.unscoped.select_related("customer", "partner", "payer_tenant").get(pk=order_id)
     with translation.override("en"):  # the note is a record: written once, in English
         note = f"Refund of the {order.get_kind_display().lower()} for {order.customer.name}"
-    for credit in CashbackEntry.objects.filter(order=order, kind=CashbackEntry.Kind.CREDIT):
-        CashbackEntry.objects.create(
+    credits = CashbackEntry.unscoped.select_for_update().filter(
+        order=order, kind=CashbackEntry.Kind.CREDIT
+    )
+    for credit in list(credits):
+        taken = credit.reversed_by.aggregate(taken=Sum("amount"))["taken"] or ZERO
+        remaining = credit.amount + taken  # what credit orders left of it
+        if remaining <= 0:
+            continue
+        CashbackEntry.unscoped.create(
             partner=credit.partner,
             order=order,
             kind=CashbackEntry.Kind.REVERSAL,
-            amount=-credit.amount,
+            amount=-remaining,
             currency=credit.currency,
             reverses=credit,
             note=note,

@@ -51,12 +51,12 @@ def renewals_due(*, today: datetime.date) -> Iterator[tuple[str, datetime.date]]
     not yet billed."""
     since = today - datetime.timedelta(days=settings.RENEWAL_CATCH_UP_DAYS)
     billed = set(
-        Renewal.objects.filter(period_starts_on__gte=since).values_list(
+        Renewal.unscoped.filter(period_starts_on__gte=since).values_list(
             "subscription_id", "period_starts_on"
         )
     )
     candidates = (
-        Subscription.objects.filter(cancelled_at__isnull=True, starts_on__lt=today)
+        Subscription.unscoped.filter(cancelled_at__isnull=True, starts_on__lt=today)
         .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=since))
         .only("id", "starts_on", "ends_on", "billing_period", "cancelled_at")
     )
@@ -81,14 +81,14 @@ def subscription_renew(
     try:
         with transaction.atomic():
             subscription = (
-                Subscription.objects.select_for_update(of=("self",))
+                Subscription.unscoped.select_for_update(of=("self",))
                 .select_related("customer")
                 .filter(pk=subscription_id)
                 .first()
             )
             if subscription is None or not _renewable(subscription, period_starts_on):
                 return None
-            if Renewal.objects.filter(
+            if Renewal.unscoped.filter(
                 subscription=subscription, period_starts_on=period_starts_on
             ).exists():
                 return None
@@ -110,7 +110,7 @@ def subscription_renew(
                 period_starts_on=period_starts_on,
                 subscriptions=[subscription],
             )
-            Renewal.objects.create(
+            Renewal.unscoped.create(
                 subscription=subscription, period_starts_on=period_starts_on, order=order
             )
             return order
@@ -159,13 +159,13 @@ def renewals_place(*, due: Sequence[tuple[uuid.UUID | str, datetime.date]]) -> i
 def _renew_batch(due: Sequence[tuple[uuid.UUID | str, datetime.date]]) -> int:
     periods = {uuid.UUID(str(subscription_id)): period for subscription_id, period in due}
     subscriptions = list(
-        Subscription.objects.select_for_update(of=("self",))
+        Subscription.unscoped.select_for_update(of=("self",))
         .select_related("customer")
         .filter(pk__in=periods)
         .order_by("pk")
     )
     billed = set(
-        Renewal.objects.filter(
+        Renewal.unscoped.filter(
             subscription_id__in=periods, period_starts_on__in=set(periods.values())
         ).values_list("subscription_id", "period_starts_on")
     )
@@ -194,7 +194,7 @@ def _renew_batch(due: Sequence[tuple[uuid.UUID | str, datetime.date]]) -> int:
         )
         requests.append(OrderRequest(priced, periods[subscription.pk], [subscription]))
     orders = orders_record(requests=requests, kind=Order.Kind.RENEWAL, placed_by=None)
-    Renewal.objects.bulk_create(
+    Renewal.unscoped.bulk_create(
         [
             Renewal(
                 subscription=subscription, period_starts_on=periods[subscription.pk], order=order
@@ -233,7 +233,7 @@ def _managing_partnerships(
         )
     locked = {
         partnership.pk: partnership
-        for partnership in Partnership.objects.select_for_update(of=("self",))
+        for partnership in Partnership.unscoped.select_for_update(of=("self",))
         .select_related("partner")
         .filter(pk__in={pk for pk in chosen.values() if pk is not None})
         .order_by("pk")

@@ -40,7 +40,7 @@ def subscribed(world, api, hosting, time_machine):
     )
     assert response.status_code == 201, response.json()
     time_machine.move_to(APRIL_16)
-    return Subscription.objects.get()
+    return Subscription.unscoped.get()
 
 
 def url(subscription) -> str:
@@ -57,12 +57,12 @@ def test_a_raise_bills_the_added_units_for_the_rest_of_the_period(
     assert response.status_code == 200, response.json()
     # 40 x 9.92 x 0.75 = 297.60 a month, 35 x ... = 260.40: for 15 of 30 days,
     # 148.80 - 130.20 = 18.60; preferential 119.04 - 104.16 = 14.88; cashback 3.72
-    order = Order.objects.get(pk=response.json()["order"]["id"])
+    order = Order.unscoped.get(pk=response.json()["order"]["id"])
     assert (order.charged_amount, order.cashback_amount) == (Decimal("18.60"), Decimal("3.72"))
     assert order.payer_tenant == world.customer
-    assert Invoice.objects.get(order=order).total == Decimal("18.60")
-    assert CashbackEntry.objects.get(order=order).amount == Decimal("3.72")
-    line = OrderLine.objects.get(order=order)
+    assert Invoice.unscoped.get(order=order).total == Decimal("18.60")
+    assert CashbackEntry.unscoped.get(order=order).amount == Decimal("3.72")
+    line = OrderLine.unscoped.get(order=order)
     assert (line.quantity, line.period_starts_on, line.period_ends_on) == (
         5,
         datetime.date(2026, 4, 16),
@@ -70,7 +70,7 @@ def test_a_raise_bills_the_added_units_for_the_rest_of_the_period(
     )
     subscribed.refresh_from_db()
     assert (subscribed.quantity, subscribed.unit_price) == (40, Decimal("7.44"))
-    change = SubscriptionChange.objects.get(subscription=subscribed, kind="increase")
+    change = SubscriptionChange.unscoped.get(subscription=subscribed, kind="increase")
     assert (change.quantity_before, change.quantity_after, change.effective_on) == (
         35,
         40,
@@ -83,7 +83,7 @@ def test_a_raise_bills_the_added_units_for_the_rest_of_the_period(
     # May's renewal bills the whole new quantity, once
     time_machine.move_to(on(2026, 5, 1, 6))
     assert billing_tasks.place_renewals() == 1
-    renewal = Order.objects.get(kind="renewal")
+    renewal = Order.unscoped.get(kind="renewal")
     assert renewal.charged_amount == Decimal("297.60")
 
 
@@ -97,10 +97,10 @@ def test_a_raise_is_previewed_and_commits_only_the_previewed_amount(world, api, 
     assert preview.json()["totals"]["charged"] == "18.60"
     assert stale.status_code == 409
     assert stale.json()["quote"]["totals"]["charged"] == "18.60"
-    assert Order.objects.count() == 1  # April's
+    assert Order.unscoped.count() == 1  # April's
     subscribed.refresh_from_db()
     assert subscribed.quantity == 35
-    assert SubscriptionChange.objects.filter(kind="increase").count() == 0
+    assert SubscriptionChange.unscoped.filter(kind="increase").count() == 0
 
 
 def test_reaching_a_better_tier_never_lowers_what_is_charged(world, api, hosting, time_machine):
@@ -126,7 +126,7 @@ def test_reaching_a_better_tier_never_lowers_what_is_charged(world, api, hosting
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [
-        ({"quantity": 30}, 400, "quantity"),  # lowering: not yet
+        ({"quantity": 0}, 400, "quantity"),
         ({"quantity": 35}, 400, "quantity"),
         ({"quantity": 100_001}, 400, "quantity"),
         ({"quantity": 40, "unit_price": "0.01"}, 400, "unit_price"),
@@ -138,7 +138,7 @@ def test_what_a_raise_refuses_writes_nothing(world, api, subscribed, body, statu
 
     assert response.status_code == status
     assert field in response.json()
-    assert Order.objects.count() == 1
+    assert Order.unscoped.count() == 1
     subscribed.refresh_from_db()
     assert subscribed.quantity == 35
 
@@ -160,15 +160,15 @@ def test_who_may_raise(world, api, subscribed):
         "customer user": 403,
         "another partner": 404,
     }
-    assert Order.objects.count() == 1
+    assert Order.unscoped.count() == 1
 
 
 def test_a_cancelled_subscription_is_not_raised(world, api, subscribed):
     client = api(world.customer_owner, world.customer)
-    assert client.delete(url(subscribed)).status_code == 204
+    assert client.delete(url(subscribed)).status_code == 200  # ended now, credited
 
     assert client.patch(url(subscribed), {"quantity": 40}).status_code == 409
-    assert Order.objects.count() == 1
+    assert Order.unscoped.filter(kind="order").count() == 1
 
 
 # --- in the browser ----------------------------------------------------------------------
@@ -225,7 +225,7 @@ def test_a_raise_in_the_browser_previews_then_orders_the_previewed_amount(
     )
     subscribed.refresh_from_db()
     assert subscribed.quantity == 40
-    assert Order.objects.count() == 2
+    assert Order.unscoped.count() == 2
 
 
 def test_a_changed_amount_shows_the_new_preview_and_raises_nothing(world, browser, subscribed):
@@ -258,12 +258,12 @@ def test_the_raise_page_answers_like_the_other_subscription_pages(world, browser
     )
 
     assert lowering.status_code == 400
-    assert "Lowering a quantity needs a credit note" in lowering.content.decode()
+    assert "lower the quantity instead" in lowering.content.decode()
     assert not_buyer.status_code == 403
     assert "Only members with the buyer flag may order." in not_buyer.content.decode()
     assert customer_user.status_code == 403
     assert outsider.status_code == 404
-    assert Order.objects.count() == 1
+    assert Order.unscoped.count() == 1
 
 
 # --- races ----------------------------------------------------------------------------------
@@ -304,7 +304,7 @@ def test_twenty_raises_racing_leave_one_consistent_ledger_and_exact_totals(
     assert orders, outcomes
     subscription.refresh_from_db()
     chain = list(
-        SubscriptionChange.objects.filter(subscription=subscription, kind="increase")
+        SubscriptionChange.unscoped.filter(subscription=subscription, kind="increase")
         .order_by("created_at")
         .values_list("quantity_before", "quantity_after")
     )
@@ -319,5 +319,5 @@ def test_twenty_raises_racing_leave_one_consistent_ledger_and_exact_totals(
         period=period,
         on=APRIL_16.date(),
     )
-    charged = sum(o.charged_amount for o in Order.objects.exclude(pk=placed.pk))
+    charged = sum(o.charged_amount for o in Order.unscoped.exclude(pk=placed.pk))
     assert charged == value(subscription.quantity) - value(35)

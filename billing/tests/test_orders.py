@@ -6,6 +6,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -17,6 +18,7 @@ from billing.services.orders import period_end
 from billing.tests.conftest import grant, org
 from partners import services as partner_services
 from subscriptions.models import Subscription
+from tenants import emails
 from tenants.exceptions import Conflict
 from tenants.models import OutboundEmail
 from tests.concurrency import race
@@ -108,7 +110,7 @@ def test_each_row_of_the_table_in_both_currencies(world, hosting, row, currency)
     assert invoice.payer == expected_payer
     assert invoice.total == order.charged_amount
     # and cashback, when earned, is credited to the partner's prepaid account
-    credits = CashbackEntry.objects.filter(order=order)
+    credits = CashbackEntry.unscoped.filter(order=order)
     if order.cashback_amount:
         assert [(c.partner, c.amount, c.currency) for c in credits] == [
             (world.partner, order.cashback_amount, currency)
@@ -246,7 +248,7 @@ def test_who_may_order(world, hosting):
             customer_id=world.other_customer.pk,
             lines=[LineRequest(hosting, 1)],
         )
-    assert not Order.objects.exists()
+    assert not Order.unscoped.exists()
 
 
 def test_a_limited_partner_orders_only_its_products(world, hosting, mailbox):
@@ -273,8 +275,8 @@ def test_bad_lines_are_refused_and_nothing_is_written(world, hosting, lines, mes
             customer_id=world.customer.pk,
             lines=[LineRequest(hosting, q) for _, q in lines],
         )
-    assert not Order.objects.exists()
-    assert not Subscription.objects.exists()
+    assert not Order.unscoped.exists()
+    assert not Subscription.unscoped.exists()
 
 
 def test_products_of_two_partners_are_ordered_separately(world, hosting, mailbox):
@@ -286,7 +288,37 @@ def test_products_of_two_partners_are_ordered_separately(world, hosting, mailbox
             customer_id=world.customer.pk,
             lines=[LineRequest(hosting, 1), LineRequest(mailbox, 1)],
         )
-    assert not Order.objects.exists()
+    assert not Order.unscoped.exists()
+
+
+def test_the_invoice_email_is_queued_as_ids_and_rendered_in_the_payers_language_at_delivery(
+    world, hosting, django_capture_on_commit_callbacks
+):
+    """Issue 28: the order's transaction writes the email's ids and language,
+    not its text; the delivery renders it once, keeps the text, sends it once."""
+    grant(world, access="full", payment="customer")
+    world.customer_owner.language = "de"
+    world.customer_owner.save(update_fields=["language"])
+    with django_capture_on_commit_callbacks(execute=False):
+        order = place(world, hosting)
+    invoice = order.invoices.get()
+    email = OutboundEmail.objects.get(key=f"invoice:{invoice.pk}:{world.customer_owner.pk}")
+    assert (email.status, email.subject, email.body_text, email.language) == (
+        "pending",
+        "",
+        "",
+        "de",
+    )
+    assert email.renderer == "billing.invoice" and email.params == {"invoice": str(invoice.pk)}
+    mail.outbox.clear()
+
+    assert emails.email_deliver(email_id=str(email.pk)) is True
+    assert emails.email_deliver(email_id=str(email.pk)) is False  # once
+
+    email.refresh_from_db()
+    assert email.subject == f"[Partner Portal] Rechnung {invoice.number}: CHF 260.40"
+    assert "35 x Web hosting" in email.body_text and email.body_html
+    assert [(m.to, m.subject) for m in mail.outbox] == [([email.to], email.subject)]
 
 
 def test_the_payer_and_the_earning_partner_are_emailed(
@@ -324,7 +356,7 @@ def test_a_refund_issues_a_credit_note_and_reverses_the_cashback_once(world, hos
     assert credit_note.number.startswith("CN-")
     balance = selectors.cashback_balance(partner=world.partner)
     assert balance == {"CHF": D("0.00")}
-    assert CashbackEntry.objects.filter(order=order).count() == 2
+    assert CashbackEntry.unscoped.filter(order=order).count() == 2
 
 
 def test_ledger_entries_cannot_be_edited_or_deleted(world, hosting):
@@ -335,7 +367,7 @@ def test_ledger_entries_cannot_be_edited_or_deleted(world, hosting):
         entry.save()
     with pytest.raises(ValueError, match="cannot be deleted"):
         entry.delete()
-    invoice = Invoice.objects.get()
+    invoice = Invoice.unscoped.get()
     with pytest.raises(ValueError, match="cannot be edited"):
         invoice.save()
 
@@ -356,7 +388,7 @@ def test_quote_shows_the_waterfall_without_writing(world, hosting):
         line.charged,
         quote.terms.payer,
     ) == (D("347.20"), D("277.76"), D("208.32"), D("260.40"), D("208.32"), "partner")
-    assert not Order.objects.exists()
+    assert not Order.unscoped.exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -365,9 +397,9 @@ def test_orders_placed_at_once_get_consecutive_invoice_numbers(world, hosting):
     outcomes = race(lambda: place(world, hosting, 1))
     placed = [o for o in outcomes if isinstance(o, Order)]
     assert placed, outcomes
-    numbers = sorted(Invoice.objects.values_list("sequence_number", flat=True))
+    numbers = sorted(Invoice.unscoped.values_list("sequence_number", flat=True))
     assert numbers == list(range(1, len(placed) + 1))
-    assert Order.objects.count() == len(placed)
+    assert Order.unscoped.count() == len(placed)
 
 
 def test_staff_refund_through_the_admin_action(world, hosting, client):

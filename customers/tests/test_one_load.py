@@ -22,7 +22,7 @@ from customers.models import Contract, ServiceProfile
 from partners import selectors as partner_selectors
 from partners import services as partner_services
 from partners.models import CustomerAssignment, Partnership
-from subscriptions import selectors as subscription_selectors
+from tenants import scoping
 from tenants.models import Contact, Tenant
 from tenants.selectors import org_context_for
 from tests.spies import calls_in, calls_of
@@ -56,7 +56,7 @@ def neu(world) -> dict:
     return {
         "customer": customer,
         "bruno": bruno.pk,
-        "care": Contract.objects.get(customer=customer).pk,
+        "care": Contract.unscoped.get(customer=customer).pk,
         "gold": gold.pk,
         "collaborator": world.collaborator.pk,
     }
@@ -82,7 +82,7 @@ def _measured(send) -> tuple:
     with (
         calls_of(partner_selectors, "customer_get_for_partner") as loads,
         calls_of(partner_selectors, "customers_visible_to") as checks,
-        calls_in(subscription_selectors, "manages_now") as subscription_checks,
+        calls_in(scoping, "managed_condition") as subscription_checks,
         CaptureQueriesContext(connection) as captured,
     ):
         response = send()
@@ -238,7 +238,7 @@ def test_each_customer_page_loads_the_customer_once(world, browser, neu, name):
 
 def _end_grant(customer: Tenant):
     def end(loaded):
-        Partnership.objects.filter(customer=customer).update(status=Partnership.Status.ENDED)
+        Partnership.unscoped.filter(customer=customer).update(status=Partnership.Status.ENDED)
 
     return end
 
@@ -247,10 +247,10 @@ def _records(customer: Tenant) -> tuple:
     customer.refresh_from_db()
     return (
         customer.city,
-        sorted(Contact.objects.filter(customer=customer).values_list("first_name", "is_primary")),
-        sorted(Contract.objects.filter(customer=customer).values_list("name", "hourly_rate")),
-        list(ServiceProfile.objects.filter(customer=customer).values_list("sla_id", flat=True)),
-        CustomerAssignment.objects.filter(customer=customer).count(),
+        sorted(Contact.unscoped.filter(customer=customer).values_list("first_name", "is_primary")),
+        sorted(Contract.unscoped.filter(customer=customer).values_list("name", "hourly_rate")),
+        list(ServiceProfile.unscoped.filter(customer=customer).values_list("sla_id", flat=True)),
+        CustomerAssignment.unscoped.filter(customer=customer).count(),
     )
 
 
@@ -304,7 +304,7 @@ def test_a_collaborator_unassigned_between_the_load_and_the_lock_writes_nothing(
     url = f"{CUSTOMERS}{customer.pk}/{_fill(path, _ids(neu))}"
 
     def unassign(loaded):
-        CustomerAssignment.objects.filter(customer=customer).delete()
+        CustomerAssignment.unscoped.filter(customer=customer).delete()
 
     with calls_of(partner_selectors, "customer_get_for_partner", after=unassign):
         response = getattr(client, method)(url, _fill(body, _ids(neu)), format="json")

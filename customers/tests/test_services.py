@@ -51,13 +51,13 @@ def test_onboarding_writes_customer_contract_service_profile_and_primary_contact
     )
     customer = partnership.customer
     assert customer.city == "Bern" and partnership.status == Partnership.Status.ACTIVE
-    assert Contract.objects.get(customer=customer).fee == Decimal("450.00")
+    assert Contract.unscoped.get(customer=customer).fee == Decimal("450.00")
     assert customer.service_profiles.get().sla == sla
-    assert Contact.objects.get(customer=customer).is_primary
+    assert Contact.unscoped.get(customer=customer).is_primary
 
 
 def test_a_bad_part_writes_nothing_at_all(world, owner):
-    before = (Tenant.objects.count(), Partnership.objects.count(), Contact.objects.count())
+    before = (Tenant.objects.count(), Partnership.unscoped.count(), Contact.unscoped.count())
     with pytest.raises(ValidationError) as error:
         onboard(
             owner,
@@ -65,7 +65,11 @@ def test_a_bad_part_writes_nothing_at_all(world, owner):
             primary_contact={"first_name": "A", "last_name": "B"},
         )
     assert "hourly_rate" in error.value.message_dict
-    assert (Tenant.objects.count(), Partnership.objects.count(), Contact.objects.count()) == before
+    assert (
+        Tenant.objects.count(),
+        Partnership.unscoped.count(),
+        Contact.unscoped.count(),
+    ) == before
 
 
 @pytest.mark.parametrize("kind", sorted(CONTRACT_AMOUNTS))
@@ -114,7 +118,7 @@ def test_changing_a_contracts_type_starts_from_its_own_amounts(world, owner):
 
 def test_exactly_one_primary_contact_and_it_cannot_just_be_removed(world, owner):
     customer = onboard(owner, primary_contact={"first_name": "Anna", "last_name": "A"}).customer
-    anna = Contact.objects.get(customer=customer)
+    anna = Contact.unscoped.get(customer=customer)
     bob = services.contact_add(org=owner, customer=customer, first_name="Bob", last_name="B")
     assert not bob.is_primary
     with pytest.raises(ValidationError):
@@ -122,7 +126,7 @@ def test_exactly_one_primary_contact_and_it_cannot_just_be_removed(world, owner)
 
     services.contact_set_primary(org=owner, contact=bob)
 
-    assert list(Contact.objects.filter(customer=customer, is_primary=True)) == [bob]
+    assert list(Contact.unscoped.filter(customer=customer, is_primary=True)) == [bob]
     services.contact_remove(org=owner, contact=anna)
     with pytest.raises(ValidationError):
         services.contact_update(org=owner, contact=bob, data={"is_primary": False})
@@ -130,7 +134,7 @@ def test_exactly_one_primary_contact_and_it_cannot_just_be_removed(world, owner)
 
 def test_records_of_a_customer_are_out_of_reach_for_others(world, owner):
     customer = onboard(owner, primary_contact={"first_name": "Anna", "last_name": "A"}).customer
-    contact = Contact.objects.get(customer=customer)
+    contact = Contact.unscoped.get(customer=customer)
     other = ctx(world.other_owner, world.other_partner)
     with pytest.raises(Http404):
         services.contact_add(org=other, customer=customer, first_name="X", last_name="Y")
@@ -178,8 +182,8 @@ def test_sla_policies_and_alert_profiles_are_the_partners_own(world, owner):
     profile = services.service_profile_set(org=owner, customer=customer, sla=sla)
     services.partner_list_entry_delete(org=owner, entry=sla)
     profile.refresh_from_db()
-    assert profile.sla is None and not SlaPolicy.objects.filter(pk=sla.pk).exists()
-    assert AlertProfile.objects.count() == 0
+    assert profile.sla is None and not SlaPolicy.unscoped.filter(pk=sla.pk).exists()
+    assert AlertProfile.unscoped.count() == 0
 
 
 def _filtered(world, org, **params):

@@ -151,13 +151,13 @@ def test_the_wizard_walks_every_step_and_onboards_an_unclaimed_customer_once(
     assert done.status_code == 302 and done["Location"] == customer_url(customer)
     page = wizard.client.get(done["Location"])
     assert "You manage it now" in text(page)
-    partnership = Partnership.objects.get(customer=customer)
+    partnership = Partnership.unscoped.get(customer=customer)
     assert partnership.status == "active" and partnership.payment == "partner"
     assert customer.country == "CH" and customer.email_domains == ["alpenblick.ch", "hotel.ch"]
-    assert Contract.objects.get(customer=customer).fee == Decimal("450.00")
-    profile = ServiceProfile.objects.get(customer=customer)
+    assert Contract.unscoped.get(customer=customer).fee == Decimal("450.00")
+    profile = ServiceProfile.unscoped.get(customer=customer)
     assert profile.sla == lists["sla"] and profile.alert_profile == lists["alerts"]
-    contact = Contact.objects.get(customer=customer)
+    contact = Contact.unscoped.get(customer=customer)
     assert contact.is_primary and contact.email == "anna@alpenblick.test"
     # The wizard starts afresh afterwards.
     assert current_step(wizard.start()) == "profile"
@@ -190,7 +190,7 @@ def test_an_owner_asks_the_customers_owner_for_access_and_the_owner_is_emailed(
     assert "Full access, the customer pays" in text(step) and "As discussed." in text(step)
     with django_capture_on_commit_callbacks(execute=True):
         done = wizard.post("confirm")
-    partnership = Partnership.objects.get(customer__name="Hotel Alpenblick")
+    partnership = Partnership.unscoped.get(customer__name="Hotel Alpenblick")
     assert done["Location"] == reverse(
         "partnership_detail", kwargs={"slug": "alpine", "partnership_id": partnership.pk}
     )
@@ -199,7 +199,7 @@ def test_an_owner_asks_the_customers_owner_for_access_and_the_owner_is_emailed(
     )
     assert mail.outbox[-1].to == ["chef@alpenblick.test"]
     assert "We emailed chef@alpenblick.test" in text(wizard.client.get(done["Location"]))
-    assert not Contract.objects.exists() and not ServiceProfile.objects.exists()
+    assert not Contract.unscoped.exists() and not ServiceProfile.unscoped.exists()
 
 
 def test_an_admin_skips_the_access_step_and_creates_an_unclaimed_customer(world, browser):
@@ -217,7 +217,7 @@ def test_an_admin_skips_the_access_step_and_creates_an_unclaimed_customer(world,
     sneaky = wizard.post("access", {"owner_email": "x@x.test", "access": "full"})
     assert current_step(sneaky) == "confirm"
     done = wizard.post("confirm")
-    partnership = Partnership.objects.get(customer__name="Garage Meier")
+    partnership = Partnership.unscoped.get(customer__name="Garage Meier")
     assert done["Location"] == customer_url(partnership.customer)
     assert partnership.status == "active" and partnership.customer.currency == "EUR"
     assert not mail.outbox
@@ -280,7 +280,7 @@ def test_a_contract_type_asks_only_for_its_own_amounts(world, browser):
     wizard.skip("service")
     wizard.post("contact", CONTACT)
     wizard.post("confirm")
-    saved = Contract.objects.get()
+    saved = Contract.unscoped.get()
     assert saved.hourly_rate == Decimal("140") and saved.fee is None and saved.type == "hourly"
 
 
@@ -293,7 +293,7 @@ def test_an_unticked_contract_needs_nothing_and_writes_no_contract(world, browse
     wizard.skip("service")
     wizard.post("contact", CONTACT)
     done = wizard.post("confirm")
-    assert done.status_code == 302 and not Contract.objects.exists()
+    assert done.status_code == 302 and not Contract.unscoped.exists()
 
 
 def test_a_refusal_at_the_end_shows_on_the_summary_and_writes_nothing(world, browser, monkeypatch):
@@ -393,8 +393,8 @@ def test_contacts_switch_the_primary_and_the_primary_is_never_removed(world, bro
         follow=True,
     )
     assert "Bruno Keller was added." in messages_of(added)
-    anna = Contact.objects.get(first_name="Anna")
-    bruno = Contact.objects.get(first_name="Bruno")
+    anna = Contact.unscoped.get(first_name="Anna")
+    bruno = Contact.unscoped.get(first_name="Bruno")
     assert anna.is_primary and not bruno.is_primary
 
     def contact_url(contact):
@@ -402,11 +402,11 @@ def test_contacts_switch_the_primary_and_the_primary_is_never_removed(world, bro
 
     switched = client.post(contact_url(bruno), {"action": "make_primary"}, follow=True)
     assert "Bruno Keller is now the primary contact." in messages_of(switched)
-    assert list(Contact.objects.filter(customer=neu, is_primary=True)) == [bruno]
+    assert list(Contact.unscoped.filter(customer=neu, is_primary=True)) == [bruno]
 
     refused = client.post(contact_url(bruno), {"action": "remove"}, follow=True)
     assert "Make another contact primary before removing this one." in messages_of(refused)
-    assert Contact.objects.filter(pk=bruno.pk).exists()
+    assert Contact.unscoped.filter(pk=bruno.pk).exists()
 
     prefix = f"contact-{anna.pk}"
     bad_edit = client.post(
@@ -433,7 +433,7 @@ def test_contacts_switch_the_primary_and_the_primary_is_never_removed(world, bro
 
     removed = client.post(contact_url(anna), {"action": "remove"}, follow=True)
     assert "Anna Meier was removed." in messages_of(removed)
-    assert list(Contact.objects.filter(customer=neu)) == [bruno]
+    assert list(Contact.unscoped.filter(customer=neu)) == [bruno]
 
 
 def test_contracts_are_added_edited_and_removed(world, browser, neu):
@@ -456,7 +456,7 @@ def test_contracts_are_added_edited_and_removed(world, browser, neu):
         follow=True,
     )
     assert "The contract “Care” was added." in messages_of(added)
-    contract = Contract.objects.get(customer=neu)
+    contract = Contract.unscoped.get(customer=neu)
     assert contract.fee == Decimal("450") and contract.hours is None
     assert "Monthly fee 450.00" in text(added)
     assert 'data-confirm="Remove the contract “Care”?' in text(added)
@@ -479,7 +479,7 @@ def test_contracts_are_added_edited_and_removed(world, browser, neu):
 
     removed = client.post(edit_url, {"action": "remove"}, follow=True)
     assert "The contract “Care” was removed." in messages_of(removed)
-    assert not Contract.objects.exists()
+    assert not Contract.unscoped.exists()
     assert "No contracts yet." in text(client.get(url))
 
 
@@ -491,7 +491,7 @@ def test_the_service_profile_is_chosen_from_the_partners_lists(world, browser, n
         follow=True,
     )
     assert "The service profile was saved." in messages_of(saved)
-    profile = ServiceProfile.objects.get(customer=neu)
+    profile = ServiceProfile.unscoped.get(customer=neu)
     assert profile.sla == lists["sla"] and profile.alert_profile is None
     theirs = services.sla_policy_save(
         org=ctx(world.other_owner, world.other_partner),
@@ -503,7 +503,7 @@ def test_the_service_profile_is_chosen_from_the_partners_lists(world, browser, n
 
 def test_the_access_section_links_the_partnership_and_collaborators(world, browser, neu):
     page = text(browser(world.partner_owner).get(customer_url(neu)))
-    partnership = Partnership.objects.get(customer=neu)
+    partnership = Partnership.unscoped.get(customer=neu)
     assert "Full access, the partner pays" in page
     assert reverse("partnership_detail", args=["alpine", partnership.pk]) in page
     assert reverse("customer_collaborators", args=["alpine", neu.pk]) in page
@@ -512,7 +512,7 @@ def test_the_access_section_links_the_partnership_and_collaborators(world, brows
 def test_unknown_actions_are_refused(world, browser, neu):
     client = browser(world.partner_admin)
     assert client.post(customer_url(neu), {"action": "explode"}).status_code == 400
-    contact = Contact.objects.get(customer=neu)
+    contact = Contact.unscoped.get(customer=neu)
     url = reverse("customer_contact", args=["alpine", neu.pk, contact.pk])
     assert client.post(url, {"action": "explode"}).status_code == 400
     assert client.get(url).status_code == 405
@@ -531,7 +531,7 @@ def test_sla_policies_are_listed_added_edited_and_removed(world, browser):
         follow=True,
     )
     assert "The SLA policy “Gold” was added." in messages_of(added)
-    policy = SlaPolicy.objects.get(partner=world.partner)
+    policy = SlaPolicy.unscoped.get(partner=world.partner)
     backwards = client.post(
         "/t/alpine/sla-policies/",
         {"name": "Silver", "first_response_minutes": "60", "resolution_minutes": "30"},
@@ -573,7 +573,7 @@ def test_sla_policies_are_listed_added_edited_and_removed(world, browser):
 
     removed = client.post(url, {"action": "remove"}, follow=True)
     assert "customers that used it now have none" in " ".join(messages_of(removed))
-    assert not SlaPolicy.objects.exists()
+    assert not SlaPolicy.unscoped.exists()
 
 
 def test_alert_profiles_are_listed_added_edited_and_removed(world, browser):
@@ -600,7 +600,7 @@ def test_alert_profiles_are_listed_added_edited_and_removed(world, browser):
     client.post("/t/alpine/alert-profiles/", data)
     duplicate = client.post("/t/alpine/alert-profiles/", data)
     assert "You already have a alert profile with this name." in text(duplicate)
-    profile = AlertProfile.objects.get()
+    profile = AlertProfile.unscoped.get()
     listing = text(client.get("/t/alpine/alert-profiles/"))
     assert "Servers" in listing and "85 %" in listing
     url = reverse("alert_profile", args=["alpine", profile.pk])
@@ -608,7 +608,7 @@ def test_alert_profiles_are_listed_added_edited_and_removed(world, browser):
     profile.refresh_from_db()
     assert (profile.name, profile.cpu_percent) == ("Workstations", 70)
     client.post(url, {"action": "remove"})
-    assert not AlertProfile.objects.exists()
+    assert not AlertProfile.unscoped.exists()
 
 
 def test_collaborators_see_the_lists_but_do_not_change_them(world, browser, lists):
@@ -622,7 +622,7 @@ def test_collaborators_see_the_lists_but_do_not_change_them(world, browser, list
     url = reverse("sla_policy", args=["alpine", lists["sla"].pk])
     assert client.get(url).status_code == 403
     assert client.post(url, {"action": "remove"}).status_code == 403
-    assert SlaPolicy.objects.filter(pk=lists["sla"].pk).exists()
+    assert SlaPolicy.unscoped.filter(pk=lists["sla"].pk).exists()
 
 
 def test_the_sub_navigation_links_sla_and_alerts_for_partners_only(world, browser):
@@ -729,8 +729,8 @@ def test_every_customer_page_of_another_partner_is_a_404(world, browser):
     ids = {
         "customer_id": customer.pk,
         "partnership_id": foreign.pk,
-        "contact_id": Contact.objects.get(customer=customer).pk,
-        "contract_id": Contract.objects.get(customer=customer).pk,
+        "contact_id": Contact.unscoped.get(customer=customer).pk,
+        "contract_id": Contract.unscoped.get(customer=customer).pk,
         "policy_id": services.sla_policy_save(
             org=theirs, data={"name": "S", "first_response_minutes": 1, "resolution_minutes": 2}
         ).pk,
@@ -759,9 +759,9 @@ def test_every_customer_page_of_another_partner_is_a_404(world, browser):
             reverse("customer_contract", args=["alpine", neu.pk, missing_id()]),
         ],
     )
-    assert Contact.objects.filter(customer=customer).count() == 1
-    assert Contract.objects.filter(customer=customer).count() == 1
-    assert Membership.objects.filter(tenant=customer).count() == 0
+    assert Contact.unscoped.filter(customer=customer).count() == 1
+    assert Contract.unscoped.filter(customer=customer).count() == 1
+    assert Membership.unscoped.filter(tenant=customer).count() == 0
 
 
 # --- the rule underneath: one for every way in ----------------------------------------------

@@ -1,8 +1,11 @@
 """Every write of offers: templates (templates.py) and offers (offers.py)."""
 
 from offers.services.offers import (
+    AcceptChanged,
     ItemSpec,
+    Sent,
     offer_accept,
+    offer_accept_preview,
     offer_cancel,
     offer_decline,
     offer_deliver,
@@ -11,9 +14,11 @@ from offers.services.offers import (
     offer_propose,
     offer_retry,
     offer_send,
+    offer_send_eligible,
     offers_deliver,
     offers_past_expiry,
     offers_to_deliver,
+    send_check,
 )
 from offers.services.templates import (
     template_create,
@@ -24,8 +29,11 @@ from offers.services.templates import (
 )
 
 __all__ = [
+    "AcceptChanged",
     "ItemSpec",
+    "Sent",
     "offer_accept",
+    "offer_accept_preview",
     "offer_cancel",
     "offer_decline",
     "offer_deliver",
@@ -34,9 +42,11 @@ __all__ = [
     "offer_propose",
     "offer_retry",
     "offer_send",
+    "offer_send_eligible",
     "offers_deliver",
     "offers_past_expiry",
     "offers_to_deliver",
+    "send_check",
     "template_create",
     "template_delete",
     "template_item_add",

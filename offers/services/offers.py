@@ -15,7 +15,8 @@ same moment give one outcome and the loser a 409:
 import datetime
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from dateutil.relativedelta import relativedelta
@@ -28,23 +29,35 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from billing.services import LineRequest, Quote, order_place_confirmed, quote_build
+from billing.models import Order
+from billing.services import LineRequest, Quote, QuoteLine, order_record, quote_build
+from billing.services.changes import (
+    edition_replaced_credit,
+    subscription_end_confirmed,
+    subscription_lower_confirmed,
+)
+from billing.services.orders import MAX_QUANTITY
 from catalog.models import Product
 from offers import notifications
-from offers.models import LicenseMode, Offer, OfferBatch, OfferItem, OfferTemplate, TemplateItem
+from offers.effects import Change, Effect, EffectLine, ItemLike, effect_build, live_subscriptions
+from offers.models import Offer, OfferBatch, OfferItem, OfferTemplate, TemplateItem
 from offers.selectors import offer_recipients_of
 from offers.services.templates import clean_item
 from partners.models import Access, Partnership, Side
-from partners.selectors import customers_visible_to, grants_active_now, managing_grants
+from partners.selectors import (
+    customers_visible_to,
+    grants_active_now,
+    managing_grants,
+    managing_partnership,
+)
 from subscriptions.models import Subscription, SubscriptionChange
 from subscriptions.services import (
-    NOTHING,
     LedgerEntry,
-    ledger_record,
     subscription_create,
     subscription_update,
 )
 from tenants.emails import emails_enqueue
+from tenants.events import event_emit
 from tenants.exceptions import Conflict
 from tenants.jobs import enqueue_on_commit
 from tenants.models import Role, Tenant
@@ -114,7 +127,7 @@ def _catalog_items(template: OfferTemplate) -> list[TemplateItem]:
 
 
 def _items_with_products() -> QuerySet[OfferItem]:
-    return OfferItem.objects.select_related("product")
+    return OfferItem.unscoped.select_related("product")
 
 
 @dataclass(frozen=True)
@@ -128,15 +141,47 @@ class ItemSpec:
     replaces: Product | None = None  # the edition it upgrades: ended on accept
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A send: its batch (None when nobody was eligible) and the customers left
+    out, each with the reason."""
+
+    batch: OfferBatch | None
+    skipped: list[Refusal]
+
+
 @transaction.atomic
 def offer_send(
     *, org: OrgContext, template: OfferTemplate, customer_ids: Sequence, message: str = ""
 ) -> OfferBatch:
     """Send `template` to each customer (one offer each), all or nothing: a
-    customer the caller may not act on, or whose access does not cover every
-    product, refuses the whole send with a reason per customer. Each offer keeps
-    a snapshot of its items and their price waterfall, starts `waiting`, and is
-    delivered by a Celery task after commit."""
+    customer the caller may not act on, or left out for a reason known in
+    advance (see `offer_send_eligible`), refuses the whole send with a reason
+    per customer. Each offer keeps a snapshot of its items and their price
+    waterfall, starts `waiting`, and is delivered by a Celery task after commit."""
+    sent = offer_send_eligible(
+        org=org, template=template, customer_ids=customer_ids, message=message, all_or_nothing=True
+    )
+    assert sent.batch is not None  # all or nothing: a skip refused the send
+    return sent.batch
+
+
+@transaction.atomic
+def offer_send_eligible(
+    *,
+    org: OrgContext,
+    template: OfferTemplate,
+    customer_ids: Sequence,
+    message: str = "",
+    all_or_nothing: bool = False,
+) -> Sent:
+    """Send `template` to the eligible customers among `customer_ids` and report
+    the others, each with its reason, known in advance: a limited grant that
+    does not cover every product, a suspended organization, nobody there to
+    answer (no owner or admin), a product without a price in its currency. With
+    `all_or_nothing`, any customer left out refuses the whole send (400 naming
+    each). An id the caller may not act on (another partner's customer, a
+    missing one) is bad input either way: 400, nothing sent."""
     if not org.tenant.is_partner:
         raise PermissionDenied(_("Offers are sent by partners."))
     if template.partner_id != org.tenant.pk:
@@ -148,6 +193,7 @@ def offer_send(
         items=_catalog_items(template),
         customer_ids=customer_ids,
         message=message,
+        all_or_nothing=all_or_nothing,
     )
 
 
@@ -180,10 +226,17 @@ def offer_propose(
     ]
     if not items:
         raise ValidationError({"items": _("An offer needs at least one item.")})
-    batch = _send(
-        org, name=name, template=None, items=items, customer_ids=[customer_id], message=message
+    sent = _send(
+        org,
+        name=name,
+        template=None,
+        items=items,
+        customer_ids=[customer_id],
+        message=message,
+        all_or_nothing=True,
     )
-    return batch.offers.get()
+    assert sent.batch is not None  # all or nothing: a skip refused the send
+    return sent.batch.offers.get()
 
 
 def _send(
@@ -194,7 +247,8 @@ def _send(
     items: Sequence[TemplateItem | ItemSpec],
     customer_ids: Iterable[object],
     message: str,
-) -> OfferBatch:
+    all_or_nothing: bool,
+) -> Sent:
     message = (message or "").strip()
     if len(message) > 2000:
         raise ValidationError(
@@ -210,21 +264,56 @@ def _send(
                 % {"max": _grouped(MAX_CUSTOMERS_PER_SEND)}
             }
         )
+    checked = send_check(org=org, items=items, customer_ids=ids)
+    refused = list(checked.unknown)
+    if checked.skipped and (all_or_nothing or not checked.quotes):
+        refused = [*checked.skipped, *refused]
+    if refused:
+        raise ValidationError(
+            {"customers": [f"{r.customer}: {r.reason}" for r in refused]}, code="refused"
+        )
+    batch = _create_offers(org, name, template, items, checked.quotes, message)
+    return Sent(batch, checked.skipped)
+
+
+@dataclass(frozen=True)
+class SendCheck:
+    """Who a send would reach: a quote per eligible customer, the customers left
+    out with the reason, and the ids the caller may not act on."""
+
+    quotes: list[Quote]
+    skipped: list[Refusal]
+    unknown: list[Refusal]
+    customers: list[Tenant]
+    grants: dict[uuid.UUID, Partnership]
+
+
+def send_check(
+    *, org: OrgContext, items: Sequence[TemplateItem | ItemSpec], customer_ids: Sequence
+) -> SendCheck:
+    """Everything about a send that can be known before sending (SPEC §6 rev. 2),
+    read in a fixed number of queries; nothing is written."""
     products = [item.product for item in items]
-    uuids = {raw: uuid_or_none(raw) for raw in ids}
+    uuids = {str(raw): uuid_or_none(raw) for raw in customer_ids}
     visible = {
         c.pk: c
         for c in customers_visible_to(org=org).filter(pk__in=[u for u in uuids.values() if u])
     }
     grants = _grants(org, list(visible))
-    refusals, quotes = [], []
+    recipients = offer_recipients_of(list(visible))
+    skipped, unknown, quotes, customers = [], [], [], []
     for raw, pk in uuids.items():
         customer = visible.get(pk) if pk is not None else None
         partnership = grants.get(pk) if pk is not None else None
         if customer is None or partnership is None:
-            refusals.append(Refusal(raw, NOT_MANAGED))
+            unknown.append(Refusal(raw, NOT_MANAGED))
             continue
+        customers.append(customer)
         reason = _refusal(partnership, products)
+        if reason is None and customer.status == Tenant.Status.SUSPENDED:
+            reason = _("This organization is suspended.")
+        if reason is None and not recipients.get(customer.pk):
+            reason = _("Nobody there can answer: it has no owner or admin.")
         if reason is None:
             try:
                 quotes.append(
@@ -238,12 +327,8 @@ def _send(
             except ValidationError as exc:  # a product without a price in its currency
                 reason = " ".join(exc.messages)
         if reason is not None:
-            refusals.append(Refusal(customer.name, reason))
-    if refusals:
-        raise ValidationError(
-            {"customers": [f"{r.customer}: {r.reason}" for r in refusals]}, code="refused"
-        )
-    return _create_offers(org, name, template, items, quotes, message)
+            skipped.append(Refusal(customer.name, reason))
+    return SendCheck(quotes, skipped, unknown, customers, grants)
 
 
 def _create_offers(
@@ -254,8 +339,8 @@ def _create_offers(
     quotes: list[Quote],
     message: str,
 ) -> OfferBatch:
-    batch = OfferBatch.objects.create(partner=org.tenant, template_name=name, sent_by=org.user)
-    offers = Offer.objects.bulk_create(
+    batch = OfferBatch.unscoped.create(partner=org.tenant, template_name=name, sent_by=org.user)
+    offers = Offer.unscoped.bulk_create(
         [
             Offer(
                 partner=org.tenant,
@@ -274,7 +359,7 @@ def _create_offers(
         ],
         batch_size=1000,
     )
-    OfferItem.objects.bulk_create(
+    OfferItem.unscoped.bulk_create(
         [
             OfferItem(
                 offer=offer,
@@ -307,7 +392,7 @@ def _create_offers(
 
 def _fail(offer_id: uuid.UUID | str, reason: str) -> bool:
     return bool(
-        Offer.objects.filter(pk=offer_id, status=Status.WAITING).update(
+        Offer.unscoped.filter(pk=offer_id, status=Status.WAITING).update(
             status=Status.FAILED, failure_reason=reason[:2000], updated_at=timezone.now()
         )
     )
@@ -324,14 +409,14 @@ def offers_deliver(*, offer_ids: Sequence) -> int:
     of a large send — so a fan-out to thousands stays close to the broker's pace."""
     with transaction.atomic():
         offers = list(
-            Offer.objects.select_for_update(skip_locked=True, of=("self",))
+            Offer.unscoped.select_for_update(skip_locked=True, of=("self",))
             .select_related("customer", "partner")
             .filter(pk__in=list(offer_ids), status=Status.WAITING)
             .order_by("created_at")
         )
         if not offers:
             return 0
-        Offer.objects.filter(pk__in=[o.pk for o in offers]).update(
+        Offer.unscoped.filter(pk__in=[o.pk for o in offers]).update(
             delivery_attempts=F("delivery_attempts") + 1
         )
         managed = set(
@@ -364,7 +449,7 @@ def offers_deliver(*, offer_ids: Sequence) -> int:
                 emails += notifications.offer_delivered(
                     offer=offer, recipients=recipients[offer.customer_id], enqueue=False
                 )
-        Offer.objects.bulk_update(
+        Offer.unscoped.bulk_update(
             delivered, ["status", "delivered_at", "expires_at", "failure_reason", "updated_at"]
         )
         if emails:
@@ -387,7 +472,7 @@ def offers_to_deliver(
 ) -> list[str]:
     """Waiting offers: of a batch (the fan-out), or left waiting longer than a
     delivery should take (the sweeper, after a broker outage)."""
-    qs = Offer.objects.filter(status=Status.WAITING)
+    qs = Offer.unscoped.filter(status=Status.WAITING)
     if batch_id is not None:
         qs = qs.filter(batch__pk=batch_id)  # batch_id='s SQL; the stubs type it for a text id
     if older_than_seconds is not None:
@@ -411,11 +496,11 @@ def _transition(
     """The guarded UPDATE; then the caller's offer (loaded once, through the
     selector) reads again what it changed, keeping what it had loaded with it."""
     now = timezone.now()
-    changed = Offer.objects.filter(pk=offer.pk, status__in=sources).update(
+    changed = Offer.unscoped.filter(pk=offer.pk, status__in=sources).update(
         status=target, updated_at=now, **fields
     )
     if changed != 1:
-        current = Offer.objects.filter(pk=offer.pk).values_list("status", flat=True).first()
+        current = Offer.unscoped.filter(pk=offer.pk).values_list("status", flat=True).first()
         label = Status(current).label.lower() if current else pgettext("offer status", "gone")
         raise Conflict(NO_LONGER[verb] % {"status": label})
     offer.refresh_from_db(fields=["status", "updated_at", *fields])
@@ -436,6 +521,7 @@ def offer_cancel(*, org: OrgContext, offer: Offer) -> Offer:
     )
     if offer.delivered_at is not None:
         notifications.offer_cancelled(offer=offer)
+    event_emit("offer.cancelled", _answered(offer))
     return offer
 
 
@@ -464,46 +550,13 @@ def _term_end(today: datetime.date, months: int) -> datetime.date:
     return today + relativedelta(months=months) - datetime.timedelta(days=1)
 
 
-def _apply_item(
-    org: OrgContext, customer: Tenant, item: OfferItem, today: datetime.date
-) -> tuple[Subscription, LedgerEntry]:
-    """Absolute sets the product's quantity to N, relative adds N; a missing
-    subscription is created; the term sets the last day of service. Returns the
-    subscription and what the item did to it, for the order's ledger."""
-    ends_on = _term_end(today, item.term_months)
-    live = (
-        Subscription.objects.filter(customer=customer, product=item.product, cancelled_at=None)
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
-        .order_by("-starts_on", "-created_at")
-        .first()
-    )
-    if live is None:
-        created = subscription_create(
-            org=org,
-            customer=customer,
-            product=item.product,
-            quantity=item.quantity,
-            starts_on=today,
-            ends_on=ends_on,
-        )
-        return created, LedgerEntry.opening(created)
-    before = (live.quantity, live.unit_price)
-    quantity = item.quantity
-    if item.license_mode == LicenseMode.RELATIVE:
-        quantity += live.quantity
-    changed = subscription_update(
-        org=org, subscription=live, data={"quantity": quantity, "ends_on": ends_on}
-    )
-    return changed, LedgerEntry.change(before, changed)
-
-
 def _end_replaced(
-    org: OrgContext, customer: Tenant, item: OfferItem, today: datetime.date
-) -> list[tuple[Subscription, LedgerEntry, datetime.date]]:
+    org: OrgContext, offer: Offer, item: OfferItem, today: datetime.date
+) -> list[Order]:
     """An upgrade ends the edition it replaces: its last day is yesterday (or
-    today, when it only began today). Returns each ended subscription with its
-    ledger entry (an upgrade, or a downgrade to a lower edition: to nothing) and
-    the day it no longer serves, for the accepting order to record."""
+    today, when it only began today), and a credit order gives its unused paid
+    days back to whoever paid them, writing the ledger's upgrade (or downgrade,
+    to a lower edition: to nothing) (billing.services.changes)."""
     replaced = item.replaces
     assert replaced is not None  # only items that replace an edition come here
     kind = (
@@ -511,63 +564,251 @@ def _end_replaced(
         if item.product.edition_rank >= replaced.edition_rank
         else SubscriptionChange.Kind.DOWNGRADE
     )
-    ended = []
-    for live in Subscription.objects.filter(
-        customer=customer, product=replaced, cancelled_at=None
+    credits = []
+    for live in Subscription.unscoped.filter(
+        customer=offer.customer, product=replaced, cancelled_at=None
     ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today)):
-        state = (live.quantity, live.unit_price)
         last_day = max(live.starts_on, today - datetime.timedelta(days=1))
-        live = subscription_update(  # the end is this upgrade's own ledger row, below
+        live = subscription_update(  # the end is the credit's own ledger row, below
             org=org, subscription=live, data={"ends_on": last_day}, ledger_end=False
         )
-        ended.append((live, LedgerEntry(kind, state, NOTHING), last_day + datetime.timedelta(1)))
-    return ended
+        credits.append(
+            edition_replaced_credit(
+                subscription=live,
+                kind=kind,
+                effective_on=last_day + datetime.timedelta(days=1),
+                placed_by=org.user,
+                partner=offer.partner,
+            )
+        )
+    return credits
 
 
-@transaction.atomic
-def offer_accept(*, org: OrgContext, offer: Offer) -> Offer:
-    """Accept in one transaction with the offer locked: every item applied to the
-    customer's subscriptions, an order placed for the offered quantities (settled
-    as ordered by the partner for the customer), the offer `accepted`, the partner
-    emailed. A second accept, or one racing a cancel, gets a 409."""
-    _require_answerer(org, offer)
-    offer = (
-        Offer.objects.select_for_update(of=("self",))
-        .select_related("customer", "partner", "sent_by")
-        .get(pk=offer.pk)
-    )
+def _reduce(org: OrgContext, offer: Offer, line: EffectLine, ends_on: datetime.date) -> list[Order]:
+    """The seats go newest first: a subscription keeping some is lowered, one
+    whose seats all go ends now; each by a credit order giving the unused paid
+    days back to whoever paid them, with its credit note (billing). The term
+    sets the last day of service of the one that keeps seats."""
+    orders = []
+    for step in line.steps:  # the subscriptions are locked (_accept_effect)
+        if step.after == 0:
+            orders.append(
+                subscription_end_confirmed(
+                    subscription=step.subscription, placed_by=org.user, partner=offer.partner
+                )
+            )
+        else:
+            orders.append(
+                subscription_lower_confirmed(
+                    subscription=step.subscription,
+                    quantity=step.after,
+                    placed_by=org.user,
+                    partner=offer.partner,
+                )
+            )
+            subscription_update(org=org, subscription=step.subscription, data={"ends_on": ends_on})
+    return orders
+
+
+class AcceptChanged(Conflict):
+    """Accepting would settle another amount than the preview the customer
+    confirmed (409 with the new figures); nothing was written."""
+
+    def __init__(self, effect: Effect):
+        super().__init__(
+            _(
+                "The amount changed since the preview: %(currency)s %(total)s now. "
+                "Check the new figures and confirm again."
+            )
+            % {"currency": effect.currency, "total": effect.total}
+        )
+        self.effect = effect
+
+
+def _accept_checks(offer: Offer) -> None:
     if offer.status != Status.AWAITING_CONFIRMATION:
         raise Conflict(
             _("This offer is %(status)s: it cannot be accepted.")
             % {"status": offer.get_status_display().lower()}
         )
-    now = timezone.now()
-    if offer.expires_at is not None and offer.expires_at <= now:
+    if offer.expires_at is not None and offer.expires_at <= timezone.now():
         raise Conflict(_("This offer has expired."))
+
+
+def _accept_effect(offer: Offer, today: datetime.date, *, lock: bool) -> Effect:
+    """The offer's effect now, as accepting would settle it: under the sending
+    partner's grant read again (with `lock`, under its row lock, and the
+    customer's live subscriptions of the products locked too); a partner that
+    no longer manages every product is a 409."""
+    items = list(offer.items.all())
+    products = Product.objects.prefetch_related("prices", "tiers").in_bulk(
+        [item.product_id for item in items]
+    )
+    partnership = None
+    for item in items:
+        product = products[item.product_id]
+        partnership = managing_partnership(
+            customer=offer.customer, product=product, partner=offer.partner, lock=lock
+        )
+        if partnership is None:
+            raise Conflict(
+                _("%(partner)s no longer manages %(product)s for you.")
+                % {"partner": offer.partner.name, "product": product.name}
+            )
+        if not product.is_active:
+            raise Conflict(_("%(product)s is no longer sold.") % {"product": product.name})
+    live = live_subscriptions([offer.customer_id], list(products), today)
+    if lock:
+        live = live.select_for_update(of=("self",))
+    effect = effect_build(
+        customer=offer.customer,
+        items=[
+            ItemLike(products[i.product_id], i.quantity, i.license_mode, i.term_months)
+            for i in items
+        ],
+        partnership=partnership,
+        subscriptions=list(live),
+        today=today,
+        lock=lock,
+    )
+    if effect.problem:
+        raise Conflict(effect.problem)
+    for line in effect.lines:
+        if line.new_quantity > MAX_QUANTITY:
+            raise ValidationError(
+                {
+                    "offer": _("%(product)s would exceed %(max)s licences.")
+                    % {"product": line.product.name, "max": _grouped(MAX_QUANTITY)}
+                }
+            )
+    return effect
+
+
+def offer_accept_preview(*, org: OrgContext, offer: Offer) -> Effect:
+    """What accepting would do now, line by line (current → new quantity, unit
+    price, amount now, credit, renewal, payer); nothing is written. The caller
+    loaded the offer through the selector."""
+    _require_answerer(org, offer)
+    _accept_checks(offer)
+    return _accept_effect(offer, timezone.localdate(), lock=False)
+
+
+@transaction.atomic
+def offer_accept(
+    *,
+    org: OrgContext,
+    offer: Offer,
+    confirm_reduction: bool = False,
+    expected_total: Decimal | None = None,
+) -> Offer:
+    """Accept in one transaction with the offer locked: its effect worked out
+    again now (`offers.effects`, priced by the rules for the payer) and carried
+    out as shown. A new product is opened and ordered for a period; an increase
+    raises the newest subscription and charges the rest of its period; both are
+    one order. An offer that lowers a quantity needs `confirm_reduction` (400
+    without, nothing written); the seats go from the newest subscription first,
+    each lowering an order with its credit note (billing.services.changes).
+    With `expected_total` (the preview's `total`), another amount is a 409 with
+    the new figures. The offer `accepted`, the partner emailed. A second accept,
+    or one racing a cancel, gets a 409."""
+    _require_answerer(org, offer)
+    offer = (
+        Offer.unscoped.select_for_update(of=("self",))
+        .select_related("customer", "partner", "sent_by")
+        .get(pk=offer.pk)
+    )
+    _accept_checks(offer)
+    now = timezone.now()
     today = timezone.localdate()
     prefetch_related_objects([offer], Prefetch("items", queryset=_items_with_products()))
-    items = list(offer.items.all())
-    lines = [
-        LineRequest(item.product, item.quantity, *_apply_item(org, offer.customer, item, today))
-        for item in items
-    ]
-    ended = [
-        row
-        for item in items
+    effect = _accept_effect(offer, today, lock=True)
+    if effect.reduces and not confirm_reduction:
+        raise ValidationError(
+            {
+                "confirm_reduction": _(
+                    "This offer lowers %(products)s: confirm the reduction to accept it."
+                )
+                % {
+                    "products": ", ".join(
+                        line.text for line in effect.lines if line.change == Change.DECREASE
+                    )
+                }
+            }
+        )
+    if expected_total is not None and effect.total != expected_total:
+        raise AcceptChanged(effect)
+    items = {item.product_id: item for item in offer.items.all()}
+    charged: list[QuoteLine] = []
+    reductions: list[Order] = []
+    for line in effect.lines:
+        ends_on = _term_end(today, line.term_months)
+        if line.change == Change.NEW:
+            assert line.price_now is not None
+            created = subscription_create(
+                org=org,
+                customer=offer.customer,
+                product=line.product,
+                quantity=line.new_quantity,
+                starts_on=today,
+                ends_on=ends_on,
+                unit_price=line.unit_price,
+            )
+            charged.append(
+                QuoteLine.under(
+                    effect.quote.terms,  # type: ignore[union-attr]
+                    line.product,
+                    line.price_now,
+                    subscription=created,
+                    change=LedgerEntry.opening(created),
+                )
+            )
+        elif line.change == Change.INCREASE:
+            assert line.price_now is not None
+            (step,) = line.steps
+            before = (step.subscription.quantity, step.subscription.unit_price)
+            raised = subscription_update(
+                org=org,
+                subscription=step.subscription,
+                data={"quantity": step.after, "unit_price": line.unit_price, "ends_on": ends_on},
+            )
+            charged.append(
+                QuoteLine.under(
+                    effect.quote.terms,  # type: ignore[union-attr]
+                    line.product,
+                    line.price_now,
+                    subscription=raised,
+                    change=LedgerEntry.change(before, raised),
+                )
+            )
+        elif line.change == Change.DECREASE:
+            reductions += _reduce(org, offer, line, ends_on)
+        else:
+            (step,) = line.steps
+            subscription_update(org=org, subscription=step.subscription, data={"ends_on": ends_on})
+    reductions += [
+        credit
+        for item in items.values()
         if item.replaces is not None
-        for row in _end_replaced(org, offer.customer, item, today)
+        for credit in _end_replaced(org, offer, item, today)
     ]
-    order = order_place_confirmed(
-        customer=offer.customer, partner=offer.partner, lines=lines, placed_by=org.user
-    )
-    for subscription, entry, effective_on in ended:  # the ledger's side of the upgrade
-        ledger_record(entries=[(subscription, entry)], effective_on=effective_on, order_id=order.pk)
+    order = None
+    if charged:
+        assert effect.quote is not None
+        order = order_record(
+            quote=replace(effect.quote, lines=charged),
+            kind=Order.Kind.ORDER,
+            placed_by=org.user,
+            period_starts_on=today,
+            subscriptions=[line.subscription for line in charged if line.subscription],
+        )
+    order = order or (reductions[0] if reductions else None)
     offer.status = Status.ACCEPTED
     offer.closed_at = now
     offer.closed_by = org.user
     offer.order = order
     offer.save(update_fields=["status", "closed_at", "closed_by", "order", "updated_at"])
     notifications.offer_answered(offer=offer)
+    event_emit("offer.accepted", _answered(offer))
     return offer
 
 
@@ -590,6 +831,7 @@ def offer_decline(*, org: OrgContext, offer: Offer, reason: str = "") -> Offer:
         decline_reason=reason,
     )
     notifications.offer_answered(offer=offer)
+    event_emit("offer.declined", _answered(offer))
     return offer
 
 
@@ -599,7 +841,7 @@ def offer_decline(*, org: OrgContext, offer: Offer, reason: str = "") -> Offer:
 def offers_past_expiry(*, now: datetime.datetime) -> list[str]:
     return [
         str(pk)
-        for pk in Offer.objects.filter(
+        for pk in Offer.unscoped.filter(
             status=Status.AWAITING_CONFIRMATION, expires_at__lte=now
         ).values_list("pk", flat=True)
     ]
@@ -609,11 +851,18 @@ def offers_past_expiry(*, now: datetime.datetime) -> list[str]:
 def offer_expire(*, offer_id: uuid.UUID | str) -> bool:
     """An unanswered offer past its expiry becomes `expired` (once)."""
     now = timezone.now()
-    expired = Offer.objects.filter(
+    expired = Offer.unscoped.filter(
         pk=offer_id, status=Status.AWAITING_CONFIRMATION, expires_at__lte=now
     ).update(status=Status.EXPIRED, closed_at=now, updated_at=now)
     if expired:
         notifications.offer_answered(
-            offer=Offer.objects.select_related("customer", "partner").get(pk=offer_id)
+            offer=Offer.unscoped.select_related("customer", "partner").get(pk=offer_id)
         )
+        event_emit("offer.expired", {"id": offer_id, "kind": Status.EXPIRED})
     return bool(expired)
+
+
+def _answered(offer: Offer) -> dict[str, object]:
+    """The payload of an answered or withdrawn offer's event (tenants.events)."""
+    ids = {"customer": offer.customer_id, "partner": offer.partner_id, "order": offer.order_id}
+    return {"id": offer.pk, "kind": offer.status, **ids}

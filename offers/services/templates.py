@@ -108,12 +108,12 @@ def template_item_add(
         )
     try:
         with transaction.atomic():
-            item = TemplateItem.objects.create(template=template, **fields)
+            item = TemplateItem.unscoped.create(template=template, **fields)
     except IntegrityError as exc:  # the same product added twice at once
         raise ValidationError(
             {"product": _("%(product)s is already in this template.") % {"product": product.name}}
         ) from exc
-    OfferTemplate.objects.filter(pk=template.pk).update(updated_at=item.created_at)
+    OfferTemplate.unscoped.filter(pk=template.pk).update(updated_at=item.created_at)
     return item
 
 
@@ -121,4 +121,4 @@ def template_item_add(
 def template_item_remove(*, org: OrgContext, item: TemplateItem) -> None:
     _require_partner(org, item.template)
     item.delete()
-    OfferTemplate.objects.filter(pk=item.template_id).update(updated_at=timezone.now())
+    OfferTemplate.unscoped.filter(pk=item.template_id).update(updated_at=timezone.now())

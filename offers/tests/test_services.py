@@ -18,6 +18,7 @@ from subscriptions.models import Subscription
 from subscriptions.services import subscription_build
 from tenants.exceptions import Conflict
 from tenants.models import OutboundEmail
+from tests.clock import on
 from tests.concurrency import race
 
 D = Decimal
@@ -135,7 +136,7 @@ def test_refused_customers_are_named_and_nothing_is_sent(world, template, mailbo
     messages = error.value.message_dict["customers"]
     assert "Bäckerei Müller: Your limited access does not include Web hosting." in messages
     assert f"{world.other_customer.pk}: You do not manage this customer." in messages
-    assert not Offer.objects.exists()
+    assert not Offer.unscoped.exists()
 
 
 def test_an_empty_template_cannot_be_sent(world):
@@ -162,7 +163,7 @@ def test_sending_to_many_is_one_action_that_fans_out(world, template):
         others.append(other)
         from partners.models import Partnership
 
-        Partnership.objects.create(
+        Partnership.unscoped.create(
             partner=world.partner,
             customer=other,
             access="full",
@@ -174,7 +175,7 @@ def test_sending_to_many_is_one_action_that_fans_out(world, template):
     offers = send(world, template, customers=[world.customer, *others])
     assert len(offers) == 4
     batch = offers[0].batch
-    assert Offer.objects.filter(status=Status.WAITING).count() == 4
+    assert Offer.unscoped.filter(status=Status.WAITING).count() == 4
     assert tasks.deliver_batch(str(batch.pk)) == 4  # one delivery task each (run eagerly)
     assert tasks.deliver_batch(str(batch.pk)) == 0
     progress = selectors.batch_progress(org=partner(world), batch=batch)
@@ -222,7 +223,7 @@ def test_the_task_gives_up_after_its_retries_and_fails_the_offer(world, template
 def test_the_sweeper_redelivers_offers_left_waiting(world, template):
     grant(world, access="full", payment="customer")
     (offer,) = send(world, template)
-    Offer.objects.filter(pk=offer.pk).update(
+    Offer.unscoped.filter(pk=offer.pk).update(
         created_at=timezone.now() - datetime.timedelta(hours=1)
     )
     assert tasks.sweep_waiting_offers() == 1
@@ -249,6 +250,7 @@ def test_a_waiting_offer_is_not_shown_to_the_customer(world, template):
     assert not selectors.offers_for(org=customer(world)).exists()
 
 
+@pytest.mark.time_machine(on(2026, 12, 6))
 def test_accepting_applies_absolute_and_relative_items_and_places_one_order(
     world, template, hosting, mailbox
 ):
@@ -271,20 +273,28 @@ def test_accepting_applies_absolute_and_relative_items_and_places_one_order(
 
     offer.refresh_from_db()
     assert offer.status == Status.ACCEPTED
-    hosting_sub = Subscription.objects.get(pk=existing["web-hosting"].pk)
-    mailbox_sub = Subscription.objects.get(pk=existing["mailbox"].pk)
+    hosting_sub = Subscription.unscoped.get(pk=existing["web-hosting"].pk)
+    mailbox_sub = Subscription.unscoped.get(pk=existing["mailbox"].pk)
     assert hosting_sub.quantity == 35  # absolute: set to N
     assert mailbox_sub.quantity == 8  # relative: 3 + 5
     # the 12-month term sets the last day of service of both
     term_end = today + relativedelta(months=12) - datetime.timedelta(days=1)
     assert hosting_sub.ends_on == mailbox_sub.ends_on == term_end
+    # the hostings are repriced at the tier 35 reaches (25 % off 9.92)
+    assert hosting_sub.unit_price == D("7.44")
     order = offer.order
     assert order.ordered_by == "partner" and order.payer == "customer"
+    # the added units, for the rest of the period (27 Nov-26 Dec: 21 of 30 days
+    # from 6 December), both states at the tier the new total reaches
     assert sorted((line.product.code, line.quantity) for line in order.lines.all()) == [
         ("mailbox", 5),
-        ("web-hosting", 35),
+        ("web-hosting", 25),
     ]
-    assert order.cashback_amount == D("52.08") + D("4.00")  # hostings, mailboxes (20 % of 20.00)
+    # hostings round(260.40 x 21/30) - round(74.40 x 21/30) = 182.28 - 52.08;
+    # mailboxes round(32.00 x 21/30) - round(12.00 x 21/30) = 22.40 - 8.40
+    assert order.charged_amount == D("130.20") + D("14.00")
+    # public - preferential of the same: (130.20 - (145.82 - 41.66)) + (14.00 - (17.92 - 6.72))
+    assert order.cashback_amount == D("26.04") + D("2.80")
 
     assert OutboundEmail.objects.filter(subject__contains="accepted your offer").exists()
 
@@ -293,7 +303,7 @@ def test_accepting_creates_missing_subscriptions(world, template):
     grant(world, access="full", payment="partner")
     offer = delivered(world, template)
     services.offer_accept(org=customer(world, world.customer_admin), offer=offer)
-    subs = {s.product.code: s for s in Subscription.objects.filter(customer=world.customer)}
+    subs = {s.product.code: s for s in Subscription.unscoped.filter(customer=world.customer)}
     assert (subs["web-hosting"].quantity, subs["mailbox"].quantity) == (35, 5)
     assert subs["web-hosting"].unit_price == D("7.44")
     offer.refresh_from_db()
@@ -310,7 +320,7 @@ def test_declining_is_final_and_tells_the_partner(world, template):
     assert OutboundEmail.objects.filter(subject__contains="declined your offer").exists()
     with pytest.raises(Conflict):
         services.offer_accept(org=customer(world), offer=offer)
-    assert not Subscription.objects.exists()
+    assert not Subscription.unscoped.exists()
 
 
 def test_a_customer_user_may_not_answer(world, template):
@@ -351,7 +361,7 @@ FORBIDDEN = [
 def test_every_forbidden_transition_is_a_409(world, template, status, action):
     grant(world, access="full", payment="customer")
     (offer,) = send(world, template)
-    Offer.objects.filter(pk=offer.pk).update(status=status, delivered_at=timezone.now())
+    Offer.unscoped.filter(pk=offer.pk).update(status=status, delivered_at=timezone.now())
     offer.refresh_from_db()
     calls = {
         "accept": lambda: services.offer_accept(org=customer(world), offer=offer),
@@ -363,14 +373,14 @@ def test_every_forbidden_transition_is_a_409(world, template, status, action):
         calls[action]()
     offer.refresh_from_db()
     assert offer.status == status
-    assert not Order.objects.exists()
+    assert not Order.unscoped.exists()
 
 
 def test_unanswered_offers_expire(world, template):
     grant(world, access="full", payment="customer")
     offer = delivered(world, template)
     assert tasks.expire_offers() == 0
-    Offer.objects.filter(pk=offer.pk).update(
+    Offer.unscoped.filter(pk=offer.pk).update(
         expires_at=timezone.now() - datetime.timedelta(minutes=1)
     )
     assert tasks.expire_offers() == 1
@@ -411,7 +421,7 @@ def test_twenty_answers_at_once_give_exactly_one_outcome(world, template):
     assert len(winners) == 1, outcomes
     offer.refresh_from_db()
     assert offer.status == winners[0].status
-    assert Order.objects.count() == (1 if offer.status == Status.ACCEPTED else 0)
+    assert Order.unscoped.count() == (1 if offer.status == Status.ACCEPTED else 0)
     answered = OutboundEmail.objects.filter(key__startswith=f"offer:{offer.pk}:").exclude(
         key__contains=":delivered:"
     )
@@ -420,11 +430,14 @@ def test_twenty_answers_at_once_give_exactly_one_outcome(world, template):
 
 def test_a_chunk_delivers_what_it_can_and_fails_the_rest_with_reasons(world, template):
     from partners.models import Partnership
-    from tenants.tests.factories import CustomerFactory
+    from tenants.tests.factories import CustomerFactory, MembershipFactory
 
     grant(world, access="full", payment="customer")
     nobody = CustomerFactory(name="Niemand GmbH", parent=world.partner)
-    Partnership.objects.create(
+    # its only owner, there when the offer is sent (a send checks that in
+    # advance) and gone before the delivery
+    owner = MembershipFactory(tenant=nobody, role="owner")
+    Partnership.unscoped.create(
         partner=world.partner,
         customer=nobody,
         access="full",
@@ -434,14 +447,15 @@ def test_a_chunk_delivers_what_it_can_and_fails_the_rest_with_reasons(world, tem
         activated_at=timezone.now(),
     )
     offers = send(world, template, customers=[world.customer, nobody])
+    owner.delete()
 
     assert services.offers_deliver(offer_ids=[o.pk for o in offers]) == 1
 
-    statuses = dict(Offer.objects.values_list("customer__name", "status"))
+    statuses = dict(Offer.unscoped.values_list("customer__name", "status"))
     assert statuses == {
         "Bäckerei Müller": Status.AWAITING_CONFIRMATION,
         "Niemand GmbH": Status.FAILED,
     }
-    assert "no owner or admin" in Offer.objects.get(customer=nobody).failure_reason
+    assert "no owner or admin" in Offer.unscoped.get(customer=nobody).failure_reason
     # two people at Bäckerei Müller, one email each, written once
     assert OutboundEmail.objects.filter(subject__contains="sent you an offer").count() == 2

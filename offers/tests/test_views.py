@@ -64,7 +64,7 @@ def more_customers(world, count: int) -> list:
     for n in range(count):
         customer = CustomerFactory(name=f"Kunde {n:02}", parent=world.partner)
         MembershipFactory(tenant=customer, role="owner")
-        Partnership.objects.create(
+        Partnership.unscoped.create(
             partner=world.partner,
             customer=customer,
             access="full",
@@ -94,7 +94,7 @@ def test_a_partner_creates_a_template_and_lands_on_its_page(world, browser):
 
     response = client.post(url("offer_templates", "alpine"), {"name": "  Office pack "})
 
-    template = OfferTemplate.objects.get(partner=world.partner)
+    template = OfferTemplate.unscoped.get(partner=world.partner)
     assert template.name == "Office pack"
     assert response.status_code == 302
     assert response["Location"] == url("offer_template", "alpine", template_id=template.pk)
@@ -114,7 +114,7 @@ def test_a_template_name_is_checked_inline(world, browser, template):
     assert taken.status_code == empty.status_code == 400
     assert "You already have a template with this name." in text(taken)
     assert "Give the template a name." in text(empty)
-    assert OfferTemplate.objects.count() == 1
+    assert OfferTemplate.unscoped.count() == 1
 
 
 def test_a_template_is_renamed_and_deleted(world, browser, template):
@@ -132,7 +132,7 @@ def test_a_template_is_renamed_and_deleted(world, browser, template):
 
     deleted = client.post(page, {"action": "delete"}, follow=True)
 
-    assert not OfferTemplate.objects.exists()
+    assert not OfferTemplate.unscoped.exists()
     assert "“Bakery pack” was deleted." in text(deleted)
     assert client.get(page).status_code == 404
 
@@ -150,7 +150,7 @@ def test_an_item_is_added_in_place_with_htmx(world, browser, template, hosting, 
     )
 
     assert response.status_code == 200
-    item = TemplateItem.objects.get(template=template, product=backup)
+    item = TemplateItem.unscoped.get(template=template, product=backup)
     assert (item.quantity, item.license_mode, item.term_months) == (3, "relative", 6)
     fragment = text(response)
     # the new row, a fresh add form and the hidden empty note: no page around them
@@ -247,7 +247,7 @@ def test_sending_to_one_customer_opens_the_offer_which_polls_until_delivered(
         },
     )
 
-    offer = Offer.objects.get()
+    offer = Offer.unscoped.get()
     assert response.status_code == 302
     assert response["Location"] == url("offer_detail", "alpine", offer_id=offer.pk)
     assert (offer.status, offer.message, offer.customer) == (
@@ -281,7 +281,7 @@ def test_sending_to_all_customers_shows_the_progress_of_the_send(
         {"template": str(template.pk), "all_customers": "on", "action": "send"},
     )
 
-    batch = OfferBatch.objects.get()
+    batch = OfferBatch.unscoped.get()
     assert response.status_code == 302
     assert response["Location"] == url("offer_batch", "alpine", batch_id=batch.pk)
     assert batch.offers.count() == 3
@@ -321,7 +321,7 @@ def test_a_refused_send_names_each_customer_and_sends_nothing(world, browser, te
     assert "Nothing was sent:" in page
     assert "<li>Bäckerei Müller: Your limited access does not include Web hosting.</li>" in page
     assert f"<li>{world.other_customer.pk}: You do not manage this customer.</li>" in page
-    assert not Offer.objects.exists() and not OfferBatch.objects.exists()
+    assert not Offer.unscoped.exists() and not OfferBatch.unscoped.exists()
     # what was typed stays
     assert "Hello</textarea>" in page
 
@@ -341,7 +341,7 @@ def test_sending_needs_a_template_with_items_and_a_customer(world, browser):
     assert "This template has no items yet" in text(no_items)
     assert "Choose a template." in text(no_template)
     assert no_customer.status_code == 400
-    assert not Offer.objects.exists()
+    assert not Offer.unscoped.exists()
 
 
 def test_the_customer_filter_keeps_the_customers_already_chosen(world, browser, template):
@@ -366,7 +366,7 @@ def test_the_customer_filter_keeps_the_customers_already_chosen(world, browser, 
     assert f'value="{others[1].pk}"' in fragment and "Kunde 01" in fragment
     assert "Kunde 00" not in fragment and ">Bäckerei Müller" not in fragment
     assert f'<input type="hidden" name="customers" value="{world.customer.pk}">' in fragment
-    assert not Offer.objects.exists()
+    assert not Offer.unscoped.exists()
 
 
 def test_the_customer_page_links_to_a_send_for_that_customer(world, browser, template):
@@ -443,7 +443,7 @@ def test_a_failed_offer_shows_its_reason_and_is_retried(
 ):
     grant(world, access="full", payment="customer")
     (offer,) = send(world, template)
-    Offer.objects.filter(pk=offer.pk).update(
+    Offer.unscoped.filter(pk=offer.pk).update(
         status=Status.FAILED, failure_reason="Delivery failed: mail relay unreachable"
     )
     client = browser(world.partner_owner)
@@ -474,7 +474,7 @@ def test_the_sent_list_takes_the_same_queries_for_1_or_20_offers(
         assert client.get(url("offers_sent", "alpine")).status_code == 200
 
     send(world, template, customers=others)
-    Offer.objects.filter(customer=others[0]).update(status=Status.FAILED, failure_reason="x")
+    Offer.unscoped.filter(customer=others[0]).update(status=Status.FAILED, failure_reason="x")
     with django_assert_max_num_queries(len(one.captured_queries)):
         page = text(client.get(url("offers_sent", "alpine")))
 
@@ -568,7 +568,7 @@ def test_the_customer_sees_the_badge_and_accepts_from_updates(world, browser, te
     offer.refresh_from_db()
     assert offer.status == Status.ACCEPTED
     subscriptions = {
-        s.product.code: s.quantity for s in Subscription.objects.filter(customer=world.customer)
+        s.product.code: s.quantity for s in Subscription.unscoped.filter(customer=world.customer)
     }
     assert subscriptions == {"web-hosting": 35, "mailbox": 5}
 
@@ -595,7 +595,7 @@ def test_the_customer_declines_with_a_reason(world, browser, template):
     offer.refresh_from_db()
     assert (offer.status, offer.decline_reason) == (Status.DECLINED, "Too expensive")
     assert "You declined “Starter pack”. Alpine IT was told by email." in text(response)
-    assert not Subscription.objects.exists()
+    assert not Subscription.unscoped.exists()
     page = text(browser(world.partner_owner).get(url("offer_detail", "alpine", offer_id=offer.pk)))
     assert "“Too expensive”" in page
 
@@ -620,14 +620,14 @@ def test_accepting_a_cancelled_offer_shows_the_conflict_and_changes_nothing(
     assert "This offer is cancelled: it cannot be accepted." in text(response)
     offer.refresh_from_db()
     assert offer.status == Status.CANCELLED
-    assert not Subscription.objects.exists() and not Order.objects.exists()
+    assert not Subscription.unscoped.exists() and not Order.unscoped.exists()
 
 
 def test_updates_lists_partner_invitations_and_says_when_nothing_waits(world, browser):
     client = browser(world.customer_owner)
     assert "Nothing is waiting for your answer." in text(client.get(url("updates", "mueller")))
 
-    invitation = Partnership.objects.create(
+    invitation = Partnership.unscoped.create(
         partner=world.other_partner,
         customer=world.customer,
         access="full",
@@ -771,5 +771,5 @@ def test_every_offers_page_of_another_organization_is_a_404(world, browser, temp
     assert len(customer_pages) == 2
     assert_all_404(browser(world.customer_owner), customer_pages)
     # And nothing changed anywhere
-    assert Offer.objects.filter(status=Status.AWAITING_CONFIRMATION).count() == 2
-    assert TemplateItem.objects.count() == 3
+    assert Offer.unscoped.filter(status=Status.AWAITING_CONFIRMATION).count() == 2
+    assert TemplateItem.unscoped.count() == 3

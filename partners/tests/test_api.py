@@ -89,10 +89,10 @@ def invite(world, **extra) -> Partnership:
 def counts() -> tuple[int, ...]:
     return (
         Tenant.objects.count(),
-        Partnership.objects.count(),
-        PartnershipEvent.objects.count(),
+        Partnership.unscoped.count(),
+        PartnershipEvent.unscoped.count(),
         User.objects.count(),
-        CustomerAssignment.objects.count(),
+        CustomerAssignment.unscoped.count(),
     )
 
 
@@ -207,7 +207,7 @@ def test_a_partner_owner_adds_a_customer_with_an_owner_who_is_invited(
     assert partnership["requested"]["products"] == ["mail-pro", "web-hosting"]
     assert partnership["invitation_expires_at"] is not None
     owner = User.objects.get(email="chef@alpenblick.test")
-    assert Membership.objects.get(user=owner, tenant_id=body["id"]).role == Role.OWNER
+    assert Membership.unscoped.get(user=owner, tenant_id=body["id"]).role == Role.OWNER
     assert [m.to for m in mail.outbox] == [["chef@alpenblick.test"]]
     # pending: not managed yet, so not in the list
     assert api(world.partner_owner, world.partner).get(CUSTOMERS).json()["count"] == 0
@@ -358,7 +358,7 @@ def test_a_foreign_or_unmanaged_customer_is_the_same_404_as_a_missing_one(world,
 def test_assigning_a_collaborator_shows_the_customer_to_that_collaborator_only(world, api):
     manage(world)
     unclaimed(world, "Other Customer AG")
-    second = Membership.objects.create(
+    second = Membership.unscoped.create(
         user=UserFactory(email="second@alpine.test"), tenant=world.partner, role=Role.COLLABORATOR
     ).user
     url = f"{CUSTOMERS}{world.customer.id}/collaborators/"
@@ -399,7 +399,7 @@ def test_only_partner_owners_and_admins_assign_collaborators(world, api):
     url = f"{CUSTOMERS}{world.customer.id}/collaborators/"
     refused = api(world.collaborator, world.partner).put(url, {"users": []})
     assert refused.status_code == 403
-    assert CustomerAssignment.objects.filter(user=world.collaborator).exists()
+    assert CustomerAssignment.unscoped.filter(user=world.collaborator).exists()
 
 
 @pytest.mark.parametrize("who", ["partner_admin", "other_owner", "missing", "garbage"])
@@ -411,7 +411,7 @@ def test_assigning_someone_not_a_collaborator_is_a_400_on_users(world, api, who)
         {"users": [str(world.collaborator.id), user_id]},
     )
     assert response.status_code == 400 and set(response.json()) == {"users"}
-    assert not CustomerAssignment.objects.exists()
+    assert not CustomerAssignment.unscoped.exists()
 
 
 # --- partnerships: list, invite, detail -------------------------------------------------------
@@ -507,7 +507,7 @@ def test_only_the_customer_owner_invites_partners(world, api, user):
         PARTNERSHIPS, {"partner": str(world.partner.id), "access": "full", "payment": "customer"}
     )
     assert response.status_code == 403
-    assert not Partnership.objects.exists()
+    assert not Partnership.unscoped.exists()
 
 
 def test_a_partner_cannot_invite_through_the_customer_endpoint(world, api):
@@ -518,7 +518,7 @@ def test_a_partner_cannot_invite_through_the_customer_endpoint(world, api):
         {"partner": str(world.other_partner.id), "access": "full", "payment": "customer"},
     )
     assert response.status_code == 403
-    assert not Partnership.objects.exists()
+    assert not Partnership.unscoped.exists()
 
 
 @pytest.mark.parametrize(
@@ -559,7 +559,7 @@ def test_inviting_a_partner_twice_is_a_400_on_partner(world, api):
         PARTNERSHIPS, {"partner": str(world.partner.id), "access": "full", "payment": "partner"}
     )
     assert response.status_code == 400 and "partner" in response.json()
-    assert Partnership.objects.count() == 1
+    assert Partnership.unscoped.count() == 1
 
 
 def test_a_foreign_partnership_is_the_same_404_as_a_missing_one_everywhere(world, api):
@@ -686,8 +686,8 @@ def test_only_the_invited_sides_owner_answers(world, api, user, tenant):
         access=Access.FULL,
         payment=Payment.PARTNER,
     )
-    Membership.objects.create(user=world.customer_admin, tenant=pending.customer, role=Role.ADMIN)
-    Membership.objects.create(user=world.customer_user, tenant=pending.customer, role=Role.USER)
+    Membership.unscoped.create(user=world.customer_admin, tenant=pending.customer, role=Role.ADMIN)
+    Membership.unscoped.create(user=world.customer_user, tenant=pending.customer, role=Role.USER)
     target = pending.customer if tenant == "customer" else world.partner
     client = api(getattr(world, user), target)
     for action in ("accept", "decline"):
@@ -807,14 +807,14 @@ def test_only_the_customer_owner_changes_access(world, api, user, tenant):
 def test_bad_change_input_is_a_400_on_the_field_and_changes_nothing(world, api, payload, field):
     product("web-hosting")
     active = manage(world)
-    events = PartnershipEvent.objects.count()
+    events = PartnershipEvent.unscoped.count()
     response = api(world.customer_owner, world.customer).patch(
         f"{PARTNERSHIPS}{active.id}/", payload
     )
     assert response.status_code == 400 and field in response.json(), response.json()
     active.refresh_from_db()
     assert (active.access, active.payment) == ("full", "customer")
-    assert PartnershipEvent.objects.count() == events
+    assert PartnershipEvent.unscoped.count() == events
 
 
 def test_changing_a_pending_partnership_is_a_409(world, api):

@@ -25,7 +25,7 @@ def test_concurrent_accepts_of_one_invitation_make_one_partnership_and_one_email
         access="full",
         payment="customer",
     )
-    owner = Membership.objects.get(tenant=partnership.customer).user
+    owner = Membership.unscoped.get(tenant=partnership.customer).user
     mail.outbox.clear()
 
     def accept():
@@ -56,7 +56,7 @@ def test_accept_racing_decline_and_cancel_ends_in_exactly_one_of_them(world):
         access="full",
         payment="partner",
     )
-    owner = Membership.objects.get(tenant=partnership.customer).user
+    owner = Membership.unscoped.get(tenant=partnership.customer).user
     customer_ctx = org_context_for(user=owner, tenant_id=partnership.customer_id)
     partner_ctx = org_context_for(user=world.partner_owner, tenant_id=world.partner.id)
     answers = [

@@ -67,7 +67,7 @@ def test_adding_a_customer_makes_the_organization_its_owner_a_pending_grant_and_
         and customer.parent == world.partner
         and customer.origin == world.partner
     )
-    owner = Membership.objects.get(tenant=customer)
+    owner = Membership.unscoped.get(tenant=customer)
     assert owner.role == Role.OWNER and owner.user.email == "owner@neue.test"
     assert not owner.user.has_usable_password()
     assert partnership.status == Status.PENDING and partnership.requested["access"] == "full"
@@ -92,7 +92,7 @@ def test_an_unclaimed_customer_is_managed_at_once_with_full_access_paid_by_the_p
     assert selectors.partner_may_act_on(
         org=ctx(world.partner_owner, world.partner), customer=partnership.customer
     )
-    assert not Membership.objects.filter(tenant=partnership.customer).exists()
+    assert not Membership.unscoped.filter(tenant=partnership.customer).exists()
     assert not mail.outbox
     with pytest.raises(ValidationError) as error:
         add_customer(world, run_on_commit, owner_email="", access="limited")
@@ -135,7 +135,7 @@ def test_a_bad_grant_is_refused_and_nothing_is_written(world, run_on_commit, gra
     with pytest.raises(ValidationError) as error:
         add_customer(world, run_on_commit, **grant)
     assert field in error.value.message_dict
-    assert Tenant.objects.count() == before and not Partnership.objects.exists()
+    assert Tenant.objects.count() == before and not Partnership.unscoped.exists()
 
 
 # --- answering --------------------------------------------------------------------
@@ -143,7 +143,7 @@ def test_a_bad_grant_is_refused_and_nothing_is_written(world, run_on_commit, gra
 
 def test_accepting_as_asked_activates_the_grant_and_tells_the_partner(world, run_on_commit):
     partnership = add_customer(world, run_on_commit)
-    owner = Membership.objects.get(tenant=partnership.customer).user
+    owner = Membership.unscoped.get(tenant=partnership.customer).user
     mail.outbox.clear()
 
     accepted = run_on_commit(
@@ -170,7 +170,7 @@ def test_the_customer_may_grant_other_access_and_the_partner_learns_the_differen
 ):
     web, backup = products
     partnership = add_customer(world, run_on_commit)
-    owner = Membership.objects.get(tenant=partnership.customer).user
+    owner = Membership.unscoped.get(tenant=partnership.customer).user
     mail.outbox.clear()
 
     run_on_commit(
@@ -205,7 +205,7 @@ def test_the_customer_may_grant_other_access_and_the_partner_learns_the_differen
 
 def test_the_other_payment_mode_can_be_granted(world, run_on_commit):
     partnership = add_customer(world, run_on_commit, payment="partner")
-    owner = Membership.objects.get(tenant=partnership.customer).user
+    owner = Membership.unscoped.get(tenant=partnership.customer).user
     run_on_commit(
         services.partnership_accept,
         org=ctx(owner, partnership.customer),
@@ -221,12 +221,12 @@ def test_the_other_payment_mode_can_be_granted(world, run_on_commit):
 
 def test_only_the_invited_sides_owner_answers_and_only_once(world, run_on_commit):
     partnership = add_customer(world, run_on_commit)
-    owner = Membership.objects.get(tenant=partnership.customer).user
+    owner = Membership.unscoped.get(tenant=partnership.customer).user
     with pytest.raises(PermissionDenied):  # the inviting side
         services.partnership_accept(
             org=ctx(world.partner_owner, world.partner), partnership=partnership
         )
-    admin = Membership.objects.create(
+    admin = Membership.unscoped.create(
         user=world.customer_admin, tenant=partnership.customer, role=Role.ADMIN
     ).user
     with pytest.raises(PermissionDenied):
@@ -248,7 +248,7 @@ def test_only_the_invited_sides_owner_answers_and_only_once(world, run_on_commit
 def test_resending_replaces_the_link_and_restarts_the_clock(world, run_on_commit):
     partnership = add_customer(world, run_on_commit)
     old_token = selectors.invitation_token(partnership)
-    Partnership.objects.filter(pk=partnership.pk).update(
+    Partnership.unscoped.filter(pk=partnership.pk).update(
         invitation_expires_at=timezone.now() + datetime.timedelta(days=1)
     )
 
@@ -277,7 +277,7 @@ def test_invitation_links_are_bound_signed_and_expire(world, run_on_commit):
     assert selectors.partnership_for_invitation(token=token, email="someone@else.test") is None
     assert selectors.partnership_for_invitation(token=token[:-2] + "xy", email=None) is None
     assert selectors.partnership_for_invitation(token="garbage", email=None) is None
-    Partnership.objects.filter(pk=partnership.pk).update(invitation_expires_at=timezone.now())
+    Partnership.unscoped.filter(pk=partnership.pk).update(invitation_expires_at=timezone.now())
     assert selectors.partnership_for_invitation(token=token, email=None) is None
     # Judged now: an invitation past its expiry is expired before the job writes it,
     # so there is nothing left to cancel (SPEC §1).
@@ -342,7 +342,7 @@ def test_a_customer_invites_a_partner_whose_owners_answer(world, run_on_commit, 
 
 def _accepted(world, run, **grant):
     partnership = add_customer(world, run, **grant)
-    owner = Membership.objects.get(tenant=partnership.customer).user
+    owner = Membership.unscoped.get(tenant=partnership.customer).user
     run(services.partnership_accept, org=ctx(owner, partnership.customer), partnership=partnership)
     partnership.refresh_from_db()
     return partnership, owner
@@ -514,7 +514,9 @@ def test_an_end_date_brings_reminders_once_an_extension_and_then_expiry(world, r
     )
     assert [e.kind for e in partnership.events.all()][-2:] == ["extension_requested", "extended"]
 
-    Partnership.objects.filter(pk=partnership.pk).update(ends_on=today - datetime.timedelta(days=1))
+    Partnership.unscoped.filter(pk=partnership.pk).update(
+        ends_on=today - datetime.timedelta(days=1)
+    )
     assert tasks.expire_partnerships.run() == 1
     assert tasks.expire_partnerships.run() == 0
     partnership.refresh_from_db()
@@ -526,11 +528,11 @@ def test_an_end_date_brings_reminders_once_an_extension_and_then_expiry(world, r
 
 def test_unanswered_invitations_expire(world, run_on_commit):
     partnership = add_customer(world, run_on_commit)
-    Partnership.objects.filter(pk=partnership.pk).update(invitation_expires_at=timezone.now())
+    Partnership.unscoped.filter(pk=partnership.pk).update(invitation_expires_at=timezone.now())
     assert tasks.expire_partnerships.run() == 1
     partnership.refresh_from_db()
     assert partnership.status == Status.EXPIRED
-    owner = Membership.objects.get(tenant=partnership.customer).user
+    owner = Membership.unscoped.get(tenant=partnership.customer).user
     with pytest.raises(Conflict):
         services.partnership_accept(org=ctx(owner, partnership.customer), partnership=partnership)
 
@@ -565,7 +567,7 @@ def test_collaborators_see_and_act_on_assigned_customers_only(world, run_on_comm
     services.collaborators_set(
         org=ctx(world.partner_admin, world.partner), customer=first.customer, user_ids=[]
     )
-    assert not CustomerAssignment.objects.exists()
+    assert not CustomerAssignment.unscoped.exists()
     assert second.customer in selectors.customers_visible_to(
         org=ctx(world.partner_admin, world.partner)
     )
@@ -594,7 +596,7 @@ def test_every_partnership_email_goes_out_once_even_when_its_task_runs_again(wor
     for email in OutboundEmail.objects.all():
         assert deliver_email.run(str(email.pk)) is False  # already sent: a redelivery is a no-op
     assert len(mail.outbox) == count == OutboundEmail.objects.filter(status="sent").count()
-    assert PartnershipEvent.objects.count() == 2
+    assert PartnershipEvent.unscoped.count() == 2
 
 
 # --- an unclaimed customer gets its owner ---------------------------------------------
@@ -630,7 +632,7 @@ def test_the_owner_of_an_unclaimed_customer_reviews_the_grant_and_may_change_it(
     with pytest.raises(Conflict):  # one owner invitation at a time
         services.customer_owner_invite(org=partner_ctx, customer=customer, owner_email="x@y.test")
 
-    owner = Membership.objects.get(tenant=customer, role=Role.OWNER).user
+    owner = Membership.unscoped.get(tenant=customer, role=Role.OWNER).user
     run_on_commit(
         services.partnership_accept,
         org=ctx(owner, customer),
@@ -665,7 +667,7 @@ def test_declining_the_review_stops_the_partners_access(world, run_on_commit):
         customer=partnership.customer,
         owner_email="chef@unclaimed.test",
     )
-    owner = Membership.objects.get(tenant=partnership.customer, role=Role.OWNER).user
+    owner = Membership.unscoped.get(tenant=partnership.customer, role=Role.OWNER).user
 
     run_on_commit(
         services.partnership_decline,

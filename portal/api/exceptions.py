@@ -10,7 +10,9 @@ traceback in the logs. A server error because the database cannot be reached
 (a restart, a failover: Django's OperationalError or InterfaceError) is not the
 request's fault and passes: it answers 503 with `Retry-After`, in the same shape
 (issue 28, docs/reliability.md); a write refused so was not committed, or is
-replayed by its `Idempotency-Key`.
+replayed by its `Idempotency-Key`. A page answers the same 503 and
+`Retry-After` as a short HTML page (`templates/503.html`), rendered without
+touching the database.
 """
 
 import sys
@@ -18,7 +20,8 @@ import sys
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.template import loader
 from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.csrf import requires_csrf_token
@@ -98,4 +101,20 @@ def server_error(request):
             {"detail": _("A server error occurred."), "request_id": request_id},
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return database_unavailable_page(request)
     return defaults.server_error(request)
+
+
+def database_unavailable_page(request) -> HttpResponse:
+    """A page's answer while the database cannot be reached: 503 with
+    `Retry-After`, a short page in the language the request was in
+    (`templates/503.html`). Rendered without the request (no context
+    processor, no user, no session): nothing here touches the database."""
+    request_id = getattr(request, "request_id", None) or current_request_id()
+    response = HttpResponse(
+        loader.render_to_string("503.html", {"request_id": request_id}),
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response

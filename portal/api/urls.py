@@ -70,7 +70,7 @@ urlpatterns = [
     path("partners/", PartnerCreateAPI.as_view(), name="partner-create"),
     path("partners/directory/", PartnerDirectoryAPI.as_view(), name="partner-directory"),
     path("partners/<uuid:partner_id>/", PartnerUpdateAPI.as_view(), name="partner-update"),
-    path("customers/import/", include("customers.imports.api")),  # before customers/{id}/
+    path("customers/import/", include("imports.api")),  # before customers/{id}/
     path("tenders/", include("tenders.api")),
     path("programme/", include(programme_urlpatterns)),
     path("mrr/", include("subscriptions.api_mrr")),

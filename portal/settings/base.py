@@ -13,6 +13,10 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# `seed_demo` (a public-password superuser and made-up organizations) refuses to
+# run unless this is on: dev.py and test.py turn it on, production leaves it off
+# (the demo Compose profile sets DEMO_DATA_ALLOWED=True on purpose).
+DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -41,6 +45,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "billing",
     "tenders",
+    "imports",
     "offers",
     "upsell",
     "portal",
@@ -68,6 +73,8 @@ MIDDLEWARE = [
     "portal.api.filters.RefuseNulMiddleware",
     "portal.idempotency.IdempotencyKeyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # a page needing the provider before `setup_platform` ran: a page naming it, not a 500
+    "portal.setup_required.PlatformNotSetUpMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
@@ -320,7 +327,31 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Publishing (a write's after-commit enqueue, beat) to a Redis that stalls or is
+# gone: kombu's Redis transport waits for ever by default. Each attempt gives up
+# after REDIS_CONNECT_TIMEOUT / REDIS_SOCKET_TIMEOUT (0.5 s), and one retry at
+# once, so a request's thread is held about 1 s at most, not for the stall; the
+# work stays recorded (an email `pending`, an offer `waiting`) for beat's
+# sweepers (docs/reliability.md). A worker's BRPOP reads only once Redis has
+# answered, so the socket timeout does not cut its 1 s poll short.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# The worker's own connection (not a publish): it reconnects after an outage,
+# at startup too, up to Celery's default of 100 attempts, as before.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = 100
 CELERY_TIMEZONE = TIME_ZONE
 # The worker logs through LOGGING above (UTC, ISO 8601), not Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -1,7 +1,20 @@
-"""`make run`: SQLite, eager Celery, email on the console, DEBUG on."""
+"""`make run`: SQLite, eager Celery, emails as files under var/mail/, DEBUG on."""
 
 from portal.settings.base import *  # noqa: F403
 from portal.settings.env import env
 
 DEBUG = env.bool("DEBUG", default=True)
+DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=True)  # `make run` seeds the demo
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+
+# Links in emails point at the port `make run PORT=…` serves on (SITE_URL still wins).
+PORT = env.int("PORT", default=8000)
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
+
+# Emails go to files, one per message, in var/mail/ (`make run` prints the path;
+# staff also read every email in the admin's outbox), not onto the console
+# where they buried the demo logins. EMAIL_URL or EMAIL_BACKEND choose otherwise.
+if not env.str("EMAIL_URL", default="") and not env.str("EMAIL_BACKEND", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = BASE_DIR / "var" / "mail"  # noqa: F405

@@ -9,6 +9,7 @@ SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SITE_URL = "https://portal.example.test"
+DEMO_DATA_ALLOWED = True
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # Tasks run in-process so tests see their effects; tests of the broker path start
 # a real worker against CELERY_BROKER_URL (Redis when REDIS_URL is set).

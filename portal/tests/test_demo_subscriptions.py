@@ -27,21 +27,21 @@ def alpine_owner():
 def test_seeding_twice_adds_no_subscription():
     seed_demo()
     first = set(
-        Subscription.objects.values_list(
+        Subscription.unscoped.values_list(
             "customer__slug", "product__code", "quantity", "starts_on", "ends_on"
         )
     )
     seed_demo()
     again = set(
-        Subscription.objects.values_list(
+        Subscription.unscoped.values_list(
             "customer__slug", "product__code", "quantity", "starts_on", "ends_on"
         )
     )
-    assert Subscription.objects.count() == len(first) > 20
+    assert Subscription.unscoped.count() == len(first) > 20
     assert again == first
-    by_slug = set(Subscription.objects.values_list("customer__slug", flat=True))
+    by_slug = set(Subscription.unscoped.values_list("customer__slug", flat=True))
     assert {"baeckerei-mueller", "studio-rossi", "praxis-weber"} <= by_slug
-    assert not Subscription.objects.exclude(currency=F("customer__currency")).exists()
+    assert not Subscription.unscoped.exclude(currency=F("customer__currency")).exists()
 
 
 def test_alpine_book_shows_every_movement_over_twelve_months():
@@ -60,6 +60,6 @@ def test_scale_customers_get_ten_subscriptions_each_once():
     seed_scale_customers(count=30)
     assert seed_scale_subscriptions() == 30 * SCALE_SUBSCRIPTIONS_PER_CUSTOMER
     assert seed_scale_subscriptions() == 0
-    scale = Subscription.objects.filter(customer__slug__startswith="scale-customer-")
+    scale = Subscription.unscoped.filter(customer__slug__startswith="scale-customer-")
     assert scale.count() == 300
     assert not scale.exclude(currency=F("customer__currency")).exists()

@@ -2,7 +2,8 @@
 28): the id is the caller's `X-Request-ID` when well-formed, else a new one; it
 is in the body of a 500, in the `X-Request-ID` header of every answer and in
 every log line of the request. Logs are in UTC, ISO 8601; JSON lines in
-production. A page's 500 stays Django's HTML page."""
+production. A page's 500 stays Django's HTML page; a page that cannot reach
+the database is a 503 page with Retry-After, like the API."""
 
 import datetime
 import io
@@ -12,7 +13,9 @@ import re
 
 import pytest
 from django.db import InterfaceError, OperationalError
+from django.utils import translation
 
+from portal.api.exceptions import database_unavailable_page
 from portal.logs import JsonLinesFormatter, UtcFormatter
 from portal.request_id import RequestIdFilter
 from portal.views import DashboardView
@@ -98,6 +101,40 @@ def test_a_500_on_a_page_is_djangos_html_page(world, browser, monkeypatch):
     assert response["Content-Type"].startswith("text/html")
     assert b"Server Error (500)" in response.content
     assert HEX_ID.fullmatch(response["X-Request-ID"])
+
+
+@pytest.mark.parametrize("error", [OperationalError, InterfaceError])
+def test_a_database_that_cannot_be_reached_is_a_503_page_with_retry_after(
+    world, browser, monkeypatch, json_log, error
+):
+    def unreachable(*args, **kwargs):
+        raise error("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(DashboardView, "get", unreachable)
+    client = browser(world.partner_owner)
+    client.raise_request_exception = False
+
+    response = client.get("/t/alpine/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+    assert response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    assert "<h1>Briefly unavailable</h1>" in page
+    assert f"Reference: {response['X-Request-ID']}" in page
+    [logged] = [line for line in json_log() if line["level"] == "ERROR"]
+    assert logged["request_id"] == response["X-Request-ID"]
+
+
+def test_the_503_page_is_in_the_requests_language_and_reads_no_database(rf, django_db_blocker):
+    request = rf.get("/t/alpine/")
+    request.request_id = "0123456789abcdef0123456789abcdef"
+    with django_db_blocker.block(), translation.override("de"):
+        response = database_unavailable_page(request)
+    assert response.status_code == 503 and response["Retry-After"] == "2"
+    page = response.content.decode()
+    assert '<html lang="de"' in page and "<h1>Kurz nicht erreichbar</h1>" in page
+    assert "Referenz: 0123456789abcdef0123456789abcdef" in page
 
 
 @pytest.mark.parametrize(

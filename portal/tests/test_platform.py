@@ -127,9 +127,9 @@ def test_migrations_are_complete():
 
 def test_seed_demo_is_idempotent_and_scales_with_bulk_inserts():
     first = seed_demo()
-    counts = (User.objects.count(), Tenant.objects.count(), Membership.objects.count())
+    counts = (User.objects.count(), Tenant.objects.count(), Membership.unscoped.count())
     seed_demo()
-    assert (User.objects.count(), Tenant.objects.count(), Membership.objects.count()) == counts
+    assert (User.objects.count(), Tenant.objects.count(), Membership.unscoped.count()) == counts
     assert {login.email for login in first} >= {
         "partner.owner@demo.test",
         "customer.user@demo.test",
@@ -174,4 +174,30 @@ def test_seed_demo_refreshes_the_statistics_of_the_tables_it_writes(monkeypatch)
     else:
         call_command("seed_demo", "--customers", "20", "--quiet-logins", stdout=out)
         assert calls == [[]] and "Statistics" not in out.getvalue()
-    assert Subscription.objects.filter(customer__slug__startswith="scale-customer-").count() == 200
+    assert Subscription.unscoped.filter(customer__slug__startswith="scale-customer-").count() == 200
+
+
+def _load_dev(monkeypatch, **environ):
+    for key in ("SITE_URL", "PORT", "EMAIL_URL", "EMAIL_BACKEND"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    import portal.settings.dev as dev
+
+    return importlib.reload(dev)
+
+
+def test_make_run_links_follow_its_port_and_emails_go_to_files(monkeypatch):
+    dev = _load_dev(monkeypatch, PORT="8765")
+    assert dev.SITE_URL == "http://127.0.0.1:8765"
+    assert dev.EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend"
+    assert str(dev.EMAIL_FILE_PATH).endswith("var/mail")
+    assert dev.DEMO_DATA_ALLOWED is True
+    assert _load_dev(monkeypatch).SITE_URL == "http://127.0.0.1:8000"
+    assert _load_dev(monkeypatch, SITE_URL="https://x.example/").SITE_URL == "https://x.example"
+
+
+def test_production_settings_allow_no_demo_data(monkeypatch):
+    monkeypatch.delenv("DEMO_DATA_ALLOWED", raising=False)
+    prod = _load_prod(monkeypatch, SECRET_KEY="x" * 60, ALLOWED_HOSTS="portal.example.com")
+    assert prod.DEMO_DATA_ALLOWED is False

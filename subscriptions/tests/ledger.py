@@ -1,5 +1,5 @@
 """Tests' subscriptions written the way revision 1 did (a row, no order) get the
-ledger migrations 0005 and 0006 give existing data: an opening `new` on the
+ledger migrations 0005 and 0007 give existing data: an opening `new` on the
 first day, a `cancel` on the day of a cancel, a `cancel` the day after a last
 day of service. MRR is read from the ledger (`selectors.ledger_states`)."""
 
@@ -17,7 +17,7 @@ def open_ledger(*subscriptions: Subscription) -> None:
     rows = []
     for s in subscriptions:
         s.refresh_from_db()
-        ledger = list(SubscriptionChange.objects.filter(subscription=s))
+        ledger = list(SubscriptionChange.unscoped.filter(subscription=s))
         if not any(c.kind == Kind.NEW for c in ledger):
             rows.append((s, LedgerEntry.opening(s), s.starts_on, None))
         if s.cancelled_at is not None and not any(c.kind == Kind.CANCEL for c in ledger):
@@ -30,7 +30,7 @@ def open_ledger(*subscriptions: Subscription) -> None:
 
 def cancel_on(subscription: Subscription, when: datetime.datetime) -> None:
     """Cancel as `subscriptions.services.subscription_cancel` does, at `when`."""
-    Subscription.objects.filter(pk=subscription.pk).update(cancelled_at=when)
+    Subscription.unscoped.filter(pk=subscription.pk).update(cancelled_at=when)
     subscription.refresh_from_db()
     state = (subscription.quantity, subscription.unit_price)
     day = max(timezone.localdate(when), subscription.starts_on)
@@ -44,7 +44,7 @@ def rev1_mrr(customer_id, day: datetime.date) -> Decimal:
     twelves = sum(
         (
             s.quantity * s.unit_price * (1 if s.billing_period == "annual" else 12)
-            for s in Subscription.objects.filter(customer_id=customer_id, cancelled_at=None)
+            for s in Subscription.unscoped.filter(customer_id=customer_id, cancelled_at=None)
             if s.starts_on <= day and (s.ends_on is None or s.ends_on >= day)
         ),
         Decimal(0),

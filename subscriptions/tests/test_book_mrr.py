@@ -41,7 +41,7 @@ def managed(world, name, currency=None):
 def sub(customer, price, starts_on, ends_on=None, *, annual=False, currency="CHF", **extra):
     """A subscription written as revision 1 did, with the ledger migrations 0005
     and 0006 give it (`tests.ledger.open_ledger`)."""
-    subscription = Subscription.objects.create(
+    subscription = Subscription.unscoped.create(
         customer=customer,
         product=extra.pop("product", None) or ProductFactory(),
         quantity=extra.pop("quantity", 1),

@@ -55,7 +55,7 @@ def _customer(world, name, country="CH"):
 
 def _subscribe(customer, product, price, *, starts_on=None, ends_on=None, period="monthly"):
     """A subscription with its ledger (`tests.ledger.open_ledger`): MRR reads it."""
-    subscription = Subscription.objects.create(
+    subscription = Subscription.unscoped.create(
         customer=customer,
         product=product,
         quantity=1,
@@ -232,13 +232,13 @@ def test_csv_is_streamed_with_the_saved_columns(world, book, api):
 def test_csv_page_download_reads_rows_in_chunks(world, book, browser, monkeypatch):
     smart_list = _list(world, columns=["name", "upcoming_mrr"])
     chunk_sizes = []
-    real_iterator = type(SmartList.objects.all()).iterator
+    real_iterator = type(SmartList.unscoped.all()).iterator
 
     def spy(self, chunk_size=None):
         chunk_sizes.append(chunk_size)
         return real_iterator(self, chunk_size=chunk_size)
 
-    monkeypatch.setattr(type(SmartList.objects.all()), "iterator", spy)
+    monkeypatch.setattr(type(SmartList.unscoped.all()), "iterator", spy)
     url = reverse("smart_list_export", args=[world.partner.slug, smart_list.pk])
 
     response = browser(world.partner_owner).get(url)
@@ -395,7 +395,7 @@ def test_members_read_authors_and_admins_write(world, book, api):
     assert own_edit.status_code == 200
     assert sub_partner.status_code == 400
     assert admin_delete.status_code == 204
-    assert not SmartList.objects.filter(pk=owners.pk).exists()
+    assert not SmartList.unscoped.filter(pk=owners.pk).exists()
 
 
 def test_a_collaborator_sees_only_assigned_customers_and_no_sub_partner(world, book):
@@ -421,7 +421,7 @@ def test_another_partners_list_is_404_like_a_missing_one(world, book, api):
         assert foreign.status_code == missing.status_code == 404, name
     edit = client.patch(reverse("api:smart-list-detail", args=[smart_list.pk]), {"name": "x"})
     assert edit.status_code == 404
-    assert SmartList.objects.get(pk=smart_list.pk).name == "List"
+    assert SmartList.unscoped.get(pk=smart_list.pk).name == "List"
 
 
 def test_every_page_is_404_to_another_tenant(world, book, client):
@@ -445,7 +445,7 @@ def test_page_creates_a_list_and_shows_sortable_results(world, book, browser):
 
     form_page = client.get(url)
     created = client.post(url, {"name": "Big", "mrr_min": "60", "columns": ["name", "current_mrr"]})
-    smart_list = SmartList.objects.get(name="Big")
+    smart_list = SmartList.unscoped.get(name="Big")
     page = client.get(created["Location"], {"ordering": "-current_mrr"})
 
     assert "mrr_min" in form_page.context["form"].fields
@@ -475,7 +475,7 @@ def test_page_delete(world, book, browser):
         reverse("smart_list", args=[world.partner.slug, smart_list.pk]), {"action": "delete"}
     )
     assert response.status_code == 302
-    assert not SmartList.objects.filter(pk=smart_list.pk).exists()
+    assert not SmartList.unscoped.filter(pk=smart_list.pk).exists()
 
 
 def test_service_refuses_unknown_filters_directly(world):

@@ -173,7 +173,7 @@ def test_a_customer_orders_with_an_end_date_but_never_its_own_price_or_start(wor
         "19.84",
     )
     assert (body["ends_on"], body["status"]) == (end.isoformat(), "active")
-    assert Subscription.objects.count() == 1
+    assert Subscription.unscoped.count() == 1
 
 
 # --- who may ----------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ def test_who_may_add_a_subscription(world, api, hosting, who, side, expected):
     manage(world)
     if who.startswith("assigned"):
         assign_collaborator(world)
-        Membership.objects.filter(user=world.collaborator).update(buyer="buyer" in who)
+        Membership.unscoped.filter(user=world.collaborator).update(buyer="buyer" in who)
         who = "collaborator"
     user, tenant = getattr(world, who), getattr(world, side)
 
@@ -206,8 +206,8 @@ def test_who_may_add_a_subscription(world, api, hosting, who, side, expected):
     )
 
     assert response.status_code == expected, response.json()
-    assert Subscription.objects.count() == (1 if expected == 201 else 0)
-    assert Order.objects.count() == (1 if expected == 201 else 0)
+    assert Subscription.unscoped.count() == (1 if expected == 201 else 0)
+    assert Order.unscoped.count() == (1 if expected == 201 else 0)
 
 
 def test_a_customer_user_reads_but_does_not_change(world, api, hosting):
@@ -236,7 +236,7 @@ def test_collaborators_see_only_assigned_customers(world, api, hosting):
 
     assert client.get(LIST).json()["count"] == 1
     assert client.patch(detail(subscription), {"quantity": 4}).status_code == 403  # not a buyer
-    Membership.objects.filter(user=world.collaborator).update(buyer=True)
+    Membership.unscoped.filter(user=world.collaborator).update(buyer=True)
     raised = client.patch(detail(subscription), {"quantity": 4})
     assert raised.json()["subscription"]["mrr"] == "39.68", raised.json()
     assert client.get(mrr_url(world.customer.id)).json()["current_mrr"] == "39.68"
@@ -257,7 +257,7 @@ def test_a_limited_grant_covers_only_its_listed_products(world, api, hosting):
     assert [row["product"] for row in listed["results"]] == ["mail-basic"]
     assert client.get(detail(on_hosting)).status_code == 404
     assert refused.status_code == 404
-    assert Subscription.objects.count() == 2
+    assert Subscription.unscoped.count() == 2
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -285,8 +285,8 @@ def test_bad_input_is_a_400_and_nothing_is_written(world, api, hosting, change, 
 
     assert response.status_code == 400
     assert field in response.json()
-    assert not Subscription.objects.exists()
-    assert not Order.objects.exists()
+    assert not Subscription.unscoped.exists()
+    assert not Order.unscoped.exists()
 
 
 def test_the_service_refuses_bad_values_itself(world, hosting):
@@ -296,7 +296,7 @@ def test_the_service_refuses_bad_values_itself(world, hosting):
         subscribe(world, hosting, quantity=0, ends_on=TODAY - datetime.timedelta(days=1))
 
     assert set(error.value.message_dict) == {"quantity", "ends_on"}
-    assert not Subscription.objects.exists()
+    assert not Subscription.unscoped.exists()
 
 
 def test_an_update_is_checked_like_a_create(world, api, hosting):
@@ -323,7 +323,7 @@ def test_the_status_follows_the_dates_and_a_cancel(world, api, hosting):
     cancelled = subscribe(world, hosting, starts_on=today - day)
     client = api(world.customer_owner, world.customer)
 
-    assert client.delete(detail(cancelled)).status_code == 204
+    assert client.delete(detail(cancelled)).status_code == 200  # ended now, by a credit order
 
     statuses = {row["id"]: row["status"] for row in client.get(LIST).json()["results"]}
     assert statuses == {
@@ -342,7 +342,7 @@ def test_cancelling_twice_is_a_conflict_and_a_cancelled_one_does_not_change(worl
     second = client.delete(detail(subscription))
     changed = client.patch(detail(subscription), {"quantity": 2})
 
-    assert (first.status_code, second.status_code, changed.status_code) == (204, 409, 409)
+    assert (first.status_code, second.status_code, changed.status_code) == (200, 409, 409)
     subscription.refresh_from_db()
     assert subscription.cancelled_at is not None
     assert subscription.quantity == 1
@@ -507,7 +507,7 @@ def test_the_list_takes_the_same_queries_for_3_and_30_subscriptions(world, api, 
     client = api(world.partner_owner, world.partner)
     counts = []
     for total in (3, 30):
-        for _ in range(total - Subscription.objects.count()):  # a row is never deleted
+        for _ in range(total - Subscription.unscoped.count()):  # a row is never deleted
             subscribe(world, hosting)
         with CaptureQueriesContext(connection) as queries:
             response = client.get(LIST, {"customer": str(world.customer.id)})

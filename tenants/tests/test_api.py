@@ -143,7 +143,7 @@ def test_members_list_is_paginated_with_a_fixed_number_of_queries(
     with django_assert_max_num_queries(6):
         first = client.get("/api/v1/members/").json()
     for n in range(20):
-        Membership.objects.create(
+        Membership.unscoped.create(
             user=type(world.staff).objects.create_user(f"m{n}@example.test"),
             tenant=world.partner,
             role=Role.COLLABORATOR,
@@ -179,11 +179,11 @@ def test_members_invite_change_remove_through_the_api(
     )
     assert changed.status_code == 200 and changed.json()["role"] == "admin"
     assert client.delete(f"/api/v1/members/{member_id}/").status_code == 204
-    assert not Membership.objects.filter(id=member_id).exists()
+    assert not Membership.unscoped.filter(id=member_id).exists()
 
 
 def test_member_rules_map_to_http_answers(world, api):
-    owner_membership = Membership.objects.get(user=world.customer_owner, tenant=world.customer)
+    owner_membership = Membership.unscoped.get(user=world.customer_owner, tenant=world.customer)
     admin = api(world.customer_admin, world.customer)
     assert (
         admin.patch(f"/api/v1/members/{owner_membership.id}/", {"role": "user"}).status_code == 403
@@ -204,7 +204,7 @@ def test_member_rules_map_to_http_answers(world, api):
 
 
 def test_another_organizations_member_or_token_is_a_404_like_a_missing_id(world, api):
-    foreign_member = Membership.objects.get(user=world.other_owner)
+    foreign_member = Membership.unscoped.get(user=world.other_owner)
     foreign_token, _ = services.api_token_create(
         org=selectors.org_context_for(user=world.other_owner, tenant_id=world.other_partner.id),
         name="x",
@@ -224,7 +224,7 @@ def test_another_organizations_member_or_token_is_a_404_like_a_missing_id(world,
         assert response.status_code == 404, (method, url)
         answers.setdefault(url.split("/")[3], set()).add(response.content)
     assert all(len(bodies) == 1 for bodies in answers.values())  # foreign and missing read the same
-    assert ApiToken.objects.get(pk=foreign_token.pk).revoked_at is None
+    assert ApiToken.unscoped.get(pk=foreign_token.pk).revoked_at is None
 
 
 def test_tokens_are_shown_once_then_authenticate_as_their_user_in_their_tenant(world, api):
@@ -243,7 +243,7 @@ def test_tokens_are_shown_once_then_authenticate_as_their_user_in_their_tenant(w
         world.partner.id
     )
     assert bearer.get("/api/v1/organization/").json()["name"] == "Alpine IT"
-    assert ApiToken.objects.get(prefix=raw[:10]).last_used_at is not None
+    assert ApiToken.unscoped.get(prefix=raw[:10]).last_used_at is not None
 
     bearer.credentials(
         HTTP_AUTHORIZATION=f"Bearer {raw}", HTTP_X_TENANT=str(world.other_partner.id)

@@ -60,7 +60,7 @@ def test_a_role_must_fit_the_kind_of_organization(world):
             org=org(world.partner_owner, world.partner), email="x@example.test", role=Role.USER
         )
     assert "role" in error.value.message_dict
-    assert not Membership.objects.filter(user__email="x@example.test").exists()
+    assert not Membership.unscoped.filter(user__email="x@example.test").exists()
 
 
 def test_only_owners_make_owners_and_users_invite_nobody(world):
@@ -85,32 +85,32 @@ def test_inviting_a_member_twice_is_a_field_error(world):
 
 def test_the_last_owner_can_be_neither_demoted_nor_removed(world):
     owner_ctx = org(world.partner_owner, world.partner)
-    owner_membership = Membership.objects.get(user=world.partner_owner, tenant=world.partner)
+    owner_membership = Membership.unscoped.get(user=world.partner_owner, tenant=world.partner)
     with pytest.raises(Conflict):
         services.member_update(org=owner_ctx, membership=owner_membership, role=Role.ADMIN)
     with pytest.raises(Conflict):
         services.member_remove(org=owner_ctx, membership=owner_membership)
 
-    admin_membership = Membership.objects.get(user=world.partner_admin, tenant=world.partner)
+    admin_membership = Membership.unscoped.get(user=world.partner_admin, tenant=world.partner)
     services.member_update(org=owner_ctx, membership=admin_membership, role=Role.OWNER)
     services.member_update(org=owner_ctx, membership=owner_membership, role=Role.ADMIN)
-    assert Membership.objects.get(pk=owner_membership.pk).role == Role.ADMIN
+    assert Membership.unscoped.get(pk=owner_membership.pk).role == Role.ADMIN
 
 
 def test_admins_cannot_change_owners_but_set_buyer_flags(world):
     admin_ctx = org(world.customer_admin, world.customer)
-    owner_membership = Membership.objects.get(user=world.customer_owner, tenant=world.customer)
-    user_membership = Membership.objects.get(user=world.customer_user, tenant=world.customer)
+    owner_membership = Membership.unscoped.get(user=world.customer_owner, tenant=world.customer)
+    user_membership = Membership.unscoped.get(user=world.customer_user, tenant=world.customer)
     with pytest.raises(PermissionDenied):
         services.member_update(org=admin_ctx, membership=owner_membership, role=Role.USER)
     with pytest.raises(PermissionDenied):
         services.member_update(org=admin_ctx, membership=user_membership, role=Role.OWNER)
     services.member_update(org=admin_ctx, membership=user_membership, buyer=True)
-    assert Membership.objects.get(pk=user_membership.pk).buyer is True
+    assert Membership.unscoped.get(pk=user_membership.pk).buyer is True
 
 
 def test_removing_a_member_revokes_their_tokens_here(world):
-    collaborator_membership = Membership.objects.get(user=world.collaborator, tenant=world.partner)
+    collaborator_membership = Membership.unscoped.get(user=world.collaborator, tenant=world.partner)
     collaborator_membership.role = Role.ADMIN
     collaborator_membership.save()
     token, raw = services.api_token_create(org=org(world.collaborator, world.partner), name="sync")
@@ -120,7 +120,7 @@ def test_removing_a_member_revokes_their_tokens_here(world):
     )
 
     assert selectors.api_token_authenticate(raw=raw) is None
-    assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
+    assert ApiToken.unscoped.get(pk=token.pk).revoked_at is not None
 
 
 def test_api_tokens_are_stored_hashed_and_revocable(world):
@@ -154,7 +154,7 @@ def test_staff_create_a_partner_with_its_owner(world, django_capture_on_commit_c
         )
     assert partner.kind == Tenant.Kind.PARTNER and partner.parent == world.partner
     assert partner in selectors.tenant_descendants(tenant=world.partner)
-    assert Membership.objects.get(tenant=partner).role == Role.OWNER
+    assert Membership.unscoped.get(tenant=partner).role == Role.OWNER
     assert mail.outbox[0].to == ["boss@ticino.test"]
     with pytest.raises(PermissionDenied):
         services.partner_create(actor=world.partner_owner, name="X", owner_email="x@x.test")

@@ -35,7 +35,7 @@ def test_sign_up_is_closed_everyone_comes_by_invitation(client):
 
 
 def test_a_person_in_several_organizations_chooses_one(world, browser):
-    Membership.objects.create(user=world.partner_owner, tenant=world.customer, role="user")
+    Membership.unscoped.create(user=world.partner_owner, tenant=world.customer, role="user")
     page = browser(world.partner_owner).get("/")
     assert page.status_code == 200
     assert b"/t/alpine/" in page.content and b"/t/mueller/" in page.content
@@ -58,7 +58,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(world, client):
 
 
 def test_every_page_of_another_organization_is_a_404(world, browser):
-    foreign_member = Membership.objects.get(user=world.other_owner)
+    foreign_member = Membership.unscoped.get(user=world.other_owner)
     client = browser(world.partner_owner)
     assert_all_404(
         client, org_page_urls(tenants.urls, slug="rhein", membership_id=foreign_member.id)
@@ -81,7 +81,7 @@ def test_inviting_from_the_members_page(world, browser, django_capture_on_commit
             "/t/alpine/members/", {"email": "new@alpine.test", "role": "collaborator"}, follow=True
         )
     assert b"new@alpine.test was invited" in response.content
-    assert Membership.objects.filter(tenant=world.partner, user__email="new@alpine.test").exists()
+    assert Membership.unscoped.filter(tenant=world.partner, user__email="new@alpine.test").exists()
     assert mail.outbox[-1].to == ["new@alpine.test"]
 
 
@@ -95,11 +95,11 @@ def test_bad_invitations_show_inline_errors_and_write_nothing(world, browser):
         "/t/alpine/members/", {"email": world.collaborator.email, "role": "admin"}
     )
     assert duplicate.status_code == 400 and b"already a member" in duplicate.content
-    assert Membership.objects.filter(tenant=world.partner).count() == 3
+    assert Membership.unscoped.filter(tenant=world.partner).count() == 3
 
 
 def test_changing_and_removing_members_from_the_page(world, browser):
-    membership = Membership.objects.get(user=world.collaborator, tenant=world.partner)
+    membership = Membership.unscoped.get(user=world.collaborator, tenant=world.partner)
     client = browser(world.partner_owner)
     reauthenticate(client)  # a change of role is sensitive (SPEC §1)
     prefix = str(membership.id)
@@ -109,19 +109,19 @@ def test_changing_and_removing_members_from_the_page(world, browser):
     membership.refresh_from_db()
     assert membership.role == "admin" and membership.buyer
 
-    owner = Membership.objects.get(user=world.partner_owner, tenant=world.partner)
+    owner = Membership.unscoped.get(user=world.partner_owner, tenant=world.partner)
     response = client.post(f"/t/alpine/members/{owner.id}/", {"action": "remove"}, follow=True)
     assert b"at least one owner" in response.content
 
     client.post(f"/t/alpine/members/{membership.id}/", {"action": "remove"})
-    assert not Membership.objects.filter(pk=membership.pk).exists()
+    assert not Membership.unscoped.filter(pk=membership.pk).exists()
 
 
 def test_collaborators_see_members_but_cannot_change_them(world, browser):
     client = browser(world.collaborator)
     page = client.get("/t/alpine/members/")
     assert page.status_code == 200 and b"Send invitation" not in page.content
-    target = Membership.objects.get(user=world.partner_admin)
+    target = Membership.unscoped.get(user=world.partner_admin)
     assert client.post(f"/t/alpine/members/{target.id}/", {"action": "remove"}).status_code == 403
     assert client.get("/t/alpine/tokens/").status_code == 403
 
@@ -131,7 +131,7 @@ def test_a_token_made_on_the_page_is_shown_once(world, browser):
     reauthenticate(client)  # a new token is sensitive (SPEC §1)
     response = client.post("/t/alpine/tokens/", {"name": "billing sync"})
     assert response.status_code == 201
-    token = ApiToken.objects.get(tenant=world.partner)
+    token = ApiToken.unscoped.get(tenant=world.partner)
     assert token.prefix.encode() in response.content and b"shown only this once" in response.content
     again = client.get("/t/alpine/tokens/")
     assert b"shown only this once" not in again.content and b"billing sync" in again.content

@@ -25,6 +25,7 @@ from tenders.services import (
     tender_post_visitor,
     tender_propose,
 )
+from tenders.tests.invoicing import invoiced
 from tests.clock import on
 from tests.isolation import missing_id
 
@@ -118,7 +119,7 @@ def test_a_customer_owner_or_admin_posts_and_opted_in_partners_are_emailed_after
 
     assert response.status_code == 201, response.json()
     data = response.json()
-    tender = Tender.objects.get()
+    tender = Tender.unscoped.get()
     assert data == {
         "id": str(tender.pk),
         "title": "Ten mailboxes and a website",
@@ -176,7 +177,7 @@ def test_bad_input_is_a_400_on_the_field_and_nothing_is_written(
         response = as_customer(api, world).post(TENDERS, body(**override), format="json")
     assert response.status_code == 400
     assert field in response.json()
-    assert not Tender.objects.exists()
+    assert not Tender.unscoped.exists()
     assert not OutboundEmail.objects.exists()
 
 
@@ -186,7 +187,7 @@ def test_a_missing_field_is_a_400_on_the_field(world, api):
     response = as_customer(api, world).post(TENDERS, data, format="json")
     assert response.status_code == 400
     assert set(response.json()) == {"contact_email", "valid_until"}
-    assert not Tender.objects.exists()
+    assert not Tender.unscoped.exists()
 
 
 def test_a_customer_user_may_not_post_and_partners_cannot(world, api):
@@ -200,7 +201,7 @@ def test_a_customer_user_may_not_post_and_partners_cannot(world, api):
             response = as_partner(api, world, user).post(TENDERS, data, format="json")
             assert response.status_code == 404
             assert response.json() == NOT_AVAILABLE
-    assert not Tender.objects.exists()
+    assert not Tender.unscoped.exists()
 
 
 def test_a_provider_has_no_tenders(world, api):
@@ -217,7 +218,7 @@ def test_a_customer_lists_its_own_tenders_in_every_status(world, api):
     cancelled = posted(world, title="Cancelled")
     tender_cancel(tender=cancelled, org=org(world.customer_owner, world.customer))
     expired = posted(world, title="Expired")
-    Tender.objects.filter(pk=expired.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
+    Tender.unscoped.filter(pk=expired.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
     tender_post(org=org(world.other_customer_owner, world.other_customer), **fields())
 
     response = as_customer(api, world, world.customer_user).get(TENDERS)
@@ -247,7 +248,7 @@ def test_a_partner_that_opted_in_lists_open_valid_tenders_in_full(
     tender_post_visitor(**fields(title="Unconfirmed"))
     tender_cancel(tender=posted(world, title="Cancelled"), org=None)
     expired = posted(world, title="Expired")
-    Tender.objects.filter(pk=expired.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
+    Tender.unscoped.filter(pk=expired.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
 
     response = as_partner(api, world, world.collaborator).get(TENDERS)
 
@@ -321,7 +322,7 @@ def test_the_list_takes_the_same_number_of_queries_for_1_or_10_tenders(
         for _ in range(count):
             tender = posted(world)
             for partner in (world.partner, world.other_partner):
-                TenderProposal.objects.create(tender=tender, partner=partner, message="Hello")
+                TenderProposal.unscoped.create(tender=tender, partner=partner, message="Hello")
 
     add_tenders(1)
     with CaptureQueriesContext(connection) as one:
@@ -362,14 +363,14 @@ def test_a_tender_out_of_reach_is_the_404_of_a_missing_id(world, api, actor, met
     assert theirs.json() == absent.json() == malformed.json()
     tender.refresh_from_db()
     assert tender.status == Tender.Status.OPEN
-    assert not TenderProposal.objects.exists()
+    assert not TenderProposal.unscoped.exists()
 
 
 def test_a_partner_no_longer_sees_a_cancelled_or_expired_tender(world, api, opted_in):
     cancelled = posted(world)
     tender_cancel(tender=cancelled, org=org(world.customer_owner, world.customer))
     expired = posted(world)
-    Tender.objects.filter(pk=expired.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
+    Tender.unscoped.filter(pk=expired.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
     client = as_partner(api, world)
     for tender in (cancelled, expired):
         response = client.get(url(tender))
@@ -388,7 +389,7 @@ def test_the_poster_cancels_at_once_and_a_second_cancel_is_a_409(world, api, opt
 
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "cancelled"
-    assert Tender.objects.get(pk=tender.pk).cancelled_at is not None
+    assert Tender.unscoped.get(pk=tender.pk).cancelled_at is not None
     # partners stop seeing it at once; the customer still reads it
     assert as_partner(api, world).get(url(tender)).status_code == 404
     assert as_partner(api, world).get(TENDERS).json()["count"] == 0
@@ -405,7 +406,7 @@ def test_only_the_customers_owners_and_admins_cancel(world, api, opted_in):
     partner = as_partner(api, world).post(url(tender, "cancel"))  # it sees the tender
     assert user.status_code == 403
     assert (partner.status_code, partner.json()) == (404, NOT_AVAILABLE)
-    assert Tender.objects.get(pk=tender.pk).status == Tender.Status.OPEN
+    assert Tender.unscoped.get(pk=tender.pk).status == Tender.Status.OPEN
 
 
 # --- proposals ----------------------------------------------------------------------------
@@ -423,7 +424,7 @@ def test_a_partner_that_opted_in_proposes_once_and_the_poster_is_emailed(
         )
 
     assert response.status_code == 201, response.json()
-    proposal = TenderProposal.objects.get()
+    proposal = TenderProposal.unscoped.get()
     assert response.json() == {
         "id": str(proposal.pk),
         "partner": {"id": str(world.partner.pk), "name": "Alpine IT"},
@@ -438,7 +439,7 @@ def test_a_partner_that_opted_in_proposes_once_and_the_poster_is_emailed(
     again = as_partner(api, world).post(url(tender, "proposals"), {"message": "Again"})
     assert again.status_code == 400
     assert "message" in again.json()
-    assert TenderProposal.objects.count() == 1
+    assert TenderProposal.unscoped.count() == 1
 
 
 @pytest.mark.parametrize("message", ["", "   ", "x" * 5001])
@@ -447,7 +448,7 @@ def test_a_blank_or_long_proposal_is_a_400(world, api, opted_in, message):
     response = as_partner(api, world).post(url(tender, "proposals"), {"message": message})
     assert response.status_code == 400
     assert "message" in response.json()
-    assert not TenderProposal.objects.exists()
+    assert not TenderProposal.unscoped.exists()
 
 
 @pytest.mark.parametrize("state", ["cancelled", "expired"])
@@ -456,7 +457,7 @@ def test_a_cancelled_or_expired_tender_cannot_be_answered(world, api, opted_in, 
     if state == "cancelled":
         tender_cancel(tender=tender, org=None)
     else:
-        Tender.objects.filter(pk=tender.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
+        Tender.unscoped.filter(pk=tender.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
     client = as_partner(api, world)
     data = {"message": "Still interested?"}
 
@@ -464,14 +465,14 @@ def test_a_cancelled_or_expired_tender_cannot_be_answered(world, api, opted_in, 
 
     assert response.status_code == 404
     assert response.json() == client.post(url(missing_id(), "proposals"), data).json()
-    assert not TenderProposal.objects.exists()
+    assert not TenderProposal.unscoped.exists()
 
 
 def test_customers_do_not_propose(world, api):
     tender = posted(world)
     response = as_customer(api, world).post(url(tender, "proposals"), {"message": "Me?"})
     assert (response.status_code, response.json()) == (404, NOT_AVAILABLE)
-    assert not TenderProposal.objects.exists()
+    assert not TenderProposal.unscoped.exists()
 
 
 # --- the partner programme ----------------------------------------------------------------
@@ -479,7 +480,7 @@ def test_customers_do_not_propose(world, api):
 
 def test_the_programme_shows_how_far_the_partner_is(world, api):
     # given a limited grant of the hosting (managed) and a domain it does not manage
-    hosting = ProductFactory(code="web-hosting", prices={"CHF": "9.92", "EUR": "5.75"})
+    hosting = ProductFactory(code="web-hosting", prices={"CHF": "100.00", "EUR": "90.00"})
     domain = ProductFactory(
         code="domain", billing_period="annual", prices={"CHF": "13.00", "EUR": "11.50"}
     )
@@ -491,15 +492,8 @@ def test_the_programme_shows_how_far_the_partner_is(world, api):
         products=[hosting],
     )
     partnership_accept(org=org(world.partner_owner, world.partner), partnership=invited)
-    start = TODAY - datetime.timedelta(days=10)
-    for product, quantity, price in ((hosting, 20, "9.92"), (domain, 3, "13.00")):
-        subscription_build(
-            customer=world.customer,
-            product=product,
-            quantity=quantity,
-            unit_price=Decimal(price),
-            starts_on=start,
-        ).save()
+    invoiced(world, hosting, 24)  # the customer pays the public price: CHF 2,400.00
+    invoiced(world, domain, 3, by=world.customer_owner, tenant=world.customer)
 
     response = as_partner(api, world, world.collaborator).get(PROGRAMME)
 
@@ -509,7 +503,7 @@ def test_the_programme_shows_how_far_the_partner_is(world, api):
         "currencies": [
             {
                 "currency": "CHF",
-                "yearly_value": "2380.80",  # 20 x 9.92 x 12
+                "yearly_value": "2400.00",  # invoiced: 24 x 100.00
                 "threshold": "2000.00",
                 "missing": "0.00",
                 "percent": 100,
@@ -528,6 +522,44 @@ def test_the_programme_shows_how_far_the_partner_is(world, api):
     other = api(world.other_owner, world.other_partner).get(PROGRAMME).json()
     assert other["qualifies"] is False
     assert [c["yearly_value"] for c in other["currencies"]] == ["0.00", "0.00"]
+
+
+def test_a_price_typed_in_never_makes_the_partner_qualify(world, api):
+    """Issue 20: `POST subscriptions/ {"unit_price": "999999.00"}` turned the
+    programme's `qualifies` true at no cost. The price is refused (400), and even
+    a subscription row written at that price outside the order path counts for
+    nothing: the programme reads invoices."""
+    hosting = ProductFactory(code="web-hosting", prices={"CHF": "9.92", "EUR": "5.75"})
+    invited = partnership_invite_partner(
+        org=org(world.customer_owner, world.customer),
+        partner=world.partner,
+        access="full",
+        payment="customer",
+    )
+    partnership_accept(org=org(world.partner_owner, world.partner), partnership=invited)
+    client = as_partner(api, world, world.partner_owner)
+
+    attack = client.post(
+        "/api/v1/subscriptions/",
+        {
+            "customer": str(world.customer.id),
+            "product": "web-hosting",
+            "quantity": 1,
+            "unit_price": "999999.00",
+        },
+    )
+    subscription_build(
+        customer=world.customer,
+        product=hosting,
+        quantity=1,
+        unit_price=Decimal("999999.00"),
+        starts_on=TODAY - datetime.timedelta(days=10),
+    ).save()
+    programme = client.get(PROGRAMME).json()
+
+    assert attack.status_code == 400 and "unit_price" in attack.json()
+    assert programme["qualifies"] is False
+    assert programme["currencies"][0]["yearly_value"] == "0.00"
 
 
 def test_the_programme_is_for_partners(world, api):

@@ -9,8 +9,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from catalog.models import PriceTier
+from billing.services import order_refund
 from catalog.tests.factories import ProductFactory
+from partners.book_changes import book_changed
+from partners.models import Partnership
 from partners.services import partnership_accept, partnership_invite_partner
 from subscriptions.services import subscription_build
 from tenants.exceptions import Conflict
@@ -29,6 +31,7 @@ from tenders.services import (
     tender_tell_partner,
     tender_token,
 )
+from tenders.tests.invoicing import invoiced
 from tests.clock import on
 
 # These tests are about one day (the last day of a month): they travel there (tests/clock.py).
@@ -111,7 +114,7 @@ def test_bad_input_is_refused_with_the_field_and_nothing_is_written(world, overr
     with pytest.raises(ValidationError) as error:
         tender_post_visitor(**fields(**override))
     assert field in error.value.message_dict
-    assert not Tender.objects.exists()
+    assert not Tender.unscoped.exists()
 
 
 def test_a_visitor_confirms_by_the_signed_link_once(
@@ -126,7 +129,7 @@ def test_a_visitor_confirms_by_the_signed_link_once(
     with django_capture_on_commit_callbacks(execute=True):
         tender_confirm(tender=tender_for_token(token=token, purpose="confirm"))
         tender_confirm(tender=tender)  # a second click changes nothing
-    assert Tender.objects.get(pk=tender.pk).status == Tender.Status.OPEN
+    assert Tender.unscoped.get(pk=tender.pk).status == Tender.Status.OPEN
     assert OutboundEmail.objects.filter(subject__contains="New request").count() == 2
 
 
@@ -142,7 +145,7 @@ def test_the_poster_cancels_at_once_and_partners_stop_seeing_it(world, opted_in)
 
 def test_expired_tenders_disappear_by_themselves(world, opted_in):
     tender = tender_post(org=org(world.customer_owner, world.customer), **fields())
-    Tender.objects.filter(pk=tender.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
+    Tender.unscoped.filter(pk=tender.pk).update(valid_until=TODAY - datetime.timedelta(days=1))
     assert not tenders_for(org=org(world.partner_owner, world.partner)).exists()
 
 
@@ -164,9 +167,13 @@ def test_a_partner_proposes_once_and_the_poster_is_emailed(world, opted_in):
 # --- the partner programme ---------------------------------------------------------------
 
 
-def test_the_programme_counts_the_yearly_value_of_managed_products(world):
-    hosting = ProductFactory(code="web-hosting", prices={"CHF": "9.92", "EUR": "5.75"})
-    PriceTier.objects.create(product=hosting, min_quantity=30, rate=Decimal("0.25"))
+def test_the_programme_counts_what_was_invoiced_in_the_last_12_months(
+    world, time_machine, django_capture_on_commit_callbacks
+):
+    """SPEC §3, §7 rev. 2: what was invoiced for the products the partner sold and
+    manages, net of credit notes, over the 12 months up to today (2026-02-01 to
+    2027-01-31); never a price on a subscription."""
+    hosting = ProductFactory(code="web-hosting", prices={"CHF": "100.00", "EUR": "90.00"})
     domain = ProductFactory(
         code="domain", billing_period="annual", prices={"CHF": "13.00", "EUR": "11.50"}
     )
@@ -178,21 +185,27 @@ def test_the_programme_counts_the_yearly_value_of_managed_products(world):
         products=[hosting],
     )
     partnership_accept(org=org(world.partner_owner, world.partner), partnership=invited)
-    start = TODAY - datetime.timedelta(days=10)
-    for product, quantity, price in ((hosting, 20, "9.92"), (domain, 3, "13.00")):
-        subscription_build(
-            customer=world.customer,
-            product=product,
-            quantity=quantity,
-            unit_price=Decimal(price),
-            starts_on=start,
-        ).save()
+    time_machine.move_to(on(2026, 1, 31, 23, 30))  # a day too early
+    invoiced(world, hosting, 5)
+    time_machine.move_to(on(2026, 2, 1, 0, 30))  # the window's first day
+    invoiced(world, hosting, 12)  # CHF 1,200.00
+    time_machine.move_to(MOMENT)
+    refunded = invoiced(world, hosting, 10)  # CHF 1,000.00
+    # a product it does not manage, ordered by the customer itself
+    invoiced(world, domain, 3, by=world.customer_owner, tenant=world.customer)
+    # a price typed into a subscription counts for nothing
+    subscription_build(
+        customer=world.customer,
+        product=hosting,
+        quantity=1,
+        unit_price=Decimal("999999.00"),
+        starts_on=TODAY - datetime.timedelta(days=10),
+    ).save()
 
     progress = programme_progress(partner=world.partner)
 
     chf = next(c for c in progress["currencies"] if c["currency"] == "CHF")
-    # only the hosting is managed (limited grant): 20 x 9.92 x 12 = 2,380.80
-    assert chf["yearly_value"] == Decimal("2380.80")
+    assert chf["yearly_value"] == Decimal("2200.00")
     assert chf["reached"] is True and chf["missing"] == Decimal("0.00")
     assert progress["qualifies"] is True
     eur = next(c for c in progress["currencies"] if c["currency"] == "EUR")
@@ -202,3 +215,33 @@ def test_the_programme_counts_the_yearly_value_of_managed_products(world):
         0,
     )
     assert programme_progress(partner=world.other_partner)["qualifies"] is False
+
+    # a refund's credit note takes its amount off again, once committed (tenders.programme)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_refund(actor=world.staff, order_id=refunded.pk, reason="returned")
+    progress = programme_progress(partner=world.partner)
+    assert progress["currencies"][0]["yearly_value"] == Decimal("1200.00")
+    assert progress["qualifies"] is False
+    # and on 2027-02-01 the first day's order leaves the window
+    time_machine.move_to(on(2027, 2, 1, 12))
+    assert programme_progress(partner=world.partner)["currencies"][0]["yearly_value"] == 0
+
+
+def test_the_programme_counts_only_what_the_partner_manages_now(world):
+    hosting = ProductFactory(code="web-hosting", prices={"CHF": "100.00", "EUR": "90.00"})
+    invited = partnership_invite_partner(
+        org=org(world.customer_owner, world.customer),
+        partner=world.partner,
+        access="full",
+        payment="partner",
+    )
+    grant = partnership_accept(org=org(world.partner_owner, world.partner), partnership=invited)
+    invoiced(world, hosting, 30)  # the partner pays the preferential price: 30 x 100 x 0.8
+    assert programme_progress(partner=world.partner)["currencies"][0]["yearly_value"] == (
+        Decimal("2400.00")
+    )
+
+    Partnership.unscoped.filter(pk=grant.pk).update(ends_on=TODAY - datetime.timedelta(days=1))
+    book_changed(customer_ids=[world.customer.pk])  # an update() sends no signal
+
+    assert programme_progress(partner=world.partner)["currencies"][0]["yearly_value"] == 0

@@ -3,19 +3,34 @@ Standard < Protect Advanced) and a customer of the sub-partner Lakeside, so a
 Buy URL can sit on its partner, the partner's parent (Alpine IT), the provider,
 or nowhere."""
 
-import datetime
 from dataclasses import dataclass
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
+from billing.services import LineRequest, order_place
 from catalog.models import Feature, Product
 from catalog.tests.factories import ProductFactory
 from partners.models import Partnership
-from subscriptions.services import subscription_build
+from subscriptions.models import Subscription
 from tenants.models import Role, Tenant, User
+from tenants.selectors import org_context_for
 from tenants.tests.factories import CustomerFactory, MembershipFactory
+
+
+def ordered(customer: Tenant, product: Product, quantity: int) -> Subscription:
+    """A subscription as a customer gets one: ordered today by an owner who is a
+    buyer (only what was ordered unlocks features, upsell.selectors.ordered)."""
+    buyer = customer.memberships.filter(role=Role.OWNER, buyer=True).first()
+    owner = (buyer or MembershipFactory(tenant=customer, role=Role.OWNER, buyer=True)).user
+    order = order_place(
+        org=org_context_for(user=owner, tenant_id=customer.pk),
+        customer_id=customer.pk,
+        lines=[LineRequest(product, quantity)],
+    )
+    subscription = order.lines.get().subscription
+    assert subscription is not None
+    return subscription
 
 
 @dataclass
@@ -77,7 +92,7 @@ def shop(world, family) -> Shop:
         for name, (role, buyer) in MEMBER_TYPES.items()
     }
     MembershipFactory(tenant=customer, role=Role.OWNER, buyer=True)
-    Partnership.objects.create(
+    Partnership.unscoped.create(
         partner=world.sub_partner,
         customer=customer,
         access="full",
@@ -86,11 +101,5 @@ def shop(world, family) -> Shop:
         initiated_by="partner",
         activated_at=timezone.now(),
     )
-    subscription_build(
-        customer=customer,
-        product=family.standard,
-        quantity=10,
-        unit_price=Decimal("10.00"),
-        starts_on=timezone.localdate() - datetime.timedelta(days=30),
-    ).save()
+    ordered(customer, family.standard, 10)
     return Shop(customer=customer, members=members)

@@ -6,25 +6,22 @@ offer in one click; the buyer flag and the Buy URL set through their own
 endpoints; and the 403/404/409 of API.md."""
 
 import datetime
-from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from offers.models import Offer
 from partners.services import collaborators_set
 from subscriptions.models import Subscription
-from subscriptions.services import subscription_build
 from tenants.models import Role
 from tenants.selectors import org_context_for
 from tenants.tests.factories import CustomerFactory, MembershipFactory
 from tests.isolation import assert_all_404, missing_id
 from upsell import services
 from upsell.models import FeatureInterest, UpgradeRequest, UpsellChange
-from upsell.tests.conftest import MEMBER_TYPES
+from upsell.tests.conftest import MEMBER_TYPES, ordered
 from upsell.tests.test_services import BUY_URL_PLACES, place_buy_url
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +61,7 @@ def ask_url(subscription_id, feature_code: str) -> str:
 
 
 def subscription_of(shop) -> Subscription:
-    return Subscription.objects.get(customer=shop.customer)
+    return Subscription.unscoped.get(customer=shop.customer)
 
 
 def as_lakeside(api, world):
@@ -89,13 +86,7 @@ def shop_owner(shop):
 def add_subscriptions(shop, family, count: int) -> None:
     editions = [family.standard, family.protect, family.advanced]
     for n in range(count):
-        subscription_build(
-            customer=shop.customer,
-            product=editions[n % 3],
-            quantity=n + 1,
-            unit_price=Decimal("10.00"),
-            starts_on=timezone.localdate() - datetime.timedelta(days=n + 1),
-        ).save()
+        ordered(shop.customer, editions[n % 3], n + 1)
 
 
 # --- GET services/: the matrix ------------------------------------------------------------
@@ -205,13 +196,7 @@ def test_a_direct_customer_is_told_to_contact_the_provider(api, world, family):
     # given a customer no partner manages, upsell switched on by staff
     customer = CustomerFactory(name="Direct AG", parent=None, slug="direct")
     member = MembershipFactory(tenant=customer, role=Role.USER).user
-    subscription_build(
-        customer=customer,
-        product=family.standard,
-        quantity=3,
-        unit_price=Decimal("10.00"),
-        starts_on=timezone.localdate(),
-    ).save()
+    ordered(customer, family.standard, 3)
     services.upsell_set(org=org(world.staff, customer), customer_id=customer.pk, enabled=True)
     client = api(member, customer)
 
@@ -224,7 +209,7 @@ def test_a_direct_customer_is_told_to_contact_the_provider(api, world, family):
     assert locked_features(body)["patch-management"]["action"] == CONTACT_PARTNER
     assert asked.status_code == 400
     assert set(asked.json()) == {"feature"}
-    assert not UpgradeRequest.objects.exists()
+    assert not UpgradeRequest.unscoped.exists()
 
 
 # --- the buyer flag and the Buy URL, through their own endpoints ---------------------------
@@ -328,7 +313,7 @@ def test_upsell_is_off_by_default_and_switched_by_partner_admins_and_staff(api, 
     assert ats == sorted(ats, reverse=True)
     updated_at = datetime.datetime.fromisoformat(body["updated_at"])
     assert abs(updated_at - ats[0]) < datetime.timedelta(seconds=1)
-    assert UpsellChange.objects.filter(customer=shop.customer).count() == 3
+    assert UpsellChange.unscoped.filter(customer=shop.customer).count() == 3
     # and the customer's Services follow
     services_body = api(shop.members["user, buyer"], shop.customer).get(SERVICES).json()
     assert services_body["upsell_enabled"] is True
@@ -355,7 +340,7 @@ def test_a_collaborator_and_a_customer_member_may_not_switch(api, world, shop):
     # a bad body is a 400
     bad = as_lakeside(api, world).put(url, {"enabled": "perhaps"})
     assert bad.status_code == 400 and set(bad.json()) == {"enabled"}
-    assert not UpsellChange.objects.exists()
+    assert not UpsellChange.unscoped.exists()
     assert (
         api(shop.members["user, buyer"], shop.customer).get(SERVICES).json()["upsell_enabled"]
         is False
@@ -395,7 +380,7 @@ def test_the_partner_sees_looks_clicks_and_requests(api, world, shop):
         ("patch-management", "Patch management", "Protect Advanced", 2, 1, 0),
         ("vulnerability-assessment", "Vulnerability assessment", "Protect Standard", 0, 0, 1),
     ]
-    latest = FeatureInterest.objects.filter(feature__code="patch-management").latest("at")
+    latest = FeatureInterest.unscoped.filter(feature__code="patch-management").latest("at")
     assert datetime.datetime.fromisoformat(rows[0]["last"]) == latest.at
 
 
@@ -453,7 +438,7 @@ def test_ask_my_partner_becomes_an_offer_in_one_click(
     assert offered.status_code == 200, offered.json()
     assert offered.json()["status"] == "offered"
     assert offered.json()["closed_at"] is not None
-    offer = Offer.objects.get(pk=offered.json()["offer"])
+    offer = Offer.unscoped.get(pk=offered.json()["offer"])
     assert (offer.customer, offer.partner) == (shop.customer, world.sub_partner)
     assert [(i.product, i.quantity, i.replaces) for i in offer.items.all()] == [
         (family.protect, 10, family.standard)
@@ -466,7 +451,7 @@ def test_ask_my_partner_becomes_an_offer_in_one_click(
         response = lakeside.post(f"{REQUESTS}{body['id']}/{answer}/")
         assert response.status_code == 409
         assert response.json() == {"detail": "This request was already answered."}
-    assert Offer.objects.count() == 1
+    assert Offer.unscoped.count() == 1
 
     # asking again after the offer opens a new request
     assert asker.post(url).status_code == 201
@@ -484,7 +469,7 @@ def test_a_request_can_be_dismissed_once(api, world, shop):
     assert (dismissed.json()["status"], dismissed.json()["offer"]) == ("dismissed", None)
     assert lakeside.post(f"{REQUESTS}{request_id}/dismiss/").status_code == 409
     assert lakeside.post(f"{REQUESTS}{request_id}/offer/").status_code == 409
-    assert not Offer.objects.exists()
+    assert not Offer.unscoped.exists()
 
 
 def test_only_locked_features_the_caller_sees_may_be_asked_for(api, world, shop):
@@ -504,7 +489,7 @@ def test_only_locked_features_the_caller_sees_may_be_asked_for(api, world, shop)
     ]:
         response = asker.post(url)
         assert (response.status_code, response.json()) == (404, missing.json()), url
-    assert not UpgradeRequest.objects.exists()
+    assert not UpgradeRequest.unscoped.exists()
 
 
 def test_requests_are_for_the_partner_s_members(api, world, shop):
@@ -572,5 +557,5 @@ def test_another_organization_s_objects_are_not_found(api, world, shop):
     assert other.get(SERVICES).json()["services"] == []
 
     # and nothing changed
-    assert UpgradeRequest.objects.get().status == UpgradeRequest.Status.OPEN
-    assert UpsellChange.objects.filter(customer=shop.customer).count() == 1
+    assert UpgradeRequest.unscoped.get().status == UpgradeRequest.Status.OPEN
+    assert UpsellChange.unscoped.filter(customer=shop.customer).count() == 1

@@ -44,7 +44,7 @@ def place_buy_url(world, where: str) -> str:
     if tenant is None:
         return ""
     url = f"https://shop.{tenant.slug}.test/buy?ref=portal"
-    Branding.objects.update_or_create(tenant=tenant, defaults={"buy_url": url})
+    Branding.unscoped.update_or_create(tenant=tenant, defaults={"buy_url": url})
     return url
 
 
@@ -136,14 +136,14 @@ def test_a_collaborator_may_not_switch(world, shop):
         services.upsell_set(
             org=org(collaborator, world.sub_partner), customer_id=shop.customer.pk, enabled=True
         )
-    assert not UpsellChange.objects.exists()
+    assert not UpsellChange.unscoped.exists()
 
 
 def test_looks_and_clicks_are_counted_for_the_partner(world, shop):
     place_buy_url(world, "provider")
     switch(world, shop)
     buyer = org(shop.members["admin, buyer"], shop.customer)
-    subscription = Subscription.objects.get(customer=shop.customer)
+    subscription = Subscription.unscoped.get(customer=shop.customer)
     services.locked_feature_view(
         org=buyer, subscription_id=subscription.pk, feature_code="patch-management"
     )
@@ -175,14 +175,14 @@ def test_looks_and_clicks_are_counted_for_the_partner(world, shop):
 
 
 def test_a_locked_feature_is_404_while_upsell_is_off(world, shop):
-    subscription = Subscription.objects.get(customer=shop.customer)
+    subscription = Subscription.unscoped.get(customer=shop.customer)
     with pytest.raises(Http404):
         services.locked_feature_view(
             org=org(shop.members["admin, buyer"], shop.customer),
             subscription_id=subscription.pk,
             feature_code="patch-management",
         )
-    assert not FeatureInterest.objects.exists()
+    assert not FeatureInterest.unscoped.exists()
 
 
 def test_ask_my_partner_becomes_an_offer_in_one_click_and_upgrades_on_accept(
@@ -190,7 +190,7 @@ def test_ask_my_partner_becomes_an_offer_in_one_click_and_upgrades_on_accept(
 ):
     switch(world, shop)
     asker = org(shop.members["user, not a buyer"], shop.customer)
-    subscription = Subscription.objects.get(customer=shop.customer)
+    subscription = Subscription.unscoped.get(customer=shop.customer)
     with django_capture_on_commit_callbacks(execute=True):
         request = services.upgrade_request_create(
             org=asker, subscription_id=subscription.pk, feature_code="vulnerability-assessment"
@@ -214,7 +214,7 @@ def test_ask_my_partner_becomes_an_offer_in_one_click_and_upgrades_on_accept(
 
     request.refresh_from_db()
     assert request.status == UpgradeRequest.Status.OFFERED
-    offer = Offer.objects.get(pk=request.offer_id)
+    offer = Offer.unscoped.get(pk=request.offer_id)
     assert [(i.product, i.quantity, i.license_mode, i.replaces) for i in offer.items.all()] == [
         (family.protect, 10, "absolute", family.standard)
     ]
@@ -223,14 +223,15 @@ def test_ask_my_partner_becomes_an_offer_in_one_click_and_upgrades_on_accept(
     # the customer accepts: Protect Standard x 10, Backup Standard ends
     offers_deliver(offer_ids=[offer.pk])
     owner = shop.customer.memberships.get(role="owner").user
-    offer_accept(org=org(owner, shop.customer), offer=Offer.objects.get(pk=offer.pk))
+    offer_accept(org=org(owner, shop.customer), offer=Offer.unscoped.get(pk=offer.pk))
     subscription.refresh_from_db()
     assert subscription.ends_on is not None
-    upgraded = Subscription.objects.get(customer=shop.customer, product=family.protect)
+    upgraded = Subscription.unscoped.get(customer=shop.customer, product=family.protect)
     assert upgraded.quantity == 10
-    # The ledger tells the upgrade on both sides, under the accepting order: the
-    # replaced edition goes to nothing from the day it no longer serves.
-    accepted = Offer.objects.get(pk=offer.pk)
+    # The ledger tells the upgrade on both sides: the new edition under the
+    # accepting order, the replaced one going to nothing from the day it no
+    # longer serves under its credit order (its unused paid days given back).
+    accepted = Offer.unscoped.get(pk=offer.pk)
     (ended,) = subscription.changes.exclude(kind="new")
     assert (ended.kind, ended.quantity_before, ended.quantity_after, ended.unit_price_after) == (
         "upgrade",
@@ -238,14 +239,18 @@ def test_ask_my_partner_becomes_an_offer_in_one_click_and_upgrades_on_accept(
         0,
         Decimal("0.00"),
     )
-    assert ended.order_id == accepted.order_id
+    assert ended.order.kind == "credit" and ended.order.customer == shop.customer
     assert ended.effective_on == subscription.ends_on + datetime.timedelta(days=1)
-    assert upgraded.changes.get().order_id == accepted.order_id
+    opened, term_end = upgraded.changes.order_by("effective_on")
+    assert (opened.kind, opened.order_id) == ("new", accepted.order_id)
+    # its term's last day is in the ledger too (MRR reads it): no order, nothing billed
+    assert (term_end.kind, term_end.quantity_after, term_end.order_id) == ("cancel", 0, None)
+    assert term_end.effective_on == upgraded.ends_on + datetime.timedelta(days=1)
 
 
 def test_requests_of_another_partner_are_not_found(world, shop):
     switch(world, shop)
-    subscription = Subscription.objects.get(customer=shop.customer)
+    subscription = Subscription.unscoped.get(customer=shop.customer)
     request = services.upgrade_request_create(
         org=org(shop.members["user, buyer"], shop.customer),
         subscription_id=subscription.pk,

@@ -1,6 +1,7 @@
 import time
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from portal.demo import (
     DEMO_PASSWORD,
@@ -26,6 +27,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, customers: int, quiet_logins: bool, **options):
+        if not settings.DEMO_DATA_ALLOWED:
+            raise CommandError(
+                "seed_demo refuses to run here: these are production settings "
+                "(DEMO_DATA_ALLOWED is off), and the demo data includes a superuser with a "
+                "public password. Set up a real install with `manage.py setup_platform` "
+                "(docs/operations.md); for a demo stack, `docker compose --profile demo up`."
+            )
         logins = seed_demo()
         if customers:
             started = time.monotonic()

@@ -1,0 +1,139 @@
+"""Domain events, in one place (SPEC §8 rev. 2; issue 20): the services that
+place orders, issue invoices and credit notes, change subscriptions and answer
+offers each say what happened with one `event_emit` / `events_emit` call, and
+whoever needs to know subscribes here (the webhook outbox of a later issue, a
+test, the log line below). No Django signals: the call is explicit.
+
+An event is `(name, payload)`: `name` is one of API.md's webhook event types
+(`EVENT_TYPES`), the payload holds ids and a kind, as strings, never an
+amount, an email or a secret: a subscriber loads what it needs itself.
+
+Two moments to hear an event:
+
+- **after the commit** (the default): the subscribers run in one
+  `transaction.on_commit(..., robust=True)` hook per emit call, so nothing is
+  heard of a change that rolls back, and a subscriber that fails is logged
+  and neither undoes the committed change nor silences the subscribers after
+  it. Outside a transaction (autocommit), at once.
+- **in the transaction** (`in_transaction=True`): at the emit call itself,
+  inside the service's transaction, for a subscriber that writes rows that
+  must commit or roll back with the change (an outbox: SPEC §8's "written in
+  the same transaction ... none lost when a worker dies"). Its error is the
+  service's error: the change rolls back.
+
+A subscriber takes the name and the list of payloads of one emit call (a
+batch of renewals is one call of 500), so it can write them in one insert.
+"""
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+# API.md, "Webhook event types (rev. 2)".
+EVENT_TYPES = frozenset(
+    {
+        "customer.created",
+        "customer.updated",
+        "partnership.invited",
+        "partnership.accepted",
+        "partnership.changed",
+        "partnership.ended",
+        "partnership.expired",
+        "subscription.changed",
+        "order.placed",
+        "invoice.issued",
+        "credit_note.issued",
+        "offer.delivered",
+        "offer.accepted",
+        "offer.declined",
+        "offer.cancelled",
+        "offer.expired",
+        "offer.failed",
+    }
+)
+
+Payload = Mapping[str, object]
+Subscriber = Callable[[str, list[dict[str, str | None]]], None]
+
+
+@dataclass(frozen=True)
+class _Subscription:
+    handler: Subscriber
+    names: frozenset[str] | None  # None: every event
+    in_transaction: bool
+
+
+_subscribers: list[_Subscription] = []
+
+
+def event_subscribe(
+    handler: Subscriber, *, names: Iterable[str] | None = None, in_transaction: bool = False
+) -> Callable[[], None]:
+    """Call `handler(name, payloads)` for the events named (all, without
+    `names`), after the commit or (`in_transaction`) at the emit call. Returns
+    the function that unsubscribes it (tests)."""
+    wanted = None if names is None else frozenset(names)
+    if wanted is not None and not wanted <= EVENT_TYPES:
+        raise ValueError(f"Unknown event types: {sorted(wanted - EVENT_TYPES)}")
+    entry = _Subscription(handler, wanted, in_transaction)
+    _subscribers.append(entry)
+
+    def unsubscribe() -> None:
+        if entry in _subscribers:
+            _subscribers.remove(entry)
+
+    return unsubscribe
+
+
+def _clean(name: str, payload: Payload) -> dict[str, str | None]:
+    if name not in EVENT_TYPES:
+        raise ValueError(f"Unknown event type: {name!r}")
+    if "id" not in payload:
+        raise ValueError(f"An event's payload names its object's id: {name}")
+    return {key: None if value is None else str(value) for key, value in payload.items()}
+
+
+def _hear(name: str, payloads: list[dict[str, str | None]], *, in_transaction: bool) -> None:
+    for entry in list(_subscribers):
+        if entry.in_transaction != in_transaction:
+            continue
+        if entry.names is not None and name not in entry.names:
+            continue
+        if in_transaction:
+            entry.handler(name, [dict(p) for p in payloads])
+            continue
+        try:
+            entry.handler(name, [dict(p) for p in payloads])
+        except Exception:
+            logger.exception("event %s: subscriber %r failed", name, entry.handler)
+
+
+def events_emit(name: str, payloads: Iterable[Payload]) -> None:
+    """Emit `name` once per payload: heard by the in-transaction subscribers now,
+    by the others once the transaction commits (never after a rollback)."""
+    cleaned = [_clean(name, payload) for payload in payloads]
+    if not cleaned:
+        return
+    _hear(name, cleaned, in_transaction=True)
+
+    def after_commit() -> None:
+        logger.info("event %s x%d: %s", name, len(cleaned), ", ".join(_ids(cleaned)))
+        _hear(name, cleaned, in_transaction=False)
+
+    # Django logs a robust hook's error under its __qualname__.
+    after_commit.__qualname__ = f"events_emit({name!r})"
+    transaction.on_commit(after_commit, robust=True)
+
+
+def event_emit(name: str, payload: Payload) -> None:
+    """`events_emit` of one event."""
+    events_emit(name, [payload])
+
+
+def _ids(payloads: Sequence[Payload], shown: int = 5) -> list[str]:
+    ids = [str(p["id"]) for p in payloads[:shown]]
+    return [*ids, "..."] if len(payloads) > shown else ids
