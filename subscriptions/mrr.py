@@ -203,8 +203,9 @@ def book_mrr(
     cached: bool = True,
 ) -> dict:
     """The book's current and upcoming MRR and its last `months` months with their
-    movements. Two queries, each returning one row: the month figures with their
-    movements (the database classifies each customer), then the upcoming MRR.
+    movements. One query, one row: the month figures with their movements (the
+    database classifies each customer) and the upcoming MRR, from one reading of
+    the ledger's states (a common table expression).
     Cached until the book changes (subscriptions.book_cache); `cached=False`
     computes it afresh."""
     if not 1 <= months <= MONTHS_MAX:
@@ -215,13 +216,13 @@ def book_mrr(
 
     def compute() -> dict:
         ends, labels = _month_ends(today, months)
-        history, next_change = _book_history(subscriptions, ends, labels, today)
+        history, next_change, upcoming = _book_history(subscriptions, ends, labels, today)
         current = history[-1]["mrr"]
         return {
             "currency": currency,
             "current_mrr": current,
             # on the next day a change takes effect (a start, an end, a new quantity)
-            "upcoming_mrr": _book_mrr_on(subscriptions, next_change) if next_change else current,
+            "upcoming_mrr": upcoming if next_change else current,
             "history": history,
         }
 
@@ -232,12 +233,19 @@ def book_mrr(
 
 
 def _per_customer(
-    subscriptions: QuerySet[Subscription], days: list[datetime.date], today: datetime.date
+    subscriptions: QuerySet[Subscription],
+    days: list[datetime.date],
+    today: datetime.date,
+    *,
+    upcoming: bool = False,
 ) -> tuple[str, list]:
     """SQL: per customer of `subscriptions`, from their ledger's states
     (`selectors.ledger_states`, the one rule): `t0`… twelve times its MRR in
     cents on each of `days`; `first_paid`, the first day it paid anything;
-    `next_change`, the first day after `today` a change takes effect."""
+    `next_change`, the first day after `today` a change takes effect; with
+    `upcoming`, `tu`: twelve times its MRR in cents on the book's next change
+    (0 when there is none). The states are read once (`WITH states`): the book's
+    next change is found among them, not by a second statement."""
     states, states_params = ledger_states(subscriptions, with_twelves=False)
     connection = connections[subscriptions.db]
     columns = [
@@ -249,8 +257,22 @@ def _per_customer(
         holds, holds_params = state_on(day, using=subscriptions.db)
         columns.append(f"SUM(CASE WHEN {holds} THEN cents ELSE 0 END) AS t{i}")
         params += holds_params
-    sql = f"SELECT customer_id, {', '.join(columns)} FROM ({states}) states GROUP BY customer_id"  # noqa: S608 (no values)
-    return sql, params + states_params
+    source, source_params = "states", []
+    if upcoming:
+        columns.append(
+            "SUM(CASE WHEN since <= next_day AND (until IS NULL OR until > next_day) "
+            "THEN cents ELSE 0 END) AS tu"
+        )
+        source = (
+            f"states CROSS JOIN (SELECT MIN(since) AS next_day FROM states "  # noqa: S608
+            f"WHERE since > %s AND {HOLDS}) book_next"
+        )
+        source_params = [connection.ops.adapt_datefield_value(today)]
+    sql = (
+        f"WITH states AS ({states}) "  # noqa: S608 (no values)
+        f"SELECT customer_id, {', '.join(columns)} FROM {source} GROUP BY customer_id"
+    )
+    return sql, states_params + params + source_params
 
 
 def _book_history(
@@ -258,12 +280,12 @@ def _book_history(
     ends: list[datetime.date],
     labels: list[str],
     today: datetime.date,
-) -> tuple[list[dict], datetime.date | None]:
+) -> tuple[list[dict], datetime.date | None, Decimal]:
     """One query, one row: per month of `labels` the book's MRR and movements, each
     customer's MRR at `ends` (the end before the window first) rounded once per
     customer and month end, then classified and summed by the database; and the
-    first day after `today` a change takes effect."""
-    inner, params = _per_customer(subscriptions, ends, today)
+    first day after `today` a change takes effect, with the book's MRR that day."""
+    inner, params = _per_customer(subscriptions, ends, today, upcoming=True)
     connection = connections[subscriptions.db]
     rounded = ", ".join(_cents(f"t{i}") + f" AS c{i}" for i in range(len(ends)))
     # Paid by the end before: a positive state held on a day by then.
@@ -282,9 +304,11 @@ def _book_history(
             f"SUM(CASE WHEN {before} > 0 AND {after} = 0 THEN -{before} ELSE 0 END)",
             f"SUM(CASE WHEN {before} = 0 AND {after} > 0 AND {paid} THEN {after} ELSE 0 END)",
         ]
+    columns.append("SUM(cu)")  # the upcoming MRR, each customer rounded once
     sql = (
         f"SELECT {', '.join(columns)} FROM ("  # noqa: S608 (no values, only parameters)
-        f"SELECT first_paid, next_change, {rounded} FROM ({inner}) per_customer"
+        f"SELECT first_paid, next_change, {rounded}, {_cents('tu')} AS cu "
+        f"FROM ({inner}) per_customer"
         ") rounded"
     )
     row = _fetch_one(subscriptions, sql, day_params + list(params))
@@ -294,14 +318,7 @@ def _book_history(
         month = {"month": label, "mrr": _money(figures[0])}
         month.update(zip(KINDS, map(_money, figures[1:]), strict=True))
         history.append(month)
-    return history, _as_date(row[0])
-
-
-def _book_mrr_on(subscriptions: QuerySet[Subscription], day: datetime.date) -> Decimal:
-    """One query, one row: the book's MRR on `day`, rounded once per customer."""
-    inner, params = _per_customer(subscriptions, [day], day)
-    sql = f"SELECT SUM({_cents('t0')}) FROM ({inner}) per_customer"  # noqa: S608
-    return _money(_fetch_one(subscriptions, sql, list(params))[0])
+    return history, _as_date(row[0]), _money(row[-1])
 
 
 class Move(NamedTuple):
