@@ -12,14 +12,14 @@ PostgreSQL only (row locks, concurrent writers). It seeds `seed_demo
 
 1. **Orders under concurrent writers**: --writers processes (forked after
    Django's set-up, each with its own connection) place orders for --duration
-   seconds through `billing.services.order_place_for`, the service every order
+   seconds through `billing.services.orders.order_place_for`, the service every order
    page and `POST orders/` call (subscription, order, lines, ledger, invoice
    number, cashback, emails queued in the outbox, the branch cache's
    retirements in Redis), each writer for customers of its own. Orders per
    second, against the goal of 100 (the issue's); p50/p99 per order logged.
 2. **A renewal run**: --renewals monthly subscriptions that started a month
    ago today (so their second period begins today) are added with bulk
-   inserts, then `billing.services.renewals_place_due` runs once, timed.
+   inserts, then `billing.services.renewals.renewals_place_due` runs once, timed.
    Subscriptions renewed per second, and the time 100,000 would take at that
    rate, against the goal of 10 minutes (>= 167/s).
 
@@ -76,7 +76,7 @@ def _writer(customer_ids, duration, ready, go, results) -> None:
     than the rate."""
     from django.db import connection
 
-    from billing.services import LineRequest, order_place_for
+    from billing.services.orders import LineRequest, order_place_for
     from tenants.models import Tenant, User
     from tenants.selectors import org_context_for
 
@@ -191,7 +191,7 @@ def renewals_run(*, count: int, log=print) -> list[Figure]:
     from django.utils import timezone
 
     from billing.models import Renewal
-    from billing.services import renewals_due, renewals_place_due
+    from billing.services.renewals import renewals_due, renewals_place_due
     from subscriptions.services import subscription_build, subscriptions_open
     from tenants.models import Tenant
 

@@ -1,5 +1,5 @@
 """Where one order's time goes (issue 28): `cProfile` of N orders placed one
-after another through `billing.services.order_place_for`, on one connection,
+after another through `billing.services.orders.order_place_for`, on one connection,
 and the statements one order runs.
 
 Not a test: it prints a profile. PostgreSQL recommended (database
@@ -35,7 +35,7 @@ def profile(*, orders: int, top: int, sort: str) -> list:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from billing.services import LineRequest, order_place_for
+    from billing.services.orders import LineRequest, order_place_for
     from catalog.models import Product
     from tenants.models import Tenant, User
     from tenants.selectors import org_context_for

@@ -8,7 +8,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from billing.models import CashbackEntry, Invoice, InvoiceSequence, Order, OrderLine
-from billing.services import order_refund
+from billing.services.orders import order_refund
 from tenants.exceptions import Conflict
 from tenants.models import User
 

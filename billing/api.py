@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
-from billing import selectors, services
+from billing import selectors
 from billing.models import Invoice, Order
 from billing.serializers import (
     BalanceSerializer,
@@ -67,9 +67,7 @@ def _order_request(
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
     lines = [
-        services.LineRequest(
-            line["product"], line["quantity"], special_price=line.get("unit_price")
-        )
+        orders.LineRequest(line["product"], line["quantity"], special_price=line.get("unit_price"))
         for line in data["lines"]
     ]
     special_prices.special_prices_check(org=org, lines=lines, price_reason=data.get("price_reason"))
@@ -109,7 +107,7 @@ class QuoteAPI(OrgAPIView):
     )
     def post(self, request: Request) -> Response:
         customer, lines, _data = _order_request(request, self.org)
-        quote = services.quote_for(org=self.org, customer=customer, lines=lines)
+        quote = orders.quote_for(org=self.org, customer=customer, lines=lines)
         return Response(_preview(self.org, quote))
 
 
@@ -154,7 +152,7 @@ class OrderViewSet(mixins.ListModelMixin, OrgViewSet):
         and partner users allowed on the customer, with the buyer flag."""
         customer, lines, data = _order_request(request, self.org, OrderPlaceSerializer)
         if data["dry_run"]:
-            quote = services.quote_for(org=self.org, customer=customer, lines=lines)
+            quote = orders.quote_for(org=self.org, customer=customer, lines=lines)
             return Response(_preview(self.org, quote))
         try:
             if data.get("price_reason"):  # staff's special prices (checked in _order_request)
@@ -166,7 +164,7 @@ class OrderViewSet(mixins.ListModelMixin, OrgViewSet):
                     expected_total=data.get("expected_total"),
                 )
             else:
-                order = services.order_place_for(
+                order = orders.order_place_for(
                     org=self.org,
                     customer=customer,
                     lines=lines,

@@ -11,8 +11,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from billing.services import LineRequest
-from billing.services.orders import MAX_QUANTITY
+from billing.services.orders import MAX_QUANTITY, LineRequest
 from catalog.models import Product
 from tenants.models import Tenant
 

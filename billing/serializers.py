@@ -20,9 +20,8 @@ from billing import selectors
 from billing.models import CashbackEntry, Earning, Invoice, Order, OrderLine, Payer, PriceBasis
 from billing.proration import period_bounds
 from billing.selectors import order_figures
-from billing.services import Quote
 from billing.services.changes import Credit, Raise
-from billing.services.orders import MAX_LINES, MAX_QUANTITY
+from billing.services.orders import MAX_LINES, MAX_QUANTITY, Quote
 from partners.models import Access, Payment, Side
 from partners.serializers import ProductCodeField
 from subscriptions.serializers import SubscriptionSerializer

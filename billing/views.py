@@ -20,11 +20,11 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views import View
 
-from billing import selectors, services
+from billing import selectors
 from billing.api import billing_export_response
 from billing.forms import OrderLinesForm, SubscriptionEndForm, SubscriptionRaiseForm
 from billing.models import Earning, Order, Payer, PriceBasis
-from billing.services import changes
+from billing.services import changes, orders
 from billing.services.orders import PriceChanged
 from catalog.models import Product
 from partners.selectors import customer_get_for_partner, customers_visible_to
@@ -52,7 +52,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 def _buyer_refusal(org: OrgContext) -> str | None:
     """Why this member may not order, in the service's own words; None if they may."""
     try:
-        services.order_check(org=org)
+        orders.order_check(org=org)
     except PermissionDenied as exc:
         return str(exc)
     return None
@@ -123,7 +123,7 @@ class CashbackView(BillingView):
 # --- quotes and orders ----------------------------------------------------------------------
 
 
-def _quote_context(org: OrgContext, quote: services.Quote) -> dict:
+def _quote_context(org: OrgContext, quote: orders.Quote) -> dict:
     """The quote as this side may read it: the customer never sees the partner's
     discount, preferential price or earnings."""
     partner_side = org.tenant.is_partner
@@ -202,7 +202,7 @@ class QuoteView(BillingView):
         if form.is_valid():
             customer = form.chosen_customer() or self.org.tenant
             try:  # the form's customers are those the permission function lists
-                quote = services.quote_for(
+                quote = orders.quote_for(
                     org=self.org, customer=customer, lines=form.line_requests()
                 )
             except ValidationError as exc:
@@ -284,7 +284,7 @@ class OrderPlaceView(BillingView):
             expected = _expected_total(request.POST.get("expected_total"))
             try:
                 if request.POST.get("action") == "place" and expected is not None:
-                    order = services.order_place_for(
+                    order = orders.order_place_for(
                         org=self.org,
                         customer=self.customer,
                         lines=lines,
@@ -293,7 +293,7 @@ class OrderPlaceView(BillingView):
                     messages.success(request, self.placed_message(order))
                     return redirect("order_detail", slug=slug, order_id=order.pk)
                 # Placing needs the amount the person saw: without one, the preview first.
-                quote = services.quote_for(org=self.org, customer=self.customer, lines=lines)
+                quote = orders.quote_for(org=self.org, customer=self.customer, lines=lines)
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             except PriceChanged as exc:

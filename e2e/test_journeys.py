@@ -165,6 +165,10 @@ def test_partner_sends_offer_customer_accepts(demo, page, new_tab, as_user, step
         expect(card).to_contain_text("Ten more mailboxes for the new shop in Thun.")
         expect(card).to_contain_text("10 \u00d7 Mail Pro mailbox")  # the multiplication sign
 
+    with step("the customer reads what the offer lowers and confirms it", on=customer):
+        expect(card).to_contain_text("This offer lowers a quantity you have now.")
+        card.get_by_label("I confirm the lower quantities above.").check()
+
     with step("the customer accepts", on=customer):
         card.get_by_role("button", name=f"Accept “{offer_name}” of Alpine IT Partners").click()
         expect(customer.get_by_role("status")).to_contain_text(

@@ -38,8 +38,8 @@ from django.utils.translation import ngettext
 from billing.models import Payer
 from billing.pricing import ZERO, Waterfall, waterfall
 from billing.proration import period_bounds, state_value
-from billing.services import LineRequest, Quote, quote_build
 from billing.services.credits import credit_quote
+from billing.services.orders import LineRequest, Quote, quote_build
 from catalog.models import Product
 from offers.models import LicenseMode, Offer
 from offers.selectors import live_subscriptions

@@ -22,7 +22,7 @@ from offers.models import (
     OfferTemplate,
     TemplateItem,
 )
-from offers.services.offers import MAX_CUSTOMERS_PER_SEND
+from offers.services import MAX_CUSTOMERS_PER_SEND
 from partners.serializers import PartnershipSerializer, ProductCodeField, TenantNameSerializer
 
 # A send to more customers than this answers with `count` and `batch` only:

@@ -15,8 +15,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from billing.models import Order
-from billing.services import LineRequest, order_place, subscription_renew
-from billing.services.renewals import current_period_start
+from billing.services.orders import LineRequest, order_place
+from billing.services.renewals import current_period_start, subscription_renew
 from catalog.models import Feature, PriceTier, Product, ProductPrice
 from customers.models import AlertProfile, Contract, ServiceProfile, SlaPolicy
 from offers import services as offer_services

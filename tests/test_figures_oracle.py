@@ -75,7 +75,7 @@ from hypothesis.stateful import (
 )
 
 from billing.models import Invoice
-from billing.services import LineRequest, order_place, order_refund
+from billing.services.orders import LineRequest, order_place, order_refund
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
 from partners import services as partner_services

@@ -55,7 +55,8 @@ from django.utils import timezone
 
 from billing.models import Invoice
 from billing.proration import current_period_start
-from billing.services import LineRequest, order_place, subscription_renew
+from billing.services.orders import LineRequest, order_place
+from billing.services.renewals import subscription_renew
 from catalog.models import Feature, Product
 from catalog.tests.factories import ProductFactory
 from customers import services as customer_services

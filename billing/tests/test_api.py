@@ -15,10 +15,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from billing import services
 from billing.models import CashbackEntry, Invoice, Order
 from billing.selectors import BILLING_EXPORT_COLUMNS
-from billing.services import LineRequest
+from billing.services.orders import LineRequest, order_place, order_refund
+from billing.services.renewals import subscription_renew
 from billing.tests.conftest import grant, org
 from subscriptions.models import Subscription
 from tenants.models import Membership, Tenant
@@ -312,7 +312,7 @@ def test_both_sides_list_their_orders_and_filter_them(world, api, hosting, mailb
     grant(world, access="full", payment="customer")
     first = place(api, world.customer_owner, world.customer, world.customer, (hosting, 35))
     next_month = timezone.localdate() + relativedelta(months=1)
-    renewal = services.subscription_renew(
+    renewal = subscription_renew(
         subscription_id=first["lines"][0]["subscription"], period_starts_on=next_month
     )
     assert renewal is not None
@@ -354,7 +354,7 @@ def test_the_order_list_takes_the_same_queries_for_1_or_20_orders(
 
     def add(count: int) -> None:
         for _ in range(count):
-            services.order_place(
+            order_place(
                 org=buyer,
                 customer_id=world.customer.pk,
                 lines=[LineRequest(hosting, 35), LineRequest(mailbox, 2)],
@@ -708,7 +708,7 @@ def test_period_dates_follow_the_billing_period(world, api, hosting):
 def test_a_refund_adds_a_credit_note_with_negative_lines_and_keeps_the_invoice(world, api, hosting):
     grant(world, access="full", payment="customer")
     order = place(api, world.customer_owner, world.customer, world.customer, (hosting, 35))
-    services.order_refund(actor=world.staff, order_id=order["id"])
+    order_refund(actor=world.staff, order_id=order["id"])
     client = api(world.customer_owner, world.customer)
 
     # the order still names its invoice, not the credit note

@@ -7,8 +7,7 @@ from decimal import Decimal
 import pytest
 
 from billing.models import Invoice, Order
-from billing.services import LineRequest, order_place, order_refund
-from billing.services.orders import PriceChanged
+from billing.services.orders import LineRequest, PriceChanged, order_place, order_refund
 from billing.tests.conftest import grant, org
 from subscriptions.models import Subscription
 from tenants.events import event_subscribe

@@ -11,17 +11,16 @@ import threading
 import pytest
 from django.db import connection, transaction
 
-from billing import services
 from billing.models import Invoice, InvoiceSequence
-from billing.services import LineRequest
 from billing.services import orders as order_services
+from billing.services.orders import LineRequest, order_place, order_refund
 from billing.tests.conftest import org
 
 WAIT = 10  # seconds a thread waits for the other, at most (a hang fails the test)
 
 
 def place(world, product):
-    return services.order_place(
+    return order_place(
         org=org(world.customer_owner, world.customer),
         customer_id=world.customer.pk,
         lines=[LineRequest(product, 1)],
@@ -107,7 +106,7 @@ def test_an_invoice_number_held_does_not_hold_up_a_credit_note(world, hosting):
             transaction.set_rollback(True)
 
     def refund():
-        return services.order_refund(actor=world.staff, order_id=refunded.pk)
+        return order_refund(actor=world.staff, order_id=refunded.pk)
 
     if connection.vendor == "postgresql":
         a = in_thread(a_holding_its_number)

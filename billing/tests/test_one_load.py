@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from billing.models import Order
-from billing.services import LineRequest, order_place, quote
+from billing.services.orders import LineRequest, order_place, quote
 from billing.tests.conftest import grant, org
 from customers.tests.test_one_load import _measured
 from partners import selectors as partner_selectors

@@ -11,10 +11,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 
-from billing import selectors, services
+from billing import selectors
 from billing.models import CashbackEntry, Invoice, Order
-from billing.services import LineRequest
-from billing.services.orders import period_end
+from billing.services.orders import LineRequest, order_place, order_refund, period_end, quote
 from billing.tests.conftest import grant, org
 from partners import services as partner_services
 from subscriptions.models import Subscription
@@ -76,7 +75,7 @@ def place(world, product, quantity=35, *, by="customer", customer=None):
         ctx = org(world.customer_owner, world.customer)
     else:
         ctx = org(world.partner_owner, world.partner)
-    return services.order_place(
+    return order_place(
         org=ctx,
         customer_id=(customer or world.customer).pk,
         lines=[LineRequest(product, quantity)],
@@ -231,19 +230,19 @@ def test_a_collaborator_sees_only_orders_of_assigned_customers(world, hosting):
 def test_who_may_order(world, hosting):
     grant(world, access="full", payment="customer")
     with pytest.raises(PermissionDenied):  # a customer user
-        services.order_place(
+        order_place(
             org=org(world.customer_user, world.customer),
             customer_id=world.customer.pk,
             lines=[LineRequest(hosting, 1)],
         )
     with pytest.raises(PermissionDenied):  # a partner admin without the buyer flag
-        services.order_place(
+        order_place(
             org=org(world.partner_admin, world.partner),
             customer_id=world.customer.pk,
             lines=[LineRequest(hosting, 1)],
         )
     with pytest.raises(Http404):  # another partner's customer
-        services.order_place(
+        order_place(
             org=org(world.partner_owner, world.partner),
             customer_id=world.other_customer.pk,
             lines=[LineRequest(hosting, 1)],
@@ -270,7 +269,7 @@ def test_a_limited_partner_orders_only_its_products(world, hosting, mailbox):
 )
 def test_bad_lines_are_refused_and_nothing_is_written(world, hosting, lines, message):
     with pytest.raises(ValidationError, match=message):
-        services.order_place(
+        order_place(
             org=org(world.customer_owner, world.customer),
             customer_id=world.customer.pk,
             lines=[LineRequest(hosting, q) for _, q in lines],
@@ -283,7 +282,7 @@ def test_products_of_two_partners_are_ordered_separately(world, hosting, mailbox
     grant(world, access="limited", products=[hosting])
     grant(world, access="limited", products=[mailbox], partner=world.other_partner)
     with pytest.raises(ValidationError, match="different partners"):
-        services.order_place(
+        order_place(
             org=org(world.customer_owner, world.customer),
             customer_id=world.customer.pk,
             lines=[LineRequest(hosting, 1), LineRequest(mailbox, 1)],
@@ -347,10 +346,10 @@ def test_a_refund_issues_a_credit_note_and_reverses_the_cashback_once(world, hos
     grant(world, access="full", payment="customer")
     order = place(world, hosting)
     with pytest.raises(PermissionDenied):
-        services.order_refund(actor=world.partner_owner, order_id=order.pk)
-    services.order_refund(actor=world.staff, order_id=order.pk, reason="withdrawal")
+        order_refund(actor=world.partner_owner, order_id=order.pk)
+    order_refund(actor=world.staff, order_id=order.pk, reason="withdrawal")
     with pytest.raises(Conflict):
-        services.order_refund(actor=world.staff, order_id=order.pk)
+        order_refund(actor=world.staff, order_id=order.pk)
     credit_note = order.invoices.get(kind=Invoice.Kind.CREDIT_NOTE)
     assert credit_note.total == -order.charged_amount
     assert credit_note.number.startswith("CN-")
@@ -374,19 +373,19 @@ def test_ledger_entries_cannot_be_edited_or_deleted(world, hosting):
 
 def test_quote_shows_the_waterfall_without_writing(world, hosting):
     grant(world, access="full", payment="partner")
-    quote = services.quote(
+    quoted = quote(
         org=org(world.partner_owner, world.partner),
         customer_id=world.customer.pk,
         lines=[LineRequest(hosting, 35)],
     )
-    (line,) = quote.lines
+    (line,) = quoted.lines
     assert (
         line.price.list_amount,
         line.price.after_partner_discount,
         line.price.preferential_amount,
         line.price.public_amount,
         line.charged,
-        quote.terms.payer,
+        quoted.terms.payer,
     ) == (D("347.20"), D("277.76"), D("208.32"), D("260.40"), D("208.32"), "partner")
     assert not Order.unscoped.exists()
 

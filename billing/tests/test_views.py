@@ -15,7 +15,7 @@ from django.urls import reverse
 import billing.urls
 from billing.models import Invoice, Order
 from billing.selectors import BILLING_EXPORT_COLUMNS
-from billing.services import LineRequest, order_place, order_refund
+from billing.services.orders import LineRequest, order_place, order_refund
 from billing.tests.conftest import grant, org
 from partners import services as partner_services
 from tenants.models import Membership

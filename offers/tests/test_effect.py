@@ -15,7 +15,7 @@ import pytest
 from django.urls import reverse
 
 from billing.models import Invoice, Order
-from billing.services import LineRequest, order_place_for
+from billing.services.orders import LineRequest, order_place_for
 from offers import services
 from offers.models import Offer, OfferBatch
 from offers.tests.conftest import grant, org

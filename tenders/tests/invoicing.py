@@ -2,7 +2,7 @@
 services (the programme counts only what was invoiced, SPEC §7 rev. 2)."""
 
 from billing.models import Order
-from billing.services import LineRequest, order_place
+from billing.services.orders import LineRequest, order_place
 from tenants.selectors import org_context_for
 
 

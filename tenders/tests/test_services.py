@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from billing.services import order_refund
+from billing.services.orders import order_refund
 from catalog.tests.factories import ProductFactory
 from partners.book_changes import book_changed
 from partners.models import Partnership

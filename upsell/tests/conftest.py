@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 
-from billing.services import LineRequest, order_place
+from billing.services.orders import LineRequest, order_place
 from catalog.models import Feature, Product
 from catalog.tests.factories import ProductFactory
 from partners.models import Partnership
