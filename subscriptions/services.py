@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -337,9 +338,36 @@ def ledger_record_many(
         for subscription, entry, effective_on, order_id in rows
     ]
     changes += _restated(changes)
+    _in_writing_order(changes)
     changes = SubscriptionChange.unscoped.bulk_create(changes, batch_size=2000)
     events_emit("subscription.changed", [_changed(change) for change in changes])
     return changes
+
+
+def _in_writing_order(changes: list[SubscriptionChange]) -> None:
+    """A state is the last change effective by a day, ordered by `effective_on`
+    then `created_at`: so each change's `created_at` is strictly after every
+    earlier change of its subscription (a microsecond after the latest when the
+    clock has not moved on, e.g. two changes in one transaction), never a tie
+    that the random ids would decide. One read for the whole batch."""
+    ids = {change.subscription_id for change in changes}
+    latest = dict(
+        SubscriptionChange.unscoped.filter(subscription_id__in=ids)
+        .order_by()
+        .values("subscription_id")
+        .annotate(latest=Max("created_at"))
+        .values_list("subscription_id", "latest")
+    )
+    now = timezone.now()
+    for change in changes:
+        previous = latest.get(change.subscription_id)
+        at = (
+            now
+            if previous is None or now > previous
+            else previous + datetime.timedelta(microseconds=1)
+        )
+        change.created_at = at
+        latest[change.subscription_id] = at
 
 
 def _changed(change: SubscriptionChange) -> dict[str, object]:

@@ -51,13 +51,14 @@ def _order(customer, product="web-hosting", quantity=3) -> dict:
 # preview (the product); issue 20's tier on the customer's total quantity adds
 # one to each pricing (its live units of the product), and ending now is a
 # credit order. MRR from the ledger: a new last day reads the ledger and writes
-# its end (2), a raise reads the later changes it may restate (1).
+# its end (2), a raise reads the later changes it may restate (1), and every
+# write of the ledger reads its subscriptions' latest change (1: writing order).
 API = {
     "quote": ("post", "/api/v1/quotes/", "order", 200, 9),
-    "order": ("post", "/api/v1/orders/", "order", 201, 23),
+    "order": ("post", "/api/v1/orders/", "order", 201, 24),
     "subscription preview": ("post", "/api/v1/subscriptions/", "subscribe dry", 200, 10),
-    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 27),
-    "last day": ("patch", "/api/v1/subscriptions/{s}/", {"ends_on": "2099-01-01"}, 200, 10),
+    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 28),
+    "last day": ("patch", "/api/v1/subscriptions/{s}/", {"ends_on": "2099-01-01"}, 200, 11),
     "raise preview": (
         "patch",
         "/api/v1/subscriptions/{s}/",
@@ -65,9 +66,9 @@ API = {
         200,
         8,
     ),
-    "raise": ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}, 200, 25),
-    "end at period end": ("delete", "/api/v1/subscriptions/{s}/?at=period_end", None, 200, 10),
-    "end now": ("delete", "/api/v1/subscriptions/{s}/", None, 200, 32),
+    "raise": ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}, 200, 26),
+    "end at period end": ("delete", "/api/v1/subscriptions/{s}/?at=period_end", None, 200, 11),
+    "end now": ("delete", "/api/v1/subscriptions/{s}/", None, 200, 33),
 }
 
 
@@ -126,7 +127,7 @@ PAGES = {
     "raise page": ("customer_subscription_raise", True, None, 200, 6),
     "raise preview": ("customer_subscription_raise", True, {"quantity": 6}, 200, 10),
     "edit page": ("customer_subscription_edit", True, None, 200, 6),
-    "edit": ("customer_subscription_edit", True, {"ends_on": "2099-01-01"}, 302, 10),
+    "edit": ("customer_subscription_edit", True, {"ends_on": "2099-01-01"}, 302, 11),
     "lower page": ("customer_subscription_lower", True, None, 200, 6),
     "lower preview": ("customer_subscription_lower", True, {"quantity": 1}, 200, 15),
     "end page": ("customer_subscription_end", True, None, 200, 6),

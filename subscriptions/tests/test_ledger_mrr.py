@@ -180,3 +180,31 @@ def test_the_demo_seed_rows_say_what_their_ledgers_say():
 
     assert Subscription.unscoped.count() > 20
     assert selectors.ledger_consistent(Subscription.unscoped.all()) == []
+
+
+def test_changes_written_at_one_instant_keep_their_writing_order(world, time_machine):
+    """Two changes of one subscription on one day, with the clock standing still
+    (one transaction, or a frozen test clock): the later write is the later
+    state, never a tie decided by the random ids (found by the figures oracle:
+    an opening and a cancel written at one instant read back as live)."""
+    time_machine.move_to(on(2026, 12, 6, 9), tick=False)
+    product = ProductFactory()
+    subscription = services.subscription_build(
+        customer=world.customer,
+        product=product,
+        quantity=5,
+        unit_price=Decimal("10.00"),
+        starts_on=datetime.date(2026, 12, 1),
+    )
+    subscription.save()
+    (opening,) = services.ledger_record(
+        entries=[(subscription, services.LedgerEntry.opening(subscription))]
+    )
+    ended = services.LedgerEntry(services.Kind.CANCEL, (5, Decimal("10.00")), services.NOTHING)
+    changes = services.ledger_record(entries=[(subscription, ended)] * 3)
+
+    assert (
+        opening.created_at < changes[0].created_at < changes[1].created_at < changes[2].created_at
+    )
+    latest = subscription.changes.order_by("-effective_on", "-created_at", "-id").first()
+    assert latest.pk == changes[2].pk
