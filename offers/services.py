@@ -582,7 +582,9 @@ def _end_replaced(
         customer=offer.customer, product=replaced, cancelled_at=None
     ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today)):
         last_day = max(live.starts_on, today - datetime.timedelta(days=1))
-        live = subscription_update(org=org, subscription=live, data={"ends_on": last_day})
+        live = subscription_update(  # the end is the credit's own ledger row, below
+            org=org, subscription=live, data={"ends_on": last_day}, ledger_end=False
+        )
         credits.append(
             edition_replaced_credit(
                 subscription=live,

@@ -1,11 +1,13 @@
 """The partner's book: its MRR month by month and the standard movements
-(ChartMogul's definitions, at the customer level), read from subscription dates.
+(ChartMogul's definitions, at the customer level), read from the subscription
+ledger (`selectors.ledger_states`: the state after each subscription's last
+change effective by a day).
 
 Definitions, once:
 
 - The MRR of a month is the MRR on its last day (for the current month: today);
-  a customer's MRR on a day is the sum of its live subscriptions
-  (`SubscriptionQuerySet.active_on`: cancelled ones never count), rounded
+  a customer's MRR on a day is the sum of its subscriptions' states that day
+  (a cancelled one counts until its cancel), rounded
   half-up to 0.01 once per customer and day. Book figures are exact sums of those
   rounded amounts, so `mrr[M] - mrr[M-1]` equals the sum of M's movements.
 - A subscription that starts on day d counts from d's month end on; one whose
@@ -29,19 +31,11 @@ from typing import NamedTuple
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections
 from django.db.models import (
-    BigIntegerField,
-    Case,
     Exists,
-    F,
-    Min,
     OuterRef,
     Q,
     QuerySet,
-    Sum,
-    Value,
-    When,
 )
-from django.db.models.functions import Cast, Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -51,8 +45,9 @@ from partners.selectors import (
     manages_now,
 )
 from subscriptions.book_cache import book_scope
-from subscriptions.models import Subscription, mrr_from_twelves, mrr_sum
+from subscriptions.models import Subscription
 from subscriptions.months import month_end, month_start, reading_days
+from subscriptions.selectors import HOLDS, ledger_states, state_on
 from tenants.branch_cache import branch_cached
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext
@@ -113,35 +108,47 @@ def _managed_by(org: OrgContext, subtree: bool, today: datetime.date) -> Exists:
 def _book_subscriptions(
     customers: QuerySet[Tenant], currency: str, managed: Exists
 ) -> QuerySet[Subscription]:
+    """Their ledgers say which count on which day: a cancelled one until its cancel."""
     return Subscription.unscoped.filter(
-        managed,
-        customer__in=customers.values("pk"),
-        currency=currency,
-        cancelled_at__isnull=True,
+        managed, customer__in=customers.values("pk"), currency=currency
     ).order_by()
-
-
-def _live_on(day: datetime.date) -> Q:
-    return Q(starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day))
 
 
 def _customer_series(
     subscriptions: QuerySet[Subscription], ends: list[datetime.date]
 ) -> list[dict]:
-    """One aggregate query: per customer, the MRR at each of `ends` and whether it
-    paid on or before each of `ends[:-1]` (a positive subscription started by then)."""
-    aggregates = {}
-    for i, end in enumerate(ends):
-        aggregates[f"mrr_{i}"] = mrr_sum(_live_on(end))
-        if i < len(ends) - 1:
-            aggregates[f"paid_{i}"] = mrr_sum(Q(starts_on__lte=end))
-    rows = subscriptions.values("customer", "customer__name").annotate(**aggregates)
+    """One query: per customer, the MRR at each of `ends` and whether it paid on
+    or before each of `ends[:-1]` (a positive state held on a day by then)."""
+    inner, params = _per_customer(subscriptions, ends, ends[-1])
+    connection = connections[subscriptions.db]
+    tenants = connection.ops.quote_name(Tenant._meta.db_table)
+    name = connection.ops.quote_name(Tenant._meta.get_field("name").column)
+    pk = connection.ops.quote_name(Tenant._meta.pk.column)
+    twelves = ", ".join(f"per_customer.t{i}" for i in range(len(ends)))
+    sql = (
+        f"SELECT per_customer.customer_id, t.{name}, per_customer.first_paid, {twelves} "  # noqa: S608
+        f"FROM ({inner}) per_customer JOIN {tenants} t ON t.{pk} = per_customer.customer_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     series = []
-    for row in rows:
-        row["mrr"] = [mrr_from_twelves(row[f"mrr_{i}"]) for i in range(len(ends))]
-        row["paid"] = [(row[f"paid_{i}"] or 0) > 0 for i in range(len(ends) - 1)]
-        series.append(row)
+    for customer, customer_name, first_paid, *cents in rows:
+        first = _as_date(first_paid)
+        series.append(
+            {
+                "customer": uuid.UUID(str(customer)),
+                "customer__name": customer_name,
+                "mrr": [_money(_twelfth(c)) for c in cents],
+                "paid": [first is not None and first <= end for end in ends[:-1]],
+            }
+        )
     return series
+
+
+def _twelfth(cents_twelves: Decimal | int | None) -> int:
+    """Cents from twelve times them, rounded half-up (as `_cents` in SQL)."""
+    return (int(cents_twelves or 0) + 6) // 12
 
 
 def _movement_kind(before: Decimal, after: Decimal, paid_before: bool) -> str | None:
@@ -162,23 +169,6 @@ def _month_ends(today: datetime.date, months: int) -> tuple[list[datetime.date],
     days = reading_days(today, months)
     before = month_start(days[0]) - datetime.timedelta(days=1)
     return [before, *days], [day.strftime("%Y-%m") for day in days]
-
-
-# Twelve times a subscription's MRR in whole cents: prices have two decimals, so
-# the rounding only absorbs SQLite's binary floats; every sum is then an exact
-# integer on both databases.
-CENT_TWELVES = (
-    Cast(Round(F("unit_price") * Value(100)), BigIntegerField())
-    * F("quantity")
-    * Case(When(billing_period="annual", then=Value(1)), default=Value(12))
-)
-
-
-def _cent_twelves_on(day: datetime.date) -> Sum:
-    return Sum(
-        Case(When(_live_on(day), then=CENT_TWELVES), default=Value(0)),
-        output_field=BigIntegerField(),
-    )
 
 
 def _cents(twelves: str) -> str:
@@ -213,8 +203,9 @@ def book_mrr(
     cached: bool = True,
 ) -> dict:
     """The book's current and upcoming MRR and its last `months` months with their
-    movements. Two queries, each returning one row: the month figures with their
-    movements (the database classifies each customer), then the upcoming MRR.
+    movements. One query, one row: the month figures with their movements (the
+    database classifies each customer) and the upcoming MRR, from one reading of
+    the ledger's states (a common table expression).
     Cached until the book changes (subscriptions.book_cache); `cached=False`
     computes it afresh."""
     if not 1 <= months <= MONTHS_MAX:
@@ -225,15 +216,13 @@ def book_mrr(
 
     def compute() -> dict:
         ends, labels = _month_ends(today, months)
-        history, next_start, next_end = _book_history(subscriptions, ends, labels, today)
+        history, next_change, upcoming = _book_history(subscriptions, ends, labels, today)
         current = history[-1]["mrr"]
-        # The next day anything changes: a start, or the day after a last day.
-        days = [next_start] if next_start else []
-        days += [next_end + datetime.timedelta(days=1)] if next_end else []
         return {
             "currency": currency,
             "current_mrr": current,
-            "upcoming_mrr": _book_mrr_on(subscriptions, min(days)) if days else current,
+            # on the next day a change takes effect (a start, an end, a new quantity)
+            "upcoming_mrr": upcoming if next_change else current,
             "history": history,
         }
 
@@ -243,29 +232,65 @@ def book_mrr(
     return branch_cached(path=org.tenant.path, key=key, compute=compute)
 
 
+def _per_customer(
+    subscriptions: QuerySet[Subscription],
+    days: list[datetime.date],
+    today: datetime.date,
+    *,
+    upcoming: bool = False,
+) -> tuple[str, list]:
+    """SQL: per customer of `subscriptions`, from their ledger's states
+    (`selectors.ledger_states`, the one rule): `t0`… twelve times its MRR in
+    cents on each of `days`; `first_paid`, the first day it paid anything;
+    `next_change`, the first day after `today` a change takes effect; with
+    `upcoming`, `tu`: twelve times its MRR in cents on the book's next change
+    (0 when there is none). The states are read once (`WITH states`): the book's
+    next change is found among them, not by a second statement."""
+    states, states_params = ledger_states(subscriptions, with_twelves=False)
+    connection = connections[subscriptions.db]
+    columns = [
+        f"MIN(CASE WHEN cents > 0 AND {HOLDS} THEN since END) AS first_paid",
+        f"MIN(CASE WHEN since > %s AND {HOLDS} THEN since END) AS next_change",
+    ]
+    params = [connection.ops.adapt_datefield_value(today)]
+    for i, day in enumerate(days):
+        holds, holds_params = state_on(day, using=subscriptions.db)
+        columns.append(f"SUM(CASE WHEN {holds} THEN cents ELSE 0 END) AS t{i}")
+        params += holds_params
+    source, source_params = "states", []
+    if upcoming:
+        columns.append(
+            "SUM(CASE WHEN since <= next_day AND (until IS NULL OR until > next_day) "
+            "THEN cents ELSE 0 END) AS tu"
+        )
+        source = (
+            f"states CROSS JOIN (SELECT MIN(since) AS next_day FROM states "  # noqa: S608
+            f"WHERE since > %s AND {HOLDS}) book_next"
+        )
+        source_params = [connection.ops.adapt_datefield_value(today)]
+    sql = (
+        f"WITH states AS ({states}) "  # noqa: S608 (no values)
+        f"SELECT customer_id, {', '.join(columns)} FROM {source} GROUP BY customer_id"
+    )
+    return sql, states_params + params + source_params
+
+
 def _book_history(
     subscriptions: QuerySet[Subscription],
     ends: list[datetime.date],
     labels: list[str],
     today: datetime.date,
-) -> tuple[list[dict], datetime.date | None, datetime.date | None]:
+) -> tuple[list[dict], datetime.date | None, Decimal]:
     """One query, one row: per month of `labels` the book's MRR and movements, each
     customer's MRR at `ends` (the end before the window first) rounded once per
     customer and month end, then classified and summed by the database; and the
-    first start after `today` and the first last day from `today` on."""
-    per_customer = subscriptions.values("customer").annotate(
-        first_paid=Min("starts_on", filter=Q(unit_price__gt=0)),
-        next_start=Min("starts_on", filter=Q(starts_on__gt=today)),
-        next_end=Min("ends_on", filter=Q(ends_on__gte=today)),
-        **{f"t{i}": _cent_twelves_on(end) for i, end in enumerate(ends)},
-    )
-    inner, params = per_customer.query.get_compiler(using=subscriptions.db).as_sql()
+    first day after `today` a change takes effect, with the book's MRR that day."""
+    inner, params = _per_customer(subscriptions, ends, today, upcoming=True)
     connection = connections[subscriptions.db]
     rounded = ", ".join(_cents(f"t{i}") + f" AS c{i}" for i in range(len(ends)))
-    # Paid by the end before: a positive subscription started by then (prices and
-    # quantities are never negative, so that is a positive "paid" sum).
+    # Paid by the end before: a positive state held on a day by then.
     paid = "(first_paid IS NOT NULL AND first_paid <= %s)"
-    columns = ["MIN(next_start)", "MIN(next_end)"]
+    columns = ["MIN(next_change)"]
     day_params = []
     for m in range(1, len(ends)):
         before, after = f"c{m - 1}", f"c{m}"
@@ -279,27 +304,21 @@ def _book_history(
             f"SUM(CASE WHEN {before} > 0 AND {after} = 0 THEN -{before} ELSE 0 END)",
             f"SUM(CASE WHEN {before} = 0 AND {after} > 0 AND {paid} THEN {after} ELSE 0 END)",
         ]
+    columns.append("SUM(cu)")  # the upcoming MRR, each customer rounded once
     sql = (
         f"SELECT {', '.join(columns)} FROM ("  # noqa: S608 (no values, only parameters)
-        f"SELECT first_paid, next_start, next_end, {rounded} FROM ({inner}) per_customer"
+        f"SELECT first_paid, next_change, {rounded}, {_cents('tu')} AS cu "
+        f"FROM ({inner}) per_customer"
         ") rounded"
     )
     row = _fetch_one(subscriptions, sql, day_params + list(params))
     history = []
     for m, label in enumerate(labels):
-        figures = row[2 + 6 * m : 2 + 6 * (m + 1)]
+        figures = row[1 + 6 * m : 1 + 6 * (m + 1)]
         month = {"month": label, "mrr": _money(figures[0])}
         month.update(zip(KINDS, map(_money, figures[1:]), strict=True))
         history.append(month)
-    return history, _as_date(row[0]), _as_date(row[1])
-
-
-def _book_mrr_on(subscriptions: QuerySet[Subscription], day: datetime.date) -> Decimal:
-    """One query, one row: the book's MRR on `day`, rounded once per customer."""
-    per_customer = subscriptions.values("customer").annotate(t0=_cent_twelves_on(day))
-    inner, params = per_customer.query.get_compiler(using=subscriptions.db).as_sql()
-    sql = f"SELECT SUM({_cents('t0')}) FROM ({inner}) per_customer"  # noqa: S608
-    return _money(_fetch_one(subscriptions, sql, list(params))[0])
+    return history, _as_date(row[0]), _money(row[-1])
 
 
 class Move(NamedTuple):

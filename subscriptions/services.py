@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -142,6 +143,8 @@ def subscription_create(
     )
     _subscription_clean(subscription)
     subscription.save(force_insert=True)
+    if subscription.ends_on is not None:  # a new one's ledger is empty: its end, no query
+        ledger_record_many(rows=[(subscription, e, d, None) for e, d in end_entries(subscription)])
     return subscription
 
 
@@ -177,17 +180,25 @@ def _lock_subscription(org: OrgContext, subscription: Subscription) -> Subscript
 
 
 @transaction.atomic
-def subscription_update(*, org: OrgContext, subscription: Subscription, data: dict) -> Subscription:
+def subscription_update(
+    *, org: OrgContext, subscription: Subscription, data: dict, ledger_end: bool = True
+) -> Subscription:
     """Change quantity, unit price or dates of a subscription that is not cancelled:
     for the order path (an accepted offer); people use subscription_last_day_set
-    and the raise of amendments.services."""
+    and the raise of amendments.services. The order records the change of
+    quantity or price; a new last day of service is recorded here
+    (`ledger_record_end`), unless the caller records the end itself
+    (`ledger_end=False`: an upgrade's ending of the edition it replaces)."""
     subscription_write_check(org=org, customer=subscription.customer)
     subscription = _lock_subscription(org, subscription)
+    old_end = subscription.ends_on
     changed = [field for field in SUBSCRIPTION_FIELDS if field in data]
     for field in changed:
         setattr(subscription, field, data[field])
     _subscription_clean(subscription)
     subscription.save(update_fields=[*changed, "updated_at"])
+    if ledger_end:
+        ledger_record_end(subscription=subscription, old_end=old_end)
     return subscription
 
 
@@ -206,9 +217,11 @@ def subscription_last_day_set(
         raise Conflict(_("This subscription has ended; order a new one."))
     if ends_on is not None and ends_on < today:
         raise ValidationError({"ends_on": _("The last day of service cannot be in the past.")})
+    old_end = subscription.ends_on
     subscription.ends_on = ends_on
     _subscription_clean(subscription)
     subscription.save(update_fields=["ends_on", "updated_at"])
+    ledger_record_end(subscription=subscription, old_end=old_end)
     event_emit(
         "subscription.changed",
         {"id": subscription.pk, "kind": "ends_on", "customer": subscription.customer_id},
@@ -235,9 +248,13 @@ def subscription_cancel(*, org: OrgContext, subscription: Subscription) -> Subsc
     book_changed(customer_ids=[subscription.customer_id])  # an update() sends no signal
     subscription.cancelled_at = now
     state = (subscription.quantity, subscription.unit_price)
-    ledger_record(
-        entries=[(subscription, LedgerEntry(Kind.CANCEL, state, NOTHING))],
-        effective_on=max(timezone.localdate(now), subscription.starts_on),
+    day = max(timezone.localdate(now), subscription.starts_on)
+    # and every later day its ledger holds it live (a reactivation that took back an end)
+    later = SubscriptionChange.unscoped.filter(subscription=subscription, effective_on__gt=day)
+    held = {c.effective_on: c for c in later.order_by("effective_on", "created_at", "pk")}
+    days = [day, *(d for d, change in held.items() if change.quantity_after > 0)]
+    ledger_record_many(
+        rows=[(subscription, LedgerEntry(Kind.CANCEL, state, NOTHING), d, None) for d in days]
     )
     return subscription
 
@@ -299,27 +316,58 @@ def ledger_record_many(
     *,
     rows: Sequence[tuple[Subscription, LedgerEntry, datetime.date | None, uuid.UUID | None]],
 ) -> list[SubscriptionChange]:
-    """`ledger_record` with a day and an order per row (a batch of renewals)."""
+    """`ledger_record` with a day and an order per row (a batch of renewals).
+
+    A change of quantity or price of a live subscription also restates the
+    state its ledger holds from a later day (a `reactivation` that took back an
+    end the last day of service no longer has): a state is read off the last
+    change effective by a day, so that later change must carry the new one."""
     today = timezone.localdate()
-    changes = SubscriptionChange.unscoped.bulk_create(
-        [
-            SubscriptionChange(
-                subscription=subscription,
-                kind=entry.kind,
-                quantity_before=entry.before[0],
-                unit_price_before=entry.before[1],
-                quantity_after=entry.after[0],
-                unit_price_after=entry.after[1],
-                effective_on=effective_on
-                or (subscription.starts_on if entry.kind == Kind.NEW else today),
-                order_id=order_id,
-            )
-            for subscription, entry, effective_on, order_id in rows
-        ],
-        batch_size=2000,
-    )
+    changes = [
+        SubscriptionChange(
+            subscription=subscription,
+            kind=entry.kind,
+            quantity_before=entry.before[0],
+            unit_price_before=entry.before[1],
+            quantity_after=entry.after[0],
+            unit_price_after=entry.after[1],
+            effective_on=effective_on
+            or (subscription.starts_on if entry.kind == Kind.NEW else today),
+            order_id=order_id,
+        )
+        for subscription, entry, effective_on, order_id in rows
+    ]
+    changes += _restated(changes)
+    _in_writing_order(changes)
+    changes = SubscriptionChange.unscoped.bulk_create(changes, batch_size=2000)
     events_emit("subscription.changed", [_changed(change) for change in changes])
     return changes
+
+
+def _in_writing_order(changes: list[SubscriptionChange]) -> None:
+    """A state is the last change effective by a day, ordered by `effective_on`
+    then `created_at`: so each change's `created_at` is strictly after every
+    earlier change of its subscription (a microsecond after the latest when the
+    clock has not moved on, e.g. two changes in one transaction), never a tie
+    that the random ids would decide. One read for the whole batch."""
+    ids = {change.subscription_id for change in changes}
+    latest = dict(
+        SubscriptionChange.unscoped.filter(subscription_id__in=ids)
+        .order_by()
+        .values("subscription_id")
+        .annotate(latest=Max("created_at"))
+        .values_list("subscription_id", "latest")
+    )
+    now = timezone.now()
+    for change in changes:
+        previous = latest.get(change.subscription_id)
+        at = (
+            now
+            if previous is None or now > previous
+            else previous + datetime.timedelta(microseconds=1)
+        )
+        change.created_at = at
+        latest[change.subscription_id] = at
 
 
 def _changed(change: SubscriptionChange) -> dict[str, object]:
@@ -333,8 +381,92 @@ def _changed(change: SubscriptionChange) -> dict[str, object]:
     }
 
 
+def _restated(changes: list[SubscriptionChange]) -> list[SubscriptionChange]:
+    """The restatements `ledger_record_many` appends: one query, and only when a
+    change of a live subscription's quantity or price is among `changes`."""
+    moved = {
+        c.subscription_id: c
+        for c in changes
+        if c.quantity_before > 0
+        and c.quantity_after > 0
+        and (c.quantity_before, c.unit_price_before) != (c.quantity_after, c.unit_price_after)
+    }
+    if not moved:
+        return []
+    later = SubscriptionChange.unscoped.filter(
+        subscription_id__in=list(moved), quantity_after__gt=0
+    ).order_by("effective_on", "created_at", "pk")
+    restated = []
+    for change in later:
+        new = moved[change.subscription_id]
+        if change.effective_on > new.effective_on and (
+            change.quantity_after,
+            change.unit_price_after,
+        ) != (new.quantity_after, new.unit_price_after):
+            restated.append(
+                SubscriptionChange(
+                    subscription=new.subscription,
+                    kind=Kind.REACTIVATION,
+                    quantity_before=0,
+                    unit_price_before=Decimal("0.00"),
+                    quantity_after=new.quantity_after,
+                    unit_price_after=new.unit_price_after,
+                    effective_on=change.effective_on,
+                    order_id=new.order_id,
+                )
+            )
+    return restated
+
+
+def end_entries(
+    subscription: Subscription, ledger: Sequence[SubscriptionChange] = ()
+) -> list[tuple[LedgerEntry, datetime.date]]:
+    """The changes that make a subscription's `ledger` end it the day after its
+    `ends_on` (its last day of service; None: never), each with the day it takes
+    effect. A state is read off the last change effective on or before a day
+    (`selectors.ledger_states`), so each day the ledger holds it at 0 before
+    the new end (or at all, when it renews now) gets a `reactivation`, each day
+    it holds it live after the new end gets a `cancel`, and the day after the
+    last day a `cancel`, unless the ledger ends it then already."""
+    state = (subscription.quantity, subscription.unit_price)
+    ends_on = subscription.ends_on
+    last_day = None if ends_on is None else ends_on + datetime.timedelta(days=1)
+    held: dict[datetime.date, SubscriptionChange] = {}
+    for change in sorted(ledger, key=lambda c: (c.effective_on, c.created_at, c.pk.hex)):
+        held[change.effective_on] = change  # the last of each day is the one that holds
+    entries = []
+    for day, change in sorted(held.items()):
+        live = change.quantity_after > 0
+        if not live and (last_day is None or day < last_day):
+            entries.append((LedgerEntry(Kind.REACTIVATION, NOTHING, state), day))
+        elif live and last_day is not None and day > last_day:
+            entries.append((LedgerEntry(Kind.CANCEL, state, NOTHING), day))
+    if last_day is not None and (last_day not in held or held[last_day].quantity_after > 0):
+        entries.append((LedgerEntry(Kind.CANCEL, state, NOTHING), last_day))
+    return sorted(entries, key=lambda entry: entry[1])
+
+
+def ledger_record_end(*, subscription: Subscription, old_end: datetime.date | None) -> None:
+    """Record a new last day of service (`end_entries`) in the caller's transaction:
+    setting, moving or clearing it changes the billed state, and MRR is read
+    from the ledger. No order: nothing is billed or credited here."""
+    if subscription.ends_on == old_end:
+        return
+    ledger = list(SubscriptionChange.unscoped.filter(subscription=subscription))
+    entries = end_entries(subscription, ledger)
+    if entries:
+        ledger_record_many(rows=[(subscription, e, day, None) for e, day in entries])
+
+
 def subscriptions_open(rows: Sequence[Subscription], *, batch_size: int = 2000) -> None:
-    """Bulk-insert new subscriptions with their opening changes (the demo seeds,
-    which write history no order ever placed)."""
+    """Bulk-insert new subscriptions with their opening changes, and the end of
+    those that have a last day (the demo seeds, which write history no order
+    ever placed)."""
     Subscription.unscoped.bulk_create(rows, batch_size=batch_size)
-    ledger_record(entries=[(row, LedgerEntry.opening(row)) for row in rows])
+    ledger_record_many(
+        rows=[
+            (row, entry, day, None)
+            for row in rows
+            for entry, day in [(LedgerEntry.opening(row), row.starts_on), *end_entries(row)]
+        ]
+    )

@@ -3,8 +3,9 @@ current MRR, upcoming MRR and the current end date, computed by the database.
 
 Definitions, once:
 
-- **current MRR**: the sum over the customer's subscriptions live today
-  (`SubscriptionQuerySet.active_on`), summed as twelves and divided by 12 once.
+- **current MRR**: the sum of the customer's subscriptions' states today, read
+  from the ledger (`selectors.ledger_states`, `CustomerLedgerFigure`), summed as
+  twelves and divided by 12 once.
 - **current end date**: the earliest `ends_on` among today's live subscriptions
   (None: everything renews).
 - **upcoming MRR**: the MRR on the customer's next change day, as in the
@@ -32,26 +33,19 @@ from typing import TYPE_CHECKING, TypedDict
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import (
-    Aggregate,
     Case,
     CharField,
     DateField,
     DecimalField,
     Exists,
-    ExpressionWrapper,
     F,
     Field,
-    Min,
     OuterRef,
-    Q,
     QuerySet,
-    Subquery,
-    Sum,
     Value,
     When,
 )
-from django.db.models.expressions import Combinable
-from django.db.models.functions import Coalesce, Least
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -64,8 +58,8 @@ from partners.selectors import (
     manages_now,
     products_managed_now,
 )
-from subscriptions.models import MRR_TWELVES, SmartList, Subscription, mrr_from_twelves
-from subscriptions.selectors import mrr_trend
+from subscriptions.models import SmartList, Subscription, mrr_from_twelves
+from subscriptions.selectors import HOLDS, CustomerLedgerFigure, mrr_trend
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, tenant_descendants, uuid_or_404, uuid_or_none
 
@@ -78,8 +72,6 @@ class _Figures(TypedDict):
 
     current_twelves: Decimal
     current_end_date: datetime.date | None
-    next_start: datetime.date | None
-    last_end: datetime.date | None
     change_on: datetime.date | None
     upcoming_twelves: Decimal
     trend: str
@@ -355,10 +347,6 @@ def effective_filters(*, org: OrgContext, smart_list: SmartList) -> dict:
     return {k: v for k, v in smart_list.filters.items() if k not in SUBSCRIPTION_FILTERS}
 
 
-def _live(day: datetime.date) -> Q:
-    return Q(starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day))
-
-
 def _managed(org: OrgContext, filters: dict, today: datetime.date) -> Exists:
     """Which subscriptions count: those whose product is managed now for their
     customer by the partner, or, with a sub-partner filter, by that sub-partner
@@ -377,19 +365,6 @@ def _managed(org: OrgContext, filters: dict, today: datetime.date) -> Exists:
     )
 
 
-def _per_customer(aggregate: Aggregate, condition: Q | Combinable, output_field: Field) -> Subquery:
-    """One figure per customer of its non-cancelled subscriptions matching `condition`."""
-    rows = (
-        Subscription.unscoped.filter(customer=OuterRef("pk"), cancelled_at__isnull=True)
-        .filter(condition)
-        .order_by()
-        .values("customer")
-        .annotate(figure=aggregate)
-        .values("figure")
-    )
-    return Subquery(rows, output_field=output_field)
-
-
 def _annotated(
     customers: QuerySet[Tenant], today: datetime.date, managed: Exists
 ) -> "QuerySet[WithAnnotations[Tenant, _Figures]]":
@@ -397,37 +372,30 @@ def _annotated(
     over the `managed` subscriptions (a limited grant counts only its products,
     as the subscription list and the widget do): correlated subqueries, so the
     query count does not depend on the rows."""
-    twelves = Sum(MRR_TWELVES, output_field=_TWELVES)
-    day_after_last_end = ExpressionWrapper(
-        F("last_end") + datetime.timedelta(days=1), output_field=DateField()
-    )
+    managed_subscriptions = Subscription.unscoped.filter(managed)
+
+    def figure(sql: str, day: datetime.date | F, output_field: Field) -> CustomerLedgerFigure:
+        return CustomerLedgerFigure(managed_subscriptions, sql, day, output_field)
+
+    holds = "since <= {day} AND (until IS NULL OR until > {day})"
     qs = customers.annotate(
         current_twelves=Coalesce(
-            _per_customer(twelves, _live(today) & managed, _TWELVES),
+            figure(f"SUM(CASE WHEN {holds} THEN twelves ELSE 0 END)", today, _TWELVES),
             Value(Decimal(0)),
             output_field=_TWELVES,
         ),
-        current_end_date=_per_customer(Min("ends_on"), _live(today) & managed, DateField()),
-        next_start=_per_customer(Min("starts_on"), Q(starts_on__gt=today) & managed, DateField()),
-        last_end=_per_customer(Min("ends_on"), Q(ends_on__gte=today) & managed, DateField()),
-    )
-    qs = qs.annotate(
-        change_on=Least(
-            Coalesce("next_start", day_after_last_end),
-            Coalesce(day_after_last_end, "next_start"),
-            output_field=DateField(),
-        )
-    )
-    upcoming_live = (
-        Q(starts_on__lte=OuterRef("change_on"))
-        & (Q(ends_on__isnull=True) | Q(ends_on__gte=OuterRef("change_on")))
-        & managed
+        current_end_date=figure(
+            f"MIN(CASE WHEN {holds} AND quantity > 0 THEN ends_on END)", today, DateField()
+        ),
+        change_on=figure(
+            f"MIN(CASE WHEN since > {{day}} AND {HOLDS} THEN since END)", today, DateField()
+        ),
     )
     qs = qs.annotate(
         upcoming_twelves=Case(
             When(change_on__isnull=True, then=F("current_twelves")),
             default=Coalesce(
-                _per_customer(twelves, upcoming_live, _TWELVES),
+                figure(f"SUM(CASE WHEN {holds} THEN twelves ELSE 0 END)", F("change_on"), _TWELVES),
                 Value(Decimal(0)),
                 output_field=_TWELVES,
             ),

@@ -61,6 +61,7 @@ from dateutil.relativedelta import relativedelta
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Prefetch
 from django.test import TestCase
 from django.utils import timezone
 from hypothesis import HealthCheck, event, settings
@@ -82,9 +83,16 @@ from partners import services as partner_services
 from partners.models import Partnership
 from partners.selectors import customers_visible_count
 from subscriptions import smart_lists
-from subscriptions.models import Subscription
+from subscriptions.models import Subscription, SubscriptionChange
 from subscriptions.mrr import KINDS, book_movements, book_mrr
-from subscriptions.services import subscription_cancel, subscription_create, subscription_update
+from subscriptions.services import (
+    LedgerEntry,
+    ledger_record,
+    subscription_cancel,
+    subscription_create,
+    subscription_update,
+)
+from subscriptions.tests.ledger import open_ledger
 from tenants.models import Role, Tenant
 from tenants.selectors import org_context_for
 from tenants.tests.factories import (
@@ -123,6 +131,28 @@ def live_on(sub: Subscription, day: datetime.date) -> bool:
     return sub.starts_on <= day and (sub.ends_on is None or sub.ends_on >= day)
 
 
+def held(sub: Subscription) -> list:
+    """Its ledger's changes that hold a day: the last of each day, in order."""
+    ordered = sorted(sub.changes.all(), key=lambda c: (c.effective_on, c.created_at, c.pk.hex))
+    return list({c.effective_on: c for c in ordered}.values())
+
+
+def state_twelves(change) -> Decimal:
+    period = change.subscription.billing_period
+    return change.quantity_after * change.unit_price_after * (1 if period == "annual" else 12)
+
+
+def state_on(sub: Subscription, day: datetime.date):
+    """The ledger's state on `day`: its last change effective by then (None: none yet)."""
+    before = [c for c in held(sub) if c.effective_on <= day]
+    return before[-1] if before else None
+
+
+def ledger_twelves(sub: Subscription, day: datetime.date) -> Decimal:
+    change = state_on(sub, day)
+    return Decimal(0) if change is None else state_twelves(change)
+
+
 def month_first(day: datetime.date, back: int = 0) -> datetime.date:
     index = day.year * 12 + day.month - 1 - back
     return datetime.date(index // 12, index % 12 + 1, 1)
@@ -140,9 +170,16 @@ class Naive:
             if g.status == Partnership.Status.ACTIVE
             and (g.ends_on is None or g.ends_on >= self.today)
         ]
-        self.subs = [
-            s for s in Subscription.unscoped.select_related("product") if not s.cancelled_at
-        ]
+        # MRR reads every subscription's ledger (a cancelled one counts until its
+        # cancel); the programme still reads the rows of those not cancelled
+        self.subs = list(
+            Subscription.unscoped.select_related("product").prefetch_related(
+                Prefetch(
+                    "changes",
+                    queryset=SubscriptionChange.unscoped.select_related("subscription"),
+                )
+            )
+        )
         self.customers = {t.pk: t for t in Tenant.objects.filter(kind=Tenant.Kind.CUSTOMER)}
         self.invoices = list(
             Invoice.unscoped.select_related("order").prefetch_related("order__lines__product")
@@ -172,15 +209,10 @@ class Naive:
         ]
 
     def customer_mrr(self, subs: list[Subscription], day: datetime.date) -> Decimal:
-        return money(sum((twelves(s) for s in subs if live_on(s, day)), Decimal(0)))
+        return money(sum((ledger_twelves(s, day) for s in subs), Decimal(0)))
 
     def change_day(self, subs: list[Subscription]) -> datetime.date | None:
-        days = [s.starts_on for s in subs if s.starts_on > self.today]
-        days += [
-            s.ends_on + datetime.timedelta(days=1)
-            for s in subs
-            if s.ends_on is not None and s.ends_on >= self.today
-        ]
+        days = [c.effective_on for s in subs for c in held(s) if c.effective_on > self.today]
         return min(days, default=None)
 
     def book(self, partner: Tenant, subtree: bool, currency: str) -> dict:
@@ -214,7 +246,9 @@ class Naive:
         moves = []
         for pk, subs in book.items():
             was, now = self.customer_mrr(subs, before), self.customer_mrr(subs, after)
-            paid = any(s.unit_price > 0 and s.starts_on <= before for s in subs)
+            paid = any(
+                state_twelves(c) > 0 and c.effective_on <= before for s in subs for c in held(s)
+            )
             if was == now:
                 continue
             if was == 0:
@@ -239,7 +273,11 @@ class Naive:
         rows = {}
         for pk in self.customers_of(partners):
             subs = self.subs_of(partners, pk)
-            live = [s for s in subs if live_on(s, self.today)]
+            live = [
+                s
+                for s in subs
+                if (state := state_on(s, self.today)) is not None and state.quantity_after > 0
+            ]
             if product is not None and not any(s.product_id == product.pk for s in live):
                 continue
             current = self.customer_mrr(subs, self.today)
@@ -422,7 +460,7 @@ class Figures(RuleBasedStateMachine):
         """The customer's owner adds a subscription (past, current or scheduled)."""
         customer = self.customers[c]
         starts_on = timezone.localdate() + datetime.timedelta(days=starts_in)
-        subscription_create(
+        created = subscription_create(
             org=self.customer_orgs[customer.pk],
             customer=customer,
             product=self.products[x],
@@ -431,6 +469,7 @@ class Figures(RuleBasedStateMachine):
             starts_on=starts_on,
             ends_on=None if lasts is None else starts_on + datetime.timedelta(days=lasts),
         )
+        open_ledger(created)  # the opening change the order that places it writes
 
     @rule(
         c=st.integers(0, 3), x=st.integers(0, 2), quantity=st.integers(1, 40), refund=st.booleans()
@@ -464,8 +503,16 @@ class Figures(RuleBasedStateMachine):
         try:
             if cancel:
                 subscription_cancel(org=org, subscription=sub)
-            else:
-                subscription_update(org=org, subscription=sub, data={"quantity": quantity})
+            elif sub.ends_on is None or sub.ends_on >= timezone.localdate():
+                # an order changes a live subscription only (amendments.services)
+                before = (sub.quantity, sub.unit_price)
+                changed = subscription_update(
+                    org=org, subscription=sub, data={"quantity": quantity}
+                )
+                ledger_record(  # what the order's line records
+                    entries=[(changed, LedgerEntry.change(before, changed))],
+                    effective_on=max(timezone.localdate(), changed.starts_on),
+                )
         except REFUSED:
             pass
 

@@ -275,18 +275,21 @@ def test_mrr_figures_are_grouped_in_the_persons_locale(world, client, language, 
     from catalog.tests.factories import ProductFactory
     from partners.services import customer_add
     from subscriptions.models import Subscription
+    from subscriptions.tests.ledger import open_ledger
     from tenants.selectors import org_context_for
 
     owner = org_context_for(user=world.partner_owner, tenant_id=world.partner.pk)
     customer = customer_add(org=owner, name="Gross AG").customer
-    Subscription.unscoped.create(
-        customer=customer,
-        product=ProductFactory(),
-        quantity=1,
-        unit_price=Decimal("1234.50"),
-        currency="CHF",
-        billing_period="monthly",
-        starts_on=timezone.localdate().replace(day=1),
+    open_ledger(  # MRR reads the ledger
+        Subscription.unscoped.create(
+            customer=customer,
+            product=ProductFactory(),
+            quantity=1,
+            unit_price=Decimal("1234.50"),
+            currency="CHF",
+            billing_period="monthly",
+            starts_on=timezone.localdate().replace(day=1),
+        )
     )
     world.partner_owner.language = language
     world.partner_owner.save(update_fields=["language"])

@@ -20,6 +20,7 @@ from partners.models import Partnership
 from partners.selectors import customers_visible_count
 from subscriptions import smart_lists
 from subscriptions.models import Subscription
+from subscriptions.tests.ledger import open_ledger
 from tenants.models import Membership, Tenant
 from tenants.selectors import org_context_for
 from tenders.selectors import programme_progress
@@ -275,7 +276,7 @@ def limited(world):
         org=ctx(world.partner_owner, world.partner), partnership=grant
     )
     for product, price in ((backup, "10.00"), (email, "50.00")):
-        Subscription.unscoped.create(
+        created = Subscription.unscoped.create(
             customer=world.customer,
             product=product,
             quantity=1,
@@ -283,6 +284,7 @@ def limited(world):
             currency="CHF",
             starts_on=datetime.date(2026, 12, 1),
         )
+        open_ledger(created)  # MRR reads the ledger
     return {"backup": backup, "email": email}
 
 

@@ -50,13 +50,15 @@ def _order(customer, product="web-hosting", quantity=3) -> dict:
 # inserted without a savepoint and a second grant check) and one from each
 # preview (the product); issue 20's tier on the customer's total quantity adds
 # one to each pricing (its live units of the product), and ending now is a
-# credit order.
+# credit order. MRR from the ledger: a new last day reads the ledger and writes
+# its end (2), a raise reads the later changes it may restate (1), and every
+# write of the ledger reads its subscriptions' latest change (1: writing order).
 API = {
     "quote": ("post", "/api/v1/quotes/", "order", 200, 9),
-    "order": ("post", "/api/v1/orders/", "order", 201, 23),
+    "order": ("post", "/api/v1/orders/", "order", 201, 24),
     "subscription preview": ("post", "/api/v1/subscriptions/", "subscribe dry", 200, 10),
-    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 27),
-    "last day": ("patch", "/api/v1/subscriptions/{s}/", {"ends_on": "2099-01-01"}, 200, 8),
+    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 28),
+    "last day": ("patch", "/api/v1/subscriptions/{s}/", {"ends_on": "2099-01-01"}, 200, 11),
     "raise preview": (
         "patch",
         "/api/v1/subscriptions/{s}/",
@@ -64,9 +66,9 @@ API = {
         200,
         8,
     ),
-    "raise": ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}, 200, 24),
-    "end at period end": ("delete", "/api/v1/subscriptions/{s}/?at=period_end", None, 200, 8),
-    "end now": ("delete", "/api/v1/subscriptions/{s}/", None, 200, 32),
+    "raise": ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}, 200, 26),
+    "end at period end": ("delete", "/api/v1/subscriptions/{s}/?at=period_end", None, 200, 11),
+    "end now": ("delete", "/api/v1/subscriptions/{s}/", None, 200, 33),
 }
 
 
@@ -117,14 +119,15 @@ def test_the_answers_show_what_was_saved(world, api, mailboxes):
 # statements). Before (permission queries in brackets): order preview 14 (3),
 # raise page 7 (2) and preview 14 (4), edit and cancel pages 8 (3) and their
 # POSTs 9 (3); the order page as now. Issue 28: the previews one fewer (the
-# product not read again). The cancel page now leads to "End now".
+# product not read again). The cancel page now leads to "End now". The edit
+# POST: its new last day read from and written to the ledger (2).
 PAGES = {
     "order page": ("customer_order_place", False, None, 200, 7),
     "order preview": ("customer_order_place", False, "lines", 200, 11),
     "raise page": ("customer_subscription_raise", True, None, 200, 6),
     "raise preview": ("customer_subscription_raise", True, {"quantity": 6}, 200, 10),
     "edit page": ("customer_subscription_edit", True, None, 200, 6),
-    "edit": ("customer_subscription_edit", True, {"ends_on": "2099-01-01"}, 302, 8),
+    "edit": ("customer_subscription_edit", True, {"ends_on": "2099-01-01"}, 302, 11),
     "lower page": ("customer_subscription_lower", True, None, 200, 6),
     "lower preview": ("customer_subscription_lower", True, {"quantity": 1}, 200, 15),
     "end page": ("customer_subscription_end", True, None, 200, 6),

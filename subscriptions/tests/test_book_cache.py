@@ -24,6 +24,7 @@ from partners.services import (
 )
 from partners.tasks import expire_partnerships
 from subscriptions import mrr, services
+from subscriptions.tests.ledger import open_ledger
 from tenants.branch_cache import _generation_key, branch_cached, branch_changed, branch_of
 from tenants.models import BranchGeneration
 from tenants.selectors import org_context_for
@@ -45,7 +46,7 @@ def ctx(user, tenant):
 
 
 def subscribe(org, customer, product, price="10.00", quantity=1):
-    return services.subscription_create(
+    subscription = services.subscription_create(
         org=org,
         customer=customer,
         product=product,
@@ -53,6 +54,8 @@ def subscribe(org, customer, product, price="10.00", quantity=1):
         unit_price=Decimal(price),
         starts_on=TODAY.replace(day=1),
     )
+    open_ledger(subscription)  # as the order that places it does
+    return subscription
 
 
 @pytest.fixture
@@ -127,9 +130,12 @@ def _create(world, book):
 
 
 def _update(world, book):
-    services.subscription_update(
+    before = (book["alpha_sub"].quantity, book["alpha_sub"].unit_price)
+    changed = services.subscription_update(
         org=book["owner"], subscription=book["alpha_sub"], data={"quantity": 2}
     )
+    # the order that changes it records the change (an accepted offer's)
+    services.ledger_record(entries=[(changed, services.LedgerEntry.change(before, changed))])
     return Decimal("240.00")
 
 

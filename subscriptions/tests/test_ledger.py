@@ -16,7 +16,9 @@ from billing.tests.conftest import grant
 from catalog.tests.factories import ProductFactory
 from subscriptions import selectors
 from subscriptions.models import Subscription, SubscriptionChange
+from subscriptions.months import reading_days
 from subscriptions.services import LedgerEntry, subscription_build
+from subscriptions.tests.ledger import rev1_mrr
 from tests.clock import on
 from tests.isolation import assert_all_404, missing_id
 
@@ -103,7 +105,8 @@ def test_a_change_is_never_edited_nor_deleted(world, api, hosting):
 def test_migration_opens_the_ledger_for_what_existed_without_moving_a_figure(world, hosting):
     """Migrate back before the ledger, write subscriptions the way revision 1 did
     (free rows, an order, a renewal, a cancel), migrate forward: every subscription
-    has the changes that explain it, and every MRR figure is what it was."""
+    has the changes that explain it (0007: the end of one with a last day), and
+    every MRR figure is what it was, now read from the ledger."""
     executor = MigrationExecutor(connection)
     executor.migrate([("subscriptions", "0004_products_in_catalog")])
     executor.loader.build_graph()
@@ -129,8 +132,12 @@ def test_migration_opens_the_ledger_for_what_existed_without_moving_a_figure(wor
         Subscription.unscoped.filter(pk=rows[2].pk).update(
             cancelled_at=on(2026, 3, 15).astimezone(datetime.UTC)
         )
+        # revision 1's figures, by its rule over the rows (the ledger does not exist yet)
         before = {
-            month: selectors.customer_mrr(customer=world.customer, today=month)["history"]
+            month: [
+                {"month": d.strftime("%Y-%m"), "mrr": rev1_mrr(world.customer.pk, d)}
+                for d in reading_days(month, 12)
+            ]
             for month in (day(2025, 12, 31), day(2026, 6, 30))
         }
     finally:
@@ -142,6 +149,11 @@ def test_migration_opens_the_ledger_for_what_existed_without_moving_a_figure(wor
         month: selectors.customer_mrr(customer=world.customer, today=month)["history"]
         for month in before
     }
+    # Read from the ledger (migrations 0005 and 0007), every figure is what it was,
+    # but for the cancelled subscription's: it counts until its cancel, as the
+    # ledger says (2 x 9.92 at the end of February 2026), where revision 1 never
+    # counted a cancelled subscription at all.
+    before[day(2026, 6, 30)][7]["mrr"] += Decimal("19.84")
     assert after == before
     ledger = {
         row.pk: list(
@@ -153,7 +165,7 @@ def test_migration_opens_the_ledger_for_what_existed_without_moving_a_figure(wor
     }
     assert ledger == {
         rows[0].pk: [("new", 0, 35, day(2025, 1, 10))],
-        rows[1].pk: [("new", 0, 5, day(2025, 6, 1))],
+        rows[1].pk: [("new", 0, 5, day(2025, 6, 1)), ("cancel", 5, 0, day(2026, 1, 1))],
         rows[2].pk: [("new", 0, 2, day(2026, 2, 1)), ("cancel", 2, 0, day(2026, 3, 15))],
     }
     assert not Order.unscoped.exists()

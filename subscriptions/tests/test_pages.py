@@ -15,6 +15,7 @@ from catalog.tests.factories import ProductFactory
 from partners.services import customer_add
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_create
+from subscriptions.tests.ledger import open_ledger
 from tenants.models import Membership
 from tenants.selectors import org_context_for
 from tests.clock import on
@@ -52,7 +53,7 @@ def subscribe(world, customer, product, quantity=35, starts_on=TODAY - 40 * DAY,
         if customer == world.customer
         else ctx(world.partner_owner, world.partner)
     )
-    return subscription_create(
+    subscription = subscription_create(
         org=org,
         customer=customer,
         product=product,
@@ -60,6 +61,8 @@ def subscribe(world, customer, product, quantity=35, starts_on=TODAY - 40 * DAY,
         starts_on=starts_on,
         **kwargs,
     )
+    open_ledger(subscription)  # as the order that places it does
+    return subscription
 
 
 def partner_url(name, customer, subscription=None, slug="alpine") -> str:

@@ -21,6 +21,7 @@ from catalog.tests.factories import ProductFactory
 from partners.services import customer_add
 from subscriptions import smart_lists, views_smart_lists
 from subscriptions.models import SmartList, Subscription
+from subscriptions.tests.ledger import cancel_on, open_ledger
 from tenants.models import Tenant
 from tenants.selectors import org_context_for
 from tenants.tests.factories import CustomerFactory
@@ -53,7 +54,8 @@ def _customer(world, name, country="CH"):
 
 
 def _subscribe(customer, product, price, *, starts_on=None, ends_on=None, period="monthly"):
-    return Subscription.unscoped.create(
+    """A subscription with its ledger (`tests.ledger.open_ledger`): MRR reads it."""
+    subscription = Subscription.unscoped.create(
         customer=customer,
         product=product,
         quantity=1,
@@ -63,6 +65,8 @@ def _subscribe(customer, product, price, *, starts_on=None, ends_on=None, period
         starts_on=starts_on or TODAY - 30 * DAY,
         ends_on=ends_on,
     )
+    open_ledger(subscription)
+    return subscription
 
 
 @pytest.fixture
@@ -84,7 +88,7 @@ def book(world) -> Book:
     _subscribe(gamma, backup, "1800.00", period="annual", starts_on=TODAY + 201 * DAY)
     _subscribe(delta, hosting, "5.00", starts_on=TODAY + 20 * DAY)
     cancelled = _subscribe(delta, hosting, "70.00")
-    Subscription.unscoped.filter(pk=cancelled.pk).update(cancelled_at=timezone.now())
+    cancel_on(cancelled, timezone.now())
     lakeside = org_context_for(user=world.sub_partner_owner, slug=world.sub_partner.slug)
     sub_customer = customer_add(org=lakeside, name="Sub Co").customer
     _subscribe(sub_customer, hosting, "20.00")
@@ -539,12 +543,14 @@ def test_a_limited_partner_counts_only_the_products_it_manages(world):
     partner_services.partnership_accept(org=partner_owner, partnership=partnership)
     start = TODAY - dt.timedelta(days=30)
     for product in (managed, other):
-        subscription_services.subscription_create(
-            org=customer_owner,
-            customer=world.customer,
-            product=product,
-            quantity=1,
-            starts_on=start,
+        open_ledger(
+            subscription_services.subscription_create(
+                org=customer_owner,
+                customer=world.customer,
+                product=product,
+                quantity=1,
+                starts_on=start,
+            )
         )
     smart_list = smart_list_create(org=partner_owner, name="All")
 

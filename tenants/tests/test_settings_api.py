@@ -11,6 +11,7 @@ from django.utils import timezone
 from catalog.tests.factories import ProductFactory
 from partners.services import customer_add
 from subscriptions.models import Subscription
+from subscriptions.tests.ledger import open_ledger
 from tenants import services
 from tenants.selectors import org_context_for
 
@@ -68,14 +69,16 @@ def test_switching_off_hides_the_subscription_api_and_on_brings_it_back(world, a
     owner = ctx(world.partner_owner, world.partner)
     customer = customer_add(org=owner, name="Switch Test AG").customer
     today = timezone.localdate()
-    Subscription.unscoped.create(
-        customer=customer,
-        product=ProductFactory(),
-        quantity=3,
-        unit_price=Decimal("10.00"),
-        currency="CHF",
-        billing_period="monthly",
-        starts_on=today - datetime.timedelta(days=400),
+    open_ledger(  # MRR reads the ledger
+        Subscription.unscoped.create(
+            customer=customer,
+            product=ProductFactory(),
+            quantity=3,
+            unit_price=Decimal("10.00"),
+            currency="CHF",
+            billing_period="monthly",
+            starts_on=today - datetime.timedelta(days=400),
+        )
     )
     month = today.strftime("%Y-%m")
     urls = [

@@ -241,7 +241,11 @@ def test_ask_my_partner_becomes_an_offer_in_one_click_and_upgrades_on_accept(
     )
     assert ended.order.kind == "credit" and ended.order.customer == shop.customer
     assert ended.effective_on == subscription.ends_on + datetime.timedelta(days=1)
-    assert upgraded.changes.get().order_id == accepted.order_id
+    opened, term_end = upgraded.changes.order_by("effective_on")
+    assert (opened.kind, opened.order_id) == ("new", accepted.order_id)
+    # its term's last day is in the ledger too (MRR reads it): no order, nothing billed
+    assert (term_end.kind, term_end.quantity_after, term_end.order_id) == ("cancel", 0, None)
+    assert term_end.effective_on == upgraded.ends_on + datetime.timedelta(days=1)
 
 
 def test_requests_of_another_partner_are_not_found(world, shop):
