@@ -12,11 +12,12 @@ from tenants.models import Tenant
 
 
 class _SortKeys(BaseCSVField):
-    """Sort keys separated by commas, none of them empty: `?ordering=,` is a 400
-    like any other key the list does not sort by, not a silent default order."""
+    """Sort keys separated by commas, none of them empty: `?ordering=` and
+    `?ordering=,` are a 400 like any other key the list does not sort by, not a
+    silent default order (leave the parameter out for that)."""
 
     def clean(self, value):
-        if value is not None and any(item in ("", None) for item in value):
+        if value is not None and (not value or any(item in ("", None) for item in value)):
             raise forms.ValidationError(_("Name a field to sort by between the commas."))
         return super().clean(value)
 

@@ -220,6 +220,8 @@ def test_the_list_filters_by_assigned_collaborator(world, api, book):
         ("?status=sleeping", "status"),
         ("?access=everything", "access"),
         ("?ordering=tax_id", "ordering"),
+        ("?ordering=", "ordering"),
+        ("?ordering=&collaborator=d13d1f99-cc2c-4617-850b-cb3825f99473", "ordering"),
         ("?ordering=,", "ordering"),
         ("?ordering=name,", "ordering"),
         ("?collaborator=someone", "collaborator"),

@@ -37,14 +37,18 @@ ERRORS = {
     "403": ("Error", "The caller's role in its organization does not allow this."),
     "404": ("Error", "No such object, or one of an organization the caller may not see."),
     "409": ("Error", "The object's current state forbids this transition."),
+    "415": (
+        "Error",
+        "The body's media type is not one this operation reads (e.g. a malformed multipart).",
+    ),
     "422": ("Error", "This Idempotency-Key was used with another request."),
     "429": ("Error", "Too many requests; retry later."),
 }
 ALWAYS = ("400", "401", "403", "404", "429")
 BY_METHOD = {
-    "post": (*ALWAYS, "409", "422"),
-    "put": (*ALWAYS, "409"),
-    "patch": (*ALWAYS, "409"),
+    "post": (*ALWAYS, "409", "415", "422"),
+    "put": (*ALWAYS, "409", "415"),
+    "patch": (*ALWAYS, "409", "415"),
     "delete": (*ALWAYS, "409"),
 }
 
