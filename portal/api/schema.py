@@ -83,6 +83,8 @@ def _document_parameter(parameter: dict) -> None:
     schema = parameter.get("schema", {})
     if parameter.get("name") in ("page", "page_size") and schema.get("type") == "integer":
         schema.setdefault("minimum", 1)
+    if parameter.get("name") == "ordering" and schema.get("type") == "array":
+        schema.setdefault("minItems", 1)  # `?ordering=` is a 400: leave it out for the default
     document_inputs(schema)
 
 
