@@ -29,7 +29,16 @@ MOMENTS = {
     "2027-03-28T01:30": "the night the clocks go forward, half an hour before 02:00 → 03:00",
     "2027-10-31T02:30+01:00": "the night the clocks go back: the second 02:30",
 }
-APPS = ["subscriptions", "billing", "amendments", "offers", "partners", "customers", "imports", "tenders"]
+APPS = [
+    "subscriptions",
+    "billing",
+    "amendments",
+    "offers",
+    "partners",
+    "customers",
+    "imports",
+    "tenders",
+]
 
 
 def run(moment: str, index: int, apps: list[str], extra: list[str]) -> tuple[str, int, str, float]:
