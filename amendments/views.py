@@ -29,17 +29,18 @@ from subscriptions.services import subscription_write_check
 from tenants.selectors import OrgContext
 from tenants.web import form_add_service_errors
 
-# --- a subscription raised mid-period (SPEC §4, §7 rev. 2) ---------------------------------
+# --- one page shape for every change: preview, then commit the previewed amount -----------
 
 
-class SubscriptionRaiseView(BillingView):
-    """Raise a subscription's quantity: `subscriptions/<id>/raise/` in the customer
-    portal, `customers/<id>/subscriptions/<id>/raise/` in the partner console.
-    "Preview" shows what is charged now for the rest of the period and what the
-    next renewal bills; "Raise" orders exactly the previewed amount (a changed
-    amount shows the new preview, 409). Who may not order gets the reason, 403."""
+class SubscriptionChangeView(BillingView):
+    """A change to a billed subscription (SPEC §4, §7 rev. 2), reached at
+    `subscriptions/<id>/<change>/` in the customer portal and
+    `customers/<id>/subscriptions/<id>/<change>/` in the partner console.
+    "Preview" shows the figures; the commit button places exactly the previewed
+    total (a changed amount shows the new preview, 409). Who may not order gets
+    the reason, 403. Subclasses say what the preview and the commit call."""
 
-    template_name = "amendments/subscription_raise.html"
+    template_name: str
 
     def resolve(self) -> None:
         customer_id = self.kwargs.get("customer_id")
@@ -55,6 +56,25 @@ class SubscriptionRaiseView(BillingView):
             raise Http404("No such subscription.")
         subscription_write_check(org=self.org, customer=self.subscription.customer)
         self.refusal = _buyer_refusal(self.org)
+
+    # what a change says of itself
+    def new_form(self, data: Any = None, initial: dict | None = None) -> SubscriptionRaiseForm:
+        return SubscriptionRaiseForm(data, initial=initial)
+
+    def initial_quantity(self) -> int:
+        raise NotImplementedError
+
+    def previewed(self, quantity: int) -> Any:
+        raise NotImplementedError
+
+    def preview_context(self, preview: Any) -> dict:
+        raise NotImplementedError
+
+    def commit(self, quantity: int, expected: Decimal) -> Order:
+        raise NotImplementedError
+
+    def committed_message(self, order: Order) -> str:
+        raise NotImplementedError
 
     def respond(
         self,
@@ -80,118 +100,6 @@ class SubscriptionRaiseView(BillingView):
             return reverse("customer_subscriptions", kwargs=kwargs)
         return reverse("subscriptions", kwargs=kwargs)
 
-    def preview_context(self, raised: services.Raise) -> dict:
-        return {
-            "raised": raised,
-            **_quote_context(self.org, raised.quote),
-            "renewal_charged": raised.renewal.charged,
-        }
-
-    def get(
-        self,
-        request: HttpRequest,
-        slug: str,
-        subscription_id: uuid.UUID,
-        customer_id: uuid.UUID | None = None,
-    ) -> HttpResponse:
-        if self.refusal:
-            return self.respond(request, None, status=403)
-        form = SubscriptionRaiseForm(initial={"quantity": self.subscription.quantity + 1})
-        return self.respond(request, form)
-
-    def post(
-        self,
-        request: HttpRequest,
-        slug: str,
-        subscription_id: uuid.UUID,
-        customer_id: uuid.UUID | None = None,
-    ) -> HttpResponse:
-        if self.refusal:
-            return self.respond(request, None, status=403)
-        form = SubscriptionRaiseForm(request.POST)
-        if not form.is_valid():
-            return self.respond(request, form, status=400)
-        quantity = form.cleaned_data["quantity"]
-        expected = _expected_total(request.POST.get("expected_total"))
-        try:
-            if request.POST.get("action") == "place" and expected is not None:
-                order = services.subscription_raise(
-                    org=self.org,
-                    subscription=self.subscription,
-                    quantity=quantity,
-                    expected_total=expected,
-                )
-                messages.success(request, _raised_message(self.org, order))
-                return redirect("order_detail", slug=slug, order_id=order.pk)
-            raised = services.subscription_raise_preview(
-                org=self.org, subscription=self.subscription, quantity=quantity
-            )
-        except ValidationError as exc:
-            form_add_service_errors(form, exc)
-            return self.respond(request, form, status=400)
-        except PriceChanged as exc:
-            raised = services.subscription_raise_preview(
-                org=self.org, subscription=self.subscription, quantity=quantity
-            )
-            return self.respond(
-                request, form, status=409, price_changed=exc.message, **self.preview_context(raised)
-            )
-        except Conflict as exc:
-            messages.error(request, exc.message)
-            return redirect(self.list_url())
-        return self.respond(request, form, **self.preview_context(raised))
-
-
-def _raised_message(org: OrgContext, order: Order) -> str:
-    line = order.lines.get()
-    return _(
-        "%(product)s raised by %(added)s. %(payer)s is invoiced %(amount)s (excl. VAT) "
-        "for the rest of the period."
-    ) % {
-        "product": line.product.name,
-        "added": line.quantity,
-        "payer": _("You") if order.payer_tenant_id == org.tenant.pk else order.payer_tenant.name,
-        "amount": _money(order.currency, order.charged_amount),
-    }
-
-
-# --- a subscription lowered or ended now: a credit order (SPEC §4, §7 rev. 2) --------------
-
-
-class SubscriptionLowerView(SubscriptionRaiseView):
-    """Lower a subscription's quantity: `subscriptions/<id>/lower/` and
-    `customers/<id>/subscriptions/<id>/lower/`, the raise page's shape. "Preview"
-    shows what is credited now for the removed units' unused paid days, to whom,
-    the cashback taken back (partner side) and what the next renewal bills;
-    "Lower" commits exactly the previewed credit (a changed amount: the new
-    preview, 409)."""
-
-    template_name = "amendments/subscription_lower.html"
-
-    def preview_context(self, credit: services.Credit) -> dict:  # type: ignore[override]
-        context = {"credit": credit, **_quote_context(self.org, credit.quote)}
-        context["credit_total"] = credit.quote.credit
-        context["clawback"] = credit.quote.clawback if self.partner_side else None
-        context["renewal_charged"] = credit.renewal.charged if credit.renewal else None
-        return context
-
-    def initial_quantity(self) -> int:
-        return max(self.subscription.quantity - 1, 1)
-
-    def previewed(self, quantity: int) -> services.Credit:
-        preview = services.subscription_lower(
-            org=self.org, subscription=self.subscription, quantity=quantity, dry_run=True
-        )
-        assert isinstance(preview, services.Credit)
-        return preview
-
-    def commit(self, quantity: int, expected: Decimal) -> Order:
-        order = services.subscription_lower(
-            org=self.org, subscription=self.subscription, quantity=quantity, expected_total=expected
-        )
-        assert isinstance(order, Order)
-        return order
-
     def get(
         self,
         request: HttpRequest,
@@ -202,9 +110,6 @@ class SubscriptionLowerView(SubscriptionRaiseView):
         if self.refusal:
             return self.respond(request, None, status=403)
         return self.respond(request, self.new_form(initial={"quantity": self.initial_quantity()}))
-
-    def new_form(self, data: Any = None, initial: dict | None = None) -> SubscriptionRaiseForm:
-        return SubscriptionRaiseForm(data, initial=initial)
 
     def post(
         self,
@@ -223,7 +128,7 @@ class SubscriptionLowerView(SubscriptionRaiseView):
         try:
             if request.POST.get("action") == "place" and expected is not None:
                 order = self.commit(quantity, expected)
-                messages.success(request, _credited_message(self.org, order))
+                messages.success(request, self.committed_message(order))
                 return redirect("order_detail", slug=slug, order_id=order.pk)
             preview = self.previewed(quantity)
         except ValidationError as exc:
@@ -243,10 +148,103 @@ class SubscriptionLowerView(SubscriptionRaiseView):
         return self.respond(request, form, **self.preview_context(preview))
 
 
+def _payer_name(org: OrgContext, order: Order) -> str:
+    return _("You") if order.payer_tenant_id == org.tenant.pk else order.payer_tenant.name
+
+
+# --- a subscription raised mid-period --------------------------------------------------------
+
+
+class SubscriptionRaiseView(SubscriptionChangeView):
+    """Raise a subscription's quantity: the preview shows what is charged now for
+    the rest of the period and what the next renewal bills."""
+
+    template_name = "amendments/subscription_raise.html"
+
+    def initial_quantity(self) -> int:
+        return self.subscription.quantity + 1
+
+    def previewed(self, quantity: int) -> services.Raise:
+        return services.subscription_raise_preview(
+            org=self.org, subscription=self.subscription, quantity=quantity
+        )
+
+    def preview_context(self, raised: services.Raise) -> dict:
+        return {
+            "raised": raised,
+            **_quote_context(self.org, raised.quote),
+            "renewal_charged": raised.renewal.charged,
+        }
+
+    def commit(self, quantity: int, expected: Decimal) -> Order:
+        return services.subscription_raise(
+            org=self.org,
+            subscription=self.subscription,
+            quantity=quantity,
+            expected_total=expected,
+        )
+
+    def committed_message(self, order: Order) -> str:
+        line = order.lines.get()
+        return _(
+            "%(product)s raised by %(added)s. %(payer)s is invoiced %(amount)s (excl. VAT) "
+            "for the rest of the period."
+        ) % {
+            "product": line.product.name,
+            "added": line.quantity,
+            "payer": _payer_name(self.org, order),
+            "amount": _money(order.currency, order.charged_amount),
+        }
+
+
+# --- a subscription lowered or ended now: a credit order --------------------------------------
+
+
+class SubscriptionLowerView(SubscriptionChangeView):
+    """Lower a subscription's quantity: the preview shows what is credited now for
+    the removed units' unused paid days, to whom, the cashback taken back
+    (partner side) and what the next renewal bills."""
+
+    template_name = "amendments/subscription_lower.html"
+
+    def initial_quantity(self) -> int:
+        return max(self.subscription.quantity - 1, 1)
+
+    def previewed(self, quantity: int) -> services.Credit:
+        preview = services.subscription_lower(
+            org=self.org, subscription=self.subscription, quantity=quantity, dry_run=True
+        )
+        assert isinstance(preview, services.Credit)
+        return preview
+
+    def preview_context(self, credit: services.Credit) -> dict:
+        context = {"credit": credit, **_quote_context(self.org, credit.quote)}
+        context["credit_total"] = credit.quote.credit
+        context["clawback"] = credit.quote.clawback if self.partner_side else None
+        context["renewal_charged"] = credit.renewal.charged if credit.renewal else None
+        return context
+
+    def commit(self, quantity: int, expected: Decimal) -> Order:
+        order = services.subscription_lower(
+            org=self.org, subscription=self.subscription, quantity=quantity, expected_total=expected
+        )
+        assert isinstance(order, Order)
+        return order
+
+    def committed_message(self, order: Order) -> str:
+        line = order.lines.get()
+        return _(
+            "%(product)s changed. %(payer)s is credited %(amount)s (excl. VAT) for the unused days."
+        ) % {
+            "product": line.product.name,
+            "payer": _payer_name(self.org, order),
+            "amount": _money(order.currency, order.credited_amount),
+        }
+
+
 class SubscriptionEndView(SubscriptionLowerView):
-    """End a subscription now: `subscriptions/<id>/end/` and
-    `customers/<id>/subscriptions/<id>/end/`. The preview shows the credit of
-    every unused paid day; "End now" commits exactly that credit."""
+    """End a subscription now: the preview shows the credit of every unused paid
+    day; "End now" commits exactly that credit."""
 
     template_name = "amendments/subscription_end.html"
 
@@ -266,14 +264,3 @@ class SubscriptionEndView(SubscriptionLowerView):
         )
         assert isinstance(order, Order)
         return order
-
-
-def _credited_message(org: OrgContext, order: Order) -> str:
-    line = order.lines.get()
-    return _(
-        "%(product)s changed. %(payer)s is credited %(amount)s (excl. VAT) for the unused days."
-    ) % {
-        "product": line.product.name,
-        "payer": _("You") if order.payer_tenant_id == org.tenant.pk else order.payer_tenant.name,
-        "amount": _money(order.currency, order.credited_amount),
-    }
