@@ -72,24 +72,21 @@ def product_tiers_check(tiers: Iterable[Mapping[str, Any]]) -> list[dict]:
     tier starts from 2; each tier has its own quantity; a rate is above 0 and
     at most 90 %; a larger quantity gets a larger discount. Raises a
     ValidationError on `tiers`; the admin's tier inline asks the same."""
-    ordered = sorted(
-        ({"min_quantity": int(t["min_quantity"]), "rate": Decimal(t["rate"])} for t in tiers),
-        key=lambda t: t["min_quantity"],
-    )
+    ordered = sorted((int(t["min_quantity"]), Decimal(t["rate"])) for t in tiers)
+    quantities = [quantity for quantity, _rate in ordered]
+    rates = [rate for _quantity, rate in ordered]
     errors = []
-    quantities = [t["min_quantity"] for t in ordered]
     if any(q < 2 for q in quantities):
         errors.append(_("A tier starts from 2 units or more: one unit is at the public price."))
     if len(set(quantities)) != len(quantities):
         errors.append(_("Each tier needs its own min_quantity."))
-    if any(not Decimal("0") < t["rate"] <= MAX_TIER_RATE for t in ordered):
+    if any(not Decimal("0") < rate <= MAX_TIER_RATE for rate in rates):
         errors.append(_("A tier's discount is more than 0 % and at most 90 %."))
-    rates = [t["rate"] for t in ordered]
     if not errors and any(later <= earlier for earlier, later in pairwise(rates)):
         errors.append(_("A tier from more units gives a larger discount than the tiers below it."))
     if errors:
         raise ValidationError({"tiers": errors})
-    return ordered
+    return [{"min_quantity": q, "rate": r} for q, r in ordered]
 
 
 def _edition_check(product: Product) -> None:
