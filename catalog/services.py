@@ -123,12 +123,12 @@ def _replace_features(product: Product, features: list[dict]) -> None:
 
 
 def product_snapshot(product: Product) -> dict:
-    """What the audit log records of a product: its fields, prices, tiers and
-    feature codes, as JSON."""
+    """What the audit log records of a product: its fields, prices, tiers (from
+    quantity → rate) and feature codes, as JSON."""
     return {
         **{field: getattr(product, field) for field in PRODUCT_FIELDS},
         "prices": {p.currency: f"{p.amount:.2f}" for p in product.prices.all()},
-        "tiers": [[t.min_quantity, f"{t.rate:.4f}"] for t in product.tiers.all()],
+        "tiers": {str(t.min_quantity): f"{t.rate:.4f}" for t in product.tiers.all()},
         "features": sorted(product.features.values_list("code", flat=True)),
     }
 

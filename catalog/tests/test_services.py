@@ -169,7 +169,7 @@ def test_every_write_is_in_the_provider_audit_log(world):
         for e in events
     )
     assert created.details["after"]["prices"] == {"CHF": "5.50", "EUR": "5.00"}
-    assert created.details["after"]["tiers"] == [[35, "0.2500"]]
+    assert created.details["after"]["tiers"] == {"35": "0.2500"}
     assert created.details["after"]["features"] == ["file-backup"]
     assert changed.details["before"] == {"prices": {"CHF": "5.50", "EUR": "5.00"}}
     assert changed.details["after"] == {"prices": {"CHF": "6.00", "EUR": "5.00"}}
