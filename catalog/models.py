@@ -63,6 +63,9 @@ class Product(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     code = models.CharField(max_length=64, unique=True, validators=[code_validator])
     name = models.CharField(max_length=200)
+    description = models.TextField(
+        blank=True, max_length=2000, help_text=_("What the product is, for staff and buyers.")
+    )
     category = models.CharField(max_length=32, choices=Category.choices)
     family = models.CharField(
         max_length=64, blank=True, help_text=_("Editions of one family are ranked.")

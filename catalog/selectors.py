@@ -23,3 +23,30 @@ def product_get(*, code_or_id: str, include_inactive: bool = False) -> Product:
     if product is None:
         raise Http404("No such product.")
     return product
+
+
+PRODUCT_STATUSES = ("active", "inactive")
+
+
+def products_for_staff(*, status: str = "", family: str = "") -> QuerySet[Product]:
+    """The whole catalog for the provider console: `status` active or inactive,
+    `family` one family's editions ("-" for products outside any family);
+    anything else, all. Prices and tiers come in two more queries."""
+    products = Product.objects.prefetch_related("prices", "tiers")
+    if status in PRODUCT_STATUSES:
+        products = products.filter(is_active=status == "active")
+    if family == "-":
+        products = products.filter(family="")
+    elif family:
+        products = products.filter(family=family)
+    return products.order_by("family", "edition_rank", "name", "id")
+
+
+def product_families() -> list[str]:
+    """The families the catalog has, for a filter's choices and the form's suggestions."""
+    return list(
+        Product.objects.exclude(family="")
+        .order_by("family")
+        .values_list("family", flat=True)
+        .distinct()
+    )

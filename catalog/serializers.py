@@ -1,6 +1,5 @@
 from decimal import Decimal
 
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -68,6 +67,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "id",
             "code",
             "name",
+            "description",
             "category",
             "family",
             "edition_rank",
@@ -78,7 +78,9 @@ class ProductSerializer(serializers.ModelSerializer):
             "is_active",
         ]
         read_only_fields = ["id"]
-        validators: list = []  # uniqueness is checked field by field below
+        # The code's uniqueness is checked below; the rank of an edition in its
+        # family, the prices and the tiers by the service (catalog.services).
+        validators: list = []
 
     def validate_code(self, value):
         clash = Product.objects.filter(code=value)
@@ -87,16 +89,3 @@ class ProductSerializer(serializers.ModelSerializer):
         if clash.exists():
             raise serializers.ValidationError(_("A product with this code exists."))
         return value
-
-    def validate(self, attrs):
-        family = attrs.get("family", getattr(self.instance, "family", ""))
-        rank = attrs.get("edition_rank", getattr(self.instance, "edition_rank", 0))
-        if family:
-            clash = Product.objects.filter(Q(family=family) & Q(edition_rank=rank))
-            if self.instance is not None:
-                clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                raise serializers.ValidationError(
-                    {"edition_rank": _("Another edition of this family has this rank.")}
-                )
-        return attrs

@@ -10,6 +10,7 @@ from portal.health import livez, readyz
 from portal.i18n import language_set
 from portal.profile import profile
 from portal.provider import PartnerInviteView, PartnerStatusView, PartnersView
+from portal.provider_catalog import ProductFormView, ProductStatusView, ProductsView
 from tenants import views as tenant_views
 from tenders.urls import public_urlpatterns as tender_public_urls
 
@@ -66,4 +67,17 @@ urlpatterns = [
     path("t/<slug:slug>/", include("upsell.urls")),
     path("t/<slug:slug>/", include("tenders.urls")),
     *tender_public_urls,
+    # The provider console's catalog (SPEC §2): platform staff only, 404 for anyone else.
+    path("provider/catalog/", ProductsView.as_view(), name="provider_catalog"),
+    path("provider/catalog/new/", ProductFormView.as_view(), name="provider_product_new"),
+    path(
+        "provider/catalog/<uuid:product_id>/",
+        ProductFormView.as_view(),
+        name="provider_product_edit",
+    ),
+    path(
+        "provider/catalog/<uuid:product_id>/status/",
+        ProductStatusView.as_view(),
+        name="provider_product_status",
+    ),
 ]

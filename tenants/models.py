@@ -534,6 +534,10 @@ class AuditEvent(AppendOnly):
         TENANT_REINSTATED = "tenant.reinstated", _("Organization reinstated")
         REAUTH_FAILED = "reauth.failed", _("Wrong password when confirming a sensitive action")
         ORDER_SPECIAL_PRICE = "order.special_price", _("Special price set by staff")
+        PRODUCT_CREATED = "product.created", _("Product created")
+        PRODUCT_CHANGED = "product.changed", _("Product changed")
+        PRODUCT_DEACTIVATED = "product.deactivated", _("Product no longer sold")
+        PRODUCT_REACTIVATED = "product.reactivated", _("Product sold again")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(

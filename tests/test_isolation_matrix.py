@@ -154,6 +154,7 @@ REACH: dict[str, frozenset[str]] = {
     "smart_list": frozenset({ALPINE_OWNER, COLLABORATOR}),
     "import_job": frozenset({ALPINE_OWNER, COLLABORATOR}),
     "sub_partner": frozenset({ALPINE_OWNER}),
+    "product": frozenset(),  # a catalog product: read by all, changed by staff alone
     "collaborator": frozenset({ALPINE_OWNER, COLLABORATOR}),  # Alpine's member, a user id
     "nord": frozenset({ALPINE_OWNER, COLLABORATOR}),  # Alpine's customer, the collaborator's
     # A signed link is its own credential: the invitation is bound to the
@@ -455,6 +456,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         "smart_list": str(smart_list.pk),
         "import_job": str(job.pk),
         "sub_partner": str(world.sub_partner.pk),
+        "product": str(standard.pk),
         "collaborator": str(world.collaborator.pk),
         "nord": str(nord.pk),
         "invitation": invitation_token(invited),
@@ -591,6 +593,10 @@ REGISTRY: dict[str, Entry] = {
     "provider_partner_status": Entry(
         None, {"partner_id": "sub_partner"}, body={"status": "suspended"}
     ),
+    "provider_catalog": Entry(None, query={"status": "active", "family": "web"}),
+    "provider_product_new": Entry(None, body={"name": "x", "code": "x", "price-CHF": "1"}),
+    "provider_product_edit": Entry(None, {"product_id": "product"}, body={"name": "x"}),
+    "provider_product_status": Entry(None, {"product_id": "product"}, body={"status": "inactive"}),
     # --- browser: tenants
     "org_dashboard": C(),
     "members": C(),

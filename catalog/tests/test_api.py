@@ -3,6 +3,7 @@
 import pytest
 
 from catalog.models import Product
+from catalog.tests.factories import ProductFactory
 from tests.isolation import missing_id
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +126,14 @@ def test_the_catalog_list_takes_a_fixed_number_of_queries(
         large = client.get("/api/v1/products/?category=backup&ordering=-edition_rank").json()
     assert small["count"] == 3 and large["count"] == 14
     assert large["results"][0]["edition_rank"] == 14
+
+
+def test_the_api_refuses_to_sell_a_product_missing_a_currency(world, api):
+    product = ProductFactory(code="domain-ch", prices={"CHF": "13.00"}, is_active=False)
+    response = api(world.staff).patch(
+        "/api/v1/products/domain-ch/", {"is_active": True}, format="json"
+    )
+    assert response.status_code == 400
+    assert "missing: EUR" in response.json()["prices"][0]
+    product.refresh_from_db()
+    assert not product.is_active

@@ -15,14 +15,11 @@ from tenants.tests.factories import MembershipFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def provider_urls(partner_id=None) -> list[str]:
-    """Every /provider/ URL, a partner's id where the pattern takes one."""
-    partner_id = partner_id or uuid.uuid4()
+def provider_urls(partner_id=None, product_id=None) -> list[str]:
+    """Every /provider/ URL, a partner's or a product's id where the pattern takes one."""
+    ids = {"partner_id": partner_id or uuid.uuid4(), "product_id": product_id or uuid.uuid4()}
     return [
-        reverse(
-            p.name,
-            kwargs={"partner_id": partner_id} if "partner_id" in p.pattern.converters else {},
-        )
+        reverse(p.name, kwargs={name: ids[name] for name in p.pattern.converters})
         for p in get_resolver().url_patterns
         if isinstance(p, URLPattern) and str(p.pattern).startswith("provider/")
     ]
@@ -30,10 +27,14 @@ def provider_urls(partner_id=None) -> list[str]:
 
 def test_the_console_has_pages():
     some = uuid.uuid4()
-    assert set(provider_urls(some)) == {
+    assert set(provider_urls(some, some)) == {
         "/provider/partners/",
         "/provider/partners/new/",
         f"/provider/partners/{some}/status/",
+        "/provider/catalog/",
+        "/provider/catalog/new/",
+        f"/provider/catalog/{some}/",
+        f"/provider/catalog/{some}/status/",
     }
 
 
