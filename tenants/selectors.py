@@ -431,6 +431,7 @@ def partner_move_plan(*, partner: Tenant, new_parent: Tenant) -> PartnerMovePlan
     `subscriptions.branch_move.partner_move_preview`): refused as
     `partner_move_check` says, else what moves and who sees it differently."""
     partner_move_check(partner=partner, new_parent=new_parent)
+    assert partner.parent_id is not None  # a partner always hangs somewhere (tenant_create)
     branch = list(
         tenant_descendants(tenant=partner).order_by("pk").values_list("pk", "kind", "parent_id")
     )
