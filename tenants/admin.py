@@ -141,29 +141,25 @@ class TenantAdmin(admin.ModelAdmin):
         return f"{(obj.discount_rate * PERCENT).normalize():f} %"
 
     def save_model(self, request, obj, form, change):
-        """Keep the materialized path right when staff create or re-parent a tenant;
-        a change of status goes through `tenant_status_set` (audited)."""
-        if not change:
-            obj.path = Tenant.build_path(obj.parent, obj.id)
-            obj.depth = obj.parent.depth + 1 if obj.parent else 0
-            super().save_model(request, obj, form, change)
-        else:
-            parent_changed = "parent" in form.changed_data
-            status = obj.status
-            status_changed = "status" in form.changed_data
-            if status_changed:
-                obj.status = form.initial["status"]
-            discount_rate = obj.discount_rate
-            discount_changed = "discount_rate" in form.changed_data
-            if discount_changed:
-                obj.discount_rate = form.initial["discount_rate"]
-            super().save_model(request, obj, form, change)
-            if parent_changed:
-                tenant_move(tenant=obj, new_parent=obj.parent)
-            if discount_changed:
-                partner_update(actor=request.user, partner=obj, discount_rate=discount_rate)
-            if status_changed:
-                obj.status = tenant_status_set(actor=request.user, tenant=obj, status=status).status
+        """Only changes (nothing is added here): a customer's new parent moves its
+        path (`tenant_move`); status and discount go through their audited
+        services (`tenant_status_set`, `partner_update`)."""
+        parent_changed = "parent" in form.changed_data
+        status = obj.status
+        status_changed = "status" in form.changed_data
+        if status_changed:
+            obj.status = form.initial["status"]
+        discount_rate = obj.discount_rate
+        discount_changed = "discount_rate" in form.changed_data
+        if discount_changed:
+            obj.discount_rate = form.initial["discount_rate"]
+        super().save_model(request, obj, form, change)
+        if parent_changed:
+            tenant_move(tenant=obj, new_parent=obj.parent)
+        if discount_changed:
+            partner_update(actor=request.user, partner=obj, discount_rate=discount_rate)
+        if status_changed:
+            obj.status = tenant_status_set(actor=request.user, tenant=obj, status=status).status
 
     def _set_status(self, request, queryset, status: str) -> None:
         for tenant in queryset:
