@@ -12,7 +12,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -20,6 +20,7 @@ from catalog.models import Feature, PriceTier, Product, ProductPrice
 from tenants.audit import audit_record
 from tenants.models import AuditEvent, User
 from tenants.selectors import provider_root
+from tenants.services import require_provider_writer
 
 PRODUCT_FIELDS = (
     "code",
@@ -38,8 +39,9 @@ MAX_TIER_RATE = Decimal("0.9")
 
 
 def _require_staff(actor: User) -> None:
-    if not actor.is_staff:
-        raise PermissionDenied(_("Only platform staff manage the catalog."))
+    """The catalog is changed by whoever changes partners: the provider's owners
+    and admins and platform staff (one rule, tenants.services.require_provider_writer)."""
+    require_provider_writer(actor, _("Only the provider's owners and admins manage the catalog."))
 
 
 def product_prices_check(*, is_active: bool, prices: Mapping[str, Decimal | None]) -> None:

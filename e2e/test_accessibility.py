@@ -15,6 +15,22 @@ def _customer_page() -> str:
     return f"/t/alpine-it/customers/{Tenant.objects.get(slug='baeckerei-mueller').pk}/"
 
 
+def _provider_partner() -> str:
+    from tenants.models import Tenant
+
+    return f"/provider/partners/{Tenant.objects.get(slug='alpine-it').pk}/"
+
+
+def _provider_move_preview() -> str:
+    """Alpine IT under another top-level partner: a preview, not a refusal."""
+    from tenants.models import Tenant
+
+    alpine = Tenant.objects.get(slug="alpine-it")
+    other = Tenant.objects.filter(kind="partner", parent=alpine.parent, status="active")
+    target = other.exclude(pk=alpine.pk).first()
+    return f"/provider/partners/{alpine.pk}/move/?preview=1&parent={target.pk}"
+
+
 def _open_dialog(page: Page) -> None:
     page.locator("a.upsell-tag").first.click()
     expect(page.get_by_role("dialog")).to_be_visible()
@@ -52,6 +68,8 @@ AREAS = {
         [
             ("provider console: partners", "/provider/partners/"),
             ("provider console: invite a partner", "/provider/partners/new/"),
+            ("provider console: a partner", _provider_partner),
+            ("provider console: a move's preview", _provider_move_preview),
         ],
     ),
     "public": (

@@ -1,7 +1,9 @@
 """The operator's journey of issue 22, in Chromium, on a fresh install with no
 demo data: `setup_platform`, the first admin sets a password from the printed
 link, opens the provider console and invites a partner, whose owner sets a
-password from the emailed link and lands in the partner console."""
+password from the emailed link and lands in the partner console; then the
+admin sets the partner's discount in % on its page and moves it under another
+partner, after a preview of what moves."""
 
 import io
 import re
@@ -78,3 +80,38 @@ def test_operator_sets_up_the_platform_and_invites_a_partner(transactional_db, p
         owner.goto("/provider/partners/")
         expect(owner.get_by_role("heading", level=1)).not_to_have_text("Partners")
     assert Tenant.objects.get(name="Ticino Cloud").parent.name == "Acme Cloud"
+
+    with step("the admin sets Ticino Cloud's discount in % on its page"):
+        page.goto("/provider/partners/")
+        page.get_by_role("link", name="Ticino Cloud").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Ticino Cloud")
+        page.get_by_label("Discount (%)").fill("27.5")
+        page.get_by_role("button", name="Save the discount").click()
+        expect(page.get_by_role("status")).to_contain_text("The discount of Ticino Cloud is 27.5 %")
+        expect(page.get_by_role("definition").filter(has_text="27.5 %")).to_be_visible()
+
+    with step("the admin invites a second partner, then previews moving Ticino Cloud under it"):
+        page.goto("/provider/partners/new/")
+        page.get_by_label("Partner name").fill("Bellinzona IT")
+        page.get_by_label("Owner's email").fill("capo@bellinzona.test")
+        page.get_by_role("button", name="Create and invite").click()
+        page.get_by_role("link", name="Ticino Cloud").click()
+        page.get_by_role("link", name="Move in the tree").click()
+        page.get_by_label("Move under").select_option(label="Bellinzona IT")
+        page.get_by_role("button", name="Preview the move").click()
+        preview = page.get_by_role("region", name="Ticino Cloud: from Acme Cloud to Bellinzona IT")
+        expect(preview).to_contain_text("Sub-partners that move with it")
+        expect(preview).to_contain_text(
+            "Start counting the branch in their sub-tree figures: Bellinzona IT"
+        )
+        assert Tenant.objects.get(name="Ticino Cloud").parent.name == "Acme Cloud"
+
+    with step("the admin confirms the move"):
+        page.get_by_role("button", name="Confirm the move").click()
+        expect(page.get_by_role("status")).to_contain_text(
+            "Ticino Cloud now hangs under Bellinzona IT"
+        )
+        expect(page.get_by_role("heading", level=1).locator("..")).to_contain_text(
+            "Sub-partner of Bellinzona IT"
+        )
+    assert Tenant.objects.get(name="Ticino Cloud").parent.name == "Bellinzona IT"

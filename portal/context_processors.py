@@ -1,7 +1,19 @@
 import functools
 
 from offers.selectors import updates_count
-from tenants.selectors import branding_effective, user_memberships
+from tenants.models import Tenant
+from tenants.selectors import PROVIDER_CONSOLE_ROLES, branding_effective, user_memberships
+
+
+def _provider_console_link(user, memberships) -> bool:
+    """Whether the menu links the provider console: `provider_staff_of`'s rule,
+    read off the switcher's memberships (no query of its own)."""
+    return user.is_staff or any(
+        m.tenant.kind == Tenant.Kind.PROVIDER
+        and m.tenant.status == Tenant.Status.ACTIVE
+        and m.role in PROVIDER_CONSOLE_ROLES
+        for m in memberships
+    )
 
 
 def portal(request) -> dict:
@@ -9,7 +21,11 @@ def portal(request) -> dict:
     org = getattr(request, "org", None)
     context = {"org": org}
     if request.user.is_authenticated:
-        context["switcher_memberships"] = user_memberships(user=request.user)
+        memberships = user_memberships(user=request.user)
+        context["switcher_memberships"] = memberships
+        context["provider_console_link"] = functools.partial(
+            _provider_console_link, request.user, memberships
+        )
     if org is not None:
         context["branding"] = branding_effective(tenant=org.tenant)
         context["subscriptions_on"] = org.tenant.subscriptions_enabled

@@ -9,7 +9,14 @@ from portal import views
 from portal.health import livez, readyz
 from portal.i18n import language_set
 from portal.profile import profile
-from portal.provider import PartnerInviteView, PartnerStatusView, PartnersView
+from portal.provider import (
+    PartnerDiscountView,
+    PartnerInviteView,
+    PartnerMoveView,
+    PartnerStatusView,
+    PartnersView,
+    PartnerView,
+)
 from portal.provider_catalog import ProductFormView, ProductStatusView, ProductsView
 from tenants import views as tenant_views
 from tenders.urls import public_urlpatterns as tender_public_urls
@@ -53,6 +60,17 @@ urlpatterns = [
         "provider/partners/<uuid:partner_id>/status/",
         PartnerStatusView.as_view(),
         name="provider_partner_status",
+    ),
+    path("provider/partners/<uuid:partner_id>/", PartnerView.as_view(), name="provider_partner"),
+    path(
+        "provider/partners/<uuid:partner_id>/discount/",
+        PartnerDiscountView.as_view(),
+        name="provider_partner_discount",
+    ),
+    path(
+        "provider/partners/<uuid:partner_id>/move/",
+        PartnerMoveView.as_view(),
+        name="provider_partner_move",
     ),
     path("t/<slug:slug>/", views.DashboardView.as_view(), name="org_dashboard"),
     path("t/<slug:slug>/", include("tenants.urls")),

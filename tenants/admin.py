@@ -17,7 +17,7 @@ from tenants.models import (
     Tenant,
     User,
 )
-from tenants.services import clean_email_domains, tenant_move, tenant_status_set
+from tenants.services import clean_email_domains, partner_update, tenant_move, tenant_status_set
 
 
 class MembershipInline(admin.TabularInline):
@@ -89,8 +89,13 @@ class TenantAdminForm(forms.ModelForm):
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
     """Kind and currency are fixed once the organization exists (its books are in
-    that currency); status and the place in the tree go through their services
-    (`tenant_status_set`, `tenant_move`)."""
+    that currency); status, discount and the place in the tree go through their
+    services (`tenant_status_set`, `partner_update`, `tenant_move`), audited.
+    Nobody adds an organization here: the provider comes from `setup_platform`,
+    a partner from the provider console's invitation of its owner
+    (`partner_create`), a customer from its partner; and a partner moves in the
+    tree in the console, after a preview of what moves (`partner_move`). The
+    list says where to go (admin/tenants/tenant/change_list.html)."""
 
     form = TenantAdminForm
     list_display = [
@@ -120,8 +125,13 @@ class TenantAdmin(admin.ModelAdmin):
 
     actions = ["suspend", "reinstate"]
 
+    def has_add_permission(self, request) -> bool:
+        return False
+
     def get_readonly_fields(self, request, obj=None):
         fixed = ["kind", "currency"] if obj is not None else []
+        if obj is not None and obj.kind == Tenant.Kind.PARTNER:
+            fixed.append("parent")  # moved in the provider console, with its preview
         return [*self.readonly_fields, *fixed]
 
     @admin.display(description=_("Discount"), ordering="discount_rate")
@@ -131,23 +141,25 @@ class TenantAdmin(admin.ModelAdmin):
         return f"{(obj.discount_rate * PERCENT).normalize():f} %"
 
     def save_model(self, request, obj, form, change):
-        """Keep the materialized path right when staff create or re-parent a tenant;
-        a change of status goes through `tenant_status_set` (audited)."""
-        if not change:
-            obj.path = Tenant.build_path(obj.parent, obj.id)
-            obj.depth = obj.parent.depth + 1 if obj.parent else 0
-            super().save_model(request, obj, form, change)
-        else:
-            parent_changed = "parent" in form.changed_data
-            status = obj.status
-            status_changed = "status" in form.changed_data
-            if status_changed:
-                obj.status = form.initial["status"]
-            super().save_model(request, obj, form, change)
-            if parent_changed:
-                tenant_move(tenant=obj, new_parent=obj.parent)
-            if status_changed:
-                obj.status = tenant_status_set(actor=request.user, tenant=obj, status=status).status
+        """Only changes (nothing is added here): a customer's new parent moves its
+        path (`tenant_move`); status and discount go through their audited
+        services (`tenant_status_set`, `partner_update`)."""
+        parent_changed = "parent" in form.changed_data
+        status = obj.status
+        status_changed = "status" in form.changed_data
+        if status_changed:
+            obj.status = form.initial["status"]
+        discount_rate = obj.discount_rate
+        discount_changed = "discount_rate" in form.changed_data
+        if discount_changed:
+            obj.discount_rate = form.initial["discount_rate"]
+        super().save_model(request, obj, form, change)
+        if parent_changed:
+            tenant_move(tenant=obj, new_parent=obj.parent)
+        if discount_changed:
+            partner_update(actor=request.user, partner=obj, discount_rate=discount_rate)
+        if status_changed:
+            obj.status = tenant_status_set(actor=request.user, tenant=obj, status=status).status
 
     def _set_status(self, request, queryset, status: str) -> None:
         for tenant in queryset:

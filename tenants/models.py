@@ -532,6 +532,8 @@ class AuditEvent(AppendOnly):
         EXPORT_SMART_LIST = "export.smart_list", _("Smart list exported")
         TENANT_SUSPENDED = "tenant.suspended", _("Organization suspended")
         TENANT_REINSTATED = "tenant.reinstated", _("Organization reinstated")
+        PARTNER_DISCOUNT_CHANGED = "partner.discount_changed", _("Partner discount changed")
+        PARTNER_MOVED = "partner.moved", _("Partner moved in the tree")
         REAUTH_FAILED = "reauth.failed", _("Wrong password when confirming a sensitive action")
         ORDER_SPECIAL_PRICE = "order.special_price", _("Special price set by staff")
         PRODUCT_CREATED = "product.created", _("Product created")

@@ -8,7 +8,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
@@ -288,14 +288,82 @@ def tenant_fresh(*, tenant: Tenant) -> Tenant:
     return Tenant.objects.get(pk=tenant.pk)
 
 
-def provider_console_user(*, user: User) -> Tenant:
-    """The provider organization, for its console (`/provider/`): platform staff
-    only, whom every staff service requires (`partner_create`, `partner_update`).
-    Anyone else gets the 404 of a page that does not exist; staff before
-    `setup_platform` get PlatformNotSetUp."""
-    if not (user.is_authenticated and user.is_active and user.is_staff):
+# Who runs the provider console (SPEC §2, docs/operations.md "The provider
+# console"): platform staff, and the provider organization's members in these
+# roles; owners and admins (and staff) change things, collaborators read.
+PROVIDER_CONSOLE_ROLES = (Role.OWNER, Role.ADMIN, Role.COLLABORATOR)
+PROVIDER_CONSOLE_WRITERS = (Role.OWNER, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class ProviderStaff:
+    """A person of the provider's staff: their role in the provider organization
+    (None for platform staff without a membership there) and whether they are
+    platform staff (`is_staff`), who rank above its owners."""
+
+    provider: Tenant
+    user: User
+    role: str | None
+
+    @property
+    def is_platform_staff(self) -> bool:
+        return self.user.is_staff
+
+    @property
+    def can_write(self) -> bool:
+        """Owners, admins and platform staff change partners; collaborators read."""
+        return self.is_platform_staff or self.role in PROVIDER_CONSOLE_WRITERS
+
+
+def provider_staff_of(*, user: User) -> ProviderStaff | None:
+    """`user` as provider staff, or None: an active account that is platform
+    staff or an owner, admin or collaborator of the provider organization. The
+    one rule of the console's pages (`provider_console_access`) and of the
+    services it calls (`tenants.services.require_provider_writer`). Before
+    `setup_platform`, platform staff get PlatformNotSetUp. A member of a
+    suspended provider is no staff (as everywhere: `org_require_active`)."""
+    if not (user.is_authenticated and user.is_active):
+        return None
+    membership = (
+        Membership.unscoped.select_related("tenant")
+        .filter(
+            user=user,
+            tenant__kind=Tenant.Kind.PROVIDER,
+            tenant__parent__isnull=True,
+            tenant__status=Tenant.Status.ACTIVE,
+            role__in=PROVIDER_CONSOLE_ROLES,
+        )
+        .first()
+    )
+    if membership is not None:
+        return ProviderStaff(provider=membership.tenant, user=user, role=membership.role)
+    if user.is_staff:
+        return ProviderStaff(provider=provider_root(), user=user, role=None)
+    return None
+
+
+def provider_console_access(*, user: User) -> ProviderStaff:
+    """The console's door (`/provider/`): provider staff (`provider_staff_of`);
+    anyone else, partners' and customers' members included, gets the 404 of a
+    page that does not exist."""
+    staff = provider_staff_of(user=user)
+    if staff is None:
         raise Http404(_("Not found."))
-    return provider_root()
+    return staff
+
+
+def provider_console_user(*, user: User) -> Tenant:
+    """The provider organization, for its console: `provider_console_access`."""
+    return provider_console_access(user=user).provider
+
+
+def partner_seen_by_owners(*, partner: Tenant, user: User) -> OrgContext:
+    """The partner as its owners see it, for provider staff reading its figures
+    (book, programme, sub-tree): an owner's standing that exists only in memory
+    (nothing is written), whoever of the provider's staff reads. Never for a
+    write: services take the actor's own standing."""
+    standing = Membership(tenant=partner, user=user, role=Role.OWNER)
+    return OrgContext(tenant=partner, user=user, membership=standing)
 
 
 def partners_list(*, q: str = "", status: str = "") -> QuerySet[Tenant]:
@@ -308,3 +376,79 @@ def partners_list(*, q: str = "", status: str = "") -> QuerySet[Tenant]:
     if status in Tenant.Status.values:
         partners = partners.filter(status=status)
     return partners.order_by("name", "id")
+
+
+@dataclass(frozen=True)
+class PartnerMovePlan:
+    """What moving `partner` (and its whole branch) under `new_parent` changes in
+    the tree: the parent, the sub-partners and customers that move with it, and
+    the partners above it that stop and start counting its branch in their
+    sub-tree figures. `digest` names the branch as it was read: a move commits
+    only the branch its preview showed (`tenants.services.partner_move`)."""
+
+    partner: Tenant
+    old_parent: Tenant
+    new_parent: Tenant
+    sub_partners: int
+    customers_below: int
+    leaving: list[Tenant]
+    joining: list[Tenant]
+    digest: str
+
+
+def partner_move_check(*, partner: Tenant, new_parent: Tenant) -> None:
+    """Why `partner` may not hang under `new_parent`, as the form's error on
+    `parent`: a customer, itself or one of its own sub-partners (a cycle), a
+    suspended partner, or the parent it has."""
+    if partner.kind != Tenant.Kind.PARTNER:
+        raise ValidationError({"parent": _("Only a partner moves in the tree here.")})
+    if new_parent.kind not in (Tenant.Kind.PARTNER, Tenant.Kind.PROVIDER):
+        raise ValidationError(
+            {"parent": _("A partner hangs under another partner or the provider.")}
+        )
+    if new_parent.path.startswith(partner.path):
+        raise ValidationError(
+            {
+                "parent": _("%(partner)s cannot move under itself or one of its own sub-partners.")
+                % {"partner": partner.name}
+            }
+        )
+    if new_parent.status == Tenant.Status.SUSPENDED:
+        raise ValidationError(
+            {
+                "parent": _(
+                    "%(partner)s is suspended: reactivate it before moving partners under it."
+                )
+                % {"partner": new_parent.name}
+            }
+        )
+    if new_parent.pk == partner.parent_id:
+        raise ValidationError({"parent": _("The partner is there already.")})
+
+
+def partner_move_plan(*, partner: Tenant, new_parent: Tenant) -> PartnerMovePlan:
+    """The tree side of a move's preview (the figures are
+    `subscriptions.branch_move.partner_move_preview`): refused as
+    `partner_move_check` says, else what moves and who sees it differently."""
+    partner_move_check(partner=partner, new_parent=new_parent)
+    assert partner.parent_id is not None  # a partner always hangs somewhere (tenant_create)
+    branch = list(
+        tenant_descendants(tenant=partner).order_by("pk").values_list("pk", "kind", "parent_id")
+    )
+    above_now = [t for t in tenant_ancestors(tenant=partner) if t.is_partner]
+    above_after = [t for t in [new_parent, *tenant_ancestors(tenant=new_parent)] if t.is_partner]
+    now_ids = {t.pk for t in above_now}
+    after_ids = {t.pk for t in above_after}
+    digest = hashlib.sha256(
+        repr((partner.pk, partner.parent_id, new_parent.pk, new_parent.path, branch)).encode()
+    ).hexdigest()
+    return PartnerMovePlan(
+        partner=partner,
+        old_parent=Tenant.objects.get(pk=partner.parent_id),
+        new_parent=new_parent,
+        sub_partners=sum(1 for _pk, kind, _parent in branch if kind == Tenant.Kind.PARTNER),
+        customers_below=sum(1 for _pk, kind, _parent in branch if kind == Tenant.Kind.CUSTOMER),
+        leaving=[t for t in above_now if t.pk not in after_ids],
+        joining=[t for t in above_after if t.pk not in now_ids],
+        digest=digest,
+    )

@@ -35,7 +35,15 @@ from tenants.models import (
     Tenant,
     User,
 )
-from tenants.selectors import OrgContext, api_token_hash, provider_root, provider_root_or_none
+from tenants.selectors import (
+    OrgContext,
+    PartnerMovePlan,
+    api_token_hash,
+    partner_move_plan,
+    provider_root,
+    provider_root_or_none,
+    provider_staff_of,
+)
 
 API_TOKEN_PREFIX = "pp_"
 
@@ -61,6 +69,15 @@ def require_role(org: OrgContext, minimum: str) -> None:
             _("This needs the %(role)s role in %(organization)s.")
             % {"role": ROLE_IN_SENTENCE.get(minimum, minimum), "organization": org.tenant.name}
         )
+
+
+def require_provider_writer(actor: User, message: str) -> None:
+    """Partners are created, suspended, discounted and moved by the provider's
+    owners and admins and by platform staff (`tenants.selectors.provider_staff_of`);
+    anyone else, the provider's collaborators included, gets 403 with `message`."""
+    staff = provider_staff_of(user=actor)
+    if staff is None or not staff.can_write:
+        raise PermissionDenied(message)
 
 
 def unique_slugs(tenants: list[Tenant]) -> None:
@@ -214,9 +231,9 @@ def partner_create(
     parent: Tenant | None = None,
     discount_rate: Decimal | None = None,
 ) -> Tenant:
-    """Staff create a partner and its owner's account and membership (SPEC §1)."""
-    if not actor.is_staff:
-        raise PermissionDenied(_("Only platform staff create partners."))
+    """Provider staff (owners, admins, platform staff) create a partner and its
+    owner's account and membership (SPEC §1)."""
+    require_provider_writer(actor, _("Only the provider's owners and admins create partners."))
     if parent is not None and parent.kind != Tenant.Kind.PARTNER:
         raise ValidationError({"parent": _("The parent must be a partner.")})
     if discount_rate is not None and not (Decimal("0") <= discount_rate <= MAX_DISCOUNT_RATE):
@@ -246,8 +263,9 @@ def tenant_status_set(*, actor: User, tenant: Tenant, status: str) -> Tenant:
     (`tenants.selectors.org_require_active`); its customers keep their own
     access. Recorded in the organization's log and the provider's; setting the
     status it has records nothing."""
-    if not actor.is_staff:
-        raise PermissionDenied(_("Only platform staff suspend or reinstate organizations."))
+    require_provider_writer(
+        actor, _("Only the provider's owners and admins suspend or reinstate organizations.")
+    )
     if status not in Tenant.Status.values:
         raise ValidationError({"status": _("Choose active or suspended.")})
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
@@ -257,12 +275,8 @@ def tenant_status_set(*, actor: User, tenant: Tenant, status: str) -> Tenant:
     tenant.status = status
     tenant.save(update_fields=["status", "updated_at"])
     branch_changed(paths=[tenant.path])  # no cached figure outlives the change
-    provider = Tenant.objects.filter(kind=Tenant.Kind.PROVIDER, parent__isnull=True).first()
-    parties = [(tenant, tenant.name)]
-    if provider is not None and provider.pk != tenant.pk:
-        parties.append((provider, tenant.name))
     audit_record_shared(
-        parties=parties,
+        parties=_provider_and(tenant),
         action=(
             AuditEvent.Action.TENANT_SUSPENDED
             if status == Tenant.Status.SUSPENDED
@@ -278,6 +292,16 @@ def tenant_status_set(*, actor: User, tenant: Tenant, status: str) -> Tenant:
     return tenant
 
 
+def _provider_and(tenant: Tenant) -> list[tuple[Tenant, str]]:
+    """The parties of an event about `tenant` recorded by the provider's staff:
+    the tenant's log and the provider's."""
+    parties = [(tenant, tenant.name)]
+    provider = provider_root_or_none()
+    if provider is not None and provider.pk != tenant.pk:
+        parties.append((provider, tenant.name))
+    return parties
+
+
 @transaction.atomic
 def partner_update(
     *,
@@ -286,23 +310,85 @@ def partner_update(
     status: str | None = None,
     discount_rate: Decimal | None = None,
 ) -> Tenant:
-    """Staff change a partner's status (`tenant_status_set`) or discount rate
-    (API.md `PATCH partners/{id}/`)."""
-    if not actor.is_staff:
-        raise PermissionDenied(_("Only platform staff change partners."))
+    """Provider staff change a partner's status (`tenant_status_set`) or discount
+    rate (API.md `PATCH partners/{id}/`, the console's partner page). A new
+    discount is recorded in the partner's log and the provider's, before and
+    after; setting the rate it has records nothing."""
+    require_provider_writer(actor, _("Only the provider's owners and admins change partners."))
     if discount_rate is not None:
         if not (Decimal("0") <= discount_rate <= MAX_DISCOUNT_RATE):
             raise ValidationError(
                 {"discount_rate": _("Between 0 and %(maximum)s.") % {"maximum": MAX_DISCOUNT_RATE}}
             )
-        Tenant.objects.filter(pk=partner.pk).update(
-            discount_rate=discount_rate, updated_at=timezone.now()
-        )
-        branch_changed(paths=[partner.path])  # an update() sends no signal
+        locked = Tenant.objects.select_for_update().get(pk=partner.pk)
+        before = locked.discount_rate
+        if before != discount_rate:
+            Tenant.objects.filter(pk=partner.pk).update(
+                discount_rate=discount_rate, updated_at=timezone.now()
+            )
+            branch_changed(paths=[locked.path])  # an update() sends no signal
+            audit_record_shared(
+                parties=_provider_and(locked),
+                action=AuditEvent.Action.PARTNER_DISCOUNT_CHANGED,
+                actor=actor,
+                details={
+                    "tenant": str(locked.pk),
+                    "before": {"discount_rate": before},
+                    "after": {"discount_rate": discount_rate},
+                },
+            )
     if status is not None:
         tenant_status_set(actor=actor, tenant=partner, status=status)
     partner.refresh_from_db()
     return partner
+
+
+@transaction.atomic
+def partner_move(
+    *, actor: User, partner: Tenant, new_parent: Tenant, expected: str
+) -> PartnerMovePlan:
+    """Provider staff move a partner, and its whole branch (its sub-partners and
+    the customers hanging below them), under another partner or directly under
+    the provider (the provider console; API.md has no move). `expected` is the
+    digest of the plan the preview showed (`partner_move_plan`): the two rows are
+    locked, read again, checked again (no cycle, no suspended target) and the
+    plan made afresh; a branch that changed since the preview (a sub-partner
+    added, either moved) is a Conflict and nothing moves. Partnerships are
+    untouched: each stays between its partner and its customer; the partners
+    above see the branch in their sub-tree figures by the new path
+    (`partners.selectors.managing_grants`), and the cached figures of the old
+    and new branches are retired (`tenant_move`). Recorded in the partner's
+    log and the provider's, with where it was and where it went."""
+    require_provider_writer(
+        actor, _("Only the provider's owners and admins move partners in the tree.")
+    )
+    locked = {
+        t.pk: t
+        for t in Tenant.objects.select_for_update()
+        .filter(pk__in=[partner.pk, new_parent.pk])
+        .order_by("pk")  # one order for every mover: two crossed moves wait, never deadlock
+    }
+    partner, new_parent = locked[partner.pk], locked[new_parent.pk]
+    plan = partner_move_plan(partner=partner, new_parent=new_parent)
+    if plan.digest != expected:
+        raise Conflict(
+            _("The branch changed since the preview; look at the new preview and confirm again.")
+        )
+    old_parent = plan.old_parent
+    tenant_move(tenant=partner, new_parent=new_parent)
+    audit_record_shared(
+        parties=_provider_and(partner),
+        action=AuditEvent.Action.PARTNER_MOVED,
+        actor=actor,
+        details={
+            "tenant": str(partner.pk),
+            "before": {"parent": str(old_parent.pk), "parent_name": old_parent.name},
+            "after": {"parent": str(new_parent.pk), "parent_name": new_parent.name},
+            "sub_partners": plan.sub_partners,
+            "customers_below": plan.customers_below,
+        },
+    )
+    return plan
 
 
 def _profile_fields_check(data: dict, allowed: tuple[str, ...]) -> None:

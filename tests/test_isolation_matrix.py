@@ -587,7 +587,7 @@ REGISTRY: dict[str, Entry] = {
     "branding_logo": Entry(None, {"tenant_id": "logo"}),
     "profile": Entry(None),  # one's own name and language
     "set_language": Entry(None),  # the language picker: a cookie, one's own setting
-    # --- browser: the provider console (staff only; 404 for everyone else)
+    # --- browser: the provider console (provider staff only; 404 for everyone else)
     "provider_partners": Entry(None, query={"q": "Alpine"}),
     "provider_partner_new": Entry(None, body={"name": "x", "owner_email": "x@example.test"}),
     "provider_partner_status": Entry(
@@ -597,6 +597,16 @@ REGISTRY: dict[str, Entry] = {
     "provider_product_new": Entry(None, body={"name": "x", "code": "x", "price-CHF": "1"}),
     "provider_product_edit": Entry(None, {"product_id": "product"}, body={"name": "x"}),
     "provider_product_status": Entry(None, {"product_id": "product"}, body={"status": "inactive"}),
+    "provider_partner": Entry(None, {"partner_id": "sub_partner"}),
+    "provider_partner_discount": Entry(
+        None, {"partner_id": "sub_partner"}, body={"discount_rate": "30"}
+    ),
+    "provider_partner_move": Entry(
+        None,
+        {"partner_id": "sub_partner"},
+        query={"preview": "1", "parent": ""},
+        body={"parent": "", "expected": "x"},
+    ),
     # --- browser: tenants
     "org_dashboard": C(),
     "members": C(),

@@ -16,7 +16,7 @@ from django.forms import ModelChoiceField
 from django.test import RequestFactory
 
 from catalog.models import Product
-from tenants.models import Tenant, User
+from tenants.models import AuditEvent, Tenant, User
 from tenants.tests.factories import UserFactory
 from upsell.models import UpsellSwitch
 
@@ -93,7 +93,8 @@ def test_tenant_lists_are_lines_and_the_discount_is_a_percentage(world, browser)
     partner.save()
     page = client.get(f"/admin/tenants/tenant/{partner.pk}/change/")
     form = page.context["adminform"].form
-    assert {"name", "status", "parent", "origin", "website", "country"} <= set(form.fields)
+    assert {"name", "status", "origin", "website", "country"} <= set(form.fields)
+    assert "parent" not in form.fields  # a partner moves in the provider console
     assert form["specialities"].value() == "Backup\nMicrosoft 365"
     html = page.content.decode()
     assert "Backup\nMicrosoft 365</textarea>" in html  # not ["Backup", "Microsoft 365"]
@@ -112,6 +113,9 @@ def test_tenant_lists_are_lines_and_the_discount_is_a_percentage(world, browser)
     assert response.status_code == 302, response.context["adminform"].form.errors
     partner.refresh_from_db()
     assert partner.discount_rate == Decimal("0.2500")
+    assert AuditEvent.unscoped.filter(  # through partner_update, as the console and the API
+        tenant=partner, action=AuditEvent.Action.PARTNER_DISCOUNT_CHANGED, actor=world.staff
+    ).exists()
     assert partner.email_domains == ["alpine.example", "alpine-it.ch"]
     assert partner.specialities == ["Backup", "Security"]
 
@@ -129,6 +133,18 @@ def test_tenant_lists_are_lines_and_the_discount_is_a_percentage(world, browser)
 
     listing = client.get("/admin/tenants/tenant/?kind__exact=partner").content.decode()
     assert "25 %" in listing and "0.2500" not in listing
+
+
+def test_no_organization_is_added_in_the_admin_which_points_to_the_console(world, browser):
+    client = browser(world.staff)
+    before = Tenant.objects.count()
+    assert client.get("/admin/tenants/tenant/add/").status_code == 403
+    data = {"kind": "partner", "name": "Sneaky", "slug": "sneaky", "currency": "CHF"}
+    assert client.post("/admin/tenants/tenant/add/", data).status_code == 403
+    assert Tenant.objects.count() == before
+    listing = client.get("/admin/tenants/tenant/").content.decode()
+    assert "/admin/tenants/tenant/add/" not in listing
+    assert 'href="/provider/partners/new/"' in listing  # invite the owner there
 
 
 def _product_data(**prices) -> dict:

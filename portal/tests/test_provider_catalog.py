@@ -313,10 +313,8 @@ def test_a_product_missing_a_price_cannot_be_sold_again(world, browser):
     assert bad.status_code == 400 and "Choose active or inactive." in bad.content.decode()
 
 
-def test_partners_customers_and_provider_members_get_404_and_change_nothing(world, client):
+def test_partners_and_customers_get_404_and_change_nothing(world, client):
     product = ProductFactory(name="Web hosting")
-    provider_member = UserFactory()
-    MembershipFactory(user=provider_member, tenant=world.provider, role=Role.OWNER)
     pages = [
         "/provider/catalog/",
         NEW,
@@ -329,7 +327,6 @@ def test_partners_customers_and_provider_members_get_404_and_change_nothing(worl
         world.sub_partner_owner,
         world.customer_owner,
         world.customer_user,
-        provider_member,
     ):
         client.force_login(user)
         for url in pages:
@@ -341,6 +338,25 @@ def test_partners_customers_and_provider_members_get_404_and_change_nothing(worl
     assert Product.objects.count() == 1 and not AuditEvent.unscoped.exists()
     client.force_login(world.staff)
     assert client.get(f"/provider/catalog/{uuid.uuid4()}/").status_code == 404  # a missing id
+
+
+def test_provider_collaborators_read_the_catalog_and_owners_change_it(world, client):
+    """The console's one rule (tenants.selectors.provider_staff_of): the provider's
+    collaborators read, its owners and admins write, like platform staff."""
+    product = ProductFactory(name="Web hosting")
+    collaborator, owner = UserFactory(), UserFactory()
+    MembershipFactory(user=collaborator, tenant=world.provider, role=Role.COLLABORATOR)
+    MembershipFactory(user=owner, tenant=world.provider, role=Role.OWNER)
+    client.force_login(collaborator)
+    assert client.get("/provider/catalog/").status_code == 200
+    assert client.post(NEW, product_form()).status_code == 403
+    status_url = f"/provider/catalog/{product.pk}/status/"
+    assert client.post(status_url, {"status": "inactive"}).status_code == 403
+    product.refresh_from_db()
+    assert product.is_active and Product.objects.count() == 1
+    client.force_login(owner)
+    assert client.post(NEW, product_form()).status_code == 302
+    assert Product.objects.filter(code="backup-standard", is_active=True).exists()
 
 
 @pytest.mark.parametrize("language", ["it", "de"])
