@@ -227,7 +227,7 @@ def _elsewhere(
     by_day: dict[datetime.date, list[Subscription]] = defaultdict(list)
     for subscription in subscriptions:
         by_day[periods[subscription.pk]].append(subscription)
-    elsewhere = {}
+    elsewhere: dict[uuid.UUID, dict[object, int]] = {}
     for day, renewed in by_day.items():
         totals = live_totals(
             customer_ids={s.customer_id for s in renewed},
