@@ -28,7 +28,8 @@ Entry points: `subscription_raise(_preview)`, `subscription_lower` and
 `subscription_end_now` (people, API and pages: permission, buyer flag, row
 lock, preview and `expected_total`), `subscription_lower_confirmed` and
 `edition_replaced_credit` (an accepted offer, whose caller checked who may and
-holds the locks).
+holds the locks); `raise_settled` and `edition_replaced_priced`, the rules an
+accepted offer's preview and commit share with these (`offers.effects`).
 """
 
 import datetime
