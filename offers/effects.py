@@ -112,6 +112,9 @@ class EffectLine:
     # The subscriptions of the edition this one replaces: each ends, its
     # unused paid days are part of `credit`.
     replaced: tuple[Step, ...] = ()
+    # What the partner's prepaid account gets: the cashback of what is charged
+    # now, less what the credits take back (negative: taken back).
+    cashback: Decimal = ZERO
 
     @property
     def text(self) -> str:
@@ -166,6 +169,10 @@ class Effect:
     def renewal_amount(self) -> Decimal:
         return sum((line.renewal_amount for line in self.lines), ZERO)
 
+    @property
+    def cashback(self) -> Decimal:
+        return sum((line.cashback for line in self.lines), ZERO)
+
 
 def _steps_down(subscriptions: Sequence[Subscription], remove: int) -> tuple[Step, ...]:
     """Seats taken from the newest subscription first; one whose seats all go ends."""
@@ -188,23 +195,22 @@ def _replaced(item: ItemLike, by_product: dict) -> tuple[Step, ...]:
 
 def _replaced_credit(
     steps: Sequence[Step], partnership: Partnership, today: datetime.date, *, lock: bool
-) -> Decimal:
+) -> tuple[Decimal, Decimal]:
     """What ending the replaced edition's subscriptions gives back, as the
-    commit's credit orders will (edition_replaced_credit)."""
-    return sum(
-        (
-            edition_replaced_priced(
-                subscription=step.subscription,
-                effective_on=edition_replaced_last_day(step.subscription, today)
-                + datetime.timedelta(days=1),
-                ordered_by=Side.PARTNER,
-                partnership=partnership,
-                lock=lock,
-            ).quote.credit
-            for step in steps
-        ),
-        ZERO,
-    )
+    commit's credit orders will (edition_replaced_credit): (credit, clawback)."""
+    credit = clawback = ZERO
+    for step in steps:
+        quote = edition_replaced_priced(
+            subscription=step.subscription,
+            effective_on=edition_replaced_last_day(step.subscription, today)
+            + datetime.timedelta(days=1),
+            ordered_by=Side.PARTNER,
+            partnership=partnership,
+            lock=lock,
+        ).quote
+        credit += quote.credit
+        clawback += quote.clawback
+    return credit, clawback
 
 
 def _covers(partnership: Partnership, products: Sequence[Product]) -> bool:
@@ -266,13 +272,13 @@ def effect_build(
     for (item, current, new), priced in zip(wanted, renewal.lines, strict=True):
         live = by_product.get(item.product.pk, [])
         full = priced.price
-        amount_now = credit = ZERO
+        amount_now = credit = cashback = ZERO
         steps: tuple[Step, ...] = ()
         price_now = until = None
         if current == 0:
             change = Change.NEW
             price_now = full
-            amount_now = priced.charged
+            amount_now, cashback = priced.charged, priced.cashback
         elif new > current:
             change = Change.INCREASE
             newest = live[0]
@@ -285,7 +291,7 @@ def effect_build(
                 last_day=term_end(today, item.term_months),
             )
             price_now, until = raised.price, raised.until
-            amount_now = terms.charged(price_now)
+            amount_now, cashback = terms.charged(price_now), terms.cashback(price_now)
             steps = (Step(newest, newest.quantity, target),)
         elif new < current:
             change = Change.DECREASE
@@ -301,11 +307,13 @@ def effect_build(
                     lock=lock,
                 )
                 credit += credited.quote.credit
+                cashback -= credited.quote.clawback
         else:
             change = Change.NONE
             steps = (Step(live[0], live[0].quantity, live[0].quantity),)
         replaced = _replaced(item, by_product)
-        credit += _replaced_credit(replaced, partnership, today, lock=lock)
+        replaced_credit, clawback = _replaced_credit(replaced, partnership, today, lock=lock)
+        credit, cashback = credit + replaced_credit, cashback - clawback
         lines.append(
             EffectLine(
                 product=item.product,
@@ -321,6 +329,7 @@ def effect_build(
                 price_now=price_now,
                 until=until,
                 replaced=replaced,
+                cashback=cashback,
             )
         )
     return Effect(

@@ -158,7 +158,13 @@ def test_an_edition_change_previews_the_credit_of_the_replaced_edition(
     (line,) = figures["lines"]
     assert (line["product"], line["change"], line["credit"]) == ("backup-protect", "new", "50.00")
     assert line["amount_now"] == "110.00"
-    assert "Backup Standard" in line["text"]
+    assert line["text"] == "Backup Protect: 0 → 10 licences, replacing Backup Standard"
+    # the margin is the partner's to read: 32.00 on Protect (160.00 - 128.00
+    # preferential, Alpine's 20 %), less 10.00 taken back with Standard's credit
+    assert line["cashback"] is None
+    by_partner = api(world.partner_owner, world.partner).get(f"{OFFERS}{offer.pk}/").json()
+    (partner_line,) = by_partner["effect"]
+    assert (partner_line["amount_now"], partner_line["cashback"]) == ("110.00", "22.00")
     since = datetime.datetime.now(tz=datetime.UTC)
 
     # an amount that is not the preview's is a 409 with these figures
@@ -176,3 +182,5 @@ def test_an_edition_change_previews_the_credit_of_the_replaced_edition(
     assert booked(offer, since) == D("110.00")
     credit = Order.unscoped.get(kind="credit", lines__subscription=replaced)
     assert credit.credited_amount == D("50.00")
+    charged = Order.unscoped.get(pk=accepted.json()["order"])
+    assert charged.cashback_amount - credit.clawback_amount == D("22.00")
