@@ -28,7 +28,8 @@ Entry points: `subscription_raise(_preview)`, `subscription_lower` and
 `subscription_end_now` (people, API and pages: permission, buyer flag, row
 lock, preview and `expected_total`), `subscription_lower_confirmed` and
 `edition_replaced_credit` (an accepted offer, whose caller checked who may and
-holds the locks).
+holds the locks); `raise_settled` and `edition_replaced_priced`, the rules an
+accepted offer's preview and commit share with these (`offers.effects`).
 """
 
 import datetime
@@ -42,7 +43,7 @@ from django.utils.translation import gettext as _
 
 from amendments.credits import Credited, credit_quote
 from billing.models import Order
-from billing.pricing import Waterfall, waterfall
+from billing.pricing import Waterfall
 from billing.proration import Period, period_bounds, span_value
 from billing.selectors import live_quantities
 from billing.services.orders import (
@@ -123,6 +124,39 @@ def _prorated(
     )
 
 
+@dataclass(frozen=True)
+class Raised:
+    """What a raise settles now: the added units' `price` from `on` to `until`
+    (the last day charged) of `period`."""
+
+    price: Waterfall
+    period: Period
+    on: datetime.date
+    until: datetime.date
+
+
+def raise_settled(
+    *,
+    subscription: Subscription,
+    quantity: int,
+    price: Waterfall,
+    on: datetime.date,
+    last_day: datetime.date | None,
+) -> Raised:
+    """The one rule of a raise, by hand (`subscription_raise`) or by an accepted
+    offer (`offers.effects`): `subscription` going from its quantity to
+    `quantity` units on `on`, both states valued at `price`'s unit price, tier
+    and discount (the tier the customer's new total reaches), settles, per
+    amount of the waterfall, value(new) - value(old) for the days from `on` to
+    the last day the added units serve: the end of the current period, or
+    `last_day`, the subscription's last day of service once raised, when that
+    comes first (`billing.proration.span_value`)."""
+    period = period_bounds(subscription.starts_on, subscription.billing_period, on)
+    until = min(period[1], last_day or period[1])
+    prorated = _prorated(price.at(quantity), price.at(subscription.quantity), period, on, until)
+    return Raised(prorated, period, on, until)
+
+
 def _raise_priced(
     org: OrgContext, subscription: Subscription, quantity: int, *, lock: bool
 ) -> Raise:
@@ -145,16 +179,13 @@ def _raise_priced(
     (line,) = with_catalog([LineRequest(subscription.product, quantity, subscription)])
     ordered_by, partnership = ordering_side(org, customer, [line], lock=lock)
     renewal = _renewal(subscription, quantity, ordered_by, partnership, line=line)
-    new = renewal.lines[0].price
-    old = waterfall(
-        unit_price=new.unit_price,
-        quantity=subscription.quantity,
-        tier_rate=new.tier_rate,
-        discount_rate=new.discount_rate,
+    raised = raise_settled(
+        subscription=subscription,
+        quantity=quantity,
+        price=renewal.lines[0].price,
+        on=today,
+        last_day=subscription.ends_on,
     )
-    period = period_bounds(subscription.starts_on, subscription.billing_period, today)
-    until = min(period[1], subscription.ends_on or period[1])
-    price = _prorated(new, old, period, today, until)
     terms = renewal.terms
     quote = Quote(
         customer=customer,
@@ -162,9 +193,9 @@ def _raise_priced(
         ordered_by=ordered_by,
         partnership=partnership,
         terms=terms,
-        lines=[QuoteLine.under(terms, line.product, price, subscription=subscription)],
+        lines=[QuoteLine.under(terms, line.product, raised.price, subscription=subscription)],
     )
-    return Raise(subscription, quantity, period, today, quote, renewal, until)
+    return Raise(subscription, quantity, raised.period, today, quote, renewal, raised.until)
 
 
 def _renewal(
@@ -516,6 +547,36 @@ def edition_replaced_credit(
     partnership = managing_partnership(
         customer=subscription.customer, product=subscription.product, partner=partner, lock=True
     )
+    priced = edition_replaced_priced(
+        subscription=subscription,
+        effective_on=effective_on,
+        ordered_by=ordered_by,
+        partnership=partnership,
+        lock=True,
+    )
+    state = (subscription.quantity, subscription.unit_price)
+    return _credit_record(priced, LedgerEntry(kind, state, NOTHING), placed_by)
+
+
+def edition_replaced_last_day(subscription: Subscription, today: datetime.date) -> datetime.date:
+    """The last day an edition replaced today serves: yesterday, or today when
+    it only began today (a subscription serves at least its first day)."""
+    return max(subscription.starts_on, today - datetime.timedelta(days=1))
+
+
+def edition_replaced_priced(
+    *,
+    subscription: Subscription,
+    effective_on: datetime.date,
+    ordered_by: str,
+    partnership: Partnership | None,
+    lock: bool,
+) -> Credit:
+    """What replacing `subscription`'s edition credits: its paid days from
+    `effective_on` (the day it no longer serves), at the price paid, to whoever
+    paid them (`credit_quote`). The one computation behind an accepted offer's
+    preview (`offers.effects`) and its commit (`edition_replaced_credit`); the
+    amount depends only on the orders that paid those days."""
     credited = credit_quote(
         subscription=subscription,
         before=subscription.quantity,
@@ -523,8 +584,6 @@ def edition_replaced_credit(
         on=max(effective_on, subscription.starts_on),
         ordered_by=ordered_by,
         partnership=partnership,
-        lock=True,
+        lock=lock,
     )
-    priced = Credit(subscription, 0, credited, None)
-    state = (subscription.quantity, subscription.unit_price)
-    return _credit_record(priced, LedgerEntry(kind, state, NOTHING), placed_by)
+    return Credit(subscription, 0, credited, None)

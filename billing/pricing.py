@@ -45,6 +45,16 @@ class Waterfall:
         """The public price of one unit after the degressive rate (for subscriptions)."""
         return round_money(self.unit_price * (1 - self.tier_rate))
 
+    def at(self, quantity: int) -> "Waterfall":
+        """`quantity` units at this unit price, tier and discount (a raise
+        values the state before and after at the tier the new total reaches)."""
+        return waterfall(
+            unit_price=self.unit_price,
+            quantity=quantity,
+            tier_rate=self.tier_rate,
+            discount_rate=self.discount_rate,
+        )
+
 
 def waterfall(
     *, unit_price: Decimal, quantity: int, tier_rate: Decimal, discount_rate: Decimal

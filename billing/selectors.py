@@ -79,6 +79,22 @@ def live_quantities(
     return {row["product_id"]: row["total"] for row in rows}
 
 
+def live_totals(
+    *, customer_ids: Collection[object], product_ids: Collection[object], day: datetime.date
+) -> dict[tuple[object, object], int]:
+    """The quantity of each (customer, product) over its subscriptions live on
+    `day`, for many customers at once (a batch of renewals): the total the
+    degressive tier reaches. One query."""
+    rows = (
+        Subscription.unscoped.active_on(day)
+        .filter(customer_id__in=list(customer_ids), product_id__in=list(product_ids))
+        .order_by()
+        .values("customer_id", "product_id")
+        .annotate(total=Sum("quantity"))
+    )
+    return {(row["customer_id"], row["product_id"]): row["total"] for row in rows}
+
+
 def sees_margin(org: OrgContext) -> bool:
     """Only the partner side reads preferential prices, cashback and discounts
     (of orders and of quotes): a customer never learns its partner's margin."""

@@ -12,15 +12,21 @@ Per product of the offer, for the customer as it stands today:
 - **the money**, through the pricing rules (`billing.pricing`) for whoever pays
   under the partnership as it is now, settled as ordered by the partner for the
   customer (SPEC §7): a new product is ordered for a whole first period; an
-  increase raises the newest subscription and charges the added units for the
-  rest of its period, by days (`billing.proration`), both states priced at the
-  degressive tier the new total reaches (the rule of
-  `amendments.services`); a decrease takes seats from the newest
+  increase raises the newest subscription by the one raise rule of
+  `amendments.services.raise_settled` (both states at the degressive tier the
+  new total reaches, the added units charged by days from today to the last
+  day they serve: the period's end, or the last day the offer's term gives the
+  subscription when that comes first); a decrease takes seats from the newest
   subscription first (ending a subscription whose seats all go) and credits
   what billing's credit order gives back (the unused paid days at the price
   paid, to whoever paid them). `renewal_amount` is the whole new quantity for
   one period at the tier it reaches; `unit_price` the public price of one unit
   at that tier, which every subscription the offer changes takes.
+- **an edition replaced** (an item that `replaces` another edition of the
+  family): every live subscription of the replaced edition ends, and its
+  unused paid days are credited (`amendments.services.edition_replaced_priced`,
+  the computation the commit records): that credit is on the new edition's
+  line, so the preview's total is what accepting books.
 
 Nothing here writes.
 """
@@ -31,14 +37,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from amendments.credits import credit_quote
+from amendments.services import (
+    edition_replaced_last_day,
+    edition_replaced_priced,
+    raise_settled,
+)
 from billing.models import Payer
-from billing.pricing import ZERO, Waterfall, waterfall
-from billing.proration import period_bounds, state_value
+from billing.pricing import ZERO, Waterfall
 from billing.services.orders import LineRequest, Quote, quote_build
 from catalog.models import Product
 from offers.models import LicenseMode, Offer
@@ -47,9 +59,6 @@ from partners.models import Access, Partnership, Side
 from partners.selectors import grants_active_now
 from subscriptions.models import Subscription
 from tenants.models import Tenant
-
-WATERFALL_AMOUNTS = ("list_amount", "after_partner_discount", "preferential_amount")
-WATERFALL_AMOUNTS += ("public_amount",)
 
 
 class Change:
@@ -67,6 +76,12 @@ class ItemLike:
     quantity: int
     license_mode: str
     term_months: int
+    replaces: Product | None = None  # the edition it replaces, ended on accept
+
+
+def term_end(today: datetime.date, months: int) -> datetime.date:
+    """The last day of service an accepted offer's term of `months` gives."""
+    return today + relativedelta(months=months) - datetime.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -92,11 +107,19 @@ class EffectLine:
     steps: tuple[Step, ...] = ()
     # The order line of a new product or an increase (its price now, prorated).
     price_now: Waterfall | None = None
+    # The last day an increase charges (None: the period's).
+    until: datetime.date | None = None
+    # The subscriptions of the edition this one replaces: each ends, its
+    # unused paid days are part of `credit`.
+    replaced: tuple[Step, ...] = ()
+    # What the partner's prepaid account gets: the cashback of what is charged
+    # now, less what the credits take back (negative: taken back).
+    cashback: Decimal = ZERO
 
     @property
     def text(self) -> str:
         """In plain words: "Web Hosting: 35 → 36 licences"."""
-        return ngettext(
+        text = ngettext(
             "%(product)s: %(current)s → %(new)s licence",
             "%(product)s: %(current)s → %(new)s licences",
             self.new_quantity,
@@ -104,6 +127,12 @@ class EffectLine:
             "product": self.product.name,
             "current": self.current_quantity,
             "new": self.new_quantity,
+        }
+        if not self.replaced:
+            return text
+        return _("%(change)s, replacing %(edition)s") % {
+            "change": text,
+            "edition": self.replaced[0].subscription.product.name,
         }
 
 
@@ -140,22 +169,9 @@ class Effect:
     def renewal_amount(self) -> Decimal:
         return sum((line.renewal_amount for line in self.lines), ZERO)
 
-
-def _prorated(new: Waterfall, old: Waterfall, subscription: Subscription, today: datetime.date):
-    """value(new) - value(old) for the rest of the subscription's period, per
-    amount of the waterfall (billing.proration; the rule of the raise)."""
-    period = period_bounds(subscription.starts_on, subscription.billing_period, today)
-
-    def rest(price: Waterfall, name: str) -> Decimal:
-        return state_value(state=(1, getattr(price, name)), period=period, on=today)
-
-    return Waterfall(
-        quantity=new.quantity - old.quantity,
-        unit_price=new.unit_price,
-        tier_rate=new.tier_rate,
-        discount_rate=new.discount_rate,
-        **{name: rest(new, name) - rest(old, name) for name in WATERFALL_AMOUNTS},
-    )
+    @property
+    def cashback(self) -> Decimal:
+        return sum((line.cashback for line in self.lines), ZERO)
 
 
 def _steps_down(subscriptions: Sequence[Subscription], remove: int) -> tuple[Step, ...]:
@@ -168,6 +184,33 @@ def _steps_down(subscriptions: Sequence[Subscription], remove: int) -> tuple[Ste
         steps.append(Step(subscription, subscription.quantity, subscription.quantity - taken))
         remove -= taken
     return tuple(steps)
+
+
+def _replaced(item: ItemLike, by_product: dict) -> tuple[Step, ...]:
+    """Every live subscription of the edition `item` replaces: each ends."""
+    if item.replaces is None:
+        return ()
+    return tuple(Step(s, s.quantity, 0) for s in by_product.get(item.replaces.pk, []))
+
+
+def _replaced_credit(
+    steps: Sequence[Step], partnership: Partnership, today: datetime.date, *, lock: bool
+) -> tuple[Decimal, Decimal]:
+    """What ending the replaced edition's subscriptions gives back, as the
+    commit's credit orders will (edition_replaced_credit): (credit, clawback)."""
+    credit = clawback = ZERO
+    for step in steps:
+        quote = edition_replaced_priced(
+            subscription=step.subscription,
+            effective_on=edition_replaced_last_day(step.subscription, today)
+            + datetime.timedelta(days=1),
+            ordered_by=Side.PARTNER,
+            partnership=partnership,
+            lock=lock,
+        ).quote
+        credit += quote.credit
+        clawback += quote.clawback
+    return credit, clawback
 
 
 def _covers(partnership: Partnership, products: Sequence[Product]) -> bool:
@@ -187,9 +230,10 @@ def effect_build(
     lock: bool = False,
 ) -> Effect:
     """The effect of `items` on `customer`, given its live subscriptions of those
-    products (newest first) and the partnership the order would be settled
-    under (the products' prices and tiers prefetched). No query, except for a
-    decrease: its credit is what billing's credit order would give back
+    products and of the editions they replace (newest first) and the
+    partnership the order would be settled under (the products' prices and
+    tiers prefetched). No query, except for a decrease or a replaced edition:
+    its credit is what billing's credit order would give back
     (`amendments.credits.credit_quote`: the unused paid days at the price
     paid, to whoever paid them), read as the commit reads it (with `lock`,
     under the locks of the cashback it takes back)."""
@@ -228,19 +272,26 @@ def effect_build(
     for (item, current, new), priced in zip(wanted, renewal.lines, strict=True):
         live = by_product.get(item.product.pk, [])
         full = priced.price
-        amount_now = credit = ZERO
+        amount_now = credit = cashback = ZERO
         steps: tuple[Step, ...] = ()
-        price_now = None
+        price_now = until = None
         if current == 0:
             change = Change.NEW
             price_now = full
-            amount_now = priced.charged
+            amount_now, cashback = priced.charged, priced.cashback
         elif new > current:
             change = Change.INCREASE
             newest = live[0]
             target = newest.quantity + new - current
-            price_now = _prorated(_at(full, target), _at(full, newest.quantity), newest, today)
-            amount_now = terms.charged(price_now)
+            raised = raise_settled(
+                subscription=newest,
+                quantity=target,
+                price=full,
+                on=today,
+                last_day=term_end(today, item.term_months),
+            )
+            price_now, until = raised.price, raised.until
+            amount_now, cashback = terms.charged(price_now), terms.cashback(price_now)
             steps = (Step(newest, newest.quantity, target),)
         elif new < current:
             change = Change.DECREASE
@@ -256,9 +307,13 @@ def effect_build(
                     lock=lock,
                 )
                 credit += credited.quote.credit
+                cashback -= credited.quote.clawback
         else:
             change = Change.NONE
             steps = (Step(live[0], live[0].quantity, live[0].quantity),)
+        replaced = _replaced(item, by_product)
+        replaced_credit, clawback = _replaced_credit(replaced, partnership, today, lock=lock)
+        credit, cashback = credit + replaced_credit, cashback - clawback
         lines.append(
             EffectLine(
                 product=item.product,
@@ -272,20 +327,13 @@ def effect_build(
                 term_months=item.term_months,
                 steps=steps,
                 price_now=price_now,
+                until=until,
+                replaced=replaced,
+                cashback=cashback,
             )
         )
     return Effect(
         customer, customer.currency, partnership, renewal, lines, today, payer=terms.payer
-    )
-
-
-def _at(price: Waterfall, quantity: int) -> Waterfall:
-    """The same unit price, tier and discount for another quantity."""
-    return waterfall(
-        unit_price=price.unit_price,
-        quantity=quantity,
-        tier_rate=price.tier_rate,
-        discount_rate=price.discount_rate,
     )
 
 
@@ -321,6 +369,7 @@ def _plain(items: Sequence[ItemLike], by_product: dict) -> list[EffectLine]:
                 renewal_amount=ZERO,
                 term_months=item.term_months,
                 steps=steps,
+                replaced=_replaced(item, by_product),
             )
         )
     return lines
@@ -330,9 +379,22 @@ def _catalog(product_ids) -> dict[uuid.UUID, Product]:
     return Product.objects.prefetch_related("prices", "tiers").in_bulk(list(product_ids))
 
 
-def _items(items, products: dict[uuid.UUID, Product]) -> list[ItemLike]:
+def offered_products(items) -> set[uuid.UUID]:
+    """The ids of an offer's products and of the editions they replace."""
+    return {i.product_id for i in items} | {i.replaces_id for i in items if i.replaces_id}
+
+
+def offered_items(items, products: dict[uuid.UUID, Product]) -> list[ItemLike]:
+    """An offer's items with their products (and replaced editions) from `products`."""
     return [
-        ItemLike(products[i.product_id], i.quantity, i.license_mode, i.term_months) for i in items
+        ItemLike(
+            products[i.product_id],
+            i.quantity,
+            i.license_mode,
+            i.term_months,
+            products[i.replaces_id] if i.replaces_id else None,
+        )
+        for i in items
     ]
 
 
@@ -343,7 +405,7 @@ def offer_effects(offers: Sequence[Offer], *, today: datetime.date | None = None
     if not offers:
         return {}
     items = {offer.pk: list(offer.items.all()) for offer in offers}
-    product_ids = {i.product_id for rows in items.values() for i in rows}
+    product_ids = {pk for rows in items.values() for pk in offered_products(rows)}
     products = _catalog(product_ids)
     customer_ids = {o.customer_id for o in offers}
     live: dict[uuid.UUID, list[Subscription]] = {}
@@ -360,7 +422,7 @@ def offer_effects(offers: Sequence[Offer], *, today: datetime.date | None = None
         grants.setdefault((grant.partner_id, grant.customer_id), []).append(grant)
     effects = {}
     for offer in offers:
-        offered = _items(items[offer.pk], products)
+        offered = offered_items(items[offer.pk], products)
         partnership = next(
             (
                 g
@@ -393,9 +455,17 @@ def template_effects(
     """The effect a template's items (or an offer's lines before sending) would
     have on each customer, under the caller's grant with it, by customer id."""
     today = today or timezone.localdate()
-    products = _catalog({i.product.pk for i in items})
+    replaced = {i.replaces.pk for i in items if getattr(i, "replaces", None) is not None}
+    products = _catalog({i.product.pk for i in items} | replaced)
     offered = [
-        ItemLike(products[i.product.pk], i.quantity, i.license_mode, i.term_months) for i in items
+        ItemLike(
+            products[i.product.pk],
+            i.quantity,
+            i.license_mode,
+            i.term_months,
+            products[i.replaces.pk] if getattr(i, "replaces", None) is not None else None,
+        )
+        for i in items
     ]
     live: dict[uuid.UUID, list[Subscription]] = {}
     for subscription in live_subscriptions([c.pk for c in customers], list(products), today):

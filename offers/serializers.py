@@ -143,9 +143,13 @@ class EffectLineSerializer(serializers.Serializer):
     renewal_amount = withheld_money(
         "The new quantity for one billing period. " + HIDDEN_WHEN_PARTNER_PAYS
     )
+    cashback = withheld_money(
+        "What the partner's prepaid account gets now: the cashback of what is charged, "
+        "less what the credits take back (negative: taken back). " + PARTNER_ONLY
+    )
 
 
-def effect_lines(effect: Effect, *, hide_amounts: bool) -> list[dict]:
+def effect_lines(effect: Effect, *, hide_amounts: bool, by_partner: bool) -> list[dict]:
     rows = []
     for line in effect.lines:
         priced = effect.quote is not None and not hide_amounts
@@ -160,6 +164,7 @@ def effect_lines(effect: Effect, *, hide_amounts: bool) -> list[dict]:
                 "amount_now": line.amount_now - line.credit if priced else None,
                 "credit": line.credit if priced else None,
                 "renewal_amount": line.renewal_amount if priced else None,
+                "cashback": line.cashback if priced and by_partner else None,
             }
         )
     return rows
@@ -221,8 +226,10 @@ class OfferSerializer(serializers.ModelSerializer):
         effect = self._effect(offer)
         if effect is None:
             return []
-        hide = not self.context["org"].tenant.is_partner and effect.payer == Payer.PARTNER
-        return EffectLineSerializer(effect_lines(effect, hide_amounts=hide), many=True).data
+        by_partner = self.context["org"].tenant.is_partner
+        hide = not by_partner and effect.payer == Payer.PARTNER
+        lines = effect_lines(effect, hide_amounts=hide, by_partner=by_partner)
+        return EffectLineSerializer(lines, many=True).data
 
     def get_reduces(self, offer: Offer) -> bool:
         effect = self._effect(offer)
@@ -369,7 +376,7 @@ def accept_preview(offer: Offer, effect: Effect, *, by_partner: bool) -> dict:
         "currency": effect.currency,
         "payer": effect.payer,
         "reduces": effect.reduces,
-        "lines": effect_lines(effect, hide_amounts=hide),
+        "lines": effect_lines(effect, hide_amounts=hide, by_partner=by_partner),
         "amount_now": None if hide else effect.amount_now,
         "credit": None if hide else effect.credit,
         "total": None if hide else effect.total,

@@ -19,11 +19,10 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import F, Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -31,6 +30,7 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from amendments.services import (
     edition_replaced_credit,
+    edition_replaced_last_day,
     subscription_end_confirmed,
     subscription_lower_confirmed,
 )
@@ -48,7 +48,16 @@ from core.events import event_emit
 from core.exceptions import Conflict
 from core.jobs import enqueue_on_commit
 from offers import notifications
-from offers.effects import Change, Effect, EffectLine, ItemLike, effect_build, live_subscriptions
+from offers.effects import (
+    Change,
+    Effect,
+    EffectLine,
+    effect_build,
+    live_subscriptions,
+    offered_items,
+    offered_products,
+    term_end,
+)
 from offers.models import (
     MAX_TERM_MONTHS,
     LicenseMode,
@@ -66,7 +75,7 @@ from partners.selectors import (
     managing_grants,
     managing_partnership,
 )
-from subscriptions.models import Subscription, SubscriptionChange
+from subscriptions.models import SubscriptionChange
 from subscriptions.services import (
     LedgerEntry,
     subscription_create,
@@ -559,31 +568,26 @@ def _require_answerer(org: OrgContext, offer: Offer) -> None:
         raise PermissionDenied(_("Only owners and admins answer offers."))
 
 
-def _term_end(today: datetime.date, months: int) -> datetime.date:
-    return today + relativedelta(months=months) - datetime.timedelta(days=1)
-
-
 def _end_replaced(
-    org: OrgContext, offer: Offer, item: OfferItem, today: datetime.date
+    org: OrgContext, offer: Offer, line: EffectLine, today: datetime.date
 ) -> list[Order]:
-    """An upgrade ends the edition it replaces: its last day is yesterday (or
-    today, when it only began today), and a credit order gives its unused paid
-    days back to whoever paid them, writing the ledger's upgrade (or downgrade,
-    to a lower edition: to nothing) (amendments.services)."""
-    replaced = item.replaces
-    assert replaced is not None  # only items that replace an edition come here
-    kind = (
-        SubscriptionChange.Kind.UPGRADE
-        if item.product.edition_rank >= replaced.edition_rank
-        else SubscriptionChange.Kind.DOWNGRADE
-    )
+    """An upgrade ends the edition it replaces, each subscription the effect
+    showed (`line.replaced`, locked by _accept_effect): its last day is
+    yesterday (or today, when it only began today), and a credit order gives
+    its unused paid days back to whoever paid them, writing the ledger's
+    upgrade (or downgrade, to a lower edition: to nothing) (amendments.services):
+    the credit the preview showed on the line."""
     credits = []
-    for live in Subscription.unscoped.filter(
-        customer=offer.customer, product=replaced, cancelled_at=None
-    ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today)):
-        last_day = max(live.starts_on, today - datetime.timedelta(days=1))
+    for step in line.replaced:
+        replaced = step.subscription.product
+        kind = (
+            SubscriptionChange.Kind.UPGRADE
+            if line.product.edition_rank >= replaced.edition_rank
+            else SubscriptionChange.Kind.DOWNGRADE
+        )
+        last_day = edition_replaced_last_day(step.subscription, today)
         live = subscription_update(  # the end is the credit's own ledger row, below
-            org=org, subscription=live, data={"ends_on": last_day}, ledger_end=False
+            org=org, subscription=step.subscription, data={"ends_on": last_day}, ledger_end=False
         )
         credits.append(
             edition_replaced_credit(
@@ -655,7 +659,7 @@ def _accept_effect(offer: Offer, today: datetime.date, *, lock: bool) -> Effect:
     no longer manages every product is a 409."""
     items = list(offer.items.all())
     products = Product.objects.prefetch_related("prices", "tiers").in_bulk(
-        [item.product_id for item in items]
+        list(offered_products(items))
     )
     partnership = None
     for item in items:
@@ -675,10 +679,7 @@ def _accept_effect(offer: Offer, today: datetime.date, *, lock: bool) -> Effect:
         live = live.select_for_update(of=("self",))
     effect = effect_build(
         customer=offer.customer,
-        items=[
-            ItemLike(products[i.product_id], i.quantity, i.license_mode, i.term_months)
-            for i in items
-        ],
+        items=offered_items(items, products),
         partnership=partnership,
         subscriptions=list(live),
         today=today,
@@ -750,11 +751,10 @@ def offer_accept(
         )
     if expected_total is not None and effect.total != expected_total:
         raise AcceptChanged(effect)
-    items = {item.product_id: item for item in offer.items.all()}
     charged: list[QuoteLine] = []
     reductions: list[Order] = []
     for line in effect.lines:
-        ends_on = _term_end(today, line.term_months)
+        ends_on = term_end(today, line.term_months)
         if line.change == Change.NEW:
             assert line.price_now is not None
             created = subscription_create(
@@ -791,6 +791,7 @@ def offer_accept(
                     line.price_now,
                     subscription=raised,
                     change=LedgerEntry.change(before, raised),
+                    until=line.until,
                 )
             )
         elif line.change == Change.DECREASE:
@@ -799,10 +800,7 @@ def offer_accept(
             (step,) = line.steps
             subscription_update(org=org, subscription=step.subscription, data={"ends_on": ends_on})
     reductions += [
-        credit
-        for item in items.values()
-        if item.replaces is not None
-        for credit in _end_replaced(org, offer, item, today)
+        credit for line in effect.lines for credit in _end_replaced(org, offer, line, today)
     ]
     order = None
     if charged:

@@ -87,6 +87,9 @@ class QuoteLine:
     credit: Decimal = ZERO
     clawback: Decimal = ZERO
     clawback_from: tuple[tuple[CashbackEntry, Decimal], ...] = ()
+    # The last day this line bills when it is not its order's (a raise by an
+    # accepted offer up to a last day of service before the period's end).
+    until: datetime.date | None = None
 
     @classmethod
     def under(
@@ -96,6 +99,7 @@ class QuoteLine:
         price: Waterfall,
         subscription: Subscription | None = None,
         change: LedgerEntry | None = None,
+        until: datetime.date | None = None,
     ) -> "QuoteLine":
         """A line priced at `price`, split by the order's `terms` (charged,
         cashback, discount): the one place a line's amounts are derived."""
@@ -107,6 +111,7 @@ class QuoteLine:
             discount=terms.discount(price),
             subscription=subscription,
             change=change,
+            until=until,
         )
 
 
@@ -455,7 +460,8 @@ def orders_record(
                 credited_amount=line.credit,
                 clawback_amount=line.clawback,
                 period_starts_on=request.period_starts_on,
-                period_ends_on=request.period_ends_on
+                period_ends_on=line.until
+                or request.period_ends_on
                 or period_end(
                     request.period_starts_on,
                     line.product.billing_period,

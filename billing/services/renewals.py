@@ -6,13 +6,18 @@ period is billed once, by a renewal order placed by the same rules as any order.
 Who orders a renewal: the partner managing the product when there is one (it
 "renews for the customer", so a full partner-pays partnership is billed the
 preferential price), else the customer. The partnership is read at renewal time.
+
+The price is the rules' (`quote_build`, as for any order): the degressive tier
+is the one the customer's total quantity of the product reaches, this
+subscription's units and those of its other subscriptions of the product live
+on the period's first day (3 + 35 seats renew both at the tier of 38).
 """
 
 import datetime
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,6 +27,7 @@ from django.utils import timezone
 
 from billing.models import Order, Renewal
 from billing.proration import current_period_start
+from billing.selectors import live_totals
 from billing.services.orders import (
     LineRequest,
     OrderRequest,
@@ -102,6 +108,9 @@ def subscription_renew(
                 lines=[LineRequest(product, subscription.quantity, subscription)],
                 ordered_by=Side.PARTNER if partnership else Side.CUSTOMER,
                 partnership=partnership,
+                elsewhere=_elsewhere([subscription], {subscription.pk: period_starts_on})[
+                    subscription.pk
+                ],
             )
             order = order_record(
                 quote=priced,
@@ -181,6 +190,7 @@ def _renew_batch(due: Sequence[tuple[uuid.UUID | str, datetime.date]]) -> int:
         {subscription.product_id for subscription in todo}
     )
     managing = _managing_partnerships(todo, products)
+    elsewhere = _elsewhere(todo, periods)
     requests = []
     for subscription in todo:
         partnership = managing[subscription.customer_id, subscription.product_id]
@@ -191,6 +201,7 @@ def _renew_batch(due: Sequence[tuple[uuid.UUID | str, datetime.date]]) -> int:
             ],
             ordered_by=Side.PARTNER if partnership else Side.CUSTOMER,
             partnership=partnership,
+            elsewhere=elsewhere[subscription.pk],
         )
         requests.append(OrderRequest(priced, periods[subscription.pk], [subscription]))
     orders = orders_record(requests=requests, kind=Order.Kind.RENEWAL, placed_by=None)
@@ -203,6 +214,30 @@ def _renew_batch(due: Sequence[tuple[uuid.UUID | str, datetime.date]]) -> int:
         ]
     )
     return len(orders)
+
+
+def _elsewhere(
+    subscriptions: Sequence[Subscription], periods: Mapping[uuid.UUID, datetime.date]
+) -> dict[uuid.UUID, dict[object, int]]:
+    """For each subscription renewed from `periods[its id]`, the customer's
+    other units of its product live on that day (`quote_build`'s `elsewhere`:
+    the tier is the one of the total). One query per distinct day; a renewable
+    subscription is itself live on its period's first day, so its own units are
+    taken off the total."""
+    by_day: dict[datetime.date, list[Subscription]] = defaultdict(list)
+    for subscription in subscriptions:
+        by_day[periods[subscription.pk]].append(subscription)
+    elsewhere: dict[uuid.UUID, dict[object, int]] = {}
+    for day, renewed in by_day.items():
+        totals = live_totals(
+            customer_ids={s.customer_id for s in renewed},
+            product_ids={s.product_id for s in renewed},
+            day=day,
+        )
+        for s in renewed:
+            total = totals.get((s.customer_id, s.product_id), s.quantity)
+            elsewhere[s.pk] = {s.product_id: total - s.quantity}
+    return elsewhere
 
 
 def _managing_partnerships(

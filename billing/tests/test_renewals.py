@@ -211,12 +211,13 @@ def test_the_run_renews_in_batches_each_period_once(world, hosting, django_asser
     ]
     period = datetime.date(2026, 11, 20)
     assert renewals.subscription_renew(subscription_id=due[3].pk, period_starts_on=period)
-    # The list (2) and two batches of 21 statements each (24 before issue 28
+    # The list (2) and two batches of 22 statements each (24 before issue 28
     # queued the emails unrendered and drew the numbers by UPDATE … RETURNING;
     # one more since the ledger's writer reads its subscriptions' latest change
-    # once per batch, to keep their changes in writing order), whatever their
-    # size (one by one, a renewal takes about 20).
-    with django_assert_max_num_queries(2 + 2 * 21):
+    # once per batch, to keep their changes in writing order; one more since the
+    # tier counts the customers' other live units of the product, per batch),
+    # whatever their size (one by one, a renewal takes about 20).
+    with django_assert_max_num_queries(2 + 2 * 22):
         assert renewals.renewals_place_due(today=TODAY, batch_size=3) == 6
     assert renewals.renewals_place_due(today=TODAY, batch_size=3) == 0
     orders = Order.unscoped.filter(kind="renewal")
@@ -261,3 +262,34 @@ def test_a_batch_racing_single_renewals_bills_each_period_once(world, hosting):
     assert Order.unscoped.count() == 4
     numbers = sorted(Invoice.unscoped.values_list("sequence_number", flat=True))
     assert numbers == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("path", ["one by one", "in a batch"])
+@pytest.mark.time_machine(on(2026, 11, 22))
+def test_a_renewal_is_priced_at_the_tier_of_the_customers_total_quantity(world, hosting, path):
+    """SPEC §7 rev. 2: the degressive tier is the one the customer's total
+    quantity of the product reaches, as for any order. 3 + 35 web hostings
+    renew both at the tier of 38 (25 % off), not the 3 at the list price."""
+    small = subscribe(world, hosting, starts_on=datetime.date(2026, 10, 20), quantity=3)
+    large = subscribe(world, hosting, starts_on=datetime.date(2026, 10, 20), quantity=35)
+    # ended before the period began: it no longer counts
+    subscribe(
+        world,
+        hosting,
+        starts_on=datetime.date(2026, 9, 1),
+        quantity=50,
+        ends_on=datetime.date(2026, 11, 19),
+    )
+    period = datetime.date(2026, 11, 20)
+    if path == "one by one":
+        for subscription in (small, large):
+            renewals.subscription_renew(subscription_id=subscription.pk, period_starts_on=period)
+    else:
+        assert renewals.renewals_place(due=[(small.pk, period), (large.pk, period)]) == 2
+    charged = {}
+    for subscription in (small, large):
+        line = Order.unscoped.get(kind="renewal", lines__subscription=subscription).lines.get()
+        assert line.tier_rate == Decimal("0.25")
+        charged[subscription.quantity] = line.charged_amount
+    # 3 x 9.92 = 29.76, less 25 % = 22.32; 35 x 9.92 = 347.20, less 25 % = 260.40
+    assert charged == {3: Decimal("22.32"), 35: Decimal("260.40")}
