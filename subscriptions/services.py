@@ -279,9 +279,18 @@ class LedgerEntry:
         return cls(Kind.NEW, NOTHING, (subscription.quantity, subscription.unit_price))
 
     @classmethod
-    def renewal(cls, subscription: Subscription) -> "LedgerEntry":
-        state = (subscription.quantity, subscription.unit_price)
-        return cls(Kind.RENEWAL, state, state)
+    def renewal(
+        cls, subscription: Subscription, unit_price: Decimal | None = None
+    ) -> "LedgerEntry":
+        """The same quantity billed for another period, at `unit_price` (the
+        public unit price the renewal was priced at: the tier of the customer's
+        total may have moved) or at the price it had."""
+        before = (subscription.quantity, subscription.unit_price)
+        after = (
+            subscription.quantity,
+            subscription.unit_price if unit_price is None else unit_price,
+        )
+        return cls(Kind.RENEWAL, before, after)
 
     @classmethod
     def change(cls, before: tuple[int, Decimal], subscription: Subscription) -> "LedgerEntry":

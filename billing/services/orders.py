@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -28,7 +29,7 @@ from core.exceptions import Conflict
 from partners.models import Access, Partnership, Side
 from partners.selectors import managing_partnership
 from partners.services import partner_grant
-from subscriptions.models import Subscription
+from subscriptions.models import Subscription, SubscriptionChange
 from subscriptions.services import (
     LedgerEntry,
     buyer_check,
@@ -472,17 +473,12 @@ def orders_record(
         ],
         batch_size=1000,
     )
-    ledger_record_many(
-        rows=[
-            (
-                subscription,
-                _ledger_entry(kind, line, subscription),
-                request.period_starts_on,
-                order.pk,
-            )
-            for order, request, line, subscription in pairs
-        ]
-    )
+    ledger_rows = [
+        (subscription, _ledger_entry(kind, line, subscription), request.period_starts_on, order.pk)
+        for order, request, line, subscription in pairs
+    ]
+    _renewals_repriced(ledger_rows)
+    ledger_record_many(rows=ledger_rows)
     CashbackEntry.unscoped.bulk_create(
         [credit for order in orders if (credit := _cashback_credit(order)) is not None]
         + [
@@ -527,13 +523,29 @@ def _cashback_reversal(order: Order, credit: CashbackEntry, amount: Decimal) -> 
 
 
 def _ledger_entry(kind: str, line: QuoteLine, subscription: Subscription) -> LedgerEntry:
-    """A renewal renews; an order opens the subscription it created, unless the
-    caller says what it changed."""
+    """A renewal renews at the unit price it was billed at; an order opens the
+    subscription it created, unless the caller says what it changed."""
     if line.change is not None:
         return line.change
     if kind == Order.Kind.RENEWAL:
-        return LedgerEntry.renewal(subscription)
+        return LedgerEntry.renewal(subscription, unit_price=line.price.public_unit_price)
     return LedgerEntry.opening(subscription)
+
+
+def _renewals_repriced(rows: Sequence[tuple[Subscription, LedgerEntry, Any, Any]]) -> None:
+    """A renewal billed at another unit price than the subscription had (the tier
+    of the customer's total moved, or the list price did) sets that price on the
+    subscription, so that its MRR, read from the ledger, is what it is billed."""
+    repriced = []
+    for subscription, entry, _day, _order in rows:
+        if (
+            entry.kind == SubscriptionChange.Kind.RENEWAL
+            and subscription.unit_price != entry.after[1]
+        ):
+            subscription.unit_price = entry.after[1]
+            repriced.append(subscription)
+    if repriced:
+        Subscription.unscoped.bulk_update(repriced, ["unit_price"])
 
 
 def with_catalog(lines: Sequence[LineRequest]) -> list[LineRequest]:

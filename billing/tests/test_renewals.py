@@ -215,9 +215,11 @@ def test_the_run_renews_in_batches_each_period_once(world, hosting, django_asser
     # queued the emails unrendered and drew the numbers by UPDATE … RETURNING;
     # one more since the ledger's writer reads its subscriptions' latest change
     # once per batch, to keep their changes in writing order; one more since the
-    # tier counts the customers' other live units of the product, per batch),
+    # tier counts the customers' other live units of the product, per batch;
+    # up to two more where renewals move a price, with the UPDATE of the
+    # repriced subscriptions),
     # whatever their size (one by one, a renewal takes about 20).
-    with django_assert_max_num_queries(2 + 2 * 22):
+    with django_assert_max_num_queries(2 + 2 * 24):
         assert renewals.renewals_place_due(today=TODAY, batch_size=3) == 6
     assert renewals.renewals_place_due(today=TODAY, batch_size=3) == 0
     orders = Order.unscoped.filter(kind="renewal")
@@ -270,7 +272,13 @@ def test_a_renewal_is_priced_at_the_tier_of_the_customers_total_quantity(world, 
     """SPEC §7 rev. 2: the degressive tier is the one the customer's total
     quantity of the product reaches, as for any order. 3 + 35 web hostings
     renew both at the tier of 38 (25 % off), not the 3 at the list price."""
-    small = subscribe(world, hosting, starts_on=datetime.date(2026, 10, 20), quantity=3)
+    small = subscribe(
+        world,
+        hosting,
+        starts_on=datetime.date(2026, 10, 20),
+        quantity=3,
+        unit_price=Decimal("9.92"),  # ordered alone, at the list price
+    )
     large = subscribe(world, hosting, starts_on=datetime.date(2026, 10, 20), quantity=35)
     # ended before the period began: it no longer counts
     subscribe(
@@ -293,3 +301,10 @@ def test_a_renewal_is_priced_at_the_tier_of_the_customers_total_quantity(world, 
         charged[subscription.quantity] = line.charged_amount
     # 3 x 9.92 = 29.76, less 25 % = 22.32; 35 x 9.92 = 347.20, less 25 % = 260.40
     assert charged == {3: Decimal("22.32"), 35: Decimal("260.40")}
+    # the 3 were opened at the list price (9.92); renewed at the tier of 38, the
+    # ledger and the subscription say 7.44 from the period on: MRR is what is billed
+    small.refresh_from_db()
+    assert small.unit_price == Decimal("7.44")
+    change = small.changes.get(kind="renewal")
+    assert (change.unit_price_before, change.unit_price_after) == (Decimal("9.92"), Decimal("7.44"))
+    assert change.effective_on == period
