@@ -370,6 +370,9 @@ class OrderRequest:
     # The last day the lines bill (a raise to a last day of service before the
     # period's end, a credit of the days paid); None: the period's end.
     period_ends_on: datetime.date | None = None
+    # False: the lines write no ledger change (a credit split between payers:
+    # the first payer's order carries the one change, amendments.credits).
+    ledger: bool = True
 
 
 def _order_row(quote: Quote, kind: str, placed_by: User | None) -> Order:
@@ -475,6 +478,7 @@ def orders_record(
                 order.pk,
             )
             for order, request, line, subscription in pairs
+            if request.ledger
         ]
     )
     CashbackEntry.unscoped.bulk_create(
