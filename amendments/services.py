@@ -54,8 +54,8 @@ from billing.services.orders import (
     QuoteLine,
     order_check,
     order_record,
-    orders_record,
     ordering_side,
+    orders_record,
     quote_build,
     with_catalog,
 )

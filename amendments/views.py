@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from amendments import services
 from amendments.forms import SubscriptionEndForm, SubscriptionRaiseForm
 from billing.models import Order
+from billing.selectors import credits_placed_with
 from billing.services.orders import PriceChanged
 from billing.views import (
     BillingView,
@@ -269,11 +270,28 @@ class SubscriptionEndView(SubscriptionLowerView):
 
 
 def _credited_message(org: OrgContext, order: Order) -> str:
+    """What was credited to whom: `order`'s payer, and each other payer of the
+    units removed (a credit split between payers, amendments.credits)."""
     line = order.lines.get()
-    return _(
+
+    def payer(credit: Order) -> str:
+        return _("You") if credit.payer_tenant_id == org.tenant.pk else credit.payer_tenant.name
+
+    text = _(
         "%(product)s changed. %(payer)s is credited %(amount)s (excl. VAT) for the unused days."
     ) % {
         "product": line.product.name,
-        "payer": _("You") if order.payer_tenant_id == org.tenant.pk else order.payer_tenant.name,
+        "payer": payer(order),
         "amount": _money(order.currency, order.credited_amount),
     }
+    for other in credits_placed_with(order=order):
+        if org.tenant.is_customer and other.payer_tenant_id != org.tenant.pk:
+            # a partner's credit is its preferential price: never shown to the customer
+            text += " " + _("%(payer)s is credited for the unused days it paid.") % {
+                "payer": payer(other)
+            }
+            continue
+        text += " " + _(
+            "%(payer)s is credited %(amount)s (excl. VAT) for the unused days it paid."
+        ) % {"payer": payer(other), "amount": _money(other.currency, other.credited_amount)}
+    return text

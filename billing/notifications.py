@@ -93,12 +93,12 @@ def orders_placed(*, placed: Sequence[tuple[Order, Invoice]]) -> None:
             params={"invoice": str(invoice.pk)},
         )
         if invoice.kind == Invoice.Kind.CREDIT_NOTE:  # a credit order: its credit note,
-            for partner in _clawed_back(order):  # and to whom it takes cashback back
+            for clawed in _clawed_back(order):  # and to whom it takes cashback back
                 batch.tell(
-                    key=f"order-clawback:{order.pk}:{partner.pk}",
-                    tenant=partner,
+                    key=f"order-clawback:{order.pk}:{clawed.pk}",
+                    tenant=clawed,
                     renderer=CLAWBACK_EMAIL,
-                    params={"order": str(order.pk), "partner": str(partner.pk)},
+                    params={"order": str(order.pk), "partner": str(clawed.pk)},
                 )
             continue
         if order.earning == Earning.CASHBACK and order.ordered_by == Side.CUSTOMER:

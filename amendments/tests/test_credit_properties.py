@@ -18,7 +18,6 @@ preferential unit price is 8.00 and every whole-period amount is exact: the
 only roundings are the days'); Alpine's buyer places every change."""
 
 import datetime
-from decimal import Decimal
 from fractions import Fraction
 
 import pytest
@@ -111,9 +110,7 @@ def _run(world, product, time_machine, anchor, first, first_payer, operations):
         while pending and anchor + datetime.timedelta(days=pending[0][0]) == day:
             _offset, target, payer = pending.pop(0)
             if payer != paying:
-                partnership = partnership_change(
-                    org=owner, partnership=partnership, payment=payer
-                )
+                partnership = partnership_change(org=owner, partnership=partnership, payment=payer)
                 paying = payer
             if ended or target == quantity:
                 continue

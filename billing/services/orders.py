@@ -375,9 +375,12 @@ class OrderRequest:
     ledger: bool = True
 
 
-def _order_row(quote: Quote, kind: str, placed_by: User | None) -> Order:
+def _order_row(
+    quote: Quote, kind: str, placed_by: User | None, placed_at: datetime.datetime
+) -> Order:
     partnership = quote.partnership
     return Order(
+        placed_at=placed_at,
         kind=kind,
         customer=quote.customer,
         partner=quote.partner,
@@ -431,8 +434,9 @@ def orders_record(
 ) -> list[Order]:
     """`order_record` for many orders at once (a batch of renewals): one bulk
     insert per table, and the invoice numbers drawn last, as one block."""
+    placed_at = timezone.now()  # one moment: a credit split between payers is one act
     orders = Order.unscoped.bulk_create(
-        [_order_row(request.quote, kind, placed_by) for request in requests]
+        [_order_row(request.quote, kind, placed_by, placed_at) for request in requests]
     )
     pairs = [
         (order, request, line, subscription)
