@@ -172,6 +172,17 @@ class SubscriptionLowerView(SubscriptionRaiseView):
     def preview_context(self, credit: services.Credit) -> dict:  # type: ignore[override]
         context = {"credit": credit, **_quote_context(self.org, credit.quote)}
         context["credit_total"] = credit.quote.credit
+        context["credit_payers"] = [  # one credit note per payer (amendments.credits)
+            (
+                _("You")
+                if share.quote.payer_tenant.pk == self.org.tenant.pk
+                else share.quote.payer_tenant.name,
+                None
+                if self.org.tenant.is_customer and share.quote.payer_tenant.pk != self.org.tenant.pk
+                else share.quote.credit,
+            )
+            for share in credit.credited.shares
+        ]
         context["clawback"] = credit.quote.clawback if self.partner_side else None
         context["renewal_charged"] = credit.renewal.charged if credit.renewal else None
         return context

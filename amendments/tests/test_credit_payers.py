@@ -10,6 +10,8 @@ April 21 days remain, on 16 April 15."""
 import datetime
 from decimal import Decimal
 
+from django.urls import reverse
+
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
 from billing.tests.conftest import grant, org
 from partners.services import partnership_change
@@ -209,3 +211,32 @@ def test_ending_now_after_later_changes_writes_one_cancel_and_one_credit(
     # what Müller paid in all: 35 units for 9 days, 30 for 2, 33 for 4, to the cent
     paid = sum(i.total for i in Invoice.unscoped.filter(payer=world.customer))
     assert paid == Decimal("78.12") + Decimal("14.88") + Decimal("32.74")
+
+
+def test_the_lower_page_names_each_payer_credited(world, api, browser, hosting, time_machine):
+    partnership, subscription = _open(world, api, time_machine, "customer")
+    _switch_and_raise(world, api, time_machine, partnership, subscription, "partner")
+    time_machine.move_to(on(2026, 4, 16, 9))
+    client = browser(world.partner_owner)
+    page = reverse(
+        "customer_subscription_lower",
+        kwargs={
+            "slug": "alpine",
+            "customer_id": world.customer.pk,
+            "subscription_id": subscription.pk,
+        },
+    )
+
+    preview = client.post(page, {"quantity": "30", "action": "preview"}).content.decode()
+    placed = client.post(
+        page, {"quantity": "30", "action": "place", "expected_total": "-33.48"}, follow=True
+    ).content.decode()
+
+    assert "<li>You: CHF&nbsp;14.88</li>" in preview
+    assert "<li>Bäckerei Müller: CHF&nbsp;18.60</li>" in preview
+    assert 'data-figure="credit">CHF&nbsp;33.48' in preview
+    assert "is credited CHF 14.88 (excl. VAT) for the unused days." in placed
+    assert "Bäckerei Müller is credited CHF 18.60 (excl. VAT) for the unused days it paid." in (
+        placed
+    )
+    assert Order.unscoped.filter(kind="credit").count() == 2
