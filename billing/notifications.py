@@ -117,12 +117,13 @@ def _clawed_back(order: Order) -> list[Tenant]:
     """The partners whose cashback the credit order `order` takes back."""
     if order.clawback_amount <= 0:
         return []
-    ids = set(
-        CashbackEntry.unscoped.filter(order=order, kind=CashbackEntry.Kind.REVERSAL).values_list(
-            "partner_id", flat=True
+    return list(
+        Tenant.objects.filter(
+            cashback_entries__order=order, cashback_entries__kind=CashbackEntry.Kind.REVERSAL
         )
+        .distinct()
+        .order_by("name")
     )
-    return list(Tenant.objects.filter(pk__in=ids).order_by("name"))
 
 
 INVOICE_EMAIL = "billing.invoice"

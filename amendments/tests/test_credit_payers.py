@@ -48,7 +48,11 @@ def _switch_and_raise(world, api, time_machine, partnership, subscription, payme
 
 
 def _credit_orders():
-    return list(Order.unscoped.filter(kind="credit").order_by("placed_at", "pk"))
+    """The credit orders as placed: one act's share a moment, their credit
+    notes numbered newest payer first."""
+    return list(
+        Order.unscoped.filter(kind="credit").order_by("placed_at", "invoices__sequence_number")
+    )
 
 
 def test_a_lowering_credits_the_customer_and_the_partner_each_for_the_units_it_paid(
