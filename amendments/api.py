@@ -33,7 +33,14 @@ from tenants.selectors import OrgContext
 def _change_preview(org: OrgContext, change: services.Raise | services.Credit) -> dict:
     """The preview of a change to a subscription: its quote, each line saying
     what the subscription goes from and to (SPEC §7's preview, per line)."""
-    body = quote_as_seen(change.quote, by_partner=selectors.sees_margin(org))
+    by_partner = selectors.sees_margin(org)
+    body = quote_as_seen(change.quote, by_partner=by_partner)
+    if isinstance(change, services.Credit):  # a line per payer credited, each its own
+        body["lines"] = [
+            line
+            for share in change.credited.shares
+            for line in quote_as_seen(share.quote, by_partner=by_partner)["lines"]
+        ]
     body["lines"] = [{**line, **change_figures(change)} for line in body["lines"]]
     return QuoteSerializer(body).data
 

@@ -49,12 +49,14 @@ from billing.selectors import live_quantities
 from billing.services.orders import (
     MAX_QUANTITY,
     LineRequest,
+    OrderRequest,
     PriceChanged,
     Quote,
     QuoteLine,
     order_check,
     order_record,
     ordering_side,
+    orders_record,
     quote_build,
     with_catalog,
 )
@@ -363,16 +365,23 @@ def _side(
 
 
 def _credit_record(priced: Credit, entry: LedgerEntry, placed_by: User | None) -> Order:
-    """The credit order of `priced`, its line writing `entry` to the ledger."""
-    (line,) = priced.quote.lines
-    return order_record(
-        quote=replace(priced.quote, lines=[replace(line, change=entry)]),
-        kind=Order.Kind.CREDIT,
-        placed_by=placed_by,
-        period_starts_on=priced.on,
-        subscriptions=[priced.subscription],
-        period_ends_on=priced.until,
-    )
+    """The credit orders of `priced`, one per payer of the units removed (each
+    with its credit note), the first (the newest payer's) writing `entry` to
+    the ledger; that first order is returned."""
+    requests = [
+        OrderRequest(
+            quote=replace(
+                share.quote,
+                lines=[replace(line, change=entry) for line in share.quote.lines],
+            ),
+            period_starts_on=priced.on,
+            subscriptions=[priced.subscription],
+            period_ends_on=share.until,
+            ledger=index == 0,
+        )
+        for index, share in enumerate(priced.credited.shares)
+    ]
+    return orders_record(requests=requests, kind=Order.Kind.CREDIT, placed_by=placed_by)[0]
 
 
 def _lower_commit(subscription: Subscription, priced: Credit, placed_by: User | None) -> Order:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from amendments import services
 from amendments.forms import SubscriptionEndForm, SubscriptionRaiseForm
 from billing.models import Order
+from billing.selectors import credits_placed_with
 from billing.services.orders import PriceChanged
 from billing.views import (
     BillingView,
@@ -26,6 +27,7 @@ from billing.views import (
 from core.exceptions import Conflict
 from subscriptions.selectors import subscription_get
 from subscriptions.services import subscription_write_check
+from tenants.models import Tenant
 from tenants.selectors import OrgContext
 from tenants.web import form_add_service_errors
 
@@ -148,8 +150,12 @@ class SubscriptionChangeView(BillingView):
         return self.respond(request, form, **self.preview_context(preview))
 
 
+def _payer_name_of(org: OrgContext, payer: Tenant) -> str:
+    return _("You") if payer.pk == org.tenant.pk else payer.name
+
+
 def _payer_name(org: OrgContext, order: Order) -> str:
-    return _("You") if order.payer_tenant_id == org.tenant.pk else order.payer_tenant.name
+    return _payer_name_of(org, order.payer_tenant)
 
 
 # --- a subscription raised mid-period --------------------------------------------------------
@@ -220,6 +226,15 @@ class SubscriptionLowerView(SubscriptionChangeView):
     def preview_context(self, credit: services.Credit) -> dict:
         context = {"credit": credit, **_quote_context(self.org, credit.quote)}
         context["credit_total"] = credit.quote.credit
+        context["credit_payers"] = [  # one credit note per payer (amendments.credits)
+            (
+                _payer_name_of(self.org, share.quote.payer_tenant),
+                None
+                if self.org.tenant.is_customer and share.quote.payer_tenant.pk != self.org.tenant.pk
+                else share.quote.credit,
+            )
+            for share in credit.credited.shares
+        ]
         context["clawback"] = credit.quote.clawback if self.partner_side else None
         context["renewal_charged"] = credit.renewal.charged if credit.renewal else None
         return context
@@ -232,14 +247,30 @@ class SubscriptionLowerView(SubscriptionChangeView):
         return order
 
     def committed_message(self, order: Order) -> str:
+        """What was credited to whom: `order`'s payer, and each other payer of
+        the units removed (a credit split between payers, amendments.credits)."""
         line = order.lines.get()
-        return _(
+        text = _(
             "%(product)s changed. %(payer)s is credited %(amount)s (excl. VAT) for the unused days."
         ) % {
             "product": line.product.name,
             "payer": _payer_name(self.org, order),
             "amount": _money(order.currency, order.credited_amount),
         }
+        for other in credits_placed_with(order=order):
+            if self.org.tenant.is_customer and other.payer_tenant_id != self.org.tenant.pk:
+                # a partner's credit is its preferential price: never shown to the customer
+                text += " " + _("%(payer)s is credited for the unused days it paid.") % {
+                    "payer": _payer_name(self.org, other)
+                }
+                continue
+            text += " " + _(
+                "%(payer)s is credited %(amount)s (excl. VAT) for the unused days it paid."
+            ) % {
+                "payer": _payer_name(self.org, other),
+                "amount": _money(other.currency, other.credited_amount),
+            }
+        return text
 
 
 class SubscriptionEndView(SubscriptionLowerView):

@@ -296,22 +296,32 @@ class SubscriptionViewSet(subscriptions_api.SubscriptionViewSet):
         """Open a subscription by an order placed today (with `dry_run`: its preview)."""
         body = request.data if hasattr(request.data, "get") else {}
         customer = self._customer_to_write(body.get("customer"))
-        serializer = SubscriptionOrderSerializer(data=request.data)
+        serializer = SubscriptionOrderSerializer(data=request.data, context={"org": self.org})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         # a limited grant without this product: the 404 of a customer out of reach
         subscription_services.subscription_write_check(
             org=self.org, customer=customer, product=data["product"]
         )
-        line = LineRequest(data["product"], data["quantity"], ends_on=data.get("ends_on"))
+        line = LineRequest(
+            data["product"],
+            data["quantity"],
+            ends_on=data.get("ends_on"),
+            special_price=data.get("unit_price"),
+        )
+        # staff's special price: checked (reason, 400) before anything is priced
+        reason = special_prices.special_prices_check(
+            org=self.org, lines=[line], price_reason=data.get("price_reason")
+        )
         try:
             if data["dry_run"]:
                 quote = orders.quote_for(org=self.org, customer=customer, lines=[line])
                 return Response(_preview(self.org, quote))
-            order = orders.order_place_for(
+            order = special_prices.order_place_special(
                 org=self.org,
                 customer=customer,
                 lines=[line],
+                price_reason=reason,
                 expected_total=data.get("expected_total"),
             )
         except ValidationError as exc:

@@ -1,8 +1,11 @@
 """The form of the quote and order pages: up to five lines of product and
-quantity (and, on the partner's quote page, the customer). It parses; the
-billing services price, check and write, and their messages show inline."""
+quantity (and, on the partner's quote page, the customer; on the order page,
+for platform staff only, a special unit price per line and its reason). It
+parses; the billing services price, check and write, and their messages show
+inline."""
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -11,6 +14,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from billing.services.orders import MAX_QUANTITY, LineRequest
+from billing.services.special_prices import REASON_MAX_LENGTH
 from catalog.models import Product
 from tenants.models import Tenant
 
@@ -26,9 +30,13 @@ class OrderLinesForm(forms.Form):
         *args: Any,
         products: list[Product],
         customers: Iterable[Tenant] | None = None,
+        special_prices: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        # Staff's special prices (billing.services.special_prices): the fields
+        # exist for staff only; anyone else sending one gets a form error.
+        self.special_prices = special_prices
         self.products = {str(p.pk): p for p in products}
         self.customers: dict[str, Tenant] | None = None
         if customers is not None:
@@ -54,15 +62,55 @@ class OrderLinesForm(forms.Form):
                 required=False,
                 widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
             )
+            if special_prices:
+                self.fields[f"unit_price_{n}"] = forms.DecimalField(
+                    label=_("Special unit price %(number)s") % {"number": n + 1},
+                    min_value=Decimal("0"),
+                    max_digits=12,
+                    decimal_places=2,
+                    required=False,
+                    widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+                )
+        if special_prices:
+            self.fields["price_reason"] = forms.CharField(
+                label=_("Why a special price"),
+                max_length=REASON_MAX_LENGTH,
+                required=False,
+                help_text=_(
+                    "Platform staff only: required with a special unit price, recorded in "
+                    "the audit log and shown on the order."
+                ),
+            )
 
     @property
     def rows(self) -> list[tuple]:
-        """(product field, quantity field) per line, for the template."""
-        return [(self[f"product_{n}"], self[f"quantity_{n}"]) for n in range(FORM_LINES)]
+        """(product field, quantity field, special unit price field or None) per
+        line, for the template."""
+        return [
+            (
+                self[f"product_{n}"],
+                self[f"quantity_{n}"],
+                self[f"unit_price_{n}"] if self.special_prices else None,
+            )
+            for n in range(FORM_LINES)
+        ]
+
+    @property
+    def price_reason_field(self) -> BoundField | None:
+        return self["price_reason"] if self.special_prices else None
+
+    def price_reason(self) -> str:
+        return self.cleaned_data.get("price_reason", "") if self.special_prices else ""
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
+        if not self.special_prices and any(
+            key.startswith("unit_price_") or key == "price_reason" for key in self.data
+        ):
+            raise forms.ValidationError(
+                _("Prices come from the pricing rules; a client cannot set one.")
+            )
         chosen = 0
         for n in range(FORM_LINES):
             product = cleaned.get(f"product_{n}")
@@ -95,6 +143,7 @@ class OrderLinesForm(forms.Form):
             LineRequest(
                 self.products[self.cleaned_data[f"product_{n}"]],
                 self.cleaned_data[f"quantity_{n}"],
+                special_price=self.cleaned_data.get(f"unit_price_{n}"),
             )
             for n in range(FORM_LINES)
             if self.cleaned_data.get(f"product_{n}")

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import Earning, Invoice, Order
+from billing.models import CashbackEntry, Earning, Invoice, Order
 from partners.models import Side
 from tenants.emails import (
     Notification,
@@ -91,7 +92,14 @@ def orders_placed(*, placed: Sequence[tuple[Order, Invoice]]) -> None:
             renderer=INVOICE_EMAIL,
             params={"invoice": str(invoice.pk)},
         )
-        if invoice.kind == Invoice.Kind.CREDIT_NOTE:  # a credit order: its credit note only
+        if invoice.kind == Invoice.Kind.CREDIT_NOTE:  # a credit order: its credit note,
+            for clawed in _clawed_back(order):  # and to whom it takes cashback back
+                batch.tell(
+                    key=f"order-clawback:{order.pk}:{clawed.pk}",
+                    tenant=clawed,
+                    renderer=CLAWBACK_EMAIL,
+                    params={"order": str(order.pk), "partner": str(clawed.pk)},
+                )
             continue
         if order.earning == Earning.CASHBACK and order.ordered_by == Side.CUSTOMER:
             partner = order.partner
@@ -105,8 +113,22 @@ def orders_placed(*, placed: Sequence[tuple[Order, Invoice]]) -> None:
     batch.write()
 
 
+def _clawed_back(order: Order) -> list[Tenant]:
+    """The partners whose cashback the credit order `order` takes back."""
+    if order.clawback_amount <= 0:
+        return []
+    return list(
+        Tenant.objects.filter(
+            cashback_entries__order=order, cashback_entries__kind=CashbackEntry.Kind.REVERSAL
+        )
+        .distinct()
+        .order_by("name")
+    )
+
+
 INVOICE_EMAIL = "billing.invoice"
 CASHBACK_EMAIL = "billing.order-cashback"
+CLAWBACK_EMAIL = "billing.order-clawback"
 
 
 @notification_renderer(INVOICE_EMAIL)
@@ -188,6 +210,41 @@ def _cashback_email(params: dict) -> Notification:
                 _("Cashback credited to your prepaid account: {amount}."),
                 amount=_amount(order.currency, order.cashback_amount),
             ),
+        ],
+        url=reverse("order_detail", kwargs={"slug": partner.slug, "order_id": order.pk}),
+        label=_("View the order"),
+    )
+
+
+@notification_renderer(CLAWBACK_EMAIL)
+def _clawback_email(params: dict) -> Notification:
+    """To a partner whose cashback a credit order takes back (a lowering, an
+    early end, a replaced edition): the customer, the credit note and the
+    amount taken from its prepaid account."""
+    order = Order.unscoped.select_related("customer").get(pk=params["order"])
+    partner = Tenant.objects.get(pk=params["partner"])
+    taken = -(
+        CashbackEntry.unscoped.filter(
+            order=order, partner=partner, kind=CashbackEntry.Kind.REVERSAL
+        ).aggregate(total=Sum("amount"))["total"]
+        or Decimal("0.00")
+    ).quantize(Decimal("0.01"))  # SQLite sums decimals as floats
+    credit_note = order.invoices.get(kind=Invoice.Kind.CREDIT_NOTE)
+    amount = _amount(order.currency, taken)
+    return Notification(
+        subject=format_lazy(
+            _("Cashback taken back for {customer}: {amount}"),
+            customer=order.customer.name,
+            amount=amount,
+        ),
+        lines=[
+            format_lazy(
+                _("{customer} was credited for unused days of {products} (credit note {number})."),
+                customer=order.customer.name,
+                products=_products(order),
+                number=credit_note.number,
+            ),
+            format_lazy(_("Taken back from your prepaid account: {amount}."), amount=amount),
         ],
         url=reverse("order_detail", kwargs={"slug": partner.slug, "order_id": order.pk}),
         label=_("View the order"),

@@ -274,3 +274,25 @@ def billing_export_rows(*, org: OrgContext) -> Iterator[tuple]:
     for row in rows.iterator(chunk_size=2000):
         placed_at = timezone.localtime(row[0])
         yield (placed_at.date().isoformat(), *row[1:20], row[20] or "")
+
+
+def credits_placed_with(*, order: Order) -> list[Order]:
+    """The other credit orders placed with the credit order `order` for the same
+    subscription: one per other payer of the units a change removed
+    (amendments.credits), placed in one act (`placed_at`). The caller read
+    `order` through the permission function."""
+    if order.kind != Order.Kind.CREDIT:
+        return []
+    subscriptions = order.lines.values_list("subscription_id", flat=True)
+    return list(
+        Order.unscoped.filter(
+            kind=Order.Kind.CREDIT,
+            customer_id=order.customer_id,
+            placed_at=order.placed_at,
+            lines__subscription_id__in=list(subscriptions),
+        )
+        .exclude(pk=order.pk)
+        .select_related("payer_tenant")
+        .distinct()
+        .order_by("pk")
+    )

@@ -115,18 +115,34 @@ class PreviewThenCommit(serializers.Serializer):
     )
 
 
-class OrderLineCreateSerializer(RefusesRuledFields):
-    product = ProductCodeField(help_text="The product's code.")
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
-    unit_price = serializers.DecimalField(
+def special_unit_price(what: str) -> serializers.DecimalField:
+    """Staff's special unit price of `what` (billing.services.special_prices)."""
+    return serializers.DecimalField(
         max_digits=12,
         decimal_places=2,
         min_value=Decimal("0"),
         required=False,
-        help_text="Platform staff only, with `price_reason`: a special public unit price "
-        "for this line instead of the rules' (no degressive tier on top; audited). "
-        "Anyone else: 400.",
+        help_text=f"Platform staff only, with `price_reason`: a special public unit price "
+        f"for {what} instead of the rules' (no degressive tier on top; audited; renewals "
+        f"price by the rules). Anyone else: 400.",
     )
+
+
+def special_price_reason(what: str) -> serializers.CharField:
+    """Why `what` has staff's special unit price (required with one, refused without)."""
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text=f"Why {what} has a special `unit_price` (platform staff; required with "
+        f"one, refused without one). Recorded in the audit log and shown on the order.",
+    )
+
+
+class OrderLineCreateSerializer(RefusesRuledFields):
+    product = ProductCodeField(help_text="The product's code.")
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    unit_price = special_unit_price("this line")
 
     staff_may_set = ("unit_price",)
 
@@ -142,13 +158,7 @@ class OrderCreateSerializer(RefusesRuledFields):
     )
     # ListSerializer's max_length (DRF 3.14) is missing from the stubs.
     lines = OrderLineCreateSerializer(many=True, allow_empty=False, max_length=MAX_LINES)  # type: ignore[call-arg]
-    price_reason = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=500,
-        help_text="Why a line has a special `unit_price` (platform staff; required with one, "
-        "refused without one). Recorded in the audit log and shown on the order.",
-    )
+    price_reason = special_price_reason("a line")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         org = self.context["org"]
@@ -178,6 +188,10 @@ class SubscriptionOrderSerializer(PreviewThenCommit, RefusesRuledFields):
     ends_on = serializers.DateField(
         required=False, allow_null=True, help_text="The last day of service; none: it renews."
     )
+    unit_price = special_unit_price("the opening order")
+    price_reason = special_price_reason("the subscription's order")
+
+    staff_may_set = ("unit_price",)
 
 
 # --- quotes -----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from billing import selectors
 from billing.api import billing_export_response
 from billing.forms import OrderLinesForm
 from billing.models import Earning, Order, Payer, PriceBasis
-from billing.services import orders
+from billing.services import orders, special_prices
 from billing.services.orders import PriceChanged
 from catalog.models import Product
 from partners.selectors import customer_get_for_partner, customers_visible_to
@@ -239,7 +239,9 @@ class OrderPlaceView(BillingView):
     def new_form(
         self, data: QueryDict | None = None, initial: dict | None = None
     ) -> OrderLinesForm:
-        return OrderLinesForm(data, products=_active_products(), initial=initial)
+        return OrderLinesForm(
+            data, products=_active_products(), initial=initial, special_prices=self.org.is_staff
+        )
 
     def respond(self, request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
         context = {
@@ -280,11 +282,15 @@ class OrderPlaceView(BillingView):
             lines = form.line_requests()
             expected = _expected_total(request.POST.get("expected_total"))
             try:
+                reason = special_prices.special_prices_check(
+                    org=self.org, lines=lines, price_reason=form.price_reason()
+                )
                 if request.POST.get("action") == "place" and expected is not None:
-                    order = orders.order_place_for(
+                    order = special_prices.order_place_special(
                         org=self.org,
                         customer=self.customer,
                         lines=lines,
+                        price_reason=reason,
                         expected_total=expected,
                     )
                     messages.success(request, self.placed_message(order))

@@ -576,3 +576,43 @@ def test_the_credit_pages_answer_like_the_other_subscription_pages(world, browse
     assert "raise the quantity instead" in raising.content.decode()
     assert zero.status_code == 400
     assert Order.unscoped.count() == 1
+
+
+def test_the_partner_whose_cashback_is_taken_back_is_emailed_in_its_language(
+    world, api, subscribed
+):
+    world.partner_admin.language = "de"
+    world.partner_admin.save(update_fields=["language"])
+
+    placed = api(world.customer_owner, world.customer).patch(url(subscribed), {"quantity": 30})
+
+    order = Order.unscoped.get(pk=placed.json()["order"]["id"])
+    assert order.clawback_amount == Decimal("3.72")
+    emails = {
+        email.to: email
+        for email in OutboundEmail.objects.filter(key__startswith=f"order-clawback:{order.pk}")
+    }
+    assert set(emails) == {world.partner_owner.email, world.partner_admin.email}
+    for email in emails.values():  # rendered at delivery, in the recipient's language
+        assert emails_module.email_deliver(email_id=str(email.pk)) is True
+        email.refresh_from_db()
+    english, german = emails[world.partner_owner.email], emails[world.partner_admin.email]
+    assert english.subject.endswith("Cashback taken back for Bäckerei Müller: CHF 3.72")
+    assert "credit note CN-2026-000001" in english.body_text
+    assert "Taken back from your prepaid account: CHF 3.72." in english.body_text
+    assert f"/alpine/orders/{order.pk}/" in english.body_text
+    assert "Bäckerei Müller" in german.subject and "CHF 3.72" in german.subject
+    assert "Cashback taken back" not in german.subject
+    assert "CN-2026-000001" in german.body_text
+    # the customer is told its credit, never the clawback
+    customer_mail = OutboundEmail.objects.filter(to=world.customer_owner.email)
+    assert not customer_mail.filter(key__startswith="order-clawback:").exists()
+
+
+def test_a_credit_that_takes_no_cashback_back_emails_no_partner(world, api, hosting, time_machine):
+    subscription = open_35(world, api, time_machine, payment="partner")
+
+    api(world.partner_owner, world.partner).patch(url(subscription), {"quantity": 30})
+
+    assert Order.unscoped.get(kind="credit").clawback_amount == Decimal("0.00")
+    assert not OutboundEmail.objects.filter(key__startswith="order-clawback:").exists()

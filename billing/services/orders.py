@@ -376,11 +376,17 @@ class OrderRequest:
     # The last day the lines bill (a raise to a last day of service before the
     # period's end, a credit of the days paid); None: the period's end.
     period_ends_on: datetime.date | None = None
+    # False: the lines write no ledger change (a credit split between payers:
+    # the first payer's order carries the one change, amendments.credits).
+    ledger: bool = True
 
 
-def _order_row(quote: Quote, kind: str, placed_by: User | None) -> Order:
+def _order_row(
+    quote: Quote, kind: str, placed_by: User | None, placed_at: datetime.datetime
+) -> Order:
     partnership = quote.partnership
     return Order(
+        placed_at=placed_at,
         kind=kind,
         customer=quote.customer,
         partner=quote.partner,
@@ -434,8 +440,9 @@ def orders_record(
 ) -> list[Order]:
     """`order_record` for many orders at once (a batch of renewals): one bulk
     insert per table, and the invoice numbers drawn last, as one block."""
+    placed_at = timezone.now()  # one moment: a credit split between payers is one act
     orders = Order.unscoped.bulk_create(
-        [_order_row(request.quote, kind, placed_by) for request in requests]
+        [_order_row(request.quote, kind, placed_by, placed_at) for request in requests]
     )
     pairs = [
         (order, request, line, subscription)
@@ -476,6 +483,7 @@ def orders_record(
     ledger_rows = [
         (subscription, _ledger_entry(kind, line, subscription), request.period_starts_on, order.pk)
         for order, request, line, subscription in pairs
+        if request.ledger
     ]
     _renewals_repriced(ledger_rows)
     ledger_record_many(rows=ledger_rows)

@@ -84,6 +84,8 @@ def order_place_special(
     and audited with the rules' price before and the special one after."""
     reason = special_prices_check(org=org, lines=lines, price_reason=price_reason)
     order = order_place_for(org=org, customer=customer, lines=lines, expected_total=expected_total)
+    if not reason:  # no special price: an order like any other
+        return order
     special = {
         line.product.pk: line for line in with_catalog(lines) if line.special_price is not None
     }

@@ -53,6 +53,7 @@ def _order(customer, product="web-hosting", quantity=3) -> dict:
 # credit order. MRR from the ledger: a new last day reads the ledger and writes
 # its end (2), a raise reads the later changes it may restate (1), and every
 # write of the ledger reads its subscriptions' latest change (1: writing order).
+# A credit that takes cashback back finds the partners to email (1: end now).
 API = {
     "quote": ("post", "/api/v1/quotes/", "order", 200, 9),
     "order": ("post", "/api/v1/orders/", "order", 201, 24),
@@ -68,7 +69,7 @@ API = {
     ),
     "raise": ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}, 200, 26),
     "end at period end": ("delete", "/api/v1/subscriptions/{s}/?at=period_end", None, 200, 11),
-    "end now": ("delete", "/api/v1/subscriptions/{s}/", None, 200, 33),
+    "end now": ("delete", "/api/v1/subscriptions/{s}/", None, 200, 34),
 }
 
 
@@ -120,7 +121,8 @@ def test_the_answers_show_what_was_saved(world, api, mailboxes):
 # raise page 7 (2) and preview 14 (4), edit and cancel pages 8 (3) and their
 # POSTs 9 (3); the order page as now. Issue 28: the previews one fewer (the
 # product not read again). The cancel page now leads to "End now". The edit
-# POST: its new last day read from and written to the ledger (2).
+# POST: its new last day read from and written to the ledger (2). A credit's
+# preview reads the lines paying for the day once, their cashback from them (-1).
 PAGES = {
     "order page": ("customer_order_place", False, None, 200, 7),
     "order preview": ("customer_order_place", False, "lines", 200, 11),
@@ -129,9 +131,9 @@ PAGES = {
     "edit page": ("customer_subscription_edit", True, None, 200, 6),
     "edit": ("customer_subscription_edit", True, {"ends_on": "2099-01-01"}, 302, 11),
     "lower page": ("customer_subscription_lower", True, None, 200, 6),
-    "lower preview": ("customer_subscription_lower", True, {"quantity": 1}, 200, 15),
+    "lower preview": ("customer_subscription_lower", True, {"quantity": 1}, 200, 14),
     "end page": ("customer_subscription_end", True, None, 200, 6),
-    "end preview": ("customer_subscription_end", True, {"action": "preview"}, 200, 13),
+    "end preview": ("customer_subscription_end", True, {"action": "preview"}, 200, 12),
     "cancel page": ("customer_subscription_cancel", True, None, 302, 4),
 }
 

@@ -144,3 +144,112 @@ def test_the_order_and_the_invoice_show_the_special_price(world, api, browser, h
 
     assert "special price: Goodwill after the outage of 2 December" in order_page
     assert "data-special-price" in invoice_page and "special price" in invoice_page
+
+
+# --- the same special prices on `POST subscriptions/` and the order page ------------------
+
+SUBSCRIPTIONS = "/api/v1/subscriptions/"
+
+
+def test_staff_open_a_subscription_at_a_special_price_with_a_reason(world, api, hosting):
+    grant(world, access="full", payment="customer")
+    staff = api(world.staff, world.customer)
+    body = {"product": "web-hosting", "quantity": 35, "unit_price": "5.00"}
+    reason = "Goodwill after the outage of 2 December"
+
+    preview = staff.post(SUBSCRIPTIONS, {**body, "price_reason": reason, "dry_run": True})
+    without_reason = staff.post(SUBSCRIPTIONS, body)
+    assert nothing_written()
+    placed = staff.post(SUBSCRIPTIONS, {**body, "price_reason": reason, "expected_total": "175.00"})
+
+    assert preview.status_code == 200, preview.json()
+    assert preview.json()["totals"]["charged"] == "175.00"
+    assert without_reason.status_code == 400
+    assert set(without_reason.json()) == {"price_reason"}
+    assert placed.status_code == 201, placed.json()
+    assert placed.json()["subscription"]["unit_price"] == "5.00"
+    (line,) = placed.json()["order"]["lines"]
+    assert (line["special_price"], line["price_reason"]) == (True, reason)
+    order = Order.unscoped.get()
+    assert Invoice.unscoped.get(order=order).total == Decimal("175.00")
+    (event,) = AuditEvent.unscoped.filter(action=AuditEvent.Action.ORDER_SPECIAL_PRICE)
+    assert (event.actor, event.details["reason"], event.details["lines"]) == (
+        world.staff,
+        reason,
+        [{"product": "web-hosting", "quantity": 35, "before": "7.44", "after": "5.00"}],
+    )
+
+
+@pytest.mark.parametrize("who", ["customer_owner", "partner_owner"])
+def test_anyone_else_opening_a_subscription_with_a_unit_price_gets_400(world, api, hosting, who):
+    grant(world, access="full", payment="customer")
+    tenant = world.customer if who == "customer_owner" else world.partner
+    body = {
+        "customer": str(world.customer.id),
+        "product": "web-hosting",
+        "quantity": 35,
+        "unit_price": "0.00",
+        "price_reason": "Because",
+    }
+
+    answer = api(getattr(world, who), tenant).post(SUBSCRIPTIONS, body)
+
+    assert answer.status_code == 400
+    assert "unit_price" in answer.json()
+    assert nothing_written()
+
+
+def test_staff_order_at_a_special_price_on_the_order_page(world, browser, hosting):
+    grant(world, access="full", payment="customer")
+    client = browser(world.staff)
+    url = f"/t/{world.customer.slug}/orders/new/"
+    lines = {"product_0": str(hosting.pk), "quantity_0": "35", "unit_price_0": "5.00"}
+    reason = "Goodwill after the outage of 2 December"
+
+    form = client.get(url).content.decode()
+    unexplained = client.post(url, {**lines, "action": "preview"})
+    preview = client.post(url, {**lines, "price_reason": reason, "action": "preview"})
+    assert nothing_written()
+    placed = client.post(
+        url,
+        {**lines, "price_reason": reason, "action": "place", "expected_total": "175.00"},
+        follow=True,
+    )
+
+    assert 'name="unit_price_0"' in form and 'name="price_reason"' in form
+    assert unexplained.status_code == 400
+    assert "Say why this line has a special price." in unexplained.content.decode()
+    assert preview.status_code == 200
+    assert 'name="expected_total" value="175.00"' in preview.content.decode()
+    assert placed.status_code == 200
+    order = Order.unscoped.get()
+    assert order.charged_amount == Decimal("175.00")
+    assert OrderLine.unscoped.get().price_reason == reason
+    assert f"special price: {reason}" in placed.content.decode()
+    assert AuditEvent.unscoped.filter(
+        action=AuditEvent.Action.ORDER_SPECIAL_PRICE, actor=world.staff
+    ).exists()
+
+
+def test_the_order_page_has_no_special_price_for_anyone_else(world, browser, hosting):
+    grant(world, access="full", payment="customer")
+    client = browser(world.customer_owner)
+    url = f"/t/{world.customer.slug}/orders/new/"
+
+    form = client.get(url).content.decode()
+    sent = client.post(
+        url,
+        {
+            "product_0": str(hosting.pk),
+            "quantity_0": "35",
+            "unit_price_0": "0.00",
+            "price_reason": "Because",
+            "action": "place",
+            "expected_total": "0.00",
+        },
+    )
+
+    assert 'name="unit_price_0"' not in form and 'name="price_reason"' not in form
+    assert sent.status_code == 400
+    assert "Prices come from the pricing rules" in sent.content.decode()
+    assert nothing_written()
