@@ -10,6 +10,13 @@ from portal.health import livez, readyz
 from portal.i18n import language_set
 from portal.profile import profile
 from portal.provider import PartnerInviteView, PartnerStatusView, PartnersView
+from portal.provider_platform import (
+    AuditExportView,
+    AuditLogView,
+    PlatformMrrView,
+    TendersView,
+    TenderWithdrawView,
+)
 from tenants import views as tenant_views
 from tenders.urls import public_urlpatterns as tender_public_urls
 
@@ -66,4 +73,14 @@ urlpatterns = [
     path("t/<slug:slug>/", include("upsell.urls")),
     path("t/<slug:slug>/", include("tenders.urls")),
     *tender_public_urls,
+    # The provider console's platform pages (portal.provider_platform).
+    path("provider/mrr/", PlatformMrrView.as_view(), name="provider_mrr"),
+    path("provider/audit/", AuditLogView.as_view(), name="provider_audit"),
+    path("provider/audit/export.csv", AuditExportView.as_view(), name="provider_audit_export"),
+    path("provider/tenders/", TendersView.as_view(), name="provider_tenders"),
+    path(
+        "provider/tenders/<uuid:tender_id>/withdraw/",
+        TenderWithdrawView.as_view(),
+        name="provider_tender_withdraw",
+    ),
 ]

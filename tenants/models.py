@@ -534,6 +534,8 @@ class AuditEvent(AppendOnly):
         TENANT_REINSTATED = "tenant.reinstated", _("Organization reinstated")
         REAUTH_FAILED = "reauth.failed", _("Wrong password when confirming a sensitive action")
         ORDER_SPECIAL_PRICE = "order.special_price", _("Special price set by staff")
+        TENDER_WITHDRAWN = "tender.withdrawn", _("Request for offers withdrawn by the platform")
+        EXPORT_AUDIT = "export.audit", _("Audit log exported")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(

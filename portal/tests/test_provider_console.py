@@ -15,13 +15,14 @@ from tenants.tests.factories import MembershipFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def provider_urls(partner_id=None) -> list[str]:
-    """Every /provider/ URL, a partner's id where the pattern takes one."""
-    partner_id = partner_id or uuid.uuid4()
+def provider_urls(partner_id=None, **ids) -> list[str]:
+    """Every /provider/ URL, a partner's id where the pattern takes one (and any
+    other id it takes from `ids`, else a new one)."""
+    ids["partner_id"] = partner_id or uuid.uuid4()
     return [
         reverse(
             p.name,
-            kwargs={"partner_id": partner_id} if "partner_id" in p.pattern.converters else {},
+            kwargs={name: ids.get(name) or uuid.uuid4() for name in p.pattern.converters},
         )
         for p in get_resolver().url_patterns
         if isinstance(p, URLPattern) and str(p.pattern).startswith("provider/")
@@ -30,10 +31,15 @@ def provider_urls(partner_id=None) -> list[str]:
 
 def test_the_console_has_pages():
     some = uuid.uuid4()
-    assert set(provider_urls(some)) == {
+    assert set(provider_urls(some, tender_id=some)) == {
         "/provider/partners/",
         "/provider/partners/new/",
         f"/provider/partners/{some}/status/",
+        "/provider/mrr/",
+        "/provider/audit/",
+        "/provider/audit/export.csv",
+        "/provider/tenders/",
+        f"/provider/tenders/{some}/withdraw/",
     }
 
 
