@@ -6,7 +6,7 @@ figures (`GET provider/mrr/`, staff) at provider/mrr/."""
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -221,7 +221,18 @@ class PlatformMrrAPI(APIView):
     @extend_schema(
         operation_id="provider_mrr",
         parameters=[PlatformMrrQuerySerializer],
-        responses=PlatformMrrSerializer,
+        responses={
+            200: PlatformMrrSerializer,
+            409: OpenApiResponse(
+                response={
+                    "type": "object",
+                    "properties": {"detail": {"type": "string"}},
+                    "required": ["detail"],
+                },
+                description="The platform is not set up yet: `manage.py setup_platform` "
+                "has not run.",
+            ),
+        },
     )
     def get(self, request):
         provider_console_user(user=request.user)

@@ -241,6 +241,11 @@ def test_staff_withdraw_a_request_with_a_reason_audited_and_emailed(
     assert {e.tenant for e in logs} == {world.provider, world.customer}
     assert all(e.actor == world.staff and e.target == "Cheap pills" for e in logs)
     assert logs[0].details["reason"] == "Not a service we sell."
+    # the poster's page says so
+    page = browser(world.customer_owner).get(
+        reverse("tender_detail", kwargs={"slug": world.customer.slug, "tender_id": posted.pk})
+    )
+    assert "Withdrawn: Not a service we sell." in page.content.decode()
     # a second withdrawal is a 409, and the poster cannot cancel it any more
     again = browser(world.staff).post(url, {"reason": "Again"})
     assert again.status_code == 409
