@@ -52,6 +52,9 @@ AREAS = {
         [
             ("provider console: partners", "/provider/partners/"),
             ("provider console: invite a partner", "/provider/partners/new/"),
+            ("provider console: platform MRR", "/provider/mrr/"),
+            ("provider console: audit log", "/provider/audit/"),
+            ("provider console: requests for offers", "/provider/tenders/"),
         ],
     ),
     "public": (
