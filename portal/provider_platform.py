@@ -124,7 +124,7 @@ class AuditFilterForm(forms.Form):
 
 
 def _audit_page(request, provider, form, status=200):
-    events = form.events() if form.is_valid() else AuditEvent.unscoped.none()
+    events = form.events() if form.is_valid() else AuditEvent.objects.none()
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

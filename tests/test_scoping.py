@@ -122,6 +122,10 @@ UNSCOPED_ALLOWED: dict[str, dict[str, str]] = {
     "subscriptions/mrr.py": {
         "Subscription": "the book's figures (a selector module): narrowed by manages_now",
     },
+    "subscriptions/platform_mrr.py": {
+        "Subscription": "the platform's figures (a selector module) for platform staff: every "
+        "subscription, its callers checked provider_console_user",
+    },
     "subscriptions/smart_lists.py": {
         "SmartList": "smart lists' reads and writes (selectors and services in one module)",
         "Subscription": "smart lists' figures: narrowed by manages_now",
