@@ -70,6 +70,9 @@ AREAS = {
             ("provider console: invite a partner", "/provider/partners/new/"),
             ("provider console: a partner", _provider_partner),
             ("provider console: a move's preview", _provider_move_preview),
+            ("provider console: platform MRR", "/provider/mrr/"),
+            ("provider console: audit log", "/provider/audit/"),
+            ("provider console: requests for offers", "/provider/tenders/"),
         ],
     ),
     "public": (

@@ -60,6 +60,7 @@ class ProviderConsoleMixin(LoginRequiredMixin):
             return self.handle_no_permission()
         self.staff = provider_console_access(user=request.user)
         self.provider = self.staff.provider
+        request.provider_staff = self.staff  # the pages show write buttons to writers only
         if request.method not in ("GET", "HEAD", "OPTIONS") and not self.staff.can_write:
             raise PermissionDenied(
                 _("The provider's collaborators read the console; owners and admins change it.")

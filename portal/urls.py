@@ -18,6 +18,13 @@ from portal.provider import (
     PartnerView,
 )
 from portal.provider_catalog import ProductFormView, ProductStatusView, ProductsView
+from portal.provider_platform import (
+    AuditExportView,
+    AuditLogView,
+    PlatformMrrView,
+    TendersView,
+    TenderWithdrawView,
+)
 from tenants import views as tenant_views
 from tenders.urls import public_urlpatterns as tender_public_urls
 
@@ -97,5 +104,15 @@ urlpatterns = [
         "provider/catalog/<uuid:product_id>/status/",
         ProductStatusView.as_view(),
         name="provider_product_status",
+    ),
+    # The provider console's platform pages (portal.provider_platform).
+    path("provider/mrr/", PlatformMrrView.as_view(), name="provider_mrr"),
+    path("provider/audit/", AuditLogView.as_view(), name="provider_audit"),
+    path("provider/audit/export.csv", AuditExportView.as_view(), name="provider_audit_export"),
+    path("provider/tenders/", TendersView.as_view(), name="provider_tenders"),
+    path(
+        "provider/tenders/<uuid:tender_id>/withdraw/",
+        TenderWithdrawView.as_view(),
+        name="provider_tender_withdraw",
     ),
 ]

@@ -1,18 +1,22 @@
 """API of the partner's book (API.md `GET mrr/`, SPEC §4): its MRR month by month
 with the movements, and the customers behind a month's movements. Parse, call
-subscriptions.mrr, render. Mounted at mrr/ by portal/api/urls.py."""
+subscriptions.mrr, render. Mounted at mrr/ by portal/api/urls.py; the platform's
+figures (`GET provider/mrr/`, staff) at provider/mrr/."""
 
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import permissions, serializers
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from subscriptions import mrr
 from subscriptions.api import SubscriptionsFeatureMixin
+from subscriptions.platform_mrr import platform_mrr
 from tenants.api_base import OrgAPIView, OrgGenericAPIView
 from tenants.models import Role, Tenant
+from tenants.selectors import provider_console_user
 
 CURRENCIES = [("CHF", "CHF"), ("EUR", "EUR")]
 CHANGES = ["started", "ended", "cancelled"]
@@ -154,3 +158,85 @@ urlpatterns = [
     path("", BookMrrAPI.as_view(), name="mrr-book"),
     path("movements/", BookMovementsAPI.as_view(), name="mrr-movements"),
 ]
+
+
+class PlatformMrrQuerySerializer(serializers.Serializer):
+    months = serializers.IntegerField(
+        min_value=1, max_value=mrr.MONTHS_MAX, required=False, default=12
+    )
+    month = serializers.RegexField(
+        r"^\d{4}-(0[1-9]|1[0-2])$",
+        required=False,
+        help_text="YYYY-MM, one of the `months` shown (default: the current month): "
+        "the month of the partners' figures.",
+    )
+
+
+class PlatformCurrencySerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    current_mrr = _money()
+    history = BookMonthSerializer(many=True)
+
+
+class PartnerRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class PartnerMovementsSerializer(serializers.Serializer):
+    partner = PartnerRefSerializer(
+        allow_null=True,
+        help_text="The customers' home partner now; null: the provider's direct customers.",
+    )
+    currency = serializers.CharField()
+    mrr = _money(help_text="The MRR at the month's end (the current month: today).")
+    new = _money()
+    expansion = _money()
+    contraction = _money(help_text="Negative.")
+    churn = _money(help_text="Negative.")
+    reactivation = _money()
+
+
+class PlatformMrrSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text="YYYY-MM: the month of `partners`' figures.")
+    months = serializers.ListField(
+        child=serializers.CharField(), help_text="YYYY-MM, oldest first."
+    )
+    currencies = PlatformCurrencySerializer(
+        many=True, help_text="The platform's MRR and movements, one entry per currency."
+    )
+    partners = PartnerMovementsSerializer(
+        many=True,
+        help_text="Per partner and currency, the month's MRR and movements (all-zero rows "
+        "left out), by currency then MRR.",
+    )
+
+
+class PlatformMrrAPI(APIView):
+    """The platform's MRR and movements by partner (SPEC §2 "Provider console"),
+    for platform staff; anyone else gets the 404 of a missing page."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        operation_id="provider_mrr",
+        parameters=[PlatformMrrQuerySerializer],
+        responses={
+            200: PlatformMrrSerializer,
+            409: OpenApiResponse(
+                response={
+                    "type": "object",
+                    "properties": {"detail": {"type": "string"}},
+                    "required": ["detail"],
+                },
+                description="The platform is not set up yet: `manage.py setup_platform` "
+                "has not run.",
+            ),
+        },
+    )
+    def get(self, request):
+        provider_console_user(user=request.user)
+        params = PlatformMrrQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        figures = platform_mrr(**params.validated_data)
+        return Response(PlatformMrrSerializer(figures).data)

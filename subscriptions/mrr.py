@@ -23,7 +23,7 @@ Definitions, once:
 
 import datetime
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -286,16 +286,37 @@ def _book_history(
     customer and month end, then classified and summed by the database; and the
     first day after `today` a change takes effect, with the book's MRR that day."""
     inner, params = _per_customer(subscriptions, ends, today, upcoming=True)
-    connection = connections[subscriptions.db]
-    rounded = ", ".join(_cents(f"t{i}") + f" AS c{i}" for i in range(len(ends)))
+    columns, day_params = month_columns(ends, using=subscriptions.db)
+    sql = (
+        f"SELECT MIN(next_change), {', '.join(columns)}, SUM(cu) FROM ("  # noqa: S608 (no values)
+        f"SELECT first_paid, next_change, {rounded_columns(ends)}, {_cents('tu')} AS cu "
+        f"FROM ({inner}) per_customer"
+        ") rounded"
+    )
+    row = _fetch_one(subscriptions, sql, day_params + list(params))
+    # the upcoming MRR (`cu`): each customer rounded once
+    return month_history(row[1:-1], labels), _as_date(row[0]), _money(row[-1])
+
+
+def rounded_columns(ends: list[datetime.date]) -> str:
+    """SQL over `_per_customer`'s row: a customer's MRR in cents at each of `ends`
+    (`c0`…), rounded once."""
+    return ", ".join(_cents(f"t{i}") + f" AS c{i}" for i in range(len(ends)))
+
+
+def month_columns(ends: list[datetime.date], *, using: str) -> tuple[list[str], list]:
+    """SQL aggregates over customers' rounded rows (`rounded_columns`, with
+    `first_paid`): per month after the first of `ends`, its MRR then its
+    movements in KINDS' order (the database classifies each customer), in
+    cents; and their parameters."""
+    connection = connections[using]
     # Paid by the end before: a positive state held on a day by then.
     paid = "(first_paid IS NOT NULL AND first_paid <= %s)"
-    columns = ["MIN(next_change)"]
-    day_params = []
+    columns, params = [], []
     for m in range(1, len(ends)):
         before, after = f"c{m - 1}", f"c{m}"
-        day_params += [connection.ops.adapt_datefield_value(ends[m - 1])] * 2
-        columns += [  # the month's MRR, then its movements in KINDS' order
+        params += [connection.ops.adapt_datefield_value(ends[m - 1])] * 2
+        columns += [
             f"SUM({after})",
             f"SUM(CASE WHEN {before} = 0 AND {after} > 0 AND NOT {paid} THEN {after} ELSE 0 END)",
             f"SUM(CASE WHEN {before} > 0 AND {after} > {before} THEN {after} - {before} ELSE 0 END)",
@@ -304,21 +325,18 @@ def _book_history(
             f"SUM(CASE WHEN {before} > 0 AND {after} = 0 THEN -{before} ELSE 0 END)",
             f"SUM(CASE WHEN {before} = 0 AND {after} > 0 AND {paid} THEN {after} ELSE 0 END)",
         ]
-    columns.append("SUM(cu)")  # the upcoming MRR, each customer rounded once
-    sql = (
-        f"SELECT {', '.join(columns)} FROM ("  # noqa: S608 (no values, only parameters)
-        f"SELECT first_paid, next_change, {rounded}, {_cents('tu')} AS cu "
-        f"FROM ({inner}) per_customer"
-        ") rounded"
-    )
-    row = _fetch_one(subscriptions, sql, day_params + list(params))
+    return columns, params
+
+
+def month_history(figures: Sequence[Decimal | int | None], labels: list[str]) -> list[dict]:
+    """`month_columns`' figures (cents), as months: `{month, mrr, new, …}` in Decimal."""
     history = []
     for m, label in enumerate(labels):
-        figures = row[1 + 6 * m : 1 + 6 * (m + 1)]
-        month = {"month": label, "mrr": _money(figures[0])}
-        month.update(zip(KINDS, map(_money, figures[1:]), strict=True))
+        month_figures = figures[6 * m : 6 * (m + 1)]
+        month = {"month": label, "mrr": _money(month_figures[0])}
+        month.update(zip(KINDS, map(_money, month_figures[1:]), strict=True))
         history.append(month)
-    return history, _as_date(row[0]), _money(row[-1])
+    return history
 
 
 class Move(NamedTuple):

@@ -540,6 +540,8 @@ class AuditEvent(AppendOnly):
         PRODUCT_CHANGED = "product.changed", _("Product changed")
         PRODUCT_DEACTIVATED = "product.deactivated", _("Product no longer sold")
         PRODUCT_REACTIVATED = "product.reactivated", _("Product sold again")
+        TENDER_WITHDRAWN = "tender.withdrawn", _("Request for offers withdrawn by the platform")
+        EXPORT_AUDIT = "export.audit", _("Audit log exported")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(

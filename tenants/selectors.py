@@ -4,6 +4,7 @@ Every tenant-owned lookup outside the caller's reach raises the same Http404 as 
 missing id, so nothing reveals that another organization's object exists.
 """
 
+import datetime
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -281,6 +282,36 @@ def audit_event_get(*, org: OrgContext, event_id: object) -> AuditEvent:
         return audit_events_list(org=org).get(id=uuid_or_404(event_id, _("No such event.")))
     except AuditEvent.DoesNotExist as exc:
         raise Http404(_("No such event.")) from exc
+
+
+def audit_events_platform(
+    *,
+    organization: str = "",
+    actor: str = "",
+    action: str = "",
+    since: datetime.date | None = None,
+    until: datetime.date | None = None,
+) -> QuerySet[AuditEvent]:
+    """Every organization's audit log, for platform staff (the provider console;
+    callers check `provider_console_user`), newest first: `organization` in the
+    log's organization's name or its slug, `actor` in the actor's email, one
+    `action`, and the days `since` to `until` (both included, in the project's
+    time zone, as the log shows them)."""
+    events = AuditEvent.unscoped.select_related("tenant", "actor_tenant")
+    organization, actor = (organization or "").strip(), (actor or "").strip()
+    if organization:
+        events = events.filter(
+            Q(tenant__name__icontains=organization) | Q(tenant__slug=organization.lower())
+        )
+    if actor:
+        events = events.filter(actor_email__icontains=actor)
+    if action:
+        events = events.filter(action=action)
+    if since is not None:
+        events = events.filter(at__date__gte=since)
+    if until is not None:
+        events = events.filter(at__date__lte=until)
+    return events.order_by("-at", "-id")
 
 
 def tenant_fresh(*, tenant: Tenant) -> Tenant:

@@ -22,6 +22,7 @@ class Tender(models.Model):
         UNCONFIRMED = "unconfirmed", _("Waiting for the email confirmation")
         OPEN = "open", _("Open")
         CANCELLED = "cancelled", _("Cancelled")
+        WITHDRAWN = "withdrawn", _("Withdrawn by the platform")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     title = models.CharField(max_length=200)
@@ -48,6 +49,10 @@ class Tender(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     opened_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Tender moderation (the provider console): staff withdraw a request, with the reason
+    # the poster is told.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_reason = models.TextField(max_length=1000, blank=True)
 
     tenant_scope = Scope(owners=("customer",))
     unscoped = models.Manager()

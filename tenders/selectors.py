@@ -14,11 +14,13 @@ from decimal import Decimal
 
 from django.db.models import (
     Case,
+    Count,
     DecimalField,
     Exists,
     F,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Sum,
     Value,
@@ -62,6 +64,30 @@ def tender_get(*, org: OrgContext, tender_id: object) -> Tender:
 def tender_proposals(*, tender: Tender) -> QuerySet[TenderProposal]:
     """Every proposal of a tender, for its poster."""
     return tender.proposals.select_related("partner", "author").order_by("created_at")
+
+
+def tenders_for_moderation(*, status: str = "", q: str = "") -> QuerySet[Tender]:
+    """Every request of the platform, for staff moderating them (the provider
+    console; callers check `provider_console_user`), newest first, with their
+    number of proposals: `status` one of Tender.Status (anything else: all), `q`
+    in the title, the contact's email or the posting customer's name."""
+    tenders = Tender.unscoped.select_related("customer").annotate(proposal_count=Count("proposals"))
+    if status in Tender.Status.values:
+        tenders = tenders.filter(status=status)
+    q = (q or "").strip()
+    if q:
+        tenders = tenders.filter(
+            Q(title__icontains=q) | Q(contact_email__icontains=q) | Q(customer__name__icontains=q)
+        )
+    return tenders.order_by("-created_at", "-id")
+
+
+def tender_for_moderation(*, tender_id: object) -> Tender:
+    pk = uuid_or_404(tender_id, _("No such request."))
+    tender = Tender.unscoped.filter(pk=pk).first()
+    if tender is None:
+        raise Http404(_("No such request."))
+    return tender
 
 
 # --- the partner programme ---------------------------------------------------------------

@@ -7,7 +7,10 @@ A visitor's tender waits for the poster to confirm their email address (a
 signed link); a customer's is open at once, and the poster's emails (the manage
 link, proposals) go to the posting member's own verified address — the contact
 address is for partners to read, and is sent nothing. Links are signed over
-(tender id, nonce, purpose)."""
+(tender id, nonce, purpose).
+
+Platform staff moderate (the provider console): they withdraw a waiting or open
+request with a reason, which the poster is told (`tender_withdraw`)."""
 
 import datetime
 import secrets
@@ -29,9 +32,11 @@ from catalog.models import Product
 from core.exceptions import Conflict
 from core.jobs import enqueue_on_commit
 from partners.notifications import long_date
+from tenants.audit import audit_record_shared
 from tenants.emails import absolute_url, email_queue, notify
-from tenants.models import Membership, Role, Tenant
-from tenants.selectors import OrgContext, branding_effective
+from tenants.models import AuditEvent, Membership, Role, Tenant, User
+from tenants.selectors import OrgContext, branding_effective, provider_root
+from tenants.services import require_provider_writer
 from tenders.models import Tender, TenderProposal
 
 TENDER_SALT = "partners.tender"
@@ -200,6 +205,8 @@ def tender_confirm(*, tender: Tender) -> Tender:
         _open(tender)
     elif tender.status == Status.CANCELLED:
         raise Conflict(_("This request was cancelled."))
+    elif tender.status == Status.WITHDRAWN:
+        raise Conflict(_("This request was withdrawn by the platform."))
     return tender
 
 
@@ -213,8 +220,72 @@ def tender_cancel(*, tender: Tender, org: OrgContext | None = None) -> Tender:
         pk=tender.pk, status__in=(Status.UNCONFIRMED, Status.OPEN)
     ).update(status=Status.CANCELLED, cancelled_at=timezone.now())
     if not cancelled:
+        tender.refresh_from_db()
+        if tender.status == Status.WITHDRAWN:
+            raise Conflict(_("This request was withdrawn by the platform."))
         raise Conflict(_("This request is already cancelled."))
     tender.refresh_from_db()
+    return tender
+
+
+WITHDRAWAL_REASON_MAX = 1000
+
+
+@transaction.atomic
+def tender_withdraw(*, actor: User, tender: Tender, reason: str) -> Tender:
+    """Tender moderation (SPEC §2, the provider console): platform staff withdraw
+    a request that is waiting or open, giving the reason. Partners stop seeing
+    it at once; the poster is emailed the reason (a visitor only once their
+    address was confirmed: an unconfirmed one is sent nothing); the provider's
+    log and the posting customer's record it. A second withdrawal, or one of a
+    cancelled request, is a 409."""
+    require_provider_writer(actor, _("Only the provider's owners and admins moderate requests."))
+    reason = (reason or "").strip()
+    if not reason or len(reason) > WITHDRAWAL_REASON_MAX:
+        raise ValidationError(
+            {
+                "reason": _("Say why, in at most %(max)s characters.")
+                % {"max": WITHDRAWAL_REASON_MAX}
+            }
+        )
+    before = Tender.unscoped.select_for_update().get(pk=tender.pk)
+    withdrawn = Tender.unscoped.filter(
+        pk=tender.pk, status__in=(Status.UNCONFIRMED, Status.OPEN)
+    ).update(status=Status.WITHDRAWN, withdrawn_at=timezone.now(), withdrawal_reason=reason)
+    if not withdrawn:
+        raise Conflict(_("This request is no longer waiting or open."))
+    tender = Tender.unscoped.select_related("customer", "posted_by").get(pk=tender.pk)
+    details = {"tender": str(tender.pk), "status_before": before.status, "reason": reason}
+    parties = [(provider_root(), tender.title)]
+    if tender.customer is not None:
+        parties.append((tender.customer, tender.title))
+    audit_record_shared(
+        parties=parties,
+        action=AuditEvent.Action.TENDER_WITHDRAWN,
+        actor=actor,
+        actor_tenant=parties[0][0],
+        details=details,
+    )
+    if before.status == Status.OPEN:
+        email_queue(
+            key=f"tender:{tender.pk}:withdrawn",
+            to=tender.poster_email,
+            template="notification",
+            context={
+                "subject": format_lazy(
+                    gettext_lazy("Your request “{title}” was withdrawn"), title=tender.title
+                ),
+                "lines": [
+                    gettext_lazy(
+                        "The platform withdrew your request: partners no longer see it "
+                        "and cannot answer it."
+                    ),
+                    format_lazy(gettext_lazy("The reason given: {reason}"), reason=reason),
+                ],
+                "action_url": tender_manage_url(tender),
+                "action_label": gettext_lazy("See your request"),
+            },
+        )
     return tender
 
 

@@ -607,6 +607,11 @@ REGISTRY: dict[str, Entry] = {
         query={"preview": "1", "parent": ""},
         body={"parent": "", "expected": "x"},
     ),
+    "provider_mrr": Entry(None, query={"months": "3"}),
+    "provider_audit": Entry(None, query={"organization": "mueller"}),
+    "provider_audit_export": Entry(None, query={"organization": "mueller"}),
+    "provider_tenders": Entry(None, query={"q": "Backofen"}),
+    "provider_tender_withdraw": Entry(None, {"tender_id": "tender"}, body={"reason": "Spam"}),
     # --- browser: tenants
     "org_dashboard": C(),
     "members": C(),
@@ -718,6 +723,7 @@ REGISTRY: dict[str, Entry] = {
     "api:partner-update": Entry(
         None, {"partner_id": "sub_partner"}, body={"status": "suspended", "discount_rate": "0.1"}
     ),
+    "api:provider-mrr": Entry(None, query={"months": "3"}),
     "api:member-list": C(),
     "api:member-detail": C(pk="member"),
     "api:token-list": C(),

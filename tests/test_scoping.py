@@ -76,6 +76,9 @@ DEMO = "seeds a fresh database (`make run`, seed_demo): no request, no tenant ye
 # models that are not tenant-owned (a tenant-owned model's `objects` refuses an
 # unscoped query at run time; its unscoped reads are UNSCOPED_ALLOWED below).
 ALLOWED: dict[str, dict[str, str]] = {
+    "billing/notifications.py": {
+        "Tenant": "the partners a credit order's clawback emails: those its reversal rows name",
+    },
     "imports/plan.py": {
         "Tenant": "the import's plan: the partner's customers, already narrowed by the selector",
     },
@@ -100,6 +103,10 @@ ALLOWED: dict[str, dict[str, str]] = {
 # `Model.unscoped` (a tenant-owned model read without the scoping entry) outside
 # services, selectors, tasks, notifications, admin, migrations and tests.
 UNSCOPED_ALLOWED: dict[str, dict[str, str]] = {
+    "subscriptions/branch_move.py": {
+        "Subscription": "a partner's branch in the provider console: the live subscriptions of "
+        "the customers its grants cover now (managing_grants), for provider staff only",
+    },
     "amendments/credits.py": {
         "OrderLine": "the credit order's quote, a service step (billing/services/credits.py "
         "until issue 19): the lines already credited of a subscription its service locked",
@@ -121,6 +128,10 @@ UNSCOPED_ALLOWED: dict[str, dict[str, str]] = {
     },
     "subscriptions/mrr.py": {
         "Subscription": "the book's figures (a selector module): narrowed by manages_now",
+    },
+    "subscriptions/platform_mrr.py": {
+        "Subscription": "the platform's figures (a selector module) for platform staff: every "
+        "subscription, its callers checked provider_console_user",
     },
     "subscriptions/smart_lists.py": {
         "SmartList": "smart lists' reads and writes (selectors and services in one module)",

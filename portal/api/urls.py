@@ -14,6 +14,7 @@ from customers.api import AlertProfileViewSet, CustomerViewSet, SlaPolicyViewSet
 from offers.api import OfferBatchAPI, OfferTemplateViewSet, OfferViewSet, UpdatesAPI
 from partners.api import PartnerDirectoryAPI, PartnershipViewSet
 from subscriptions.api import CustomerMrrAPI
+from subscriptions.api_mrr import PlatformMrrAPI
 from tenants.api import (
     ApiTokenViewSet,
     AuditEventViewSet,
@@ -98,4 +99,5 @@ urlpatterns = [
     path("offers/batches/<str:batch_id>/", OfferBatchAPI.as_view(), name="offer-batch"),
     path("updates/", UpdatesAPI.as_view(), name="updates"),
     path("", include(router.urls)),
+    path("provider/mrr/", PlatformMrrAPI.as_view(), name="provider-mrr"),
 ]

@@ -17,11 +17,15 @@ from tenants.tests.factories import MembershipFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def provider_urls(partner_id=None, product_id=None) -> list[str]:
-    """Every /provider/ URL, a partner's or a product's id where the pattern takes one."""
-    ids = {"partner_id": partner_id or uuid.uuid4(), "product_id": product_id or uuid.uuid4()}
+def provider_urls(partner_id=None, **ids) -> list[str]:
+    """Every /provider/ URL, a partner's id where the pattern takes one (and any
+    other id it takes from `ids`, else a new one)."""
+    ids["partner_id"] = partner_id or uuid.uuid4()
     return [
-        reverse(p.name, kwargs={name: ids[name] for name in p.pattern.converters})
+        reverse(
+            p.name,
+            kwargs={name: ids.get(name) or uuid.uuid4() for name in p.pattern.converters},
+        )
         for p in get_resolver().url_patterns
         if isinstance(p, URLPattern) and str(p.pattern).startswith("provider/")
     ]
@@ -29,7 +33,7 @@ def provider_urls(partner_id=None, product_id=None) -> list[str]:
 
 def test_the_console_has_pages():
     some = uuid.uuid4()
-    assert set(provider_urls(some, some)) == {
+    assert set(provider_urls(some, product_id=some, tender_id=some)) == {
         "/provider/partners/",
         "/provider/partners/new/",
         f"/provider/partners/{some}/status/",
@@ -40,6 +44,11 @@ def test_the_console_has_pages():
         f"/provider/partners/{some}/",
         f"/provider/partners/{some}/discount/",
         f"/provider/partners/{some}/move/",
+        "/provider/mrr/",
+        "/provider/audit/",
+        "/provider/audit/export.csv",
+        "/provider/tenders/",
+        f"/provider/tenders/{some}/withdraw/",
     }
 
 
