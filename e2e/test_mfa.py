@@ -63,7 +63,7 @@ def test_authenticator_app_enrolment_sign_in_with_a_code_then_a_recovery_code(
         assert_fits(page)
 
     with step("sets up an authenticator app"):
-        page.get_by_role("link", name="Set up an authenticator app").click()
+        page.get_by_role("button", name="Set up an authenticator app").click()
         confirm_password_if_asked(page)
         expect(page.get_by_role("heading", level=1)).to_contain_text("Authenticator App")
         assert_fits(page)
@@ -82,7 +82,7 @@ def test_authenticator_app_enrolment_sign_in_with_a_code_then_a_recovery_code(
     with step("signs out and in again: the password, then the app's code"):
         sign_out(page)
         sign_in(page, OWNER, PASSWORD)
-        expect(page.get_by_role("heading", level=1)).to_contain_text("Two-Factor Authentication")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Two-factor authentication")
         page.get_by_placeholder("Code").fill("000000")
         page.get_by_role("button", name="Sign In").click()
         expect(page.get_by_text("Incorrect code.")).to_be_visible()
@@ -128,7 +128,7 @@ def test_a_passkey_added_on_the_profile_signs_in_alone(demo, strict, new_tab):
     with step("the partner owner adds a passkey"):
         sign_in(page, OWNER, PASSWORD)
         page.wait_for_url("**/profile/#two-factor")
-        page.get_by_role("link", name="Add a passkey").click()
+        page.get_by_role("button", name="Add a passkey").click()
         confirm_password_if_asked(page)
         assert_fits(page)
         page.get_by_label("Passwordless").check()
