@@ -89,14 +89,14 @@ def policy_changed() -> None:
     try:
         if not cache.add(GENERATION_KEY, 1, None):
             cache.incr(GENERATION_KEY)
-    except Exception:  # noqa: BLE001 - the cache is down: sessions recompute anyway
+    except Exception:
         return
 
 
 def _generation() -> int | None:
     try:
         return cache.get(GENERATION_KEY, 0)
-    except Exception:  # noqa: BLE001 - no cache: None, never equal to a stored one
+    except Exception:
         return None
 
 
@@ -162,7 +162,6 @@ class PortalMFAAdapter(DefaultMFAAdapter):
         if others.exclude(pk=authenticator.pk).exists():
             return True
         return not user_must_use_mfa(authenticator.user)
-
 
 
 def user_factors(user: User) -> dict:

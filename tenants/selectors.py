@@ -8,8 +8,8 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
 from allauth.mfa.models import Authenticator
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse

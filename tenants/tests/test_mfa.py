@@ -22,8 +22,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from tenants.models import ApiToken, AuditEvent, Membership, Role, Tenant
-from tenants.services import api_token_create
 from tenants.selectors import org_context_for
+from tenants.services import api_token_create
 from tenants.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -55,9 +55,7 @@ def sign_in(client, user, password=PASSWORD):
 # --- signing in -------------------------------------------------------------------------------
 
 
-def test_a_person_with_an_authenticator_app_is_asked_for_its_code_after_the_password(
-    world, client
-):
+def test_a_person_with_an_authenticator_app_is_asked_for_its_code_after_the_password(world, client):
     secret = with_totp(world.customer_owner)
 
     asked = sign_in(client, world.customer_owner)
@@ -227,6 +225,20 @@ def test_the_members_page_shows_who_has_a_factor(world, client):
     assert ">off<" in rows[world.customer_user.email]
 
 
+def test_another_persons_passkey_is_a_404_like_a_missing_one(world, client):
+    key = Authenticator.objects.create(
+        user=world.other_owner, type=Authenticator.Type.WEBAUTHN, data={"name": "Their key"}
+    )
+    with_totp(world.partner_owner)
+    client.force_login(world.partner_owner)
+    client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    for name in ("mfa_edit_webauthn", "mfa_remove_webauthn"):
+        for pk in (key.pk, key.pk + 1000):
+            assert client.get(reverse(name, args=[pk])).status_code == 404
+            assert client.post(reverse(name, args=[pk]), {"name": "mine"}).status_code == 404
+    assert Authenticator.objects.filter(pk=key.pk, data__name="Their key").exists()
+
+
 # --- re-authentication by a second factor -------------------------------------------------------
 
 
@@ -274,9 +286,28 @@ def test_only_staff_reset_factors_and_they_say_why(world):
 
     with pytest.raises(CommandError, match="Only platform staff"):
         call_command(
-            "mfa_reset", email=world.customer_user.email, staff=world.customer_owner.email,
+            "mfa_reset",
+            email=world.customer_user.email,
+            staff=world.customer_owner.email,
             reason="x",
         )
     with pytest.raises(CommandError, match="Say why"):
-        call_command("mfa_reset", email=world.customer_user.email, staff=world.staff.email, reason=" ")
+        call_command(
+            "mfa_reset", email=world.customer_user.email, staff=world.staff.email, reason=" "
+        )
     assert Membership.unscoped.filter(user=world.customer_user, role=Role.USER).exists()
+
+
+def test_the_admin_lists_factors_but_removes_none_unrecorded(world, client):
+    with_totp(world.customer_owner)
+    totp = Authenticator.objects.get(user=world.customer_owner, type="totp")
+    client.force_login(world.staff)
+    listing = client.get("/admin/mfa/authenticator/")
+    assert listing.status_code == 200 and world.customer_owner.email in listing.content.decode()
+    detail = client.get(f"/admin/mfa/authenticator/{totp.pk}/change/").content.decode()
+    assert totp.data["secret"] not in detail
+    assert (
+        client.post(f"/admin/mfa/authenticator/{totp.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    assert Authenticator.objects.filter(pk=totp.pk).exists()
