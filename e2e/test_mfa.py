@@ -16,6 +16,7 @@ from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import sign_in, sign_out
+from e2e.test_accessibility import BLOCKING, axe_violations
 
 PASSWORD = "demo-pass-2026"  # portal.demo.DEMO_PASSWORD
 OWNER = "partner.owner@demo.test"
@@ -150,3 +151,27 @@ def test_a_passkey_added_on_the_profile_signs_in_alone(demo, strict, new_tab):
             "WebAuthn.getCredentials", {"authenticatorId": authenticator["authenticatorId"]}
         )["credentials"]
         assert credential["isResidentCredential"] and credential["signCount"] >= 2
+
+
+def test_the_two_factor_pages_pass_axe(demo, new_tab, as_user):
+    tab = new_tab(bypass_csp=True)  # axe is added as an inline script
+    as_user(OWNER, tab)
+    tab.goto("/accounts/reauthenticate/")  # the factor pages ask for it first
+    confirm_password_if_asked(tab)
+    problems = []
+    for url in (
+        "/profile/",
+        "/accounts/2fa/",
+        "/accounts/2fa/totp/activate/",
+        "/accounts/2fa/webauthn/add/",
+        "/t/alpine-it/members/",
+        "/t/alpine-it/organization/",
+    ):
+        tab.goto(url)
+        assert tab.url.endswith(url), tab.url
+        problems += [
+            f"{url}: {v['impact']} {v['id']} ({v['help']})"
+            for v in axe_violations(tab)
+            if v["impact"] in BLOCKING
+        ]
+    assert not problems, "\n".join(problems)

@@ -40,6 +40,7 @@ GENERATION_KEY = "mfa-policy-generation"
 FACTORS = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
 MFA_REQUIRED_CODE = "mfa_required"
 STRICT_KINDS = (Tenant.Kind.PARTNER, Tenant.Kind.PROVIDER)
+API_PREFIX = "/api/v1/"  # JSON answers; the API's docs are a page like the others
 
 # Pages a person who must set up a factor may still open: their profile (where
 # it is set up), allauth's account pages (the factor pages, re-authentication,
@@ -141,10 +142,10 @@ class MfaEnrolmentMiddleware:
             and user.is_authenticated
             and not path.startswith(ALLOWED_PREFIXES)
             # an API token's request: the token decides, not the session
-            and not (path.startswith("/api/") and "HTTP_AUTHORIZATION" in request.META)
+            and not (path.startswith(API_PREFIX) and "HTTP_AUTHORIZATION" in request.META)
             and mfa_setup_due(request)
         ):
-            if path.startswith("/api/"):
+            if path.startswith(API_PREFIX):
                 return JsonResponse(
                     {"detail": mfa_required_message(), "code": MFA_REQUIRED_CODE}, status=403
                 )

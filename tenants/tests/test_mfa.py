@@ -110,13 +110,15 @@ def test_wrong_codes_at_sign_in_are_rate_limited(world, client):
 def test_a_partner_member_without_a_factor_is_sent_to_set_one_up_first(strict, world, client):
     client.force_login(world.partner_admin)
 
-    for url in ("/", "/t/alpine/", "/t/alpine/customers/", "/provider/partners/"):
+    for url in ("/", "/t/alpine/", "/t/alpine/customers/", "/provider/partners/", "/api/docs/"):
         answer = client.get(url)
         assert answer.status_code == 302, url
         assert answer["Location"] == reverse("profile") + "#two-factor"
     profile = client.get(reverse("profile"))
     assert profile.status_code == 200
     assert b"Your organization requires two-factor authentication" in profile.content
+    own_page = client.get(reverse("mfa_index"))  # allauth's page: the same section
+    assert own_page.status_code == 200 and b"Set up an authenticator app" in own_page.content
     for url in (reverse("mfa_activate_totp"), reverse("mfa_add_webauthn")):
         assert client.get(url).status_code in (200, 302)
         assert not client.get(url).get("Location", "").startswith(reverse("profile"))
