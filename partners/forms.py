@@ -113,12 +113,8 @@ class DeclineForm(forms.Form):
 
 
 class EndForm(forms.Form):
-    password = forms.CharField(
-        label=gettext_lazy("Your password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text=gettext_lazy("Enter your password to confirm: access stops at once."),
-    )
+    """Nothing to fill in: the page asks who you are on allauth's
+    re-authentication page (password or second factor) before it ends."""
 
 
 class ExtensionForm(forms.Form):

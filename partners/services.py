@@ -614,11 +614,14 @@ def partnership_end(*, org: OrgContext, partnership: Partnership, password: str)
     current = Partnership.unscoped.select_related("partner", "customer").get(pk=partnership.pk)
     partnership_check(org=org, partnership=current, action="end")  # 403, 409 before the password
     password_confirm(user=org.user, password=password, acting_in=org.tenant)
-    return _partnership_end(org=org, partnership=partnership)
+    return partnership_end_confirmed(org=org, partnership=partnership)
 
 
 @transaction.atomic
-def _partnership_end(*, org: OrgContext, partnership: Partnership) -> Partnership:
+def partnership_end_confirmed(*, org: OrgContext, partnership: Partnership) -> Partnership:
+    """End it, the actor having just confirmed who they are: their password
+    (`partnership_end`, the API) or, on the page, allauth's re-authentication
+    (password or second factor, tenants.web.require_recent_reauthentication)."""
     partnership = _lock(partnership)
     partnership_check(org=org, partnership=partnership, action="end")
     side = partnership.side_of(org.tenant)

@@ -273,9 +273,11 @@ class PartnershipDetailView(OrgViewMixin, View):
 
     def do_end(self, request, partnership):
         def apply(form):
-            services.partnership_end(
-                org=self.org, partnership=partnership, password=form.cleaned_data["password"]
-            )
+            # sensitive (SPEC §1): who may, then re-authentication (password or
+            # second factor, allauth's page, which replays this POST), then the end
+            selectors.partnership_check(org=self.org, partnership=partnership, action="end")
+            require_recent_reauthentication(request)
+            services.partnership_end_confirmed(org=self.org, partnership=partnership)
             return _(
                 "The partnership was ended and access stopped at once. The other side was "
                 "told by email; the history stays here."

@@ -1,4 +1,6 @@
-"""A person's own profile page: their name and language (docs/i18n.md)."""
+"""A person's own profile page: their name and language (docs/i18n.md), and
+their two-factor authentication (allauth's MFA pages, reached from here;
+tenants.mfa)."""
 
 from django import forms
 from django.conf import settings
@@ -10,6 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from tenants.mfa import mfa_setup_due, user_factors
 from tenants.services import user_profile_update
 
 
@@ -39,4 +42,9 @@ def profile(request):
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
         return response
     status = 400 if request.method == "POST" else 200
-    return render(request, "portal/profile.html", {"form": form}, status=status)
+    return render(
+        request,
+        "portal/profile.html",
+        {"form": form, "factors": user_factors(user), "mfa_due": mfa_setup_due(request)},
+        status=status,
+    )

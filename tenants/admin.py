@@ -1,3 +1,4 @@
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -235,6 +236,33 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = ["tenant", "actor_tenant"]
     date_hierarchy = "at"
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
+    actions = None
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# allauth registers its own Authenticator admin, where staff could delete a
+# person's factors unrecorded; here staff see who has which factor, and remove
+# them only with `manage.py mfa_reset`, which records why (docs/security.md,
+# "Recovering an account that lost its factors").
+admin.site.unregister(Authenticator)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(admin.ModelAdmin):
+    list_display = ["user", "type", "created_at", "last_used_at"]
+    list_filter = ["type"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    fields = ["user", "type", "created_at", "last_used_at"]  # never the secret
+    readonly_fields = fields
     actions = None
 
     def has_add_permission(self, request) -> bool:

@@ -159,6 +159,14 @@ class Tenant(models.Model):
         ),
     )
 
+    # Sign-in security (SPEC §1 rev. 2, tenants.mfa): the owner requires
+    # two-factor authentication of every member. Partners and the provider
+    # require it anyway while MFA_REQUIRED_FOR_PARTNERS is on.
+    mfa_required = models.BooleanField(
+        default=False,
+        help_text=_("Every member must sign in with a second factor."),
+    )
+
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -542,6 +550,8 @@ class AuditEvent(AppendOnly):
         PRODUCT_REACTIVATED = "product.reactivated", _("Product sold again")
         TENDER_WITHDRAWN = "tender.withdrawn", _("Request for offers withdrawn by the platform")
         EXPORT_AUDIT = "export.audit", _("Audit log exported")
+        MFA_POLICY_CHANGED = "tenant.mfa_policy", _("Two-factor requirement changed")
+        MFA_RESET = "mfa.reset", _("Two-factor authentication reset by staff")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(

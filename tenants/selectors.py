@@ -9,13 +9,15 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
+from allauth.mfa.models import Authenticator
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from core.exceptions import PlatformNotSetUp
+from tenants.mfa import FACTORS as MFA_FACTORS
 from tenants.models import ROLE_RANK, ApiToken, AuditEvent, Branding, Membership, Role, Tenant, User
 
 
@@ -158,8 +160,17 @@ def partner_get(*, partner_id: object) -> Tenant:
 
 
 def members_list(*, org: OrgContext) -> QuerySet[Membership]:
+    """The members, each with `mfa_enabled`: whether they have a second factor
+    (an authenticator app or a passkey; tenants.mfa), in the same query."""
     return (
-        Membership.unscoped.filter(tenant=org.tenant).select_related("user").order_by("user__email")
+        Membership.unscoped.filter(tenant=org.tenant)
+        .select_related("user")
+        .annotate(
+            mfa_enabled=Exists(
+                Authenticator.objects.filter(user_id=OuterRef("user_id"), type__in=MFA_FACTORS)
+            )
+        )
+        .order_by("user__email")
     )
 
 

@@ -22,6 +22,7 @@ from core.exceptions import Conflict
 from core.jobs import enqueue_on_commit
 from tenants.audit import audit_member_changes, audit_record, audit_record_shared
 from tenants.branch_cache import branch_changed
+from tenants.mfa import policy_changed, tenant_mfa_policy_locked
 from tenants.models import (
     MAX_DISCOUNT_RATE,
     ROLE_IN_SENTENCE,
@@ -435,6 +436,68 @@ def organization_settings_update(*, org: OrgContext, subscriptions_enabled: bool
     tenant.subscriptions_enabled = subscriptions_enabled
     tenant.save(update_fields=["subscriptions_enabled", "updated_at"])
     return tenant
+
+
+@transaction.atomic
+def organization_mfa_policy_set(*, org: OrgContext, required: bool) -> Tenant:
+    """The owner requires two-factor authentication of every member, or no
+    longer (SPEC §1 rev. 2; the page asks for re-authentication first). A
+    partner or the provider cannot relax it while MFA_REQUIRED_FOR_PARTNERS is
+    on. Recorded in the log; members without a factor are sent to set one up
+    on their next request (tenants.mfa)."""
+    require_role(org, Role.OWNER)
+    tenant = Tenant.objects.select_for_update().get(pk=org.tenant.pk)
+    if not required and tenant_mfa_policy_locked(tenant):
+        raise ValidationError(
+            {
+                "mfa_required": _(
+                    "Partner organizations and the provider always require "
+                    "two-factor authentication."
+                )
+            }
+        )
+    if tenant.mfa_required == required:
+        return tenant
+    tenant.mfa_required = required
+    tenant.save(update_fields=["mfa_required", "updated_at"])
+    audit_record(
+        tenant=tenant,
+        action=AuditEvent.Action.MFA_POLICY_CHANGED,
+        actor=org.user,
+        actor_tenant=tenant,
+        target=tenant.name,
+        details={"before": {"mfa_required": not required}, "after": {"mfa_required": required}},
+    )
+    transaction.on_commit(policy_changed)
+    return tenant
+
+
+@transaction.atomic
+def user_mfa_reset(*, actor: User, user: User, reason: str) -> int:
+    """Staff remove every factor of a person who lost them (docs/security.md,
+    "Recovering an account"), after checking who they are out of band; the
+    person signs in with their password and sets up a factor again. Recorded,
+    with the reason, in the log of each organization the person belongs to.
+    Returns how many factors were removed."""
+    from allauth.mfa.models import Authenticator
+
+    if not actor.is_staff:
+        raise PermissionDenied(_("Only platform staff reset two-factor authentication."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why, and how the person was identified.")})
+    factors = Authenticator.objects.filter(user=user)
+    kinds = sorted(set(factors.values_list("type", flat=True)))
+    removed, _by_model = factors.delete()
+    tenants = [m.tenant for m in Membership.unscoped.filter(user=user).select_related("tenant")]
+    audit_record_shared(
+        parties=[(tenant, user.email) for tenant in tenants],
+        action=AuditEvent.Action.MFA_RESET,
+        actor=actor,
+        details={"user": str(user.pk), "removed": kinds, "reason": reason},
+    )
+    transaction.on_commit(policy_changed)  # the person's sessions look again
+    return removed
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from tenants.forms import (
     MemberUpdateForm,
     OrganizationForm,
 )
+from tenants.mfa import tenant_mfa_policy_locked, tenant_requires_mfa
 from tenants.models import Role
 from tenants.web import OrgViewMixin, form_add_service_errors, require_recent_reauthentication
 
@@ -179,6 +180,26 @@ class OrganizationView(OrgViewMixin, View):
             return self.render_page(request, status=400)
         return redirect("organization", slug=slug)
 
+    def post_security(self, request, slug):
+        """The owner requires two-factor authentication of every member, or no
+        longer: sensitive (SPEC §1), so who may, then re-authentication, then
+        the change."""
+        required = request.POST.get("mfa_required") == "on"
+        services.require_role(self.org, Role.OWNER)
+        require_recent_reauthentication(request)
+        try:
+            services.organization_mfa_policy_set(org=self.org, required=required)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return self.render_page(request, status=400)
+        messages.success(
+            request,
+            _("Every member must now use two-factor authentication.")
+            if required
+            else _("Two-factor authentication is no longer required of every member."),
+        )
+        return redirect("organization", slug=slug)
+
     def render_page(self, request, profile_form=None, branding_form=None, status=200):
         tenant = self.org.tenant
         return render(
@@ -190,6 +211,8 @@ class OrganizationView(OrgViewMixin, View):
                 or BrandingForm(instance=selectors.branding_own(tenant=tenant)),
                 "own_logo": selectors.branding_own(tenant=tenant).logo_type != "",
                 "can_edit": self.org.is_admin,
+                "mfa_required": tenant_requires_mfa(tenant),
+                "mfa_locked": tenant_mfa_policy_locked(tenant),
             },
             status=status,
         )
@@ -212,6 +235,8 @@ class OrganizationView(OrgViewMixin, View):
                 ),
             )
             return redirect("organization", slug=slug)
+        if request.POST.get("form") == "security":
+            return self.post_security(request, slug)
         if request.POST.get("form") == "logo":
             return self.post_logo(request, slug)
         if request.POST.get("form") == "branding":

@@ -840,7 +840,9 @@ UNREACHABLE: dict[str, str] = {
 
 EXEMPT: dict[str, str] = {
     "admin/": "Django admin: staff only (is_staff), Django's own permission checks",
-    "accounts/": "django-allauth's sign-in, sign-up and password pages: no tenant data",
+    "accounts/": "django-allauth's sign-in, sign-up and password pages, and its two-factor "
+    "pages (accounts/2fa/): no tenant data; a person's own factors only, another's key id "
+    "is a 404 (tenants/tests/test_mfa.py)",
     "livez": "liveness probe: answers ok, touches nothing, no tenant data",
     "readyz": "readiness probe: database, cache and broker reachability, no tenant data",
     "healthz": "readiness probe's older name: reachability only, no tenant data",

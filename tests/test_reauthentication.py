@@ -210,16 +210,40 @@ def test_who_may_not_change_a_role_is_refused_before_any_question(world, client)
     assert refused.status_code == 403
 
 
-def test_ending_on_the_page_takes_the_password_through_the_same_budget(world, client):
-    """The end form asks the password itself (SPEC §3) and counts it like the rest."""
+def test_ending_on_the_page_asks_for_reauthentication_through_the_same_budget(world, client):
+    """The end form no longer has a password field of its own (issue 24): like
+    every sensitive page it sends to allauth's re-authentication page (password
+    or second factor), whose wrong passwords count in the same budget; the right
+    one, before the lock, replays the kept POST and ends the partnership."""
     active = manage(world)
     client.force_login(world.customer_owner)
     url = reverse("partnership_detail", args=["mueller", active.pk])
+
+    asked = client.post(url, {"action": "end"})
+
+    reauth_url = asked["Location"]
+    assert asked.status_code == 302 and reauth_url.startswith(reverse("account_reauthenticate"))
+    for n in range(4):
+        wrong = client.post(reauth_url, {"password": f"guess-{n}"})
+        assert wrong.status_code == 200
+    active.refresh_from_db()
+    assert active.status == Partnership.Status.ACTIVE
+    assert len(failures(world.customer)) == 4
+    ended = client.post(reauth_url, {"password": PASSWORD})
+    assert ended.status_code == 302
+    active.refresh_from_db()
+    assert active.status == Partnership.Status.ENDED
+
+
+def test_ending_on_the_page_is_locked_by_the_shared_budget(world, client):
+    active = manage(world)
+    client.force_login(world.customer_owner)
+    url = reverse("partnership_detail", args=["mueller", active.pk])
+    reauth_url = client.post(url, {"action": "end"})["Location"]
     for n in range(5):
-        wrong = client.post(url, {"action": "end", "password": f"guess-{n}"})
-        assert wrong.status_code == 400 and WRONG in wrong.content.decode()
-    locked = client.post(url, {"action": "end", "password": PASSWORD})
-    assert locked.status_code == 400 and LOCKED in locked.content.decode()
+        client.post(reauth_url, {"password": f"guess-{n}"})
+    locked = client.post(reauth_url, {"password": PASSWORD})
+    assert locked.status_code == 200 and LOCKED in locked.content.decode()
     active.refresh_from_db()
     assert active.status == Partnership.Status.ACTIVE
     assert len(failures(world.customer)) == 5

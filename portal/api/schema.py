@@ -34,7 +34,12 @@ VALIDATION_ERROR = {"type": "object", "additionalProperties": {}}
 ERRORS = {
     "400": ("ValidationError", "Bad input: field errors, or the organization is not named."),
     "401": ("Error", "Not authenticated: no credentials, or an invalid or revoked token."),
-    "403": ("Error", "The caller's role in its organization does not allow this."),
+    "403": (
+        "Error",
+        "The caller's role in its organization does not allow this; or (`code`: "
+        "`mfa_required`) a browser session of a person who must set up two-factor "
+        "authentication first.",
+    ),
     "404": ("Error", "No such object, or one of an organization the caller may not see."),
     "409": ("Error", "The object's current state forbids this transition."),
     "415": (

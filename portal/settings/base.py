@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     # Domain apps, from the core upwards (STYLE.md: apps import downwards; the
     # layers are checked by import-linter, docs/architecture.md).
     "core",
@@ -79,6 +80,9 @@ MIDDLEWARE = [
     "portal.setup_required.PlatformNotSetUpMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # after the session and the user: a member who must use two-factor
+    # authentication and has none sets it up first (tenants.mfa, SPEC §1)
+    "tenants.mfa.MfaEnrolmentMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -189,6 +193,22 @@ ACCOUNT_RATE_LIMITS = {
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 REAUTH_MAX_FAILURES = 5
 REAUTH_LOCKOUT_SECONDS = 15 * 60
+# Two-factor authentication (SPEC §1 rev. 2; docs/security.md, "Sign-in"):
+# authenticator apps (TOTP), passkeys and security keys (WebAuthn) and
+# recovery codes, managed on "Your profile"; the login asks for the second
+# factor, and a passkey alone signs in (it is both factors). A wrong code counts
+# against ACCOUNT_RATE_LIMITS["login_failed"], at sign-in and when confirming a
+# sensitive action alike.
+MFA_ADAPTER = "tenants.mfa.PortalMFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = "Partner Portal"
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=False)
+# Partner organizations and the provider require two-factor authentication of
+# every member (their members act inside customers' accounts); a customer's
+# owner may require it of theirs (Tenant.mfa_required). Off only for local demo
+# work (`make run`) and in the tests that sign in without it.
+MFA_REQUIRED_FOR_PARTNERS = env.bool("MFA_REQUIRED_FOR_PARTNERS", default=True)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Partner Portal] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 

@@ -18,3 +18,9 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "ht
 if not env.str("EMAIL_URL", default="") and not env.str("EMAIL_BACKEND", default=""):
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = BASE_DIR / "var" / "mail"  # noqa: F405
+
+# The demo's accounts sign in with their password alone (README.md, "make run");
+# MFA_REQUIRED_FOR_PARTNERS=True tries the production policy. Passkeys work on
+# http://127.0.0.1 here.
+MFA_REQUIRED_FOR_PARTNERS = env.bool("MFA_REQUIRED_FOR_PARTNERS", default=False)
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=True)

@@ -25,3 +25,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"user": "100000/hour"}}  # noqa: F405
+# Most tests sign in without a second factor; tenants/tests/test_mfa.py turns the
+# partners' requirement on (its default everywhere else, base.py). The live
+# server of the e2e journeys is http: passkeys are allowed there.
+MFA_REQUIRED_FOR_PARTNERS = False
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
