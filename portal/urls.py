@@ -65,5 +65,6 @@ urlpatterns = [
     path("t/<slug:slug>/", include("offers.urls")),
     path("t/<slug:slug>/", include("upsell.urls")),
     path("t/<slug:slug>/", include("tenders.urls")),
+    path("t/<slug:slug>/", include("webhooks.urls")),
     *tender_public_urls,
 ]

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "imports",
     "offers",
     "upsell",
+    "webhooks",
     "portal",
 ]
 
@@ -378,7 +379,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SWEEP_EVERY_SECONDS,
     },
     "expire-offers": {"task": "offers.tasks.expire_offers", "schedule": 900.0},
+    "sweep-webhooks": {"task": "webhooks.tasks.sweep", "schedule": SWEEP_EVERY_SECONDS},
+    "purge-webhook-events": {"task": "webhooks.tasks.purge", "schedule": 3600.0},
 }
+
+# Webhooks (SPEC §8, docs/webhooks.md). Loopback, private and link-local targets
+# (and plain http) only where this is on: the test and dev settings.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
+# A delivery is retried this long (at least three days), with the same webhook-id.
+WEBHOOKS_RETRY_FOR_SECONDS = env.int("WEBHOOKS_RETRY_FOR_SECONDS", default=3 * 24 * 3600)
+# An endpoint whose every delivery failed this long is disabled, its owners emailed.
+WEBHOOKS_DISABLE_AFTER_SECONDS = env.int("WEBHOOKS_DISABLE_AFTER_SECONDS", default=3 * 24 * 3600)
+# After a rotation the previous secret signs beside the new one this long.
+WEBHOOKS_SECRET_OVERLAP_SECONDS = env.int("WEBHOOKS_SECRET_OVERLAP_SECONDS", default=24 * 3600)
+# Events and their delivery logs are kept this long.
+WEBHOOKS_KEEP_DAYS = env.int("WEBHOOKS_KEEP_DAYS", default=30)
 
 # Request bodies (docs/security.md, "Request size"). A form or JSON body is at
 # most DATA_UPLOAD_MAX_MEMORY_SIZE (Django refuses a larger one when it reads

@@ -18,3 +18,6 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "ht
 if not env.str("EMAIL_URL", default="") and not env.str("EMAIL_BACKEND", default=""):
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = BASE_DIR / "var" / "mail"  # noqa: F405
+
+# Webhooks to a receiver on this machine (http://127.0.0.1:…): local work only.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=True)

@@ -25,3 +25,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"user": "100000/hour"}}  # noqa: F405
+
+# Webhooks to a receiver on this machine (http://127.0.0.1:…): tests and local work only.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
