@@ -66,6 +66,7 @@ APPS = (
     "imports",
     "offers",
     "upsell",
+    "webhooks",
     "portal",
 )
 PUBLIC_CATALOG = {"Product", "ProductPrice", "PriceTier", "Feature"}

@@ -3,7 +3,8 @@ rotating its secret need the caller's password, as tokens do), their delivery
 logs with resend, and the event types. Parse, call a service or selector,
 render."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -96,7 +97,15 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, OrgViewSet):
         assert page is not None  # the API always paginates
         return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
 
-    @extend_schema(request=None, responses={202: WebhookDeliverySerializer})
+    @extend_schema(
+        request=None,
+        responses={202: WebhookDeliverySerializer},
+        parameters=[
+            OpenApiParameter(
+                "delivery_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The webhook-id."
+            )
+        ],
+    )
     @action(
         detail=True,
         methods=["post"],

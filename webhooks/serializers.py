@@ -13,6 +13,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_CHOICES),
         allow_empty=False,
+        max_length=len(EVENT_CHOICES),
         help_text="The event types to deliver (GET webhook-event-types/).",
     )
     url = serializers.URLField(max_length=2000, help_text="https, a public address.")
