@@ -102,7 +102,10 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, OrgViewSet):
         responses={202: WebhookDeliverySerializer},
         parameters=[
             OpenApiParameter(
-                "delivery_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The webhook-id."
+                "delivery_id",
+                OpenApiTypes.UUID,
+                OpenApiParameter.PATH,
+                description="The webhook-id.",
             )
         ],
     )

@@ -530,3 +530,53 @@ def test_the_pages_create_show_the_secret_once_and_resend(
     assert len(receiver.received) == 2
     client.post(f"/t/alpine/webhooks/{endpoint.pk}/", {"action": "delete"})
     assert not WebhookEndpoint.unscoped.exists()
+
+
+def test_a_limited_partner_hears_only_of_the_products_it_manages(world):
+    from decimal import Decimal
+
+    from catalog.tests.factories import ProductFactory
+    from subscriptions.models import Subscription
+    from subscriptions.services import subscriptions_open
+    from tenants.tests.factories import MembershipFactory, PartnerFactory
+
+    mailbox = ProductFactory(code="mailbox", name="Mailbox")
+    hosting = ProductFactory(code="web-hosting", name="Web hosting")
+    limes = PartnerFactory(
+        name="Limes", parent=world.provider, slug="limes", listed_in_directory=True
+    )
+    limes_owner = MembershipFactory(tenant=limes, role="owner").user
+    invited = partner_services.partnership_invite_partner(
+        org=ctx(world.customer_owner, world.customer),
+        partner=limes,
+        access="limited",
+        products=[mailbox],
+    )
+    partner_services.partnership_accept(org=ctx(limes_owner, limes), partnership=invited)
+    _managed(world)  # Alpine: full access
+    alpine, _ = endpoint_for(
+        world.partner_owner, world.partner, "http://127.0.0.1:9/a", ["subscription.changed"]
+    )
+    limited, _ = endpoint_for(limes_owner, limes, "http://127.0.0.1:9/l", ["subscription.changed"])
+    WebhookEvent.objects.all().delete()
+    subscriptions_open(
+        [
+            Subscription(
+                customer=world.customer,
+                product=product,
+                quantity=1,
+                unit_price=Decimal("9.90"),
+                currency="CHF",
+                billing_period="monthly",
+                starts_on=timezone.localdate(),
+            )
+            for product in (mailbox, hosting)
+        ]
+    )
+    for event in WebhookEvent.objects.all():
+        services.event_fan_out(event_id=str(event.pk))
+    heard = {
+        (d.endpoint_id, json.loads(d.body)["data"]["product"])
+        for d in WebhookDelivery.unscoped.all()
+    }
+    assert heard == {(alpine.pk, "mailbox"), (alpine.pk, "web-hosting"), (limited.pk, "mailbox")}
