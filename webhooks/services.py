@@ -67,7 +67,8 @@ def outbox_write(name: str, payloads: list[dict[str, str | None]]) -> None:
         [
             WebhookEvent(type=name, object_id=str(payload["id"]), payload=payload)
             for payload in payloads
-        ]
+        ],
+        batch_size=1000,
     )
     enqueue_on_commit("webhooks.tasks.fan_out", [str(event.pk) for event in events])
 
