@@ -44,7 +44,7 @@ from billing.services.orders import (
     quote_build,
 )
 from catalog.models import Product
-from core.events import event_emit
+from core.events import event_emit, events_emit
 from core.exceptions import Conflict
 from core.jobs import enqueue_on_commit
 from offers import notifications
@@ -413,11 +413,14 @@ def _create_offers(
 
 
 def _fail(offer_id: uuid.UUID | str, reason: str) -> bool:
-    return bool(
+    failed = bool(
         Offer.unscoped.filter(pk=offer_id, status=Status.WAITING).update(
             status=Status.FAILED, failure_reason=reason[:2000], updated_at=timezone.now()
         )
     )
+    if failed:
+        event_emit("offer.failed", {"id": offer_id, "kind": Status.FAILED})
+    return failed
 
 
 def offers_deliver(*, offer_ids: Sequence) -> int:
@@ -476,6 +479,10 @@ def offers_deliver(*, offer_ids: Sequence) -> int:
         )
         if emails:
             emails_enqueue(emails)
+        events_emit(
+            "offer.delivered",
+            [{"id": o.pk, "kind": o.status, "customer": o.customer_id} for o in delivered],
+        )
         return len(delivered)
 
 
@@ -484,6 +491,7 @@ def offer_deliver(*, offer_id: uuid.UUID | str) -> bool:
     return offers_deliver(offer_ids=[offer_id]) == 1
 
 
+@transaction.atomic
 def offer_delivery_failed(*, offer_id: uuid.UUID | str, reason: str) -> bool:
     """The delivery task gave up after its retries: the offer ends `failed`."""
     return _fail(offer_id, _("Delivery failed: %(reason)s") % {"reason": reason})

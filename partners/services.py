@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Product
+from core.events import event_emit, events_emit
 from core.exceptions import Conflict
 from partners import notifications
 from partners.audit import partnership_event_audit, partnership_events_audit
@@ -131,6 +132,42 @@ def _apply_grant(partnership: Partnership, grant: dict) -> None:
     partnership.products.set(grant["products"])
 
 
+# The webhook event (core.events, API.md rev. 2) a history event is: a
+# declined or cancelled invitation ends the partnership as surely as ending it.
+# A resent invitation changes nothing an integrator reads.
+_WEBHOOK_EVENTS: dict[str, str] = {
+    Kind.OWNER_INVITED: "partnership.invited",
+    Kind.ACCEPTED: "partnership.accepted",
+    Kind.ACCEPTED_WITH_CHANGES: "partnership.accepted",
+    Kind.DECLINED: "partnership.ended",
+    Kind.CANCELLED: "partnership.ended",
+    Kind.ENDED: "partnership.ended",
+    Kind.CHANGED: "partnership.changed",
+    Kind.PAYMENT_CHANGED: "partnership.changed",
+    Kind.EXTENSION_REQUESTED: "partnership.changed",
+    Kind.EXTENDED: "partnership.changed",
+    Kind.EXPIRED: "partnership.expired",
+}
+
+
+def _webhook_event(partnership: Partnership, kind: str) -> str | None:
+    if kind == Kind.CREATED:  # asked for; an unclaimed customer's is active at once
+        return (
+            "partnership.accepted" if partnership.status == Status.ACTIVE else "partnership.invited"
+        )
+    return _WEBHOOK_EVENTS.get(kind)
+
+
+def _payload(partnership: Partnership, kind: str) -> dict[str, object]:
+    """The payload of a partnership's event (core.events)."""
+    return {
+        "id": partnership.pk,
+        "kind": kind,
+        "customer": partnership.customer_id,
+        "partner": partnership.partner_id,
+    }
+
+
 def _record(
     partnership: Partnership,
     kind: str,
@@ -148,6 +185,9 @@ def _record(
         note=note,
     )
     partnership_event_audit(partnership=partnership, event=event)
+    name = _webhook_event(partnership, kind)
+    if name is not None:
+        event_emit(name, _payload(partnership, kind))
     return event
 
 
@@ -306,6 +346,7 @@ def customer_add(
         _new_invitation(partnership)
     else:
         _as_unclaimed(partnership, timezone.now())
+    event_emit("customer.created", {"id": customer.pk, "partner": org.tenant.pk})
     event = _create(partnership, grant, org.user)
     if owner_email:
         notifications.invitation_to_customer(partnership=partnership, event=event)
@@ -381,6 +422,8 @@ def customers_add_unclaimed(*, org: OrgContext, customers: list[dict]) -> list[P
             )
         PartnershipEvent.unscoped.bulk_create(events)
         partnership_events_audit(zip(partnerships, events, strict=True))
+        events_emit("customer.created", [{"id": t.pk, "partner": org.tenant.pk} for t in tenants])
+        events_emit("partnership.accepted", [_payload(p, Kind.CREATED) for p in partnerships])
     book_changed(tenant_ids=[org.tenant.pk])  # bulk inserts send no signal
     return partnerships
 
@@ -840,4 +883,6 @@ def customer_profile_update(*, org: OrgContext, customer: Tenant, data: dict) ->
     permission function) edits its profile (SPEC §2 fields): the row locked, the
     grant checked again, the fields written. Returns the row as saved."""
     customer = customer_lock(org=org, customer=customer)
-    return tenant_profile_write(tenant=customer, data=data, allowed=ORGANIZATION_FIELDS)
+    saved = tenant_profile_write(tenant=customer, data=data, allowed=ORGANIZATION_FIELDS)
+    event_emit("customer.updated", {"id": saved.pk, "partner": org.tenant.pk})
+    return saved

@@ -91,6 +91,7 @@ urlpatterns = [
     path("t/<slug:slug>/", include("offers.urls")),
     path("t/<slug:slug>/", include("upsell.urls")),
     path("t/<slug:slug>/", include("tenders.urls")),
+    path("t/<slug:slug>/", include("webhooks.urls")),
     *tender_public_urls,
     # The provider console's catalog (SPEC §2): platform staff only, 404 for anyone else.
     path("provider/catalog/", ProductsView.as_view(), name="provider_catalog"),

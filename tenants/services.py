@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from core.events import event_emit
 from core.exceptions import Conflict
 from core.jobs import enqueue_on_commit
 from tenants.audit import audit_member_changes, audit_record, audit_record_shared
@@ -418,11 +419,15 @@ def tenant_profile_write(*, tenant: Tenant, data: dict, allowed: tuple[str, ...]
     return tenant
 
 
+@transaction.atomic
 def organization_update(*, org: OrgContext, data: dict) -> Tenant:
     """Owners and admins edit their organization's profile (and a partner its listing)."""
     require_role(org, Role.ADMIN)
     allowed = ORGANIZATION_FIELDS + (PARTNER_LISTING_FIELDS if org.tenant.is_partner else ())
-    return tenant_profile_update(tenant=org.tenant, data=data, allowed=allowed)
+    tenant = tenant_profile_update(tenant=org.tenant, data=data, allowed=allowed)
+    if tenant.is_customer:  # a customer edits its own profile (core.events)
+        event_emit("customer.updated", {"id": tenant.pk})
+    return tenant
 
 
 @transaction.atomic

@@ -88,6 +88,8 @@ from tests.matrix import (
     without_path,
 )
 from upsell.services import upgrade_request_create, upsell_set
+from webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.services import endpoint_create
 
 # --- the actors ------------------------------------------------------------------------------
 
@@ -145,6 +147,8 @@ REACH: dict[str, frozenset[str]] = {
     "upgrade_request": frozenset({MUELLER_OWNER, ALPINE_OWNER}),
     "member": frozenset({MUELLER_OWNER}),
     "token": frozenset({MUELLER_OWNER}),
+    "webhook_endpoint": frozenset({MUELLER_OWNER}),
+    "webhook_delivery": frozenset({MUELLER_OWNER}),
     "audit_event": frozenset({MUELLER_OWNER}),
     "partnership": frozenset({MUELLER_OWNER, ALPINE_OWNER}),
     "ended_partnership": frozenset({MUELLER_OWNER, ENDED}),
@@ -419,6 +423,13 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
     # Müller's member, token and logo; Rhein's token; Bergmann's admin and user.
     member = world.customer_user.memberships.get(tenant=mueller)
     token, _ = api_token_create(org=m_ctx, name="Kasse-Token 2209")
+    endpoint, _ = endpoint_create(
+        org=m_ctx, url="https://127.0.0.1/kasse-hook-7305", events=["order.placed"]
+    )
+    hook_event = WebhookEvent.objects.create(type="order.placed", object_id=str(mueller.pk))
+    delivery = WebhookDelivery.unscoped.create(
+        tenant=mueller, endpoint=endpoint, event=hook_event, type="order.placed", body="{}"
+    )
     branding_logo_set(org=m_ctx, content=PNG)
     _, rhein_raw = api_token_create(
         org=_ctx(world.other_owner, world.other_partner), name="Rhein integration"
@@ -447,6 +458,8 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         "upgrade_request": str(upgrade.pk),
         "member": str(member.pk),
         "token": str(token.pk),
+        "webhook_endpoint": str(endpoint.pk),
+        "webhook_delivery": str(delivery.pk),
         "audit_event": str(audit_event.pk),
         "partnership": str(partnership.pk),
         "ended_partnership": str(ended.pk),
@@ -482,6 +495,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         world.customer_user.email: "member",
         "Kasse-Token 2209": "token",
         token.prefix: "token",
+        "kasse-hook-7305": "webhook_endpoint",
         "SLA Gold 4417": "sla_policy",
         "Alarm Backstube 5186": "alert_profile",
         "Liste Bäcker 9907": "smart_list",
@@ -619,6 +633,8 @@ REGISTRY: dict[str, Entry] = {
     "tokens": Entry("customer", body={"revoke": "{token}", "name": "x"}),
     "organization": C(),
     "audit_log": C(),
+    "webhook_endpoints": C(),
+    "webhook_endpoint": C(endpoint_id="webhook_endpoint"),
     # --- browser: partners
     "partner_customers": Entry("partner", query={"collaborator": "{collaborator}"}),
     "customer_add": P(),
@@ -728,6 +744,12 @@ REGISTRY: dict[str, Entry] = {
     "api:member-detail": C(pk="member"),
     "api:token-list": C(),
     "api:token-detail": C(pk="token"),
+    "api:webhook-endpoint-list": C(),
+    "api:webhook-endpoint-detail": C(pk="webhook_endpoint"),
+    "api:webhook-endpoint-rotate-secret": C(pk="webhook_endpoint"),
+    "api:webhook-endpoint-deliveries": C(pk="webhook_endpoint"),
+    "api:webhook-endpoint-resend": C(pk="webhook_endpoint", delivery_id="webhook_delivery"),
+    "api:webhook-event-types": Entry(None),
     "api:audit-event-list": C(),
     "api:audit-event-detail": C(pk="audit_event"),
     # --- API: partners

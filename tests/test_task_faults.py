@@ -41,6 +41,9 @@ from tenants.tests.factories import CustomerFactory, MembershipFactory, UserFact
 from tenders.models import Tender
 from tenders.services import tender_post
 from tests.clock import on
+from webhooks import services as webhook_services
+from webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.tests.test_webhooks import Receiver
 
 PROJECT_APPS = (
     "tenants",
@@ -53,6 +56,7 @@ PROJECT_APPS = (
     "imports",
     "offers",
     "upsell",
+    "webhooks",
     "portal",
 )
 LONG_AGO = datetime.timedelta(hours=1)
@@ -384,6 +388,60 @@ def send_membership_invitation(world, request) -> Given:
     )
 
 
+def _hook(world, url: str = "http://127.0.0.1:9/closed"):
+    """The customer's endpoint for customer.updated (nothing listens on port 9)."""
+    endpoint, _secret = webhook_services.endpoint_create(
+        org=org(world.customer_owner, world.customer), url=url, events=["customer.updated"]
+    )
+    return endpoint
+
+
+def _hook_event(world, *, occurred_at=None) -> WebhookEvent:
+    return WebhookEvent.objects.create(
+        type="customer.updated",
+        object_id=str(world.customer.pk),
+        occurred_at=occurred_at or timezone.now(),
+    )
+
+
+def fan_out(world, request) -> Given:
+    _hook(world)
+    event = _hook_event(world)
+    return Given([[str(event.pk)]], lambda: WebhookDelivery.unscoped.count() == 1)
+
+
+def deliver(world, request) -> Given:
+    receiver = Receiver()
+    request.addfinalizer(receiver.close)
+    endpoint = _hook(world, receiver.url)
+    delivery = WebhookDelivery.unscoped.create(
+        tenant=world.customer,
+        endpoint=endpoint,
+        event=_hook_event(world),
+        type="customer.updated",
+        body="{}",
+    )
+
+    def effect():
+        delivery.refresh_from_db()
+        return delivery.status == "delivered" and len(receiver.received) == 1
+
+    return Given([str(delivery.pk)], effect)
+
+
+def sweep(world, request) -> Given:
+    _hook(world)
+    lost = _hook_event(world, occurred_at=timezone.now() - LONG_AGO)
+    return Given([], lambda: WebhookDelivery.unscoped.filter(event=lost).count() == 1)
+
+
+def purge(world, request) -> Given:
+    old = _hook_event(world, occurred_at=timezone.now() - datetime.timedelta(days=40))
+    WebhookEvent.objects.filter(pk=old.pk).update(fanned_out_at=timezone.now())
+    fresh = _hook_event(world)
+    return Given([], lambda: list(WebhookEvent.objects.values_list("pk", flat=True)) == [fresh.pk])
+
+
 CASES: dict[str, Callable] = {
     "billing.tasks.place_renewals": place_renewals,
     "billing.tasks.renew_batch": renew_batch,
@@ -405,6 +463,10 @@ CASES: dict[str, Callable] = {
     "tenants.tasks.deliver_emails": deliver_emails,
     "tenants.tasks.send_membership_invitation": send_membership_invitation,
     "tenants.tasks.sweep_pending_emails": sweep_pending_emails,
+    "webhooks.tasks.deliver": deliver,
+    "webhooks.tasks.fan_out": fan_out,
+    "webhooks.tasks.purge": purge,
+    "webhooks.tasks.sweep": sweep,
 }
 
 
@@ -538,7 +600,11 @@ def when_notify(world, request):
 ENQUEUERS = {
     "offer_send": (when_offer_send, ["offers.tasks.deliver_offer"]),
     "offer_retry": (when_offer_retry, ["offers.tasks.deliver_offer"]),
-    "offer_deliver": (when_offer_deliver, ["tenants.tasks.deliver_emails"]),
+    # the emails, and the outbox's fan-out of the offer.delivered event
+    "offer_deliver": (
+        when_offer_deliver,
+        ["tenants.tasks.deliver_emails", "webhooks.tasks.fan_out"],
+    ),
     "import_submit (a job)": (when_import_submit, ["partners.tasks.run_import_job"]),
     "member_invite": (when_member_invite, ["tenants.tasks.send_membership_invitation"]),
     "tender_post": (

@@ -54,12 +54,16 @@ def _order(customer, product="web-hosting", quantity=3) -> dict:
 # its end (2), a raise reads the later changes it may restate (1), and every
 # write of the ledger reads its subscriptions' latest change (1: writing order).
 # A credit that takes cashback back finds the partners to email (1: end now).
+# Issue 23: each domain event the write emits is one INSERT into the webhook
+# outbox, in its transaction (order.placed, invoice.issued or credit_note.issued,
+# subscription.changed): +3 for an order, +2 for a new last day or an end at
+# the period's end (the ledger's change, and the new last day itself).
 API = {
     "quote": ("post", "/api/v1/quotes/", "order", 200, 9),
-    "order": ("post", "/api/v1/orders/", "order", 201, 24),
+    "order": ("post", "/api/v1/orders/", "order", 201, 27),
     "subscription preview": ("post", "/api/v1/subscriptions/", "subscribe dry", 200, 10),
-    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 28),
-    "last day": ("patch", "/api/v1/subscriptions/{s}/", {"ends_on": "2099-01-01"}, 200, 11),
+    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 31),
+    "last day": ("patch", "/api/v1/subscriptions/{s}/", {"ends_on": "2099-01-01"}, 200, 13),
     "raise preview": (
         "patch",
         "/api/v1/subscriptions/{s}/",
@@ -67,9 +71,9 @@ API = {
         200,
         8,
     ),
-    "raise": ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}, 200, 26),
-    "end at period end": ("delete", "/api/v1/subscriptions/{s}/?at=period_end", None, 200, 11),
-    "end now": ("delete", "/api/v1/subscriptions/{s}/", None, 200, 34),
+    "raise": ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}, 200, 29),
+    "end at period end": ("delete", "/api/v1/subscriptions/{s}/?at=period_end", None, 200, 13),
+    "end now": ("delete", "/api/v1/subscriptions/{s}/", None, 200, 37),
 }
 
 
@@ -123,13 +127,15 @@ def test_the_answers_show_what_was_saved(world, api, mailboxes):
 # product not read again). The cancel page now leads to "End now". The edit
 # POST: its new last day read from and written to the ledger (2). A credit's
 # preview reads the lines paying for the day once, their cashback from them (-1).
+# POST: its new last day read from and written to the ledger (2), and its two
+# subscription.changed events in the webhook outbox (2, issue 23).
 PAGES = {
     "order page": ("customer_order_place", False, None, 200, 7),
     "order preview": ("customer_order_place", False, "lines", 200, 11),
     "raise page": ("customer_subscription_raise", True, None, 200, 6),
     "raise preview": ("customer_subscription_raise", True, {"quantity": 6}, 200, 10),
     "edit page": ("customer_subscription_edit", True, None, 200, 6),
-    "edit": ("customer_subscription_edit", True, {"ends_on": "2099-01-01"}, 302, 11),
+    "edit": ("customer_subscription_edit", True, {"ends_on": "2099-01-01"}, 302, 13),
     "lower page": ("customer_subscription_lower", True, None, 200, 6),
     "lower preview": ("customer_subscription_lower", True, {"quantity": 1}, 200, 14),
     "end page": ("customer_subscription_end", True, None, 200, 6),

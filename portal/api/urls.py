@@ -35,6 +35,7 @@ from upsell.api import (
     ServicesAPI,
     UpgradeRequestViewSet,
 )
+from webhooks.api import WebhookEndpointViewSet, WebhookEventTypesAPI
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -55,6 +56,7 @@ router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("offer-templates", OfferTemplateViewSet, basename="offer-template")
 router.register("offers", OfferViewSet, basename="offer")
 router.register("upsell/requests", UpgradeRequestViewSet, basename="upgrade-request")
+router.register("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
 
 urlpatterns = [
     path("me/", MeAPI.as_view(), name="me"),
@@ -98,6 +100,7 @@ urlpatterns = [
     path("billing/export.csv", BillingExportAPI.as_view(), name="billing-export"),
     path("offers/batches/<str:batch_id>/", OfferBatchAPI.as_view(), name="offer-batch"),
     path("updates/", UpdatesAPI.as_view(), name="updates"),
+    path("webhook-event-types/", WebhookEventTypesAPI.as_view(), name="webhook-event-types"),
     path("", include(router.urls)),
     path("provider/mrr/", PlatformMrrAPI.as_view(), name="provider-mrr"),
 ]

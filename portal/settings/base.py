@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "imports",
     "offers",
     "upsell",
+    "webhooks",
     "portal",
 ]
 
@@ -323,6 +324,12 @@ SPECTACULAR_SETTINGS = {
         "AuditActionEnum": "tenants.models.AuditEvent.Action",
         "SubscriptionChangeKindEnum": "subscriptions.models.SubscriptionChange.Kind",
         "TenantKindEnum": "tenants.models.Tenant.Kind",
+        # Named once webhooks' `type` and `status` enums joined the schema: the
+        # contract's type and the organization's status kept their names then.
+        "TypeEnum": "customers.models.Contract.Type",
+        "StatusEnum": "tenants.models.Tenant.Status",
+        "WebhookEventTypeEnum": "webhooks.serializers.EVENT_CHOICES",
+        "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -398,7 +405,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SWEEP_EVERY_SECONDS,
     },
     "expire-offers": {"task": "offers.tasks.expire_offers", "schedule": 900.0},
+    "sweep-webhooks": {"task": "webhooks.tasks.sweep", "schedule": SWEEP_EVERY_SECONDS},
+    "purge-webhook-events": {"task": "webhooks.tasks.purge", "schedule": 3600.0},
 }
+
+# Webhooks (SPEC §8, docs/webhooks.md). Loopback, private and link-local targets
+# (and plain http) only where this is on: the test and dev settings.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
+# A delivery is retried this long (at least three days), with the same webhook-id.
+WEBHOOKS_RETRY_FOR_SECONDS = env.int("WEBHOOKS_RETRY_FOR_SECONDS", default=3 * 24 * 3600)
+# An endpoint whose every delivery failed this long is disabled, its owners emailed.
+WEBHOOKS_DISABLE_AFTER_SECONDS = env.int("WEBHOOKS_DISABLE_AFTER_SECONDS", default=3 * 24 * 3600)
+# After a rotation the previous secret signs beside the new one this long.
+WEBHOOKS_SECRET_OVERLAP_SECONDS = env.int("WEBHOOKS_SECRET_OVERLAP_SECONDS", default=24 * 3600)
+# Events and their delivery logs are kept this long.
+WEBHOOKS_KEEP_DAYS = env.int("WEBHOOKS_KEEP_DAYS", default=30)
 
 # Request bodies (docs/security.md, "Request size"). A form or JSON body is at
 # most DATA_UPLOAD_MAX_MEMORY_SIZE (Django refuses a larger one when it reads

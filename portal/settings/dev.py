@@ -24,3 +24,5 @@ if not env.str("EMAIL_URL", default="") and not env.str("EMAIL_BACKEND", default
 # http://127.0.0.1 here.
 MFA_REQUIRED_FOR_PARTNERS = env.bool("MFA_REQUIRED_FOR_PARTNERS", default=False)
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=True)
+# Webhooks to a receiver on this machine (http://127.0.0.1:…): local work only.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=True)

@@ -30,3 +30,6 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"user": "100000/h
 # server of the e2e journeys is http: passkeys are allowed there.
 MFA_REQUIRED_FOR_PARTNERS = False
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
+
+# Webhooks to a receiver on this machine (http://127.0.0.1:…): tests and local work only.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = True

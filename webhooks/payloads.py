@@ -1,0 +1,232 @@
+"""What a delivery's `data` holds: the object as its `GET` returns it to the
+receiving organization (API.md rev. 2), through the same selector and
+serializer as that `GET`. The selector is also the visibility rule (SPEC §3
+rev. 2): an organization that would get a 404 from the `GET` now gets no
+event (`data_for` raises NotVisible), so an event reaches only who may see its
+object now, a limited partner only for the products it manages.
+
+An endpoint reads as its organization's owner (`endpoint_org`): what an owner
+of that organization would see through the API.
+"""
+
+import datetime
+import decimal
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import prefetch_related_objects
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, serializers
+
+from billing import selectors as billing_selectors
+from billing.serializers import InvoiceSerializer, OrderSerializer
+from core.events import EVENT_TYPES
+from customers.selectors import live_partnerships_prefetch
+from customers.serializers import CustomerSerializer
+from offers import selectors as offer_selectors
+from offers.serializers import OfferSerializer
+from partners.api import partnership_response
+from partners.selectors import customer_get_for_partner
+from partners.serializers import PartnershipDetailSerializer
+from subscriptions import selectors as subscription_selectors
+from subscriptions.serializers import SubscriptionSerializer
+from tenants.models import Tenant
+from tenants.selectors import OrgContext
+from tenants.serializers import OrganizationSerializer
+
+PARTNER, CUSTOMER = Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER
+
+
+class NotVisible(Exception):
+    """The organization may not see the event's object now (its GET is a 404)."""
+
+
+def _customer(org: OrgContext, object_id: str) -> dict:
+    if org.tenant.is_customer and str(org.tenant.pk) == object_id:
+        # a customer hears of itself as `GET organization/` shows it
+        return dict(OrganizationSerializer(org.tenant).data)
+    if not org.tenant.is_partner:
+        raise NotVisible
+    customer = customer_get_for_partner(org=org, customer_id=object_id)
+    prefetch_related_objects([customer], live_partnerships_prefetch(org=org))
+    return dict(CustomerSerializer(customer).data)
+
+
+def _partnership(org: OrgContext, object_id: str) -> dict:
+    return dict(partnership_response(org, object_id).data)
+
+
+def _subscription(org: OrgContext, object_id: str) -> dict:
+    if not org.tenant.subscriptions_enabled:  # the feature's 404 (SubscriptionsFeatureMixin)
+        raise NotVisible
+    subscription = subscription_selectors.subscription_get(org=org, subscription_id=object_id)
+    return dict(SubscriptionSerializer(subscription).data)
+
+
+def _order(org: OrgContext, object_id: str) -> dict:
+    order = billing_selectors.order_get(org=org, order_id=object_id)
+    return dict(OrderSerializer(order, context={"org": org}).data)
+
+
+def _invoice(org: OrgContext, object_id: str) -> dict:
+    invoice = billing_selectors.invoice_get(org=org, invoice_id=object_id)
+    return dict(InvoiceSerializer(invoice).data)
+
+
+def _offer(org: OrgContext, object_id: str) -> dict:
+    offer = offer_selectors.offer_get(org=org, offer_id=object_id)
+    return dict(OfferSerializer(offer, context={"org": org}).data)
+
+
+@dataclass(frozen=True)
+class ObjectKind:
+    """An event's object: the `GET` that shows it, who may call that `GET`, how
+    it is read (`render`: the selector, then the serializer) and the serializer
+    the example payload is drawn from."""
+
+    name: str
+    path: str
+    kinds: tuple[str, ...]
+    render: Callable[[OrgContext, str], dict]
+    serializer: type[serializers.Serializer]
+
+
+OBJECTS = {
+    "customer": ObjectKind(
+        "customer", "customers/{id}/", (PARTNER, CUSTOMER), _customer, CustomerSerializer
+    ),
+    "partnership": ObjectKind(
+        "partnership",
+        "partnerships/{id}/",
+        (PARTNER, CUSTOMER),
+        _partnership,
+        PartnershipDetailSerializer,
+    ),
+    "subscription": ObjectKind(
+        "subscription",
+        "subscriptions/{id}/",
+        (PARTNER, CUSTOMER),
+        _subscription,
+        SubscriptionSerializer,
+    ),
+    "order": ObjectKind("order", "orders/{id}/", (PARTNER, CUSTOMER), _order, OrderSerializer),
+    "invoice": ObjectKind(
+        "invoice", "invoices/{id}/", (PARTNER, CUSTOMER), _invoice, InvoiceSerializer
+    ),
+    "credit_note": ObjectKind(
+        "credit_note", "invoices/{id}/", (PARTNER, CUSTOMER), _invoice, InvoiceSerializer
+    ),
+    "offer": ObjectKind("offer", "offers/{id}/", (PARTNER, CUSTOMER), _offer, OfferSerializer),
+}
+
+DESCRIPTIONS = {
+    "customer.created": _("A partner added a customer."),
+    "customer.updated": _("A customer's profile changed."),
+    "partnership.invited": _("A partnership was asked for (by either side)."),
+    "partnership.accepted": _("A partnership became active."),
+    "partnership.changed": _("A partnership's access, payment mode or end date changed."),
+    "partnership.ended": _("A partnership ended, or its invitation was declined or cancelled."),
+    "partnership.expired": _("A partnership or its invitation expired."),
+    "subscription.changed": _("A subscription changed (the ledger has a new change)."),
+    "order.placed": _("An order was placed."),
+    "invoice.issued": _("An invoice was issued."),
+    "credit_note.issued": _("A credit note was issued."),
+    "offer.delivered": _("An offer reached the customer."),
+    "offer.accepted": _("The customer accepted an offer."),
+    "offer.declined": _("The customer declined an offer."),
+    "offer.cancelled": _("The partner withdrew an offer."),
+    "offer.expired": _("An offer expired unanswered."),
+    "offer.failed": _("An offer could not be delivered."),
+}
+assert set(DESCRIPTIONS) == EVENT_TYPES, "every event type is described"
+
+
+def object_kind(event_type: str) -> ObjectKind:
+    return OBJECTS[event_type.split(".", 1)[0]]
+
+
+def data_for(org: OrgContext, event_type: str, object_id: str) -> dict:
+    """The event's object as `org` would `GET` it now; NotVisible when that `GET`
+    would be a 404 (or a 403)."""
+    kind = object_kind(event_type)
+    if org.tenant.kind not in kind.kinds or org.tenant.status == Tenant.Status.SUSPENDED:
+        raise NotVisible
+    try:
+        return kind.render(org, object_id)
+    except (
+        Http404,
+        ObjectDoesNotExist,
+        DjangoPermissionDenied,
+        exceptions.NotFound,
+        exceptions.PermissionDenied,
+    ):
+        raise NotVisible from None
+
+
+# --- example payloads (GET webhook-event-types/), drawn from the serializers ----------
+
+EXAMPLE_ID = uuid.UUID("00000000-0000-4000-8000-000000000000")
+EXAMPLE_TIME = datetime.datetime(2026, 1, 31, 9, 30, tzinfo=datetime.UTC)
+
+
+def _example_value(field: Any, depth: int = 0) -> Any:
+    if depth > 3 or field is None:
+        return None
+    if isinstance(field, serializers.ListSerializer):
+        return [_example_value(field.child, depth + 1)]
+    if isinstance(field, serializers.Serializer):
+        return {
+            name: _example_value(child, depth + 1)
+            for name, child in field.fields.items()
+            if not child.write_only
+        }
+    if isinstance(field, serializers.ListField):
+        return [_example_value(field.child, depth + 1)] if field.child else []
+    if isinstance(field, serializers.ManyRelatedField):
+        return [str(EXAMPLE_ID)]
+    if isinstance(field, serializers.ChoiceField):
+        return next(iter(field.choices), "")
+    if isinstance(field, serializers.BooleanField):
+        return False
+    if isinstance(field, serializers.IntegerField):
+        return 0
+    if isinstance(field, serializers.DecimalField):
+        return str(decimal.Decimal("0.00"))
+    if isinstance(field, serializers.DateTimeField):
+        return EXAMPLE_TIME.isoformat().replace("+00:00", "Z")
+    if isinstance(field, serializers.DateField):
+        return EXAMPLE_TIME.date().isoformat()
+    if isinstance(field, serializers.UUIDField | serializers.RelatedField):
+        return str(EXAMPLE_ID)
+    if isinstance(field, serializers.DictField | serializers.JSONField):
+        return {}
+    if isinstance(field, serializers.SerializerMethodField):
+        return None
+    return "string"
+
+
+def example_body(event_type: str) -> dict:
+    """An example of the body delivered for `event_type`: every field of its
+    object's `GET`, with a placeholder value of the field's type."""
+    data = _example_value(object_kind(event_type).serializer())
+    return {"type": event_type, "timestamp": EXAMPLE_TIME.isoformat(), "data": data}
+
+
+def event_types() -> list[dict]:
+    """`GET webhook-event-types/`: each type, what it means, its object's `GET`
+    and an example body."""
+    return [
+        {
+            "type": name,
+            "description": str(DESCRIPTIONS[name]),
+            "object": object_kind(name).name,
+            "object_path": object_kind(name).path,
+            "example": example_body(name),
+        }
+        for name in sorted(EVENT_TYPES)
+    ]

@@ -1,0 +1,448 @@
+"""Webhooks' rules (SPEC §8 rev. 2, docs/webhooks.md): the outbox written in the
+change's transaction, the fan-out to the endpoints that may see the event's
+object, the signed delivery with its retries, the endpoints' life (create,
+change, rotate, disable after three failing days) and the resend.
+
+The flow: a service emits a domain event (core.events) inside its
+transaction; `outbox_write` (subscribed in that transaction) inserts one
+`WebhookEvent` per event and enqueues `fan_out` for after the commit, so a
+rolled-back change leaves no row and no task. `events_fan_out` makes one
+`WebhookDelivery` per endpoint that wants the type and may see the object
+now (its body fixed then) and enqueues each delivery; `delivery_attempt`
+claims a due delivery under its row lock (skip_locked), checks the target and
+the visibility again, signs, posts, and records the answer: delivered, or
+pending with the next attempt's time, or failed once WEBHOOKS_RETRY_FOR
+(3 days) has passed. Beat's `sweep` finds events not fanned out and
+deliveries due (a retry's time, or a first attempt whose message was lost).
+"""
+
+import base64
+import datetime
+import http.client
+import json
+import logging
+import random
+import secrets
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from standardwebhooks.webhooks import Webhook
+
+from core.events import EVENT_TYPES, event_subscribe
+from core.jobs import enqueue_on_commit
+from tenants.emails import notify
+from tenants.models import Membership, Role, Tenant
+from tenants.selectors import OrgContext
+from tenants.services import require_role
+from webhooks import targets
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webhooks.payloads import NotVisible, data_for
+
+log = logging.getLogger(__name__)
+
+SECRET_PREFIX = "whsec_"
+Status = WebhookDelivery.Status
+# The first retry after ~30 s, then doubling, at most 6 h apart; ±25 % jitter.
+RETRY_BASE_SECONDS = 30
+RETRY_MAX_SECONDS = 6 * 3600
+_random = random.SystemRandom()
+
+
+# --- the outbox: in the change's transaction ------------------------------------------
+
+
+def outbox_write(name: str, payloads: list[dict[str, str | None]]) -> None:
+    """One outbox row per event, in the emitting service's transaction (one
+    insert); their fan-out is enqueued for after the commit."""
+    events = WebhookEvent.objects.bulk_create(
+        [
+            WebhookEvent(type=name, object_id=str(payload["id"]), payload=payload)
+            for payload in payloads
+        ],
+        batch_size=1000,
+    )
+    enqueue_on_commit("webhooks.tasks.fan_out", [str(event.pk) for event in events])
+
+
+def outbox_subscribe() -> None:
+    """Hear every domain event in its transaction (WebhooksConfig.ready)."""
+    event_subscribe(outbox_write, in_transaction=True)
+
+
+# --- who an endpoint reads as ------------------------------------------------------------
+
+
+def endpoint_org(tenant: Tenant) -> OrgContext | None:
+    """The organization as its (earliest) owner: an endpoint sees what an owner
+    of its organization sees through the API. None without an owner."""
+    membership = (
+        Membership.unscoped.filter(tenant=tenant, role=Role.OWNER)
+        .select_related("user", "tenant")
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if membership is None:
+        return None
+    return OrgContext(tenant=membership.tenant, user=membership.user, membership=membership)
+
+
+def _body(event: WebhookEvent, data: dict) -> str:
+    """`{type, timestamp, data}` (Standard Webhooks' payload): `timestamp` is when
+    the event happened, not when it is sent."""
+    body = {"type": event.type, "timestamp": event.occurred_at, "data": data}
+    return json.dumps(body, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False)
+
+
+# --- fan-out -----------------------------------------------------------------------------
+
+
+def event_fan_out(*, event_id: str) -> list[str]:
+    """Make the event's deliveries, once: one per enabled endpoint that wants
+    its type and whose organization may see the object now. Returns the new
+    deliveries' ids (each enqueued after the commit)."""
+    with transaction.atomic():
+        event = (
+            WebhookEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_id, fanned_out_at__isnull=True)
+            .first()
+        )
+        if event is None:  # fanned out already, or another worker holds it
+            return []
+        endpoints = [
+            endpoint
+            for endpoint in WebhookEndpoint.unscoped.filter(enabled=True).select_related("tenant")
+            if event.type in endpoint.events
+        ]
+        orgs: dict[object, OrgContext | None] = {}
+        deliveries = []
+        for endpoint in endpoints:
+            if endpoint.tenant_id not in orgs:
+                orgs[endpoint.tenant_id] = endpoint_org(endpoint.tenant)
+            org = orgs[endpoint.tenant_id]
+            if org is None:
+                continue
+            try:
+                data = data_for(org, event.type, event.object_id)
+            except NotVisible:
+                continue
+            deliveries.append(
+                WebhookDelivery(
+                    tenant_id=endpoint.tenant_id,
+                    endpoint=endpoint,
+                    event=event,
+                    type=event.type,
+                    body=_body(event, data),
+                )
+            )
+        WebhookDelivery.unscoped.bulk_create(deliveries, ignore_conflicts=True)
+        event.fanned_out_at = timezone.now()
+        event.save(update_fields=["fanned_out_at"])
+        ids = [str(delivery.pk) for delivery in deliveries]
+        for delivery_id in ids:
+            enqueue_on_commit("webhooks.tasks.deliver", delivery_id)
+        return ids
+
+
+# --- delivery ----------------------------------------------------------------------------
+
+
+def retry_delay(attempts: int) -> datetime.timedelta:
+    """The wait before the next attempt after `attempts` failed ones: 30 s
+    doubling up to 6 h, with ±25 % jitter so a receiver that comes back is not
+    hit by every retry at once."""
+    seconds = min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS)
+    return datetime.timedelta(seconds=seconds * _random.uniform(0.75, 1.25))
+
+
+def signature_headers(
+    *, endpoint: WebhookEndpoint, msg_id: str, body: str, now: datetime.datetime
+) -> dict[str, str]:
+    """Standard Webhooks' three headers, signed by the `standardwebhooks` library
+    with each secret that signs now (two `v1,` signatures during a rotation)."""
+    signatures = [
+        Webhook(secret).sign(msg_id=msg_id, timestamp=now, data=body.encode())
+        for secret in endpoint.secrets_signing(now)
+    ]
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": " ".join(signatures),
+        "content-type": "application/json",
+        "user-agent": "PartnerPortal-Webhooks/1",
+    }
+
+
+def delivery_attempt(*, delivery_id: str) -> bool:
+    """Attempt one due delivery; True when it was delivered by this call.
+
+    The row is claimed under its lock (skip_locked: another worker holding it
+    means this call does nothing) and stays locked through the attempt, so a
+    worker killed mid-attempt rolls back to the row as it was: still pending,
+    found again by the sweeper, sent again with the same webhook-id."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.unscoped.select_for_update(skip_locked=True, of=("self",))
+            .select_related("endpoint", "endpoint__tenant", "event")
+            .filter(pk=delivery_id, status=Status.PENDING, next_attempt_at__lte=timezone.now())
+            .first()
+        )
+        if delivery is None:
+            return False
+        endpoint = delivery.endpoint
+        if not endpoint.enabled:
+            _close(delivery, _("The endpoint is disabled."))
+            return False
+        org = endpoint_org(endpoint.tenant)
+        try:
+            if org is None:
+                raise NotVisible
+            data_for(org, delivery.type, delivery.event.object_id)
+        except NotVisible:
+            _close(delivery, _("The organization may no longer see this object."))
+            return False
+        now = timezone.now()
+        headers = signature_headers(
+            endpoint=endpoint, msg_id=str(delivery.pk), body=delivery.body, now=now
+        )
+        delivery.attempts += 1
+        delivery.last_attempt_at = now
+        answer, error = _post(endpoint.url, delivery.body, headers)
+        delivery.response_code = answer.status if answer else None
+        delivery.response_body = answer.body[:2000] if answer else ""
+        delivery.duration_ms = answer.duration_ms if answer else None
+        delivery.last_error = error[:500]
+        if not error:
+            delivery.status = Status.DELIVERED
+            delivery.delivered_at = now
+            WebhookEndpoint.unscoped.filter(pk=endpoint.pk, failing_since__isnull=False).update(
+                failing_since=None
+            )
+        elif now >= delivery.give_up_at:
+            delivery.status = Status.FAILED
+        else:
+            delivery.next_attempt_at = now + retry_delay(delivery.attempts)
+        delivery.save()
+        if error:
+            _endpoint_failed(endpoint, now)
+        return not error
+
+
+def _post(url: str, body: str, headers: dict[str, str]) -> tuple[targets.Answer | None, str]:
+    """One POST: the answer (None when there was none) and what went wrong ("" for a 2xx)."""
+    try:
+        answer = targets.post(url, body=body.encode(), headers=headers)
+    except ValidationError as exc:  # TargetRefused: the name resolves inside now
+        return None, "; ".join(exc.messages)
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, reset, timeout, TLS
+        return None, f"{type(exc).__name__}: {exc}"
+    return answer, "" if 200 <= answer.status < 300 else f"HTTP {answer.status}"
+
+
+def _close(delivery: WebhookDelivery, reason: str) -> None:
+    delivery.status = Status.FAILED
+    delivery.last_error = reason[:500]
+    delivery.save(update_fields=["status", "last_error"])
+
+
+def _endpoint_failed(endpoint: WebhookEndpoint, now: datetime.datetime) -> None:
+    """Count the endpoint as failing since its first failure after its last
+    success; failing for WEBHOOKS_DISABLE_AFTER (3 days), it is disabled, its
+    pending deliveries closed and its organization's owners emailed (once: the
+    conditional UPDATE lets one attempt do it)."""
+    WebhookEndpoint.unscoped.filter(pk=endpoint.pk, failing_since__isnull=True).update(
+        failing_since=now
+    )
+    limit = now - datetime.timedelta(seconds=settings.WEBHOOKS_DISABLE_AFTER_SECONDS)
+    reason = _("Every delivery failed for three days.")
+    disabled = WebhookEndpoint.unscoped.filter(
+        pk=endpoint.pk, enabled=True, failing_since__lte=limit
+    ).update(enabled=False, disabled_reason=reason)
+    if not disabled:
+        return
+    WebhookDelivery.unscoped.filter(endpoint=endpoint, status=Status.PENDING).update(
+        status=Status.FAILED, last_error=_("The endpoint is disabled.")
+    )
+    owners = [
+        m.user
+        for m in Membership.unscoped.filter(tenant=endpoint.tenant, role=Role.OWNER).select_related(
+            "user"
+        )
+    ]
+    notify(
+        key=f"webhook-endpoint-disabled:{endpoint.pk}:{now.isoformat()}",
+        users=owners,
+        subject=gettext_lazy("A webhook endpoint was disabled"),
+        lines=[
+            format_lazy(
+                gettext_lazy(
+                    "Every delivery to {url} has failed for three days, so it was disabled. "
+                    "Fix the receiver, then enable the endpoint again and resend what it missed."
+                ),
+                url=endpoint.url,
+            )
+        ],
+        url=reverse(
+            "webhook_endpoint", kwargs={"slug": endpoint.tenant.slug, "endpoint_id": endpoint.pk}
+        ),
+        label=gettext_lazy("Open the endpoint"),
+    )
+
+
+def sweep(
+    *, now: datetime.datetime | None = None, limit: int = 1000
+) -> tuple[list[str], list[str]]:
+    """What beat hands to the tasks again: events not fanned out SWEEP_AFTER_SECONDS
+    after they happened (their message lost), and pending deliveries that are
+    due (a retry's time come, or a first attempt whose message was lost)."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(seconds=settings.SWEEP_AFTER_SECONDS)
+    events = WebhookEvent.objects.filter(fanned_out_at__isnull=True, occurred_at__lt=cutoff)
+    due = WebhookDelivery.unscoped.filter(status=Status.PENDING).filter(
+        Q(attempts=0, created_at__lt=cutoff) | Q(attempts__gt=0, next_attempt_at__lte=now)
+    )
+    return (
+        [str(pk) for pk in events.order_by("occurred_at").values_list("pk", flat=True)[:limit]],
+        [str(pk) for pk in due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit]],
+    )
+
+
+def events_purge(*, now: datetime.datetime | None = None) -> int:
+    """Forget events (and their delivery logs) older than WEBHOOKS_KEEP_DAYS whose
+    deliveries are all over."""
+    now = now or timezone.now()
+    old = WebhookEvent.objects.filter(
+        occurred_at__lt=now - datetime.timedelta(days=settings.WEBHOOKS_KEEP_DAYS),
+        fanned_out_at__isnull=False,
+    ).exclude(deliveries__status=Status.PENDING)
+    deleted, _counts = old.delete()
+    return deleted
+
+
+# --- endpoints ---------------------------------------------------------------------------
+
+
+def _new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _clean_events(events: Iterable[str]) -> list[str]:
+    chosen = sorted(set(events))
+    if not chosen:
+        raise ValidationError({"events": _("Choose at least one event type.")})
+    unknown = [name for name in chosen if name not in EVENT_TYPES]
+    if unknown:
+        raise ValidationError(
+            {"events": _("Unknown event types: %(types)s.") % {"types": ", ".join(unknown)}}
+        )
+    return chosen
+
+
+def _require_manager(org: OrgContext) -> None:
+    require_role(org, Role.ADMIN)
+    if org.membership is None:
+        raise PermissionDenied(
+            _("Webhooks act for an organization's owners; staff need a membership here.")
+        )
+
+
+def endpoint_create(
+    *,
+    org: OrgContext,
+    url: str,
+    events: Sequence[str],
+    enabled: bool = True,
+    description: str = "",
+) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint of the organization and its secret, returned this once.
+    The URL must be `https` and public (targets.target_check)."""
+    _require_manager(org)
+    targets.target_check(url)
+    secret = _new_secret()
+    endpoint = WebhookEndpoint.unscoped.create(
+        tenant=org.tenant,
+        url=url,
+        events=_clean_events(events),
+        enabled=enabled,
+        description=description.strip(),
+        secret=secret,
+        created_by=org.user,
+    )
+    return endpoint, secret
+
+
+@transaction.atomic
+def endpoint_update(
+    *, org: OrgContext, endpoint: WebhookEndpoint, **fields: object
+) -> WebhookEndpoint:
+    """Change the URL (checked again), the event types, the description or
+    `enabled`; enabling again forgets the failing streak."""
+    _require_manager(org)
+    endpoint = WebhookEndpoint.unscoped.select_for_update().get(pk=endpoint.pk, tenant=org.tenant)
+    if "url" in fields:
+        targets.target_check(str(fields["url"]))
+        endpoint.url = str(fields["url"])
+    if "events" in fields:
+        endpoint.events = _clean_events(fields["events"])  # type: ignore[arg-type]
+    if "description" in fields:
+        endpoint.description = str(fields["description"]).strip()
+    if "enabled" in fields:
+        enabled = bool(fields["enabled"])
+        if enabled and not endpoint.enabled:
+            endpoint.failing_since = None
+            endpoint.disabled_reason = ""
+        endpoint.enabled = enabled
+    endpoint.save()
+    return endpoint
+
+
+def endpoint_delete(*, org: OrgContext, endpoint: WebhookEndpoint) -> None:
+    """The endpoint and its delivery log go; nothing more is sent to it."""
+    _require_manager(org)
+    WebhookEndpoint.unscoped.filter(pk=endpoint.pk, tenant=org.tenant).delete()
+
+
+@transaction.atomic
+def endpoint_rotate_secret(
+    *, org: OrgContext, endpoint: WebhookEndpoint
+) -> tuple[WebhookEndpoint, str]:
+    """A new secret, returned this once; the old one keeps signing beside it for
+    WEBHOOKS_SECRET_OVERLAP_SECONDS (each delivery then carries two `v1,`
+    signatures), so the receiver can switch without losing a delivery."""
+    _require_manager(org)
+    endpoint = WebhookEndpoint.unscoped.select_for_update().get(pk=endpoint.pk, tenant=org.tenant)
+    secret = _new_secret()
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = timezone.now() + datetime.timedelta(
+        seconds=settings.WEBHOOKS_SECRET_OVERLAP_SECONDS
+    )
+    endpoint.secret = secret
+    endpoint.save()
+    return endpoint, secret
+
+
+@transaction.atomic
+def delivery_resend(*, org: OrgContext, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery again, now, with the same webhook-id and body (a receiver
+    that de-duplicates by webhook-id and already has it ignores it). A pending
+    one is attempted now instead of at its retry time; the retry window starts
+    again."""
+    _require_manager(org)
+    now = timezone.now()
+    WebhookDelivery.unscoped.filter(pk=delivery.pk, tenant=org.tenant).update(
+        status=Status.PENDING,
+        next_attempt_at=now,
+        give_up_at=now + datetime.timedelta(seconds=settings.WEBHOOKS_RETRY_FOR_SECONDS),
+        last_error="",
+    )
+    enqueue_on_commit("webhooks.tasks.deliver", str(delivery.pk))
+    delivery.refresh_from_db()
+    return delivery

@@ -1,0 +1,154 @@
+"""Where a webhook may be sent (SSRF, docs/webhooks.md "Targets"): `https` to a
+public address only, judged at registration (`target_check`) and again at
+every attempt after the name is resolved (`target_resolve`), and the request
+then goes to the very address that was judged (`post`: no second lookup a DNS
+rebinding could answer differently). No redirect is followed; the connection
+has 3 s, the whole exchange 10 s; at most RESPONSE_CAP bytes of the answer
+are read.
+
+`WEBHOOKS_ALLOW_PRIVATE_TARGETS` (off by default; on in the test and dev
+settings) allows plain `http` and loopback or private addresses, for a
+receiver on the developer's own machine.
+"""
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+CONNECT_TIMEOUT = 3.0
+TOTAL_TIMEOUT = 10.0
+RESPONSE_CAP = 64 * 1024
+
+
+class TargetRefused(ValidationError):
+    """A URL the portal will not send to (the message says why)."""
+
+
+def _allow_private() -> bool:
+    return bool(getattr(settings, "WEBHOOKS_ALLOW_PRIVATE_TARGETS", False))
+
+
+def address_is_public(address: str) -> bool:
+    """Not loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7), link-local
+    (169.254/16, fe80::/10), unspecified (0.0.0.0, ::), multicast, reserved or
+    shared (100.64/10); an IPv4-mapped IPv6 address is judged as its IPv4."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _split(url: str) -> tuple[str, str, int, str]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    allowed = ("https", "http") if _allow_private() else ("https",)
+    if scheme not in allowed:
+        raise TargetRefused({"url": _("The URL must start with https://.")})
+    if not parts.hostname:
+        raise TargetRefused({"url": _("The URL names no host.")})
+    if parts.username or parts.password:
+        raise TargetRefused({"url": _("The URL must not carry a user name or password.")})
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        raise TargetRefused({"url": _("The URL's port is not a number.")}) from None
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    return scheme, parts.hostname, port, path
+
+
+def target_resolve(url: str) -> tuple[str, list[str]]:
+    """The host of `url` and the addresses it resolves to now, all of them
+    public (unless the setting allows private ones); else TargetRefused."""
+    _scheme, host, port, _path = _split(url)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise TargetRefused({"url": _("The host name does not resolve.")}) from None
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses:
+        raise TargetRefused({"url": _("The host name does not resolve.")})
+    if not _allow_private() and not all(address_is_public(a) for a in addresses):
+        # one private answer is enough to refuse: the request must not be able
+        # to reach inside, whichever answer a later lookup would pick
+        raise TargetRefused(
+            {"url": _("The URL leads to a private, loopback or link-local address.")}
+        )
+    return host, addresses
+
+
+def target_check(url: str) -> None:
+    """Registration's check: the form, the scheme and (after resolving) the addresses."""
+    target_resolve(url)
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+    duration_ms: int
+
+
+class _Pinned(http.client.HTTPConnection):
+    """A connection to the address judged, not to a second lookup of the name."""
+
+    def __init__(self, host: str, port: int, address: str, deadline: float):
+        super().__init__(host, port, timeout=CONNECT_TIMEOUT)
+        self._address = address
+        self._deadline = deadline
+
+    def _socket(self) -> socket.socket:
+        sock = socket.create_connection((self._address, self.port), timeout=CONNECT_TIMEOUT)
+        sock.settimeout(max(0.1, self._deadline - time.monotonic()))
+        return sock
+
+    def connect(self) -> None:
+        self.sock = self._socket()
+
+
+class _PinnedTLS(_Pinned):
+    def __init__(self, host: str, port: int, address: str, deadline: float):
+        super().__init__(host, port, address, deadline)
+        self._context = ssl.create_default_context()
+
+    def connect(self) -> None:
+        # the certificate is checked against the name in the URL (SNI and hostname)
+        self.sock = self._context.wrap_socket(self._socket(), server_hostname=self.host)
+
+
+def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
+    """POST `body` to `url` after `target_resolve`; the answer's status and the
+    first RESPONSE_CAP bytes of its body. A redirect is an answer like any other
+    3xx (not followed). Raises TargetRefused, or OSError on a network failure
+    or a timeout."""
+    scheme, host, port, path = _split(url)
+    _host, addresses = target_resolve(url)
+    started = time.monotonic()
+    deadline = started + TOTAL_TIMEOUT
+    connection_class = _PinnedTLS if scheme == "https" else _Pinned
+    connection = connection_class(host, port, addresses[0], deadline)
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        chunks, size = [], 0
+        while size < RESPONSE_CAP:
+            if time.monotonic() > deadline:
+                raise TimeoutError(_("The receiver took longer than 10 seconds."))
+            chunk = response.read(min(8192, RESPONSE_CAP - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        text = b"".join(chunks).decode("utf-8", errors="replace")
+        return Answer(response.status, text, int((time.monotonic() - started) * 1000))
+    finally:
+        connection.close()

@@ -1,0 +1,38 @@
+"""Celery tasks of webhooks: they take ids and call one service (STYLE.md).
+Every state lives in the rows, so a lost or repeated message changes nothing:
+the sweeper finds what a lost one left, a repeated one finds nothing to do."""
+
+from celery import shared_task
+
+from webhooks import services
+
+
+@shared_task(acks_late=True)
+def fan_out(event_ids: list[str]) -> int:
+    """Make the deliveries of these outbox events (each once)."""
+    return sum(len(services.event_fan_out(event_id=event_id)) for event_id in event_ids)
+
+
+@shared_task(acks_late=True)
+def deliver(delivery_id: str) -> bool:
+    """One attempt of one delivery, if it is due; a failure is scheduled on the
+    row (next_attempt_at) and retried by `sweep`, not by a Celery countdown, so a
+    retry three days out survives broker restarts."""
+    return services.delivery_attempt(delivery_id=delivery_id)
+
+
+@shared_task
+def sweep() -> int:
+    """Beat: hand events not fanned out and deliveries due to the tasks again."""
+    event_ids, delivery_ids = services.sweep()
+    if event_ids:
+        fan_out.delay(event_ids)
+    for delivery_id in delivery_ids:
+        deliver.delay(delivery_id)
+    return len(event_ids) + len(delivery_ids)
+
+
+@shared_task
+def purge() -> int:
+    """Beat: forget events and delivery logs past WEBHOOKS_KEEP_DAYS."""
+    return services.events_purge()
