@@ -69,7 +69,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self):  # noqa: N802 (http.server's name)
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 status = receiver.hear(self.path, body, dict(self.headers.items()))
                 self.send_response(status)
@@ -125,6 +125,21 @@ class Receiver:
 
 
 # --- the world ----------------------------------------------------------------------------
+
+
+def outbox_settle() -> int:
+    """The seed's events (orders, subscriptions, offers…) were emitted before any
+    endpoint existed, so their fan-out reaches nobody: mark them fanned out, as
+    it would, so that the worker and the sweeper spend the run on the measured
+    events alone. Returns how many."""
+    from django.utils import timezone
+
+    from webhooks.models import WebhookEndpoint, WebhookEvent
+
+    assert not WebhookEndpoint.unscoped.exists()
+    return WebhookEvent.objects.filter(fanned_out_at__isnull=True).update(
+        fanned_out_at=timezone.now()
+    )
 
 
 def endpoints_create(receiver: Receiver, count: int) -> list:
@@ -211,6 +226,7 @@ def run(
     offers = _bench_offers()
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True  # this process registers the endpoints
     redis.Redis.from_url(redis_url).flushdb()
+    outbox_settle()
     receiver = Receiver()
     receiver.start()
     endpoints_create(receiver, endpoints)
@@ -245,9 +261,7 @@ def run(
         f"{receiver.arrivals() - receiver.unique()} arrived twice"
     )
     return [
-        Figure(
-            f"webhook deliveries/s ({expected:,})", rate, noop, f">= {RATIO_GOAL}", digits=0
-        ),
+        Figure(f"webhook deliveries/s ({expected:,})", rate, noop, f">= {RATIO_GOAL}", digits=0),
     ]
 
 

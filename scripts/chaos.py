@@ -9,9 +9,14 @@ five minutes of the send. See docs/reliability.md.
 (DATABASE_URL defaults to that server, as in .ci/run.) That is `--scenario
 worker-kill`, described here. `--scenario redis-pause` and `postgres-restart`
 pause the chaos Redis (10 s, then 30 s) or restart a private PostgreSQL under
-mixed reads and writes through gunicorn (scripts/chaos_load.py). Without
-`--scenario` (or with `all`) the three run one after the other, each in a
-process of its own.
+mixed reads and writes through gunicorn (scripts/chaos_load.py). `--scenario
+webhooks` emits --customers `customer.updated` events (the outbox, in the
+emitting transactions) to an endpoint on a local receiver that verifies each
+delivery with `standardwebhooks` and records its `webhook-id`; the workers are
+killed and Redis restarted as in worker-kill, and every event must reach the
+receiver at least once, exactly --customers once de-duplicated by
+`webhook-id`. Without `--scenario` (or with `all`) the four run one after the
+other, each in a process of its own.
 
 It starts a Redis of its own (redis-server on --redis-port, 6390, keeping
 nothing on disk: its restart loses every queued and unacknowledged message)
@@ -51,7 +56,7 @@ SCRIPTS = Path(__file__).resolve().parent
 SENT_LOG = "CHAOS_SENT_LOG"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal"  # as .ci/run
 OFFER_SUBJECT = "sent you an offer"
-SCENARIOS = ("worker-kill", "redis-pause", "postgres-restart")
+SCENARIOS = ("worker-kill", "redis-pause", "postgres-restart", "webhooks")
 
 
 class RecordingEmailBackend(BaseEmailBackend):
@@ -355,8 +360,15 @@ def sent_lines(path: Path, batch=None) -> list[dict]:
 
 TASK_DONE = re.compile(r"Task (\S+)\[[0-9a-f-]+\] succeeded in [0-9.e-]+s: (.*)$")
 TASK_RECEIVED = re.compile(r"Task (\S+)\[[0-9a-f-]+\] received")
-DELIVERIES = ("deliver_offers", "deliver_offer", "deliver_emails", "deliver_email")
-SWEEPERS = ("sweep_waiting_offers", "sweep_pending_emails")
+DELIVERIES = (
+    "deliver_offers",
+    "deliver_offer",
+    "deliver_emails",
+    "deliver_email",
+    "fan_out",  # webhooks
+    "deliver",
+)
+SWEEPERS = ("sweep_waiting_offers", "sweep_pending_emails", "sweep")
 
 
 def _int(value: str) -> int:
@@ -520,6 +532,8 @@ def main() -> int:
     args = parse_args()
     if args.scenario == "all":
         return run_all(args)
+    if args.scenario == "webhooks":
+        return webhooks(args)
     if args.scenario != "worker-kill":
         return run_load(args)
     return worker_kill(args)
@@ -796,6 +810,199 @@ def worker_kill(args) -> int:
     print(
         "chaos: ok, every offer delivered once and every recipient got its email once "
         f"({took:.0f} s in all)"
+    )
+    return 0
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+
+def webhook_rows(event_ids: list) -> Counter:
+    """The deliveries of these events by status."""
+    from webhooks.models import WebhookDelivery
+
+    return Counter(
+        WebhookDelivery.unscoped.filter(event_id__in=event_ids).values_list("status", flat=True)
+    )
+
+
+def webhook_check(event_ids: list, receiver, count: int) -> list[str]:
+    """One delivery per event, delivered; what the receiver verified is exactly
+    those deliveries' ids (at least once each, nothing else), and it refused no
+    signature. Returns the failures."""
+    from webhooks.models import WebhookDelivery
+
+    failures = []
+    rows = WebhookDelivery.unscoped.filter(event_id__in=event_ids)
+    per_event = Counter(rows.values_list("event_id", flat=True))
+    if len(event_ids) != count or len(per_event) != count or set(per_event.values()) != {1}:
+        failures.append(
+            f"{len(event_ids)} events, {len(per_event)} with deliveries, "
+            f"deliveries per event {dict(Counter(per_event.values()))}"
+        )
+    statuses = webhook_rows(event_ids)
+    if statuses != {WebhookDelivery.Status.DELIVERED: count}:
+        failures.append(f"deliveries by status: {dict(statuses)}")
+    expected = {str(pk) for pk in rows.values_list("pk", flat=True)}
+    heard = {webhook_id for _, webhook_id in receiver.received}
+    if heard != expected:
+        failures.append(
+            f"the receiver de-duplicated {len(heard)} webhook-ids; missing "
+            f"{len(expected - heard)}, unknown {len(heard - expected)}"
+        )
+    if receiver.refused:
+        failures.append(f"signatures refused: {dict(receiver.refused)}")
+    return failures
+
+
+def webhooks(args) -> int:
+    """The webhooks scenario (module docstring): worker1 killed at --kill-at of
+    the deliveries verified, Redis restarted empty, worker2 killed at
+    --second-kill-at, worker3 and beat's sweeper finish."""
+    started = time.monotonic()
+    benchdb = bench_module("benchdb")
+    fanout = bench_module("webhook_fanout")
+    offers_bench = bench_module("offers")
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    if not benchdb.is_postgres(os.environ["DATABASE_URL"]):
+        sys.exit("chaos: DATABASE_URL must name a PostgreSQL server")
+    database_url, drop = benchdb.bench_database("chaos")
+    workdir = Path(tempfile.mkdtemp(prefix="portal-chaos-webhooks-"))
+    redis_server = ChaosRedis(args.redis_port, workdir)
+    env = {
+        **os.environ,
+        **offers_bench.WORKER_ENV,
+        "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "True",  # the receiver is on loopback, plain HTTP
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_server.url,
+        "SWEEP_AFTER_SECONDS": str(args.sweep_after),
+        "SWEEP_EVERY_SECONDS": str(args.sweep_every),
+        "LOG_LEVEL": "WARNING",
+    }
+    celery = Celery(env, workdir)
+    receiver = fanout.Receiver()
+    figures: dict[str, object] = {}
+    failures: list[str] = []
+    sent_at = time.monotonic()
+    event_ids: list = []
+
+    def say(message: str) -> None:
+        print(f"[{time.monotonic() - sent_at:5.1f} s] {message}", flush=True)
+
+    def wait(condition, what: str, poll: float = 0.02) -> None:
+        while not condition():
+            if time.monotonic() - sent_at > args.deadline:
+                raise RuntimeError(f"deadline passed waiting for {what}")
+            time.sleep(poll)
+
+    def kill(process: subprocess.Popen, label: str) -> None:
+        verified, rows = receiver.unique(), webhook_rows(event_ids)
+        pids = kill_tree(process)
+        figures[f"{label}: SIGKILL at"] = (
+            f"{time.monotonic() - sent_at:.1f} s, {verified} webhook-ids verified, "
+            f"rows {dict(rows)} (pids {', '.join(map(str, pids))})"
+        )
+        say(f"{label}: SIGKILL ({len(pids)} processes) at {verified} webhook-ids verified")
+
+    try:
+        redis_server.start()
+        receiver.start()
+        os.environ.update({k: v for k, v in env.items() if k != "DJANGO_SETTINGS_MODULE"})
+        benchdb.setup_django(database_url)
+        from django.core.management import call_command
+        from django.db import connection
+
+        call_command("migrate", verbosity=0)
+        call_command("seed_demo", customers=args.customers, quiet_logins=True, stdout=io.StringIO())
+        benchdb.analyze()
+        # the seed's own events and their fan-out messages: nobody hears them
+        settled = fanout.outbox_settle()
+        redis_server.crash()
+        redis_server.start()
+        fanout.endpoints_create(receiver, 1)
+        ids = fanout.scale_customers(args.customers)
+        count = len(ids)
+        log(
+            started,
+            f"{benchdb.database_label(connection)}: {count} customers ({settled} events of the "
+            f"seed settled, its messages dropped), one endpoint on "
+            f"{receiver.url('/hooks/0')}; broker {redis_server.url} (no persistence); "
+            f"sweeper: after {args.sweep_after} s, every {args.sweep_every:g} s",
+        )
+        connection.close()
+        first = celery.worker("worker1", args.concurrency)
+        celery.beat()
+        wait_for_worker()
+        event_ids = fanout.events_emit(ids)
+        sent_at = time.monotonic()
+        say(f"emitted: {len(event_ids)} events in {-(-count // 100)} transactions; worker1 up")
+
+        wait(lambda: receiver.unique() >= count * args.kill_at, "the first kill")
+        kill(first, "worker1")
+        redis_server.crash()
+        redis_server.start()
+        say("Redis restarted empty: every queued and unacknowledged message is gone")
+        second = celery.worker("worker2", args.concurrency)
+        wait_for_worker()
+        say("worker2 up")
+        if args.second_kill_at:
+            wait(lambda: receiver.unique() >= count * args.second_kill_at, "the second kill")
+            kill(second, "worker2")
+            celery.worker("worker3", args.concurrency)
+            wait_for_worker()
+            say("worker3 up (worker2's unacknowledged messages wait for the sweeper)")
+
+        def all_done() -> bool:
+            return receiver.unique() >= count and webhook_rows(event_ids) == {"delivered": count}
+
+        wait(all_done, "every delivery", poll=0.25)
+        elapsed = time.monotonic() - sent_at
+        say("every event verified by the receiver and every delivery row delivered")
+        time.sleep(3)  # a duplicate still on its way would show now
+        failures = webhook_check(event_ids, receiver, count)
+        from webhooks.models import WebhookDelivery
+
+        attempts = Counter(
+            WebhookDelivery.unscoped.filter(event_id__in=event_ids).values_list(
+                "attempts", flat=True
+            )
+        )
+        arrivals = receiver.arrivals()
+        figures.update(
+            {
+                "all delivered, from the emit": f"{elapsed:.1f} s (deadline {args.deadline:g} s)",
+                "deliveries verified (arrivals)": arrivals,
+                "  distinct webhook-ids (after de-duplication)": receiver.unique(),
+                "  of which arrived more than once": arrivals - receiver.unique(),
+                "deliveries by attempts (rows)": dict(sorted(attempts.items())),
+                **redeliveries(sorted(workdir.glob("worker*.log"))),
+            }
+        )
+        connection.close()
+    except Exception as exc:  # reported below, after the clean-up
+        failures = [f"{type(exc).__name__}: {exc}"]
+    finally:
+        celery.stop_all()
+        redis_server.stop()
+        receiver.stop()
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        if args.keep:
+            print(f"kept: the database and {workdir}")
+        else:
+            drop()
+            shutil.rmtree(workdir, ignore_errors=True)
+    for name, value in figures.items():
+        print(f"  {name:<48} {value}")
+    took = time.monotonic() - started
+    if failures:
+        print("chaos webhooks: FAILED\n  " + "\n  ".join(failures))
+        return 1
+    print(
+        "chaos webhooks: ok, every event delivered at least once, signed, and exactly "
+        f"{args.customers:,} after de-duplication by webhook-id ({took:.0f} s in all)"
     )
     return 0
 
