@@ -19,7 +19,8 @@ DATABASE_URL names is dropped and created afresh (and dropped at the end unless
    against COPY (export.py);
 4. API throughput: gunicorn with 2 sync workers, loaded from a second process
    (throughput.py, load.py);
-5. offer fan-out with a real prefork worker on Redis (offers.py);
+5. offer fan-out with a real prefork worker on Redis (offers.py); webhook
+   fan-out to a local Standard Webhooks receiver (webhook_fanout.py);
 6. a 10,000-row import (import_customers.py);
 7. month-end writes: orders under 20 concurrent writers, and a renewal run of
    --renewals due subscriptions (month_end.py).
@@ -40,6 +41,7 @@ import month_end
 import mrr
 import pages
 import throughput
+import webhook_fanout
 from benchdb import (
     BENCH,
     DEFAULT_DATABASE_URL,
@@ -62,7 +64,16 @@ def _bench_offers():
 
 
 offers = _bench_offers()
-SECTIONS = ("pages", "mrr", "export", "throughput", "offers", "import", "month-end")
+SECTIONS = (
+    "pages",
+    "mrr",
+    "export",
+    "throughput",
+    "offers",
+    "webhooks",
+    "import",
+    "month-end",
+)
 
 
 def parse_args():
@@ -73,6 +84,8 @@ def parse_args():
     parser.add_argument("--duration", type=float, default=15, help="Load seconds per target.")
     parser.add_argument("--connections", type=int, default=4, help="Concurrent connections.")
     parser.add_argument("--offers", type=int, default=5_000, help="Offers in the fan-out.")
+    parser.add_argument("--webhook-events", type=int, default=500, help="Webhook events.")
+    parser.add_argument("--webhook-endpoints", type=int, default=4, help="Endpoints per event.")
     parser.add_argument("--import-rows", type=int, default=10_000, help="Rows of the import.")
     parser.add_argument("--writers", type=int, default=20, help="Concurrent order writers.")
     parser.add_argument("--renewals", type=int, default=10_000, help="Due subscriptions.")
@@ -160,6 +173,16 @@ def main() -> int:
                 database_url=database_url,
                 redis_url=redis_url,
                 customers=min(args.offers, args.customers),
+                concurrency=2,
+                timeout=600,
+                log=log,
+            )
+        if "webhooks" in args.only:
+            figures += webhook_fanout.run(
+                database_url=database_url,
+                redis_url=redis_url,
+                events=min(args.webhook_events, args.customers),
+                endpoints=args.webhook_endpoints,
                 concurrency=2,
                 timeout=600,
                 log=log,
