@@ -288,6 +288,7 @@ class OfferSendSerializer(serializers.Serializer):
                 {"customer": [_("Choose a customer (customer) or several (customers).")]}
             )
         attrs["customer_ids"] = [one] if one is not None else many
+        attrs["one"] = one is not None  # answered with the offer itself (API.md rev. 2)
         return attrs
 
 
@@ -297,7 +298,8 @@ class SkippedSerializer(serializers.Serializer):
 
 
 class OfferSentSerializer(serializers.Serializer):
-    """What `POST offers/` answers (201), the same shape for one customer or many.
+    """What `POST offers/` with `customers` answers (201); with one `customer`
+    the answer is the offer itself.
 
     Each customer gets an offer, `waiting` until the background delivery makes
     it `awaiting_confirmation`. Up to 100 customers, `offers` lists them all;
