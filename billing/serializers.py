@@ -411,7 +411,7 @@ class OrderSerializer(serializers.ModelSerializer):
         fields += ["price_basis", "earning", "access", "payment", "currency", "list_amount"]
         fields += ["public_amount", "preferential_amount", "charged", "cashback"]
         fields += ["discount_amount", "credited_amount", "clawback_amount", "invoice", "lines"]
-        fields += ["placed_at"]
+        fields += ["placed_at", "updated_at"]
         fields += ["charged_amount", "cashback_amount"]  # deprecated aliases (v1)
         read_only_fields = fields
 

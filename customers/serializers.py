@@ -58,6 +58,7 @@ class CustomerRowSerializer(serializers.ModelSerializer):
             "country",
             "partnership",
             "primary_contact",
+            "updated_at",
         ]
         read_only_fields = fields
 
