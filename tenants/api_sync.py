@@ -100,7 +100,9 @@ class SyncFilterBackend(BaseFilterBackend):
         basename = getattr(view, "basename", None) or type(view).__name__
         after = _cursor(params[CURSOR], basename) if CURSOR in params else None
         if UPDATED_SINCE in params:
-            queryset = queryset.filter(**{f"{field}__gte": parse_updated_since(params[UPDATED_SINCE])})
+            queryset = queryset.filter(
+                **{f"{field}__gte": parse_updated_since(params[UPDATED_SINCE])}
+            )
         if after is not None:
             at, pk = after
             queryset = queryset.filter(Q(**{f"{field}__gt": at}) | Q(**{field: at, "pk__gt": pk}))

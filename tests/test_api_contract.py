@@ -19,7 +19,9 @@ def contract_rows() -> list[dict]:
     for line in TABLE.read_text(encoding="utf-8").splitlines():
         if not ROW.match(line):
             continue
-        method, path, part, fields, pending = (c.strip() for c in line.strip().strip("|").split("|"))
+        method, path, part, fields, pending = (
+            c.strip() for c in line.strip().strip("|").split("|")
+        )
         rows.append(
             {
                 "method": method.lower(),

@@ -111,7 +111,7 @@ class ServiceLineSerializer(serializers.Serializer):
         child=serializers.UUIDField(),
         source="subscription_ids",
         help_text="Every active subscription of the product, oldest first (any of them "
-        "names the service)."
+        "names the service).",
     )
     product = ServiceProductSerializer()
     quantity = serializers.IntegerField(help_text="The units of all its subscriptions.")

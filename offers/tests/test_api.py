@@ -452,7 +452,9 @@ def test_the_customer_never_reads_its_partners_margin(world, api, template):
 
     # the partner reads every step and what it would pay
     assert by_partner["payer"] == by_customer["payer"] == "partner"
-    assert by_partner["charged"] == by_partner["charged_amount"] == "224.32"  # 208.32 + 4 x 4.00 preferential
+    assert (
+        by_partner["charged"] == by_partner["charged_amount"] == "224.32"
+    )  # 208.32 + 4 x 4.00 preferential
     assert by_partner["failure_reason"] == "an earlier attempt failed"
     hosting = by_partner["items"][0]
     assert (hosting["preferential_amount"], hosting["charged"]) == ("208.32", "208.32")
