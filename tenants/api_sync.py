@@ -76,8 +76,13 @@ def parse_updated_since(raw: str) -> datetime.datetime:
             {UPDATED_SINCE: [_("Give an ISO 8601 time, e.g. 2026-01-31T08:00:00Z.")]}
         )
     if timezone.is_naive(value):
-        value = value.replace(tzinfo=datetime.UTC)
-    return value
+        return value.replace(tzinfo=datetime.UTC)
+    try:  # in UTC: the database compares no offset beyond its range (e.g. +16:25)
+        return value.astimezone(datetime.UTC)
+    except OverflowError:  # before year 1 or after 9999 in UTC: the whole book, or nothing
+        if value.year == 1:
+            return datetime.datetime.min.replace(tzinfo=datetime.UTC)
+        return datetime.datetime.max.replace(tzinfo=datetime.UTC)
 
 
 class SyncFilterBackend(BaseFilterBackend):

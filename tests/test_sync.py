@@ -105,6 +105,21 @@ def test_updated_since_keeps_the_rows_changed_from_then(world, api, book, name):
     assert naive == body  # a time without an offset is UTC
 
 
+@pytest.mark.parametrize(
+    ("since", "count"),
+    [
+        ("0034-11-27T12:24:44+16:25", 1),  # an offset PostgreSQL has no room for (make fuzz)
+        ("0001-01-01T00:30:00+01:00", 1),  # before year 1 in UTC: the whole book
+        ("9999-12-31T23:30:00-01:00", 0),  # after 9999 in UTC: nothing
+    ],
+)
+def test_any_iso_time_is_read_in_utc(world, api, book, since, count):
+    book()
+    response = reader(world, api, "orders").get("/api/v1/orders/", {"updated_since": since})
+    assert response.status_code == 200, response.json()
+    assert response.json()["count"] == count
+
+
 def test_a_change_brings_a_row_read_before_back_at_the_end(world, api, book, time_machine):
     book()
     book()
