@@ -43,6 +43,7 @@ from subscriptions.api_smart_lists import CsvRenderer
 from subscriptions.models import Subscription
 from subscriptions.serializers import SubscriptionSerializer
 from tenants.api_base import OrgAPIView, OrgGenericAPIView, OrgViewSet
+from tenants.api_sync import SyncFilterBackend
 from tenants.audit import audit_record
 from tenants.models import AuditEvent, Role, Tenant
 from tenants.selectors import OrgContext
@@ -115,7 +116,7 @@ class OrderViewSet(mixins.ListModelMixin, OrgViewSet):
 
     serializer_class = OrderSerializer
     allowed_kinds = BOTH_SIDES
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [DjangoFilterBackend, SyncFilterBackend]
     filterset_class = OrderFilter
     queryset = Order.objects.none()
 
@@ -180,9 +181,10 @@ class InvoiceViewSet(mixins.ListModelMixin, OrgViewSet):
 
     serializer_class = InvoiceSerializer
     allowed_kinds = BOTH_SIDES
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [DjangoFilterBackend, SyncFilterBackend]
     filterset_class = InvoiceFilter
     queryset = Invoice.objects.none()
+    sync_field = "issued_at"  # an invoice never changes once issued
 
     def get_org_queryset(self) -> QuerySet[Invoice]:
         return selectors.invoices_for(org=self.org).order_by("-issued_at", "-sequence_number")

@@ -100,6 +100,9 @@ class Order(models.Model):
         default=0, help_text=_("Cashback taken back from the partner's prepaid account.")
     )
     placed_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text=_("Last change (placed, refunded): whole-book syncs walk by it.")
+    )
     refunded_at = models.DateTimeField(null=True, blank=True)
     refunded_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -132,6 +135,7 @@ class Order(models.Model):
             models.Index(fields=["customer", "-placed_at"], name="order_customer_placed"),
             models.Index(fields=["partner", "-placed_at"], name="order_partner_placed"),
             models.Index(fields=["payer_tenant", "-placed_at"], name="order_payer_placed"),
+            models.Index(fields=["updated_at", "id"], name="order_sync"),
         ]
 
     def __str__(self) -> str:
@@ -261,7 +265,10 @@ class Invoice(AppendOnly):
             ),
             models.UniqueConstraint(fields=["order", "kind"], name="invoice_one_per_kind"),
         ]
-        indexes = [models.Index(fields=["payer", "-issued_at"], name="invoice_payer_issued")]
+        indexes = [
+            models.Index(fields=["payer", "-issued_at"], name="invoice_payer_issued"),
+            models.Index(fields=["issued_at", "id"], name="invoice_sync"),
+        ]
 
     def __str__(self) -> str:
         return self.number

@@ -42,6 +42,23 @@ def withheld_money(help_text: str, **kwargs: Any) -> serializers.DecimalField:
     return money(allow_null=True, help_text=help_text, **kwargs)
 
 
+class DeprecatedAlias(serializers.DecimalField):
+    """The rev. 1 name of a money field now called `alias_of`: the same value,
+    kept in v1 responses and marked `deprecated` in the schema
+    (`portal.api.schema.PortalAutoSchema`); see docs/api-changelog.md."""
+
+    def __init__(self, *, alias_of: str, **kwargs: Any) -> None:
+        self.alias_of = alias_of
+        kwargs["help_text"] = (
+            f"Deprecated: API rev. 1's name of `{alias_of}`, the same value, kept during v1."
+        )
+        super().__init__(max_digits=14, decimal_places=2, read_only=True, allow_null=True, **kwargs)
+
+
+def deprecated_alias(name: str) -> DeprecatedAlias:
+    return DeprecatedAlias(alias_of=name)
+
+
 def rate(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=5, decimal_places=4, read_only=True, **kwargs)
 
@@ -316,6 +333,8 @@ def quote_as_seen(quote: Quote, *, by_partner: bool) -> dict:
 
 # Serialized field -> the key of `order_figures` that withholds it (None = withheld).
 ORDER_FIGURES = {
+    "charged": "charged",
+    "cashback": "cashback",
     "charged_amount": "charged",
     "credited_amount": "charged",
     "clawback_amount": "cashback",
@@ -330,8 +349,10 @@ class OrderLineSerializer(serializers.ModelSerializer):
     product = serializers.CharField(source="product.code", help_text="The product's code.")
     after_partner_discount = withheld_money(PARTNER_ONLY)
     preferential_amount = withheld_money(PARTNER_ONLY)
-    charged_amount = withheld_money(CHARGED)
-    cashback_amount = withheld_money(PARTNER_ONLY)
+    charged = withheld_money(CHARGED, source="charged_amount")
+    cashback = withheld_money(PARTNER_ONLY, source="cashback_amount")
+    charged_amount = deprecated_alias("charged")
+    cashback_amount = deprecated_alias("cashback")
     discount_amount = withheld_money(PARTNER_ONLY)
     credited_amount = withheld_money(CREDITED)
     clawback_amount = withheld_money(PARTNER_ONLY + " " + CLAWBACK)
@@ -353,7 +374,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
         model = OrderLine
         fields = ["product", "quantity", "unit_price", "tier_rate", "list_amount"]
         fields += ["after_partner_discount", "preferential_amount", "public_amount"]
-        fields += ["charged_amount", "cashback_amount", "discount_amount", "subscription"]
+        fields += ["charged", "cashback", "discount_amount", "subscription"]
         fields += [
             "credited_amount",
             "clawback_amount",
@@ -362,6 +383,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "special_price",
             "price_reason",
         ]
+        fields += ["charged_amount", "cashback_amount"]  # deprecated aliases (v1)
         read_only_fields = fields
 
 
@@ -376,8 +398,10 @@ class OrderSerializer(serializers.ModelSerializer):
         source="partner_id", allow_null=True, help_text="The partner that managed the products."
     )
     preferential_amount = withheld_money(PARTNER_ONLY)
-    charged_amount = withheld_money(CHARGED)
-    cashback_amount = withheld_money(PARTNER_ONLY)
+    charged = withheld_money(CHARGED, source="charged_amount")
+    cashback = withheld_money(PARTNER_ONLY, source="cashback_amount")
+    charged_amount = deprecated_alias("charged")
+    cashback_amount = deprecated_alias("cashback")
     discount_amount = withheld_money(PARTNER_ONLY)
     credited_amount = withheld_money(CREDITED)
     clawback_amount = withheld_money(PARTNER_ONLY + " " + CLAWBACK)
@@ -399,9 +423,10 @@ class OrderSerializer(serializers.ModelSerializer):
         model = Order
         fields = ["id", "kind", "status", "customer", "partner", "ordered_by", "payer"]
         fields += ["price_basis", "earning", "access", "payment", "currency", "list_amount"]
-        fields += ["public_amount", "preferential_amount", "charged_amount", "cashback_amount"]
+        fields += ["public_amount", "preferential_amount", "charged", "cashback"]
         fields += ["discount_amount", "credited_amount", "clawback_amount", "invoice", "lines"]
-        fields += ["placed_at"]
+        fields += ["placed_at", "updated_at"]
+        fields += ["charged_amount", "cashback_amount"]  # deprecated aliases (v1)
         read_only_fields = fields
 
     def _figures(self, order: Order) -> dict:

@@ -36,6 +36,7 @@ from partners.serializers import (
     PartnershipDetailSerializer,
 )
 from tenants.api_base import OrgViewSet
+from tenants.api_sync import SyncFilterBackend
 from tenants.models import Role, Tenant
 
 
@@ -95,7 +96,7 @@ class CustomerViewSet(mixins.ListModelMixin, OrgViewSet):
         "collaborators_update": Role.ADMIN,
         "invite_owner": Role.OWNER,
     }
-    filter_backends = [CustomerListFilterBackend]
+    filter_backends = [CustomerListFilterBackend, SyncFilterBackend]
     filterset_class = CustomerListFilter
     queryset = Tenant.objects.none()
     unfiltered = False  # set by CustomerListFilterBackend: no search, filter or ordering

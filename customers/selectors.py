@@ -50,6 +50,7 @@ CUSTOMER_ROW_FIELDS = (
     "primary_contact_name",
     "primary_contact_last_name",
     "primary_contact_email",
+    "updated_at",
 )
 
 

@@ -58,6 +58,7 @@ class CustomerRowSerializer(serializers.ModelSerializer):
             "country",
             "partnership",
             "primary_contact",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -114,7 +115,11 @@ class CustomerRowSerializer(serializers.ModelSerializer):
                 "last_name": row["primary_contact_last_name"],
                 "email": row["primary_contact_email"],
             },
+            "updated_at": UPDATED_AT.to_representation(row["updated_at"]),
         }
+
+
+UPDATED_AT = serializers.DateTimeField(read_only=True)  # as the field writes it
 
 
 def _row_of(customer: Tenant) -> dict:

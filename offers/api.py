@@ -170,13 +170,25 @@ class OfferViewSet(mixins.ListModelMixin, OrgViewSet):
         data = OfferSerializer(page, many=True, context=context).data
         return self.get_paginated_response(data)
 
-    @extend_schema(request=OfferSendSerializer, responses={201: OfferSentSerializer})
+    @extend_schema(
+        request=OfferSendSerializer,
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="OfferSendAnswer",
+                serializers=[OfferSerializer, OfferSentSerializer],
+                resource_type_field_name=None,
+                many=False,
+            )
+        },
+    )
     def create(self, request):
-        """Send a template to one customer or many, one offer each: the eligible
-        ones are sent to, the others reported under `skipped` with the reason
-        (with `all_or_nothing`, any of them refuses the whole send: a 400 naming
-        each under `customers`). An id the caller may not act on is a 400 naming
-        it. Delivery follows in the background."""
+        """Send a template to one customer (`customer`: the answer is the offer,
+        as `GET offers/{id}/` returns it) or many (`customers`: the answer is the
+        send, `OfferSent`). Among many, the eligible ones are sent to, the others
+        reported under `skipped` with the reason (with `all_or_nothing`, any of
+        them refuses the whole send: a 400 naming each under `customers`); one
+        customer left out is a 400 with the reason. An id the caller may not act
+        on is a 400 naming it. Delivery follows in the background."""
         serializer = OfferSendSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -191,6 +203,12 @@ class OfferViewSet(mixins.ListModelMixin, OrgViewSet):
         batch = result.batch
         assert batch is not None  # nobody eligible is a 400
         sent = selectors.offers_for(org=self.org).filter(batch=batch)
+        if data["one"]:
+            offer = sent.get()
+            context = {**self.get_serializer_context(), "effects": offer_effects([offer])}
+            return Response(
+                OfferSerializer(offer, context=context).data, status=status.HTTP_201_CREATED
+            )
         offers = list(sent.order_by("customer__name", "pk")[: OFFERS_LISTED_MAX + 1])
         count = len(offers)
         if count > OFFERS_LISTED_MAX:

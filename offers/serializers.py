@@ -11,7 +11,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.models import Payer
-from billing.serializers import PARTNER_ONLY, money, named_choice, withheld_money
+from billing.serializers import (
+    PARTNER_ONLY,
+    deprecated_alias,
+    money,
+    named_choice,
+    withheld_money,
+)
 from billing.services.orders import MAX_QUANTITY
 from offers.effects import Change, Effect, offer_effect
 from offers.models import (
@@ -90,7 +96,8 @@ class OfferTemplateItemCreateSerializer(serializers.Serializer):
 # --- offers -----------------------------------------------------------------------------
 
 # Serialized fields the customer reads as null.
-ITEM_MARGIN = ("after_partner_discount", "preferential_amount", "cashback_amount")
+ITEM_MARGIN = ("after_partner_discount", "preferential_amount", "cashback", "cashback_amount")
+CHARGED_NAMES = ("charged", "charged_amount")  # the name and its deprecated alias
 
 
 class OfferItemSerializer(serializers.ModelSerializer):
@@ -102,14 +109,17 @@ class OfferItemSerializer(serializers.ModelSerializer):
     after_partner_discount = withheld_money(PARTNER_ONLY)
     preferential_amount = withheld_money(PARTNER_ONLY)
     public_amount = money()
-    charged_amount = withheld_money(CHARGED)
-    cashback_amount = withheld_money(PARTNER_ONLY)
+    charged = withheld_money(CHARGED, source="charged_amount")
+    cashback = withheld_money(PARTNER_ONLY, source="cashback_amount")
+    charged_amount = deprecated_alias("charged")
+    cashback_amount = deprecated_alias("cashback")
 
     class Meta:
         model = OfferItem
         fields = ["product", "quantity", "license_mode", "term_months", "list_amount"]
         fields += ["after_partner_discount", "preferential_amount", "public_amount"]
-        fields += ["charged_amount", "cashback_amount"]
+        fields += ["charged", "cashback"]
+        fields += ["charged_amount", "cashback_amount"]  # deprecated aliases (v1)
         read_only_fields = fields
 
 
@@ -182,7 +192,8 @@ class OfferSerializer(serializers.ModelSerializer):
     payer = serializers.ChoiceField(
         choices=Payer.choices, read_only=True, help_text="Who would pay, as quoted when sent."
     )
-    charged_amount = withheld_money(CHARGED)
+    charged = withheld_money(CHARGED, source="charged_amount")
+    charged_amount = deprecated_alias("charged")
     public_amount = money()
     failure_reason = serializers.CharField(
         read_only=True,
@@ -208,9 +219,10 @@ class OfferSerializer(serializers.ModelSerializer):
     class Meta:
         model = Offer
         fields = ["id", "partner", "customer", "template_name", "message", "status"]
-        fields += ["currency", "payer", "charged_amount", "public_amount", "created_at"]
+        fields += ["currency", "payer", "charged", "public_amount", "created_at"]
         fields += ["delivered_at", "expires_at", "closed_at", "decline_reason"]
         fields += ["failure_reason", "order", "items", "effect", "reduces"]
+        fields += ["charged_amount"]  # deprecated alias (v1)
         read_only_fields = fields
 
     def _effect(self, offer: Offer) -> Effect | None:
@@ -241,13 +253,11 @@ class OfferSerializer(serializers.ModelSerializer):
             return data
         data["failure_reason"] = None
         hide_charged = offer.payer == Payer.PARTNER
-        if hide_charged:
-            data["charged_amount"] = None
+        for field in CHARGED_NAMES if hide_charged else ():
+            data[field] = None
         for item in data["items"]:
-            for field in ITEM_MARGIN:
+            for field in ITEM_MARGIN + (CHARGED_NAMES if hide_charged else ()):
                 item[field] = None
-            if hide_charged:
-                item["charged_amount"] = None
         return data
 
 
@@ -295,6 +305,7 @@ class OfferSendSerializer(serializers.Serializer):
                 {"customer": [_("Choose a customer (customer) or several (customers).")]}
             )
         attrs["customer_ids"] = [one] if one is not None else many
+        attrs["one"] = one is not None  # answered with the offer itself (API.md rev. 2)
         return attrs
 
 
@@ -304,7 +315,8 @@ class SkippedSerializer(serializers.Serializer):
 
 
 class OfferSentSerializer(serializers.Serializer):
-    """What `POST offers/` answers (201), the same shape for one customer or many.
+    """What `POST offers/` with `customers` answers (201); with one `customer`
+    the answer is the offer itself.
 
     Each customer gets an offer, `waiting` until the background delivery makes
     it `awaiting_confirmation`. Up to 100 customers, `offers` lists them all;

@@ -16,6 +16,7 @@ from subscriptions.serializers import (
     SubscriptionSerializer,
 )
 from tenants.api_base import OrgAPIView, OrgViewSet
+from tenants.api_sync import SyncFilterBackend
 from tenants.models import Tenant
 
 
@@ -47,7 +48,7 @@ class SubscriptionViewSet(SubscriptionsFeatureMixin, mixins.ListModelMixin, OrgV
 
     serializer_class = SubscriptionSerializer
     allowed_kinds = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [DjangoFilterBackend, OrderingFilter, SyncFilterBackend]
     filterset_class = SubscriptionFilter
     ordering_fields = ["starts_on", "ends_on", "created_at"]
     queryset = Subscription.objects.none()

@@ -114,6 +114,7 @@ class Subscription(models.Model):
         indexes = [
             models.Index(fields=["customer", "starts_on"], name="subscription_customer_start"),
             models.Index(fields=["starts_on", "ends_on"], name="subscription_dates"),
+            models.Index(fields=["updated_at", "id"], name="subscription_sync"),
         ]
 
     def __str__(self) -> str:

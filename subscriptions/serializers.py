@@ -44,6 +44,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "ends_on",
             "status",
             "mrr",
+            "updated_at",
         ]
         read_only_fields = fields
 

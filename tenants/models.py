@@ -173,6 +173,7 @@ class Tenant(models.Model):
     class Meta:
         ordering = ["name"]
         indexes = [
+            models.Index(fields=["updated_at", "id"], name="tenant_sync"),
             models.Index(
                 fields=["path"], name="tenant_path_prefix", opclasses=["varchar_pattern_ops"]
             ),

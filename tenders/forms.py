@@ -35,7 +35,7 @@ class TenderForm(forms.Form):
         help_text=_("What you need, for how many people, by when. At most 5,000 characters."),
     )
     category = forms.ChoiceField(choices=Product.Category.choices, label=_("Category"))
-    contact_name = forms.CharField(label=_("Contact name"), max_length=200)
+    contact_name = forms.CharField(label=_("Contact name"), max_length=200, required=False)
     contact_email = forms.EmailField(label=_("Contact email"))
     contact_phone = forms.CharField(label=_("Contact phone"), max_length=40, required=False)
     valid_until = forms.DateField(

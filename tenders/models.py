@@ -28,7 +28,7 @@ class Tender(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(max_length=5000)
     category = models.CharField(max_length=32, choices=Product.Category.choices)
-    contact_name = models.CharField(max_length=200)
+    contact_name = models.CharField(max_length=200, blank=True)
     contact_email = models.EmailField()
     contact_phone = models.CharField(max_length=40, blank=True)
     valid_until = models.DateField(help_text=_("The last day partners see it."))

@@ -68,7 +68,13 @@ class TenderPostSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=5000)
     category = serializers.ChoiceField(choices=Product.Category.choices)
-    contact_name = serializers.CharField(max_length=200)
+    contact_name = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Optional: partners always read `contact_email`.",
+    )
     contact_email = serializers.EmailField(max_length=254)
     contact_phone = serializers.CharField(
         max_length=40, required=False, allow_blank=True, default=""

@@ -56,9 +56,9 @@ def tender_clean(
     title: str,
     description: str,
     category: str,
-    contact_name: str,
     contact_email: str,
     valid_until: object,
+    contact_name: str = "",
     contact_phone: str = "",
 ) -> dict:
     errors = {}
@@ -70,8 +70,8 @@ def tender_clean(
         errors["description"] = _("Describe what you need, in at most 5,000 characters.")
     if category not in Product.Category.values:
         errors["category"] = _("Choose a category.")
-    if not contact_name or len(contact_name) > 200:
-        errors["contact_name"] = _("Give a contact name.")
+    if len(contact_name) > 200:
+        errors["contact_name"] = _("At most 200 characters.")
     try:
         validate_email(contact_email or "")
     except ValidationError:

@@ -339,7 +339,7 @@ class TenderDetailView(OrgViewMixin, ResolveFirstMixin, View):
                 messages.success(
                     request,
                     _("Your proposal was emailed to %(name)s.")
-                    % {"name": self.tender.contact_name},
+                    % {"name": self.tender.contact_name or self.tender.contact_email},
                 )
             return redirect("tender_detail", slug=self.org.tenant.slug, tender_id=self.tender.pk)
         return self.render_page(request, proposal_form=form, status=400)

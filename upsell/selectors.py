@@ -91,9 +91,29 @@ class FeatureLine:
 
 @dataclass
 class ServiceLine:
-    subscription: Subscription
+    """One product the customer has (API.md rev. 2: one service per product):
+    `subscriptions` are its active ones, oldest first; `subscription`, the first,
+    names the service in URLs and upgrade requests."""
+
+    subscriptions: list[Subscription]
     features: list[FeatureLine] = field(default_factory=list)
     contact: Contact | None = None
+
+    @property
+    def subscription(self) -> Subscription:
+        return self.subscriptions[0]
+
+    @property
+    def subscription_ids(self) -> list:
+        return [s.pk for s in self.subscriptions]
+
+    @property
+    def product(self) -> Product:
+        return self.subscription.product
+
+    @property
+    def quantity(self) -> int:
+        return sum(s.quantity for s in self.subscriptions)
 
 
 def _contact(customer: Tenant, product: Product, grants: ManagingGrants, cache: dict) -> Contact:
@@ -137,7 +157,8 @@ def ordered(subscriptions: QuerySet[Subscription]) -> QuerySet[Subscription]:
 
 
 def services_for(*, org: OrgContext) -> list[ServiceLine]:
-    """The customer's active subscriptions that were ordered (`ordered`) with their
+    """The customer's products with active subscriptions that were ordered
+    (`ordered`), one line per product however many subscriptions, with their
     features; with upsell on, the missing ones of the product's family, tagged
     and with the viewer's action element. A fixed number of queries per
     distinct partner."""
@@ -163,12 +184,15 @@ def services_for(*, org: OrgContext) -> list[ServiceLine]:
     may_buy = _may_buy(org)
     contacts: dict = {}
     grants = ManagingGrants(customer) if upsell_on else None
-    lines = []
+    by_product: dict[object, list[Subscription]] = {}
     for subscription in subscriptions:
-        product = subscription.product
+        by_product.setdefault(subscription.product_id, []).append(subscription)
+    lines = []
+    for of_product in by_product.values():
+        product = of_product[0].product
         own = list(product.features.all())
         line = ServiceLine(
-            subscription=subscription,
+            subscriptions=of_product,
             features=[FeatureLine(feature=f, available=True) for f in own],
         )
         if grants is not None and product.family:  # grants: with upsell on
@@ -207,7 +231,7 @@ def locked_feature_get(
     on), else 404 — for the dialog, the Buy now redirect and Ask my partner."""
     subscription_id = uuid_or_404(subscription_id, "No such feature.")
     for line in services_for(org=org):
-        if line.subscription.pk != subscription_id:
+        if subscription_id not in {s.pk for s in line.subscriptions}:
             continue
         for feature_line in line.features:
             if not feature_line.available and feature_line.feature.code == feature_code:

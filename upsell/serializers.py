@@ -99,9 +99,22 @@ class ServiceContactSerializer(serializers.Serializer):
 
 
 class ServiceLineSerializer(serializers.Serializer):
-    subscription = serializers.UUIDField(source="subscription.pk")
-    product = ServiceProductSerializer(source="subscription.product")
-    quantity = serializers.IntegerField(source="subscription.quantity")
+    """One product the customer has: several active subscriptions of a product
+    are one service (API.md rev. 2)."""
+
+    subscription = serializers.UUIDField(
+        source="subscription.pk",
+        help_text="The product's oldest active subscription: it names the service in "
+        "`services/{subscription}/features/{code}/ask/`.",
+    )
+    subscriptions = serializers.ListField(
+        child=serializers.UUIDField(),
+        source="subscription_ids",
+        help_text="Every active subscription of the product, oldest first (any of them "
+        "names the service).",
+    )
+    product = ServiceProductSerializer()
+    quantity = serializers.IntegerField(help_text="The units of all its subscriptions.")
     features = ServiceFeatureSerializer(many=True)
     contact = ServiceContactSerializer(
         allow_null=True,
@@ -110,8 +123,9 @@ class ServiceLineSerializer(serializers.Serializer):
 
 
 class ServicesSerializer(serializers.Serializer):
-    """The customer's active subscriptions, each with the features its edition
-    includes and, while upsell is on, the ones it lacks."""
+    """The customer's products (one service per product, however many active
+    subscriptions it has), each with the features its edition includes and,
+    while upsell is on, the ones it lacks."""
 
     customer = serializers.UUIDField(help_text="The customer's id (the caller's organization).")
     upsell_enabled = serializers.BooleanField()

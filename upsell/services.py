@@ -150,7 +150,7 @@ def upgrade_request_create(
                 subscription=line.subscription,
                 current_product=line.subscription.product,
                 recommended_product=feature_line.unlocked_by,
-                quantity=line.subscription.quantity,
+                quantity=line.quantity,
             )
     except IntegrityError:  # the same request a moment earlier
         return UpgradeRequest.unscoped.get(

@@ -119,7 +119,7 @@ def test_reaching_a_better_tier_never_lowers_what_is_charged(world, api, hosting
 
     # both at the 25 % tier the new total reaches: 223.20 - 215.76 a month, half of it
     assert response.status_code == 200, response.json()
-    assert response.json()["order"]["charged_amount"] == "3.72"
+    assert response.json()["order"]["charged"] == "3.72"
     assert response.json()["subscription"]["unit_price"] == "7.44"
 
 

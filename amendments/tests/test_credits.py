@@ -299,7 +299,7 @@ def test_the_degressive_tier_counts_every_live_subscription_of_the_product(
     grant(world, access="full", payment="customer")
     client = api(world.customer_owner, world.customer)
     first = client.post(LIST, {"product": "web-hosting", "quantity": 20}).json()
-    assert first["order"]["charged_amount"] == "178.56"  # 20 x 9.92, 10 % off
+    assert first["order"]["charged"] == "178.56"  # 20 x 9.92, 10 % off
 
     second = client.post(LIST, {"product": "web-hosting", "quantity": 15, "dry_run": True})
     placed = client.post(LIST, {"product": "web-hosting", "quantity": 15})
@@ -310,10 +310,10 @@ def test_the_degressive_tier_counts_every_live_subscription_of_the_product(
 
     # 20 + 15 = 35 units: the 25 % tier, so 15 x 9.92 x 0.75 = 111.60
     assert second.json()["lines"][0]["tier_rate"] == "0.2500"
-    assert placed.json()["order"]["charged_amount"] == "111.60"
+    assert placed.json()["order"]["charged"] == "111.60"
     assert placed.json()["subscription"]["unit_price"] == "7.44"
     # 25 + 15 = 40 units: 25 % on the raise too, (186.00 - 148.80) for half the month
-    assert raised.json()["order"]["charged_amount"] == "18.60"
+    assert raised.json()["order"]["charged"] == "18.60"
 
 
 def test_a_raise_charges_only_to_the_last_day_of_service(world, api, subscribed):

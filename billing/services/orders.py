@@ -699,7 +699,11 @@ def order_refund(*, actor: User, order_id: uuid.UUID | str, reason: str = "") ->
         raise Conflict(_("A credit is not refunded: it already gave the money back."))
     now = timezone.now()
     refunded = Order.unscoped.filter(pk=order_id, status=Order.Status.PLACED).update(
-        status=Order.Status.REFUNDED, refunded_at=now, refunded_by=actor, refund_reason=reason
+        status=Order.Status.REFUNDED,
+        refunded_at=now,
+        refunded_by=actor,
+        refund_reason=reason,
+        updated_at=now,
     )
     if refunded != 1:
         if not Order.unscoped.filter(pk=order_id).exists():

@@ -119,7 +119,7 @@ def test_the_order_commits_only_the_amount_previewed(world, api, hosting):
     assert "260.40" in stale.json()["detail"]
     assert stale.json()["quote"]["totals"]["charged"] == "260.40"
     assert placed.status_code == 201, placed.json()
-    assert placed.json()["order"]["charged_amount"] == "260.40"
+    assert placed.json()["order"]["charged"] == "260.40"
     assert Order.unscoped.count() == 1 and Subscription.unscoped.count() == 1
 
 

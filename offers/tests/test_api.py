@@ -35,7 +35,7 @@ OFFERS = "/api/v1/offers/"
 BATCHES = "/api/v1/offers/batches/"
 UPDATES = "/api/v1/updates/"
 
-ITEM_MARGIN = ("after_partner_discount", "preferential_amount", "cashback_amount")
+ITEM_MARGIN = ("after_partner_discount", "preferential_amount", "cashback", "cashback_amount")
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -211,23 +211,22 @@ def test_sending_to_one_customer(world, api, template, django_capture_on_commit_
     grant(world, access="full", payment="customer")
     client = as_partner(api, world)
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(OFFERS, send_body(template, world.customer))
 
     assert response.status_code == 201, response.json()
-    body = response.json()
-    assert body["count"] == 1
-    batch = OfferBatch.unscoped.get()
-    assert body["batch"] == str(batch.pk)
-    assert body["progress"] == f"http://testserver{BATCHES}{batch.pk}/"
-    [offer] = body["offers"]
+    # API.md rev. 2: one `customer` answers the offer itself, as GET returns it
+    offer = response.json()
+    assert offer == client.get(f"{OFFERS}{offer['id']}/").json()
+    assert Offer.unscoped.get().batch == OfferBatch.unscoped.get()
     # answered before the delivery task ran on commit: still waiting
     assert offer["status"] == "waiting"
     assert offer["customer"] == {"id": str(world.customer.pk), "name": "Bäckerei Müller"}
     assert offer["partner"] == {"id": str(world.partner.pk), "name": "Alpine IT"}
     assert (offer["template_name"], offer["message"]) == ("Starter pack", "Hello from Alpine IT")
     assert (offer["currency"], offer["payer"]) == ("CHF", "customer")
-    assert (offer["charged_amount"], offer["public_amount"]) == ("280.40", "280.40")
+    assert (offer["charged"], offer["public_amount"]) == ("280.40", "280.40")
+    assert offer["charged_amount"] == offer["charged"]  # rev. 1's name, deprecated
     assert offer["order"] is None and offer["delivered_at"] is None
     hosting = offer["items"][0]
     assert hosting == {
@@ -239,9 +238,13 @@ def test_sending_to_one_customer(world, api, template, django_capture_on_commit_
         "after_partner_discount": "277.76",
         "preferential_amount": "208.32",
         "public_amount": "260.40",
+        "charged": "260.40",
+        "cashback": "52.08",
         "charged_amount": "260.40",
         "cashback_amount": "52.08",
     }
+    for callback in callbacks:
+        callback()
     # the delivery ran on commit: the customer now has it to answer
     seen = as_customer(api, world).get(f"{OFFERS}{offer['id']}/").json()
     assert seen["status"] == "awaiting_confirmation"
@@ -449,17 +452,19 @@ def test_the_customer_never_reads_its_partners_margin(world, api, template):
 
     # the partner reads every step and what it would pay
     assert by_partner["payer"] == by_customer["payer"] == "partner"
-    assert by_partner["charged_amount"] == "224.32"  # 208.32 + 4 x 4.00 preferential
+    assert (
+        by_partner["charged"] == by_partner["charged_amount"] == "224.32"
+    )  # 208.32 + 4 x 4.00 preferential
     assert by_partner["failure_reason"] == "an earlier attempt failed"
     hosting = by_partner["items"][0]
-    assert (hosting["preferential_amount"], hosting["charged_amount"]) == ("208.32", "208.32")
+    assert (hosting["preferential_amount"], hosting["charged"]) == ("208.32", "208.32")
     # the customer reads the public figures only: the rest is null, never absent
     assert set(by_customer) == set(by_partner)
     assert by_customer["public_amount"] == by_partner["public_amount"] == "280.40"
-    assert by_customer["charged_amount"] is None
+    assert by_customer["charged"] is None and by_customer["charged_amount"] is None
     assert by_customer["failure_reason"] is None
     for item in by_customer["items"]:
-        assert all(item[field] is None for field in (*ITEM_MARGIN, "charged_amount"))
+        assert all(item[f] is None for f in (*ITEM_MARGIN, "charged", "charged_amount"))
         assert item["public_amount"] is not None and item["list_amount"] is not None
 
 
@@ -467,9 +472,9 @@ def test_the_customer_paying_reads_its_charge_but_not_the_margin(world, api, tem
     grant(world, access="full", payment="customer")
     offer = delivered(world, template)
     seen = as_customer(api, world).get(f"{OFFERS}{offer.pk}/").json()
-    assert seen["charged_amount"] == "280.40"
+    assert seen["charged"] == "280.40"
     hosting = seen["items"][0]
-    assert hosting["charged_amount"] == "260.40"
+    assert hosting["charged"] == "260.40"
     assert all(hosting[field] is None for field in ITEM_MARGIN)
 
 

@@ -305,6 +305,31 @@ def test_all_or_nothing_refuses_the_whole_send(world, api, template, book):
     assert not Offer.unscoped.exists() and not OfferBatch.unscoped.exists()
 
 
+def test_one_customer_left_out_is_a_400_with_the_reason(world, api, template, book):
+    body = {"template": str(template.pk), "customer": str(book[1].pk)}
+
+    response = api(world.partner_owner, world.partner).post(OFFERS, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["customers"] == ["Ruhend AG: This organization is suspended."]
+    assert not Offer.unscoped.exists() and not OfferBatch.unscoped.exists()
+
+
+def test_one_eligible_customer_is_answered_the_offer_itself(world, api, template, book):
+    client = api(world.partner_owner, world.partner)
+
+    response = client.post(
+        OFFERS, {"template": str(template.pk), "customer": str(book[3].pk)}, format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    offer = response.json()
+    assert "skipped" not in offer and "batch" not in offer
+    assert offer["customer"]["name"] == "Zahlt Gern SA"
+    assert offer["effect"][0]["text"] == "Web hosting: 0 → 35 licences"
+    assert offer == client.get(f"{OFFERS}{offer['id']}/").json()
+
+
 def test_an_id_out_of_reach_refuses_the_send_like_a_missing_one(world, api, template, book):
     foreign = CustomerFactory(name="Fremd GmbH")
     MembershipFactory(tenant=foreign, role="owner")

@@ -11,7 +11,8 @@ and, field by field (`PortalAutoSchema`, the API's schema class):
   matches `""`), not negative where the field says so, or a whole number
   (portal.api.strict);
 - a string that must not be blank has a character that is not stripped;
-- a list that must not be empty has an item, and a list has its maximum.
+- a list that must not be empty has an item, and a list has its maximum;
+- a rev. 1 name kept as an alias is `deprecated`.
 """
 
 import math
@@ -154,6 +155,8 @@ class PortalAutoSchema(AutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if getattr(field, "alias_of", None) and isinstance(schema, dict):
+            schema["deprecated"] = True  # billing.serializers.deprecated_alias
         if direction != "request" or not isinstance(schema, dict) or has_override(field, "field"):
             return schema
         if schema.get("type") == "array" and isinstance(field, LISTS):

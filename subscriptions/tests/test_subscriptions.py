@@ -104,7 +104,7 @@ def test_a_partner_adds_a_subscription_by_an_order_at_the_customers_public_price
     assert body["mrr"] == "347.20"
     # the order behind it: the customer pays the public price for this period
     order = response.json()["order"]
-    assert (order["kind"], order["payer"], order["charged_amount"]) == (
+    assert (order["kind"], order["payer"], order["charged"]) == (
         "order",
         "customer",
         "347.20",

@@ -155,6 +155,19 @@ def test_the_phone_is_optional(world, api):
     assert response.json()["contact_phone"] == ""
 
 
+def test_the_contact_name_is_optional_as_api_md_lists_it(world, api):
+    # API.md: `{title, description, category, contact_email, valid_until}`
+    # (`contact_name` optional): an integrator following it gets its tender
+    data = body()
+    del data["contact_name"], data["contact_phone"]
+    response = as_customer(api, world).post(TENDERS, data, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["contact_name"] == ""
+    blank = as_customer(api, world).post(TENDERS, body(contact_name="  "), format="json")
+    assert blank.status_code == 201, blank.json()
+    assert Tender.unscoped.filter(contact_name="").count() == 2
+
+
 @pytest.mark.parametrize(
     ("override", "field"),
     [
@@ -162,7 +175,7 @@ def test_the_phone_is_optional(world, api):
         ({"title": "x" * 201}, "title"),
         ({"description": "x" * 5001}, "description"),
         ({"category": "cars"}, "category"),
-        ({"contact_name": ""}, "contact_name"),
+        ({"contact_name": "x" * 201}, "contact_name"),
         ({"contact_email": "not-an-email"}, "contact_email"),
         ({"contact_phone": "1" * 41}, "contact_phone"),
         ({"valid_until": "next week"}, "valid_until"),

@@ -401,6 +401,21 @@ def test_a_partner_opted_in_reads_the_whole_request_and_proposes_once(world, opt
     assert TenderProposal.unscoped.count() == 1
 
 
+def test_a_request_without_a_contact_name_names_its_email_instead(world, opted_in, browser):
+    visitor = visitor_post(Client(), contact_name="", ip="203.0.113.9")
+    assert visitor.status_code == 200
+    assert Tender.unscoped.get().contact_name == ""
+    tender = customer_tender(world, contact_name="")
+    partner = browser(world.partner_owner)
+    detail = reverse("tender_detail", kwargs={"slug": "alpine", "tender_id": tender.pk})
+
+    sent = partner.post(detail, {"action": "propose", "message": "Yes."}, follow=True)
+
+    page = sent.content.decode()
+    assert "Your proposal was emailed to anna@mueller.test." in page
+    assert "anna@mueller.test received it by email" in page
+
+
 def test_an_empty_proposal_is_refused_inline(world, opted_in, browser):
     tender = customer_tender(world)
     detail = reverse("tender_detail", kwargs={"slug": "alpine", "tender_id": tender.pk})

@@ -179,10 +179,39 @@ def test_services_queries_do_not_grow_with_subscriptions(
     with django_assert_max_num_queries(len(one.captured_queries)):
         response = client.get(SERVICES)
     services_listed = response.json()["services"]
-    assert len(services_listed) == 10
+    # one service per product (API.md rev. 2), its units summed
+    assert [
+        (s["product"]["code"], s["quantity"], len(s["subscriptions"])) for s in services_listed
+    ] == [
+        ("backup-standard", 10 + 1 + 4 + 7, 4),
+        ("protect-standard", 2 + 5 + 8, 3),
+        ("protect-advanced", 3 + 6 + 9, 3),
+    ]
     if upsell_on:
         advanced = [s for s in services_listed if s["product"]["code"] == "protect-advanced"]
         assert advanced and all(f["available"] for s in advanced for f in s["features"])
+
+
+def test_several_subscriptions_of_a_product_are_one_service(api, world, shop, family):
+    first = subscription_of(shop)
+    second = ordered(shop.customer, family.standard, 5)
+    switch_on(api, world, shop)
+    client = api(shop.members["admin, not a buyer"], shop.customer)
+
+    body = client.get(SERVICES).json()
+
+    (service,) = body["services"]
+    assert service["subscription"] == str(first.pk)  # the oldest names the service
+    assert service["subscriptions"] == [str(first.pk), str(second.pk)]
+    assert service["quantity"] == 15
+    assert [f["code"] for f in service["features"]].count("file-backup") == 1
+    # any of its subscriptions names it: asking through the second is the same request
+    asked = client.post(ask_url(second.pk, "patch-management"))
+    assert asked.status_code == 201, asked.json()
+    assert asked.json()["quantity"] == 15
+    again = client.post(ask_url(first.pk, "patch-management"))
+    assert (again.status_code, again.json()["id"]) == (200, asked.json()["id"])
+    assert UpgradeRequest.unscoped.count() == 1
 
 
 def test_services_are_for_customer_members_only(api, world, shop):

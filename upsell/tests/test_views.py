@@ -175,6 +175,27 @@ def test_without_js_the_dialog_is_a_full_page(world, shop, browser):
     assert response["Vary"] and "HX-Request" in response["Vary"]
 
 
+def test_several_subscriptions_of_a_product_are_one_service_on_the_page(
+    world, shop, family, browser
+):
+    second = ordered(shop.customer, family.standard, 5)
+    switch(world, shop)
+    client = browser(shop.members["user, buyer"])
+
+    page = text(client.get(url("services", "seeblick")))
+
+    assert page.count('<article class="service"') == 1
+    assert "15 units" in page
+    address = url(
+        "service_feature",
+        "seeblick",
+        subscription_id=second.pk,
+        feature_code="vulnerability-assessment",
+    )
+    dialog = text(client.get(address))
+    assert "Your Backup Standard (15 units) does not include" in dialog
+
+
 def test_services_is_an_empty_state_without_subscriptions(world, browser):
     page = text(browser(world.customer_owner).get(url("services", "mueller")))
 
