@@ -105,6 +105,18 @@ def _body(event: WebhookEvent, data: dict) -> str:
 # --- fan-out -----------------------------------------------------------------------------
 
 
+def _body_for(tenant: Tenant, event: WebhookEvent) -> str | None:
+    """The event's body as `tenant` sees its object now (its owner's GET), or
+    None when it may not see it (or has no owner to see it as)."""
+    org = endpoint_org(tenant)
+    if org is None:
+        return None
+    try:
+        return _body(event, data_for(org, event.type, event.object_id))
+    except NotVisible:
+        return None
+
+
 def event_fan_out(*, event_id: str) -> list[str]:
     """Make the event's deliveries, once: one per enabled endpoint that wants
     its type and whose organization may see the object now. Returns the new
@@ -122,17 +134,13 @@ def event_fan_out(*, event_id: str) -> list[str]:
             for endpoint in WebhookEndpoint.unscoped.filter(enabled=True).select_related("tenant")
             if event.type in endpoint.events
         ]
-        orgs: dict[object, OrgContext | None] = {}
+        bodies: dict[object, str | None] = {}  # per organization: built once, as it sees it
         deliveries = []
         for endpoint in endpoints:
-            if endpoint.tenant_id not in orgs:
-                orgs[endpoint.tenant_id] = endpoint_org(endpoint.tenant)
-            org = orgs[endpoint.tenant_id]
-            if org is None:
-                continue
-            try:
-                data = data_for(org, event.type, event.object_id)
-            except NotVisible:
+            if endpoint.tenant_id not in bodies:
+                bodies[endpoint.tenant_id] = _body_for(endpoint.tenant, event)
+            body = bodies[endpoint.tenant_id]
+            if body is None:
                 continue
             deliveries.append(
                 WebhookDelivery(
@@ -140,7 +148,7 @@ def event_fan_out(*, event_id: str) -> list[str]:
                     endpoint=endpoint,
                     event=event,
                     type=event.type,
-                    body=_body(event, data),
+                    body=body,
                 )
             )
         WebhookDelivery.unscoped.bulk_create(deliveries, ignore_conflicts=True)
