@@ -183,6 +183,9 @@ KNOW: dict[str, frozenset[str]] = {
     "tender_link": frozenset(),
     "visitor_link": frozenset(),
     "logo": frozenset(),
+    # A catalog product is the platform's public offer: any page or answer that
+    # lists products may name it (its reach, the writes, stays staff alone).
+    "product": EVERYONE,
 }
 
 
