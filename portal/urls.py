@@ -8,7 +8,7 @@ from partners.views import InvitationView
 from portal import views
 from portal.health import livez, readyz
 from portal.i18n import language_set
-from portal.profile import profile
+from portal.profile import profile, session_end, sessions_end_others
 from portal.provider import (
     PartnerDiscountView,
     PartnerInviteView,
@@ -55,6 +55,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", language_set, name="set_language"),
     path("profile/", profile, name="profile"),
+    path("profile/sessions/<int:session_id>/end/", session_end, name="profile_session_end"),
+    path("profile/sessions/end-others/", sessions_end_others, name="profile_sessions_end_others"),
     path("api/v1/", include(("portal.api.urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
