@@ -55,7 +55,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", language_set, name="set_language"),
     path("profile/", profile, name="profile"),
-    path("profile/sessions/<int:session_id>/end/", session_end, name="profile_session_end"),
+    path("profile/sessions/<slug:session_ref>/end/", session_end, name="profile_session_end"),
     path("profile/sessions/end-others/", sessions_end_others, name="profile_sessions_end_others"),
     path("api/v1/", include(("portal.api.urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

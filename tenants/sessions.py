@@ -34,6 +34,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import Http404, HttpRequest
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 ACTIVITY_KEY = "portal_session_seen"
@@ -70,9 +71,16 @@ def user_agent_summary(user_agent: str) -> str:
     return user_agent[:40] or _("Unknown device")
 
 
+def session_ref(session: UserSession) -> str:
+    """A session's name in URLs: derived from its key, which it does not reveal,
+    and meaningless for anyone but its owner (their sessions are the only ones
+    searched)."""
+    return salted_hmac("tenants.sessions.ref", session.session_key).hexdigest()[:32]
+
+
 @dataclass(frozen=True)
 class SessionRow:
-    id: int
+    ref: str
     device: str
     user_agent: str
     ip: str
@@ -89,7 +97,7 @@ def user_sessions_list(request: HttpRequest) -> list[SessionRow]:
     sessions = UserSession.objects.purge_and_list(request.user)
     rows = [
         SessionRow(
-            id=s.pk,
+            ref=session_ref(s),
             device=user_agent_summary(s.user_agent),
             user_agent=s.user_agent,
             ip=s.ip,
@@ -102,11 +110,18 @@ def user_sessions_list(request: HttpRequest) -> list[SessionRow]:
     return sorted(rows, key=lambda r: (not r.current, -r.last_seen_at.timestamp()))
 
 
-def user_session_end(request: HttpRequest, session_id: int) -> bool:
-    """End one of the person's own sessions; another person's id is a 404 like
-    a missing one. Ending the current session signs out. Returns whether it was
+def user_session_end(request: HttpRequest, ref: str) -> bool:
+    """End one of the person's own sessions; another person's is a 404 like a
+    missing one. Ending the current session signs out. Returns whether it was
     the current one."""
-    session = UserSession.objects.filter(pk=session_id, user_id=request.user.pk).first()
+    session = next(
+        (
+            s
+            for s in UserSession.objects.filter(user_id=request.user.pk)
+            if constant_time_compare(session_ref(s), ref)
+        ),
+        None,
+    )
     if session is None:
         raise Http404
     current = session.session_key == request.session.session_key

@@ -16,10 +16,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tenants.models import ApiToken, AuditEvent, Membership, Role, Tenant
+from tenants.models import AuditEvent, Membership, Role, Tenant
 from tenants.selectors import org_context_for
 from tenants.services import api_token_create, member_remove, tenant_status_set
-from tenants.sessions import user_agent_summary
+from tenants.sessions import session_ref, user_agent_summary
 from tenants.tests.factories import PASSWORD, MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +90,7 @@ def test_your_profile_lists_each_session_with_device_ip_and_last_seen(world):
     assert page.count("this session") == 1
     assert page.index("Firefox on Windows") < page.index("Safari on iOS")  # current first
     for own in UserSession.objects.filter(user=world.partner_admin):
-        assert reverse("profile_session_end", args=[own.pk]) in page
+        assert reverse("profile_session_end", args=[session_ref(own)]) in page
     assert "End all other sessions" in page
     assert is_signed_in(phone)
 
@@ -138,7 +138,7 @@ def test_ending_another_session_signs_that_browser_out(world):
     laptop = signed_in(world.partner_admin)
     phone_session = UserSession.objects.get(user=world.partner_admin, user_agent=SAFARI_IPHONE)
 
-    response = laptop.post(reverse("profile_session_end", args=[phone_session.pk]))
+    response = laptop.post(reverse("profile_session_end", args=[session_ref(phone_session)]))
 
     assert response.status_code == 302
     assert not is_signed_in(phone)
@@ -150,7 +150,7 @@ def test_ending_the_current_session_signs_out(world):
     laptop = signed_in(world.partner_admin)
     own = UserSession.objects.get(user=world.partner_admin)
 
-    response = laptop.post(reverse("profile_session_end", args=[own.pk]))
+    response = laptop.post(reverse("profile_session_end", args=[session_ref(own)]))
 
     assert response.status_code == 302 and response.url == reverse("account_login")
     assert not is_signed_in(laptop)
@@ -162,9 +162,11 @@ def test_another_persons_session_is_a_404_like_a_missing_one(world):
     theirs = UserSession.objects.get(user=world.other_owner)
     laptop = signed_in(world.partner_admin)
 
-    assert laptop.post(reverse("profile_session_end", args=[theirs.pk])).status_code == 404
-    assert laptop.post(reverse("profile_session_end", args=[999999])).status_code == 404
-    assert laptop.get(reverse("profile_session_end", args=[theirs.pk])).status_code == 405
+    assert (
+        laptop.post(reverse("profile_session_end", args=[session_ref(theirs)])).status_code == 404
+    )
+    assert laptop.post(reverse("profile_session_end", args=["0" * 32])).status_code == 404
+    assert laptop.get(reverse("profile_session_end", args=[session_ref(theirs)])).status_code == 405
     assert is_signed_in(victim)
 
 
