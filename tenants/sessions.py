@@ -141,7 +141,7 @@ def user_sessions_end_others(request: HttpRequest) -> int:
     return _end(others)
 
 
-def users_sessions_end(*, user_ids: Iterable[int], keep_session_key: str | None = None) -> int:
+def users_sessions_end(*, user_ids: Iterable[object], keep_session_key: str | None = None) -> int:
     """End every session of these people (but `keep_session_key`, the request
     that asked for it); how many ended. Safe inside a transaction: the ending
     happens once it commits, so a rolled-back change signs nobody out."""
