@@ -1,6 +1,7 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from catalog.models import Feature, Product
@@ -52,6 +53,12 @@ urlpatterns = [
         for model in (Product, Feature)
     ],
     path("admin/", admin.site.urls),
+    # allauth's own sessions list: "Your sessions" on the profile is the one place
+    path(
+        "accounts/sessions/",
+        RedirectView.as_view(url="/profile/#sessions"),
+        name="usersessions_list",
+    ),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", language_set, name="set_language"),
     path("profile/", profile, name="profile"),

@@ -95,6 +95,13 @@ def test_your_profile_lists_each_session_with_device_ip_and_last_seen(world):
     assert is_signed_in(phone)
 
 
+def test_allauths_sessions_page_leads_to_your_sessions(world):
+    laptop = signed_in(world.partner_admin)
+    response = laptop.get("/accounts/sessions/")
+    assert response.status_code == 302 and response.url == "/profile/#sessions"
+    assert reverse("usersessions_list") == "/accounts/sessions/"
+
+
 def test_your_sessions_is_translated(world):
     laptop = signed_in(world.partner_admin)
     world.partner_admin.language = "de"
