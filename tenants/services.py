@@ -657,7 +657,7 @@ def member_remove(*, org: OrgContext, membership: Membership) -> None:
         details={
             "before": {"role": membership.role, "buyer": membership.buyer},
             "tokens_revoked": tokens_revoked,
-            "sessions_ended": sessions_ended,
+            **({"sessions_ended": sessions_ended} if sessions_ended else {}),
         },
     )
 
