@@ -1,6 +1,7 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from catalog.models import Feature, Product
@@ -8,7 +9,7 @@ from partners.views import InvitationView
 from portal import views
 from portal.health import livez, readyz
 from portal.i18n import language_set
-from portal.profile import profile
+from portal.profile import profile, session_end, sessions_end_others
 from portal.provider import (
     PartnerDiscountView,
     PartnerInviteView,
@@ -52,9 +53,17 @@ urlpatterns = [
         for model in (Product, Feature)
     ],
     path("admin/", admin.site.urls),
+    # allauth's own sessions list: "Your sessions" on the profile is the one place
+    path(
+        "accounts/sessions/",
+        RedirectView.as_view(url="/profile/#sessions"),
+        name="usersessions_list",
+    ),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", language_set, name="set_language"),
     path("profile/", profile, name="profile"),
+    path("profile/sessions/<slug:session_ref>/end/", session_end, name="profile_session_end"),
+    path("profile/sessions/end-others/", sessions_end_others, name="profile_sessions_end_others"),
     path("api/v1/", include(("portal.api.urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

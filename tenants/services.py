@@ -46,6 +46,7 @@ from tenants.selectors import (
     provider_root_or_none,
     provider_staff_of,
 )
+from tenants.sessions import users_sessions_end
 
 API_TOKEN_PREFIX = "pp_"
 
@@ -276,6 +277,14 @@ def tenant_status_set(*, actor: User, tenant: Tenant, status: str) -> Tenant:
         return tenant
     tenant.status = status
     tenant.save(update_fields=["status", "updated_at"])
+    sessions_ended = 0
+    if status == Tenant.Status.SUSPENDED:
+        # its members are signed out everywhere (docs/security.md, "Sessions");
+        # staff keep theirs (they still act in it), and so does the actor
+        members = Membership.unscoped.filter(tenant=tenant, user__is_staff=False).exclude(
+            user=actor
+        )
+        sessions_ended = users_sessions_end(user_ids=members.values_list("user_id", flat=True))
     branch_changed(paths=[tenant.path])  # no cached figure outlives the change
     audit_record_shared(
         parties=_provider_and(tenant),
@@ -289,6 +298,7 @@ def tenant_status_set(*, actor: User, tenant: Tenant, status: str) -> Tenant:
             "tenant": str(tenant.pk),
             "before": {"status": before},
             "after": {"status": status},
+            **({"sessions_ended": sessions_ended} if sessions_ended else {}),
         },
     )
     return tenant
@@ -631,6 +641,13 @@ def member_remove(*, org: OrgContext, membership: Membership) -> None:
         user=membership.user, tenant=org.tenant, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
     membership.delete()
+    # the person is signed out everywhere (docs/security.md, "Sessions"), unless
+    # they removed themselves: the request that asked goes on
+    sessions_ended = (
+        0
+        if membership.user_id == org.user.pk
+        else users_sessions_end(user_ids=[membership.user_id])
+    )
     audit_record(
         tenant=org.tenant,
         action=AuditEvent.Action.MEMBER_REMOVED,
@@ -640,6 +657,7 @@ def member_remove(*, org: OrgContext, membership: Membership) -> None:
         details={
             "before": {"role": membership.role, "buyer": membership.buyer},
             "tokens_revoked": tokens_revoked,
+            **({"sessions_ended": sessions_ended} if sessions_ended else {}),
         },
     )
 

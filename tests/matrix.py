@@ -22,10 +22,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
-# Writes a request may make whoever sends it: the session (a signed-in client's
-# own row) and an API token's "last used" stamp (that column alone).
+# Writes a request may make whoever sends it: the session and its activity
+# record (a signed-in client's own rows: tenants.sessions) and an API token's
+# "last used" stamp (that column alone).
 BOOKKEEPING = re.compile(
-    r'^\s*(?:(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?django_session"?'
+    r'^\s*(?:(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(?:django_session|usersessions_usersession)"?'
     r'|UPDATE\s+"?tenants_apitoken"?\s+SET\s+"?last_used_at"?\s*=\s*%s\s+WHERE)',
     re.IGNORECASE,
 )

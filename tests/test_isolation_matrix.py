@@ -46,8 +46,12 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
+from importlib import import_module
 
 import pytest
+from allauth.usersessions.models import UserSession
+from django.conf import settings
+from django.contrib import auth
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
@@ -71,6 +75,7 @@ from subscriptions.smart_lists import smart_list_create
 from tenants.models import AuditEvent, Role
 from tenants.selectors import org_context_for
 from tenants.services import api_token_create, branding_logo_set
+from tenants.sessions import session_ref
 from tenants.tests.factories import PASSWORD, MembershipFactory, PartnerFactory
 from tenders.services import (
     tender_post,
@@ -161,6 +166,8 @@ REACH: dict[str, frozenset[str]] = {
     "product": frozenset(),  # a catalog product: read by all, changed by staff alone
     "collaborator": frozenset({ALPINE_OWNER, COLLABORATOR}),  # Alpine's member, a user id
     "nord": frozenset({ALPINE_OWNER, COLLABORATOR}),  # Alpine's customer, the collaborator's
+    # a signed-in session of Müller's admin (no actor here): theirs alone to end
+    "user_session": frozenset(),
     # A signed link is its own credential: the invitation is bound to the
     # invitee's email (signed-in others get the answer of a dead link), the
     # tender's links work for whoever holds them, a logo is public like any logo.
@@ -249,6 +256,18 @@ def _granted(world, partner, owner, **grant):
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+def signed_in_session(user, ip: str, user_agent: str) -> UserSession:
+    """A live session of `user` in the session store, as a sign-in leaves it."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[auth.SESSION_KEY] = str(user.pk)
+    store[auth.BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    store[auth.HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return UserSession.objects.create(
+        user=user, session_key=store.session_key, ip=ip, user_agent=user_agent
+    )
 
 
 @pytest.fixture
@@ -443,6 +462,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
     audit_event = AuditEvent.unscoped.filter(tenant=mueller).order_by("-at").first()
     assert audit_event is not None, "the world's writes leave Müller an audit log"
 
+    victim_session = signed_in_session(world.customer_admin, "192.0.2.55", "Sitzung-Browser 6120")
     mrr = customer_mrr(customer=mueller)["current_mrr"]
     ids = {
         "customer": str(mueller.pk),
@@ -475,6 +495,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         "product": str(standard.pk),
         "collaborator": str(world.collaborator.pk),
         "nord": str(nord.pk),
+        "user_session": session_ref(victim_session),
         "invitation": invitation_token(invited),
         "tender_link": tender_token(tender, "manage"),
         "visitor_link": tender_token(visitor_tender, "confirm"),
@@ -504,6 +525,8 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         "Liste Bäcker 9907": "smart_list",
         "Konditorei Sahne 2468": "invitation",
         "Café Nord 1357": "nord",
+        "192.0.2.55": "user_session",
+        "Sitzung-Browser 6120": "user_session",
     }
     for name, value in ids.items():
         if name not in ("invitation", "tender_link", "visitor_link", "logo"):
@@ -602,7 +625,9 @@ REGISTRY: dict[str, Entry] = {
     "tender_manage": Entry(None, {"token": "tender_link"}),
     "invitation": Entry(None, {"token": "invitation"}),
     "branding_logo": Entry(None, {"tenant_id": "logo"}),
-    "profile": Entry(None),  # one's own name and language
+    "profile": Entry(None),  # one's own name and language, one's own sessions
+    "profile_session_end": Entry(None, {"session_ref": "user_session"}),
+    "profile_sessions_end_others": Entry(None),  # one's own other sessions
     "set_language": Entry(None),  # the language picker: a cookie, one's own setting
     # --- browser: the provider console (provider staff only; 404 for everyone else)
     "provider_partners": Entry(None, query={"q": "Alpine"}),
@@ -861,6 +886,9 @@ REGISTRY: dict[str, Entry] = {
 UNREACHABLE: dict[str, str] = {
     "api:tender-proposals": "only partners that receive tenders propose; in this world none "
     "does (Alpine stopped after its proposal), so that the tender is Müller's alone",
+    "profile_session_end": "a session is its person's alone, and that person is no actor here "
+    "(so that no one's 'end all other sessions' ends it first): every actor gets a missing "
+    "session's 404; the owner ending their own is tenants/tests/test_sessions.py",
 }
 
 EXEMPT: dict[str, str] = {

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",  # "Your sessions" (tenants.sessions)
     # Domain apps, from the core upwards (STYLE.md: apps import downwards; the
     # layers are checked by import-linter, docs/architecture.md).
     "core",
@@ -81,6 +82,8 @@ MIDDLEWARE = [
     "portal.setup_required.PlatformNotSetUpMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # records each signed-in session's IP, browser and last activity (tenants.sessions)
+    "tenants.sessions.SessionActivityMiddleware",
     # after the session and the user: a member who must use two-factor
     # authentication and has none sets it up first (tenants.mfa, SPEC §1)
     "tenants.mfa.MfaEnrolmentMiddleware",
@@ -210,6 +213,10 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGI
 # owner may require it of theirs (Tenant.mfa_required). Off only for local demo
 # work (`make run`) and in the tests that sign in without it.
 MFA_REQUIRED_FOR_PARTNERS = env.bool("MFA_REQUIRED_FOR_PARTNERS", default=True)
+# Sessions (tenants.sessions, docs/security.md "Sessions"): a session's last
+# activity is recorded at most once every SESSION_ACTIVITY_PRECISION_SECONDS.
+USERSESSIONS_TRACK_ACTIVITY = True
+SESSION_ACTIVITY_PRECISION_SECONDS = env.int("SESSION_ACTIVITY_PRECISION_SECONDS", default=300)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Partner Portal] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 
