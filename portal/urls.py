@@ -26,6 +26,7 @@ from portal.provider_platform import (
     TenderWithdrawView,
 )
 from tenants import views as tenant_views
+from tenants.sso_views import IdentifierFirstLoginView
 from tenders.urls import public_urlpatterns as tender_public_urls
 
 # The admin has no sign-in form of its own: /admin/login/ sends visitors to the
@@ -52,6 +53,9 @@ urlpatterns = [
         for model in (Product, Feature)
     ],
     path("admin/", admin.site.urls),
+    # The login page routes an email of a domain with single sign-on to its
+    # organization's provider (tenants.sso); it takes allauth's name.
+    path("accounts/login/", IdentifierFirstLoginView.as_view(), name="account_login"),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", language_set, name="set_language"),
     path("profile/", profile, name="profile"),

@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",  # single sign-on (docs/security.md)
+    "allauth.socialaccount.providers.openid_connect",
     # Domain apps, from the core upwards (STYLE.md: apps import downwards; the
     # layers are checked by import-linter, docs/architecture.md).
     "core",
@@ -210,6 +212,13 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGI
 # owner may require it of theirs (Tenant.mfa_required). Off only for local demo
 # work (`make run`) and in the tests that sign in without it.
 MFA_REQUIRED_FOR_PARTNERS = env.bool("MFA_REQUIRED_FOR_PARTNERS", default=True)
+# Single sign-on (issue 24; docs/security.md, "Single sign-on"): an organization
+# connects its own OpenID Connect provider (a SocialApp row made by
+# tenants.sso); the first sign-in links only an existing or invited member, never
+# signs anyone up; the provider vouches for addresses of the domains it holds.
+SOCIALACCOUNT_ADAPTER = "tenants.sso.SsoSocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Partner Portal] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 
