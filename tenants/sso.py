@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from allauth.account.models import EmailAddress
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
-from allauth.socialaccount.models import SocialApp
+from allauth.socialaccount.models import SocialAccount, SocialApp
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.shortcuts import render
@@ -195,7 +195,8 @@ def sso_connection_remove(*, org: OrgContext) -> None:
     SsoDomain.unscoped.filter(tenant=tenant).delete()
     app = connection.app
     connection.delete()
-    app.delete()  # its SocialAccount links go with it
+    SocialAccount.objects.filter(provider=app.provider_id).delete()  # its links
+    app.delete()
     audit_record(
         tenant=tenant,
         action=AuditEvent.Action.SSO_CHANGED,
@@ -229,14 +230,15 @@ class SsoSocialAccountAdapter(DefaultSocialAccountAdapter):
         return False  # accounts are made by invitation only
 
     def pre_social_login(self, request, sociallogin) -> None:
-        if sociallogin.is_existing:
-            return
+        """Every sign-in through an organization's provider, the first and the
+        later ones, needs a current membership: a person removed from the
+        organization is refused though the provider still knows them."""
         connection = SsoConnection.unscoped.filter(
             app__provider_id=sociallogin.account.provider
         ).first()
         email = sociallogin.user.email if sociallogin.user else ""
         user = None if connection is None else sso_member_for(connection=connection, email=email)
-        if user is None:
+        if user is None or (sociallogin.is_existing and sociallogin.user.pk != user.pk):
             raise ImmediateHttpResponse(
                 render(
                     request,
@@ -248,5 +250,6 @@ class SsoSocialAccountAdapter(DefaultSocialAccountAdapter):
                     status=403,
                 )
             )
-        sociallogin.connect(request, user)
-        user_email_verified(user=user)  # the organization's provider vouches for it
+        if not sociallogin.is_existing:
+            sociallogin.connect(request, user)
+            user_email_verified(user=user)  # the organization's provider vouches for it

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from allauth.socialaccount.models import SocialAccount, SocialApp
 from django.urls import reverse
 from oidc_provider_mock import run_server_in_thread
@@ -153,3 +154,45 @@ def test_only_owners_see_the_page(client, acme):
     MembershipFactory(user=admin, tenant=org, role=Role.ADMIN)
     client.force_login(admin)
     assert client.get(reverse("sso", kwargs={"slug": org.slug})).status_code == 403
+
+
+def test_a_removed_member_is_refused_and_turning_off_removes_the_links(client, provider, acme):
+    org, owner = acme
+    connect(client, org, owner, provider)
+    membership = member_invite(
+        org=org_context_for(user=owner, slug=org.slug), email="leaver@acme.test", role=Role.USER
+    )
+    client.logout()
+    assert sign_in_through_provider(client, "leaver@acme.test").status_code == 302
+    assert SocialAccount.objects.filter(user=membership.user).exists()
+    client.logout()
+    membership.delete()  # no longer a member: the provider still knows them
+    response = sign_in_through_provider(client, "leaver@acme.test")
+    assert response.status_code == 403
+    assert "_auth_user_id" not in client.session
+
+    client.force_login(owner)
+    reauthenticate(client)
+    response = client.post(reverse("sso", kwargs={"slug": org.slug}), {"remove": "1"})
+    assert response.status_code == 302
+    assert not SsoConnection.objects.for_org(org).exists()
+    assert not SocialApp.objects.exists() and not SocialAccount.objects.exists()
+    client.logout()
+    response = client.post(reverse("account_login"), {"login": "leaver@acme.test", "sso": "1"})
+    assert response.status_code == 200  # back to passwords
+
+
+def test_a_member_with_an_authenticator_app_is_asked_for_the_code_after_the_provider(
+    client, provider, acme
+):
+    org, owner = acme
+    connect(client, org, owner, provider)
+    member = member_invite(
+        org=org_context_for(user=owner, slug=org.slug), email="careful@acme.test", role=Role.USER
+    ).user
+    TOTP.activate(member, generate_totp_secret())
+    client.logout()
+    response = sign_in_through_provider(client, "careful@acme.test")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_authenticate")
+    assert "_auth_user_id" not in client.session
