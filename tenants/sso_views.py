@@ -19,12 +19,15 @@ from tenants.web import OrgViewMixin, form_add_service_errors, require_recent_re
 
 class IdentifierFirstLoginView(LoginView):
     """allauth's login page, email first: an email whose domain an organization
-    connected to its provider goes there (the password is not asked); any other
-    signs in with the password as before."""
+    connected to its provider goes there (no password asked); any other is asked
+    for its password next. A POST with both (password managers, the tests'
+    clients) signs in with the password at once, as before."""
+
+    step = "identifier"
 
     def post(self, request, *args, **kwargs):
         email = request.POST.get("login", "").strip()
-        if email and ("sso" in request.POST or not request.POST.get("password")):
+        if email and "password" not in request.POST:
             connection = sso.sso_connection_for_email(email)
             if connection is not None:
                 provider = connection.app.get_provider(request)
@@ -35,19 +38,18 @@ class IdentifierFirstLoginView(LoginView):
                     next_url=request.POST.get("next") or None,
                     auth_params=auth_params,
                 )
-            if "sso" in request.POST:
-                form = self.get_form()
-                form.is_valid()
-                form.errors.clear()
-                form.add_error(
-                    None,
-                    _(
-                        "No organization signs in %(domain)s through single sign-on: use your password."
-                    )
-                    % {"domain": sso.email_domain(email)},
-                )
-                return self.form_invalid(form)
+            # No single sign-on for this domain: the same page asks the password
+            # (whether the account exists is not told: ACCOUNT_PREVENT_ENUMERATION).
+            self.step = "password"
+            form = self.get_form_class()(request=request, initial={"login": email})
+            return self.render_to_response(self.get_context_data(form=form))
+        self.step = "password"
         return super().post(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        context["step"] = self.step
+        return context
 
 
 class SsoForm(forms.Form):

@@ -49,7 +49,7 @@ def connect(client, org, owner, issuer, domains="acme.test"):
 
 def sign_in_through_provider(client, email):
     """Identifier first → the provider's authorization page → back to the portal."""
-    response = client.post(reverse("account_login"), {"login": email, "sso": "1"})
+    response = client.post(reverse("account_login"), {"login": email})
     assert response.status_code == 302
     authorize = response["Location"]
     assert "login_hint=" in authorize
@@ -110,9 +110,12 @@ def test_other_domains_sign_in_with_their_password(client, provider, acme):
     connect(client, org, owner, provider)
     client.logout()
     elsewhere = UserFactory(email="someone@elsewhere.test")
-    response = client.post(reverse("account_login"), {"login": elsewhere.email, "sso": "1"})
-    assert response.status_code == 200
-    assert "through single sign-on: use your password" in response.content.decode()
+    page = client.get(reverse("account_login")).content.decode()
+    assert 'name="login"' in page and 'name="password"' not in page  # the email first
+    response = client.post(reverse("account_login"), {"login": elsewhere.email})
+    assert response.status_code == 200  # then the password, the email kept
+    assert 'name="password"' in response.content.decode()
+    assert f'value="{elsewhere.email}"' in response.content.decode()
     response = client.post(
         reverse("account_login"), {"login": elsewhere.email, "password": PASSWORD}
     )
@@ -178,8 +181,9 @@ def test_a_removed_member_is_refused_and_turning_off_removes_the_links(client, p
     assert not SsoConnection.objects.for_org(org).exists()
     assert not SocialApp.objects.exists() and not SocialAccount.objects.exists()
     client.logout()
-    response = client.post(reverse("account_login"), {"login": "leaver@acme.test", "sso": "1"})
+    response = client.post(reverse("account_login"), {"login": "leaver@acme.test"})
     assert response.status_code == 200  # back to passwords
+    assert 'name="password"' in response.content.decode()
 
 
 def test_a_member_with_an_authenticator_app_is_asked_for_the_code_after_the_provider(
