@@ -209,9 +209,11 @@ def as_user(page, live_server):
 
 
 def sign_in(page: Page, email: str, password: str) -> None:
-    """Sign in through the real login page (allauth's, with the portal's template)."""
+    """Sign in through the real login page (allauth's, with the portal's
+    template): the email first, then the password (tenants.sso_views)."""
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(email)
+    page.get_by_role("button", name="Continue").click()
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
 

@@ -27,6 +27,7 @@ from portal.provider_platform import (
     TenderWithdrawView,
 )
 from tenants import views as tenant_views
+from tenants.sso_views import IdentifierFirstLoginView
 from tenders.urls import public_urlpatterns as tender_public_urls
 
 # The admin has no sign-in form of its own: /admin/login/ sends visitors to the
@@ -59,6 +60,9 @@ urlpatterns = [
         RedirectView.as_view(url="/profile/#sessions"),
         name="usersessions_list",
     ),
+    # The login page routes an email of a domain with single sign-on to its
+    # organization's provider (tenants.sso); it takes allauth's name.
+    path("accounts/login/", IdentifierFirstLoginView.as_view(), name="account_login"),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", language_set, name="set_language"),
     path("profile/", profile, name="profile"),

@@ -553,6 +553,7 @@ class AuditEvent(AppendOnly):
         EXPORT_AUDIT = "export.audit", _("Audit log exported")
         MFA_POLICY_CHANGED = "tenant.mfa_policy", _("Two-factor requirement changed")
         MFA_RESET = "mfa.reset", _("Two-factor authentication reset by staff")
+        SSO_CHANGED = "tenant.sso", _("Single sign-on changed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(
@@ -593,3 +594,50 @@ class AuditEvent(AppendOnly):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} · {self.target} ({self.at:%Y-%m-%d %H:%M})"
+
+
+class SsoConnection(models.Model):
+    """An organization's own OpenID Connect provider (issue 24, single sign-on).
+
+    The client (issuer, client id, secret) lives in allauth's SocialApp row
+    `app` (provider "openid_connect", its own provider_id), so allauth's
+    openid_connect provider runs the flow; the email domains it answers for
+    are SsoDomain rows (docs/security.md, "Single sign-on")."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="sso")
+    app = models.OneToOneField(
+        "socialaccount.SocialApp", on_delete=models.PROTECT, related_name="sso_connection"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    tenant_scope = Scope(owners=("tenant",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        default_manager_name = "unscoped"
+
+    def __str__(self) -> str:
+        return f"SSO of {self.tenant}"
+
+
+class SsoDomain(models.Model):
+    """An email domain whose people sign in through one organization's provider:
+    one organization per domain (unique)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sso_domains")
+    domain = models.CharField(max_length=253, unique=True)
+
+    tenant_scope = Scope(owners=("tenant",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        default_manager_name = "unscoped"
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tenants import views
+from tenants import sso_views, views
 
 urlpatterns = [
     path("members/", views.MembersView.as_view(), name="members"),
@@ -10,4 +10,5 @@ urlpatterns = [
     path("tokens/", views.ApiTokensView.as_view(), name="tokens"),
     path("audit/", views.AuditLogView.as_view(), name="audit_log"),
     path("organization/", views.OrganizationView.as_view(), name="organization"),
+    path("sso/", sso_views.SsoView.as_view(), name="sso"),
 ]

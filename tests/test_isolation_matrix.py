@@ -661,6 +661,7 @@ REGISTRY: dict[str, Entry] = {
     "tokens": Entry("customer", body={"revoke": "{token}", "name": "x"}),
     "organization": C(),
     "audit_log": C(),
+    "sso": C(),  # owners only
     "webhook_endpoints": C(),
     "webhook_endpoint": C(endpoint_id="webhook_endpoint"),
     # --- browser: partners

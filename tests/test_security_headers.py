@@ -19,7 +19,7 @@ from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from billing.models import Invoice, Order
-from catalog.models import Feature
+from catalog.models import Feature, Product
 from customers.models import AlertProfile, Contract, SlaPolicy
 from imports.models import ImportJob
 from offers.models import Offer, OfferBatch, OfferTemplate, TemplateItem
@@ -179,6 +179,8 @@ def demo(db):
         "batch_id": first_pk(OfferBatch),
         "template_id": first_pk(OfferTemplate),
         "item_id": first_pk(TemplateItem),
+        "product_id": first_pk(Product),  # the provider console's catalog
+        "endpoint_id": uuid.uuid4(),  # a webhook endpoint (none in the demo: a 404)
         "feature_code": Feature.objects.values_list("code", flat=True).first(),
         "request_id": first_pk(UpgradeRequest),
         "tender_id": tender.pk,
@@ -189,6 +191,7 @@ def demo(db):
         ("tender_manage", "token"): tender_token(tender, "manage"),
         "uidb36": "0",
         "key": "0-nothing",
+        "provider_id": "org-nothing",  # single sign-on: no such organization's provider
         # the admin's
         "object_id": uuid.uuid4(),
         "content_type_id": 1,

@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",  # "Your sessions" (tenants.sessions)
+    "allauth.socialaccount",  # single sign-on (docs/security.md)
+    "allauth.socialaccount.providers.openid_connect",
     # Domain apps, from the core upwards (STYLE.md: apps import downwards; the
     # layers are checked by import-linter, docs/architecture.md).
     "core",
@@ -217,6 +219,13 @@ MFA_REQUIRED_FOR_PARTNERS = env.bool("MFA_REQUIRED_FOR_PARTNERS", default=True)
 # activity is recorded at most once every SESSION_ACTIVITY_PRECISION_SECONDS.
 USERSESSIONS_TRACK_ACTIVITY = True
 SESSION_ACTIVITY_PRECISION_SECONDS = env.int("SESSION_ACTIVITY_PRECISION_SECONDS", default=300)
+# Single sign-on (issue 24; docs/security.md, "Single sign-on"): an organization
+# connects its own OpenID Connect provider (a SocialApp row made by
+# tenants.sso); the first sign-in links only an existing or invited member, never
+# signs anyone up; the provider vouches for addresses of the domains it holds.
+SOCIALACCOUNT_ADAPTER = "tenants.sso.SsoSocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Partner Portal] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 
