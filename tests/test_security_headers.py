@@ -192,6 +192,7 @@ def demo(db):
         "uidb36": "0",
         "key": "0-nothing",
         "provider_id": "org-nothing",  # single sign-on: no such organization's provider
+        "session_ref": "nothing",  # a session of the person's own (none such: a 404)
         # the admin's
         "object_id": uuid.uuid4(),
         "content_type_id": 1,
