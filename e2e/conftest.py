@@ -220,7 +220,7 @@ def sign_in(page: Page, email: str, password: str) -> None:
 
 def sign_out(page: Page) -> None:
     page.locator("header details.dropdown summary", has_text="@").click()
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
 
 
 def mail_to(address: str) -> list:
