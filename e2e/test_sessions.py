@@ -7,6 +7,7 @@ out, which lands on the sign-in page at its next click; the page fits the phone.
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from e2e.conftest import sign_in
@@ -16,6 +17,14 @@ PHONE_AGENT = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
+
+
+@pytest.fixture(autouse=True)
+def sessions_tracked(settings):
+    """The test settings leave session activity untracked (a page's pinned
+    statement count would include its first write); these tests track it, as
+    production does (base.py)."""
+    settings.USERSESSIONS_TRACK_ACTIVITY = True
 
 
 def test_ending_the_laptops_session_from_the_phone_signs_the_laptop_out(demo, new_tab):

@@ -164,6 +164,9 @@ def _end(sessions) -> int:
     return len(sessions)
 
 
+SESSION_KEY_MAX_LENGTH = UserSession._meta.get_field("session_key").max_length or 40
+
+
 class SessionActivityMiddleware:
     """Records a signed-in session's IP, browser and last activity (allauth's
     `UserSession`), at most once every SESSION_ACTIVITY_PRECISION_SECONDS unless
@@ -185,6 +188,8 @@ class SessionActivityMiddleware:
         return self.get_response(request)
 
     def _track(self, request: HttpRequest) -> None:
+        if len(request.session.session_key or "") > SESSION_KEY_MAX_LENGTH:
+            return  # a session engine whose keys allauth cannot store (signed cookies)
         now = timezone.now()
         ip = get_account_adapter(request).get_client_ip(request)
         agent = request.META.get("HTTP_USER_AGENT", "")

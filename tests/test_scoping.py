@@ -77,6 +77,19 @@ DEMO = "seeds a fresh database (`make run`, seed_demo): no request, no tenant ye
 # models that are not tenant-owned (a tenant-owned model's `objects` refuses an
 # unscoped query at run time; its unscoped reads are UNSCOPED_ALLOWED below).
 ALLOWED: dict[str, dict[str, str]] = {
+    "tenants/sessions.py": {
+        "UserSession": "a person's own sessions (allauth's model, per user, no tenant)",
+    },
+    "tenants/sso.py": {
+        "EmailAddress": "the signing-in person's own addresses (allauth's model, per user)",
+        "SocialAccount": "the link of a person to an organization's provider (allauth, per user)",
+        "SocialApp": "an organization's OIDC client, named by its SsoConnection",
+        "Tenant": "the organization whose verified domain an email belongs to",
+        "User": "the person an SSO sign-in names by email (the adapter's lookup)",
+    },
+    "tenants/sso_views.py": {
+        "SsoDomain": "the login page routes an email's domain: domains are global, one organization each",
+    },
     "tenants/mfa.py": {
         "Authenticator": "a person's own second factors (allauth's model, per user, no tenant)",
     },
@@ -110,6 +123,13 @@ ALLOWED: dict[str, dict[str, str]] = {
 # `Model.unscoped` (a tenant-owned model read without the scoping entry) outside
 # services, selectors, tasks, notifications, admin, migrations and tests.
 UNSCOPED_ALLOWED: dict[str, dict[str, str]] = {
+    "tenants/sso.py": {
+        "Membership": "whether the person signing in is a member of the organization whose "
+        "provider vouched for them (the sign-in's own check)",
+        "SsoConnection": "the organization's connection, found by its provider's app (sign-in) "
+        "or by the owner's organization (the services of the settings page)",
+        "SsoDomain": "one organization per domain: the uniqueness and routing checks",
+    },
     "tenants/mfa.py": {
         "Membership": "whether any organization of the signed-in person requires a second "
         "factor: that person's own memberships",

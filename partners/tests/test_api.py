@@ -123,6 +123,7 @@ def test_the_customer_list_shows_what_the_caller_may_see_with_its_live_partnersh
         "country",
         "partnership",
         "primary_contact",
+        "updated_at",  # for whole-book syncs (?updated_since=, docs/api-changelog.md)
     }
     assert row["name"] == "Bäckerei Müller" and row["id"] == str(world.customer.id)
     assert row["partnership"] == {

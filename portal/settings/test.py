@@ -33,3 +33,8 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 
 # Webhooks to a receiver on this machine (http://127.0.0.1:…): tests and local work only.
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+
+# Session activity is tracked in production (base.py); here only by the tests of
+# it (tenants/tests/test_sessions.py, e2e/test_sessions.py), so that the pinned
+# statement counts of pages do not include a session's first activity write.
+USERSESSIONS_TRACK_ACTIVITY = False

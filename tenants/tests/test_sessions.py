@@ -24,6 +24,15 @@ from tenants.tests.factories import PASSWORD, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def sessions_tracked(settings):
+    """The test settings leave session activity untracked (a page's pinned
+    statement count would include its first write); these tests track it, as
+    production does (base.py)."""
+    settings.USERSESSIONS_TRACK_ACTIVITY = True
+
+
 FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 SAFARI_IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
