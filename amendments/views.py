@@ -1,6 +1,7 @@
 """Browser pages of a change to a billed subscription under /t/<slug>/: raise,
 lower and end now (mounted by portal/urls.py; moved from billing, issue 19)."""
 
+import abc
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -34,7 +35,7 @@ from tenants.web import form_add_service_errors
 # --- one page shape for every change: preview, then commit the previewed amount -----------
 
 
-class SubscriptionChangeView(BillingView):
+class SubscriptionChangeView(BillingView, abc.ABC):
     """A change to a billed subscription (SPEC §4, §7 rev. 2), reached at
     `subscriptions/<id>/<change>/` in the customer portal and
     `customers/<id>/subscriptions/<id>/<change>/` in the partner console.
@@ -63,20 +64,20 @@ class SubscriptionChangeView(BillingView):
     def new_form(self, data: Any = None, initial: dict | None = None) -> SubscriptionRaiseForm:
         return SubscriptionRaiseForm(data, initial=initial)
 
-    def initial_quantity(self) -> int:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def initial_quantity(self) -> int: ...
 
-    def previewed(self, quantity: int) -> Any:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def previewed(self, quantity: int) -> Any: ...
 
-    def preview_context(self, preview: Any) -> dict:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def preview_context(self, preview: Any) -> dict: ...
 
-    def commit(self, quantity: int, expected: Decimal) -> Order:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def commit(self, quantity: int, expected: Decimal) -> Order: ...
 
-    def committed_message(self, order: Order) -> str:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def committed_message(self, order: Order) -> str: ...
 
     def respond(
         self,
