@@ -101,7 +101,7 @@ class OrderViewSet(billing_api.OrderViewSet):
 
     @extend_schema(
         request=PolymorphicProxySerializer(
-            component_name="OrderPlaceRequest",
+            component_name="OrderPlaceBody",
             serializers=[OrderPlaceSerializer, OrderChangeSerializer],
             resource_type_field_name=None,
             many=False,

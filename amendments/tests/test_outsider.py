@@ -21,9 +21,11 @@ from billing.services import renewals
 from billing.tests.conftest import grant
 from offers import services as offer_services
 from offers.tests.conftest import org
+from offers.tests.test_effect import delivered, order_hostings, template_of
+from partners.services import collaborators_set
 from subscriptions.models import Subscription, SubscriptionChange
 from tenants.models import Membership, Tenant
-from tenants.tests.factories import CustomerFactory, MembershipFactory
+from tenants.tests.factories import CustomerFactory
 from tests.clock import on
 
 pytestmark = pytest.mark.django_db
@@ -347,23 +349,68 @@ def test_an_order_on_the_first_of_next_month_is_billed_once_and_renewed_a_month_
     assert renewal.order.charged_amount == D("29.76")
 
 
-def test_a_partner_user_without_the_buyer_flag_adds_nothing_in_the_browser(world, browser, hosting):
+@pytest.mark.parametrize("who", ["seeblick_owner", "collaborator"])
+def test_a_member_without_the_buyer_flag_adds_nothing_in_the_browser(world, browser, hosting, who):
+    """The opening list's first two reproductions, on the page: an owner who is
+    not a buyer (seeblick.owner), and a partner collaborator (not a buyer)
+    assigned to the customer (partner.collaborator, 5,000 x for Müller)."""
     grant(world, access="full", payment="customer")
-    seller = MembershipFactory(tenant=world.partner, role="admin", buyer=False).user
-    url = reverse(
-        "customer_order_place",
-        kwargs={"slug": world.partner.slug, "customer_id": world.customer.pk},
-    )
+    if who == "seeblick_owner":
+        Membership.unscoped.filter(tenant=world.customer, user=world.customer_owner).update(
+            buyer=False
+        )
+        user, url = (
+            world.customer_owner,
+            reverse("order_place", kwargs={"slug": world.customer.slug}),
+        )
+    else:
+        collaborators_set(
+            org=org(world.partner_owner, world.partner),
+            customer=world.customer,
+            user_ids=[world.collaborator.id],
+        )
+        user = world.collaborator
+        url = reverse(
+            "customer_order_place",
+            kwargs={"slug": world.partner.slug, "customer_id": world.customer.pk},
+        )
+    form = {"product_0": str(hosting.pk), "quantity_0": "5000", "unit_price_0": "0.00"}
 
-    response = browser(seller).post(
-        url,
-        {
-            "product_0": str(hosting.pk),
-            "quantity_0": "5000",
-            "action": "place",
-            "expected_total": "0.00",
-        },
-    )
+    answers = [
+        browser(user).post(url, {**form, "action": "preview"}).status_code,
+        browser(user).post(url, {**form, "action": "place", "expected_total": "0.00"}).status_code,
+    ]
 
-    assert response.status_code == 403
+    assert answers == [403, 403]
     assert not Order.unscoped.exists() and not Subscription.unscoped.exists()
+
+
+def test_an_offer_accepted_on_its_renewal_day_bills_no_day_twice(world, api, hosting, time_machine):
+    """Office starter's reproduction: it billed 1 x .ch domain the same day a
+    renewal billed 2. Two hostings since 1 March, renewed on 1 April; the same
+    day Müller accepts "absolute 1": no new charge, the renewed unit it no
+    longer uses credited for the whole of April, so April is paid for 1 unit."""
+    time_machine.move_to(on(2026, 3, 1, 9))
+    grant(world, access="full", payment="customer")
+    subscription = order_hostings(world, hosting, 2)
+    time_machine.move_to(on(2026, 4, 1, 9))
+    assert renewals.renewals_place_due(today=datetime.date(2026, 4, 1)) == 1
+    offer = delivered(world, template_of(world, "Office starter", (hosting, 1, "absolute")))
+    customer = api(world.customer_owner, world.customer)
+
+    preview = customer.post(f"/api/v1/offers/{offer.pk}/accept/", {"dry_run": True}, format="json")
+    accepted = customer.post(
+        f"/api/v1/offers/{offer.pk}/accept/",
+        {"confirm_reduction": True, "expected_total": preview.json()["total"]},
+        format="json",
+    )
+
+    assert preview.json()["total"] == "-9.92"
+    assert accepted.status_code == 200, accepted.json()
+    april = Order.unscoped.filter(lines__period_starts_on__gte=datetime.date(2026, 4, 1))
+    assert not april.filter(kind="order").exists()  # nothing charged again
+    charged = sum(o.charged_amount for o in april)
+    credited = sum(o.credited_amount for o in april)
+    assert (charged, credited) == (D("19.84"), D("9.92"))  # April: one unit, once
+    subscription.refresh_from_db()
+    assert subscription.quantity == 1
