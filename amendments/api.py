@@ -7,7 +7,6 @@ SubscriptionViewSet, OrderViewSet); portal/api/urls.py registers these subclasse
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
@@ -131,13 +130,13 @@ class OrderViewSet(billing_api.OrderViewSet):
         subscription = subscription_selectors.subscription_get(
             org=self.org, subscription_id=line["subscription"]
         )  # another's, or missing: 404
-        if subscription.customer_id != data["customer"]:
-            raise Http404("No such subscription.")
-        if line.get("product") is not None and line["product"].pk != subscription.product_id:
-            raise ValidationError({"lines": [_("A line bills a subscription of its own product.")]})
-        subscription_services.subscription_write_check(org=self.org, customer=subscription.customer)
-        if line["quantity"] == subscription.quantity:
-            raise ValidationError({"lines": [_("The subscription already has this quantity.")]})
+        services.order_line_change_check(
+            org=self.org,
+            subscription=subscription,
+            customer_id=data["customer"],
+            product=line.get("product"),
+            quantity=line["quantity"],
+        )
         try:
             changed = _quantity_change(
                 self.org,

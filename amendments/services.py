@@ -38,6 +38,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -60,6 +61,7 @@ from billing.services.orders import (
     quote_build,
     with_catalog,
 )
+from catalog.models import Product
 from core.exceptions import Conflict
 from partners.models import Partnership, Side
 from partners.selectors import managing_partnership
@@ -265,6 +267,28 @@ def subscription_raise(
         subscriptions=[subscription],
         period_ends_on=priced.until,
     )
+
+
+def order_line_change_check(
+    *,
+    org: OrgContext,
+    subscription: Subscription,
+    customer_id: object,
+    product: Product | None,
+    quantity: int,
+) -> None:
+    """A line of `POST orders/` naming `subscription` (loaded through the
+    permission function: another organization's is already a 404) changes it
+    only for the order's customer (another's: the 404 of a missing one), of
+    its own product (400), to another quantity (400), by someone who may write
+    the customer's subscriptions (403)."""
+    if str(subscription.customer_id) != str(customer_id):
+        raise Http404("No such subscription.")
+    if product is not None and product.pk != subscription.product_id:
+        raise ValidationError({"lines": _("A line bills a subscription of its own product.")})
+    subscription_write_check(org=org, customer=subscription.customer)
+    if quantity == subscription.quantity:
+        raise ValidationError({"lines": _("The subscription already has this quantity.")})
 
 
 def subscription_end_at_period_end(*, org: OrgContext, subscription: Subscription) -> Subscription:

@@ -128,17 +128,20 @@ def _tell_clawbacks(batch: _Batch, orders: Sequence[Order]) -> None:
     taken = [o for o in orders if o.kind == Order.Kind.CREDIT and o.clawback_amount > 0]
     if not taken:
         return
-    pairs = set(
-        CashbackEntry.unscoped.filter(order__in=taken, kind=CashbackEntry.Kind.REVERSAL)
-        .values_list("partner_id", "order_id")
-        .distinct()
-    )
+    reversals = CashbackEntry.unscoped.filter(
+        order__in=taken, kind=CashbackEntry.Kind.REVERSAL
+    ).select_related("partner")  # one query: who was taken back from, by which order
+    partners: dict[Any, Tenant] = {}
+    pairs = set()
+    for reversal in reversals:
+        partners[reversal.partner_id] = reversal.partner
+        pairs.add((reversal.partner_id, reversal.order_id))
     by_partner: dict[Any, list[str]] = {}
     for order in taken:  # in the act's order: the summary lists its credit notes so
-        for partner_id in {p for p, o in pairs if o == order.pk}:
+        for partner_id in sorted({p for p, o in pairs if o == order.pk}, key=str):
             by_partner.setdefault(partner_id, []).append(str(order.pk))
-    for partner in Tenant.objects.filter(pk__in=list(by_partner)).order_by("name"):
-        ids = by_partner[partner.pk]
+    for partner_id, ids in sorted(by_partner.items(), key=lambda item: partners[item[0]].name):
+        partner = partners[partner_id]
         batch.tell(
             key=f"order-clawback:{ids[0]}:{partner.pk}",
             tenant=partner,

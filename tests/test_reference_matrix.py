@@ -355,7 +355,13 @@ REFERENCES: dict[tuple[str, str, str], Ref] = {
                 "dry_run": True,
             },
         ),
-        _partner_and_customer(NOT_MUELLERS),
+        # Müller's own subscription: Alpine, which manages Müller, is the prover
+        # (its pending grant is another customer's, which names no subscription)
+        {
+            actor: case
+            for actor, case in _partner_and_customer(NOT_MUELLERS).items()
+            if actor != ALPINE
+        },
     ),
     ("POST", f"{API}/quotes/", "customer"): Ref(
         "customer",
