@@ -1,7 +1,8 @@
 """`PATCH` and `DELETE subscriptions/{id}/`: a change to a billed subscription,
-each an order under SPEC §7's rules (moved from billing, issue 19). The reads and
-`POST` stay billing's (billing.api.SubscriptionViewSet); portal/api/urls.py
-registers this subclass."""
+each an order under SPEC §7's rules (moved from billing, issue 19), and
+`POST orders/`'s line that changes a subscription (`{subscription, quantity}`,
+API.md rev. 2). The reads and `POST` stay billing's (billing.api.
+SubscriptionViewSet, OrderViewSet); portal/api/urls.py registers these subclasses."""
 
 from typing import Any
 
@@ -15,6 +16,7 @@ from rest_framework.response import Response
 
 from amendments import services
 from amendments.serializers import (
+    OrderChangeSerializer,
     SubscriptionChangeRequestSerializer,
     SubscriptionEndSerializer,
     change_figures,
@@ -22,7 +24,14 @@ from amendments.serializers import (
 from billing import api as billing_api
 from billing import selectors
 from billing.api import _price_changed
-from billing.serializers import QuoteSerializer, SubscriptionPlacedSerializer, quote_as_seen
+from billing.models import Order, Payer
+from billing.serializers import (
+    OrderPlaceSerializer,
+    OrderSerializer,
+    QuoteSerializer,
+    SubscriptionPlacedSerializer,
+    quote_as_seen,
+)
 from billing.services import orders
 from subscriptions import selectors as subscription_selectors
 from subscriptions import services as subscription_services
@@ -36,13 +45,111 @@ def _change_preview(org: OrgContext, change: services.Raise | services.Credit) -
     by_partner = selectors.sees_margin(org)
     body = quote_as_seen(change.quote, by_partner=by_partner)
     if isinstance(change, services.Credit):  # a line per payer credited, each its own
-        body["lines"] = [
-            line
-            for share in change.credited.shares
-            for line in quote_as_seen(share.quote, by_partner=by_partner)["lines"]
-        ]
+        lines = []
+        for share in change.credited.shares:
+            seen = quote_as_seen(share.quote, by_partner=by_partner)["lines"]
+            if not by_partner and share.quote.terms.payer != Payer.CUSTOMER:
+                # the partner's credit is its preferential price: never the customer's to read
+                seen = [{**line, "credit": None} for line in seen]
+            lines += seen
+        body["lines"] = lines
+        own = change.seen_by(by_partner=by_partner)
+        body["totals"] = {**body["totals"], "credit": own.credit, "net": own.net}
     body["lines"] = [{**line, **change_figures(change)} for line in body["lines"]]
     return QuoteSerializer(body).data
+
+
+def _quantity_change(
+    org: OrgContext,
+    subscription: Subscription,
+    quantity: int,
+    *,
+    dry_run: bool,
+    expected_total: Any,
+) -> Order | dict:
+    """A subscription to `quantity` units now: higher, a raise (an order for the
+    rest of the period); lower, a credit order; with `dry_run` the preview
+    (a dict, the quote as the caller reads it). `PATCH subscriptions/{id}/`
+    and `POST orders/`'s `{subscription, quantity}` line alike."""
+    if quantity < subscription.quantity:
+        lowered = services.subscription_lower(
+            org=org,
+            subscription=subscription,
+            quantity=quantity,
+            dry_run=dry_run,
+            expected_total=expected_total,
+        )
+        if isinstance(lowered, services.Credit):
+            return _change_preview(org, lowered)
+        return lowered
+    if dry_run:
+        preview = services.subscription_raise_preview(
+            org=org, subscription=subscription, quantity=quantity
+        )
+        return _change_preview(org, preview)
+    return services.subscription_raise(
+        org=org, subscription=subscription, quantity=quantity, expected_total=expected_total
+    )
+
+
+class OrderViewSet(billing_api.OrderViewSet):
+    """billing's orders (the reads, and `POST` of new subscriptions), and the
+    line API.md rev. 2 adds: `{subscription, quantity}` changes a subscription
+    the customer has, as `PATCH subscriptions/{id}/` does (portal/api/urls.py
+    registers this subclass)."""
+
+    @extend_schema(
+        request=PolymorphicProxySerializer(
+            component_name="OrderPlaceBody",
+            serializers=[OrderPlaceSerializer, OrderChangeSerializer],
+            resource_type_field_name=None,
+            many=False,
+        ),
+        responses={201: OrderSerializer, 200: QuoteSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        """Place an order: each line starts a subscription today for one billing
+        period, priced and settled by SPEC §7; the invoice goes to the payer and
+        the partner's cashback to its prepaid account. A line naming a
+        `subscription` of the customer changes it instead, in an order of its
+        own (the only line): a higher quantity charges the rest of the period,
+        a lower one credits the unused paid days to whoever paid them; another
+        organization's subscription is a 404, like a missing one. Customer
+        owners and admins, and partner users allowed on the customer, with the
+        buyer flag."""
+        lines = request.data.get("lines") if hasattr(request.data, "get") else None
+        changes = isinstance(lines, list) and any(
+            isinstance(line, dict) and "subscription" in line for line in lines
+        )
+        if not changes:
+            return super().create(request)
+        serializer = OrderChangeSerializer(data=request.data, context={"org": self.org})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        (line,) = data["lines"]
+        subscription = subscription_selectors.subscription_get(
+            org=self.org, subscription_id=line["subscription"]
+        )  # another's, or missing: 404
+        services.order_line_change_check(
+            org=self.org,
+            subscription=subscription,
+            customer_id=data["customer"],
+            product=line.get("product"),
+            quantity=line["quantity"],
+        )
+        try:
+            changed = _quantity_change(
+                self.org,
+                subscription,
+                line["quantity"],
+                dry_run=data["dry_run"],
+                expected_total=data.get("expected_total"),
+            )
+        except orders.PriceChanged as exc:
+            return _price_changed(self.org, exc)
+        if isinstance(changed, dict):
+            return Response(changed)
+        return self._render(changed.pk, status.HTTP_201_CREATED)
 
 
 # billing's reads and `POST`, and the changes of a billed subscription: `PATCH`
@@ -82,33 +189,18 @@ class SubscriptionViewSet(billing_api.SubscriptionViewSet):
                     org=self.org, subscription=subscription, ends_on=data["ends_on"]
                 )
             return self._placed(subscription, None, status.HTTP_200_OK)
-        quantity, expected_total = data["quantity"], data.get("expected_total")
         try:
-            if quantity < subscription.quantity:
-                lowered = services.subscription_lower(
-                    org=self.org,
-                    subscription=subscription,
-                    quantity=quantity,
-                    dry_run=data["dry_run"],
-                    expected_total=expected_total,
-                )
-                if isinstance(lowered, services.Credit):
-                    return Response(_change_preview(self.org, lowered))
-                order = lowered
-            elif data["dry_run"]:
-                preview = services.subscription_raise_preview(
-                    org=self.org, subscription=subscription, quantity=quantity
-                )
-                return Response(_change_preview(self.org, preview))
-            else:
-                order = services.subscription_raise(
-                    org=self.org,
-                    subscription=subscription,
-                    quantity=quantity,
-                    expected_total=expected_total,
-                )
+            order = _quantity_change(
+                self.org,
+                subscription,
+                data["quantity"],
+                dry_run=data["dry_run"],
+                expected_total=data.get("expected_total"),
+            )
         except orders.PriceChanged as exc:
             return _price_changed(self.org, exc)
+        if isinstance(order, dict):
+            return Response(order)
         subscription = subscription_selectors.subscription_as_saved(subscription=subscription)
         return self._placed(subscription, order, status.HTTP_200_OK)
 

@@ -37,18 +37,11 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from billing.models import CashbackEntry, Order, OrderLine
-from billing.pricing import ZERO, Terms, Waterfall, order_terms, waterfall
-from billing.proration import Period, period_bounds, span_value
+from billing.pricing import WATERFALL_AMOUNTS, ZERO, Terms, Waterfall, order_terms, waterfall
+from billing.proration import Period, period_bounds, waterfall_span
 from billing.services.orders import Quote, QuoteLine
 from partners.models import Partnership
 from subscriptions.models import Subscription
-
-WATERFALL_AMOUNTS = (
-    "list_amount",
-    "after_partner_discount",
-    "preferential_amount",
-    "public_amount",
-)
 
 
 @dataclass(frozen=True)
@@ -86,21 +79,7 @@ class Paid:
             tier_rate=self.line.tier_rate,
             discount_rate=self.order.discount_rate,
         )
-        return Waterfall(
-            quantity=quantity,
-            unit_price=whole.unit_price,
-            tier_rate=whole.tier_rate,
-            discount_rate=whole.discount_rate,
-            **{
-                field: span_value(
-                    amount_per_period=getattr(whole, field),
-                    period=self.period,
-                    on=on,
-                    until=self.until,
-                )
-                for field in WATERFALL_AMOUNTS
-            },
-        )
+        return waterfall_span(whole, period=self.period, on=on, until=self.until)
 
     def credit(self, removed: int, on: datetime.date) -> Waterfall:
         """The waterfall credited for `removed` of this layer's units from `on`:
@@ -214,6 +193,15 @@ class Credited:
     @property
     def until(self) -> datetime.date:
         return max(share.until for share in self.shares)
+
+    def shares_of(self, payer: str) -> tuple[Share, ...]:
+        """The shares credited to `payer` (`billing.models.Payer`)."""
+        return tuple(share for share in self.shares if share.quote.terms.payer == payer)
+
+    def credit_of(self, payer: str) -> Decimal:
+        """What is credited to `payer` alone: each side reads only its own
+        credit (a customer never the partner's, at its preferential price)."""
+        return sum((share.quote.credit for share in self.shares_of(payer)), ZERO)
 
 
 def _unpaid(

@@ -9,8 +9,9 @@ from rest_framework import serializers
 
 from amendments.services import Credit, Raise
 from billing.proration import period_bounds
-from billing.serializers import PreviewThenCommit, RefusesRuledFields
-from billing.services.orders import MAX_QUANTITY
+from billing.serializers import OrderPlaceSerializer, PreviewThenCommit, RefusesRuledFields
+from billing.services.orders import MAX_LINES, MAX_QUANTITY
+from partners.serializers import ProductCodeField
 
 
 class SubscriptionChangeRequestSerializer(PreviewThenCommit, RefusesRuledFields):
@@ -39,8 +40,9 @@ class SubscriptionChangeRequestSerializer(PreviewThenCommit, RefusesRuledFields)
         return attrs
 
 
-class SubscriptionEndSerializer(PreviewThenCommit):
-    """`DELETE subscriptions/{id}/` (query or body): `dry_run`, `expected_total`."""
+class SubscriptionEndSerializer(PreviewThenCommit, RefusesRuledFields):
+    """`DELETE subscriptions/{id}/` (query or body): `dry_run`, `expected_total`;
+    a price, start or anchor sent is a 400, as on every write."""
 
 
 def change_figures(change: Raise | Credit) -> dict:
@@ -63,3 +65,43 @@ def change_figures(change: Raise | Credit) -> dict:
         "next_renewal_on": following if renews else None,
         "renewal_amount": renewal.charged if renewal and renews else None,
     }
+
+
+class OrderChangeLineSerializer(RefusesRuledFields):
+    """A line of `POST orders/` changing a subscription the customer has (API.md
+    rev. 2, `{subscription, quantity}`): its new quantity, higher (a raise) or
+    lower (a credit), as `PATCH subscriptions/{id}/` would. Priced by the
+    rules: a `unit_price` is a 400 for everyone."""
+
+    subscription = serializers.UUIDField(
+        help_text="A subscription of the order's customer; another's is a 404, like a missing one."
+    )
+    product = ProductCodeField(
+        required=False, help_text="The subscription's product (optional; another is a 400)."
+    )
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class OrderChangeSerializer(OrderPlaceSerializer):
+    """`POST orders/` whose line changes an existing subscription: one line, the
+    order of its own (a raise, or a credit order)."""
+
+    # ListSerializer's max_length (DRF 3.14) is missing from the stubs; the base
+    # class types its fields as the ones it declares.
+    lines = OrderChangeLineSerializer(many=True, allow_empty=False, max_length=MAX_LINES)  # type: ignore[call-arg, assignment]
+    price_reason = None  # type: ignore[assignment]  # a change has no special price (DRF drops the field)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if len(attrs["lines"]) != 1:
+            raise serializers.ValidationError(
+                {
+                    "lines": [
+                        _(
+                            "A change to a subscription is an order of its own: give it as "
+                            "the only line."
+                        )
+                    ]
+                }
+            )
+        return attrs

@@ -38,12 +38,13 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from amendments.credits import Credited, credit_quote
-from billing.models import Order
-from billing.pricing import Waterfall
+from billing.models import Order, Payer
+from billing.pricing import WATERFALL_AMOUNTS, Waterfall
 from billing.proration import Period, period_bounds, span_value
 from billing.selectors import live_quantities
 from billing.services.orders import (
@@ -60,6 +61,7 @@ from billing.services.orders import (
     quote_build,
     with_catalog,
 )
+from catalog.models import Product
 from core.exceptions import Conflict
 from partners.models import Partnership, Side
 from partners.selectors import managing_partnership
@@ -74,13 +76,6 @@ from tenants.models import Tenant, User
 from tenants.selectors import OrgContext
 
 Kind = SubscriptionChange.Kind
-
-WATERFALL_AMOUNTS = (
-    "list_amount",
-    "after_partner_discount",
-    "preferential_amount",
-    "public_amount",
-)
 
 
 @dataclass(frozen=True)
@@ -274,6 +269,28 @@ def subscription_raise(
     )
 
 
+def order_line_change_check(
+    *,
+    org: OrgContext,
+    subscription: Subscription,
+    customer_id: object,
+    product: Product | None,
+    quantity: int,
+) -> None:
+    """A line of `POST orders/` naming `subscription` (loaded through the
+    permission function: another organization's is already a 404) changes it
+    only for the order's customer (another's: the 404 of a missing one), of
+    its own product (400), to another quantity (400), by someone who may write
+    the customer's subscriptions (403)."""
+    if str(subscription.customer_id) != str(customer_id):
+        raise Http404("No such subscription.")
+    if product is not None and product.pk != subscription.product_id:
+        raise ValidationError({"lines": _("A line bills a subscription of its own product.")})
+    subscription_write_check(org=org, customer=subscription.customer)
+    if quantity == subscription.quantity:
+        raise ValidationError({"lines": _("The subscription already has this quantity.")})
+
+
 def subscription_end_at_period_end(*, org: OrgContext, subscription: Subscription) -> Subscription:
     """End a live subscription on the last day of its current billing period, the
     days already paid: nothing is billed after it and nothing is credited."""
@@ -309,6 +326,17 @@ class Credit:
     @property
     def until(self) -> datetime.date:
         return self.credited.until
+
+    def seen_by(self, *, by_partner: bool) -> Quote:
+        """The credit as the side acting reads it, whose `net` its
+        `expected_total` confirms: the partner (placing it for the customer,
+        as it reads the customer's charged amounts, billing.selectors.
+        order_figures) every payer's line; the customer only the lines
+        credited to it, never a partner's, which is its preferential price."""
+        if by_partner:
+            return self.quote
+        own = self.credited.shares_of(Payer.CUSTOMER)
+        return replace(self.quote, lines=[line for share in own for line in share.quote.lines])
 
 
 def _locked(subscription: Subscription) -> Subscription:
@@ -364,10 +392,14 @@ def _side(
     return ordering_side(org, subscription.customer, [line], lock=lock)
 
 
-def _credit_record(priced: Credit, entry: LedgerEntry, placed_by: User | None) -> Order:
+def _credit_record(
+    priced: Credit, entry: LedgerEntry, placed_by: User | None, *, clawback_notice: bool = True
+) -> list[Order]:
     """The credit orders of `priced`, one per payer of the units removed (each
     with its credit note), the first (the newest payer's) writing `entry` to
-    the ledger; that first order is returned."""
+    the ledger, newest payer's first. Each partner whose cashback they take
+    back is emailed once for all of them, unless `clawback_notice` is False
+    (an accepted offer tells it once for all its reductions)."""
     requests = [
         OrderRequest(
             quote=replace(
@@ -381,18 +413,30 @@ def _credit_record(priced: Credit, entry: LedgerEntry, placed_by: User | None) -
         )
         for index, share in enumerate(priced.credited.shares)
     ]
-    return orders_record(requests=requests, kind=Order.Kind.CREDIT, placed_by=placed_by)[0]
+    return orders_record(
+        requests=requests,
+        kind=Order.Kind.CREDIT,
+        placed_by=placed_by,
+        clawback_notice=clawback_notice,
+    )
 
 
-def _lower_commit(subscription: Subscription, priced: Credit, placed_by: User | None) -> Order:
+def _lower_commit(
+    subscription: Subscription,
+    priced: Credit,
+    placed_by: User | None,
+    *,
+    clawback_notice: bool = True,
+) -> list[Order]:
     """The subscription at its new quantity and next renewal's unit price, and
-    the credit order writing the ledger's `decrease`."""
+    the credit orders writing the ledger's `decrease`."""
     assert priced.renewal is not None  # a lowering keeps units, so a renewal follows
     before = (subscription.quantity, subscription.unit_price)
     subscription.quantity = priced.quantity
     subscription.unit_price = priced.renewal.lines[0].price.public_unit_price
     subscription.save(update_fields=["quantity", "unit_price", "updated_at"])
-    return _credit_record(priced, LedgerEntry.change(before, subscription), placed_by)
+    entry = LedgerEntry.change(before, subscription)
+    return _credit_record(priced, entry, placed_by, clawback_notice=clawback_notice)
 
 
 def _may_change(org: OrgContext, subscription: Subscription) -> None:
@@ -413,8 +457,9 @@ def subscription_lower(
     credit note), takes the partner's cashback back in proportion, and writes
     the ledger's `decrease`; the subscription keeps the lower quantity at the
     unit price the next renewal bills. With `dry_run`, the preview (a `Credit`)
-    and nothing written; with `expected_total` (the preview's `net`: charged
-    minus credited, so minus the credit), another amount at commit is a 409
+    and nothing written; with `expected_total` (the preview's `net` as the
+    caller reads it, `Credit.seen_by`: minus the credit, the customer's own
+    only), another amount at commit is a 409
     (PriceChanged) with nothing written. The buyer flag is needed (403); the
     caller loaded the subscription through the permission function; the grant
     and the subscription are read again under their locks."""
@@ -426,9 +471,10 @@ def subscription_lower(
         subscription = _locked(subscription)
         ordered_by, partnership = _side(org, subscription, lock=True)
         priced = _lower_priced(subscription, quantity, ordered_by, partnership, lock=True)
-        if expected_total is not None and priced.quote.net != expected_total:
-            raise PriceChanged(priced.quote)
-        return _lower_commit(subscription, priced, org.user)
+        seen = priced.seen_by(by_partner=ordered_by == Side.PARTNER)
+        if expected_total is not None and seen.net != expected_total:
+            raise PriceChanged(seen)
+        return _lower_commit(subscription, priced, org.user)[0]
 
 
 def subscription_lower_confirmed(
@@ -437,12 +483,14 @@ def subscription_lower_confirmed(
     quantity: int,
     placed_by: User | None,
     partner: Tenant | None = None,
-) -> Order:
+) -> list[Order]:
     """`subscription_lower` inside an accepted offer's transaction: the caller
     checked who may confirm and holds `subscription`'s row lock (loaded with
     select_for_update); `partner` is the offering partner (the credit order is
     placed as by it for the customer), None for a customer's own change. The
-    credit goes to whoever paid the days, as in `subscription_lower`. Refusals:
+    credit goes to whoever paid the days, as in `subscription_lower`: the
+    credit orders, one per payer. The caller tells the partners of their
+    clawback, once for its whole act (`billing.notifications.clawbacks_taken`). Refusals:
     a quantity not below the current one (ValidationError on `quantity`), a
     subscription that has ended or is cancelled (Conflict)."""
     if not transaction.get_connection().in_atomic_block:
@@ -452,7 +500,7 @@ def subscription_lower_confirmed(
         customer=subscription.customer, product=subscription.product, partner=partner, lock=True
     )
     priced = _lower_priced(subscription, quantity, ordered_by, partnership, lock=True)
-    return _lower_commit(subscription, priced, placed_by)
+    return _lower_commit(subscription, priced, placed_by, clawback_notice=False)
 
 
 def _end_priced(
@@ -500,23 +548,25 @@ def subscription_end_now(
         )
         ordered_by, partnership = _side(org, subscription, lock=True)
         priced = _end_priced(subscription, ordered_by, partnership, lock=True)
-        if expected_total is not None and priced.quote.net != expected_total:
-            raise PriceChanged(priced.quote)
+        seen = priced.seen_by(by_partner=ordered_by == Side.PARTNER)
+        if expected_total is not None and seen.net != expected_total:
+            raise PriceChanged(seen)
         state = (subscription.quantity, subscription.unit_price)
         subscription.cancelled_at = timezone.now()
         subscription.save(update_fields=["cancelled_at", "updated_at"])
-        return _credit_record(priced, LedgerEntry(Kind.CANCEL, state, NOTHING), org.user)
+        return _credit_record(priced, LedgerEntry(Kind.CANCEL, state, NOTHING), org.user)[0]
 
 
 def subscription_end_confirmed(
     *, subscription: Subscription, placed_by: User | None, partner: Tenant | None = None
-) -> Order:
+) -> list[Order]:
     """`subscription_end_now` inside an accepted offer's transaction (an offer
     that lowers a product takes every seat of a subscription): the caller
     checked who may confirm and holds `subscription`'s row lock; `partner` is
     the offering partner. Cancelled from today, every unused paid day credited
-    to whoever paid it, the ledger's `cancel`. Added by the offers branch
-    (h5-offers), the counterpart of `subscription_lower_confirmed`."""
+    to whoever paid it (the credit orders, one per payer), the ledger's
+    `cancel`. The caller tells the partners of their clawback, as for
+    `subscription_lower_confirmed`."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("End a subscription inside the caller's transaction.")
     ordered_by = Side.PARTNER if partner is not None else Side.CUSTOMER
@@ -527,7 +577,8 @@ def subscription_end_confirmed(
     state = (subscription.quantity, subscription.unit_price)
     subscription.cancelled_at = timezone.now()
     subscription.save(update_fields=["cancelled_at", "updated_at"])
-    return _credit_record(priced, LedgerEntry(Kind.CANCEL, state, NOTHING), placed_by)
+    entry = LedgerEntry(Kind.CANCEL, state, NOTHING)
+    return _credit_record(priced, entry, placed_by, clawback_notice=False)
 
 
 def edition_replaced_credit(
@@ -537,8 +588,8 @@ def edition_replaced_credit(
     effective_on: datetime.date,
     placed_by: User | None,
     partner: Tenant | None = None,
-) -> Order:
-    """The credit order of an edition replaced by another (an accepted offer's
+) -> list[Order]:
+    """The credit orders of an edition replaced by another (an accepted offer's
     upgrade or downgrade): the replaced subscription no longer serves from
     `effective_on` (the caller already set its last day to the day before), so
     its paid days from `effective_on` are credited to whoever paid them, at the
@@ -547,7 +598,9 @@ def edition_replaced_credit(
     order, so the caller records no ledger row of its own for `subscription`.
     A day nobody paid for credits 0.00 (the order still carries the ledger row;
     no credit note). Runs in the caller's transaction, which checked who may
-    and holds the subscription's lock; `partner` is the offering partner."""
+    and holds the subscription's lock; `partner` is the offering partner. One
+    credit order per payer, the ledger's on the first; the caller tells the
+    partners of their clawback, as for `subscription_lower_confirmed`."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Credit a replaced edition inside the caller's transaction.")
     if kind not in (Kind.UPGRADE, Kind.DOWNGRADE):
@@ -564,7 +617,8 @@ def edition_replaced_credit(
         lock=True,
     )
     state = (subscription.quantity, subscription.unit_price)
-    return _credit_record(priced, LedgerEntry(kind, state, NOTHING), placed_by)
+    entry = LedgerEntry(kind, state, NOTHING)
+    return _credit_record(priced, entry, placed_by, clawback_notice=False)
 
 
 def edition_replaced_last_day(subscription: Subscription, today: datetime.date) -> datetime.date:

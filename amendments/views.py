@@ -225,8 +225,11 @@ class SubscriptionLowerView(SubscriptionChangeView):
         return preview
 
     def preview_context(self, credit: services.Credit) -> dict:
-        context = {"credit": credit, **_quote_context(self.org, credit.quote)}
-        context["credit_total"] = credit.quote.credit
+        # the credit as this side reads it: a customer only its own lines, total and
+        # `expected_total` (a partner's credit is its preferential price)
+        seen = credit.seen_by(by_partner=self.partner_side)
+        context = {"credit": credit, **_quote_context(self.org, seen)}
+        context["credit_total"] = seen.credit
         context["credit_payers"] = [  # one credit note per payer (amendments.credits)
             (
                 _payer_name_of(self.org, share.quote.payer_tenant),

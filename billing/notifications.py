@@ -4,6 +4,7 @@ emails (the invoice, the partner's cashback) are queued as ids and rendered by
 the delivery (`tenants.emails.notification_emails_deferred`); a refund's credit
 note is rendered when queued."""
 
+import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -82,8 +83,12 @@ def order_placed(*, order: Order, invoice: Invoice) -> None:
     orders_placed(placed=[(order, invoice)])
 
 
-def orders_placed(*, placed: Sequence[tuple[Order, Invoice]]) -> None:
-    """`order_placed` for many orders (a batch of renewals)."""
+def orders_placed(*, placed: Sequence[tuple[Order, Invoice]], clawback_notice: bool = True) -> None:
+    """`order_placed` for many orders (a batch of renewals, a credit split
+    between payers). The credit orders among them also tell each partner whose
+    cashback they take back, once for all of them (`clawbacks_taken`), unless
+    the caller does it for a larger act (`clawback_notice` False: an accepted
+    offer's reductions)."""
     batch = _Batch()
     for order, invoice in placed:
         batch.tell(
@@ -92,14 +97,7 @@ def orders_placed(*, placed: Sequence[tuple[Order, Invoice]]) -> None:
             renderer=INVOICE_EMAIL,
             params={"invoice": str(invoice.pk)},
         )
-        if invoice.kind == Invoice.Kind.CREDIT_NOTE:  # a credit order: its credit note,
-            for clawed in _clawed_back(order):  # and to whom it takes cashback back
-                batch.tell(
-                    key=f"order-clawback:{order.pk}:{clawed.pk}",
-                    tenant=clawed,
-                    renderer=CLAWBACK_EMAIL,
-                    params={"order": str(order.pk), "partner": str(clawed.pk)},
-                )
+        if invoice.kind == Invoice.Kind.CREDIT_NOTE:  # a credit order: its credit note
             continue
         if order.earning == Earning.CASHBACK and order.ordered_by == Side.CUSTOMER:
             partner = order.partner
@@ -110,20 +108,46 @@ def orders_placed(*, placed: Sequence[tuple[Order, Invoice]]) -> None:
                 renderer=CASHBACK_EMAIL,
                 params={"order": str(order.pk)},
             )
+    if clawback_notice:
+        _tell_clawbacks(batch, [order for order, _invoice in placed])
     batch.write()
 
 
-def _clawed_back(order: Order) -> list[Tenant]:
-    """The partners whose cashback the credit order `order` takes back."""
-    if order.clawback_amount <= 0:
-        return []
-    return list(
-        Tenant.objects.filter(
-            cashback_entries__order=order, cashback_entries__kind=CashbackEntry.Kind.REVERSAL
+def clawbacks_taken(*, orders: Sequence[Order]) -> None:
+    """One email to each partner whose cashback the credit orders `orders`
+    take back, summarising their credit notes and the amount taken in all:
+    `orders` are one act (a lowering credited to several payers, every
+    reduction of an accepted offer), so each of the partner's owners and
+    admins is told once, not once per credit note."""
+    batch = _Batch()
+    _tell_clawbacks(batch, orders)
+    batch.write()
+
+
+def _tell_clawbacks(batch: _Batch, orders: Sequence[Order]) -> None:
+    taken = [o for o in orders if o.kind == Order.Kind.CREDIT and o.clawback_amount > 0]
+    if not taken:
+        return
+    reversals = CashbackEntry.unscoped.filter(
+        order__in=taken, kind=CashbackEntry.Kind.REVERSAL
+    ).select_related("partner")  # one query: who was taken back from, by which order
+    partners: dict[Any, Tenant] = {}
+    pairs = set()
+    for reversal in reversals:
+        partners[reversal.partner_id] = reversal.partner
+        pairs.add((reversal.partner_id, reversal.order_id))
+    by_partner: dict[Any, list[str]] = {}
+    for order in taken:  # in the act's order: the summary lists its credit notes so
+        for partner_id in sorted({p for p, o in pairs if o == order.pk}, key=str):
+            by_partner.setdefault(partner_id, []).append(str(order.pk))
+    for partner_id, ids in sorted(by_partner.items(), key=lambda item: partners[item[0]].name):
+        partner = partners[partner_id]
+        batch.tell(
+            key=f"order-clawback:{ids[0]}:{partner.pk}",
+            tenant=partner,
+            renderer=CLAWBACK_EMAIL,
+            params={"orders": ids, "partner": str(partner.pk)},
         )
-        .distinct()
-        .order_by("name")
-    )
 
 
 INVOICE_EMAIL = "billing.invoice"
@@ -218,35 +242,44 @@ def _cashback_email(params: dict) -> Notification:
 
 @notification_renderer(CLAWBACK_EMAIL)
 def _clawback_email(params: dict) -> Notification:
-    """To a partner whose cashback a credit order takes back (a lowering, an
-    early end, a replaced edition): the customer, the credit note and the
-    amount taken from its prepaid account."""
-    order = Order.unscoped.select_related("customer").get(pk=params["order"])
+    """To a partner whose cashback credit orders take back (a lowering, an
+    early end, a replaced edition, every reduction of an accepted offer): the
+    customer, each credit note, and the amount taken from its prepaid account
+    in all. One email per act, however many credit notes it made."""
+    ids = params.get("orders") or [params["order"]]  # "order": queued before the summary
+    by_id = Order.unscoped.select_related("customer").prefetch_related("invoices").in_bulk(ids)
+    orders = [by_id[uuid.UUID(str(pk))] for pk in ids]
     partner = Tenant.objects.get(pk=params["partner"])
     taken = -(
         CashbackEntry.unscoped.filter(
-            order=order, partner=partner, kind=CashbackEntry.Kind.REVERSAL
+            order__in=orders, partner=partner, kind=CashbackEntry.Kind.REVERSAL
         ).aggregate(total=Sum("amount"))["total"]
         or Decimal("0.00")
     ).quantize(Decimal("0.01"))  # SQLite sums decimals as floats
-    credit_note = order.invoices.get(kind=Invoice.Kind.CREDIT_NOTE)
-    amount = _amount(order.currency, taken)
+    first = orders[0]
+    amount = _amount(first.currency, taken)
+    credited = [
+        format_lazy(
+            _("{customer} was credited for unused days of {products} (credit note {number})."),
+            customer=order.customer.name,
+            products=_products(order),
+            number=note.number,
+        )
+        for order in orders
+        for note in order.invoices.all()
+        if note.kind == Invoice.Kind.CREDIT_NOTE
+    ]
     return Notification(
         subject=format_lazy(
             _("Cashback taken back for {customer}: {amount}"),
-            customer=order.customer.name,
+            customer=first.customer.name,
             amount=amount,
         ),
         lines=[
-            format_lazy(
-                _("{customer} was credited for unused days of {products} (credit note {number})."),
-                customer=order.customer.name,
-                products=_products(order),
-                number=credit_note.number,
-            ),
+            *credited,
             format_lazy(_("Taken back from your prepaid account: {amount}."), amount=amount),
         ],
-        url=reverse("order_detail", kwargs={"slug": partner.slug, "order_id": order.pk}),
+        url=reverse("order_detail", kwargs={"slug": partner.slug, "order_id": first.pk}),
         label=_("View the order"),
     )
 

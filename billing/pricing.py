@@ -23,6 +23,14 @@ from partners.models import Access, Payment, Side
 
 ZERO = Decimal("0.00")
 
+# The amounts of a waterfall, each prorated on its own (billing.proration).
+WATERFALL_AMOUNTS = (
+    "list_amount",
+    "after_partner_discount",
+    "preferential_amount",
+    "public_amount",
+)
+
 
 @dataclass(frozen=True)
 class Waterfall:

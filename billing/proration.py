@@ -68,6 +68,7 @@ from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
+from billing.pricing import WATERFALL_AMOUNTS, Waterfall
 from catalog.models import round_money
 from subscriptions.models import MONTHS_PER_PERIOD, Subscription
 
@@ -300,3 +301,31 @@ def span_value(
         return rest
     after = until + datetime.timedelta(days=1)
     return rest - prorate(amount_per_period=amount_per_period, period=period, from_day=after)
+
+
+def waterfall_span(
+    price: Waterfall, *, period: Period, on: datetime.date, until: datetime.date
+) -> Waterfall:
+    """`price` (one whole period's waterfall) for the days from `on` to `until`
+    of `period`: each amount by `span_value`, rounded once. The one rule of a
+    line that bills less than its period: a subscription whose last day of
+    service comes before the period's end (a new one, a renewal), a raise, a
+    credit of the days paid."""
+    return Waterfall(
+        quantity=price.quantity,
+        unit_price=price.unit_price,
+        tier_rate=price.tier_rate,
+        discount_rate=price.discount_rate,
+        **{
+            field: span_value(
+                amount_per_period=getattr(price, field), period=period, on=on, until=until
+            )
+            for field in WATERFALL_AMOUNTS
+        },
+    )
+
+
+def last_day_billed(period: Period, last_day: datetime.date | None) -> datetime.date:
+    """The last day a line billing `period` charges: the period's, or the
+    subscription's last day of service when that comes first."""
+    return period[1] if last_day is None else min(period[1], last_day)

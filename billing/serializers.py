@@ -226,8 +226,10 @@ class QuoteLineSerializer(serializers.Serializer):
     payer = serializers.ChoiceField(choices=Payer.choices)
     charged = money(help_text="What the payer would be charged for this line, now.")
     credit = money(
+        allow_null=True,
         help_text="What would be credited to whoever paid (a lowering, an early end): "
-        "the unused paid days, at the price paid."
+        "the unused paid days, at the price paid. Null for the customer on a line "
+        "credited to its partner (the partner's price is not the customer's to read).",
     )
     cashback = withheld_money(PARTNER_ONLY + " Negative: the cashback taken back.")
     discount = withheld_money(PARTNER_ONLY)
@@ -261,7 +263,7 @@ class QuoteTotalsSerializer(serializers.Serializer):
     public_amount = money()
     preferential_amount = withheld_money(PARTNER_ONLY)
     charged = money()
-    credit = money()
+    credit = money(help_text="Credited now: to the caller's organization alone, for a customer.")
     net = money(help_text="charged - credit: what `expected_total` confirms.")
     cashback = withheld_money(PARTNER_ONLY)
     discount = withheld_money(PARTNER_ONLY)

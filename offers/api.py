@@ -31,6 +31,7 @@ from offers.serializers import (
     OfferTemplateSerializer,
     UpdatesSerializer,
     accept_preview,
+    viewer,
 )
 from tenants.api_base import OrgAPIView, OrgViewSet
 from tenants.models import Role, Tenant
@@ -260,16 +261,18 @@ class OfferViewSet(mixins.ListModelMixin, OrgViewSet):
         increases one order, its id in `order`; each reduction an order with its
         credit note). An offer that `reduces` needs `confirm_reduction: true`
         (400 without, nothing changed). `dry_run: true` answers the preview and
-        writes nothing; `expected_total` (the preview's `total`) commits only
-        that amount: another is a 409 with the new figures under `preview`."""
+        writes nothing; `expected_total` (the preview's `total`: what the
+        customer is charged minus what it is credited, never its partner's
+        figures) commits only that amount: another is a 409 with the new
+        figures under `preview`."""
         offer = selectors.offer_get(org=self.org, offer_id=pk)
         serializer = OfferAcceptSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        by_partner = self.org.tenant.is_partner
+        side = viewer(self.org)
         if data["dry_run"]:
             effect = services.offer_accept_preview(org=self.org, offer=offer)
-            return Response(accept_preview(offer, effect, by_partner=by_partner))
+            return Response(accept_preview(offer, effect, side=side))
         try:
             saved = services.offer_accept(
                 org=self.org,
@@ -280,7 +283,7 @@ class OfferViewSet(mixins.ListModelMixin, OrgViewSet):
         except services.AcceptChanged as exc:
             body = {
                 "detail": exc.message,
-                "preview": accept_preview(offer, exc.effect, by_partner=by_partner),
+                "preview": accept_preview(offer, exc.effect, side=side),
             }
             return Response(body, status=status.HTTP_409_CONFLICT)
         return Response(self.get_serializer(saved).data)

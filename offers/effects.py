@@ -11,7 +11,8 @@ Per product of the offer, for the customer as it stands today:
 - **the change**: `new` (nothing yet), `increase`, `decrease` or `none`.
 - **the money**, through the pricing rules (`billing.pricing`) for whoever pays
   under the partnership as it is now, settled as ordered by the partner for the
-  customer (SPEC §7): a new product is ordered for a whole first period; an
+  customer (SPEC §7): a new product is ordered for its first period, up to the
+  last day the offer's term gives it when that comes first (by days); an
   increase raises the newest subscription by the one raise rule of
   `amendments.services.raise_settled` (both states at the degressive tier the
   new total reaches, the added units charged by days from today to the last
@@ -22,6 +23,12 @@ Per product of the offer, for the customer as it stands today:
   paid, to whoever paid them). `renewal_amount` is the whole new quantity for
   one period at the tier it reaches; `unit_price` the public price of one unit
   at that tier, which every subscription the offer changes takes.
+- **whose figures**: what is charged now and at renewal goes to the payer of
+  the offer's terms; a credit goes to whoever paid the days it gives back (the
+  customer, or a partner that paid them at its preferential price), so a line
+  keeps both. Each side reads only its own (`*_of(payer)`): the customer what
+  it is charged and credited, the partner what it is and its cashback; never
+  the other's (the customer would read its partner's preferential price).
 - **an edition replaced** (an item that `replaces` another edition of the
   family): every live subscription of the replaced edition ends, and its
   unused paid days are credited (`amendments.services.edition_replaced_priced`,
@@ -43,7 +50,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from amendments.credits import credit_quote
+from amendments.credits import Credited, credit_quote
 from amendments.services import (
     edition_replaced_last_day,
     edition_replaced_priced,
@@ -51,7 +58,8 @@ from amendments.services import (
 )
 from billing.models import Payer
 from billing.pricing import ZERO, Waterfall
-from billing.services.orders import LineRequest, Quote, quote_build
+from billing.proration import period_end
+from billing.services.orders import LineRequest, Quote, line_to_last_day, quote_build
 from catalog.models import Product
 from offers.models import LicenseMode, Offer
 from offers.selectors import live_subscriptions
@@ -107,7 +115,7 @@ class EffectLine:
     steps: tuple[Step, ...] = ()
     # The order line of a new product or an increase (its price now, prorated).
     price_now: Waterfall | None = None
-    # The last day an increase charges (None: the period's).
+    # The last day a new product or an increase charges (None: the period's).
     until: datetime.date | None = None
     # The subscriptions of the edition this one replaces: each ends, its
     # unused paid days are part of `credit`.
@@ -115,6 +123,25 @@ class EffectLine:
     # What the partner's prepaid account gets: the cashback of what is charged
     # now, less what the credits take back (negative: taken back).
     cashback: Decimal = ZERO
+    # Who pays what is charged now and at renewal (the offer's terms).
+    payer: str = Payer.CUSTOMER
+    # The part of `credit` credited to the customer (the rest is the partner's:
+    # days it paid, at its preferential price).
+    customer_credit: Decimal = ZERO
+
+    # Each side reads only its own figures (`payer`: Payer.CUSTOMER or
+    # Payer.PARTNER): what it is charged and credited, 0.00 when nothing.
+
+    def amount_now_of(self, payer: str) -> Decimal:
+        return self.amount_now if payer == self.payer else ZERO
+
+    def credit_of(self, payer: str) -> Decimal:
+        if payer == Payer.CUSTOMER:
+            return self.customer_credit
+        return self.credit - self.customer_credit
+
+    def renewal_of(self, payer: str) -> Decimal:
+        return self.renewal_amount if payer == self.payer else ZERO
 
     @property
     def text(self) -> str:
@@ -161,8 +188,8 @@ class Effect:
 
     @property
     def total(self) -> Decimal:
-        """What accepting settles now: charged minus credited (the preview's
-        `expected_total`)."""
+        """What accepting settles now, every payer together: charged minus
+        credited. No side reads it: each reads its own (`total_of`)."""
         return self.amount_now - self.credit
 
     @property
@@ -172,6 +199,111 @@ class Effect:
     @property
     def cashback(self) -> Decimal:
         return sum((line.cashback for line in self.lines), ZERO)
+
+    # Each side's own figures (EffectLine): the customer never reads what its
+    # partner pays or is credited, nor the partner the customer's.
+
+    def amount_now_of(self, payer: str) -> Decimal:
+        return sum((line.amount_now_of(payer) for line in self.lines), ZERO)
+
+    def credit_of(self, payer: str) -> Decimal:
+        return sum((line.credit_of(payer) for line in self.lines), ZERO)
+
+    def total_of(self, payer: str) -> Decimal:
+        """What accepting settles now for `payer`: what it is charged minus what
+        it is credited. The customer's is what its `expected_total` confirms."""
+        return self.amount_now_of(payer) - self.credit_of(payer)
+
+    def renewal_of(self, payer: str) -> Decimal:
+        return sum((line.renewal_of(payer) for line in self.lines), ZERO)
+
+
+@dataclass(frozen=True)
+class SeenLine:
+    """An effect's line as one side reads it (the pages): its own figures only."""
+
+    line: EffectLine
+    amount_now: Decimal  # charged to this side now
+    credit: Decimal  # credited to this side now
+    renewal_amount: Decimal  # what this side pays per period after
+
+    @property
+    def product(self) -> Product:
+        return self.line.product
+
+    @property
+    def text(self) -> str:
+        return self.line.text
+
+    @property
+    def change(self) -> str:
+        return self.line.change
+
+    @property
+    def unit_price(self) -> Decimal:
+        return self.line.unit_price
+
+
+@dataclass(frozen=True)
+class SeenEffect:
+    """An effect as one side (`side`, a `Payer`) reads it, for the pages: the
+    same figures as the API's (`offers.serializers.effect_lines`)."""
+
+    effect: Effect
+    side: str
+    lines: list[SeenLine]
+
+    @property
+    def currency(self) -> str:
+        return self.effect.currency
+
+    @property
+    def payer(self) -> str:
+        return self.effect.payer
+
+    @property
+    def quote(self) -> Quote | None:
+        return self.effect.quote
+
+    @property
+    def problem(self) -> str:
+        return self.effect.problem
+
+    @property
+    def reduces(self) -> bool:
+        return self.effect.reduces
+
+    @property
+    def amount_now(self) -> Decimal:
+        return self.effect.amount_now_of(self.side)
+
+    @property
+    def credit(self) -> Decimal:
+        return self.effect.credit_of(self.side)
+
+    @property
+    def total(self) -> Decimal:
+        """What this side settles now; the customer's is what its accept confirms."""
+        return self.effect.total_of(self.side)
+
+    @property
+    def renewal_amount(self) -> Decimal:
+        return self.effect.renewal_of(self.side)
+
+    @property
+    def cashback(self) -> Decimal | None:
+        return self.effect.cashback if self.side == Payer.PARTNER else None
+
+
+def effect_seen_by(effect: Effect, side: str) -> SeenEffect:
+    return SeenEffect(
+        effect,
+        side,
+        [
+            SeenLine(line, line.amount_now_of(side), line.credit_of(side), line.renewal_of(side))
+            for line in effect.lines
+        ],
+    )
 
 
 def _steps_down(subscriptions: Sequence[Subscription], remove: int) -> tuple[Step, ...]:
@@ -193,24 +325,42 @@ def _replaced(item: ItemLike, by_product: dict) -> tuple[Step, ...]:
     return tuple(Step(s, s.quantity, 0) for s in by_product.get(item.replaces.pk, []))
 
 
+@dataclass(frozen=True)
+class Credits:
+    """What credit orders give back: in all, to the customer alone, and the
+    cashback they take back."""
+
+    credit: Decimal = ZERO
+    customer_credit: Decimal = ZERO
+    clawback: Decimal = ZERO
+
+    def add(self, credited: Credited) -> "Credits":
+        quote = credited.quote
+        return Credits(
+            self.credit + quote.credit,
+            self.customer_credit + credited.credit_of(Payer.CUSTOMER),
+            self.clawback + quote.clawback,
+        )
+
+
 def _replaced_credit(
     steps: Sequence[Step], partnership: Partnership, today: datetime.date, *, lock: bool
-) -> tuple[Decimal, Decimal]:
+) -> Credits:
     """What ending the replaced edition's subscriptions gives back, as the
-    commit's credit orders will (edition_replaced_credit): (credit, clawback)."""
-    credit = clawback = ZERO
+    commit's credit orders will (edition_replaced_credit)."""
+    credits = Credits()
     for step in steps:
-        quote = edition_replaced_priced(
-            subscription=step.subscription,
-            effective_on=edition_replaced_last_day(step.subscription, today)
-            + datetime.timedelta(days=1),
-            ordered_by=Side.PARTNER,
-            partnership=partnership,
-            lock=lock,
-        ).quote
-        credit += quote.credit
-        clawback += quote.clawback
-    return credit, clawback
+        credits = credits.add(
+            edition_replaced_priced(
+                subscription=step.subscription,
+                effective_on=edition_replaced_last_day(step.subscription, today)
+                + datetime.timedelta(days=1),
+                ordered_by=Side.PARTNER,
+                partnership=partnership,
+                lock=lock,
+            ).credited
+        )
+    return credits
 
 
 def _covers(partnership: Partnership, products: Sequence[Product]) -> bool:
@@ -272,13 +422,20 @@ def effect_build(
     for (item, current, new), priced in zip(wanted, renewal.lines, strict=True):
         live = by_product.get(item.product.pk, [])
         full = priced.price
-        amount_now = credit = cashback = ZERO
+        amount_now = cashback = ZERO
+        credits = Credits()
         steps: tuple[Step, ...] = ()
         price_now = until = None
         if current == 0:
             change = Change.NEW
-            price_now = full
-            amount_now, cashback = priced.charged, priced.cashback
+            first = line_to_last_day(
+                terms,
+                priced,
+                period=(today, period_end(today, item.product.billing_period)),
+                last_day=term_end(today, item.term_months),
+            )
+            price_now, until = first.price, first.until
+            amount_now, cashback = first.charged, first.cashback
         elif new > current:
             change = Change.INCREASE
             newest = live[0]
@@ -297,23 +454,24 @@ def effect_build(
             change = Change.DECREASE
             steps = _steps_down(live, current - new)
             for step in steps:
-                credited = credit_quote(
-                    subscription=step.subscription,
-                    before=step.before,
-                    after=step.after,
-                    on=today,
-                    ordered_by=Side.PARTNER,
-                    partnership=partnership,
-                    lock=lock,
+                credits = credits.add(
+                    credit_quote(
+                        subscription=step.subscription,
+                        before=step.before,
+                        after=step.after,
+                        on=today,
+                        ordered_by=Side.PARTNER,
+                        partnership=partnership,
+                        lock=lock,
+                    )
                 )
-                credit += credited.quote.credit
-                cashback -= credited.quote.clawback
         else:
             change = Change.NONE
             steps = (Step(live[0], live[0].quantity, live[0].quantity),)
         replaced = _replaced(item, by_product)
-        replaced_credit, clawback = _replaced_credit(replaced, partnership, today, lock=lock)
-        credit, cashback = credit + replaced_credit, cashback - clawback
+        replaced_credits = _replaced_credit(replaced, partnership, today, lock=lock)
+        credit = credits.credit + replaced_credits.credit
+        cashback -= credits.clawback + replaced_credits.clawback
         lines.append(
             EffectLine(
                 product=item.product,
@@ -330,6 +488,8 @@ def effect_build(
                 until=until,
                 replaced=replaced,
                 cashback=cashback,
+                payer=terms.payer,
+                customer_credit=credits.customer_credit + replaced_credits.customer_credit,
             )
         )
     return Effect(

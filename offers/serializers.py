@@ -13,6 +13,7 @@ from rest_framework import serializers
 from billing.models import Payer
 from billing.serializers import (
     PARTNER_ONLY,
+    RefusesRuledFields,
     deprecated_alias,
     money,
     named_choice,
@@ -79,7 +80,7 @@ class OfferTemplateNameSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, help_text="Unique among your templates.")
 
 
-class OfferTemplateItemCreateSerializer(serializers.Serializer):
+class OfferTemplateItemCreateSerializer(RefusesRuledFields):
     """A line added to a template, saved at once; each product once per template
     (a second line of the same product is a 400 on `product`)."""
 
@@ -124,7 +125,10 @@ class OfferItemSerializer(serializers.ModelSerializer):
 
 
 CHANGES = [Change.NEW, Change.INCREASE, Change.DECREASE, Change.NONE]
-HIDDEN_WHEN_PARTNER_PAYS = "Null for the customer when its partner pays."
+OWN_FIGURE = (
+    "The caller's own figure: what its organization is charged or credited (0.00 when "
+    "nothing), never the other side's; null when the offer cannot be priced."
+)
 
 
 @extend_schema_field({"type": "string", "enum": CHANGES}, component_name="OfferChangeEnum")
@@ -135,7 +139,9 @@ class ChangeField(serializers.ChoiceField):
 
 class EffectLineSerializer(serializers.Serializer):
     """What the offer does to one product of the customer, as it stands now:
-    every live subscription of the product counts, added up."""
+    every live subscription of the product counts, added up. The amounts are
+    the caller's own: the customer reads what it is charged and credited, the
+    partner what it is (and its cashback), neither the other's."""
 
     product = serializers.CharField(source="product.code", help_text="The product's code.")
     current_quantity = serializers.IntegerField(help_text="All its live subscriptions together.")
@@ -147,22 +153,26 @@ class EffectLineSerializer(serializers.Serializer):
     )
     amount_now = withheld_money(
         "What accepting settles now for this product: charged, or negative for a credit "
-        "note. " + HIDDEN_WHEN_PARTNER_PAYS
+        "note. " + OWN_FIGURE
     )
-    credit = withheld_money("Credited now (0.00 when nothing is). " + HIDDEN_WHEN_PARTNER_PAYS)
-    renewal_amount = withheld_money(
-        "The new quantity for one billing period. " + HIDDEN_WHEN_PARTNER_PAYS
-    )
+    credit = withheld_money("Credited now. " + OWN_FIGURE)
+    renewal_amount = withheld_money("The new quantity for one billing period. " + OWN_FIGURE)
     cashback = withheld_money(
         "What the partner's prepaid account gets now: the cashback of what is charged, "
         "less what the credits take back (negative: taken back). " + PARTNER_ONLY
     )
 
 
-def effect_lines(effect: Effect, *, hide_amounts: bool, by_partner: bool) -> list[dict]:
+def viewer(org) -> str:
+    """The side reading an offer's figures (`billing.models.Payer`)."""
+    return Payer.PARTNER if org.tenant.is_partner else Payer.CUSTOMER
+
+
+def effect_lines(effect: Effect, *, side: str) -> list[dict]:
+    """The effect's lines with `side`'s own figures only."""
+    priced = effect.quote is not None
     rows = []
     for line in effect.lines:
-        priced = effect.quote is not None and not hide_amounts
         rows.append(
             {
                 "product": line.product,
@@ -170,11 +180,11 @@ def effect_lines(effect: Effect, *, hide_amounts: bool, by_partner: bool) -> lis
                 "new_quantity": line.new_quantity,
                 "change": line.change,
                 "text": line.text,
-                "unit_price": line.unit_price if effect.quote is not None else None,
-                "amount_now": line.amount_now - line.credit if priced else None,
-                "credit": line.credit if priced else None,
-                "renewal_amount": line.renewal_amount if priced else None,
-                "cashback": line.cashback if priced and by_partner else None,
+                "unit_price": line.unit_price if priced else None,
+                "amount_now": line.amount_now_of(side) - line.credit_of(side) if priced else None,
+                "credit": line.credit_of(side) if priced else None,
+                "renewal_amount": line.renewal_of(side) if priced else None,
+                "cashback": line.cashback if priced and side == Payer.PARTNER else None,
             }
         )
     return rows
@@ -238,9 +248,7 @@ class OfferSerializer(serializers.ModelSerializer):
         effect = self._effect(offer)
         if effect is None:
             return []
-        by_partner = self.context["org"].tenant.is_partner
-        hide = not by_partner and effect.payer == Payer.PARTNER
-        lines = effect_lines(effect, hide_amounts=hide, by_partner=by_partner)
+        lines = effect_lines(effect, side=viewer(self.context["org"]))
         return EffectLineSerializer(lines, many=True).data
 
     def get_reduces(self, offer: Offer) -> bool:
@@ -261,7 +269,7 @@ class OfferSerializer(serializers.ModelSerializer):
         return data
 
 
-class OfferSendSerializer(serializers.Serializer):
+class OfferSendSerializer(RefusesRuledFields):
     """The body of `POST offers/`: a template sent to one customer (`customer`)
     or to many (`customers`), exactly one of the two. A customer the caller may
     not act on (another partner's, a missing id) is a 400 naming it under
@@ -336,8 +344,9 @@ class OfferSentSerializer(serializers.Serializer):
     )
 
 
-class OfferAcceptSerializer(serializers.Serializer):
-    """The body of `POST offers/{id}/accept/` (all optional)."""
+class OfferAcceptSerializer(RefusesRuledFields):
+    """The body of `POST offers/{id}/accept/` (all optional). The accept is
+    priced by the rules: a price, start or anchor sent is a 400."""
 
     confirm_reduction = serializers.BooleanField(
         default=False,
@@ -350,24 +359,29 @@ class OfferAcceptSerializer(serializers.Serializer):
         max_digits=14,
         decimal_places=2,
         required=False,
-        help_text="The preview's `total`: a different amount at commit is a 409 with the "
-        "new figures, and nothing is written.",
+        help_text="The preview's `total` (what your organization is charged now minus what "
+        "it is credited): a different amount at commit is a 409 with the new figures, and "
+        "nothing is written.",
     )
 
 
 class AcceptPreviewSerializer(serializers.Serializer):
-    """What accepting would do now, line by line; nothing was written. `total`
-    (charged now minus credited now) is what `expected_total` confirms."""
+    """What accepting would do now, line by line; nothing was written. Every
+    amount is the caller's own (the customer's: what it is charged and
+    credited, never its partner's); `total` (charged now minus credited now)
+    is what `expected_total` confirms."""
 
     offer = serializers.UUIDField()
     currency = serializers.CharField()
-    payer = serializers.ChoiceField(choices=Payer.choices, help_text="Who pays and is credited.")
+    payer = serializers.ChoiceField(
+        choices=Payer.choices, help_text="Who pays what is charged now and at renewal."
+    )
     reduces = serializers.BooleanField()
     lines = EffectLineSerializer(many=True)
-    amount_now = withheld_money("Charged now. " + HIDDEN_WHEN_PARTNER_PAYS)
-    credit = withheld_money("Credited now. " + HIDDEN_WHEN_PARTNER_PAYS)
-    total = withheld_money("amount_now - credit. " + HIDDEN_WHEN_PARTNER_PAYS)
-    renewal_amount = withheld_money("At the next renewal. " + HIDDEN_WHEN_PARTNER_PAYS)
+    amount_now = withheld_money("Charged now. " + OWN_FIGURE)
+    credit = withheld_money("Credited now. " + OWN_FIGURE)
+    total = withheld_money("amount_now - credit: what `expected_total` confirms. " + OWN_FIGURE)
+    renewal_amount = withheld_money("At the next renewal. " + OWN_FIGURE)
 
 
 class AcceptChangedSerializer(serializers.Serializer):
@@ -381,18 +395,18 @@ class AcceptChangedSerializer(serializers.Serializer):
     )
 
 
-def accept_preview(offer: Offer, effect: Effect, *, by_partner: bool) -> dict:
-    hide = not by_partner and effect.payer == Payer.PARTNER
+def accept_preview(offer: Offer, effect: Effect, *, side: str) -> dict:
+    priced = effect.quote is not None
     body = {
         "offer": offer.pk,
         "currency": effect.currency,
         "payer": effect.payer,
         "reduces": effect.reduces,
-        "lines": effect_lines(effect, hide_amounts=hide, by_partner=by_partner),
-        "amount_now": None if hide else effect.amount_now,
-        "credit": None if hide else effect.credit,
-        "total": None if hide else effect.total,
-        "renewal_amount": None if hide else effect.renewal_amount,
+        "lines": effect_lines(effect, side=side),
+        "amount_now": effect.amount_now_of(side) if priced else None,
+        "credit": effect.credit_of(side) if priced else None,
+        "total": effect.total_of(side) if priced else None,
+        "renewal_amount": effect.renewal_of(side) if priced else None,
     }
     return AcceptPreviewSerializer(body).data
 

@@ -34,7 +34,9 @@ from amendments.services import (
     subscription_end_confirmed,
     subscription_lower_confirmed,
 )
-from billing.models import Order
+from billing import notifications as billing_notifications
+from billing.models import Order, Payer
+from billing.selectors import live_totals
 from billing.services.orders import (
     MAX_QUANTITY,
     LineRequest,
@@ -314,7 +316,11 @@ def send_check(
     *, org: OrgContext, items: Sequence[TemplateItem | ItemSpec], customer_ids: Sequence
 ) -> SendCheck:
     """Everything about a send that can be known before sending (SPEC §6 rev. 2),
-    read in a fixed number of queries; nothing is written."""
+    read in a fixed number of queries; nothing is written. Each customer's
+    quote (the offer's snapshot) prices an item at the degressive tier the
+    customer's total quantity of its product reaches once accepted, as an
+    order does: a relative item's units with every live one, an absolute
+    item's units alone (they are the total)."""
     products = [item.product for item in items]
     uuids = {str(raw): uuid_or_none(raw) for raw in customer_ids}
     visible = {
@@ -323,6 +329,8 @@ def send_check(
     }
     grants = _grants(org, list(visible))
     recipients = offer_recipients_of(list(visible))
+    today = timezone.localdate()
+    held = live_totals(customer_ids=list(visible), product_ids={p.pk for p in products}, day=today)
     skipped, unknown, quotes, customers = [], [], [], []
     for raw, pk in uuids.items():
         customer = visible.get(pk) if pk is not None else None
@@ -344,6 +352,7 @@ def send_check(
                         lines=[LineRequest(item.product, item.quantity) for item in items],
                         ordered_by=Side.PARTNER,
                         partnership=partnership,
+                        elsewhere=_kept(items, customer, held),
                     )
                 )
             except ValidationError as exc:  # a product without a price in its currency
@@ -351,6 +360,23 @@ def send_check(
         if reason is not None:
             skipped.append(Refusal(customer.name, reason))
     return SendCheck(quotes, skipped, unknown, customers, grants)
+
+
+def _kept(
+    items: Sequence[TemplateItem | ItemSpec],
+    customer: Tenant,
+    held: dict[tuple[object, object], int],
+) -> dict[object, int]:
+    """The units of each product the customer keeps besides an item's own: what
+    the degressive tier counts with them (SPEC §7, `billing.pricing.tier_rate`,
+    as an order counts the customer's other live units). A relative item adds
+    its units to every live one; an absolute one sets the total, so nothing
+    else counts."""
+    return {
+        item.product.pk: held.get((customer.pk, item.product.pk), 0)
+        for item in items
+        if item.license_mode == LicenseMode.RELATIVE
+    }
 
 
 def _create_offers(
@@ -597,14 +623,12 @@ def _end_replaced(
         live = subscription_update(  # the end is the credit's own ledger row, below
             org=org, subscription=step.subscription, data={"ends_on": last_day}, ledger_end=False
         )
-        credits.append(
-            edition_replaced_credit(
-                subscription=live,
-                kind=kind,
-                effective_on=last_day + datetime.timedelta(days=1),
-                placed_by=org.user,
-                partner=offer.partner,
-            )
+        credits += edition_replaced_credit(
+            subscription=live,
+            kind=kind,
+            effective_on=last_day + datetime.timedelta(days=1),
+            placed_by=org.user,
+            partner=offer.partner,
         )
     return credits
 
@@ -617,27 +641,24 @@ def _reduce(org: OrgContext, offer: Offer, line: EffectLine, ends_on: datetime.d
     orders = []
     for step in line.steps:  # the subscriptions are locked (_accept_effect)
         if step.after == 0:
-            orders.append(
-                subscription_end_confirmed(
-                    subscription=step.subscription, placed_by=org.user, partner=offer.partner
-                )
+            orders += subscription_end_confirmed(
+                subscription=step.subscription, placed_by=org.user, partner=offer.partner
             )
         else:
-            orders.append(
-                subscription_lower_confirmed(
-                    subscription=step.subscription,
-                    quantity=step.after,
-                    placed_by=org.user,
-                    partner=offer.partner,
-                )
+            orders += subscription_lower_confirmed(
+                subscription=step.subscription,
+                quantity=step.after,
+                placed_by=org.user,
+                partner=offer.partner,
             )
             subscription_update(org=org, subscription=step.subscription, data={"ends_on": ends_on})
     return orders
 
 
 class AcceptChanged(Conflict):
-    """Accepting would settle another amount than the preview the customer
-    confirmed (409 with the new figures); nothing was written."""
+    """Accepting would settle another amount for the customer than the preview
+    it confirmed (409 with the new figures); nothing was written. The message
+    names the customer's own total, never its partner's figures."""
 
     def __init__(self, effect: Effect):
         super().__init__(
@@ -645,7 +666,7 @@ class AcceptChanged(Conflict):
                 "The amount changed since the preview: %(currency)s %(total)s now. "
                 "Check the new figures and confirm again."
             )
-            % {"currency": effect.currency, "total": effect.total}
+            % {"currency": effect.currency, "total": effect.total_of(Payer.CUSTOMER)}
         )
         self.effect = effect
 
@@ -730,8 +751,9 @@ def offer_accept(
     one order. An offer that lowers a quantity needs `confirm_reduction` (400
     without, nothing written); the seats go from the newest subscription first,
     each lowering an order with its credit note (amendments.services).
-    With `expected_total` (the preview's `total`), another amount is a 409 with
-    the new figures. The offer `accepted`, the partner emailed. A second accept,
+    With `expected_total` (the preview's `total`, the customer's own: what it
+    is charged minus what it is credited), another amount is a 409 with the
+    new figures. The offer `accepted`, the partner emailed. A second accept,
     or one racing a cancel, gets a 409."""
     _require_answerer(org, offer)
     offer = (
@@ -757,7 +779,7 @@ def offer_accept(
                 }
             }
         )
-    if expected_total is not None and effect.total != expected_total:
+    if expected_total is not None and effect.total_of(Payer.CUSTOMER) != expected_total:
         raise AcceptChanged(effect)
     charged: list[QuoteLine] = []
     reductions: list[Order] = []
@@ -781,6 +803,7 @@ def offer_accept(
                     line.price_now,
                     subscription=created,
                     change=LedgerEntry.opening(created),
+                    until=line.until,
                 )
             )
         elif line.change == Change.INCREASE:
@@ -807,9 +830,8 @@ def offer_accept(
         else:
             (step,) = line.steps
             subscription_update(org=org, subscription=step.subscription, data={"ends_on": ends_on})
-    reductions += [
-        credit for line in effect.lines for credit in _end_replaced(org, offer, line, today)
-    ]
+    for line in effect.lines:
+        reductions += _end_replaced(org, offer, line, today)
     order = None
     if charged:
         assert effect.quote is not None
@@ -820,6 +842,8 @@ def offer_accept(
             period_starts_on=today,
             subscriptions=[line.subscription for line in charged if line.subscription],
         )
+    # one email to each partner whose cashback the reductions took back, for all of them
+    billing_notifications.clawbacks_taken(orders=reductions)
     order = order or (reductions[0] if reductions else None)
     offer.status = Status.ACCEPTED
     offer.closed_at = now

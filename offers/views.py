@@ -26,7 +26,13 @@ from billing.models import Payer
 from catalog.models import Product
 from core.exceptions import Conflict
 from offers import selectors, services
-from offers.effects import offer_effects, template_effects
+from offers.effects import (
+    Effect,
+    SeenEffect,
+    effect_seen_by,
+    offer_effects,
+    template_effects,
+)
 from offers.forms import (
     OfferDeclineForm,
     OfferSendForm,
@@ -335,7 +341,10 @@ class OfferSendView(OffersView):
         effects = template_effects(items=items, customers=shown, grants=checked.grants)
         context = {
             "preview": {
-                "rows": [{"customer": c, "effect": effects[c.pk]} for c in shown],
+                "rows": [
+                    {"customer": c, "effect": _seen(effects[c.pk], partner_side=True)}
+                    for c in shown
+                ],
                 "more": len(eligible) - len(shown),
                 "eligible": len(eligible),
                 "reducing": sum(1 for c in shown if effects[c.pk].reduces),
@@ -502,12 +511,16 @@ def _offer_figures(offer: Offer, partner_side: bool) -> dict:
     return {"rows": rows, "totals": totals, "shows_charged": shows_charged}
 
 
-def _shows_amounts(effect, partner_side: bool) -> bool:
-    """The effect's money as this side may read it: the customer not when its
-    partner pays (never what the partner pays)."""
-    if effect is None or effect.quote is None:
-        return False
-    return partner_side or effect.payer == Payer.CUSTOMER
+def _seen(effect: Effect | None, partner_side: bool) -> SeenEffect | None:
+    """The effect as this side reads it: its own figures only (the customer
+    never what its partner pays or is credited), as the API gives them."""
+    if effect is None:
+        return None
+    return effect_seen_by(effect, Payer.PARTNER if partner_side else Payer.CUSTOMER)
+
+
+def _shows_amounts(effect: Effect | None) -> bool:
+    return effect is not None and effect.quote is not None
 
 
 class OfferDetailView(OffersView):
@@ -599,8 +612,8 @@ class OfferDetailView(OffersView):
         context = {
             "offer": offer,
             "figures": _offer_figures(offer, self.partner_side),
-            "effect": effect,
-            "shows_amounts": _shows_amounts(effect, self.partner_side),
+            "effect": _seen(effect, self.partner_side),
+            "shows_amounts": _shows_amounts(effect),
             "answerable": answerable,
             "decline_form": OfferDeclineForm(),
             "next_url": request.get_full_path(),
@@ -640,8 +653,8 @@ class UpdatesView(OffersView):
                 {
                     "offer": offer,
                     "figures": _offer_figures(offer, partner_side=False),
-                    "effect": effects[offer.pk],
-                    "shows_amounts": _shows_amounts(effects[offer.pk], partner_side=False),
+                    "effect": _seen(effects[offer.pk], partner_side=False),
+                    "shows_amounts": _shows_amounts(effects[offer.pk]),
                 }
                 for offer in updates["offers"]
             ],

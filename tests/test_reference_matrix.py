@@ -345,6 +345,24 @@ REFERENCES: dict[tuple[str, str, str], Ref] = {
         OUTSIDE_GRANT,
         value=LINE,
     ),
+    ("POST", f"{API}/orders/", "lines[].subscription"): Ref(
+        "subscription",
+        lambda own, value: (
+            f"{API}/orders/",
+            {
+                "customer": own.customer,
+                "lines": [{"subscription": value, "quantity": 99_999}],
+                "dry_run": True,
+            },
+        ),
+        # Müller's own subscription: Alpine, which manages Müller, is the prover
+        # (its pending grant is another customer's, which names no subscription)
+        {
+            actor: case
+            for actor, case in _partner_and_customer(NOT_MUELLERS).items()
+            if actor != ALPINE
+        },
+    ),
     ("POST", f"{API}/quotes/", "customer"): Ref(
         "customer",
         lambda own, value: (
@@ -461,6 +479,8 @@ def test_every_reference_is_in_the_matrix():
 # FilterSets (so outside the schema's reach): none names an object.
 READ_BY_HAND = {
     "at": "billing/api.py: a subscription's end, `period_end` or a date",
+    "lines": "amendments/api.py: whether a line names a subscription (the body is then "
+    "read by OrderChangeSerializer, in the schema: `lines[].subscription` is above)",
     "kind": "imports/api.py: the import template's kind",
     "q": "partners/api.py: the directory's search text",
     "ordering": "subscriptions/api_smart_lists.py: a column of the list's results",

@@ -122,9 +122,19 @@ def test_ending_now_credits_the_partner_that_paid_before_and_the_customer_that_p
     )
     time_machine.move_to(on(2026, 4, 16, 9))
 
-    ended = api(world.customer_owner, world.customer).delete(
-        url(subscription) + "?expected_total=-122.76"
-    )
+    customer = api(world.customer_owner, world.customer)
+    preview = customer.delete(url(subscription) + "?dry_run=true").json()
+    stale = customer.delete(url(subscription) + "?expected_total=-122.76")
+    ended = customer.delete(url(subscription) + "?expected_total=-18.60")
+
+    # Müller reads and confirms its own credit only: Alpine's is its preferential price
+    assert (preview["totals"]["credit"], preview["totals"]["net"]) == ("18.60", "-18.60")
+    assert sorted((line["payer"], line["credit"]) for line in preview["lines"]) == [
+        ("customer", "18.60"),
+        ("partner", None),
+    ]
+    assert "104.16" not in str(preview)
+    assert stale.status_code == 409 and "104.16" not in stale.content.decode()
 
     # Müller's 5 units: 37.20 a month, half: 18.60 (and 3.72 of the cashback);
     # Alpine's 35: its preferential 208.32 a month, half: 104.16

@@ -343,7 +343,7 @@ def test_lower_confirmed_and_a_replaced_edition_credit_inside_the_callers_transa
             .select_related("customer", "product")
             .get(pk=subscribed.pk)
         )
-        lowered = changes.subscription_lower_confirmed(
+        (lowered,) = changes.subscription_lower_confirmed(
             subscription=locked, quantity=30, placed_by=partner_user, partner=world.partner
         )
     assert (lowered.kind, lowered.credited_amount, lowered.ordered_by) == (
@@ -368,7 +368,7 @@ def test_lower_confirmed_and_a_replaced_edition_credit_inside_the_callers_transa
         )
         locked.ends_on = datetime.date(2026, 4, 15)
         locked.save(update_fields=["ends_on"])
-        replaced = changes.edition_replaced_credit(
+        (replaced,) = changes.edition_replaced_credit(
             subscription=locked,
             kind=SubscriptionChange.Kind.UPGRADE,
             effective_on=datetime.date(2026, 4, 16),

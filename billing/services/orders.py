@@ -6,7 +6,7 @@ import copy
 import datetime
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from billing import notifications
 from billing.models import CashbackEntry, Earning, Invoice, Order, OrderLine, Payer
 from billing.pricing import ZERO, Terms, Waterfall, order_terms, tier_rate, waterfall
-from billing.proration import period_end
+from billing.proration import Period, last_day_billed, period_end, waterfall_span
 from billing.selectors import live_quantities, order_customer_get
 from billing.services.invoices import invoice_issue, invoices_issue
 from catalog.models import Product
@@ -68,7 +68,7 @@ class PriceChanged(Conflict):
                 "The amount changed since the preview: %(currency)s %(total)s now. "
                 "Check the new figures and confirm again."
             )
-            % {"currency": quote.currency, "total": quote.charged}
+            % {"currency": quote.currency, "total": quote.net}
         )
         self.quote = quote
 
@@ -297,11 +297,12 @@ def quote_build(
             tier_rate=rate,
             discount_rate=discount_rate,
         )
-        quoted.append(
-            QuoteLine.under(
-                terms, line.product, price, subscription=line.subscription, change=line.change
-            )
+        priced = QuoteLine.under(
+            terms, line.product, price, subscription=line.subscription, change=line.change
         )
+        if line.subscription is None and line.ends_on is not None:  # opens one with a last day
+            priced = _first_period(terms, priced, line.ends_on)
+        quoted.append(priced)
     return Quote(
         customer=customer,
         currency=customer.currency,
@@ -310,6 +311,35 @@ def quote_build(
         terms=terms,
         lines=quoted,
     )
+
+
+def line_to_last_day(
+    terms: Terms, line: QuoteLine, *, period: Period, last_day: datetime.date | None
+) -> QuoteLine:
+    """`line` (priced for the whole of `period`) billing `period` from its first
+    day: up to the period's last day, or up to `last_day`, the subscription's
+    last day of service, when that comes first, prorated by days
+    (`billing.proration.waterfall_span`, the rule of a raise and of a credit)
+    with `until` saying so. A new subscription's first period and a renewal's
+    period alike: no day after the last day of service is billed."""
+    until = last_day_billed(period, last_day)
+    if until >= period[1]:
+        return line
+    price = waterfall_span(line.price, period=period, on=period[0], until=until)
+    priced = QuoteLine.under(
+        terms, line.product, price, subscription=line.subscription, change=line.change
+    )
+    return replace(priced, until=until)
+
+
+def _first_period(terms: Terms, line: QuoteLine, ends_on: datetime.date) -> QuoteLine:
+    """A line opening a subscription today with the last day of service
+    `ends_on`: its first period, to `ends_on` when that comes first."""
+    today = timezone.localdate()
+    if ends_on < today:
+        raise ValidationError({"ends_on": _("The last day of service cannot be before the start.")})
+    period = (today, period_end(today, line.product.billing_period))
+    return line_to_last_day(terms, line, period=period, last_day=ends_on)
 
 
 def quote(*, org: OrgContext, customer_id: object, lines: Sequence[LineRequest]) -> Quote:
@@ -436,10 +466,17 @@ def order_record(
 
 
 def orders_record(
-    *, requests: Sequence[OrderRequest], kind: str, placed_by: User | None
+    *,
+    requests: Sequence[OrderRequest],
+    kind: str,
+    placed_by: User | None,
+    clawback_notice: bool = True,
 ) -> list[Order]:
-    """`order_record` for many orders at once (a batch of renewals): one bulk
-    insert per table, and the invoice numbers drawn last, as one block."""
+    """`order_record` for many orders at once (a batch of renewals, a credit
+    split between payers): one bulk insert per table, and the invoice numbers
+    drawn last, as one block. Credit orders tell each partner whose cashback
+    they take back once for all of them; `clawback_notice` False leaves that to
+    a caller placing more of them in one act (notifications.clawbacks_taken)."""
     placed_at = timezone.now()  # one moment: a credit split between payers is one act
     orders = Order.unscoped.bulk_create(
         [_order_row(request.quote, kind, placed_by, placed_at) for request in requests]
@@ -507,7 +544,8 @@ def orders_record(
     credit_notes = invoices_issue(orders=credited, kind=Invoice.Kind.CREDIT_NOTE)
     notifications.orders_placed(
         placed=list(zip(billed, invoices, strict=True))
-        + list(zip(credited, credit_notes, strict=True))
+        + list(zip(credited, credit_notes, strict=True)),
+        clawback_notice=clawback_notice,
     )
     events_emit(
         "order.placed", [{"id": o.pk, "kind": o.kind, "customer": o.customer_id} for o in orders]
@@ -650,40 +688,6 @@ def order_place_for(
         kind=Order.Kind.ORDER,
         placed_by=org.user,
         period_starts_on=today,
-        subscriptions=subscriptions,
-    )
-
-
-@transaction.atomic
-def order_place_confirmed(
-    *, customer: Tenant, partner: Tenant, lines: Sequence[LineRequest], placed_by: User | None
-) -> Order:
-    """An order the partner prepared and the customer confirmed (an accepted
-    offer): settled as ordered by the partner for the customer, under the
-    partnership as it is now. The caller checked who may confirm; a partner that
-    no longer manages every product is a 409."""
-    _clean_lines(lines)
-    lines = with_catalog(lines)
-    partnership = None
-    for line in lines:
-        partnership = managing_partnership(
-            customer=customer, product=line.product, partner=partner, lock=True
-        )
-        if partnership is None:
-            raise Conflict(
-                _("%(partner)s no longer manages %(product)s for you.")
-                % {"partner": partner.name, "product": line.product.name}
-            )
-    priced = quote_build(
-        customer=customer, lines=lines, ordered_by=Side.PARTNER, partnership=partnership
-    )
-    subscriptions = [line.subscription for line in priced.lines if line.subscription is not None]
-    assert len(subscriptions) == len(priced.lines)  # the caller opened or changed each one
-    return order_record(
-        quote=priced,
-        kind=Order.Kind.ORDER,
-        placed_by=placed_by,
-        period_starts_on=timezone.localdate(),
         subscriptions=subscriptions,
     )
 

@@ -2,6 +2,8 @@
 each billing period after its first — forever when it has no end date (it
 renews), up to its last day when it has one (a term set by an offer) — and each
 period is billed once, by a renewal order placed by the same rules as any order.
+A period that the last day of service cuts short is billed up to that day, by
+days (`billing.services.orders.line_to_last_day`).
 
 Who orders a renewal: the partner managing the product when there is one (it
 "renews for the customer", so a full partner-pays partnership is billed the
@@ -18,6 +20,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,11 +29,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing.models import Order, Renewal
-from billing.proration import current_period_start
+from billing.proration import current_period_start, period_bounds
 from billing.selectors import live_totals
 from billing.services.orders import (
     LineRequest,
     OrderRequest,
+    Quote,
+    line_to_last_day,
     order_record,
     orders_record,
     quote_build,
@@ -112,6 +117,7 @@ def subscription_renew(
                     subscription.pk
                 ],
             )
+            priced = _to_last_day(priced, subscription, period_starts_on)
             order = order_record(
                 quote=priced,
                 kind=Order.Kind.RENEWAL,
@@ -203,6 +209,7 @@ def _renew_batch(due: Sequence[tuple[uuid.UUID | str, datetime.date]]) -> int:
             partnership=partnership,
             elsewhere=elsewhere[subscription.pk],
         )
+        priced = _to_last_day(priced, subscription, periods[subscription.pk])
         requests.append(OrderRequest(priced, periods[subscription.pk], [subscription]))
     orders = orders_record(requests=requests, kind=Order.Kind.RENEWAL, placed_by=None)
     Renewal.unscoped.bulk_create(
@@ -214,6 +221,19 @@ def _renew_batch(due: Sequence[tuple[uuid.UUID | str, datetime.date]]) -> int:
         ]
     )
     return len(orders)
+
+
+def _to_last_day(priced: Quote, subscription: Subscription, starts_on: datetime.date) -> Quote:
+    """The renewal of the period from `starts_on`, billed up to the
+    subscription's last day of service when that comes before the period's end
+    (a term ending mid-period), by days: the rule of a new subscription's
+    first period (`line_to_last_day`)."""
+    period = period_bounds(subscription.starts_on, subscription.billing_period, starts_on)
+    lines = [
+        line_to_last_day(priced.terms, line, period=period, last_day=subscription.ends_on)
+        for line in priced.lines
+    ]
+    return replace(priced, lines=lines)
 
 
 def _elsewhere(

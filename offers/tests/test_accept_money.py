@@ -164,7 +164,8 @@ def test_an_edition_change_previews_the_credit_of_the_replaced_edition(
     assert line["cashback"] is None
     by_partner = api(world.partner_owner, world.partner).get(f"{OFFERS}{offer.pk}/").json()
     (partner_line,) = by_partner["effect"]
-    assert (partner_line["amount_now"], partner_line["cashback"]) == ("110.00", "22.00")
+    # each side reads its own figures: Müller pays and is credited, not Alpine
+    assert (partner_line["amount_now"], partner_line["cashback"]) == ("0.00", "22.00")
     since = datetime.datetime.now(tz=datetime.UTC)
 
     # an amount that is not the preview's is a 409 with these figures

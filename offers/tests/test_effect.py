@@ -237,8 +237,10 @@ def test_the_customer_does_not_read_what_its_partner_pays(world, api, hosting, t
 
     (line,) = by_customer["effect"]
     assert (line["text"], line["change"]) == ("Web hosting: 0 → 5 licences", "new")
-    assert line["amount_now"] is None and line["renewal_amount"] is None
+    # its own figures: Alpine pays, so nothing is Müller's to pay, now or after
+    assert line["amount_now"] == "0.00" and line["renewal_amount"] == "0.00"
     assert by_partner["effect"][0]["amount_now"] == "39.68"  # 5 x 9.92 less 20 %
+    assert "39.68" not in str(by_customer)
 
 
 def test_a_closed_offer_has_no_effect_any_more(world, api, office_starter):

@@ -1,12 +1,11 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from amendments.api import SubscriptionViewSet
+from amendments.api import OrderViewSet, SubscriptionViewSet
 from billing.api import (
     BillingExportAPI,
     CashbackAPI,
     InvoiceViewSet,
-    OrderViewSet,
     QuoteAPI,
 )
 from catalog.api import ProductViewSet
