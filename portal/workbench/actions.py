@@ -8,7 +8,6 @@ each action runs in one transaction, so a refusal half-way writes nothing."""
 import datetime
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -27,9 +26,6 @@ from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, uuid_or_none
 from tenants.services import require_role
 from upsell.services import upsell_switch
-
-if TYPE_CHECKING:
-    from django_stubs_ext import StrOrPromise
 
 MAX_SELECTION = 500
 ADMINS_ONLY = gettext_lazy("Only the partner's owners and admins can do this.")
@@ -167,10 +163,6 @@ def bulk_export_lines(
         ]
 
     return csv_lines(EXPORT_HEADER, map(cells, rows.order_by("name", "pk")))
-
-
-def refusal_text(refusal: Refusal) -> "StrOrPromise":
-    return _("%(customer)s: %(reason)s") % {"customer": refusal.customer, "reason": refusal.reason}
 
 
 def selection_ids(values: Sequence[str]) -> list[str]:

@@ -64,7 +64,7 @@ class WorkbenchFilter(CustomerFilter):
     trend = django_filters.ChoiceFilter(
         method="by_figures", choices=[(t, TREND_LABELS[t]) for t in smart_lists.TRENDS]
     )
-    ordering = SortFilter(fields=tuple((key, key) for key in ORDER_BY))
+    ordering = SortFilter(fields=tuple((field, key) for key, field in ORDER_BY.items()))
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, **kwargs)
@@ -109,6 +109,13 @@ class WorkbenchFilter(CustomerFilter):
         )
 
 
+class AnyChoiceField(forms.ChoiceField):
+    """A choice as sent: the service names what it refuses (collaborators_set)."""
+
+    def valid_value(self, value) -> bool:
+        return True
+
+
 class BulkForm(forms.Form):
     """A bulk action over the chosen customers (`customers`, or with `all_on_page`
     the page's `page_ids`). What each action needs is checked by its service."""
@@ -128,7 +135,7 @@ class BulkForm(forms.Form):
         max_length=2000,
         widget=forms.TextInput,
     )
-    collaborator = forms.ChoiceField(label=gettext_lazy("Collaborator"), required=False)
+    collaborator = AnyChoiceField(label=gettext_lazy("Collaborator"), required=False)
     all_on_page = forms.BooleanField(
         label=gettext_lazy("Every customer on this page"), required=False
     )
