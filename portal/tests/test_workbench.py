@@ -120,12 +120,12 @@ def test_each_rows_figures_are_the_smart_lists_and_the_ledgers(world, book, brow
     assert beta.upsell_on and not alpha.upsell_on
     assert alpha.grant_access == "full" and alpha.pending == 0
     html = page.content.decode()
-    assert "CHF 180.00 <span class=\"wb-trend wb-up\"" in html and "↑ +30.00" in html
+    assert 'CHF 180.00 <span class="wb-trend wb-up"' in html and "↑ +30.00" in html
     assert "↓ -200.00" in html
     assert 'class="wb-col-mrr nowrap-cell">CHF 200.00<' in html
 
 
-def test_pending_counts_open_offers_and_the_invitation_waiting(world, template, browser):
+def test_pending_counts_open_offers_and_the_invitation_waiting(world, template, browser):  # noqa: F811 (the fixture imported above)
     grant(world)
     ctx = _org(world)
     offer_services.offer_send(org=ctx, template=template, customer_ids=[world.customer.pk])
@@ -244,7 +244,7 @@ def test_the_smart_list_page_keeps_a_views_own_filters(world, book, browser):
 # --- bulk actions ---------------------------------------------------------------------
 
 
-def test_send_an_offer_sends_to_the_eligible_and_reports_the_skipped(world, template, browser):
+def test_send_an_offer_sends_to_the_eligible_and_reports_the_skipped(world, template, browser):  # noqa: F811 (the fixture imported above)
     grant(world)
     nobody = _customer(world, "Ohne Owner")  # unclaimed: nobody there can answer
     client = browser(world.partner_owner)
@@ -264,7 +264,7 @@ def test_send_an_offer_sends_to_the_eligible_and_reports_the_skipped(world, temp
     assert any("Not sent to Ohne Owner: Nobody there can answer" in m for m in said)
 
 
-def test_a_foreign_id_refuses_every_action_and_writes_nothing(world, book, template, browser):
+def test_a_foreign_id_refuses_every_action_and_writes_nothing(world, book, template, browser):  # noqa: F811 (the fixture imported above)
     client = browser(world.partner_owner)
     ours = [str(book["alpha"].pk), str(book["beta"].pk)]
     for foreign in (str(world.other_customer.pk), str(uuid.uuid4()), "1; drop"):
@@ -332,7 +332,7 @@ def test_assign_a_collaborator_keeps_those_assigned(world, book, browser):
     assert CustomerAssignment.unscoped.count() == 2
 
 
-def test_a_collaborator_may_offer_and_export_only_their_customers(world, book, template, browser):
+def test_a_collaborator_may_offer_and_export_only_their_customers(world, book, template, browser):  # noqa: F811 (the fixture imported above)
     collaborators_set(org=_org(world), customer=book["alpha"], user_ids=[world.collaborator.pk])
     client = browser(world.collaborator)
     page = client.get(LIST)
