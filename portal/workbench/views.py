@@ -241,13 +241,11 @@ class CustomerWorkbenchView(OrgViewMixin, View):
             params = {**smart_list.filters}
             if smart_list.ordering:
                 params["ordering"] = smart_list.ordering
-            params["view"] = ""
             url = reverse("partner_customers", args=[slug])
-            query = urlencode({k: v for k, v in params.items() if k != "view"})
-            return redirect(f"{url}?{query}" if query else url)
+            return redirect(f"{url}?{urlencode(params)}" if params else url)
         return self.respond(request, self.filterset(request.GET))
 
-    def respond(self, request, filterset, bulk_form=None, status=200, save_errors=None):
+    def respond(self, request, filterset, status=200, save_errors=None):
         form = filterset.form
         customers = filterset.qs
         page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -274,7 +272,7 @@ class CustomerWorkbenchView(OrgViewMixin, View):
             "ordering_label": dict(form.fields["ordering"].choices).get(ordering, ordering),
             "filtered": filtered,
             "views": smart_lists.smart_lists_for(org=self.org),
-            "bulk_form": bulk_form or BulkForm(org=self.org),
+            "bulk_form": BulkForm(org=self.org),
             "save_errors": save_errors or [],
             "querystring": urlencode(
                 [(k, v) for k, vs in query.items() for v in vs if k != "page"]
