@@ -377,6 +377,10 @@ def test_an_empty_selection_says_so_and_writes_nothing(world, book, browser):
     assert "Choose at least one customer." in _messages(response)
     assert response.redirect_chain[-1][0] == LIST + "?country=CH"
     assert not UpsellSwitch.unscoped.exists()
+    odd = browser(world.partner_admin).post(
+        BULK, {"action": "upsell_on", "return_query": "https://evil.test/\r\nX: 1"}
+    )
+    assert odd.status_code == 302 and odd["Location"].startswith(LIST + "?")
 
 
 # --- query counts ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -320,8 +321,9 @@ class CustomerBulkView(OrgViewMixin, View):
     def post(self, request, slug):
         form = BulkForm(request.POST, org=self.org)
         back = reverse("partner_customers", args=[slug])
-        query = request.POST.get("return_query", "")
-        if query and not query.startswith(("/", "http")):
+        # the list's query as posted, parsed and encoded again: parameters only
+        query = QueryDict(request.POST.get("return_query", "")).urlencode()
+        if query:
             back = f"{back}?{query}"
         if not form.is_valid():
             for errors in form.errors.values():
