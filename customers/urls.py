@@ -1,13 +1,12 @@
 """Browser pages of the customers a partner manages, under /t/<slug>/ (the
-organization is named by the URL): the list, the wizard, a customer's records
-(the import's pages are the `imports` app's), and the partner's own SLA policies and alert profiles."""
+organization is named by the URL): the wizard, a customer's records
+(the list is portal.workbench's, the import's pages the `imports` app's), and the partner's own SLA policies and alert profiles."""
 
 from django.urls import path
 
 from customers import views
 
 urlpatterns = [
-    path("customers/", views.PartnerCustomersView.as_view(), name="partner_customers"),
     path("customers/add/", views.CustomerAddView.as_view(), name="customer_add"),
     path(
         "customers/<uuid:customer_id>/",

@@ -9,7 +9,6 @@ import datetime
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +21,6 @@ from formtools.wizard.views import SessionWizardView
 
 from core.exceptions import validation_detail
 from customers import selectors, services
-from customers.filters import CustomerFilter
 from customers.forms import (
     AccessStepForm,
     AlertProfileForm,
@@ -41,7 +39,7 @@ from customers.models import CONTRACT_AMOUNTS
 from partners import selectors as partner_selectors
 from partners import services as partner_services
 from partners.grants import grant_text
-from partners.models import Access, Partnership, Side
+from partners.models import Access, Partnership
 from tenants.models import Role, Tenant
 from tenants.web import OrgViewMixin, form_add_service_errors
 
@@ -65,88 +63,43 @@ def _pending_text(partnership: Partnership) -> str:
 # --- the list ---------------------------------------------------------------------------
 
 
-class PartnerCustomersView(OrgViewMixin, View):
-    """The customers this partner user may act on: search, filters, sort and pages
-    (CustomerFilter, the same as the API's), then the pending invitations both ways."""
-
-    allowed_kinds = (Tenant.Kind.PARTNER,)
-
-    @staticmethod
-    def dress(form):
-        """The filter form as the page shows it; what it accepts stays CustomerFilter's."""
-        search = form.fields["q"].widget
-        search.input_type = "search"
-        search.attrs["placeholder"] = _("Name, email domain, contact email or tax id")
-        form.fields["country"].widget.attrs.update(placeholder="CH", size=2, maxlength=2)
-        for name, label in (
-            ("status", _("Status")),
-            ("access", _("Access")),
-            ("payment", _("Who pays")),
-        ):
-            field = form.fields[name]
-            field.label, field.empty_label = label, _("Any")
-            field.widget.choices = field.choices
-        form.fields["country"].label = _("Country")
-        form.fields["rank"].label = _("Rank")
-        ordering = form.fields["ordering"]
-        ordering.label = _("Sort by")
-        ordering.empty_label = None  # sorted by name unless told otherwise
-        sort_labels = {
-            "name": _("Name"),
-            "-name": _("Name (descending)"),
-            "created_at": _("Created"),
-            "-created_at": _("Created (descending)"),
-            "city": _("City"),
-            "-city": _("City (descending)"),
-            "country": _("Country"),
-            "-country": _("Country (descending)"),
-        }
-        ordering.choices = [
-            (value, sort_labels.get(value) or label.replace("Created at", "Created"))
-            for value, label in ordering.choices
-            if value
-        ]
-        return form
-
-    def get(self, request, slug):
-        filterset = CustomerFilter(
-            request.GET, queryset=selectors.customer_list(org=self.org), request=request
-        )
-        form = self.dress(filterset.form)
-        if self.org.is_admin:
-            form.fields["collaborator"].widget = forms.Select(
-                choices=[
-                    ("", _("Anyone")),
-                    *(
-                        (u.pk, u.full_name or u.email)
-                        for u in partner_selectors.partner_collaborators(self.org.tenant)
-                    ),
-                ]
-            )
-        else:  # a collaborator sees only their own customers already
-            del form.fields["collaborator"]
-        customers = filterset.qs
-        customers = customers.order_by(*(customers.query.order_by or ("name",)), "pk")
-        page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
-        pending = list(
-            partner_selectors.partnerships_for(org=self.org)
-            .filter(status=Status.PENDING)
-            .order_by("-created_at")
-        )
-        filtered = any(
-            form.data.get(name) for name in form.fields if name not in ("ordering", "page")
-        )
-        return render(
-            request,
-            "customers/customers.html",
-            {
-                "filter_form": form,
-                "page": page,
-                "filtered": filtered,
-                "sent": [p for p in pending if p.initiated_by == Side.PARTNER],
-                "received": [p for p in pending if p.initiated_by == Side.CUSTOMER],
-            },
-        )
+def filter_form_dress(form):
+    """The customer list's filter form as the page shows it (the list itself is
+    portal.workbench's: it reads what apps above this one own); what it accepts
+    stays CustomerFilter's."""
+    search = form.fields["q"].widget
+    search.input_type = "search"
+    search.attrs["placeholder"] = _("Name, email domain, contact email or tax id")
+    form.fields["country"].widget.attrs.update(placeholder="CH", size=2, maxlength=2)
+    for name, label in (
+        ("status", _("Status")),
+        ("access", _("Access")),
+        ("payment", _("Who pays")),
+    ):
+        field = form.fields[name]
+        field.label, field.empty_label = label, _("Any")
+        field.widget.choices = field.choices
+    form.fields["country"].label = _("Country")
+    form.fields["rank"].label = _("Rank")
+    ordering = form.fields["ordering"]
+    ordering.label = _("Sort by")
+    ordering.empty_label = None  # sorted by name unless told otherwise
+    sort_labels = {
+        "name": _("Name"),
+        "-name": _("Name (descending)"),
+        "created_at": _("Created"),
+        "-created_at": _("Created (descending)"),
+        "city": _("City"),
+        "-city": _("City (descending)"),
+        "country": _("Country"),
+        "-country": _("Country (descending)"),
+    }
+    ordering.choices = [
+        (value, sort_labels.get(value) or label.replace("Created at", "Created"))
+        for value, label in ordering.choices
+        if value
+    ]
+    return form
 
 
 # --- the creation wizard ----------------------------------------------------------------

@@ -94,6 +94,7 @@ urlpatterns = [
     ),
     path("t/<slug:slug>/", views.DashboardView.as_view(), name="org_dashboard"),
     path("t/<slug:slug>/", include("tenants.urls")),
+    path("t/<slug:slug>/", include("portal.workbench.urls")),
     path("t/<slug:slug>/", include("customers.urls")),
     path("t/<slug:slug>/", include("imports.urls")),
     path("t/<slug:slug>/", include("partners.urls")),

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from catalog.models import Product
 from core import exports
+from partners.models import Access, Payment
 from subscriptions import smart_lists
 from subscriptions.models import SmartList
 from tenants.api_base import OrgAPIView, OrgViewSet
@@ -45,6 +46,18 @@ class SmartListFiltersSerializer(serializers.Serializer):
     )
     category = serializers.ChoiceField(choices=Product.Category.choices, required=False)
     trend = serializers.ChoiceField(choices=smart_lists.TRENDS, required=False)
+    status = serializers.ChoiceField(choices=Tenant.Status.choices, required=False)
+    access = serializers.ChoiceField(
+        choices=Access.choices, required=False, help_text="This partner's grant now."
+    )
+    payment = serializers.ChoiceField(
+        choices=Payment.choices, required=False, help_text="This partner's grant now."
+    )
+    rank = serializers.CharField(required=False, help_text="The customer's rank (any case).")
+    collaborator = serializers.UUIDField(
+        required=False,
+        help_text="Customers assigned to this collaborator of the partner (owners and admins).",
+    )
 
 
 @extend_schema_field(SmartListFiltersSerializer)

@@ -209,6 +209,8 @@ class SmartList(models.Model):
     name = models.CharField(max_length=200)
     filters = models.JSONField(default=dict, blank=True)
     columns = models.JSONField(default=list, blank=True)
+    # The customer list's sort key of a view saved from it (smart_lists.clean_ordering).
+    ordering = models.CharField(max_length=40, blank=True, default="")
     created_by = models.ForeignKey(
         "tenants.User",
         on_delete=models.SET_NULL,

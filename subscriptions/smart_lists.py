@@ -52,10 +52,13 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Product
 from core.exports import csv_lines
+from partners.models import Access, CustomerAssignment, Payment
 from partners.selectors import (
     customers_managed_now,
     customers_visible_to,
+    grants_active_now,
     manages_now,
+    partner_collaborators,
     products_managed_now,
 )
 from subscriptions.models import SmartList, Subscription, mrr_from_twelves
@@ -97,11 +100,33 @@ FILTERS = (
     "product",
     "category",
     "trend",
+    # the customer list's own filters (portal.workbench: a view saved from it)
+    "status",
+    "access",
+    "payment",
+    "rank",
+    "collaborator",
 )
 SUBSCRIPTION_FILTERS = frozenset(
     {"mrr_min", "mrr_max", "ending_within_days", "product", "category", "trend"}
 )
+# Saved by a view of the customer list; the smart list page keeps them as saved.
+CUSTOMER_LIST_FILTERS = frozenset({"status", "access", "payment", "rank", "collaborator"})
 TRENDS = ("up", "down", "flat")
+# The customer list's sort keys (portal.workbench), a saved view's `ordering`.
+CUSTOMER_LIST_ORDERINGS = (
+    "name",
+    "created_at",
+    "city",
+    "country",
+    "mrr",
+    "upcoming_mrr",
+    "seats",
+    "ends_on",
+    "access",
+    "upsell",
+    "pending",
+)
 ENDING_WITHIN_MAX = 3660
 MONEY_MAX = Decimal("1000000000")
 # `ordering` names a column; the database sorts by these expressions.
@@ -165,12 +190,44 @@ def _clean_filter(org: OrgContext, key: str, value: object) -> str | int:
         if value not in TRENDS:
             raise ValidationError(_("One of up, down, flat."))
         return value
+    if key in _CHOICES:
+        if value not in _CHOICES[key]:
+            raise ValidationError(_("One of %(values)s.") % {"values": ", ".join(_CHOICES[key])})
+        return value
+    if key == "rank":
+        return value[:50]
+    if key == "collaborator":
+        if not org.has_role(Role.ADMIN):
+            raise ValidationError(_("Filtering by collaborator is for owners and admins."))
+        pk = uuid_or_none(value)
+        if pk is None or not partner_collaborators(org.tenant).filter(pk=pk).exists():
+            raise ValidationError(_("Choose collaborators of your organization."))
+        return str(pk)
     # sub_partner: a partner below this one, for owners and admins
     if not org.has_role(Role.ADMIN):
         raise ValidationError(_("Filtering by sub-partner is for owners and admins."))
     if _sub_partner(org, value) is None:
         raise ValidationError(_("No such sub-partner."))
     return str(uuid.UUID(value))
+
+
+_CHOICES = {
+    "status": tuple(Tenant.Status.values),
+    "access": tuple(Access.values),
+    "payment": tuple(Payment.values),
+}
+
+
+def clean_ordering(ordering: object) -> str:
+    """A saved view's sort key: one of CUSTOMER_LIST_ORDERINGS (`-` for
+    descending), or "" (by name)."""
+    if ordering in (None, ""):
+        return ""
+    if not isinstance(ordering, str) or ordering.removeprefix("-") not in CUSTOMER_LIST_ORDERINGS:
+        raise ValidationError(
+            {"ordering": _("One of %(values)s.") % {"values": ", ".join(CUSTOMER_LIST_ORDERINGS)}}
+        )
+    return ordering
 
 
 def product_choices(*, org: OrgContext) -> QuerySet[Product]:
@@ -277,17 +334,32 @@ def _clean_name(name: object) -> str:
 
 
 def smart_list_create(
-    *, org: OrgContext, name: str, filters: dict | None = None, columns: list | None = None
+    *,
+    org: OrgContext,
+    name: str,
+    filters: dict | None = None,
+    columns: list | None = None,
+    ordering: str = "",
 ) -> SmartList:
-    """Any partner member saves a list; unknown filters or columns are refused."""
+    """Any partner member saves a list; unknown filters or columns are refused.
+    `ordering` is the customer list's sort key of a view saved from it."""
     _require_partner(org)
-    smart_list = SmartList(
-        partner=org.tenant,
-        name=_clean_name(name),
-        filters=_clean_filters(org, filters or {}, {}),
-        columns=_clean_columns(org, columns, []),
-        created_by=org.user,
-    )
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, object] = {}
+    for field, clean in (
+        ("name", lambda: _clean_name(name)),
+        ("filters", lambda: _clean_filters(org, filters or {}, {})),
+        ("columns", lambda: _clean_columns(org, columns, [])),
+        ("ordering", lambda: clean_ordering(ordering)),
+    ):
+        try:
+            cleaned[field] = clean()
+        except ValidationError as exc:  # every field's errors at once
+            for key, messages in exc.message_dict.items():
+                errors.setdefault(key, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    smart_list = SmartList(partner=org.tenant, created_by=org.user, **cleaned)
     return _save(smart_list)
 
 
@@ -298,6 +370,7 @@ def smart_list_update(
     name: str | None = None,
     filters: dict | None = None,
     columns: list | None = None,
+    ordering: str | None = None,
 ) -> SmartList:
     """Replace what is given (`filters` as a whole). While subscriptions are off,
     the saved subscription filters and columns stay as they are."""
@@ -313,6 +386,9 @@ def smart_list_update(
     if columns is not None:
         smart_list.columns = _clean_columns(org, columns, smart_list.columns)
         fields.append("columns")
+    if ordering is not None:
+        smart_list.ordering = clean_ordering(ordering)
+        fields.append("ordering")
     return _save(smart_list, fields)
 
 
@@ -412,6 +488,20 @@ def _annotated(
     )
 
 
+def customers_with_figures(
+    customers: QuerySet[Tenant], *, org: OrgContext, today: datetime.date
+) -> "QuerySet[WithAnnotations[Tenant, _Figures]]":
+    """`customers` with a smart list's figures (`current_twelves`,
+    `upcoming_twelves`, `current_end_date`, `trend`) over the subscriptions the
+    partner manages now for each: the customer list's MRR columns."""
+    return _annotated(customers, today, _managed(org, {}, today))
+
+
+def clean_filters(*, org: OrgContext, filters: object) -> dict:
+    """The filters as a list would save them, or a ValidationError naming each bad one."""
+    return _clean_filters(org, filters, {})
+
+
 def _customers(org: OrgContext, filters: dict, today: datetime.date) -> QuerySet[Tenant]:
     """The user's customers; with a sub-partner filter, those the sub-partner or
     a partner below it manages now (never those the tree puts below it)."""
@@ -423,8 +513,21 @@ def _customers(org: OrgContext, filters: dict, today: datetime.date) -> QuerySet
     return customers_visible_to(org=org, today=today)
 
 
+def figures_filtered(
+    qs: "QuerySet[WithAnnotations[Tenant, _Figures]]",
+    *,
+    org: OrgContext,
+    filters: dict,
+    today: datetime.date,
+) -> "QuerySet[WithAnnotations[Tenant, _Figures]]":
+    """`customers_with_figures` narrowed by cleaned filters (the customer list's
+    view of them: the smart list page adds the sub-partner's scope first)."""
+    return _filtered(qs, org, filters, today, _managed(org, filters, today))
+
+
 def _filtered(
     qs: "QuerySet[WithAnnotations[Tenant, _Figures]]",
+    org: OrgContext,
     filters: dict,
     today: datetime.date,
     managed: Exists,
@@ -442,6 +545,20 @@ def _filtered(
         qs = qs.filter(current_end_date__lte=until)
     if filters.get("trend"):
         qs = qs.filter(trend=filters["trend"])
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("rank"):
+        qs = qs.filter(rank__iexact=filters["rank"])
+    grant = grants_active_now(today=today).filter(partner=org.tenant, customer=OuterRef("pk"))
+    if filters.get("access"):
+        qs = qs.filter(Exists(grant.filter(access=filters["access"])))
+    if filters.get("payment"):
+        qs = qs.filter(Exists(grant.filter(payment=filters["payment"])))
+    if filters.get("collaborator"):
+        assigned = CustomerAssignment.unscoped.filter(
+            partner=org.tenant, user_id=filters["collaborator"], customer=OuterRef("pk")
+        )
+        qs = qs.filter(Exists(assigned))
     live_today = Subscription.unscoped.active_on(today).filter(managed, customer=OuterRef("pk"))
     if filters.get("product"):
         qs = qs.filter(Exists(live_today.filter(product__code=filters["product"])))
@@ -478,7 +595,7 @@ def smart_list_rows(
     filters = effective_filters(org=org, smart_list=smart_list)
     managed = _managed(org, filters, today)
     qs = _annotated(_customers(org, filters, today), today, managed)
-    qs = _filtered(qs, filters, today, managed)
+    qs = _filtered(qs, org, filters, today, managed)
     ordering = parse_ordering(org=org, smart_list=smart_list, ordering=ordering)
     descending = ordering.startswith("-")
     column = F(_ORDER_KEYS[ordering.removeprefix("-")])

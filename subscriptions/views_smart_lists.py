@@ -182,10 +182,12 @@ class SmartListView(OrgViewMixin, View):
             return redirect("smart_lists", slug=slug)
         form = SmartListForm(request.POST, org=self.org)
         if form.is_valid():
+            data = form.to_service()
+            # a view saved from the customer list keeps its own filters (not on this form)
+            kept = smart_lists.CUSTOMER_LIST_FILTERS & set(smart_list.filters)
+            data["filters"] |= {key: smart_list.filters[key] for key in kept}
             try:
-                smart_lists.smart_list_update(
-                    org=self.org, smart_list=smart_list, **form.to_service()
-                )
+                smart_lists.smart_list_update(org=self.org, smart_list=smart_list, **data)
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             else:

@@ -666,6 +666,9 @@ REGISTRY: dict[str, Entry] = {
     "webhook_endpoint": C(endpoint_id="webhook_endpoint"),
     # --- browser: partners
     "partner_customers": Entry("partner", query={"collaborator": "{collaborator}"}),
+    "customers_bulk": Entry(
+        "partner", body={"action": "export", "customers": ["{customer}"], "collaborator": ""}
+    ),
     "customer_add": P(),
     "customer_import": P(),
     "customer_import_template": Entry("partner", query={"kind": "customers"}),

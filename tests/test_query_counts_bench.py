@@ -37,7 +37,7 @@ PAGES = {
 # the database (tenants.branch_cache, issue 28): 3 on the dashboard, 1 on movements.
 PINNED = {
     "dashboard": 14,
-    "customers": 9,
+    "customers": 14,  # the workbench (issue 25): its views, templates, collaborators, products
     "customer detail": 15,
     "customer subscriptions": 8,
     "mrr movements": 7,

@@ -415,6 +415,24 @@ REFERENCES: dict[tuple[str, str, str], Ref] = {
         ),
         NOT_ALPINES,
     ),
+    # a view saved from the customer list: its collaborator filter (issue 25)
+    ("POST", f"{API}/smart-lists/", "filters.collaborator"): Ref(
+        "collaborator",
+        lambda own, value: (
+            f"{API}/smart-lists/",
+            {"name": "x", "filters": {"collaborator": value}},
+        ),
+        NOT_ALPINES,
+    ),
+    ("PATCH", f"{API}/smart-lists/{{id}}/", "filters.collaborator"): Ref(
+        "collaborator",
+        _with_own(
+            f"{API}/smart-lists/{{}}/",
+            lambda own: own.smart_list,
+            lambda own, value: {"filters": {"collaborator": value}},
+        ),
+        NOT_ALPINES,
+    ),
     ("POST", f"{API}/smart-lists/", "filters.product"): Ref(
         "product",
         lambda own, value: (f"{API}/smart-lists/", {"name": "x", "filters": {"product": value}}),

@@ -230,7 +230,7 @@ def test_the_customer_list_takes_a_constant_number_of_queries(
     with django_assert_max_num_queries(len(few)):
         page = client.get("/t/alpine/customers/")
     content = page.content.decode()
-    assert "Davos 11" in content and '<td data-label="Access">Limited</td>' in content
+    assert "Davos 11" in content and '<td class="wb-col-access">Limited</td>' in content
     assert "The partner pays" in content and "Flims 3" in content  # pending, in its section
     assert "Chur SA" not in content.split("Pending invitations")[0]
 
