@@ -39,7 +39,7 @@ class CustomerProfileForm(forms.ModelForm):
         required=False,
         label=gettext_lazy("Country"),
         help_text=gettext_lazy("Two letters (ISO 3166): CH, DE, IT…"),
-        widget=forms.TextInput(attrs={"size": 2, "autocomplete": "country", "placeholder": "CH"}),
+        widget=forms.TextInput(attrs={"size": 2, "autocomplete": "country"}),
     )
 
     class Meta:
@@ -56,6 +56,11 @@ class CustomerProfileForm(forms.ModelForm):
             "address": forms.TextInput(attrs={"autocomplete": "street-address"}),
             "postal_code": forms.TextInput(attrs={"autocomplete": "postal-code"}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A placeholder that cannot be taken for a value (issue 25).
+        self.fields["country"].widget.attrs["placeholder"] = _("e.g. CH")
 
     def clean_email_domains(self):
         domains = [d.lower() for d in self.cleaned_data["email_domains"]]
