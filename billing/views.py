@@ -308,6 +308,16 @@ class OrderPlaceView(BillingView):
             else:
                 context.update(_quote_context(self.org, quote))
                 return self.respond(request, context)
+        elif form.special_prices and "price_reason" not in form.errors:
+            # The reason's rule on what was sent, with the lines' errors (all at once).
+            try:
+                special_prices.special_reason_clean(
+                    org=self.org,
+                    special=form.special_price_given(),
+                    price_reason=form.data.get("price_reason"),
+                )
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
         return self.respond(request, context, status=200 if _is_htmx(request) else 400)
 
     def quote_url(self) -> str:

@@ -125,18 +125,19 @@ class ContractForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        needed = CONTRACT_AMOUNTS.get(data.get("type"), ())
+        # Without a type every amount's own error stays; the service's rules run
+        # anyway (the dates), so every error shows at once.
+        needed = CONTRACT_AMOUNTS.get(data.get("type"), CONTRACT_AMOUNT_FIELDS)
         for name in CONTRACT_AMOUNT_FIELDS:
             if name not in needed:
                 data[name] = None
                 self._errors.pop(name, None)
-        if data.get("type"):
-            try:
-                contract_clean(dict(data))
-            except forms.ValidationError as exc:
-                for name, messages in exc.message_dict.items():
-                    if name not in self._errors:
-                        self.add_error(name if name in self.fields else None, messages)
+        try:
+            contract_clean(dict(data))
+        except forms.ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                if name not in self._errors:
+                    self.add_error(name if name in self.fields else None, messages)
         return data
 
     def contract(self) -> dict:
@@ -266,12 +267,12 @@ class AccessStepForm(GrantForm):
         self.fields["access"].required = False
 
     def clean(self):
-        if "owner_email" in self._errors:
-            return self.cleaned_data
-        if not self.cleaned_data.get("owner_email"):
+        if not self.cleaned_data.get("owner_email") and "owner_email" not in self._errors:
             self._errors.clear()
             self.cleaned_data = {"owner_email": ""}
             return self.cleaned_data
+        # An email given (even a wrong one): the access asked is checked as well,
+        # so every error shows at once.
         data = super().clean()
         if not any(name in self._errors for name in GRANT_FIELDS):
             try:

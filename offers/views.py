@@ -321,9 +321,9 @@ class OfferSendView(OffersView):
         items = list(template.items.all())
         if not items:
             form.add_error("template", _("This template has no items yet: add products first."))
-            return self.respond(request, form, query, status=400)
-        if not ids:
+        if not ids and "customers" not in form.errors:
             form.add_error("customers", _("Choose at least one customer."))
+        if form.errors:  # both at once
             return self.respond(request, form, query, status=400)
         checked = services.send_check(org=self.org, items=items, customer_ids=ids)
         if checked.unknown:

@@ -900,3 +900,53 @@ def test_before_the_owner_answers_the_partner_sees_what_it_entered(world, browse
     # Nothing to post to before they accept, and collaborators and others see a 404.
     assert wizard.client.post(done["Location"], {"action": "profile"}).status_code == 404
     assert browser(world.collaborator).get(done["Location"]).status_code == 404
+
+
+def test_a_contract_shows_every_error_at_once(world, browser, neu):
+    """Issue 25: no type, no name, no start, a fee of -5 and hours of -3 in one answer."""
+    response = browser(world.partner_owner).post(
+        customer_url(neu),
+        {
+            "action": "contract_add",
+            "new-contract-fee": "-5",
+            "new-contract-hours": "-3",
+            "new-contract-ends_on": START.isoformat(),
+        },
+    )
+
+    assert response.status_code == 400
+    form = response.context["contract_form"]
+    assert set(form.errors) >= {"type", "name", "starts_on", "fee", "hours"}
+    page = text(response)
+    assert "Ensure this value is greater than or equal to 0." in page
+    assert page.count("This field is required.") >= 2
+    assert not Contract.unscoped.exists()
+
+
+def test_a_contract_without_a_type_still_checks_its_dates(world, browser, neu):
+    response = browser(world.partner_owner).post(
+        customer_url(neu),
+        {
+            "action": "contract_add",
+            "new-contract-name": "Care",
+            "new-contract-starts_on": START.isoformat(),
+            "new-contract-ends_on": (START - datetime.timedelta(days=1)).isoformat(),
+        },
+    )
+    errors = response.context["contract_form"].errors
+    assert "type" in errors and errors["ends_on"] == ["The end comes after the start."]
+
+
+def test_the_access_step_shows_a_bad_email_and_a_bad_grant_at_once(world, browser):
+    wizard = Wizard(browser(world.partner_owner), world.partner)
+    wizard.start()
+    wizard.post("profile", PROFILE)
+    wizard.skip("contract")
+    wizard.skip("service")
+    wizard.post("contact", CONTACT)
+
+    step = wizard.post("access", {"owner_email": "not-an-email", "access": "limited"})
+
+    assert current_step(step) == "access"
+    assert "Enter a valid email address." in text(step)
+    assert "Limited access lists at least one product." in text(step)

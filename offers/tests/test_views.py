@@ -7,6 +7,7 @@ import datetime
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -773,3 +774,27 @@ def test_every_offers_page_of_another_organization_is_a_404(world, browser, temp
     # And nothing changed anywhere
     assert Offer.unscoped.filter(status=Status.AWAITING_CONFIRMATION).count() == 2
     assert TemplateItem.unscoped.count() == 3
+
+
+def test_a_send_shows_every_error_at_once(world, browser):
+    """Issue 25: no template, no customer and a message too long, in one answer."""
+    grant(world, access="full", payment="customer")
+    sent = browser(world.partner_owner).post(url("offer_send", "alpine"), {"message": "x" * 2001})
+
+    assert sent.status_code == 400
+    assert "Choose a template." in text(sent)
+    assert "Choose at least one customer." in text(sent)
+    assert "Ensure this value has at most 2000 characters" in text(sent)
+    assert not Offer.unscoped.exists()
+
+
+def test_the_send_service_names_a_long_message_and_no_customer_at_once(world, template):
+    with pytest.raises(ValidationError) as refused:
+        services.offer_send_eligible(
+            org=partner(world),
+            template=template,
+            customer_ids=[],
+            message="x" * 2001,
+            all_or_nothing=False,
+        )
+    assert set(refused.value.message_dict) == {"message", "customers"}
