@@ -798,3 +798,68 @@ def test_the_send_service_names_a_long_message_and_no_customer_at_once(world, te
             all_or_nothing=False,
         )
     assert set(refused.value.message_dict) == {"message", "customers"}
+
+
+def test_the_badge_the_overview_and_updates_count_the_same_things(world, browser, template):
+    """Issue 25: the overview said "Nothing is waiting for an answer" while the badge
+    showed 2. All three read offers.selectors.updates_for / updates_count."""
+    grant(world, access="full", payment="customer")
+    delivered(world, template)
+    delivered(world, template)
+    # A partner asks to manage the customer (its owner answers) ...
+    Partnership.unscoped.create(
+        partner=world.other_partner,
+        customer=world.customer,
+        access="limited",
+        status="pending",
+        initiated_by="partner",
+        invitation_email=world.customer_owner.email,
+        invitation_expires_at=timezone.now() + datetime.timedelta(days=14),
+    )
+    # ... and the customer's own invitation waits for a partner: not its answer.
+    Partnership.unscoped.create(
+        partner=world.sub_partner,
+        customer=world.customer,
+        access="limited",
+        status="pending",
+        initiated_by="customer",
+        invitation_expires_at=timezone.now() + datetime.timedelta(days=14),
+    )
+    client = browser(world.customer_owner)
+
+    overview = client.get(url("org_dashboard", "mueller"))
+    updates = client.get(url("updates", "mueller"))
+
+    assert overview.context["updates_count"]() == 3
+    assert '<span class="badge" aria-hidden="true">3</span>' in text(overview)
+    assert 'data-waiting-count="3"' in text(overview)
+    assert "3 things are waiting for your answer." in text(overview)
+    assert "Nothing is waiting" not in text(overview)
+    assert updates.context["updates"]["count"] == 3
+    assert "3 things are waiting for your answer." in text(updates)
+    assert '<span class="badge" aria-hidden="true">3</span>' in text(updates)
+    # The customer's own invitation shows apart, outside the count.
+    assert "Your invitations, waiting for the partner" in text(overview)
+    assert world.sub_partner.name in text(overview)
+
+
+def test_an_admin_sees_the_offers_it_answers_and_the_same_count_everywhere(
+    world, browser, template
+):
+    grant(world, access="full", payment="customer")
+    delivered(world, template)
+    Partnership.unscoped.create(
+        partner=world.other_partner,
+        customer=world.customer,
+        access="limited",
+        status="pending",
+        initiated_by="partner",
+        invitation_expires_at=timezone.now() + datetime.timedelta(days=14),
+    )
+    client = browser(world.customer_admin)  # invitations are for owners
+
+    overview = client.get(url("org_dashboard", "mueller"))
+    updates = client.get(url("updates", "mueller"))
+
+    assert overview.context["updates_count"]() == 1 == updates.context["updates"]["count"]
+    assert 'data-waiting-count="1"' in text(overview)
