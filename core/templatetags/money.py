@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 from django.template.defaultfilters import floatformat
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
@@ -48,3 +49,12 @@ def signed_money(amount: object, currency: str = "") -> str:
     if shown and _parts(amount)[0] > 0:
         return f"+ {shown}"
     return shown
+
+
+PER_PERIOD = {"monthly": _("per month"), "annual": _("per year")}
+
+
+@register.filter
+def per_period(billing_period: str) -> str:
+    """A billing period as the words after an amount: "per month", "per year"."""
+    return str(PER_PERIOD.get(billing_period, billing_period))
