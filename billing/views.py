@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -27,6 +26,7 @@ from billing.models import Earning, Order, Payer, PriceBasis
 from billing.services import orders, special_prices
 from billing.services.orders import PriceChanged
 from catalog.models import Product
+from core.templatetags.money import money
 from partners.selectors import customer_get_for_partner, customers_visible_to
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext
@@ -38,8 +38,8 @@ PARTNER_OR_CUSTOMER = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
 
 
 def _money(currency: str, amount: Decimal) -> str:
-    """An amount as the pages show it, in the active locale's format."""
-    return f"{currency} {floatformat(amount, '2g')}"
+    """An amount as the pages show it (core.templatetags.money: one place)."""
+    return money(amount, currency)
 
 
 def _is_htmx(request: HttpRequest) -> bool:

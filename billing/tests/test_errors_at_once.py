@@ -75,3 +75,26 @@ def test_the_order_service_names_every_problem_of_the_lines_at_once(world, hosti
     assert "Give each product once, with its whole quantity." in messages
     assert any(m.startswith("Quantities go from 1 to") for m in messages)
     assert "Old mail is no longer sold." in messages
+
+
+def test_an_invoice_shows_its_reductions_as_minus_currency_amount(world, browser, hosting):
+    """Issue 25: the discount read "CHF -9.52"; now a minus sign before the currency."""
+    from billing.models import Invoice
+    from billing.services.orders import order_place
+
+    grant(world, access="full", payment="customer")
+    order = order_place(
+        org=org(world.customer_owner, world.customer),
+        customer_id=world.customer.pk,
+        lines=[LineRequest(hosting, 35)],
+    )
+    invoice = Invoice.unscoped.get(order=order)
+
+    page = (
+        browser(world.customer_owner)
+        .get(f"/t/{world.customer.slug}/invoices/{invoice.pk}/")
+        .content.decode()
+    )
+
+    assert 'data-figure="reduction">\N{MINUS SIGN} CHF 86.80<' in page  # 25 % of 347.20
+    assert "CHF -" not in page

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 import offers.urls
 from billing.models import Order
+from catalog.tests.factories import ProductFactory
 from offers import services
 from offers.models import Offer, OfferBatch, OfferTemplate, TemplateItem
 from offers.tests.conftest import grant, org
@@ -863,3 +864,35 @@ def test_an_admin_sees_the_offers_it_answers_and_the_same_count_everywhere(
 
     assert overview.context["updates_count"]() == 1 == updates.context["updates"]["count"]
     assert 'data-waiting-count="1"' in text(overview)
+
+
+def test_monthly_and_annual_items_are_shown_per_period_never_summed(world, browser, template):
+    """Issue 25: "CHF 67.92 per billing period" added an annual domain to monthly
+    items. Each period has its own total."""
+    domain = ProductFactory(
+        code="domain-ch", name=".ch Domain", billing_period="annual", prices={"CHF": "13.00"}
+    )
+    services.template_item_add(
+        org=partner(world),
+        template=template,
+        product=domain,
+        quantity=2,
+        license_mode="relative",
+        term_months=12,
+    )
+    grant(world, access="full", payment="customer")
+    offer = delivered(world, template)
+    client = browser(world.customer_owner)
+
+    page = text(client.get(url("offer_detail", "mueller", offer_id=offer.pk)))
+    updates = text(client.get(url("updates", "mueller")))
+
+    # 35 hostings + 5 mailboxes a month; 2 domains a year
+    monthly = "CHF 280.40 per month"
+    yearly = "CHF 26.00 per year"
+    assert f'data-figure="charged">{monthly} · {yearly}</strong>' in page
+    assert f"{monthly} · {yearly}" in updates
+    assert "per billing period" not in page and "per billing period" not in updates
+    assert "CHF 306.40" not in page and "CHF 306.40" not in updates  # never the sum
+    assert '<tr data-period="monthly">' in page and '<tr data-period="annual">' in page
+    assert "Total per month" in page and "Total per year" in page
