@@ -111,10 +111,15 @@ def _product_clean(
         product_prices_check(is_active=product.is_active, prices=prices)
     with errors.collect():
         ordered_tiers = product_tiers_check(tiers) if tiers is not None else None
-    with errors.collect():
+    edition_ok = True
+    try:
         _edition_check(product)
+    except ValidationError as exc:
+        edition_ok = False
+        errors.add_error(exc)
     with errors.collect():
-        product.full_clean()
+        # The family's rank constraint is the edition check's, named on its field once.
+        product.full_clean(validate_constraints=edition_ok)
     errors.raise_any()
     return ordered_tiers
 

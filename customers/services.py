@@ -130,7 +130,7 @@ def contract_clean(data: dict) -> dict:
     if kind not in CONTRACT_AMOUNTS:
         # The amounts depend on the type; the dates are still checked (all at once).
         errors["type"] = _("Choose a contract type.")
-    needed = CONTRACT_AMOUNTS.get(kind, ())
+    needed = CONTRACT_AMOUNTS.get(kind or "", ())
     for field in CONTRACT_AMOUNT_FIELDS if needed else ():
         value = data.get(field)
         if field in needed and (value is None or value <= Decimal("0")):
