@@ -99,6 +99,10 @@ class OrderLinesForm(forms.Form):
     def price_reason_field(self) -> BoundField | None:
         return self["price_reason"] if self.special_prices else None
 
+    def special_price_given(self) -> bool:
+        """A special unit price was sent on some line (valid or not)."""
+        return any(str(self.data.get(f"unit_price_{n}", "")).strip() for n in range(FORM_LINES))
+
     def price_reason(self) -> str:
         return self.cleaned_data.get("price_reason", "") if self.special_prices else ""
 
@@ -108,9 +112,8 @@ class OrderLinesForm(forms.Form):
         if not self.special_prices and any(
             key.startswith("unit_price_") or key == "price_reason" for key in self.data
         ):
-            raise forms.ValidationError(
-                _("Prices come from the pricing rules; a client cannot set one.")
-            )
+            # Refused, and the lines are still checked: every error shows at once.
+            self.add_error(None, _("Prices come from the pricing rules; a client cannot set one."))
         chosen = 0
         for n in range(FORM_LINES):
             product = cleaned.get(f"product_{n}")

@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -27,6 +26,7 @@ from billing.models import Earning, Order, Payer, PriceBasis
 from billing.services import orders, special_prices
 from billing.services.orders import PriceChanged
 from catalog.models import Product
+from core.templatetags.money import money
 from partners.selectors import customer_get_for_partner, customers_visible_to
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext
@@ -38,8 +38,8 @@ PARTNER_OR_CUSTOMER = (Tenant.Kind.PARTNER, Tenant.Kind.CUSTOMER)
 
 
 def _money(currency: str, amount: Decimal) -> str:
-    """An amount as the pages show it, in the active locale's format."""
-    return f"{currency} {floatformat(amount, '2g')}"
+    """An amount as the pages show it (core.templatetags.money: one place)."""
+    return money(amount, currency)
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -308,6 +308,16 @@ class OrderPlaceView(BillingView):
             else:
                 context.update(_quote_context(self.org, quote))
                 return self.respond(request, context)
+        elif form.special_prices and "price_reason" not in form.errors:
+            # The reason's rule on what was sent, with the lines' errors (all at once).
+            try:
+                special_prices.special_reason_clean(
+                    org=self.org,
+                    special=form.special_price_given(),
+                    price_reason=form.data.get("price_reason"),
+                )
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
         return self.respond(request, context, status=200 if _is_htmx(request) else 400)
 
     def quote_url(self) -> str:

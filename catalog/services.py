@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from catalog.models import Feature, PriceTier, Product, ProductPrice
+from core.exceptions import Errors
 from tenants.audit import audit_record
 from tenants.models import AuditEvent, User
 from tenants.selectors import provider_root
@@ -99,6 +100,30 @@ def _edition_check(product: Product) -> None:
         raise ValidationError({"edition_rank": _("Another edition of this family has this rank.")})
 
 
+def _product_clean(
+    product: Product, *, prices: Mapping[str, Decimal | None], tiers: list[dict] | None
+) -> list[dict] | None:
+    """Every check of a product, all run: their errors are raised together
+    (a form shows them at once). The tiers in order (None: not given)."""
+    errors = Errors()
+    ordered_tiers = None
+    with errors.collect():
+        product_prices_check(is_active=product.is_active, prices=prices)
+    with errors.collect():
+        ordered_tiers = product_tiers_check(tiers) if tiers is not None else None
+    edition_ok = True
+    try:
+        _edition_check(product)
+    except ValidationError as exc:
+        edition_ok = False
+        errors.add_error(exc)
+    with errors.collect():
+        # The family's rank constraint is the edition check's, named on its field once.
+        product.full_clean(validate_constraints=edition_ok)
+    errors.raise_any()
+    return ordered_tiers
+
+
 def _replace_prices(product: Product, prices: Mapping[str, Decimal]) -> None:
     product.prices.all().delete()
     ProductPrice.objects.bulk_create(
@@ -173,10 +198,8 @@ def product_create(
 ) -> Product:
     _require_staff(actor)
     product = Product(**{k: v for k, v in fields.items() if k in PRODUCT_FIELDS})
-    product_prices_check(is_active=product.is_active, prices=prices)
-    ordered_tiers = product_tiers_check(tiers or [])
-    _edition_check(product)
-    product.full_clean()
+    ordered_tiers = _product_clean(product, prices=prices, tiers=tiers or [])
+    assert ordered_tiers is not None
     product.save(force_insert=True)
     _replace_prices(product, prices)
     _replace_tiers(product, ordered_tiers)
@@ -205,12 +228,9 @@ def product_update(
     for field in changed:
         setattr(product, field, fields[field])
     current_prices = {p.currency: p.amount for p in product.prices.all()}
-    product_prices_check(
-        is_active=product.is_active, prices=current_prices if prices is None else prices
+    ordered_tiers = _product_clean(
+        product, prices=current_prices if prices is None else prices, tiers=tiers
     )
-    ordered_tiers = product_tiers_check(tiers) if tiers is not None else None
-    _edition_check(product)
-    product.full_clean()
     product.save(update_fields=[*changed, "updated_at"])
     if prices is not None:
         _replace_prices(product, prices)

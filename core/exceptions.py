@@ -2,6 +2,9 @@
 and portal.views (PermissionDenied → 403, ValidationError → 400, Http404 → 404,
 TooManyAttempts → 429)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -52,3 +55,52 @@ def validation_detail(exc: DjangoValidationError):
             for field, errors in exc.error_dict.items()
         }
     return {"non_field_errors": exc.messages}
+
+
+class Errors:
+    """Every problem of one input, collected and raised once (issue 25: a form
+    shows all its errors at once, not one stage per submit):
+
+        errors = Errors()
+        with errors.collect():
+            prices_check(...)
+        with errors.collect():
+            tiers_check(...)
+        errors.raise_any()
+
+    A check's ValidationError is kept (field → messages) and the next check
+    runs; `raise_any` raises them all as one ValidationError."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, list] = {}
+
+    def add(self, field: str | None, message: object) -> None:
+        self.found.setdefault(field or "__all__", []).append(message)
+
+    def add_error(self, exc: DjangoValidationError) -> None:
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.error_dict.items():
+                for error in errors:
+                    for message in error.messages:
+                        self.add(field, message)
+        else:
+            for message in exc.messages:
+                self.add(None, message)
+
+    @contextmanager
+    def collect(self) -> Iterator[None]:
+        try:
+            yield
+        except DjangoValidationError as exc:
+            if isinstance(exc, TooManyAttempts):
+                raise
+            self.add_error(exc)
+
+    def __bool__(self) -> bool:
+        return bool(self.found)
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise DjangoValidationError(
+                {field: list(messages) for field, messages in self.found.items()}
+            )

@@ -39,7 +39,7 @@ class CustomerProfileForm(forms.ModelForm):
         required=False,
         label=gettext_lazy("Country"),
         help_text=gettext_lazy("Two letters (ISO 3166): CH, DE, IT…"),
-        widget=forms.TextInput(attrs={"size": 2, "autocomplete": "country", "placeholder": "CH"}),
+        widget=forms.TextInput(attrs={"size": 2, "autocomplete": "country"}),
     )
 
     class Meta:
@@ -56,6 +56,11 @@ class CustomerProfileForm(forms.ModelForm):
             "address": forms.TextInput(attrs={"autocomplete": "street-address"}),
             "postal_code": forms.TextInput(attrs={"autocomplete": "postal-code"}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A placeholder that cannot be taken for a value (issue 25).
+        self.fields["country"].widget.attrs["placeholder"] = _("e.g. CH")
 
     def clean_email_domains(self):
         domains = [d.lower() for d in self.cleaned_data["email_domains"]]
@@ -120,18 +125,19 @@ class ContractForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        needed = CONTRACT_AMOUNTS.get(data.get("type"), ())
+        # Without a type every amount's own error stays; the service's rules run
+        # anyway (the dates), so every error shows at once.
+        needed = CONTRACT_AMOUNTS.get(data.get("type"), CONTRACT_AMOUNT_FIELDS)
         for name in CONTRACT_AMOUNT_FIELDS:
             if name not in needed:
                 data[name] = None
                 self._errors.pop(name, None)
-        if data.get("type"):
-            try:
-                contract_clean(dict(data))
-            except forms.ValidationError as exc:
-                for name, messages in exc.message_dict.items():
-                    if name not in self._errors:
-                        self.add_error(name if name in self.fields else None, messages)
+        try:
+            contract_clean(dict(data))
+        except forms.ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                if name not in self._errors:
+                    self.add_error(name if name in self.fields else None, messages)
         return data
 
     def contract(self) -> dict:
@@ -261,12 +267,12 @@ class AccessStepForm(GrantForm):
         self.fields["access"].required = False
 
     def clean(self):
-        if "owner_email" in self._errors:
-            return self.cleaned_data
-        if not self.cleaned_data.get("owner_email"):
+        if not self.cleaned_data.get("owner_email") and "owner_email" not in self._errors:
             self._errors.clear()
             self.cleaned_data = {"owner_email": ""}
             return self.cleaned_data
+        # An email given (even a wrong one): the access asked is checked as well,
+        # so every error shows at once.
         data = super().clean()
         if not any(name in self._errors for name in GRANT_FIELDS):
             try:

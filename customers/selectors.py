@@ -2,6 +2,7 @@
 with its grant and primary contact in a fixed number of queries, and the
 records kept about one customer."""
 
+import datetime
 from typing import TYPE_CHECKING, TypedDict, cast
 
 from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -10,7 +11,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from customers.models import AlertProfile, Contract, ServiceProfile, SlaPolicy
-from partners.models import Partnership
+from partners.models import Partnership, Side
 from partners.selectors import customers_visible_to, grants_active_now
 from tenants.models import Contact, Tenant
 from tenants.selectors import OrgContext, uuid_or_404
@@ -172,3 +173,55 @@ def live_partnerships_prefetch(*, org: OrgContext) -> Prefetch:
         ),
         to_attr="live_partnerships",
     )
+
+
+# Contacts entered with the customer (the wizard's primary contact, POST customers/'s
+# contacts) are written in the same transaction as the partnership request.
+ONBOARDING_WINDOW = datetime.timedelta(minutes=1)
+
+
+class AwaitingOwner(TypedDict):
+    """What a partner sees of a customer it created while the owner has not answered."""
+
+    partnership: Partnership
+    contacts: list[Contact]
+    contracts: list[Contract]
+    service_profile: ServiceProfile | None
+
+
+def customer_awaiting_owner(*, org: OrgContext, customer_id: object) -> AwaitingOwner | None:
+    """A customer this partner created and asked an owner for, who has not answered
+    yet (a pending request of this partner, the customer's origin): before the
+    owner accepts, the partner's owners and admins see what the partner entered
+    itself: its contracts, its service profile and the contacts it entered with
+    the customer, not what the customer's own people may have added since. None
+    for anything else (the caller answers 404, as for a missing id)."""
+    if not org.is_admin or not org.tenant.is_partner:
+        return None
+    partnership = (
+        Partnership.unscoped.select_related("customer")
+        .filter(
+            pk__in=Partnership.unscoped.filter(
+                partner=org.tenant,
+                customer_id=uuid_or_404(customer_id, _("No such customer.")),
+                customer__origin=org.tenant,
+                status=Partnership.Status.PENDING,
+                initiated_by=Side.PARTNER,
+            ).values("pk")
+        )
+        .first()
+    )
+    if partnership is None:
+        return None
+    customer = partnership.customer
+    entered_until = partnership.created_at + ONBOARDING_WINDOW
+    return {
+        "partnership": partnership,
+        "contacts": list(
+            Contact.unscoped.filter(customer=customer, created_at__lte=entered_until).order_by(
+                "-is_primary", "last_name", "first_name"
+            )
+        ),
+        "contracts": list(Contract.unscoped.filter(partner=org.tenant, customer=customer)),
+        "service_profile": service_profile_of(org=org, customer=customer),
+    }

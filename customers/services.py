@@ -128,9 +128,10 @@ def contract_clean(data: dict) -> dict:
     errors = {}
     kind = data.get("type")
     if kind not in CONTRACT_AMOUNTS:
-        raise ValidationError({"type": _("Choose a contract type.")})
-    needed = CONTRACT_AMOUNTS[kind]
-    for field in CONTRACT_AMOUNT_FIELDS:
+        # The amounts depend on the type; the dates are still checked (all at once).
+        errors["type"] = _("Choose a contract type.")
+    needed = CONTRACT_AMOUNTS.get(kind or "", ())
+    for field in CONTRACT_AMOUNT_FIELDS if needed else ():
         value = data.get(field)
         if field in needed and (value is None or value <= Decimal("0")):
             errors[field] = _("This contract type needs an amount above zero.")

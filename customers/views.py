@@ -5,11 +5,12 @@ and alert profiles. Thin: forms parse, services write, selectors read."""
 
 import copy
 import datetime
+import decimal
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateformat import format as date_format
@@ -20,6 +21,7 @@ from formtools.wizard.forms import ManagementForm
 from formtools.wizard.views import SessionWizardView
 
 from core.exceptions import validation_detail
+from core.templatetags.money import money
 from customers import selectors, services
 from customers.forms import (
     AccessStepForm,
@@ -130,12 +132,15 @@ class OnboardingRefused(Exception):
         self.error = error
 
 
-def _display(bound_field, value) -> str:
-    """A cleaned value as the summary shows it ("" hides the row)."""
+def _display(bound_field, value, currency: str = "") -> str:
+    """A cleaned value as the summary shows it ("" hides the row); an amount
+    with the customer's currency ("CHF 450.00")."""
     if value in (None, "", [], False):
         return ""
     if value is True:
         return _("yes")
+    if isinstance(value, decimal.Decimal):
+        return money(value, currency)
     if isinstance(value, datetime.date):
         return date_format(value, "j M Y")
     if isinstance(value, list | tuple):
@@ -191,7 +196,23 @@ class CustomerAddView(OrgViewMixin, SessionWizardView):
             return {"access": Access.FULL}
         return {}
 
+    def get(self, request, *args, **kwargs):
+        """Reopening the wizard resumes it where it was left: the steps are kept
+        in the session until the customer is created or the wizard is cancelled."""
+        current = self.storage.current_step
+        if not self.storage.data.get(self.storage.step_data_key) or current not in (
+            self.get_form_list()
+        ):
+            return super().get(request, *args, **kwargs)
+        data = self.storage.get_step_data(current)
+        return self.render(self.get_form(data=data) if data is not None else self.get_form())
+
     def post(self, request, *args, **kwargs):
+        if request.POST.get("wizard_cancel"):
+            # Cancel: forget every step and go back to the list.
+            self.storage.reset()
+            messages.info(request, _("The new customer was cancelled; nothing was written."))
+            return redirect("partner_customers", slug=self.org.tenant.slug)
         management = ManagementForm(request.POST, prefix=self.prefix)
         if management.is_valid():
             if management.cleaned_data["current_step"] not in self.get_form_list():
@@ -239,11 +260,25 @@ class CustomerAddView(OrgViewMixin, SessionWizardView):
         except ValidationError as exc:
             raise OnboardingRefused(exc) from exc
         messages.success(self.request, _pending_text(partnership))
-        slug = self.org.tenant.slug
-        if partnership.status == Status.ACTIVE:
-            return redirect("customer_detail", slug=slug, customer_id=partnership.customer_id)
-        # Asked of an owner: the customer is managed once they accept.
-        return redirect("partnership_detail", slug=slug, partnership_id=partnership.pk)
+        # The new customer's page, also while its owner has not answered yet: it
+        # then shows what this partner entered (customer_awaiting_owner).
+        return redirect(
+            "customer_detail", slug=self.org.tenant.slug, customer_id=partnership.customer_id
+        )
+
+    def currency(self) -> str:
+        """The currency chosen on the profile step (the organization's until then)."""
+        profile = self.storage.get_step_data("profile") or {}
+        return str(profile.get("profile-currency") or self.org.tenant.currency)
+
+    def get_form(self, step=None, data=None, files=None):
+        form = super().get_form(step, data, files)
+        if (step or self.steps.current) == "contract":
+            currency = self.currency()
+            for name in ContractForm.AMOUNT_FIELDS:
+                field = form.fields[name]
+                field.label = f"{field.label} ({currency})"
+        return form
 
     def render_refusal(self, error: ValidationError):
         """The summary again, with what the service refused and where it was typed."""
@@ -274,12 +309,13 @@ class CustomerAddView(OrgViewMixin, SessionWizardView):
             elif step == "contract" and not data.get("add_contract"):
                 rows = []
             else:
+                currency = self.currency()
                 rows = [
                     (form[name].label, shown)
                     for name, value in data.items()
                     if name in form.fields
                     and name != "add_contract"
-                    and (shown := _display(form[name], value))
+                    and (shown := _display(form[name], value, currency))
                 ]
             sections.append(
                 {
@@ -409,7 +445,23 @@ class CustomerDetailView(CustomerPageMixin, View):
     ACTIONS = ("profile", "service_profile", "contact_add", "contract_add")
 
     def get(self, request, slug, customer_id):
-        return self.render_page(request, self.customer(customer_id))
+        try:
+            customer = self.customer(customer_id)
+        except Http404:
+            # Created by this partner, the owner has not answered: what it entered.
+            awaiting = selectors.customer_awaiting_owner(org=self.org, customer_id=customer_id)
+            if awaiting is None:
+                raise
+            partnership = awaiting["partnership"]
+            context = {
+                "customer": partnership.customer,
+                "partnership": partnership,
+                "contacts": awaiting["contacts"],
+                "contracts": _contract_rows(awaiting["contracts"]),
+                "service_profile": awaiting["service_profile"],
+            }
+            return render(request, "customers/customer_awaiting.html", context)
+        return self.render_page(request, customer)
 
     def post(self, request, slug, customer_id):
         customer = self.customer(customer_id)

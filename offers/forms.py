@@ -114,6 +114,13 @@ class OfferSendForm(forms.Form):
     def clean_template(self) -> OfferTemplate:
         return self.templates[self.cleaned_data["template"]]
 
+    def clean(self):
+        data = super().clean()
+        # Checked with the template, not after it: every error shows at once.
+        if not data.get("all_customers") and not data.get("customers"):
+            self.add_error("customers", gettext("Choose at least one customer."))
+        return data
+
 
 class OfferDeclineForm(forms.Form):
     reason = forms.CharField(

@@ -47,7 +47,7 @@ from billing.services.orders import (
 )
 from catalog.models import Product
 from core.events import event_emit, events_emit
-from core.exceptions import Conflict
+from core.exceptions import Conflict, Errors
 from core.jobs import enqueue_on_commit
 from offers import notifications
 from offers.effects import (
@@ -273,29 +273,30 @@ def _send(
     message: str,
     all_or_nothing: bool,
 ) -> Sent:
+    errors = Errors()  # every problem at once
     message = (message or "").strip()
     if len(message) > 2000:
-        raise ValidationError(
-            {"message": _("At most %(max)s characters.") % {"max": _grouped(2000)}}
-        )
+        errors.add("message", _("At most %(max)s characters.") % {"max": _grouped(2000)})
     ids = list(dict.fromkeys(str(c) for c in customer_ids))
     if not ids:
-        raise ValidationError({"customers": _("Choose at least one customer.")})
-    if len(ids) > MAX_CUSTOMERS_PER_SEND:
-        raise ValidationError(
-            {
-                "customers": _("At most %(max)s per send.")
-                % {"max": _grouped(MAX_CUSTOMERS_PER_SEND)}
-            }
+        errors.add("customers", _("Choose at least one customer."))
+    elif len(ids) > MAX_CUSTOMERS_PER_SEND:
+        errors.add(
+            "customers",
+            _("At most %(max)s per send.") % {"max": _grouped(MAX_CUSTOMERS_PER_SEND)},
         )
-    checked = send_check(org=org, items=items, customer_ids=ids)
-    refused = list(checked.unknown)
-    if checked.skipped and (all_or_nothing or not checked.quotes):
-        refused = [*checked.skipped, *refused]
-    if refused:
-        raise ValidationError(
-            {"customers": [f"{r.customer}: {r.reason}" for r in refused]}, code="refused"
-        )
+    else:
+        checked = send_check(org=org, items=items, customer_ids=ids)
+        refused = list(checked.unknown)
+        if checked.skipped and (all_or_nothing or not checked.quotes):
+            refused = [*checked.skipped, *refused]
+        if refused and not errors:
+            raise ValidationError(
+                {"customers": [f"{r.customer}: {r.reason}" for r in refused]}, code="refused"
+            )
+        for r in refused:
+            errors.add("customers", f"{r.customer}: {r.reason}")
+    errors.raise_any()
     batch = _create_offers(org, name, template, items, checked.quotes, message)
     return Sent(batch, checked.skipped)
 

@@ -327,9 +327,9 @@ class OfferSendView(OffersView):
         items = list(template.items.all())
         if not items:
             form.add_error("template", _("This template has no items yet: add products first."))
-            return self.respond(request, form, query, status=400)
-        if not ids:
+        if not ids and "customers" not in form.errors:
             form.add_error("customers", _("Choose at least one customer."))
+        if form.errors:  # both at once
             return self.respond(request, form, query, status=400)
         checked = services.send_check(org=self.org, items=items, customer_ids=ids)
         if checked.unknown:
@@ -502,13 +502,32 @@ def _offer_figures(offer: Offer, partner_side: bool) -> dict:
         steps += ["cashback_amount"]
     rows = []
     totals = dict.fromkeys(steps, Decimal("0.00"))
+    # Monthly and annual items are never summed into one amount "per billing
+    # period": each period has its own totals ("CHF 12.00 per month · CHF 20.00 per year").
+    by_period: dict[str, dict] = {}
     for item in offer.items.all():
         row = {"item": item}
+        period = by_period.setdefault(
+            item.product.billing_period,
+            {
+                "billing_period": item.product.billing_period,
+                **dict.fromkeys(steps, Decimal("0.00")),
+            },
+        )
         for step in steps:
             row[step] = getattr(item, step)
             totals[step] += row[step]
+            period[step] += row[step]
         rows.append(row)
-    return {"rows": rows, "totals": totals, "shows_charged": shows_charged}
+    periods = [by_period[p] for p in Product.BillingPeriod.values if p in by_period]
+    return {
+        "rows": rows,
+        "totals": totals,
+        # step → [(billing period, amount)], monthly first
+        "per_period": {step: [(p["billing_period"], p[step]) for p in periods] for step in steps},
+        "period_totals": periods,
+        "shows_charged": shows_charged,
+    }
 
 
 def _seen(effect: Effect | None, partner_side: bool) -> SeenEffect | None:

@@ -126,32 +126,6 @@ def _product(
 
 
 def seed_catalog() -> None:
-    _product(
-        "web-hosting",
-        name="Web Hosting",
-        category="hosting",
-        billing_period="monthly",
-        chf="9.92",
-        eur="5.75",
-        tiers=[(35, "0.25")],
-    )
-    _product(
-        "domain-ch",
-        name=".ch Domain",
-        category="domain",
-        billing_period="annual",
-        chf="13.00",
-        eur="11.50",
-    )
-    _product(
-        "mail-pro",
-        name="Mail Pro mailbox",
-        category="email",
-        billing_period="monthly",
-        chf="4.50",
-        eur="3.90",
-        tiers=[(50, "0.10"), (200, "0.20")],
-    )
     feature = {
         code: Feature.objects.get_or_create(code=code, defaults={"name": name})[0]
         for code, name in [
@@ -161,8 +135,45 @@ def seed_catalog() -> None:
             ("patch-management", "Patch management"),
             ("remote-desktop", "Remote desktop"),
             ("auto-discovery", "Auto-discovery"),
+            # Issue 25: every demo product lists its features (Services showed
+            # "No features are listed" for most cards).
+            ("ssl-certificate", "SSL certificate"),
+            ("daily-site-backup", "Daily site backup"),
+            ("dns-management", "DNS management"),
+            ("auto-renewal", "Automatic renewal"),
+            ("spam-filter", "Spam and virus filter"),
+            ("shared-calendars", "Shared calendars"),
         ]
     }
+    _product(
+        "web-hosting",
+        name="Web Hosting",
+        category="hosting",
+        billing_period="monthly",
+        chf="9.92",
+        eur="5.75",
+        tiers=[(35, "0.25")],
+        features=[feature["ssl-certificate"], feature["daily-site-backup"]],
+    )
+    _product(
+        "domain-ch",
+        name=".ch Domain",
+        category="domain",
+        billing_period="annual",
+        chf="13.00",
+        eur="11.50",
+        features=[feature["dns-management"], feature["auto-renewal"]],
+    )
+    _product(
+        "mail-pro",
+        name="Mail Pro mailbox",
+        category="email",
+        billing_period="monthly",
+        chf="4.50",
+        eur="3.90",
+        tiers=[(50, "0.10"), (200, "0.20")],
+        features=[feature["spam-filter"], feature["shared-calendars"]],
+    )
     basic = [feature["file-backup"], feature["cloud-storage"]]
     standard = [*basic, feature["vulnerability-assessment"], feature["remote-desktop"]]
     advanced = [*standard, feature["patch-management"], feature["auto-discovery"]]

@@ -23,10 +23,12 @@ from catalog.services import (
     CURRENCIES,
     MAX_TIER_RATE,
     product_create,
+    product_prices_check,
     product_status_set,
+    product_tiers_check,
     product_update,
 )
-from core.exceptions import validation_detail
+from core.exceptions import Errors, validation_detail
 from portal.provider import PAGE_SIZE, ProviderConsoleMixin
 from tenants.forms import PercentField
 from tenants.web import form_add_service_errors
@@ -211,7 +213,12 @@ class ProductFormView(ProviderConsoleMixin, View):
         product = self._product(product_id)
         forms_ = self._forms(data=request.POST, initial={}, prices={}, tiers=[])
         form, prices_form, tiers, new_features = forms_
-        if all(f.is_valid() for f in forms_):
+        # Every form validated (a list, not a short-circuiting generator), so all
+        # their errors show at once.
+        valid = [f.is_valid() for f in forms_]
+        if not all(valid):
+            self._add_rule_errors(form, prices_form, tiers)
+        else:
             fields = {k: v for k, v in form.cleaned_data.items() if k != "features"}
             features = [{"code": f.code, "name": f.name} for f in form.cleaned_data["features"]]
             features += [
@@ -239,6 +246,20 @@ class ProductFormView(ProviderConsoleMixin, View):
                 messages.success(request, text % {"product": product.name})
                 return redirect("provider_catalog")
         return self._render(request, product, forms_, status=400)
+
+    def _add_rule_errors(self, form, prices_form, tiers) -> None:
+        """The catalog's own rules on what parsed, while a form has errors: a
+        price of 0 or less or tiers out of order show with the fields' errors."""
+        errors = Errors()
+        if prices_form.is_valid():
+            is_active = bool(form.cleaned_data.get("is_active"))
+            with errors.collect():
+                product_prices_check(is_active=is_active, prices=prices_form.prices())
+        if tiers.is_valid():
+            with errors.collect():
+                product_tiers_check([t for t in (f.tier() for f in tiers) if t is not None])
+        if errors:
+            self._add_service_errors(ValidationError(errors.found), form, prices_form, tiers)
 
     def _product(self, product_id) -> Product | None:
         if product_id is None:

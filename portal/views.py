@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from billing.selectors import billing_summary, cashback_balance
-from partners.models import Partnership
+from offers.selectors import updates_for
+from partners.models import Partnership, Side
 from partners.selectors import (
     customers_managed_now,
     customers_visible_count,
@@ -61,12 +62,15 @@ class DashboardView(OrgViewMixin, View):
     def get(self, request, slug):
         tenant = self.org.tenant
         partnerships = partnerships_for(org=self.org)
-        context = {
-            "member_count": members_list(org=self.org).count(),
-            "awaiting": partnerships_awaiting_answer(org=self.org)[:20],
-        }
+        context = {"member_count": members_list(org=self.org).count()}
         if tenant.kind == Tenant.Kind.CUSTOMER:
+            # What waits for the customer's answer: the Updates page's selector and
+            # count (the badge's), then its own invitations waiting for a partner.
             context.update(
+                updates=updates_for(org=self.org),
+                sent_invitations=partnerships_awaiting_answer(org=self.org).filter(
+                    initiated_by=Side.CUSTOMER, status=Partnership.Status.PENDING
+                )[:20],
                 partnerships=partnerships.filter(status=Partnership.Status.ACTIVE),
                 contacts=tenant.contacts.all()[:10],
                 billing=billing_summary(org=self.org),
@@ -74,6 +78,7 @@ class DashboardView(OrgViewMixin, View):
             return render(request, "portal/dashboard_customer.html", context)
         managed = customers_visible_to(org=self.org)
         context.update(
+            awaiting=partnerships_awaiting_answer(org=self.org)[:20],
             managed_count=customers_visible_count(org=self.org),
             tree_customer_count=_tree_customers(tenant).count(),
             sub_partner_count=tenant_descendants(tenant=tenant, kind=Tenant.Kind.PARTNER).count(),

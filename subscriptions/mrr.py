@@ -484,7 +484,8 @@ def _attach_changes(
             by_customer[sub.customer_id]["subscriptions"].append(
                 {
                     "id": sub.id,
-                    "product": sub.product.code,
+                    "product": sub.product.code,  # the API's
+                    "product_name": sub.product.name,  # the page's (issue 25: names, not codes)
                     "quantity": sub.quantity,
                     "starts_on": sub.starts_on,
                     "ends_on": sub.ends_on,

@@ -19,6 +19,7 @@ features stay locked, and with upsell on the edition that has them is offered).
 """
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -28,7 +29,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import OrderLine
-from catalog.models import Feature, Product
+from billing.pricing import order_terms, tier_rate, waterfall
+from catalog.models import Feature, Product, ProductPrice
+from partners.models import Side
 from partners.selectors import ManagingGrants, customer_get_for_partner, customers_visible_to
 from subscriptions.models import Subscription, SubscriptionChange
 from tenants.models import Role, Tenant
@@ -237,6 +240,50 @@ def locked_feature_get(
             if not feature_line.available and feature_line.feature.code == feature_code:
                 return line, feature_line
     raise Http404("No such feature.")
+
+
+@dataclass(frozen=True)
+class EditionPrice:
+    """What the customer itself would pay for the unlocking edition, for the
+    units it has now, per the edition's billing period (excl. VAT)."""
+
+    currency: str
+    quantity: int
+    unit_price: Decimal
+    amount: Decimal
+    billing_period: str
+
+
+def edition_price(*, customer: Tenant, line: ServiceLine, edition: Product) -> EditionPrice | None:
+    """The price of `edition` for the customer's units of the service (SPEC §7's
+    rule, billing.pricing): the customer ordering it pays the public price of
+    the degressive tier its units reach, whoever manages the product — never a
+    partner's preferential price or margin. None when the edition has no price
+    in the customer's currency."""
+    price = ProductPrice.objects.filter(product=edition, currency=customer.currency).first()
+    if price is None:
+        return None
+    quantity = line.quantity
+    elsewhere = sum(
+        s.quantity
+        for s in Subscription.unscoped.active_on(timezone.localdate()).filter(
+            customer=customer, product=edition
+        )
+    )
+    priced = waterfall(
+        unit_price=price.amount,
+        quantity=quantity,
+        tier_rate=tier_rate(edition.tiers.all(), quantity=quantity, elsewhere=elsewhere),
+        discount_rate=Decimal("0"),
+    )
+    terms = order_terms(access=None, payment=None, ordered_by=Side.CUSTOMER)
+    return EditionPrice(
+        currency=customer.currency,
+        quantity=quantity,
+        unit_price=priced.public_unit_price,
+        amount=terms.charged(priced),
+        billing_period=edition.billing_period,
+    )
 
 
 # --- the partner's side -------------------------------------------------------------

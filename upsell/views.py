@@ -96,7 +96,16 @@ class FeatureDialogView(LockedFeatureView):
             org=self.org, subscription_id=subscription_id, feature_code=feature_code
         )
         in_dialog = _is_htmx(request)
-        context = {"line": line, "feature_line": feature_line, "in_dialog": in_dialog}
+        context = {
+            "line": line,
+            "feature_line": feature_line,
+            "in_dialog": in_dialog,
+            "price": selectors.edition_price(
+                customer=self.org.tenant, line=line, edition=feature_line.unlocked_by
+            )
+            if feature_line.unlocked_by is not None
+            else None,
+        }
         template = "upsell/_feature.html" if in_dialog else "upsell/feature.html"
         return self.render_page(request, template, context)
 

@@ -25,7 +25,7 @@ from billing.selectors import live_quantities, order_customer_get
 from billing.services.invoices import invoice_issue, invoices_issue
 from catalog.models import Product
 from core.events import events_emit
-from core.exceptions import Conflict
+from core.exceptions import Conflict, Errors
 from partners.models import Access, Partnership, Side
 from partners.selectors import managing_partnership
 from partners.services import partner_grant
@@ -182,26 +182,28 @@ def _unit_price(product: Product, currency: str) -> Decimal:
 
 
 def _clean_lines(lines: Sequence[LineRequest]) -> None:
+    """Every problem of the lines at once (a form shows them together)."""
     if not lines:
         raise ValidationError({"lines": _("Order at least one product.")})
+    errors = Errors()
     if len(lines) > MAX_LINES:
-        raise ValidationError(
-            {"lines": _("At most %(count)s lines per order.") % {"count": MAX_LINES}}
-        )
+        errors.add("lines", _("At most %(count)s lines per order.") % {"count": MAX_LINES})
     codes = [line.product.code for line in lines]
     if len(set(codes)) != len(codes):
-        raise ValidationError({"lines": _("Give each product once, with its whole quantity.")})
+        errors.add("lines", _("Give each product once, with its whole quantity."))
+    if any(not 1 <= line.quantity <= MAX_QUANTITY for line in lines):
+        errors.add("lines", _("Quantities go from 1 to %(max)s.") % {"max": MAX_QUANTITY})
     for line in lines:
-        if not 1 <= line.quantity <= MAX_QUANTITY:
-            raise ValidationError(
-                {"lines": _("Quantities go from 1 to %(max)s.") % {"max": MAX_QUANTITY}}
-            )
         if not line.product.is_active:
-            raise ValidationError(
-                {"lines": _("%(product)s is no longer sold.") % {"product": line.product.name}}
+            errors.add(
+                "lines", _("%(product)s is no longer sold.") % {"product": line.product.name}
             )
-        if line.subscription is not None and line.subscription.product_id != line.product.pk:
-            raise ValidationError({"lines": _("A line bills a subscription of its own product.")})
+    if any(
+        line.subscription is not None and line.subscription.product_id != line.product.pk
+        for line in lines
+    ):
+        errors.add("lines", _("A line bills a subscription of its own product."))
+    errors.raise_any()
 
 
 def ordering_side(
@@ -281,11 +283,15 @@ def quote_build(
     )
     discount_rate = partnership.partner.discount_rate if partnership else Decimal("0")
     quoted = []
+    unpriced = Errors()  # every product without a price, named at once
     for line in lines:
         if line.special_price is not None:  # staff's: the public unit price, no tier
             unit_price, rate = line.special_price, Decimal("0")
         else:
-            unit_price = _unit_price(line.product, customer.currency)
+            with unpriced.collect():
+                unit_price = _unit_price(line.product, customer.currency)
+            if unpriced:
+                continue
             rate = tier_rate(
                 line.product.tiers.all(),
                 quantity=line.quantity,
@@ -303,6 +309,7 @@ def quote_build(
         if line.subscription is None and line.ends_on is not None:  # opens one with a last day
             priced = _first_period(terms, priced, line.ends_on)
         quoted.append(priced)
+    unpriced.raise_any()
     return Quote(
         customer=customer,
         currency=customer.currency,

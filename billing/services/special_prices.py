@@ -36,7 +36,16 @@ def special_prices_check(
 ) -> str:
     """The reason, cleaned, when the lines carry special prices: for staff only
     (403), with a reason (400); a reason without a special price is a 400 too."""
-    special = [line for line in lines if line.special_price is not None]
+    return special_reason_clean(
+        org=org,
+        special=any(line.special_price is not None for line in lines),
+        price_reason=price_reason,
+    )
+
+
+def special_reason_clean(*, org: OrgContext, special: bool, price_reason: str | None) -> str:
+    """`special_prices_check`'s rule on the reason, given whether a line carries a
+    special price (the order page runs it too while the lines have errors)."""
     reason = (price_reason or "").strip()
     if not special:
         if reason:

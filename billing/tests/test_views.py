@@ -406,7 +406,7 @@ def test_a_credit_note_shows_negative_amounts(world, browser, hosting):
     )
 
     assert f"Credit note {credit_note.number}" in page
-    assert 'data-figure="invoice-total">CHF -260.40' in page
+    assert 'data-figure="invoice-total">\u2212 CHF 260.40' in page
     assert (
         f'Credits invoice <a href="{url("invoice_detail", "mueller", invoice_id=own_invoice(order).pk)}">'
         in page

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 import customers.urls
 import partners.urls
+from catalog.tests.factories import ProductFactory
 from customers import services
 from customers import views as customer_views
 from customers.models import AlertProfile, Contract, ServiceProfile, SlaPolicy
@@ -140,7 +141,7 @@ def test_the_wizard_walks_every_step_and_onboards_an_unclaimed_customer_once(
     summary = text(step)
     for shown in ("Hotel Alpenblick", "Grindelwald", "CH", "alpenblick.ch, hotel.ch", "Care"):
         assert shown in summary
-    assert "Retainer / flat fee" in summary and "450.00" in summary and "Gold" in summary
+    assert "Retainer / flat fee" in summary and "CHF 450.00" in summary and "Gold" in summary
     assert "Unclaimed: you manage it at once" in summary
     assert not Tenant.objects.filter(name="Hotel Alpenblick").exists()  # nothing yet
 
@@ -191,9 +192,8 @@ def test_an_owner_asks_the_customers_owner_for_access_and_the_owner_is_emailed(
     with django_capture_on_commit_callbacks(execute=True):
         done = wizard.post("confirm")
     partnership = Partnership.unscoped.get(customer__name="Hotel Alpenblick")
-    assert done["Location"] == reverse(
-        "partnership_detail", kwargs={"slug": "alpine", "partnership_id": partnership.pk}
-    )
+    # The new customer's page, even while the owner has not answered (issue 25).
+    assert done["Location"] == customer_url(partnership.customer)
     assert (
         partnership.status == "pending" and partnership.invitation_email == "chef@alpenblick.test"
     )
@@ -458,7 +458,7 @@ def test_contracts_are_added_edited_and_removed(world, browser, neu):
     assert "The contract “Care” was added." in messages_of(added)
     contract = Contract.unscoped.get(customer=neu)
     assert contract.fee == Decimal("450") and contract.hours is None
-    assert "Monthly fee 450.00" in text(added)
+    assert "Monthly fee CHF 450.00" in text(added)
     assert 'data-confirm="Remove the contract “Care”?' in text(added)
 
     edit_url = reverse("customer_contract", args=["alpine", neu.pk, contract.pk])
@@ -776,3 +776,177 @@ def test_onboarding_normalizes_email_domains_and_refuses_an_at_sign(world):
         onboard(world, name="At AG", email_domains=["@at.ch"])
     assert "email_domains" in error.value.message_dict
     assert not Tenant.objects.filter(name="At AG").exists()
+
+
+# --- the wizard after issue 25 ---------------------------------------------------------
+
+
+def test_reopening_the_wizard_resumes_where_it_was_left_until_cancelled(world, browser):
+    wizard = Wizard(browser(world.partner_owner), world.partner)
+    wizard.start()
+    wizard.post("profile", PROFILE)
+    step = wizard.post("contract", {"add_contract": "on", "type": "retainer", "name": "Care"})
+    assert current_step(step) == "contract"  # the start date is missing
+    reopened = wizard.start()
+    assert current_step(reopened) == "contract"
+    # What the finished steps hold is still there.
+    assert 'value="Hotel Alpenblick"' in text(wizard.back("contract"))
+    wizard.post("profile", PROFILE)
+    wizard.skip("contract")
+    reopened = wizard.start()
+    assert current_step(reopened) == "service"
+    back = wizard.back("service")
+    assert current_step(back) == "contract"
+
+    cancelled = wizard.client.post(ADD_URL, {"wizard_cancel": "1"})
+
+    assert cancelled.status_code == 302 and cancelled["Location"] == "/t/alpine/customers/"
+    assert current_step(wizard.start()) == "profile"
+    assert 'value="Hotel Alpenblick"' not in text(wizard.start())
+    assert not Tenant.objects.filter(name="Hotel Alpenblick").exists()
+
+
+def test_the_wizard_shows_amounts_with_the_customers_currency(world, browser):
+    wizard = Wizard(browser(world.partner_owner), world.partner)
+    wizard.start()
+    wizard.post("profile", {**PROFILE, "currency": "EUR"})
+    contract = wizard.client.get(ADD_URL)
+    assert "Monthly fee (EUR)" in text(contract) and "Hourly rate (EUR)" in text(contract)
+    wizard.post(
+        "contract",
+        {
+            "add_contract": "on",
+            "type": "retainer",
+            "name": "Care",
+            "starts_on": START.isoformat(),
+            "fee": "450",
+        },
+    )
+    wizard.skip("service")
+    wizard.post("contact", CONTACT)
+    summary = text(wizard.post("access", {"owner_email": ""}))
+    assert "EUR 450.00" in summary
+    assert ">450<" not in summary
+
+
+def test_the_country_placeholder_cannot_be_taken_for_a_value(world, browser):
+    page = text(Wizard(browser(world.partner_owner), world.partner).start())
+    assert 'placeholder="e.g. CH"' in page and 'placeholder="CH"' not in page
+
+
+def test_full_access_ignores_products_and_the_products_sit_in_their_own_box(world, browser):
+    product = ProductFactory()
+    wizard = Wizard(browser(world.partner_owner), world.partner)
+    wizard.start()
+    wizard.post("profile", PROFILE)
+    wizard.skip("contract")
+    wizard.skip("service")
+    access_step = wizard.post("contact", CONTACT)
+    # The checkboxes are in .grant-products, which the page hides unless limited is chosen.
+    assert 'class="grant-products"' in text(access_step)
+    wizard.post(
+        "access",
+        {
+            "owner_email": "chef@alpenblick.test",
+            "access": "full",
+            "payment": "customer",
+            "products": [product.pk],
+        },
+    )
+    wizard.post("confirm")
+    partnership = Partnership.unscoped.get(customer__name="Hotel Alpenblick")
+    assert partnership.access == "full" and not partnership.products.exists()
+    assert partnership.requested["products"] == []
+
+
+def test_before_the_owner_answers_the_partner_sees_what_it_entered(world, browser):
+    wizard = Wizard(browser(world.partner_owner), world.partner)
+    wizard.start()
+    wizard.post("profile", PROFILE)
+    wizard.post(
+        "contract",
+        {
+            "add_contract": "on",
+            "type": "retainer",
+            "name": "Care",
+            "starts_on": START.isoformat(),
+            "fee": "450",
+        },
+    )
+    wizard.skip("service")
+    wizard.post("contact", CONTACT)
+    wizard.post(
+        "access", {"owner_email": "chef@alpenblick.test", "access": "full", "payment": "customer"}
+    )
+    done = wizard.post("confirm")
+    customer = Tenant.objects.get(name="Hotel Alpenblick")
+    assert done["Location"] == customer_url(customer)
+
+    page = wizard.client.get(done["Location"])
+
+    assert page.status_code == 200 and "data-awaiting-owner" in text(page)
+    assert "Care" in text(page) and "CHF 450.00" in text(page)
+    assert "Anna Muster" in text(page) and "anna@alpenblick.test" in text(page)
+    assert 'name="action"' not in text(page)  # nothing to change before they accept
+    # A contact the customer's people add later is theirs, not shown to the partner.
+    Contact.unscoped.create(
+        customer=customer,
+        first_name="Later",
+        last_name="Added",
+        created_at=Partnership.unscoped.get(customer=customer).created_at
+        + datetime.timedelta(hours=1),
+    )
+    assert "Later" not in text(wizard.client.get(done["Location"]))
+    # Nothing to post to before they accept, and collaborators and others see a 404.
+    assert wizard.client.post(done["Location"], {"action": "profile"}).status_code == 404
+    assert browser(world.collaborator).get(done["Location"]).status_code == 404
+
+
+def test_a_contract_shows_every_error_at_once(world, browser, neu):
+    """Issue 25: no type, no name, no start, a fee of -5 and hours of -3 in one answer."""
+    response = browser(world.partner_owner).post(
+        customer_url(neu),
+        {
+            "action": "contract_add",
+            "new-contract-fee": "-5",
+            "new-contract-hours": "-3",
+            "new-contract-ends_on": START.isoformat(),
+        },
+    )
+
+    assert response.status_code == 400
+    form = response.context["contract_form"]
+    assert set(form.errors) >= {"type", "name", "starts_on", "fee", "hours"}
+    page = text(response)
+    assert "Ensure this value is greater than or equal to 0." in page
+    assert page.count("This field is required.") >= 2
+    assert not Contract.unscoped.exists()
+
+
+def test_a_contract_without_a_type_still_checks_its_dates(world, browser, neu):
+    response = browser(world.partner_owner).post(
+        customer_url(neu),
+        {
+            "action": "contract_add",
+            "new-contract-name": "Care",
+            "new-contract-starts_on": START.isoformat(),
+            "new-contract-ends_on": (START - datetime.timedelta(days=1)).isoformat(),
+        },
+    )
+    errors = response.context["contract_form"].errors
+    assert "type" in errors and errors["ends_on"] == ["The end comes after the start."]
+
+
+def test_the_access_step_shows_a_bad_email_and_a_bad_grant_at_once(world, browser):
+    wizard = Wizard(browser(world.partner_owner), world.partner)
+    wizard.start()
+    wizard.post("profile", PROFILE)
+    wizard.skip("contract")
+    wizard.skip("service")
+    wizard.post("contact", CONTACT)
+
+    step = wizard.post("access", {"owner_email": "not-an-email", "access": "limited"})
+
+    assert current_step(step) == "access"
+    assert "Enter a valid email address." in text(step)
+    assert "Limited access lists at least one product." in text(step)

@@ -7,6 +7,7 @@ import datetime
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 import offers.urls
 from billing.models import Order
+from catalog.tests.factories import ProductFactory
 from offers import services
 from offers.models import Offer, OfferBatch, OfferTemplate, TemplateItem
 from offers.tests.conftest import grant, org
@@ -773,3 +775,126 @@ def test_every_offers_page_of_another_organization_is_a_404(world, browser, temp
     # And nothing changed anywhere
     assert Offer.unscoped.filter(status=Status.AWAITING_CONFIRMATION).count() == 2
     assert TemplateItem.unscoped.count() == 3
+
+
+def test_a_send_shows_every_error_at_once(world, browser):
+    """Issue 25: no template, no customer and a message too long, in one answer."""
+    grant(world, access="full", payment="customer")
+    sent = browser(world.partner_owner).post(url("offer_send", "alpine"), {"message": "x" * 2001})
+
+    assert sent.status_code == 400
+    assert "Choose a template." in text(sent)
+    assert "Choose at least one customer." in text(sent)
+    assert "Ensure this value has at most 2000 characters" in text(sent)
+    assert not Offer.unscoped.exists()
+
+
+def test_the_send_service_names_a_long_message_and_no_customer_at_once(world, template):
+    with pytest.raises(ValidationError) as refused:
+        services.offer_send_eligible(
+            org=partner(world),
+            template=template,
+            customer_ids=[],
+            message="x" * 2001,
+            all_or_nothing=False,
+        )
+    assert set(refused.value.message_dict) == {"message", "customers"}
+
+
+def test_the_badge_the_overview_and_updates_count_the_same_things(world, browser, template):
+    """Issue 25: the overview said "Nothing is waiting for an answer" while the badge
+    showed 2. All three read offers.selectors.updates_for / updates_count."""
+    grant(world, access="full", payment="customer")
+    delivered(world, template)
+    delivered(world, template)
+    # A partner asks to manage the customer (its owner answers) ...
+    Partnership.unscoped.create(
+        partner=world.other_partner,
+        customer=world.customer,
+        access="limited",
+        status="pending",
+        initiated_by="partner",
+        invitation_email=world.customer_owner.email,
+        invitation_expires_at=timezone.now() + datetime.timedelta(days=14),
+    )
+    # ... and the customer's own invitation waits for a partner: not its answer.
+    Partnership.unscoped.create(
+        partner=world.sub_partner,
+        customer=world.customer,
+        access="limited",
+        status="pending",
+        initiated_by="customer",
+        invitation_expires_at=timezone.now() + datetime.timedelta(days=14),
+    )
+    client = browser(world.customer_owner)
+
+    overview = client.get(url("org_dashboard", "mueller"))
+    updates = client.get(url("updates", "mueller"))
+
+    assert overview.context["updates_count"]() == 3
+    assert '<span class="badge" aria-hidden="true">3</span>' in text(overview)
+    assert 'data-waiting-count="3"' in text(overview)
+    assert "3 things are waiting for your answer." in text(overview)
+    assert "Nothing is waiting" not in text(overview)
+    assert updates.context["updates"]["count"] == 3
+    assert "3 things are waiting for your answer." in text(updates)
+    assert '<span class="badge" aria-hidden="true">3</span>' in text(updates)
+    # The customer's own invitation shows apart, outside the count.
+    assert "Your invitations, waiting for the partner" in text(overview)
+    assert world.sub_partner.name in text(overview)
+
+
+def test_an_admin_sees_the_offers_it_answers_and_the_same_count_everywhere(
+    world, browser, template
+):
+    grant(world, access="full", payment="customer")
+    delivered(world, template)
+    Partnership.unscoped.create(
+        partner=world.other_partner,
+        customer=world.customer,
+        access="limited",
+        status="pending",
+        initiated_by="partner",
+        invitation_expires_at=timezone.now() + datetime.timedelta(days=14),
+    )
+    client = browser(world.customer_admin)  # invitations are for owners
+
+    overview = client.get(url("org_dashboard", "mueller"))
+    updates = client.get(url("updates", "mueller"))
+
+    assert overview.context["updates_count"]() == 1 == updates.context["updates"]["count"]
+    assert 'data-waiting-count="1"' in text(overview)
+
+
+def test_monthly_and_annual_items_are_shown_per_period_never_summed(world, browser, template):
+    """Issue 25: "CHF 67.92 per billing period" added an annual domain to monthly
+    items. Each period has its own total."""
+    domain = ProductFactory(
+        code="domain-ch", name=".ch Domain", billing_period="annual", prices={"CHF": "13.00"}
+    )
+    services.template_item_add(
+        org=partner(world),
+        template=template,
+        product=domain,
+        quantity=2,
+        license_mode="relative",
+        term_months=12,
+    )
+    grant(world, access="full", payment="customer")
+    offer = delivered(world, template)
+    client = browser(world.customer_owner)
+
+    page = text(client.get(url("offer_detail", "mueller", offer_id=offer.pk)))
+    updates = text(client.get(url("updates", "mueller")))
+
+    # 35 hostings + 5 mailboxes a month; 2 domains a year
+    monthly = "CHF 280.40 per month"
+    yearly = "CHF 26.00 per year"
+    assert f'data-figure="charged">{monthly} · {yearly}</strong>' in page
+    assert f"{monthly} · {yearly}" in updates
+    assert "excl. VAT, per billing period" not in page + updates
+    # never the sum as a price per period (what accepting settles today is a sum of money)
+    assert "306.40 per" not in page + updates
+    assert 'data-figure="charged">CHF 306.40' not in page + updates
+    assert '<tr data-period="monthly">' in page and '<tr data-period="annual">' in page
+    assert "Total per month" in page and "Total per year" in page

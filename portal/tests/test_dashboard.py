@@ -72,12 +72,14 @@ def test_the_customer_overview_lists_its_partners(world, browser):
         payment="customer",
     )
     page = browser(world.customer_owner).get("/t/mueller/").content.decode()
-    assert "Alpine IT" in page and "you invited them" in page
+    # The customer's own invitation waits for the partner: listed apart, not counted.
+    assert "Alpine IT" in page and "Your invitations, waiting for the partner" in page
+    assert 'data-waiting-count="0"' in page
     services.partnership_accept(
         org=ctx(world.partner_owner, world.partner), partnership=partnership
     )
     page = browser(world.customer_user).get("/t/mueller/").content.decode()
-    assert "Alpine IT" in page and "Nothing is waiting for an answer." in page
+    assert "Alpine IT" in page and "Nothing is waiting for your answer." in page
 
 
 def test_another_organizations_dashboard_is_a_404(world, browser):

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from billing.services import renewals
 from billing.services.orders import LineRequest, order_place
 from catalog.models import Feature, PriceTier, Product
+from catalog.services import product_create
 from catalog.tests.factories import ProductFactory
 from subscriptions.services import subscription_build
 from tenants.models import AuditEvent, Role
@@ -371,3 +372,37 @@ def test_the_catalog_speaks_italian_and_german(world, browser, language):
     }[language]
     assert expected[0] in listed.content.decode()
     assert expected[1] in form.content.decode()
+
+
+def test_every_error_of_the_product_page_shows_at_once(world, browser):
+    """Issue 25: a missing name, a tier from -3 units and a price of -5 came one
+    submit after another (the forms were validated one after the other)."""
+    response = browser(world.staff).post(
+        NEW, product_form(**{"name": "", "tiers-1-min_quantity": "-3", "price-CHF": "-5"})
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "This field is required." in page  # the name
+    assert "Ensure this value is greater than or equal to 1." in page  # the tier
+    assert "A price is more than 0." in page  # the catalog's rule, at once
+    assert not Product.objects.exists()
+
+
+def test_the_catalog_service_names_every_problem_at_once(world):
+    with pytest.raises(ValidationError) as refused:
+        product_create(
+            actor=world.staff,
+            name="",
+            code="backup-standard",
+            category="backup",
+            billing_period="monthly",
+            is_active=True,
+            prices={"CHF": Decimal("-5")},
+            tiers=[{"min_quantity": 1, "rate": Decimal("0.1")}],
+        )
+
+    errors = refused.value.message_dict
+    assert "A price is more than 0." in errors["prices"]
+    assert any("A tier starts from 2 units" in m for m in errors["tiers"])
+    assert "name" in errors

@@ -440,3 +440,18 @@ def test_a_member_without_the_buyer_flag_neither_ends_nor_cancels(world, browser
     assert (edited.status_code, cancelled.status_code) == (403, 403)
     subscription.refresh_from_db()
     assert (subscription.ends_on, subscription.cancelled_at) == (None, None)
+
+
+def test_drill_down_names_products_and_signs_each_change(world, browser, managed, product):
+    """Issue 25: the drill-down showed product codes; a change reads "+ 347.20"."""
+    subscribe(world, managed, product, starts_on=TODAY)
+
+    drill = text(
+        browser(world.partner_owner).get(
+            reverse("mrr_movements", kwargs={"slug": "alpine"}), {"month": f"{TODAY:%Y-%m}"}
+        )
+    )
+
+    assert "35 \N{MULTIPLICATION SIGN} Mail Pro (" in drill
+    assert product.code not in drill
+    assert ">+ 347.20<" in drill

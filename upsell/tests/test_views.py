@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 import upsell.urls
+from catalog.models import PriceTier
 from catalog.tests.factories import ProductFactory
 from offers.models import Offer
 from partners.services import collaborators_set
@@ -594,3 +595,42 @@ def test_the_services_page_takes_the_same_queries_for_1_or_6_subscriptions(
     assert page.count('<article class="service"') == 6
     assert len(tags(page)) == (2 if upsell_on else 0)
     assert page.count('class="upsell-tag"') == (2 + 5 * 2 if upsell_on else 0)
+
+
+def test_the_dialog_shows_the_customers_own_price_of_the_unlocking_edition(
+    world, shop, family, browser
+):
+    """Issue 25: the locked feature's dialog showed no price. Protect Advanced at
+    CHF 10.00 a unit, 10 % off from 10 units: CHF 90.00 a month for Seeblick's 10
+    units — its public price, never Lakeside's preferential one."""
+    PriceTier.objects.create(product=family.advanced, min_quantity=10, rate="0.10")
+    world.sub_partner.discount_rate = "0.20"
+    world.sub_partner.save(update_fields=["discount_rate"])
+    switch(world, shop)
+
+    fragment = text(
+        browser(shop.members["user, buyer"]).get(
+            feature_url("service_feature", shop, "patch-management"), **HTMX
+        )
+    )
+
+    assert 'data-figure="edition-price"' in fragment
+    assert "Protect Advanced for your 10 units: <strong>CHF 90.00 per month</strong>" in fragment
+    assert "72.00" not in fragment  # the partner's preferential price stays its own
+
+
+def test_services_lists_the_catalog_features_and_names_the_subscriptions_of_a_product(
+    world, shop, family, browser
+):
+    ordered(shop.customer, family.standard, 5)
+    ordered(shop.customer, family.standard, 2)
+    bare = ProductFactory(code="mail", name="Mail", description="Mailboxes on our servers.")
+    ordered(shop.customer, bare, 3)
+
+    page = text(browser(shop.members["user, buyer"]).get(url("services", "seeblick")))
+
+    assert page.count('<article class="service"') == 2
+    assert "17 units" in page and 'data-subscriptions="3"' in page
+    assert "in 3 subscriptions" in page
+    assert 'data-feature="file-backup"' in page  # from the catalog's features
+    assert "Mailboxes on our servers." in page  # a product without features: its description
