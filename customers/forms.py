@@ -8,8 +8,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from customers.models import (
-    CONTRACT_AMOUNT_FIELDS,
     CONTRACT_AMOUNTS,
+    CONTRACT_OPTIONAL,
+    CONTRACT_TERM_FIELDS,
     AlertProfile,
     Contract,
     SlaPolicy,
@@ -108,21 +109,37 @@ class ContractForm(forms.Form):
     hourly_rate = _decimal(gettext_lazy("Hourly rate"))
     hours = _decimal(gettext_lazy("Hours in the block"))
     amount = _decimal(gettext_lazy("Amount"))
+    unit_price = _decimal(gettext_lazy("Price per unit and month"))
+    quantity = _decimal(gettext_lazy("Units (devices or GB)"))
+    warning_threshold = _decimal(gettext_lazy("Warn when the balance falls below (optional)"))
+    bills_on = forms.DateField(
+        label=gettext_lazy("Billing date (optional, else the start)"),
+        required=False,
+        widget=DATE_INPUT,
+    )
 
-    AMOUNT_FIELDS = CONTRACT_AMOUNT_FIELDS
+    AMOUNT_FIELDS = CONTRACT_TERM_FIELDS
 
     def amount_fields(self):
-        """The amount inputs, each with the types that ask for it (for the page's script)."""
+        """The term inputs, each with the types that ask for it (for the page's script)."""
         return [
-            (self[name], " ".join(t for t, needed in CONTRACT_AMOUNTS.items() if name in needed))
-            for name in CONTRACT_AMOUNT_FIELDS
+            (
+                self[name],
+                " ".join(
+                    t
+                    for t in CONTRACT_AMOUNTS
+                    if name in CONTRACT_AMOUNTS[t] or name in CONTRACT_OPTIONAL.get(t, ())
+                ),
+            )
+            for name in CONTRACT_TERM_FIELDS
         ]
 
     def clean(self):
         data = super().clean()
-        needed = CONTRACT_AMOUNTS.get(data.get("type"), ())
-        for name in CONTRACT_AMOUNT_FIELDS:
-            if name not in needed:
+        kind = data.get("type")
+        kept = (*CONTRACT_AMOUNTS.get(kind, ()), *CONTRACT_OPTIONAL.get(kind, ()))
+        for name in CONTRACT_TERM_FIELDS:
+            if name not in kept:
                 data[name] = None
                 self._errors.pop(name, None)
         if data.get("type"):
@@ -137,7 +154,7 @@ class ContractForm(forms.Form):
     def contract(self) -> dict:
         return {
             name: self.cleaned_data.get(name)
-            for name in ("type", "name", "starts_on", "ends_on", *CONTRACT_AMOUNT_FIELDS)
+            for name in ("type", "name", "starts_on", "ends_on", *CONTRACT_TERM_FIELDS)
         }
 
 
