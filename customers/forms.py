@@ -2,6 +2,7 @@
 views show a service's errors inline."""
 
 import re
+from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext as _
@@ -15,8 +16,8 @@ from customers.models import (
     Contract,
     SlaPolicy,
 )
-from customers.selectors import alert_profiles, sla_policies
-from customers.services import contract_clean
+from customers.selectors import alert_profiles, sla_policies, technicians
+from customers.services import contract_clean, time_entry_errors
 from partners.forms import DATE_INPUT, GRANT_FIELDS, GrantForm
 from partners.services import clean_grant
 from tenants.forms import ORGANIZATION_LABELS, CommaListField
@@ -182,6 +183,63 @@ class ContractStepForm(ContractForm):
 
     def contract(self) -> dict | None:
         return super().contract() if self.cleaned_data.get("add_contract") else None
+
+
+class TimeEntryForm(forms.Form):
+    """Time worked under a contract (customers.services.time_entry_add checks the
+    contract's dates and type)."""
+
+    date = forms.DateField(label=gettext_lazy("Day"), widget=DATE_INPUT)
+    hours = forms.DecimalField(
+        label=gettext_lazy("Hours"),
+        max_digits=4,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("24"),
+    )
+    description = forms.CharField(
+        label=gettext_lazy("What was done (optional)"), max_length=500, required=False
+    )
+    technician = forms.ModelChoiceField(
+        label=gettext_lazy("Technician (optional)"), queryset=None, required=False
+    )
+
+    def __init__(self, *args, org: OrgContext, contract: Contract, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.contract = contract
+        self.fields["technician"].queryset = technicians(org=org).order_by("email")  # type: ignore[attr-defined]
+
+    def clean(self):
+        """The service's checks on what parsed, so every error shows at once."""
+        data = super().clean()
+        errors = time_entry_errors(self.contract, data.get("date"), data.get("hours"))
+        for name, message in errors.items():
+            self.add_error(name if name in self.fields else None, message)
+        return data
+
+
+class TopUpForm(forms.Form):
+    """Prepaid time or money added to a block (customers.services.contract_top_up)."""
+
+    date = forms.DateField(label=gettext_lazy("Day"), widget=DATE_INPUT)
+    hours = forms.DecimalField(
+        label=gettext_lazy("Hours added"),
+        max_digits=8,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+    )
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount billed"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+    )
+
+    def __init__(self, *args, by_hours: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not by_hours:
+            del self.fields["hours"]
 
 
 class ServiceProfileForm(forms.Form):

@@ -2,17 +2,29 @@
 with its grant and primary contact in a fixed number of queries, and the
 records kept about one customer."""
 
+import datetime
 from typing import TYPE_CHECKING, TypedDict, cast
 
-from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    CharField,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from customers.contract_billing import block_replay
 from customers.models import (
     AlertProfile,
     Contract,
+    ContractTerms,
     ContractTopUp,
     ServiceProfile,
     SlaPolicy,
@@ -164,6 +176,29 @@ def time_entry_get(*, contract: Contract, entry_id: object) -> TimeEntry:
         raise Http404(missing)
     entry.contract = contract
     return entry
+
+
+def contract_figures(*, contract: Contract) -> dict:
+    """What the contract's page shows besides its terms as set: the terms'
+    versions, its time entries (with their technicians), a block's top-ups and
+    balance; three queries."""
+    prefetch_related_objects(
+        [contract],
+        Prefetch("terms", queryset=ContractTerms.unscoped.order_by("effective_from")),
+        Prefetch(
+            "time_entries",
+            queryset=TimeEntry.unscoped.select_related("technician").order_by(
+                "-date", "-created_at", "-pk"
+            ),
+        ),
+        Prefetch("top_ups", queryset=ContractTopUp.unscoped.order_by("-date", "-created_at")),
+    )
+    return {
+        "terms": list(contract.terms.all()),
+        "time_entries": list(contract.time_entries.all()),
+        "top_ups": list(contract.top_ups.all()),
+        "balance": block_replay(contract, datetime.date.max).balance if contract.is_block else None,
+    }
 
 
 def top_ups_of(*, contract: Contract) -> QuerySet[ContractTopUp]:

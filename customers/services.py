@@ -344,16 +344,23 @@ def _block_threshold_check(org: OrgContext, contract: Contract) -> None:
     block_low_notify(partner=org.tenant, contract=contract, balance=balance, key=str(event.pk))
 
 
-def _entry_errors(contract: Contract, date: datetime.date, hours: Decimal) -> dict:
+def time_entry_errors(
+    contract: Contract, date: datetime.date | None, hours: Decimal | None
+) -> dict[str, str]:
+    """What is wrong with time on `contract` (the parts given): the contract's
+    type, the day within its dates, the hours in a day. Forms ask it too, so a
+    page shows every error at once."""
     errors: dict[str, str] = {}
     if not contract.bills_time:
         errors["contract"] = _("Only hourly, project hourly and block contracts record time.")
-    if date < contract.starts_on or (contract.ends_on and date > contract.ends_on):
-        errors["date"] = _("The day falls outside the contract's dates.")
-    if not Decimal("0") < hours <= Decimal("24"):
-        errors["hours"] = _("Between 0.01 and 24 hours.")
-    if contract.type == Contract.Type.BLOCK_OF_MONEY and contract.hourly_rate is None:
+    elif contract.type == Contract.Type.BLOCK_OF_MONEY and contract.hourly_rate is None:
         errors["contract"] = _("Give the contract an hourly rate first: time is drawn at it.")
+    if date is not None and (
+        date < contract.starts_on or (contract.ends_on is not None and date > contract.ends_on)
+    ):
+        errors["date"] = _("The day falls outside the contract's dates.")
+    if hours is not None and not Decimal("0") < hours <= Decimal("24"):
+        errors["hours"] = _("Between 0.01 and 24 hours.")
     return errors
 
 
@@ -373,7 +380,7 @@ def time_entry_add(
     contract = _contract_locked(
         org, contract, _("Only the partner that made a contract records time on it.")
     )
-    errors = _entry_errors(contract, date, hours)
+    errors = time_entry_errors(contract, date, hours)
     if (
         technician is not None
         and not Membership.unscoped.filter(tenant=org.tenant, user=technician).exists()

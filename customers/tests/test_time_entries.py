@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from customers import services
 from customers.contract_billing import charges_for_period, contract_charges
@@ -380,3 +381,95 @@ def test_the_migration_keeps_existing_contracts_and_what_they_bill(world, hotel)
     }
     october = contract_charges(hotel, world.partner, day(2026, 10, 1), day(2026, 10, 31))
     assert sum(c.amount for c in october) == D("75.00") + D("450.00") + D("5000.00") + D("900.00")
+
+
+# --- the contract's page -------------------------------------------------------------------------
+
+
+def page_url(customer, contract) -> str:
+    return reverse("customer_contract", args=["alpine", customer.pk, contract.pk])
+
+
+def test_the_contract_page_records_time_and_shows_every_error_at_once(world, browser, hotel):
+    hourly = make(world, hotel, type="hourly", hourly_rate=D("100"), ends_on=day(2027, 1, 31))
+    client = browser(world.partner_admin)
+    url = page_url(hotel, hourly)
+
+    bad = client.post(
+        url,
+        {
+            "action": "time_entry_add",
+            "entry-date": "2026-11-30",
+            "entry-hours": "25",
+            "entry-technician": str(world.other_owner.id),
+        },
+    )
+    assert bad.status_code == 400
+    assert set(bad.context["entry_form"].errors) == {"date", "hours", "technician"}
+    assert not TimeEntry.unscoped.exists()
+
+    good = client.post(
+        url,
+        {
+            "action": "time_entry_add",
+            "entry-date": "2026-12-14",
+            "entry-hours": "2.5",
+            "entry-description": "Server-Wartung 4410",
+            "entry-technician": str(world.partner_owner.id),
+        },
+    )
+    assert good.status_code == 302
+    shown = client.get(url)
+    assert "Server-Wartung 4410" in shown.content.decode()
+    assert world.partner_owner.email in shown.content.decode()
+
+    entry = TimeEntry.unscoped.get()
+    # another contract's entry through this page: the answer of a missing one
+    other = make(world, hotel, type="hourly", hourly_rate=D("1"), name="Other")
+    assert (
+        client.post(
+            page_url(hotel, other), {"action": "time_entry_remove", "entry": str(entry.pk)}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(url, {"action": "time_entry_remove", "entry": str(entry.pk)}).status_code == 302
+    )
+    assert not TimeEntry.unscoped.exists()
+
+
+def test_the_contract_page_tops_up_a_block_and_shows_its_balance(world, browser, hotel):
+    block = make(world, hotel, type="block_of_money", amount=D("500"), hourly_rate=D("100"))
+    client = browser(world.partner_owner)
+    url = page_url(hotel, block)
+    assert "Balance: CHF 500.00." in client.get(url).content.decode()
+
+    refused = client.post(
+        url, {"action": "top_up", "top-up-date": "2026-11-01", "top-up-amount": "0"}
+    )
+    assert refused.status_code == 400
+    assert set(refused.context["top_up_form"].errors) == {"amount"}  # the form's own first
+    topped = client.post(
+        url, {"action": "top_up", "top-up-date": "2026-12-20", "top-up-amount": "250"}
+    )
+    assert topped.status_code == 302
+    assert "Balance: CHF 750.00." in client.get(url).content.decode()
+
+
+def test_the_contract_form_shows_only_the_fields_of_each_type_and_all_errors(world, browser, hotel):
+    client = browser(world.partner_owner)
+    response = client.post(
+        reverse("customer_detail", args=["alpine", hotel.pk]),
+        {
+            "action": "contract_add",
+            "new-contract-type": "remote_monitoring",
+            "new-contract-name": "Monitoring",
+            "new-contract-starts_on": "2026-12-01",
+            "new-contract-ends_on": "2026-11-01",
+            "new-contract-fee": "10",  # not this type's: dropped
+        },
+    )
+    assert response.status_code == 400
+    assert set(response.context["contract_form"].errors) == {"unit_price", "quantity", "ends_on"}
+    assert 'data-types="remote_monitoring online_backup"' in response.content.decode()
+    assert not Contract.unscoped.filter(customer=hotel).exists()
