@@ -180,6 +180,7 @@ UNSCOPED_ALLOWED: dict[str, dict[str, str]] = {
             "Branding",
             "Contact",
             "Contract",
+            "ContractTerms",
             "CustomerAssignment",
             "Membership",
             "OfferTemplate",
