@@ -554,6 +554,9 @@ class AuditEvent(AppendOnly):
         MFA_POLICY_CHANGED = "tenant.mfa_policy", _("Two-factor requirement changed")
         MFA_RESET = "mfa.reset", _("Two-factor authentication reset by staff")
         SSO_CHANGED = "tenant.sso", _("Single sign-on changed")
+        CONTRACT_TERMS_CHANGED = "contract.terms_changed", _("Contract's billing terms changed")
+        CONTRACT_TOPPED_UP = "contract.topped_up", _("Prepaid block topped up")
+        CONTRACT_BLOCK_LOW = "contract.block_low", _("Prepaid block below its warning threshold")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(
