@@ -318,3 +318,22 @@ class CashbackEntry(AppendOnly):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.currency} {self.amount}"
+
+
+# The VAT table lives with its rules (billing.vat); imported here so that the
+# app registry and migrations find it.
+from billing.vat import VatRate  # noqa: E402
+
+__all__ = [
+    "CURRENCIES",
+    "CashbackEntry",
+    "Earning",
+    "Invoice",
+    "InvoiceSequence",
+    "Order",
+    "OrderLine",
+    "Payer",
+    "PriceBasis",
+    "Renewal",
+    "VatRate",
+]

@@ -883,7 +883,7 @@ def _platform_setup(
         parent=None,
         currency=currency,
         address=(legal_address or "").strip(),
-        tax_id=(vat_number or "").strip(),
+        vat_number=(vat_number or "").strip(),
     )
     admin, _created = user_get_or_create_invited(email=email)
     admin.is_staff = admin.is_superuser = True
