@@ -83,8 +83,31 @@ class InvoiceDocument:
     vat_label: str = ""
 
 
+def party_of(snapshot: dict, *, vat_number_fallback: str = "") -> Party:
+    """A party from the name-and-address snapshot an invoice keeps
+    (`billing.services.invoices.bill_to`): street, postal code and city,
+    state, country, one line each. `vat_number_fallback` names the key read
+    when the snapshot has no `vat_number` (the provider's VAT number was
+    kept under `tax_id` before)."""
+    place = " ".join(part for part in (snapshot.get("postal_code"), snapshot.get("city")) if part)
+    lines = (snapshot.get("address"), place, snapshot.get("state"), snapshot.get("country"))
+    vat_number = snapshot.get("vat_number")
+    if vat_number is None and vat_number_fallback:
+        vat_number = snapshot.get(vat_number_fallback)
+    return Party(
+        name=snapshot.get("name") or "",
+        address_lines=tuple(line for line in lines if line),
+        vat_number=vat_number or "",
+    )
+
+
 def cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def vat_on(net: Decimal, rate: Decimal) -> Decimal:
+    """Step 2: the VAT of a document's net at `rate`, rounded half-up once."""
+    return cents(rate * net)
 
 
 def totals(
@@ -93,7 +116,7 @@ def totals(
     """(net, VAT, total) of `lines` under `treatment` (module docstring: the
     steps)."""
     net = cents(sum((line.net for line in lines), Decimal("0")))
-    vat = cents(treatment.rate * net)
+    vat = vat_on(net, treatment.rate)
     return net, vat, net + vat
 
 
