@@ -98,6 +98,11 @@ class VatRate(models.Model):
     def __str__(self) -> str:
         return f"{self.country} {self.rate * 100:g} % from {self.valid_from}"
 
+    @property
+    def percent(self) -> str:
+        """8.1 for 0.0810, in the active language's format."""
+        return percent(self.rate)
+
 
 class VatRateMissing(LookupError):
     """No rate of that country was valid on that day: staff add it (admin)."""
@@ -139,6 +144,15 @@ def rate_on(country: str, on: datetime.date) -> Decimal:
     if row is None:
         raise VatRateMissing(f"No VAT rate of {country} on {on.isoformat()}.")
     return row
+
+
+def rates_in_force(on: datetime.date) -> list[VatRate]:
+    """Each country's row in force on `on` (the provider console shows them)."""
+    rows = VatRate.objects.filter(valid_from__lte=on).order_by("country", "-valid_from")
+    seen: dict[str, VatRate] = {}
+    for row in rows:
+        seen.setdefault(row.country, row)
+    return list(seen.values())
 
 
 def _area(country: str) -> str:

@@ -563,6 +563,8 @@ class AuditEvent(AppendOnly):
         TENANT_SUSPENDED = "tenant.suspended", _("Organization suspended")
         TENANT_REINSTATED = "tenant.reinstated", _("Organization reinstated")
         PARTNER_DISCOUNT_CHANGED = "partner.discount_changed", _("Partner discount changed")
+        PAYMENT_TERMS_CHANGED = "tenant.payment_terms", _("Payment terms changed")
+        INVOICING_CHANGED = "provider.invoicing", _("The provider's invoicing details changed")
         PARTNER_MOVED = "partner.moved", _("Partner moved in the tree")
         REAUTH_FAILED = "reauth.failed", _("Wrong password when confirming a sensitive action")
         ORDER_SPECIAL_PRICE = "order.special_price", _("Special price set by staff")

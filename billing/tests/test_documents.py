@@ -34,6 +34,13 @@ from tenants.models import Tenant
 D = Decimal
 
 
+@pytest.fixture(autouse=True)
+def _vat_table(request):
+    """The seeded VAT table for the tests that read it."""
+    if request.node.get_closest_marker("django_db"):
+        request.getfixturevalue("vat_table")
+
+
 def payer(country: str, vat_number: str = "") -> Tenant:
     """An unsaved organization: vat_treatment reads only its country and VAT number."""
     return Tenant(kind=Tenant.Kind.CUSTOMER, name="Payer", country=country, vat_number=vat_number)

@@ -4,12 +4,10 @@ country on the invoice date, the due date after the payer's terms, the page
 and the PDF (its text read back), and only the payer's organization sees them."""
 
 import datetime
-import importlib
 import io
 from decimal import Decimal
 
 import pytest
-from django.apps import apps as django_apps
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -18,15 +16,8 @@ from billing.services.orders import LineRequest, order_place, order_refund
 from billing.tests.conftest import grant, org
 from tests.clock import on
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("vat_table")]
 D = Decimal
-
-
-@pytest.fixture(autouse=True)
-def vat_table(db):
-    """The seeded VAT table (a transactional test elsewhere may have emptied it)."""
-    seed = importlib.import_module("billing.migrations.0007_vat_rates").seed_rates
-    seed(django_apps, None)
 
 
 @pytest.fixture
