@@ -66,7 +66,6 @@ def local_date(value, house_format: str = "j M Y") -> str:
     """`value` (a date or datetime) in the active language's form of `house_format`."""
     if value in (None, ""):
         return ""
-    if isinstance(value, datetime.datetime):
-        if timezone.is_aware(value):
-            value = timezone.localtime(value)
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
     return dateformat.format(value, local_format(house_format, value))

@@ -11,7 +11,6 @@ from django.utils.formats import number_format
 from django.utils.translation import pgettext_lazy
 
 from core.dates import local_date
-
 from subscriptions.selectors import customer_mrr_seen_by
 
 register = template.Library()
@@ -46,8 +45,9 @@ TRENDS = {
 
 
 def nice_top(value: Decimal, ticks: int = TICKS) -> Decimal:
-    """The axis' top: `ticks` equal steps of 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5 or 8 × 10ⁿ that reach past
-    `value` with HEADROOM, so the tallest bar never touches the top (0 → 0)."""
+    """The axis' top: `ticks` equal steps of 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5 or 8
+    times a power of ten that reach past `value` with HEADROOM, so the tallest bar
+    never touches the top (0 gives 0)."""
     if value <= 0:
         return Decimal(0)
     raw = value * HEADROOM / ticks
@@ -56,7 +56,7 @@ def nice_top(value: Decimal, ticks: int = TICKS) -> Decimal:
         step = power * factor
         if step >= raw:
             return step * ticks
-    return power * 10 * ticks  # not reached: 10 × 10ⁿ ≥ raw always
+    return power * 10 * ticks  # not reached: ten times the power is always enough
 
 
 def axis_label(amount: Decimal, currency: str) -> str:
