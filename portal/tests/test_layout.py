@@ -5,6 +5,7 @@ import datetime
 import re
 import uuid
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.template import Context, Template
@@ -44,7 +45,7 @@ def _groups(menu: str) -> dict[str, list[str]]:
 def test_the_partner_owner_reaches_every_page_of_the_menu(world, browser):
     client = browser(world.partner_owner)
     menu = _menu(client.get("/t/alpine/").content.decode())
-    links = dict((key, url) for url, key in NAV.findall(menu))
+    links = {key: url for url, key in NAV.findall(menu)}
     assert list(links) == [
         "dashboard",
         "customers",
@@ -99,7 +100,7 @@ def test_the_menu_follows_the_role(world, browser):
 def test_the_customer_menu_groups_orders_and_invoices(world, browser):
     client = browser(world.customer_owner)
     menu = _menu(client.get("/t/mueller/").content.decode())
-    links = dict((key, url) for url, key in NAV.findall(menu))
+    links = {key: url for url, key in NAV.findall(menu)}
     assert set(links) >= {
         "dashboard",
         "updates",
@@ -145,7 +146,7 @@ def test_the_current_page_and_its_group_are_marked(world, browser):
 )
 def test_dates_are_written_the_way_each_language_writes_them(language, day, may, moment, month):
     dec, mai = datetime.date(2026, 12, 6), datetime.date(2026, 5, 3)
-    at = datetime.datetime(2026, 12, 6, 14, 5)
+    at = datetime.datetime(2026, 12, 6, 14, 5, tzinfo=ZoneInfo("Europe/Zurich"))
     template = Template(
         '{{ d|date:"j M Y" }}|{{ m|date:"j M Y" }}|{{ t|date:"j M Y, H:i" }}|'
         '{{ d|date:"M Y" }}|{{ d|date:"Y-m-d" }}|{{ d|date:"F Y" }}'
