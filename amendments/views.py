@@ -48,15 +48,15 @@ class SubscriptionChangeView(BillingView, abc.ABC):
     def resolve(self) -> None:
         customer_id = self.kwargs.get("customer_id")
         if self.partner_side != (customer_id is not None):
-            raise Http404("No such page.")
+            raise Http404(_("No such page."))
         if not self.org.tenant.subscriptions_enabled:
-            raise Http404("Subscriptions are switched off for this organization.")
+            raise Http404(_("Subscriptions are switched off for this organization."))
         self.subscription = subscription_get(
             org=self.org, subscription_id=self.kwargs["subscription_id"]
         )
         expected_customer = customer_id or self.org.tenant.pk
         if str(self.subscription.customer_id) != str(expected_customer):
-            raise Http404("No such subscription.")
+            raise Http404(_("No such subscription."))
         subscription_write_check(org=self.org, customer=self.subscription.customer)
         self.refusal = _buyer_refusal(self.org)
 

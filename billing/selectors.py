@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, When
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.documents import DocumentLine, InvoiceDocument, party_of
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
@@ -33,7 +34,7 @@ def order_customer_get(*, org: OrgContext, customer_id: object) -> Tenant:
         return customer_get_for_partner(org=org, customer_id=customer_id)
     if org.tenant.is_customer and str(customer_id) == str(org.tenant.pk):
         return org.tenant
-    raise Http404("No such customer.")
+    raise Http404(_("No such customer."))
 
 
 def orders_for(*, org: OrgContext) -> QuerySet[Order]:
@@ -53,9 +54,9 @@ def orders_for(*, org: OrgContext) -> QuerySet[Order]:
 
 
 def order_get(*, org: OrgContext, order_id: object) -> Order:
-    order = orders_for(org=org).filter(pk=uuid_or_404(order_id, "No such order.")).first()
+    order = orders_for(org=org).filter(pk=uuid_or_404(order_id, _("No such order."))).first()
     if order is None:
-        raise Http404("No such order.")
+        raise Http404(_("No such order."))
     return order
 
 
@@ -132,9 +133,11 @@ def invoices_for(*, org: OrgContext) -> QuerySet[Invoice]:
 
 
 def invoice_get(*, org: OrgContext, invoice_id: object) -> Invoice:
-    invoice = invoices_for(org=org).filter(pk=uuid_or_404(invoice_id, "No such invoice.")).first()
+    invoice = (
+        invoices_for(org=org).filter(pk=uuid_or_404(invoice_id, _("No such invoice."))).first()
+    )
     if invoice is None:
-        raise Http404("No such invoice.")
+        raise Http404(_("No such invoice."))
     return invoice
 
 

@@ -229,7 +229,7 @@ class OrderPlaceView(BillingView):
     def resolve(self) -> None:
         customer_id = self.kwargs.get("customer_id")
         if self.partner_side != (customer_id is not None):
-            raise Http404("No such page.")
+            raise Http404(_("No such page."))
         if customer_id is not None:
             self.customer = customer_get_for_partner(org=self.org, customer_id=customer_id)
         else:

@@ -5,6 +5,7 @@ import uuid
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from catalog.models import Product
 
@@ -21,7 +22,7 @@ def product_get(*, code_or_id: str, include_inactive: bool = False) -> Product:
         lookup = {"id": uuid.UUID(str(code_or_id))}
     product = products_list(include_inactive=include_inactive).filter(**lookup).first()
     if product is None:
-        raise Http404("No such product.")
+        raise Http404(_("No such product."))
     return product
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from offers.models import Offer, OfferBatch, OfferItem, OfferTemplate, TemplateItem
 from partners.models import Side
@@ -31,10 +32,10 @@ def templates_for(*, org: OrgContext) -> QuerySet[OfferTemplate]:
 
 
 def template_get(*, org: OrgContext, template_id: object) -> OfferTemplate:
-    pk = uuid_or_404(template_id, "No such template.")
+    pk = uuid_or_404(template_id, _("No such template."))
     template = templates_for(org=org).filter(pk=pk).first()
     if template is None:
-        raise Http404("No such template.")
+        raise Http404(_("No such template."))
     return template
 
 
@@ -44,10 +45,10 @@ def template_has_items(*, template: OfferTemplate) -> bool:
 
 
 def template_item_get(*, template: OfferTemplate, item_id: object) -> TemplateItem:
-    pk = uuid_or_404(item_id, "No such item.")
+    pk = uuid_or_404(item_id, _("No such item."))
     item = template.items.filter(pk=pk).first()
     if item is None:
-        raise Http404("No such item.")
+        raise Http404(_("No such item."))
     return item
 
 
@@ -74,23 +75,23 @@ def offered_customers(*, org: OrgContext, customers: QuerySet) -> QuerySet:
 
 
 def offer_get(*, org: OrgContext, offer_id: object) -> Offer:
-    pk = uuid_or_404(offer_id, "No such offer.")
+    pk = uuid_or_404(offer_id, _("No such offer."))
     offer = offers_for(org=org).filter(pk=pk).first()
     if offer is None:
-        raise Http404("No such offer.")
+        raise Http404(_("No such offer."))
     return offer
 
 
 def batch_get(*, org: OrgContext, batch_id: object) -> OfferBatch:
     """A bulk send of this partner: owners and admins see every one, a
     collaborator the sends it made itself."""
-    pk = uuid_or_404(batch_id, "No such send.")
+    pk = uuid_or_404(batch_id, _("No such send."))
     batches = OfferBatch.unscoped.filter(pk=pk, partner=org.tenant)
     if not org.has_role(Role.ADMIN):
         batches = batches.filter(sent_by=org.user)
     batch = batches.first() if org.tenant.is_partner else None
     if batch is None:
-        raise Http404("No such send.")
+        raise Http404(_("No such send."))
     return batch
 
 

@@ -209,7 +209,7 @@ def offer_send_eligible(
     if not org.tenant.is_partner:
         raise PermissionDenied(_("Offers are sent by partners."))
     if template.partner_id != org.tenant.pk:
-        raise Http404("No such template.")
+        raise Http404(_("No such template."))
     return _send(
         org,
         name=template.name,
@@ -923,7 +923,7 @@ def _require_partner(org: OrgContext, template: OfferTemplate | None = None) -> 
     if not org.tenant.is_partner:
         raise PermissionDenied(_("Offer templates belong to partners."))
     if template is not None and template.partner_id != org.tenant.pk:
-        raise Http404("No such template.")
+        raise Http404(_("No such template."))
 
 
 def _clean_name(name: str) -> str:

@@ -4,13 +4,13 @@
 import datetime
 from typing import TYPE_CHECKING
 
-from django.utils.dateformat import format as date_format
 from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy
 
 from catalog.models import Product
+from core.dates import local_date
 from partners.models import Access, Payment
 
 if TYPE_CHECKING:
@@ -25,8 +25,8 @@ def product_names(*grants: dict) -> dict[str, str]:
 
 
 def _day(value: str) -> str:
-    # Translators: a date format (Django's `date` filter letters): "1 May 2027".
-    return date_format(datetime.date.fromisoformat(value), pgettext("short date", "j M Y"))
+    """ "1 May 2027", "1 mag 2027", "1. Mai 2027" (core/dates.py)."""
+    return local_date(datetime.date.fromisoformat(value))
 
 
 # Lazy, so that a grant in an email reads in its recipient's language.

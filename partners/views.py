@@ -15,12 +15,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.dateformat import format as date_format
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
+from core.dates import local_date
 from core.exceptions import Conflict
 from partners import selectors, services
 from partners.forms import (
@@ -56,7 +56,7 @@ def _describe_change(data: dict, names: dict[str, str]) -> str:
         elif key == "expires_at" and value:
             moment = timezone.localtime(datetime.datetime.fromisoformat(value))
             parts.append(
-                _("link valid until %(moment)s") % {"moment": date_format(moment, "j M Y H:i")}
+                _("link valid until %(moment)s") % {"moment": local_date(moment, "j M Y H:i")}
             )
         else:
             parts.append(f"{key} {value}")
@@ -293,7 +293,7 @@ class PartnershipDetailView(OrgViewMixin, View):
             )
             return _("You asked %(customer)s to keep your access until %(date)s.") % {
                 "customer": partnership.customer.name,
-                "date": date_format(until, "j M Y"),
+                "date": local_date(until),
             }
 
         return self._form_action(request, partnership, ExtensionForm, "extension_form", apply)
@@ -314,7 +314,7 @@ class PartnershipDetailView(OrgViewMixin, View):
         messages.success(
             request,
             _("%(partner)s keeps access until %(date)s.")
-            % {"partner": extended.partner.name, "date": date_format(extended.ends_on, "j M Y")},
+            % {"partner": extended.partner.name, "date": local_date(extended.ends_on)},
         )
 
     # --- the page

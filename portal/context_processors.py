@@ -1,6 +1,7 @@
 import functools
 
 from offers.selectors import updates_count
+from portal.navigation import org_navigation
 from tenants.models import Tenant
 from tenants.selectors import PROVIDER_CONSOLE_ROLES, branding_effective, user_memberships
 
@@ -29,6 +30,13 @@ def portal(request) -> dict:
     if org is not None:
         context["branding"] = branding_effective(tenant=org.tenant)
         context["subscriptions_on"] = org.tenant.subscriptions_enabled
+        match = getattr(request, "resolver_match", None)
+        context["org_nav"] = functools.partial(
+            org_navigation,
+            org,
+            match.url_name if match else None,
+            subscriptions_on=org.tenant.subscriptions_enabled,
+        )
     return context
 
 

@@ -29,7 +29,7 @@ class SubscriptionsFeatureMixin:
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if not self.org.tenant.subscriptions_enabled:
-            raise Http404("Subscriptions are switched off for this organization.")
+            raise Http404(_("Subscriptions are switched off for this organization."))
 
 
 class SubscriptionFilter(django_filters.FilterSet):

@@ -18,6 +18,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Lead, Round
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from partners.selectors import assigned_only, customer_get_for_partner
 from subscriptions.models import Subscription, SubscriptionChange
@@ -46,10 +47,10 @@ def subscriptions_for(*, org: OrgContext) -> QuerySet[Subscription]:
 
 def subscription_get(*, org: OrgContext, subscription_id: object) -> Subscription:
     """One subscription the organization may see; anything else is a 404 like a missing id."""
-    subscription_id = uuid_or_404(subscription_id, "No such subscription.")
+    subscription_id = uuid_or_404(subscription_id, _("No such subscription."))
     subscription = subscriptions_for(org=org).filter(pk=subscription_id).first()
     if subscription is None:
-        raise Http404("No such subscription.")
+        raise Http404(_("No such subscription."))
     return subscription
 
 
@@ -73,7 +74,7 @@ def subscription_customer_get(*, org: OrgContext, customer_id: object) -> Tenant
         return customer_get_for_partner(org=org, customer_id=customer_id)
     if org.tenant.is_customer and str(customer_id) in (str(org.tenant.pk), org.tenant.pk.hex):
         return org.tenant
-    raise Http404("No such customer.")
+    raise Http404(_("No such customer."))
 
 
 # --- MRR from the ledger (SPEC §4 rev. 2): the one rule --------------------------------

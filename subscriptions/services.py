@@ -48,7 +48,7 @@ def subscription_write_check(
     elif org.tenant.pk == customer.pk:
         require_role(org, Role.ADMIN)
     else:
-        raise Http404("No such customer.")
+        raise Http404(_("No such customer."))
 
 
 def buyer_check(*, org: OrgContext) -> None:

@@ -409,10 +409,10 @@ def smart_lists_for(*, org: OrgContext) -> QuerySet[SmartList]:
 
 def smart_list_get(*, org: OrgContext, list_id: object) -> SmartList:
     """One of the partner's lists; another partner's is a 404 like a missing id."""
-    list_id = uuid_or_404(list_id, "No such smart list.")
+    list_id = uuid_or_404(list_id, _("No such smart list."))
     smart_list = smart_lists_for(org=org).filter(pk=list_id).first()
     if smart_list is None:
-        raise Http404("No such smart list.")
+        raise Http404(_("No such smart list."))
     return smart_list
 
 

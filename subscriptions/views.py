@@ -32,7 +32,7 @@ class SubscriptionsOnMixin:
 
     def dispatch(self, request, *args, **kwargs):
         if not self.org.tenant.subscriptions_enabled:
-            raise Http404("Subscriptions are switched off for this organization.")
+            raise Http404(_("Subscriptions are switched off for this organization."))
         return super().dispatch(request, *args, **kwargs)
 
 
@@ -57,7 +57,7 @@ class CustomerSubscriptionsMixin(OrgViewMixin, SubscriptionsOnMixin):
         if not hasattr(self, "_customer"):
             customer_id = self.kwargs.get("customer_id")
             if self.on_partner_side != (customer_id is not None):
-                raise Http404("No such page.")
+                raise Http404(_("No such page."))
             self._customer = selectors.subscription_customer_get(
                 org=self.org, customer_id=customer_id or self.org.tenant.pk
             )
@@ -68,10 +68,10 @@ class CustomerSubscriptionsMixin(OrgViewMixin, SubscriptionsOnMixin):
         (subscription_get), and with it the page's customer: not loaded again."""
         customer_id = self.kwargs.get("customer_id")
         if self.on_partner_side != (customer_id is not None):
-            raise Http404("No such page.")
+            raise Http404(_("No such page."))
         subscription = selectors.subscription_get(org=self.org, subscription_id=subscription_id)
         if str(subscription.customer_id) != str(customer_id or self.org.tenant.pk):
-            raise Http404("No such subscription.")
+            raise Http404(_("No such subscription."))
         if not hasattr(self, "_customer"):
             self._customer = subscription.customer if self.on_partner_side else self.org.tenant
         return subscription

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from core.exceptions import PlatformNotSetUp
@@ -63,7 +64,7 @@ def uuid_or_none(value: object) -> uuid.UUID | None:
         return None
 
 
-def uuid_or_404(value: object, message: str) -> uuid.UUID:
+def uuid_or_404(value: object, message: str | Promise) -> uuid.UUID:
     """An id from a URL or a request body; anything that is not one is the 404
     of a missing object, so a malformed id reveals nothing either."""
     found = uuid_or_none(value)

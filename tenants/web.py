@@ -15,7 +15,12 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import validation_detail
 from tenants.models import ROLE_IN_SENTENCE, Role, Tenant
-from tenants.selectors import OrgContext, org_context_for, org_require_active
+from tenants.selectors import (
+    OrgContext,
+    org_context_for,
+    org_require_active,
+    user_memberships,
+)
 
 
 class OrgViewMixin(LoginRequiredMixin):
@@ -41,6 +46,27 @@ class OrgViewMixin(LoginRequiredMixin):
             )
         request.org = self.org
         return super().dispatch(request, *args, **kwargs)
+
+
+def attach_menu_org(request, slug: str | None) -> None:
+    """A page outside `/t/<slug>/` (the partner directory) keeps the console's menu
+    for a signed-in person: the organization named by `?org=` when they are a member
+    of it and it is active, else their first one. Nothing for anyone else, and
+    nothing is refused: a slug that is not theirs shows the page without a menu,
+    exactly like a missing one."""
+    if not request.user.is_authenticated:
+        return
+    if not slug:
+        first = user_memberships(user=request.user).first()
+        slug = first.tenant.slug if first is not None else None
+    if not slug:
+        return
+    try:
+        org = org_context_for(user=request.user, slug=slug)
+        org_require_active(org)
+    except (Http404, PermissionDenied):
+        return
+    request.org = org
 
 
 class ResolveFirstMixin:

@@ -26,7 +26,12 @@ from django_ratelimit.core import is_ratelimited
 from core.exceptions import Conflict
 from partners.selectors import partner_directory
 from tenants.models import Role, Tenant
-from tenants.web import OrgViewMixin, ResolveFirstMixin, form_add_service_errors
+from tenants.web import (
+    OrgViewMixin,
+    ResolveFirstMixin,
+    attach_menu_org,
+    form_add_service_errors,
+)
 from tenders.forms import (
     HONEYPOT_FIELD,
     STAMP_FIELD,
@@ -86,8 +91,20 @@ class DirectoryView(View):
     def get(self, request):
         form = DirectorySearchForm(request.GET)
         query = form.cleaned_data["q"] if form.is_valid() else ""
-        partners = directory_search(partner_directory(), query).only(
-            "id", "name", "website", "city", "country", "specialities"
+        attach_menu_org(request, request.GET.get("org"))
+        partners = (
+            directory_search(partner_directory(), query)
+            .select_related("branding")
+            .only(
+                "id",
+                "name",
+                "website",
+                "city",
+                "country",
+                "specialities",
+                "branding__support_email",
+                "branding__support_phone",
+            )
         )
         page = Paginator(partners, PAGE_SIZE).get_page(request.GET.get("page"))
         return render(

@@ -56,7 +56,7 @@ def upsell_customer_get(*, org: OrgContext, customer_id: object) -> Tenant:
     """The customer whose switch this partner user may read (anyone allowed on
     it; setting it needs owner or admin: services)."""
     if not org.tenant.is_partner:
-        raise Http404("No such customer.")
+        raise Http404(_("No such customer."))
     return customer_get_for_partner(org=org, customer_id=customer_id)
 
 
@@ -232,14 +232,14 @@ def locked_feature_get(
 ) -> tuple[ServiceLine, FeatureLine]:
     """(service line, feature line) of one locked feature the viewer sees (upsell
     on), else 404 — for the dialog, the Buy now redirect and Ask my partner."""
-    subscription_id = uuid_or_404(subscription_id, "No such feature.")
+    subscription_id = uuid_or_404(subscription_id, _("No such feature."))
     for line in services_for(org=org):
         if subscription_id not in {s.pk for s in line.subscriptions}:
             continue
         for feature_line in line.features:
             if not feature_line.available and feature_line.feature.code == feature_code:
                 return line, feature_line
-    raise Http404("No such feature.")
+    raise Http404(_("No such feature."))
 
 
 @dataclass(frozen=True)
@@ -339,8 +339,8 @@ def upgrade_requests_for(*, org: OrgContext) -> QuerySet[UpgradeRequest]:
 
 
 def upgrade_request_get(*, org: OrgContext, request_id: object) -> UpgradeRequest:
-    pk = uuid_or_404(request_id, "No such request.")
+    pk = uuid_or_404(request_id, _("No such request."))
     found = upgrade_requests_for(org=org).filter(pk=pk).first()
     if found is None:
-        raise Http404("No such request.")
+        raise Http404(_("No such request."))
     return found

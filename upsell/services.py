@@ -35,10 +35,10 @@ def upsell_set(*, org: OrgContext, customer_id: uuid.UUID | str, enabled: bool) 
     elif org.is_staff:
         found = Tenant.objects.filter(pk=customer_id, kind=Tenant.Kind.CUSTOMER).first()
         if found is None:
-            raise Http404("No such customer.")
+            raise Http404(_("No such customer."))
         customer = found
     else:
-        raise Http404("No such customer.")
+        raise Http404(_("No such customer."))
     return upsell_switch(org=org, customer=customer, enabled=enabled)
 
 
@@ -54,10 +54,10 @@ def upsell_switch(*, org: OrgContext, customer: Tenant, enabled: bool) -> Upsell
         if not org.has_role(Role.ADMIN):
             raise PermissionDenied(_("Only the partner's owners and admins switch upsell."))
     elif not org.is_staff:
-        raise Http404("No such customer.")
+        raise Http404(_("No such customer."))
     switch, _created = UpsellSwitch.unscoped.select_for_update().get_or_create(customer=customer)
     if org.tenant.is_partner and not grant_holds(org=org, customer=customer):
-        raise Http404("No such customer.")
+        raise Http404(_("No such customer."))
     if switch.enabled == enabled:
         return switch
     switch.enabled = enabled
@@ -114,7 +114,7 @@ def buy_now_click(*, org: OrgContext, subscription_id: object, feature_code: str
     action = feature_line.action
     assert action is not None  # a locked feature has its action element
     if action["kind"] != "buy_now":
-        raise Http404("No such link.")
+        raise Http404(_("No such link."))
     _interest(org, line, feature_line, FeatureInterest.Kind.CLICKED)
     return action["url"]
 
@@ -214,7 +214,7 @@ def upgrade_request_to_offer(*, org: OrgContext, request: UpgradeRequest) -> Upg
     """One click: an offer of the recommended edition for the customer's current
     quantity, for 12 months, replacing the current edition when accepted."""
     if request.partner_id != org.tenant.pk:
-        raise Http404("No such request.")
+        raise Http404(_("No such request."))
     if request.status != UpgradeRequest.Status.OPEN:
         raise Conflict(_("This request was already answered."))
     if managing_partnership(customer=request.customer, product=request.current_product) is None:
@@ -247,5 +247,5 @@ def upgrade_request_to_offer(*, org: OrgContext, request: UpgradeRequest) -> Upg
 @transaction.atomic
 def upgrade_request_dismiss(*, org: OrgContext, request: UpgradeRequest) -> UpgradeRequest:
     if request.partner_id != org.tenant.pk:
-        raise Http404("No such request.")
+        raise Http404(_("No such request."))
     return _close(request, org, UpgradeRequest.Status.DISMISSED)

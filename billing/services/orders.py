@@ -220,7 +220,7 @@ def ordering_side(
     if org is not None and org.tenant.is_partner:
         partnership = partner_grant(org=org, customer=customer, lock=lock)
         if partnership is None:
-            raise Http404("No such customer.")
+            raise Http404(_("No such customer."))
         granted = (
             None
             if partnership.access == Access.FULL
@@ -658,7 +658,7 @@ def order_place_for(
     order_check(org=org)
     _clean_lines(lines)
     if any(line.subscription and line.subscription.customer_id != customer.pk for line in lines):
-        raise Http404("No such subscription.")
+        raise Http404(_("No such subscription."))
     lines = with_catalog(lines)
     ordered_by, partnership = ordering_side(org, customer, lines, lock=True)
     priced = quote_build(
@@ -718,7 +718,7 @@ def order_refund(*, actor: User, order_id: uuid.UUID | str, reason: str = "") ->
     )
     if refunded != 1:
         if not Order.unscoped.filter(pk=order_id).exists():
-            raise Http404("No such order.")
+            raise Http404(_("No such order."))
         raise Conflict(_("This order is already refunded."))
     order = Order.unscoped.select_related("customer", "partner", "payer_tenant").get(pk=order_id)
     with translation.override("en"):  # the note is a record: written once, in English

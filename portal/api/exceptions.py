@@ -21,7 +21,9 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template import loader
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.csrf import requires_csrf_token
@@ -70,7 +72,18 @@ def not_found(request, exception=None):
     under /api/ like every other answer of the API; a page elsewhere."""
     if _is_api(request):
         return JsonResponse({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
-    return defaults.page_not_found(request, exception)
+    return render(request, "404.html", {"reason": not_found_reason(exception)}, status=404)
+
+
+def not_found_reason(exception) -> str:
+    """The reason a view gave its 404 ("No such invoice.", translated when it was
+    raised), for the page to show; none for a URL no route matches, nor for
+    Django's own "No <Model> matches the given query." (a model's name)."""
+    message = exception.args[0] if exception is not None and exception.args else None
+    if not isinstance(message, str | Promise):
+        return ""
+    message = str(message)
+    return "" if message.endswith("matches the given query.") else message
 
 
 def bad_request(request, exception=None):

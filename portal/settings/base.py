@@ -107,6 +107,9 @@ TEMPLATES = [
                 "portal.context_processors.portal",
                 "portal.context_processors.updates_badge",
             ],
+            # Loaded after Django's own: its `date` writes the house formats
+            # ("j M Y", …) the active language's way (portal/templatetags/portal_dates.py).
+            "builtins": ["portal.templatetags.portal_dates"],
         },
     },
 ]

@@ -53,6 +53,33 @@
       window.location.href = link.href;
     }
   });
+  // The organization's menu (includes/_org_nav.html): open on wide screens (one row;
+  // CSS hides the "Menu" button there), closed behind "Menu" on phones. A group's
+  // list closes on Escape (focus back on its name) and on a click elsewhere.
+  document.documentElement.classList.add("nav-js");
+  var navMenu = document.querySelector("[data-nav-menu]");
+  if (navMenu && window.matchMedia) {
+    var wide = window.matchMedia("(min-width: 769px)");
+    var fitMenu = function () { navMenu.open = wide.matches; };
+    fitMenu();
+    if (wide.addEventListener) { wide.addEventListener("change", fitMenu); }
+  }
+  function closeNavGroups(except) {
+    document.querySelectorAll("details[data-nav-group][open]").forEach(function (group) {
+      if (group !== except) { group.open = false; }
+    });
+  }
+  document.addEventListener("click", function (event) {
+    closeNavGroups(event.target.closest ? event.target.closest("details[data-nav-group]") : null);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var group = event.target.closest && event.target.closest("details[data-nav-group][open]");
+    if (group) {
+      group.open = false;
+      group.querySelector("summary").focus();
+    }
+  });
   // The tenant's accent colour, from <meta name="accent-color">.
   var accent = document.querySelector('meta[name="accent-color"]');
   if (accent) {

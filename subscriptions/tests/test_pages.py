@@ -106,8 +106,8 @@ def test_widget_on_the_customer_page_shows_current_and_upcoming_mrr(
     assert widget.count("<title>") == 12
     # December's bar is the MRR as of today, and says so: the 5 starting on the
     # 16th are the upcoming MRR, not this month's (docs/subscriptions.md)
-    assert "<title>2026-12 (as of today): CHF 347.20</title>" in widget
-    assert "<title>2026-11: CHF 347.20</title>" in widget
+    assert "<title>Dec 2026 (as of today): CHF 347.20</title>" in widget
+    assert "<title>Nov 2026: CHF 347.20</title>" in widget
     assert "the current month, the MRR as of today" in widget
     assert "as a table</summary>" in widget
     assert partner_url("subscription_add", managed) in widget

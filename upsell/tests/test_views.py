@@ -208,11 +208,15 @@ def test_the_nav_shows_services_to_customers_and_requests_to_partner_admins(worl
     customer_page = text(
         browser(shop.members["user, not a buyer"]).get(url("services", "seeblick"))
     )
-    assert f'href="{url("services", "seeblick")}" aria-current="page">Services' in customer_page
+    assert (
+        f'href="{url("services", "seeblick")}" aria-current="page" data-nav="services">Services'
+        in customer_page
+    )
 
     admin_page = text(browser(world.sub_partner_owner).get(url("upgrade_requests", "lakeside")))
-    assert f'href="{url("upgrade_requests", "lakeside")}" aria-current="page">Requests' in (
-        admin_page
+    assert (
+        f'href="{url("upgrade_requests", "lakeside")}" aria-current="page"'
+        ' data-nav="upgrade_requests">Upgrade requests' in admin_page
     )
     collaborator = MembershipFactory(tenant=world.partner, role=Role.COLLABORATOR).user
     collaborator_page = text(browser(collaborator).get(url("org_dashboard", "alpine")))
