@@ -29,6 +29,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from billing.vat import VatTreatment
+from core.dates import local_date
 
 CENT = Decimal("0.01")
 FONTS = Path(__file__).resolve().parent / "fonts"
@@ -133,7 +134,7 @@ def day(value: datetime.date) -> str:
 
 def short_day(value: datetime.date) -> str:
     """1 Dec 2026: a line's period."""
-    return formats.date_format(value, "j M Y", use_l10n=True)
+    return local_date(value)
 
 
 def _quantity(value: Decimal) -> str:

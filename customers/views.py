@@ -13,13 +13,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from formtools.wizard.forms import ManagementForm
 from formtools.wizard.views import SessionWizardView
 
+from core.dates import local_date
 from core.exceptions import validation_detail
 from core.templatetags.money import money
 from customers import selectors, services
@@ -145,7 +145,7 @@ def _display(bound_field, value, currency: str = "") -> str:
     if isinstance(value, decimal.Decimal):
         return money(value, currency)
     if isinstance(value, datetime.date):
-        return date_format(value, "j M Y")
+        return local_date(value)
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     field = bound_field.field
