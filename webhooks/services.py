@@ -23,7 +23,7 @@ import json
 import logging
 import random
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -433,6 +433,12 @@ def endpoint_create(
         created_by=org.user,
     )
     return endpoint, secret
+
+
+def endpoint_url_changes(endpoint: WebhookEndpoint, fields: Mapping[str, object]) -> bool:
+    """Whether a change sends the endpoint's events somewhere else: as sensitive
+    as a new endpoint (re-authentication, SPEC §1)."""
+    return "url" in fields and str(fields["url"]) != endpoint.url
 
 
 @transaction.atomic
