@@ -134,6 +134,18 @@ class Subscription(models.Model):
         return self.status_on(timezone.localdate())
 
     @property
+    def billing_anchor(self) -> datetime.date:
+        """The day its billing periods are counted from: its first day
+        (billing.proration), never edited."""
+        return self.starts_on
+
+    @property
+    def renews(self) -> bool:
+        """It is billed again each period with no last day: no `ends_on` and not
+        cancelled (a subscription with a last day stops there)."""
+        return self.ends_on is None and self.cancelled_at is None
+
+    @property
     def mrr(self) -> Decimal:
         """This subscription's MRR, rounded half-up to 0.01 once."""
         monthly = Decimal(self.quantity) * self.unit_price / MONTHS_PER_PERIOD[self.billing_period]

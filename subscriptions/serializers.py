@@ -29,6 +29,14 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="Quantity times the unit price per month (an annual price over 12).",
     )
+    billing_anchor = serializers.DateField(
+        read_only=True,
+        help_text="The day the billing periods are counted from: the first day, never edited.",
+    )
+    renews = serializers.BooleanField(
+        read_only=True,
+        help_text="Billed again each period with no last day (no `ends_on`, not cancelled).",
+    )
 
     class Meta:
         model = Subscription
@@ -42,6 +50,8 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "billing_period",
             "starts_on",
             "ends_on",
+            "billing_anchor",
+            "renews",
             "status",
             "mrr",
             "updated_at",

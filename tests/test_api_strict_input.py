@@ -56,3 +56,57 @@ def test_form_input_keeps_its_blank_as_null():
     sample = Sample(data=QueryDict("amount="))
     assert sample.is_valid(), sample.errors
     assert sample.validated_data["amount"] is None
+
+
+class Limited(serializers.Serializer):
+    fax = serializers.CharField(max_length=5, required=False, allow_blank=True)
+
+
+@pytest.mark.parametrize("sent", ["\x0cabcde", " abcde", "abcde\n", "abcdef"])
+def test_a_max_length_counts_what_the_client_sent_not_the_trimmed_text(sent):
+    limited = Limited(data={"fax": sent})
+    assert not limited.is_valid()
+    assert "no more than 5" in str(limited.errors["fax"][0])
+
+
+def test_text_within_its_length_is_still_trimmed():
+    limited = Limited(data={"fax": " abc "})
+    assert limited.is_valid(), limited.errors
+    assert limited.validated_data["fax"] == "abc"
+
+
+@pytest.mark.django_db
+def test_patch_organization_refuses_an_over_long_value_that_trims_to_its_limit(world, api):
+    client = api(world.customer_owner, world.customer)
+    sent = "\x0c" + "1" * 40  # 41 characters as sent, 40 once trimmed (fax: maxLength 40)
+    answer = client.patch("/api/v1/organization/", {"fax": sent}, format="json")
+    assert answer.status_code == 400 and "fax" in answer.json()
+    world.customer.refresh_from_db()
+    assert world.customer.fax == ""  # nothing written
+    fits = client.patch("/api/v1/organization/", {"fax": " " + "1" * 39}, format="json")
+    assert fits.status_code == 200 and fits.json()["fax"] == "1" * 39
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/mrr/?months=3&months=6",  # a query serializer
+        "/api/v1/customers/?status=active&status=suspended",  # a django-filter filter
+        "/api/v1/customers/?page_size=5&page_size=10",  # pagination
+        "/api/v1/customers/?q=a&q=b",  # search
+        "/api/v1/customers/?ordering=name&ordering=-name",  # ordering (one CSV value)
+        "/api/v1/webhook-endpoints/?page=1&page=1",  # the same value twice is still twice
+    ],
+)
+def test_a_repeated_query_parameter_is_a_field_error(world, api, url):
+    answer = api(world.partner_owner, world.partner).get(url)
+    assert answer.status_code == 400, answer.content
+    name = url.split("?")[1].split("=")[0]
+    assert answer.json() == {name: ["Give this parameter once."]}
+
+
+@pytest.mark.django_db
+def test_a_repeated_query_parameter_is_refused_after_authentication(world, api):
+    assert api().get("/api/v1/mrr/?months=3&months=6").status_code in (401, 403)
+    assert api(world.partner_owner, world.partner).get("/api/v1/mrr/?months=6").status_code == 200

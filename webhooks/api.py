@@ -1,5 +1,5 @@
-"""Webhooks' API (API.md rev. 2): endpoints (owner, admin; creating one and
-rotating its secret need the caller's password, as tokens do), their delivery
+"""Webhooks' API (API.md rev. 2): endpoints (owner, admin; creating one,
+changing its URL and rotating its secret need the caller's password, as tokens do), their delivery
 logs with resend, and the event types. Parse, call a service or selector,
 render."""
 
@@ -20,6 +20,7 @@ from webhooks.serializers import (
     WebhookEndpointCreatedSerializer,
     WebhookEndpointCreateSerializer,
     WebhookEndpointSerializer,
+    WebhookEndpointUpdateSerializer,
     WebhookEventTypeSerializer,
     WebhookRotateSerializer,
 )
@@ -59,14 +60,18 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, OrgViewSet):
     def retrieve(self, request, pk=None):
         return Response(WebhookEndpointSerializer(self._get(pk)).data)
 
-    @extend_schema(request=WebhookEndpointSerializer, responses=WebhookEndpointSerializer)
+    @extend_schema(request=WebhookEndpointUpdateSerializer, responses=WebhookEndpointSerializer)
     def partial_update(self, request, pk=None):
+        """Change an endpoint; a new `url` (where its events and their signatures
+        go from now on) needs the caller's password, as a new endpoint does."""
         endpoint = self._get(pk)
-        serializer = WebhookEndpointSerializer(endpoint, data=request.data, partial=True)
+        serializer = WebhookEndpointUpdateSerializer(endpoint, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        endpoint = services.endpoint_update(
-            org=self.org, endpoint=endpoint, **serializer.validated_data
-        )
+        data = dict(serializer.validated_data)
+        if services.endpoint_url_changes(endpoint, data):
+            require_password(self.org, data)
+        data.pop("password", None)
+        endpoint = services.endpoint_update(org=self.org, endpoint=endpoint, **data)
         return Response(WebhookEndpointSerializer(endpoint).data)
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted, with its log.")})

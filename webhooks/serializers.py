@@ -49,6 +49,13 @@ class WebhookEndpointCreateSerializer(WebhookEndpointSerializer):
         fields = [*WebhookEndpointSerializer.Meta.fields, "password"]
 
 
+class WebhookEndpointUpdateSerializer(WebhookEndpointSerializer):
+    password = confirmation_password(required_when="when `url` changes")
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "password"]
+
+
 class WebhookSecretMixin(serializers.Serializer):
     secret = serializers.CharField(
         read_only=True,

@@ -23,7 +23,7 @@ import json
 import logging
 import random
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -45,7 +45,7 @@ from tenants.selectors import OrgContext
 from tenants.services import require_role
 from webhooks import targets
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from webhooks.payloads import NotVisible, data_for
+from webhooks.payloads import NotVisible, data_for, visible_to
 
 log = logging.getLogger(__name__)
 
@@ -83,16 +83,18 @@ def outbox_subscribe() -> None:
 
 def endpoint_org(tenant: Tenant) -> OrgContext | None:
     """The organization as its (earliest) owner: an endpoint sees what an owner
-    of its organization sees through the API. None without an owner."""
+    of its organization sees through the API. None without an owner. One query
+    (the tenant given is the one the context holds)."""
     membership = (
         Membership.unscoped.filter(tenant=tenant, role=Role.OWNER)
-        .select_related("user", "tenant")
+        .select_related("user")
         .order_by("created_at", "pk")
         .first()
     )
     if membership is None:
         return None
-    return OrgContext(tenant=membership.tenant, user=membership.user, membership=membership)
+    membership.tenant = tenant
+    return OrgContext(tenant=tenant, user=membership.user, membership=membership)
 
 
 def _body(event: WebhookEvent, data: dict) -> str:
@@ -105,10 +107,26 @@ def _body(event: WebhookEvent, data: dict) -> str:
 # --- fan-out -----------------------------------------------------------------------------
 
 
-def _body_for(tenant: Tenant, event: WebhookEvent) -> str | None:
-    """The event's body as `tenant` sees its object now (its owner's GET), or
-    None when it may not see it (or has no owner to see it as)."""
-    org = endpoint_org(tenant)
+_NO_OWNER = object()
+
+
+class _Readers:
+    """The organizations of one fan-out call, each as its owner (endpoint_org),
+    looked up once per organization however many events and endpoints."""
+
+    def __init__(self) -> None:
+        self._orgs: dict[object, object] = {}
+
+    def org(self, tenant: Tenant) -> OrgContext | None:
+        found = self._orgs.get(tenant.pk)
+        if found is None:
+            found = self._orgs[tenant.pk] = endpoint_org(tenant) or _NO_OWNER
+        return None if found is _NO_OWNER else found  # type: ignore[return-value]
+
+
+def _body_for(org: OrgContext | None, event: WebhookEvent) -> str | None:
+    """The event's body as `org` sees its object now (its owner's GET), or None
+    when it may not see it (or has no owner to see it as)."""
     if org is None:
         return None
     try:
@@ -117,10 +135,33 @@ def _body_for(tenant: Tenant, event: WebhookEvent) -> str | None:
         return None
 
 
+def events_fan_out(event_ids: Sequence[str]) -> list[str]:
+    """Make the deliveries of these events, each event once: one per enabled
+    endpoint that wants its type and whose organization may see the object now
+    (its body built once per organization, as that organization's GET shows
+    it). The endpoints and their organizations' owners are read once for the
+    whole call; each event is fanned out in its own transaction, and one that
+    fails (rolled back, left for the sweeper) does not stop the others. Returns
+    the new deliveries' ids (each enqueued after its event's commit)."""
+    endpoints = list(WebhookEndpoint.unscoped.filter(enabled=True).select_related("tenant"))
+    readers = _Readers()
+    ids: list[str] = []
+    for event_id in event_ids:
+        try:
+            ids += _event_fan_out(event_id, endpoints, readers)
+        except Exception:  # one event that cannot be fanned out holds up no other
+            log.exception("webhook event %s: fan-out failed; the sweeper tries it again", event_id)
+    return ids
+
+
 def event_fan_out(*, event_id: str) -> list[str]:
-    """Make the event's deliveries, once: one per enabled endpoint that wants
-    its type and whose organization may see the object now. Returns the new
-    deliveries' ids (each enqueued after the commit)."""
+    """`events_fan_out` of one event."""
+    return events_fan_out([event_id])
+
+
+def _event_fan_out(
+    event_id: str, endpoints: Sequence[WebhookEndpoint], readers: _Readers
+) -> list[str]:
     with transaction.atomic():
         event = (
             WebhookEvent.objects.select_for_update(skip_locked=True)
@@ -129,16 +170,13 @@ def event_fan_out(*, event_id: str) -> list[str]:
         )
         if event is None:  # fanned out already, or another worker holds it
             return []
-        endpoints = [
-            endpoint
-            for endpoint in WebhookEndpoint.unscoped.filter(enabled=True).select_related("tenant")
-            if event.type in endpoint.events
-        ]
         bodies: dict[object, str | None] = {}  # per organization: built once, as it sees it
         deliveries = []
         for endpoint in endpoints:
+            if event.type not in endpoint.events:
+                continue
             if endpoint.tenant_id not in bodies:
-                bodies[endpoint.tenant_id] = _body_for(endpoint.tenant, event)
+                bodies[endpoint.tenant_id] = _body_for(readers.org(endpoint.tenant), event)
             body = bodies[endpoint.tenant_id]
             if body is None:
                 continue
@@ -209,12 +247,10 @@ def delivery_attempt(*, delivery_id: str) -> bool:
         if not endpoint.enabled:
             _close(delivery, _("The endpoint is disabled."))
             return False
+        # May the organization still see the object? A query, not the GET: the
+        # body was fixed at the fan-out and is sent as it is.
         org = endpoint_org(endpoint.tenant)
-        try:
-            if org is None:
-                raise NotVisible
-            data_for(org, delivery.type, delivery.event.object_id)
-        except NotVisible:
+        if org is None or not visible_to(org, delivery.type, delivery.event.object_id):
             _close(delivery, _("The organization may no longer see this object."))
             return False
         now = timezone.now()
@@ -231,17 +267,29 @@ def delivery_attempt(*, delivery_id: str) -> bool:
         if not error:
             delivery.status = Status.DELIVERED
             delivery.delivered_at = now
-            WebhookEndpoint.unscoped.filter(pk=endpoint.pk, failing_since__isnull=False).update(
-                failing_since=None
-            )
+            if endpoint.failing_since is not None:  # a success ends the failing streak
+                WebhookEndpoint.unscoped.filter(pk=endpoint.pk).update(failing_since=None)
         elif now >= delivery.give_up_at:
             delivery.status = Status.FAILED
         else:
             delivery.next_attempt_at = now + retry_delay(delivery.attempts)
-        delivery.save()
+        delivery.save(update_fields=_ATTEMPT_FIELDS)  # not the body: it never changes
         if error:
             _endpoint_failed(endpoint, now)
         return not error
+
+
+_ATTEMPT_FIELDS = [
+    "status",
+    "attempts",
+    "response_code",
+    "response_body",
+    "duration_ms",
+    "last_error",
+    "next_attempt_at",
+    "last_attempt_at",
+    "delivered_at",
+]
 
 
 def _post(url: str, body: str, headers: dict[str, str]) -> tuple[targets.Answer | None, str]:
@@ -385,6 +433,12 @@ def endpoint_create(
         created_by=org.user,
     )
     return endpoint, secret
+
+
+def endpoint_url_changes(endpoint: WebhookEndpoint, fields: Mapping[str, object]) -> bool:
+    """Whether a change sends the endpoint's events somewhere else: as sensitive
+    as a new endpoint (re-authentication, SPEC §1)."""
+    return "url" in fields and str(fields["url"]) != endpoint.url
 
 
 @transaction.atomic

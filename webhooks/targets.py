@@ -3,7 +3,8 @@ public address only, judged at registration (`target_check`) and again at
 every attempt after the name is resolved (`target_resolve`), and the request
 then goes to the very address that was judged (`post`: no second lookup a DNS
 rebinding could answer differently). No redirect is followed; the connection
-has 3 s, the whole exchange 10 s; at most RESPONSE_CAP bytes of the answer
+has 3 s, the whole exchange 10 s (however slowly the receiver drips its
+answer); at most RESPONSE_CAP bytes of the answer
 are read.
 
 `WEBHOOKS_ALLOW_PRIVATE_TARGETS` (off by default; on in the test and dev
@@ -11,10 +12,12 @@ settings) allows plain `http` and loopback or private addresses, for a
 receiver on the developer's own machine.
 """
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -129,13 +132,30 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
     """POST `body` to `url` after `target_resolve`; the answer's status and the
     first RESPONSE_CAP bytes of its body. A redirect is an answer like any other
     3xx (not followed). Raises TargetRefused, or OSError on a network failure
-    or a timeout."""
+    or a timeout.
+
+    TOTAL_TIMEOUT bounds the whole exchange, however the receiver paces it: a
+    socket timeout only bounds each wait, so a receiver dripping a byte at a
+    time could hold the worker for ever; a timer shuts the socket at the
+    deadline, which ends any read then under way (TimeoutError)."""
     scheme, host, port, path = _split(url)
     _host, addresses = target_resolve(url)
     started = time.monotonic()
     deadline = started + TOTAL_TIMEOUT
     connection_class = _PinnedTLS if scheme == "https" else _Pinned
     connection = connection_class(host, port, addresses[0], deadline)
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        sock = connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):  # closed already
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(TOTAL_TIMEOUT, expire)
+    timer.daemon = True
+    timer.start()
     try:
         connection.request("POST", path, body=body, headers=headers)
         response = connection.getresponse()
@@ -143,12 +163,19 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
         while size < RESPONSE_CAP:
             if time.monotonic() > deadline:
                 raise TimeoutError(_("The receiver took longer than 10 seconds."))
-            chunk = response.read(min(8192, RESPONSE_CAP - size))
+            chunk = response.read1(min(8192, RESPONSE_CAP - size))  # what has come
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
+        if expired.is_set():
+            raise TimeoutError(_("The receiver took longer than 10 seconds."))
         text = b"".join(chunks).decode("utf-8", errors="replace")
         return Answer(response.status, text, int((time.monotonic() - started) * 1000))
+    except (OSError, ValueError, http.client.HTTPException):
+        if expired.is_set():
+            raise TimeoutError(_("The receiver took longer than 10 seconds.")) from None
+        raise
     finally:
+        timer.cancel()
         connection.close()

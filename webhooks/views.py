@@ -108,6 +108,8 @@ class WebhookEndpointView(OrgViewMixin, ResolveFirstMixin, View):
             return redirect("webhook_endpoint", slug=slug, endpoint_id=self.endpoint.pk)
         form = WebhookEndpointForm(request.POST)
         if form.is_valid():
+            if services.endpoint_url_changes(self.endpoint, form.cleaned_data):
+                require_recent_reauthentication(request)  # elsewhere: as a new endpoint
             try:
                 services.endpoint_update(org=self.org, endpoint=self.endpoint, **form.cleaned_data)
             except ValidationError as exc:

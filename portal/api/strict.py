@@ -11,14 +11,24 @@ once (`PortalConfig.ready`), for every serializer of the API:
   not exact); a blank "" is no decimal, where DRF would read it as null;
 - in a query string (or a multipart form) an empty value is a value, and is
   validated as one instead of being read as "not given"; so are django-filter's
-  filters (`portal.api.filters.check_filter_values`).
+  filters (`portal.api.filters.check_filter_values`);
+- a string's `maxLength` is the length of what the client sent: DRF trims
+  the text first (`trim_whitespace`) and checks the trimmed length, so 41
+  characters starting with a form feed passed a limit of 40;
+- a query parameter is given once: `?months=3&months=6` is a 400 naming
+  `months` on every API view (after authentication and permissions), where
+  Django's QueryDict would quietly take the last value. No parameter of the API
+  is a repeated list (the one list, `?ordering=`, is comma-separated in one
+  value: `explode: false` in the schema).
 """
 
 import re
 
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import fields
+from rest_framework import exceptions, fields
 from rest_framework.utils import html
+from rest_framework.views import APIView
 
 from portal.api.filters import check_filter_values
 
@@ -76,6 +86,23 @@ def _decimal_blank_is_no_null(lenient):
     return validate_empty_values
 
 
+def _length_as_sent(lenient):
+    """`max_length` checked on the text as sent, before DRF trims it."""
+
+    def run_validation(self, data=fields.empty):
+        if (
+            self.max_length is not None
+            and isinstance(data, str)
+            and len(data) > self.max_length
+            and _json_input(self)
+        ):
+            self.fail("max_length", max_length=self.max_length)
+        return lenient(self, data)
+
+    run_validation.lenient = lenient
+    return run_validation
+
+
 def _get_value_keeping_empty(lenient):
     def get_value(self, dictionary):
         if (
@@ -102,13 +129,35 @@ def _checked_filterset(lenient):
     return get_filterset
 
 
+def repeated_query_parameters(query_params) -> dict[str, list[str]]:
+    """The field errors of the parameters given more than once (none: {})."""
+    return {
+        name: [_("Give this parameter once.")]
+        for name, values in query_params.lists()
+        if len(values) > 1
+    }
+
+
+def _single_query_values(lenient):
+    def initial(self, request, *args, **kwargs):
+        lenient(self, request, *args, **kwargs)  # authentication, permissions, throttles
+        errors = repeated_query_parameters(request.query_params)
+        if errors:
+            raise exceptions.ValidationError(errors)
+
+    initial.lenient = lenient
+    return initial
+
+
 def install() -> None:
     if hasattr(fields.Field.get_value, "lenient"):
         return
     for cls, types in JSON_TYPES.items():
         cls.to_internal_value = _typed(cls, types)
     fields.Field.get_value = _get_value_keeping_empty(fields.Field.get_value)
+    fields.CharField.run_validation = _length_as_sent(fields.CharField.run_validation)
     fields.DecimalField.validate_empty_values = _decimal_blank_is_no_null(
         fields.DecimalField.validate_empty_values
     )
     DjangoFilterBackend.get_filterset = _checked_filterset(DjangoFilterBackend.get_filterset)
+    APIView.initial = _single_query_values(APIView.initial)

@@ -334,6 +334,28 @@ def test_the_status_follows_the_dates_and_a_cancel(world, api, hosting):
     }
 
 
+def test_the_billing_anchor_is_the_first_day_and_renews_says_no_last_day(world, api, hosting):
+    """API.md's `billing_anchor` and `renews`, read-only (docs/api-changelog.md)."""
+    today = timezone.localdate()
+    day = datetime.timedelta(days=1)
+    renewing = subscribe(world, hosting, starts_on=today - 40 * day)
+    with_end = subscribe(world, hosting, starts_on=today - day, ends_on=today + 30 * day)
+    cancelled = subscribe(world, hosting, starts_on=today - day)
+    client = api(world.customer_owner, world.customer)
+    assert client.delete(detail(cancelled)).status_code == 200
+
+    rows = {row["id"]: row for row in client.get(LIST).json()["results"]}
+    assert {pk: (row["billing_anchor"], row["renews"]) for pk, row in rows.items()} == {
+        str(renewing.pk): ((today - 40 * day).isoformat(), True),
+        str(with_end.pk): ((today - day).isoformat(), False),
+        str(cancelled.pk): ((today - day).isoformat(), False),
+    }
+    shown = client.get(detail(renewing)).json()
+    assert (shown["billing_anchor"], shown["renews"]) == ((today - 40 * day).isoformat(), True)
+    sent = client.patch(detail(renewing), {"billing_anchor": today.isoformat()}, format="json")
+    assert sent.status_code == 400 and "billing_anchor" in sent.json()  # read-only: a 400
+
+
 def test_cancelling_twice_is_a_conflict_and_a_cancelled_one_does_not_change(world, api, hosting):
     subscription = subscribe(world, hosting)
     client = api(world.customer_admin, world.customer)
