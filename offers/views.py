@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from django.views import View
 
 from billing.models import Payer
+from billing.pricing import resale_steps
 from catalog.models import Product
 from core.exceptions import Conflict
 from offers import selectors, services
@@ -493,12 +494,24 @@ def _offer_figures(offer: Offer, partner_side: bool) -> dict:
         steps += ["cashback_amount"]
     rows = []
     totals = dict.fromkeys(steps, Decimal("0.00"))
-    for item in offer.items.all():
+    items = list(offer.items.all())
+    for item in items:
         row = {"item": item}
         for step in steps:
             row[step] = getattr(item, step)
             totals[step] += row[step]
         rows.append(row)
+    if partner_side:  # the partner's resale step, at its price list today
+        resale = resale_steps(
+            partner=offer.partner,
+            currency=offer.currency,
+            lines=[(item.product, item.quantity) for item in items],
+        )
+        for row, step in zip(rows, resale, strict=True):
+            row["resale"] = step
+        if resale and all(step is not None for step in resale):
+            totals["resale"] = sum((s.amount for s in resale if s), Decimal("0.00"))
+            totals["resale_margin"] = sum((s.margin for s in resale if s), Decimal("0.00"))
     return {"rows": rows, "totals": totals, "shows_charged": shows_charged}
 
 

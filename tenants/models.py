@@ -554,6 +554,8 @@ class AuditEvent(AppendOnly):
         MFA_POLICY_CHANGED = "tenant.mfa_policy", _("Two-factor requirement changed")
         MFA_RESET = "mfa.reset", _("Two-factor authentication reset by staff")
         SSO_CHANGED = "tenant.sso", _("Single sign-on changed")
+        RESALE_PRICES_CHANGED = "resale.prices_changed", _("Resale prices changed")
+        EXPORT_PARTNER_INVOICES = "export.partner_invoices", _("Partner invoices exported")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(
