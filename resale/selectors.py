@@ -260,14 +260,17 @@ def margin_by_product(*, org: OrgContext, months: int = 12) -> list[MarginRow]:
 def margin_lines(
     *,
     org: OrgContext,
-    month: datetime.date,
+    month: datetime.date | None,
     customer_id: object = None,
     product_id: object = None,
     contracts: bool = False,
 ) -> QuerySet[PartnerInvoiceLine]:
-    """The invoice lines behind one figure of the margin (the drill-down): a
-    customer out of reach, or another partner's, gives no line."""
-    lines = _margin_lines(org, 1200).filter(invoice__month=month.replace(day=1))
+    """The invoice lines behind one figure of the margin (the drill-down; no
+    month: the twelve months of the margin page): a customer out of reach, or
+    another partner's, gives no line."""
+    lines = _margin_lines(org, 12)
+    if month is not None:
+        lines = lines.filter(invoice__month=month.replace(day=1))
     if customer_id is not None:
         lines = lines.filter(invoice__customer_id=customer_id)
     if product_id is not None:

@@ -151,7 +151,9 @@ class PartnerInvoiceDetailView(PartnerInvoiceView):
 # --- the margin -----------------------------------------------------------------------------
 
 
-def _month(raw: str | None) -> datetime.date:
+def _month(raw: str | None) -> datetime.date | None:
+    if not raw:
+        return None
     try:
         year, month = (int(part) for part in (raw or "").split("-"))
         return datetime.date(year, month, 1)
