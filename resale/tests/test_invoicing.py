@@ -37,8 +37,8 @@ def issue(partnership, month=NOVEMBER):
 
 def lines(invoice):
     return [
-        (l.description, l.quantity, l.unit_price, l.amount, l.cost, l.period_start, l.period_end)
-        for l in invoice.lines.order_by("position")
+        (x.description, x.quantity, x.unit_price, x.amount, x.cost, x.period_start, x.period_end)
+        for x in invoice.lines.order_by("position")
     ]
 
 
@@ -96,7 +96,7 @@ def test_a_resale_price_changed_mid_month_cuts_the_line(world, hosting, billed):
 
     invoice = issue(billed)
 
-    assert [(l.unit_price, l.amount, l.period_start) for l in invoice.lines.all()] == [
+    assert [(x.unit_price, x.amount, x.period_start) for x in invoice.lines.all()] == [
         (Decimal("9.92"), Decimal("9.92"), d("2026-11-01")),  # 29.76 - round(29.76 x 20/30)
         (Decimal("10.00"), Decimal("20.00"), d("2026-11-11")),  # round(30.00 x 20/30)
     ]
@@ -121,7 +121,7 @@ def test_what_the_customer_pays_itself_is_not_billed_again(world, api, hosting, 
 
     invoice = issue(billed)
 
-    assert [(l.description, l.quantity) for l in invoice.lines.all()] == [("Web hosting", 5)]
+    assert [(x.description, x.quantity) for x in invoice.lines.all()] == [("Web hosting", 5)]
     assert invoice.net == Decimal("49.60")  # 5 x 9.92, a whole period (1-30 Nov)
 
 
