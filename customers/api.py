@@ -14,17 +14,19 @@ from rest_framework.response import Response
 
 from customers import selectors, services
 from customers.filters import CustomerFilter
-from customers.models import AlertProfile, ServiceProfile, SlaPolicy
+from customers.models import AlertProfile, Contract, ServiceProfile, SlaPolicy
 from customers.serializers import (
     AlertProfileSerializer,
     ContactSerializer,
     ContractSerializer,
+    ContractTopUpSerializer,
     CustomerCreatedSerializer,
     CustomerCreateSerializer,
     CustomerRowSerializer,
     CustomerSerializer,
     ServiceProfileSerializer,
     SlaPolicySerializer,
+    TimeEntrySerializer,
 )
 from partners import selectors as partner_selectors
 from partners import services as partner_services
@@ -253,7 +255,9 @@ class CustomerViewSet(mixins.ListModelMixin, OrgViewSet):
     # --- contracts ----------------------------------------------------------------------
 
     def _contracts(self, customer: Tenant):
-        return selectors.contracts_list(org=self.org, customer=customer).select_related("customer")
+        return selectors.contracts_with_figures(
+            selectors.contracts_list(org=self.org, customer=customer).select_related("customer")
+        )
 
     @extend_schema(responses=ContractSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
@@ -404,3 +408,75 @@ class AlertProfileViewSet(PartnerListViewSet):
     serializer_class = AlertProfileSerializer
     queryset = AlertProfile.objects.none()
     partner_list = services.ALERT_PROFILES
+
+
+class ContractViewSet(OrgViewSet):
+    """What is recorded against one of your contracts, by its id: time entries
+    (hourly, project hourly and block contracts) and a block's top-ups. Allowed
+    partner users (owners, admins, collaborators assigned to the customer) read
+    and write; another partner's contract, or one of a customer you no longer
+    manage, is a 404 like a missing id."""
+
+    allowed_kinds = (Tenant.Kind.PARTNER,)
+    min_role = Role.COLLABORATOR
+    queryset = Contract.objects.none()
+    serializer_class = TimeEntrySerializer
+    filter_backends: list = []
+
+    def get_org_queryset(self):
+        return Contract.objects.none()
+
+    def _contract(self, pk) -> Contract:
+        return selectors.contract_get_for_partner(org=self.org, contract_id=pk)
+
+    @extend_schema(responses=TimeEntrySerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="time-entries")
+    def time_entries(self, request, pk=None):
+        """The contract's time entries, the latest day first."""
+        entries = selectors.time_entries_of(contract=self._contract(pk))
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(TimeEntrySerializer(page, many=True).data)
+
+    @extend_schema(request=TimeEntrySerializer, responses={201: TimeEntrySerializer})
+    @time_entries.mapping.post
+    def time_entry_create(self, request, pk=None):
+        """Record time: on a block it draws from the balance, and what the balance
+        lacks is billed at the hourly rate (docs/partner-billing.md)."""
+        contract = self._contract(pk)
+        serializer = TimeEntrySerializer(data=request.data, context={"org": self.org})
+        serializer.is_valid(raise_exception=True)
+        entry = services.time_entry_add(
+            org=self.org, contract=contract, **serializer.validated_data
+        )
+        return Response(TimeEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses={204: None},
+        parameters=[_id_parameter("entry_id", "A time entry of this contract.")],
+    )
+    @action(detail=True, methods=["delete"], url_path=r"time-entries/(?P<entry_id>[^/.]+)")
+    def time_entry(self, request, pk=None, entry_id=None):
+        """Remove a time entry of the current month or later (400 for a month
+        already billed)."""
+        entry = selectors.time_entry_get(contract=self._contract(pk), entry_id=entry_id)
+        services.time_entry_delete(org=self.org, entry=entry)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses=ContractTopUpSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="top-ups")
+    def top_ups(self, request, pk=None):
+        """A block's top-ups, the latest first."""
+        page = self.paginate_queryset(selectors.top_ups_of(contract=self._contract(pk)))
+        return self.get_paginated_response(ContractTopUpSerializer(page, many=True).data)
+
+    @extend_schema(request=ContractTopUpSerializer, responses={201: ContractTopUpSerializer})
+    @top_ups.mapping.post
+    def top_up_create(self, request, pk=None):
+        """Top up a block (billed in the month of its `date`)."""
+        contract = self._contract(pk)
+        serializer = ContractTopUpSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        top_up = services.contract_top_up(
+            org=self.org, contract=contract, **serializer.validated_data
+        )
+        return Response(ContractTopUpSerializer(top_up).data, status=status.HTTP_201_CREATED)

@@ -2,20 +2,22 @@
 views show a service's errors inline."""
 
 import re
+from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from customers.models import (
-    CONTRACT_AMOUNT_FIELDS,
     CONTRACT_AMOUNTS,
+    CONTRACT_OPTIONAL,
+    CONTRACT_TERM_FIELDS,
     AlertProfile,
     Contract,
     SlaPolicy,
 )
-from customers.selectors import alert_profiles, sla_policies
-from customers.services import contract_clean
+from customers.selectors import alert_profiles, sla_policies, technicians
+from customers.services import contract_clean, time_entry_errors
 from partners.forms import DATE_INPUT, GRANT_FIELDS, GrantForm
 from partners.services import clean_grant
 from tenants.forms import ORGANIZATION_LABELS, CommaListField
@@ -108,21 +110,37 @@ class ContractForm(forms.Form):
     hourly_rate = _decimal(gettext_lazy("Hourly rate"))
     hours = _decimal(gettext_lazy("Hours in the block"))
     amount = _decimal(gettext_lazy("Amount"))
+    unit_price = _decimal(gettext_lazy("Price per unit and month"))
+    quantity = _decimal(gettext_lazy("Units (devices or GB)"))
+    warning_threshold = _decimal(gettext_lazy("Warn when the balance falls below (optional)"))
+    bills_on = forms.DateField(
+        label=gettext_lazy("Billing date (optional, else the start)"),
+        required=False,
+        widget=DATE_INPUT,
+    )
 
-    AMOUNT_FIELDS = CONTRACT_AMOUNT_FIELDS
+    AMOUNT_FIELDS = CONTRACT_TERM_FIELDS
 
     def amount_fields(self):
-        """The amount inputs, each with the types that ask for it (for the page's script)."""
+        """The term inputs, each with the types that ask for it (for the page's script)."""
         return [
-            (self[name], " ".join(t for t, needed in CONTRACT_AMOUNTS.items() if name in needed))
-            for name in CONTRACT_AMOUNT_FIELDS
+            (
+                self[name],
+                " ".join(
+                    t
+                    for t in CONTRACT_AMOUNTS
+                    if name in CONTRACT_AMOUNTS[t] or name in CONTRACT_OPTIONAL.get(t, ())
+                ),
+            )
+            for name in CONTRACT_TERM_FIELDS
         ]
 
     def clean(self):
         data = super().clean()
-        needed = CONTRACT_AMOUNTS.get(data.get("type"), ())
-        for name in CONTRACT_AMOUNT_FIELDS:
-            if name not in needed:
+        kind = data.get("type")
+        kept = (*CONTRACT_AMOUNTS.get(kind, ()), *CONTRACT_OPTIONAL.get(kind, ()))
+        for name in CONTRACT_TERM_FIELDS:
+            if name not in kept:
                 data[name] = None
                 self._errors.pop(name, None)
         if data.get("type"):
@@ -137,7 +155,7 @@ class ContractForm(forms.Form):
     def contract(self) -> dict:
         return {
             name: self.cleaned_data.get(name)
-            for name in ("type", "name", "starts_on", "ends_on", *CONTRACT_AMOUNT_FIELDS)
+            for name in ("type", "name", "starts_on", "ends_on", *CONTRACT_TERM_FIELDS)
         }
 
 
@@ -165,6 +183,63 @@ class ContractStepForm(ContractForm):
 
     def contract(self) -> dict | None:
         return super().contract() if self.cleaned_data.get("add_contract") else None
+
+
+class TimeEntryForm(forms.Form):
+    """Time worked under a contract (customers.services.time_entry_add checks the
+    contract's dates and type)."""
+
+    date = forms.DateField(label=gettext_lazy("Day"), widget=DATE_INPUT)
+    hours = forms.DecimalField(
+        label=gettext_lazy("Hours"),
+        max_digits=4,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("24"),
+    )
+    description = forms.CharField(
+        label=gettext_lazy("What was done (optional)"), max_length=500, required=False
+    )
+    technician = forms.ModelChoiceField(
+        label=gettext_lazy("Technician (optional)"), queryset=None, required=False
+    )
+
+    def __init__(self, *args, org: OrgContext, contract: Contract, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.contract = contract
+        self.fields["technician"].queryset = technicians(org=org).order_by("email")  # type: ignore[attr-defined]
+
+    def clean(self):
+        """The service's checks on what parsed, so every error shows at once."""
+        data = super().clean()
+        errors = time_entry_errors(self.contract, data.get("date"), data.get("hours"))
+        for name, message in errors.items():
+            self.add_error(name if name in self.fields else None, message)
+        return data
+
+
+class TopUpForm(forms.Form):
+    """Prepaid time or money added to a block (customers.services.contract_top_up)."""
+
+    date = forms.DateField(label=gettext_lazy("Day"), widget=DATE_INPUT)
+    hours = forms.DecimalField(
+        label=gettext_lazy("Hours added"),
+        max_digits=8,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+    )
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount billed"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+    )
+
+    def __init__(self, *args, by_hours: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not by_hours:
+            del self.fields["hours"]
 
 
 class ServiceProfileForm(forms.Form):

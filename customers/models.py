@@ -5,6 +5,7 @@ tables keep their names (`db_table`), rows and all."""
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,8 +15,12 @@ from tenants.models import Tenant
 
 
 class Contract(models.Model):
-    """A partner's contract with a customer; each type asks for its own amounts
-    (CONTRACT_AMOUNTS), in the customer's currency."""
+    """A partner's contract with a customer (Atera: "a contract defines how, when
+    and how much the customer is invoiced"); each type asks for its own terms
+    (CONTRACT_AMOUNTS, optional ones CONTRACT_OPTIONAL), in the customer's
+    currency. The columns hold the terms as last set; `ContractTerms` keeps every
+    version with the day it takes effect, and billing reads those
+    (customers/contract_billing.py, docs/partner-billing.md)."""
 
     class Type(models.TextChoices):
         RETAINER = "retainer", _("Retainer / flat fee")
@@ -42,6 +47,30 @@ class Contract(models.Model):
         _("hours in the block"), max_digits=8, decimal_places=2, null=True, blank=True
     )
     amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    unit_price = models.DecimalField(
+        _("price per unit and month"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    quantity = models.DecimalField(
+        _("units counted (devices or GB)"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    bills_on = models.DateField(
+        _("billing date"),
+        null=True,
+        blank=True,
+        help_text=_("A one-time project is billed in the month of this day (its start if empty)."),
+    )
+    warning_threshold = models.DecimalField(
+        _("warn when the balance falls below"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+    )
+    below_threshold = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text=_("The block's balance is below its warning threshold and the warning went out."),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -65,19 +94,170 @@ class Contract(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.get_type_display()})"
 
+    @property
+    def is_block(self) -> bool:
+        return self.type in BLOCK_TYPES
 
-# Which amounts each contract type asks for; the others stay empty.
+    @property
+    def bills_time(self) -> bool:
+        return self.type in TIME_TYPES
+
+
+# Which terms each contract type asks for (required, above zero); the others stay empty.
 CONTRACT_AMOUNTS: dict[str, tuple[str, ...]] = {
     Contract.Type.RETAINER: ("fee",),
     Contract.Type.HOURLY: ("hourly_rate",),
     Contract.Type.BLOCK_OF_HOURS: ("hours", "amount"),
-    Contract.Type.BLOCK_OF_MONEY: ("amount",),
-    Contract.Type.REMOTE_MONITORING: ("fee",),
-    Contract.Type.ONLINE_BACKUP: ("fee",),
+    Contract.Type.BLOCK_OF_MONEY: ("amount", "hourly_rate"),
+    Contract.Type.REMOTE_MONITORING: ("unit_price", "quantity"),
+    Contract.Type.ONLINE_BACKUP: ("unit_price", "quantity"),
     Contract.Type.PROJECT_ONE_TIME: ("amount",),
     Contract.Type.PROJECT_HOURLY: ("hourly_rate",),
 }
-CONTRACT_AMOUNT_FIELDS = ("fee", "hourly_rate", "hours", "amount")
+# The terms a type may have but need not: a block's overage rate (block of hours:
+# its own price per hour when empty) and warning threshold; a project's billing date.
+CONTRACT_OPTIONAL: dict[str, tuple[str, ...]] = {
+    Contract.Type.BLOCK_OF_HOURS: ("hourly_rate", "warning_threshold"),
+    Contract.Type.BLOCK_OF_MONEY: ("warning_threshold",),
+    Contract.Type.PROJECT_ONE_TIME: ("bills_on",),
+}
+CONTRACT_AMOUNT_FIELDS = (
+    "fee",
+    "hourly_rate",
+    "hours",
+    "amount",
+    "unit_price",
+    "quantity",
+    "warning_threshold",
+)
+CONTRACT_TERM_FIELDS = (*CONTRACT_AMOUNT_FIELDS, "bills_on")
+# The terms that bill per period: a change applies from the next period (ContractTerms).
+VERSIONED_TERMS = ("fee", "hourly_rate", "unit_price", "quantity", "amount")
+BLOCK_TYPES = frozenset({Contract.Type.BLOCK_OF_HOURS, Contract.Type.BLOCK_OF_MONEY})
+TIME_TYPES = frozenset(
+    {
+        Contract.Type.HOURLY,
+        Contract.Type.PROJECT_HOURLY,
+        Contract.Type.BLOCK_OF_HOURS,
+        Contract.Type.BLOCK_OF_MONEY,
+    }
+)
+
+
+class ContractTerms(models.Model):
+    """One version of a contract's billing terms, in effect from `effective_from`
+    until the next version's. A change made during a month takes effect on the
+    first of the next month (a contract that has not started yet: at its start),
+    so a past period always bills at the terms it had; two changes in one month
+    leave one pending version (the last)."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="terms")
+    effective_from = models.DateField()
+    fee = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    hourly_rate = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    quantity = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    tenant_scope = Scope(owners=("contract__partner", "contract__customer"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        default_manager_name = "unscoped"
+        ordering = ["contract", "effective_from"]
+        verbose_name_plural = _("contract terms")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "effective_from"], name="contract_terms_once_per_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Terms of {self.contract_id} from {self.effective_from}"
+
+
+class TimeEntry(models.Model):
+    """Time worked under an hourly, project-hourly or prepaid-block contract."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="time_entries")
+    date = models.DateField()
+    hours = models.DecimalField(max_digits=4, decimal_places=2)
+    description = models.CharField(max_length=500, blank=True)
+    technician = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    tenant_scope = Scope(owners=("contract__partner",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        default_manager_name = "unscoped"
+        ordering = ["-date", "-created_at"]
+        verbose_name_plural = _("time entries")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(hours__gt=0, hours__lte=24), name="time_entry_hours_in_a_day"
+            ),
+        ]
+        indexes = [models.Index(fields=["contract", "date"], name="time_entry_contract_date")]
+
+    def __str__(self) -> str:
+        return f"{self.hours} h on {self.date}"
+
+
+class ContractTopUp(models.Model):
+    """Prepaid time or money added to a block (the first block is the contract's
+    own `hours`/`amount`); billed in the period of its date."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="top_ups")
+    date = models.DateField()
+    hours = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    tenant_scope = Scope(owners=("contract__partner", "contract__customer"))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        default_manager_name = "unscoped"
+        ordering = ["-date", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0)
+                & (models.Q(hours__isnull=True) | models.Q(hours__gt=0)),
+                name="contract_top_up_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Top-up of {self.contract_id} on {self.date}"
 
 
 class SlaPolicy(models.Model):

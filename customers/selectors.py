@@ -2,17 +2,37 @@
 with its grant and primary contact in a fixed number of queries, and the
 records kept about one customer."""
 
+import datetime
 from typing import TYPE_CHECKING, TypedDict, cast
 
-from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    CharField,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from customers.models import AlertProfile, Contract, ServiceProfile, SlaPolicy
+from customers.contract_billing import block_replay
+from customers.models import (
+    AlertProfile,
+    Contract,
+    ContractTerms,
+    ContractTopUp,
+    ServiceProfile,
+    SlaPolicy,
+    TimeEntry,
+)
 from partners.models import Partnership
-from partners.selectors import customers_visible_to, grants_active_now
-from tenants.models import Contact, Tenant
+from partners.selectors import customer_get_for_partner, customers_visible_to, grants_active_now
+from tenants.models import Contact, Tenant, User
 from tenants.selectors import OrgContext, uuid_or_404
 
 if TYPE_CHECKING:
@@ -97,7 +117,7 @@ def customer_detail(
         .first()
     )
     records.contact_list = list(customer.contacts.all())
-    records.contract_list = list(contracts_list(org=org, customer=customer))
+    records.contract_list = list(contracts_with_figures(contracts_list(org=org, customer=customer)))
     records.service_profile = service_profile_of(org=org, customer=customer)
     return records
 
@@ -113,6 +133,81 @@ def service_profile_of(*, org: OrgContext, customer: Tenant) -> ServiceProfile |
 
 def contracts_list(*, org: OrgContext, customer: Tenant) -> QuerySet[Contract]:
     return Contract.objects.for_org(org).filter(partner=org.tenant, customer=customer)
+
+
+def contracts_with_figures(contracts: QuerySet[Contract]) -> QuerySet[Contract]:
+    """`contracts` with what their billing figures read (terms, time entries,
+    top-ups: a block's balance), in three more queries however many rows."""
+    return contracts.prefetch_related("terms", "time_entries", "top_ups")
+
+
+NO_CONTRACT = gettext_lazy("No such contract.")
+
+
+def contract_get_for_partner(*, org: OrgContext, contract_id: object) -> Contract:
+    """One of this partner's contracts, by id alone (`contracts/{id}/…`), if the
+    caller may act on its customer now; anything else: the 404 of a missing id."""
+    contract = (
+        Contract.objects.for_org(org)
+        .filter(partner=org.tenant, pk=uuid_or_404(contract_id, str(NO_CONTRACT)))
+        .first()
+    )
+    if contract is None:
+        raise Http404(str(NO_CONTRACT))
+    try:
+        contract.customer = customer_get_for_partner(org=org, customer_id=contract.customer_id)
+    except Http404:
+        raise Http404(str(NO_CONTRACT)) from None
+    return contract
+
+
+def time_entries_of(*, contract: Contract) -> QuerySet[TimeEntry]:
+    """A contract (loaded through `contract_get_for_partner`) its time entries,
+    the latest first."""
+    return contract.time_entries.select_related("technician").order_by(
+        "-date", "-created_at", "-pk"
+    )
+
+
+def time_entry_get(*, contract: Contract, entry_id: object) -> TimeEntry:
+    missing = _("No such time entry.")
+    entry = time_entries_of(contract=contract).filter(pk=uuid_or_404(entry_id, missing)).first()
+    if entry is None:
+        raise Http404(missing)
+    entry.contract = contract
+    return entry
+
+
+def contract_figures(*, contract: Contract) -> dict:
+    """What the contract's page shows besides its terms as set: the terms'
+    versions, its time entries (with their technicians), a block's top-ups and
+    balance; three queries."""
+    prefetch_related_objects(
+        [contract],
+        Prefetch("terms", queryset=ContractTerms.unscoped.order_by("effective_from")),
+        Prefetch(
+            "time_entries",
+            queryset=TimeEntry.unscoped.select_related("technician").order_by(
+                "-date", "-created_at", "-pk"
+            ),
+        ),
+        Prefetch("top_ups", queryset=ContractTopUp.unscoped.order_by("-date", "-created_at")),
+    )
+    return {
+        "terms": list(contract.terms.all()),
+        "time_entries": list(contract.time_entries.all()),
+        "top_ups": list(contract.top_ups.all()),
+        "balance": block_replay(contract, datetime.date.max).balance if contract.is_block else None,
+    }
+
+
+def top_ups_of(*, contract: Contract) -> QuerySet[ContractTopUp]:
+    return contract.top_ups.order_by("-date", "-created_at", "-pk")
+
+
+def technicians(*, org: OrgContext) -> QuerySet[User]:
+    """Who may be named as a time entry's technician: the organization's members."""
+    return User.objects.filter(memberships__tenant=org.tenant).distinct()
 
 
 def contract_get(*, org: OrgContext, customer: Tenant, contract_id: object) -> Contract:

@@ -2,14 +2,26 @@
 it records about them (contacts, contracts, service profile, its SLA policies
 and alert profiles)."""
 
+import datetime
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.exceptions import validation_detail
-from customers.models import AlertProfile, Contract, ServiceProfile, SlaPolicy
-from customers.selectors import CUSTOMER_ROW_FIELDS, alert_profiles, sla_policies
+from customers.contract_billing import block_replay
+from customers.models import (
+    AlertProfile,
+    Contract,
+    ContractTerms,
+    ContractTopUp,
+    ServiceProfile,
+    SlaPolicy,
+    TimeEntry,
+)
+from customers.selectors import CUSTOMER_ROW_FIELDS, alert_profiles, sla_policies, technicians
 from customers.services import contract_clean
 from partners.models import Access, Partnership, Payment
 from partners.serializers import PartnershipSerializer, PartnershipSummarySerializer, product_codes
@@ -209,14 +221,34 @@ class PrimaryContactInputSerializer(serializers.ModelSerializer):
         fields = ["first_name", "last_name", "email", "phone"]
 
 
+class ContractTermsSerializer(serializers.ModelSerializer):
+    """One version of the billing terms, in effect from `effective_from`."""
+
+    class Meta:
+        model = ContractTerms
+        fields = ["effective_from", "fee", "hourly_rate", "unit_price", "quantity", "amount"]
+        read_only_fields = fields
+
+
 class ContractSerializer(serializers.ModelSerializer):
-    """A contract with the customer. Its `type` decides which amounts it needs
-    (the others stay null): retainer, remote monitoring and online backup a
-    monthly `fee`; hourly and project hourly an `hourly_rate`; a block of hours
-    `hours` and `amount`; a block of money and a one-time project an `amount`.
-    Amounts are decimal strings in the customer's `currency`."""
+    """A contract with the customer. Its `type` decides which terms it needs
+    (the others stay null): retainer a monthly `fee`; hourly and project hourly
+    an `hourly_rate`; a block of hours `hours` and `amount` (optional
+    `hourly_rate` for time beyond the block, else the block's own price per
+    hour); a block of money `amount` and the `hourly_rate` time is drawn at;
+    remote monitoring and online backup a `unit_price` per month and a
+    `quantity` (devices, GB); a one-time project an `amount` (optional
+    `bills_on`, else its start). Blocks may have a `warning_threshold`.
+    Amounts are decimal strings in the customer's `currency`. Once the contract
+    has started, a change of its terms applies from the first of next month
+    (`terms` lists the versions); its type, start and first block stay."""
 
     currency = serializers.CharField(source="customer.currency", read_only=True)
+    balance = serializers.SerializerMethodField(
+        help_text="A block's balance now (hours or money), after every top-up and time entry; "
+        "null for other types."
+    )
+    terms = ContractTermsSerializer(many=True, read_only=True)
 
     class Meta:
         model = Contract
@@ -230,11 +262,23 @@ class ContractSerializer(serializers.ModelSerializer):
             "hourly_rate",
             "hours",
             "amount",
+            "unit_price",
+            "quantity",
+            "bills_on",
+            "warning_threshold",
+            "balance",
+            "terms",
             "currency",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "currency", "created_at", "updated_at"]
+        read_only_fields = ["id", "balance", "terms", "currency", "created_at", "updated_at"]
+
+    @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True))
+    def get_balance(self, contract: Contract) -> str | None:
+        if not contract.is_block:
+            return None
+        return str(block_replay(contract, datetime.date.max).balance.quantize(Decimal("0.01")))
 
 
 class ContractInputSerializer(ContractSerializer):
@@ -242,7 +286,20 @@ class ContractInputSerializer(ContractSerializer):
     a 400 on `contract.<field>`."""
 
     class Meta(ContractSerializer.Meta):
-        fields = ["type", "name", "starts_on", "ends_on", "fee", "hourly_rate", "hours", "amount"]
+        fields = [
+            "type",
+            "name",
+            "starts_on",
+            "ends_on",
+            "fee",
+            "hourly_rate",
+            "hours",
+            "amount",
+            "unit_price",
+            "quantity",
+            "bills_on",
+            "warning_threshold",
+        ]
         read_only_fields = []
 
     def validate(self, attrs):
@@ -352,3 +409,45 @@ class CustomerCreatedSerializer(CustomerSerializer):
 
     class Meta(CustomerSerializer.Meta):
         pass
+
+
+class TechnicianField(serializers.PrimaryKeyRelatedField):
+    """A member of the caller's organization, by user id; anyone else's id reads
+    as a missing one."""
+
+    def get_queryset(self):
+        return technicians(org=self.context["org"])
+
+
+class TimeEntrySerializer(serializers.ModelSerializer):
+    """Time worked under a contract: `hours` above 0 and at most 24, on a `date`
+    within the contract's dates; `technician` optional (a member's user id)."""
+
+    hours = serializers.DecimalField(
+        max_digits=4, decimal_places=2, min_value=Decimal("0.01"), max_value=Decimal("24")
+    )
+    technician = TechnicianField(required=False, allow_null=True, default=None)
+    description = serializers.CharField(
+        max_length=500, required=False, default="", allow_blank=True
+    )
+
+    class Meta:
+        model = TimeEntry
+        fields = ["id", "contract", "date", "hours", "description", "technician", "created_at"]
+        read_only_fields = ["id", "contract", "created_at"]
+
+
+class ContractTopUpSerializer(serializers.ModelSerializer):
+    """Prepaid time or money added to a block: a block of hours takes `hours`
+    and their price `amount`, a block of money an `amount`; billed in the month
+    of `date` (this month or later)."""
+
+    hours = serializers.DecimalField(
+        max_digits=8, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True
+    )
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+
+    class Meta:
+        model = ContractTopUp
+        fields = ["id", "contract", "date", "hours", "amount", "created_at"]
+        read_only_fields = ["id", "contract", "created_at"]

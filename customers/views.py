@@ -22,6 +22,7 @@ from formtools.wizard.views import SessionWizardView
 
 from core.exceptions import validation_detail
 from customers import selectors, services
+from customers.contract_billing import block_replay
 from customers.filters import CustomerFilter
 from customers.forms import (
     AccessStepForm,
@@ -36,8 +37,10 @@ from customers.forms import (
     PrimaryContactForm,
     ServiceProfileForm,
     SlaPolicyForm,
+    TimeEntryForm,
+    TopUpForm,
 )
-from customers.models import CONTRACT_AMOUNTS
+from customers.models import CONTRACT_AMOUNTS, CONTRACT_OPTIONAL, VERSIONED_TERMS
 from partners import selectors as partner_selectors
 from partners import services as partner_services
 from partners.grants import grant_text
@@ -376,11 +379,15 @@ AMOUNT_LABELS = {name: ContractForm.base_fields[name].label for name in Contract
 
 
 def _contract_rows(contracts) -> list[tuple]:
-    """Each contract with only the amounts its type asks for."""
-    return [
-        (c, [(AMOUNT_LABELS[name], getattr(c, name)) for name in CONTRACT_AMOUNTS[c.type]])
-        for c in contracts
-    ]
+    """Each contract with only the terms its type has (and a block's balance)."""
+    rows = []
+    for c in contracts:
+        names = [*CONTRACT_AMOUNTS[c.type], *CONTRACT_OPTIONAL.get(c.type, ())]
+        amounts = [(AMOUNT_LABELS[n], getattr(c, n)) for n in names if getattr(c, n) is not None]
+        if c.is_block:
+            amounts.append((_("Balance"), block_replay(c, datetime.date.max).balance))
+        rows.append((c, amounts))
+    return rows
 
 
 class CustomerPageMixin(OrgViewMixin):
@@ -573,29 +580,55 @@ class CustomerContactView(CustomerPageMixin, View):
 
 
 class CustomerContractView(CustomerPageMixin, View):
-    """One contract: its edit page; remove after a confirmation."""
+    """One contract: its edit page, its terms history and, for the types that
+    bill time, its time entries; a block's balance and top-ups; remove after a
+    confirmation."""
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         customer = self.customer(kwargs["customer_id"])
         selectors.contract_get(org=self.org, customer=customer, contract_id=kwargs["contract_id"])
         return super().http_method_not_allowed(request, *args, **kwargs)
 
-    def render_edit(self, request, customer, contract, form, status=200):
+    def render_edit(self, request, customer, contract, status=200, **forms):
+        figures = selectors.contract_figures(contract=contract)
+        figures["terms_rows"] = [
+            (
+                version.effective_from,
+                [
+                    (AMOUNT_LABELS[name], getattr(version, name))
+                    for name in VERSIONED_TERMS
+                    if getattr(version, name) is not None
+                ],
+            )
+            for version in figures["terms"]
+        ]
         return render(
             request,
             "customers/contract_edit.html",
-            {"customer": customer, "contract": contract, "form": form},
+            {
+                "customer": customer,
+                "contract": contract,
+                "form": forms.get("form") or ContractForm(initial=self.initial(contract)),
+                "entry_form": forms.get("entry_form")
+                or TimeEntryForm(org=self.org, contract=contract, prefix="entry"),
+                "top_up_form": forms.get("top_up_form")
+                or TopUpForm(prefix="top-up", by_hours=contract.type == "block_of_hours"),
+                **figures,
+            },
             status=status,
         )
+
+    @staticmethod
+    def initial(contract) -> dict:
+        return {
+            name: getattr(contract, name)
+            for name in ("type", "name", "starts_on", "ends_on", *ContractForm.AMOUNT_FIELDS)
+        }
 
     def get(self, request, slug, customer_id, contract_id):
         customer = self.customer(customer_id)
         contract = selectors.contract_get(org=self.org, customer=customer, contract_id=contract_id)
-        initial = {
-            name: getattr(contract, name)
-            for name in ("type", "name", "starts_on", "ends_on", *ContractForm.AMOUNT_FIELDS)
-        }
-        return self.render_edit(request, customer, contract, ContractForm(initial=initial))
+        return self.render_edit(request, customer, contract)
 
     def post(self, request, slug, customer_id, contract_id):
         customer = self.customer(customer_id)
@@ -607,8 +640,28 @@ class CustomerContractView(CustomerPageMixin, View):
                 request, _("The contract “%(name)s” was removed.") % {"name": contract.name}
             )
             return self.back(customer, "contracts")
-        if action != "update":
+        handler = {
+            "update": self.do_update,
+            "time_entry_add": self.do_time_entry_add,
+            "time_entry_remove": self.do_time_entry_remove,
+            "top_up": self.do_top_up,
+        }.get(action)
+        if handler is None:
             return HttpResponseBadRequest(_("Unknown action."))
+        return handler(request, customer, contract)
+
+    def _contract_page(self, customer, contract, anchor: str = ""):
+        url = reverse(
+            "customer_contract",
+            kwargs={
+                "slug": self.org.tenant.slug,
+                "customer_id": customer.pk,
+                "contract_id": contract.pk,
+            },
+        )
+        return redirect(url + (f"#{anchor}" if anchor else ""))
+
+    def do_update(self, request, customer, contract):
         form = ContractForm(request.POST)
         if form.is_valid():
             try:
@@ -620,7 +673,41 @@ class CustomerContractView(CustomerPageMixin, View):
                     request, _("The contract “%(name)s” was saved.") % {"name": contract.name}
                 )
                 return self.back(customer, "contracts")
-        return self.render_edit(request, customer, contract, form, status=400)
+        return self.render_edit(request, customer, contract, status=400, form=form)
+
+    def do_time_entry_add(self, request, customer, contract):
+        form = TimeEntryForm(request.POST, org=self.org, contract=contract, prefix="entry")
+        if form.is_valid():
+            try:
+                services.time_entry_add(org=self.org, contract=contract, **form.cleaned_data)
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                messages.success(request, _("The time was recorded."))
+                return self._contract_page(customer, contract, "time-entries")
+        return self.render_edit(request, customer, contract, status=400, entry_form=form)
+
+    def do_time_entry_remove(self, request, customer, contract):
+        entry = selectors.time_entry_get(contract=contract, entry_id=request.POST.get("entry"))
+        try:
+            services.time_entry_delete(org=self.org, entry=entry)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("The time entry was removed."))
+        return self._contract_page(customer, contract, "time-entries")
+
+    def do_top_up(self, request, customer, contract):
+        form = TopUpForm(request.POST, prefix="top-up", by_hours=contract.type == "block_of_hours")
+        if form.is_valid():
+            try:
+                services.contract_top_up(org=self.org, contract=contract, **form.cleaned_data)
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                messages.success(request, _("The block was topped up."))
+                return self._contract_page(customer, contract, "block")
+        return self.render_edit(request, customer, contract, status=400, top_up_form=form)
 
 
 # --- the partner's lists: SLA policies and alert profiles -----------------------------

@@ -556,6 +556,9 @@ class AuditEvent(AppendOnly):
         SSO_CHANGED = "tenant.sso", _("Single sign-on changed")
         RESALE_PRICES_CHANGED = "resale.prices_changed", _("Resale prices changed")
         EXPORT_PARTNER_INVOICES = "export.partner_invoices", _("Partner invoices exported")
+        CONTRACT_TERMS_CHANGED = "contract.terms_changed", _("Contract's billing terms changed")
+        CONTRACT_TOPPED_UP = "contract.topped_up", _("Prepaid block topped up")
+        CONTRACT_BLOCK_LOW = "contract.block_low", _("Prepaid block below its warning threshold")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(

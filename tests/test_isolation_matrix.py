@@ -140,6 +140,8 @@ REACH: dict[str, frozenset[str]] = {
     "customer": frozenset({MUELLER_OWNER, ALPINE_OWNER, LIMITED}),
     "contact": frozenset({MUELLER_OWNER, ALPINE_OWNER, LIMITED}),
     "contract": frozenset({ALPINE_OWNER}),
+    "hourly_contract": frozenset({ALPINE_OWNER}),
+    "time_entry": frozenset({ALPINE_OWNER}),  # the partner's record (API.md: partner users)
     "subscription": frozenset({MUELLER_OWNER, ALPINE_OWNER}),
     "order": frozenset({MUELLER_OWNER, ALPINE_OWNER}),
     "invoice": frozenset({MUELLER_OWNER}),  # the payer's only (SPEC §7)
@@ -346,6 +348,23 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
             "fee": Decimal("77.31"),
         },
     )
+    hourly_contract = customer_services.contract_create(
+        org=a_ctx,
+        customer=mueller,
+        data={
+            "type": "hourly",
+            "name": "Stundenvertrag 8813",
+            "starts_on": today,
+            "hourly_rate": Decimal("88.13"),
+        },
+    )
+    time_entry = customer_services.time_entry_add(
+        org=a_ctx,
+        contract=hourly_contract,
+        date=today,
+        hours=Decimal("1.5"),
+        description="Zeiteintrag 5530",
+    )
     sla = customer_services.sla_policy_save(
         org=a_ctx,
         data={"name": "SLA Gold 4417", "first_response_minutes": 30, "resolution_minutes": 240},
@@ -474,6 +493,8 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         "customer": str(mueller.pk),
         "contact": str(contact.pk),
         "contract": str(contract.pk),
+        "hourly_contract": str(hourly_contract.pk),
+        "time_entry": str(time_entry.pk),
         "subscription": str(subscription.pk),
         "order": str(order.pk),
         "invoice": str(invoice.pk),
@@ -514,6 +535,8 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         "hanna.brotzeit@mueller.example": "contact",
         "Brotzeit": "contact",
         "Wartungsvertrag 7731": "contract",
+        "Stundenvertrag 8813": "hourly_contract",
+        "Zeiteintrag 5530": "time_entry",
         "4711.17": "subscription",
         f"{mrr:.2f}": "subscription",
         invoice.number: "invoice",
@@ -812,6 +835,9 @@ REGISTRY: dict[str, Entry] = {
     "api:customer-contact": P(pk="customer", contact_id="contact"),
     "api:customer-contracts": P(pk="customer"),
     "api:customer-contract": P(pk="customer", contract_id="contract"),
+    "api:contract-time-entries": P(pk="hourly_contract"),
+    "api:contract-time-entry": P(pk="hourly_contract", entry_id="time_entry"),
+    "api:contract-top-ups": P(pk="contract"),
     "api:customer-invite-owner": P(pk="customer"),
     "api:customer-service-profile": Entry(
         "partner",

@@ -145,6 +145,12 @@ UNSCOPED_ALLOWED: dict[str, dict[str, str]] = {
         "days, to take back",
     },
     "partners/audit.py": {"Membership": "which side an owner acted on (the audit writer)"},
+    "customers/contract_billing.py": dict.fromkeys(
+        ("Contract", "ContractTerms", "TimeEntry", "ContractTopUp"),
+        "what contracts bill (a selector module for the partner's invoice run): the "
+        "contracts of the partner and customer its caller names, and their terms, time and "
+        "top-ups",
+    ),
     "imports/plan.py": {
         "Contact": "the import's plan: contacts of the customers it matched (customers_visible_to)",
     },

@@ -182,6 +182,7 @@ def demo(db):
         "item_id": first_pk(TemplateItem),
         "product_id": first_pk(Product),  # the provider console's catalog
         "endpoint_id": uuid.uuid4(),  # a webhook endpoint (none in the demo: a 404)
+        "entry_id": uuid.uuid4(),  # a contract's time entry (none in the demo: a 404)
         "feature_code": Feature.objects.values_list("code", flat=True).first(),
         "request_id": first_pk(UpgradeRequest),
         "tender_id": tender.pk,

@@ -99,7 +99,9 @@ def _measured(send) -> tuple:
 # SELECT): 10 → 11, the profile page's POST 9 → 10. Issue 23: the update's
 # customer.updated event is one INSERT into the webhook outbox (11 → 12, the
 # page's POST 10 → 11), the owner's invitation's partnership.invited one
-# (23 → 24).
+# (23 → 24). Issue 26: a contract's billing terms are versioned (one INSERT
+# when added, DELETE + INSERT when the terms of one not yet started change), and
+# removing one removes its terms, time entries and top-ups (8 → 11).
 API = {
     "retrieve": ("get", "", None, 200, 5),
     "update": ("patch", "", {"city": "Bern", "rank": "A"}, 200, 12),
@@ -115,10 +117,10 @@ API = {
         "contracts/",
         {"type": "hourly", "name": "Hours", "starts_on": "2027-02-01", "hourly_rate": "150"},
         201,
-        9,
+        10,
     ),
     "contract update": ("patch", "contracts/{care}/", {"name": "Care+"}, 200, 9),
-    "contract removed": ("delete", "contracts/{care}/", None, 204, 8),
+    "contract removed": ("delete", "contracts/{care}/", None, 204, 11),
     "service profile": ("get", "service-profile/", None, 200, 5),
     "service profile set": (
         "put",
@@ -198,7 +200,7 @@ PAGES = {
             "new-contract-fee": "5",
         },
         302,
-        9,
+        10,
     ),
     "contact made primary": ("customer_contact", ("bruno",), {"action": "make_primary"}, 302, 10),
     "contact removed": ("customer_contact", ("bruno",), {"action": "remove"}, 302, 9),
@@ -214,9 +216,9 @@ PAGES = {
             "fee": "9",
         },
         302,
-        9,
+        11,
     ),
-    "contract removed": ("customer_contract", ("care",), {"action": "remove"}, 302, 8),
+    "contract removed": ("customer_contract", ("care",), {"action": "remove"}, 302, 11),
     "collaborators page": ("customer_collaborators", (), None, 200, 9),
     "collaborators set": ("customer_collaborators", (), {"users": ["{collaborator}"]}, 302, 14),
 }

@@ -270,7 +270,8 @@ def test_a_contract_type_asks_only_for_its_own_amounts(world, browser):
         "amount": ["This contract type needs an amount above zero."]
     }
     # Every amount input is there, each naming the types that ask for it (portal.js).
-    assert 'data-types="retainer remote_monitoring online_backup"' in text(missing)
+    assert 'data-types="retainer"' in text(missing)  # the monthly fee
+    assert 'data-types="remote_monitoring online_backup"' in text(missing)  # unit price, count
     assert 'data-types="block_of_hours block_of_money project_one_time"' in text(missing)
     # A hidden amount is neither required nor kept.
     step = wizard.post(

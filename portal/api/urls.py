@@ -10,7 +10,7 @@ from billing.api import (
     QuoteAPI,
 )
 from catalog.api import ProductViewSet
-from customers.api import AlertProfileViewSet, CustomerViewSet, SlaPolicyViewSet
+from customers.api import AlertProfileViewSet, ContractViewSet, CustomerViewSet, SlaPolicyViewSet
 from offers.api import OfferBatchAPI, OfferTemplateViewSet, OfferViewSet, UpdatesAPI
 from partners.api import PartnerDirectoryAPI, PartnershipViewSet
 from resale.api import PartnerInvoiceExportAPI, PartnerInvoiceViewSet, ResalePricesAPI
@@ -49,6 +49,7 @@ router.register("audit", AuditEventViewSet, basename="audit-event")
 router.register("products", ProductViewSet, basename="product")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 router.register("customers", CustomerViewSet, basename="customer")
+router.register("contracts", ContractViewSet, basename="contract")
 router.register("partnerships", PartnershipViewSet, basename="partnership")
 router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
 router.register("alert-profiles", AlertProfileViewSet, basename="alert-profile")
