@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from billing.models import CashbackEntry, Invoice, InvoiceSequence, Order, OrderLine
+from billing.models import CashbackEntry, Invoice, InvoiceSequence, Order, OrderLine, VatRate
 from billing.services.orders import order_refund
 from core.exceptions import Conflict
 from tenants.models import User
@@ -112,3 +112,15 @@ class CashbackEntryAdmin(ReadOnlyAdmin):
 @admin.register(InvoiceSequence)
 class InvoiceSequenceAdmin(ReadOnlyAdmin):
     list_display = ["key", "last_number"]
+
+
+@admin.register(VatRate)
+class VatRateAdmin(admin.ModelAdmin):
+    """The VAT table (docs/invoices.md): staff add a row when a country's
+    standard rate changes, dated from its first day. Only staff reach the
+    admin; an invoice keeps the rate it was issued with, so editing a row
+    never changes an issued invoice."""
+
+    list_display = ["country", "rate", "valid_from"]
+    list_filter = ["country"]
+    ordering = ["country", "-valid_from"]

@@ -3,22 +3,25 @@
 billing.selectors, render. Who may order, what each side may see of an order's
 money and which invoices an organization reads are decided there."""
 
+from collections.abc import Mapping
 from typing import Any
 
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, renderers, status
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
 from billing import selectors
+from billing.documents import render_pdf
 from billing.models import Invoice, Order
 from billing.serializers import (
     BalanceSerializer,
@@ -167,6 +170,37 @@ class OrderViewSet(mixins.ListModelMixin, OrgViewSet):
         return self._render(pk)
 
 
+class PdfRenderer(renderers.BaseRenderer):
+    """Lets `Accept: application/pdf` through; the PDF itself is an
+    HttpResponse (an error under this Accept is its JSON, as elsewhere)."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        if isinstance(data, bytes):
+            return data
+        return renderers.JSONRenderer().render(data)
+
+
+def invoice_pdf_response(invoice: Invoice) -> HttpResponse:
+    """The PDF of an invoice the caller may read (the API's and the page's),
+    in the active language, as a download named after its number."""
+    response = HttpResponse(
+        render_pdf(selectors.invoice_document(invoice=invoice)), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 class InvoiceFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Invoice.Kind.choices)
 
@@ -193,6 +227,22 @@ class InvoiceViewSet(mixins.ListModelMixin, OrgViewSet):
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         invoice = selectors.invoice_get(org=self.org, invoice_id=pk)
         return Response(InvoiceSerializer(invoice).data)
+
+    @extend_schema(
+        operation_id="invoices_pdf",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+        description="The invoice (or credit note) as a PDF, labels in the request's language.",
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="pdf",
+        renderer_classes=[renderers.JSONRenderer, PdfRenderer],
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def pdf(self, request: Request, pk: str | None = None) -> HttpResponse:
+        return invoice_pdf_response(selectors.invoice_get(org=self.org, invoice_id=pk))
 
 
 PAGE_PARAMETERS = [

@@ -6,14 +6,21 @@ records of what happened: the portal never edits or deletes them (a refund is a
 credit note and a counter-entry, not a change).
 """
 
+import datetime
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from django.db import models
+from django.db.models.functions import Abs
+from django.db.models.lookups import LessThan
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+# The VAT table lives with its rules (billing.vat); imported here so that the
+# app registry and migrations find it.
+from billing.vat import Treatment, VatRate
 from catalog.models import Product
 from core.scoping import Scope, TenantScopedQuerySet
 from partners.models import Access, Partnership, Payment, Side
@@ -249,8 +256,29 @@ class Invoice(AppendOnly):
     issuer = models.JSONField(default=dict, help_text=_("The provider's name and address then."))
     bill_to = models.JSONField(default=dict, help_text=_("The payer's name and address then."))
     currency = models.CharField(max_length=3, choices=CURRENCIES)
-    total = money_field(help_text=_("Negative on a credit note."))
+    # The figures (billing.documents, docs/invoices.md): net is what the order
+    # charged (or credited), VAT the rate x net rounded half-up once, total
+    # their sum; all negative on a credit note. Invoices issued before VAT
+    # was shown keep their total as net, VAT 0, treatment "before_vat".
+    net = money_field(help_text=_("Excl. VAT; negative on a credit note."))
+    vat_rate = models.DecimalField(
+        max_digits=5, decimal_places=4, default=0, help_text=_("A fraction: 0.0810 is 8.1 %.")
+    )
+    vat_amount = money_field(default=0)
+    vat_treatment = models.CharField(max_length=16, choices=Treatment.choices)
+    vat_country = models.CharField(
+        max_length=2, blank=True, help_text=_("The country whose rate applies, if any.")
+    )
+    total = money_field(help_text=_("Net plus VAT: what is to pay; negative on a credit note."))
     issued_at = models.DateTimeField(default=timezone.now, editable=False)
+    due_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "The invoice date plus the payer's payment terms; none on a credit note "
+            "or an invoice issued before due dates."
+        ),
+    )
 
     tenant_scope = Scope(owners=("payer",))
     unscoped = AppendOnlyQuerySet.as_manager()
@@ -264,6 +292,14 @@ class Invoice(AppendOnly):
                 fields=["sequence", "sequence_number"], name="invoice_number_once"
             ),
             models.UniqueConstraint(fields=["order", "kind"], name="invoice_one_per_kind"),
+            models.CheckConstraint(
+                # total = net + VAT, to the cent (SQLite adds decimals as floats)
+                condition=LessThan(
+                    Abs(models.F("total") - models.F("net") - models.F("vat_amount")),
+                    Decimal("0.005"),
+                ),
+                name="invoice_total_is_net_plus_vat",
+            ),
         ]
         indexes = [
             models.Index(fields=["payer", "-issued_at"], name="invoice_payer_issued"),
@@ -272,6 +308,11 @@ class Invoice(AppendOnly):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def issued_on(self) -> datetime.date:
+        """The invoice date: the day of issue in the project's time zone."""
+        return timezone.localdate(self.issued_at)
 
 
 class CashbackEntry(AppendOnly):
@@ -318,3 +359,18 @@ class CashbackEntry(AppendOnly):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.currency} {self.amount}"
+
+
+__all__ = [
+    "CURRENCIES",
+    "CashbackEntry",
+    "Earning",
+    "Invoice",
+    "InvoiceSequence",
+    "Order",
+    "OrderLine",
+    "Payer",
+    "PriceBasis",
+    "Renewal",
+    "VatRate",
+]

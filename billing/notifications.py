@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Sum
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -154,8 +155,15 @@ def _invoice_email(params: dict) -> Notification:
                 products=_products(order),
             ),
             format_lazy(
-                _("Amount due: {amount} (excl. VAT)."),
+                _("Amount due: {amount} ({net} excl. VAT, VAT {vat})."),
                 amount=_amount(invoice.currency, invoice.total),
+                net=_amount(invoice.currency, invoice.net),
+                vat=_amount(invoice.currency, invoice.vat_amount),
+            ),
+            *(
+                [format_lazy(_("Due by {date}."), date=date_format(invoice.due_on, "DATE_FORMAT"))]
+                if invoice.due_on
+                else []
             ),
         ],
         url=_invoice_url(invoice),

@@ -16,7 +16,9 @@ from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Su
 from django.http import Http404
 from django.utils import timezone
 
+from billing.documents import DocumentLine, InvoiceDocument, party_of
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
+from billing.vat import treatment_of
 from partners.selectors import assigned_only, customer_get_for_partner
 from subscriptions.models import Subscription
 from tenants.models import Tenant
@@ -160,6 +162,41 @@ def invoice_lines(*, invoice: Invoice) -> list[dict]:
     ]
 
 
+def invoice_document(*, invoice: Invoice) -> InvoiceDocument:
+    """The invoice (or credit note) as the document printed and downloaded
+    (billing.documents): what it stored, with its texts in the active
+    language. Its lines are the order's, with their periods; their nets add
+    up to the invoice's net."""
+    treatment = treatment_of(invoice.vat_treatment, invoice.vat_rate, invoice.vat_country)
+    lines = tuple(
+        DocumentLine(
+            description=row["product"].name,
+            period_start=row["period_starts_on"],
+            period_end=row["period_ends_on"],
+            quantity=Decimal(row["quantity"]),
+            unit_price=row["unit_price"],
+            net=row["amount"],
+        )
+        for row in invoice_lines(invoice=invoice)
+    )
+    return InvoiceDocument(
+        kind=invoice.kind,
+        number=invoice.number,
+        issued_on=invoice.issued_on,
+        due_on=invoice.due_on,
+        currency=invoice.currency,
+        issuer=party_of(invoice.issuer, vat_number_fallback="tax_id"),
+        bill_to=party_of(invoice.bill_to),
+        lines=lines,
+        net=invoice.net,
+        vat_rate=invoice.vat_rate,
+        vat_amount=invoice.vat_amount,
+        total=invoice.total,
+        vat_note=treatment.note,
+        vat_label=treatment.label,
+    )
+
+
 def cashback_ledger(*, org: OrgContext) -> QuerySet[CashbackEntry]:
     if not org.tenant.is_partner:
         return CashbackEntry.objects.none()
@@ -199,7 +236,7 @@ def billing_summary(*, org: OrgContext, today: datetime.date | None = None) -> d
         .filter(issued_at__date__gte=month_start)
         .order_by()
         .values("currency")
-        .annotate(total=Sum("total"), count=Count("pk"))
+        .annotate(total=Sum("net"), count=Count("pk"))  # excl. VAT, as orders
         .order_by("currency")
     )
     return {

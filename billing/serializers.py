@@ -19,6 +19,7 @@ from billing import selectors
 from billing.models import CashbackEntry, Earning, Invoice, Order, OrderLine, Payer, PriceBasis
 from billing.selectors import order_figures
 from billing.services.orders import MAX_LINES, MAX_QUANTITY, Quote
+from billing.vat import Treatment
 from partners.models import Access, Payment, Side
 from partners.serializers import ProductCodeField
 from subscriptions.serializers import SubscriptionSerializer
@@ -463,14 +464,23 @@ class BillToSerializer(serializers.Serializer):
     state = serializers.CharField()
     country = serializers.CharField()
     tax_id = serializers.CharField()
+    vat_number = serializers.CharField(
+        default="", help_text="Empty on invoices issued before VAT numbers were printed."
+    )
 
 
 class InvoiceLineSerializer(serializers.Serializer):
     product = serializers.CharField(source="product.code", help_text="The product's code.")
+    description = serializers.CharField(
+        source="product.name", help_text="The line as printed (the product's name)."
+    )
     quantity = serializers.IntegerField()
+    unit_price = money(help_text="The public price of one unit for one period.")
     period_starts_on = serializers.DateField()
     period_ends_on = serializers.DateField()
-    amount = money(help_text="Negative on a credit note: the lines add up to the total.")
+    amount = money(
+        help_text="Net (excl. VAT), negative on a credit note: the lines add up to `net`."
+    )
 
 
 class InvoiceSerializer(serializers.ModelSerializer):
@@ -482,10 +492,23 @@ class InvoiceSerializer(serializers.ModelSerializer):
     bill_to = BillToSerializer(read_only=True)
     lines = serializers.SerializerMethodField(help_text="The order's lines as invoiced.")
 
+    issuer = BillToSerializer(
+        read_only=True, help_text="The issuer's name, address and VAT number as printed."
+    )
+    vat_treatment = named_choice(Treatment, "VatTreatmentEnum")
+    issued_on = serializers.DateField(read_only=True, help_text="The invoice date.")
+    due_on = serializers.DateField(
+        read_only=True,
+        allow_null=True,
+        help_text="The invoice date plus the payer's payment terms; null on a credit note "
+        "and on invoices issued before due dates.",
+    )
+
     class Meta:
         model = Invoice
-        fields = ["id", "number", "kind", "order", "payer", "bill_to", "currency", "total"]
-        fields += ["issued_at", "lines"]
+        fields = ["id", "number", "kind", "order", "payer", "issuer", "bill_to", "currency"]
+        fields += ["net", "vat_rate", "vat_amount", "vat_treatment", "vat_country", "total"]
+        fields += ["issued_at", "issued_on", "due_on", "lines"]
         read_only_fields = fields
 
     @extend_schema_field(InvoiceLineSerializer(many=True))

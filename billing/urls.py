@@ -18,5 +18,6 @@ urlpatterns = [
     ),
     path("invoices/", views.InvoiceListView.as_view(), name="invoices"),
     path("invoices/<uuid:invoice_id>/", views.InvoiceDetailView.as_view(), name="invoice_detail"),
+    path("invoices/<uuid:invoice_id>.pdf", views.InvoicePdfView.as_view(), name="invoice_pdf"),
     path("cashback/", views.CashbackView.as_view(), name="cashback"),
 ]

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from billing import selectors
-from billing.api import billing_export_response
+from billing.api import billing_export_response, invoice_pdf_response
 from billing.forms import OrderLinesForm
 from billing.models import Earning, Order, Payer, PriceBasis
 from billing.pricing import resale_steps
@@ -437,7 +437,9 @@ class InvoiceListView(BillingView):
 
 
 class InvoiceDetailView(BillingView):
-    """The printable invoice (or credit note, with negative amounts), excl. VAT."""
+    """The printable invoice (or credit note, with negative amounts): the same
+    document as its PDF (issuer, bill-to, dates, lines with periods, net, VAT,
+    total), and the order it bills."""
 
     def resolve(self) -> None:
         self.invoice = selectors.invoice_get(org=self.org, invoice_id=self.kwargs["invoice_id"])
@@ -458,6 +460,18 @@ class InvoiceDetailView(BillingView):
             "bill_to": invoice.bill_to,
             "issuer": invoice.issuer,
             "lines": lines,
+            "document": selectors.invoice_document(invoice=invoice),
             "related": list(related),
         }
         return self.render_page(request, "billing/invoice_detail.html", context)
+
+
+class InvoicePdfView(BillingView):
+    """The invoice's PDF, for the payer's organization only (404 for anyone
+    else, as the page), in the page's language."""
+
+    def resolve(self) -> None:
+        self.invoice = selectors.invoice_get(org=self.org, invoice_id=self.kwargs["invoice_id"])
+
+    def get(self, request: HttpRequest, slug: str, invoice_id: uuid.UUID) -> HttpResponse:
+        return invoice_pdf_response(self.invoice)

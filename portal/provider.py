@@ -32,7 +32,12 @@ from partners.selectors import customers_managed_now
 from subscriptions.branch_move import branch_figures, partner_move_preview
 from subscriptions.mrr import book_mrr
 from tenants.forms import PercentField
-from tenants.models import DEFAULT_DISCOUNT_RATE, MAX_DISCOUNT_RATE, Tenant
+from tenants.models import (
+    DEFAULT_DISCOUNT_RATE,
+    MAX_DISCOUNT_RATE,
+    MAX_PAYMENT_TERMS_DAYS,
+    Tenant,
+)
 from tenants.selectors import (
     ProviderStaff,
     partner_get,
@@ -41,7 +46,13 @@ from tenants.selectors import (
     provider_console_access,
     tenant_descendants,
 )
-from tenants.services import partner_create, partner_move, partner_update, tenant_status_set
+from tenants.services import (
+    partner_create,
+    partner_move,
+    partner_update,
+    payment_terms_set,
+    tenant_status_set,
+)
 from tenants.web import form_add_service_errors
 from tenders.selectors import programme_progress
 
@@ -218,12 +229,24 @@ class PartnerDiscountForm(forms.Form):
     )
 
 
+class PaymentTermsForm(forms.Form):
+    payment_terms_days = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_PAYMENT_TERMS_DAYS,
+        label=gettext_lazy("Payment terms (days)"),
+        help_text=gettext_lazy(
+            "Its invoices are due this many days after their date (30 by default)."
+        ),
+    )
+
+
 def _partner_page(
     request,
     staff: ProviderStaff,
     partner: Tenant,
     form: PartnerDiscountForm | None = None,
     status_code: int = 200,
+    terms_form: PaymentTermsForm | None = None,
 ):
     """A partner's page: its terms, its place in the tree, its sub-partners and
     customers, and its book's and branch's figures."""
@@ -245,6 +268,8 @@ def _partner_page(
             "customers_count": customers_managed_now(partner=partner).count(),
             "branch": branch_figures(partner=partner, user=request.user),
             "form": form or PartnerDiscountForm(initial={"discount_rate": partner.discount_rate}),
+            "terms_form": terms_form
+            or PaymentTermsForm(initial={"payment_terms_days": partner.payment_terms_days}),
         },
         status=status_code,
     )
@@ -284,6 +309,30 @@ class PartnerDiscountView(ProviderConsoleMixin, View):
                 )
                 return redirect("provider_partner", partner_id=partner.pk)
         return _partner_page(request, self.staff, partner, form=form, status_code=400)
+
+
+class PartnerPaymentTermsView(ProviderConsoleMixin, View):
+    """The partner's payment terms in days (`payment_terms_set`, audited in its
+    log and the provider's): the due date of its next invoices."""
+
+    def post(self, request, partner_id):
+        partner = partner_get(partner_id=partner_id)
+        form = PaymentTermsForm(request.POST)
+        if form.is_valid():
+            try:
+                partner = payment_terms_set(
+                    actor=request.user, tenant=partner, days=form.cleaned_data["payment_terms_days"]
+                )
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("Invoices to %(partner)s are due %(days)s days after their date.")
+                    % {"partner": partner.name, "days": partner.payment_terms_days},
+                )
+                return redirect("provider_partner", partner_id=partner.pk)
+        return _partner_page(request, self.staff, partner, status_code=400, terms_form=form)
 
 
 class PartnerMoveForm(forms.Form):

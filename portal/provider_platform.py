@@ -7,7 +7,10 @@ platform staff only (`ProviderConsoleMixin`: anyone else gets a 404):
 - `/provider/audit/`: every organization's audit log, filtered by organization,
   actor, action and days, and its CSV export (streamed, itself audited);
 - `/provider/tenders/`: tender moderation, withdrawing a request with a reason
-  (`tenders.services.tender_withdraw`)."""
+  (`tenders.services.tender_withdraw`);
+- `/provider/invoicing/`: the provider's address, country and VAT number as
+  its invoices print them (`tenants.services.provider_invoicing_update`), and
+  the VAT rates in force (docs/invoices.md)."""
 
 import json
 
@@ -16,10 +19,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from billing.vat import rates_in_force
 from core.exceptions import Conflict
 from core.exports import csv_lines, csv_response
 from portal.provider import PAGE_SIZE, ProviderConsoleMixin
@@ -28,6 +33,8 @@ from subscriptions.platform_mrr import platform_mrr
 from tenants.audit import audit_record
 from tenants.models import AuditEvent
 from tenants.selectors import audit_events_platform
+from tenants.services import PROVIDER_INVOICING_FIELDS, provider_invoicing_update
+from tenants.web import form_add_service_errors
 from tenders.models import Tender
 from tenders.selectors import tender_for_moderation, tenders_for_moderation
 from tenders.services import WITHDRAWAL_REASON_MAX, tender_withdraw
@@ -254,4 +261,54 @@ class TenderWithdrawView(ProviderConsoleMixin, View):
                 return redirect("provider_tenders")
         return _tenders_page(
             request, self.provider, status_code=400, failed={"tender": tender, "form": form}
+        )
+
+
+class InvoicingForm(forms.Form):
+    address = forms.CharField(required=False, max_length=255, label=gettext_lazy("Address"))
+    postal_code = forms.CharField(required=False, max_length=20, label=gettext_lazy("Postal code"))
+    city = forms.CharField(required=False, max_length=100, label=gettext_lazy("City"))
+    country = forms.CharField(
+        required=False,
+        max_length=2,
+        label=gettext_lazy("Country"),
+        help_text=gettext_lazy(
+            "ISO code, e.g. CH. It decides the VAT of every invoice; without one, "
+            "invoices carry no VAT."
+        ),
+    )
+    vat_number = forms.CharField(required=False, max_length=32, label=gettext_lazy("VAT number"))
+
+
+class InvoicingView(ProviderConsoleMixin, View):
+    """The issuer of the provider's invoices: its legal name (from
+    `setup_platform`), address, country and VAT number; and the VAT rates in
+    force today (staff change them in the Django admin)."""
+
+    def get(self, request):
+        initial = {name: getattr(self.provider, name) for name in PROVIDER_INVOICING_FIELDS}
+        return self._render(request, InvoicingForm(initial=initial))
+
+    def post(self, request):
+        form = InvoicingForm(request.POST)
+        if form.is_valid():
+            try:
+                provider_invoicing_update(actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                messages.success(request, _("New invoices print these details."))
+                return redirect("provider_invoicing")
+        return self._render(request, form, status=400)
+
+    def _render(self, request, form, status=200):
+        return render(
+            request,
+            "provider/invoicing.html",
+            {
+                "provider": self.provider,
+                "form": form,
+                "rates": rates_in_force(timezone.localdate()),
+            },
+            status=status,
         )

@@ -14,6 +14,7 @@ from portal.provider import (
     PartnerDiscountView,
     PartnerInviteView,
     PartnerMoveView,
+    PartnerPaymentTermsView,
     PartnerStatusView,
     PartnersView,
     PartnerView,
@@ -22,6 +23,7 @@ from portal.provider_catalog import ProductFormView, ProductStatusView, Products
 from portal.provider_platform import (
     AuditExportView,
     AuditLogView,
+    InvoicingView,
     PlatformMrrView,
     TendersView,
     TenderWithdrawView,
@@ -88,6 +90,11 @@ urlpatterns = [
         name="provider_partner_discount",
     ),
     path(
+        "provider/partners/<uuid:partner_id>/payment-terms/",
+        PartnerPaymentTermsView.as_view(),
+        name="provider_partner_payment_terms",
+    ),
+    path(
         "provider/partners/<uuid:partner_id>/move/",
         PartnerMoveView.as_view(),
         name="provider_partner_move",
@@ -122,6 +129,7 @@ urlpatterns = [
     ),
     # The provider console's platform pages (portal.provider_platform).
     path("provider/mrr/", PlatformMrrView.as_view(), name="provider_mrr"),
+    path("provider/invoicing/", InvoicingView.as_view(), name="provider_invoicing"),
     path("provider/audit/", AuditLogView.as_view(), name="provider_audit"),
     path("provider/audit/export.csv", AuditExportView.as_view(), name="provider_audit_export"),
     path("provider/tenders/", TendersView.as_view(), name="provider_tenders"),

@@ -60,6 +60,7 @@ ORGANIZATION_LABELS = {
     "state": _("State"),
     "postal_code": _("Postal code"),
     "country": _("Country"),
+    "vat_number": _("VAT number"),
     "listed_in_directory": _("Listed in directory"),
     "receives_tenders": _("Receives tenders"),
 }

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 PATH_SEPARATOR = "/"
 DEFAULT_DISCOUNT_RATE = Decimal("0.20")
 MAX_DISCOUNT_RATE = Decimal("0.35")
+DEFAULT_PAYMENT_TERMS_DAYS = 30
+MAX_PAYMENT_TERMS_DAYS = 365
 
 
 class UserManager(BaseUserManager):
@@ -136,6 +138,21 @@ class Tenant(models.Model):
     state = models.CharField(max_length=100, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text=_("ISO 3166-1 alpha-2 code."))
+    # Invoicing (SPEC §7 rev. 2 "Invoices people can use", docs/invoices.md).
+    vat_number = models.CharField(
+        _("VAT number"),
+        max_length=32,
+        blank=True,
+        help_text=_(
+            "Printed on invoices; an EU business with one is invoiced without VAT (reverse charge)."
+        ),
+    )
+    payment_terms_days = models.PositiveSmallIntegerField(
+        _("payment terms (days)"),
+        default=DEFAULT_PAYMENT_TERMS_DAYS,
+        validators=[MaxValueValidator(MAX_PAYMENT_TERMS_DAYS)],
+        help_text=_("An invoice to this organization is due this many days after its date."),
+    )
 
     # Partner listing (SPEC §3) and commercial terms (SPEC §7).
     website = models.URLField(blank=True)
@@ -210,6 +227,10 @@ class Tenant(models.Model):
                 condition=models.Q(discount_rate__gte=0)
                 & models.Q(discount_rate__lte=MAX_DISCOUNT_RATE),
                 name="tenant_discount_rate_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(payment_terms_days__lte=MAX_PAYMENT_TERMS_DAYS),
+                name="tenant_payment_terms_range",
             ),
             models.CheckConstraint(
                 condition=~models.Q(kind="provider") | models.Q(parent__isnull=True),
@@ -542,6 +563,8 @@ class AuditEvent(AppendOnly):
         TENANT_SUSPENDED = "tenant.suspended", _("Organization suspended")
         TENANT_REINSTATED = "tenant.reinstated", _("Organization reinstated")
         PARTNER_DISCOUNT_CHANGED = "partner.discount_changed", _("Partner discount changed")
+        PAYMENT_TERMS_CHANGED = "tenant.payment_terms", _("Payment terms changed")
+        INVOICING_CHANGED = "provider.invoicing", _("The provider's invoicing details changed")
         PARTNER_MOVED = "partner.moved", _("Partner moved in the tree")
         REAUTH_FAILED = "reauth.failed", _("Wrong password when confirming a sensitive action")
         ORDER_SPECIAL_PRICE = "order.special_price", _("Special price set by staff")

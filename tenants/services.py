@@ -26,6 +26,7 @@ from tenants.branch_cache import branch_changed
 from tenants.mfa import policy_changed, tenant_mfa_policy_locked
 from tenants.models import (
     MAX_DISCOUNT_RATE,
+    MAX_PAYMENT_TERMS_DAYS,
     ROLE_IN_SENTENCE,
     ROLES_BY_KIND,
     ApiToken,
@@ -55,6 +56,7 @@ ORGANIZATION_FIELDS = (
     "rank",
     "email_domains",
     "tax_id",
+    "vat_number",
     "phone",
     "fax",
     "address",
@@ -353,6 +355,86 @@ def partner_update(
         tenant_status_set(actor=actor, tenant=partner, status=status)
     partner.refresh_from_db()
     return partner
+
+
+@transaction.atomic
+def payment_terms_set(*, actor: User, tenant: Tenant, days: int) -> Tenant:
+    """Provider staff set how many days after its date an invoice to `tenant`
+    is due (docs/invoices.md "Due dates"; 30 by default). Invoices already
+    issued keep their due date. Recorded in the organization's log and the
+    provider's, before and after; the same value records nothing."""
+    require_provider_writer(actor, _("Only the provider's owners and admins change payment terms."))
+    if not 0 <= days <= MAX_PAYMENT_TERMS_DAYS:
+        raise ValidationError(
+            {
+                "payment_terms_days": _("Between 0 and %(maximum)s days.")
+                % {"maximum": MAX_PAYMENT_TERMS_DAYS}
+            }
+        )
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = locked.payment_terms_days
+    if before != days:
+        Tenant.objects.filter(pk=locked.pk).update(
+            payment_terms_days=days, updated_at=timezone.now()
+        )
+        audit_record_shared(
+            parties=_provider_and(locked),
+            action=AuditEvent.Action.PAYMENT_TERMS_CHANGED,
+            actor=actor,
+            details={
+                "tenant": str(locked.pk),
+                "before": {"payment_terms_days": before},
+                "after": {"payment_terms_days": days},
+            },
+        )
+    tenant.refresh_from_db()
+    return tenant
+
+
+PROVIDER_INVOICING_FIELDS = ("address", "postal_code", "city", "country", "vat_number")
+
+
+@transaction.atomic
+def provider_invoicing_update(*, actor: User, **fields: str) -> Tenant:
+    """The provider's address, country and VAT number as its invoices print
+    them (the issuer; `setup_platform` sets the first ones). Its name is the
+    legal name, set once by `setup_platform`. The country decides the VAT
+    (billing.vat): without one, invoices carry none. Invoices already issued
+    keep the issuer they were issued with. Audited in the provider's log."""
+    require_provider_writer(
+        actor, _("Only the provider's owners and admins change its invoicing details.")
+    )
+    unknown = set(fields) - set(PROVIDER_INVOICING_FIELDS)
+    if unknown:
+        raise ValueError(f"Not invoicing fields: {sorted(unknown)}")
+    provider = Tenant.objects.select_for_update().get(pk=provider_root().pk)
+    cleaned = {name: (value or "").strip() for name, value in fields.items()}
+    if "country" in cleaned:
+        cleaned["country"] = cleaned["country"].upper()
+        if cleaned["country"] and not (
+            len(cleaned["country"]) == 2
+            and cleaned["country"].isascii()
+            and cleaned["country"].isalpha()
+        ):
+            raise ValidationError({"country": _("An ISO 3166-1 alpha-2 code, e.g. CH.")})
+    before = {name: getattr(provider, name) for name in cleaned}
+    changed = {name: value for name, value in cleaned.items() if before[name] != value}
+    if changed:
+        for name, value in changed.items():
+            setattr(provider, name, value)
+        provider.full_clean(exclude=["path", "parent"])
+        provider.save(update_fields=[*changed, "updated_at"])
+        audit_record(
+            tenant=provider,
+            action=AuditEvent.Action.INVOICING_CHANGED,
+            actor=actor,
+            target=provider.name,
+            details={
+                "before": {name: before[name] for name in changed},
+                "after": changed,
+            },
+        )
+    return provider
 
 
 @transaction.atomic
@@ -807,6 +889,7 @@ def platform_setup(
     admin_email: str,
     legal_address: str = "",
     vat_number: str = "",
+    country: str = "",
 ) -> PlatformSetup:
     """The install's provider organization and its first staff member, once
     (SPEC §2 "Operator set-up", `manage.py setup_platform`). The first admin is
@@ -820,6 +903,9 @@ def platform_setup(
         raise ValidationError({"name": _("Give the provider's name.")})
     if currency not in Tenant.Currency.values:
         raise ValidationError({"currency": _("Choose CHF or EUR.")})
+    country = (country or "").strip().upper()
+    if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
+        raise ValidationError({"country": _("An ISO 3166-1 alpha-2 code, e.g. CH.")})
     try:
         with transaction.atomic():
             return _platform_setup(
@@ -828,6 +914,7 @@ def platform_setup(
                 admin_email=admin_email,
                 legal_address=legal_address,
                 vat_number=vat_number,
+                country=country,
             )
     except IntegrityError:  # another run created the provider meanwhile: compare with it
         with transaction.atomic():
@@ -837,11 +924,18 @@ def platform_setup(
                 admin_email=admin_email,
                 legal_address=legal_address,
                 vat_number=vat_number,
+                country=country,
             )
 
 
 def _platform_setup(
-    *, name: str, currency: str, admin_email: str, legal_address: str, vat_number: str
+    *,
+    name: str,
+    currency: str,
+    admin_email: str,
+    legal_address: str,
+    vat_number: str,
+    country: str,
 ) -> PlatformSetup:
     email = User.objects.normalize_email(admin_email or "").strip().lower()
     provider = provider_root_or_none()
@@ -883,7 +977,8 @@ def _platform_setup(
         parent=None,
         currency=currency,
         address=(legal_address or "").strip(),
-        tax_id=(vat_number or "").strip(),
+        vat_number=(vat_number or "").strip(),
+        country=country,
     )
     admin, _created = user_get_or_create_invited(email=email)
     admin.is_staff = admin.is_superuser = True

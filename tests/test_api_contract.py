@@ -121,3 +121,9 @@ def test_a_drifted_name_is_caught(schema):
     assert has_field(schema, body, "lines[].charged")
     assert not has_field(schema, body, "lines[].charged_total")
     assert not has_field(schema, body, "charged.amount")
+
+
+def test_the_invoice_pdf_is_served_as_application_pdf(schema):
+    """API.md's `GET invoices/{id}/pdf/`: not JSON, so outside the table."""
+    operation = schema["paths"]["/api/v1/invoices/{id}/pdf/"]["get"]
+    assert "application/pdf" in operation["responses"]["200"]["content"]

@@ -674,6 +674,10 @@ REGISTRY: dict[str, Entry] = {
     "provider_partner_discount": Entry(
         None, {"partner_id": "sub_partner"}, body={"discount_rate": "30"}
     ),
+    "provider_partner_payment_terms": Entry(
+        None, {"partner_id": "sub_partner"}, body={"payment_terms_days": "15"}
+    ),
+    "provider_invoicing": Entry(None, body={"country": "CH"}),
     "provider_partner_move": Entry(
         None,
         {"partner_id": "sub_partner"},
@@ -763,6 +767,9 @@ REGISTRY: dict[str, Entry] = {
     "customer_order_place": P(customer_id="customer"),
     "invoices": C(),
     "invoice_detail": Entry(
+        "customer", {"invoice_id": "invoice"}, also=({"invoice_id": "partner_invoice"},)
+    ),
+    "invoice_pdf": Entry(
         "customer", {"invoice_id": "invoice"}, also=({"invoice_id": "partner_invoice"},)
     ),
     "cashback": P(),
@@ -904,6 +911,7 @@ REGISTRY: dict[str, Entry] = {
     "api:order-detail": Entry("customer", {"pk": "order"}, also=({"pk": "partner_order"},)),
     "api:invoice-list": C(),
     "api:invoice-detail": Entry("customer", {"pk": "invoice"}, also=({"pk": "partner_invoice"},)),
+    "api:invoice-pdf": Entry("customer", {"pk": "invoice"}, also=({"pk": "partner_invoice"},)),
     "api:cashback": P(),
     "api:billing-export": P(),
     # --- API: resale

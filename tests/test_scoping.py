@@ -99,6 +99,9 @@ ALLOWED: dict[str, dict[str, str]] = {
     "billing/notifications.py": {
         "Tenant": "the partners a credit order's clawback emails: those its reversal rows name",
     },
+    "billing/vat.py": {
+        "VatRate": "the VAT table: public standard rates by country and date, no tenant owns them",
+    },
     "imports/plan.py": {
         "Tenant": "the import's plan: the partner's customers, already narrowed by the selector",
     },

@@ -1,5 +1,7 @@
-"""Invoices: one per order to the payer, numbered without gaps per sequence."""
+"""Invoices: one per order to the payer, numbered without gaps per sequence,
+with VAT and a due date (SPEC §7 rev. 2, docs/invoices.md)."""
 
+import dataclasses
 import datetime
 from collections.abc import Sequence
 from decimal import Decimal
@@ -7,7 +9,9 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from billing.documents import vat_on
 from billing.models import Invoice, InvoiceSequence, Order
+from billing.vat import VatTreatment, treatment_of, vat_treatment
 from core.events import events_emit
 from tenants.models import Tenant
 from tenants.selectors import provider_root
@@ -18,7 +22,7 @@ PREFIXES: dict[str, str] = {Invoice.Kind.INVOICE: "INV", Invoice.Kind.CREDIT_NOT
 def bill_to(tenant: Tenant) -> dict:
     """A name and address as printed on an invoice (the payer's, the issuing
     provider's), frozen at issue."""
-    fields = ("name", "address", "postal_code", "city", "state", "country", "tax_id")
+    fields = ("name", "address", "postal_code", "city", "state", "country", "tax_id", "vat_number")
     return {field: getattr(tenant, field) for field in fields}
 
 
@@ -65,17 +69,30 @@ def invoice_issue(*, order: Order, kind: str = Invoice.Kind.INVOICE) -> Invoice:
     return invoice
 
 
+@dataclasses.dataclass(frozen=True)
+class Figures:
+    """What an invoice states (docs/invoices.md "Figures")."""
+
+    net: Decimal
+    treatment: VatTreatment
+    vat_amount: Decimal
+    total: Decimal
+    due_on: datetime.date | None
+
+
 def invoices_issue(*, orders: Sequence[Order], kind: str = Invoice.Kind.INVOICE) -> list[Invoice]:
     """`invoice_issue` for many orders: one block of consecutive numbers, in the
-    orders' order, and one insert. Call it last in the transaction."""
+    orders' order, and one insert. Call it last in the transaction. The VAT
+    rates are read before the sequence is locked."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Invoices are issued inside the order's transaction.")
     if not orders:
         return []
-    issuer = bill_to(provider_root())
+    provider = provider_root()
+    issuer = bill_to(provider)
     issued_at = timezone.now()
+    figures = _figures(orders, kind, provider, timezone.localdate(issued_at))
     key = sequence_key(kind, issued_at)
-    sign = 1 if kind == Invoice.Kind.INVOICE else -1
     sequence_id, first = _next_number(key, len(orders))  # the lock lasts until the commit
     invoices = Invoice.unscoped.bulk_create(
         [
@@ -89,14 +106,67 @@ def invoices_issue(*, orders: Sequence[Order], kind: str = Invoice.Kind.INVOICE)
                 issuer=issuer,
                 bill_to=bill_to(order.payer_tenant),
                 currency=order.currency,
-                total=_total(order, sign),
+                net=figure.net,
+                vat_rate=figure.treatment.rate,
+                vat_amount=figure.vat_amount,
+                vat_treatment=figure.treatment.kind,
+                vat_country=figure.treatment.country,
+                total=figure.total,
                 issued_at=issued_at,
+                due_on=figure.due_on,
             )
-            for number, order in enumerate(orders, start=first)
+            for number, order, figure in zip(
+                range(first, first + len(orders)), orders, figures, strict=True
+            )
         ]
     )
     events_emit(f"{kind}.issued", [_issued(invoice) for invoice in invoices])
     return invoices
+
+
+def _figures(
+    orders: Sequence[Order], kind: str, provider: Tenant, issued_on: datetime.date
+) -> list[Figures]:
+    """Net, VAT and due date of each order's invoice (or credit note), dated
+    `issued_on`. The VAT follows `billing.vat.vat_treatment` from the
+    provider's country to the payer on that day; the credit note of a refund
+    mirrors its invoice (the same rule and rate, negated), whatever the rate
+    is today. An invoice is due after the payer's payment terms; a credit
+    note is not due."""
+    originals = {}
+    if kind == Invoice.Kind.CREDIT_NOTE:
+        refunded = [order.pk for order in orders if order.kind != Order.Kind.CREDIT]
+        if refunded:
+            originals = {
+                invoice.order_id: invoice
+                for invoice in Invoice.unscoped.filter(
+                    order__in=refunded, kind=Invoice.Kind.INVOICE
+                )
+            }
+    sign = 1 if kind == Invoice.Kind.INVOICE else -1
+    by_payer: dict[tuple[str, bool], VatTreatment] = {}
+    figures = []
+    for order in orders:
+        payer = order.payer_tenant
+        original = originals.get(order.pk)
+        if original is not None:
+            treatment = treatment_of(
+                original.vat_treatment, original.vat_rate, original.vat_country
+            )
+        else:
+            key = (payer.country, bool(payer.vat_number.strip()))
+            if key not in by_payer:
+                by_payer[key] = vat_treatment(provider.country, payer, issued_on)
+            treatment = by_payer[key]
+        net = _total(order, sign)
+        vat = vat_on(net, treatment.rate)
+        due_on = (
+            issued_on + datetime.timedelta(days=payer.payment_terms_days)
+            if kind == Invoice.Kind.INVOICE
+            else None
+        )
+        figures.append(Figures(net, treatment, vat, net + vat, due_on))
+    return figures
 
 
 def _issued(invoice: Invoice) -> dict[str, object]:
@@ -111,8 +181,8 @@ def _issued(invoice: Invoice) -> dict[str, object]:
 
 
 def _total(order: Order, sign: int) -> Decimal:
-    """An invoice bills what was charged; a credit note gives back what a credit
-    order credited, or (a refund) what the order charged."""
+    """The net: an invoice bills what was charged; a credit note gives back
+    what a credit order credited, or (a refund) what the order charged."""
     if order.kind == Order.Kind.CREDIT:
         return -order.credited_amount
     return sign * order.charged_amount

@@ -1,9 +1,11 @@
 """Billing fixtures: the web hosting of SPEC §7's worked example and helpers
 that set up each kind of partnership between Alpine IT and Bäckerei Müller."""
 
+import importlib
 from decimal import Decimal
 
 import pytest
+from django.apps import apps as django_apps
 
 from catalog.models import PriceTier
 from catalog.tests.factories import ProductFactory
@@ -43,3 +45,10 @@ def grant(world, *, access="full", payment="customer", products=None, partner=No
         products=products,
     )
     return partner_services.partnership_accept(org=org(owner, partner), partnership=invited)
+
+
+@pytest.fixture
+def vat_table(db):
+    """The VAT table as its migration seeds it (a transactional test elsewhere
+    may have emptied the tables since)."""
+    importlib.import_module("billing.migrations.0007_vat_rates").seed_rates(django_apps, None)

@@ -30,8 +30,16 @@ class Command(BaseCommand):
         )
         parser.add_argument("--legal-address", default="", help="The provider's legal address.")
         parser.add_argument("--vat-number", default="", help="The provider's VAT number.")
+        parser.add_argument(
+            "--country",
+            default="",
+            help="The provider's country (ISO code, e.g. CH): it decides the VAT of its "
+            "invoices (docs/invoices.md); without one they carry none.",
+        )
 
-    def handle(self, *args, name, currency, admin_email, legal_address, vat_number, **options):
+    def handle(
+        self, *args, name, currency, admin_email, legal_address, vat_number, country, **options
+    ):
         try:
             result = platform_setup(
                 name=name,
@@ -39,6 +47,7 @@ class Command(BaseCommand):
                 admin_email=admin_email,
                 legal_address=legal_address,
                 vat_number=vat_number,
+                country=country,
             )
         except ValidationError as exc:
             messages = [m for ms in validation_detail(exc).values() for m in ms]
