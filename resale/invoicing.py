@@ -28,11 +28,15 @@ What is billed, for the days of the month, in arrears:
   period at the first day minus at the day after the last, each rounded
   half-up once), so a whole period is exactly q x unit and pieces telescope;
 
-- the customer's contracts' charges for the month, when `customers` has them
-  (contract lines have no provider cost: their margin is their amount).
+- the customer's contracts with the partner, by their type, for the month
+  (customers.contract_billing.contract_charges: its amounts are rounded there,
+  once each); a contract line has no provider cost: its margin is its amount.
 
-The invoice: net = the sum of the lines; total = net (VAT: see the docs);
-cost and margin = the sums of the lines'. A month with no line issues nothing.
+The invoice (billing.documents.totals): net = the sum of the lines; VAT = the
+rate of the treatment (billing.vat.vat_treatment, from the partner's country
+to the customer, on the invoice date) x net, rounded half-up once; total =
+net + VAT; due on the invoice date plus the customer's payment terms. Cost
+and margin = the sums of the lines'. A month with no line issues nothing.
 """
 
 import base64
@@ -48,10 +52,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet, prefetch_related_objects
 from django.utils import timezone
 
+from billing.documents import DocumentLine, totals
 from billing.models import Payer
 from billing.proration import period_bounds, span_value
 from billing.services.invoices import _next_number, bill_to
+from billing.vat import vat_treatment
 from catalog.models import Product
+from customers.contract_billing import contract_charges
 from partners.models import Access, Partnership, Payment
 from resale import notifications
 from resale.models import PartnerInvoice, PartnerInvoiceLine
@@ -267,6 +274,21 @@ def invoice_draft(*, partnership: Partnership, month: datetime.date) -> InvoiceD
     draft.lines += product_lines(
         partnership=partnership, book=book, month_start=month_start, month_end=month_end
     )
+    draft.lines += [
+        LineDraft(
+            kind=PartnerInvoiceLine.Kind.CONTRACT,
+            description=charge.description,
+            quantity=charge.quantity,
+            unit_price=charge.unit_price,
+            amount=charge.amount,
+            period_start=charge.period_start,
+            period_end=charge.period_end,
+            charge_kind=charge.kind,
+        )
+        for charge in contract_charges(
+            partnership.customer, partnership.partner, month_start, month_end
+        )
+    ]
     return draft
 
 
@@ -312,6 +334,21 @@ def partner_invoice_issue(*, partnership_id: object, month: datetime.date) -> Pa
         raise
 
 
+def document_lines(lines: Iterable[LineDraft]) -> list[DocumentLine]:
+    """The lines as billing.documents prints and totals them."""
+    return [
+        DocumentLine(
+            description=line.description,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            net=line.amount,
+        )
+        for line in lines
+    ]
+
+
 def _write(draft: InvoiceDraft) -> PartnerInvoice:
     partnership = draft.partnership
     partner, customer = partnership.partner, partnership.customer
@@ -320,7 +357,9 @@ def _write(draft: InvoiceDraft) -> PartnerInvoice:
     key = sequence_key(partner.pk, timezone.localdate(issued_at).year)
     # Drawn last: the sequence row stays locked from here to the commit only.
     sequence_id, number = _next_number(key)
-    net = draft.net
+    issued_on = timezone.localdate(issued_at)
+    treatment = vat_treatment(partner.country, customer, issued_on)
+    net, vat, total = totals(document_lines(draft.lines), treatment)
     invoice = PartnerInvoice.unscoped.create(
         partner=partner,
         customer=customer,
@@ -335,10 +374,16 @@ def _write(draft: InvoiceDraft) -> PartnerInvoice:
         bill_to=bill_to(customer),
         currency=draft.currency,
         net=net,
-        total=net,
+        vat_rate=treatment.rate,
+        vat_amount=vat,
+        vat_treatment=treatment.kind,
+        vat_country=treatment.country,
+        total=total,
         cost=draft.cost,
         margin=draft.margin,
         issued_at=issued_at,
+        issued_on=issued_on,
+        due_on=issued_on + datetime.timedelta(days=customer.payment_terms_days),
     )
     PartnerInvoiceLine.unscoped.bulk_create(
         [

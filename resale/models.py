@@ -7,14 +7,18 @@ records of what was billed: written once, never edited or deleted.
 """
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from django.db import models
+from django.db.models.functions import Abs
+from django.db.models.lookups import LessThan
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from billing.models import InvoiceSequence
+from billing.vat import Treatment
 from catalog.models import Product
 from core.scoping import Scope, TenantScopedQuerySet
 from partners.models import Partnership
@@ -105,11 +109,24 @@ class PartnerInvoice(AppendOnly):
     issuer = models.JSONField(default=dict, help_text=_("The partner's name and address then."))
     bill_to = models.JSONField(default=dict, help_text=_("The customer's name and address then."))
     currency = models.CharField(max_length=3, choices=CURRENCIES)
-    net = money_field(help_text=_("The sum of the lines."))
-    total = money_field()
+    # The figures (billing.documents): net = the sum of the lines, VAT = the
+    # treatment's rate x net rounded half-up once (billing.vat, from the
+    # partner's country to the customer on the invoice date), total = net + VAT.
+    net = money_field(help_text=_("The sum of the lines, excl. VAT."))
+    vat_rate = models.DecimalField(
+        max_digits=5, decimal_places=4, help_text=_("A fraction: 0.0810 is 8.1 %.")
+    )
+    vat_amount = money_field()
+    vat_treatment = models.CharField(max_length=16, choices=Treatment.choices)
+    vat_country = models.CharField(
+        max_length=2, blank=True, help_text=_("The country whose rate applies, if any.")
+    )
+    total = money_field(help_text=_("Net plus VAT: what is to pay."))
     cost = money_field(help_text=_("What the provider's products cost the partner (its own)."))
     margin = money_field(help_text=_("Net minus cost (the partner's own)."))
     issued_at = models.DateTimeField(default=timezone.now, editable=False)
+    issued_on = models.DateField(help_text=_("The invoice date."))
+    due_on = models.DateField(help_text=_("The invoice date plus the customer's payment terms."))
 
     tenant_scope = Scope(owners=("partner", "customer"))
     unscoped = AppendOnlyQuerySet.as_manager()
@@ -126,6 +143,14 @@ class PartnerInvoice(AppendOnly):
                 fields=["sequence", "sequence_number"], name="partner_invoice_number_once"
             ),
             models.UniqueConstraint(fields=["partner", "number"], name="partner_invoice_number"),
+            models.CheckConstraint(
+                # total = net + VAT, to the cent (SQLite adds decimals as floats)
+                condition=LessThan(
+                    Abs(models.F("total") - models.F("net") - models.F("vat_amount")),
+                    Decimal("0.005"),
+                ),
+                name="partner_invoice_total_is_net_plus_vat",
+            ),
         ]
         indexes = [
             models.Index(fields=["partner", "-month"], name="partner_invoice_partner_month"),
@@ -161,7 +186,9 @@ class PartnerInvoiceLine(AppendOnly):
         Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     description = models.CharField(max_length=300)
-    quantity = models.DecimalField(max_digits=12, decimal_places=2)
+    quantity = models.DecimalField(
+        max_digits=14, decimal_places=4, help_text=_("Units, or a contract's hours or count.")
+    )
     unit_price = money_field(help_text=_("The resale price of one unit for one period."))
     amount = money_field()
     unit_cost = money_field(default=0)

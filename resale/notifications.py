@@ -84,7 +84,11 @@ def _partner_invoice_email(params: dict) -> Notification:
                 customer=invoice.customer.name,
                 month=date_format(invoice.month, "YEAR_MONTH_FORMAT"),
             ),
-            format_lazy(_("Amount due: {amount}."), amount=amount),
+            format_lazy(
+                _("Amount due: {amount}, by {date}."),
+                amount=amount,
+                date=date_format(invoice.due_on, "DATE_FORMAT"),
+            ),
         ],
         url=partner_invoice_url(invoice, invoice.customer.slug),
         label=_("View the invoice"),

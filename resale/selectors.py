@@ -11,7 +11,9 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.documents import DocumentLine, InvoiceDocument, party_of
 from billing.pricing import ResaleStep
+from billing.vat import treatment_of
 from catalog.models import Product
 from resale.models import PartnerInvoice, PartnerInvoiceLine, ResaleMode
 from resale.pricing import NoPublicPrice, PriceBook, ResalePrice
@@ -137,6 +139,38 @@ def partner_invoice_get(*, org: OrgContext, invoice_id: object) -> PartnerInvoic
     return invoice
 
 
+def partner_invoice_document(*, invoice: PartnerInvoice) -> InvoiceDocument:
+    """The invoice as the document printed and downloaded (billing.documents),
+    its texts in the active language; never the partner's cost or margin."""
+    treatment = treatment_of(invoice.vat_treatment, invoice.vat_rate, invoice.vat_country)
+    return InvoiceDocument(
+        kind="invoice",
+        number=invoice.number,
+        issued_on=invoice.issued_on,
+        due_on=invoice.due_on,
+        currency=invoice.currency,
+        issuer=party_of(invoice.issuer, vat_number_fallback="tax_id"),
+        bill_to=party_of(invoice.bill_to),
+        lines=tuple(
+            DocumentLine(
+                description=line.description,
+                period_start=line.period_start,
+                period_end=line.period_end,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                net=line.amount,
+            )
+            for line in invoice.lines.all()
+        ),
+        net=invoice.net,
+        vat_rate=invoice.vat_rate,
+        vat_amount=invoice.vat_amount,
+        total=invoice.total,
+        vat_note=treatment.note,
+        vat_label=treatment.label,
+    )
+
+
 def partner_invoice_csv_rows(*, org: OrgContext, month: datetime.date | None = None) -> list[list]:
     """One row per invoice line of the invoices `org` may read (oldest first); the
     cost and margin columns only for the issuing partner."""
@@ -162,9 +196,13 @@ def partner_invoice_csv_rows(*, org: OrgContext, month: datetime.date | None = N
             line.description,
             line.period_start.isoformat(),
             line.period_end.isoformat(),
-            str(line.quantity),
+            str(line.quantity.normalize() + Decimal("0.00")),
             str(line.unit_price),
             str(line.amount),
+            str(invoice.net),
+            str(invoice.vat_amount),
+            str(invoice.total),
+            invoice.due_on.isoformat(),
         ]
         if partner_side:
             row += [str(line.cost), str(line.margin)]
@@ -186,6 +224,10 @@ def partner_invoice_csv_columns(*, org: OrgContext) -> list[str]:
         "quantity",
         "unit_price",
         "amount",
+        "invoice_net",
+        "invoice_vat",
+        "invoice_total",
+        "due_on",
     ]
     if org.tenant.is_partner:
         columns += ["cost", "margin"]

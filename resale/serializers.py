@@ -91,7 +91,8 @@ class PartnerInvoiceSerializer(serializers.ModelSerializer):
         model = PartnerInvoice
         fields = ["id", "number", "partner", "partner_name", "customer", "customer_name"]
         fields += ["month", "period_start", "period_end", "issuer", "bill_to", "currency"]
-        fields += ["net", "total", "cost", "margin", "issued_at"]
+        fields += ["net", "vat_rate", "vat_amount", "vat_treatment", "vat_country", "total"]
+        fields += ["cost", "margin", "issued_at", "issued_on", "due_on"]
         read_only_fields = fields
 
     def _partner_side(self) -> bool:

@@ -17,6 +17,11 @@ urlpatterns = [
         views.PartnerInvoiceDetailView.as_view(),
         name="partner_invoice_detail",
     ),
+    path(
+        "partner-invoices/<uuid:invoice_id>.pdf",
+        views.PartnerInvoicePdfView.as_view(),
+        name="partner_invoice_pdf",
+    ),
     path("margin/", views.MarginView.as_view(), name="resale_margin"),
     path("margin/lines/", views.MarginLinesView.as_view(), name="resale_margin_lines"),
 ]

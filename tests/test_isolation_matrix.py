@@ -780,6 +780,7 @@ REGISTRY: dict[str, Entry] = {
     "partner_invoices": C(),
     "partner_invoices_export": C(),
     "partner_invoice_detail": C(invoice_id="resale_invoice"),
+    "partner_invoice_pdf": C(invoice_id="resale_invoice"),
     "resale_margin": P(),
     "resale_margin_lines": Entry("partner", query={"customer": "{customer}"}),
     # --- browser: offers
@@ -920,6 +921,7 @@ REGISTRY: dict[str, Entry] = {
     ),
     "api:partner-invoice-list": C(),
     "api:partner-invoice-detail": C(pk="resale_invoice"),
+    "api:partner-invoice-pdf": C(pk="resale_invoice"),
     "api:partner-invoices-export": C(),
     # --- API: offers
     "api:offer-template-list": P(),

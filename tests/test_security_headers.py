@@ -176,6 +176,7 @@ def demo(db):
         "order_id": first_pk(Order),
         "invoice_id": first_pk(Invoice),
         ("partner_invoice_detail", "invoice_id"): uuid.uuid4(),  # none in the demo: a 404
+        ("partner_invoice_pdf", "invoice_id"): uuid.uuid4(),
         "offer_id": first_pk(Offer),
         "batch_id": first_pk(OfferBatch),
         "template_id": first_pk(OfferTemplate),

@@ -244,3 +244,63 @@ def test_two_runs_racing_issue_one_invoice_and_keep_the_numbers_gap_free(world, 
     assert sequence.last_number == 1 == issued[0].sequence_number
     if connection.vendor == "postgresql":  # no loser with an error on PostgreSQL: it waited
         assert outcomes.count(None) == 1
+
+
+# --- with VAT and contracts -------------------------------------------------------------------
+
+
+@time_machine.travel(on(2026, 12, 1, 3))
+def test_a_swiss_partner_invoices_a_swiss_customer_with_swiss_vat_and_its_contracts(
+    world, hosting, billed
+):
+    from customers import services as customer_services
+
+    world.partner.country = world.customer.country = "CH"
+    world.partner.vat_number = "CHE-123.456.789 MWST"
+    world.partner.save(update_fields=["country", "vat_number"])
+    world.customer.payment_terms_days = 10
+    world.customer.save(update_fields=["country", "payment_terms_days"])
+    markup(world, hosting)
+    ledger(world.customer, hosting, [(d("2026-10-01"), 35), (d("2026-11-16"), 40)])
+    with time_machine.travel(on(2026, 10, 1)):
+        customer_services.contract_create(
+            org=org(world.partner_owner, world.partner),
+            customer=world.customer,
+            data={
+                "type": "retainer",
+                "name": "Wartung",
+                "starts_on": d("2026-10-01"),
+                "fee": Decimal("77.31"),
+            },
+        )
+
+    invoice = issue(billed)
+
+    contract_line = invoice.lines.get(kind="contract")
+    assert (contract_line.amount, contract_line.cost, contract_line.margin) == (
+        Decimal("77.31"),
+        Decimal("0.00"),
+        Decimal("77.31"),
+    )
+    assert contract_line.charge_kind == "retainer"
+    assert invoice.net == Decimal("367.93")  # 290.62 + 77.31
+    assert (invoice.vat_treatment, invoice.vat_rate) == ("domestic", Decimal("0.0810"))
+    assert invoice.vat_amount == Decimal("29.80")  # 367.93 x 0.081 = 29.802
+    assert invoice.total == Decimal("397.73")
+    assert (invoice.cost, invoice.margin) == (Decimal("223.50"), Decimal("144.43"))
+    assert invoice.due_on == d("2026-12-11")
+    assert invoice.issuer["vat_number"] == "CHE-123.456.789 MWST"
+
+
+@time_machine.travel(on(2026, 12, 1, 3))
+def test_an_eu_business_is_invoiced_without_vat_reverse_charge_noted(world, hosting, billed):
+    world.partner.country = "CH"
+    world.partner.save(update_fields=["country"])
+    world.customer.country, world.customer.vat_number = "DE", "DE123456789"
+    world.customer.save(update_fields=["country", "vat_number"])
+    ledger(world.customer, hosting, [(d("2026-10-01"), 5)])
+
+    invoice = issue(billed)
+
+    assert (invoice.vat_treatment, invoice.vat_amount) == ("reverse_charge", Decimal("0.00"))
+    assert invoice.total == invoice.net == Decimal("49.60")

@@ -61,8 +61,8 @@ def test_the_partner_reads_its_invoice_with_cost_and_margin(world, api, invoice)
     )
     body = client.get(detail(invoice)).json()
     assert [(line["quantity"], line["amount"], line["margin"]) for line in body["lines"]] == [
-        ("35.00", "135.62", "31.32"),
-        ("40.00", "155.00", "35.80"),
+        ("35.0000", "135.62", "31.32"),
+        ("40.0000", "155.00", "35.80"),
     ]
     assert body["lines"][0]["period_start"] == "2026-11-01"
 
@@ -108,7 +108,7 @@ def test_the_csv_has_one_row_per_line_and_the_margin_for_the_partner_only(world,
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][-2:] == ["cost", "margin"]
-    assert [(r[0], r[9], r[11], r[13]) for r in rows[1:]] == [
+    assert [(r[0], r[9], r[11], r[-1]) for r in rows[1:]] == [
         ("2026-00001", "35.00", "135.62", "31.32"),
         ("2026-00001", "40.00", "155.00", "35.80"),
     ]
@@ -269,3 +269,43 @@ def test_the_margin_selectors_sum_what_the_lines_say(world, invoice):
         )
         assert row.month == datetime.date(2026, 11, 1)
     assert customer.name == "Bäckerei Müller" and product.name == "Web hosting"
+
+
+# --- the PDF ---------------------------------------------------------------------------------
+
+
+def pdf_text(content: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def test_the_customer_downloads_the_pdf_and_its_figures_are_the_invoices(world, api, invoice):
+    response = api(world.customer_user, world.customer).get(
+        f"{detail(invoice)}pdf/", HTTP_ACCEPT="application/pdf"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert 'filename="2026-00001.pdf"' in response["Content-Disposition"]
+    text = pdf_text(response.content)
+    for figure in ("2026-00001", "Alpine IT", "Bäckerei Müller", "135.62", "155.00", "290.62"):
+        assert figure in text, figure
+    assert "67.12" not in text and "223.50" not in text  # never the partner's cost or margin
+
+
+def test_the_pdf_is_a_404_for_anyone_else_and_on_the_page_for_both_sides(
+    world, api, browser, invoice
+):
+    assert (
+        api(world.other_owner, world.other_partner).get(f"{detail(invoice)}pdf/").status_code == 404
+    )
+    page = browser(world.partner_owner).get(
+        url("partner_invoice_pdf", "alpine", invoice_id=invoice.pk)
+    )
+    assert page.status_code == 200 and "290.62" in pdf_text(page.content)
+    assert (
+        browser(world.other_customer_owner)
+        .get(url("partner_invoice_pdf", "bergmann", invoice_id=invoice.pk))
+        .status_code
+        == 404
+    )
