@@ -302,7 +302,9 @@ def sequence_key(partner_id: object, year: int) -> str:
     return f"R{year}" + base64.b32encode(raw).decode().rstrip("=")
 
 
-def partner_invoice_issue(*, partnership_id: object, month: datetime.date) -> PartnerInvoice | None:
+def partner_invoice_issue(
+    *, partnership_id: uuid.UUID | str, month: datetime.date
+) -> PartnerInvoice | None:
     """Issue the partner's invoice to the customer for `month` once: None when
     it exists already (a rerun, a racing worker), when the grant no longer
     bills, or when the month has nothing to bill."""

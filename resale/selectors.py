@@ -2,6 +2,7 @@
 sees it, partner invoices as each side may read them, and the margin."""
 
 import datetime
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -303,8 +304,8 @@ def margin_lines(
     *,
     org: OrgContext,
     month: datetime.date | None,
-    customer_id: object = None,
-    product_id: object = None,
+    customer_id: uuid.UUID | None = None,
+    product_id: uuid.UUID | None = None,
     contracts: bool = False,
 ) -> QuerySet[PartnerInvoiceLine]:
     """The invoice lines behind one figure of the margin (the drill-down; no

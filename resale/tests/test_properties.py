@@ -7,15 +7,23 @@ days of the period, to less than a cent)."""
 
 import datetime
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.db.models import prefetch_related_objects
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from billing.documents import totals
 from billing.proration import days_in, period_bounds
-from resale.invoicing import InvoiceDraft, month_bounds, subscription_lines
+from billing.vat import VatTreatment
+from resale.invoicing import (
+    InvoiceDraft,
+    LineDraft,
+    document_lines,
+    month_bounds,
+    subscription_lines,
+)
 from resale.pricing import PriceBook, Rule
 from subscriptions.models import Subscription, SubscriptionChange
 
@@ -60,8 +68,18 @@ def catalog(world, hosting):
     billing_period=st.sampled_from(["monthly", "annual"]),
     changes=st.lists(st.tuples(DAYS, st.integers(0, 60)), min_size=1, max_size=6),
     rules=RULES,
+    contracts=st.lists(
+        st.tuples(
+            st.decimals(min_value=0, max_value=200, places=4),
+            st.decimals(min_value=0, max_value=500, places=2),
+        ),
+        max_size=3,
+    ),
+    rate=st.sampled_from([Decimal("0"), Decimal("0.0810"), Decimal("0.19"), Decimal("0.2150")]),
 )
-def test_the_invoice_adds_up_to_the_cent(catalog, anchor, billing_period, changes, rules):
+def test_the_invoice_adds_up_to_the_cent(
+    catalog, anchor, billing_period, changes, rules, contracts, rate
+):
     partner, product = catalog
     changes = sorted(changes, key=lambda change: change[0])
     anchor = min(anchor, changes[0][0])
@@ -82,10 +100,29 @@ def test_the_invoice_adds_up_to_the_cent(catalog, anchor, billing_period, change
         month_start=month_start,
         month_end=month_end,
     )
-    draft = InvoiceDraft(partnership=None, month=MONTH, currency="CHF", lines=lines)  # type: ignore[arg-type]
+    # the contract lines as customers.contract_billing makes them (amount rounded once)
+    charges = [
+        LineDraft(
+            kind="contract",
+            description="Contract",
+            quantity=quantity,
+            unit_price=price,
+            amount=(quantity * price).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+            period_start=month_start,
+            period_end=month_end,
+        )
+        for quantity, price in contracts
+    ]
+    draft = InvoiceDraft(partnership=None, month=MONTH, currency="CHF", lines=lines + charges)  # type: ignore[arg-type]
 
-    assert draft.net == sum((line.amount for line in lines), Decimal("0.00"))
+    assert draft.net == sum((line.amount for line in lines + charges), Decimal("0.00"))
     assert draft.margin == draft.net - draft.cost
+    assert draft.cost == sum((line.cost for line in lines), Decimal("0.00"))
+    treatment = VatTreatment(rate, "VAT", False, "")
+    net, vat, total = totals(document_lines(draft.lines), treatment)
+    assert net == draft.net
+    assert vat == (rate * net).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert total == net + vat
     covered = 0
     for line in lines:
         assert line.margin == line.amount - line.cost
