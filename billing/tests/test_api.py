@@ -402,7 +402,9 @@ def test_the_customer_paid_invoice_is_the_customers_only(world, api, hosting):
     assert invoice["lines"] == [
         {
             "product": "web-hosting",
+            "description": "Web hosting",
             "quantity": 35,
+            "unit_price": "9.92",
             "period_starts_on": order["lines"][0]["period_starts_on"],
             "period_ends_on": order["lines"][0]["period_ends_on"],
             "amount": "260.40",

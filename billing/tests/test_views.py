@@ -591,7 +591,8 @@ def test_every_billing_page_of_another_organization_is_a_404(world, browser, hos
             for page in org_page_urls(billing.urls, amendments.urls, slug="alpine", **ids)
             if any(str(value) in page for value in ids.values())
         ]
-        assert len(with_ids) == 9  # order, its customer, invoice; raise, lower, end on both sides
+        # order, its customer, invoice and its PDF; raise, lower, end on both sides
+        assert len(with_ids) == 10
         assert_all_404(client, with_ids)
     # And Bergmann's ids under Müller's slug too
     customer_pages = [
