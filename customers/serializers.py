@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -411,6 +412,7 @@ class CustomerCreatedSerializer(CustomerSerializer):
         pass
 
 
+@extend_schema_field(OpenApiTypes.UUID)
 class TechnicianField(serializers.PrimaryKeyRelatedField):
     """A member of the caller's organization, by user id; anyone else's id reads
     as a missing one."""

@@ -161,6 +161,17 @@ EXCLUDED: dict[str, dict[str, str]] = {
     "POST /api/v1/customers/{id}/contracts/": {
         "positive_data_acceptance": "a contract's amounts depend on its type, its end on its start"
     },
+    "POST /api/v1/contracts/{id}/time-entries/": {
+        "positive_data_acceptance": "the day falls within the contract's dates, on a type that "
+        "bills time"
+    },
+    "POST /api/v1/contracts/{id}/top-ups/": {
+        "positive_data_acceptance": "only a block is topped up, hours for a block of hours only, "
+        "this month or later"
+    },
+    "DELETE /api/v1/contracts/{id}/time-entries/{entry_id}/": {
+        "positive_data_acceptance": "a time entry of a month already billed stays"
+    },
     "POST /api/v1/customers/import/": {
         "positive_data_acceptance": "the file must be CSV text, which no schema says of bytes"
     },

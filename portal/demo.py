@@ -19,7 +19,7 @@ from billing.services.orders import LineRequest, order_place
 from billing.services.renewals import current_period_start, subscription_renew
 from catalog.models import Feature, PriceTier, Product, ProductPrice
 from core.db import analyze
-from customers.models import AlertProfile, Contract, ServiceProfile, SlaPolicy
+from customers.models import AlertProfile, Contract, ContractTerms, ServiceProfile, SlaPolicy
 from offers import services as offer_services
 from offers.models import OfferTemplate
 from partners.book_changes import book_changed
@@ -636,7 +636,7 @@ def _service_records(partner: Tenant, customer: Tenant) -> None:
         },
     )
     AlertProfile.unscoped.get_or_create(partner=partner, name="Workstations")
-    Contract.unscoped.get_or_create(
+    care, _created = Contract.unscoped.get_or_create(
         partner=partner,
         customer=customer,
         name="Managed IT care",
@@ -645,6 +645,10 @@ def _service_records(partner: Tenant, customer: Tenant) -> None:
             "starts_on": datetime.date(2026, 1, 1),
             "fee": Decimal("450.00"),
         },
+    )
+    # its billing terms, from its start (customers/contract_billing.py reads them)
+    ContractTerms.unscoped.get_or_create(
+        contract=care, effective_from=care.starts_on, defaults={"fee": care.fee}
     )
     ServiceProfile.unscoped.get_or_create(
         partner=partner, customer=customer, defaults={"sla": premium, "alert_profile": servers}

@@ -196,6 +196,7 @@ UNSCOPED_ALLOWED: dict[str, dict[str, str]] = {
             "Branding",
             "Contact",
             "Contract",
+            "ContractTerms",
             "CustomerAssignment",
             "Membership",
             "OfferTemplate",
