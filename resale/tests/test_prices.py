@@ -10,7 +10,7 @@ from django.urls import reverse
 from billing.tests.test_views import lines_data
 from resale.models import ResalePriceEntry
 from resale.selectors import resale_unit_price
-from resale.tests.conftest import grant
+from resale.tests.conftest import grant, org
 from tenants.models import AuditEvent
 from tests.clock import on
 
@@ -281,3 +281,34 @@ def test_the_customers_quote_has_no_resale_step(world, browser, hosting):
     page = browser(world.customer_owner).post(url, lines_data((hosting, 35)))
     text = page.content.decode()
     assert "271.25" not in text and "Your resale margin" not in text
+
+
+def test_the_partners_offer_shows_the_resale_step_and_the_customer_does_not(
+    world, browser, hosting, mailbox
+):
+    from offers import services as offer_services
+    from offers.tests.test_views import delivered
+
+    grant(world, access="full", payment="customer")
+    set_rule(world.partner, hosting, "markup", "30", valid_from=datetime.date(2020, 1, 1))
+    ctx = org(world.partner_owner, world.partner)
+    template = offer_services.template_create(org=ctx, name="Starter pack")
+    offer_services.template_item_add(
+        org=ctx, template=template, product=hosting, quantity=35,
+        license_mode="absolute", term_months=12,
+    )  # fmt: skip
+    offer = delivered(world, template)
+
+    partner_page = (
+        browser(world.partner_owner)
+        .get(reverse("offer_detail", kwargs={"slug": "alpine", "offer_id": offer.pk}))
+        .content.decode()
+    )
+    assert 'data-figure="resale">CHF 271.25' in partner_page
+    assert 'data-figure="resale-margin">CHF 62.65' in partner_page
+    customer_page = (
+        browser(world.customer_owner)
+        .get(reverse("offer_detail", kwargs={"slug": "mueller", "offer_id": offer.pk}))
+        .content.decode()
+    )
+    assert "271.25" not in customer_page and "Your resale margin" not in customer_page
