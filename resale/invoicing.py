@@ -50,7 +50,7 @@ from decimal import Decimal
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet, prefetch_related_objects
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from billing.documents import DocumentLine, totals
 from billing.models import Payer
@@ -64,6 +64,8 @@ from resale import notifications
 from resale.models import PartnerInvoice, PartnerInvoiceLine
 from resale.pricing import NoPublicPrice, PriceBook
 from subscriptions.models import Subscription, SubscriptionChange
+from tenants.emails import recipient_language
+from tenants.models import Membership, Role
 
 ZERO = Decimal("0.00")
 ONE_DAY = datetime.timedelta(days=1)
@@ -274,6 +276,17 @@ def invoice_draft(*, partnership: Partnership, month: datetime.date) -> InvoiceD
     draft.lines += product_lines(
         partnership=partnership, book=book, month_start=month_start, month_end=month_end
     )
+    # The contracts' descriptions in the customer's language (its first owner's).
+    owner = (
+        Membership.unscoped.filter(tenant_id=partnership.customer_id, role=Role.OWNER)
+        .select_related("user")
+        .order_by("created_at", "pk")
+        .first()
+    )
+    with translation.override(recipient_language(owner.user if owner else None)):
+        charges = contract_charges(
+            partnership.customer, partnership.partner, month_start, month_end
+        )
     draft.lines += [
         LineDraft(
             kind=PartnerInvoiceLine.Kind.CONTRACT,
@@ -285,9 +298,7 @@ def invoice_draft(*, partnership: Partnership, month: datetime.date) -> InvoiceD
             period_end=charge.period_end,
             charge_kind=charge.kind,
         )
-        for charge in contract_charges(
-            partnership.customer, partnership.partner, month_start, month_end
-        )
+        for charge in charges
     ]
     return draft
 

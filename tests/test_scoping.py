@@ -130,6 +130,8 @@ UNSCOPED_ALLOWED: dict[str, dict[str, str]] = {
     "resale/invoicing.py": {
         "Partnership": "the month-end run (a beat task's service): the grants under which "
         "a partner bills, locked one by one",
+        "Membership": "the billed customer's first owner, whose language the contracts' "
+        "lines are written in",
         "PartnerInvoice": "the run's once-per-month check and the invoice it writes",
         "PartnerInvoiceLine": "the run writes the invoice's lines",
         "SubscriptionChange": "the run reads the billed customer's ledger (the grant it "
