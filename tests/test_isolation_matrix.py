@@ -190,6 +190,10 @@ KNOW: dict[str, frozenset[str]] = {
     **REACH,
     "customer": REACH["customer"] | {ENDED, EXPIRED, LAPSED},
     "template_name": REACH["template"] | {MUELLER_OWNER},
+    # Alpine bills Müller for its contracts: their names are lines of the
+    # partner's invoice, which is Müller's bill (SPEC §7 rev. 2).
+    "contract": REACH["contract"] | {MUELLER_OWNER},
+    "hourly_contract": REACH["hourly_contract"] | {MUELLER_OWNER},
     "proposal": frozenset({MUELLER_OWNER, ALPINE_OWNER, COLLABORATOR}),
     "invitation": frozenset({ANONYMOUS, ALPINE_OWNER}),
     "tender_link": frozenset(),
