@@ -13,13 +13,14 @@ half-up to 0.01 once:
 Everything here is pure: the callers load the catalog and the partnership.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from billing.models import Earning, Payer, PriceBasis
-from catalog.models import PriceTier, degressive_rate, round_money
+from catalog.models import PriceTier, Product, degressive_rate, round_money
 from partners.models import Access, Payment, Side
+from tenants.models import Tenant
 
 ZERO = Decimal("0.00")
 
@@ -121,3 +122,38 @@ def order_terms(*, access: str | None, payment: str | None, ordered_by: str) -> 
     if access == Access.FULL and payment == Payment.PARTNER and ordered_by == Side.PARTNER:
         return Terms(Payer.PARTNER, PriceBasis.PREFERENTIAL, Earning.DISCOUNT)
     return CUSTOMER_PAYS_PUBLIC
+
+
+# --- the resale step (SPEC §7 rev. 2) ------------------------------------------------------
+# The partner's own resale price is the rule of `resale/`, above billing: `resale`
+# hands it down at start-up (ResaleConfig.ready), like partners' managing rule
+# (core.scoping.use_managing_rule). Until it has, the waterfall has no resale step.
+
+
+@dataclass(frozen=True)
+class ResaleStep:
+    """What the partner resells `quantity` units for (one billing period) and
+    its margin on them: quantity x the resale unit price, and quantity x
+    (resale - cost) per unit (resale.pricing)."""
+
+    unit_price: Decimal
+    amount: Decimal
+    margin: Decimal
+
+
+ResaleRule = Callable[[Tenant, str, Sequence[tuple[Product, int]]], list[ResaleStep | None]]
+_resale_rule: list[ResaleRule] = []
+
+
+def use_resale_rule(rule: ResaleRule) -> None:
+    _resale_rule[:] = [rule]
+
+
+def resale_steps(
+    *, partner: Tenant, currency: str, lines: Sequence[tuple[Product, int]]
+) -> list[ResaleStep | None]:
+    """The resale step of each (product, quantity) line the partner sees, read
+    at once (all None: no rule handed down, or not a partner)."""
+    if not _resale_rule:
+        return [None for _line in lines]
+    return _resale_rule[0](partner, currency, lines)

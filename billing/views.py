@@ -23,6 +23,7 @@ from billing import selectors
 from billing.api import billing_export_response, invoice_pdf_response
 from billing.forms import OrderLinesForm
 from billing.models import Earning, Order, Payer, PriceBasis
+from billing.pricing import ResaleStep, resale_steps
 from billing.services import orders, special_prices
 from billing.services.orders import PriceChanged
 from catalog.models import Product
@@ -142,6 +143,15 @@ def _quote_context(org: OrgContext, quote: orders.Quote) -> dict:
             row["preferential_amount"] = price.preferential_amount
             row["earned"] = line.discount if earning == Earning.DISCOUNT else line.cashback
         rows.append(row)
+    steps: list[ResaleStep | None] = []
+    if partner_side:
+        steps = resale_steps(
+            partner=org.tenant,
+            currency=quote.currency,
+            lines=[(line.product, line.price.quantity) for line in quote.lines],
+        )
+        for row, step in zip(rows, steps, strict=True):
+            row["resale"] = step
     totals = {
         "list_amount": quote.total("list_amount"),
         "public_amount": quote.total("public_amount"),
@@ -151,6 +161,10 @@ def _quote_context(org: OrgContext, quote: orders.Quote) -> dict:
         totals["after_partner_discount"] = quote.total("after_partner_discount")
         totals["preferential_amount"] = quote.total("preferential_amount")
         totals["earned"] = quote.discount if earning == Earning.DISCOUNT else quote.cashback
+        priced = [step for step in steps if step is not None]
+        if priced and len(priced) == len(steps):
+            totals["resale"] = sum((step.amount for step in priced), Decimal("0.00"))
+            totals["resale_margin"] = sum((step.margin for step in priced), Decimal("0.00"))
     you_pay = quote.payer_tenant.pk == org.tenant.pk
     return {
         "quote": quote,

@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from django.views import View
 
 from billing.models import Payer
+from billing.pricing import resale_steps
 from catalog.models import Product
 from core.exceptions import Conflict
 from offers import selectors, services
@@ -505,7 +506,8 @@ def _offer_figures(offer: Offer, partner_side: bool) -> dict:
     # Monthly and annual items are never summed into one amount "per billing
     # period": each period has its own totals ("CHF 12.00 per month · CHF 20.00 per year").
     by_period: dict[str, dict] = {}
-    for item in offer.items.all():
+    items = list(offer.items.all())
+    for item in items:
         row = {"item": item}
         period = by_period.setdefault(
             item.product.billing_period,
@@ -519,6 +521,21 @@ def _offer_figures(offer: Offer, partner_side: bool) -> dict:
             totals[step] += row[step]
             period[step] += row[step]
         rows.append(row)
+    if partner_side:  # the partner's resale step, at its price list today (per period)
+        resale = resale_steps(
+            partner=offer.partner,
+            currency=offer.currency,
+            lines=[(item.product, item.quantity) for item in items],
+        )
+        priced = bool(resale) and all(step is not None for step in resale)
+        for period in by_period.values():
+            period["resale"] = period["resale_margin"] = Decimal("0.00") if priced else None
+        for row, step in zip(rows, resale, strict=True):
+            row["resale"] = step
+            if priced:
+                period = by_period[row["item"].product.billing_period]
+                period["resale"] += step.amount
+                period["resale_margin"] += step.margin
     periods = [by_period[p] for p in Product.BillingPeriod.values if p in by_period]
     return {
         "rows": rows,

@@ -110,6 +110,7 @@ urlpatterns = [
     path("t/<slug:slug>/", include("billing.urls")),
     path("t/<slug:slug>/", include("amendments.urls")),
     path("t/<slug:slug>/", include("offers.urls")),
+    path("t/<slug:slug>/", include("resale.urls")),
     path("t/<slug:slug>/", include("upsell.urls")),
     path("t/<slug:slug>/", include("tenders.urls")),
     path("t/<slug:slug>/", include("webhooks.urls")),

@@ -19,6 +19,7 @@ from partners.selectors import (
     partnerships_for,
 )
 from portal.setup_required import setup_required_page
+from resale.selectors import margin_by_month
 from subscriptions.mrr import book_mrr
 from tenants.models import Tenant
 from tenants.selectors import (
@@ -88,6 +89,8 @@ class DashboardView(OrgViewMixin, View):
             # The balance alone: the month's figures are one click away, on the
             # billing page, and this page keeps its fixed query budget.
             context["cashback_balance"] = cashback_balance(partner=tenant)
+            # The latest months' margin on its invoices to customers (one query).
+            context["margin_months"] = margin_by_month(org=self.org, months=3)
         if tenant.is_partner:
             context["programme"] = programme_progress(partner=tenant)
             context["programme_thresholds"] = programme_thresholds(context["programme"])

@@ -34,6 +34,7 @@ APPS = [
     "billing",
     "amendments",
     "offers",
+    "resale",
     "partners",
     "customers",
     "imports",

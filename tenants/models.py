@@ -577,6 +577,8 @@ class AuditEvent(AppendOnly):
         MFA_POLICY_CHANGED = "tenant.mfa_policy", _("Two-factor requirement changed")
         MFA_RESET = "mfa.reset", _("Two-factor authentication reset by staff")
         SSO_CHANGED = "tenant.sso", _("Single sign-on changed")
+        RESALE_PRICES_CHANGED = "resale.prices_changed", _("Resale prices changed")
+        EXPORT_PARTNER_INVOICES = "export.partner_invoices", _("Partner invoices exported")
         CONTRACT_TERMS_CHANGED = "contract.terms_changed", _("Contract's billing terms changed")
         CONTRACT_TOPPED_UP = "contract.topped_up", _("Prepaid block topped up")
         CONTRACT_BLOCK_LOW = "contract.block_low", _("Prepaid block below its warning threshold")

@@ -13,6 +13,8 @@ APPEND_ONLY = {
     "billing.CashbackEntry",
     "upsell.UpsellChange",
     "subscriptions.SubscriptionChange",
+    "resale.PartnerInvoice",
+    "resale.PartnerInvoiceLine",
 }
 
 

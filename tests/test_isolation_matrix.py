@@ -69,6 +69,7 @@ from offers import services as offer_services
 from partners import services as partner_services
 from partners.models import Partnership
 from partners.selectors import invitation_token
+from resale.invoicing import partner_invoice_issue
 from subscriptions.selectors import customer_mrr
 from subscriptions.services import subscription_build
 from subscriptions.smart_lists import smart_list_create
@@ -146,6 +147,8 @@ REACH: dict[str, frozenset[str]] = {
     "invoice": frozenset({MUELLER_OWNER}),  # the payer's only (SPEC §7)
     "partner_order": frozenset({MUELLER_OWNER, ALPINE_OWNER}),
     "partner_invoice": frozenset({ALPINE_OWNER}),  # Alpine paid that one
+    # Alpine's own invoice to Müller (resale): its issuer's and its payer's
+    "resale_invoice": frozenset({MUELLER_OWNER, ALPINE_OWNER}),
     "offer": frozenset({MUELLER_OWNER, ALPINE_OWNER}),
     "batch": frozenset({ALPINE_OWNER}),
     "template": frozenset({ALPINE_OWNER, COLLABORATOR}),
@@ -187,6 +190,10 @@ KNOW: dict[str, frozenset[str]] = {
     **REACH,
     "customer": REACH["customer"] | {ENDED, EXPIRED, LAPSED},
     "template_name": REACH["template"] | {MUELLER_OWNER},
+    # Alpine bills Müller for its contracts: their names are lines of the
+    # partner's invoice, which is Müller's bill (SPEC §7 rev. 2).
+    "contract": REACH["contract"] | {MUELLER_OWNER},
+    "hourly_contract": REACH["hourly_contract"] | {MUELLER_OWNER},
     "proposal": frozenset({MUELLER_OWNER, ALPINE_OWNER, COLLABORATOR}),
     "invitation": frozenset({ANONYMOUS, ALPINE_OWNER}),
     "tender_link": frozenset(),
@@ -413,6 +420,9 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
             org=a_ctx, customer_id=mueller.pk, lines=[LineRequest(hosting, 4)]
         )
     partner_invoice = Invoice.unscoped.get(order=partner_order, payer=alpine)
+    # Alpine bills Müller (full access, Alpine pays): its own invoice for this month.
+    resale_invoice = partner_invoice_issue(partnership_id=partnership.pk, month=today)
+    assert resale_invoice is not None
 
     # Alpine's template, sent to Müller (delivered: awaiting its answer).
     template = offer_services.template_create(org=a_ctx, name="Vorlage Bäckerpaket 8842")
@@ -494,6 +504,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         "invoice": str(invoice.pk),
         "partner_order": str(partner_order.pk),
         "partner_invoice": str(partner_invoice.pk),
+        "resale_invoice": str(resale_invoice.pk),
         "offer": str(offer.pk),
         "batch": str(batch.pk),
         "template": str(template.pk),
@@ -534,6 +545,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         f"{mrr:.2f}": "subscription",
         invoice.number: "invoice",
         partner_invoice.number: "partner_invoice",
+        resale_invoice.number: "resale_invoice",
         "Angebot-Nachricht 5521": "offer",
         "Vorlage Bäckerpaket 8842": "template_name",
         "Ausschreibung Backofen 6613": "tender",
@@ -768,6 +780,16 @@ REGISTRY: dict[str, Entry] = {
         "customer", {"invoice_id": "invoice"}, also=({"invoice_id": "partner_invoice"},)
     ),
     "cashback": P(),
+    # --- browser: resale
+    "resale_prices": Entry(
+        "partner", body={"mode-web-hosting:CHF": "fixed", "value-web-hosting:CHF": "1"}
+    ),
+    "partner_invoices": C(),
+    "partner_invoices_export": C(),
+    "partner_invoice_detail": C(invoice_id="resale_invoice"),
+    "partner_invoice_pdf": C(invoice_id="resale_invoice"),
+    "resale_margin": P(),
+    "resale_margin_lines": Entry("partner", query={"customer": "{customer}"}),
     # --- browser: offers
     "updates": C(),
     "offer_detail": C(offer_id="offer"),
@@ -900,6 +922,14 @@ REGISTRY: dict[str, Entry] = {
     "api:invoice-pdf": Entry("customer", {"pk": "invoice"}, also=({"pk": "partner_invoice"},)),
     "api:cashback": P(),
     "api:billing-export": P(),
+    # --- API: resale
+    "api:resale-prices": Entry(
+        "partner", body={"product": "web-hosting", "currency": "CHF", "mode": "public"}
+    ),
+    "api:partner-invoice-list": C(),
+    "api:partner-invoice-detail": C(pk="resale_invoice"),
+    "api:partner-invoice-pdf": C(pk="resale_invoice"),
+    "api:partner-invoices-export": C(),
     # --- API: offers
     "api:offer-template-list": P(),
     "api:offer-template-detail": P(pk="template"),

@@ -65,6 +65,7 @@ APPS = (
     "tenders",
     "imports",
     "offers",
+    "resale",
     "upsell",
     "webhooks",
     "portal",
@@ -126,6 +127,20 @@ ALLOWED: dict[str, dict[str, str]] = {
 # `Model.unscoped` (a tenant-owned model read without the scoping entry) outside
 # services, selectors, tasks, notifications, admin, migrations and tests.
 UNSCOPED_ALLOWED: dict[str, dict[str, str]] = {
+    "resale/invoicing.py": {
+        "Partnership": "the month-end run (a beat task's service): the grants under which "
+        "a partner bills, locked one by one",
+        "Membership": "the billed customer's first owner, whose language the contracts' "
+        "lines are written in",
+        "PartnerInvoice": "the run's once-per-month check and the invoice it writes",
+        "PartnerInvoiceLine": "the run writes the invoice's lines",
+        "SubscriptionChange": "the run reads the billed customer's ledger (the grant it "
+        "bills under was checked and locked first)",
+    },
+    "resale/pricing.py": {
+        "ResalePriceEntry": "a price book reads the one partner's rules it is built for "
+        "(the partner in whose name the caller prices)",
+    },
     "tenants/sso.py": {
         "Membership": "whether the person signing in is a member of the organization whose "
         "provider vouched for them (the sign-in's own check)",

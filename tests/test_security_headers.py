@@ -175,6 +175,8 @@ def demo(db):
         "subscription_id": first_pk(Subscription, customer=mueller, ends_on__isnull=True),
         "order_id": first_pk(Order),
         "invoice_id": first_pk(Invoice),
+        ("partner_invoice_detail", "invoice_id"): uuid.uuid4(),  # none in the demo: a 404
+        ("partner_invoice_pdf", "invoice_id"): uuid.uuid4(),
         "offer_id": first_pk(Offer),
         "batch_id": first_pk(OfferBatch),
         "template_id": first_pk(OfferTemplate),

@@ -12,6 +12,7 @@ from catalog.api import ProductViewSet
 from customers.api import AlertProfileViewSet, ContractViewSet, CustomerViewSet, SlaPolicyViewSet
 from offers.api import OfferBatchAPI, OfferTemplateViewSet, OfferViewSet, UpdatesAPI
 from partners.api import PartnerDirectoryAPI, PartnershipViewSet
+from resale.api import PartnerInvoiceExportAPI, PartnerInvoiceViewSet, ResalePricesAPI
 from subscriptions.api import CustomerMrrAPI
 from subscriptions.api_mrr import PlatformMrrAPI
 from tenants.api import (
@@ -53,6 +54,7 @@ router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
 router.register("alert-profiles", AlertProfileViewSet, basename="alert-profile")
 router.register("orders", OrderViewSet, basename="order")
 router.register("invoices", InvoiceViewSet, basename="invoice")
+router.register("partner-invoices", PartnerInvoiceViewSet, basename="partner-invoice")
 router.register("offer-templates", OfferTemplateViewSet, basename="offer-template")
 router.register("offers", OfferViewSet, basename="offer")
 router.register("upsell/requests", UpgradeRequestViewSet, basename="upgrade-request")
@@ -98,6 +100,12 @@ urlpatterns = [
     path("quotes/", QuoteAPI.as_view(), name="quote"),
     path("cashback/", CashbackAPI.as_view(), name="cashback"),
     path("billing/export.csv", BillingExportAPI.as_view(), name="billing-export"),
+    path("resale-prices/", ResalePricesAPI.as_view(), name="resale-prices"),
+    path(  # before the router: partner-invoices/{id}/ is the viewset's
+        "partner-invoices/export.csv",
+        PartnerInvoiceExportAPI.as_view(),
+        name="partner-invoices-export",
+    ),
     path("offers/batches/<str:batch_id>/", OfferBatchAPI.as_view(), name="offer-batch"),
     path("updates/", UpdatesAPI.as_view(), name="updates"),
     path("webhook-event-types/", WebhookEventTypesAPI.as_view(), name="webhook-event-types"),

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "tenders",
     "imports",
     "offers",
+    "resale",
     "upsell",
     "webhooks",
     "portal",
@@ -424,6 +425,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SWEEP_EVERY_SECONDS,
     },
     "expire-offers": {"task": "offers.tasks.expire_offers", "schedule": 900.0},
+    # The partners' invoices to their customers for the month just ended: hourly,
+    # each (partner, customer, month) issued once whatever the reruns (resale.tasks).
+    "issue-partner-invoices": {"task": "resale.tasks.issue_partner_invoices", "schedule": 3600.0},
     "sweep-webhooks": {"task": "webhooks.tasks.sweep", "schedule": SWEEP_EVERY_SECONDS},
     "purge-webhook-events": {"task": "webhooks.tasks.purge", "schedule": 3600.0},
 }
