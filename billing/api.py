@@ -223,10 +223,12 @@ class InvoiceViewSet(mixins.ListModelMixin, OrgViewSet):
     def get_org_queryset(self) -> QuerySet[Invoice]:
         return selectors.invoices_for(org=self.org).order_by("-issued_at", "-sequence_number")
 
+    def document_get(self, pk: str | None) -> Invoice:
+        return selectors.invoice_get(org=self.org, invoice_id=pk)
+
     @extend_schema(responses=InvoiceSerializer)
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
-        invoice = selectors.invoice_get(org=self.org, invoice_id=pk)
-        return Response(InvoiceSerializer(invoice).data)
+        return Response(InvoiceSerializer(self.document_get(pk)).data)
 
     @extend_schema(
         operation_id="invoices_pdf",
@@ -242,7 +244,38 @@ class InvoiceViewSet(mixins.ListModelMixin, OrgViewSet):
         pagination_class=None,
     )
     def pdf(self, request: Request, pk: str | None = None) -> HttpResponse:
-        return invoice_pdf_response(selectors.invoice_get(org=self.org, invoice_id=pk))
+        return invoice_pdf_response(self.document_get(pk))
+
+
+class CreditNoteViewSet(InvoiceViewSet):
+    """API.md rev. 2 `credit-notes/`: the credit notes addressed to the caller's
+    organization (proration credits and refunds), the same documents as
+    `invoices/?kind=credit_note`; an invoice's id here is the 404 of a missing one."""
+
+    filter_backends = [SyncFilterBackend]
+    filterset_class = None
+
+    def get_org_queryset(self) -> QuerySet[Invoice]:
+        return super().get_org_queryset().filter(kind=Invoice.Kind.CREDIT_NOTE)
+
+    def document_get(self, pk: str | None) -> Invoice:
+        return selectors.credit_note_get(org=self.org, credit_note_id=pk)
+
+    @extend_schema(
+        operation_id="credit_notes_pdf",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+        description="The credit note as a PDF, labels in the request's language.",
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="pdf",
+        renderer_classes=[renderers.JSONRenderer, PdfRenderer],
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def pdf(self, request: Request, pk: str | None = None) -> HttpResponse:
+        return invoice_pdf_response(self.document_get(pk))
 
 
 PAGE_PARAMETERS = [

@@ -141,6 +141,21 @@ def invoice_get(*, org: OrgContext, invoice_id: object) -> Invoice:
     return invoice
 
 
+def credit_note_get(*, org: OrgContext, credit_note_id: object) -> Invoice:
+    """A credit note addressed to this organization; an invoice's id is a 404."""
+    credit_note = (
+        invoices_for(org=org)
+        .filter(
+            pk=uuid_or_404(credit_note_id, _("No such credit note.")),
+            kind=Invoice.Kind.CREDIT_NOTE,
+        )
+        .first()
+    )
+    if credit_note is None:
+        raise Http404(_("No such credit note."))
+    return credit_note
+
+
 def invoice_lines(*, invoice: Invoice) -> list[dict]:
     """The lines printed on an invoice: list price, the reductions (degressive
     tier, and the partner's discount when it pays the preferential price) and

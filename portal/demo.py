@@ -219,7 +219,17 @@ def seed_demo() -> list[DemoLogin]:
     logins = [DemoLogin("staff@demo.test", "Django admin (/admin/)", "platform staff")]
     # The install's provider when `setup_platform` made one (the database allows one).
     provider = provider_root_or_none() or _tenant(
-        "provider", kind=Tenant.Kind.PROVIDER, name="Cloud Provider", parent=None, currency="CHF"
+        "provider",
+        kind=Tenant.Kind.PROVIDER,
+        name="Cloud Provider",
+        parent=None,
+        currency="CHF",
+        # the issuer on every invoice (docs/invoices.md): Swiss VAT for Swiss payers
+        address="Bahnhofstrasse 1",
+        postal_code="8001",
+        city="Zürich",
+        country="CH",
+        vat_number="CHE-123.456.789 MWST",
     )
     Branding.unscoped.get_or_create(
         tenant=provider,

@@ -59,7 +59,7 @@ from django.utils import timezone
 
 from billing.models import Invoice
 from billing.proration import current_period_start
-from billing.services.orders import LineRequest, order_place
+from billing.services.orders import LineRequest, order_place, order_refund
 from billing.services.renewals import subscription_renew
 from catalog.models import Feature, Product
 from catalog.tests.factories import ProductFactory
@@ -147,6 +147,7 @@ REACH: dict[str, frozenset[str]] = {
     "invoice": frozenset({MUELLER_OWNER}),  # the payer's only (SPEC §7)
     "partner_order": frozenset({MUELLER_OWNER, ALPINE_OWNER}),
     "partner_invoice": frozenset({ALPINE_OWNER}),  # Alpine paid that one
+    "credit_note": frozenset({ALPINE_OWNER}),  # the refund of Alpine's order: the payer's
     # Alpine's own invoice to Müller (resale): its issuer's and its payer's
     "resale_invoice": frozenset({MUELLER_OWNER, ALPINE_OWNER}),
     "offer": frozenset({MUELLER_OWNER, ALPINE_OWNER}),
@@ -423,6 +424,10 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
     # Alpine bills Müller (full access, Alpine pays): its own invoice for this month.
     resale_invoice = partner_invoice_issue(partnership_id=partnership.pk, month=today)
     assert resale_invoice is not None
+    # Staff refund Alpine's order: its credit note is Alpine's, the payer's, alone.
+    with django_capture_on_commit_callbacks(execute=True):
+        order_refund(actor=world.staff, order_id=partner_order.pk, reason="Matrix refund")
+    credit_note = Invoice.unscoped.get(order=partner_order, kind=Invoice.Kind.CREDIT_NOTE)
 
     # Alpine's template, sent to Müller (delivered: awaiting its answer).
     template = offer_services.template_create(org=a_ctx, name="Vorlage Bäckerpaket 8842")
@@ -504,6 +509,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         "invoice": str(invoice.pk),
         "partner_order": str(partner_order.pk),
         "partner_invoice": str(partner_invoice.pk),
+        "credit_note": str(credit_note.pk),
         "resale_invoice": str(resale_invoice.pk),
         "offer": str(offer.pk),
         "batch": str(batch.pk),
@@ -545,6 +551,7 @@ def victim(world, django_capture_on_commit_callbacks) -> Victim:
         f"{mrr:.2f}": "subscription",
         invoice.number: "invoice",
         partner_invoice.number: "partner_invoice",
+        credit_note.number: "credit_note",
         resale_invoice.number: "resale_invoice",
         "Angebot-Nachricht 5521": "offer",
         "Vorlage Bäckerpaket 8842": "template_name",
@@ -920,6 +927,9 @@ REGISTRY: dict[str, Entry] = {
     "api:invoice-list": C(),
     "api:invoice-detail": Entry("customer", {"pk": "invoice"}, also=({"pk": "partner_invoice"},)),
     "api:invoice-pdf": Entry("customer", {"pk": "invoice"}, also=({"pk": "partner_invoice"},)),
+    "api:credit-note-list": P(),
+    "api:credit-note-detail": P(pk="credit_note"),
+    "api:credit-note-pdf": P(pk="credit_note"),
     "api:cashback": P(),
     "api:billing-export": P(),
     # --- API: resale
@@ -1191,10 +1201,11 @@ class Run:
         if actor.user is None or actor.name == STAFF or org.pk in actor.member_of:
             return
         _, answer = self.send(actor, route, entry, method, self.victim.ids, org)
-        # What naming a missing organization answers: the same for every signed-in
-        # actor (the organization is resolved before anything of theirs is read),
-        # so one baseline per pattern, method and way of signing in.
-        key = (route, method, bool(actor.token))
+        # What naming a missing organization answers, to the same actor: the
+        # organization is resolved before anything of theirs is read, but a page's
+        # 404 keeps the actor's own menu (their organizations), so one baseline
+        # per pattern, method and actor.
+        key = (route, method, actor.name)
         if key not in self.missing_org:
             self.missing_org[key] = self.send(
                 actor, route, entry, method, self.victim.ids, MISSING_ORG_SLUG

@@ -729,3 +729,28 @@ def test_a_refund_adds_a_credit_note_with_negative_lines_and_keeps_the_invoice(w
     assert [(n["total"], [line["amount"] for line in n["lines"]]) for n in notes] == [
         ("-260.40", ["-260.40"])
     ]
+
+
+def test_credit_notes_have_their_own_endpoint_for_the_payer_only(world, api, hosting):
+    """API.md rev. 2 `credit-notes/`: the payer's credit notes, the same documents
+    as `invoices/?kind=credit_note`; an invoice's id there, or another
+    organization's credit note, is the 404 of a missing id."""
+    grant(world, access="full", payment="customer")
+    order = place(api, world.customer_owner, world.customer, world.customer, (hosting, 35))
+    order_refund(actor=world.staff, order_id=order["id"])
+    client = api(world.customer_owner, world.customer)
+
+    listed = client.get("/api/v1/credit-notes/").json()["results"]
+    filtered = client.get(f"{INVOICES}?kind=credit_note").json()["results"]
+    assert [row["id"] for row in listed] == [row["id"] for row in filtered]
+    assert [(row["kind"], row["total"]) for row in listed] == [("credit_note", "-260.40")]
+    note = listed[0]["id"]
+    assert client.get(f"/api/v1/credit-notes/{note}/").json()["total"] == "-260.40"
+    pdf = client.get(f"/api/v1/credit-notes/{note}/pdf/", HTTP_ACCEPT="application/pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    # an invoice is not a credit note; the partner does not pay this one
+    assert client.get(f"/api/v1/credit-notes/{order['invoice']}/").status_code == 404
+    partner = api(world.partner_owner, world.partner)
+    assert partner.get(f"/api/v1/credit-notes/{note}/").status_code == 404
+    assert partner.get(f"/api/v1/credit-notes/{note}/pdf/").status_code == 404
+    assert partner.get("/api/v1/credit-notes/").json()["results"] == []

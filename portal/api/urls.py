@@ -5,6 +5,7 @@ from amendments.api import OrderViewSet, SubscriptionViewSet
 from billing.api import (
     BillingExportAPI,
     CashbackAPI,
+    CreditNoteViewSet,
     InvoiceViewSet,
     QuoteAPI,
 )
@@ -54,6 +55,7 @@ router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
 router.register("alert-profiles", AlertProfileViewSet, basename="alert-profile")
 router.register("orders", OrderViewSet, basename="order")
 router.register("invoices", InvoiceViewSet, basename="invoice")
+router.register("credit-notes", CreditNoteViewSet, basename="credit-note")
 router.register("partner-invoices", PartnerInvoiceViewSet, basename="partner-invoice")
 router.register("offer-templates", OfferTemplateViewSet, basename="offer-template")
 router.register("offers", OfferViewSet, basename="offer")
