@@ -112,6 +112,10 @@ def main() -> int:
                 sys.stdout.flush()
                 if status != 0:
                     failed.append((job, output))
+                    for line in output.splitlines():  # what failed, now; the output at the end
+                        if line.startswith(("FAILED ", "ERROR ")):
+                            print(f"ci:   {line}")
+                    sys.stdout.flush()
 
     threads = [threading.Thread(target=worker) for _ in range(max(1, args.slots))]
     for thread in threads:
