@@ -497,7 +497,8 @@ class InvoiceSerializer(serializers.ModelSerializer):
     issuer = BillToSerializer(
         read_only=True, help_text="The issuer's name, address and VAT number as printed."
     )
-    vat_treatment = named_choice(Treatment, "VatTreatmentEnum")
+    # named VatTreatmentEnum by ENUM_NAME_OVERRIDES (partner invoices share it)
+    vat_treatment = serializers.ChoiceField(choices=Treatment.choices, read_only=True)
     issued_on = serializers.DateField(read_only=True, help_text="The invoice date.")
     due_on = serializers.DateField(
         read_only=True,

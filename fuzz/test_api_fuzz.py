@@ -130,7 +130,16 @@ GRANT = "payment only with full access, products with limited, an end after toda
 SYNC_WALK = "a cursor is one a page of this list gave; a walk takes neither page nor ordering"
 # a webhook URL's host must resolve, to addresses it may reach (webhooks.targets)
 WEBHOOK_TARGET = "the URL's host must resolve in DNS, which no schema can say of a string"
+# every endpoint ignores a query parameter it does not name (none is an error)
+UNNAMED_QUERY = "a query parameter the operation does not name is ignored, as on every endpoint"
 EXCLUDED: dict[str, dict[str, str]] = {
+    "GET /api/v1/contracts/{id}/time-entries/": {"negative_data_rejection": UNNAMED_QUERY},
+    "GET /api/v1/contracts/{id}/top-ups/": {"negative_data_rejection": UNNAMED_QUERY},
+    "GET /api/v1/invoices/{id}/pdf/": {"negative_data_rejection": UNNAMED_QUERY},
+    "GET /api/v1/credit-notes/{id}/pdf/": {"negative_data_rejection": UNNAMED_QUERY},
+    "PUT /api/v1/resale-prices/": {
+        "positive_data_acceptance": "a public price takes no value; a markup or fixed one needs one"
+    },
     "POST /api/v1/webhook-endpoints/": {"positive_data_acceptance": WEBHOOK_TARGET},
     "PATCH /api/v1/webhook-endpoints/{id}/": {"positive_data_acceptance": WEBHOOK_TARGET},
     "GET /api/v1/customers/": {"positive_data_acceptance": SYNC_WALK},

@@ -293,7 +293,7 @@ def _plan_customers(org: OrgContext, table: Table, errors: list[RowError]) -> li
                 )
             )
             continue
-        profile = {f: data[f] for f in ORGANIZATION_FIELDS if data[f]}
+        profile = {f: data[f] for f in ORGANIZATION_FIELDS if data.get(f)}
         if target is None:
             planned.append(
                 PlannedRow(

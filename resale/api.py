@@ -45,7 +45,7 @@ class ResalePricesAPI(OrgAPIView):
     min_role = Role.ADMIN
 
     def _list(self, request: Request) -> Response:
-        currency = request.query_params.get("currency") or None
+        currency = request.query_params.get("currency")  # empty names no currency: a 400
         if currency is not None and currency not in dict(CURRENCIES):
             raise exceptions.ValidationError({"currency": ["Choose CHF or EUR."]})
         rows = selectors.price_list(org=self.org, currency=currency)

@@ -473,6 +473,10 @@ NOT_TRIED: dict[tuple[str, str, str], str] = {
     ("POST", f"{API}/offer-templates/{{id}}/items/", "product"): "a template is the "
     "partner's own and names any product of the public catalog; what it may send to a "
     "limited customer is offer_send's rule (offers' tests)",
+    ("POST", f"{API}/contracts/{{id}}/time-entries/", "technician"): "a member's user id, "
+    "chosen from the partner's own members by TechnicianField's queryset; another "
+    "organization's member reads as a missing id (customers/tests/test_time_entries.py::"
+    "test_a_technician_of_another_organization_reads_as_a_missing_one)",
     ("POST", f"{API}/partners/", "parent"): "staff only (IsAdminUser); staff reach every "
     "organization (SPEC §1), anyone else gets 403 before the body is read (URL matrix)",
 }
@@ -502,6 +506,7 @@ READ_BY_HAND = {
     "kind": "imports/api.py: the import template's kind",
     "q": "partners/api.py: the directory's search text",
     "ordering": "subscriptions/api_smart_lists.py: a column of the list's results",
+    "currency": "resale/api.py: the price list's currency (CHF or EUR)",
 }
 _BY_HAND = re.compile(r"""(?:query_params|request\.data)(?:\.get\(|\[)\s*["'](\w+)["']""")
 

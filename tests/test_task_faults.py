@@ -33,6 +33,8 @@ from offers.tests.conftest import hosting, mailbox, template  # noqa: F401 (fixt
 from partners import services as partner_services
 from partners.models import Partnership
 from portal.celery import app
+from resale.models import PartnerInvoice
+from resale.tests.conftest import ledger
 from subscriptions.services import subscription_build
 from tenants import emails
 from tenants import services as tenant_services
@@ -442,6 +444,34 @@ def purge(world, request) -> Given:
     return Given([], lambda: list(WebhookEvent.objects.values_list("pk", flat=True)) == [fresh.pk])
 
 
+def _billed_last_month(world, request) -> tuple[Partnership, datetime.date]:
+    """Alpine bills Müller (full access, Alpine pays) for 5 hosting units all last month."""
+    partnership = grant(world, access="full", payment="partner")
+    first = timezone.localdate().replace(day=1)
+    last_month = (first - datetime.timedelta(days=1)).replace(day=1)
+    ledger(world.customer, request.getfixturevalue("hosting"), [(last_month, 5)])
+    return partnership, last_month
+
+
+def _invoiced(world, month) -> bool:
+    return list(PartnerInvoice.unscoped.values_list("customer", "month")) == [
+        (world.customer.pk, month)
+    ]
+
+
+def issue_partner_invoice(world, request) -> Given:
+    """The invoice to Müller, emailed to its owners and admins (no primary contact)."""
+    partnership, month = _billed_last_month(world, request)
+    return Given(
+        [str(partnership.pk), month.isoformat()], lambda: _invoiced(world, month), emails=2
+    )
+
+
+def issue_partner_invoices(world, request) -> Given:
+    _partnership, month = _billed_last_month(world, request)
+    return Given([], lambda: _invoiced(world, month), emails=2)
+
+
 CASES: dict[str, Callable] = {
     "billing.tasks.place_renewals": place_renewals,
     "billing.tasks.renew_batch": renew_batch,
@@ -458,6 +488,8 @@ CASES: dict[str, Callable] = {
     "partners.tasks.tell_partner_of_tender": tell_partner_of_tender,
     "partners.tasks.tell_partners_of_tender": tell_partners_of_tender,
     "portal.tasks.ping": ping,
+    "resale.tasks.issue_partner_invoice": issue_partner_invoice,
+    "resale.tasks.issue_partner_invoices": issue_partner_invoices,
     "portal.tasks.purge_idempotency_records": purge_idempotency_records,
     "tenants.tasks.deliver_email": deliver_email,
     "tenants.tasks.deliver_emails": deliver_emails,

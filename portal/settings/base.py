@@ -350,6 +350,8 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": "tenants.models.Tenant.Status",
         "WebhookEventTypeEnum": "webhooks.serializers.EVENT_CHOICES",
         "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
+        # the provider's invoices and the partners' (resale) name the same rules
+        "VatTreatmentEnum": "billing.vat.Treatment",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

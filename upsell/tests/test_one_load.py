@@ -62,12 +62,13 @@ def test_a_switch_after_the_grant_ended_is_a_404_and_records_nothing(api, world,
     assert not UpsellSwitch.unscoped.filter(enabled=True).exists()
 
 
-@pytest.mark.parametrize(("answer", "statements"), [("dismiss", 6), ("offer", 19)])
+@pytest.mark.parametrize(("answer", "statements"), [("dismiss", 6), ("offer", 20)])
 def test_a_request_is_answered_on_the_one_it_loaded(api, world, shop, answer, statements):
     """Before, the view read the request again through the selector after the
     service (dismiss 7 statements, offer 19). Sending the offer still checks its
     customer for the send (offers.services.offer_propose, a send by ids), and
-    since issue 20 whether someone there can answer it (one statement more)."""
+    since issue 20 whether someone there can answer it (one statement more), and
+    prices the item at the tier of the customer's total units (one more)."""
     switch_on(api, world, shop)
     asker = api(shop.members["admin, buyer"], shop.customer)
     request_id = asker.post(ask_url(subscription_of(shop).pk, "patch-management")).json()["id"]
