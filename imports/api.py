@@ -173,6 +173,18 @@ class CustomerImportAPI(OrgAPIView):
     min_role = Role.ADMIN
     parser_classes = [MultiPartParser]
 
+    def handle_exception(self, exc):
+        # The one 400 shape of this endpoint, also for what is refused before
+        # `post` reads the upload (a query parameter given twice, portal.api.strict).
+        if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict):
+            report = [
+                {"row": None, "column": field, "message": str(message)}
+                for field, messages in exc.detail.items()
+                for message in (messages if isinstance(messages, list) else [messages])
+            ]
+            return Response({"errors": report}, status=status.HTTP_400_BAD_REQUEST)
+        return super().handle_exception(exc)
+
     @extend_schema(
         operation_id="customers_import",
         description=(
@@ -197,18 +209,6 @@ class CustomerImportAPI(OrgAPIView):
             400: OpenApiResponse(ImportErrorsSerializer, description="Nothing was written."),
         },
     )
-    def handle_exception(self, exc):
-        # The one 400 shape of this endpoint, also for what is refused before
-        # `post` reads the upload (a query parameter given twice, portal.api.strict).
-        if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict):
-            report = [
-                {"row": None, "column": field, "message": str(message)}
-                for field, messages in exc.detail.items()
-                for message in (messages if isinstance(messages, list) else [messages])
-            ]
-            return Response({"errors": report}, status=status.HTTP_400_BAD_REQUEST)
-        return super().handle_exception(exc)
-
     def post(self, request):
         serializer = ImportUploadSerializer(data=request.data)
         query = ImportQuerySerializer(data=request.query_params)

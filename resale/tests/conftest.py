@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.tests.conftest import grant, hosting, mailbox, org  # noqa: F401
+from billing.tests.conftest import grant, hosting, mailbox, org, vat_table  # noqa: F401
 from subscriptions.models import Subscription, SubscriptionChange
 
 
