@@ -229,9 +229,7 @@ def test_invoice_rows_cannot_be_edited_or_deleted(world, hosting, billed):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_runs_racing_issue_one_invoice_and_keep_the_numbers_gap_free(
-    world, hosting, vat_table
-):
+def test_two_runs_racing_issue_one_invoice_and_keep_the_numbers_gap_free(world, hosting, vat_table):
     # vat_table: an earlier transactional test's flush empties the seeded rates
     billed = grant(world, access="full", payment="partner")
     ledger(world.customer, hosting, [(d("2026-10-01"), 5)])
