@@ -146,6 +146,7 @@ EXCLUDED: dict[str, dict[str, str]] = {
     "GET /api/v1/subscriptions/": {"positive_data_acceptance": SYNC_WALK},
     "GET /api/v1/orders/": {"positive_data_acceptance": SYNC_WALK},
     "GET /api/v1/invoices/": {"positive_data_acceptance": SYNC_WALK},
+    "GET /api/v1/credit-notes/": {"positive_data_acceptance": SYNC_WALK},
     "POST /api/v1/alert-profiles/": {"positive_data_acceptance": UNIQUE_NAME},
     "PATCH /api/v1/alert-profiles/{id}/": {"positive_data_acceptance": UNIQUE_NAME},
     "POST /api/v1/sla-policies/": {"positive_data_acceptance": UNIQUE_NAME},
