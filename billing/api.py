@@ -13,7 +13,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, renderers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -247,6 +247,12 @@ class InvoiceViewSet(mixins.ListModelMixin, OrgViewSet):
         return invoice_pdf_response(self.document_get(pk))
 
 
+@extend_schema_view(
+    pdf=extend_schema(
+        operation_id="credit_notes_pdf",
+        description="The credit note as a PDF, labels in the request's language.",
+    )
+)
 class CreditNoteViewSet(InvoiceViewSet):
     """API.md rev. 2 `credit-notes/`: the credit notes addressed to the caller's
     organization (proration credits and refunds), the same documents as
@@ -260,22 +266,6 @@ class CreditNoteViewSet(InvoiceViewSet):
 
     def document_get(self, pk: str | None) -> Invoice:
         return selectors.credit_note_get(org=self.org, credit_note_id=pk)
-
-    @extend_schema(
-        operation_id="credit_notes_pdf",
-        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
-        description="The credit note as a PDF, labels in the request's language.",
-    )
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path="pdf",
-        renderer_classes=[renderers.JSONRenderer, PdfRenderer],
-        filter_backends=[],
-        pagination_class=None,
-    )
-    def pdf(self, request: Request, pk: str | None = None) -> HttpResponse:
-        return invoice_pdf_response(self.document_get(pk))
 
 
 PAGE_PARAMETERS = [
