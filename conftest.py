@@ -48,7 +48,7 @@ def pytest_addoption(parser):
         metavar="ISO",
         help="Run every test at this moment (e.g. 2028-02-29T12:00, or 2026-12-31T23:30 "
         "in the project's time zone; an offset names an instant). Also PORTAL_TEST_NOW. "
-        "Tests marked @pytest.mark.time_machine keep their own date.",
+        "Tests marked @pytest.mark.time_machine (their own date) are left out.",
     )
 
 
@@ -59,11 +59,22 @@ def pytest_report_header(config):
     return None
 
 
+def pytest_collection_modifyitems(config, items):
+    """With --travel-to, the tests with their own date (the time_machine marker)
+    are left out: they would run exactly as in the suite, at every moment."""
+    if not config.getoption("--travel-to"):
+        return
+    own_date = [item for item in items if item.get_closest_marker("time_machine")]
+    if own_date:
+        config.hook.pytest_deselected(items=own_date)
+        items[:] = [item for item in items if not item.get_closest_marker("time_machine")]
+
+
 @pytest.fixture(autouse=True)
 def _calendar(request):
     """With --travel-to, each test starts at that moment, the clock ticking from
     there (time-machine): the suite proven on the day that breaks things. A test
-    with its own date (the time_machine marker) is left where it travelled."""
+    with its own date (the time_machine marker) is not collected then."""
     destination = request.config.getoption("--travel-to")
     if not destination or request.node.get_closest_marker("time_machine"):
         yield

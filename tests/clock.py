@@ -7,7 +7,7 @@ about and travels there (time-machine), rather than counting from the real today
 `on()` is a moment in the project's time zone (Europe/Zurich), so the test's
 `timezone.localdate()` is the day it names. The whole suite can also be run at
 any moment (`pytest --travel-to=…`, see `travel_destination`); tests marked
-with their own date keep it.
+with their own date are left out (they would run exactly as in the suite).
 """
 
 import datetime

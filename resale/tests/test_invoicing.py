@@ -229,7 +229,7 @@ def test_invoice_rows_cannot_be_edited_or_deleted(world, hosting, billed):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.time_machine(on(2026, 12, 1, 3))  # its own day: the calendar pass leaves it
+@pytest.mark.time_machine(on(2026, 12, 1, 3))  # its own day: the calendar pass leaves it out
 def test_two_runs_racing_issue_one_invoice_and_keep_the_numbers_gap_free(world, hosting, vat_table):
     # vat_table: an earlier transactional test's flush empties the seeded rates
     billed = grant(world, access="full", payment="partner")
