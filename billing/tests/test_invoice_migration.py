@@ -28,6 +28,7 @@ def latest() -> list[tuple[str, str]]:
     return MigrationExecutor(connection).loader.graph.leaf_nodes()
 
 
+@pytest.mark.migrations
 @pytest.mark.django_db(transaction=True)
 def test_invoices_issued_before_vat_keep_their_total(world, hosting):
     customer_org = org(world.customer_owner, world.customer)

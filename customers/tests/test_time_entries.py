@@ -315,6 +315,7 @@ def test_the_time_entries_list_reads_in_a_fixed_number_of_queries(world, api, ho
     assert count() == few  # the page's rows with their technicians: one query
 
 
+@pytest.mark.migrations
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_keeps_existing_contracts_and_what_they_bill(world, hotel):
     """Migrate back before contracts billed, write contracts the way they were,

@@ -101,6 +101,7 @@ def test_a_change_is_never_edited_nor_deleted(world, api, hosting):
     assert change.quantity_after == 1
 
 
+@pytest.mark.migrations
 @pytest.mark.django_db(transaction=True)
 def test_migration_opens_the_ledger_for_what_existed_without_moving_a_figure(world, hosting):
     """Migrate back before the ledger, write subscriptions the way revision 1 did
