@@ -153,11 +153,12 @@ def _renewals_due() -> datetime.date:
     return last_day
 
 
-def _book_mrr() -> str:
+def _book_mrr() -> tuple[str, str]:
+    """The book's MRR now and upcoming, as the dashboard writes them."""
     from subscriptions.mrr import book_mrr
 
     book = book_mrr(org=_as("partner.owner@demo.test", "alpine-it"), cached=False)
-    return f"{book['currency']} {book['current_mrr']:,.2f}"
+    return tuple(f"{book['currency']} {book[k]:,.2f}" for k in ("current_mrr", "upcoming_mrr"))
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -222,9 +223,19 @@ def test_a_partners_day(width, demo, new_tab, as_user):
 
     with step("the book"):
         open_menu_link(tab, "Dashboard")
-        expect(tab.locator("[data-figure=book-mrr]")).to_have_text(_book_mrr())
+        current, upcoming = _book_mrr()
+        expect(tab.locator("[data-figure=book-mrr]")).to_have_text(current)
+        expect(tab.locator("[data-figure=book-upcoming-mrr]")).to_contain_text(upcoming)
         expect(tab.locator(".mrr-chart").first).to_be_visible()
         day.check("the book")
+
+    with step("the customers behind a month's movement"):
+        movement = tab.locator("table.movement-table a[data-movement]").last
+        amount = movement.inner_text().strip()
+        movement.click()
+        expect(tab.get_by_role("heading", level=1)).to_contain_text("MRR movements")
+        expect(tab.locator("[data-figure=total]")).to_contain_text(amount)
+        day.check("the customers behind a movement")
 
     day.assert_clean()
 
