@@ -302,6 +302,9 @@ def test_a_customers_day(width, demo, new_tab, as_user):
         newest.get_by_role("link").first.click()
         expect(tab.locator("[data-figure=invoice-net]")).to_have_text(settled.group(1))
         total = tab.locator("[data-figure=invoice-total]").inner_text().strip()
+        # at 375 px too, the total is on the screen, not behind the table's scroll
+        box = tab.locator("[data-figure=invoice-total]").bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, box
         number = tab.get_by_role("heading", level=1).inner_text().split()[-1]
         day.check("the invoice")
         with tab.expect_download() as download:
