@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from django.http import HttpResponse
 from django.utils import formats, translation
 from django.utils.translation import gettext, pgettext
 from fpdf import FPDF
@@ -165,6 +166,15 @@ def render_pdf(doc: InvoiceDocument, language: str | None = None) -> bytes:
     """The document as an A4 PDF, labels in `language` (else the active one)."""
     with translation.override(language or translation.get_language()):
         return _render(doc)
+
+
+def document_pdf_response(doc: InvoiceDocument, *, filename: str) -> HttpResponse:
+    """The document's PDF in the active language, as a private download named
+    `filename` (the provider's invoices and a partner's, API and pages alike)."""
+    response = HttpResponse(render_pdf(doc), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _block(pdf: FPDF, x: float, y: float, heading: str, party: Party) -> float:

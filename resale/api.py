@@ -9,12 +9,11 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, renderers
-from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing.api import PdfRenderer
-from billing.documents import render_pdf
+from billing.api import pdf_action
+from billing.documents import document_pdf_response
 from billing.models import CURRENCIES
 from core import exports
 from resale import selectors, services
@@ -93,13 +92,9 @@ class ResalePricesAPI(OrgAPIView):
 def partner_invoice_pdf_response(invoice: PartnerInvoice) -> HttpResponse:
     """The PDF of a partner invoice the caller may read (the API's and the
     page's), in the active language, as a download named after its number."""
-    response = HttpResponse(
-        render_pdf(selectors.partner_invoice_document(invoice=invoice)),
-        content_type="application/pdf",
+    return document_pdf_response(
+        selectors.partner_invoice_document(invoice=invoice), filename=f"{invoice.number}.pdf"
     )
-    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def partner_invoices_csv_response(*, org: OrgContext, month: Any = None) -> StreamingHttpResponse:
@@ -150,18 +145,9 @@ class PartnerInvoiceViewSet(mixins.ListModelMixin, OrgViewSet):
             PartnerInvoiceDetailSerializer(invoice, context=self.get_serializer_context()).data
         )
 
-    @extend_schema(
+    @pdf_action(
         operation_id="partner_invoices_pdf",
-        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
         description="The invoice as a PDF, labels in the request's language.",
-    )
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path="pdf",
-        renderer_classes=[renderers.JSONRenderer, PdfRenderer],
-        filter_backends=[],
-        pagination_class=None,
     )
     def pdf(self, request: Request, pk: str | None = None) -> HttpResponse:
         return partner_invoice_pdf_response(
