@@ -3,7 +3,7 @@
 billing.selectors, render. Who may order, what each side may see of an order's
 money and which invoices an organization reads are decided there."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import django_filters
@@ -309,20 +309,32 @@ class CashbackAPI(OrgGenericAPIView):
         return response
 
 
-def billing_export_response(*, org: OrgContext) -> StreamingHttpResponse:
-    """The streamed billing CSV (the API's and the page's)."""
-    filename = f"billing-{org.tenant.slug}-{timezone.localdate().isoformat()}.csv"
+def audited_csv_response(
+    *, org: OrgContext, action: str, name: str, header: Iterable[str], rows: Iterable[Iterable]
+) -> StreamingHttpResponse:
+    """An export of the caller's organization as CSV, streamed, named
+    `<name>-<slug>-<today>.csv` and recorded in its audit log under `action`
+    (the billing export, a partner's invoices)."""
+    filename = f"{name}-{org.tenant.slug}-{timezone.localdate().isoformat()}.csv"
     audit_record(
         tenant=org.tenant,
-        action=AuditEvent.Action.EXPORT_BILLING,
+        action=action,
         actor=org.user,
         actor_tenant=org.tenant,
         target=filename,
         details={"filename": filename},
     )
-    return exports.csv_response(
-        exports.csv_lines(selectors.BILLING_EXPORT_COLUMNS, selectors.billing_export_rows(org=org)),
-        filename=filename,
+    return exports.csv_response(exports.csv_lines(header, rows), filename=filename)
+
+
+def billing_export_response(*, org: OrgContext) -> StreamingHttpResponse:
+    """The streamed billing CSV (the API's and the page's)."""
+    return audited_csv_response(
+        org=org,
+        action=AuditEvent.Action.EXPORT_BILLING,
+        name="billing",
+        header=selectors.BILLING_EXPORT_COLUMNS,
+        rows=selectors.billing_export_rows(org=org),
     )
 
 
