@@ -3,7 +3,7 @@
 billing.selectors, render. Who may order, what each side may see of an order's
 money and which invoices an organization reads are decided there."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import django_filters
@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
 from billing import selectors
-from billing.documents import render_pdf
+from billing.documents import document_pdf_response
 from billing.models import Invoice, Order
 from billing.serializers import (
     BalanceSerializer,
@@ -190,15 +190,36 @@ class PdfRenderer(renderers.BaseRenderer):
         return renderers.JSONRenderer().render(data)
 
 
+def pdf_action(*, operation_id: str, description: str) -> Callable[[Callable], Callable]:
+    """A viewset's `<id>/pdf/` action (invoices, credit notes, partner
+    invoices): a PDF under `Accept: application/pdf`, errors as JSON, no
+    filters or pages, documented as a binary download."""
+
+    def decorate(method: Callable) -> Callable:
+        return extend_schema(
+            operation_id=operation_id,
+            responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+            description=description,
+        )(
+            action(
+                detail=True,
+                methods=["get"],
+                url_path="pdf",
+                renderer_classes=[renderers.JSONRenderer, PdfRenderer],
+                filter_backends=[],
+                pagination_class=None,
+            )(method)
+        )
+
+    return decorate
+
+
 def invoice_pdf_response(invoice: Invoice) -> HttpResponse:
     """The PDF of an invoice the caller may read (the API's and the page's),
     in the active language, as a download named after its number."""
-    response = HttpResponse(
-        render_pdf(selectors.invoice_document(invoice=invoice)), content_type="application/pdf"
+    return document_pdf_response(
+        selectors.invoice_document(invoice=invoice), filename=f"{invoice.number}.pdf"
     )
-    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 class InvoiceFilter(django_filters.FilterSet):
@@ -230,18 +251,9 @@ class InvoiceViewSet(mixins.ListModelMixin, OrgViewSet):
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         return Response(InvoiceSerializer(self.document_get(pk)).data)
 
-    @extend_schema(
+    @pdf_action(
         operation_id="invoices_pdf",
-        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
         description="The invoice (or credit note) as a PDF, labels in the request's language.",
-    )
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path="pdf",
-        renderer_classes=[renderers.JSONRenderer, PdfRenderer],
-        filter_backends=[],
-        pagination_class=None,
     )
     def pdf(self, request: Request, pk: str | None = None) -> HttpResponse:
         return invoice_pdf_response(self.document_get(pk))
@@ -297,20 +309,32 @@ class CashbackAPI(OrgGenericAPIView):
         return response
 
 
-def billing_export_response(*, org: OrgContext) -> StreamingHttpResponse:
-    """The streamed billing CSV (the API's and the page's)."""
-    filename = f"billing-{org.tenant.slug}-{timezone.localdate().isoformat()}.csv"
+def audited_csv_response(
+    *, org: OrgContext, action: str, name: str, header: Iterable[str], rows: Iterable[Iterable]
+) -> StreamingHttpResponse:
+    """An export of the caller's organization as CSV, streamed, named
+    `<name>-<slug>-<today>.csv` and recorded in its audit log under `action`
+    (the billing export, a partner's invoices)."""
+    filename = f"{name}-{org.tenant.slug}-{timezone.localdate().isoformat()}.csv"
     audit_record(
         tenant=org.tenant,
-        action=AuditEvent.Action.EXPORT_BILLING,
+        action=action,
         actor=org.user,
         actor_tenant=org.tenant,
         target=filename,
         details={"filename": filename},
     )
-    return exports.csv_response(
-        exports.csv_lines(selectors.BILLING_EXPORT_COLUMNS, selectors.billing_export_rows(org=org)),
-        filename=filename,
+    return exports.csv_response(exports.csv_lines(header, rows), filename=filename)
+
+
+def billing_export_response(*, org: OrgContext) -> StreamingHttpResponse:
+    """The streamed billing CSV (the API's and the page's)."""
+    return audited_csv_response(
+        org=org,
+        action=AuditEvent.Action.EXPORT_BILLING,
+        name="billing",
+        header=selectors.BILLING_EXPORT_COLUMNS,
+        rows=selectors.billing_export_rows(org=org),
     )
 
 

@@ -22,7 +22,9 @@ import datetime
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from django.http import HttpResponse
 from django.utils import formats, translation
 from django.utils.translation import gettext, pgettext
 from fpdf import FPDF
@@ -30,6 +32,9 @@ from fpdf.enums import XPos, YPos
 
 from billing.vat import VatTreatment
 from core.dates import local_date
+
+if TYPE_CHECKING:
+    from billing.models import VatFigures
 
 CENT = Decimal("0.01")
 FONTS = Path(__file__).resolve().parent / "fonts"
@@ -102,8 +107,38 @@ def party_of(snapshot: dict, *, vat_number_fallback: str = "") -> Party:
     )
 
 
+def stored_document(
+    invoice: "VatFigures", *, kind: str, issued_on: datetime.date, lines: Iterable[DocumentLine]
+) -> InvoiceDocument:
+    """A stored invoice (the provider's, or a partner's to its customer) as the
+    document printed again: its number, dates, parties and figures as stored,
+    the VAT texts in the active language."""
+    treatment = invoice.vat
+    return InvoiceDocument(
+        kind=kind,
+        number=invoice.number,
+        issued_on=issued_on,
+        due_on=invoice.due_on,
+        currency=invoice.currency,
+        issuer=party_of(invoice.issuer, vat_number_fallback="tax_id"),
+        bill_to=party_of(invoice.bill_to),
+        lines=tuple(lines),
+        net=invoice.net,
+        vat_rate=invoice.vat_rate,
+        vat_amount=invoice.vat_amount,
+        total=invoice.total,
+        vat_note=treatment.note,
+        vat_label=treatment.label,
+    )
+
+
 def cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def net_of(lines: Iterable[DocumentLine]) -> Decimal:
+    """Step 1: a document's net, the exact sum of its lines' (rounded) nets."""
+    return cents(sum((line.net for line in lines), Decimal("0")))
 
 
 def vat_on(net: Decimal, rate: Decimal) -> Decimal:
@@ -116,7 +151,7 @@ def totals(
 ) -> tuple[Decimal, Decimal, Decimal]:
     """(net, VAT, total) of `lines` under `treatment` (module docstring: the
     steps)."""
-    net = cents(sum((line.net for line in lines), Decimal("0")))
+    net = net_of(lines)
     vat = vat_on(net, treatment.rate)
     return net, vat, net + vat
 
@@ -165,6 +200,15 @@ def render_pdf(doc: InvoiceDocument, language: str | None = None) -> bytes:
     """The document as an A4 PDF, labels in `language` (else the active one)."""
     with translation.override(language or translation.get_language()):
         return _render(doc)
+
+
+def document_pdf_response(doc: InvoiceDocument, *, filename: str) -> HttpResponse:
+    """The document's PDF in the active language, as a private download named
+    `filename` (the provider's invoices and a partner's, API and pages alike)."""
+    response = HttpResponse(render_pdf(doc), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _block(pdf: FPDF, x: float, y: float, heading: str, party: Party) -> float:

@@ -20,7 +20,7 @@ from django.utils.translation import pgettext_lazy
 
 # The VAT table lives with its rules (billing.vat); imported here so that the
 # app registry and migrations find it.
-from billing.vat import Treatment, VatRate
+from billing.vat import Treatment, VatRate, VatTreatment, treatment_of
 from catalog.models import Product
 from core.scoping import Scope, TenantScopedQuerySet
 from partners.models import Access, Partnership, Payment, Side
@@ -238,7 +238,48 @@ class InvoiceSequence(models.Model):
         return f"{self.key} (last {self.last_number})"
 
 
-class Invoice(AppendOnly):
+def total_is_net_plus_vat(name: str) -> models.CheckConstraint:
+    """total = net + VAT, to the cent (SQLite adds decimals as floats): the
+    check of every stored invoice (VatFigures)."""
+    return models.CheckConstraint(
+        condition=LessThan(
+            Abs(models.F("total") - models.F("net") - models.F("vat_amount")),
+            Decimal("0.005"),
+        ),
+        name=name,
+    )
+
+
+class VatFigures(models.Model):
+    """What the provider's invoices and a partner's invoices to its customers
+    store alike (docs/invoices.md "Figures"): a number drawn from an
+    `InvoiceSequence`, net, VAT (rate, amount, treatment, country), total and a
+    due date, written by `billing.services.invoices.invoice_figures` and read
+    back by `billing.documents.stored_document`. The fields stay on each model
+    (their help texts differ); add `total_is_net_plus_vat` to its constraints."""
+
+    number: str
+    net: Decimal
+    vat_rate: Decimal
+    vat_amount: Decimal
+    vat_treatment: str
+    vat_country: str
+    total: Decimal
+    currency: str
+    issuer: dict
+    bill_to: dict
+    due_on: datetime.date | None
+
+    class Meta:
+        abstract = True
+
+    @property
+    def vat(self) -> VatTreatment:
+        """The stored VAT treatment, its texts in the active language."""
+        return treatment_of(self.vat_treatment, self.vat_rate, self.vat_country)
+
+
+class Invoice(VatFigures, AppendOnly):
     """The invoice of an order (or the credit note of its refund), addressed to
     the payer and visible only to the payer's organization."""
 
@@ -292,14 +333,7 @@ class Invoice(AppendOnly):
                 fields=["sequence", "sequence_number"], name="invoice_number_once"
             ),
             models.UniqueConstraint(fields=["order", "kind"], name="invoice_one_per_kind"),
-            models.CheckConstraint(
-                # total = net + VAT, to the cent (SQLite adds decimals as floats)
-                condition=LessThan(
-                    Abs(models.F("total") - models.F("net") - models.F("vat_amount")),
-                    Decimal("0.005"),
-                ),
-                name="invoice_total_is_net_plus_vat",
-            ),
+            total_is_net_plus_vat("invoice_total_is_net_plus_vat"),
         ]
         indexes = [
             models.Index(fields=["payer", "-issued_at"], name="invoice_payer_issued"),

@@ -17,9 +17,8 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.documents import DocumentLine, InvoiceDocument, party_of
+from billing.documents import DocumentLine, InvoiceDocument, stored_document
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
-from billing.vat import treatment_of
 from partners.selectors import assigned_only, customer_get_for_partner
 from subscriptions.models import Subscription
 from tenants.models import Tenant
@@ -185,8 +184,7 @@ def invoice_document(*, invoice: Invoice) -> InvoiceDocument:
     (billing.documents): what it stored, with its texts in the active
     language. Its lines are the order's, with their periods; their nets add
     up to the invoice's net."""
-    treatment = treatment_of(invoice.vat_treatment, invoice.vat_rate, invoice.vat_country)
-    lines = tuple(
+    lines = (
         DocumentLine(
             description=row["product"].name,
             period_start=row["period_starts_on"],
@@ -197,22 +195,7 @@ def invoice_document(*, invoice: Invoice) -> InvoiceDocument:
         )
         for row in invoice_lines(invoice=invoice)
     )
-    return InvoiceDocument(
-        kind=invoice.kind,
-        number=invoice.number,
-        issued_on=invoice.issued_on,
-        due_on=invoice.due_on,
-        currency=invoice.currency,
-        issuer=party_of(invoice.issuer, vat_number_fallback="tax_id"),
-        bill_to=party_of(invoice.bill_to),
-        lines=lines,
-        net=invoice.net,
-        vat_rate=invoice.vat_rate,
-        vat_amount=invoice.vat_amount,
-        total=invoice.total,
-        vat_note=treatment.note,
-        vat_label=treatment.label,
-    )
+    return stored_document(invoice, kind=invoice.kind, issued_on=invoice.issued_on, lines=lines)
 
 
 def cashback_ledger(*, org: OrgContext) -> QuerySet[CashbackEntry]:

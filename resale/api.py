@@ -5,18 +5,15 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, renderers
-from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing.api import PdfRenderer
-from billing.documents import render_pdf
+from billing.api import audited_csv_response, pdf_action
+from billing.documents import document_pdf_response
 from billing.models import CURRENCIES
-from core import exports
 from resale import selectors, services
 from resale.models import PartnerInvoice
 from resale.serializers import (
@@ -27,7 +24,6 @@ from resale.serializers import (
 )
 from subscriptions.api_smart_lists import CsvRenderer
 from tenants.api_base import OrgAPIView, OrgViewSet
-from tenants.audit import audit_record
 from tenants.models import AuditEvent, Role, Tenant
 from tenants.selectors import OrgContext
 
@@ -93,32 +89,19 @@ class ResalePricesAPI(OrgAPIView):
 def partner_invoice_pdf_response(invoice: PartnerInvoice) -> HttpResponse:
     """The PDF of a partner invoice the caller may read (the API's and the
     page's), in the active language, as a download named after its number."""
-    response = HttpResponse(
-        render_pdf(selectors.partner_invoice_document(invoice=invoice)),
-        content_type="application/pdf",
+    return document_pdf_response(
+        selectors.partner_invoice_document(invoice=invoice), filename=f"{invoice.number}.pdf"
     )
-    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def partner_invoices_csv_response(*, org: OrgContext, month: Any = None) -> StreamingHttpResponse:
     """The partner invoices' lines as CSV (the API's and the page's), audited."""
-    filename = f"partner-invoices-{org.tenant.slug}-{timezone.localdate().isoformat()}.csv"
-    audit_record(
-        tenant=org.tenant,
+    return audited_csv_response(
+        org=org,
         action=AuditEvent.Action.EXPORT_PARTNER_INVOICES,
-        actor=org.user,
-        actor_tenant=org.tenant,
-        target=filename,
-        details={"filename": filename},
-    )
-    return exports.csv_response(
-        exports.csv_lines(
-            selectors.partner_invoice_csv_columns(org=org),
-            selectors.partner_invoice_csv_rows(org=org, month=month),
-        ),
-        filename=filename,
+        name="partner-invoices",
+        header=selectors.partner_invoice_csv_columns(org=org),
+        rows=selectors.partner_invoice_csv_rows(org=org, month=month),
     )
 
 
@@ -150,18 +133,9 @@ class PartnerInvoiceViewSet(mixins.ListModelMixin, OrgViewSet):
             PartnerInvoiceDetailSerializer(invoice, context=self.get_serializer_context()).data
         )
 
-    @extend_schema(
+    @pdf_action(
         operation_id="partner_invoices_pdf",
-        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
         description="The invoice as a PDF, labels in the request's language.",
-    )
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path="pdf",
-        renderer_classes=[renderers.JSONRenderer, PdfRenderer],
-        filter_backends=[],
-        pagination_class=None,
     )
     def pdf(self, request: Request, pk: str | None = None) -> HttpResponse:
         return partner_invoice_pdf_response(

@@ -52,10 +52,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet, prefetch_related_objects
 from django.utils import timezone, translation
 
-from billing.documents import DocumentLine, totals
+from billing.documents import DocumentLine, net_of
 from billing.models import Payer
 from billing.proration import period_bounds, span_value
-from billing.services.invoices import _next_number, bill_to
+from billing.services.invoices import bill_to, invoice_figures, next_number
 from billing.vat import vat_treatment
 from catalog.models import Product
 from customers.contract_billing import contract_charges
@@ -347,8 +347,8 @@ def partner_invoice_issue(
         raise
 
 
-def document_lines(lines: Iterable[LineDraft]) -> list[DocumentLine]:
-    """The lines as billing.documents prints and totals them."""
+def document_lines(lines: Iterable[LineDraft | PartnerInvoiceLine]) -> list[DocumentLine]:
+    """The lines (drafted, or stored) as billing.documents prints and totals them."""
     return [
         DocumentLine(
             description=line.description,
@@ -369,10 +369,14 @@ def _write(draft: InvoiceDraft) -> PartnerInvoice:
     month_start, month_end = month_bounds(draft.month)
     key = sequence_key(partner.pk, timezone.localdate(issued_at).year)
     # Drawn last: the sequence row stays locked from here to the commit only.
-    sequence_id, number = _next_number(key)
+    sequence_id, number = next_number(key)
     issued_on = timezone.localdate(issued_at)
-    treatment = vat_treatment(partner.country, customer, issued_on)
-    net, vat, total = totals(document_lines(draft.lines), treatment)
+    figures = invoice_figures(
+        net=net_of(document_lines(draft.lines)),
+        treatment=vat_treatment(partner.country, customer, issued_on),
+        bill_to=customer,
+        issued_on=issued_on,
+    )
     invoice = PartnerInvoice.unscoped.create(
         partner=partner,
         customer=customer,
@@ -386,17 +390,11 @@ def _write(draft: InvoiceDraft) -> PartnerInvoice:
         issuer=bill_to(partner),
         bill_to=bill_to(customer),
         currency=draft.currency,
-        net=net,
-        vat_rate=treatment.rate,
-        vat_amount=vat,
-        vat_treatment=treatment.kind,
-        vat_country=treatment.country,
-        total=total,
+        **figures.fields(),
         cost=draft.cost,
         margin=draft.margin,
         issued_at=issued_at,
         issued_on=issued_on,
-        due_on=issued_on + datetime.timedelta(days=customer.payment_terms_days),
     )
     PartnerInvoiceLine.unscoped.bulk_create(
         [

@@ -7,17 +7,14 @@ records of what was billed: written once, never edited or deleted.
 """
 
 import uuid
-from decimal import Decimal
 from typing import Any
 
 from django.db import models
-from django.db.models.functions import Abs
-from django.db.models.lookups import LessThan
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from billing.models import InvoiceSequence
+from billing.models import InvoiceSequence, VatFigures, total_is_net_plus_vat
 from billing.vat import Treatment
 from catalog.models import Product
 from core.scoping import Scope, TenantScopedQuerySet
@@ -89,7 +86,7 @@ class ResalePriceEntry(models.Model):
         return f"{self.product_id} {self.currency} {self.mode} {self.value}"
 
 
-class PartnerInvoice(AppendOnly):
+class PartnerInvoice(VatFigures, AppendOnly):
     """A partner's invoice to one customer it bills (full access, partner pays)
     for one calendar month: numbered in the partner's own gap-free sequence,
     read by the partner's owners and admins and by the customer's members."""
@@ -143,14 +140,7 @@ class PartnerInvoice(AppendOnly):
                 fields=["sequence", "sequence_number"], name="partner_invoice_number_once"
             ),
             models.UniqueConstraint(fields=["partner", "number"], name="partner_invoice_number"),
-            models.CheckConstraint(
-                # total = net + VAT, to the cent (SQLite adds decimals as floats)
-                condition=LessThan(
-                    Abs(models.F("total") - models.F("net") - models.F("vat_amount")),
-                    Decimal("0.005"),
-                ),
-                name="partner_invoice_total_is_net_plus_vat",
-            ),
+            total_is_net_plus_vat("partner_invoice_total_is_net_plus_vat"),
         ]
         indexes = [
             models.Index(fields=["partner", "-month"], name="partner_invoice_partner_month"),

@@ -12,10 +12,10 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.documents import DocumentLine, InvoiceDocument, party_of
+from billing.documents import InvoiceDocument, stored_document
 from billing.pricing import ResaleStep
-from billing.vat import treatment_of
 from catalog.models import Product
+from resale.invoicing import document_lines
 from resale.models import PartnerInvoice, PartnerInvoiceLine, ResaleMode
 from resale.pricing import NoPublicPrice, PriceBook, ResalePrice
 from tenants.models import Role, Tenant
@@ -143,33 +143,8 @@ def partner_invoice_get(*, org: OrgContext, invoice_id: object) -> PartnerInvoic
 def partner_invoice_document(*, invoice: PartnerInvoice) -> InvoiceDocument:
     """The invoice as the document printed and downloaded (billing.documents),
     its texts in the active language; never the partner's cost or margin."""
-    treatment = treatment_of(invoice.vat_treatment, invoice.vat_rate, invoice.vat_country)
-    return InvoiceDocument(
-        kind="invoice",
-        number=invoice.number,
-        issued_on=invoice.issued_on,
-        due_on=invoice.due_on,
-        currency=invoice.currency,
-        issuer=party_of(invoice.issuer, vat_number_fallback="tax_id"),
-        bill_to=party_of(invoice.bill_to),
-        lines=tuple(
-            DocumentLine(
-                description=line.description,
-                period_start=line.period_start,
-                period_end=line.period_end,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                net=line.amount,
-            )
-            for line in invoice.lines.all()
-        ),
-        net=invoice.net,
-        vat_rate=invoice.vat_rate,
-        vat_amount=invoice.vat_amount,
-        total=invoice.total,
-        vat_note=treatment.note,
-        vat_label=treatment.label,
-    )
+    lines = document_lines(invoice.lines.all())
+    return stored_document(invoice, kind="invoice", issued_on=invoice.issued_on, lines=lines)
 
 
 def partner_invoice_csv_rows(*, org: OrgContext, month: datetime.date | None = None) -> list[list]:

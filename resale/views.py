@@ -15,7 +15,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
-from billing.vat import treatment_of
 from resale import selectors, services
 from resale.api import partner_invoice_pdf_response, partner_invoices_csv_response
 from resale.models import ResaleMode
@@ -141,14 +140,11 @@ class PartnerInvoiceDetailView(PartnerInvoiceView):
         )
 
     def get(self, request: HttpRequest, slug: str, invoice_id: uuid.UUID) -> HttpResponse:
-        treatment = treatment_of(
-            self.invoice.vat_treatment, self.invoice.vat_rate, self.invoice.vat_country
-        )
         context = {
             "invoice": self.invoice,
             "lines": list(self.invoice.lines.all()),
             "partner_side": self.org.tenant.is_partner,
-            "vat": treatment,
+            "vat": self.invoice.vat,
         }
         return render(request, "resale/invoice_detail.html", context)
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from billing.documents import vat_on
 from billing.models import Invoice, InvoiceSequence, Order
-from billing.vat import VatTreatment, treatment_of, vat_treatment
+from billing.vat import VatTreatment, vat_treatment
 from core.events import events_emit
 from tenants.models import Tenant
 from tenants.selectors import provider_root
@@ -42,12 +42,12 @@ def _draw(key: str, count: int) -> tuple[int, int] | None:
     return (row[0], row[1]) if row else None
 
 
-def _next_number(key: str, count: int = 1) -> tuple[int, int]:
+def next_number(key: str, count: int = 1) -> tuple[int, int]:
     """Draw the next `count` numbers of sequence `key`: (the sequence's id, the
     first of them). One `UPDATE … RETURNING` takes the row's lock, which stays
     until the caller's transaction ends, so numbers are consecutive and a
     rollback leaves no gap. Callers draw as late as they can (invoice_issue,
-    just before the invoice row): the lock is held from here to the commit
+    resale.invoicing; just before the invoice row): the lock is held from here to the commit
     only, never through pricing, subscriptions, ledger or cashback."""
     drawn = _draw(key, count)
     if drawn is None:
@@ -79,6 +79,35 @@ class Figures:
     total: Decimal
     due_on: datetime.date | None
 
+    def fields(self) -> dict[str, object]:
+        """The figures as the fields of an invoice (billing.models.VatFigures)."""
+        return {
+            "net": self.net,
+            "vat_rate": self.treatment.rate,
+            "vat_amount": self.vat_amount,
+            "vat_treatment": self.treatment.kind,
+            "vat_country": self.treatment.country,
+            "total": self.total,
+            "due_on": self.due_on,
+        }
+
+
+def invoice_figures(
+    *,
+    net: Decimal,
+    treatment: VatTreatment,
+    bill_to: Tenant,
+    issued_on: datetime.date,
+    due: bool = True,
+) -> Figures:
+    """The figures of an invoice of `net` under `treatment` (the provider's, a
+    partner's to its customer): VAT = the rate x net, rounded half-up once;
+    total = net + VAT; due `bill_to`'s payment terms after `issued_on` (a
+    credit note, `due=False`, is not due)."""
+    vat = vat_on(net, treatment.rate)
+    due_on = issued_on + datetime.timedelta(days=bill_to.payment_terms_days) if due else None
+    return Figures(net, treatment, vat, net + vat, due_on)
+
 
 def invoices_issue(*, orders: Sequence[Order], kind: str = Invoice.Kind.INVOICE) -> list[Invoice]:
     """`invoice_issue` for many orders: one block of consecutive numbers, in the
@@ -93,7 +122,7 @@ def invoices_issue(*, orders: Sequence[Order], kind: str = Invoice.Kind.INVOICE)
     issued_at = timezone.now()
     figures = _figures(orders, kind, provider, timezone.localdate(issued_at))
     key = sequence_key(kind, issued_at)
-    sequence_id, first = _next_number(key, len(orders))  # the lock lasts until the commit
+    sequence_id, first = next_number(key, len(orders))  # the lock lasts until the commit
     invoices = Invoice.unscoped.bulk_create(
         [
             Invoice(
@@ -106,14 +135,8 @@ def invoices_issue(*, orders: Sequence[Order], kind: str = Invoice.Kind.INVOICE)
                 issuer=issuer,
                 bill_to=bill_to(order.payer_tenant),
                 currency=order.currency,
-                net=figure.net,
-                vat_rate=figure.treatment.rate,
-                vat_amount=figure.vat_amount,
-                vat_treatment=figure.treatment.kind,
-                vat_country=figure.treatment.country,
-                total=figure.total,
                 issued_at=issued_at,
-                due_on=figure.due_on,
+                **figure.fields(),
             )
             for number, order, figure in zip(
                 range(first, first + len(orders)), orders, figures, strict=True
@@ -150,22 +173,21 @@ def _figures(
         payer = order.payer_tenant
         original = originals.get(order.pk)
         if original is not None:
-            treatment = treatment_of(
-                original.vat_treatment, original.vat_rate, original.vat_country
-            )
+            treatment = original.vat
         else:
             key = (payer.country, bool(payer.vat_number.strip()))
             if key not in by_payer:
                 by_payer[key] = vat_treatment(provider.country, payer, issued_on)
             treatment = by_payer[key]
-        net = _total(order, sign)
-        vat = vat_on(net, treatment.rate)
-        due_on = (
-            issued_on + datetime.timedelta(days=payer.payment_terms_days)
-            if kind == Invoice.Kind.INVOICE
-            else None
+        figures.append(
+            invoice_figures(
+                net=_total(order, sign),
+                treatment=treatment,
+                bill_to=payer,
+                issued_on=issued_on,
+                due=kind == Invoice.Kind.INVOICE,
+            )
         )
-        figures.append(Figures(net, treatment, vat, net + vat, due_on))
     return figures
 
 
