@@ -237,7 +237,7 @@ class InvoiceViewSet(mixins.ListModelMixin, OrgViewSet):
     serializer_class = InvoiceSerializer
     allowed_kinds = BOTH_SIDES
     filter_backends = [DjangoFilterBackend, SyncFilterBackend]
-    filterset_class = InvoiceFilter
+    filterset_class: type[django_filters.FilterSet] | None = InvoiceFilter
     queryset = Invoice.objects.none()
     sync_field = "issued_at"  # an invoice never changes once issued
 
