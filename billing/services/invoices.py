@@ -15,6 +15,7 @@ from billing.vat import VatTreatment, treatment_of, vat_treatment
 from core.events import events_emit
 from tenants.models import Tenant
 from tenants.selectors import provider_root
+from tenants.vat_numbers import vat_number_valid
 
 PREFIXES: dict[str, str] = {Invoice.Kind.INVOICE: "INV", Invoice.Kind.CREDIT_NOTE: "CN"}
 
@@ -154,7 +155,7 @@ def _figures(
                 original.vat_treatment, original.vat_rate, original.vat_country
             )
         else:
-            key = (payer.country, bool(payer.vat_number.strip()))
+            key = (payer.country, vat_number_valid(payer.vat_number, payer.country))
             if key not in by_payer:
                 by_payer[key] = vat_treatment(provider.country, payer, issued_on)
             treatment = by_payer[key]
