@@ -63,9 +63,7 @@ def test_every_country_has_its_standard_rate_of_december_2026():
 
 
 @pytest.mark.parametrize(("country", "day", "before", "after"), CHANGES)
-def test_a_rate_change_takes_effect_on_its_day_and_the_old_rate_stays(
-    country, day, before, after
-):
+def test_a_rate_change_takes_effect_on_its_day_and_the_old_rate_stays(country, day, before, after):
     assert rate_on(country, day - datetime.timedelta(days=1)) == Decimal(before)
     assert rate_on(country, day) == Decimal(after)
 
