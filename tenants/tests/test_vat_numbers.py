@@ -203,3 +203,44 @@ def test_setup_platform_refuses_a_bad_number_and_makes_nothing(db):
         stdout=io.StringIO(),
     )
     assert provider_root().vat_number == "CHE-123.456.788 TVA"
+
+
+def test_the_model_checks_a_new_or_changed_number_and_leaves_an_old_one(world):
+    """Tenant.clean: what every full_clean runs (the services, the forms, the
+    Django admin's change form)."""
+    Tenant.objects.filter(pk=world.partner.pk).update(country="DE", vat_number="DE123456789")
+    partner = Tenant.objects.get(pk=world.partner.pk)
+    partner.full_clean(exclude=["path", "parent"])  # as read: not checked again
+    partner.vat_number = "DE 123 456 789"
+    with pytest.raises(ValidationError) as raised:
+        partner.full_clean(exclude=["path", "parent"])
+    assert list(raised.value.message_dict) == ["vat_number"]
+    partner.vat_number = "de136695976"
+    partner.full_clean(exclude=["path", "parent"])
+    assert partner.vat_number == "DE136695976"
+    fresh = Tenant(kind=Tenant.Kind.CUSTOMER, name="Neu", country="CH", vat_number="CHE-1")
+    with pytest.raises(ValidationError) as raised:
+        fresh.clean()
+    assert "vat_number" in raised.value.message_dict
+
+
+def test_staff_get_the_error_in_the_django_admin(world, client):
+    client.force_login(world.staff)
+    url = f"/admin/tenants/tenant/{world.customer.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {
+        name: value
+        for name, value in (
+            (name, form[name].value()) for name in form.fields if form[name].value() is not None
+        )
+        if not isinstance(value, list | dict)
+    }
+    data.update(country="CH", vat_number="CHE-123.456.789 MWST")
+    refused = client.post(url, data)
+    assert refused.status_code == 200
+    assert set(refused.context["adminform"].form.errors) == {"vat_number"}
+    assert "check digit of this Swiss VAT number" in refused.content.decode()
+    world.customer.refresh_from_db()
+    assert world.customer.vat_number == ""
