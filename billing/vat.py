@@ -9,8 +9,9 @@ customers both ask it.
 The rules, deliberately a simplification of the law (docs/invoices.md says
 what is left out): a sale inside the issuer's own country (Switzerland to
 Switzerland, Germany to Germany) bears that country's standard rate; an EU
-consumer (no VAT number) bears its own country's standard rate; an EU
-business with a VAT number is invoiced without VAT, reverse charge noted;
+consumer (no valid VAT number) bears its own country's standard rate; an EU
+business with a VAT number valid for its country (format and check digit,
+tenants.vat_numbers) is invoiced without VAT, reverse charge noted;
 anything else (the US, an issuer or a payer without a country) is outside the
 scope of VAT. Liechtenstein shares Switzerland's VAT (customs treaty), so its
 organizations count as Swiss.
@@ -27,38 +28,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Tenant
+from tenants.vat_numbers import EU_COUNTRIES, vat_number_valid
 
-EU_COUNTRIES = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "ES",
-        "FI",
-        "FR",
-        "GR",
-        "HR",
-        "HU",
-        "IE",
-        "IT",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-    ]
-)
 # Liechtenstein is inside Swiss VAT: its rate is Switzerland's.
 SWISS_VAT_AREA = frozenset({"CH", "LI"})
 ZERO = Decimal("0.0000")
@@ -165,7 +136,9 @@ def vat_treatment(issuer_country: str, bill_to: Tenant, on: datetime.date) -> Va
     `bill_to` (module docstring: the rules). Raises `VatRateMissing` when
     the rate it needs is not in the table for that day."""
     issuer, payer = _area(issuer_country), _area(bill_to.country)
-    business = bool((bill_to.vat_number or "").strip())
+    # only a number valid for the payer's country (tenants.vat_numbers) makes
+    # it a business: one stored before the check, or of another country, not
+    business = vat_number_valid(bill_to.vat_number, payer)
     if issuer and issuer == payer and (issuer == "CH" or issuer in EU_COUNTRIES):
         return treatment_of(Treatment.DOMESTIC, rate_on(payer, on), payer)
     if issuer and payer in EU_COUNTRIES:

@@ -47,6 +47,7 @@ EVENT_TYPES = frozenset(
         "order.placed",
         "invoice.issued",
         "credit_note.issued",
+        "partner_invoice.issued",
         "offer.delivered",
         "offer.accepted",
         "offer.declined",

@@ -403,6 +403,7 @@ def customers_add_unclaimed(*, org: OrgContext, customers: list[dict]) -> list[P
     unique_slugs(tenants)
     for tenant in tenants:
         tenant.clean_fields(exclude=["parent", "origin", "path"])
+        tenant.clean()  # a VAT number checked by the country (tenants.vat_numbers)
     Tenant.objects.bulk_create(tenants)
     now = timezone.now()
     partnerships = [_partnership_asked(org, tenant, grant) for tenant in tenants]

@@ -229,7 +229,7 @@ def seed_demo() -> list[DemoLogin]:
         postal_code="8001",
         city="Zürich",
         country="CH",
-        vat_number="CHE-123.456.789 MWST",
+        vat_number="CHE-123.456.788 MWST",
     )
     Branding.unscoped.get_or_create(
         tenant=provider,

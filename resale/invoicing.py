@@ -37,6 +37,11 @@ rate of the treatment (billing.vat.vat_treatment, from the partner's country
 to the customer, on the invoice date) x net, rounded half-up once; total =
 net + VAT; due on the invoice date plus the customer's payment terms. Cost
 and margin = the sums of the lines'. A month with no line issues nothing.
+
+An issued invoice emits `partner_invoice.issued` (core.events) in its
+transaction, once (`_write`, the one place an invoice is written): the
+webhook outbox sends it to the partner's endpoints and the billed customer's
+(docs/webhooks.md), and the email to the customer's billing contact follows.
 """
 
 import base64
@@ -58,6 +63,7 @@ from billing.proration import period_bounds, span_value
 from billing.services.invoices import bill_to, invoice_figures, next_number
 from billing.vat import vat_treatment
 from catalog.models import Product
+from core.events import event_emit
 from customers.contract_billing import contract_charges
 from partners.models import Access, Partnership, Payment
 from resale import notifications
@@ -418,8 +424,20 @@ def _write(draft: InvoiceDraft) -> PartnerInvoice:
             for position, line in enumerate(draft.lines, start=1)
         ]
     )
+    event_emit("partner_invoice.issued", _issued(invoice))
     notifications.partner_invoice_issued(invoice=invoice)
     return invoice
+
+
+def _issued(invoice: PartnerInvoice) -> dict[str, object]:
+    """The payload of `partner_invoice.issued` (core.events): the ids, never an
+    amount (a subscriber reads the invoice; webhooks send its `GET`)."""
+    return {
+        "id": invoice.pk,
+        "partner": invoice.partner_id,
+        "customer": invoice.customer_id,
+        "partnership": invoice.partnership_id,
+    }
 
 
 def partner_invoices_due(*, today: datetime.date) -> list[tuple[str, str]]:

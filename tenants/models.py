@@ -19,6 +19,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.scoping import Scope, TenantScopedQuerySet
+from tenants.vat_numbers import vat_number_clean
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
@@ -245,6 +246,22 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def from_db(cls, db, field_names, values):  # type: ignore[no-untyped-def]  # Django's signature
+        tenant = super().from_db(db, field_names, values)
+        # The VAT number as read, with its country: `clean` checks it again
+        # only once either changes (one stored before the check stays as it is).
+        tenant._vat_as_read = (tenant.__dict__.get("vat_number"), tenant.__dict__.get("country"))
+        return tenant
+
+    def clean(self) -> None:
+        """A new or changed VAT number (or country) is checked by the country
+        and stored normalized (tenants.vat_numbers; a field error on
+        `vat_number`)."""
+        super().clean()
+        if (self.vat_number, self.country) != getattr(self, "_vat_as_read", None):
+            self.vat_number = vat_number_clean(self.vat_number, self.country)
 
     @property
     def is_partner(self) -> bool:

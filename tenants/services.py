@@ -48,6 +48,7 @@ from tenants.selectors import (
     provider_staff_of,
 )
 from tenants.sessions import users_sessions_end
+from tenants.vat_numbers import vat_number_clean
 
 API_TOKEN_PREFIX = "pp_"
 
@@ -417,6 +418,12 @@ def provider_invoicing_update(*, actor: User, **fields: str) -> Tenant:
             and cleaned["country"].isalpha()
         ):
             raise ValidationError({"country": _("An ISO 3166-1 alpha-2 code, e.g. CH.")})
+    if "vat_number" in cleaned or "country" in cleaned:
+        number = cleaned.get("vat_number", provider.vat_number)
+        country = cleaned.get("country", provider.country)
+        if (number, country) != (provider.vat_number, provider.country):
+            # checked by the country and normalized (tenants.vat_numbers)
+            cleaned["vat_number"] = vat_number_clean(number, country)
     before = {name: getattr(provider, name) for name in cleaned}
     changed = {name: value for name, value in cleaned.items() if before[name] != value}
     if changed:
@@ -507,7 +514,10 @@ def tenant_profile_write(*, tenant: Tenant, data: dict, allowed: tuple[str, ...]
         setattr(tenant, field, value)
     tenant.email_domains = clean_email_domains(tenant.email_domains)
     tenant.full_clean(exclude=["path", "parent", "slug", "origin"])
-    tenant.save(update_fields=[*data.keys(), "email_domains", "updated_at"])
+    # a new country normalizes the VAT number again (Tenant.clean)
+    extra = ["vat_number"] if "country" in data else []
+    fields = dict.fromkeys([*data.keys(), *extra, "email_domains", "updated_at"])
+    tenant.save(update_fields=list(fields))
     return tenant
 
 
@@ -906,6 +916,7 @@ def platform_setup(
     country = (country or "").strip().upper()
     if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
         raise ValidationError({"country": _("An ISO 3166-1 alpha-2 code, e.g. CH.")})
+    vat_number = vat_number_clean(vat_number, country)  # by the country, normalized
     try:
         with transaction.atomic():
             return _platform_setup(

@@ -34,6 +34,8 @@ from partners import selectors as partner_selectors
 from partners.api import partnership_response
 from partners.selectors import customer_get_for_partner
 from partners.serializers import PartnershipDetailSerializer
+from resale import selectors as resale_selectors
+from resale.serializers import PartnerInvoiceDetailSerializer
 from subscriptions import selectors as subscription_selectors
 from subscriptions.serializers import SubscriptionSerializer
 from tenants.models import Tenant
@@ -79,6 +81,13 @@ def _invoice(org: OrgContext, object_id: str) -> dict:
     return dict(InvoiceSerializer(invoice).data)
 
 
+def _partner_invoice(org: OrgContext, object_id: str) -> dict:
+    # as `GET partner-invoices/{id}/`: cost and margin for the issuing partner only
+    invoice = resale_selectors.partner_invoice_get(org=org, invoice_id=object_id)
+    context = {"partner_side": org.tenant.is_partner}
+    return dict(PartnerInvoiceDetailSerializer(invoice, context=context).data)
+
+
 def _offer(org: OrgContext, object_id: str) -> dict:
     offer = offer_selectors.offer_get(org=org, offer_id=object_id)
     return dict(OfferSerializer(offer, context={"org": org}).data)
@@ -111,6 +120,10 @@ def _order_visible(org: OrgContext, pk: uuid.UUID) -> bool:
 
 def _invoice_visible(org: OrgContext, pk: uuid.UUID) -> bool:
     return billing_selectors.invoices_for(org=org).filter(pk=pk).exists()
+
+
+def _partner_invoice_visible(org: OrgContext, pk: uuid.UUID) -> bool:
+    return resale_selectors.partner_invoices_for(org=org).filter(pk=pk).exists()
 
 
 def _offer_visible(org: OrgContext, pk: uuid.UUID) -> bool:
@@ -176,6 +189,14 @@ OBJECTS = {
         _invoice_visible,
         InvoiceSerializer,
     ),
+    "partner_invoice": ObjectKind(
+        "partner_invoice",
+        "partner-invoices/{id}/",
+        (PARTNER, CUSTOMER),
+        _partner_invoice,
+        _partner_invoice_visible,
+        PartnerInvoiceDetailSerializer,
+    ),
     "offer": ObjectKind(
         "offer", "offers/{id}/", (PARTNER, CUSTOMER), _offer, _offer_visible, OfferSerializer
     ),
@@ -193,6 +214,7 @@ DESCRIPTIONS = {
     "order.placed": _("An order was placed."),
     "invoice.issued": _("An invoice was issued."),
     "credit_note.issued": _("A credit note was issued."),
+    "partner_invoice.issued": _("A partner invoiced one of its customers."),
     "offer.delivered": _("An offer reached the customer."),
     "offer.accepted": _("The customer accepted an offer."),
     "offer.declined": _("The customer declined an offer."),

@@ -15,6 +15,7 @@ from billing.vat import VatTreatment, vat_treatment
 from core.events import events_emit
 from tenants.models import Tenant
 from tenants.selectors import provider_root
+from tenants.vat_numbers import vat_number_valid
 
 PREFIXES: dict[str, str] = {Invoice.Kind.INVOICE: "INV", Invoice.Kind.CREDIT_NOTE: "CN"}
 
@@ -175,7 +176,7 @@ def _figures(
         if original is not None:
             treatment = original.vat
         else:
-            key = (payer.country, bool(payer.vat_number.strip()))
+            key = (payer.country, vat_number_valid(payer.vat_number, payer.country))
             if key not in by_payer:
                 by_payer[key] = vat_treatment(provider.country, payer, issued_on)
             treatment = by_payer[key]

@@ -75,7 +75,7 @@ def test_an_eu_consumer_pays_its_own_countrys_standard_rate():
 @pytest.mark.django_db
 def test_an_eu_business_with_a_vat_number_is_reverse_charged():
     treatment = vat_treatment(
-        "CH", payer("AT", vat_number="ATU12345678"), datetime.date(2026, 6, 1)
+        "CH", payer("AT", vat_number="ATU13585627"), datetime.date(2026, 6, 1)
     )
     assert (treatment.rate, treatment.reverse_charge, treatment.kind) == (
         D("0"),
@@ -84,8 +84,28 @@ def test_an_eu_business_with_a_vat_number_is_reverse_charged():
     )
     assert "Reverse charge" in treatment.note and "recipient" in treatment.note
     # a domestic business is no reverse charge: a German issuer bills German VAT
-    domestic = vat_treatment("DE", payer("DE", vat_number="DE123456789"), datetime.date(2026, 6, 1))
+    domestic = vat_treatment("DE", payer("DE", vat_number="DE136695976"), datetime.date(2026, 6, 1))
     assert (domestic.rate, domestic.reverse_charge) == (D("0.1900"), False)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "number",
+    [
+        "ATU12345678",  # stored before the check: its check digit is wrong
+        "DE136695976",  # a valid number, but Germany's, not Austria's
+        "n/a",
+    ],
+)
+def test_only_a_valid_number_of_the_payers_country_is_reverse_charged(number):
+    """tenants.vat_numbers checks a number where it is written; one stored
+    before that, or of another country, makes the payer an EU consumer."""
+    treatment = vat_treatment("CH", payer("AT", vat_number=number), datetime.date(2026, 6, 1))
+    assert (treatment.rate, treatment.reverse_charge, treatment.kind) == (
+        D("0.2000"),
+        False,
+        "eu_consumer",
+    )
 
 
 @pytest.mark.django_db
@@ -215,7 +235,7 @@ def document(kind: str = INVOICE, sign: int = 1, **changes) -> InvoiceDocument:
         "due_on": datetime.date(2027, 1, 6) if kind == INVOICE else None,
         "currency": "CHF",
         "issuer": Party(
-            "Acme Cloud AG", ("Bahnhofstrasse 1", "8001 Zürich", "CH"), "CHE-123.456.789 MWST"
+            "Acme Cloud AG", ("Bahnhofstrasse 1", "8001 Zürich", "CH"), "CHE-123.456.788 MWST"
         ),
         "bill_to": Party("Bäckerei Müller", ("Marktgasse 3", "3011 Bern", "CH"), ""),
         "lines": lines,
@@ -235,7 +255,7 @@ def test_the_pdf_says_what_the_invoice_says():
     assert "Invoice date: 7 December 2026" in text
     assert "Due date: 6 January 2027" in text
     assert "Acme Cloud AG" in text and "8001 Zürich" in text
-    assert "VAT number: CHE-123.456.789 MWST" in text
+    assert "VAT number: CHE-123.456.788 MWST" in text
     assert "Bäckerei Müller" in text and "3011 Bern" in text
     assert "Web hosting \u2013 Zürich" in text and "Mailbox Genève" in text
     assert "1 Dec 2026 \u2013 31 Dec 2026" in text
@@ -248,7 +268,7 @@ def test_the_pdf_says_what_the_invoice_says():
 def test_the_pdf_speaks_the_bill_tos_language():
     de = pdf_text(render_pdf(document(vat_label="MWST 8,1 %"), language="de"))
     assert "Rechnung INV-2026-000042" in de
-    assert "Fälligkeitsdatum" in de and "MWST-Nr.: CHE-123.456.789 MWST" in de
+    assert "Fälligkeitsdatum" in de and "MWST-Nr.: CHE-123.456.788 MWST" in de
     assert "CHF 212.71" in de or "CHF 212,71" in de
     it = pdf_text(render_pdf(document(), language="it"))
     assert "Fattura INV-2026-000042" in it and "Scadenza" in it
@@ -271,7 +291,7 @@ def test_a_reverse_charge_pdf_prints_the_note_and_the_euro_sign():
     reverse = treatment_of(Treatment.REVERSE_CHARGE, D("0"), "AT")
     doc = document(
         currency="EUR",
-        bill_to=Party("Wiener Würstel GmbH", ("Ring 1", "1010 Wien", "AT"), "ATU12345678"),
+        bill_to=Party("Wiener Würstel GmbH", ("Ring 1", "1010 Wien", "AT"), "ATU13585627"),
         vat_rate=D("0"),
         vat_amount=D("0.00"),
         total=D("212.71"),
@@ -279,7 +299,7 @@ def test_a_reverse_charge_pdf_prints_the_note_and_the_euro_sign():
         vat_note=reverse.note + " Preis: 5 €.",
     )
     text = pdf_text(render_pdf(doc, language="en"))
-    assert "VAT number: ATU12345678" in text
+    assert "VAT number: ATU13585627" in text
     assert "VAT 0 % (reverse charge)" in text
     assert "Reverse charge: VAT is to be accounted for by the recipient" in text
     assert "EUR 212.71" in text and "5 €" in text

@@ -48,7 +48,7 @@ def test_staff_set_the_issuers_details_and_they_are_audited(world, client):
             "postal_code": "8001",
             "city": "Zürich",
             "country": "ch",
-            "vat_number": " CHE-123.456.789 MWST ",
+            "vat_number": " CHE-123.456.788 MWST ",
         },
     )
     assert response.status_code == 302
@@ -56,7 +56,7 @@ def test_staff_set_the_issuers_details_and_they_are_audited(world, client):
     assert (provider.city, provider.country, provider.vat_number) == (
         "Zürich",
         "CH",
-        "CHE-123.456.789 MWST",
+        "CHE-123.456.788 MWST",
     )
     event = AuditEvent.unscoped.get(action=AuditEvent.Action.INVOICING_CHANGED)
     assert event.tenant == provider and event.details["after"]["country"] == "CH"
@@ -129,8 +129,8 @@ def test_setup_platform_takes_the_providers_country(db):
         currency="CHF",
         admin_email="ops@acme.test",
         country="ch",
-        vat_number="CHE-123.456.789 MWST",
+        vat_number="CHE-123.456.788 MWST",
         stdout=io.StringIO(),
     )
     provider = provider_root()
-    assert (provider.country, provider.vat_number) == ("CH", "CHE-123.456.789 MWST")
+    assert (provider.country, provider.vat_number) == ("CH", "CHE-123.456.788 MWST")

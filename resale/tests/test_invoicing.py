@@ -257,7 +257,7 @@ def test_a_swiss_partner_invoices_a_swiss_customer_with_swiss_vat_and_its_contra
     from customers import services as customer_services
 
     world.partner.country = world.customer.country = "CH"
-    world.partner.vat_number = "CHE-123.456.789 MWST"
+    world.partner.vat_number = "CHE-123.456.788 MWST"
     world.partner.save(update_fields=["country", "vat_number"])
     world.customer.payment_terms_days = 10
     world.customer.save(update_fields=["country", "payment_terms_days"])
@@ -290,14 +290,14 @@ def test_a_swiss_partner_invoices_a_swiss_customer_with_swiss_vat_and_its_contra
     assert invoice.total == Decimal("397.73")
     assert (invoice.cost, invoice.margin) == (Decimal("223.50"), Decimal("144.43"))
     assert invoice.due_on == d("2026-12-11")
-    assert invoice.issuer["vat_number"] == "CHE-123.456.789 MWST"
+    assert invoice.issuer["vat_number"] == "CHE-123.456.788 MWST"
 
 
 @time_machine.travel(on(2026, 12, 1, 3))
 def test_an_eu_business_is_invoiced_without_vat_reverse_charge_noted(world, hosting, billed):
     world.partner.country = "CH"
     world.partner.save(update_fields=["country"])
-    world.customer.country, world.customer.vat_number = "DE", "DE123456789"
+    world.customer.country, world.customer.vat_number = "DE", "DE136695976"
     world.customer.save(update_fields=["country", "vat_number"])
     ledger(world.customer, hosting, [(d("2026-10-01"), 5)])
 

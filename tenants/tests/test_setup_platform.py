@@ -32,12 +32,12 @@ def test_setup_platform_creates_the_provider_and_an_invited_first_admin(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         out = setup(
-            legal_address="Bahnhofstrasse 1, 8001 Zürich", vat_number="CHE-123.456.789 MWST"
+            legal_address="Bahnhofstrasse 1, 8001 Zürich", vat_number="CHE-123.456.788 MWST"
         )
     provider = provider_root()
     assert (provider.name, provider.currency, provider.parent) == ("Acme Cloud", "CHF", None)
     assert provider.address == "Bahnhofstrasse 1, 8001 Zürich"
-    assert provider.vat_number == "CHE-123.456.789 MWST"
+    assert provider.vat_number == "CHE-123.456.788 MWST"
     admin = User.objects.get(email="ops@acme.test")
     assert admin.is_staff and admin.is_superuser and not admin.has_usable_password()
     membership = Membership.unscoped.get(user=admin)

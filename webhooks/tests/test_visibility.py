@@ -3,15 +3,18 @@ answers exactly what the body's build (`payloads.data_for`, the object's `GET`)
 answers, for every event of the demo world and every organization: the cheap
 check keeps the rule "an event reaches only who may see its object now"."""
 
+import datetime
 import json
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from partners.models import Partnership
 from portal.demo import seed_demo
+from resale import invoicing
 from tenants.models import Tenant
 from webhooks.models import WebhookEvent
 from webhooks.payloads import OBJECTS, NotVisible, data_for, object_kind, visible_to
@@ -41,6 +44,12 @@ def _assert_data_is_the_get(api, org, event_type, object_id) -> None:
 def test_the_visibility_query_agrees_with_the_get_for_every_event_and_organization(api):
     """And the body's `data` is that GET's answer, for one object of each kind."""
     seed_demo()
+    # the month-end run as beat makes it (resale.tasks): the demo's partners
+    # invoice the customers they bill (partner_invoice.issued)
+    for partnership_id, month in invoicing.partner_invoices_due(today=timezone.localdate()):
+        invoicing.partner_invoice_issue(
+            partnership_id=partnership_id, month=datetime.date.fromisoformat(month)
+        )
     # one event per (type, object) the demo emitted, and one per customer and
     # partnership (the demo makes those without events), ended ones included
     events = set(WebhookEvent.objects.values_list("type", "object_id"))
@@ -55,6 +64,7 @@ def test_the_visibility_query_agrees_with_the_get_for_every_event_and_organizati
         "subscription",
         "order",
         "invoice",
+        "partner_invoice",
         "offer",
     }
     seen = unseen = 0

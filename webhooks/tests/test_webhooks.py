@@ -490,7 +490,7 @@ def test_event_types_list_every_type_with_an_example(world, api):
     answer = api(world.customer_user, world.customer).get("/api/v1/webhook-event-types/")
     assert answer.status_code == 200
     types = {row["type"]: row for row in answer.json()}
-    assert len(types) == 17
+    assert len(types) == 18
     example = types["order.placed"]["example"]
     assert example["type"] == "order.placed" and "id" in example["data"]
     assert types["invoice.issued"]["object_path"] == "invoices/{id}/"
