@@ -1,10 +1,12 @@
 """The demo's subscription history: idempotent, and a book that shows every movement."""
 
 import pytest
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 import portal.demo
+from partners import book_changes
 from partners.models import Partnership
 from portal.demo import (
     SCALE_SLUG_PREFIX,
@@ -15,6 +17,7 @@ from portal.demo import (
 )
 from subscriptions import mrr, selectors
 from subscriptions.models import Subscription
+from tenants.branch_cache import branch_of
 from tenants.models import Contact, Tenant, User
 from tenants.selectors import org_context_for
 from tenants.services import tenant_build
@@ -85,11 +88,8 @@ def test_the_scale_seeds_bulk_rows_are_what_the_services_build(monkeypatch):
     subscriptions those of `_scale_subscriptions` with their opening changes;
     the partner's cached books are retired for every customer written."""
     seed_demo()
-    retired = []
-    monkeypatch.setattr(
-        portal.demo, "book_changed", lambda *, customer_ids: retired.extend(customer_ids)
-    )
     partner = Tenant.objects.get(slug="alpine-it")
+    elsewhere = Tenant.objects.get(slug="rhein-cloud")  # a grant in another branch
 
     assert seed_scale_customers(count=7, batch_size=3) == 7
     assert seed_scale_customers(count=12, batch_size=3) == 5
@@ -130,8 +130,26 @@ def test_the_scale_seeds_bulk_rows_are_what_the_services_build(monkeypatch):
             True,
         )
 
+    Partnership.unscoped.create(
+        partner=elsewhere, customer=scale[0], access="limited", initiated_by="partner"
+    )
+    retired = []
+    monkeypatch.setattr(portal.demo, "branch_changed", lambda *, paths: retired.append(paths))
     assert seed_scale_subscriptions(batch_size=5) == 12 * SCALE_SUBSCRIPTIONS_PER_CUSTOMER
-    assert sorted(retired, key=str) == sorted((c.pk for c in scale), key=str)
+    assert len(retired) == 3  # each transaction retires what `book_changed` would, or more
+    for batch, paths in zip([scale[:5], scale[5:10], scale[10:]], retired, strict=True):
+        with transaction.atomic():
+            expected = []
+            monkeypatch.setattr(
+                book_changes, "branch_changed", lambda *, paths: expected.extend(paths)
+            )
+            book_changes.book_changed(customer_ids=[c.pk for c in batch])
+        # at least those (the partners' branches are those of every batch)
+        assert {branch_of(p) for p in paths} >= {branch_of(p) for p in expected}
+    assert {branch_of(p) for p in retired[0]} == {
+        branch_of(partner.path),
+        branch_of(elsewhere.path),
+    }
     today, prices = timezone.localdate(), portal.demo._catalog_prices()
     for n, customer in enumerate(scale, start=1):
         built = portal.demo._scale_subscriptions(customer.pk, customer.currency, n, today, prices)
