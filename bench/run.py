@@ -262,7 +262,9 @@ def main() -> int:
             figures += [figure.at(scale) for figure in measured]
         connection.close()
     finally:
-        if not args.keep:
+        if args.keep:
+            log(f"kept: {database_url} (the last scale's book)")
+        else:
             for remover in removers:
                 remover()
     minutes = (time.monotonic() - started) / 60
