@@ -9,7 +9,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -60,6 +60,57 @@ def bench_database(suffix: str) -> tuple[str, Callable[[], None]]:
             Path(path + extra).unlink(missing_ok=True)
 
     return f"sqlite:///{path}", remove
+
+
+def copy_database(database_url: str, suffix: str) -> tuple[str, Callable[[], None]]:
+    """A copy of the PostgreSQL database `database_url` names (`CREATE DATABASE
+    … TEMPLATE`), as `<name>_<suffix>`, and how to remove it. Nobody may be
+    connected to the source meanwhile: the caller closes its connections
+    first; a session still closing (a stopped gunicorn's) is waited for."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(database_url)
+    source = parts.path.lstrip("/")
+    name = f"{source}_{suffix}"
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+
+    def run(statement):
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(statement)
+
+    def drop():
+        run(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    drop()
+    create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+        sql.Identifier(name), sql.Identifier(source)
+    )
+    for attempt in range(30):
+        try:
+            run(create)
+            break
+        except psycopg.errors.ObjectInUse:  # "being accessed by other users"
+            if attempt == 29:
+                raise
+            time.sleep(1)
+    return urlunsplit(parts._replace(path=f"/{name}")), drop
+
+
+def use_database(database_url: str, redis_url: str) -> None:
+    """Point Django (already set up) at another database from now on, and
+    flush the Redis database: the cached figures of the one before (the same
+    tenants' ids) must not be read as this one's."""
+    import redis
+    from django.conf import settings
+    from django.db import connections
+
+    connections.close_all()
+    name = urlsplit(database_url).path.lstrip("/")
+    settings.DATABASES["default"]["NAME"] = name
+    connections["default"].settings_dict["NAME"] = name
+    os.environ["DATABASE_URL"] = database_url
+    redis.Redis.from_url(redis_url).flushdb()
 
 
 def timed(call: Callable, runs: int, warmup: int, *, scale: float = 1.0):
@@ -154,6 +205,13 @@ class Figure:
     goal: str
     unit: str = ""
     digits: int = 1
+    # The book it was measured on: customers of Alpine IT (`make bench --scales`);
+    # None when a bench measures one size only.
+    scale: int | None = None
+
+    def at(self, scale: int) -> "Figure":
+        """This figure, measured on a book of `scale` customers."""
+        return replace(self, scale=scale)
 
     @property
     def ratio(self) -> float | None:
@@ -201,16 +259,23 @@ class Figure:
             return "-"
         return "ok" if self.ok else "MISS"
 
-    def line(self) -> str:
+    def line(self, *, scaled: bool = False) -> str:
+        """One report line; with `scaled`, the book's size after the name."""
         ratio = "-" if self.ratio is None else f"{self.ratio:.2f}"
         name = f"{self.name} ({self.unit})" if self.unit else self.name
+        scale, width = "", 44
+        if scaled:  # a wider name column: "…, after a write: queries" and the like
+            scale, width = f"{'-' if self.scale is None else f'{self.scale:,}':>10}", 50
         return (
-            f"{name:<44}{self._number(self.value):>11}{self._number(self.floor):>11}"
+            f"{name:<{width}}{scale}{self._number(self.value):>11}{self._number(self.floor):>11}"
             f"{ratio:>8}  {self.goal_text():<14}{self.result}"
         )
 
 
 HEADER = f"{'figure':<44}{'value':>11}{'floor':>11}{'ratio':>8}  {'goal':<14}result"
+HEADER_SCALED = (
+    f"{'figure':<50}{'customers':>10}{'value':>11}{'floor':>11}{'ratio':>8}  {'goal':<14}result"
+)
 
 
 def run_alone(suffix: str, *, keep: bool, measure: Callable[[str], list[Figure]]) -> int:
@@ -240,10 +305,16 @@ def run_alone(suffix: str, *, keep: bool, measure: Callable[[str], list[Figure]]
 
 
 def report(figures: list[Figure], *, out=None) -> bool:
-    """Print one line per figure; True when every one is ok."""
+    """Print one line per figure; True when every one is ok. Figures measured
+    at several scales get a `customers` column, and the lines of one figure
+    follow each other, smallest book first (in the order measured)."""
     out = out or sys.stdout
-    print(HEADER, file=out)
+    scaled = any(f.scale is not None for f in figures)
+    first: dict[str, int] = {}
     for figure in figures:
-        print(figure.line(), file=out)
+        first.setdefault(figure.name, len(first))
+    print(HEADER_SCALED if scaled else HEADER, file=out)
+    for figure in sorted(figures, key=lambda f: first[f.name]):
+        print(figure.line(scaled=scaled), file=out)
     out.flush()
     return all(f.ok for f in figures)

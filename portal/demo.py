@@ -5,6 +5,7 @@ it is created, so running the seed twice changes nothing.
 """
 
 import datetime
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,14 +19,19 @@ from billing.models import Order
 from billing.services.orders import LineRequest, order_place
 from billing.services.renewals import current_period_start, subscription_renew
 from catalog.models import Feature, PriceTier, Product, ProductPrice
-from core.db import analyze
+from core.db import analyze, bulk_insert
 from customers.models import AlertProfile, Contract, ContractTerms, ServiceProfile, SlaPolicy
 from offers import services as offer_services
 from offers.models import OfferTemplate
 from partners.book_changes import book_changed
 from partners.models import CustomerAssignment, Partnership, PartnershipEvent
 from subscriptions.models import Subscription
-from subscriptions.services import subscription_build, subscriptions_open
+from subscriptions.services import (
+    NewSubscription,
+    subscription_build,
+    subscriptions_load,
+    subscriptions_open,
+)
 from tenants.branch_cache import branch_changed
 from tenants.models import Branding, Contact, Membership, Role, Tenant, User
 from tenants.selectors import org_context_for, provider_root_or_none
@@ -720,70 +726,82 @@ def _partnership(
 
 
 def seed_scale_customers(
-    *, count: int, partner_slug: str = "alpine-it", batch_size: int = 2000
+    *, count: int, partner_slug: str = "alpine-it", batch_size: int = 10_000
 ) -> int:
     """Top up the partner's book to `count` scale customers, each unclaimed (an
-    active full grant, partner pays) with a primary contact, with bulk inserts.
-    Returns how many were created."""
+    active full grant, partner pays) with a primary contact: `batch_size` per
+    transaction, each table written at once (`core.db.bulk_insert`: COPY on
+    PostgreSQL). Returns how many were created."""
     partner = Tenant.objects.get(slug=partner_slug)
     existing = Tenant.objects.filter(slug__startswith=SCALE_SLUG_PREFIX).count()
-    created = 0
-    cities = ["Zürich", "Genève", "Basel", "Lausanne", "Bern", "Luzern", "Lugano", "St. Gallen"]
     for start in range(existing, count, batch_size):
-        stop = min(start + batch_size, count)
         with transaction.atomic():
-            customers = [
-                tenant_build(
-                    kind=Tenant.Kind.CUSTOMER,
-                    name=f"Scale Customer {n:05d}",
-                    parent=partner,
-                    currency="CHF" if n % 3 else "EUR",
-                    slug=f"{SCALE_SLUG_PREFIX}{n:05d}",
-                    city=cities[n % len(cities)],
-                    country="CH",
-                    rank="ABC"[n % 3],
-                )
-                for n in range(start + 1, stop + 1)
-            ]
-            Tenant.objects.bulk_create(customers, batch_size=batch_size)
-            now = timezone.now()
-            Partnership.unscoped.bulk_create(
-                [
-                    Partnership(
-                        partner=partner,
-                        customer=c,
-                        access="full",
-                        payment="partner",
-                        initiated_by="partner",
-                        status=Partnership.Status.ACTIVE,
-                        activated_at=now,
-                        requested={
-                            "access": "full",
-                            "payment": "partner",
-                            "products": [],
-                            "ends_on": None,
-                        },
-                    )
-                    for c in customers
-                ],
-                batch_size=batch_size,
-            )
-            Contact.unscoped.bulk_create(
-                [
-                    Contact(
-                        customer=c,
-                        first_name="Contact",
-                        last_name=c.slug[-5:],
-                        is_primary=True,
-                        email=f"contact{c.slug[-5:]}@scale.demo.test",
-                    )
-                    for c in customers
-                ],
-                batch_size=batch_size,
-            )
-        created += len(customers)
+            _scale_customers_load(partner, range(start + 1, min(start + batch_size, count) + 1))
     branch_changed(paths=[partner.path])  # bulk inserts send no signal
-    return created
+    return max(count - existing, 0)
+
+
+_SCALE_CITIES = ["Zürich", "Genève", "Basel", "Lausanne", "Bern", "Luzern", "Lugano", "St. Gallen"]
+
+
+def _scale_customers_load(partner: Tenant, numbers: range) -> None:
+    """Scale customers `numbers` under `partner`, their grants and primary
+    contacts: what `tenant_build` and the models' defaults give each row (the
+    templates), with its own id, slug and tree path."""
+    now = timezone.now()
+    ids = [(n, uuid.uuid4()) for n in numbers]
+    template = tenant_build(
+        kind=Tenant.Kind.CUSTOMER,
+        name="",
+        parent=partner,
+        currency="CHF",
+        country="CH",
+        created_at=now,
+    )
+    bulk_insert(
+        Tenant,
+        ("id", "name", "slug", "path", "currency", "city", "rank"),
+        (
+            (
+                pk,
+                f"Scale Customer {n:05d}",
+                f"{SCALE_SLUG_PREFIX}{n:05d}",
+                Tenant.build_path(partner, pk),
+                "CHF" if n % 3 else "EUR",
+                _SCALE_CITIES[n % len(_SCALE_CITIES)],
+                "ABC"[n % 3],
+            )
+            for n, pk in ids
+        ),
+        template=template,
+    )
+    grant = Partnership(
+        partner=partner,
+        access="full",
+        payment="partner",
+        initiated_by="partner",
+        status=Partnership.Status.ACTIVE,
+        activated_at=now,
+        requested={"access": "full", "payment": "partner", "products": [], "ends_on": None},
+        created_at=now,
+    )
+    bulk_insert(
+        Partnership,
+        ("id", "customer_id"),
+        ((uuid.uuid4(), pk) for _, pk in ids),
+        template=grant,
+    )
+    contact = Contact(first_name="Contact", is_primary=True, created_at=now)
+    tails = (f"{n:05d}"[-5:] for n, _ in ids)  # the slug's last five digits
+    bulk_insert(
+        Contact,
+        ("id", "customer_id", "last_name", "email"),
+        (
+            (uuid.uuid4(), pk, tail, f"contact{tail}@scale.demo.test")
+            for (_, pk), tail in zip(ids, tails, strict=True)
+        ),
+        template=contact,
+    )
 
 
 SCALE_SUBSCRIPTIONS_PER_CUSTOMER = 10
@@ -797,12 +815,14 @@ _SCALE_PRODUCTS = [
 ]
 
 
-def _scale_subscriptions(customer: Tenant, n: int, today: datetime.date, prices) -> list:
+def _scale_subscriptions(
+    customer_id: uuid.UUID, currency: str, n: int, today: datetime.date, prices
+) -> list[NewSubscription]:
     """Ten subscriptions over the last 24 months, varied by the customer's number
     `n`: most renew, some ended (churn, contraction), some start later (expansion)."""
     rows = []
     for i in range(SCALE_SUBSCRIPTIONS_PER_CUSTOMER):
-        product, unit_price = prices[_SCALE_PRODUCTS[(n + i) % 6], customer.currency]
+        product, unit_price = prices[_SCALE_PRODUCTS[(n + i) % 6], currency]
         start_back = (n * 7 + i * 5) % 24
         starts_on = _on(today, start_back, 1 + (n * 11 + i) % 28)
         ends_on = None
@@ -810,9 +830,11 @@ def _scale_subscriptions(customer: Tenant, n: int, today: datetime.date, prices)
             end_back = (n + i * 3) % (start_back + 1)
             ends_on = max(_on(today, end_back, 1 + (n + i) % 28), starts_on)
         rows.append(
-            subscription_build(
-                customer=customer,
-                product=product,
+            NewSubscription(
+                customer_id=customer_id,
+                currency=currency,
+                product_id=product.pk,
+                billing_period=product.billing_period,
                 quantity=1 + (n * 3 + i * 7) % 25,
                 unit_price=unit_price,
                 starts_on=starts_on,
@@ -823,29 +845,38 @@ def _scale_subscriptions(customer: Tenant, n: int, today: datetime.date, prices)
 
 
 def seed_scale_subscriptions(*, batch_size: int = 2000) -> int:
-    """Subscriptions for every scale customer that has none yet, with bulk
-    inserts (`--customers 10000` gives 100,000). Returns how many were created."""
+    """Subscriptions for every scale customer that has none yet, with their
+    ledgers (`--customers 10000` gives 100,000): `batch_size` customers per
+    transaction, written by `subscriptions_load` (COPY on PostgreSQL). Returns
+    how many were created."""
     today = timezone.localdate()
     prices = _catalog_prices()
-    pending = (
-        Tenant.objects.filter(slug__startswith=SCALE_SLUG_PREFIX)
-        .filter(~Exists(Subscription.unscoped.filter(customer=OuterRef("pk"))))
+    scale = Tenant.objects.filter(slug__startswith=SCALE_SLUG_PREFIX)
+    pending = list(
+        scale.filter(~Exists(Subscription.unscoped.filter(customer=OuterRef("pk"))))
         .order_by("slug")
-        .only("pk", "slug", "currency")
+        .values_list("pk", "slug", "currency", "path")
+    )
+    # What `book_changed(customer_ids=…)` retires (bulk writes send no signal):
+    # the customers' branches and those of the partners they granted, here
+    # without its query per batch (a scan of every tenant at 100,000).
+    partners = set(
+        Partnership.unscoped.filter(customer__in=scale)
+        .values_list("partner__path", flat=True)
+        .distinct()
     )
     created = 0
-    while batch := list(pending[:batch_size]):
+    for start in range(0, len(pending), batch_size):
+        batch = pending[start : start + batch_size]
         with transaction.atomic():
-            rows = [
+            created += subscriptions_load(
                 row
-                for customer in batch
+                for pk, slug, currency, _ in batch
                 for row in _scale_subscriptions(
-                    customer, int(customer.slug.removeprefix(SCALE_SLUG_PREFIX)), today, prices
+                    pk, currency, int(slug.removeprefix(SCALE_SLUG_PREFIX)), today, prices
                 )
-            ]
-            subscriptions_open(rows, batch_size=batch_size)
-            book_changed(customer_ids=[c.pk for c in batch])  # bulk: no signal
-        created += len(rows)
+            )
+            branch_changed(paths=[*partners, *(path for *_, path in batch)])
     return created
 
 

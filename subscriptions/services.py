@@ -2,9 +2,10 @@
 
 import datetime
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Product, ProductPrice, degressive_rate, round_money
+from core.db import bulk_insert
 from core.events import event_emit, events_emit
 from core.exceptions import Conflict
 from partners.book_changes import book_changed
@@ -479,3 +481,88 @@ def subscriptions_open(rows: Sequence[Subscription], *, batch_size: int = 2000) 
             for entry, day in [(LedgerEntry.opening(row), row.starts_on), *end_entries(row)]
         ]
     )
+
+
+class NewSubscription(NamedTuple):
+    """One subscription for `subscriptions_load`: what `subscription_build` sets,
+    as plain values (the customer's currency, the product's billing period)."""
+
+    customer_id: uuid.UUID
+    currency: str
+    product_id: uuid.UUID
+    billing_period: str
+    quantity: int
+    unit_price: Decimal
+    starts_on: datetime.date
+    ends_on: datetime.date | None
+
+
+_LOADED_SUBSCRIPTION = (
+    "id",
+    "customer_id",
+    "product_id",
+    "quantity",
+    "unit_price",
+    "currency",
+    "billing_period",
+    "starts_on",
+    "ends_on",
+)
+_LOADED_CHANGE = (
+    "id",
+    "subscription_id",
+    "kind",
+    "quantity_before",
+    "unit_price_before",
+    "quantity_after",
+    "unit_price_after",
+    "effective_on",
+    "created_at",
+)
+
+
+def subscriptions_load(rows: Iterable[NewSubscription]) -> int:
+    """`subscriptions_open` for a million rows (the scale seed): new
+    subscriptions and the same ledger, written with COPY on PostgreSQL
+    (`core.db.bulk_insert`), in the caller's transaction. Returns how many.
+
+    A fresh subscription's ledger is what `ledger_record_many` writes for it:
+    its opening change (`LedgerEntry.opening`) effective on its first day and,
+    with a last day, the cancel `end_entries` gives, effective the day after,
+    written a microsecond later so that it reads as the later state (as
+    `_in_writing_order` would). The table's append-only trigger is for
+    UPDATE and DELETE; these are inserts. Unlike `subscriptions_open` it emits
+    no `subscription.changed` (so no webhook outbox rows): the seed writes a
+    history no order placed, before any endpoint exists. The caller retires
+    the cached books (`book_changed`): bulk writes send no signal."""
+    now = timezone.now()
+    later = now + datetime.timedelta(microseconds=1)
+    day = datetime.timedelta(days=1)
+    zero = NOTHING[1]
+    subscriptions, changes = [], []
+    for row in rows:
+        pk = uuid.uuid4()
+        quantity, price = row.quantity, row.unit_price
+        subscriptions.append(
+            (
+                pk,
+                row.customer_id,
+                row.product_id,
+                quantity,
+                price,
+                row.currency,
+                row.billing_period,
+                row.starts_on,
+                row.ends_on,
+            )
+        )
+        changes.append((uuid.uuid4(), pk, Kind.NEW, 0, zero, quantity, price, row.starts_on, now))
+        if row.ends_on is not None:
+            changes.append(
+                (uuid.uuid4(), pk, Kind.CANCEL, quantity, price, 0, zero, row.ends_on + day, later)
+            )
+    bulk_insert(
+        Subscription, _LOADED_SUBSCRIPTION, subscriptions, template=Subscription(created_at=now)
+    )
+    bulk_insert(SubscriptionChange, _LOADED_CHANGE, changes, template=SubscriptionChange())
+    return len(subscriptions)

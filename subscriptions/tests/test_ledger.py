@@ -202,3 +202,60 @@ def test_what_an_order_line_did_is_named_by_the_quantities():
         "decrease",
         "renewal",  # an offer's absolute quantity equal to what is there: billed again
     ]
+
+
+@pytest.mark.time_machine(on(2026, 12, 6))
+def test_a_bulk_load_writes_what_subscriptions_open_writes(world, hosting):
+    """`subscriptions_load` (the scale seed's COPY, issue 27) against
+    `subscriptions_open` on the same rows for two customers: the same
+    subscriptions, the same changes in the same reading order, rows that say
+    what their ledgers say, the same MRR on every day; and no event (no outbox
+    row) for the loaded history."""
+    from subscriptions.services import NewSubscription, subscriptions_load, subscriptions_open
+    from tenants.tests.factories import CustomerFactory
+    from webhooks.models import WebhookEvent
+
+    annual = ProductFactory(billing_period="annual", prices={"CHF": "120.00"})
+    specs = [
+        (hosting, 3, Decimal("9.92"), datetime.date(2025, 1, 15), None),
+        (hosting, 2, Decimal("9.92"), datetime.date(2025, 3, 1), datetime.date(2026, 2, 28)),
+        (annual, 1, Decimal("120.00"), datetime.date(2024, 6, 1), datetime.date(2024, 6, 1)),
+        (annual, 4, Decimal("99.50"), datetime.date(2027, 1, 1), datetime.date(2027, 12, 31)),
+    ]
+    opened, loaded = world.customer, CustomerFactory(parent=world.partner, currency="CHF")
+    subscriptions_open(
+        [
+            subscription_build(
+                customer=opened, product=p, quantity=q, unit_price=u, starts_on=s, ends_on=e
+            )
+            for p, q, u, s, e in specs
+        ]
+    )
+    events = WebhookEvent.objects.count()
+    written = subscriptions_load(
+        NewSubscription(loaded.pk, loaded.currency, p.pk, p.billing_period, q, u, s, e)
+        for p, q, u, s, e in specs
+    )
+
+    assert written == len(specs) and WebhookEvent.objects.count() == events
+
+    def book(customer):
+        rows = {}
+        for s in Subscription.unscoped.filter(customer=customer).prefetch_related("changes"):
+            changes = sorted(s.changes.all(), key=lambda c: (c.effective_on, c.created_at))
+            key = (s.product_id, s.quantity, s.unit_price, s.currency, s.billing_period)
+            fields = ("kind", "quantity_before", "unit_price_before", "quantity_after")
+            fields += ("unit_price_after", "effective_on", "order_id")
+            rows[(*key, s.starts_on, s.ends_on, s.cancelled_at)] = [
+                tuple(getattr(c, name) for name in fields) for c in changes
+            ]
+        return rows
+
+    assert book(loaded) == book(opened)
+    assert len(book(loaded)) == len(specs)
+    subscriptions = Subscription.unscoped.filter(customer__in=[opened, loaded])
+    assert selectors.ledger_consistent(subscriptions) == []
+    for day in (datetime.date(2024, 6, 1), datetime.date(2026, 2, 28), datetime.date(2026, 3, 1)):
+        for customer in (opened, loaded):
+            widget = selectors.customer_mrr(customer=customer, today=day, months=1)
+            assert widget["current_mrr"] == rev1_mrr(customer.pk, day), (customer, day)
