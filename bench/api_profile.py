@@ -1,0 +1,252 @@
+"""Where a request to the customer list API goes (issue 27 point 3): CPU per
+request of `GET /api/v1/customers/?page_size=50` (API token) and of the
+throughput floor (`bench_urls.customers_floor`), called through Django's WSGI
+handler in this process with the throughput server's settings
+(`bench/bench_settings.py`: production's, the Redis cache, the throttle on);
+their queries and Redis round trips; optionally a `cProfile` of the API.
+
+Not a test: it prints figures. CPU time (`time.process_time`) over N requests
+is this process's only, so it holds on a shared machine where requests per
+second do not; PostgreSQL's and Redis's own time is not in it (the queries and
+round trips are counted instead).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal \\
+    REDIS_URL=redis://127.0.0.1:6379/14 \\
+        .venv/bin/python bench/api_profile.py --requests 500 --profile
+
+A fresh `<name>_bench_api_profile` seeded with --customers (2,000), dropped at
+the end unless --keep; `--existing` measures the database DATABASE_URL names as
+it is (already seeded, e.g. kept by a bench run).
+"""
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+
+API_PATH = "/api/v1/customers/"
+API_QUERY = "page_size=50"
+FLOOR_PATH = "/bench/customers-floor/"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=2000, help="Scale customers.")
+    parser.add_argument("--requests", type=int, default=500, help="Requests per target.")
+    parser.add_argument("--rounds", type=int, default=3, help="Alternations of the targets.")
+    parser.add_argument("--profile", action="store_true", help="cProfile the API requests.")
+    parser.add_argument("--top", type=int, default=45, help="Lines of the profile printed.")
+    parser.add_argument("--sort", default="cumulative", help="pstats sort key.")
+    parser.add_argument(
+        "--callees",
+        action="append",
+        default=[],
+        help="Also print the callees of functions matching this (pstats regex).",
+    )
+    parser.add_argument("--existing", action="store_true", help="DATABASE_URL as it is.")
+    parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
+    return parser.parse_args()
+
+
+def setup(database_url: str) -> None:
+    """Django with the throughput server's settings on `database_url`."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench_settings"
+    os.environ["DEBUG"] = "False"
+    os.chdir(ROOT)
+    sys.path[:0] = [str(ROOT), str(BENCH)]
+    import django
+
+    django.setup()
+
+
+class RedisCalls:
+    """Counts the commands sent to Redis (a pipeline or a script: one each)."""
+
+    def __init__(self):
+        from redis.connection import AbstractConnection
+
+        self.count = 0
+        self._cls = AbstractConnection
+        self._send = AbstractConnection.send_packed_command
+
+    def __enter__(self):
+        counter = self
+        send = self._send
+
+        def send_packed_command(conn, command, check_health=True):
+            counter.count += 1
+            return send(conn, command, check_health)
+
+        self._cls.send_packed_command = send_packed_command
+        return self
+
+    def __exit__(self, *exc):
+        self._cls.send_packed_command = self._send
+
+
+def make_call(path: str, query: str, headers: dict):
+    """A function that sends one GET through the WSGI handler, as gunicorn
+    would, and returns (status, body)."""
+    from django.core.handlers.wsgi import WSGIHandler
+
+    handler = WSGIHandler()
+    environ_base = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_ACCEPT": "application/json",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+    for name, value in headers.items():
+        environ_base["HTTP_" + name.upper().replace("-", "_")] = value
+    status_seen = []
+
+    def start_response(status, response_headers, exc_info=None):
+        status_seen.append(status)
+
+    def call():
+        status_seen.clear()
+        environ = dict(environ_base, **{"wsgi.input": io.BytesIO(b"")})
+        response = handler(environ, start_response)
+        body = b"".join(response)
+        response.close()  # request_finished: connections, as under gunicorn
+        return status_seen[0], body
+
+    return call
+
+
+def cpu_ms(call, requests: int) -> float:
+    started = time.process_time()
+    for _ in range(requests):
+        call()
+    return (time.process_time() - started) / requests * 1000
+
+
+def calls_per_request(call, requests: int = 20) -> int:
+    """Python function calls per request (cProfile's count): the steadiest
+    figure on a shared machine."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        call()
+    profiler.disable()
+    return round(pstats.Stats(profiler).total_calls / requests)
+
+
+def api_token() -> str:
+    from benchdb import OWNER_EMAIL, PARTNER_SLUG
+
+    from tenants.models import Tenant, User
+    from tenants.selectors import org_context_for
+    from tenants.services import api_token_create
+
+    partner = Tenant.objects.get(slug=PARTNER_SLUG)
+    org = org_context_for(user=User.objects.get(email=OWNER_EMAIL), tenant_id=partner.pk)
+    _, raw = api_token_create(org=org, name="api-profile")
+    return raw
+
+
+def measure(args) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    token = api_token()
+    api = make_call(API_PATH, API_QUERY, {"Authorization": f"Bearer {token}"})
+    floor = make_call(FLOOR_PATH, "", {})
+    for name, call in (("api", api), ("floor", floor)):
+        status, body = call()
+        assert status.startswith("200"), (name, status, body[:300])
+        assert len(json.loads(body)["results"]) == 50, (name, body[:300])
+        for _ in range(20):  # warm: connections, caches, lazy imports
+            call()
+    print(f"api response: {len(api()[1])} bytes; floor: {len(floor()[1])} bytes")
+    for name, call in (("api", api), ("floor", floor)):
+        with CaptureQueriesContext(connection) as queries, RedisCalls() as redis_calls:
+            call()
+        print(
+            f"{name}: {len(queries)} queries, {redis_calls.count} Redis round trips, "
+            f"{calls_per_request(call):,} Python function calls"
+        )
+        for query in queries:
+            print(f"    {query['time']}s  {query['sql'][:150]}")
+    per_round = max(1, args.requests // args.rounds)
+    api_ms, floor_ms = [], []
+    for _ in range(args.rounds):
+        floor_ms.append(cpu_ms(floor, per_round))
+        api_ms.append(cpu_ms(api, per_round))
+    api_best, floor_best = min(api_ms), min(floor_ms)
+    print(
+        f"CPU per request (this process, best of {args.rounds} x {per_round}): "
+        f"api {api_best:.2f} ms, floor {floor_best:.2f} ms, ratio {api_best / floor_best:.2f}"
+        f"  (rounds: api {', '.join(f'{v:.2f}' for v in api_ms)}; "
+        f"floor {', '.join(f'{v:.2f}' for v in floor_ms)})"
+    )
+    if args.profile:
+        # CPU time, not wall time: waits on PostgreSQL and Redis and other
+        # processes' turns on a shared machine are left out
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
+        for _ in range(args.requests):
+            api()
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).sort_stats(args.sort)
+        stats.print_stats(args.top)
+        for pattern in args.callees:
+            stats.print_callees(pattern)
+        print(out.getvalue())
+
+
+def main() -> int:
+    args = parse_args()
+    sys.path.insert(0, str(BENCH))
+    from benchdb import DEFAULT_REDIS_URL, bench_database, load_average
+
+    os.environ["REDIS_URL"] = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    print(f"load average {load_average()} at the start")
+    if args.existing:
+        setup(os.environ["DATABASE_URL"])
+        measure(args)
+    else:
+        database_url, remove = bench_database("bench_api_profile")
+        try:
+            setup(database_url)
+            from benchdb import seed
+            from django.core.management import call_command
+            from django.db import connection
+
+            call_command("migrate", verbosity=0)
+            print(f"seeded {args.customers} customers in {seed(args.customers):.1f}s")
+            measure(args)
+            connection.close()
+        finally:
+            if args.keep:
+                print(f"kept: {database_url}")
+            else:
+                remove()
+    print(f"load average {load_average()} now")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
