@@ -51,6 +51,11 @@ def parse_args():
         default=[],
         help="Also print the callees of functions matching this (pstats regex).",
     )
+    parser.add_argument(
+        "--components",
+        action="store_true",
+        help="Also time what the API adds to the floor, one piece at a time.",
+    )
     parser.add_argument("--existing", action="store_true", help="DATABASE_URL as it is.")
     parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
     return parser.parse_args()
@@ -181,6 +186,54 @@ def calls_per_request(call, requests: int = 20) -> int:
     return round(pstats.Stats(profiler).total_calls / requests)
 
 
+def components(raw_token: str, runs: int = 300) -> None:
+    """CPU per call of each piece the API adds to the floor, alone (best of 3
+    x `runs`): the parts of a request that bench/api_profile.py's whole
+    figures cannot separate. What the API costs beyond the floor less these
+    pieces is what DRF and the view do around them (the request, negotiation,
+    permissions, pagination, the URL)."""
+    from benchdb import OWNER_EMAIL, PARTNER_SLUG
+    from django.http import JsonResponse
+    from rest_framework.renderers import JSONRenderer
+
+    from customers import selectors
+    from customers.serializers import CustomerRowSerializer
+    from partners.selectors import customers_visible_count
+    from portal.api.throttling import ApiRateThrottle
+    from tenants.models import Tenant, User
+    from tenants.selectors import api_token_authenticate, org_context_for
+
+    partner = Tenant.objects.get(slug=PARTNER_SLUG)
+    org = org_context_for(user=User.objects.get(email=OWNER_EMAIL), tenant_id=partner.pk)
+    rows = list(
+        selectors.customer_rows(selectors.customer_list(org=org).order_by("name", "pk"))[:50]
+    )
+    data = CustomerRowSerializer(rows, many=True).data
+    request = type("Request", (), {"user": org.user})()
+
+    pieces = {
+        "token authentication": lambda: api_token_authenticate(raw=raw_token),
+        "throttle": lambda: ApiRateThrottle().allow_request(request, None),
+        "count (cached)": lambda: customers_visible_count(org=org),
+        "serializer, 50 rows": lambda: CustomerRowSerializer(rows, many=True).data,
+        "JSON, DRF's renderer": lambda: JSONRenderer().render(
+            {"count": 1, "next": None, "previous": None, "results": data}
+        ),
+        "JSON, the floor's JsonResponse": lambda: JsonResponse({"results": rows}),
+    }
+    print(f"pieces alone, CPU per call (best of 3 x {runs}):")
+    for name, piece in pieces.items():
+        for _ in range(20):
+            piece()
+        best = float("inf")
+        for _ in range(3):
+            started = time.process_time()
+            for _ in range(runs):
+                piece()
+            best = min(best, (time.process_time() - started) / runs * 1000)
+        print(f"  {name:<34}{best:7.3f} ms")
+
+
 def api_token() -> str:
     from benchdb import OWNER_EMAIL, PARTNER_SLUG
 
@@ -243,6 +296,8 @@ def measure(args) -> None:
             f"floor {best['floor'] + low['floor']:.2f} ms, ratio "
             f"{(best['api'] + low['api']) / (best['floor'] + low['floor']):.2f}"
         )
+    if args.components:
+        components(token)
     if args.profile:
         # CPU time, not wall time: waits on PostgreSQL and Redis and other
         # processes' turns on a shared machine are left out
