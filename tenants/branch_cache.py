@@ -2,9 +2,11 @@
 
 A branch is a top-level partner and everything below it (the first two ids of
 a tenant's `path`: the provider, then that partner). Each branch has a
-generation in the cache; a cached figure's key carries the generation of its
-branch, so moving the generation on retires every figure of the branch at once
-and never touches another partner's.
+generation in the cache; a cached figure is stored with the generation of its
+branch it was computed under and served only while that generation holds, so
+moving the generation on retires every figure of the branch at once and never
+touches another partner's. A read is one round trip to Redis (the generation
+and the figure together).
 
 `branch_changed` moves it on twice: at once, so that the rest of the
 transaction (and a test, which never commits) reads fresh figures, and again
@@ -22,7 +24,7 @@ Redis stalls"):
 - a retirement that cannot reach Redis moves the branch's generation in the
   database instead (`BranchGeneration`, a new random token): in the
   transaction when the bump at once fails, so it commits with the change;
-  after the commit when the bump after it fails. A figure's key names both
+  after the commit when the bump after it fails. A figure is stored with both
   generations, and every read looks the database's up (one primary-key
   lookup, no row for a branch that never met an outage), so a figure stored
   before the outage is never read after it, whatever the reader's process
@@ -38,6 +40,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from core.db import CompiledQuery
 from core.redis_faults import REDIS_DOWN, redis_fault
 from tenants.models import PATH_SEPARATOR, BranchGeneration
 
@@ -108,37 +111,52 @@ def branch_changed(*, paths: Iterable[str]) -> None:
 
 
 def _generation(branch: str) -> int:
+    """The branch's generation in the cache; a missing one starts now."""
     key = _generation_key(branch)
-    generation = cache.get(key)
-    if generation is None:
-        cache.add(key, time.time_ns(), timeout=None)
-        generation = cache.get(key)
-    return generation
+    cache.add(key, time.time_ns(), timeout=None)
+    return cache.get(key)
+
+
+# The database's generation of a branch: compiled once (core.db.CompiledQuery),
+# since every cached read runs it (bench: the customer list API's count).
+_STORED_GENERATION = CompiledQuery(
+    lambda *, branch: BranchGeneration.objects.filter(pk=branch).values_list("token"), "branch"
+)
 
 
 def _stored_generation(branch: str) -> str:
-    token = BranchGeneration.objects.filter(pk=branch).values_list("token", flat=True).first()
-    return str(token) if token else ""
+    rows = _STORED_GENERATION.rows(branch=branch)
+    return str(rows[0][0]) if rows else ""
 
 
 def branch_cached(*, path: str, key: tuple[Hashable, ...], compute: Callable):
     """`compute()`, or its value cached for the branch of `path` under `key`
     (which says everything the value depends on besides the branch's data).
-    Without Redis, `compute()`."""
+    Without Redis, `compute()`.
+
+    The entry holds the value with the two generations it was computed under
+    (the cache's and the database's); a read takes the cache's generation and
+    the entry in one round trip and uses the value only when both still hold."""
     branch = branch_of(path)
     stored = _stored_generation(branch)
+    generation_key = _generation_key(branch)
+    digest = hashlib.sha256(repr((branch, key)).encode()).hexdigest()
+    cache_key = f"branch-figure:{digest}"
     try:
-        generation = _generation(branch)
-        digest = hashlib.sha256(repr((branch, generation, stored, key)).encode()).hexdigest()
-        cache_key = f"branch-figure:{digest}"
-        value = cache.get(cache_key)
+        found = cache.get_many([generation_key, cache_key])
+        generation = found.get(generation_key)
+        if generation is None:
+            generation = _generation(branch)
     except REDIS_DOWN as exc:
         redis_fault("reading cached figures", exc)
         return compute()
-    if value is None:
-        value = compute()
-        try:
-            cache.set(cache_key, value, timeout=TIMEOUT)
-        except REDIS_DOWN as exc:
-            redis_fault("storing cached figures", exc)
+    generations = (generation, stored)
+    entry = found.get(cache_key)
+    if entry is not None and entry[0] == generations:
+        return entry[1]
+    value = compute()
+    try:
+        cache.set(cache_key, (generations, value), timeout=TIMEOUT)
+    except REDIS_DOWN as exc:
+        redis_fault("storing cached figures", exc)
     return value

@@ -5,6 +5,7 @@ missing id, so nothing reveals that another organization's object exists.
 """
 
 import datetime
+import functools
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
+from core.db import CompiledQuery
 from core.exceptions import PlatformNotSetUp
 from tenants.mfa import FACTORS as MFA_FACTORS
 from tenants.models import ROLE_RANK, ApiToken, AuditEvent, Branding, Membership, Role, Tenant, User
@@ -197,8 +199,42 @@ def api_token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-# The membership's columns, read along with the token (`api_token_authenticate`).
-_TOKEN_MEMBER_FIELDS = tuple(f.attname for f in Membership._meta.concrete_fields)
+# What `api_token_authenticate` reads in its one query: each model's columns,
+# in the order of its fields (`Model.from_db` takes them as they come).
+_TOKEN_READS = (
+    ("", ApiToken),
+    ("user__", User),
+    ("tenant__", Tenant),
+    ("user__memberships__", Membership),
+)
+
+
+@functools.cache
+def _columns(model) -> tuple[str, ...]:
+    return tuple(field.attname for field in model._meta.concrete_fields)
+
+
+def _token_query(*, token_hash: str) -> QuerySet:
+    """The live token of `token_hash`, its user active and a member of its
+    tenant: the token's, its user's, its tenant's and that membership's columns
+    in one row (the membership joined on (user, tenant), which is unique)."""
+    return (
+        ApiToken.unscoped.filter(
+            token_hash=token_hash,
+            revoked_at__isnull=True,
+            user__is_active=True,
+            user__memberships__tenant=F("tenant"),
+        )
+        .order_by()
+        .values_list(
+            *(prefix + column for prefix, model in _TOKEN_READS for column in _columns(model))
+        )[:1]
+    )
+
+
+# Built and compiled once per process (core.db.CompiledQuery): the ORM's
+# building and compiling of this join cost 4 times its run (docs/performance.md).
+_TOKEN_QUERY = CompiledQuery(_token_query, "token_hash")
 
 
 def api_token_authenticate(*, raw: str) -> ApiToken | None:
@@ -206,31 +242,22 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
 
     One query per API request (bench: the API's throughput): the token, its
     user, its tenant and that membership, joined on (user, tenant), which is
-    unique. The membership comes back as `token.membership` (its user and
-    tenant the token's), so the request's organization needs no query of its
-    own (`tenants.api_base.resolve_org`)."""
-    rows = (
-        ApiToken.unscoped.select_related("user", "tenant")
-        .filter(
-            token_hash=api_token_hash(raw),
-            revoked_at__isnull=True,
-            user__is_active=True,
-            user__memberships__tenant=F("tenant"),
-        )
-        .annotate(
-            **{f"member_{name}": F(f"user__memberships__{name}") for name in _TOKEN_MEMBER_FIELDS}
-        )
-        .order_by()[:1]
-    )
-    token = next(iter(rows), None)
-    if token is None:
+    unique. The user and tenant come back as `token.user` and `token.tenant`,
+    the membership as `token.membership` (its user and tenant the token's), so
+    the request's organization needs no query of its own
+    (`tenants.api_base.resolve_org`)."""
+    db = ApiToken.unscoped.db
+    rows = _TOKEN_QUERY.rows(using=db, token_hash=api_token_hash(raw))
+    if not rows:
         return None
-    membership = Membership.from_db(
-        token._state.db,
-        list(_TOKEN_MEMBER_FIELDS),
-        [getattr(token, f"member_{name}") for name in _TOKEN_MEMBER_FIELDS],
-    )
-    membership.user, membership.tenant = token.user, token.tenant
+    row, start, loaded = rows[0], 0, []
+    for _prefix, model in _TOKEN_READS:
+        columns = _columns(model)
+        loaded.append(model.from_db(db, columns, row[start : start + len(columns)]))
+        start += len(columns)
+    token, user, tenant, membership = loaded
+    token.user, token.tenant = user, tenant
+    membership.user, membership.tenant = user, tenant
     token.membership = membership
     return token
 

@@ -1,16 +1,22 @@
 """The page-weight figures of `make bench` (bench/pages.py), pinned: the partner's
 main pages cost the same queries whatever the size of the book, and these
-counts. A page whose count changes fails here before the bench sees it."""
+counts. A page whose count changes fails here before the bench sees it. And the
+customer list API as the throughput figure loads it (bench/throughput.py): its
+queries and Redis round trips."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from fakeredis import FakeRedisConnection, FakeServer
+from redis.connection import AbstractConnection
+from rest_framework.test import APIClient
 
 from portal.demo import seed_demo, seed_scale_customers, seed_scale_subscriptions
 from subscriptions import smart_lists
 from tenants.models import Tenant, User
 from tenants.selectors import org_context_for
+from tenants.services import api_token_create
 
 OWNER = "partner.owner@demo.test"
 SLUG = "alpine-it"
@@ -106,3 +112,60 @@ def test_the_sent_offers_filter_lists_the_customers_offered_not_the_whole_book(d
     assert "Scale Customer 00001" not in page  # in the book, never sent an offer
     offered = Tenant.objects.filter(offers_received__partner__slug=SLUG).first()
     assert offered is not None and f'value="{offered.pk}"' in page
+
+
+# The customer list API with a token, as bench/throughput.py loads it (issue 27
+# point 3, docs/performance.md): a warm request is the token with its user, tenant
+# and membership (one statement), the branch's generation (the count's cache) and
+# the page; two Redis round trips, the throttle's window and the count with its
+# generation (one MGET). The same at any size of the book.
+API_QUERIES = 3
+API_REDIS_ROUND_TRIPS = 2
+
+
+class _RedisCommands:
+    """Counts the commands sent to Redis (a pipeline or a script: one each)."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        send = AbstractConnection.send_packed_command
+
+        def counted(connection, command, check_health=True):
+            self.count += 1
+            return send(connection, command, check_health)
+
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+
+
+def _api_costs(client, commands) -> tuple[int, int, int]:
+    url = f"{reverse('api:customer-list')}?page_size=50"
+    assert client.get(url).status_code == 200  # warm: the count's cache, the token's last use
+    commands.count = 0
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured), commands.count, response.json()["count"]
+
+
+def test_the_customer_list_api_costs_the_same_queries_and_redis_round_trips_at_any_size(
+    demo, settings, monkeypatch
+):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "core.cache.RedisCache",
+            "LOCATION": "redis://fake:6379/0",
+            "OPTIONS": {"connection_class": FakeRedisConnection, "server": FakeServer()},
+        }
+    }
+    commands = _RedisCommands(monkeypatch)
+    partner = Tenant.objects.get(slug=SLUG)
+    org = org_context_for(user=demo["owner"], tenant_id=partner.pk)
+    _, raw = api_token_create(org=org, name="bench")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    queries, round_trips, small_count = _api_costs(client, commands)
+    _grow(25)
+    assert _api_costs(client, commands)[:2] == (queries, round_trips)
+    assert _api_costs(client, commands)[2] > small_count
+    assert (queries, round_trips) == (API_QUERIES, API_REDIS_ROUND_TRIPS)

@@ -1,18 +1,21 @@
 """core.db.analyze: statistics after bulk work (issue 28, docs/operations.md).
 On PostgreSQL each table is analyzed once (pg_stat_user_tables.last_analyze);
 on SQLite it is a no-op that sends no statement. core.db.bulk_insert: COPY on
-PostgreSQL, batched inserts elsewhere, the same rows either way (issue 27)."""
+PostgreSQL, batched inserts elsewhere, the same rows either way (issue 27).
+core.db.CompiledQuery: a fixed query compiled once, run with new values (issue
+27 point 3)."""
 
 import datetime
 import uuid
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.tests.factories import ProductFactory
-from core.db import analyze, bulk_insert
+from core.db import CompiledQuery, analyze, bulk_insert
 from partners.models import Partnership
 from subscriptions.models import Subscription
 from tenants.models import Contact, Tenant
@@ -138,3 +141,46 @@ def test_bulk_insert_wants_each_rows_own_id_and_known_columns():
     with pytest.raises(ValueError, match="no column"):
         bulk_insert(Tenant, ("id", "nickname"), [(uuid.uuid4(), "x")], template=Tenant())
     assert not Tenant.objects.filter(name="No id").exists()
+
+
+# --- CompiledQuery -----------------------------------------------------------------------------
+
+
+def _by_slug(*, slug: str):
+    return Tenant.objects.filter(slug=slug).order_by().values_list("id", "slug", "created_at")
+
+
+def test_a_compiled_query_returns_what_its_queryset_returns_for_each_value(
+    django_assert_num_queries,
+):
+    first, second = CustomerFactory(), CustomerFactory()
+    built = []
+
+    def build(*, slug: str):
+        built.append(slug)
+        return _by_slug(slug=slug)
+
+    query = CompiledQuery(build, "slug")
+
+    for customer in (first, second, first):
+        with django_assert_num_queries(1):
+            rows = query.rows(slug=customer.slug)
+        assert rows == list(_by_slug(slug=customer.slug)) and len(rows) == 1
+        assert isinstance(rows[0][0], uuid.UUID)  # the UUID field's converter (SQLite)
+    assert query.rows(slug="no-such-slug") == []
+    assert len(built) == 2  # built twice (the check that it is fixed), on first use only
+
+
+def test_a_query_that_is_not_fixed_or_does_not_carry_its_value_is_refused():
+    moving = CompiledQuery(
+        lambda *, slug: _by_slug(slug=slug).filter(created_at__lte=timezone.now()), "slug"
+    )
+    with pytest.raises(ImproperlyConfigured, match="different query"):
+        moving.rows(slug="x")
+    transformed = CompiledQuery(
+        lambda *, slug: Tenant.objects.filter(slug__icontains=slug).values_list("id"), "slug"
+    )
+    with pytest.raises(ImproperlyConfigured, match="not one parameter"):
+        transformed.rows(slug="x")
+    with pytest.raises(TypeError):
+        CompiledQuery(_by_slug, "slug").rows(name="x")

@@ -12,10 +12,13 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.serializers import ModelSerializer
 
 from catalog.tests.factories import ProductFactory
 from customers import services
 from customers.models import AlertProfile, Contract, ServiceProfile, SlaPolicy
+from customers.selectors import customer_list, customer_rows
+from customers.serializers import CustomerRowSerializer
 from partners import selectors as partner_selectors
 from partners import services as partner_services
 from partners.models import Partnership, PartnershipEvent
@@ -249,6 +252,30 @@ def test_the_list_pages_in_a_stable_order(world, api):
     assert len(ids) == len(set(ids)) == 7
     by_name = client.get(f"{CUSTOMERS}?page_size=4").json()["results"]
     assert [r["name"] for r in by_name] == ["Same Name 0"] * 4
+
+
+@pytest.mark.parametrize("zone", ["Europe/Zurich", "UTC", "America/New_York"])
+def test_a_row_is_what_the_serializers_fields_write(world, book, settings, zone):
+    """CustomerRowSerializer writes its rows out by hand (bench: the customer list
+    API): the same keys, order and values as its declared fields, a value row
+    (the API's) or an annotated customer alike, `updated_at` in the current time
+    zone as DRF's DateTimeField writes it (UTC as Z)."""
+    settings.TIME_ZONE = zone
+    onboard(world, "With Contact", primary_contact={"first_name": "A", "last_name": "B"})
+    actor = org(world.partner_owner, world.partner)
+    customers = list(customer_list(org=actor).order_by("name", "pk"))
+    rows = list(customer_rows(customer_list(org=actor).order_by("name", "pk")))
+    fields = CustomerRowSerializer()
+    by_fields = [ModelSerializer.to_representation(fields, customer) for customer in customers]
+
+    assert len(by_fields) > 2 and any(row["primary_contact"] for row in by_fields)
+    assert CustomerRowSerializer(rows, many=True).data == by_fields
+    assert [CustomerRowSerializer(row).data for row in rows] == by_fields
+    assert CustomerRowSerializer(customers, many=True).data == by_fields
+    assert all(
+        list(row) == list(by_fields[0]) for row in CustomerRowSerializer(rows, many=True).data
+    )
+    assert by_fields[0]["updated_at"].endswith("Z") == (zone == "UTC")
 
 
 def test_the_list_is_what_the_caller_may_see(world, api, book):

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from core.exceptions import Conflict
 from tenants import emails, selectors, services, tasks
-from tenants.models import ApiToken, Membership, OutboundEmail, Role, Tenant
+from tenants.models import ApiToken, Membership, OutboundEmail, Role, Tenant, User
 
 pytestmark = pytest.mark.django_db
 
@@ -134,6 +134,33 @@ def test_api_tokens_are_stored_hashed_and_revocable(world):
 
     services.api_token_revoke(org=org(world.partner_owner, world.partner), token=token)
     assert selectors.api_token_authenticate(raw=raw) is None
+
+
+def test_a_token_comes_with_its_user_tenant_and_membership_as_the_orm_reads_them(
+    world, django_assert_num_queries
+):
+    """One query (core.db.CompiledQuery): every column of the four rows, with the
+    fields' own values (the tenant's email domains, times), none left to load."""
+    world.partner.email_domains = ["alpine.test", "alpine.example"]
+    world.partner.save()
+    token, raw = services.api_token_create(org=org(world.partner_admin, world.partner), name="a")
+
+    with django_assert_num_queries(1):
+        found = selectors.api_token_authenticate(raw=raw)
+        loaded = (found, found.user, found.tenant, found.membership)
+        assert found.membership.user is found.user and found.membership.tenant is found.tenant
+
+    expected = (
+        ApiToken.unscoped.get(pk=token.pk),
+        User.objects.get(pk=world.partner_admin.pk),
+        Tenant.objects.get(pk=world.partner.pk),
+        Membership.unscoped.get(user=world.partner_admin, tenant=world.partner),
+    )
+    for instance, reference in zip(loaded, expected, strict=True):
+        assert instance.pk == reference.pk and not instance._state.adding
+        for field in type(instance)._meta.concrete_fields:
+            assert getattr(instance, field.attname) == getattr(reference, field.attname), field
+    assert found.tenant.email_domains == ["alpine.test", "alpine.example"]
 
 
 def test_collaborators_and_users_cannot_make_tokens(world):
