@@ -38,7 +38,7 @@ from django.utils.translation import gettext_lazy
 from standardwebhooks.webhooks import Webhook
 
 from core.events import EVENT_TYPES, event_subscribe
-from core.jobs import enqueue_on_commit
+from core.jobs import enqueue_gathered_on_commit, enqueue_on_commit
 from tenants.emails import notify
 from tenants.models import Membership, Role, Tenant
 from tenants.selectors import OrgContext
@@ -62,7 +62,8 @@ _random = random.SystemRandom()
 
 def outbox_write(name: str, payloads: list[dict[str, str | None]]) -> None:
     """One outbox row per event, in the emitting service's transaction (one
-    insert); their fan-out is enqueued for after the commit."""
+    insert); their fan-out is enqueued for after the commit, one message for all
+    the events of the transaction (an order emits three)."""
     events = WebhookEvent.objects.bulk_create(
         [
             WebhookEvent(type=name, object_id=str(payload["id"]), payload=payload)
@@ -70,7 +71,7 @@ def outbox_write(name: str, payloads: list[dict[str, str | None]]) -> None:
         ],
         batch_size=1000,
     )
-    enqueue_on_commit("webhooks.tasks.fan_out", [str(event.pk) for event in events])
+    enqueue_gathered_on_commit("webhooks.tasks.fan_out", [str(event.pk) for event in events])
 
 
 def outbox_subscribe() -> None:
