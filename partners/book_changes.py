@@ -24,9 +24,11 @@ def book_changed(
     customer_ids, tenant_ids, paths = set(customer_ids), set(tenant_ids), list(paths)
     if customer_ids or tenant_ids:
         partners = Partnership.unscoped.filter(customer__in=customer_ids).values("partner")
-        paths += Tenant.objects.filter(
-            Q(pk__in=customer_ids | tenant_ids) | Q(pk__in=partners)
-        ).values_list("path", flat=True)
+        paths += (
+            Tenant.objects.filter(Q(pk__in=customer_ids | tenant_ids) | Q(pk__in=partners))
+            .order_by()
+            .values_list("path", flat=True)
+        )
     branch_changed(paths=paths)
 
 

@@ -5,7 +5,7 @@ invoice to the payer and the partner's cashback, in the same transaction."""
 import copy
 import datetime
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -371,10 +371,22 @@ def quote_for(*, org: OrgContext, customer: Tenant, lines: Sequence[LineRequest]
 
 
 def _elsewhere(customer: Tenant, lines: Sequence[LineRequest]) -> dict[object, int]:
-    """The customer's live units of each line's product outside the order's lines."""
+    """The customer's live units of each line's product outside the order's lines,
+    for the products whose tier they can move (a line priced by the rules
+    whose quantity alone does not reach its product's highest tier); no query
+    when there is none (a product without tiers, say). The lines come from
+    `with_catalog` (the tiers read in this transaction)."""
+    product_ids = {
+        line.product.pk
+        for line in lines
+        if line.special_price is None
+        and any(tier.min_quantity > line.quantity for tier in line.product.tiers.all())
+    }
+    if not product_ids:
+        return {}
     return live_quantities(
         customer=customer,
-        product_ids={line.product.pk for line in lines},
+        product_ids=product_ids,
         day=timezone.localdate(),
         exclude=[line.subscription.pk for line in lines if line.subscription is not None],
     )
@@ -457,17 +469,20 @@ def order_record(
     period_starts_on: datetime.date,
     subscriptions: Sequence[Subscription],
     period_ends_on: datetime.date | None = None,
+    unrecorded: Collection[object] = (),
 ) -> Order:
     """Write the order of `quote` with its lines (one per subscription), the
     subscription ledger's change of each line, its invoice to the payer and the
     partner's cashback; queue the emails. Runs inside the caller's transaction,
     after the caller's checks. A credit order (kind `credit`) writes a credit
     note instead of the invoice and takes its clawback back from the credits its
-    lines name."""
+    lines name. `unrecorded`: the subscriptions the caller inserted without a
+    ledger change yet (subscriptions.services.ledger_record_many)."""
     (order,) = orders_record(
         requests=[OrderRequest(quote, period_starts_on, subscriptions, period_ends_on)],
         kind=kind,
         placed_by=placed_by,
+        unrecorded=unrecorded,
     )
     return order
 
@@ -478,6 +493,7 @@ def orders_record(
     kind: str,
     placed_by: User | None,
     clawback_notice: bool = True,
+    unrecorded: Collection[object] = (),
 ) -> list[Order]:
     """`order_record` for many orders at once (a batch of renewals, a credit
     split between payers): one bulk insert per table, and the invoice numbers
@@ -530,7 +546,7 @@ def orders_record(
         if request.ledger
     ]
     _renewals_repriced(ledger_rows)
-    ledger_record_many(rows=ledger_rows)
+    ledger_record_many(rows=ledger_rows, unrecorded=unrecorded)
     CashbackEntry.unscoped.bulk_create(
         [credit for order in orders if (credit := _cashback_credit(order)) is not None]
         + [
@@ -696,6 +712,7 @@ def order_place_for(
         placed_by=org.user,
         period_starts_on=today,
         subscriptions=subscriptions,
+        unrecorded=[s.pk for s in opened],
     )
 
 
