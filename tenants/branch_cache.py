@@ -103,18 +103,19 @@ def _bump_stored(branches: set[str]) -> None:
     )
 
 
-def branch_changed(*, paths: Iterable[str]) -> None:
-    """Retire the cached figures of the branches of these tenant paths."""
+def branch_changed(*, paths: Iterable[str]) -> Callable[[], None] | None:
+    """Retire the cached figures of the branches of these tenant paths. Returns
+    the hook that retires them again after the commit (None: none was needed)."""
     branches = {branch_of(path) for path in paths if path}
     if not branches:
-        return
+        return None
     missed = _bump(branches)
     if missed:
         # Committed with the change or not at all: nothing left to do after it.
         _bump_stored(missed)
     reached = branches - missed
     if not reached or not transaction.get_connection().in_atomic_block:
-        return  # outside a transaction the change is committed: the bump came after it
+        return None  # outside a transaction the change is committed: the bump came after it
 
     def retire_after_commit() -> None:
         missed = _bump(reached)
@@ -124,6 +125,7 @@ def branch_changed(*, paths: Iterable[str]) -> None:
     # robust: an error here is logged, never turns the committed write into
     # a 500, and never skips the hooks after this one (the emails, say)
     transaction.on_commit(retire_after_commit, robust=True)
+    return retire_after_commit
 
 
 def _generation(branch: str) -> int:

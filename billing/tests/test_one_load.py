@@ -57,12 +57,14 @@ def _order(customer, product="web-hosting", quantity=3) -> dict:
 # Issue 23: each domain event the write emits is one INSERT into the webhook
 # outbox, in its transaction (order.placed, invoice.issued or credit_note.issued,
 # subscription.changed): +3 for an order, +2 for a new last day or an end at
-# the period's end (the ledger's change, and the new last day itself).
+# the period's end (the ledger's change, and the new last day itself). Issue 28
+# again: an order's new subscriptions' latest change is not read (they have
+# none yet): -1 for an order and for a new subscription (an order too).
 API = {
     "quote": ("post", "/api/v1/quotes/", "order", 200, 9),
-    "order": ("post", "/api/v1/orders/", "order", 201, 27),
+    "order": ("post", "/api/v1/orders/", "order", 201, 26),
     "subscription preview": ("post", "/api/v1/subscriptions/", "subscribe dry", 200, 10),
-    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 31),
+    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 30),
     "last day": ("patch", "/api/v1/subscriptions/{s}/", {"ends_on": "2099-01-01"}, 200, 13),
     "raise preview": (
         "patch",
