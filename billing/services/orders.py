@@ -24,7 +24,7 @@ from billing.proration import Period, last_day_billed, period_end, waterfall_spa
 from billing.selectors import live_quantities, order_customer_get
 from billing.services.invoices import invoice_issue, invoices_issue
 from catalog.models import Product
-from core.events import events_emit
+from core.events import events_emit, events_gathered
 from core.exceptions import Conflict, Errors
 from partners.models import Access, Partnership, Side
 from partners.selectors import managing_partnership
@@ -500,79 +500,86 @@ def orders_record(
     drawn last, as one block. Credit orders tell each partner whose cashback
     they take back once for all of them; `clawback_notice` False leaves that to
     a caller placing more of them in one act (notifications.clawbacks_taken)."""
-    placed_at = timezone.now()  # one moment: a credit split between payers is one act
-    orders = Order.unscoped.bulk_create(
-        [_order_row(request.quote, kind, placed_by, placed_at) for request in requests]
-    )
-    pairs = [
-        (order, request, line, subscription)
-        for order, request in zip(orders, requests, strict=True)
-        for line, subscription in zip(request.quote.lines, request.subscriptions, strict=True)
-    ]
-    OrderLine.unscoped.bulk_create(
-        [
-            OrderLine(
-                order=order,
-                product=line.product,
-                subscription=subscription,
-                quantity=line.price.quantity,
-                unit_price=line.price.unit_price,
-                tier_rate=line.price.tier_rate,
-                list_amount=line.price.list_amount,
-                after_partner_discount=line.price.after_partner_discount,
-                preferential_amount=line.price.preferential_amount,
-                public_amount=line.price.public_amount,
-                charged_amount=line.charged,
-                cashback_amount=line.cashback,
-                discount_amount=line.discount,
-                credited_amount=line.credit,
-                clawback_amount=line.clawback,
-                period_starts_on=request.period_starts_on,
-                period_ends_on=line.until
-                or request.period_ends_on
-                or period_end(
-                    request.period_starts_on,
-                    line.product.billing_period,
-                    anchor=subscription.starts_on,
-                ),
+    with events_gathered():  # the outbox: one insert for the orders' events
+        placed_at = timezone.now()  # one moment: a credit split between payers is one act
+        orders = Order.unscoped.bulk_create(
+            [_order_row(request.quote, kind, placed_by, placed_at) for request in requests]
+        )
+        pairs = [
+            (order, request, line, subscription)
+            for order, request in zip(orders, requests, strict=True)
+            for line, subscription in zip(request.quote.lines, request.subscriptions, strict=True)
+        ]
+        OrderLine.unscoped.bulk_create(
+            [
+                OrderLine(
+                    order=order,
+                    product=line.product,
+                    subscription=subscription,
+                    quantity=line.price.quantity,
+                    unit_price=line.price.unit_price,
+                    tier_rate=line.price.tier_rate,
+                    list_amount=line.price.list_amount,
+                    after_partner_discount=line.price.after_partner_discount,
+                    preferential_amount=line.price.preferential_amount,
+                    public_amount=line.price.public_amount,
+                    charged_amount=line.charged,
+                    cashback_amount=line.cashback,
+                    discount_amount=line.discount,
+                    credited_amount=line.credit,
+                    clawback_amount=line.clawback,
+                    period_starts_on=request.period_starts_on,
+                    period_ends_on=line.until
+                    or request.period_ends_on
+                    or period_end(
+                        request.period_starts_on,
+                        line.product.billing_period,
+                        anchor=subscription.starts_on,
+                    ),
+                )
+                for order, request, line, subscription in pairs
+            ],
+            batch_size=1000,
+        )
+        ledger_rows = [
+            (
+                subscription,
+                _ledger_entry(kind, line, subscription),
+                request.period_starts_on,
+                order.pk,
             )
             for order, request, line, subscription in pairs
-        ],
-        batch_size=1000,
-    )
-    ledger_rows = [
-        (subscription, _ledger_entry(kind, line, subscription), request.period_starts_on, order.pk)
-        for order, request, line, subscription in pairs
-        if request.ledger
-    ]
-    _renewals_repriced(ledger_rows)
-    ledger_record_many(rows=ledger_rows, unrecorded=unrecorded)
-    CashbackEntry.unscoped.bulk_create(
-        [credit for order in orders if (credit := _cashback_credit(order)) is not None]
-        + [
-            _cashback_reversal(order, entry, amount)
-            for order, _request, line, _subscription in pairs
-            for entry, amount in line.clawback_from
-        ],
-        batch_size=1000,
-    )
-    # The invoice numbers last: their sequence stays locked from here to the
-    # commit, so only the invoice rows and their emails (which print the
-    # numbers) are written under it, never the orders' pricing and rows above.
-    # A credit order's document is a credit note (its own sequence), when it
-    # credits anything.
-    billed = [order for order in orders if order.kind != Order.Kind.CREDIT]
-    credited = [o for o in orders if o.kind == Order.Kind.CREDIT and o.credited_amount > 0]
-    invoices = invoices_issue(orders=billed)
-    credit_notes = invoices_issue(orders=credited, kind=Invoice.Kind.CREDIT_NOTE)
-    notifications.orders_placed(
-        placed=list(zip(billed, invoices, strict=True))
-        + list(zip(credited, credit_notes, strict=True)),
-        clawback_notice=clawback_notice,
-    )
-    events_emit(
-        "order.placed", [{"id": o.pk, "kind": o.kind, "customer": o.customer_id} for o in orders]
-    )
+            if request.ledger
+        ]
+        _renewals_repriced(ledger_rows)
+        ledger_record_many(rows=ledger_rows, unrecorded=unrecorded)
+        CashbackEntry.unscoped.bulk_create(
+            [credit for order in orders if (credit := _cashback_credit(order)) is not None]
+            + [
+                _cashback_reversal(order, entry, amount)
+                for order, _request, line, _subscription in pairs
+                for entry, amount in line.clawback_from
+            ],
+            batch_size=1000,
+        )
+        # The invoice numbers last: their sequence stays locked from here to the
+        # commit, so only the invoice rows and their emails (which print the
+        # numbers) are written under it, never the orders' pricing and rows above.
+        # A credit order's document is a credit note (its own sequence), when it
+        # credits anything.
+        billed = [order for order in orders if order.kind != Order.Kind.CREDIT]
+        credited = [o for o in orders if o.kind == Order.Kind.CREDIT and o.credited_amount > 0]
+        invoices = invoices_issue(orders=billed)
+        credit_notes = invoices_issue(orders=credited, kind=Invoice.Kind.CREDIT_NOTE)
+        notifications.orders_placed(
+            placed=list(zip(billed, invoices, strict=True))
+            + list(zip(credited, credit_notes, strict=True)),
+            clawback_notice=clawback_notice,
+        )
+        events_emit(
+            "order.placed",
+            [{"id": o.pk, "kind": o.kind, "customer": o.customer_id} for o in orders],
+        )
     return orders
 
 
