@@ -173,18 +173,22 @@ def events_emit(name: str, payloads: Iterable[Payload]) -> None:
 @contextmanager
 def events_gathered() -> Iterator[None]:
     """The in-transaction subscribers hear the events emitted inside the block
-    at its end (module docstring), also when it raises (as they would have
-    heard them at each call). Nested blocks are the outermost one's."""
+    at its end (module docstring). A block that raises makes them hear nothing:
+    its writes roll back (with its transaction or the caller's savepoint), and
+    a write after a database error would only replace that error with another.
+    Nested blocks are the outermost one's."""
     if getattr(_gathering, "events", None) is not None:
         yield
         return
     _gathering.events = []
     try:
         yield
-    finally:
-        events, _gathering.events = _gathering.events, None
-        if events:
-            _hear_in_transaction(events)
+    except BaseException:
+        _gathering.events = None
+        raise
+    events, _gathering.events = _gathering.events, None
+    if events:
+        _hear_in_transaction(events)
 
 
 def event_emit(name: str, payload: Payload) -> None:

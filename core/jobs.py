@@ -51,24 +51,26 @@ def on_commit_gathered(key: str, items: Iterable, run: Callable[[list], None]) -
         run(items)
         return
     savepoints = set(connection.savepoint_ids)
-    pending = connection.__dict__.setdefault("_gathered_on_commit", {})
-    hook = pending.get(key)
-    if hook is not None:
-        for index, entry in enumerate(connection.run_on_commit):
-            if entry[1] is hook and entry[0] == savepoints:
-                hook.items += items  # type: ignore[attr-defined]
-                connection.run_on_commit.append(connection.run_on_commit.pop(index))
-                return
+    pending: dict[str, list] = connection.__dict__.setdefault("_gathered_on_commit", {})
+    hooks = pending.setdefault(key, [])
+    for index, entry in enumerate(connection.run_on_commit):
+        if entry[0] == savepoints and any(entry[1] is hook for hook in hooks):
+            entry[1].items += items  # type: ignore[attr-defined]
+            connection.run_on_commit.append(connection.run_on_commit.pop(index))
+            return
 
     def gathered() -> None:
-        if pending.get(key) is gathered:
-            del pending[key]
+        if gathered in hooks:
+            hooks.remove(gathered)
         run(gathered.items)  # type: ignore[attr-defined]
 
     gathered.items = items  # type: ignore[attr-defined]
     # Django logs a robust hook's error under its __qualname__.
     gathered.__qualname__ = f"on_commit_gathered({key!r})"
-    pending[key] = gathered
+    # The hooks of this key registered in the transaction (those of a rolled-back
+    # savepoint or transaction are no longer in run_on_commit: never matched).
+    hooks[:] = [hook for hook in hooks if any(e[1] is hook for e in connection.run_on_commit)]
+    hooks.append(gathered)
     transaction.on_commit(gathered, robust=True)
 
 
