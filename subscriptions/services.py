@@ -366,7 +366,8 @@ def _in_writing_order(
     clock has not moved on, e.g. two changes in one transaction), never a tie
     that the random ids would decide. One read for the whole batch, none when
     every subscription is `unrecorded` (no change yet: nothing to come after)."""
-    ids = {change.subscription_id for change in changes} - set(unrecorded)
+    skipped = set(unrecorded)
+    ids = {c.subscription_id for c in changes if c.subscription_id not in skipped}
     latest = (
         dict(
             SubscriptionChange.unscoped.filter(subscription_id__in=ids)
