@@ -67,17 +67,24 @@ def profile(*, orders: int, cpu: int, top: int, sort: str, process_time: bool) -
     if cpu:
         from month_end import _cpu_seconds
 
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            backend = cursor.fetchone()[0]
-        app_before, db_before = time.process_time(), _cpu_seconds(backend)
+        backend = None
+        if connection.vendor == "postgresql":  # a local server's backend: /proc
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backend = cursor.fetchone()[0]
+        app_before = time.process_time()
+        db_before = _cpu_seconds(backend) if backend else None
         started = time.perf_counter()
         for n in range(cpu):
             place(n + 2)
         seconds = time.perf_counter() - started
         app_ms = (time.process_time() - app_before) / cpu * 1000
-        db_after = _cpu_seconds(backend)
-        db_ms = (db_after - db_before) / cpu * 1000 if db_before is not None and db_after else None
+        db_after = _cpu_seconds(backend) if backend else None
+        db_ms = (
+            (db_after - db_before) / cpu * 1000
+            if db_before is not None and db_after is not None
+            else None
+        )
         print(
             f"{cpu} orders unprofiled in {seconds:.2f}s: CPU per order "
             + (
