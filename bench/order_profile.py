@@ -25,13 +25,21 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=50, help="Scale customers.")
     parser.add_argument("--orders", type=int, default=100, help="Orders profiled.")
+    parser.add_argument(
+        "--cpu", type=int, default=300, help="Orders timed unprofiled for the CPU per order."
+    )
     parser.add_argument("--top", type=int, default=40, help="Lines of the profile printed.")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key.")
+    parser.add_argument(
+        "--process-time",
+        action="store_true",
+        help="Profile this process's CPU time (time.process_time), not the wall clock.",
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
     return parser.parse_args()
 
 
-def profile(*, orders: int, top: int, sort: str) -> list:
+def profile(*, orders: int, cpu: int, top: int, sort: str, process_time: bool) -> list:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -56,7 +64,37 @@ def profile(*, orders: int, top: int, sort: str) -> list:
     print(f"one order: {len(queries)} statements")
     for query in queries:
         print(f"  {query['sql'][:160]}")
-    profiler = cProfile.Profile()
+    if cpu:
+        from month_end import _cpu_seconds
+
+        backend = None
+        if connection.vendor == "postgresql":  # a local server's backend: /proc
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backend = cursor.fetchone()[0]
+        app_before = time.process_time()
+        db_before = _cpu_seconds(backend) if backend else None
+        started = time.perf_counter()
+        for n in range(cpu):
+            place(n + 2)
+        seconds = time.perf_counter() - started
+        app_ms = (time.process_time() - app_before) / cpu * 1000
+        db_after = _cpu_seconds(backend) if backend else None
+        db_ms = (
+            (db_after - db_before) / cpu * 1000
+            if db_before is not None and db_after is not None
+            else None
+        )
+        print(
+            f"{cpu} orders unprofiled in {seconds:.2f}s: CPU per order "
+            + (
+                f"{app_ms + db_ms:.1f} ms (this process {app_ms:.1f} ms + its PostgreSQL "
+                f"backend {db_ms:.1f} ms; Redis not counted)"
+                if db_ms is not None
+                else f"{app_ms:.1f} ms in this process (the database's not readable here)"
+            )
+        )
+    profiler = cProfile.Profile(time.process_time) if process_time else cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
     for n in range(orders):
@@ -81,7 +119,13 @@ def main() -> int:
 
         print(f"seeded {args.customers} customers in {seed(args.customers):.1f}s")
         try:
-            return profile(orders=args.orders, top=args.top, sort=args.sort)
+            return profile(
+                orders=args.orders,
+                cpu=args.cpu,
+                top=args.top,
+                sort=args.sort,
+                process_time=args.process_time,
+            )
         finally:
             clear_broker(os.environ["REDIS_URL"])
 

@@ -4,7 +4,8 @@ per connection pool.
 Django's `RedisCacheClient.get_client` makes a new `redis.Redis` for every
 command, and each one builds redis-py's table of response callbacks (169
 entries): about 0.1 ms of CPU per cache call, more than the round trip to a
-local Redis (bench/api_profile.py, docs/performance.md, issue 27 point 3). A
+local Redis (bench/api_profile.py, docs/performance.md, issue 27 point 3; an
+order's branch-cache retirements paid the same, "Month-end writes"). A
 redis-py client is safe to share between threads (each command takes a
 connection from the pool and gives it back), so one per pool is enough.
 Everything else, including the errors raised when Redis cannot be reached, is

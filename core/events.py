@@ -23,10 +23,18 @@ Two moments to hear an event:
 
 A subscriber takes the name and the list of payloads of one emit call (a
 batch of renewals is one call of 500), so it can write them in one insert.
+
+Inside `events_gathered()` (an order writes its ledger change, its invoice and
+itself, three events), the in-transaction subscribers hear the block's events
+at its end, still in the transaction: a subscriber registered with `many=True`
+hears all of them in one call (the webhook outbox: one insert for the
+order's three rows), the others one call per emit as before.
 """
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -58,29 +66,44 @@ EVENT_TYPES = frozenset(
 )
 
 Payload = Mapping[str, object]
-Subscriber = Callable[[str, list[dict[str, str | None]]], None]
+Payloads = list[dict[str, str | None]]
+Subscriber = Callable[[str, Payloads], None]
+ManySubscriber = Callable[[list[tuple[str, Payloads]]], None]
 
 
 @dataclass(frozen=True)
 class _Subscription:
-    handler: Subscriber
+    handler: Callable
     names: frozenset[str] | None  # None: every event
     in_transaction: bool
+    many: bool = False  # handler([(name, payloads), ...])
+
+    def wants(self, name: str) -> bool:
+        return self.names is None or name in self.names
 
 
 _subscribers: list[_Subscription] = []
+_gathering = threading.local()  # .events: the emit calls of an events_gathered block
 
 
 def event_subscribe(
-    handler: Subscriber, *, names: Iterable[str] | None = None, in_transaction: bool = False
+    handler: Subscriber | ManySubscriber,
+    *,
+    names: Iterable[str] | None = None,
+    in_transaction: bool = False,
+    many: bool = False,
 ) -> Callable[[], None]:
     """Call `handler(name, payloads)` for the events named (all, without
-    `names`), after the commit or (`in_transaction`) at the emit call. Returns
-    the function that unsubscribes it (tests)."""
+    `names`), after the commit or (`in_transaction`) at the emit call. With
+    `many` (in the transaction only), `handler([(name, payloads), ...])`: the
+    events of an `events_gathered` block in one call, else one emit call's.
+    Returns the function that unsubscribes it (tests)."""
     wanted = None if names is None else frozenset(names)
     if wanted is not None and not wanted <= EVENT_TYPES:
         raise ValueError(f"Unknown event types: {sorted(wanted - EVENT_TYPES)}")
-    entry = _Subscription(handler, wanted, in_transaction)
+    if many and not in_transaction:
+        raise ValueError("A subscriber of many events at once hears them in the transaction.")
+    entry = _Subscription(handler, wanted, in_transaction, many)
     _subscribers.append(entry)
 
     def unsubscribe() -> None:
@@ -98,14 +121,28 @@ def _clean(name: str, payload: Payload) -> dict[str, str | None]:
     return {key: None if value is None else str(value) for key, value in payload.items()}
 
 
-def _hear(name: str, payloads: list[dict[str, str | None]], *, in_transaction: bool) -> None:
+def _hear_in_transaction(events: list[tuple[str, Payloads]]) -> None:
+    """The in-transaction subscribers hear `events` (emit calls), each
+    subscriber in turn; an error is the service's (it rolls back)."""
     for entry in list(_subscribers):
-        if entry.in_transaction != in_transaction:
+        if not entry.in_transaction:
             continue
-        if entry.names is not None and name not in entry.names:
+        wanted = [(name, [dict(p) for p in payloads]) for name, payloads in events]
+        wanted = [(name, payloads) for name, payloads in wanted if entry.wants(name)]
+        if entry.many:
+            if wanted:
+                entry.handler(wanted)
             continue
-        if in_transaction:
-            entry.handler(name, [dict(p) for p in payloads])
+        for name, payloads in wanted:
+            entry.handler(name, payloads)
+
+
+def _hear(name: str, payloads: list[dict[str, str | None]], *, in_transaction: bool) -> None:
+    if in_transaction:
+        _hear_in_transaction([(name, payloads)])
+        return
+    for entry in list(_subscribers):
+        if entry.in_transaction or not entry.wants(name):
             continue
         try:
             entry.handler(name, [dict(p) for p in payloads])
@@ -119,7 +156,11 @@ def events_emit(name: str, payloads: Iterable[Payload]) -> None:
     cleaned = [_clean(name, payload) for payload in payloads]
     if not cleaned:
         return
-    _hear(name, cleaned, in_transaction=True)
+    gathered = getattr(_gathering, "events", None)
+    if gathered is not None:
+        gathered.append((name, cleaned))
+    else:
+        _hear(name, cleaned, in_transaction=True)
 
     def after_commit() -> None:
         logger.info("event %s x%d: %s", name, len(cleaned), ", ".join(_ids(cleaned)))
@@ -128,6 +169,27 @@ def events_emit(name: str, payloads: Iterable[Payload]) -> None:
     # Django logs a robust hook's error under its __qualname__.
     after_commit.__qualname__ = f"events_emit({name!r})"
     transaction.on_commit(after_commit, robust=True)
+
+
+@contextmanager
+def events_gathered() -> Iterator[None]:
+    """The in-transaction subscribers hear the events emitted inside the block
+    at its end (module docstring). A block that raises makes them hear nothing:
+    its writes roll back (with its transaction or the caller's savepoint), and
+    a write after a database error would only replace that error with another.
+    Nested blocks are the outermost one's."""
+    if getattr(_gathering, "events", None) is not None:
+        yield
+        return
+    _gathering.events = []
+    try:
+        yield
+    except BaseException:
+        _gathering.events = None
+        raise
+    events, _gathering.events = _gathering.events, None
+    if events:
+        _hear_in_transaction(events)
 
 
 def event_emit(name: str, payload: Payload) -> None:

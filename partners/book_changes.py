@@ -7,6 +7,7 @@ call it without importing the app above."""
 
 from collections.abc import Callable, Iterable
 
+from django.db import transaction
 from django.db.models import Model, Q
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
@@ -24,10 +25,38 @@ def book_changed(
     customer_ids, tenant_ids, paths = set(customer_ids), set(tenant_ids), list(paths)
     if customer_ids or tenant_ids:
         partners = Partnership.unscoped.filter(customer__in=customer_ids).values("partner")
-        paths += Tenant.objects.filter(
-            Q(pk__in=customer_ids | tenant_ids) | Q(pk__in=partners)
-        ).values_list("path", flat=True)
-    branch_changed(paths=paths)
+        paths += (
+            Tenant.objects.filter(Q(pk__in=customer_ids | tenant_ids) | Q(pk__in=partners))
+            .order_by()
+            .values_list("path", flat=True)
+        )
+    hook = branch_changed(paths=paths)
+    if hook is not None:
+        hook.customers = frozenset(str(pk) for pk in customer_ids)  # type: ignore[attr-defined]
+
+
+def books_changed_on_commit(*, customer_ids: Iterable) -> None:
+    """`book_changed(customer_ids=...)` once the transaction commits (robust), for
+    the customers whose books this transaction has not already retired at the
+    same savepoint: an order's invoice retires nothing more than its new
+    subscription did, in the same transaction, a moment before. The branches
+    are looked up after the commit. Outside a transaction, at once."""
+    customer_ids = {str(pk) for pk in customer_ids}
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        book_changed(customer_ids=customer_ids)
+        return
+    savepoints = set(connection.savepoint_ids)
+    for entry in connection.run_on_commit:  # the retirements still pending here
+        if entry[0] == savepoints:
+            customer_ids -= getattr(entry[1], "customers", frozenset())
+    if not customer_ids:
+        return
+
+    def retire_books_after_commit() -> None:
+        book_changed(customer_ids=customer_ids)
+
+    transaction.on_commit(retire_books_after_commit, robust=True)
 
 
 def _partnership_changed(sender: type[Model], instance: Partnership, **kwargs: object) -> None:

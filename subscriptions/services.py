@@ -2,7 +2,7 @@
 
 import datetime
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -326,13 +326,17 @@ def ledger_record(
 def ledger_record_many(
     *,
     rows: Sequence[tuple[Subscription, LedgerEntry, datetime.date | None, uuid.UUID | None]],
+    unrecorded: Collection[object] = (),
 ) -> list[SubscriptionChange]:
     """`ledger_record` with a day and an order per row (a batch of renewals).
 
     A change of quantity or price of a live subscription also restates the
     state its ledger holds from a later day (a `reactivation` that took back an
     end the last day of service no longer has): a state is read off the last
-    change effective by a day, so that later change must carry the new one."""
+    change effective by a day, so that later change must carry the new one.
+    `unrecorded`: ids of subscriptions the caller inserted in this transaction
+    and recorded no change of yet (an order's new ones): their ledger is not
+    read (`_in_writing_order`)."""
     today = timezone.localdate()
     changes = [
         SubscriptionChange(
@@ -349,25 +353,33 @@ def ledger_record_many(
         for subscription, entry, effective_on, order_id in rows
     ]
     changes += _restated(changes)
-    _in_writing_order(changes)
+    _in_writing_order(changes, unrecorded=unrecorded)
     changes = SubscriptionChange.unscoped.bulk_create(changes, batch_size=2000)
     events_emit("subscription.changed", [_changed(change) for change in changes])
     return changes
 
 
-def _in_writing_order(changes: list[SubscriptionChange]) -> None:
+def _in_writing_order(
+    changes: list[SubscriptionChange], *, unrecorded: Collection[object] = ()
+) -> None:
     """A state is the last change effective by a day, ordered by `effective_on`
     then `created_at`: so each change's `created_at` is strictly after every
     earlier change of its subscription (a microsecond after the latest when the
     clock has not moved on, e.g. two changes in one transaction), never a tie
-    that the random ids would decide. One read for the whole batch."""
-    ids = {change.subscription_id for change in changes}
-    latest = dict(
-        SubscriptionChange.unscoped.filter(subscription_id__in=ids)
-        .order_by()
-        .values("subscription_id")
-        .annotate(latest=Max("created_at"))
-        .values_list("subscription_id", "latest")
+    that the random ids would decide. One read for the whole batch, none when
+    every subscription is `unrecorded` (no change yet: nothing to come after)."""
+    skipped = set(unrecorded)
+    ids = {c.subscription_id for c in changes if c.subscription_id not in skipped}
+    latest = (
+        dict(
+            SubscriptionChange.unscoped.filter(subscription_id__in=ids)
+            .order_by()
+            .values("subscription_id")
+            .annotate(latest=Max("created_at"))
+            .values_list("subscription_id", "latest")
+        )
+        if ids
+        else {}
     )
     now = timezone.now()
     for change in changes:

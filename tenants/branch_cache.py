@@ -36,7 +36,8 @@ import time
 import uuid
 from collections.abc import Callable, Hashable, Iterable
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.utils import timezone
 
@@ -60,8 +61,24 @@ def _generation_key(branch: str) -> str:
 
 def _bump(branches: Iterable[str]) -> set[str]:
     """Move the branches' generations on in the cache; the branches it could not
-    reach (all those after the first fault: a stalled Redis is not asked again)."""
+    reach (all those after the first fault: a stalled Redis is not asked again).
+    On Redis, all of them in one round trip (a pipeline: each generation set to
+    the clock's nanoseconds when missing, then incremented); a fault there
+    counts every branch as not reached."""
     branches = sorted(branches)
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        keys = [backend.make_and_validate_key(_generation_key(branch)) for branch in branches]
+        try:
+            with backend._cache.get_client(write=True).pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.set(key, time.time_ns(), nx=True)
+                    pipe.incr(key)
+                pipe.execute()
+        except REDIS_DOWN as exc:
+            redis_fault("retiring cached figures", exc)
+            return set(branches)
+        return set()
     for done, branch in enumerate(branches):
         key = _generation_key(branch)
         try:
@@ -89,25 +106,29 @@ def _bump_stored(branches: set[str]) -> None:
     )
 
 
-def branch_changed(*, paths: Iterable[str]) -> None:
-    """Retire the cached figures of the branches of these tenant paths."""
+def branch_changed(*, paths: Iterable[str]) -> Callable[[], None] | None:
+    """Retire the cached figures of the branches of these tenant paths. Returns
+    the hook that retires them again after the commit (None: none was needed)."""
     branches = {branch_of(path) for path in paths if path}
     if not branches:
-        return
+        return None
     missed = _bump(branches)
     if missed:
         # Committed with the change or not at all: nothing left to do after it.
         _bump_stored(missed)
-    if reached := branches - missed:
+    reached = branches - missed
+    if not reached or not transaction.get_connection().in_atomic_block:
+        return None  # outside a transaction the change is committed: the bump came after it
 
-        def retire_after_commit() -> None:
-            missed = _bump(reached)
-            if missed:
-                _bump_stored(missed)
+    def retire_after_commit() -> None:
+        missed = _bump(reached)
+        if missed:
+            _bump_stored(missed)
 
-        # robust: an error here is logged, never turns the committed write into
-        # a 500, and never skips the hooks after this one (the emails, say)
-        transaction.on_commit(retire_after_commit, robust=True)
+    # robust: an error here is logged, never turns the committed write into
+    # a 500, and never skips the hooks after this one (the emails, say)
+    transaction.on_commit(retire_after_commit, robust=True)
+    return retire_after_commit
 
 
 def _generation(branch: str) -> int:

@@ -20,7 +20,7 @@ def fake_redis_cache(settings) -> FakeServer:
     server = FakeServer()
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": "redis://fake:6379/0",
             "OPTIONS": {"connection_class": FakeRedisConnection, "server": server},
         }
@@ -32,7 +32,7 @@ def stalled_redis_cache(settings, hole: "BlackHole", timeout: float = 0.2) -> No
     """The default cache: a Redis cache on the black hole, with short timeouts."""
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{hole.port}/0",
             "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
         }

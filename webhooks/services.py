@@ -38,7 +38,7 @@ from django.utils.translation import gettext_lazy
 from standardwebhooks.webhooks import Webhook
 
 from core.events import EVENT_TYPES, event_subscribe
-from core.jobs import enqueue_on_commit
+from core.jobs import enqueue_gathered_on_commit, enqueue_on_commit
 from tenants.emails import notify
 from tenants.models import Membership, Role, Tenant
 from tenants.selectors import OrgContext
@@ -61,21 +61,29 @@ _random = random.SystemRandom()
 
 
 def outbox_write(name: str, payloads: list[dict[str, str | None]]) -> None:
+    """`outbox_write_many` of one emit call."""
+    outbox_write_many([(name, payloads)])
+
+
+def outbox_write_many(events: list[tuple[str, list[dict[str, str | None]]]]) -> None:
     """One outbox row per event, in the emitting service's transaction (one
-    insert); their fan-out is enqueued for after the commit."""
-    events = WebhookEvent.objects.bulk_create(
+    insert for all the events heard at once: an order's three,
+    core.events.events_gathered); their fan-out is enqueued for after the
+    commit, one message for all the events of the transaction."""
+    rows = WebhookEvent.objects.bulk_create(
         [
             WebhookEvent(type=name, object_id=str(payload["id"]), payload=payload)
+            for name, payloads in events
             for payload in payloads
         ],
         batch_size=1000,
     )
-    enqueue_on_commit("webhooks.tasks.fan_out", [str(event.pk) for event in events])
+    enqueue_gathered_on_commit("webhooks.tasks.fan_out", [str(event.pk) for event in rows])
 
 
 def outbox_subscribe() -> None:
     """Hear every domain event in its transaction (WebhooksConfig.ready)."""
-    event_subscribe(outbox_write, in_transaction=True)
+    event_subscribe(outbox_write_many, in_transaction=True, many=True)
 
 
 # --- who an endpoint reads as ------------------------------------------------------------

@@ -5,7 +5,7 @@ invoice to the payer and the partner's cashback, in the same transaction."""
 import copy
 import datetime
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -24,7 +24,7 @@ from billing.proration import Period, last_day_billed, period_end, waterfall_spa
 from billing.selectors import live_quantities, order_customer_get
 from billing.services.invoices import invoice_issue, invoices_issue
 from catalog.models import Product
-from core.events import events_emit
+from core.events import events_emit, events_gathered
 from core.exceptions import Conflict, Errors
 from partners.models import Access, Partnership, Side
 from partners.selectors import managing_partnership
@@ -371,10 +371,22 @@ def quote_for(*, org: OrgContext, customer: Tenant, lines: Sequence[LineRequest]
 
 
 def _elsewhere(customer: Tenant, lines: Sequence[LineRequest]) -> dict[object, int]:
-    """The customer's live units of each line's product outside the order's lines."""
+    """The customer's live units of each line's product outside the order's lines,
+    for the products whose tier they can move (a line priced by the rules
+    whose quantity alone does not reach its product's highest tier); no query
+    when there is none (a product without tiers, say). The lines come from
+    `with_catalog` (the tiers read in this transaction)."""
+    product_ids = {
+        line.product.pk
+        for line in lines
+        if line.special_price is None
+        and any(tier.min_quantity > line.quantity for tier in line.product.tiers.all())
+    }
+    if not product_ids:
+        return {}
     return live_quantities(
         customer=customer,
-        product_ids={line.product.pk for line in lines},
+        product_ids=product_ids,
         day=timezone.localdate(),
         exclude=[line.subscription.pk for line in lines if line.subscription is not None],
     )
@@ -457,17 +469,20 @@ def order_record(
     period_starts_on: datetime.date,
     subscriptions: Sequence[Subscription],
     period_ends_on: datetime.date | None = None,
+    unrecorded: Collection[object] = (),
 ) -> Order:
     """Write the order of `quote` with its lines (one per subscription), the
     subscription ledger's change of each line, its invoice to the payer and the
     partner's cashback; queue the emails. Runs inside the caller's transaction,
     after the caller's checks. A credit order (kind `credit`) writes a credit
     note instead of the invoice and takes its clawback back from the credits its
-    lines name."""
+    lines name. `unrecorded`: the subscriptions the caller inserted without a
+    ledger change yet (subscriptions.services.ledger_record_many)."""
     (order,) = orders_record(
         requests=[OrderRequest(quote, period_starts_on, subscriptions, period_ends_on)],
         kind=kind,
         placed_by=placed_by,
+        unrecorded=unrecorded,
     )
     return order
 
@@ -478,85 +493,93 @@ def orders_record(
     kind: str,
     placed_by: User | None,
     clawback_notice: bool = True,
+    unrecorded: Collection[object] = (),
 ) -> list[Order]:
     """`order_record` for many orders at once (a batch of renewals, a credit
     split between payers): one bulk insert per table, and the invoice numbers
     drawn last, as one block. Credit orders tell each partner whose cashback
     they take back once for all of them; `clawback_notice` False leaves that to
     a caller placing more of them in one act (notifications.clawbacks_taken)."""
-    placed_at = timezone.now()  # one moment: a credit split between payers is one act
-    orders = Order.unscoped.bulk_create(
-        [_order_row(request.quote, kind, placed_by, placed_at) for request in requests]
-    )
-    pairs = [
-        (order, request, line, subscription)
-        for order, request in zip(orders, requests, strict=True)
-        for line, subscription in zip(request.quote.lines, request.subscriptions, strict=True)
-    ]
-    OrderLine.unscoped.bulk_create(
-        [
-            OrderLine(
-                order=order,
-                product=line.product,
-                subscription=subscription,
-                quantity=line.price.quantity,
-                unit_price=line.price.unit_price,
-                tier_rate=line.price.tier_rate,
-                list_amount=line.price.list_amount,
-                after_partner_discount=line.price.after_partner_discount,
-                preferential_amount=line.price.preferential_amount,
-                public_amount=line.price.public_amount,
-                charged_amount=line.charged,
-                cashback_amount=line.cashback,
-                discount_amount=line.discount,
-                credited_amount=line.credit,
-                clawback_amount=line.clawback,
-                period_starts_on=request.period_starts_on,
-                period_ends_on=line.until
-                or request.period_ends_on
-                or period_end(
-                    request.period_starts_on,
-                    line.product.billing_period,
-                    anchor=subscription.starts_on,
-                ),
+    with events_gathered():  # the outbox: one insert for the orders' events
+        placed_at = timezone.now()  # one moment: a credit split between payers is one act
+        orders = Order.unscoped.bulk_create(
+            [_order_row(request.quote, kind, placed_by, placed_at) for request in requests]
+        )
+        pairs = [
+            (order, request, line, subscription)
+            for order, request in zip(orders, requests, strict=True)
+            for line, subscription in zip(request.quote.lines, request.subscriptions, strict=True)
+        ]
+        OrderLine.unscoped.bulk_create(
+            [
+                OrderLine(
+                    order=order,
+                    product=line.product,
+                    subscription=subscription,
+                    quantity=line.price.quantity,
+                    unit_price=line.price.unit_price,
+                    tier_rate=line.price.tier_rate,
+                    list_amount=line.price.list_amount,
+                    after_partner_discount=line.price.after_partner_discount,
+                    preferential_amount=line.price.preferential_amount,
+                    public_amount=line.price.public_amount,
+                    charged_amount=line.charged,
+                    cashback_amount=line.cashback,
+                    discount_amount=line.discount,
+                    credited_amount=line.credit,
+                    clawback_amount=line.clawback,
+                    period_starts_on=request.period_starts_on,
+                    period_ends_on=line.until
+                    or request.period_ends_on
+                    or period_end(
+                        request.period_starts_on,
+                        line.product.billing_period,
+                        anchor=subscription.starts_on,
+                    ),
+                )
+                for order, request, line, subscription in pairs
+            ],
+            batch_size=1000,
+        )
+        ledger_rows = [
+            (
+                subscription,
+                _ledger_entry(kind, line, subscription),
+                request.period_starts_on,
+                order.pk,
             )
             for order, request, line, subscription in pairs
-        ],
-        batch_size=1000,
-    )
-    ledger_rows = [
-        (subscription, _ledger_entry(kind, line, subscription), request.period_starts_on, order.pk)
-        for order, request, line, subscription in pairs
-        if request.ledger
-    ]
-    _renewals_repriced(ledger_rows)
-    ledger_record_many(rows=ledger_rows)
-    CashbackEntry.unscoped.bulk_create(
-        [credit for order in orders if (credit := _cashback_credit(order)) is not None]
-        + [
-            _cashback_reversal(order, entry, amount)
-            for order, _request, line, _subscription in pairs
-            for entry, amount in line.clawback_from
-        ],
-        batch_size=1000,
-    )
-    # The invoice numbers last: their sequence stays locked from here to the
-    # commit, so only the invoice rows and their emails (which print the
-    # numbers) are written under it, never the orders' pricing and rows above.
-    # A credit order's document is a credit note (its own sequence), when it
-    # credits anything.
-    billed = [order for order in orders if order.kind != Order.Kind.CREDIT]
-    credited = [o for o in orders if o.kind == Order.Kind.CREDIT and o.credited_amount > 0]
-    invoices = invoices_issue(orders=billed)
-    credit_notes = invoices_issue(orders=credited, kind=Invoice.Kind.CREDIT_NOTE)
-    notifications.orders_placed(
-        placed=list(zip(billed, invoices, strict=True))
-        + list(zip(credited, credit_notes, strict=True)),
-        clawback_notice=clawback_notice,
-    )
-    events_emit(
-        "order.placed", [{"id": o.pk, "kind": o.kind, "customer": o.customer_id} for o in orders]
-    )
+            if request.ledger
+        ]
+        _renewals_repriced(ledger_rows)
+        ledger_record_many(rows=ledger_rows, unrecorded=unrecorded)
+        CashbackEntry.unscoped.bulk_create(
+            [credit for order in orders if (credit := _cashback_credit(order)) is not None]
+            + [
+                _cashback_reversal(order, entry, amount)
+                for order, _request, line, _subscription in pairs
+                for entry, amount in line.clawback_from
+            ],
+            batch_size=1000,
+        )
+        # The invoice numbers last: their sequence stays locked from here to the
+        # commit, so only the invoice rows and their emails (which print the
+        # numbers) are written under it, never the orders' pricing and rows above.
+        # A credit order's document is a credit note (its own sequence), when it
+        # credits anything.
+        billed = [order for order in orders if order.kind != Order.Kind.CREDIT]
+        credited = [o for o in orders if o.kind == Order.Kind.CREDIT and o.credited_amount > 0]
+        invoices = invoices_issue(orders=billed)
+        credit_notes = invoices_issue(orders=credited, kind=Invoice.Kind.CREDIT_NOTE)
+        notifications.orders_placed(
+            placed=list(zip(billed, invoices, strict=True))
+            + list(zip(credited, credit_notes, strict=True)),
+            clawback_notice=clawback_notice,
+        )
+        events_emit(
+            "order.placed",
+            [{"id": o.pk, "kind": o.kind, "customer": o.customer_id} for o in orders],
+        )
     return orders
 
 
@@ -696,6 +719,7 @@ def order_place_for(
         placed_by=org.user,
         period_starts_on=today,
         subscriptions=subscriptions,
+        unrecorded=[s.pk for s in opened],
     )
 
 

@@ -57,12 +57,16 @@ def _order(customer, product="web-hosting", quantity=3) -> dict:
 # Issue 23: each domain event the write emits is one INSERT into the webhook
 # outbox, in its transaction (order.placed, invoice.issued or credit_note.issued,
 # subscription.changed): +3 for an order, +2 for a new last day or an end at
-# the period's end (the ledger's change, and the new last day itself).
+# the period's end (the ledger's change, and the new last day itself). Issue 28
+# again: an order's new subscriptions' latest change is not read (they have
+# none yet): -1 for an order and for a new subscription (an order too); and an
+# order's outbox rows are one insert (core.events.events_gathered): -2 for each
+# order (an order, a new subscription, a raise, a credit order ending now).
 API = {
     "quote": ("post", "/api/v1/quotes/", "order", 200, 9),
-    "order": ("post", "/api/v1/orders/", "order", 201, 27),
+    "order": ("post", "/api/v1/orders/", "order", 201, 24),
     "subscription preview": ("post", "/api/v1/subscriptions/", "subscribe dry", 200, 10),
-    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 31),
+    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 28),
     "last day": ("patch", "/api/v1/subscriptions/{s}/", {"ends_on": "2099-01-01"}, 200, 13),
     "raise preview": (
         "patch",
@@ -71,9 +75,9 @@ API = {
         200,
         8,
     ),
-    "raise": ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}, 200, 29),
+    "raise": ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}, 200, 27),
     "end at period end": ("delete", "/api/v1/subscriptions/{s}/?at=period_end", None, 200, 13),
-    "end now": ("delete", "/api/v1/subscriptions/{s}/", None, 200, 37),
+    "end now": ("delete", "/api/v1/subscriptions/{s}/", None, 200, 35),
 }
 
 

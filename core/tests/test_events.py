@@ -9,7 +9,7 @@ import uuid
 import pytest
 from django.db import transaction
 
-from core.events import EVENT_TYPES, event_emit, event_subscribe, events_emit
+from core.events import EVENT_TYPES, event_emit, event_subscribe, events_emit, events_gathered
 
 
 @pytest.fixture
@@ -95,3 +95,34 @@ def test_only_the_api_event_types_and_a_payload_with_an_id(db):
     with pytest.raises(ValueError):
         event_subscribe(lambda n, p: None, names=["order.shipped"])
     assert {"order.placed", "invoice.issued", "credit_note.issued"} <= EVENT_TYPES
+
+
+def test_a_gathered_block_is_heard_at_its_end_at_once_by_a_subscriber_of_many(db):
+    one_by_one, at_once = [], []
+    unsubscribe = [
+        event_subscribe(lambda n, p: one_by_one.append(n), in_transaction=True),
+        event_subscribe(lambda events: at_once.append(events), in_transaction=True, many=True),
+    ]
+    try:
+        with transaction.atomic():
+            with events_gathered():
+                event_emit("order.placed", {"id": "1"})
+                event_emit("invoice.issued", {"id": "2"})
+                assert (one_by_one, at_once) == ([], [])  # not yet
+            assert one_by_one == ["order.placed", "invoice.issued"]
+            assert at_once == [[("order.placed", [{"id": "1"}]), ("invoice.issued", [{"id": "2"}])]]
+
+            with pytest.raises(ValueError), events_gathered():
+                event_emit("order.placed", {"id": "3"})
+                raise ValueError("the block failed: its writes roll back")
+            assert len(at_once) == 1 and one_by_one == ["order.placed", "invoice.issued"]
+            event_emit("order.placed", {"id": "4"})  # outside a block: at the call again
+            assert at_once[-1] == [("order.placed", [{"id": "4"}])]
+    finally:
+        for u in unsubscribe:
+            u()
+
+
+def test_only_a_subscriber_in_the_transaction_hears_many_at_once():
+    with pytest.raises(ValueError):
+        event_subscribe(lambda events: None, many=True)
