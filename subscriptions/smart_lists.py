@@ -127,6 +127,7 @@ CUSTOMER_LIST_ORDERINGS = (
     "upsell",
     "pending",
 )
+NUL = "\x00"  # PostgreSQL stores no NUL, in text or in JSON
 ENDING_WITHIN_MAX = 3660
 MONEY_MAX = Decimal("1000000000")
 # `ordering` names a column; the database sorts by these expressions.
@@ -169,6 +170,8 @@ def _clean_filter(org: OrgContext, key: str, value: object) -> str | int:
         return days
     if not isinstance(value, str):
         raise ValidationError(_("A text value."))
+    if NUL in value:  # the database cannot store it (a JSON column)
+        raise ValidationError(_("Null characters are not allowed."))
     value = value.strip()
     if key == "q":
         return value[:200]
@@ -328,6 +331,8 @@ def _save(smart_list: SmartList, fields: list[str] | None = None) -> SmartList:
 
 def _clean_name(name: object) -> str:
     name = (name or "").strip() if isinstance(name, str) else ""
+    if NUL in name:
+        raise ValidationError({"name": _("Null characters are not allowed.")})
     if not name or len(name) > 200:
         raise ValidationError({"name": _("A name of 1 to 200 characters.")})
     return name

@@ -342,6 +342,9 @@ def test_csv_keeps_the_saved_columns_while_off(world, book, api):
         ({"name": "X", "filters": {"country": "Switzerland"}}, "country"),
         ({"name": "X", "filters": {"sub_partner": str(uuid.uuid4())}}, "sub_partner"),
         ({"name": "Taken"}, "name"),
+        # NUL, which PostgreSQL cannot store in the JSON column (fuzzing found a 500)
+        ({"name": "X", "filters": {"q": "Al\x00pha"}}, "q"),
+        ({"name": "X", "filters": {"rank": "\x00"}}, "rank"),
     ],
 )
 def test_invalid_lists_are_400_with_field_errors(world, book, api, payload, field):
@@ -353,6 +356,13 @@ def test_invalid_lists_are_400_with_field_errors(world, book, api, payload, fiel
 
     assert response.status_code == 400
     assert field in response.json()
+    assert SmartList.unscoped.filter(partner=world.partner).count() == 1  # "Taken" alone
+
+
+def test_a_nul_in_a_name_is_a_form_error_on_the_service_path(world, book):
+    with pytest.raises(ValidationError) as caught:
+        smart_lists.smart_list_create(org=_org(world), name="A\x00B")
+    assert caught.value.message_dict == {"name": ["Null characters are not allowed."]}
 
 
 def test_another_trees_partner_is_no_sub_partner(world, book, api):
