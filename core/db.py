@@ -188,7 +188,7 @@ class CompiledQuery:
         converters = list(compiler.get_converters(expressions).items())
         return sql, tuple(params), slots, converters
 
-    def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values) -> list[tuple]:
+    def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values: object) -> list[tuple]:
         if values.keys() != set(self.names):
             raise TypeError(f"rows() takes the values of {', '.join(self.names)}.")
         database = connections[using]

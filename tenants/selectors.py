@@ -9,10 +9,11 @@ import functools
 import hashlib
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
 from allauth.mfa.models import Authenticator
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 from django.utils.functional import Promise
@@ -210,7 +211,7 @@ _TOKEN_READS = (
 
 
 @functools.cache
-def _columns(model) -> tuple[str, ...]:
+def _columns(model: type[Model]) -> tuple[str, ...]:
     return tuple(field.attname for field in model._meta.concrete_fields)
 
 
@@ -255,7 +256,8 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
         columns = _columns(model)
         loaded.append(model.from_db(db, columns, row[start : start + len(columns)]))
         start += len(columns)
-    token, user, tenant, membership = loaded
+    token, user = cast(ApiToken, loaded[0]), cast(User, loaded[1])
+    tenant, membership = cast(Tenant, loaded[2]), cast(Membership, loaded[3])
     token.user, token.tenant = user, tenant
     membership.user, membership.tenant = user, tenant
     token.membership = membership
