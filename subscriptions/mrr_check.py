@@ -29,8 +29,8 @@ from django.utils import timezone
 from partners.selectors import customers_managed_now
 from subscriptions.mrr import KINDS, book_movements, book_mrr
 from tenants.branch_cache import branch_changed
-from tenants.models import Membership, Role, Tenant
-from tenants.selectors import OrgContext
+from tenants.models import Tenant
+from tenants.selectors import OrgContext, org_as_first_owner, partners_list
 
 
 @dataclass(frozen=True)
@@ -59,19 +59,6 @@ class CheckResult:
     figures: int = 0
     skipped: tuple[str, ...] = ()
     differences: tuple[Difference, ...] = ()
-
-
-def _owner_context(partner: Tenant) -> OrgContext | None:
-    membership = (
-        Membership.objects.of_tenants([partner])
-        .filter(role=Role.OWNER)
-        .select_related("user")
-        .order_by("created_at", "pk")
-        .first()
-    )
-    if membership is None:
-        return None
-    return OrgContext(tenant=partner, user=membership.user, membership=membership)
 
 
 def _currencies(partner: Tenant, today: datetime.date) -> list[str]:
@@ -117,8 +104,8 @@ def check_mrr(*, months: int = 12, today: datetime.date | None = None) -> CheckR
     today = today or timezone.localdate()
     result = CheckResult()
     skipped, differences = [], []
-    for partner in Tenant.objects.filter(kind=Tenant.Kind.PARTNER).order_by("path"):
-        org = _owner_context(partner)
+    for partner in partners_list():
+        org = org_as_first_owner(tenant=partner)
         if org is None:
             skipped.append(f"{partner.name}: no owner to read its book as")
             continue

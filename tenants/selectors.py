@@ -429,6 +429,22 @@ def provider_console_user(*, user: User) -> Tenant:
     return provider_console_access(user=user).provider
 
 
+def org_as_first_owner(*, tenant: Tenant) -> OrgContext | None:
+    """The organization as its earliest owner sees it (a webhook endpoint's
+    view, the operators' MRR check): None without an owner. One query (the
+    tenant given is the one the context holds)."""
+    membership = (
+        Membership.unscoped.filter(tenant=tenant, role=Role.OWNER)
+        .select_related("user")
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if membership is None:
+        return None
+    membership.tenant = tenant
+    return OrgContext(tenant=tenant, user=membership.user, membership=membership)
+
+
 def partner_seen_by_owners(*, partner: Tenant, user: User) -> OrgContext:
     """The partner as its owners see it, for provider staff reading its figures
     (book, programme, sub-tree): an owner's standing that exists only in memory

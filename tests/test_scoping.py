@@ -115,10 +115,6 @@ ALLOWED: dict[str, dict[str, str]] = {
     "portal/demo.py": dict.fromkeys(("EmailAddress", "Tenant", "User"), DEMO),
     "portal/idempotency.py": {"IdempotencyRecord": "the caller's own records, by its key"},
     "tenants/branch_cache.py": {"BranchGeneration": "the cache's own bookkeeping rows"},
-    "subscriptions/mrr_check.py": {
-        "Tenant": "the operators' check (manage.py check_mrr) reads every partner's book",
-        "Membership": "the partner's first owner, as whom its book is read and checked",
-    },
     "tenants/emails.py": {
         "OutboundEmail": "the email outbox: rows claimed by id by the delivery task",
         "User": "the recipient's language for a queued email",

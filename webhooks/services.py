@@ -41,7 +41,7 @@ from core.events import EVENT_TYPES, event_subscribe
 from core.jobs import enqueue_gathered_on_commit, enqueue_on_commit
 from tenants.emails import notify
 from tenants.models import Membership, Role, Tenant
-from tenants.selectors import OrgContext
+from tenants.selectors import OrgContext, org_as_first_owner
 from tenants.services import require_role
 from webhooks import targets
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -91,18 +91,8 @@ def outbox_subscribe() -> None:
 
 def endpoint_org(tenant: Tenant) -> OrgContext | None:
     """The organization as its (earliest) owner: an endpoint sees what an owner
-    of its organization sees through the API. None without an owner. One query
-    (the tenant given is the one the context holds)."""
-    membership = (
-        Membership.unscoped.filter(tenant=tenant, role=Role.OWNER)
-        .select_related("user")
-        .order_by("created_at", "pk")
-        .first()
-    )
-    if membership is None:
-        return None
-    membership.tenant = tenant
-    return OrgContext(tenant=tenant, user=membership.user, membership=membership)
+    of its organization sees through the API. None without an owner."""
+    return org_as_first_owner(tenant=tenant)
 
 
 def _body(event: WebhookEvent, data: dict) -> str:
