@@ -8,7 +8,7 @@ call it without importing the app above."""
 from collections.abc import Callable, Iterable
 
 from django.db import transaction
-from django.db.models import Model, Q
+from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from partners.models import CustomerAssignment, Partnership
@@ -24,11 +24,14 @@ def book_changed(
     of these tenant paths (a row that may be gone). One query, one bump."""
     customer_ids, tenant_ids, paths = set(customer_ids), set(tenant_ids), list(paths)
     if customer_ids or tenant_ids:
+        # A UNION, not `pk IN (…) OR pk IN (subquery)`: PostgreSQL answers
+        # that OR with a scan of every tenant (1.5 ms a write at 10,000 customers).
         partners = Partnership.unscoped.filter(customer__in=customer_ids).values("partner")
+        direct = Tenant.objects.filter(pk__in=customer_ids | tenant_ids)
         paths += (
-            Tenant.objects.filter(Q(pk__in=customer_ids | tenant_ids) | Q(pk__in=partners))
-            .order_by()
+            direct.order_by()
             .values_list("path", flat=True)
+            .union(Tenant.objects.filter(pk__in=partners).order_by().values_list("path", flat=True))
         )
     hook = branch_changed(paths=paths)
     if hook is not None:
