@@ -49,7 +49,9 @@ def _bookkeeping(sql: str) -> bool:
 
 
 def _statement(sql: str) -> str:
-    """`<verb> <first table>` of a statement."""
+    """`<verb> <first table>` of a statement (a UNION's first part on PostgreSQL
+    is in parentheses)."""
+    sql = sql.lstrip("(")
     verb = sql.split(None, 1)[0].upper()
     marker = {"SELECT": " FROM ", "INSERT": " INTO ", "UPDATE": "UPDATE "}[verb]
     table = sql.split(marker, 1)[1].split(None, 1)[0].strip('"')
