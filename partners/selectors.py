@@ -114,6 +114,21 @@ def customers_managed_now(
     return Tenant.objects.filter(managed, kind=Tenant.Kind.CUSTOMER)
 
 
+def customers_managed_count(*, partner: Tenant, subtree: bool = False) -> int:
+    """`customers_managed_now(partner=partner, subtree=subtree).count()`, cached
+    as `customers_visible_count` is: until a partnership or tenant of the branch
+    changes (subscriptions.book_cache) or the day does (a grant's `ends_on`
+    passes with no write). The dashboard's tree count walks every grant of the
+    sub-tree (86 ms at 100,000 customers, bench/pages.py)."""
+    today = timezone.localdate()
+
+    def count() -> int:
+        return customers_managed_now(partner=partner, subtree=subtree, today=today).count()
+
+    key = ("customers_managed_count", partner.pk, subtree, today)
+    return branch_cached(path=partner.path, key=key, compute=count)
+
+
 def products_managed_now(
     *, partner: Tenant, subtree: bool = False, today: datetime.date | None = None
 ) -> QuerySet[Product]:

@@ -12,7 +12,7 @@ from billing.selectors import billing_summary, cashback_balance
 from offers.selectors import updates_for
 from partners.models import Partnership, Side
 from partners.selectors import (
-    customers_managed_now,
+    customers_managed_count,
     customers_visible_count,
     customers_visible_to,
     partnerships_awaiting_answer,
@@ -51,12 +51,12 @@ def home(request):
     return render(request, "home.html", {"memberships": memberships})
 
 
-def _tree_customers(tenant: Tenant):
+def _tree_customer_count(tenant: Tenant) -> int:
     """A partner's tree: the customers it or a sub-partner manages now (never
     those the tree puts below it, SPEC §3); the provider's: every customer."""
     if tenant.is_partner:
-        return customers_managed_now(partner=tenant, subtree=True)
-    return tenant_descendants(tenant=tenant, kind=Tenant.Kind.CUSTOMER)
+        return customers_managed_count(partner=tenant, subtree=True)
+    return tenant_descendants(tenant=tenant, kind=Tenant.Kind.CUSTOMER).count()
 
 
 class DashboardView(OrgViewMixin, View):
@@ -81,7 +81,7 @@ class DashboardView(OrgViewMixin, View):
         context.update(
             awaiting=partnerships_awaiting_answer(org=self.org)[:20],
             managed_count=customers_visible_count(org=self.org),
-            tree_customer_count=_tree_customers(tenant).count(),
+            tree_customer_count=_tree_customer_count(tenant),
             sub_partner_count=tenant_descendants(tenant=tenant, kind=Tenant.Kind.PARTNER).count(),
             recent_customers=managed.order_by("-created_at")[:10],
         )
