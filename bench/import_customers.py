@@ -27,10 +27,10 @@ from benchdb import (
 )
 
 PEAK_GOAL_MB = 200
-# The issue sets no time goal for the import; this one is the bench's: at most
-# 10 x the bare bulk insert of the same rows (bulk_floor), for parsing, matching,
-# validating every row and planning twice (import_plan, then import_apply).
-TIME_RATIO_GOAL = 10
+# Issue 27: at most 1.5 x the bare bulk insert of the same rows (bulk_floor), for
+# parsing, matching, validating every row and planning twice (import_plan, then
+# import_apply). The bench's own goal before it was 10 x.
+TIME_RATIO_GOAL = 1.5
 
 
 def parse_args():

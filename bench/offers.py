@@ -1,6 +1,6 @@
 """Offer fan-out with a real Celery worker on Redis: one template sent to 5,000
 customers, offers delivered per second against a no-op task's throughput on the
-same broker and worker, in one run (goal: at least 50 %).
+same broker and worker, in one run (goal: at least 90 %, issue 27).
 
 Not a test: it prints figures. See bench/README.md.
 
@@ -33,7 +33,7 @@ from benchdb import (
     setup_django,
 )
 
-RATIO_GOAL = 0.5
+RATIO_GOAL = 0.9  # issue 27 (0.5 before)
 WORKER_ENV = {
     "DJANGO_SETTINGS_MODULE": "portal.settings.dev",
     "DEBUG": "False",

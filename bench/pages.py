@@ -10,7 +10,9 @@ Not a test: it prints figures. See bench/README.md.
 --warmup requests) signed in as partner.owner@demo.test through Django's test
 Client: the median server time and the queries of one request. Then the book
 is topped up to --customers (10,000: 100,000 subscriptions) and measured again.
-Goals: time at 10,000 <= 1.5 x the time at 100; the same number of queries.
+Goals: time at 10,000 <= 1.5 x the time at 100; the same number of queries;
+the first view after a write (the book's cached figures retired) <= 1.5 x the
+warm view at the same size (issue 27).
 `make bench` (bench/run.py) runs this as part of the whole set.
 """
 
@@ -92,6 +94,7 @@ def pages() -> dict[str, tuple[str, dict]]:
 # Pages whose book figures are cached until the book changes (subscriptions.book_cache):
 # also timed as the first view after a write, with the cache retired before each request.
 AFTER_A_WRITE = ("dashboard", "mrr movements")
+AFTER_A_WRITE_SUFFIX = ", after a write"
 
 
 def measure(
@@ -135,18 +138,23 @@ def measure_all(runs: int, warmup: int) -> dict[str, tuple[float, int]]:
     retire = functools.partial(branch_changed, paths=[partner.path])
     for name in AFTER_A_WRITE:
         url, headers = pages()[name]
-        measured[f"{name}, after a write"] = measure(client, url, runs, warmup, headers, retire)
+        measured[f"{name}{AFTER_A_WRITE_SUFFIX}"] = measure(
+            client, url, runs, warmup, headers, retire
+        )
     return measured
 
 
 def figures(small: dict, large: dict) -> list[Figure]:
-    """Per page: its time at the large size against the small one, and its queries.
-    The first view after a write is recorded with no goal: it computes the book."""
+    """Per page: its time at the large size against the small one, and its
+    queries. The first view after a write against the warm view at the same
+    size (issue 27: at most 1.5 times), its queries against the small size's."""
     result = []
     for name in small:
         (time_s, queries_s), (time_l, queries_l) = small[name], large[name]
-        goal = "-" if name.endswith("after a write") else f"<= {TIME_RATIO_GOAL}"
-        result.append(Figure(f"page {name}: ms", time_l, time_s, goal))
+        floor = time_s
+        if name.endswith(AFTER_A_WRITE_SUFFIX):
+            floor = large[name.removesuffix(AFTER_A_WRITE_SUFFIX)][0]
+        result.append(Figure(f"page {name}: ms", time_l, floor, f"<= {TIME_RATIO_GOAL}"))
         result.append(Figure(f"page {name}: queries", queries_l, queries_s, "equal"))
     return result
 
