@@ -6,4 +6,5 @@ class OffersConfig(AppConfig):
     verbose_name = "Offers"
 
     def ready(self) -> None:
-        from offers import tasks  # noqa: F401  (registers its Celery tasks: core.jobs)
+        # its Celery tasks (core.jobs) and the renderers of its deferred emails
+        from offers import notifications, tasks  # noqa: F401

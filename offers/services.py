@@ -83,7 +83,7 @@ from subscriptions.services import (
     subscription_create,
     subscription_update,
 )
-from tenants.emails import emails_enqueue
+from tenants.emails import emails_enqueue, notifications_write
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext, uuid_or_none
 
@@ -462,7 +462,7 @@ def offers_deliver(*, offer_ids: Sequence) -> int:
     with transaction.atomic():
         offers = list(
             Offer.unscoped.select_for_update(skip_locked=True, of=("self",))
-            .select_related("customer", "partner")
+            .select_related("partner")  # its name, for an offer that fails
             .filter(pk__in=list(offer_ids), status=Status.WAITING)
             .order_by("created_at")
         )
@@ -480,7 +480,6 @@ def offers_deliver(*, offer_ids: Sequence) -> int:
             .values_list("partner_id", "customer_id")
         )
         recipients = offer_recipients_of({o.customer_id for o in offers})
-        prefetch_related_objects(offers, Prefetch("items", queryset=_items_with_products()))
         now = timezone.now()
         delivered, emails = [], []
         for offer in offers:
@@ -493,22 +492,26 @@ def offers_deliver(*, offer_ids: Sequence) -> int:
             elif not recipients.get(offer.customer_id):
                 _fail(offer.pk, _("Nobody at the customer can answer: it has no owner or admin."))
             else:
-                offer.status = Status.AWAITING_CONFIRMATION
-                offer.delivered_at = now
-                offer.expires_at = now + datetime.timedelta(days=settings.OFFER_EXPIRY_DAYS)
-                offer.failure_reason = ""
                 delivered.append(offer)
-                emails += notifications.offer_delivered(
-                    offer=offer, recipients=recipients[offer.customer_id], enqueue=False
+                emails += notifications.offer_delivered_emails(
+                    offer=offer, recipients=recipients[offer.customer_id]
                 )
-        Offer.unscoped.bulk_update(
-            delivered, ["status", "delivered_at", "expires_at", "failure_reason", "updated_at"]
+        # One statement: every delivered offer of the chunk takes the same values.
+        Offer.unscoped.filter(pk__in=[o.pk for o in delivered]).update(
+            status=Status.AWAITING_CONFIRMATION,
+            delivered_at=now,
+            expires_at=now + datetime.timedelta(days=settings.OFFER_EXPIRY_DAYS),
+            failure_reason="",
+            updated_at=now,
         )
-        if emails:
-            emails_enqueue(emails)
+        if email_ids := notifications_write(emails):
+            emails_enqueue(email_ids)
         events_emit(
             "offer.delivered",
-            [{"id": o.pk, "kind": o.status, "customer": o.customer_id} for o in delivered],
+            [
+                {"id": o.pk, "kind": Status.AWAITING_CONFIRMATION, "customer": o.customer_id}
+                for o in delivered
+            ],
         )
         return len(delivered)
 

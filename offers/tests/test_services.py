@@ -17,6 +17,7 @@ from offers.models import Offer
 from offers.tests.conftest import grant, org
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_build
+from tenants.emails import email_deliver
 from tenants.models import OutboundEmail
 from tests.clock import on
 from tests.concurrency import race
@@ -109,7 +110,7 @@ def test_sending_snapshots_items_and_prices_and_delivers_once(
     ) == (D("347.20"), D("277.76"), D("208.32"), D("260.40"), D("52.08"))
     assert offer.charged_amount == D("260.40") + D("20.00")  # 5 mailboxes at 4.00
     recipients = set(
-        OutboundEmail.objects.filter(subject__contains="sent you an offer").values_list(
+        OutboundEmail.objects.filter(key__startswith=f"offer:{offer.pk}:delivered:").values_list(
             "to", flat=True
         )
     )
@@ -125,8 +126,29 @@ def test_a_redelivered_task_changes_nothing_twice(world, template):
     assert services.offer_deliver(offer_id=offer.pk) is True
     assert services.offer_deliver(offer_id=offer.pk) is False
     assert tasks.deliver_offer(str(offer.pk)) is False
-    emails = OutboundEmail.objects.filter(subject__contains="sent you an offer")
+    emails = OutboundEmail.objects.filter(key__startswith=f"offer:{offer.pk}:delivered:")
     assert emails.count() == 2  # owner and admin, once each
+
+
+def test_a_delivered_offers_email_is_rendered_when_it_is_sent(world, template, mailoutbox):
+    """The chunk writes the rows unrendered (the offer's id, the recipient's
+    language); the delivery renders what the offer says."""
+    grant(world, access="full", payment="customer")
+    (offer,) = send(world, template)
+    assert services.offer_deliver(offer_id=offer.pk) is True
+    email = OutboundEmail.objects.get(key=f"offer:{offer.pk}:delivered:{world.customer_owner.pk}")
+    assert (email.subject, email.renderer, email.params) == (
+        "",
+        "offers.delivered",
+        {"offer": str(offer.pk)},
+    )
+
+    assert email_deliver(email_id=str(email.pk)) is True
+    (sent,) = mailoutbox
+    assert sent.to == [world.customer_owner.email]
+    assert f"{world.partner.name} sent you an offer: {offer.template_name}" in sent.subject
+    assert "35 x Web hosting (absolute (set the quantity to n), 12 months)" in sent.body
+    assert f"/t/{world.customer.slug}/updates/" in sent.body
 
 
 def test_refused_customers_are_named_and_nothing_is_sent(world, template, mailbox):
@@ -458,4 +480,4 @@ def test_a_chunk_delivers_what_it_can_and_fails_the_rest_with_reasons(world, tem
     }
     assert "no owner or admin" in Offer.unscoped.get(customer=nobody).failure_reason
     # two people at Bäckerei Müller, one email each, written once
-    assert OutboundEmail.objects.filter(subject__contains="sent you an offer").count() == 2
+    assert OutboundEmail.objects.filter(key__contains=":delivered:").count() == 2
