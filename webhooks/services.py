@@ -23,6 +23,7 @@ import json
 import logging
 import random
 import secrets
+import time
 from collections.abc import Iterable, Mapping, Sequence
 
 from django.conf import settings
@@ -45,7 +46,7 @@ from tenants.selectors import OrgContext, org_as_first_owner
 from tenants.services import require_role
 from webhooks import targets
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from webhooks.payloads import NotVisible, data_for, visible_to
+from webhooks.payloads import data_for_many, visible_among, visible_to
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,10 @@ Status = WebhookDelivery.Status
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 6 * 3600
 _random = random.SystemRandom()
+# A fan-out makes the deliveries of FAN_OUT_CHUNK events in one transaction
+# and hands them on (one `deliver_many` message per endpoint), so that the
+# first are sent while it goes on.
+FAN_OUT_CHUNK = 10
 
 
 # --- the outbox: in the change's transaction ------------------------------------------
@@ -122,33 +127,31 @@ class _Readers:
         return None if found is _NO_OWNER else found  # type: ignore[return-value]
 
 
-def _body_for(org: OrgContext | None, event: WebhookEvent) -> str | None:
-    """The event's body as `org` sees its object now (its owner's GET), or None
-    when it may not see it (or has no owner to see it as)."""
-    if org is None:
-        return None
-    try:
-        return _body(event, data_for(org, event.type, event.object_id))
-    except NotVisible:
-        return None
-
-
 def events_fan_out(event_ids: Sequence[str]) -> list[str]:
     """Make the deliveries of these events, each event once: one per enabled
     endpoint that wants its type and whose organization may see the object now
-    (its body built once per organization, as that organization's GET shows
-    it). The endpoints and their organizations' owners are read once for the
-    whole call; each event is fanned out in its own transaction, and one that
-    fails (rolled back, left for the sweeper) does not stop the others. Returns
-    the new deliveries' ids (each enqueued after its event's commit)."""
+    (its body as that organization's GET shows it, built once per organization
+    and event). The endpoints and their organizations' owners are read once for
+    the whole call. The events go FAN_OUT_CHUNK at a time, each chunk in one
+    transaction with its objects read at once per organization
+    (`data_for_many`); a chunk that fails is done again event by event, so one
+    event that cannot be fanned out (rolled back, left for the sweeper) holds up
+    no other. Each chunk's deliveries are handed to `deliver_many` after its
+    commit, one message per endpoint, so the first are sent while the fan-out
+    goes on. Returns the new deliveries' ids."""
     endpoints = list(WebhookEndpoint.unscoped.filter(enabled=True).select_related("tenant"))
     readers = _Readers()
     ids: list[str] = []
-    for event_id in event_ids:
-        try:
-            ids += _event_fan_out(event_id, endpoints, readers)
-        except Exception:  # one event that cannot be fanned out holds up no other
-            log.exception("webhook event %s: fan-out failed; the sweeper tries it again", event_id)
+    event_ids = list(event_ids)
+    for start in range(0, len(event_ids), FAN_OUT_CHUNK):
+        chunk = event_ids[start : start + FAN_OUT_CHUNK]
+        made = _chunk_fan_out(chunk, endpoints, readers)
+        waiting: dict[object, list[str]] = {}  # per endpoint
+        for endpoint_id, delivery_id in made:
+            waiting.setdefault(endpoint_id, []).append(delivery_id)
+            ids.append(delivery_id)
+        for endpoint_ids in waiting.values():
+            enqueue_on_commit("webhooks.tasks.deliver_many", endpoint_ids)
     return ids
 
 
@@ -157,43 +160,75 @@ def event_fan_out(*, event_id: str) -> list[str]:
     return events_fan_out([event_id])
 
 
-def _event_fan_out(
-    event_id: str, endpoints: Sequence[WebhookEndpoint], readers: _Readers
-) -> list[str]:
-    with transaction.atomic():
-        event = (
-            WebhookEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, fanned_out_at__isnull=True)
-            .first()
-        )
-        if event is None:  # fanned out already, or another worker holds it
+def _chunk_fan_out(
+    event_ids: Sequence[str], endpoints: Sequence[WebhookEndpoint], readers: _Readers
+) -> list[tuple[object, str]]:
+    """`_events_fan_out` of these events; if it fails, of each event on its own."""
+    try:
+        return _events_fan_out(event_ids, endpoints, readers)
+    except Exception:  # one event that cannot be fanned out holds up no other
+        if len(event_ids) == 1:
+            log.exception("webhook event %s: fan-out failed; the sweeper retries", event_ids[0])
             return []
-        bodies: dict[object, str | None] = {}  # per organization: built once, as it sees it
-        deliveries = []
-        for endpoint in endpoints:
-            if event.type not in endpoint.events:
-                continue
-            if endpoint.tenant_id not in bodies:
-                bodies[endpoint.tenant_id] = _body_for(readers.org(endpoint.tenant), event)
-            body = bodies[endpoint.tenant_id]
-            if body is None:
-                continue
-            deliveries.append(
-                WebhookDelivery(
-                    tenant_id=endpoint.tenant_id,
-                    endpoint=endpoint,
-                    event=event,
-                    type=event.type,
-                    body=body,
-                )
+    return [
+        made for event_id in event_ids for made in _chunk_fan_out([event_id], endpoints, readers)
+    ]
+
+
+def _events_fan_out(
+    event_ids: Sequence[str], endpoints: Sequence[WebhookEndpoint], readers: _Readers
+) -> list[tuple[object, str]]:
+    """The deliveries of these events, made in one transaction: (endpoint id,
+    delivery id) each."""
+    with transaction.atomic():
+        events = list(
+            WebhookEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=event_ids, fanned_out_at__isnull=True)
+            .order_by("occurred_at", "pk")
+        )
+        if not events:  # fanned out already, or another worker holds them
+            return []
+        hearing = {
+            event.pk: [endpoint for endpoint in endpoints if event.type in endpoint.events]
+            for event in events
+        }
+        # each organization's view of the objects, read at once per event type
+        wanted: dict[tuple[object, str], set[str]] = {}
+        tenants = {}
+        for event in events:
+            for endpoint in hearing[event.pk]:
+                tenants[endpoint.tenant_id] = endpoint.tenant
+                wanted.setdefault((endpoint.tenant_id, event.type), set()).add(event.object_id)
+        seen: dict[tuple[object, str], dict[str, dict]] = {}
+        for (tenant_id, event_type), object_ids in wanted.items():
+            org = readers.org(tenants[tenant_id])
+            seen[(tenant_id, event_type)] = (
+                {} if org is None else data_for_many(org, event_type, object_ids)
             )
+        deliveries = []
+        for event in events:
+            bodies: dict[object, str | None] = {}  # per organization: built once
+            for endpoint in hearing[event.pk]:
+                if endpoint.tenant_id not in bodies:
+                    data = seen[(endpoint.tenant_id, event.type)].get(event.object_id)
+                    bodies[endpoint.tenant_id] = None if data is None else _body(event, data)
+                body = bodies[endpoint.tenant_id]
+                if body is None:  # the organization may not see the object now
+                    continue
+                deliveries.append(
+                    WebhookDelivery(
+                        tenant_id=endpoint.tenant_id,
+                        endpoint=endpoint,
+                        event=event,
+                        type=event.type,
+                        body=body,
+                    )
+                )
         WebhookDelivery.unscoped.bulk_create(deliveries, ignore_conflicts=True)
-        event.fanned_out_at = timezone.now()
-        event.save(update_fields=["fanned_out_at"])
-        ids = [str(delivery.pk) for delivery in deliveries]
-        for delivery_id in ids:
-            enqueue_on_commit("webhooks.tasks.deliver", delivery_id)
-        return ids
+        WebhookEvent.objects.filter(pk__in=[event.pk for event in events]).update(
+            fanned_out_at=timezone.now()
+        )
+        return [(delivery.endpoint_id, str(delivery.pk)) for delivery in deliveries]
 
 
 # --- delivery ----------------------------------------------------------------------------
@@ -225,6 +260,45 @@ def signature_headers(
     }
 
 
+class _Attempts:
+    """What the attempts of one run share: the keep-alive connections
+    (targets.Session), each organization as its owner (read once), and the
+    visibility of the run's objects, asked for a chunk of deliveries at once
+    right before their attempts (`visibility_ask`)."""
+
+    def __init__(self, session: targets.Session) -> None:
+        self.session = session
+        self.readers = _Readers()
+        self.visible: dict[tuple[object, str, str], bool] = {}
+
+    def visibility_ask(self, delivery_ids: Sequence[str]) -> None:
+        """Whether each organization may see the object of each of these
+        deliveries now: one query per organization and event type."""
+        self.visible = {}
+        wanted: dict[tuple[object, str], set[str]] = {}
+        tenants: dict[object, Tenant] = {}
+        rows = (
+            WebhookDelivery.unscoped.filter(pk__in=delivery_ids, status=Status.PENDING)
+            .select_related("endpoint__tenant", "event")
+            .only("type", "endpoint__tenant", "event__object_id")
+        )
+        for row in rows:
+            tenants[row.endpoint.tenant_id] = row.endpoint.tenant
+            wanted.setdefault((row.endpoint.tenant_id, row.type), set()).add(row.event.object_id)
+        for (tenant_id, event_type), object_ids in wanted.items():
+            org = self.readers.org(tenants[tenant_id])
+            seen = visible_among(org, event_type, object_ids) if org is not None else set()
+            for object_id in object_ids:
+                self.visible[(tenant_id, event_type, object_id)] = object_id in seen
+
+    def may_see(self, delivery: WebhookDelivery) -> bool:
+        key = (delivery.endpoint.tenant_id, delivery.type, delivery.event.object_id)
+        if key not in self.visible:  # not asked with its chunk: ask now, for it alone
+            org = self.readers.org(delivery.endpoint.tenant)
+            self.visible[key] = org is not None and visible_to(org, *key[1:])
+        return self.visible[key]
+
+
 def delivery_attempt(*, delivery_id: str) -> bool:
     """Attempt one due delivery; True when it was delivered by this call.
 
@@ -232,6 +306,49 @@ def delivery_attempt(*, delivery_id: str) -> bool:
     means this call does nothing) and stays locked through the attempt, so a
     worker killed mid-attempt rolls back to the row as it was: still pending,
     found again by the sweeper, sent again with the same webhook-id."""
+    with targets.Session() as session:
+        return _attempt(delivery_id, _Attempts(session)) == _DELIVERED
+
+
+# Deliveries whose visibility is asked at once (one query per organization and
+# type), right before their attempts; and how long one `deliver_many` message
+# may go on before it hands the rest on in a new message.
+DELIVER_CHUNK = 25
+DELIVER_MANY_SECONDS = 20.0
+
+
+def deliveries_attempt(delivery_ids: Sequence[str]) -> int:
+    """Attempt these deliveries, each as `delivery_attempt` does (claimed under
+    its own lock, in its own transaction, the organization's right to see the
+    object checked before its POST), sharing what can be shared: one keep-alive
+    connection per receiving host, each organization's owner read once, the
+    visibility of DELIVER_CHUNK deliveries asked in one query right before
+    their attempts. Once an attempt to an endpoint fails, the rest of this
+    run's deliveries to that endpoint are handed on one message each (as before
+    this batching: a receiver that is down holds a message up for one timeout,
+    not one per delivery); after DELIVER_MANY_SECONDS the rest of the run goes
+    on in a new message. Returns how many were delivered."""
+    ids = list(dict.fromkeys(delivery_ids))
+    started = time.monotonic()
+    delivered = 0
+    failing: set[object] = set()  # endpoints that failed in this run
+    with targets.Session() as session:
+        attempts = _Attempts(session)
+        for number, delivery_id in enumerate(ids):
+            if number and time.monotonic() - started > DELIVER_MANY_SECONDS:
+                enqueue_on_commit("webhooks.tasks.deliver_many", ids[number:])
+                break
+            if number % DELIVER_CHUNK == 0:
+                attempts.visibility_ask(ids[number : number + DELIVER_CHUNK])
+            outcome = _attempt(delivery_id, attempts, failing=failing)
+            delivered += outcome == _DELIVERED
+    return delivered
+
+
+_DELIVERED, _FAILED, _NOTHING, _HANDED_ON = "delivered", "failed", "nothing", "handed on"
+
+
+def _attempt(delivery_id: str, attempts: _Attempts, *, failing: set | None = None) -> str:
     with transaction.atomic():
         delivery = (
             WebhookDelivery.unscoped.select_for_update(skip_locked=True, of=("self",))
@@ -240,24 +357,27 @@ def delivery_attempt(*, delivery_id: str) -> bool:
             .first()
         )
         if delivery is None:
-            return False
+            return _NOTHING
         endpoint = delivery.endpoint
+        if failing is not None and endpoint.pk in failing:
+            # this run's attempt to the endpoint failed: one message of its own
+            enqueue_on_commit("webhooks.tasks.deliver", str(delivery.pk))
+            return _HANDED_ON
         if not endpoint.enabled:
             _close(delivery, _("The endpoint is disabled."))
-            return False
+            return _NOTHING
         # May the organization still see the object? A query, not the GET: the
         # body was fixed at the fan-out and is sent as it is.
-        org = endpoint_org(endpoint.tenant)
-        if org is None or not visible_to(org, delivery.type, delivery.event.object_id):
+        if not attempts.may_see(delivery):
             _close(delivery, _("The organization may no longer see this object."))
-            return False
+            return _NOTHING
         now = timezone.now()
         headers = signature_headers(
             endpoint=endpoint, msg_id=str(delivery.pk), body=delivery.body, now=now
         )
         delivery.attempts += 1
         delivery.last_attempt_at = now
-        answer, error = _post(endpoint.url, delivery.body, headers)
+        answer, error = _post(attempts.session, endpoint.url, delivery.body, headers)
         delivery.response_code = answer.status if answer else None
         delivery.response_body = answer.body[:2000] if answer else ""
         delivery.duration_ms = answer.duration_ms if answer else None
@@ -273,8 +393,11 @@ def delivery_attempt(*, delivery_id: str) -> bool:
             delivery.next_attempt_at = now + retry_delay(delivery.attempts)
         delivery.save(update_fields=_ATTEMPT_FIELDS)  # not the body: it never changes
         if error:
+            if failing is not None:
+                failing.add(endpoint.pk)
             _endpoint_failed(endpoint, now)
-        return not error
+            return _FAILED
+        return _DELIVERED
 
 
 _ATTEMPT_FIELDS = [
@@ -290,10 +413,12 @@ _ATTEMPT_FIELDS = [
 ]
 
 
-def _post(url: str, body: str, headers: dict[str, str]) -> tuple[targets.Answer | None, str]:
+def _post(
+    session: targets.Session, url: str, body: str, headers: dict[str, str]
+) -> tuple[targets.Answer | None, str]:
     """One POST: the answer (None when there was none) and what went wrong ("" for a 2xx)."""
     try:
-        answer = targets.post(url, body=body.encode(), headers=headers)
+        answer = session.post(url, body=body.encode(), headers=headers)
     except ValidationError as exc:  # TargetRefused: the name resolves inside now
         return None, "; ".join(exc.messages)
     except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, reset, timeout, TLS

@@ -22,7 +22,7 @@ from partners import services as partner_services
 from tenants import services as tenant_services
 from tenants.tests.factories import PASSWORD
 from tests.reauth import reauthenticate
-from webhooks import payloads, services, targets
+from webhooks import services, targets
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webhooks.tests.test_webhooks import Receiver, _managed, ctx, deliver_all, endpoint_for
 
@@ -138,15 +138,14 @@ def test_one_event_that_fails_to_fan_out_holds_up_no_other(world, monkeypatch):
     with transaction.atomic():
         events_emit("customer.updated", [{"id": customer.pk}, {"id": customer.pk}])
     first, second = WebhookEvent.objects.order_by("occurred_at", "pk")
-    real = payloads.data_for
+    real = services._body
 
-    def broken(org, event_type, object_id, _seen=[]):
-        if not _seen:
-            _seen.append(1)
+    def broken(event, data):
+        if event.pk == first.pk:
             raise RuntimeError("a bug in one serializer")
-        return real(org, event_type, object_id)
+        return real(event, data)
 
-    monkeypatch.setattr(services, "data_for", broken)
+    monkeypatch.setattr(services, "_body", broken)
     made = services.events_fan_out([str(first.pk), str(second.pk)])
     assert len(made) == 1
     first.refresh_from_db()
