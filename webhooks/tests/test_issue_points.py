@@ -284,3 +284,46 @@ def test_the_response_body_is_read_up_to_its_cap():
         server.shutdown()
         server.server_close()
     assert answer.status == 200 and len(answer.body) == targets.RESPONSE_CAP
+
+
+def test_a_session_keeps_its_connection_and_judges_the_address_of_a_new_one(monkeypatch):
+    """deliver_many's keep-alive: one connection (one lookup) for several POSTs;
+    a new one, judged again, once the receiver closes it, said or unsaid."""
+    ports = []
+
+    class KeepAlive(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            ports.append(self.client_address[1])
+            self.send_response(204)
+            if self.path == "/close":
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.path == "/drop":  # closes without saying so
+                self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    resolved = []
+    real = targets.target_resolve
+
+    def target_resolve(url):
+        resolved.append(url)
+        return real(url)
+
+    monkeypatch.setattr(targets, "target_resolve", target_resolve)
+    server = _serve(KeepAlive)
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with targets.Session() as session:
+            for path in ("/a", "/b", "/close", "/c", "/drop", "/d"):
+                assert session.post(url + path, body=b"{}", headers={}).status == 204
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(ports) == 6  # each once (the dropped connection's retry was not heard twice)
+    assert ports[0] == ports[1] == ports[2] != ports[3] == ports[4] != ports[5]
+    assert len(resolved) == 3
