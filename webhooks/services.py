@@ -46,7 +46,7 @@ from tenants.selectors import OrgContext, org_as_first_owner
 from tenants.services import require_role
 from webhooks import targets
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from webhooks.payloads import data_for_many, visible_among, visible_to
+from webhooks.payloads import data_for_many, visible_among
 
 log = logging.getLogger(__name__)
 
@@ -260,43 +260,43 @@ def signature_headers(
     }
 
 
+# Deliveries claimed together (one query, one transaction, their visibility asked
+# at once right before their POSTs); how long one `deliver_many` message may go
+# on before it hands the rest on in a new message.
+DELIVER_CHUNK = 10
+DELIVER_MANY_SECONDS = 20.0
+
+
 class _Attempts:
     """What the attempts of one run share: the keep-alive connections
-    (targets.Session), each organization as its owner (read once), and the
-    visibility of the run's objects, asked for a chunk of deliveries at once
-    right before their attempts (`visibility_ask`)."""
+    (targets.Session), each organization as its owner (read once), the
+    endpoints whose attempt failed in this run, and the run's clock."""
 
-    def __init__(self, session: targets.Session) -> None:
+    def __init__(self, session: targets.Session, *, seconds: float | None = None) -> None:
         self.session = session
         self.readers = _Readers()
-        self.visible: dict[tuple[object, str, str], bool] = {}
+        self.failing: set[object] = set()
+        self.until = None if seconds is None else time.monotonic() + seconds
 
-    def visibility_ask(self, delivery_ids: Sequence[str]) -> None:
-        """Whether each organization may see the object of each of these
-        deliveries now: one query per organization and event type."""
-        self.visible = {}
+    def out_of_time(self) -> bool:
+        return self.until is not None and time.monotonic() > self.until
+
+    def visible_now(self, deliveries: Sequence[WebhookDelivery]) -> set[tuple[object, str, str]]:
+        """(organization, type, object) of those of `deliveries` whose organization
+        may see the object now: one query per organization and event type."""
         wanted: dict[tuple[object, str], set[str]] = {}
         tenants: dict[object, Tenant] = {}
-        rows = (
-            WebhookDelivery.unscoped.filter(pk__in=delivery_ids, status=Status.PENDING)
-            .select_related("endpoint__tenant", "event")
-            .only("type", "endpoint__tenant", "event__object_id")
-        )
-        for row in rows:
-            tenants[row.endpoint.tenant_id] = row.endpoint.tenant
-            wanted.setdefault((row.endpoint.tenant_id, row.type), set()).add(row.event.object_id)
+        for delivery in deliveries:
+            tenants[delivery.endpoint.tenant_id] = delivery.endpoint.tenant
+            key = (delivery.endpoint.tenant_id, delivery.type)
+            wanted.setdefault(key, set()).add(delivery.event.object_id)
+        visible = set()
         for (tenant_id, event_type), object_ids in wanted.items():
             org = self.readers.org(tenants[tenant_id])
-            seen = visible_among(org, event_type, object_ids) if org is not None else set()
-            for object_id in object_ids:
-                self.visible[(tenant_id, event_type, object_id)] = object_id in seen
-
-    def may_see(self, delivery: WebhookDelivery) -> bool:
-        key = (delivery.endpoint.tenant_id, delivery.type, delivery.event.object_id)
-        if key not in self.visible:  # not asked with its chunk: ask now, for it alone
-            org = self.readers.org(delivery.endpoint.tenant)
-            self.visible[key] = org is not None and visible_to(org, *key[1:])
-        return self.visible[key]
+            if org is not None:
+                for object_id in visible_among(org, event_type, object_ids):
+                    visible.add((tenant_id, event_type, object_id))
+        return visible
 
 
 def delivery_attempt(*, delivery_id: str) -> bool:
@@ -307,97 +307,104 @@ def delivery_attempt(*, delivery_id: str) -> bool:
     worker killed mid-attempt rolls back to the row as it was: still pending,
     found again by the sweeper, sent again with the same webhook-id."""
     with targets.Session() as session:
-        return _attempt(delivery_id, _Attempts(session)) == _DELIVERED
-
-
-# Deliveries whose visibility is asked at once (one query per organization and
-# type), right before their attempts; and how long one `deliver_many` message
-# may go on before it hands the rest on in a new message.
-DELIVER_CHUNK = 25
-DELIVER_MANY_SECONDS = 20.0
+        delivered, _left = _chunk_attempt([str(delivery_id)], _Attempts(session))
+    return delivered == 1
 
 
 def deliveries_attempt(delivery_ids: Sequence[str]) -> int:
-    """Attempt these deliveries, each as `delivery_attempt` does (claimed under
-    its own lock, in its own transaction, the organization's right to see the
-    object checked before its POST), sharing what can be shared: one keep-alive
-    connection per receiving host, each organization's owner read once, the
-    visibility of DELIVER_CHUNK deliveries asked in one query right before
-    their attempts. Once an attempt to an endpoint fails, the rest of this
-    run's deliveries to that endpoint are handed on one message each (as before
-    this batching: a receiver that is down holds a message up for one timeout,
-    not one per delivery); after DELIVER_MANY_SECONDS the rest of the run goes
-    on in a new message. Returns how many were delivered."""
-    ids = list(dict.fromkeys(delivery_ids))
-    started = time.monotonic()
+    """Attempt these deliveries (those due), DELIVER_CHUNK at a time: a chunk is
+    claimed under its rows' locks in one transaction (skip_locked, as
+    `delivery_attempt`: a row another worker holds is its), the organizations'
+    right to see the objects is asked in one query right before the chunk's
+    POSTs, and each attempt is recorded as `delivery_attempt` records it; the
+    chunk commits at its end, so a worker killed mid-chunk rolls the chunk back
+    and its deliveries are sent again later, with the same webhook-ids (at
+    least once, docs/webhooks.md). One keep-alive connection per receiving host
+    serves the whole run, each organization's owner is read once. Once an
+    attempt to an endpoint fails, the run's other deliveries to it are handed
+    on, one message each (a receiver that is down holds the run up for one
+    timeout, not one per delivery); after DELIVER_MANY_SECONDS the rest goes on
+    in a new message. Returns how many were delivered."""
+    ids = list(dict.fromkeys(str(delivery_id) for delivery_id in delivery_ids))
     delivered = 0
-    failing: set[object] = set()  # endpoints that failed in this run
     with targets.Session() as session:
-        attempts = _Attempts(session)
-        for number, delivery_id in enumerate(ids):
-            if number and time.monotonic() - started > DELIVER_MANY_SECONDS:
-                enqueue_on_commit("webhooks.tasks.deliver_many", ids[number:])
+        attempts = _Attempts(session, seconds=DELIVER_MANY_SECONDS)
+        for start in range(0, len(ids), DELIVER_CHUNK):
+            done, left = _chunk_attempt(ids[start : start + DELIVER_CHUNK], attempts)
+            delivered += done
+            rest = left + ids[start + DELIVER_CHUNK :]
+            if rest and (left or attempts.out_of_time()):
+                enqueue_on_commit("webhooks.tasks.deliver_many", rest)
                 break
-            if number % DELIVER_CHUNK == 0:
-                attempts.visibility_ask(ids[number : number + DELIVER_CHUNK])
-            outcome = _attempt(delivery_id, attempts, failing=failing)
-            delivered += outcome == _DELIVERED
     return delivered
 
 
-_DELIVERED, _FAILED, _NOTHING, _HANDED_ON = "delivered", "failed", "nothing", "handed on"
-
-
-def _attempt(delivery_id: str, attempts: _Attempts, *, failing: set | None = None) -> str:
+def _chunk_attempt(ids: Sequence[str], attempts: _Attempts) -> tuple[int, list[str]]:
+    """Claim and attempt these deliveries (those due and not held elsewhere) in
+    one transaction: how many were delivered, and the ids left unattempted when
+    the run's time was up."""
     with transaction.atomic():
-        delivery = (
-            WebhookDelivery.unscoped.select_for_update(skip_locked=True, of=("self",))
+        claimed = {
+            str(delivery.pk): delivery
+            for delivery in WebhookDelivery.unscoped.select_for_update(
+                skip_locked=True, of=("self",)
+            )
             .select_related("endpoint", "endpoint__tenant", "event")
-            .filter(pk=delivery_id, status=Status.PENDING, next_attempt_at__lte=timezone.now())
-            .first()
-        )
-        if delivery is None:
-            return _NOTHING
-        endpoint = delivery.endpoint
-        if failing is not None and endpoint.pk in failing:
-            # this run's attempt to the endpoint failed: one message of its own
-            enqueue_on_commit("webhooks.tasks.deliver", str(delivery.pk))
-            return _HANDED_ON
-        if not endpoint.enabled:
-            _close(delivery, _("The endpoint is disabled."))
-            return _NOTHING
-        # May the organization still see the object? A query, not the GET: the
-        # body was fixed at the fan-out and is sent as it is.
-        if not attempts.may_see(delivery):
-            _close(delivery, _("The organization may no longer see this object."))
-            return _NOTHING
-        now = timezone.now()
-        headers = signature_headers(
-            endpoint=endpoint, msg_id=str(delivery.pk), body=delivery.body, now=now
-        )
-        delivery.attempts += 1
-        delivery.last_attempt_at = now
-        answer, error = _post(attempts.session, endpoint.url, delivery.body, headers)
-        delivery.response_code = answer.status if answer else None
-        delivery.response_body = answer.body[:2000] if answer else ""
-        delivery.duration_ms = answer.duration_ms if answer else None
-        delivery.last_error = error[:500]
-        if not error:
-            delivery.status = Status.DELIVERED
-            delivery.delivered_at = now
-            if endpoint.failing_since is not None:  # a success ends the failing streak
-                WebhookEndpoint.unscoped.filter(pk=endpoint.pk).update(failing_since=None)
-        elif now >= delivery.give_up_at:
-            delivery.status = Status.FAILED
-        else:
-            delivery.next_attempt_at = now + retry_delay(delivery.attempts)
-        delivery.save(update_fields=_ATTEMPT_FIELDS)  # not the body: it never changes
-        if error:
-            if failing is not None:
-                failing.add(endpoint.pk)
-            _endpoint_failed(endpoint, now)
-            return _FAILED
-        return _DELIVERED
+            .filter(pk__in=ids, status=Status.PENDING, next_attempt_at__lte=timezone.now())
+        }
+        deliveries = [claimed[delivery_id] for delivery_id in ids if delivery_id in claimed]
+        # May the organizations still see the objects? A query, not the GET: the
+        # bodies were fixed at the fan-out and are sent as they are.
+        visible = attempts.visible_now(deliveries)
+        delivered = 0
+        for number, delivery in enumerate(deliveries):
+            if number and attempts.out_of_time():
+                return delivered, [str(d.pk) for d in deliveries[number:]]
+            delivered += _attempt(delivery, attempts, visible)
+        return delivered, []
+
+
+def _attempt(
+    delivery: WebhookDelivery, attempts: _Attempts, visible: set[tuple[object, str, str]]
+) -> bool:
+    """One claimed delivery's attempt (in its chunk's transaction); True when delivered."""
+    endpoint = delivery.endpoint
+    if endpoint.pk in attempts.failing:
+        # this run's attempt to the endpoint failed: a message of its own
+        enqueue_on_commit("webhooks.tasks.deliver", str(delivery.pk))
+        return False
+    if not endpoint.enabled:
+        _close(delivery, _("The endpoint is disabled."))
+        return False
+    if (endpoint.tenant_id, delivery.type, delivery.event.object_id) not in visible:
+        _close(delivery, _("The organization may no longer see this object."))
+        return False
+    now = timezone.now()
+    headers = signature_headers(
+        endpoint=endpoint, msg_id=str(delivery.pk), body=delivery.body, now=now
+    )
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    answer, error = _post(attempts.session, endpoint.url, delivery.body, headers)
+    delivery.response_code = answer.status if answer else None
+    delivery.response_body = answer.body[:2000] if answer else ""
+    delivery.duration_ms = answer.duration_ms if answer else None
+    delivery.last_error = error[:500]
+    if not error:
+        delivery.status = Status.DELIVERED
+        delivery.delivered_at = now
+        if endpoint.failing_since is not None:  # a success ends the failing streak
+            WebhookEndpoint.unscoped.filter(pk=endpoint.pk).update(failing_since=None)
+            endpoint.failing_since = None
+    elif now >= delivery.give_up_at:
+        delivery.status = Status.FAILED
+    else:
+        delivery.next_attempt_at = now + retry_delay(delivery.attempts)
+    delivery.save(update_fields=_ATTEMPT_FIELDS)  # not the body: it never changes
+    if error:
+        attempts.failing.add(endpoint.pk)
+        _endpoint_failed(endpoint, now)
+    return not error
 
 
 _ATTEMPT_FIELDS = [
