@@ -356,12 +356,16 @@ def _chunk_attempt(ids: Sequence[str], attempts: _Attempts) -> tuple[int, list[s
         # May the organizations still see the objects? A query, not the GET: the
         # bodies were fixed at the fan-out and are sent as they are.
         visible = attempts.visible_now(deliveries)
-        delivered = 0
+        delivered: list[WebhookDelivery] = []  # written at the chunk's end, in one UPDATE
+        left: list[str] = []
         for number, delivery in enumerate(deliveries):
             if number and attempts.out_of_time():
-                return delivered, [str(d.pk) for d in deliveries[number:]]
-            delivered += _attempt(delivery, attempts, visible)
-        return delivered, []
+                left = [str(d.pk) for d in deliveries[number:]]
+                break
+            if _attempt(delivery, attempts, visible):
+                delivered.append(delivery)
+        WebhookDelivery.unscoped.bulk_update(delivered, _DELIVERED_FIELDS)
+        return len(delivered), left
 
 
 def _attempt(
@@ -396,15 +400,15 @@ def _attempt(
         if endpoint.failing_since is not None:  # a success ends the failing streak
             WebhookEndpoint.unscoped.filter(pk=endpoint.pk).update(failing_since=None)
             endpoint.failing_since = None
-    elif now >= delivery.give_up_at:
+        return True  # the row is written with its chunk's (_DELIVERED_FIELDS)
+    if now >= delivery.give_up_at:
         delivery.status = Status.FAILED
     else:
         delivery.next_attempt_at = now + retry_delay(delivery.attempts)
     delivery.save(update_fields=_ATTEMPT_FIELDS)  # not the body: it never changes
-    if error:
-        attempts.failing.add(endpoint.pk)
-        _endpoint_failed(endpoint, now)
-    return not error
+    attempts.failing.add(endpoint.pk)
+    _endpoint_failed(endpoint, now)
+    return False
 
 
 _ATTEMPT_FIELDS = [
@@ -418,6 +422,7 @@ _ATTEMPT_FIELDS = [
     "last_attempt_at",
     "delivered_at",
 ]
+_DELIVERED_FIELDS = [name for name in _ATTEMPT_FIELDS if name != "next_attempt_at"]
 
 
 def _post(
