@@ -59,7 +59,7 @@ _random = random.SystemRandom()
 # A fan-out makes the deliveries of FAN_OUT_CHUNK events in one transaction
 # and hands them on (one `deliver_many` message per endpoint), so that the
 # first are sent while it goes on.
-FAN_OUT_CHUNK = 10
+FAN_OUT_CHUNK = 25
 
 
 # --- the outbox: in the change's transaction ------------------------------------------
