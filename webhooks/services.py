@@ -8,11 +8,13 @@ transaction; `outbox_write` (subscribed in that transaction) inserts one
 `WebhookEvent` per event and enqueues `fan_out` for after the commit, so a
 rolled-back change leaves no row and no task. `events_fan_out` makes one
 `WebhookDelivery` per endpoint that wants the type and may see the object
-now (its body fixed then) and enqueues each delivery; `delivery_attempt`
-claims a due delivery under its row lock (skip_locked), checks the target and
-the visibility again, signs, posts, and records the answer: delivered, or
-pending with the next attempt's time, or failed once WEBHOOKS_RETRY_FOR
-(3 days) has passed. Beat's `sweep` finds events not fanned out and
+now (its body fixed then) and hands them on, one `deliver_many` message per
+endpoint and chunk of events (the `webhooks` queue); `deliveries_attempt`
+(and `delivery_attempt`, for one) claims due deliveries under their row locks
+(skip_locked), checks the visibility again and the target after resolving
+it, signs, posts over a keep-alive connection, and records each answer:
+delivered, or pending with the next attempt's time, or failed once
+WEBHOOKS_RETRY_FOR (3 days) has passed. Beat's `sweep` finds events not fanned out and
 deliveries due (a retry's time, or a first attempt whose message was lost).
 """
 
@@ -194,7 +196,7 @@ def _events_fan_out(
         }
         # each organization's view of the objects, read at once per event type
         wanted: dict[tuple[object, str], set[str]] = {}
-        tenants = {}
+        tenants: dict[object, Tenant] = {}
         for event in events:
             for endpoint in hearing[event.pk]:
                 tenants[endpoint.tenant_id] = endpoint.tenant

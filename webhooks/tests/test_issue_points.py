@@ -10,9 +10,12 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
 import time_machine
+from celery import current_app
+from django.conf import settings
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -327,3 +330,21 @@ def test_a_session_keeps_its_connection_and_judges_the_address_of_a_new_one(monk
     assert len(ports) == 6  # each once (the dropped connection's retry was not heard twice)
     assert ports[0] == ports[1] == ports[2] != ports[3] == ports[4] != ports[5]
     assert len(resolved) == 3
+
+
+# --- the deliveries' queue ---------------------------------------------------------------
+
+
+def test_deliveries_have_a_queue_of_their_own_that_every_worker_consumes():
+    """A long fan-out (or any task queued before) does not hold the deliveries
+    up in one FIFO; a worker started without -Q (compose, chaos, the benches)
+    consumes both queues, and one started with `-Q webhooks` the deliveries only."""
+    app = current_app._get_current_object()
+    assert set(app.amqp.queues) == {"celery", "webhooks"}  # a worker's queues without -Q
+    route = app.amqp.router.route
+    assert route({}, "webhooks.tasks.deliver")["queue"].name == "webhooks"
+    assert route({}, "webhooks.tasks.deliver_many")["queue"].name == "webhooks"
+    assert route({}, "webhooks.tasks.fan_out")["queue"].name == "celery"
+    compose = (Path(settings.BASE_DIR) / "docker-compose.yml").read_text()
+    workers = [line for line in compose.splitlines() if '"worker"' in line]
+    assert workers and all("-Q" not in line or "webhooks" in line for line in workers)
