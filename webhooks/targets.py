@@ -1,11 +1,12 @@
 """Where a webhook may be sent (SSRF, docs/webhooks.md "Targets"): `https` to a
 public address only, judged at registration (`target_check`) and again at
-every attempt after the name is resolved (`target_resolve`), and the request
-then goes to the very address that was judged (`post`: no second lookup a DNS
-rebinding could answer differently). No redirect is followed; the connection
-has 3 s, the whole exchange 10 s (however slowly the receiver drips its
-answer); at most RESPONSE_CAP bytes of the answer
-are read.
+delivery, after the name is resolved (`target_resolve`), for every connection
+opened, and the request then goes to the very address that was judged (`post`,
+`Session.post`: no second lookup a DNS rebinding could answer differently; a
+`Session` reuses a kept-alive connection, to that judged address, for the
+POSTs of one `deliver_many` message). No redirect is followed; the connection
+has 3 s, each exchange 10 s (however slowly the receiver drips its answer);
+at most RESPONSE_CAP bytes of the answer are read.
 
 `WEBHOOKS_ALLOW_PRIVATE_TARGETS` (off by default; on in the test and dev
 settings) allows plain `http` and loopback or private addresses, for a
