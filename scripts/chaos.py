@@ -366,6 +366,7 @@ DELIVERIES = (
     "deliver_emails",
     "deliver_email",
     "fan_out",  # webhooks
+    "deliver_many",
     "deliver",
 )
 SWEEPERS = ("sweep_waiting_offers", "sweep_pending_emails", "sweep")

@@ -431,6 +431,38 @@ def deliver(world, request) -> Given:
     return Given([str(delivery.pk)], effect)
 
 
+def deliver_many(world, request) -> Given:
+    """Two deliveries to a live receiver, one to a closed port (retried later)."""
+    receiver = Receiver()
+    request.addfinalizer(receiver.close)
+    endpoint = _hook(world, receiver.url)
+    closed = _hook(world)
+    deliveries = [
+        WebhookDelivery.unscoped.create(
+            tenant=world.customer,
+            endpoint=target,
+            event=_hook_event(world),
+            type="customer.updated",
+            body="{}",
+        )
+        for target in (endpoint, endpoint, closed)
+    ]
+
+    def effect():
+        states = [
+            (d.status, d.attempts)
+            for d in WebhookDelivery.unscoped.filter(pk__in=[d.pk for d in deliveries]).order_by(
+                "created_at", "pk"
+            )
+        ]
+        return (
+            sorted(states) == [("delivered", 1), ("delivered", 1), ("pending", 1)]
+            and len(receiver.received) == 2
+        )
+
+    return Given([[str(d.pk) for d in deliveries]], effect)
+
+
 def sweep(world, request) -> Given:
     _hook(world)
     lost = _hook_event(world, occurred_at=timezone.now() - LONG_AGO)
@@ -496,6 +528,7 @@ CASES: dict[str, Callable] = {
     "tenants.tasks.send_membership_invitation": send_membership_invitation,
     "tenants.tasks.sweep_pending_emails": sweep_pending_emails,
     "webhooks.tasks.deliver": deliver,
+    "webhooks.tasks.deliver_many": deliver_many,
     "webhooks.tasks.fan_out": fan_out,
     "webhooks.tasks.purge": purge,
     "webhooks.tasks.sweep": sweep,

@@ -12,13 +12,13 @@ of that organization would see through the API.
 import datetime
 import decimal
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db.models import prefetch_related_objects
+from django.db.models import QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, serializers
@@ -49,6 +49,16 @@ class NotVisible(Exception):
     """The organization may not see the event's object now (its GET is a 404)."""
 
 
+# What a `GET` that may not be called, or finds nothing, raises (a 404 or a 403).
+_NOT_FOUND = (
+    Http404,
+    ObjectDoesNotExist,
+    DjangoPermissionDenied,
+    exceptions.NotFound,
+    exceptions.PermissionDenied,
+)
+
+
 def _customer(org: OrgContext, object_id: str) -> dict:
     if org.tenant.is_customer and str(org.tenant.pk) == object_id:
         # a customer hears of itself as `GET organization/` shows it
@@ -58,6 +68,36 @@ def _customer(org: OrgContext, object_id: str) -> dict:
     customer = customer_get_for_partner(org=org, customer_id=object_id)
     prefetch_related_objects([customer], live_partnerships_prefetch(org=org))
     return dict(CustomerSerializer(customer).data)
+
+
+def _customers(org: OrgContext, object_ids: list[str]) -> dict[str, dict]:
+    """`_customer` of each (those the partner may see), in one selector query and
+    one serializer pass: the list's `customers_visible_to`, narrowed to the ids,
+    is the rows `customer_get_for_partner` finds one at a time."""
+    if not org.tenant.is_partner:
+        return _one_by_one(_customer, org, object_ids)
+    pks = {pk for pk in map(uuid_or_none, object_ids) if pk is not None}
+    customers = list(partner_selectors.customers_visible_to(org=org).filter(pk__in=pks))
+    prefetch_related_objects(customers, live_partnerships_prefetch(org=org))
+    rendered = CustomerSerializer(customers, many=True).data
+    by_pk = {customer.pk: dict(data) for customer, data in zip(customers, rendered, strict=True)}
+    return {
+        object_id: by_pk[pk]
+        for object_id in object_ids
+        if (pk := uuid_or_none(object_id)) is not None and pk in by_pk
+    }
+
+
+def _one_by_one(
+    render: Callable[[OrgContext, str], dict], org: OrgContext, object_ids: list[str]
+) -> dict[str, dict]:
+    found = {}
+    for object_id in object_ids:
+        try:
+            found[object_id] = render(org, object_id)
+        except (NotVisible, *_NOT_FOUND):
+            continue
+    return found
 
 
 def _partnership(org: OrgContext, object_id: str) -> dict:
@@ -93,56 +133,65 @@ def _offer(org: OrgContext, object_id: str) -> dict:
     return dict(OfferSerializer(offer, context={"org": org}).data)
 
 
-# --- may `org` see the object now: the `GET`'s selector as one EXISTS query -------------
-# (the attempt's check: the body was built at the fan-out and is sent as it is;
-# only whether the organization may still see the object is asked again)
+# --- which of these objects may `org` see now: the `GET`'s selector narrowed to the
+# ids, one query (the attempt's check: the body was built at the fan-out and is
+# sent as it is; only whether the organization may still see the object is asked
+# again)
+
+Pks = set[uuid.UUID]
 
 
-def _customer_visible(org: OrgContext, pk: uuid.UUID) -> bool:
+def _ids(qs: QuerySet, pks: Pks) -> Pks:
+    return set(qs.filter(pk__in=pks).order_by().values_list("pk", flat=True))
+
+
+def _customer_visible(org: OrgContext, pks: Pks) -> Pks:
     if org.tenant.is_customer:
-        return org.tenant.pk == pk
-    return partner_selectors.customers_visible_to(org=org).filter(pk=pk).exists()
+        return pks & {org.tenant.pk}
+    return _ids(partner_selectors.customers_visible_to(org=org), pks)
 
 
-def _partnership_visible(org: OrgContext, pk: uuid.UUID) -> bool:
-    return partner_selectors.partnerships_for(org=org).filter(pk=pk).exists()
+def _partnership_visible(org: OrgContext, pks: Pks) -> Pks:
+    return _ids(partner_selectors.partnerships_for(org=org), pks)
 
 
-def _subscription_visible(org: OrgContext, pk: uuid.UUID) -> bool:
+def _subscription_visible(org: OrgContext, pks: Pks) -> Pks:
     if not org.tenant.subscriptions_enabled:
-        return False
-    return subscription_selectors.subscriptions_for(org=org).filter(pk=pk).exists()
+        return set()
+    return _ids(subscription_selectors.subscriptions_for(org=org), pks)
 
 
-def _order_visible(org: OrgContext, pk: uuid.UUID) -> bool:
-    return billing_selectors.orders_for(org=org).filter(pk=pk).exists()
+def _order_visible(org: OrgContext, pks: Pks) -> Pks:
+    return _ids(billing_selectors.orders_for(org=org), pks)
 
 
-def _invoice_visible(org: OrgContext, pk: uuid.UUID) -> bool:
-    return billing_selectors.invoices_for(org=org).filter(pk=pk).exists()
+def _invoice_visible(org: OrgContext, pks: Pks) -> Pks:
+    return _ids(billing_selectors.invoices_for(org=org), pks)
 
 
-def _partner_invoice_visible(org: OrgContext, pk: uuid.UUID) -> bool:
-    return resale_selectors.partner_invoices_for(org=org).filter(pk=pk).exists()
+def _partner_invoice_visible(org: OrgContext, pks: Pks) -> Pks:
+    return _ids(resale_selectors.partner_invoices_for(org=org), pks)
 
 
-def _offer_visible(org: OrgContext, pk: uuid.UUID) -> bool:
-    return offer_selectors.offers_for(org=org).filter(pk=pk).exists()
+def _offer_visible(org: OrgContext, pks: Pks) -> Pks:
+    return _ids(offer_selectors.offers_for(org=org), pks)
 
 
 @dataclass(frozen=True)
 class ObjectKind:
     """An event's object: the `GET` that shows it, who may call that `GET`, how
     it is read (`render`: the selector, then the serializer), whether it may be
-    read now (`visible`: the same selector's rows, one EXISTS query, no
-    serializer) and the serializer the example payload is drawn from."""
+    read now (`visible`: which of some ids the same selector's rows hold, one
+    query, no serializer) and the serializer the example payload is drawn from."""
 
     name: str
     path: str
     kinds: tuple[str, ...]
     render: Callable[[OrgContext, str], dict]
-    visible: Callable[[OrgContext, uuid.UUID], bool]
+    visible: Callable[[OrgContext, Pks], Pks]
     serializer: type[serializers.Serializer]
+    # `render` of several objects at once (one query for them all), where it pays
+    render_many: Callable[[OrgContext, list[str]], dict[str, dict]] | None = None
 
 
 OBJECTS = {
@@ -153,6 +202,7 @@ OBJECTS = {
         _customer,
         _customer_visible,
         CustomerSerializer,
+        _customers,
     ),
     "partnership": ObjectKind(
         "partnership",
@@ -236,12 +286,20 @@ def _may_ask(org: OrgContext, kind: ObjectKind) -> bool:
 def visible_to(org: OrgContext, event_type: str, object_id: str) -> bool:
     """Whether `org` may see the event's object now: what `data_for` decides,
     without building the object's body (the `GET`'s selector narrowed to the id,
-    one EXISTS query). The attempt's check before each POST."""
+    one query). The attempt's check before each POST."""
+    return object_id in visible_among(org, event_type, [object_id])
+
+
+def visible_among(org: OrgContext, event_type: str, object_ids: Iterable[str]) -> set[str]:
+    """Those of `object_ids` (objects of `event_type`'s kind) that `org` may see
+    now, each as `visible_to` decides, in one query for all of them."""
     kind = object_kind(event_type)
-    pk = uuid_or_none(object_id)
-    if pk is None or not _may_ask(org, kind):
-        return False
-    return kind.visible(org, pk)
+    wanted = {str(object_id): uuid_or_none(str(object_id)) for object_id in object_ids}
+    pks = {pk for pk in wanted.values() if pk is not None}
+    if not pks or not _may_ask(org, kind):
+        return set()
+    seen = kind.visible(org, pks)
+    return {object_id for object_id, pk in wanted.items() if pk in seen}
 
 
 def data_for(org: OrgContext, event_type: str, object_id: str) -> dict:
@@ -252,14 +310,24 @@ def data_for(org: OrgContext, event_type: str, object_id: str) -> dict:
         raise NotVisible
     try:
         return kind.render(org, object_id)
-    except (
-        Http404,
-        ObjectDoesNotExist,
-        DjangoPermissionDenied,
-        exceptions.NotFound,
-        exceptions.PermissionDenied,
-    ):
+    except _NOT_FOUND:
         raise NotVisible from None
+
+
+def data_for_many(org: OrgContext, event_type: str, object_ids: Iterable[str]) -> dict[str, dict]:
+    """`data_for` of each of `object_ids`, for those `org` may see (one missing
+    from the answer: NotVisible); in one query for them all where the kind has
+    a `render_many` (customers), else one `data_for` each."""
+    kind = object_kind(event_type)
+    wanted = list(dict.fromkeys(str(object_id) for object_id in object_ids))
+    if not wanted or not _may_ask(org, kind):
+        return {}
+    if kind.render_many is None:
+        return _one_by_one(kind.render, org, wanted)
+    try:
+        return kind.render_many(org, wanted)
+    except _NOT_FOUND:
+        return {}
 
 
 # --- example payloads (GET webhook-event-types/), drawn from the serializers ----------

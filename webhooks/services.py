@@ -8,11 +8,13 @@ transaction; `outbox_write` (subscribed in that transaction) inserts one
 `WebhookEvent` per event and enqueues `fan_out` for after the commit, so a
 rolled-back change leaves no row and no task. `events_fan_out` makes one
 `WebhookDelivery` per endpoint that wants the type and may see the object
-now (its body fixed then) and enqueues each delivery; `delivery_attempt`
-claims a due delivery under its row lock (skip_locked), checks the target and
-the visibility again, signs, posts, and records the answer: delivered, or
-pending with the next attempt's time, or failed once WEBHOOKS_RETRY_FOR
-(3 days) has passed. Beat's `sweep` finds events not fanned out and
+now (its body fixed then) and hands them on, one `deliver_many` message per
+endpoint and chunk of events (the `webhooks` queue); `deliveries_attempt`
+(and `delivery_attempt`, for one) claims due deliveries under their row locks
+(skip_locked), checks the visibility again and the target after resolving
+it, signs, posts over a keep-alive connection, and records each answer:
+delivered, or pending with the next attempt's time, or failed once
+WEBHOOKS_RETRY_FOR (3 days) has passed. Beat's `sweep` finds events not fanned out and
 deliveries due (a retry's time, or a first attempt whose message was lost).
 """
 
@@ -23,6 +25,7 @@ import json
 import logging
 import random
 import secrets
+import time
 from collections.abc import Iterable, Mapping, Sequence
 
 from django.conf import settings
@@ -45,7 +48,7 @@ from tenants.selectors import OrgContext, org_as_first_owner
 from tenants.services import require_role
 from webhooks import targets
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from webhooks.payloads import NotVisible, data_for, visible_to
+from webhooks.payloads import data_for_many, visible_among
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,10 @@ Status = WebhookDelivery.Status
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 6 * 3600
 _random = random.SystemRandom()
+# A fan-out makes the deliveries of FAN_OUT_CHUNK events in one transaction
+# and hands them on (one `deliver_many` message per endpoint), so that the
+# first are sent while it goes on.
+FAN_OUT_CHUNK = 25
 
 
 # --- the outbox: in the change's transaction ------------------------------------------
@@ -122,33 +129,31 @@ class _Readers:
         return None if found is _NO_OWNER else found  # type: ignore[return-value]
 
 
-def _body_for(org: OrgContext | None, event: WebhookEvent) -> str | None:
-    """The event's body as `org` sees its object now (its owner's GET), or None
-    when it may not see it (or has no owner to see it as)."""
-    if org is None:
-        return None
-    try:
-        return _body(event, data_for(org, event.type, event.object_id))
-    except NotVisible:
-        return None
-
-
 def events_fan_out(event_ids: Sequence[str]) -> list[str]:
     """Make the deliveries of these events, each event once: one per enabled
     endpoint that wants its type and whose organization may see the object now
-    (its body built once per organization, as that organization's GET shows
-    it). The endpoints and their organizations' owners are read once for the
-    whole call; each event is fanned out in its own transaction, and one that
-    fails (rolled back, left for the sweeper) does not stop the others. Returns
-    the new deliveries' ids (each enqueued after its event's commit)."""
+    (its body as that organization's GET shows it, built once per organization
+    and event). The endpoints and their organizations' owners are read once for
+    the whole call. The events go FAN_OUT_CHUNK at a time, each chunk in one
+    transaction with its objects read at once per organization
+    (`data_for_many`); a chunk that fails is done again event by event, so one
+    event that cannot be fanned out (rolled back, left for the sweeper) holds up
+    no other. Each chunk's deliveries are handed to `deliver_many` after its
+    commit, one message per endpoint, so the first are sent while the fan-out
+    goes on. Returns the new deliveries' ids."""
     endpoints = list(WebhookEndpoint.unscoped.filter(enabled=True).select_related("tenant"))
     readers = _Readers()
     ids: list[str] = []
-    for event_id in event_ids:
-        try:
-            ids += _event_fan_out(event_id, endpoints, readers)
-        except Exception:  # one event that cannot be fanned out holds up no other
-            log.exception("webhook event %s: fan-out failed; the sweeper tries it again", event_id)
+    event_ids = list(event_ids)
+    for start in range(0, len(event_ids), FAN_OUT_CHUNK):
+        chunk = event_ids[start : start + FAN_OUT_CHUNK]
+        made = _chunk_fan_out(chunk, endpoints, readers)
+        waiting: dict[object, list[str]] = {}  # per endpoint
+        for endpoint_id, delivery_id in made:
+            waiting.setdefault(endpoint_id, []).append(delivery_id)
+            ids.append(delivery_id)
+        for endpoint_ids in waiting.values():
+            enqueue_on_commit("webhooks.tasks.deliver_many", endpoint_ids)
     return ids
 
 
@@ -157,43 +162,75 @@ def event_fan_out(*, event_id: str) -> list[str]:
     return events_fan_out([event_id])
 
 
-def _event_fan_out(
-    event_id: str, endpoints: Sequence[WebhookEndpoint], readers: _Readers
-) -> list[str]:
-    with transaction.atomic():
-        event = (
-            WebhookEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, fanned_out_at__isnull=True)
-            .first()
-        )
-        if event is None:  # fanned out already, or another worker holds it
+def _chunk_fan_out(
+    event_ids: Sequence[str], endpoints: Sequence[WebhookEndpoint], readers: _Readers
+) -> list[tuple[object, str]]:
+    """`_events_fan_out` of these events; if it fails, of each event on its own."""
+    try:
+        return _events_fan_out(event_ids, endpoints, readers)
+    except Exception:  # one event that cannot be fanned out holds up no other
+        if len(event_ids) == 1:
+            log.exception("webhook event %s: fan-out failed; the sweeper retries", event_ids[0])
             return []
-        bodies: dict[object, str | None] = {}  # per organization: built once, as it sees it
-        deliveries = []
-        for endpoint in endpoints:
-            if event.type not in endpoint.events:
-                continue
-            if endpoint.tenant_id not in bodies:
-                bodies[endpoint.tenant_id] = _body_for(readers.org(endpoint.tenant), event)
-            body = bodies[endpoint.tenant_id]
-            if body is None:
-                continue
-            deliveries.append(
-                WebhookDelivery(
-                    tenant_id=endpoint.tenant_id,
-                    endpoint=endpoint,
-                    event=event,
-                    type=event.type,
-                    body=body,
-                )
+    return [
+        made for event_id in event_ids for made in _chunk_fan_out([event_id], endpoints, readers)
+    ]
+
+
+def _events_fan_out(
+    event_ids: Sequence[str], endpoints: Sequence[WebhookEndpoint], readers: _Readers
+) -> list[tuple[object, str]]:
+    """The deliveries of these events, made in one transaction: (endpoint id,
+    delivery id) each."""
+    with transaction.atomic():
+        events = list(
+            WebhookEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=event_ids, fanned_out_at__isnull=True)
+            .order_by("occurred_at", "pk")
+        )
+        if not events:  # fanned out already, or another worker holds them
+            return []
+        hearing = {
+            event.pk: [endpoint for endpoint in endpoints if event.type in endpoint.events]
+            for event in events
+        }
+        # each organization's view of the objects, read at once per event type
+        wanted: dict[tuple[object, str], set[str]] = {}
+        tenants: dict[object, Tenant] = {}
+        for event in events:
+            for endpoint in hearing[event.pk]:
+                tenants[endpoint.tenant_id] = endpoint.tenant
+                wanted.setdefault((endpoint.tenant_id, event.type), set()).add(event.object_id)
+        seen: dict[tuple[object, str], dict[str, dict]] = {}
+        for (tenant_id, event_type), object_ids in wanted.items():
+            org = readers.org(tenants[tenant_id])
+            seen[(tenant_id, event_type)] = (
+                {} if org is None else data_for_many(org, event_type, object_ids)
             )
+        deliveries = []
+        for event in events:
+            bodies: dict[object, str | None] = {}  # per organization: built once
+            for endpoint in hearing[event.pk]:
+                if endpoint.tenant_id not in bodies:
+                    data = seen[(endpoint.tenant_id, event.type)].get(event.object_id)
+                    bodies[endpoint.tenant_id] = None if data is None else _body(event, data)
+                body = bodies[endpoint.tenant_id]
+                if body is None:  # the organization may not see the object now
+                    continue
+                deliveries.append(
+                    WebhookDelivery(
+                        tenant_id=endpoint.tenant_id,
+                        endpoint=endpoint,
+                        event=event,
+                        type=event.type,
+                        body=body,
+                    )
+                )
         WebhookDelivery.unscoped.bulk_create(deliveries, ignore_conflicts=True)
-        event.fanned_out_at = timezone.now()
-        event.save(update_fields=["fanned_out_at"])
-        ids = [str(delivery.pk) for delivery in deliveries]
-        for delivery_id in ids:
-            enqueue_on_commit("webhooks.tasks.deliver", delivery_id)
-        return ids
+        WebhookEvent.objects.filter(pk__in=[event.pk for event in events]).update(
+            fanned_out_at=timezone.now()
+        )
+        return [(delivery.endpoint_id, str(delivery.pk)) for delivery in deliveries]
 
 
 # --- delivery ----------------------------------------------------------------------------
@@ -225,6 +262,45 @@ def signature_headers(
     }
 
 
+# Deliveries claimed together (one query, one transaction, their visibility asked
+# at once right before their POSTs); how long one `deliver_many` message may go
+# on before it hands the rest on in a new message.
+DELIVER_CHUNK = 10
+DELIVER_MANY_SECONDS = 20.0
+
+
+class _Attempts:
+    """What the attempts of one run share: the keep-alive connections
+    (targets.Session), each organization as its owner (read once), the
+    endpoints whose attempt failed in this run, and the run's clock."""
+
+    def __init__(self, session: targets.Session, *, seconds: float | None = None) -> None:
+        self.session = session
+        self.readers = _Readers()
+        self.failing: set[object] = set()
+        self.until = None if seconds is None else time.monotonic() + seconds
+
+    def out_of_time(self) -> bool:
+        return self.until is not None and time.monotonic() > self.until
+
+    def visible_now(self, deliveries: Sequence[WebhookDelivery]) -> set[tuple[object, str, str]]:
+        """(organization, type, object) of those of `deliveries` whose organization
+        may see the object now: one query per organization and event type."""
+        wanted: dict[tuple[object, str], set[str]] = {}
+        tenants: dict[object, Tenant] = {}
+        for delivery in deliveries:
+            tenants[delivery.endpoint.tenant_id] = delivery.endpoint.tenant
+            key = (delivery.endpoint.tenant_id, delivery.type)
+            wanted.setdefault(key, set()).add(delivery.event.object_id)
+        visible = set()
+        for (tenant_id, event_type), object_ids in wanted.items():
+            org = self.readers.org(tenants[tenant_id])
+            if org is not None:
+                for object_id in visible_among(org, event_type, object_ids):
+                    visible.add((tenant_id, event_type, object_id))
+        return visible
+
+
 def delivery_attempt(*, delivery_id: str) -> bool:
     """Attempt one due delivery; True when it was delivered by this call.
 
@@ -232,49 +308,109 @@ def delivery_attempt(*, delivery_id: str) -> bool:
     means this call does nothing) and stays locked through the attempt, so a
     worker killed mid-attempt rolls back to the row as it was: still pending,
     found again by the sweeper, sent again with the same webhook-id."""
+    with targets.Session() as session:
+        delivered, _left = _chunk_attempt([str(delivery_id)], _Attempts(session))
+    return delivered == 1
+
+
+def deliveries_attempt(delivery_ids: Sequence[str]) -> int:
+    """Attempt these deliveries (those due), DELIVER_CHUNK at a time: a chunk is
+    claimed under its rows' locks in one transaction (skip_locked, as
+    `delivery_attempt`: a row another worker holds is its), the organizations'
+    right to see the objects is asked in one query right before the chunk's
+    POSTs, and each attempt is recorded as `delivery_attempt` records it; the
+    chunk commits at its end, so a worker killed mid-chunk rolls the chunk back
+    and its deliveries are sent again later, with the same webhook-ids (at
+    least once, docs/webhooks.md). One keep-alive connection per receiving host
+    serves the whole run, each organization's owner is read once. Once an
+    attempt to an endpoint fails, the run's other deliveries to it are handed
+    on, one message each (a receiver that is down holds the run up for one
+    timeout, not one per delivery); after DELIVER_MANY_SECONDS the rest goes on
+    in a new message. Returns how many were delivered."""
+    ids = list(dict.fromkeys(str(delivery_id) for delivery_id in delivery_ids))
+    delivered = 0
+    with targets.Session() as session:
+        attempts = _Attempts(session, seconds=DELIVER_MANY_SECONDS)
+        for start in range(0, len(ids), DELIVER_CHUNK):
+            done, left = _chunk_attempt(ids[start : start + DELIVER_CHUNK], attempts)
+            delivered += done
+            rest = left + ids[start + DELIVER_CHUNK :]
+            if rest and (left or attempts.out_of_time()):
+                enqueue_on_commit("webhooks.tasks.deliver_many", rest)
+                break
+    return delivered
+
+
+def _chunk_attempt(ids: Sequence[str], attempts: _Attempts) -> tuple[int, list[str]]:
+    """Claim and attempt these deliveries (those due and not held elsewhere) in
+    one transaction: how many were delivered, and the ids left unattempted when
+    the run's time was up."""
     with transaction.atomic():
-        delivery = (
-            WebhookDelivery.unscoped.select_for_update(skip_locked=True, of=("self",))
+        claimed = {
+            str(delivery.pk): delivery
+            for delivery in WebhookDelivery.unscoped.select_for_update(
+                skip_locked=True, of=("self",)
+            )
             .select_related("endpoint", "endpoint__tenant", "event")
-            .filter(pk=delivery_id, status=Status.PENDING, next_attempt_at__lte=timezone.now())
-            .first()
-        )
-        if delivery is None:
-            return False
-        endpoint = delivery.endpoint
-        if not endpoint.enabled:
-            _close(delivery, _("The endpoint is disabled."))
-            return False
-        # May the organization still see the object? A query, not the GET: the
-        # body was fixed at the fan-out and is sent as it is.
-        org = endpoint_org(endpoint.tenant)
-        if org is None or not visible_to(org, delivery.type, delivery.event.object_id):
-            _close(delivery, _("The organization may no longer see this object."))
-            return False
-        now = timezone.now()
-        headers = signature_headers(
-            endpoint=endpoint, msg_id=str(delivery.pk), body=delivery.body, now=now
-        )
-        delivery.attempts += 1
-        delivery.last_attempt_at = now
-        answer, error = _post(endpoint.url, delivery.body, headers)
-        delivery.response_code = answer.status if answer else None
-        delivery.response_body = answer.body[:2000] if answer else ""
-        delivery.duration_ms = answer.duration_ms if answer else None
-        delivery.last_error = error[:500]
-        if not error:
-            delivery.status = Status.DELIVERED
-            delivery.delivered_at = now
-            if endpoint.failing_since is not None:  # a success ends the failing streak
-                WebhookEndpoint.unscoped.filter(pk=endpoint.pk).update(failing_since=None)
-        elif now >= delivery.give_up_at:
-            delivery.status = Status.FAILED
-        else:
-            delivery.next_attempt_at = now + retry_delay(delivery.attempts)
-        delivery.save(update_fields=_ATTEMPT_FIELDS)  # not the body: it never changes
-        if error:
-            _endpoint_failed(endpoint, now)
-        return not error
+            .filter(pk__in=ids, status=Status.PENDING, next_attempt_at__lte=timezone.now())
+        }
+        deliveries = [claimed[delivery_id] for delivery_id in ids if delivery_id in claimed]
+        # May the organizations still see the objects? A query, not the GET: the
+        # bodies were fixed at the fan-out and are sent as they are.
+        visible = attempts.visible_now(deliveries)
+        delivered: list[WebhookDelivery] = []  # written at the chunk's end, in one UPDATE
+        left: list[str] = []
+        for number, delivery in enumerate(deliveries):
+            if number and attempts.out_of_time():
+                left = [str(d.pk) for d in deliveries[number:]]
+                break
+            if _attempt(delivery, attempts, visible):
+                delivered.append(delivery)
+        WebhookDelivery.unscoped.bulk_update(delivered, _DELIVERED_FIELDS)
+        return len(delivered), left
+
+
+def _attempt(
+    delivery: WebhookDelivery, attempts: _Attempts, visible: set[tuple[object, str, str]]
+) -> bool:
+    """One claimed delivery's attempt (in its chunk's transaction); True when delivered."""
+    endpoint = delivery.endpoint
+    if endpoint.pk in attempts.failing:
+        # this run's attempt to the endpoint failed: a message of its own
+        enqueue_on_commit("webhooks.tasks.deliver", str(delivery.pk))
+        return False
+    if not endpoint.enabled:
+        _close(delivery, _("The endpoint is disabled."))
+        return False
+    if (endpoint.tenant_id, delivery.type, delivery.event.object_id) not in visible:
+        _close(delivery, _("The organization may no longer see this object."))
+        return False
+    now = timezone.now()
+    headers = signature_headers(
+        endpoint=endpoint, msg_id=str(delivery.pk), body=delivery.body, now=now
+    )
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    answer, error = _post(attempts.session, endpoint.url, delivery.body, headers)
+    delivery.response_code = answer.status if answer else None
+    delivery.response_body = answer.body[:2000] if answer else ""
+    delivery.duration_ms = answer.duration_ms if answer else None
+    delivery.last_error = error[:500]
+    if not error:
+        delivery.status = Status.DELIVERED
+        delivery.delivered_at = now
+        if endpoint.failing_since is not None:  # a success ends the failing streak
+            WebhookEndpoint.unscoped.filter(pk=endpoint.pk).update(failing_since=None)
+            endpoint.failing_since = None
+        return True  # the row is written with its chunk's (_DELIVERED_FIELDS)
+    if now >= delivery.give_up_at:
+        delivery.status = Status.FAILED
+    else:
+        delivery.next_attempt_at = now + retry_delay(delivery.attempts)
+    delivery.save(update_fields=_ATTEMPT_FIELDS)  # not the body: it never changes
+    attempts.failing.add(endpoint.pk)
+    _endpoint_failed(endpoint, now)
+    return False
 
 
 _ATTEMPT_FIELDS = [
@@ -288,12 +424,15 @@ _ATTEMPT_FIELDS = [
     "last_attempt_at",
     "delivered_at",
 ]
+_DELIVERED_FIELDS = [name for name in _ATTEMPT_FIELDS if name != "next_attempt_at"]
 
 
-def _post(url: str, body: str, headers: dict[str, str]) -> tuple[targets.Answer | None, str]:
+def _post(
+    session: targets.Session, url: str, body: str, headers: dict[str, str]
+) -> tuple[targets.Answer | None, str]:
     """One POST: the answer (None when there was none) and what went wrong ("" for a 2xx)."""
     try:
-        answer = targets.post(url, body=body.encode(), headers=headers)
+        answer = session.post(url, body=body.encode(), headers=headers)
     except ValidationError as exc:  # TargetRefused: the name resolves inside now
         return None, "; ".join(exc.messages)
     except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, reset, timeout, TLS

@@ -1,11 +1,12 @@
 """Where a webhook may be sent (SSRF, docs/webhooks.md "Targets"): `https` to a
 public address only, judged at registration (`target_check`) and again at
-every attempt after the name is resolved (`target_resolve`), and the request
-then goes to the very address that was judged (`post`: no second lookup a DNS
-rebinding could answer differently). No redirect is followed; the connection
-has 3 s, the whole exchange 10 s (however slowly the receiver drips its
-answer); at most RESPONSE_CAP bytes of the answer
-are read.
+delivery, after the name is resolved (`target_resolve`), for every connection
+opened, and the request then goes to the very address that was judged (`post`,
+`Session.post`: no second lookup a DNS rebinding could answer differently; a
+`Session` reuses a kept-alive connection, to that judged address, for the
+POSTs of one `deliver_many` message). No redirect is followed; the connection
+has 3 s, each exchange 10 s (however slowly the receiver drips its answer);
+at most RESPONSE_CAP bytes of the answer are read.
 
 `WEBHOOKS_ALLOW_PRIVATE_TARGETS` (off by default; on in the test and dev
 settings) allows plain `http` and loopback or private addresses, for a
@@ -104,14 +105,17 @@ class Answer:
 class _Pinned(http.client.HTTPConnection):
     """A connection to the address judged, not to a second lookup of the name."""
 
-    def __init__(self, host: str, port: int, address: str, deadline: float):
+    def __init__(self, host: str, port: int, address: str):
         super().__init__(host, port, timeout=CONNECT_TIMEOUT)
         self._address = address
-        self._deadline = deadline
+        self.deadline = time.monotonic() + TOTAL_TIMEOUT  # the current request's
 
     def _socket(self) -> socket.socket:
         sock = socket.create_connection((self._address, self.port), timeout=CONNECT_TIMEOUT)
-        sock.settimeout(max(0.1, self._deadline - time.monotonic()))
+        # http.client sends the headers and the body apart: without this, a reused
+        # connection waits for the receiver's delayed ACK (Nagle), ~40 ms a request
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(max(0.1, self.deadline - time.monotonic()))
         return sock
 
     def connect(self) -> None:
@@ -119,8 +123,8 @@ class _Pinned(http.client.HTTPConnection):
 
 
 class _PinnedTLS(_Pinned):
-    def __init__(self, host: str, port: int, address: str, deadline: float):
-        super().__init__(host, port, address, deadline)
+    def __init__(self, host: str, port: int, address: str):
+        super().__init__(host, port, address)
         self._context = ssl.create_default_context()
 
     def connect(self) -> None:
@@ -128,22 +132,82 @@ class _PinnedTLS(_Pinned):
         self.sock = self._context.wrap_socket(self._socket(), server_hostname=self.host)
 
 
+class Session:
+    """Keep-alive POSTs for one run of deliveries (a `deliver_many` message):
+    one connection per (scheme, host, port), opened to an address judged by
+    `target_resolve` when it is opened, and reused for the next request to the
+    same host while the receiver keeps it open. A connection the receiver
+    closed, or one whose answer was not read to its end, is not reused: the
+    next request resolves the name and judges the address again. Each request
+    has its own deadline (TOTAL_TIMEOUT)."""
+
+    def __init__(self) -> None:
+        self._open: dict[tuple[str, str, int], _Pinned] = {}
+
+    def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
+        scheme, host, port, path = _split(url)
+        key = (scheme, host, port)
+        connection = self._open.pop(key, None)
+        if connection is not None and connection.sock is not None:
+            try:
+                answer, reusable = _exchange(connection, path, body, headers)
+            except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
+                # the receiver closed the idle connection as the request left:
+                # once more on a new connection (the same webhook-id, if it had come)
+                connection.close()
+            else:
+                self._keep(key, connection, reusable)
+                return answer
+        _host, addresses = target_resolve(url)
+        connection_class = _PinnedTLS if scheme == "https" else _Pinned
+        connection = connection_class(host, port, addresses[0])
+        answer, reusable = _exchange(connection, path, body, headers)
+        self._keep(key, connection, reusable)
+        return answer
+
+    def _keep(self, key: tuple[str, str, int], connection: "_Pinned", reusable: bool) -> None:
+        if reusable and connection.sock is not None:
+            self._open[key] = connection
+        else:
+            connection.close()
+
+    def close(self) -> None:
+        for connection in self._open.values():
+            connection.close()
+        self._open.clear()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
     """POST `body` to `url` after `target_resolve`; the answer's status and the
     first RESPONSE_CAP bytes of its body. A redirect is an answer like any other
     3xx (not followed). Raises TargetRefused, or OSError on a network failure
-    or a timeout.
+    or a timeout. (One request on its own connection: `Session.post` for several.)"""
+    with Session() as session:
+        return session.post(url, body=body, headers=headers)
+
+
+def _exchange(
+    connection: "_Pinned", path: str, body: bytes, headers: dict[str, str]
+) -> tuple[Answer, bool]:
+    """One request on `connection` (opened now if it is not) and its answer;
+    whether the connection may carry another request (the answer read to its
+    end, the receiver keeping it open).
 
     TOTAL_TIMEOUT bounds the whole exchange, however the receiver paces it: a
     socket timeout only bounds each wait, so a receiver dripping a byte at a
     time could hold the worker for ever; a timer shuts the socket at the
     deadline, which ends any read then under way (TimeoutError)."""
-    scheme, host, port, path = _split(url)
-    _host, addresses = target_resolve(url)
     started = time.monotonic()
     deadline = started + TOTAL_TIMEOUT
-    connection_class = _PinnedTLS if scheme == "https" else _Pinned
-    connection = connection_class(host, port, addresses[0], deadline)
+    connection.deadline = deadline
+    if connection.sock is not None:  # reused: this request's own deadline
+        connection.sock.settimeout(max(0.1, deadline - started))
     expired = threading.Event()
 
     def expire() -> None:
@@ -171,11 +235,14 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
         if expired.is_set():
             raise TimeoutError(_("The receiver took longer than 10 seconds."))
         text = b"".join(chunks).decode("utf-8", errors="replace")
-        return Answer(response.status, text, int((time.monotonic() - started) * 1000))
+        answer = Answer(response.status, text, int((time.monotonic() - started) * 1000))
+        if response.length == 0:  # read to its end (read1 leaves an empty body open)
+            response.close()
+        return answer, response.isclosed() and not response.will_close
     except (OSError, ValueError, http.client.HTTPException):
+        connection.close()
         if expired.is_set():
             raise TimeoutError(_("The receiver took longer than 10 seconds.")) from None
         raise
     finally:
         timer.cancel()
-        connection.close()

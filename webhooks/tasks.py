@@ -21,14 +21,25 @@ def deliver(delivery_id: str) -> bool:
     return services.delivery_attempt(delivery_id=delivery_id)
 
 
+@shared_task(acks_late=True)
+def deliver_many(delivery_ids: list[str]) -> int:
+    """An attempt of each of these deliveries that is due (a fan-out's, one
+    endpoint's; the sweeper's), as `deliver` each, over keep-alive connections."""
+    return services.deliveries_attempt(delivery_ids)
+
+
+# The sweeper hands the due deliveries on in messages of this many.
+SWEEP_DELIVER_MANY = 100
+
+
 @shared_task
 def sweep() -> int:
     """Beat: hand events not fanned out and deliveries due to the tasks again."""
     event_ids, delivery_ids = services.sweep()
     if event_ids:
         fan_out.delay(event_ids)
-    for delivery_id in delivery_ids:
-        deliver.delay(delivery_id)
+    for start in range(0, len(delivery_ids), SWEEP_DELIVER_MANY):
+        deliver_many.delay(delivery_ids[start : start + SWEEP_DELIVER_MANY])
     return len(event_ids) + len(delivery_ids)
 
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from csp.constants import NONCE, NONE, SELF
+from kombu import Queue
 
 from portal.settings.env import env
 
@@ -407,6 +408,16 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = 100
 CELERY_TIMEZONE = TIME_ZONE
 # The worker logs through LOGGING above (UTC, ISO 8601), not Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Webhook deliveries have a queue of their own, so that a long fan-out or any
+# other task queued before them does not hold them up (docs/operations.md,
+# "Scaling web and workers"). A worker started without -Q consumes both queues;
+# `-Q webhooks` makes a worker for the deliveries alone.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("webhooks"))
+CELERY_TASK_ROUTES = {
+    "webhooks.tasks.deliver": {"queue": "webhooks"},
+    "webhooks.tasks.deliver_many": {"queue": "webhooks"},
+}
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-emails": {
         "task": "tenants.tasks.sweep_pending_emails",

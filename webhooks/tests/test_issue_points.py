@@ -10,9 +10,12 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
 import time_machine
+from celery import current_app
+from django.conf import settings
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -22,7 +25,7 @@ from partners import services as partner_services
 from tenants import services as tenant_services
 from tenants.tests.factories import PASSWORD
 from tests.reauth import reauthenticate
-from webhooks import payloads, services, targets
+from webhooks import services, targets
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webhooks.tests.test_webhooks import Receiver, _managed, ctx, deliver_all, endpoint_for
 
@@ -138,15 +141,14 @@ def test_one_event_that_fails_to_fan_out_holds_up_no_other(world, monkeypatch):
     with transaction.atomic():
         events_emit("customer.updated", [{"id": customer.pk}, {"id": customer.pk}])
     first, second = WebhookEvent.objects.order_by("occurred_at", "pk")
-    real = payloads.data_for
+    real = services._body
 
-    def broken(org, event_type, object_id, _seen=[]):
-        if not _seen:
-            _seen.append(1)
+    def broken(event, data):
+        if event.pk == first.pk:
             raise RuntimeError("a bug in one serializer")
-        return real(org, event_type, object_id)
+        return real(event, data)
 
-    monkeypatch.setattr(services, "data_for", broken)
+    monkeypatch.setattr(services, "_body", broken)
     made = services.events_fan_out([str(first.pk), str(second.pk)])
     assert len(made) == 1
     first.refresh_from_db()
@@ -285,3 +287,64 @@ def test_the_response_body_is_read_up_to_its_cap():
         server.shutdown()
         server.server_close()
     assert answer.status == 200 and len(answer.body) == targets.RESPONSE_CAP
+
+
+def test_a_session_keeps_its_connection_and_judges_the_address_of_a_new_one(monkeypatch):
+    """deliver_many's keep-alive: one connection (one lookup) for several POSTs;
+    a new one, judged again, once the receiver closes it, said or unsaid."""
+    ports = []
+
+    class KeepAlive(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            ports.append(self.client_address[1])
+            self.send_response(204)
+            if self.path == "/close":
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.path == "/drop":  # closes without saying so
+                self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    resolved = []
+    real = targets.target_resolve
+
+    def target_resolve(url):
+        resolved.append(url)
+        return real(url)
+
+    monkeypatch.setattr(targets, "target_resolve", target_resolve)
+    server = _serve(KeepAlive)
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with targets.Session() as session:
+            for path in ("/a", "/b", "/close", "/c", "/drop", "/d"):
+                assert session.post(url + path, body=b"{}", headers={}).status == 204
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(ports) == 6  # each once (the dropped connection's retry was not heard twice)
+    assert ports[0] == ports[1] == ports[2] != ports[3] == ports[4] != ports[5]
+    assert len(resolved) == 3
+
+
+# --- the deliveries' queue ---------------------------------------------------------------
+
+
+def test_deliveries_have_a_queue_of_their_own_that_every_worker_consumes():
+    """A long fan-out (or any task queued before) does not hold the deliveries
+    up in one FIFO; a worker started without -Q (compose, chaos, the benches)
+    consumes both queues, and one started with `-Q webhooks` the deliveries only."""
+    app = current_app._get_current_object()
+    assert set(app.amqp.queues) == {"celery", "webhooks"}  # a worker's queues without -Q
+    route = app.amqp.router.route
+    assert route({}, "webhooks.tasks.deliver")["queue"].name == "webhooks"
+    assert route({}, "webhooks.tasks.deliver_many")["queue"].name == "webhooks"
+    assert route({}, "webhooks.tasks.fan_out")["queue"].name == "celery"
+    compose = (Path(settings.BASE_DIR) / "docker-compose.yml").read_text()
+    workers = [line for line in compose.splitlines() if '"worker"' in line]
+    assert workers and all("-Q" not in line or "webhooks" in line for line in workers)

@@ -1,7 +1,9 @@
-"""The attempt's visibility check (`payloads.visible_to`, one EXISTS query)
-answers exactly what the body's build (`payloads.data_for`, the object's `GET`)
-answers, for every event of the demo world and every organization: the cheap
-check keeps the rule "an event reaches only who may see its object now"."""
+"""The attempt's visibility check (`payloads.visible_to`, one query; and
+`visible_among`, of several objects at once) answers exactly what the body's
+build (`payloads.data_for`, the object's `GET`) answers, for every event of the
+demo world and every organization: the cheap check keeps the rule "an event
+reaches only who may see its object now". The fan-out's build of several
+bodies at once (`data_for_many`) is `data_for` of each."""
 
 import datetime
 import json
@@ -17,7 +19,15 @@ from portal.demo import seed_demo
 from resale import invoicing
 from tenants.models import Tenant
 from webhooks.models import WebhookEvent
-from webhooks.payloads import OBJECTS, NotVisible, data_for, object_kind, visible_to
+from webhooks.payloads import (
+    OBJECTS,
+    NotVisible,
+    data_for,
+    data_for_many,
+    object_kind,
+    visible_among,
+    visible_to,
+)
 from webhooks.services import endpoint_org
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +95,23 @@ def test_the_visibility_query_agrees_with_the_get_for_every_event_and_organizati
     assert seen and unseen  # both answers were exercised
     # the demo issues no credit note; one is read as an invoice (the same selector)
     assert {name for name, _kind in compared} == set(OBJECTS) - {"credit_note"}
+    # several objects at once: each as on its own
+    several = 0  # customers read at once (render_many) by a partner that sees several
+    by_type: dict[str, list[str]] = {}
+    for event_type, object_id in events:
+        by_type.setdefault(event_type, []).append(object_id)
+    for event_type, object_ids in sorted(by_type.items()):
+        asked = [*sorted(object_ids), "not-an-id"]
+        for org in orgs:
+            one_by_one = {
+                object_id: data_for(org, event_type, object_id)
+                for object_id in object_ids
+                if _builds(org, event_type, object_id)
+            }
+            assert data_for_many(org, event_type, asked) == one_by_one, (event_type, org)
+            assert visible_among(org, event_type, asked) == set(one_by_one)
+            several += event_type == "customer.updated" and len(one_by_one) > 1
+    assert several
 
 
 def test_the_visibility_query_is_one_query_and_refuses_what_is_not_an_id(world):

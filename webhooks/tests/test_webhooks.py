@@ -242,7 +242,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(world, receiver, monkeypatch
     def killed(*args, **kwargs):
         raise SystemExit("SIGKILL")  # the worker dies inside the attempt
 
-    monkeypatch.setattr(targets, "post", killed)
+    monkeypatch.setattr(targets.Session, "post", killed)
     with pytest.raises(SystemExit):
         services.delivery_attempt(delivery_id=str(delivery.pk))
     delivery.refresh_from_db()
