@@ -33,6 +33,18 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 
 
+# The garbage collector's first threshold (Python's default: 700): a young
+# collection when this many more container objects were made than freed. A
+# request of the customer list API holds a few thousand at once, so at 700 a
+# request triggered about one young collection, each walking the request's
+# live objects and moving them to older generations; at 7,000 a request
+# rarely triggers one: the collector's time per API request fell from 0.38
+# to 0.06 ms (docs/performance.md, issue 27 point 3). What is left for it
+# (Django's own request cycles, about 40 objects a request) waits a few
+# hundred requests at most.
+GC_THRESHOLD = 7_000
+
+
 def post_worker_init(worker):
     """Each worker, once the app is loaded: import the URLconf (every view
     module, what the first request would import), then move everything alive
@@ -41,7 +53,7 @@ def post_worker_init(worker):
     the code, settings and URL patterns of the whole process (about 200,000
     objects): 1-2 ms each instead of 130-200 ms, which every request the
     worker was serving waited out (docs/performance.md, the customer list API's
-    slow tail)."""
+    slow tail). And young collections come at `GC_THRESHOLD`."""
     from django.urls import get_resolver
 
     try:
@@ -49,6 +61,7 @@ def post_worker_init(worker):
     except Exception:  # the first request reports it, as without this hook
         worker.log.exception("importing the URLconf before gc.freeze()")
     gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 # Logs (docs/operations.md, "Logs"): gunicorn's lines in the app's format

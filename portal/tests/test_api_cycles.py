@@ -81,13 +81,16 @@ def test_an_error_response_of_the_api_leaves_no_view_to_the_collector():
     assert [type(o).__name__ for o in garbage if issubclass(type(o), APIView)] == []
 
 
-def test_gunicorn_workers_import_the_urlconf_and_freeze_what_they_hold():
+def test_gunicorn_workers_import_the_urlconf_freeze_what_they_hold_and_collect_less_often():
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     logged = []
     worker = types.SimpleNamespace(log=types.SimpleNamespace(exception=logged.append))
+    thresholds = gc.get_threshold()
     try:
         conf["post_worker_init"](worker)
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (conf["GC_THRESHOLD"], *thresholds[1:])
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
     assert logged == []
