@@ -50,7 +50,9 @@ def parse_args():
     parser.add_argument("--duration", type=float, default=15.0, help="Seconds per target.")
     parser.add_argument("--rounds", type=int, default=3, help="Alternations of the targets.")
     parser.add_argument("--connections", type=int, default=4, help="Concurrent connections.")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (gthread, 4 threads each).")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="gunicorn workers (gthread, 4 threads each)."
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
     return parser.parse_args()
 
