@@ -9,6 +9,7 @@ logs (the master's and workers' lines, the access log) are written like the
 app's (portal/logs.py): UTC, ISO 8601, JSON lines in production.
 """
 
+import gc
 import os
 
 # The request line (method, path and query string): gunicorn's default, stated.
@@ -30,6 +31,38 @@ limit_request_field_size = 8190
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+
+
+# The garbage collector's first threshold (Python's default: 700): a young
+# collection when this many more container objects were made than freed. A
+# request of the customer list API holds a few thousand at once, so at 700 a
+# request triggered about one young collection, each walking the request's
+# live objects and moving them to older generations; at 7,000 a request
+# rarely triggers one: the collector's time per API request fell from 0.38
+# to 0.06 ms (docs/performance.md, issue 27 point 3). What is left for it
+# (Django's own request cycles, about 40 objects a request) waits a few
+# hundred requests at most.
+GC_THRESHOLD = 7_000
+
+
+def post_worker_init(worker):
+    """Each worker, once the app is loaded: import the URLconf (every view
+    module, what the first request would import), then move everything alive
+    now into the collector's permanent generation (`gc.freeze`). The garbage
+    collector's full collections then walk only what requests left behind, not
+    the code, settings and URL patterns of the whole process (about 200,000
+    objects): 1-2 ms each instead of 130-200 ms, which every request the
+    worker was serving waited out (docs/performance.md, the customer list API's
+    slow tail). And young collections come at `GC_THRESHOLD`."""
+    from django.urls import get_resolver
+
+    try:
+        get_resolver().url_patterns  # noqa: B018 (imported for its side effect)
+    except Exception:  # the first request reports it, as without this hook
+        worker.log.exception("importing the URLconf before gc.freeze()")
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+
 
 # Logs (docs/operations.md, "Logs"): gunicorn's lines in the app's format
 # (portal/logs.py, LOGGING in portal/settings): the time in UTC, ISO 8601, and

@@ -326,6 +326,9 @@ def main() -> int:
         measure(args)
     else:
         database_url, remove = bench_database("bench_api_profile")
+        # the throughput server's settings are production's, which refuse the
+        # demo seed: allowed here, on the bench's own throwaway database
+        os.environ["DEMO_DATA_ALLOWED"] = "True"
         try:
             setup(database_url)
             from benchdb import seed

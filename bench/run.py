@@ -21,7 +21,7 @@ DATABASE_URL names is dropped and created afresh (and dropped at the end unless
    - page weight again (pages.py);
    - MRR against a hand-written SQL aggregate (mrr.py); the smart-list CSV
      export against COPY (export.py);
-   - API throughput: gunicorn with 2 sync workers, loaded from a second
+   - API throughput: gunicorn with 2 gthread workers, loaded from a second
      process (throughput.py, load.py);
 3. at the first scale only, before the next top-up (what they measure does not
    grow with the book, and the month-end renewal run bills every seeded

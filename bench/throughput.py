@@ -8,13 +8,13 @@ Not a test: it prints figures. See bench/README.md.
         .venv/bin/python bench/throughput.py                 # database portal_bench_throughput
 
 PostgreSQL only (the real server). It seeds `seed_demo --customers 10000`, makes
-an API token for partner.owner@demo.test, starts `gunicorn` with 2 sync workers
+an API token for partner.owner@demo.test, starts `gunicorn` with 2 gthread workers of 4 threads
 on a free port of 127.0.0.1 (settings `bench/bench_settings.py`: production's,
 DEBUG off, persistent connections, the URLs plus the floor view of
 `bench/bench_urls.py`), and loads it from a second process (`bench/load.py`,
 --connections concurrent connections) in --rounds rounds, each the floor then the
-API for --duration / --rounds seconds. Goals: the API serves >= 50 % of the
-floor's requests per second; its p99 latency <= 2 x the floor's; no errors.
+API for --duration / --rounds seconds. Goals (issue 27): the API serves >= 80 %
+of the floor's requests per second; its p99 latency <= 1.5 x the floor's; no errors.
 """
 
 import argparse
@@ -40,8 +40,8 @@ from benchdb import (
 
 API_PATH = "/api/v1/customers/?page_size=50"
 FLOOR_PATH = "/bench/customers-floor/"
-RPS_GOAL = 0.5
-P99_GOAL = 2.0
+RPS_GOAL = 0.8  # issue 27 (0.5 before)
+P99_GOAL = 1.5  # issue 27 (2 before)
 
 
 def parse_args():
@@ -50,7 +50,9 @@ def parse_args():
     parser.add_argument("--duration", type=float, default=15.0, help="Seconds per target.")
     parser.add_argument("--rounds", type=int, default=3, help="Alternations of the targets.")
     parser.add_argument("--connections", type=int, default=4, help="Concurrent connections.")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers.")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="gunicorn workers (gthread, 4 threads each)."
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
     return parser.parse_args()
 
@@ -89,8 +91,12 @@ def start_gunicorn(database_url: str, redis_url: str, port: int, workers: int):
             "portal.wsgi:application",
             "--workers",
             str(workers),
+            # what gunicorn ran anyway: it reads ./gunicorn.conf.py (threads = 4),
+            # and with more than one thread it turns `sync` into gthread
             "--worker-class",
-            "sync",
+            "gthread",
+            "--threads",
+            "4",
             "--bind",
             f"127.0.0.1:{port}",
             "--pythonpath",
@@ -197,7 +203,7 @@ def run(
         server.wait(timeout=30)
     floor, api = merge(floor_runs, duration), merge(api_runs, duration)
     log(
-        f"  throughput: gunicorn {workers} sync workers, {connections} connections, "
+        f"  throughput: gunicorn {workers} gthread workers x 4 threads, {connections} connections, "
         f"{rounds} x {per_round:.1f}s per target; p50 API {api['p50_ms']:.1f} ms, "
         f"floor {floor['p50_ms']:.1f} ms"
     )

@@ -6,6 +6,7 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self):
-        from portal.api import schema, strict  # noqa: F401 (schema: its extension)
+        from portal.api import cycles, schema, strict  # noqa: F401 (schema: its extension)
 
         strict.install()
+        cycles.install()
