@@ -26,7 +26,8 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -62,6 +63,8 @@ _random = random.SystemRandom()
 # and hands them on (one `deliver_many` message per endpoint), so that the
 # first are sent while it goes on.
 FAN_OUT_CHUNK = 25
+
+T = TypeVar("T")
 
 
 # --- the outbox: in the change's transaction ------------------------------------------
@@ -127,6 +130,24 @@ class _Readers:
         if found is None:
             found = self._orgs[tenant.pk] = endpoint_org(tenant) or _NO_OWNER
         return None if found is _NO_OWNER else found  # type: ignore[return-value]
+
+    def per_org_and_type(
+        self, objects: Iterable[tuple[Tenant, str, str]], read: Callable[..., T]
+    ) -> dict[tuple[object, str], T]:
+        """`read(org, type, object ids)` once per organization and event type of
+        `objects` ((organization, type, object id) each), the organization as its
+        owner; a group whose organization has no owner is left out."""
+        wanted: dict[tuple[object, str], set[str]] = {}
+        tenants: dict[object, Tenant] = {}
+        for tenant, event_type, object_id in objects:
+            tenants[tenant.pk] = tenant
+            wanted.setdefault((tenant.pk, event_type), set()).add(object_id)
+        found = {}
+        for (tenant_id, event_type), object_ids in wanted.items():
+            org = self.org(tenants[tenant_id])
+            if org is not None:
+                found[(tenant_id, event_type)] = read(org, event_type, object_ids)
+        return found
 
 
 def events_fan_out(event_ids: Sequence[str]) -> list[str]:
@@ -195,24 +216,20 @@ def _events_fan_out(
             for event in events
         }
         # each organization's view of the objects, read at once per event type
-        wanted: dict[tuple[object, str], set[str]] = {}
-        tenants: dict[object, Tenant] = {}
-        for event in events:
-            for endpoint in hearing[event.pk]:
-                tenants[endpoint.tenant_id] = endpoint.tenant
-                wanted.setdefault((endpoint.tenant_id, event.type), set()).add(event.object_id)
-        seen: dict[tuple[object, str], dict[str, dict]] = {}
-        for (tenant_id, event_type), object_ids in wanted.items():
-            org = readers.org(tenants[tenant_id])
-            seen[(tenant_id, event_type)] = (
-                {} if org is None else data_for_many(org, event_type, object_ids)
-            )
+        seen = readers.per_org_and_type(
+            (
+                (endpoint.tenant, event.type, event.object_id)
+                for event in events
+                for endpoint in hearing[event.pk]
+            ),
+            data_for_many,
+        )
         deliveries = []
         for event in events:
             bodies: dict[object, str | None] = {}  # per organization: built once
             for endpoint in hearing[event.pk]:
                 if endpoint.tenant_id not in bodies:
-                    data = seen[(endpoint.tenant_id, event.type)].get(event.object_id)
+                    data = seen.get((endpoint.tenant_id, event.type), {}).get(event.object_id)
                     bodies[endpoint.tenant_id] = None if data is None else _body(event, data)
                 body = bodies[endpoint.tenant_id]
                 if body is None:  # the organization may not see the object now
@@ -286,19 +303,14 @@ class _Attempts:
     def visible_now(self, deliveries: Sequence[WebhookDelivery]) -> set[tuple[object, str, str]]:
         """(organization, type, object) of those of `deliveries` whose organization
         may see the object now: one query per organization and event type."""
-        wanted: dict[tuple[object, str], set[str]] = {}
-        tenants: dict[object, Tenant] = {}
-        for delivery in deliveries:
-            tenants[delivery.endpoint.tenant_id] = delivery.endpoint.tenant
-            key = (delivery.endpoint.tenant_id, delivery.type)
-            wanted.setdefault(key, set()).add(delivery.event.object_id)
-        visible = set()
-        for (tenant_id, event_type), object_ids in wanted.items():
-            org = self.readers.org(tenants[tenant_id])
-            if org is not None:
-                for object_id in visible_among(org, event_type, object_ids):
-                    visible.add((tenant_id, event_type, object_id))
-        return visible
+        found = self.readers.per_org_and_type(
+            ((d.endpoint.tenant, d.type, d.event.object_id) for d in deliveries), visible_among
+        )
+        return {
+            (tenant_id, event_type, object_id)
+            for (tenant_id, event_type), object_ids in found.items()
+            for object_id in object_ids
+        }
 
 
 def delivery_attempt(*, delivery_id: str) -> bool:
