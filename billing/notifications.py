@@ -25,20 +25,12 @@ from tenants.emails import (
     notifications_write,
     notify,
 )
-from tenants.models import Membership, OutboundEmail, Role, Tenant
-
-
-def _owners_and_admins(tenant: Tenant) -> list:
-    return [
-        m.user
-        for m in Membership.unscoped.filter(tenant=tenant, role__in=(Role.OWNER, Role.ADMIN))
-        .select_related("user")
-        .order_by("user__email")
-    ]
+from tenants.models import OutboundEmail, Tenant
+from tenants.selectors import owners_and_admins
 
 
 def _tell(*, key: str, tenant: Tenant, **message: Any) -> None:
-    notify(key=key, users=_owners_and_admins(tenant), **message)
+    notify(key=key, users=owners_and_admins(tenant), **message)
 
 
 class _Batch:
@@ -53,7 +45,7 @@ class _Batch:
 
     def tell(self, *, key: str, tenant: Tenant, renderer: str, params: dict) -> None:
         if tenant.pk not in self.recipients:
-            self.recipients[tenant.pk] = _owners_and_admins(tenant)
+            self.recipients[tenant.pk] = owners_and_admins(tenant)
         self.emails += notification_emails_deferred(
             key=key, users=self.recipients[tenant.pk], renderer=renderer, params=params
         )

@@ -9,6 +9,7 @@ partner paid.
 """
 
 import datetime
+import uuid
 from collections.abc import Collection, Iterator
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from billing.documents import DocumentLine, InvoiceDocument, stored_document
 from billing.models import CashbackEntry, Invoice, Order, OrderLine
+from core.db import CompiledQuery, Many
 from partners.selectors import assigned_only, customer_get_for_partner
 from subscriptions.models import Subscription
 from tenants.models import Tenant
@@ -70,15 +72,44 @@ def live_quantities(
     `day`, leaving out the subscriptions `exclude` names (the ones an order is
     changing): what the degressive tier counts besides the order's own line
     (billing.pricing.tier_rate). One query."""
-    rows = (
+    rows = _LIVE_QUANTITIES.rows(
+        using=Subscription.unscoped.db,
+        customer=customer.pk,
+        products=list(product_ids),
+        exclude=list(exclude),
+        day=day,
+    )
+    return dict(rows)
+
+
+def _live_quantities(
+    *, customer: uuid.UUID, products: list, exclude: list, day: datetime.date
+) -> QuerySet:
+    return (
         Subscription.unscoped.active_on(day)
-        .filter(customer=customer, product_id__in=list(product_ids))
-        .exclude(pk__in=list(exclude))
+        .filter(customer_id=customer, product_id__in=products)
+        .exclude(pk__in=exclude)
         .order_by()
         .values("product_id")
         .annotate(total=Sum("quantity"))
+        .values_list("product_id", "total")
     )
-    return {row["product_id"]: row["total"] for row in rows}
+
+
+# Every order reads it: compiled once per process and list lengths (core.db.CompiledQuery).
+_LIVE_QUANTITIES = CompiledQuery(
+    _live_quantities,
+    "customer",
+    "products",
+    "exclude",
+    "day",
+    kinds={
+        "customer": uuid.UUID,
+        "products": Many(uuid.UUID),
+        "exclude": Many(uuid.UUID),
+        "day": datetime.date,
+    },
+)
 
 
 def live_totals(

@@ -23,10 +23,12 @@ from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import QuerySet
 from django.utils import formats
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.db import CompiledQuery
 from tenants.models import Tenant
 from tenants.vat_numbers import EU_COUNTRIES, vat_number_valid
 
@@ -104,17 +106,24 @@ class VatTreatment:
     country: str = ""
 
 
-def rate_on(country: str, on: datetime.date) -> Decimal:
-    """The standard rate of `country` on `on` (the latest row not after it)."""
-    row = (
+def _rate_on(*, country: str, on: datetime.date) -> QuerySet:
+    return (
         VatRate.objects.filter(country=country, valid_from__lte=on)
         .order_by("-valid_from")
-        .values_list("rate", flat=True)
-        .first()
+        .values_list("rate")[:1]
     )
-    if row is None:
+
+
+# Every invoice reads it: compiled once per process (core.db.CompiledQuery).
+_RATE_ON = CompiledQuery(_rate_on, "country", "on", kinds={"on": datetime.date})
+
+
+def rate_on(country: str, on: datetime.date) -> Decimal:
+    """The standard rate of `country` on `on` (the latest row not after it)."""
+    rows = _RATE_ON.rows(using=VatRate.objects.db, country=country, on=on)
+    if not rows:
         raise VatRateMissing(f"No VAT rate of {country} on {on.isoformat()}.")
-    return row
+    return rows[0][0]
 
 
 def rates_in_force(on: datetime.date) -> list[VatRate]:

@@ -12,17 +12,22 @@ planning with the old row counts until autovacuum's next ANALYZE, and the
 customer list ran at half speed meanwhile.
 """
 
+import datetime
+import functools
 import logging
+import secrets
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.db.models import Field, Model, QuerySet
 
 logger = logging.getLogger(__name__)
+
+_M = TypeVar("_M", bound=Model)
 
 
 def analyze(models: Iterable[type[Model]]) -> list[str]:
@@ -147,62 +152,169 @@ def bulk_insert(
     return written
 
 
+# The longest list of a `Many` parameter compiled; a longer one (a bulk write's)
+# runs through the ORM each time, rather than compile a query per length.
+MANY_COMPILED_MAX = 16
+
+
+class Many:
+    """The kind of a `CompiledQuery` parameter that is a list (`pk__in=…`), of
+    values of `kind`: the query is compiled once per length (duplicates are
+    dropped first, as the ORM drops them from an `IN`)."""
+
+    def __init__(self, kind: type):
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"Many({self.kind.__name__})"
+
+
+@functools.cache
+def model_columns(model: type[Model]) -> tuple[str, ...]:
+    """The attribute names of `model`'s columns, in order: a `.values_list()`
+    of them gives rows `CompiledQuery.instances` builds into models."""
+    return tuple(field.attname for field in model._meta.concrete_fields)
+
+
+def _placeholder(name: str, kind: type) -> object:
+    """A value of `kind` no query holds of itself, to find `name` in the SQL's parameters."""
+    if kind is uuid.UUID:
+        return uuid.uuid4()
+    if kind is datetime.date:  # a day of the first millennium, never a constant of a query
+        return datetime.date.fromordinal(secrets.randbelow(300_000) + 1)
+    if kind is int:
+        return (1 << 61) + secrets.randbelow(1 << 60)
+    if kind is str:
+        return f"compiled-query:{name}:{uuid.uuid4().hex}"
+    raise ImproperlyConfigured(f"CompiledQuery: no parameter of kind {kind!r}.")
+
+
+def _adapter(kind: type, database: Any) -> Callable[[Any], Any] | None:
+    """How a value of `kind` reaches the SQL's parameters on `database`, as the
+    ORM hands it (None: as it is)."""
+    if kind is uuid.UUID:
+        if database.features.has_native_uuid_field:
+            return lambda value: value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+        return lambda value: (value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))).hex
+    if kind is datetime.date:
+        return database.ops.adapt_datefield_value
+    return None
+
+
 class CompiledQuery:
     """A query the ORM builds and compiles once per process and database, then
     runs with new values for its named parameters: for a statement of every
     request whose shape never changes (API token authentication, a branch's
-    generation), where building and compiling the queryset costs several times
-    what running it does (docs/performance.md, issue 27 point 3).
+    generation, an order's reads), where building and compiling the queryset
+    costs several times what running it does (docs/performance.md, issues 27
+    point 3 and 28).
 
     `build(**values)` returns a `.values_list()` queryset; `rows(**values)`
     runs its SQL with `values` and returns its rows as tuples, through the
-    fields' converters, as the queryset itself would. `build` is called with a
-    placeholder string for each name: each must reach the SQL's parameters
-    unchanged and exactly once (an exact lookup on a text column), and
-    everything else in the SQL is frozen at that first build, so `build` must
-    not read the clock, the language or anything of the request: it is built
-    twice and the two must agree, else ImproperlyConfigured."""
+    fields' converters, as the queryset itself would; `instances(model,
+    **values)` builds them into `model`s (the queryset lists
+    `model_columns(model)`). Each name is text unless `kinds` says otherwise
+    (`uuid.UUID`, `datetime.date`, `int`, or `Many(kind)` for a list: one
+    compilation per length). `build` is called with a placeholder value of
+    each name's kind: each must reach the SQL's parameters unchanged, once or
+    more (an exact, `<=`/`>=` or `in` lookup, never `icontains`), and everything else in
+    the SQL is frozen at that first build, so `build` must not read the clock,
+    the language or anything of the request: it is built twice and the two
+    must agree, else ImproperlyConfigured."""
 
-    def __init__(self, build: Callable[..., QuerySet], *names: str):
+    def __init__(
+        self, build: Callable[..., QuerySet], *names: str, kinds: dict[str, Any] | None = None
+    ):
         self.build = build
         self.names = names
-        self._compiled: dict[tuple[str, str], tuple] = {}
+        self.kinds: dict[str, Any] = dict.fromkeys(names, str) | (kinds or {})
+        if self.kinds.keys() != set(names):
+            raise ImproperlyConfigured(f"{build!r}: kinds of names it does not take.")
+        self._many = [name for name in names if isinstance(self.kinds[name], Many)]
+        self._compiled: dict[tuple, tuple | None] = {}
 
-    def _compile(self, alias: str) -> tuple:
-        placeholders = {name: f"compiled-query:{name}:{uuid.uuid4().hex}" for name in self.names}
+    def _compile(self, alias: str, lengths: tuple[int, ...]) -> tuple | None:
+        database = connections[alias]
+        many = dict(zip(self._many, lengths, strict=True))
+        placeholders: dict[str, Any] = {}
+        slots_wanted: dict[Any, tuple[str, int | None]] = {}  # prepared placeholder -> slot
+        for name, kind in self.kinds.items():
+            if isinstance(kind, Many):
+                values = [_placeholder(name, kind.kind) for _ in range(many[name])]
+                placeholders[name] = values
+                adapt = _adapter(kind.kind, database)
+                for index, value in enumerate(values):
+                    slots_wanted[adapt(value) if adapt else value] = (name, index)
+            else:
+                value = placeholders[name] = _placeholder(name, kind)
+                adapt = _adapter(kind, database)
+                slots_wanted[adapt(value) if adapt else value] = (name, None)
         queryset = self.build(**placeholders)
         compiler = queryset.query.get_compiler(using=alias)
-        sql, params = compiler.as_sql()
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:  # an empty `IN`: no row, whatever the values
+            return None
         again_sql, again_params = self.build(**placeholders).query.get_compiler(alias).as_sql()
         if (sql, params) != (again_sql, again_params):
             raise ImproperlyConfigured(f"{self.build!r} builds a different query each time.")
-        slots = {}
-        for name, placeholder in placeholders.items():
-            found = [i for i, param in enumerate(params) if param == placeholder]
-            if len(found) != 1 or placeholder in sql:
-                raise ImproperlyConfigured(
-                    f"{self.build!r}: the value of {name!r} is not one parameter of the SQL."
-                )
-            slots[found[0]] = name
+        slots: dict[int, tuple[str, int | None]] = {}
+        texts, transformed = [str(value) for value in slots_wanted], False
+        for position, param in enumerate(params):
+            try:
+                slot = slots_wanted.get(param)
+            except TypeError:  # an unhashable parameter (a list): never a placeholder
+                slot = None
+            if slot is not None:
+                slots[position] = slot
+            elif isinstance(param, str) and any(text in param for text in texts):
+                transformed = True  # a value the ORM changed (`%…%`): refused below
+        if (
+            transformed
+            or set(slots.values()) != set(slots_wanted.values())
+            or any(text in sql for text in texts)
+        ):
+            raise ImproperlyConfigured(
+                f"{self.build!r}: a value of {', '.join(self.names)} does not reach the "
+                "SQL's parameters as it is."
+            )
         expressions = [select[0] for select in compiler.select[: compiler.col_count]]
         converters = list(compiler.get_converters(expressions).items())
-        return sql, tuple(params), slots, converters
+        adapters = {
+            name: _adapter(kind.kind if isinstance(kind, Many) else kind, database)
+            for name, kind in self.kinds.items()
+        }
+        fields = getattr(queryset, "_fields", None) or ()
+        return sql, tuple(params), slots, converters, adapters, tuple(fields)
 
-    def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values: object) -> list[tuple]:
+    def _run(self, using: str, values: dict[str, object]) -> tuple[list[tuple], tuple]:
         if values.keys() != set(self.names):
             raise TypeError(f"rows() takes the values of {', '.join(self.names)}.")
+        for name in self._many:  # the ORM drops duplicates from an IN
+            values[name] = list(dict.fromkeys(values[name]))  # type: ignore[call-overload]
         database = connections[using]
-        key = (using, database.vendor)
-        compiled = self._compiled.get(key)
+        lengths = tuple(len(values[name]) for name in self._many)  # type: ignore[arg-type]
+        if any(length > MANY_COMPILED_MAX for length in lengths):  # a bulk write's: the ORM's
+            queryset = self.build(**values).using(using)
+            return [tuple(row) for row in queryset], tuple(getattr(queryset, "_fields", ()))
+        key = (using, database.vendor, lengths)
+        if key not in self._compiled:
+            self._compiled[key] = self._compile(using, lengths)
+        compiled = self._compiled[key]
         if compiled is None:
-            compiled = self._compiled[key] = self._compile(using)
-        sql, params, slots, converters = compiled
-        params = tuple(values[slots[i]] if i in slots else p for i, p in enumerate(params))
+            return [], ()
+        sql, params, slots, converters, adapters, fields = compiled
+        if slots:
+            params = list(params)
+            for position, (name, index) in slots.items():
+                value = values[name] if index is None else values[name][index]  # type: ignore[index]
+                adapt = adapters[name]
+                params[position] = adapt(value) if adapt else value
         with database.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if not converters:
-            return [tuple(row) for row in rows]
+            return [tuple(row) for row in rows], fields
         converted = []
         for row in map(list, rows):
             for position, (functions, expression) in converters:
@@ -211,4 +323,18 @@ class CompiledQuery:
                     value = function(value, expression, database)
                 row[position] = value
             converted.append(tuple(row))
-        return converted
+        return converted, fields
+
+    def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values: object) -> list[tuple]:
+        return self._run(using, values)[0]
+
+    def instances(
+        self, model: type[_M], *, using: str = DEFAULT_DB_ALIAS, **values: object
+    ) -> list[_M]:
+        """`rows()` built into `model`s (`Model.from_db`): the queryset must list
+        `model_columns(model)`."""
+        rows, fields = self._run(using, values)
+        columns = model_columns(model)
+        if rows and fields != columns:
+            raise ImproperlyConfigured(f"{self.build!r} does not list {model.__name__}'s columns.")
+        return [model.from_db(using, columns, row) for row in rows]

@@ -9,18 +9,14 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Contract
 from tenants.emails import notify
-from tenants.models import Membership, Role, Tenant
+from tenants.models import Tenant
+from tenants.selectors import owners_and_admins
 
 
 def block_low_notify(*, partner: Tenant, contract: Contract, balance: Decimal, key: str) -> None:
     """To the partner's owners and admins: a prepaid block fell below its
     warning threshold (once per crossing: `key` is the crossing's audit event)."""
-    owners = [
-        m.user
-        for m in Membership.unscoped.filter(tenant=partner, role__in=(Role.OWNER, Role.ADMIN))
-        .select_related("user")
-        .order_by("user__email")
-    ]
+    owners = owners_and_admins(partner)
     customer = contract.customer
     unit = "h" if contract.type == Contract.Type.BLOCK_OF_HOURS else customer.currency
     notify(

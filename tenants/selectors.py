@@ -5,7 +5,6 @@ missing id, so nothing reveals that another organization's object exists.
 """
 
 import datetime
-import functools
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -13,13 +12,13 @@ from typing import cast
 
 from allauth.mfa.models import Authenticator
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-from core.db import CompiledQuery
+from core.db import CompiledQuery, model_columns
 from core.exceptions import PlatformNotSetUp
 from tenants.mfa import FACTORS as MFA_FACTORS
 from tenants.models import ROLE_RANK, ApiToken, AuditEvent, Branding, Membership, Role, Tenant, User
@@ -138,10 +137,23 @@ def tenant_ancestors(*, tenant: Tenant) -> list[Tenant]:
     return list(Tenant.objects.filter(id__in=ids).order_by("-depth"))
 
 
+def _provider_root() -> QuerySet[Tenant]:
+    return (
+        Tenant.objects.filter(kind=Tenant.Kind.PROVIDER, parent__isnull=True)
+        .order_by("pk")
+        .values_list(*model_columns(Tenant))[:1]
+    )
+
+
+# Every invoice's issuer: compiled once per process (core.db.CompiledQuery).
+_PROVIDER_ROOT = CompiledQuery(_provider_root)
+
+
 def provider_root_or_none() -> Tenant | None:
     """The install's provider organization; None before `setup_platform` ran
     (a database constraint allows one: tenant_one_provider)."""
-    return Tenant.objects.filter(kind=Tenant.Kind.PROVIDER, parent__isnull=True).first()
+    found = _PROVIDER_ROOT.instances(Tenant, using=Tenant.objects.db)
+    return found[0] if found else None
 
 
 def provider_root() -> Tenant:
@@ -151,6 +163,25 @@ def provider_root() -> Tenant:
     if provider is None:
         raise PlatformNotSetUp()
     return provider
+
+
+def _owners_and_admins(*, tenant: uuid.UUID) -> QuerySet[Membership]:
+    return (
+        Membership.unscoped.filter(tenant_id=tenant, role__in=(Role.OWNER, Role.ADMIN))
+        .order_by("user__email")
+        .values_list(*(f"user__{column}" for column in model_columns(User)))
+    )
+
+
+# Read for every order's invoice email: compiled once per process (core.db.CompiledQuery).
+_OWNERS_AND_ADMINS = CompiledQuery(_owners_and_admins, "tenant", kinds={"tenant": uuid.UUID})
+
+
+def owners_and_admins(tenant: Tenant) -> list[User]:
+    """The users an organization's notices go to: its owners and admins, by email."""
+    rows = _OWNERS_AND_ADMINS.rows(using=Membership.unscoped.db, tenant=tenant.pk)
+    columns = model_columns(User)
+    return [User.from_db(Membership.unscoped.db, columns, row) for row in rows]
 
 
 def partner_get(*, partner_id: object) -> Tenant:
@@ -210,11 +241,6 @@ _TOKEN_READS = (
 )
 
 
-@functools.cache
-def _columns(model: type[Model]) -> tuple[str, ...]:
-    return tuple(field.attname for field in model._meta.concrete_fields)
-
-
 def _token_query(*, token_hash: str) -> QuerySet:
     """The live token of `token_hash`, its user active and a member of its
     tenant: the token's, its user's, its tenant's and that membership's columns
@@ -228,7 +254,7 @@ def _token_query(*, token_hash: str) -> QuerySet:
         )
         .order_by()
         .values_list(
-            *(prefix + column for prefix, model in _TOKEN_READS for column in _columns(model))
+            *(prefix + column for prefix, model in _TOKEN_READS for column in model_columns(model))
         )[:1]
     )
 
@@ -253,7 +279,7 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
         return None
     row, start, loaded = rows[0], 0, []
     for _prefix, model in _TOKEN_READS:
-        columns = _columns(model)
+        columns = model_columns(model)
         loaded.append(model.from_db(db, columns, row[start : start + len(columns)]))
         start += len(columns)
     token, user = cast(ApiToken, loaded[0]), cast(User, loaded[1])

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Sum, prefetch_related_objects
+from django.db.models import Sum
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -24,6 +24,7 @@ from billing.proration import Period, last_day_billed, period_end, waterfall_spa
 from billing.selectors import live_quantities, order_customer_get
 from billing.services.invoices import invoice_issue, invoices_issue
 from catalog.models import Product
+from catalog.selectors import prices_and_tiers_read
 from core.events import events_emit, events_gathered
 from core.exceptions import Conflict, Errors
 from partners.models import Access, Partnership, Side
@@ -635,7 +636,7 @@ def with_catalog(lines: Sequence[LineRequest]) -> list[LineRequest]:
             product = copy.copy(line.product)
             product._prefetched_objects_cache = {}  # type: ignore[attr-defined]
             products[line.product.pk] = product
-    prefetch_related_objects(list(products.values()), "prices", "tiers")
+    prices_and_tiers_read(list(products.values()))
     return [
         LineRequest(
             products[line.product.pk],

@@ -3,7 +3,7 @@ On PostgreSQL each table is analyzed once (pg_stat_user_tables.last_analyze);
 on SQLite it is a no-op that sends no statement. core.db.bulk_insert: COPY on
 PostgreSQL, batched inserts elsewhere, the same rows either way (issue 27).
 core.db.CompiledQuery: a fixed query compiled once, run with new values (issue
-27 point 3)."""
+27 point 3; ids, days, numbers and lists too: an order's reads, issue 28)."""
 
 import datetime
 import uuid
@@ -14,8 +14,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.utils import timezone
 
+from billing.vat import VatRate
 from catalog.tests.factories import ProductFactory
-from core.db import CompiledQuery, analyze, bulk_insert
+from core.db import MANY_COMPILED_MAX, CompiledQuery, Many, analyze, bulk_insert, model_columns
 from partners.models import Partnership
 from subscriptions.models import Subscription
 from tenants.models import Contact, Tenant
@@ -180,7 +181,80 @@ def test_a_query_that_is_not_fixed_or_does_not_carry_its_value_is_refused():
     transformed = CompiledQuery(
         lambda *, slug: Tenant.objects.filter(slug__icontains=slug).values_list("id"), "slug"
     )
-    with pytest.raises(ImproperlyConfigured, match="not one parameter"):
+    with pytest.raises(ImproperlyConfigured, match="does not reach"):
         transformed.rows(slug="x")
     with pytest.raises(TypeError):
         CompiledQuery(_by_slug, "slug").rows(name="x")
+
+
+def _rates(*, countries: list, on: datetime.date, at_least: int):
+    return (
+        VatRate.objects.filter(country__in=countries, valid_from__lte=on, id__gte=at_least)
+        .order_by("country", "valid_from")
+        .values_list(*model_columns(VatRate))
+    )
+
+
+def test_compiled_ids_days_and_lists_give_what_the_queryset_gives(django_assert_num_queries):
+    """Parameters of other kinds than text: a day (twice in the SQL, as
+    `active_on` has it), a number, and a list compiled once per length (duplicates
+    dropped, as the ORM drops them); rows built into models; an empty list is
+    no row without a query; a list longer than MANY_COMPILED_MAX runs the ORM's."""
+    VatRate.objects.all().delete()
+    day = datetime.date(2026, 1, 1)
+    for country, rate in (("CH", "0.081"), ("DE", "0.19"), ("FR", "0.2"), ("IT", "0.22")):
+        VatRate.objects.create(country=country, valid_from=day, rate=Decimal(rate))
+    query = CompiledQuery(
+        _rates,
+        "countries",
+        "on",
+        "at_least",
+        kinds={"countries": Many(str), "on": datetime.date, "at_least": int},
+    )
+    for countries, on in (
+        (["CH", "DE"], day),
+        (["FR", "CH"], day),
+        (["DE", "DE", "IT"], day),  # duplicates: compiled as two
+        (["CH", "DE"], day - datetime.timedelta(days=1)),
+        (["CH"], day),
+    ):
+        expected = VatRate.objects.filter(country__in=countries, valid_from__lte=on).order_by(
+            "country", "valid_from"
+        )
+        expected = list(expected)
+        with django_assert_num_queries(1):
+            found = query.instances(VatRate, countries=countries, on=on, at_least=0)
+        assert [(r.pk, r.country, r.rate, r.valid_from) for r in found] == [
+            (r.pk, r.country, r.rate, r.valid_from) for r in expected
+        ]
+        assert all(isinstance(r.valid_from, datetime.date) for r in found)
+    assert sorted(query._compiled) == sorted(
+        (connection.alias, connection.vendor, (n,)) for n in (1, 2)
+    )
+    highest = VatRate.objects.order_by("-id").values_list("id", flat=True)[0]
+    assert [r[1] for r in query.rows(countries=["CH", "IT"], on=day, at_least=highest)] == ["IT"]
+    with django_assert_num_queries(0):
+        assert query.rows(countries=[], on=day, at_least=0) == []
+    many = [f"X{n}" for n in range(MANY_COMPILED_MAX)] + ["CH", "FR"]
+    assert [r[1] for r in query.rows(countries=many, on=day, at_least=0)] == ["CH", "FR"]
+    assert all(len(key[2]) and key[2][0] <= MANY_COMPILED_MAX for key in query._compiled)
+
+
+def test_compiled_ids_reach_the_sql_as_the_orm_hands_them():
+    """A UUID (and its text) finds its row on SQLite (hex) and PostgreSQL (uuid)."""
+    customer = CustomerFactory()
+    query = CompiledQuery(
+        lambda *, tenant: Tenant.objects.filter(pk=tenant).values_list(*model_columns(Tenant)),
+        "tenant",
+        kinds={"tenant": uuid.UUID},
+    )
+    for value in (customer.pk, str(customer.pk)):
+        (found,) = query.instances(Tenant, tenant=value)
+        assert (found.pk, found.slug, found.path) == (customer.pk, customer.slug, customer.path)
+    assert query.instances(Tenant, tenant=uuid.uuid4()) == []
+    with pytest.raises(ImproperlyConfigured, match="columns"):
+        CompiledQuery(
+            lambda *, tenant: Tenant.objects.filter(pk=tenant).values_list("id", "slug"),
+            "tenant",
+            kinds={"tenant": uuid.UUID},
+        ).instances(Tenant, tenant=customer.pk)
