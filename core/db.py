@@ -238,17 +238,24 @@ class CompiledQuery:
         many = dict(zip(self._many, lengths, strict=True))
         placeholders: dict[str, Any] = {}
         slots_wanted: dict[Any, tuple[str, int | None]] = {}  # prepared placeholder -> slot
+
+        def distinct(name: str, kind: type, slot: tuple[str, int | None]) -> object:
+            """A placeholder no other of this query has (two random days may meet)."""
+            adapt = _adapter(kind, database)
+            while True:
+                value = _placeholder(name, kind)
+                prepared = adapt(value) if adapt else value
+                if prepared not in slots_wanted:
+                    slots_wanted[prepared] = slot
+                    return value
+
         for name, kind in self.kinds.items():
             if isinstance(kind, Many):
-                values = [_placeholder(name, kind.kind) for _ in range(many[name])]
-                placeholders[name] = values
-                adapt = _adapter(kind.kind, database)
-                for index, value in enumerate(values):
-                    slots_wanted[adapt(value) if adapt else value] = (name, index)
+                placeholders[name] = [
+                    distinct(name, kind.kind, (name, index)) for index in range(many[name])
+                ]
             else:
-                value = placeholders[name] = _placeholder(name, kind)
-                adapt = _adapter(kind, database)
-                slots_wanted[adapt(value) if adapt else value] = (name, None)
+                placeholders[name] = distinct(name, kind, (name, None))
         queryset = self.build(**placeholders)
         compiler = queryset.query.get_compiler(using=alias)
         try:
