@@ -18,7 +18,8 @@ from tenants.emails import (
     notification_renderer,
     notify,
 )
-from tenants.models import Membership, OutboundEmail, Role, User
+from tenants.models import OutboundEmail, User
+from tenants.selectors import owners_and_admins
 
 # the license mode as an item line of an email names it
 MODES = {
@@ -83,12 +84,7 @@ def _offer_delivered_email(params: dict) -> Notification:
 
 
 def _partner_people(offer: Offer) -> list:
-    people = [
-        m.user
-        for m in Membership.unscoped.filter(
-            tenant=offer.partner_id, role__in=(Role.OWNER, Role.ADMIN)
-        ).select_related("user")
-    ]
+    people = owners_and_admins(offer.partner_id)
     if offer.sent_by is not None:
         people.append(offer.sent_by)
     return people

@@ -20,7 +20,8 @@ from tenants.emails import (
     notification_renderer,
     notifications_write,
 )
-from tenants.models import Contact, Membership, OutboundEmail, Role
+from tenants.models import Contact, OutboundEmail
+from tenants.selectors import owners_and_admins
 
 PARTNER_INVOICE_EMAIL = "resale.partner-invoice"
 
@@ -45,14 +46,7 @@ def partner_invoice_issued(*, invoice: PartnerInvoice) -> None:
             )
         ]
     else:
-        users = [
-            m.user
-            for m in Membership.unscoped.filter(
-                tenant_id=invoice.customer_id, role__in=(Role.OWNER, Role.ADMIN)
-            )
-            .select_related("user")
-            .order_by("user__email")
-        ]
+        users = owners_and_admins(invoice.customer_id)
         emails = notification_emails_deferred(
             key=key, users=users, renderer=PARTNER_INVOICE_EMAIL, params=params
         )

@@ -177,9 +177,11 @@ def _owners_and_admins(*, tenant: uuid.UUID) -> QuerySet[Membership]:
 _OWNERS_AND_ADMINS = CompiledQuery(_owners_and_admins, "tenant", kinds={"tenant": uuid.UUID})
 
 
-def owners_and_admins(tenant: Tenant) -> list[User]:
-    """The users an organization's notices go to: its owners and admins, by email."""
-    rows = _OWNERS_AND_ADMINS.rows(using=Membership.unscoped.db, tenant=tenant.pk)
+def owners_and_admins(tenant: Tenant | uuid.UUID | str) -> list[User]:
+    """The users an organization's notices go to: its owners and admins, by
+    email. `tenant` is the organization or its id."""
+    tenant_id = tenant.pk if isinstance(tenant, Tenant) else tenant
+    rows = _OWNERS_AND_ADMINS.rows(using=Membership.unscoped.db, tenant=tenant_id)
     columns = model_columns(User)
     return [User.from_db(Membership.unscoped.db, columns, row) for row in rows]
 

@@ -34,8 +34,8 @@ from core.jobs import enqueue_on_commit
 from partners.notifications import long_date
 from tenants.audit import audit_record_shared
 from tenants.emails import absolute_url, email_queue, notify
-from tenants.models import AuditEvent, Membership, Role, Tenant, User
-from tenants.selectors import OrgContext, branding_effective, provider_root
+from tenants.models import AuditEvent, Role, Tenant, User
+from tenants.selectors import OrgContext, branding_effective, owners_and_admins, provider_root
 from tenants.services import require_provider_writer
 from tenders.models import Tender, TenderProposal
 
@@ -304,12 +304,7 @@ def tender_tell_partner(*, tender_id: uuid.UUID | str, partner_id: uuid.UUID | s
     partner = partners_receiving_tenders().filter(pk=partner_id).first()
     if tender is None or partner is None:
         return 0
-    users = [
-        m.user
-        for m in Membership.unscoped.filter(
-            tenant=partner, role__in=(Role.OWNER, Role.ADMIN)
-        ).select_related("user")
-    ]
+    users = owners_and_admins(partner)
     return len(
         notify(
             key=f"tender:{tender.pk}:partner:{partner.pk}",

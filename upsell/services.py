@@ -19,8 +19,8 @@ from partners.selectors import customer_get_for_partner, managing_partnership
 from partners.services import grant_holds
 from tenants.audit import audit_record_shared
 from tenants.emails import notify
-from tenants.models import AuditEvent, Membership, Role, Tenant
-from tenants.selectors import OrgContext
+from tenants.models import AuditEvent, Role, Tenant
+from tenants.selectors import OrgContext, owners_and_admins
 from upsell.models import FeatureInterest, UpgradeRequest, UpsellChange, UpsellSwitch
 from upsell.selectors import FeatureLine, ServiceLine, locked_feature_get
 
@@ -162,12 +162,7 @@ def upgrade_request_create(
     _interest(org, line, feature_line, FeatureInterest.Kind.ASKED)
     notify(
         key=f"upgrade-request:{request.pk}",
-        users=[
-            m.user
-            for m in Membership.unscoped.filter(
-                tenant=partner, role__in=(Role.OWNER, Role.ADMIN)
-            ).select_related("user")
-        ],
+        users=owners_and_admins(partner),
         subject=format_lazy(
             gettext_lazy("{customer} asks for {edition}"),
             customer=org.tenant.name,
