@@ -42,12 +42,22 @@ _BOOK_PATHS = CompiledQuery(
 
 
 def book_changed(
-    *, customer_ids: Iterable = (), tenant_ids: Iterable = (), paths: Iterable[str] = ()
+    *,
+    customer_ids: Iterable = (),
+    tenant_ids: Iterable = (),
+    paths: Iterable[str] = (),
+    subscriptions_of: Iterable = (),
 ) -> None:
     """Retire the cached books that can include these customers (their branches
     and their partners') and these tenants (their branches), and the branches
-    of these tenant paths (a row that may be gone). One query, one bump."""
-    customer_ids, tenant_ids, paths = set(customer_ids), set(tenant_ids), list(paths)
+    of these tenant paths (a row that may be gone). One query, one bump.
+    `subscriptions_of`: customers whose subscriptions or invoices changed,
+    looked up as `customer_ids` are; when the call names nothing else, the
+    retirement is logged with them and a book's figures are patched for them
+    alone (tenants.branch_cache) rather than computed afresh."""
+    changed = {str(pk) for pk in subscriptions_of}
+    logged = changed if changed and not (customer_ids or tenant_ids or paths) else None
+    customer_ids, tenant_ids, paths = set(customer_ids) | changed, set(tenant_ids), list(paths)
     if customer_ids or tenant_ids:
         rows = _BOOK_PATHS.rows(
             using=Tenant.objects.db,
@@ -55,13 +65,13 @@ def book_changed(
             customers=sorted(map(str, customer_ids)),
         )
         paths += [path for (path,) in rows]
-    hook = branch_changed(paths=paths)
+    hook = branch_changed(paths=paths, customers=logged)
     if hook is not None:
         hook.customers = frozenset(str(pk) for pk in customer_ids)  # type: ignore[attr-defined]
 
 
 def books_changed_on_commit(*, customer_ids: Iterable) -> None:
-    """`book_changed(customer_ids=...)` once the transaction commits (robust), for
+    """`book_changed(subscriptions_of=...)` once the transaction commits (robust), for
     the customers whose books this transaction has not already retired at the
     same savepoint: an order's invoice retires nothing more than its new
     subscription did, in the same transaction, a moment before. The branches
@@ -69,7 +79,7 @@ def books_changed_on_commit(*, customer_ids: Iterable) -> None:
     customer_ids = {str(pk) for pk in customer_ids}
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
-        book_changed(customer_ids=customer_ids)
+        book_changed(subscriptions_of=customer_ids)
         return
     savepoints = set(connection.savepoint_ids)
     for entry in connection.run_on_commit:  # the retirements still pending here
@@ -79,7 +89,7 @@ def books_changed_on_commit(*, customer_ids: Iterable) -> None:
         return
 
     def retire_books_after_commit() -> None:
-        book_changed(customer_ids=customer_ids)
+        book_changed(subscriptions_of=customer_ids)
 
     transaction.on_commit(retire_books_after_commit, robust=True)
 

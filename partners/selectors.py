@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy
 from catalog.models import Product
 from core.exceptions import Conflict
 from partners.models import Access, CustomerAssignment, Partnership, PartnershipEvent, Side
-from tenants.branch_cache import branch_cached
+from tenants.branch_cache import KEEP, branch_cached
 from tenants.models import Membership, Role, Tenant, User
 from tenants.selectors import OrgContext, uuid_or_404
 
@@ -126,7 +126,8 @@ def customers_managed_count(*, partner: Tenant, subtree: bool = False) -> int:
         return customers_managed_now(partner=partner, subtree=subtree, today=today).count()
 
     key = ("customers_managed_count", partner.pk, subtree, today)
-    return branch_cached(path=partner.path, key=key, compute=count)
+    # a write to customers' subscriptions or invoices does not change it
+    return branch_cached(path=partner.path, key=key, compute=count, patch=KEEP)
 
 
 def products_managed_now(
@@ -196,7 +197,8 @@ def customers_visible_count(*, org: OrgContext) -> int:
         return grants_n - others_n
 
     key = ("customers_visible_count", org.tenant.pk, today)
-    return branch_cached(path=org.tenant.path, key=key, compute=count)
+    # a write to customers' subscriptions or invoices does not change it
+    return branch_cached(path=org.tenant.path, key=key, compute=count, patch=KEEP)
 
 
 class _SubqueryCount(Subquery):

@@ -56,7 +56,7 @@ def book_scope(org: OrgContext) -> str:
 def _subscription_changed(
     sender: type[Subscription], instance: Subscription, **kwargs: object
 ) -> None:
-    book_changed(customer_ids=[instance.customer_id])
+    book_changed(subscriptions_of=[instance.customer_id])
 
 
 def connect() -> None:

@@ -25,7 +25,7 @@ import datetime
 import itertools
 import uuid
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -153,7 +153,7 @@ def _twelfth(cents_twelves: Decimal | int | None) -> int:
     return (int(cents_twelves or 0) + 6) // 12
 
 
-def _movement_kind(before: Decimal, after: Decimal, paid_before: bool) -> str | None:
+def _movement_kind(before: Decimal | int, after: Decimal | int, paid_before: bool) -> str | None:
     """The kind of a customer's move from `before` to `after`; its change is always
     `after - before` (churn's is -before, new's and reactivation's after)."""
     if before == after:
@@ -231,7 +231,175 @@ def book_mrr(
     if not cached:
         return compute()
     key = ("book_mrr", org.tenant.pk, book_scope(org), currency, months, subtree, today)
-    return branch_cached(path=org.tenant.path, key=key, compute=compute)
+
+    def from_shares() -> dict:
+        # Each customer's share, cached apart (large) and patched after a write
+        # to a few customers' subscriptions (BookShares); the figures are its sums.
+        ends, labels = _month_ends(today, months)
+        shares = branch_cached(
+            path=org.tenant.path,
+            key=("book_mrr shares", BookShares.VERSION, *key[1:]),
+            compute=lambda: BookShares.read(subscriptions, ends, today),
+            patch=lambda shares, customers: shares.patched(subscriptions, today, customers),
+        )
+        history, current, upcoming = shares.figures(labels)
+        return {
+            "currency": currency,
+            "current_mrr": current,
+            "upcoming_mrr": upcoming,
+            "history": history,
+        }
+
+    return branch_cached(path=org.tenant.path, key=key, compute=from_shares, uncached=compute)
+
+
+# A patch recomputes at most this many customers; a write to more, the whole book.
+PATCH_CUSTOMERS_MAX = 1000
+
+
+def _uuid_bytes(value: object) -> bytes:
+    return value.bytes if isinstance(value, uuid.UUID) else uuid.UUID(str(value)).bytes
+
+
+def _customers_in(
+    subscriptions: QuerySet[Subscription], customers: Iterable[str]
+) -> QuerySet[Subscription]:
+    return subscriptions.filter(customer__in=[uuid.UUID(c) for c in customers])
+
+
+class BookShares:
+    """Each customer's share of a book's figures, with their sums: what the
+    cached `book_mrr` keeps, so that a write to a few customers' subscriptions
+    patches the book (`patched`: those customers read again, their old shares
+    taken off the sums and their new ones added) instead of computing it
+    afresh (tenants.branch_cache). A customer's share: its MRR in cents at each
+    month end (rounded once each, as the book's SQL does), the first day it
+    paid, its next change and its MRR that day. The sums: per month, the MRR
+    and the movements in KINDS' order; per next-change day, how many customers
+    change then and by how much (the book's upcoming MRR is today's plus the
+    earliest day's change).
+    Columns, as Moves: 16 bytes of id per customer and an array per figure,
+    which pickle as a few buffers. A customer that leaves keeps a row of zeros."""
+
+    VERSION = 1
+
+    def __init__(self, ends: list[datetime.date]) -> None:
+        self.ends = [end.toordinal() for end in ends]
+        self.ids = bytearray()
+        self.cents = [array("q") for _ in ends]
+        self.first_paid = array("q")  # ordinals; 0: never paid
+        self.next_change = array("q")  # ordinals; 0: none
+        self.upcoming = array("q")  # cents on the next change
+        self.totals = [[0] * (1 + len(KINDS)) for _ in ends[1:]]
+        self.next_changes: dict[int, list[int]] = {}  # day: [customers, change in cents]
+
+    @staticmethod
+    def _rows(
+        subscriptions: QuerySet[Subscription], ends: list[datetime.date], today: datetime.date
+    ) -> list[tuple]:
+        inner, params = _per_customer(subscriptions, ends, today, upcoming="customer")
+        sql = (
+            f"SELECT customer_id, first_paid, next_change, {rounded_columns(ends)}, "  # noqa: S608
+            f"{_cents('tu')} FROM ({inner}) per_customer"
+        )
+        with connections[subscriptions.db].cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    @classmethod
+    def read(
+        cls, subscriptions: QuerySet[Subscription], ends: list[datetime.date], today: datetime.date
+    ) -> "BookShares":
+        shares = cls(ends)
+        for row in cls._rows(subscriptions, ends, today):
+            i = shares._append(_uuid_bytes(row[0]))
+            shares._set(i, row)
+            shares._add(i, 1)
+        return shares
+
+    def patched(
+        self, subscriptions: QuerySet[Subscription], today: datetime.date, customers: frozenset[str]
+    ) -> "BookShares":
+        ends = [datetime.date.fromordinal(end) for end in self.ends]
+        if len(customers) > PATCH_CUSTOMERS_MAX:
+            return self.read(subscriptions, ends, today)
+        rows = {
+            _uuid_bytes(row[0]): row
+            for row in self._rows(_customers_in(subscriptions, customers), ends, today)
+        }
+        index = self._index(len(customers))
+        for customer in map(_uuid_bytes, customers):
+            i = index(customer)
+            row = rows.get(customer)
+            if i < 0 and row is None:
+                continue
+            if i < 0:
+                i = self._append(customer)
+            self._add(i, -1)
+            self._set(i, row)
+            self._add(i, 1)
+        return self
+
+    def figures(self, labels: list[str]) -> tuple[list[dict], Decimal, Decimal]:
+        """The months' figures, the current MRR and the upcoming one."""
+        history = month_history([cents for month in self.totals for cents in month], labels)
+        current = history[-1]["mrr"]
+        if not self.next_changes:
+            return history, current, current
+        return history, current, current + _money(self.next_changes[min(self.next_changes)][1])
+
+    def _index(self, lookups: int) -> Callable[[bytes], int]:
+        """customer id -> its row (-1: none); a dict when there are many to find."""
+        if lookups > 16:
+            rows = {bytes(self.ids[i : i + 16]): i // 16 for i in range(0, len(self.ids), 16)}
+            return lambda customer: rows.get(customer, -1)
+
+        def find(customer: bytes) -> int:
+            at = self.ids.find(customer)
+            while at >= 0 and at % 16:
+                at = self.ids.find(customer, at + 1)
+            return at // 16 if at >= 0 else -1
+
+        return find
+
+    def _append(self, customer: bytes) -> int:
+        self.ids += customer
+        for column in (*self.cents, self.first_paid, self.next_change, self.upcoming):
+            column.append(0)
+        return len(self.first_paid) - 1
+
+    def _set(self, i: int, row: tuple | None) -> None:
+        """Customer i's share from its row of `_rows` (None: none now); the sums
+        are the caller's (`_add`)."""
+        first_paid, next_change, *cents = row[1:] if row is not None else (None, None)
+        for m, column in enumerate(self.cents):
+            column[i] = int(cents[m]) if cents else 0
+        self.first_paid[i] = _ordinal(first_paid)
+        self.next_change[i] = _ordinal(next_change)
+        self.upcoming[i] = int(cents[-1]) if cents else 0
+
+    def _add(self, i: int, sign: int) -> None:
+        """Add (1) or take off (-1) customer i's share to the sums."""
+        cents = [column[i] for column in self.cents]
+        first_paid = self.first_paid[i]
+        for m, month in enumerate(self.totals, start=1):
+            before, after = cents[m - 1], cents[m]
+            month[0] += sign * after
+            kind = _movement_kind(before, after, 0 < first_paid <= self.ends[m - 1])
+            if kind:
+                month[1 + KINDS.index(kind)] += sign * (after - before)
+        day = self.next_change[i]
+        if day:
+            entry = self.next_changes.setdefault(day, [0, 0])
+            entry[0] += sign
+            entry[1] += sign * (self.upcoming[i] - cents[-1])
+            if not entry[0]:
+                del self.next_changes[day]
+
+
+def _ordinal(day: datetime.date | str | None) -> int:
+    found = _as_date(day)
+    return found.toordinal() if found else 0
 
 
 def _per_customer(
@@ -239,15 +407,16 @@ def _per_customer(
     days: list[datetime.date],
     today: datetime.date,
     *,
-    upcoming: bool = False,
+    upcoming: str | None = None,
 ) -> tuple[str, list]:
     """SQL: per customer of `subscriptions`, from their ledger's states
     (`selectors.ledger_states`, the one rule): `t0`… twelve times its MRR in
     cents on each of `days`; `first_paid`, the first day it paid anything;
     `next_change`, the first day after `today` a change takes effect; with
-    `upcoming`, `tu`: twelve times its MRR in cents on the book's next change
-    (0 when there is none). The states are read once (`WITH states`): the book's
-    next change is found among them, not by a second statement."""
+    `upcoming`, `tu`: twelve times its MRR in cents on the next change, the
+    book's (`"book"`) or the customer's own (`"customer"`), 0 when there is
+    none. The states are read once (`WITH states`): the next change is found
+    among them, not by a second statement."""
     states, states_params = ledger_states(subscriptions, with_twelves=False)
     connection = connections[subscriptions.db]
     columns = [
@@ -260,15 +429,20 @@ def _per_customer(
         columns.append(f"SUM(CASE WHEN {holds} THEN cents ELSE 0 END) AS t{i}")
         params += holds_params
     source, source_params = "states", []
-    if upcoming:
+    if upcoming is not None:
         columns.append(
             "SUM(CASE WHEN since <= next_day AND (until IS NULL OR until > next_day) "
             "THEN cents ELSE 0 END) AS tu"
         )
-        source = (
-            f"states CROSS JOIN (SELECT MIN(since) AS next_day FROM states "  # noqa: S608
-            f"WHERE since > %s AND {HOLDS}) book_next"
-        )
+        later = f"FROM states WHERE since > %s AND {HOLDS}"
+        if upcoming == "book":
+            source = f"states CROSS JOIN (SELECT MIN(since) AS next_day {later}) book_next"
+        else:
+            source = (
+                "states LEFT JOIN (SELECT customer_id AS next_of, MIN(since) AS next_day "
+                f"{later} GROUP BY customer_id) customer_next "
+                "ON customer_next.next_of = states.customer_id"
+            )
         source_params = [connection.ops.adapt_datefield_value(today)]
     sql = (
         f"WITH states AS ({states}) "  # noqa: S608 (no values)
@@ -287,7 +461,7 @@ def _book_history(
     customer's MRR at `ends` (the end before the window first) rounded once per
     customer and month end, then classified and summed by the database; and the
     first day after `today` a change takes effect, with the book's MRR that day."""
-    inner, params = _per_customer(subscriptions, ends, today, upcoming=True)
+    inner, params = _per_customer(subscriptions, ends, today, upcoming="book")
     columns, day_params = month_columns(ends, using=subscriptions.db)
     sql = (
         f"SELECT MIN(next_change), {', '.join(columns)}, SUM(cu) FROM ("  # noqa: S608 (no values)
@@ -420,8 +594,42 @@ class Moves(Sequence[Move]):
         start = self._kinds.find(code)
         if start < 0:
             return Moves()
-        stop = self._kinds.rfind(code) + 1
+        return self._slice(start, self._kinds.rfind(code) + 1)
+
+    def replaced(self, customer_ids: Iterable[str], moves: Iterable[Move]) -> "Moves":
+        """These customers' rows replaced by `moves` (theirs, read again), kept in
+        `move_order`: slices of the columns joined, not a row object per move."""
+        found = (self._find(customer) for customer in customer_ids)
+        dropped = sorted(i for i in found if i >= 0)
+        bounds = zip([-1, *dropped], [*dropped, len(self)], strict=True)
+        kept = Moves._joined([self._slice(start + 1, stop) for start, stop in bounds])
+        parts, start = [], 0
+        for move in sorted(moves, key=move_order):
+            at = kept._bisect(move_order(move), start)
+            parts += [kept._slice(start, at), Moves([move])]
+            start = at
+        return Moves._joined([*parts, kept._slice(start, len(kept))])
+
+    def _find(self, customer_id: str) -> int:
+        at = self._ids.find(customer_id)
+        while at >= 0 and at % self.ID_LENGTH:
+            at = self._ids.find(customer_id, at + 1)
+        return at // self.ID_LENGTH if at >= 0 else -1
+
+    def _bisect(self, order: tuple, low: int) -> int:
+        high = len(self)
+        while low < high:
+            middle = (low + high) // 2
+            if move_order(self._row(middle)) <= order:
+                low = middle + 1
+            else:
+                high = middle
+        return low
+
+    def _slice(self, start: int, stop: int) -> "Moves":
         part = Moves()
+        if start >= stop:
+            return part
         name_start = self._name_ends[start - 1] if start else 0
         part._kinds = self._kinds[start:stop]
         part._names = self._names[name_start : self._name_ends[stop - 1]]
@@ -430,6 +638,24 @@ class Moves(Sequence[Move]):
         part._before = self._before[start:stop]
         part._after = self._after[start:stop]
         return part
+
+    @staticmethod
+    def _joined(parts: "list[Moves]") -> "Moves":
+        joined, offset = Moves(), 0
+        joined._kinds = b"".join(part._kinds for part in parts)
+        joined._names = "".join(part._names for part in parts)
+        joined._ids = "".join(part._ids for part in parts)
+        for part in parts:
+            joined._name_ends.extend(end + offset for end in part._name_ends)
+            joined._before += part._before
+            joined._after += part._after
+            offset += len(part._names)
+        return joined
+
+
+def move_order(move: Move) -> tuple[int, str, str]:
+    """How a month's moves are sorted: by kind (KINDS' order), name, then id."""
+    return KINDS.index(move.kind), move.name, move.customer_id
 
 
 @dataclass(frozen=True)
@@ -492,15 +718,23 @@ def book_movements(
     before = first - datetime.timedelta(days=1) if first > datetime.date.min else first
     after = min(month_end(first), today)
 
-    def classify() -> Moves:
+    def moves_of(subscriptions: QuerySet[Subscription]) -> list[Move]:
         moves = []
         for s in _customer_series(subscriptions, [before, after]):
             moved = _movement_kind(s["mrr"][0], s["mrr"][1], s["paid"][0])
             if moved:
                 cents = [int(amount * 100) for amount in s["mrr"]]
                 moves.append(Move(moved, s["customer__name"], str(s["customer"]), *cents))
-        moves.sort(key=lambda m: (KINDS.index(m.kind), m.name))
-        return Moves(moves)
+        return moves
+
+    def classify() -> Moves:
+        return Moves(sorted(moves_of(subscriptions), key=move_order))
+
+    def reclassify(moves: Moves, customers: frozenset[str]) -> Moves:
+        """After a write to these customers' subscriptions: theirs read again."""
+        if len(customers) > PATCH_CUSTOMERS_MAX:
+            return classify()
+        return moves.replaced(customers, moves_of(_customers_in(subscriptions, customers)))
 
     if cached:
         # Moves' and Move's shapes in the key: a release that changes them never
@@ -509,7 +743,7 @@ def book_movements(
         key = (
             "book_movements",
             Move._fields,
-            "Moves columns",
+            "Moves columns, sorted by move_order",
             org.tenant.pk,
             book_scope(org),
             currency,
@@ -518,7 +752,7 @@ def book_movements(
             after,
             today,
         )
-        moves = branch_cached(path=org.tenant.path, key=key, compute=classify)
+        moves = branch_cached(path=org.tenant.path, key=key, compute=classify, patch=reclassify)
     else:
         moves = classify()
     return MonthMovements(

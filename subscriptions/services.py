@@ -164,7 +164,7 @@ def subscriptions_create_ordered(
     for row in rows:
         _subscription_clean(row)
     Subscription.unscoped.bulk_create(rows)
-    book_changed(customer_ids=[customer.pk])
+    book_changed(subscriptions_of=[customer.pk])
 
 
 def _lock_subscription(org: OrgContext, subscription: Subscription) -> Subscription:
@@ -247,7 +247,7 @@ def subscription_cancel(*, org: OrgContext, subscription: Subscription) -> Subsc
     )
     if cancelled != 1:
         raise Conflict(_("This subscription is already cancelled."))
-    book_changed(customer_ids=[subscription.customer_id])  # an update() sends no signal
+    book_changed(subscriptions_of=[subscription.customer_id])  # an update() sends no signal
     subscription.cancelled_at = now
     state = (subscription.quantity, subscription.unit_price)
     day = max(timezone.localdate(now), subscription.starts_on)

@@ -16,6 +16,17 @@ before the commit, and stored under the first new generation, is never read.
 A generation that is missing from the cache (evicted, or a new cache) starts
 at the clock's nanoseconds, never at a number an older figure may carry.
 
+Patched, not recomputed, after a customer's write: a write that changes only
+some customers' subscriptions or invoices says which (`customers`), and each
+generation it moves the branch on to is logged with them (for as long as a
+figure is kept). A figure that can be brought up to date from its previous
+value by recomputing those customers alone (`patch`: the book's MRR keeps each
+customer's share, `subscriptions.mrr`) is patched when every generation since
+its value's is logged, and computed afresh otherwise (a write that named no
+customers, a log entry gone). The double bump keeps a patch exact: a patch
+made from data before the commit is stored under the first new generation,
+and the second, logged with the same customers, patches them again.
+
 Redis is a cache, never a single point of failure (docs/reliability.md, "When
 Redis stalls"):
 
@@ -35,6 +46,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable, Hashable, Iterable
+from typing import Any
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
@@ -49,6 +61,14 @@ from tenants.models import PATH_SEPARATOR, BranchGeneration
 # bypasses the services (an operator's SQL) can leave a figure stale.
 TIMEOUT = 600
 
+# A figure is patched across at most this many generations (one log read);
+# further behind, it is computed afresh.
+PATCH_GENERATIONS_MAX = 64
+
+# `patch=KEEP`: a figure no customer's subscriptions or invoices change (the
+# number of customers a partner manages): kept as it is across such writes.
+KEEP: "Callable[[Any, frozenset[str]], Any]" = lambda value, customers: value  # noqa: E731
+
 
 def branch_of(path: str) -> str:
     """The branch of a tenant's path: its first two ids ("<provider>/<partner>")."""
@@ -59,9 +79,14 @@ def _generation_key(branch: str) -> str:
     return f"branch-generation:{branch}"
 
 
-def _bump(branches: Iterable[str]) -> set[str]:
-    """Move the branches' generations on in the cache; the branches it could not
-    reach (all those after the first fault: a stalled Redis is not asked again).
+def _log_key(branch: str, generation: int) -> str:
+    return f"branch-log:{branch}:{generation}"
+
+
+def _bump(branches: Iterable[str]) -> tuple[set[str], dict[str, int]]:
+    """Move the branches' generations on in the cache: the branches it could not
+    reach (all those after the first fault: a stalled Redis is not asked again)
+    and the new generation of each it did.
     On Redis, all of them in one round trip (a pipeline: each generation set to
     the clock's nanoseconds when missing, then incremented); a fault there
     counts every branch as not reached."""
@@ -74,22 +99,45 @@ def _bump(branches: Iterable[str]) -> set[str]:
                 for key in keys:
                     pipe.set(key, time.time_ns(), nx=True)
                     pipe.incr(key)
-                pipe.execute()
+                results = pipe.execute()
         except REDIS_DOWN as exc:
             redis_fault("retiring cached figures", exc)
-            return set(branches)
-        return set()
+            return set(branches), {}
+        return set(), dict(zip(branches, results[1::2], strict=True))
+    generations = {}
     for done, branch in enumerate(branches):
         key = _generation_key(branch)
         try:
             try:
-                cache.incr(key)
+                generations[branch] = cache.incr(key)
             except ValueError:  # not in the cache: a value no figure was stored under
                 cache.set(key, time.time_ns(), timeout=None)
         except REDIS_DOWN as exc:
             redis_fault("retiring cached figures", exc)
-            return set(branches[done:])
-    return set()
+            return set(branches[done:]), generations
+    return set(), generations
+
+
+def _log(generations: dict[str, int], customers: frozenset[str] | None) -> None:
+    """Log the customers whose write moved the branches on to `generations`
+    (none logged: the figures are computed afresh). A log lost to a fault only
+    costs a recomputation."""
+    if customers is None or not generations:
+        return
+    try:
+        cache.set_many(
+            {_log_key(branch, gen): customers for branch, gen in generations.items()},
+            timeout=TIMEOUT,
+        )
+    except REDIS_DOWN as exc:
+        redis_fault("logging a change's customers", exc)
+
+
+def _retire(branches: set[str], customers: frozenset[str] | None) -> set[str]:
+    """Move the branches on, logged with `customers`: those it could not reach."""
+    missed, generations = _bump(branches)
+    _log(generations, customers)
+    return missed
 
 
 def _bump_stored(branches: set[str]) -> None:
@@ -106,13 +154,19 @@ def _bump_stored(branches: set[str]) -> None:
     )
 
 
-def branch_changed(*, paths: Iterable[str]) -> Callable[[], None] | None:
-    """Retire the cached figures of the branches of these tenant paths. Returns
-    the hook that retires them again after the commit (None: none was needed)."""
+def branch_changed(
+    *, paths: Iterable[str], customers: Iterable[str] | None = None
+) -> Callable[[], None] | None:
+    """Retire the cached figures of the branches of these tenant paths. With
+    `customers` (ids as text), the write changed those customers' subscriptions
+    or invoices and nothing else: figures that can be patched are (see above).
+    Returns the hook that retires them again after the commit (None: none was
+    needed)."""
     branches = {branch_of(path) for path in paths if path}
     if not branches:
         return None
-    missed = _bump(branches)
+    logged = None if customers is None else frozenset(customers)
+    missed = _retire(branches, logged)
     if missed:
         # Committed with the change or not at all: nothing left to do after it.
         _bump_stored(missed)
@@ -121,7 +175,7 @@ def branch_changed(*, paths: Iterable[str]) -> Callable[[], None] | None:
         return None  # outside a transaction the change is committed: the bump came after it
 
     def retire_after_commit() -> None:
-        missed = _bump(reached)
+        missed = _retire(reached, logged)
         if missed:
             _bump_stored(missed)
 
@@ -150,14 +204,40 @@ def _stored_generation(branch: str) -> str:
     return str(rows[0][0]) if rows else ""
 
 
-def branch_cached(*, path: str, key: tuple[Hashable, ...], compute: Callable):
+def _logged_customers(branch: str, since: int, until: int) -> frozenset[str] | None:
+    """The customers logged for the branch's generations after `since` up to
+    `until`; None when one is not logged (a write that named no customers, an
+    expired log) or there are too many to read."""
+    if not 0 < until - since <= PATCH_GENERATIONS_MAX:
+        return None
+    keys = [_log_key(branch, gen) for gen in range(since + 1, until + 1)]
+    found = cache.get_many(keys)
+    if len(found) != len(keys):
+        return None
+    return frozenset().union(*found.values())
+
+
+def branch_cached(
+    *,
+    path: str,
+    key: tuple[Hashable, ...],
+    compute: Callable,
+    patch: Callable[[Any, frozenset[str]], Any] | None = None,
+    uncached: Callable | None = None,
+):
     """`compute()`, or its value cached for the branch of `path` under `key`
     (which says everything the value depends on besides the branch's data).
     Without Redis, `compute()`.
 
     The entry holds the value with the two generations it was computed under
     (the cache's and the database's); a read takes the cache's generation and
-    the entry in one round trip and uses the value only when both still hold."""
+    the entry in one round trip and uses the value only when both still hold.
+    With `patch`, an older entry whose generations since are all logged with
+    customers (and the database's generation unchanged) becomes
+    `patch(value, customers)`: the value brought up to date by recomputing
+    those customers alone. `uncached`: what to compute instead when Redis
+    cannot be reached (default `compute`: one that reads other cached
+    figures would meet the fault again)."""
     branch = branch_of(path)
     stored = _stored_generation(branch)
     generation_key = _generation_key(branch)
@@ -168,14 +248,17 @@ def branch_cached(*, path: str, key: tuple[Hashable, ...], compute: Callable):
         generation = found.get(generation_key)
         if generation is None:
             generation = _generation(branch)
+        generations = (generation, stored)
+        entry = found.get(cache_key)
+        if entry is not None and entry[0] == generations:
+            return entry[1]
+        customers = None
+        if patch is not None and entry is not None and entry[0][1] == stored:
+            customers = _logged_customers(branch, entry[0][0], generation)
     except REDIS_DOWN as exc:
         redis_fault("reading cached figures", exc)
-        return compute()
-    generations = (generation, stored)
-    entry = found.get(cache_key)
-    if entry is not None and entry[0] == generations:
-        return entry[1]
-    value = compute()
+        return (uncached or compute)()
+    value = compute() if customers is None else patch(entry[1], customers)
     try:
         cache.set(cache_key, (generations, value), timeout=TIMEOUT)
     except REDIS_DOWN as exc:
