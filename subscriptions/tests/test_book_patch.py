@@ -154,12 +154,24 @@ def test_a_patch_keeps_the_customer_count_and_reads_only_the_written_customer(
 
     subscribe(owner, alpha, product, "5.00", TODAY)
 
-    # the count: its generation's lookup only; the book: two lookups and the
-    # written customer's row
+    # the count: its generation's lookup only; the book: two lookups, the
+    # written customer's subscriptions and its row
     with django_assert_num_queries(1):
         assert customers_visible_count(org=owner) == 1
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         assert mrr.book_mrr(org=owner, months=4)["current_mrr"] == Decimal("15.00")
+    assert computed["shares"] == 1
+
+
+def test_a_share_past_four_bytes_of_cents_is_kept_exact(owner, computed):
+    product = ProductFactory()
+    alpha = customer_add(org=owner, name="Alpha").customer
+    subscribe(owner, alpha, product, "10.00", datetime.date(2027, 1, 1))
+    assert mrr.book_mrr(org=owner, months=4)["current_mrr"] == Decimal("10.00")
+
+    subscribe(owner, alpha, product, "30000000.00", datetime.date(2027, 2, 1))  # 3e9 cents
+
+    assert assert_served_as_fresh(owner)["current_mrr"] == Decimal("30000010.00")
     assert computed["shares"] == 1
 
 
