@@ -14,7 +14,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from core.db import CompiledQuery, Many
 from partners.models import CustomerAssignment, Partnership
-from tenants.branch_cache import branch_changed
+from tenants.branch_cache import Change, branch_changed
 from tenants.models import Tenant
 
 
@@ -47,17 +47,22 @@ def book_changed(
     tenant_ids: Iterable = (),
     paths: Iterable[str] = (),
     subscriptions_of: Iterable = (),
+    invoices_of: Iterable = (),
 ) -> None:
     """Retire the cached books that can include these customers (their branches
     and their partners') and these tenants (their branches), and the branches
     of these tenant paths (a row that may be gone). One query, one bump.
-    `subscriptions_of`: customers whose subscriptions or invoices changed,
-    looked up as `customer_ids` are; when the call names nothing else, the
-    retirement is logged with them and a book's figures are patched for them
-    alone (tenants.branch_cache) rather than computed afresh."""
-    changed = {str(pk) for pk in subscriptions_of}
-    logged = changed if changed and not (customer_ids or tenant_ids or paths) else None
-    customer_ids, tenant_ids, paths = set(customer_ids) | changed, set(tenant_ids), list(paths)
+    `subscriptions_of`, `invoices_of`: customers whose subscriptions (or
+    invoices) changed, looked up as `customer_ids` are; when the call names
+    nothing else, the retirement is logged with them (a `Change`) and the
+    figures that can be are patched for them alone (tenants.branch_cache)
+    rather than computed afresh."""
+    subscriptions, invoices = {str(pk) for pk in subscriptions_of}, {str(pk) for pk in invoices_of}
+    change = None
+    if (subscriptions or invoices) and not (customer_ids or tenant_ids or paths):
+        change = Change(frozenset(subscriptions | invoices), invoices=bool(invoices))
+    customer_ids = set(customer_ids) | subscriptions | invoices
+    tenant_ids, paths = set(tenant_ids), list(paths)
     if customer_ids or tenant_ids:
         rows = _BOOK_PATHS.rows(
             using=Tenant.objects.db,
@@ -65,31 +70,36 @@ def book_changed(
             customers=sorted(map(str, customer_ids)),
         )
         paths += [path for (path,) in rows]
-    hook = branch_changed(paths=paths, customers=logged)
+    hook = branch_changed(paths=paths, change=change)
     if hook is not None:
         hook.customers = frozenset(str(pk) for pk in customer_ids)  # type: ignore[attr-defined]
 
 
-def books_changed_on_commit(*, customer_ids: Iterable) -> None:
-    """`book_changed(subscriptions_of=...)` once the transaction commits (robust), for
-    the customers whose books this transaction has not already retired at the
-    same savepoint: an order's invoice retires nothing more than its new
-    subscription did, in the same transaction, a moment before. The branches
-    are looked up after the commit. Outside a transaction, at once."""
+def invoices_changed_on_commit(*, customer_ids: Iterable) -> None:
+    """`book_changed(invoices_of=...)` once the transaction commits (robust).
+    The customers whose books this transaction has already retired at the same
+    savepoint (an order's new subscription, a moment before its invoice) are
+    not looked up again: that retirement grows to their invoices (its branches
+    moved on at once and after the commit, logged with them). The branches of the others are looked up after the commit.
+    Outside a transaction, at once."""
     customer_ids = {str(pk) for pk in customer_ids}
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
-        book_changed(subscriptions_of=customer_ids)
+        book_changed(invoices_of=customer_ids)
         return
     savepoints = set(connection.savepoint_ids)
     for entry in connection.run_on_commit:  # the retirements still pending here
-        if entry[0] == savepoints:
-            customer_ids -= getattr(entry[1], "customers", frozenset())
+        covered: frozenset[str] = getattr(entry[1], "customers", frozenset()) & customer_ids
+        if entry[0] == savepoints and covered:
+            change = entry[1].change
+            if change is not None and not change.invoices:  # None: computed afresh
+                entry[1].grow(Change(change.customers, invoices=True))
+            customer_ids -= covered
     if not customer_ids:
         return
 
     def retire_books_after_commit() -> None:
-        book_changed(subscriptions_of=customer_ids)
+        book_changed(invoices_of=customer_ids)
 
     transaction.on_commit(retire_books_after_commit, robust=True)
 

@@ -50,7 +50,7 @@ from subscriptions.book_cache import book_scope
 from subscriptions.models import Subscription
 from subscriptions.months import month_end, month_start, reading_days
 from subscriptions.selectors import HOLDS, ledger_states, state_on
-from tenants.branch_cache import branch_cached
+from tenants.branch_cache import Change, branch_cached
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext
 
@@ -240,7 +240,7 @@ def book_mrr(
             path=org.tenant.path,
             key=("book_mrr shares", BookShares.VERSION, *key[1:]),
             compute=lambda: BookShares.read(subscriptions, ends, today),
-            patch=lambda shares, customers: shares.patched(subscriptions, today, customers),
+            patch=lambda shares, change: shares.patched(subscriptions, today, change.customers),
         )
         history, current, upcoming = shares.figures(labels)
         return {
@@ -747,8 +747,9 @@ def book_movements(
     def classify() -> Moves:
         return Moves(sorted(moves_of(subscriptions), key=move_order))
 
-    def reclassify(moves: Moves, customers: frozenset[str]) -> Moves:
-        """After a write to these customers' subscriptions: theirs read again."""
+    def reclassify(moves: Moves, change: Change) -> Moves:
+        """After a write to some customers' subscriptions: theirs read again."""
+        customers = change.customers
         if len(customers) > PATCH_CUSTOMERS_MAX:
             return classify()
         theirs = _customers_in(subscriptions, customers)

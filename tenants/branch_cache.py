@@ -17,15 +17,15 @@ A generation that is missing from the cache (evicted, or a new cache) starts
 at the clock's nanoseconds, never at a number an older figure may carry.
 
 Patched, not recomputed, after a customer's write: a write that changes only
-some customers' subscriptions or invoices says which (`customers`), and each
-generation it moves the branch on to is logged with them (for as long as a
+some customers' subscriptions or invoices says which (a `Change`), and each
+generation it moves the branch on to is logged with it (for as long as a
 figure is kept). A figure that can be brought up to date from its previous
 value by recomputing those customers alone (`patch`: the book's MRR keeps each
 customer's share, `subscriptions.mrr`) is patched when every generation since
 its value's is logged, and computed afresh otherwise (a write that named no
 customers, a log entry gone). The double bump keeps a patch exact: a patch
 made from data before the commit is stored under the first new generation,
-and the second, logged with the same customers, patches them again.
+and the second, logged with the same change, patches it again.
 
 Redis is a cache, never a single point of failure (docs/reliability.md, "When
 Redis stalls"):
@@ -42,10 +42,13 @@ Redis stalls"):
   saw of the outage. The reasoning is in docs/reliability.md.
 """
 
+import functools
 import hashlib
+import operator
 import time
 import uuid
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
@@ -65,9 +68,22 @@ TIMEOUT = 600
 # further behind, it is computed afresh.
 PATCH_GENERATIONS_MAX = 64
 
+
+@dataclass(frozen=True)
+class Change:
+    """What a write changed, when it was only some customers' subscriptions
+    (and, with `invoices`, their invoices too): ids as text."""
+
+    customers: frozenset[str]
+    invoices: bool = False
+
+    def __or__(self, other: "Change") -> "Change":
+        return Change(self.customers | other.customers, self.invoices or other.invoices)
+
+
 # `patch=KEEP`: a figure no customer's subscriptions or invoices change (the
 # number of customers a partner manages): kept as it is across such writes.
-KEEP: "Callable[[Any, frozenset[str]], Any]" = lambda value, customers: value  # noqa: E731
+KEEP: "Callable[[Any, Change], Any]" = lambda value, change: value  # noqa: E731
 
 
 def branch_of(path: str) -> str:
@@ -118,25 +134,25 @@ def _bump(branches: Iterable[str]) -> tuple[set[str], dict[str, int]]:
     return set(), generations
 
 
-def _log(generations: dict[str, int], customers: frozenset[str] | None) -> None:
-    """Log the customers whose write moved the branches on to `generations`
-    (none logged: the figures are computed afresh). A log lost to a fault only
+def _log(generations: dict[str, int], change: Change | None) -> None:
+    """Log the change that moved the branches on to `generations` (none
+    logged: the figures are computed afresh). A log lost to a fault only
     costs a recomputation."""
-    if customers is None or not generations:
+    if change is None or not generations:
         return
     try:
         cache.set_many(
-            {_log_key(branch, gen): customers for branch, gen in generations.items()},
+            {_log_key(branch, gen): change for branch, gen in generations.items()},
             timeout=TIMEOUT,
         )
     except REDIS_DOWN as exc:
         redis_fault("logging a change's customers", exc)
 
 
-def _retire(branches: set[str], customers: frozenset[str] | None) -> set[str]:
-    """Move the branches on, logged with `customers`: those it could not reach."""
+def _retire(branches: set[str], change: Change | None) -> set[str]:
+    """Move the branches on, logged with `change`: those it could not reach."""
     missed, generations = _bump(branches)
-    _log(generations, customers)
+    _log(generations, change)
     return missed
 
 
@@ -155,18 +171,17 @@ def _bump_stored(branches: set[str]) -> None:
 
 
 def branch_changed(
-    *, paths: Iterable[str], customers: Iterable[str] | None = None
+    *, paths: Iterable[str], change: Change | None = None
 ) -> Callable[[], None] | None:
-    """Retire the cached figures of the branches of these tenant paths. With
-    `customers` (ids as text), the write changed those customers' subscriptions
-    or invoices and nothing else: figures that can be patched are (see above).
-    Returns the hook that retires them again after the commit (None: none was
-    needed)."""
+    """Retire the cached figures of the branches of these tenant paths. With a
+    `change` (the write changed those customers' subscriptions or invoices and
+    nothing else), figures that can be patched are (see above). Returns the
+    hook that retires them again after the commit (None: none was needed); its
+    `change` may still grow before the commit (`grow`)."""
     branches = {branch_of(path) for path in paths if path}
     if not branches:
         return None
-    logged = None if customers is None else frozenset(customers)
-    missed = _retire(branches, logged)
+    missed = _retire(branches, change)
     if missed:
         # Committed with the change or not at all: nothing left to do after it.
         _bump_stored(missed)
@@ -175,10 +190,21 @@ def branch_changed(
         return None  # outside a transaction the change is committed: the bump came after it
 
     def retire_after_commit() -> None:
-        missed = _retire(reached, logged)
+        missed = _retire(reached, retire_after_commit.change)  # type: ignore[attr-defined]
         if missed:
             _bump_stored(missed)
 
+    def grow(more: Change) -> None:
+        """The transaction changed more than `change` (its invoices too): the
+        branches retired again at once, logged with `more`, as the hook will
+        after the commit."""
+        retire_after_commit.change = more  # type: ignore[attr-defined]
+        missed = _retire(reached, more)
+        if missed:
+            _bump_stored(missed)
+
+    retire_after_commit.change = change  # type: ignore[attr-defined]
+    retire_after_commit.grow = grow  # type: ignore[attr-defined]
     # robust: an error here is logged, never turns the committed write into
     # a 500, and never skips the hooks after this one (the emails, say)
     transaction.on_commit(retire_after_commit, robust=True)
@@ -204,17 +230,18 @@ def _stored_generation(branch: str) -> str:
     return str(rows[0][0]) if rows else ""
 
 
-def _logged_customers(branch: str, since: int, until: int) -> frozenset[str] | None:
-    """The customers logged for the branch's generations after `since` up to
-    `until`; None when one is not logged (a write that named no customers, an
-    expired log) or there are too many to read."""
+def _logged_change(branch: str, since: int, until: int) -> Change | None:
+    """The changes logged for the branch's generations after `since` up to
+    `until`, together; None when one is not logged (a write that named no
+    customers, an expired log) or there are too many to read."""
     if not 0 < until - since <= PATCH_GENERATIONS_MAX:
         return None
     keys = [_log_key(branch, gen) for gen in range(since + 1, until + 1)]
     found = cache.get_many(keys)
     if len(found) != len(keys):
         return None
-    return frozenset().union(*found.values())
+    changes = iter(found.values())
+    return functools.reduce(operator.or_, changes, next(changes))
 
 
 def branch_cached(
@@ -222,7 +249,7 @@ def branch_cached(
     path: str,
     key: tuple[Hashable, ...],
     compute: Callable,
-    patch: Callable[[Any, frozenset[str]], Any] | None = None,
+    patch: Callable[[Any, Change], Any] | None = None,
     uncached: Callable | None = None,
 ):
     """`compute()`, or its value cached for the branch of `path` under `key`
@@ -230,12 +257,15 @@ def branch_cached(
     Without Redis, `compute()`.
 
     The entry holds the value with the two generations it was computed under
-    (the cache's and the database's); a read takes the cache's generation and
-    the entry in one round trip and uses the value only when both still hold.
+    (the cache's and the database's) and when it was computed; a read takes
+    the cache's generation and the entry in one round trip and uses the value
+    only when both still hold.
     With `patch`, an older entry whose generations since are all logged with
-    customers (and the database's generation unchanged) becomes
-    `patch(value, customers)`: the value brought up to date by recomputing
-    those customers alone. `uncached`: what to compute instead when Redis
+    a change (and the database's generation unchanged) becomes
+    `patch(value, change)`: the value brought up to date by recomputing the
+    change's customers alone; a patched value lives no longer than TIMEOUT after
+    the computation it started from, so the bound on a write that bypasses
+    the services holds. `uncached`: what to compute instead when Redis
     cannot be reached (default `compute`: one that reads other cached
     figures would meet the fault again)."""
     branch = branch_of(path)
@@ -252,15 +282,23 @@ def branch_cached(
         entry = found.get(cache_key)
         if entry is not None and entry[0] == generations:
             return entry[1]
-        customers = None
-        if patch is not None and entry is not None and entry[0][1] == stored:
-            customers = _logged_customers(branch, entry[0][0], generation)
+        change = None
+        now = time.time()
+        # a patch: from an entry of the same database generation, never past
+        # the bound of the computation it started from
+        patchable = entry is not None and entry[0][1] == stored and len(entry) > 2
+        if patch is not None and patchable and now - entry[2] < TIMEOUT:
+            change = _logged_change(branch, entry[0][0], generation)
     except REDIS_DOWN as exc:
         redis_fault("reading cached figures", exc)
         return (uncached or compute)()
-    value = compute() if customers is None else patch(entry[1], customers)
+    if change is None:
+        value, computed_at = compute(), now
+    else:
+        value, computed_at = patch(entry[1], change), entry[2]
     try:
-        cache.set(cache_key, (generations, value), timeout=TIMEOUT)
+        timeout = max(1, round(TIMEOUT - (now - computed_at)))
+        cache.set(cache_key, (generations, value, computed_at), timeout=timeout)
     except REDIS_DOWN as exc:
         redis_fault("storing cached figures", exc)
     return value

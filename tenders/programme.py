@@ -6,14 +6,15 @@ refund saves no subscription, so the invoices they issue retire it here, as a
 subscriber of `invoice.issued` and `credit_note.issued` (core.events), heard in
 the transaction: one `book_changed` after the commit per emit call, whatever
 the batch's size, for the customers the transaction has not retired already
-(`books_changed_on_commit`: an order's new subscription has)."""
+(`invoices_changed_on_commit`: an order's new subscription has, and its
+retirement after the commit then names their invoices too)."""
 
 from core.events import event_subscribe
-from partners.book_changes import books_changed_on_commit
+from partners.book_changes import invoices_changed_on_commit
 
 
 def programme_retire(name: str, payloads: list[dict[str, str | None]]) -> None:
-    books_changed_on_commit(customer_ids={p["customer"] for p in payloads if p.get("customer")})
+    invoices_changed_on_commit(customer_ids={p["customer"] for p in payloads if p.get("customer")})
 
 
 _connected: list[bool] = []

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import Invoice, OrderLine
 from partners.selectors import manages_now
-from tenants.branch_cache import branch_cached
+from tenants.branch_cache import Change, branch_cached
 from tenants.models import Tenant
 from tenants.selectors import OrgContext, uuid_or_404
 from tenders.models import Tender, TenderProposal
@@ -166,8 +166,12 @@ def programme_progress(*, partner: Tenant) -> dict:
     def yearly_values() -> dict[str, Decimal]:
         return programme_invoiced(partner=partner, today=today)
 
+    def unless_invoiced(found: dict[str, Decimal], change: Change) -> dict[str, Decimal]:
+        # a write to subscriptions alone invoices nothing
+        return yearly_values() if change.invoices else found
+
     key = ("programme-invoiced", partner.pk, today)
-    found = branch_cached(path=partner.path, key=key, compute=yearly_values)
+    found = branch_cached(path=partner.path, key=key, compute=yearly_values, patch=unless_invoiced)
     currencies = []
     for currency, threshold in PROGRAMME_THRESHOLDS.items():
         value = Decimal(found.get(currency, 0)).quantize(Decimal("0.01"))

@@ -20,7 +20,7 @@ from partners.services import customer_add, partnership_end
 from subscriptions import mrr, services
 from subscriptions.models import Subscription
 from subscriptions.tests.ledger import open_ledger
-from tenants.branch_cache import _log_key, branch_changed, branch_of
+from tenants.branch_cache import TIMEOUT, Change, _log_key, branch_changed, branch_of
 from tests.clock import on
 
 MOMENT = on(2027, 3, 15)
@@ -163,6 +163,33 @@ def test_a_patch_keeps_the_customer_count_and_reads_only_the_written_customer(
     assert computed["shares"] == 1
 
 
+def test_a_write_to_subscriptions_alone_keeps_the_programme_an_invoice_retires_it(
+    world, owner, django_assert_num_queries
+):
+    from partners.services import partnership_accept, partnership_invite_partner
+    from tenants.selectors import org_context_for
+    from tenders.selectors import programme_progress
+    from tenders.tests.invoicing import invoiced
+
+    product = ProductFactory(code="web-hosting", prices={"CHF": "9.92"})
+    invited = partnership_invite_partner(
+        org=org_context_for(user=world.customer_owner, tenant_id=world.customer.id),
+        partner=world.partner,
+        access="full",
+        payment="customer",
+    )
+    partnership_accept(org=owner, partnership=invited)
+    before = programme_progress(partner=world.partner)
+
+    subscribe(owner, world.customer, product, "10.00", datetime.date(2027, 1, 1))
+    with django_assert_num_queries(1):  # the generation's lookup: kept
+        assert programme_progress(partner=world.partner) == before
+
+    invoiced(world, product, 10)  # an order: its subscription, then its invoice
+    chf = programme_progress(partner=world.partner)["currencies"][0]
+    assert (chf["currency"], chf["yearly_value"]) == ("CHF", Decimal("99.20"))
+
+
 def test_a_share_past_four_bytes_of_cents_is_kept_exact(owner, computed):
     product = ProductFactory()
     alpha = customer_add(org=owner, name="Alpha").customer
@@ -173,6 +200,28 @@ def test_a_share_past_four_bytes_of_cents_is_kept_exact(owner, computed):
 
     assert assert_served_as_fresh(owner)["current_mrr"] == Decimal("30000010.00")
     assert computed["shares"] == 1
+
+
+def test_patches_never_keep_a_book_past_the_bound_of_its_first_computation(
+    owner, computed, time_machine
+):
+    """A write that bypasses the services (an operator's SQL) shows within
+    TIMEOUT of the computation a patched book started from, however often it
+    is patched since."""
+    product = ProductFactory()
+    alpha = customer_add(org=owner, name="Alpha").customer
+    subscribe(owner, alpha, product, "10.00", datetime.date(2027, 1, 1))
+    assert mrr.book_mrr(org=owner, months=4)["current_mrr"] == Decimal("10.00")
+
+    time_machine.shift(TIMEOUT - 100)
+    subscribe(owner, alpha, product, "5.00", TODAY)
+    assert mrr.book_mrr(org=owner, months=4)["current_mrr"] == Decimal("15.00")
+    assert computed["shares"] == 1  # patched
+
+    time_machine.shift(110)
+    subscribe(owner, alpha, product, "1.00", TODAY)
+    assert mrr.book_mrr(org=owner, months=4)["current_mrr"] == Decimal("16.00")
+    assert computed["shares"] == 2  # computed afresh
 
 
 def test_a_write_that_names_no_customer_computes_the_book_afresh(world, owner, computed):
@@ -216,7 +265,9 @@ def test_a_patch_made_from_data_before_the_commit_is_patched_again_after_it(worl
     first = subscribe(owner, alpha, product, "10.00", datetime.date(2027, 1, 1))
     assert mrr.book_mrr(org=owner, months=4)["current_mrr"] == Decimal("10.00")
 
-    after_the_commit = branch_changed(paths=[world.partner.path], customers=[str(alpha.pk)])
+    after_the_commit = branch_changed(
+        paths=[world.partner.path], change=Change(frozenset([str(alpha.pk)]))
+    )
     # the reader beside the write: the new subscription is not there yet
     assert mrr.book_mrr(org=owner, months=4)["current_mrr"] == Decimal("10.00")
     # the write's rows, with no signal of their own
