@@ -33,6 +33,12 @@ stale money: so model signals do it (the one place they are used), for every
 signal call `book_changed` themselves: `subscription_cancel`, the customer
 import, the demo seeds.
 
+A write to subscriptions (or invoices) alone names its customers
+(`book_changed(subscriptions_of=…)`): the branch is retired all the same, and
+the next read patches the book for those customers instead of computing it
+afresh (`tenants.branch_cache`, `mrr.BookShares`, `mrr.Moves.replaced`;
+docs/performance.md, "The first view after a write").
+
 `book_changed` and the receivers of partnerships, grants, tenants and
 assignments live below, in `partners.book_changes` (connected by
 PartnersConfig); this module adds the subscriptions' receiver and says whose

@@ -42,12 +42,13 @@ Redis stalls"):
   saw of the outage. The reasoning is in docs/reliability.md.
 """
 
+import contextlib
 import functools
 import hashlib
 import operator
 import time
 import uuid
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,7 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import WatchError
 
 from core.db import CompiledQuery
 from core.redis_faults import REDIS_DOWN, redis_fault
@@ -79,6 +81,26 @@ class Change:
 
     def __or__(self, other: "Change") -> "Change":
         return Change(self.customers | other.customers, self.invoices or other.invoices)
+
+
+@dataclass
+class Parted:
+    """A value cached as a head and numbered parts (`compute` returns it;
+    `branch_cached` serves the head): the parts are stored apart, so that a
+    patch reads and writes only those it needs (`patch(head, change, load)`,
+    `load(numbers)` -> {number: part}, returning the new head and the parts
+    it changed), not the whole value (4.8 MB for the book of 100,000
+    customers: 14 ms to read from Redis). A head and its parts are written
+    together, under a token of the computation they come from; a patch is
+    stored only if the head is still the one it started from (Redis's
+    WATCH), so a head never meets parts of another patch."""
+
+    head: Any
+    parts: dict[int, Any]
+
+
+class _PartsGone(Exception):
+    """A part of a value is no longer in the cache: computed afresh."""
 
 
 # `patch=KEEP`: a figure no customer's subscriptions or invoices change (the
@@ -249,7 +271,7 @@ def branch_cached(
     path: str,
     key: tuple[Hashable, ...],
     compute: Callable,
-    patch: Callable[[Any, Change], Any] | None = None,
+    patch: Callable[..., Any] | None = None,
     uncached: Callable | None = None,
 ):
     """`compute()`, or its value cached for the branch of `path` under `key`
@@ -265,7 +287,9 @@ def branch_cached(
     `patch(value, change)`: the value brought up to date by recomputing the
     change's customers alone; a patched value lives no longer than TIMEOUT after
     the computation it started from, so the bound on a write that bypasses
-    the services holds. `uncached`: what to compute instead when Redis
+    the services holds. A `Parted` value (`compute` returns it) is patched
+    as `patch(head, change, load)`, reading only the parts it loads. `uncached`:
+    what to compute instead when Redis
     cannot be reached (default `compute`: one that reads other cached
     figures would meet the fault again)."""
     branch = branch_of(path)
@@ -281,7 +305,7 @@ def branch_cached(
         generations = (generation, stored)
         entry = found.get(cache_key)
         if entry is not None and entry[0] == generations:
-            return entry[1]
+            return entry[1].head if isinstance(entry[1], _PartedHead) else entry[1]
         change = None
         now = time.time()
         # a patch: from an entry of the same database generation, never past
@@ -292,13 +316,127 @@ def branch_cached(
     except REDIS_DOWN as exc:
         redis_fault("reading cached figures", exc)
         return (uncached or compute)()
+    if change is not None and isinstance(entry[1], _PartedHead):
+        try:
+            return _patch_parted(cache_key, entry, generations, change, patch)
+        except _PartsGone:
+            change = None
     if change is None:
         value, computed_at = compute(), now
     else:
         value, computed_at = patch(entry[1], change), entry[2]
     try:
         timeout = max(1, round(TIMEOUT - (now - computed_at)))
+        if isinstance(value, Parted):
+            token = uuid.uuid4().hex
+            head = _PartedHead(value.head, token)
+            cache.set_many(
+                {
+                    **{_part_key(cache_key, token, n): part for n, part in value.parts.items()},
+                    cache_key: (generations, head, computed_at),
+                },
+                timeout=timeout,
+            )
+            return value.head
         cache.set(cache_key, (generations, value, computed_at), timeout=timeout)
     except REDIS_DOWN as exc:
         redis_fault("storing cached figures", exc)
-    return value
+    return value.head if isinstance(value, Parted) else value
+
+
+@dataclass(frozen=True)
+class _PartedHead:
+    """How a Parted value's head is stored: with the token of its parts."""
+
+    head: Any
+    token: str
+
+
+def _part_key(cache_key: str, token: str, number: int) -> str:
+    return f"{cache_key}:{token}:{number}"
+
+
+def _patch_parted(
+    cache_key: str, entry: tuple, generations: tuple, change: Change, patch: Callable
+) -> Any:
+    """Patch a Parted value: the parts it needs read, the new head and the
+    changed parts stored together if the entry is still the one read (on
+    Redis, under WATCH; else nothing stored: the value is right all the same)."""
+    stored_head: _PartedHead = entry[1]
+    computed_at = entry[2]
+
+    def load(numbers: Iterable[int]) -> dict[int, Any]:
+        keys = {n: _part_key(cache_key, stored_head.token, n) for n in set(numbers)}
+        try:
+            found = cache.get_many(list(keys.values()))
+        except REDIS_DOWN as exc:
+            redis_fault("reading cached figures", exc)
+            raise _PartsGone from exc
+        if len(found) != len(keys):
+            raise _PartsGone
+        return {n: found[key] for n, key in keys.items()}
+
+    with _guarded(cache_key, entry) as store:
+        value: Parted = patch(stored_head.head, change, load)
+        timeout = max(1, round(TIMEOUT - (time.time() - computed_at)))
+        store(
+            {
+                **{
+                    _part_key(cache_key, stored_head.token, n): part
+                    for n, part in value.parts.items()
+                },
+                cache_key: (generations, _PartedHead(value.head, stored_head.token), computed_at),
+            },
+            timeout,
+        )
+    return value.head
+
+
+def _same_entry(found: tuple, entry: tuple) -> bool:
+    """The same stored Parted value: its generations, parts and computation."""
+    return (found[0], found[1].token, found[2]) == (entry[0], entry[1].token, entry[2])
+
+
+@contextlib.contextmanager
+def _guarded(cache_key: str, entry: tuple) -> Iterator[Callable[[dict, int], None]]:
+    """Yield `store(values, timeout)`, which writes `values` only if the entry
+    at `cache_key` is still `entry` (Redis: WATCH, then MULTI; a Redis fault
+    or a concurrent write stores nothing). Another backend (the tests'
+    local memory): written as they are."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if not isinstance(backend, RedisCache):
+
+        def store_all(values: dict, timeout: int) -> None:
+            cache.set_many(values, timeout=timeout)
+
+        yield store_all
+        return
+    serializer = backend._cache._serializer
+    watched = backend.make_and_validate_key(cache_key)
+    try:
+        pipe = backend._cache.get_client(watched, write=True).pipeline()
+        pipe.watch(watched)
+        current = pipe.get(watched)
+        unchanged = current is not None and _same_entry(serializer.loads(current), entry)
+    except REDIS_DOWN as exc:
+        redis_fault("storing cached figures", exc)
+        unchanged, pipe = False, None
+
+    def store(values: dict, timeout: int) -> None:
+        if not unchanged or pipe is None:
+            return
+        try:
+            pipe.multi()
+            for key, value in values.items():
+                pipe.set(backend.make_and_validate_key(key), serializer.dumps(value), ex=timeout)
+            pipe.execute()
+        except WatchError:
+            pass  # another reader stored its patch first
+        except REDIS_DOWN as exc:
+            redis_fault("storing cached figures", exc)
+
+    try:
+        yield store
+    finally:
+        if pipe is not None:
+            pipe.reset()
