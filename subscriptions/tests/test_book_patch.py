@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from fakeredis import FakeStrictRedis
 
 from catalog.tests.factories import ProductFactory
 from core.exceptions import Conflict
@@ -20,8 +21,10 @@ from partners.services import customer_add, partnership_end
 from subscriptions import mrr, services
 from subscriptions.models import Subscription
 from subscriptions.tests.ledger import open_ledger
+from tenants import branch_cache
 from tenants.branch_cache import TIMEOUT, Change, _log_key, branch_changed, branch_of
 from tests.clock import on
+from tests.redis_outage import fake_redis_cache
 
 MOMENT = on(2027, 3, 15)
 TODAY = MOMENT.date()
@@ -95,7 +98,16 @@ def assert_served_as_fresh(org, computed=None):
     return served
 
 
-def test_random_writes_patch_the_book_to_the_figures_computed_afresh(owner, computed):
+@pytest.fixture(params=["local memory", "redis"])
+def backend(request, settings):
+    """Both caches the figures meet: the tests' local memory, and Redis (a
+    fakeredis server: WATCH and MULTI, as production's)."""
+    if request.param == "redis":
+        fake_redis_cache(settings)
+    return request.param
+
+
+def test_random_writes_patch_the_book_to_the_figures_computed_afresh(owner, computed, backend):
     rng = random.Random(27)
     products = [ProductFactory(), ProductFactory()]
     customers = [customer_add(org=owner, name=name).customer for name in "ABCDE"]
@@ -239,6 +251,41 @@ def test_a_write_that_names_no_customer_computes_the_book_afresh(world, owner, c
 
     assert assert_served_as_fresh(owner)["current_mrr"] == Decimal("4.00")
     assert computed["shares"] == 2
+
+
+def test_a_lost_part_of_the_shares_computes_the_book_afresh(world, owner, computed, settings):
+    server = fake_redis_cache(settings)
+    product = ProductFactory()
+    alpha = customer_add(org=owner, name="Alpha").customer
+    subscribe(owner, alpha, product, "10.00", datetime.date(2027, 1, 1))
+    assert mrr.book_mrr(org=owner, months=4)["current_mrr"] == Decimal("10.00")
+    client = FakeStrictRedis(server=server)
+    parts = client.keys(":1:branch-figure:*:*:*")
+    assert len(parts) == mrr.BookShares.PARTS
+    client.delete(*parts)
+
+    subscribe(owner, alpha, product, "5.00", TODAY)
+
+    assert assert_served_as_fresh(owner)["current_mrr"] == Decimal("15.00")
+    assert computed["shares"] == 2
+
+
+def test_a_patch_is_stored_only_over_the_entry_it_started_from(settings):
+    """Two readers patch the same entry: the second to store finds the
+    entry changed and stores nothing (its figures are right all the same)."""
+    fake_redis_cache(settings)
+    head = branch_cache._PartedHead("head", "token")
+    started_from = ((1, ""), head, 100.0)
+    cache.set("figure", started_from)
+
+    with branch_cache._guarded("figure", started_from) as store:
+        cache.set("figure", ((2, ""), head, 100.0))  # the other reader's patch
+        store({"figure": ((2, ""), branch_cache._PartedHead("ours", "token"), 100.0)}, 60)
+
+    assert cache.get("figure")[1].head == "head"
+    with branch_cache._guarded("figure", cache.get("figure")) as store:
+        store({"figure": ((3, ""), branch_cache._PartedHead("ours", "token"), 100.0)}, 60)
+    assert cache.get("figure")[1].head == "ours"
 
 
 def test_a_lost_log_entry_computes_the_book_afresh(world, owner, computed):
