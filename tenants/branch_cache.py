@@ -288,10 +288,10 @@ def branch_cached(
     change's customers alone; a patched value lives no longer than TIMEOUT after
     the computation it started from, so the bound on a write that bypasses
     the services holds. A `Parted` value (`compute` returns it) is patched
-    as `patch(head, change, load)`, reading only the parts it loads. `uncached`:
-    what to compute instead when Redis
-    cannot be reached (default `compute`: one that reads other cached
-    figures would meet the fault again)."""
+    as `patch(head, change, load)`, reading only the parts it loads.
+    `uncached`: what to compute instead when Redis cannot be reached (default
+    `compute`: one that reads other cached figures would meet the fault
+    again)."""
     branch = branch_of(path)
     stored = _stored_generation(branch)
     generation_key = _generation_key(branch)
@@ -394,6 +394,8 @@ def _patch_parted(
 
 def _same_entry(found: tuple, entry: tuple) -> bool:
     """The same stored Parted value: its generations, parts and computation."""
+    if len(found) < 3 or not isinstance(found[1], _PartedHead):
+        return False
     return (found[0], found[1].token, found[2]) == (entry[0], entry[1].token, entry[2])
 
 

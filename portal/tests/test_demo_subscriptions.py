@@ -141,7 +141,9 @@ def test_the_scale_seeds_bulk_rows_are_what_the_services_build(monkeypatch):
         with transaction.atomic():
             expected = []
             monkeypatch.setattr(
-                book_changes, "branch_changed", lambda *, paths: expected.extend(paths)
+                book_changes,
+                "branch_changed",
+                lambda *, paths, change=None: expected.extend(paths),
             )
             book_changes.book_changed(customer_ids=[c.pk for c in batch])
         # at least those (the partners' branches are those of every batch)
