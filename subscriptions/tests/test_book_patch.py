@@ -236,6 +236,23 @@ def test_patches_never_keep_a_book_past_the_bound_of_its_first_computation(
     assert computed["shares"] == 2  # computed afresh
 
 
+def test_a_write_to_more_customers_than_a_patch_takes_computes_the_book_afresh(
+    owner, computed, monkeypatch
+):
+    monkeypatch.setattr(mrr, "PATCH_CUSTOMERS_MAX", 1)
+    product = ProductFactory()
+    alpha = customer_add(org=owner, name="Alpha").customer
+    beta = customer_add(org=owner, name="Beta").customer
+    subscribe(owner, alpha, product, "10.00", datetime.date(2027, 1, 1))
+    assert assert_served_as_fresh(owner, computed)["current_mrr"] == Decimal("10.00")
+
+    subscribe(owner, alpha, product, "5.00", TODAY)
+    subscribe(owner, beta, product, "4.00", TODAY)
+
+    assert assert_served_as_fresh(owner, computed)["current_mrr"] == Decimal("19.00")
+    assert computed == {"shares": 2, "movements": 2 * len(MONTHS)}
+
+
 def test_a_write_that_names_no_customer_computes_the_book_afresh(world, owner, computed):
     product = ProductFactory()
     alpha = customer_add(org=owner, name="Alpha").customer
