@@ -9,7 +9,32 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils import timezone
 
 from subscriptions.models import Subscription, SubscriptionChange
-from subscriptions.services import NOTHING, Kind, LedgerEntry, end_entries, ledger_record_many
+from subscriptions.services import (
+    NOTHING,
+    Kind,
+    LedgerEntry,
+    end_entries,
+    ledger_record_many,
+    subscription_create,
+)
+
+
+def subscribed(
+    org, customer, product, price: str, starts_on: datetime.date, ends_on=None, quantity=1
+) -> Subscription:
+    """A subscription through the service, with the ledger the order that
+    places it writes."""
+    subscription = subscription_create(
+        org=org,
+        customer=customer,
+        product=product,
+        quantity=quantity,
+        unit_price=Decimal(price),
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+    open_ledger(subscription)
+    return subscription
 
 
 def open_ledger(*subscriptions: Subscription) -> None:

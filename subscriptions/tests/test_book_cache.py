@@ -24,7 +24,7 @@ from partners.services import (
 )
 from partners.tasks import expire_partnerships
 from subscriptions import mrr, services
-from subscriptions.tests.ledger import open_ledger
+from subscriptions.tests.ledger import subscribed
 from tenants.branch_cache import _generation_key, branch_cached, branch_changed, branch_of
 from tenants.models import BranchGeneration
 from tenants.selectors import org_context_for
@@ -46,16 +46,7 @@ def ctx(user, tenant):
 
 
 def subscribe(org, customer, product, price="10.00", quantity=1):
-    subscription = services.subscription_create(
-        org=org,
-        customer=customer,
-        product=product,
-        quantity=quantity,
-        unit_price=Decimal(price),
-        starts_on=TODAY.replace(day=1),
-    )
-    open_ledger(subscription)  # as the order that places it does
-    return subscription
+    return subscribed(org, customer, product, price, TODAY.replace(day=1), quantity=quantity)
 
 
 @pytest.fixture

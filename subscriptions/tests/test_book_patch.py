@@ -20,7 +20,7 @@ from partners.selectors import customers_visible_count
 from partners.services import customer_add, partnership_end
 from subscriptions import mrr, services
 from subscriptions.models import Subscription
-from subscriptions.tests.ledger import open_ledger
+from subscriptions.tests.ledger import open_ledger, subscribed
 from tenants import branch_cache
 from tenants.branch_cache import TIMEOUT, Change, _log_key, branch_changed, branch_of
 from tests.clock import on
@@ -69,18 +69,7 @@ def computed(monkeypatch):
     return counts
 
 
-def subscribe(org, customer, product, price, starts_on, ends_on=None, quantity=1):
-    subscription = services.subscription_create(
-        org=org,
-        customer=customer,
-        product=product,
-        quantity=quantity,
-        unit_price=Decimal(price),
-        starts_on=starts_on,
-        ends_on=ends_on,
-    )
-    open_ledger(subscription)
-    return subscription
+subscribe = subscribed
 
 
 def assert_served_as_fresh(org, computed=None):
