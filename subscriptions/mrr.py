@@ -28,7 +28,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections
@@ -290,10 +290,7 @@ class _SharesPart:
 
     def find(self, customer: bytes) -> int:
         """The customer's row (-1: none)."""
-        at = self.ids.find(customer)
-        while at >= 0 and at % 16:
-            at = self.ids.find(customer, at + 1)
-        return at // 16 if at >= 0 else -1
+        return _row_of(self.ids, customer)
 
     def append(self, customer: bytes) -> int:
         self.ids += customer
@@ -650,10 +647,7 @@ class Moves(Sequence[Move]):
         return Moves._joined([*parts, kept._slice(start, len(kept))])
 
     def _find(self, customer_id: str) -> int:
-        at = self._ids.find(customer_id)
-        while at >= 0 and at % self.ID_LENGTH:
-            at = self._ids.find(customer_id, at + 1)
-        return at // self.ID_LENGTH if at >= 0 else -1
+        return _row_of(self._ids, customer_id)
 
     def _bisect(self, order: tuple, low: int) -> int:
         high = len(self)
@@ -690,6 +684,15 @@ class Moves(Sequence[Move]):
             joined._after += part._after
             offset += len(part._names)
         return joined
+
+
+def _row_of(ids: Any, customer: Any) -> int:
+    """The row of `customer` in `ids`, fixed-width ids joined (bytes or text;
+    -1: none): a match must start on a row's boundary."""
+    at = ids.find(customer)
+    while at >= 0 and at % len(customer):
+        at = ids.find(customer, at + 1)
+    return at // len(customer) if at >= 0 else -1
 
 
 def move_order(move: Move) -> tuple[int, str, str]:
