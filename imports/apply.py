@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from django.db import transaction
 
+from core.db import bulk_write
 from customers.services import contact_add, contact_update
 from imports.columns import CUSTOMERS
 from imports.parse import ImportInvalid, Upload
@@ -45,7 +46,7 @@ def _customers_create(org: OrgContext, rows: list[PlannedRow]) -> None:
     ]
     for contact in contacts:
         contact.clean_fields(exclude=["customer"])
-    Contact.unscoped.bulk_create(contacts)
+    bulk_write(contacts)
 
 
 def _write_contact(org: OrgContext, customer_pk: uuid.UUID, contact: PlannedContact) -> None:

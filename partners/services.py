@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Product
-from core.db import CompiledQuery, model_columns
+from core.db import CompiledQuery, bulk_write, model_columns
 from core.events import event_emit, events_emit
 from core.exceptions import Conflict
 from partners import notifications
@@ -405,24 +405,23 @@ def customers_add_unclaimed(*, org: OrgContext, customers: list[dict]) -> list[P
     for tenant in tenants:
         tenant.clean_fields(exclude=["parent", "origin", "path"])
         tenant.clean()  # a VAT number checked by the country (tenants.vat_numbers)
-    Tenant.objects.bulk_create(tenants)
+    bulk_write(tenants)
     now = timezone.now()
+    # the same grant for all, as grant_of reads it back: full, partner pays, no products
+    requested = {**grant, "products": [], "ends_on": None}
     partnerships = [_partnership_asked(org, tenant, grant) for tenant in tenants]
     for partnership in partnerships:
         _as_unclaimed(partnership, now)
-    Partnership.unscoped.bulk_create(partnerships)
+        partnership.requested = requested
+    bulk_write(partnerships)
     if partnerships:
-        requested = grant_of(partnerships[0])  # the same grant for all: full, partner pays
-        Partnership.unscoped.filter(pk__in=[p.pk for p in partnerships]).update(requested=requested)
-        events = []
-        for partnership in partnerships:
-            partnership.requested = requested
-            events.append(
-                PartnershipEvent(
-                    partnership=partnership, kind=Kind.CREATED, actor=org.user, after=requested
-                )
+        events = [
+            PartnershipEvent(
+                partnership=partnership, kind=Kind.CREATED, actor=org.user, after=requested
             )
-        PartnershipEvent.unscoped.bulk_create(events)
+            for partnership in partnerships
+        ]
+        bulk_write(events)
         partnership_events_audit(zip(partnerships, events, strict=True))
         events_emit("customer.created", [{"id": t.pk, "partner": org.tenant.pk} for t in tenants])
         events_emit("partnership.accepted", [_payload(p, Kind.CREATED) for p in partnerships])

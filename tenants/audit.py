@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 
 from django.http import HttpRequest, HttpResponseBase
 
+from core.db import bulk_write
 from tenants.models import AuditEvent, Membership, Tenant, User
 from tenants.selectors import OrgContext
 
@@ -139,7 +140,7 @@ def audit_record_shared_many(entries: Iterable[dict]) -> list[AuditEvent]:
         for entry in entries
         for tenant, target in dict(entry["parties"]).items()
     ]
-    return AuditEvent.unscoped.bulk_create(events)
+    return list(bulk_write(events))
 
 
 def audit_member_changes(*, org: OrgContext, membership: Membership, before: dict) -> None:

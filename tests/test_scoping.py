@@ -172,9 +172,6 @@ UNSCOPED_ALLOWED: dict[str, dict[str, str]] = {
     "imports/plan.py": {
         "Contact": "the import's plan: contacts of the customers it matched (customers_visible_to)",
     },
-    "imports/apply.py": {
-        "Contact": "the import's bulk write (a service step of the package)",
-    },
     "imports/jobs.py": {
         "ImportJob": "the import's Celery job: claimed by id, under its row lock",
     },
@@ -218,7 +215,6 @@ UNSCOPED_ALLOWED: dict[str, dict[str, str]] = {
     "tenants/api_base.py": {
         "Membership": "the scoping entry itself: resolves the request's organization once",
     },
-    "tenants/audit.py": {"AuditEvent": "the audit log's one writer"},
     "tenants/reauthentication.py": {
         "Membership": "the organizations a failed password is audited in: the person's own",
     },

@@ -41,6 +41,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from standardwebhooks.webhooks import Webhook
 
+from core.db import bulk_write
 from core.events import EVENT_TYPES, event_subscribe
 from core.jobs import enqueue_gathered_on_commit, enqueue_on_commit
 from tenants.emails import notify
@@ -80,13 +81,12 @@ def outbox_write_many(events: list[tuple[str, list[dict[str, str | None]]]]) -> 
     insert for all the events heard at once: an order's three,
     core.events.events_gathered); their fan-out is enqueued for after the
     commit, one message for all the events of the transaction."""
-    rows = WebhookEvent.objects.bulk_create(
+    rows = bulk_write(
         [
             WebhookEvent(type=name, object_id=str(payload["id"]), payload=payload)
             for name, payloads in events
             for payload in payloads
-        ],
-        batch_size=1000,
+        ]
     )
     enqueue_gathered_on_commit("webhooks.tasks.fan_out", [str(event.pk) for event in rows])
 

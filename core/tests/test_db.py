@@ -16,7 +16,16 @@ from django.utils import timezone
 
 from billing.vat import VatRate
 from catalog.tests.factories import ProductFactory
-from core.db import MANY_COMPILED_MAX, CompiledQuery, Many, analyze, bulk_insert, model_columns
+from core.db import (
+    BULK_WRITE_COPY_FROM,
+    MANY_COMPILED_MAX,
+    CompiledQuery,
+    Many,
+    analyze,
+    bulk_insert,
+    bulk_write,
+    model_columns,
+)
 from partners.models import Partnership
 from subscriptions.models import Subscription
 from tenants.models import Contact, Tenant
@@ -142,6 +151,65 @@ def test_bulk_insert_wants_each_rows_own_id_and_known_columns():
     with pytest.raises(ValueError, match="no column"):
         bulk_insert(Tenant, ("id", "nickname"), [(uuid.uuid4(), "x")], template=Tenant())
     assert not Tenant.objects.filter(name="No id").exists()
+
+
+def _contacts(customer: Tenant, count: int) -> list[Contact]:
+    return [
+        Contact(customer=customer, first_name="Anna", last_name=f"Muster {n}", email=f"a{n}@x.ch")
+        for n in range(count)
+    ]
+
+
+@pytest.mark.parametrize("count", [BULK_WRITE_COPY_FROM - 1, BULK_WRITE_COPY_FROM])
+def test_bulk_write_saves_the_instances_as_bulk_create_does(count, django_assert_num_queries):
+    """Fewer than BULK_WRITE_COPY_FROM through bulk_create (one INSERT); from
+    there on copied (COPY on PostgreSQL): the same rows, `auto_now` set, the
+    instances left saved, JSON and arrays as the fields write them."""
+    customer = CustomerFactory()
+    by_create = _contacts(customer, count)
+    Contact.unscoped.bulk_create(by_create)
+    by_write = _contacts(customer, count)
+    before = timezone.now()
+    copied = count >= BULK_WRITE_COPY_FROM and connection.vendor == "postgresql"
+    # one INSERT or one executemany; COPY goes past Django's cursor wrapper
+    with django_assert_num_queries(0 if copied else 1):
+        written = bulk_write(by_write)
+    assert list(written) == by_write
+    assert all(not c._state.adding and c._state.db == "default" for c in by_write)
+
+    def stored(contacts):
+        rows = Contact.unscoped.filter(pk__in=[c.pk for c in contacts]).order_by("last_name")
+        return [(c.customer_id, c.first_name, c.last_name, c.email, c.is_primary) for c in rows]
+
+    assert stored(by_write) == stored(by_create)
+    partners = [CustomerFactory(kind=Tenant.Kind.PARTNER, currency="EUR") for _ in range(2)]
+    tenants = [
+        Tenant(
+            kind=Tenant.Kind.CUSTOMER,
+            name=f"Copied {n}",
+            slug=f"copied-{n}",
+            parent=partners[n % 2],
+            depth=2,
+            email_domains=[f"c{n}.ch"],
+        )
+        for n in range(count)
+    ]
+    for tenant in tenants:
+        tenant.path = Tenant.build_path(tenant.parent, tenant.pk)
+    bulk_write(tenants)
+    saved = Tenant.objects.get(pk=tenants[-1].pk)
+    assert saved.email_domains == [f"c{count - 1}.ch"] and saved.specialities == []
+    assert saved.updated_at >= before and saved.parent == partners[(count - 1) % 2]
+
+
+def test_bulk_write_refuses_an_instance_related_to_an_unsaved_one():
+    """As bulk_create does: a contact whose customer had no id when it was set."""
+    customer = Tenant(kind=Tenant.Kind.CUSTOMER, name="Unsaved")
+    customer.pk = None
+    contacts = [Contact(customer=customer, first_name="A") for _ in range(BULK_WRITE_COPY_FROM)]
+    with pytest.raises(ValueError, match="unsaved"):
+        bulk_write(contacts)
+    assert bulk_write([]) == []
 
 
 # --- CompiledQuery -----------------------------------------------------------------------------
