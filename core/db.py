@@ -139,7 +139,11 @@ def bulk_insert(
     written = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
+            # psycopg's own errors as Django's (IntegrityError, ...), as a query raises them
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row((*row, *constants))
                     written += 1

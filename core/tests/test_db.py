@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from billing.vat import VatRate
@@ -200,6 +200,21 @@ def test_bulk_write_saves_the_instances_as_bulk_create_does(count, django_assert
     saved = Tenant.objects.get(pk=tenants[-1].pk)
     assert saved.email_domains == [f"c{count - 1}.ch"] and saved.specialities == []
     assert saved.updated_at >= before and saved.parent == partners[(count - 1) % 2]
+
+
+def test_bulk_write_raises_djangos_integrity_error_and_writes_nothing():
+    """A duplicate slug among copied tenants: Django's IntegrityError (as an
+    INSERT raises it, COPY's own error converted), and none of the rows."""
+    partner = CustomerFactory(kind=Tenant.Kind.PARTNER)
+    tenants = [
+        Tenant(kind=Tenant.Kind.CUSTOMER, name=f"Dup {n}", slug="dup", parent=partner, depth=2)
+        for n in range(BULK_WRITE_COPY_FROM)
+    ]
+    for tenant in tenants:
+        tenant.path = Tenant.build_path(partner, tenant.pk)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk_write(tenants)
+    assert not Tenant.objects.filter(slug="dup").exists()
 
 
 def test_bulk_write_refuses_an_instance_related_to_an_unsaved_one():
