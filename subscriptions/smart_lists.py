@@ -75,9 +75,8 @@ class _Figures(TypedDict):
 
     current_twelves: Decimal
     current_end_date: datetime.date | None
-    change_on: datetime.date | None
     upcoming_twelves: Decimal
-    trend: str
+    trend: str  # an alias: a filter's key, not selected (`mrr_trend` of the two sums)
 
 
 COLUMNS = ("name", "country", "current_mrr", "upcoming_mrr", "current_end_date")
@@ -455,7 +454,9 @@ def _annotated(
     query count does not depend on the rows."""
     managed_subscriptions = Subscription.unscoped.filter(managed)
 
-    def figure(sql: str, day: datetime.date | F, output_field: Field) -> CustomerLedgerFigure:
+    def figure(
+        sql: str, day: datetime.date | Coalesce, output_field: Field
+    ) -> CustomerLedgerFigure:
         return CustomerLedgerFigure(managed_subscriptions, sql, day, output_field)
 
     holds = "since <= {day} AND (until IS NULL OR until > {day})"
@@ -468,22 +469,28 @@ def _annotated(
         current_end_date=figure(
             f"MIN(CASE WHEN {holds} AND quantity > 0 THEN ends_on END)", today, DateField()
         ),
+    ).alias(
+        # not selected (the rows read the two sums): the upcoming sum's day
         change_on=figure(
             f"MIN(CASE WHEN since > {{day}} AND {HOLDS} THEN since END)", today, DateField()
         ),
     )
+    # on the next change, or today without one (then it is the current sum): one
+    # subquery, in which the database reads the day once per customer
     qs = qs.annotate(
-        upcoming_twelves=Case(
-            When(change_on__isnull=True, then=F("current_twelves")),
-            default=Coalesce(
-                figure(f"SUM(CASE WHEN {holds} THEN twelves ELSE 0 END)", F("change_on"), _TWELVES),
-                Value(Decimal(0)),
-                output_field=_TWELVES,
+        upcoming_twelves=Coalesce(
+            figure(
+                f"SUM(CASE WHEN {holds} THEN twelves ELSE 0 END)",
+                Coalesce(F("change_on"), Value(today), output_field=DateField()),
+                _TWELVES,
             ),
+            Value(Decimal(0)),
             output_field=_TWELVES,
         )
     )
-    return qs.annotate(
+    # a filter's key, not selected: each row's trend is `mrr_trend` of its two sums
+    # (selected, its SQL would repeat both figures' subqueries twice)
+    return qs.alias(
         trend=Case(
             When(upcoming_twelves__gt=F("current_twelves"), then=Value("up")),
             When(upcoming_twelves__lt=F("current_twelves"), then=Value("down")),
