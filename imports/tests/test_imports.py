@@ -12,6 +12,7 @@ from django.db import connection, connections
 from django.urls import reverse
 
 import imports.urls
+from core.db import BULK_WRITE_COPY_FROM
 from imports import tasks
 from imports.apply import import_apply
 from imports.columns import KINDS, import_template
@@ -221,13 +222,21 @@ def test_a_contacts_file_adds_updates_and_switches_the_primary_contact(world, ow
     assert beispiel.contacts.count() == 2
 
 
-def test_bulk_creation_makes_exactly_what_customer_add_makes(world):
+@pytest.mark.parametrize("batch", [1, BULK_WRITE_COPY_FROM])
+def test_bulk_creation_makes_exactly_what_customer_add_makes(world, batch):
+    """One customer (inserted) and the first of a batch large enough to be
+    copied (core.db.bulk_write: COPY on PostgreSQL)."""
     org = ctx(world.partner_owner, world.partner)
     profile = {"city": "Bern", "tax_id": "CHE-1", "email_domains": ["a.ch"], "country": "CH"}
     one = partner_services.customer_add(org=org, name="Gleich AG", currency="EUR", **profile)
-    (other,) = partner_services.customers_add_unclaimed(
-        org=org, customers=[{"name": "Gleich AG", "currency": "EUR", **profile}]
+    other, *rest = partner_services.customers_add_unclaimed(
+        org=org,
+        customers=[
+            {"name": "Gleich AG" if n == 0 else f"Gleich {n} AG", "currency": "EUR", **profile}
+            for n in range(batch)
+        ],
     )
+    assert len(rest) == batch - 1
 
     def tenant(t):
         return {
