@@ -166,18 +166,22 @@ def bulk_write(objs: Sequence[_M]) -> Sequence[_M]:
     """`QuerySet.bulk_create(objs)` for instances whose every value the
     application makes (ids by the model's default, no column the database
     fills in): from BULK_WRITE_COPY_FROM instances on, their columns as they
-    stand go through `bulk_insert` (COPY on PostgreSQL), with `auto_now`
-    fields set as `save()` sets them; fewer go through `bulk_create`. Either
-    way the instances are left as saved ones, and no signal is sent (as with
-    `bulk_create`). An import's 10,000 customers and their grants, events,
-    audit rows and outbox rows (docs/performance.md)."""
+    stand go through `bulk_insert` (COPY on PostgreSQL), all or nothing, with
+    `auto_now` fields set as `save()` sets them; fewer go through
+    `bulk_create`. Either way the instances are left as saved ones, and no
+    signal is sent (as with `bulk_create`). An import's 10,000 customers and
+    their grants, events, audit rows and outbox rows (docs/performance.md)."""
     if len(objs) < BULK_WRITE_COPY_FROM:
         return type(objs[0])._base_manager.bulk_create(objs) if objs else objs
     model = type(objs[0])
-    fields = [f for f in model._meta.concrete_fields if not getattr(f, "generated", False)]
-    returned = [f.attname for f in fields if getattr(f, "db_returning", False)]
-    if returned:
-        raise ValueError(f"{model._meta.label}: the database fills in {returned}")
+    fields = list(model._meta.concrete_fields)
+    filled = [
+        f.attname
+        for f in fields
+        if getattr(f, "generated", False) or getattr(f, "db_returning", False)
+    ]
+    if filled:  # bulk_create reads them back; a copy cannot
+        raise ValueError(f"{model._meta.label}: the database fills in {filled}")
     stamped = [
         f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     ]
@@ -187,13 +191,17 @@ def bulk_write(objs: Sequence[_M]) -> Sequence[_M]:
             field.pre_save(obj, add=True)
         for field in related:
             if getattr(obj, field.attname) is None and field.is_cached(obj):
-                # assigned before it had an id: bulk_create refuses it too
+                # assigned before it had an id: its id now, as bulk_create takes it
                 target = field.get_cached_value(obj)
                 if target is not None:
-                    raise ValueError(f"{model._meta.label}.{field.name}: {target!r} is unsaved")
+                    value = getattr(target, field.target_field.attname)
+                    if value is None:
+                        raise ValueError(f"{model._meta.label}.{field.name}: {target!r} is unsaved")
+                    setattr(obj, field.attname, value)
     columns = [f.attname for f in fields]
     values = operator.attrgetter(*columns)
-    bulk_insert(model, columns, (values(obj) for obj in objs), template=objs[0])
+    with transaction.atomic(savepoint=False):  # SQLite's batches: one transaction
+        bulk_insert(model, columns, (values(obj) for obj in objs), template=objs[0])
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias

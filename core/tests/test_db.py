@@ -217,14 +217,44 @@ def test_bulk_write_raises_djangos_integrity_error_and_writes_nothing():
     assert not Tenant.objects.filter(slug="dup").exists()
 
 
-def test_bulk_write_refuses_an_instance_related_to_an_unsaved_one():
-    """As bulk_create does: a contact whose customer had no id when it was set."""
-    customer = Tenant(kind=Tenant.Kind.CUSTOMER, name="Unsaved")
+def test_bulk_write_takes_the_id_of_a_relation_saved_since_and_refuses_an_unsaved_one():
+    """As bulk_create does: a contact whose customer had no id when it was set
+    gets the id the customer has now; a customer still unsaved is refused."""
+    partner = CustomerFactory(kind=Tenant.Kind.PARTNER)
+    customer = Tenant(kind=Tenant.Kind.CUSTOMER, name="Later", slug="later", parent=partner)
     customer.pk = None
     contacts = [Contact(customer=customer, first_name="A") for _ in range(BULK_WRITE_COPY_FROM)]
     with pytest.raises(ValueError, match="unsaved"):
         bulk_write(contacts)
+    customer.pk = uuid.uuid4()
+    customer.path, customer.depth = Tenant.build_path(partner, customer.pk), partner.depth + 1
+    customer.save()
+    bulk_write(contacts)
+    assert Contact.unscoped.filter(customer=customer).count() == BULK_WRITE_COPY_FROM
     assert bulk_write([]) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_write_outside_a_transaction_writes_all_or_nothing():
+    """In autocommit (an outbox write outside an atomic block): a duplicate
+    last row leaves none of the rows before it, on SQLite's batches too."""
+    partner = CustomerFactory(kind=Tenant.Kind.PARTNER)
+    taken = CustomerFactory(parent=partner)
+    tenants = [
+        Tenant(
+            kind=Tenant.Kind.CUSTOMER,
+            name=f"Batch {n}",
+            slug=taken.slug if n == BULK_WRITE_COPY_FROM - 1 else f"batch-{n}",
+            parent=partner,
+            depth=partner.depth + 1,
+        )
+        for n in range(BULK_WRITE_COPY_FROM)
+    ]
+    for tenant in tenants:
+        tenant.path = Tenant.build_path(partner, tenant.pk)
+    with pytest.raises(IntegrityError):
+        bulk_write(tenants)
+    assert not Tenant.objects.filter(name__startswith="Batch ").exists()
 
 
 # --- CompiledQuery -----------------------------------------------------------------------------
