@@ -55,11 +55,24 @@ Kind = PartnershipEvent.Kind
 
 def grant_of(partnership: Partnership) -> dict:
     """A partnership's grant as plain data (for history, emails and comparisons)."""
+    return grant_data(
+        access=partnership.access,
+        payment=partnership.payment,
+        products=partnership.products.all(),
+        ends_on=partnership.ends_on,
+    )
+
+
+def grant_data(
+    *, access: str, payment: str, products: Iterable[Product], ends_on: datetime.date | None
+) -> dict:
+    """A grant as plain data (`grant_of`'s): also of one `clean_grant` returns,
+    before a partnership holds it (`grant_data(**grant)`)."""
     return {
-        "access": partnership.access,
-        "payment": partnership.payment,
-        "products": sorted(p.code for p in partnership.products.all()),
-        "ends_on": partnership.ends_on.isoformat() if partnership.ends_on else None,
+        "access": access,
+        "payment": payment,
+        "products": sorted(p.code for p in products),
+        "ends_on": ends_on.isoformat() if ends_on else None,
     }
 
 
@@ -407,8 +420,7 @@ def customers_add_unclaimed(*, org: OrgContext, customers: list[dict]) -> list[P
         tenant.clean()  # a VAT number checked by the country (tenants.vat_numbers)
     bulk_write(tenants)
     now = timezone.now()
-    # the same grant for all, as grant_of reads it back: full, partner pays, no products
-    requested = {**grant, "products": [], "ends_on": None}
+    requested = grant_data(**grant)  # the same for all: full, the partner pays
     partnerships = [_partnership_asked(org, tenant, grant) for tenant in tenants]
     for partnership in partnerships:
         _as_unclaimed(partnership, now)
