@@ -13,9 +13,10 @@ from django.db.models import Model, QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from core.db import CompiledQuery, Many
-from partners.models import CustomerAssignment, Partnership
+from partners.models import CustomerAssignment, Partnership, PendingShare
 from tenants.branch_cache import Change, branch_changed
 from tenants.models import Tenant
+from tenants.signals import subtree_moved
 
 
 def _book_paths(*, tenants: list, customers: list) -> QuerySet:
@@ -58,11 +59,13 @@ def book_changed(
     figures that can be are patched for them alone (tenants.branch_cache)
     rather than computed afresh."""
     subscriptions, invoices = {str(pk) for pk in subscriptions_of}, {str(pk) for pk in invoices_of}
+    customer_ids, tenant_ids, paths = set(customer_ids), set(tenant_ids), list(paths)
     change = None
     if (subscriptions or invoices) and not (customer_ids or tenant_ids or paths):
         change = Change(frozenset(subscriptions | invoices), invoices=bool(invoices))
-    customer_ids = set(customer_ids) | subscriptions | invoices
-    tenant_ids, paths = set(tenant_ids), list(paths)
+    # an invoice changes no MRR; a partner named here has no share (harmless)
+    shares_pending({str(pk) for pk in customer_ids | tenant_ids} | subscriptions)
+    customer_ids |= subscriptions | invoices
     if customer_ids or tenant_ids:
         rows = _BOOK_PATHS.rows(
             using=Tenant.objects.db,
@@ -73,6 +76,15 @@ def book_changed(
     hook = branch_changed(paths=paths, change=change)
     if hook is not None:
         hook.customers = frozenset(str(pk) for pk in customer_ids)  # type: ignore[attr-defined]
+
+
+def shares_pending(customer_ids: Iterable) -> None:
+    """Mark customers whose shares of the partners' books are to be counted
+    again (subscriptions.books), in the transaction of the write: until the
+    fold counts them, readers of their books count them from the ledger."""
+    marks = [PendingShare(customer_id=uuid.UUID(str(pk))) for pk in {str(p) for p in customer_ids}]
+    if marks:
+        PendingShare.objects.bulk_create(marks, ignore_conflicts=True, batch_size=5000)
 
 
 def invoices_changed_on_commit(*, customer_ids: Iterable) -> None:
@@ -127,6 +139,12 @@ def _assignment_changed(
     book_changed(tenant_ids=[instance.partner_id])
 
 
+def _subtree_moved(sender: type[Model], new_path: str, **kwargs: object) -> None:
+    # The sub-tree books above the moved partners change: their customers' shares.
+    grants = Partnership.unscoped.filter(partner__path__startswith=new_path)
+    shares_pending(grants.values_list("customer_id", flat=True).distinct())
+
+
 def connect() -> None:
     """Called once, from PartnersConfig.ready()."""
     receivers: list[tuple[type[Model], Callable[..., None]]] = [
@@ -138,6 +156,7 @@ def connect() -> None:
         uid = f"book-cache:{model._meta.label}"
         post_save.connect(receiver, sender=model, dispatch_uid=uid)
         post_delete.connect(receiver, sender=model, dispatch_uid=uid)
+    subtree_moved.connect(_subtree_moved, sender=Tenant, dispatch_uid="books:subtree-moved")
     m2m_changed.connect(
         _grant_products_changed,
         sender=Partnership.products.through,

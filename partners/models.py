@@ -238,3 +238,18 @@ class CustomerAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.customer}"
+
+
+class PendingShare(models.Model):
+    """A customer whose shares of the partners' books are to be counted again
+    (subscriptions.books): written by `book_changed` in the transaction of the
+    write that changed them, deleted by the fold that counts them. Until then a
+    book's reader counts the customer from the ledger itself, so the figures are
+    exact at every commit. No foreign key: a deleted customer's shares are still
+    to be taken off."""
+
+    customer_id = models.UUIDField(primary_key=True)
+    since = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"shares of {self.customer_id} to count again"

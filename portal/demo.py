@@ -23,7 +23,7 @@ from core.db import analyze, bulk_insert
 from customers.models import AlertProfile, Contract, ContractTerms, ServiceProfile, SlaPolicy
 from offers import services as offer_services
 from offers.models import OfferTemplate
-from partners.book_changes import book_changed
+from partners.book_changes import book_changed, shares_pending
 from partners.models import CustomerAssignment, Partnership, PartnershipEvent
 from subscriptions.models import Subscription
 from subscriptions.services import (
@@ -877,6 +877,7 @@ def seed_scale_subscriptions(*, batch_size: int = 2000) -> int:
                 )
             )
             branch_changed(paths=[*partners, *(path for *_, path in batch)])
+            shares_pending(pk for pk, *_ in batch)  # counted by the fold (fold_books)
     return created
 
 

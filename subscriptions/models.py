@@ -246,3 +246,93 @@ class SmartList(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- the partners' books, kept as deltas (subscriptions.books, issue 27) ----------------
+
+
+class Book(models.Model):
+    """A partner's book: its own customers' or its sub-tree's, in one currency.
+    Its figures are the sums of its `BookDayDelta` rows, its customers' shares
+    (`BookShare`) what they were counted from; kept by `subscriptions.books`."""
+
+    partner = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    subtree = models.BooleanField()
+    currency = models.CharField(max_length=3)
+    # The latest day a share of it was counted on (grants are judged that day).
+    folded_on = models.DateField()
+
+    tenant_scope = Scope(owners=("partner",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        default_manager_name = "unscoped"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "subtree", "currency"], name="book_partner_subtree_currency"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {'sub-tree' if self.subtree else 'own'} {self.currency}"
+
+
+class BookShare(models.Model):
+    """One customer's share of a book: its MRR in cents from each day it changes
+    (`days`: [[day's ordinal, cents], …], each customer rounded once a day) and
+    the first day it paid anything. No foreign key to the customer: a deleted
+    customer's share is still to be taken off the book."""
+
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="shares")
+    customer_id = models.UUIDField()
+    first_paid = models.DateField(null=True)
+    days = models.JSONField(default=list)
+
+    tenant_scope = Scope(owners=("book__partner",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        default_manager_name = "unscoped"
+        constraints = [
+            models.UniqueConstraint(fields=["book", "customer_id"], name="book_share_customer"),
+        ]
+        indexes = [models.Index(fields=["customer_id"], name="book_share_of_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} in {self.book_id}"
+
+
+class BookDayDelta(models.Model):
+    """A change of a book's figures on a day, inserted, never updated (writers
+    side by side add rows, none waits on another nor loses another's change);
+    the figures are their sums, folded into fewer rows now and then
+    (`books.books_compact`). `customers`: how many customers' MRR changes on
+    the day (a day with none is no change). The kinds: the change, that day, of
+    the month's movements read on it (each customer's move from the month
+    before's end to the day), in cents; their sum is the change of the MRR."""
+
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()  # the day's month (its first day)
+    day = models.DateField()
+    customers = models.IntegerField(default=0)
+    new = models.BigIntegerField(default=0)
+    expansion = models.BigIntegerField(default=0)
+    contraction = models.BigIntegerField(default=0)
+    churn = models.BigIntegerField(default=0)
+    reactivation = models.BigIntegerField(default=0)
+
+    tenant_scope = Scope(owners=("book__partner",))
+    unscoped = models.Manager()
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        default_manager_name = "unscoped"
+        indexes = [
+            models.Index(fields=["book", "month"], name="book_day_delta_month"),
+            models.Index(fields=["book", "day"], name="book_day_delta_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.book_id} {self.day}"

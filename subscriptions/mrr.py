@@ -47,16 +47,26 @@ from partners.selectors import (
     manages_now,
 )
 from subscriptions.book_cache import book_scope
+from subscriptions.books import book_figures
 from subscriptions.models import Subscription
-from subscriptions.months import month_end, month_start, reading_days
+from subscriptions.months import month_end
+from subscriptions.mrr_rules import (
+    KINDS,
+    as_date,
+    book_subscriptions,
+    cents_sql,
+    customers_in,
+    money,
+    month_ends,
+    month_history,
+    movement_kind,
+)
 from subscriptions.selectors import HOLDS, ledger_states, state_on
 from tenants.branch_cache import Change, Parted, branch_cached
 from tenants.models import Role, Tenant
 from tenants.selectors import OrgContext
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-KINDS = ("new", "expansion", "contraction", "churn", "reactivation")
 MONTHS_MAX = 36
 
 
@@ -107,15 +117,6 @@ def _managed_by(org: OrgContext, subtree: bool, today: datetime.date) -> Exists:
     )
 
 
-def _book_subscriptions(
-    customers: QuerySet[Tenant], currency: str, managed: Exists
-) -> QuerySet[Subscription]:
-    """Their ledgers say which count on which day: a cancelled one until its cancel."""
-    return Subscription.unscoped.filter(
-        managed, customer__in=customers.values("pk"), currency=currency
-    ).order_by()
-
-
 def _customer_series(
     subscriptions: QuerySet[Subscription], ends: list[datetime.date]
 ) -> list[dict]:
@@ -136,12 +137,12 @@ def _customer_series(
         rows = cursor.fetchall()
     series = []
     for customer, customer_name, first_paid, *cents in rows:
-        first = _as_date(first_paid)
+        first = as_date(first_paid)
         series.append(
             {
                 "customer": uuid.UUID(str(customer)),
                 "customer__name": customer_name,
-                "mrr": [_money(_twelfth(c)) for c in cents],
+                "mrr": [money(_twelfth(c)) for c in cents],
                 "paid": [first is not None and first <= end for end in ends[:-1]],
             }
         )
@@ -149,44 +150,8 @@ def _customer_series(
 
 
 def _twelfth(cents_twelves: Decimal | int | None) -> int:
-    """Cents from twelve times them, rounded half-up (as `_cents` in SQL)."""
+    """Cents from twelve times them, rounded half-up (as `cents_sql` in SQL)."""
     return (int(cents_twelves or 0) + 6) // 12
-
-
-def _movement_kind(before: Decimal | int, after: Decimal | int, paid_before: bool) -> str | None:
-    """The kind of a customer's move from `before` to `after`; its change is always
-    `after - before` (churn's is -before, new's and reactivation's after)."""
-    if before == after:
-        return None
-    if before == 0:
-        return "reactivation" if paid_before else "new"
-    if after == 0:
-        return "churn"
-    return "expansion" if after > before else "contraction"
-
-
-def _month_ends(today: datetime.date, months: int) -> tuple[list[datetime.date], list[str]]:
-    """The end of the month before the window, then the day each month is read on
-    (`months.reading_days`: the current month's is today), with the months' labels."""
-    days = reading_days(today, months)
-    before = month_start(days[0]) - datetime.timedelta(days=1)
-    return [before, *days], [day.strftime("%Y-%m") for day in days]
-
-
-def _cents(twelves: str) -> str:
-    """SQL: a customer's MRR in cents from its sum of cent twelves, rounded half-up
-    (an integer division, the amounts are never negative), as `mrr_from_twelves`."""
-    return f"((CAST({twelves} AS BIGINT) + 6) / 12)"
-
-
-def _money(cents: Decimal | int | None) -> Decimal:
-    return (Decimal(int(cents or 0)) / 100).quantize(CENT)
-
-
-def _as_date(value: datetime.date | str | None) -> datetime.date | None:
-    if value is None or isinstance(value, datetime.date):
-        return value
-    return datetime.date.fromisoformat(value)
 
 
 def _fetch_one(subscriptions: QuerySet[Subscription], sql: str, params: list) -> tuple:
@@ -214,10 +179,10 @@ def book_mrr(
         raise ValidationError({"months": _("From 1 to %(max)s.") % {"max": MONTHS_MAX}})
     today = today or timezone.localdate()
     customers, currency = book_customers(org=org, currency=currency, subtree=subtree, today=today)
-    subscriptions = _book_subscriptions(customers, currency, _managed_by(org, subtree, today))
+    subscriptions = book_subscriptions(customers, currency, _managed_by(org, subtree, today))
 
     def compute() -> dict:
-        ends, labels = _month_ends(today, months)
+        ends, labels = month_ends(today, months)
         history, next_change, upcoming = _book_history(subscriptions, ends, labels, today)
         current = history[-1]["mrr"]
         return {
@@ -230,12 +195,26 @@ def book_mrr(
 
     if not cached:
         return compute()
+    if book_scope(org) == "partner":
+        # The partner's own view: the book kept by deltas (subscriptions.books).
+        kept = book_figures(
+            partner=org.tenant, subtree=subtree, currency=currency, months=months, today=today
+        )
+        if kept is not None:
+            figures, current, upcoming = kept
+            labels = month_ends(today, months)[1]
+            return {
+                "currency": currency,
+                "current_mrr": money(current),
+                "upcoming_mrr": money(upcoming),
+                "history": month_history([c for month in figures for c in month], labels),
+            }
     key = ("book_mrr", org.tenant.pk, book_scope(org), currency, months, subtree, today)
 
     def from_shares() -> dict:
         # Each customer's share, cached apart (large) and patched after a write
         # to a few customers' subscriptions (BookShares); the figures are its sums.
-        ends, labels = _month_ends(today, months)
+        ends, labels = month_ends(today, months)
         shares = branch_cached(
             path=org.tenant.path,
             key=("book_mrr shares", BookShares.VERSION, *key[1:]),
@@ -261,22 +240,6 @@ PATCH_CUSTOMERS_MAX = 1000
 
 def _uuid_bytes(value: object) -> bytes:
     return value.bytes if isinstance(value, uuid.UUID) else uuid.UUID(str(value)).bytes
-
-
-def _customers_in(
-    subscriptions: QuerySet[Subscription], customers: Iterable[str]
-) -> QuerySet[Subscription] | None:
-    """The book's subscriptions of these customers, as a list of their ids (one
-    query; None: there are none). The ledger's SQL over a short list of ids is
-    planned as such, where the book's conditions narrowed to a customer could be
-    planned as a scan of every change (1.1 s for one customer of a sub-tree's
-    book at 100,000 customers)."""
-    ids = list(
-        subscriptions.filter(customer__in=[uuid.UUID(c) for c in customers]).values_list(
-            "pk", flat=True
-        )
-    )
-    return Subscription.unscoped.filter(pk__in=ids).order_by() if ids else None
 
 
 class _SharesPart:
@@ -346,7 +309,7 @@ class BookShares:
         inner, params = _per_customer(subscriptions, ends, today, upcoming="customer")
         sql = (
             f"SELECT customer_id, first_paid, next_change, {rounded_columns(ends)}, "  # noqa: S608
-            f"{_cents('tu')} FROM ({inner}) per_customer"
+            f"{cents_sql('tu')} FROM ({inner}) per_customer"
         )
         with connections[subscriptions.db].cursor() as cursor:
             cursor.execute(sql, params)
@@ -376,7 +339,7 @@ class BookShares:
         ends = [datetime.date.fromordinal(end) for end in self.ends]
         if len(customers) > PATCH_CUSTOMERS_MAX:
             return self.read(subscriptions, ends, today)
-        theirs = _customers_in(subscriptions, customers)
+        theirs = customers_in(subscriptions, customers)
         rows = {
             _uuid_bytes(row[0]): row
             for row in (self._rows(theirs, ends, today) if theirs is not None else ())
@@ -403,7 +366,7 @@ class BookShares:
         current = history[-1]["mrr"]
         if not self.next_changes:
             return history, current, current
-        return history, current, current + _money(self.next_changes[min(self.next_changes)][1])
+        return history, current, current + money(self.next_changes[min(self.next_changes)][1])
 
     @classmethod
     def _part_of(cls, customer: bytes) -> int:
@@ -422,7 +385,7 @@ class BookShares:
         for m, month in enumerate(self.totals, start=1):
             before, after = cents[m - 1], cents[m]
             month[0] += sign * after
-            kind = _movement_kind(before, after, 0 < first_paid <= self.ends[m - 1])
+            kind = movement_kind(before, after, 0 < first_paid <= self.ends[m - 1])
             if kind:
                 month[1 + KINDS.index(kind)] += sign * (after - before)
         if day:
@@ -434,7 +397,7 @@ class BookShares:
 
 
 def _ordinal(day: datetime.date | str | None) -> int:
-    found = _as_date(day)
+    found = as_date(day)
     return found.toordinal() if found else 0
 
 
@@ -501,19 +464,19 @@ def _book_history(
     columns, day_params = month_columns(ends, using=subscriptions.db)
     sql = (
         f"SELECT MIN(next_change), {', '.join(columns)}, SUM(cu) FROM ("  # noqa: S608 (no values)
-        f"SELECT first_paid, next_change, {rounded_columns(ends)}, {_cents('tu')} AS cu "
+        f"SELECT first_paid, next_change, {rounded_columns(ends)}, {cents_sql('tu')} AS cu "
         f"FROM ({inner}) per_customer"
         ") rounded"
     )
     row = _fetch_one(subscriptions, sql, day_params + list(params))
     # the upcoming MRR (`cu`): each customer rounded once
-    return month_history(row[1:-1], labels), _as_date(row[0]), _money(row[-1])
+    return month_history(row[1:-1], labels), as_date(row[0]), money(row[-1])
 
 
 def rounded_columns(ends: list[datetime.date]) -> str:
     """SQL over `_per_customer`'s row: a customer's MRR in cents at each of `ends`
     (`c0`…), rounded once."""
-    return ", ".join(_cents(f"t{i}") + f" AS c{i}" for i in range(len(ends)))
+    return ", ".join(cents_sql(f"t{i}") + f" AS c{i}" for i in range(len(ends)))
 
 
 def month_columns(ends: list[datetime.date], *, using: str) -> tuple[list[str], list]:
@@ -538,17 +501,6 @@ def month_columns(ends: list[datetime.date], *, using: str) -> tuple[list[str], 
             f"SUM(CASE WHEN {before} = 0 AND {after} > 0 AND {paid} THEN {after} ELSE 0 END)",
         ]
     return columns, params
-
-
-def month_history(figures: Sequence[Decimal | int | None], labels: list[str]) -> list[dict]:
-    """`month_columns`' figures (cents), as months: `{month, mrr, new, …}` in Decimal."""
-    history = []
-    for m, label in enumerate(labels):
-        month_figures = figures[6 * m : 6 * (m + 1)]
-        month = {"month": label, "mrr": _money(month_figures[0])}
-        month.update(zip(KINDS, map(_money, month_figures[1:]), strict=True))
-        history.append(month)
-    return history
 
 
 class Move(NamedTuple):
@@ -716,16 +668,16 @@ class MonthMovements:
 
     @property
     def total(self) -> Decimal:
-        return _money(self.moves.change_cents)
+        return money(self.moves.change_cents)
 
     def with_subscriptions(self, moves: Iterable[Move] | None = None) -> list[dict]:
         rows = [
             {
                 "customer": {"id": uuid.UUID(m.customer_id), "name": m.name},
                 "kind": m.kind,
-                "mrr_before": _money(m.before_cents),
-                "mrr_after": _money(m.after_cents),
-                "change": _money(m.after_cents - m.before_cents),
+                "mrr_before": money(m.before_cents),
+                "mrr_after": money(m.after_cents),
+                "change": money(m.after_cents - m.before_cents),
                 "subscriptions": [],
             }
             for m in (self.moves if moves is None else moves)
@@ -755,7 +707,7 @@ def book_movements(
         raise ValidationError({"kind": _("One of %(values)s.") % {"values": ", ".join(KINDS)}})
     customers, currency = book_customers(org=org, currency=currency, subtree=subtree, today=today)
     managed = _managed_by(org, subtree, today)
-    subscriptions = _book_subscriptions(customers, currency, managed)
+    subscriptions = book_subscriptions(customers, currency, managed)
     # the day before the month (none before year 1, where no subscription is either)
     before = first - datetime.timedelta(days=1) if first > datetime.date.min else first
     after = min(month_end(first), today)
@@ -763,7 +715,7 @@ def book_movements(
     def moves_of(subscriptions: QuerySet[Subscription]) -> list[Move]:
         moves = []
         for s in _customer_series(subscriptions, [before, after]):
-            moved = _movement_kind(s["mrr"][0], s["mrr"][1], s["paid"][0])
+            moved = movement_kind(s["mrr"][0], s["mrr"][1], s["paid"][0])
             if moved:
                 cents = [int(amount * 100) for amount in s["mrr"]]
                 moves.append(Move(moved, s["customer__name"], str(s["customer"]), *cents))
@@ -777,7 +729,7 @@ def book_movements(
         customers = change.customers
         if len(customers) > PATCH_CUSTOMERS_MAX:
             return classify()
-        theirs = _customers_in(subscriptions, customers)
+        theirs = customers_in(subscriptions, customers)
         return moves.replaced(customers, moves_of(theirs) if theirs is not None else [])
 
     if cached:

@@ -1,5 +1,6 @@
 """The MRR oracle operators run (`manage.py check_mrr`, issue 27): every partner's
-book as it is served (the branch cache's figures, subscriptions.book_cache) against
+book as it is served (the book kept by deltas, subscriptions.books, for its
+owners and admins; the branch cache's figures otherwise) against
 the same book computed afresh from the subscription ledger, to the cent; and the
 identities between its two readings of the ledger (`mrr.book_mrr`'s one-row
 history and `mrr.book_movements`' per-customer classification).
@@ -27,6 +28,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from partners.selectors import customers_managed_now
+from subscriptions.books import books_recount
 from subscriptions.mrr import KINDS, book_movements, book_mrr
 from tenants.branch_cache import branch_changed
 from tenants.models import Tenant
@@ -133,8 +135,11 @@ def check_mrr(*, months: int = 12, today: datetime.date | None = None) -> CheckR
 
 
 def retire_differing(result: CheckResult) -> int:
-    """Retire the cached figures of the partners a check found wrong (their
-    branches: the next view recomputes them from the ledger); how many."""
+    """Retire the figures of the partners a check found wrong: their cached
+    figures (their branches: the next view recomputes them from the ledger)
+    and their books kept by deltas (counted again: `books.books_recount`);
+    how many partners."""
     paths = sorted({d.partner_path for d in result.differences})
     branch_changed(paths=paths)
+    books_recount(paths=paths)
     return len(paths)

@@ -28,14 +28,12 @@ from django.utils.translation import gettext as _
 
 from subscriptions.models import Subscription
 from subscriptions.mrr import (
-    KINDS,
     MONTHS_MAX,
-    _month_ends,
     _per_customer,
     month_columns,
-    month_history,
     rounded_columns,
 )
+from subscriptions.mrr_rules import KINDS, month_ends, month_history
 from tenants.models import Tenant
 
 FIGURES = ("mrr", *KINDS)
@@ -115,7 +113,7 @@ def platform_mrr(
     if not 1 <= months <= MONTHS_MAX:
         raise ValidationError({"months": _("From 1 to %(max)s.") % {"max": MONTHS_MAX}})
     today = today or timezone.localdate()
-    ends, labels = _month_ends(today, months)
+    ends, labels = month_ends(today, months)
     month = month or labels[-1]
     if month not in labels:
         message = _("One of the months shown: %(first)s to %(last)s.")

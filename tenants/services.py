@@ -48,6 +48,7 @@ from tenants.selectors import (
     provider_staff_of,
 )
 from tenants.sessions import users_sessions_end
+from tenants.signals import subtree_moved
 from tenants.vat_numbers import vat_number_clean
 
 API_TOKEN_PREFIX = "pp_"
@@ -172,6 +173,7 @@ def tenant_move(*, tenant: Tenant, new_parent: Tenant | None) -> Tenant:
             node.parent = new_parent
     Tenant.objects.bulk_update(subtree, ["path", "depth", "parent"])
     branch_changed(paths=[old_path, new_path])  # a bulk update sends no signal
+    subtree_moved.send(sender=Tenant, tenant=tenant, old_path=old_path, new_path=new_path)
     tenant.refresh_from_db()
     return tenant
 

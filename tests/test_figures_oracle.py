@@ -53,6 +53,7 @@ import csv
 import datetime
 import io
 import itertools
+import os
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -83,6 +84,7 @@ from partners import services as partner_services
 from partners.models import Partnership
 from partners.selectors import customers_visible_count
 from subscriptions import smart_lists
+from subscriptions.books import books_compact, shares_fold_all
 from subscriptions.models import Subscription, SubscriptionChange
 from subscriptions.mrr import KINDS, book_movements, book_mrr
 from subscriptions.mrr_check import check_mrr
@@ -456,6 +458,15 @@ class Figures(RuleBasedStateMachine):
         """Time passes; the expiry job does not run."""
         self.clock.shift(datetime.timedelta(days=days))
 
+    @rule(compact=st.booleans())
+    def fold(self, compact):
+        """The beat's fold counts the pending customers into the books kept by
+        deltas (subscriptions.books), and now and then folds their deltas."""
+        folded = shares_fold_all()
+        event(f"a fold of {min(folded, 3)}+ customers")
+        if compact:
+            books_compact(rows_over=0)
+
     @rule(**SUBSCRIPTIONS)
     def subscribe(self, c, x, quantity, price, starts_in, lasts):
         """The customer's owner adds a subscription (past, current or scheduled)."""
@@ -611,7 +622,7 @@ def test_every_figure_a_partner_sees_is_the_naive_one():
     run_state_machine_as_test(
         Figures,
         settings=settings(
-            max_examples=8,
+            max_examples=int(os.environ.get("ORACLE_EXAMPLES", 8)),
             stateful_step_count=8,
             deadline=None,
             database=None,

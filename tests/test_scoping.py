@@ -111,6 +111,11 @@ ALLOWED: dict[str, dict[str, str]] = {
     },
     "partners/book_changes.py": {
         "Tenant": "model signals: which branches a tenant's change retires",
+        "PendingShare": "the customers a write marks pending for the books' fold (no tenant's)",
+    },
+    "subscriptions/books.py": {
+        "PendingShare": "the fold takes pending customers under a lock; a book's read, its own",
+        "Tenant": "the partners of the books a fold's customers are in, by their paths",
     },
     "portal/demo.py": dict.fromkeys(("EmailAddress", "Tenant", "User"), DEMO),
     "portal/idempotency.py": {"IdempotencyRecord": "the caller's own records, by its key"},
@@ -181,6 +186,15 @@ UNSCOPED_ALLOWED: dict[str, dict[str, str]] = {
     "subscriptions/mrr.py": {
         "Subscription": "the book's figures (a selector module): narrowed by manages_now",
     },
+    "subscriptions/mrr_rules.py": {
+        "Subscription": "the book's subscriptions (the rule both books use): narrowed by "
+        "manages_now and by the book's customers",
+    },
+    "subscriptions/books.py": dict.fromkeys(
+        ("Book", "BookShare", "BookDayDelta", "Partnership", "Subscription"),
+        "the partners' books kept by deltas (a selector and the fold's service in one "
+        "module): a book read by its partner's key, shares by the customers a fold counts",
+    ),
     "subscriptions/platform_mrr.py": {
         "Subscription": "the platform's figures (a selector module) for platform staff: every "
         "subscription, its callers checked provider_console_user",

@@ -31,11 +31,12 @@ from offers import services as offer_services
 from offers.models import Offer
 from offers.tests.conftest import hosting, mailbox, template  # noqa: F401 (fixtures)
 from partners import services as partner_services
-from partners.models import Partnership
+from partners.models import Partnership, PendingShare
 from portal.celery import app
 from resale.models import PartnerInvoice
 from resale.tests.conftest import ledger
-from subscriptions.services import subscription_build
+from subscriptions.models import BookDayDelta, BookShare
+from subscriptions.services import subscription_build, subscriptions_open
 from tenants import emails
 from tenants import services as tenant_services
 from tenants.models import Membership, OutboundEmail, Role, Tenant
@@ -316,6 +317,29 @@ def ping(world, request) -> Given:
     return Given(["faults"], lambda: cache.get("ping:faults") == "pong")
 
 
+def fold_book_shares(world, request) -> Given:
+    partnership = _partnership(world)
+    subscription = subscription_build(
+        customer=world.customer,
+        product=request.getfixturevalue("hosting"),
+        quantity=2,
+        unit_price=Decimal("10.00"),
+        starts_on=timezone.localdate(),
+    )
+    subscriptions_open([subscription])
+    assert PendingShare.objects.filter(customer_id=partnership.customer_id).exists()
+
+    def effect():
+        share = BookShare.unscoped.get(book__partner=world.partner, book__subtree=False)
+        return (
+            not PendingShare.objects.exists()
+            and share.days == [[timezone.localdate().toordinal(), 2000]]
+            and BookDayDelta.unscoped.filter(book=share.book).count() == 1
+        )
+
+    return Given([], effect)
+
+
 def purge_idempotency_records(world, request) -> Given:
     record_model = apps.get_model("portal", "IdempotencyRecord")
     record_model.objects.create(
@@ -523,6 +547,7 @@ CASES: dict[str, Callable] = {
     "resale.tasks.issue_partner_invoice": issue_partner_invoice,
     "resale.tasks.issue_partner_invoices": issue_partner_invoices,
     "portal.tasks.purge_idempotency_records": purge_idempotency_records,
+    "subscriptions.tasks.fold_book_shares": fold_book_shares,
     "tenants.tasks.deliver_email": deliver_email,
     "tenants.tasks.deliver_emails": deliver_emails,
     "tenants.tasks.send_membership_invitation": send_membership_invitation,

@@ -62,12 +62,14 @@ def _order(customer, product="web-hosting", quantity=3) -> dict:
 # none yet): -1 for an order and for a new subscription (an order too); and an
 # order's outbox rows are one insert (core.events.events_gathered): -2 for each
 # order (an order, a new subscription, a raise, a credit order ending now).
+# Issue 27: each write to a subscription marks its customer pending for the
+# partners' books (subscriptions.books), one INSERT: +1 each.
 API = {
     "quote": ("post", "/api/v1/quotes/", "order", 200, 9),
-    "order": ("post", "/api/v1/orders/", "order", 201, 24),
+    "order": ("post", "/api/v1/orders/", "order", 201, 25),
     "subscription preview": ("post", "/api/v1/subscriptions/", "subscribe dry", 200, 10),
-    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 28),
-    "last day": ("patch", "/api/v1/subscriptions/{s}/", {"ends_on": "2099-01-01"}, 200, 13),
+    "subscription": ("post", "/api/v1/subscriptions/", "subscribe", 201, 29),
+    "last day": ("patch", "/api/v1/subscriptions/{s}/", {"ends_on": "2099-01-01"}, 200, 14),
     "raise preview": (
         "patch",
         "/api/v1/subscriptions/{s}/",
@@ -75,9 +77,9 @@ API = {
         200,
         8,
     ),
-    "raise": ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}, 200, 27),
-    "end at period end": ("delete", "/api/v1/subscriptions/{s}/?at=period_end", None, 200, 13),
-    "end now": ("delete", "/api/v1/subscriptions/{s}/", None, 200, 35),
+    "raise": ("patch", "/api/v1/subscriptions/{s}/", {"quantity": 5}, 200, 28),
+    "end at period end": ("delete", "/api/v1/subscriptions/{s}/?at=period_end", None, 200, 14),
+    "end now": ("delete", "/api/v1/subscriptions/{s}/", None, 200, 36),
 }
 
 
@@ -142,7 +144,7 @@ PAGES = {
     "raise page": ("customer_subscription_raise", True, None, 200, 6),
     "raise preview": ("customer_subscription_raise", True, {"quantity": 6}, 200, 11),
     "edit page": ("customer_subscription_edit", True, None, 200, 6),
-    "edit": ("customer_subscription_edit", True, {"ends_on": "2099-01-01"}, 302, 13),
+    "edit": ("customer_subscription_edit", True, {"ends_on": "2099-01-01"}, 302, 14),
     "lower page": ("customer_subscription_lower", True, None, 200, 6),
     "lower preview": ("customer_subscription_lower", True, {"quantity": 1}, 200, 17),
     "end page": ("customer_subscription_end", True, None, 200, 6),

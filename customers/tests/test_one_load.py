@@ -111,9 +111,13 @@ def _measured(send) -> tuple:
 # contract in an answer reads its terms (add 10 → 11, update 9 → 10). Issue 26's
 # payment terms: an update validates their range constraint in one SELECT (12 →
 # 13, the profile page's POST 11 → 12).
+# Issue 27: a write to the customer marks it pending for the partners' books
+# (subscriptions.books): one INSERT (update 13 → 14, collaborators set 14 →
+# 15, owner invited 24 → 25; the pages' profile POST 12 → 13, collaborators
+# set 14 → 15).
 API = {
     "retrieve": ("get", "", None, 200, 5),
-    "update": ("patch", "", {"city": "Bern", "rank": "A"}, 200, 13),
+    "update": ("patch", "", {"city": "Bern", "rank": "A"}, 200, 14),
     "update refused": ("patch", "", {"country": "CHE"}, 400, 5),
     "contacts": ("get", "contacts/", None, 200, 5),
     "contact add": ("post", "contacts/", {"first_name": "Carla", "last_name": "C"}, 201, 10),
@@ -139,8 +143,8 @@ API = {
         9,
     ),
     "collaborators": ("get", "collaborators/", None, 200, 5),
-    "collaborators set": ("put", "collaborators/", {"users": ["{collaborator}"]}, 200, 14),
-    "owner invited": ("post", "invite-owner/", {"email": "chef@neu.test"}, 200, 24),
+    "collaborators set": ("put", "collaborators/", {"users": ["{collaborator}"]}, 200, 15),
+    "owner invited": ("post", "invite-owner/", {"email": "chef@neu.test"}, 200, 25),
 }
 
 
@@ -175,7 +179,7 @@ PAGES = {
         (),
         {"action": "profile", "name": "Neu AG", "city": "Zug"},
         302,
-        12,
+        13,
     ),
     "profile refused": (
         "customer_detail",
@@ -229,7 +233,7 @@ PAGES = {
     ),
     "contract removed": ("customer_contract", ("care",), {"action": "remove"}, 302, 11),
     "collaborators page": ("customer_collaborators", (), None, 200, 9),
-    "collaborators set": ("customer_collaborators", (), {"users": ["{collaborator}"]}, 302, 14),
+    "collaborators set": ("customer_collaborators", (), {"users": ["{collaborator}"]}, 302, 15),
 }
 
 

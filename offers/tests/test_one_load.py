@@ -26,7 +26,9 @@ pytestmark = pytest.mark.django_db
 # subscription.changed, and the replaced edition's credit order and note);
 # issue 28 again: an order's events reach the outbox in one insert
 # (core.events.events_gathered): accept 44.
-ACTIONS = {"cancel": ("partner", 11), "decline": ("customer", 11), "accept": ("customer", 44)}
+# Issue 27: the accepted offer's subscription and the customer marked pending
+# for the partners' books (subscriptions.books): accept 46.
+ACTIONS = {"cancel": ("partner", 11), "decline": ("customer", 11), "accept": ("customer", 46)}
 
 
 @pytest.mark.parametrize("action", list(ACTIONS))

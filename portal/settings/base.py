@@ -368,6 +368,8 @@ SPECTACULAR_SETTINGS = {
 # second task finds nothing left to do.
 SWEEP_AFTER_SECONDS = env.int("SWEEP_AFTER_SECONDS", default=60)
 SWEEP_EVERY_SECONDS = env.float("SWEEP_EVERY_SECONDS", default=30.0)
+# How often the partners' books fold the customers writes marked pending.
+BOOKS_FOLD_EVERY_SECONDS = env.float("BOOKS_FOLD_EVERY_SECONDS", default=10.0)
 
 # Celery: Redis when REDIS_URL is set; otherwise tasks run eagerly in-process.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -444,6 +446,12 @@ CELERY_BEAT_SCHEDULE = {
     "issue-partner-invoices": {"task": "resale.tasks.issue_partner_invoices", "schedule": 3600.0},
     "sweep-webhooks": {"task": "webhooks.tasks.sweep", "schedule": SWEEP_EVERY_SECONDS},
     "purge-webhook-events": {"task": "webhooks.tasks.purge", "schedule": 3600.0},
+    # The customers a write marked pending, counted into the partners' books
+    # (subscriptions.books): readers count them from the ledger until then.
+    "fold-book-shares": {
+        "task": "subscriptions.tasks.fold_book_shares",
+        "schedule": BOOKS_FOLD_EVERY_SECONDS,
+    },
 }
 
 # Webhooks (SPEC §8, docs/webhooks.md). Loopback, private and link-local targets

@@ -6,6 +6,7 @@ day of service. MRR is read from the ledger (`selectors.ledger_states`)."""
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+import pytest
 from django.utils import timezone
 
 from subscriptions.models import Subscription, SubscriptionChange
@@ -75,3 +76,13 @@ def rev1_mrr(customer_id, day: datetime.date) -> Decimal:
         Decimal(0),
     )
     return (twelves / 12).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@pytest.fixture
+def books_computed(monkeypatch):
+    """The books computed and cached (subscriptions.book_cache), not read from
+    the books kept by deltas: the path of a collaborator's view, and of an
+    owner's when the kept book cannot answer (subscriptions.books)."""
+    from subscriptions import mrr
+
+    monkeypatch.setattr(mrr, "book_figures", lambda **kwargs: None)

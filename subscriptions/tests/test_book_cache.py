@@ -24,7 +24,7 @@ from partners.services import (
 )
 from partners.tasks import expire_partnerships
 from subscriptions import mrr, services
-from subscriptions.tests.ledger import subscribed
+from subscriptions.tests.ledger import books_computed, subscribed  # noqa: F401 (a fixture)
 from tenants.branch_cache import _generation_key, branch_cached, branch_changed, branch_of
 from tenants.models import BranchGeneration
 from tenants.selectors import org_context_for
@@ -37,7 +37,8 @@ from tests.redis_outage import BlackHole, fake_redis_cache, stalled_redis_cache
 # These tests are about one day (the first day of a month): they travel there (tests/clock.py).
 MOMENT = on(2027, 3, 1)
 TODAY = MOMENT.date()
-pytestmark = pytest.mark.time_machine(MOMENT)
+# the computed and cached book (a kept one: test_books.py)
+pytestmark = [pytest.mark.time_machine(MOMENT), pytest.mark.usefixtures("books_computed")]
 MONTH = TODAY.strftime("%Y-%m")
 
 

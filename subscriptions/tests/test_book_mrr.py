@@ -235,11 +235,18 @@ def test_the_query_count_does_not_grow_with_the_book(world, customers, django_as
         sub(customer, "5", D(2025, 7, 1), product=product)
     org = ctx(world.partner_owner, world.partner)
 
-    # the book 1 (its upcoming MRR read from the same states), the movements 2;
-    # each with the lookup of the branch's generation (tenants.branch_cache): the
-    # book twice, for its figures and for its customers' shares (mrr.BookShares)
-    with django_assert_num_queries(3):
+    # the book kept by deltas (subscriptions.books), its customers not folded
+    # yet: the book, the customers pending and of ended grants (one UNION), then
+    # theirs counted from the ledger (the subscriptions' ids, their states)
+    with django_assert_num_queries(4):
         result = mrr.book_mrr(org=org, months=36, today=TODAY)
+    # computed (a collaborator's view, or too many to correct): the book 1 (its
+    # upcoming MRR read from the same states); with the lookup of the branch's
+    # generation (tenants.branch_cache), twice: its figures, its customers' shares
+    with django_assert_num_queries(3), pytest.MonkeyPatch.context() as patched:
+        patched.setattr(mrr, "book_figures", lambda **kwargs: None)
+        assert mrr.book_mrr(org=org, months=36, today=TODAY) == result
+    # the movements 2, with the generation's lookup
     with django_assert_num_queries(3):
         moves = movements(org=org, month="2025-05", today=TODAY)
 

@@ -20,7 +20,7 @@ from partners.selectors import customers_visible_count
 from partners.services import customer_add, partnership_end
 from subscriptions import mrr, services
 from subscriptions.models import Subscription
-from subscriptions.tests.ledger import open_ledger, subscribed
+from subscriptions.tests.ledger import books_computed, open_ledger, subscribed  # noqa: F401 (a fixture)
 from tenants import branch_cache
 from tenants.branch_cache import TIMEOUT, Change, _log_key, branch_changed, branch_of
 from tests.clock import on
@@ -28,7 +28,8 @@ from tests.redis_outage import fake_redis_cache
 
 MOMENT = on(2027, 3, 15)
 TODAY = MOMENT.date()
-pytestmark = pytest.mark.time_machine(MOMENT)
+# the computed and cached book (a kept one: test_books.py)
+pytestmark = [pytest.mark.time_machine(MOMENT), pytest.mark.usefixtures("books_computed")]
 MONTHS = ("2027-01", "2027-02", "2027-03")
 
 
@@ -46,7 +47,7 @@ def computed(monkeypatch):
     read, series, customers_in = (
         mrr.BookShares.read.__func__,
         mrr._customer_series,
-        mrr._customers_in,
+        mrr.customers_in,
     )
     patches: list = []  # the querysets narrowed to the written customers
 
@@ -65,7 +66,7 @@ def computed(monkeypatch):
 
     monkeypatch.setattr(mrr.BookShares, "read", classmethod(counted_read))
     monkeypatch.setattr(mrr, "_customer_series", counted_series)
-    monkeypatch.setattr(mrr, "_customers_in", narrowed)
+    monkeypatch.setattr(mrr, "customers_in", narrowed)
     return counts
 
 

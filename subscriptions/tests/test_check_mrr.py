@@ -14,13 +14,14 @@ from catalog.tests.factories import ProductFactory
 from partners.services import customer_add
 from subscriptions import mrr, services
 from subscriptions.mrr_check import check_mrr
-from subscriptions.tests.ledger import open_ledger
+from subscriptions.tests.ledger import books_computed, open_ledger  # noqa: F401 (a fixture)
 from tenants.selectors import org_context_for
 from tests.clock import on
 
 MOMENT = on(2027, 3, 10)
 TODAY = MOMENT.date()
-pytestmark = pytest.mark.time_machine(MOMENT)
+# the computed and cached book (a kept one: test_books.py)
+pytestmark = [pytest.mark.time_machine(MOMENT), pytest.mark.usefixtures("books_computed")]
 
 
 @pytest.fixture

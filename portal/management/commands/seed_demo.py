@@ -10,6 +10,7 @@ from portal.demo import (
     seed_scale_subscriptions,
     seed_statistics,
 )
+from subscriptions.books import shares_fold_all
 
 
 class Command(BaseCommand):
@@ -48,6 +49,11 @@ class Command(BaseCommand):
                 f"Scale subscriptions: {subscriptions} created in "
                 f"{time.monotonic() - started:.1f}s."
             )
+        started = time.monotonic()
+        folded = shares_fold_all(limit=5000)
+        self.stdout.write(
+            f"Books: {folded} customers counted in {time.monotonic() - started:.1f}s."
+        )
         analyzed = seed_statistics()
         if analyzed:
             self.stdout.write(f"Statistics refreshed (ANALYZE): {len(analyzed)} tables.")
