@@ -357,7 +357,12 @@ def shares_recount(customer_ids: Iterable, *, today: datetime.date) -> None:
     BookShare.unscoped.filter(pk__in=gone).delete()
     BookShare.unscoped.bulk_create(shares, batch_size=2000)
     BookDayDelta.unscoped.bulk_create(deltas, batch_size=2000)
-    Book.unscoped.filter(pk__in=list(theirs), folded_on__lt=today).update(folded_on=today)
+    # the first fold of a day: the books' rows locked in one order (no deadlock
+    # between folds side by side), then their day moved on
+    behind = Book.unscoped.filter(pk__in=list(theirs), folded_on__lt=today)
+    locked = list(behind.select_for_update().order_by("pk").values_list("pk", flat=True))
+    if locked:
+        Book.unscoped.filter(pk__in=locked, folded_on__lt=today).update(folded_on=today)
 
 
 def books_compact(*, rows_over: int = 64) -> int:
