@@ -63,8 +63,11 @@ def book_changed(
     change = None
     if (subscriptions or invoices) and not (customer_ids or tenant_ids or paths):
         change = Change(frozenset(subscriptions | invoices), invoices=bool(invoices))
-    # an invoice changes no MRR; a partner named here has no share (harmless)
-    shares_pending({str(pk) for pk in customer_ids | tenant_ids} | subscriptions)
+    # Their shares of the books to count again: a grant's, a tenant's change
+    # (a partner named here has no share: harmless). A subscription's MRR is
+    # its ledger's, which marks its customers itself (ledger_record_many), in
+    # the transaction of the change; an invoice changes no MRR.
+    shares_pending({str(pk) for pk in customer_ids | tenant_ids})
     customer_ids |= subscriptions | invoices
     if customer_ids or tenant_ids:
         rows = _BOOK_PATHS.rows(
@@ -83,8 +86,8 @@ def shares_pending(customer_ids: Iterable) -> None:
     again (subscriptions.books), in the transaction of the write: until the
     fold counts them, readers of their books count them from the ledger."""
     marks = [PendingShare(customer_id=uuid.UUID(str(pk))) for pk in {str(p) for p in customer_ids}]
-    if marks:
-        PendingShare.objects.bulk_create(marks, ignore_conflicts=True, batch_size=5000)
+    if marks:  # plain inserts: never waits on another transaction's mark
+        PendingShare.objects.bulk_create(marks, batch_size=5000)
 
 
 def invoices_changed_on_commit(*, customer_ids: Iterable) -> None:

@@ -245,10 +245,12 @@ class PendingShare(models.Model):
     (subscriptions.books): written by `book_changed` in the transaction of the
     write that changed them, deleted by the fold that counts them. Until then a
     book's reader counts the customer from the ledger itself, so the figures are
-    exact at every commit. No foreign key: a deleted customer's shares are still
-    to be taken off."""
+    exact at every commit. A plain insert, no unique key: a write never waits
+    on another's mark (two writes to one customer leave two rows, counted
+    once). No foreign key: a deleted customer's shares are still to be taken
+    off."""
 
-    customer_id = models.UUIDField(primary_key=True)
+    customer_id = models.UUIDField(db_index=True)
     since = models.DateTimeField(default=timezone.now, editable=False)
 
     def __str__(self) -> str:

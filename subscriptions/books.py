@@ -28,10 +28,12 @@ subscriptions, its grants, its currency, its partner's place in the tree)
 marks the customer pending in its own transaction (`partners.PendingShare`,
 written by `partners.book_changes.book_changed`, the hook every such write
 already calls). The fold (`shares_fold`, the beat's `fold-book-shares` every
-few seconds and `manage.py fold_books`) takes pending customers under a lock
-(`SKIP LOCKED`: folds side by side take different customers), counts their
-shares again, inserts the deltas and deletes the marks, in one transaction.
-A write committed while a fold runs leaves its mark for the next fold.
+few seconds and `manage.py fold_books`) takes pending marks under a lock
+(`SKIP LOCKED`: folds side by side take different marks), counts their
+customers' shares again (one after the other when two folds took marks of one
+customer: a lock per customer), inserts the deltas and deletes the marks it
+took, in one transaction. A mark is a plain insert, so a write never waits on
+another's; one committed while a fold runs stays for the next fold.
 
 **Reading** (`book_figures`) is two queries over the deltas (the months'
 sums up to today, the first days after it with a change) and the few
@@ -198,21 +200,41 @@ def shares_counted(
 
 
 def shares_fold(*, limit: int = FOLD_BATCH, today: datetime.date | None = None) -> int:
-    """Count the shares of up to `limit` pending customers again, in one
-    transaction (the pending marks taken under a lock, skipping those another
-    fold holds); how many were folded."""
+    """Count the shares of the customers of up to `limit` pending marks again,
+    in one transaction: the marks taken under a lock, skipping those another
+    fold holds; each customer under a lock of its own (two folds that took
+    marks of one customer count it one after the other); the marks taken
+    deleted. How many marks were folded."""
     today = today or timezone.localdate()
     with transaction.atomic():
-        pending = list(
+        marks = list(
             PendingShare.objects.select_for_update(skip_locked=True)
-            .order_by("customer_id")
-            .values_list("customer_id", flat=True)[:limit]
+            .order_by("pk")
+            .values_list("pk", "customer_id")[:limit]
         )
-        if not pending:
+        if not marks:
             return 0
-        shares_recount(pending, today=today)
-        PendingShare.objects.filter(customer_id__in=pending).delete()
-    return len(pending)
+        customers = sorted({customer for _, customer in marks})
+        _customers_lock(customers)
+        shares_recount(customers, today=today)
+        PendingShare.objects.filter(pk__in=[pk for pk, _ in marks]).delete()
+    return len(marks)
+
+
+def _customers_lock(customers: list[uuid.UUID]) -> None:
+    """PostgreSQL: a transaction lock per customer (advisory, keyed by the
+    id's first 8 bytes), taken in one order by every fold. SQLite has one
+    writer at a time."""
+    connection = connections[PendingShare.objects.db]
+    if connection.vendor != "postgresql":
+        return
+    keys = sorted({int.from_bytes(c.bytes[:8], "big", signed=True) for c in customers})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) WITH ORDINALITY AS l(k, n) "
+            "ORDER BY n",
+            [keys],
+        )
 
 
 def shares_fold_all(
@@ -417,7 +439,7 @@ def books_recount(*, paths: Iterable[str]) -> int:
         Partnership.unscoped.filter(partner__path__in=paths).values_list("customer_id", flat=True)
     )
     PendingShare.objects.bulk_create(
-        [PendingShare(customer_id=pk) for pk in customers], ignore_conflicts=True, batch_size=5000
+        [PendingShare(customer_id=pk) for pk in customers], batch_size=5000
     )
     count = books.count()
     books.delete()  # their shares and deltas with them
@@ -438,7 +460,12 @@ def _corrected(
     mine = Q(Exists(grants))
     if book is not None:
         mine |= Q(Exists(BookShare.unscoped.filter(book=book, customer_id=OuterRef("customer_id"))))
-    pending = PendingShare.objects.filter(mine).order_by().values_list("customer_id", flat=True)
+    pending = (
+        PendingShare.objects.filter(mine)
+        .order_by()
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
     ended = (
         Partnership.unscoped.filter(in_scope, status=Partnership.Status.ACTIVE, ends_on__lt=today)
         .order_by()

@@ -18,7 +18,7 @@ from catalog.models import Product, ProductPrice, degressive_rate, round_money
 from core.db import bulk_insert
 from core.events import event_emit, events_emit
 from core.exceptions import Conflict
-from partners.book_changes import book_changed
+from partners.book_changes import book_changed, shares_pending
 from partners.selectors import NOT_FOUND
 from partners.services import grant_holds
 from subscriptions.models import Subscription, SubscriptionChange
@@ -355,6 +355,8 @@ def ledger_record_many(
     changes += _restated(changes)
     _in_writing_order(changes, unrecorded=unrecorded)
     changes = SubscriptionChange.unscoped.bulk_create(changes, batch_size=2000)
+    # the ledger is what the partners' books count: its customers to count again
+    shares_pending({subscription.customer_id for subscription, *_ in rows})
     events_emit("subscription.changed", [_changed(change) for change in changes])
     return changes
 

@@ -19,8 +19,8 @@ pytestmark = pytest.mark.django_db
 # One order of a new subscription by a partner owner under a full grant the
 # partner pays: the catalog's prices and tiers, the grant under its lock, the
 # customer's live units of the product (its tier counts them), the subscription,
-# its customer marked pending for the partners' books (subscriptions.books), the
-# book's branches, the order, its line, the ledger's change, the issuer, the
+# the book's branches, the order, its line, the ledger's change (its customer
+# marked pending for the partners' books: subscriptions.books), the issuer, the
 # VAT rate, the invoice number, the invoice, the recipients, the emails, and
 # the outbox's rows of its three domain events (subscription.changed,
 # invoice.issued, order.placed) in one insert (core.events.events_gathered).
@@ -31,11 +31,11 @@ ORDER_STATEMENTS = [
     "SELECT partners_partnership",
     "SELECT subscriptions_subscription",
     "INSERT subscriptions_subscription",
-    "INSERT partners_pendingshare",
     "SELECT tenants_tenant",
     "INSERT billing_order",
     "INSERT billing_orderline",
     "INSERT subscriptions_subscriptionchange",
+    "INSERT partners_pendingshare",
     "SELECT tenants_tenant",
     "SELECT billing_vatrate",
     "UPDATE billing_invoicesequence",

@@ -26,9 +26,10 @@ pytestmark = pytest.mark.django_db
 # subscription.changed, and the replaced edition's credit order and note);
 # issue 28 again: an order's events reach the outbox in one insert
 # (core.events.events_gathered): accept 44.
-# Issue 27: the accepted offer's subscription and the customer marked pending
-# for the partners' books (subscriptions.books): accept 46.
-ACTIONS = {"cancel": ("partner", 11), "decline": ("customer", 11), "accept": ("customer", 46)}
+# Issue 27: the customer marked pending for the partners' books
+# (subscriptions.books) by the accept's ledger writes and tenant changes, one
+# INSERT each: accept 47.
+ACTIONS = {"cancel": ("partner", 11), "decline": ("customer", 11), "accept": ("customer", 47)}
 
 
 @pytest.mark.parametrize("action", list(ACTIONS))

@@ -15,7 +15,6 @@ def every_customer_pending(apps, schema_editor):
     PendingShare.objects.bulk_create(
         (PendingShare(customer_id=pk) for pk in customers.iterator()),
         batch_size=2000,
-        ignore_conflicts=True,
     )
 
 
@@ -30,7 +29,13 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="PendingShare",
             fields=[
-                ("customer_id", models.UUIDField(primary_key=True, serialize=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("customer_id", models.UUIDField(db_index=True)),
                 (
                     "since",
                     models.DateTimeField(default=django.utils.timezone.now, editable=False),
