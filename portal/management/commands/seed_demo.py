@@ -3,6 +3,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from core.db import analyze
+from partners.models import PendingShare
 from portal.demo import (
     DEMO_PASSWORD,
     seed_demo,
@@ -11,6 +13,7 @@ from portal.demo import (
     seed_statistics,
 )
 from subscriptions.books import shares_fold_all
+from subscriptions.models import Book, BookDayDelta, BookShare
 
 
 class Command(BaseCommand):
@@ -55,8 +58,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Books: {folded} customers counted in {time.monotonic() - started:.1f}s."
         )
-        if folded:
-            seed_statistics()  # and the books' own tables
+        if folded:  # the books' own tables, written by the fold
+            analyze([Book, BookShare, BookDayDelta, PendingShare])
         if analyzed:
             self.stdout.write(f"Statistics refreshed (ANALYZE): {len(analyzed)} tables.")
         if quiet_logins:
