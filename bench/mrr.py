@@ -7,9 +7,9 @@ Not a test: it prints figures. See bench/README.md.
         .venv/bin/python bench/mrr.py                       # PostgreSQL, database portal_bench_mrr
 
 The demo is seeded with `seed_demo --customers 10000` (10 subscriptions each).
-Then, --runs times each after --warmup, it times `subscriptions.mrr.book_mrr`
-as the dashboard reads it (the book kept by deltas, subscriptions.books: no
-cache is involved) for partner.owner@demo.test at Alpine IT over 12 months,
+Then, --runs times each after --warmup, it times `subscriptions.mrr.book_mrr_kept`:
+the dashboard's book as read after a write (from the book kept by deltas,
+subscriptions.books, with no cache: a warm view reads it from the cache) for partner.owner@demo.test at Alpine IT over 12 months,
 the same book computed afresh from the ledger (`cached=False`, for the record),
 and one raw SQL
 statement computing the same 12 month-end MRR figures (per customer, a CASE

@@ -173,8 +173,11 @@ def book_mrr(
     movements. One query, one row: the month figures with their movements (the
     database classifies each customer) and the upcoming MRR, from one reading of
     the ledger's states (a common table expression).
-    Cached until the book changes (subscriptions.book_cache); `cached=False`
-    computes it afresh."""
+    Cached until the book changes (subscriptions.book_cache), computed then from
+    the book kept by deltas for the partner's owners and admins (four queries
+    at any size: subscriptions.books, `book_mrr_kept`), else from each
+    customer's share cached apart; `cached=False` computes it afresh from the
+    ledger (the oracle: mrr_check)."""
     if not 1 <= months <= MONTHS_MAX:
         raise ValidationError({"months": _("From 1 to %(max)s.") % {"max": MONTHS_MAX}})
     today = today or timezone.localdate()
@@ -195,20 +198,11 @@ def book_mrr(
 
     if not cached:
         return compute()
-    if book_scope(org) == "partner":
-        # The partner's own view: the book kept by deltas (subscriptions.books).
-        kept = book_figures(
-            partner=org.tenant, subtree=subtree, currency=currency, months=months, today=today
-        )
-        if kept is not None:
-            figures, current, upcoming = kept
-            labels = month_ends(today, months)[1]
-            return {
-                "currency": currency,
-                "current_mrr": money(current),
-                "upcoming_mrr": money(upcoming),
-                "history": month_history([c for month in figures for c in month], labels),
-            }
+
+    def kept() -> dict | None:
+        # owners' and admins' view: the book kept by deltas (subscriptions.books)
+        return _kept(org, currency, months, subtree, today)
+
     key = ("book_mrr", org.tenant.pk, book_scope(org), currency, months, subtree, today)
 
     def from_shares() -> dict:
@@ -231,7 +225,51 @@ def book_mrr(
             "history": history,
         }
 
-    return branch_cached(path=org.tenant.path, key=key, compute=from_shares, uncached=compute)
+    return branch_cached(
+        path=org.tenant.path,
+        key=key,
+        compute=lambda: kept() or from_shares(),
+        uncached=lambda: kept() or compute(),
+    )
+
+
+def book_mrr_kept(
+    *,
+    org: OrgContext,
+    currency: str | None = None,
+    months: int = 12,
+    subtree: bool = False,
+    today: datetime.date | None = None,
+) -> dict | None:
+    """`book_mrr` as read from the book kept by deltas, with no cache (what a
+    view after a write costs; the bench's figure): the partner's owners and
+    admins only. None: the kept book cannot answer (subscriptions.books)."""
+    if not 1 <= months <= MONTHS_MAX:
+        raise ValidationError({"months": _("From 1 to %(max)s.") % {"max": MONTHS_MAX}})
+    today = today or timezone.localdate()
+    currency = book_customers(org=org, currency=currency, subtree=subtree, today=today)[1]
+    return _kept(org, currency, months, subtree, today)
+
+
+def _kept(
+    org: OrgContext, currency: str, months: int, subtree: bool, today: datetime.date
+) -> dict | None:
+    if book_scope(org) != "partner":
+        return None  # a collaborator sees the customers assigned to them
+    kept = book_figures(
+        partner=org.tenant, subtree=subtree, currency=currency, months=months, today=today
+    )
+    if kept is None:
+        return None
+    figures, current, upcoming = kept
+    return {
+        "currency": currency,
+        "current_mrr": money(current),
+        "upcoming_mrr": money(upcoming),
+        "history": month_history(
+            [c for month in figures for c in month], month_ends(today, months)[1]
+        ),
+    }
 
 
 # A patch recomputes at most this many customers; a write to more, the whole book.

@@ -9,7 +9,9 @@ What is compared, per partner, currency of its customers, and book (its own; the
 sub-tree's), as the partner's first owner sees it today:
 
 - served vs fresh: the current and upcoming MRR, and each month's MRR and
-  movements (a stale cache, a retirement a write forgot, shows here);
+  movements (a stale cache, a retirement a write forgot, shows here); and the
+  same read from the book kept by deltas with no cache (`book_mrr_kept`: a
+  mark a write forgot, a wrong delta);
 - the month identity: a month's MRR less the month before's is the sum of its
   movements;
 - the customers behind the figures: per month and kind, the sum of the customers'
@@ -29,7 +31,7 @@ from django.utils import timezone
 
 from partners.selectors import customers_managed_now
 from subscriptions.books import books_recount
-from subscriptions.mrr import KINDS, book_movements, book_mrr
+from subscriptions.mrr import KINDS, book_movements, book_mrr, book_mrr_kept
 from tenants.branch_cache import branch_changed
 from tenants.models import Tenant
 from tenants.selectors import OrgContext, org_as_first_owner, partners_list
@@ -78,6 +80,19 @@ def _book_differences(
     )
     for figure in ("current_mrr", "upcoming_mrr"):
         yield figure, served[figure], fresh[figure]
+    # the book kept by deltas as it is read after a write (the served figure
+    # may come from the cache)
+    kept = book_mrr_kept(org=org, currency=currency, months=months, subtree=subtree, today=today)
+    if kept is not None:
+        for figure in ("current_mrr", "upcoming_mrr"):
+            yield f"kept {figure}", kept[figure], fresh[figure]
+        for kept_month, fresh_month in zip(kept["history"], fresh["history"], strict=True):
+            for figure in ("mrr", *KINDS):
+                yield (
+                    f"kept {fresh_month['month']} {figure}",
+                    kept_month[figure],
+                    fresh_month[figure],
+                )
     previous = None
     for served_month, fresh_month in zip(served["history"], fresh["history"], strict=True):
         label = fresh_month["month"]

@@ -42,11 +42,9 @@ PAGES = {
 # each cached figure costs the primary-key lookup of its branch's generation in
 # the database (tenants.branch_cache, issue 28): 3 on the dashboard, 1 on movements.
 # The dashboard's 15th: the latest months' margin from the invoices to customers
-# (resale.selectors.margin_by_month, one aggregate; issue 26). Its book's MRR is
-# read from the book kept by deltas (subscriptions.books, issue 27): the book,
-# the customers to correct, the months' sums, the next change; no cache: 3 more.
+# (resale.selectors.margin_by_month, one aggregate; issue 26).
 PINNED = {
-    "dashboard": 18,  # the margin card (issue 26), the kept book (issue 27)
+    "dashboard": 15,  # the margin card (issue 26)
     "customers": 14,  # the workbench (issue 25): its views, templates, collaborators, products
     "customer detail": 15,
     "customer subscriptions": 8,
