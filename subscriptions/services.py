@@ -406,6 +406,21 @@ def _changed(change: SubscriptionChange) -> dict[str, object]:
     }
 
 
+def _ledger_change(
+    new: SubscriptionChange, kind: str, before: tuple, after: tuple, day: datetime.date
+) -> SubscriptionChange:
+    return SubscriptionChange(
+        subscription=new.subscription,
+        kind=kind,
+        quantity_before=before[0],
+        unit_price_before=before[1],
+        quantity_after=after[0],
+        unit_price_after=after[1],
+        effective_on=day,
+        order_id=new.order_id,
+    )
+
+
 def _restated(changes: list[SubscriptionChange]) -> list[SubscriptionChange]:
     """The restatements `ledger_record_many` appends: one query, and only when a
     change of a live subscription's quantity or price is among `changes`."""
@@ -418,28 +433,30 @@ def _restated(changes: list[SubscriptionChange]) -> list[SubscriptionChange]:
     }
     if not moved:
         return []
-    later = SubscriptionChange.unscoped.filter(
-        subscription_id__in=list(moved), quantity_after__gt=0
-    ).order_by("effective_on", "created_at", "pk")
+    ledger = SubscriptionChange.unscoped.filter(subscription_id__in=list(moved)).order_by(
+        "effective_on", "created_at", "pk"
+    )
+    days: dict[tuple, list[SubscriptionChange]] = {}
+    for change in ledger:
+        days.setdefault((change.subscription_id, change.effective_on), []).append(change)
     restated = []
-    for change in later:
-        new = moved[change.subscription_id]
-        if change.effective_on > new.effective_on and (
-            change.quantity_after,
-            change.unit_price_after,
-        ) != (new.quantity_after, new.unit_price_after):
-            restated.append(
-                SubscriptionChange(
-                    subscription=new.subscription,
-                    kind=Kind.REACTIVATION,
-                    quantity_before=0,
-                    unit_price_before=Decimal("0.00"),
-                    quantity_after=new.quantity_after,
-                    unit_price_after=new.unit_price_after,
-                    effective_on=change.effective_on,
-                    order_id=new.order_id,
-                )
-            )
+    for (subscription_id, day), written in days.items():
+        new = moved[subscription_id]
+        live = [c for c in written if c.quantity_after > 0]
+        if (
+            day <= new.effective_on
+            or not live
+            or (live[-1].quantity_after, live[-1].unit_price_after)
+            == (new.quantity_after, new.unit_price_after)
+        ):
+            continue
+        state = (new.quantity_after, new.unit_price_after)
+        restated.append(_ledger_change(new, Kind.REACTIVATION, NOTHING, state, day))
+        last = written[-1]
+        if last.quantity_after == 0:
+            # the day ends it again (a last day set, cleared and set again on
+            # one day): its end restated after, so the day still ends at 0
+            restated.append(_ledger_change(new, last.kind, state, NOTHING, day))
     return restated
 
 
