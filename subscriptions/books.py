@@ -63,6 +63,7 @@ from django.db import connections, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
+from partners.book_changes import shares_pending
 from partners.models import Partnership, PendingShare
 from partners.selectors import customers_managed_now, grants_active_now, manages_now
 from subscriptions.models import Book, BookDayDelta, BookShare, Subscription
@@ -80,7 +81,7 @@ from tenants.models import PATH_SEPARATOR, Tenant
 
 # More customers than this to correct at a read: the book is computed instead.
 CORRECTIONS_MAX = 300
-# Pending customers a fold takes in one transaction.
+# Pending marks a fold takes in one transaction.
 FOLD_BATCH = 500
 
 
@@ -438,9 +439,7 @@ def books_recount(*, paths: Iterable[str]) -> int:
     customers |= set(
         Partnership.unscoped.filter(partner__path__in=paths).values_list("customer_id", flat=True)
     )
-    PendingShare.objects.bulk_create(
-        [PendingShare(customer_id=pk) for pk in customers], batch_size=5000
-    )
+    shares_pending(customers)
     count = books.count()
     books.delete()  # their shares and deltas with them
     return count
